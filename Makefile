@@ -1,0 +1,202 @@
+# codeset: one GNU make file for the whole tree.
+#   make            daemon, CLI, library, plugins into $(BUILD)/
+#   make check      Check suites, fuzz-seed replay, header and plugin-symbol checks
+#   make asan       the same suite under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make bench      benchmark programs (print figures; never part of check)
+#   make install    PREFIX (default /usr/local) and DESTDIR honoured
+
+BUILD      ?= build
+PREFIX     ?= /usr/local
+PKG_CONFIG ?= pkg-config
+CC         ?= cc
+V          ?= 0
+
+# Debian 12 packages behind each pkg-config module, for the error message.
+DEPS_PC    := libzmq lmdb msgpack libxml-2.0
+DEB_libzmq := libzmq3-dev
+DEB_lmdb   := liblmdb-dev
+DEB_msgpack := libmsgpack-dev
+DEB_libxml-2.0 := libxml2-dev
+DEB_check  := check
+
+define need_pc
+$(if $(shell $(PKG_CONFIG) --exists $(1) && echo yes),,\
+  $(error pkg-config module '$(1)' not found: apt-get install $(DEB_$(1))))
+endef
+ifeq ($(filter clean format-check,$(MAKECMDGOALS)),)
+$(foreach m,$(DEPS_PC),$(call need_pc,$(m)))
+endif
+
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+            -Wformat=2 -Wvla -fno-common
+OPT      ?= -O2 -g
+SAN      ?=
+ifeq ($(SAN),1)
+  SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+else
+  SANFLAGS :=
+endif
+CPPFLAGS += -Icore -Icore/include -D_GNU_SOURCE
+CFLAGS   += -std=c11 $(WARN) $(OPT) $(SANFLAGS) -MMD -MP -fPIC \
+            $(shell $(PKG_CONFIG) --cflags libzmq lmdb msgpack libxml-2.0)
+LDFLAGS  += $(SANFLAGS)
+CORE_LIBS := $(shell $(PKG_CONFIG) --libs libzmq lmdb msgpack) -lpthread -ldl
+XML_LIBS  := $(shell $(PKG_CONFIG) --libs libxml-2.0)
+CHECK_CFLAGS = $(shell $(PKG_CONFIG) --cflags check 2>/dev/null)
+CHECK_LIBS   = $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
+
+ifeq ($(V),0)
+  Q = @
+  say = @printf '  %-6s %s\n' $(1) $(2);
+else
+  Q =
+  say =
+endif
+
+# ---- library ---------------------------------------------------------------
+DAEMON_SRC := core/codesetd.c
+CORE_SRC   := $(filter-out $(DAEMON_SRC),$(wildcard core/*.c))
+CORE_OBJ   := $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
+LIB_A      := $(BUILD)/lib/libcodeset.a
+LIB_SO     := $(BUILD)/lib/libcodeset.so
+
+# ---- programs --------------------------------------------------------------
+CODESETD   := $(BUILD)/bin/codesetd
+CLI_SRC    := $(wildcard clients/codeset/*.c)
+CLI_OBJ    := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+CLI        := $(BUILD)/bin/codeset
+
+# ---- plugins: every folder under plugins/ and loaders/ is one .so ----------
+PLUGIN_DIRS := $(patsubst %/,%,$(sort $(dir $(wildcard plugins/*/*.c loaders/*/*.c))))
+PLUGINS     := $(foreach d,$(PLUGIN_DIRS),$(BUILD)/plugins/$(notdir $(d)).so)
+PLUGIN_CFLAGS := -fvisibility=hidden
+
+# ---- tests -----------------------------------------------------------------
+TEST_SRC   := $(wildcard tests/*.c)
+TEST_OBJ   := $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
+SUITES     := $(patsubst tests/check_%.c,%,$(filter-out tests/check_main.c,$(wildcard tests/check_*.c)))
+CHECK_BIN  := $(BUILD)/tests/check_codeset
+FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(FUZZ_SRC))
+REPLAYS    := $(FUZZ_NAMES:%=$(BUILD)/tests/replay_%)
+BENCH_SRC  := $(wildcard tests/bench/bench_*.c)
+BENCHES    := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+PUBLIC_HDR := $(wildcard core/include/codeset/*.h)
+
+.PHONY: all check asan bench fuzz install uninstall clean format-check headers-check \
+        plugin-symbols-check replay run-check valgrind
+all: $(LIB_A) $(LIB_SO) $(CODESETD) $(CLI) $(PLUGINS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(call say,CC,$<)$(CC) $(CPPFLAGS) $(CFLAGS) $(CHECK_CFLAGS) -c $< -o $@
+
+$(LIB_A): $(CORE_OBJ)
+	@mkdir -p $(dir $@)
+	$(call say,AR,$@)rm -f $@ && ar rcs $@ $^
+
+$(LIB_SO): $(CORE_OBJ)
+	@mkdir -p $(dir $@)
+	$(call say,LD,$@)$(CC) -shared $(LDFLAGS) -o $@ $^ $(CORE_LIBS)
+
+$(CODESETD): $(BUILD)/obj/core/codesetd.o $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS)
+
+$(CLI): $(CLI_OBJ) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS) -lm
+
+# A plugin links only libc and its declared libraries (-z defs: no daemon symbols).
+define plugin_rule
+$(BUILD)/plugins/$(notdir $(1)).so: $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard $(1)/*.c))
+	@mkdir -p $$(dir $$@)
+	$$(call say,LD,$$@)$$(CC) -shared -Wl,-z,defs $$(LDFLAGS) -o $$@ $$^ \
+	    $(if $(filter loaders/%,$(1)),$$(XML_LIBS)) $$(PLUGIN_LIBS_$(notdir $(1)))
+$(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard $(1)/*.c)): CFLAGS += $$(PLUGIN_CFLAGS)
+endef
+$(foreach d,$(PLUGIN_DIRS),$(eval $(call plugin_rule,$(d))))
+-include $(wildcard plugins/*/plugin.mk loaders/*/plugin.mk)
+
+# ---- check -------------------------------------------------------------------
+$(BUILD)/tests/suites.h: Makefile $(wildcard tests/check_*.c)
+	@mkdir -p $(dir $@)
+	$(Q)printf '%s\n' $(foreach s,$(SUITES),'CS_SUITE($(s))') > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/tests/check_main.o: CPPFLAGS += -I$(BUILD)/tests
+$(BUILD)/obj/tests/check_main.o: $(BUILD)/tests/suites.h
+
+$(CHECK_BIN): $(TEST_OBJ) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(CORE_LIBS) $(XML_LIBS) -lm
+
+$(BUILD)/tests/replay_%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(BUILD)/obj/tests/fuzz/replay_main.o $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS) $(XML_LIBS) $(FUZZ_LIBS_$*)
+
+# replay_main.c is a driver, not a target: keep it out of FUZZ_NAMES.
+FUZZ_NAMES := $(filter-out main,$(FUZZ_NAMES))
+
+run-check: all $(CHECK_BIN)
+	$(Q)CS_BUILD_DIR=$(abspath $(BUILD)) CS_SHARED_DATA=$(abspath ../shared/data) $(CHECK_BIN)
+
+replay: all $(REPLAYS)
+	$(Q)for n in $(FUZZ_NAMES); do \
+	    $(BUILD)/tests/replay_$$n tests/fuzz/fuzz_$$n.in || exit 1; done
+
+headers-check:
+	$(Q)for h in $(PUBLIC_HDR); do \
+	    printf '#include "%s"\n' "$${h#core/include/}" | \
+	    $(CC) -std=c11 -pedantic -Wall -Wextra -Werror -Icore/include -x c -fsyntax-only - \
+	    || { echo "header $$h does not compile on its own"; exit 1; }; done
+	$(Q)echo "public headers compile alone with -std=c11 -pedantic"
+
+# A plugin exports its descriptor and nothing else (STYLE P6).
+plugin-symbols-check: $(PLUGINS)
+	$(Q)for p in $(PLUGINS); do \
+	    extra=$$(nm -D --defined-only $$p | awk '{print $$3}' | grep -v '^cs_plugin_' \
+	             | grep -v -E '^(_init|_fini|_edata|_end|__bss_start)$$'); \
+	    if [ -n "$$extra" ]; then echo "$$p exports more than its descriptor: $$extra"; exit 1; fi; \
+	done
+	$(Q)echo "plugins export only their descriptors"
+
+check: headers-check plugin-symbols-check replay run-check
+
+asan:
+	$(MAKE) BUILD=build-asan SAN=1 OPT='-O1 -g' check
+
+valgrind: all $(CHECK_BIN)
+	CS_BUILD_DIR=$(abspath $(BUILD)) CS_SHARED_DATA=$(abspath ../shared/data) CK_FORK=no \
+	    valgrind --leak-check=full --error-exitcode=3 $(CHECK_BIN)
+
+# ---- bench -------------------------------------------------------------------
+$(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(BUILD)/obj/tests/bench/bench_util.o $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS) -lm
+BENCHES := $(filter-out $(BUILD)/bench/bench_util,$(BENCHES))
+
+bench: all $(BENCHES)
+	$(Q)for b in $(BENCHES); do \
+	    CS_BUILD_DIR=$(abspath $(BUILD)) CS_SHARED_DATA=$(abspath ../shared/data) $$b || exit 1; done
+
+# ---- install -----------------------------------------------------------------
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/codeset/plugins \
+	    $(DESTDIR)$(PREFIX)/include/codeset
+	install -m 0755 $(CODESETD) $(CLI) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 $(PLUGINS) $(DESTDIR)$(PREFIX)/lib/codeset/plugins/
+	install -m 0644 $(LIB_A) $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/
+	install -m 0644 $(PUBLIC_HDR) $(DESTDIR)$(PREFIX)/include/codeset/
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/codesetd $(DESTDIR)$(PREFIX)/bin/codeset
+	rm -rf $(DESTDIR)$(PREFIX)/lib/codeset $(DESTDIR)$(PREFIX)/include/codeset
+	rm -f $(DESTDIR)$(PREFIX)/lib/libcodeset.a $(DESTDIR)$(PREFIX)/lib/libcodeset.so
+
+format-check:
+	clang-format --dry-run --Werror $(shell git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build build-asan
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,50 @@
+/* cs_test.c: helpers shared by the Check suites. */
+#include "cs_test.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+const char *cs_test_build_dir(void)
+{
+    const char *dir = getenv("CS_BUILD_DIR");
+    return dir && *dir ? dir : "build";
+}
+
+int cs_test_data_path(const char *rel, char *out, size_t cap)
+{
+    const char *root = getenv("CS_SHARED_DATA");
+    snprintf(out, cap, "%s/%s", root && *root ? root : "../shared/data", rel);
+    return access(out, R_OK) == 0;
+}
+
+void cs_test_fixture_path(const char *rel, char *out, size_t cap)
+{
+    char cwd[PATH_MAX];
+    if (!getcwd(cwd, sizeof cwd)) {
+        cwd[0] = '.';
+        cwd[1] = '\0';
+    }
+    snprintf(out, cap, "%s/tests/fixtures/%s", cwd, rel);
+}
+
+void cs_test_tmpdir(char *out, size_t cap)
+{
+    const char *base = getenv("TMPDIR");
+    snprintf(out, cap, "%s/codeset-test-XXXXXX", base && *base ? base : "/tmp");
+    ck_assert_msg(mkdtemp(out) != NULL, "mkdtemp %s failed", out);
+}
+
+void cs_test_rmtree(const char *dir)
+{
+    if (!dir || !*dir || strcmp(dir, "/") == 0) {
+        return;
+    }
+    char cmd[PATH_MAX + 16];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0) {
+        fprintf(stderr, "warning: could not remove %s\n", dir);
+    }
+}
