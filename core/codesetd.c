@@ -1,0 +1,191 @@
+/* codesetd: the broker's main. Parse options, then hand over to cs_broker_run. */
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cs_broker.h"
+#include "cs_log.h"
+#include "cs_query.h"
+
+#define CS_EXIT_USAGE 2
+
+static volatile sig_atomic_t s_stop;
+
+static void s_on_signal(int sig)
+{
+    (void)sig;
+    s_stop = 1;
+}
+
+static void s_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: codesetd --db DIR [--listen EP]... [--admin EP] [--plugins DIR]\n"
+            "                [--workers N] [--max-msg BYTES] [--map-size BYTES]\n"
+            "                [--log-level error|warning|notice|info|debug]\n"
+            "  --db DIR         LMDB directory (created if missing)\n"
+            "  --listen EP      query endpoint, repeatable (default tcp://127.0.0.1:5555)\n"
+            "  --admin EP       admin endpoint (default ipc://DIR/admin.sock, mode 0600)\n"
+            "  --plugins DIR    plugin directory (default: beside the program)\n"
+            "  --workers N      threads for slow ops (default: one per core)\n"
+            "  --max-msg BYTES  largest request accepted (default 4194304)\n"
+            "  --map-size BYTES initial LMDB map size (default 1 GiB; grows on demand)\n");
+}
+
+static int s_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int s_fail(const char *fmt, ...)
+{
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "codesetd: %s\n", line);
+    return CS_EXIT_USAGE;
+}
+
+static int s_parse_size(const char *s, long long min, long long max, long long *out)
+{
+    char *end = NULL;
+    long long v = strtoll(s, &end, 10);
+    if (!*s || *end || v < min || v > max) {
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* The plugins built beside the program (build/bin -> build/plugins), else the installed
+ * location (PREFIX/bin -> PREFIX/lib/codeset/plugins). */
+static void s_default_plugins(char *out, size_t cap)
+{
+    char exe[PATH_MAX - 64];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) {
+        snprintf(out, cap, "/usr/local/lib/codeset/plugins");
+        return;
+    }
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (slash) {
+        *slash = '\0';
+    }
+    struct stat sb;
+    snprintf(out, cap, "%s/../plugins", exe);
+    if (stat(out, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        return;
+    }
+    snprintf(out, cap, "%s/../lib/codeset/plugins", exe);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"db", required_argument, NULL, 'd'},
+        {"listen", required_argument, NULL, 'l'},
+        {"admin", required_argument, NULL, 'a'},
+        {"plugins", required_argument, NULL, 'p'},
+        {"workers", required_argument, NULL, 'w'},
+        {"max-msg", required_argument, NULL, 'm'},
+        {"map-size", required_argument, NULL, 'M'},
+        {"log-level", required_argument, NULL, 'L'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    cs_broker_config_t cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.max_msg = 4 * 1024 * 1024;
+    cfg.workers = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    char admin[PATH_MAX + 16] = "";
+    char plugins[PATH_MAX] = "";
+    long long v;
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd': cfg.db_dir = optarg; break;
+        case 'l':
+            if (cfg.n_listen == CS_BROKER_MAX_LISTEN) {
+                return s_fail("at most %s --listen endpoints", "8");
+            }
+            cfg.listen[cfg.n_listen++] = optarg;
+            break;
+        case 'a': snprintf(admin, sizeof admin, "%s", optarg); break;
+        case 'p': snprintf(plugins, sizeof plugins, "%s", optarg); break;
+        case 'w':
+            if (s_parse_size(optarg, 1, 256, &v) != 0) {
+                return s_fail("--workers takes a number from 1 to 256, not '%s'", optarg);
+            }
+            cfg.workers = (int)v;
+            break;
+        case 'm':
+            if (s_parse_size(optarg, 1024, 1LL << 30, &v) != 0) {
+                return s_fail("--max-msg takes bytes from 1024 to 1073741824, not '%s'",
+                              optarg);
+            }
+            cfg.max_msg = v;
+            break;
+        case 'M':
+            if (s_parse_size(optarg, 1 << 20, 1LL << 40, &v) != 0) {
+                return s_fail("--map-size takes bytes from 1048576 to 2^40, not '%s'", optarg);
+            }
+            cfg.map_size = (size_t)v;
+            break;
+        case 'L': {
+            int level = cs_log_parse_level(optarg);
+            if (level < 0) {
+                return s_fail("--log-level is one of error, warning, notice, info, debug, "
+                              "not '%s'", optarg);
+            }
+            cs_log_set_level(level);
+            break;
+        }
+        case 'h': s_usage(stdout); return 0;
+        case 'V': printf("codesetd %s\n", CS_VERSION); return 0;
+        default:
+            return s_fail("unknown or incomplete option '%s' (see --help)",
+                          argv[optind - 1] ? argv[optind - 1] : "?");
+        }
+    }
+    if (optind < argc) {
+        return s_fail("unexpected argument '%s' (see --help)", argv[optind]);
+    }
+    if (!cfg.db_dir || !*cfg.db_dir) {
+        return s_fail("%s", "--db DIR is required (see --help)");
+    }
+    if (cfg.n_listen == 0) {
+        cfg.listen[cfg.n_listen++] = "tcp://127.0.0.1:5555";
+    }
+    if (!admin[0]) {
+        snprintf(admin, sizeof admin, "ipc://%s/admin.sock", cfg.db_dir);
+    }
+    if (!plugins[0]) {
+        s_default_plugins(plugins, sizeof plugins);
+    }
+    cfg.admin = admin;
+    cfg.plugin_dir = plugins;
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = s_on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    cs_error_t err;
+    cs_error_clear(&err);
+    if (cs_broker_run(&cfg, &s_stop, &err) != CS_OK) {
+        fprintf(stderr, "codesetd: %s\n", err.msg);
+        return CS_EXIT_USAGE;
+    }
+    CS_NOTICE("codesetd stopped");
+    return 0;
+}

@@ -1,0 +1,473 @@
+/* cs_broker.c: sockets, the request loop, admin ops and the stats op. */
+#include "cs_broker.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <zmq.h>
+
+#include "cs_catalog.h"
+#include "cs_load.h"
+#include "cs_log.h"
+#include "cs_plugin_host.h"
+#include "cs_proto.h"
+#include "cs_query.h"
+#include "cs_stats.h"
+#include "cs_store.h"
+
+#define CS_MAX_FRAMES 16 /* envelope frames kept per request */
+#define CS_POLL_MS 200
+#define CS_HWM 10000
+
+typedef struct s_broker {
+    const cs_broker_config_t *cfg;
+    void *zctx;                 /* the one ZeroMQ context */
+    void *front;                /* query ROUTER */
+    void *admin;                /* admin ROUTER */
+    cs_store_t *store;
+    cs_plugin_host_t *plugins;
+    cs_engine_t *engine;        /* this thread's query engine */
+    cs_jobs_t *jobs;            /* load jobs */
+    cs_stats_t stats;
+    msgpack_sbuffer out;        /* reply buffer, reused */
+    cs_request_t req;           /* decoded request, reused */
+    char admin_path[PATH_MAX];  /* ipc socket file, for chmod and unlink */
+} s_broker_t;
+
+static uint64_t s_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- admin ops ---- */
+
+/* Copy a wire string into a C string; 0 if it does not fit. */
+static int s_cstr(cs_str_t s, char *out, size_t cap)
+{
+    if (s.len >= cap) {
+        return 0;
+    }
+    memcpy(out, s.ptr, s.len);
+    out[s.len] = '\0';
+    return 1;
+}
+
+static cs_proto_err_t s_admin_load(s_broker_t *b, const cs_request_t *req, msgpack_packer *pk)
+{
+    char files_buf[CS_PROTO_MAX_FILES][PATH_MAX];
+    const char *files[CS_PROTO_MAX_FILES];
+    for (uint32_t i = 0; i < req->n_files; i++) {
+        if (!s_cstr(cs_request_file_at(req, i), files_buf[i], sizeof files_buf[i])) {
+            cs_reply_error(pk, req, CS_PERR_BAD_REQUEST, "a file path is too long");
+            return CS_PERR_BAD_REQUEST;
+        }
+        files[i] = files_buf[i];
+    }
+    cs_error_t err;
+    cs_error_clear(&err);
+    const cs_plugin_desc_t *loader;
+    if (req->loader.len) {
+        loader = cs_plugin_host_loader(b->plugins, req->loader.ptr, req->loader.len);
+        if (!loader) {
+            char msg[256];
+            snprintf(msg, sizeof msg, "no loader '%.*s' is loaded (see the plugins op)",
+                     (int)(req->loader.len > 64 ? 64 : req->loader.len), req->loader.ptr);
+            cs_reply_error(pk, req, CS_PERR_BAD_REQUEST, msg);
+            return CS_PERR_BAD_REQUEST;
+        }
+    } else {
+        loader = cs_plugin_host_sniff(b->plugins, files, req->n_files, &err);
+        if (!loader) {
+            cs_reply_error(pk, req, CS_PERR_LOAD_FAILED, err.msg);
+            return CS_PERR_LOAD_FAILED;
+        }
+    }
+    char label[64];
+    char system[32];
+    if (!s_cstr(req->release, label, sizeof label)) {
+        cs_reply_error(pk, req, CS_PERR_BAD_REQUEST, "the release label is too long");
+        return CS_PERR_BAD_REQUEST;
+    }
+    if (req->system.len && !s_cstr(req->system, system, sizeof system)) {
+        cs_reply_error(pk, req, CS_PERR_BAD_REQUEST, "the system id is too long");
+        return CS_PERR_BAD_REQUEST;
+    }
+    cs_load_spec_t spec = {
+        .loader = loader,
+        .system = req->system.len ? system : NULL,
+        .label = label,
+        .effective_from = req->effective_from,
+        .files = files,
+        .n_files = req->n_files,
+    };
+    char id[CS_JOB_ID_MAX];
+    int rc = cs_jobs_start(b->jobs, &spec, id, &err);
+    if (rc == CS_EEXIST) {
+        cs_reply_error(pk, req, CS_PERR_BUSY, err.msg);
+        return CS_PERR_BUSY;
+    }
+    if (rc != CS_OK) {
+        cs_reply_error(pk, req, CS_PERR_LOAD_FAILED, err.msg);
+        return CS_PERR_LOAD_FAILED;
+    }
+    cs_reply_begin(pk, req, 1, 2);
+    cs_pack_kv_str(pk, "job", id);
+    cs_pack_kv_str(pk, "loader", loader->name);
+    return CS_PERR_NONE;
+}
+
+static const char *s_state_name(cs_job_state_t s)
+{
+    switch (s) {
+    case CS_JOB_RUNNING: return "running";
+    case CS_JOB_DONE: return "done";
+    default: return "failed";
+    }
+}
+
+static cs_proto_err_t s_admin_job(s_broker_t *b, const cs_request_t *req, msgpack_packer *pk)
+{
+    cs_job_status_t st;
+    if (cs_jobs_status(b->jobs, req->job.ptr, req->job.len, &st) != CS_OK) {
+        cs_reply_error(pk, req, CS_PERR_BAD_REQUEST, "no such job");
+        return CS_PERR_BAD_REQUEST;
+    }
+    int failed = st.state == CS_JOB_FAILED;
+    cs_reply_begin(pk, req, 1, 10 + (failed ? 1 : 0));
+    cs_pack_kv_str(pk, "job", st.id);
+    cs_pack_kv_str(pk, "state", s_state_name(st.state));
+    cs_pack_kv_int(pk, "bytes_done", (int64_t)st.bytes_done);
+    cs_pack_kv_int(pk, "bytes_total", (int64_t)st.bytes_total);
+    cs_pack_kv_int(pk, "records", (int64_t)st.records);
+    cs_pack_kv_int(pk, "codes", (int64_t)st.codes);
+    cs_pack_kv_int(pk, "billable", (int64_t)st.billable);
+    cs_pack_cstr(pk, "seconds");
+    msgpack_pack_double(pk, st.seconds);
+    cs_pack_kv_str(pk, "system", st.system);
+    cs_pack_kv_str(pk, "release", st.label);
+    if (failed) {
+        cs_pack_cstr(pk, "error");
+        msgpack_pack_map(pk, 5);
+        cs_pack_kv_str(pk, "code", "load_failed");
+        cs_pack_kv_str(pk, "message", st.error.msg);
+        cs_pack_kv_str(pk, "file", st.error.file[0] ? st.error.file : NULL);
+        cs_pack_kv_int(pk, "line", st.error.line);
+        cs_pack_kv_int(pk, "column", st.error.column);
+    }
+    return CS_PERR_NONE;
+}
+
+static cs_proto_err_t s_admin_plugins(s_broker_t *b, const cs_request_t *req,
+                                      msgpack_packer *pk)
+{
+    size_t n = cs_plugin_host_count(b->plugins);
+    cs_reply_begin(pk, req, 1, 1);
+    cs_pack_cstr(pk, "plugins");
+    msgpack_pack_array(pk, (uint32_t)n);
+    for (size_t i = 0; i < n; i++) {
+        const cs_plugin_desc_t *p = cs_plugin_host_at(b->plugins, i);
+        int loader = p->kind == CS_PLUGIN_LOADER;
+        char abi[32];
+        snprintf(abi, sizeof abi, "%u.%u", p->abi_major, p->abi_minor);
+        msgpack_pack_map(pk, 6 + (loader ? 1 : 0));
+        cs_pack_kv_str(pk, "name", p->name);
+        cs_pack_kv_str(pk, "kind", loader ? "loader" : "system");
+        cs_pack_kv_str(pk, "version", p->version);
+        cs_pack_kv_str(pk, "title", p->title);
+        cs_pack_kv_str(pk, "abi", abi);
+        cs_pack_kv_str(pk, "path", cs_plugin_host_path_at(b->plugins, i));
+        if (loader) {
+            uint32_t ns = 0;
+            while (p->loader->systems[ns]) {
+                ns++;
+            }
+            cs_pack_cstr(pk, "systems");
+            msgpack_pack_array(pk, ns);
+            for (uint32_t s = 0; s < ns; s++) {
+                cs_pack_cstr(pk, p->loader->systems[s]);
+            }
+        }
+    }
+    return CS_PERR_NONE;
+}
+
+static cs_proto_err_t s_stats(s_broker_t *b, const cs_request_t *req, msgpack_packer *pk)
+{
+    cs_reply_begin(pk, req, 1, 4 + 4);
+    cs_stats_pack(&b->stats, pk);
+    cs_pack_kv_int(pk, "workers", 1);
+    cs_pack_kv_int(pk, "db_bytes", (int64_t)cs_store_used_bytes(b->store));
+    cs_pack_kv_int(pk, "map_bytes", (int64_t)cs_store_map_size(b->store));
+    cs_pack_kv_str(pk, "version", CS_VERSION);
+    return CS_PERR_NONE;
+}
+
+/* ---- dispatch ---- */
+
+static cs_proto_err_t s_dispatch(s_broker_t *b, const void *body, size_t len, int is_admin,
+                                 msgpack_packer *pk, cs_op_t *op_out)
+{
+    cs_request_t *req = &b->req;
+    cs_error_t err;
+    cs_error_clear(&err);
+    cs_proto_err_t e = cs_request_decode(req, body, len, &err);
+    *op_out = req->op;
+    if (e != CS_PERR_NONE) {
+        cs_reply_error(pk, req, e, err.msg[0] ? err.msg : "malformed request");
+        cs_request_release(req);
+        return e;
+    }
+    if (cs_proto_op_is_admin(req->op) && !is_admin) {
+        e = CS_PERR_FORBIDDEN;
+        char msg[128];
+        snprintf(msg, sizeof msg, "'%s' is an admin op: send it to the admin endpoint",
+                 cs_proto_opname(req->op));
+        cs_reply_error(pk, req, e, msg);
+        cs_request_release(req);
+        return e;
+    }
+    switch (req->op) {
+    case CS_OP_LOAD: e = s_admin_load(b, req, pk); break;
+    case CS_OP_JOB: e = s_admin_job(b, req, pk); break;
+    case CS_OP_PLUGINS: e = s_admin_plugins(b, req, pk); break;
+    case CS_OP_STATS: e = s_stats(b, req, pk); break;
+    default: e = cs_engine_handle(b->engine, req, pk); break;
+    }
+    cs_request_release(req);
+    return e;
+}
+
+/* Receive one request (all its frames), answer it, send the reply with the envelope. */
+static void s_serve_one(s_broker_t *b, void *sock, int is_admin)
+{
+    zmq_msg_t frames[CS_MAX_FRAMES];
+    int n = 0;
+    int more = 1;
+    int overflow = 0;
+    while (more) {
+        zmq_msg_t *m = &frames[n < CS_MAX_FRAMES ? n : CS_MAX_FRAMES - 1];
+        if (n >= CS_MAX_FRAMES) {
+            zmq_msg_close(m); /* keep only the first frames and the last one */
+            overflow = 1;
+        } else {
+            n++;
+        }
+        zmq_msg_init(m);
+        if (zmq_msg_recv(m, sock, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(m);
+            n--;
+            break;
+        }
+        more = zmq_msg_more(m);
+    }
+    if (n < 2) {
+        /* a ROUTER always prefixes the identity: nothing to answer to */
+        for (int i = 0; i < n; i++) {
+            zmq_msg_close(&frames[i]);
+        }
+        return;
+    }
+    uint64_t t0 = s_now_ns();
+    msgpack_sbuffer_clear(&b->out);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &b->out, msgpack_sbuffer_write);
+    cs_op_t op = CS_OP_UNKNOWN;
+    cs_proto_err_t e;
+    if (overflow) {
+        e = CS_PERR_BAD_REQUEST;
+        cs_reply_error(&pk, NULL, e, "too many frames: a request is an envelope and one body");
+    } else {
+        zmq_msg_t *body = &frames[n - 1];
+        e = s_dispatch(b, zmq_msg_data(body), zmq_msg_size(body), is_admin, &pk, &op);
+    }
+    for (int i = 0; i < n - 1; i++) {
+        if (zmq_msg_send(&frames[i], sock, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
+            CS_DEBUG("reply to a departed client dropped: %s", zmq_strerror(errno));
+            for (int j = i; j < n; j++) {
+                zmq_msg_close(&frames[j]);
+            }
+            return;
+        }
+    }
+    zmq_msg_close(&frames[n - 1]);
+    if (zmq_send(sock, b->out.data, b->out.size, ZMQ_DONTWAIT) < 0) {
+        CS_DEBUG("reply dropped: %s", zmq_strerror(errno));
+    }
+    cs_stats_record(&b->stats, op, e, s_now_ns() - t0);
+}
+
+/* ---- set-up and the loop ---- */
+
+static void *s_router(s_broker_t *b, int64_t max_msg)
+{
+    void *s = zmq_socket(b->zctx, ZMQ_ROUTER);
+    if (!s) {
+        return NULL;
+    }
+    int one = 1, zero = 0, hwm = CS_HWM;
+    zmq_setsockopt(s, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
+    zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &max_msg, sizeof max_msg);
+    return s;
+}
+
+static int s_bind_admin(s_broker_t *b, cs_error_t *err)
+{
+    const char *ep = b->cfg->admin;
+    b->admin = s_router(b, b->cfg->max_msg);
+    if (!b->admin) {
+        return cs_error_set(err, CS_EINTERNAL, "cannot create the admin socket");
+    }
+    int is_ipc = strncmp(ep, "ipc://", 6) == 0;
+    if (is_ipc) {
+        snprintf(b->admin_path, sizeof b->admin_path, "%s", ep + 6);
+        unlink(b->admin_path); /* a socket file left by a killed broker */
+    }
+    /* Only the broker's user may connect: the socket file is created 0600. */
+    mode_t old = umask(0077);
+    int rc = zmq_bind(b->admin, ep);
+    umask(old);
+    if (rc != 0) {
+        return cs_error_set(err, CS_EIO, "cannot bind the admin endpoint %s: %s", ep,
+                            zmq_strerror(errno));
+    }
+    if (is_ipc && chmod(b->admin_path, 0600) != 0) {
+        return cs_error_set(err, CS_EIO, "cannot restrict %s to mode 0600: %s", b->admin_path,
+                            strerror(errno));
+    }
+    return CS_OK;
+}
+
+static int s_start(s_broker_t *b, cs_error_t *err)
+{
+    const cs_broker_config_t *cfg = b->cfg;
+    b->store = cs_store_open(cfg->db_dir, cfg->map_size, 126, err);
+    if (!b->store) {
+        return err->code;
+    }
+    cs_writer_t *w = cs_writer_new(b->store, err);
+    if (!w) {
+        return err->code;
+    }
+    size_t purged = 0;
+    int rc = cs_catalog_purge_incomplete(w, &purged, err);
+    cs_writer_destroy(&w);
+    if (rc != CS_OK) {
+        return rc;
+    }
+    b->plugins = cs_plugin_host_new();
+    if (!b->plugins) {
+        return cs_error_set(err, CS_ENOMEM, "out of memory");
+    }
+    size_t n_plugins = 0;
+    rc = cs_plugin_host_load_dir(b->plugins, cfg->plugin_dir, &n_plugins, err);
+    if (rc != CS_OK) {
+        return rc;
+    }
+    b->engine = cs_engine_new(b->store, b->plugins, err);
+    if (!b->engine) {
+        return err->code;
+    }
+    b->jobs = cs_jobs_new(b->store, b->plugins);
+    if (!b->jobs) {
+        return cs_error_set(err, CS_ENOMEM, "out of memory");
+    }
+    b->zctx = zmq_ctx_new();
+    b->front = b->zctx ? s_router(b, cfg->max_msg) : NULL;
+    if (!b->front) {
+        return cs_error_set(err, CS_EINTERNAL, "cannot create the query socket");
+    }
+    for (size_t i = 0; i < cfg->n_listen; i++) {
+        if (zmq_bind(b->front, cfg->listen[i]) != 0) {
+            return cs_error_set(err, CS_EIO, "cannot bind the query endpoint %s: %s",
+                                cfg->listen[i], zmq_strerror(errno));
+        }
+    }
+    rc = s_bind_admin(b, err);
+    if (rc != CS_OK) {
+        return rc;
+    }
+    CS_NOTICE("codesetd %s started: db %s, %zu plugins from %s, query %s%s, admin %s",
+              CS_VERSION, cfg->db_dir, n_plugins, cfg->plugin_dir, cfg->listen[0],
+              cfg->n_listen > 1 ? " (and more)" : "", cfg->admin);
+    return CS_OK;
+}
+
+static void s_stop(s_broker_t *b)
+{
+    cs_jobs_destroy(&b->jobs); /* cancels a running load and waits for it */
+    if (b->front) {
+        zmq_close(b->front);
+    }
+    if (b->admin) {
+        zmq_close(b->admin);
+    }
+    if (b->zctx) {
+        zmq_ctx_term(b->zctx);
+    }
+    if (b->admin_path[0]) {
+        unlink(b->admin_path);
+    }
+    cs_engine_destroy(&b->engine);
+    cs_plugin_host_destroy(&b->plugins);
+    cs_store_destroy(&b->store);
+    msgpack_sbuffer_destroy(&b->out);
+}
+
+int cs_broker_run(const cs_broker_config_t *cfg, volatile sig_atomic_t *stop, cs_error_t *err)
+{
+    s_broker_t b;
+    memset(&b, 0, sizeof b);
+    b.cfg = cfg;
+    cs_stats_init(&b.stats);
+    msgpack_sbuffer_init(&b.out);
+    cs_request_init(&b.req);
+    int rc = s_start(&b, err);
+    if (rc != CS_OK) {
+        s_stop(&b);
+        return rc;
+    }
+    zmq_pollitem_t items[2] = {
+        {.socket = b.front, .events = ZMQ_POLLIN},
+        {.socket = b.admin, .events = ZMQ_POLLIN},
+    };
+    while (!*stop) {
+        int n = zmq_poll(items, 2, CS_POLL_MS);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            if (errno == ETERM) {
+                break;
+            }
+            CS_ERROR("poll failed: %s", zmq_strerror(errno));
+            break;
+        }
+        /* Drain a bounded batch from each socket per round, so neither starves. */
+        for (int round = 0; round < 64 && (items[0].revents & ZMQ_POLLIN); round++) {
+            s_serve_one(&b, b.front, 0);
+            int events = 0;
+            size_t sz = sizeof events;
+            if (zmq_getsockopt(b.front, ZMQ_EVENTS, &events, &sz) != 0 ||
+                !(events & ZMQ_POLLIN)) {
+                break;
+            }
+        }
+        if (items[1].revents & ZMQ_POLLIN) {
+            s_serve_one(&b, b.admin, 1);
+        }
+    }
+    CS_NOTICE("codesetd stopping: %llu requests served",
+              (unsigned long long)(b.stats.requests[CS_OP_LOOKUP] +
+                                   b.stats.requests[CS_OP_VALIDATE]));
+    s_stop(&b);
+    return CS_OK;
+}

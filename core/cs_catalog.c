@@ -1,0 +1,469 @@
+/* cs_catalog.c: releases: resolve by label, date or newest; load, publish and purge. */
+#include "cs_catalog.h"
+
+#include <msgpack.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cs_key.h"
+#include "cs_log.h"
+
+#define CS_PURGE_BATCH 20000
+
+/* ---- key builders ---- */
+
+static size_t s_sys_key(uint8_t *out, size_t cap, char tag, const char *sys, size_t slen)
+{
+    if (slen == 0 || slen + 2 > cap) {
+        return 0;
+    }
+    out[0] = (uint8_t)tag;
+    memcpy(out + 1, sys, slen);
+    out[1 + slen] = 0;
+    return slen + 2;
+}
+
+static size_t s_release_key(uint8_t *out, uint32_t id)
+{
+    out[0] = 'R';
+    cs_key_put_u32(out + 1, id);
+    return 5;
+}
+
+/* ---- resolve ---- */
+
+static int s_resolved_from_active(const cs_val_t *k, const cs_val_t *v, size_t plen,
+                                  cs_resolved_t *out)
+{
+    if (k->len != plen + 8) {
+        return CS_ENOTFOUND;
+    }
+    const uint8_t *b = (const uint8_t *)k->data + plen;
+    out->effective_from = (int)cs_key_get_u32(b);
+    out->id = cs_key_get_u32(b + 4);
+    out->label.ptr = v->data;
+    out->label.len = v->len;
+    return CS_OK;
+}
+
+/* The last active entry of the system whose effective date is < before (u32 max: any). */
+static int s_active_before(cs_reader_t *r, const char *sys, size_t slen, uint32_t before,
+                           cs_resolved_t *out)
+{
+    uint8_t key[CS_STORE_KEY_MAX];
+    size_t plen = s_sys_key(key, sizeof key - 8, 'A', sys, slen);
+    if (plen == 0) {
+        return CS_ENOTFOUND;
+    }
+    cs_key_put_u32(key + plen, before);
+    cs_key_put_u32(key + plen + 4, 0);
+    cs_val_t k, v;
+    int rc = cs_reader_seek(r, CS_DB_META, key, plen + 8, &k, &v);
+    if (rc == CS_OK) {
+        rc = cs_reader_prev(r, CS_DB_META, &k, &v);
+    } else {
+        rc = cs_reader_last(r, CS_DB_META, &k, &v);
+    }
+    if (rc != CS_OK || k.len < plen || memcmp(k.data, key, plen) != 0) {
+        return CS_ENOTFOUND;
+    }
+    return s_resolved_from_active(&k, &v, plen, out);
+}
+
+int cs_catalog_newest(cs_reader_t *r, const char *system, size_t slen, cs_resolved_t *out)
+{
+    return s_active_before(r, system, slen, UINT32_MAX, out);
+}
+
+int cs_catalog_by_date(cs_reader_t *r, const char *system, size_t slen, int yyyymmdd,
+                       cs_resolved_t *out)
+{
+    return s_active_before(r, system, slen, (uint32_t)yyyymmdd + 1, out);
+}
+
+int cs_catalog_by_label(cs_reader_t *r, const char *system, size_t slen, const char *label,
+                        size_t llen, cs_resolved_t *out)
+{
+    uint8_t key[CS_STORE_KEY_MAX];
+    size_t plen = s_sys_key(key, sizeof key, 'L', system, slen);
+    if (plen == 0 || plen + llen > sizeof key) {
+        return CS_ENOTFOUND;
+    }
+    memcpy(key + plen, label, llen);
+    cs_val_t v;
+    if (cs_reader_get(r, CS_DB_META, key, plen + llen, &v) != CS_OK || v.len != 9) {
+        return CS_ENOTFOUND;
+    }
+    const uint8_t *b = v.data;
+    out->id = cs_key_get_u32(b);
+    out->effective_from = (int)cs_key_get_u32(b + 4);
+    out->label.ptr = label;
+    out->label.len = llen;
+    return CS_OK;
+}
+
+int cs_catalog_has_system(cs_reader_t *r, const char *system, size_t slen)
+{
+    uint8_t key[CS_STORE_KEY_MAX];
+    size_t plen = s_sys_key(key, sizeof key, 'L', system, slen);
+    cs_val_t k, v;
+    if (plen == 0 || cs_reader_seek(r, CS_DB_META, key, plen, &k, &v) != CS_OK) {
+        return 0;
+    }
+    return k.len >= plen && memcmp(k.data, key, plen) == 0;
+}
+
+/* ---- release records (msgpack) ---- */
+
+static void s_pack_kv_str(msgpack_packer *pk, const char *k, const char *v)
+{
+    msgpack_pack_str(pk, strlen(k));
+    msgpack_pack_str_body(pk, k, strlen(k));
+    msgpack_pack_str(pk, strlen(v));
+    msgpack_pack_str_body(pk, v, strlen(v));
+}
+
+static void s_pack_kv_int(msgpack_packer *pk, const char *k, int64_t v)
+{
+    msgpack_pack_str(pk, strlen(k));
+    msgpack_pack_str_body(pk, k, strlen(k));
+    msgpack_pack_int64(pk, v);
+}
+
+static int s_release_encode(const cs_release_t *rel, msgpack_sbuffer *sb)
+{
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 10);
+    s_pack_kv_str(&pk, "system", rel->system);
+    s_pack_kv_str(&pk, "label", rel->label);
+    s_pack_kv_int(&pk, "effective_from", rel->effective_from);
+    s_pack_kv_int(&pk, "status", rel->status);
+    s_pack_kv_int(&pk, "codes", (int64_t)rel->codes);
+    s_pack_kv_int(&pk, "billable", (int64_t)rel->billable);
+    s_pack_kv_int(&pk, "loaded_at", rel->loaded_at);
+    s_pack_kv_str(&pk, "loader", rel->loader);
+    s_pack_kv_int(&pk, "id", rel->id);
+    msgpack_pack_str(&pk, 5);
+    msgpack_pack_str_body(&pk, "files", 5);
+    msgpack_pack_array(&pk, rel->n_files);
+    for (uint32_t i = 0; i < rel->n_files; i++) {
+        msgpack_pack_map(&pk, 3);
+        s_pack_kv_str(&pk, "name", rel->files[i].name);
+        s_pack_kv_str(&pk, "sha256", rel->files[i].sha256);
+        s_pack_kv_int(&pk, "bytes", (int64_t)rel->files[i].bytes);
+    }
+    return CS_OK;
+}
+
+static int s_key_is(const msgpack_object_kv *kv, const char *name)
+{
+    size_t n = strlen(name);
+    return kv->key.type == MSGPACK_OBJECT_STR && kv->key.via.str.size == n &&
+           memcmp(kv->key.via.str.ptr, name, n) == 0;
+}
+
+static void s_copy_str(char *dst, size_t cap, const msgpack_object *o)
+{
+    if (o->type != MSGPACK_OBJECT_STR) {
+        dst[0] = '\0';
+        return;
+    }
+    size_t n = o->via.str.size < cap - 1 ? o->via.str.size : cap - 1;
+    memcpy(dst, o->via.str.ptr, n);
+    dst[n] = '\0';
+}
+
+static int64_t s_int(const msgpack_object *o)
+{
+    if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+        return (int64_t)o->via.u64;
+    }
+    if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+        return o->via.i64;
+    }
+    return 0;
+}
+
+static int s_release_decode(const void *data, size_t len, cs_release_t *rel)
+{
+    memset(rel, 0, sizeof *rel);
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    size_t off = 0;
+    int rc = CS_EMALFORMED;
+    if (msgpack_unpack_next(&up, data, len, &off) != MSGPACK_UNPACK_SUCCESS ||
+        up.data.type != MSGPACK_OBJECT_MAP) {
+        goto done;
+    }
+    for (uint32_t i = 0; i < up.data.via.map.size; i++) {
+        const msgpack_object_kv *kv = &up.data.via.map.ptr[i];
+        if (s_key_is(kv, "system")) {
+            s_copy_str(rel->system, sizeof rel->system, &kv->val);
+        } else if (s_key_is(kv, "label")) {
+            s_copy_str(rel->label, sizeof rel->label, &kv->val);
+        } else if (s_key_is(kv, "loader")) {
+            s_copy_str(rel->loader, sizeof rel->loader, &kv->val);
+        } else if (s_key_is(kv, "effective_from")) {
+            rel->effective_from = (int)s_int(&kv->val);
+        } else if (s_key_is(kv, "status")) {
+            rel->status = (int)s_int(&kv->val);
+        } else if (s_key_is(kv, "codes")) {
+            rel->codes = (uint64_t)s_int(&kv->val);
+        } else if (s_key_is(kv, "billable")) {
+            rel->billable = (uint64_t)s_int(&kv->val);
+        } else if (s_key_is(kv, "loaded_at")) {
+            rel->loaded_at = s_int(&kv->val);
+        } else if (s_key_is(kv, "id")) {
+            rel->id = (uint32_t)s_int(&kv->val);
+        } else if (s_key_is(kv, "files") && kv->val.type == MSGPACK_OBJECT_ARRAY) {
+            const msgpack_object_array *a = &kv->val.via.array;
+            for (uint32_t j = 0; j < a->size && j < CS_RELEASE_MAX_FILES; j++) {
+                if (a->ptr[j].type != MSGPACK_OBJECT_MAP) {
+                    continue;
+                }
+                cs_release_file_t *f = &rel->files[rel->n_files++];
+                const msgpack_object_map *m = &a->ptr[j].via.map;
+                for (uint32_t x = 0; x < m->size; x++) {
+                    if (s_key_is(&m->ptr[x], "name")) {
+                        s_copy_str(f->name, sizeof f->name, &m->ptr[x].val);
+                    } else if (s_key_is(&m->ptr[x], "sha256")) {
+                        s_copy_str(f->sha256, sizeof f->sha256, &m->ptr[x].val);
+                    } else if (s_key_is(&m->ptr[x], "bytes")) {
+                        f->bytes = (uint64_t)s_int(&m->ptr[x].val);
+                    }
+                }
+            }
+        }
+    }
+    rc = CS_OK;
+done:
+    msgpack_unpacked_destroy(&up);
+    return rc;
+}
+
+static int s_put_release(cs_writer_t *w, const cs_release_t *rel)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    s_release_encode(rel, &sb);
+    uint8_t key[8];
+    size_t klen = s_release_key(key, rel->id);
+    int rc = cs_writer_put(w, CS_DB_META, key, klen, sb.data, sb.size);
+    msgpack_sbuffer_destroy(&sb);
+    return rc;
+}
+
+int cs_catalog_get(cs_writer_t *w, uint32_t id, cs_release_t *out)
+{
+    uint8_t key[8];
+    size_t klen = s_release_key(key, id);
+    cs_val_t v;
+    int rc = cs_writer_get(w, CS_DB_META, key, klen, &v);
+    if (rc != CS_OK) {
+        return rc;
+    }
+    return s_release_decode(v.data, v.len, out);
+}
+
+/* ---- list ---- */
+
+static int s_cmp_release(const void *a, const void *b)
+{
+    const cs_release_t *x = a;
+    const cs_release_t *y = b;
+    int c = strcmp(x->system, y->system);
+    if (c != 0) {
+        return c;
+    }
+    if (x->effective_from != y->effective_from) {
+        return x->effective_from < y->effective_from ? -1 : 1;
+    }
+    return x->id < y->id ? -1 : (x->id > y->id);
+}
+
+int cs_catalog_list(cs_reader_t *r, const char *system, size_t slen, cs_release_t **out,
+                    size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    size_t cap = 0;
+    cs_val_t k, v;
+    uint8_t start = 'R';
+    int rc = cs_reader_seek(r, CS_DB_META, &start, 1, &k, &v);
+    while (rc == CS_OK && k.len == 5 && ((const uint8_t *)k.data)[0] == 'R') {
+        cs_release_t rel;
+        if (s_release_decode(v.data, v.len, &rel) == CS_OK &&
+            (rel.status == CS_REL_ACTIVE || rel.status == CS_REL_RETIRED) &&
+            (!system || (strlen(rel.system) == slen && memcmp(rel.system, system, slen) == 0))) {
+            if (*n == cap) {
+                cap = cap ? cap * 2 : 8;
+                cs_release_t *p = realloc(*out, cap * sizeof *p);
+                if (!p) {
+                    free(*out);
+                    *out = NULL;
+                    *n = 0;
+                    return CS_ENOMEM;
+                }
+                *out = p;
+            }
+            (*out)[(*n)++] = rel;
+        }
+        rc = cs_reader_next(r, CS_DB_META, &k, &v);
+    }
+    if (*n > 1) {
+        qsort(*out, *n, sizeof **out, s_cmp_release);
+    }
+    /* effective_to: the next active release of the same system starts the day it ends. */
+    for (size_t i = 0; i < *n; i++) {
+        cs_release_t *rel = &(*out)[i];
+        rel->effective_to = 0;
+        if (rel->status != CS_REL_ACTIVE) {
+            continue;
+        }
+        for (size_t j = i + 1; j < *n; j++) {
+            cs_release_t *next = &(*out)[j];
+            if (strcmp(next->system, rel->system) != 0) {
+                break;
+            }
+            if (next->status == CS_REL_ACTIVE && next->effective_from > rel->effective_from) {
+                rel->effective_to = next->effective_from;
+                break;
+            }
+        }
+    }
+    return CS_OK;
+}
+
+/* ---- writer side ---- */
+
+int cs_catalog_begin_load(cs_writer_t *w, cs_release_t *rel, cs_error_t *err)
+{
+    uint8_t nkey = 'N';
+    cs_val_t v;
+    uint32_t id = 1;
+    if (cs_writer_get(w, CS_DB_META, &nkey, 1, &v) == CS_OK && v.len == 4) {
+        id = cs_key_get_u32(v.data);
+    }
+    uint8_t next[4];
+    cs_key_put_u32(next, id + 1);
+    cs_writer_put(w, CS_DB_META, &nkey, 1, next, 4);
+    rel->id = id;
+    rel->status = CS_REL_LOADING;
+    s_put_release(w, rel);
+    return cs_writer_commit(w, err);
+}
+
+static size_t s_active_key(uint8_t *key, const cs_release_t *rel)
+{
+    size_t plen = s_sys_key(key, CS_STORE_KEY_MAX - 8, 'A', rel->system, strlen(rel->system));
+    cs_key_put_u32(key + plen, (uint32_t)rel->effective_from);
+    cs_key_put_u32(key + plen + 4, rel->id);
+    return plen + 8;
+}
+
+static size_t s_label_key(uint8_t *key, const cs_release_t *rel)
+{
+    size_t plen = s_sys_key(key, CS_STORE_KEY_MAX, 'L', rel->system, strlen(rel->system));
+    size_t llen = strlen(rel->label);
+    memcpy(key + plen, rel->label, llen);
+    return plen + llen;
+}
+
+int cs_catalog_publish(cs_writer_t *w, cs_release_t *rel, uint32_t *replaced, cs_error_t *err)
+{
+    *replaced = 0;
+    uint8_t lkey[CS_STORE_KEY_MAX];
+    size_t llen = s_label_key(lkey, rel);
+    cs_val_t v;
+    if (cs_writer_get(w, CS_DB_META, lkey, llen, &v) == CS_OK && v.len == 9) {
+        cs_release_t old;
+        uint32_t old_id = cs_key_get_u32(v.data);
+        if (cs_catalog_get(w, old_id, &old) == CS_OK) {
+            uint8_t akey[CS_STORE_KEY_MAX];
+            size_t alen = s_active_key(akey, &old);
+            cs_writer_del(w, CS_DB_META, akey, alen);
+            old.status = CS_REL_SUPERSEDED;
+            s_put_release(w, &old);
+            *replaced = old_id;
+        }
+    }
+    rel->status = CS_REL_ACTIVE;
+    rel->loaded_at = (int64_t)time(NULL);
+    s_put_release(w, rel);
+    uint8_t lval[9];
+    cs_key_put_u32(lval, rel->id);
+    cs_key_put_u32(lval + 4, (uint32_t)rel->effective_from);
+    lval[8] = CS_REL_ACTIVE;
+    cs_writer_put(w, CS_DB_META, lkey, llen, lval, sizeof lval);
+    uint8_t akey[CS_STORE_KEY_MAX];
+    size_t alen = s_active_key(akey, rel);
+    cs_writer_put(w, CS_DB_META, akey, alen, rel->label, strlen(rel->label));
+    return cs_writer_commit(w, err);
+}
+
+int cs_catalog_purge(cs_writer_t *w, uint32_t id, cs_error_t *err)
+{
+    uint8_t prefix[4];
+    cs_key_put_u32(prefix, id);
+    static const int dbs[] = {CS_DB_CODES, CS_DB_CHILDREN};
+    for (size_t i = 0; i < sizeof dbs / sizeof dbs[0]; i++) {
+        int more = 1;
+        while (more) {
+            int rc = cs_writer_del_prefix(w, dbs[i], prefix, 4, CS_PURGE_BATCH, &more);
+            if (rc == CS_OK) {
+                rc = cs_writer_commit(w, err);
+            }
+            if (rc != CS_OK) {
+                return cs_error_set(err, rc, "cannot purge release %u: %s", id,
+                                    cs_strerror(rc));
+            }
+        }
+    }
+    cs_release_t rel;
+    if (cs_catalog_get(w, id, &rel) == CS_OK) {
+        uint8_t key[CS_STORE_KEY_MAX];
+        size_t klen = s_active_key(key, &rel);
+        cs_writer_del(w, CS_DB_META, key, klen);
+        klen = s_label_key(key, &rel);
+        cs_val_t v;
+        if (cs_writer_get(w, CS_DB_META, key, klen, &v) == CS_OK && v.len == 9 &&
+            cs_key_get_u32(v.data) == id) {
+            cs_writer_del(w, CS_DB_META, key, klen);
+        }
+    }
+    uint8_t rkey[8];
+    size_t rlen = s_release_key(rkey, id);
+    cs_writer_del(w, CS_DB_META, rkey, rlen);
+    return cs_writer_commit(w, err);
+}
+
+int cs_catalog_purge_incomplete(cs_writer_t *w, size_t *n_purged, cs_error_t *err)
+{
+    uint32_t doomed[256];
+    size_t n = 0;
+    cs_val_t k, v;
+    uint8_t start = 'R';
+    int rc = cs_writer_seek(w, CS_DB_META, &start, 1, &k, &v);
+    while (rc == CS_OK && k.len == 5 && ((const uint8_t *)k.data)[0] == 'R' &&
+           n < sizeof doomed / sizeof doomed[0]) {
+        cs_release_t rel;
+        if (s_release_decode(v.data, v.len, &rel) == CS_OK &&
+            (rel.status == CS_REL_LOADING || rel.status == CS_REL_SUPERSEDED)) {
+            doomed[n++] = cs_key_get_u32((const uint8_t *)k.data + 1);
+        }
+        rc = cs_writer_next(w, CS_DB_META, &k, &v);
+    }
+    for (size_t i = 0; i < n; i++) {
+        CS_NOTICE("store: purging incomplete or replaced release %u", doomed[i]);
+        rc = cs_catalog_purge(w, doomed[i], err);
+        if (rc != CS_OK) {
+            return rc;
+        }
+    }
+    if (n_purged) {
+        *n_purged = n;
+    }
+    return CS_OK;
+}

@@ -1,0 +1,98 @@
+/* cs_catalog.h: the release catalog inside CS_DB_META.
+ *
+ * Keys:
+ *   "N"                                -> u32 next release id
+ *   "R" [id u32]                       -> the release record (msgpack map, see cs_release_t)
+ *   "L" system 0x00 label              -> [id u32][effective_from u32][status u8]
+ *   "A" system 0x00 [eff u32][id u32]  -> label   (active releases, in date order)
+ * A release is invisible to queries until cs_catalog_publish writes its "L" and "A" keys, in
+ * one small transaction: a reader sees either the old release or the new one, whole.
+ * Thread-safety: the resolve functions run inside a reader's snapshot on any thread; the
+ * write functions on the one writer thread.
+ */
+#ifndef CS_CATALOG_H
+#define CS_CATALOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cs_entry.h"
+#include "cs_store.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum cs_release_status {
+    CS_REL_LOADING = 1,    /* being written; purged at start-up if found */
+    CS_REL_ACTIVE = 2,     /* answers queries */
+    CS_REL_RETIRED = 3,    /* answers only when pinned by label */
+    CS_REL_SUPERSEDED = 4, /* replaced by a newer load of its label; purged */
+};
+
+#define CS_RELEASE_MAX_FILES 16
+
+typedef struct cs_release_file {
+    char name[256];  /* base name of the file */
+    char sha256[65]; /* hex digest, or "" if not computed */
+    uint64_t bytes;  /* size */
+} cs_release_file_t;
+
+typedef struct cs_release {
+    uint32_t id;             /* internal release id (key prefix) */
+    char system[32];         /* "icd10cm" */
+    char label[64];          /* "2021" */
+    int effective_from;      /* yyyymmdd */
+    int effective_to;        /* yyyymmdd of the next active release, 0 if none (filled by list) */
+    int status;              /* enum cs_release_status */
+    uint64_t codes;          /* entries of class code */
+    uint64_t billable;       /* billable codes */
+    int64_t loaded_at;       /* unix time of publication */
+    char loader[64];         /* loader id */
+    uint32_t n_files;
+    cs_release_file_t files[CS_RELEASE_MAX_FILES];
+} cs_release_t;
+
+/* A release chosen for a query. label points into the snapshot (borrowed). */
+typedef struct cs_resolved {
+    uint32_t id;
+    int effective_from;
+    cs_span_t label;
+} cs_resolved_t;
+
+/* Resolve inside reader's snapshot. CS_OK, or CS_ENOTFOUND (no active release of the
+ * system / no release of that label / no release in effect on that date). */
+int cs_catalog_newest(cs_reader_t *r, const char *system, size_t slen, cs_resolved_t *out);
+int cs_catalog_by_label(cs_reader_t *r, const char *system, size_t slen, const char *label,
+                        size_t llen, cs_resolved_t *out);
+int cs_catalog_by_date(cs_reader_t *r, const char *system, size_t slen, int yyyymmdd,
+                       cs_resolved_t *out);
+/* 1 if the system has any release (active or retired) at all, else 0. */
+int cs_catalog_has_system(cs_reader_t *r, const char *system, size_t slen);
+
+/* Every release (optionally of one system; system NULL for all) that is active or retired,
+ * sorted by system then effective date, with effective_to filled. *out is malloc'ed (caller
+ * frees); *n its count. CS_OK or CS_ENOMEM. */
+int cs_catalog_list(cs_reader_t *r, const char *system, size_t slen, cs_release_t **out,
+                    size_t *n);
+
+/* ---- writer side ---- */
+/* Allocate an id, write the release as CS_REL_LOADING and commit. rel->id is set. */
+int cs_catalog_begin_load(cs_writer_t *w, cs_release_t *rel, cs_error_t *err);
+/* Mark rel active (with its counts and loaded_at), make it the one answering for its label
+ * (the label's previous release becomes superseded) and commit. *replaced gets the id of
+ * the superseded release, or 0. */
+int cs_catalog_publish(cs_writer_t *w, cs_release_t *rel, uint32_t *replaced,
+                       cs_error_t *err);
+/* Delete every key of release id (codes, children, record, active/label keys that still
+ * point at it), in bounded transactions. Commits as it goes. */
+int cs_catalog_purge(cs_writer_t *w, uint32_t id, cs_error_t *err);
+/* Purge every release left loading or superseded (after a crash). *n_purged may be NULL. */
+int cs_catalog_purge_incomplete(cs_writer_t *w, size_t *n_purged, cs_error_t *err);
+/* Read one release record by id, in the writer's transaction. */
+int cs_catalog_get(cs_writer_t *w, uint32_t id, cs_release_t *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CS_CATALOG_H */

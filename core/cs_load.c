@@ -1,0 +1,520 @@
+/* cs_load.c: the load job thread and the sink that turns loader records into store keys. */
+#include "cs_load.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "cs_catalog.h"
+#include "cs_entry.h"
+#include "cs_key.h"
+#include "cs_log.h"
+
+#define CS_JOBS_KEPT 64           /* finished jobs remembered for the job op */
+#define CS_LOAD_BATCH 20000       /* records per write transaction */
+#define CS_LOAD_GROW_TRIES 4
+
+#define CS_SINK_MAGIC 0x53494e4bu /* "SINK" */
+
+/* One job's shared state (guarded by cs_jobs.lock). */
+typedef struct s_job {
+    cs_job_status_t st;          /* what the job op reports */
+    struct timespec started;     /* monotonic start */
+} s_job_t;
+
+struct cs_sink {
+    uint32_t magic;                  /* CS_SINK_MAGIC while valid */
+    cs_jobs_t *jobs;                 /* owner, for progress and cancel */
+    cs_writer_t *w;                  /* the write transaction */
+    const cs_system_ops_t *sys;      /* the system plugin's ops */
+    const char *system;              /* system id */
+    uint32_t release;                /* release id being written */
+    uint64_t records, codes, billable;
+    uint64_t in_batch;               /* records since the last commit */
+    uint32_t seq;                    /* emission counter */
+    cs_buf_t buf;                    /* reused value buffer */
+};
+
+struct cs_jobs {
+    cs_store_t *store;               /* the store written */
+    const cs_plugin_host_t *plugins; /* systems and loaders */
+    pthread_mutex_t lock;            /* guards jobs[], running, next_id */
+    s_job_t jobs[CS_JOBS_KEPT];      /* ring of recent jobs */
+    unsigned next_id;                /* number of the next job */
+    int running;                     /* 1 while a load thread exists */
+    pthread_t thread;                /* the load thread */
+    atomic_int cancel;               /* set at shutdown */
+    /* the running job's spec (owned copies) */
+    const cs_plugin_desc_t *loader;
+    char system[32];
+    char label[64];
+    int effective_from;
+    char **files;
+    size_t n_files;
+    s_job_t *cur;                    /* slot of the running job */
+};
+
+/* ---- host API table for loaders ---- */
+
+static void s_host_log(int level, const char *plugin, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void s_host_log(int level, const char *plugin, const char *fmt, ...)
+{
+    char line[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    cs_log_from(level, plugin, "%s", line);
+}
+
+static int s_normalize(const cs_system_ops_t *sys, const char *code, uint8_t cls,
+                       cs_code_t *out, cs_error_t *err)
+{
+    int rc = sys->normalize(code, strlen(code), out, err);
+    if (rc != CS_OK) {
+        return rc;
+    }
+    out->cls = cls;
+    return CS_OK;
+}
+
+static int s_host_emit(cs_sink_t *sink, const cs_record_t *rec, cs_error_t *err)
+{
+    if (!sink || sink->magic != CS_SINK_MAGIC || !rec) {
+        return cs_error_set(err, CS_EINTERNAL, "emit called with a bad sink or record");
+    }
+    if (rec->struct_size < sizeof(cs_record_t)) {
+        return cs_error_set(err, CS_EMALFORMED, "record of %u bytes is older than ABI 1.0",
+                            rec->struct_size);
+    }
+    if (!rec->code || !rec->title || !rec->kind) {
+        return cs_error_set(err, CS_EMALFORMED, "record without code, kind or title");
+    }
+    if (!rec->system || strcmp(rec->system, sink->system) != 0) {
+        return cs_error_set(err, CS_EMALFORMED, "record %s is of system '%s', not '%s'",
+                            rec->code, rec->system ? rec->system : "(none)", sink->system);
+    }
+    if (rec->cls < CS_CLASS_CHAPTER || rec->cls > CS_CLASS_CODE) {
+        return cs_error_set(err, CS_EMALFORMED, "record %s has an unknown class %u", rec->code,
+                            rec->cls);
+    }
+    cs_code_t self, parent;
+    cs_error_t nerr;
+    cs_error_clear(&nerr);
+    if (s_normalize(sink->sys, rec->code, rec->cls, &self, &nerr) != CS_OK) {
+        return cs_error_set(err, CS_EMALFORMED, "%s", nerr.msg);
+    }
+    uint8_t key[CS_KEY_MAX];
+    if (rec->parent) {
+        if (s_normalize(sink->sys, rec->parent, rec->parent_cls, &parent, &nerr) != CS_OK) {
+            return cs_error_set(err, CS_EMALFORMED, "parent of %s: %s", rec->code, nerr.msg);
+        }
+        size_t plen = cs_key_code(key, sink->release, parent.cls, parent.key,
+                                  strlen(parent.key));
+        cs_val_t v;
+        int rc = plen ? cs_writer_get(sink->w, CS_DB_CODES, key, plen, &v) : CS_ENOTFOUND;
+        if (rc == CS_ENOTFOUND) {
+            return cs_error_set(err, CS_EMALFORMED, "%s names parent %s, which comes nowhere "
+                                "before it", self.display, parent.display);
+        }
+        if (rc != CS_OK) {
+            return cs_error_set(err, rc, "store: %s", cs_strerror(rc));
+        }
+    }
+    if (cs_entry_encode(&sink->buf, rec, &self, rec->parent ? &parent : NULL) != CS_OK) {
+        return cs_error_set(err, CS_ENOMEM, "out of memory encoding %s", self.display);
+    }
+    size_t klen = cs_key_code(key, sink->release, self.cls, self.key, strlen(self.key));
+    int rc = cs_writer_add(sink->w, CS_DB_CODES, key, klen, sink->buf.data, sink->buf.len);
+    if (rc == CS_EEXIST) {
+        return cs_error_set(err, CS_EMALFORMED, "%s appears twice in the release",
+                            self.display);
+    }
+    if (rc != CS_OK) {
+        return cs_error_set(err, rc, "store: cannot write %s: %s", self.display,
+                            cs_strerror(rc));
+    }
+    sink->seq++;
+    if (rec->parent) {
+        uint8_t ckey[CS_KEY_MAX];
+        uint8_t cval[CS_CODE_MAX + 1];
+        size_t clen = cs_key_child(ckey, sink->release, parent.cls, parent.key,
+                                   strlen(parent.key), rec->order ? rec->order : sink->seq,
+                                   sink->seq);
+        size_t vlen = strlen(self.key);
+        cval[0] = self.cls;
+        memcpy(cval + 1, self.key, vlen);
+        rc = cs_writer_put(sink->w, CS_DB_CHILDREN, ckey, clen, cval, vlen + 1);
+        if (rc != CS_OK) {
+            return cs_error_set(err, rc, "store: cannot write %s: %s", self.display,
+                                cs_strerror(rc));
+        }
+    }
+    sink->records++;
+    if (self.cls == CS_CLASS_CODE) {
+        sink->codes++;
+        sink->billable += rec->billable ? 1 : 0;
+    }
+    if (++sink->in_batch >= CS_LOAD_BATCH) {
+        rc = cs_writer_commit(sink->w, err);
+        if (rc != CS_OK) {
+            return rc;
+        }
+        sink->in_batch = 0;
+        cs_jobs_t *jobs = sink->jobs;
+        pthread_mutex_lock(&jobs->lock);
+        jobs->cur->st.records = sink->records;
+        jobs->cur->st.codes = sink->codes;
+        pthread_mutex_unlock(&jobs->lock);
+    }
+    return CS_OK;
+}
+
+static void s_host_progress(cs_sink_t *sink, uint64_t bytes_done)
+{
+    if (!sink || sink->magic != CS_SINK_MAGIC) {
+        return;
+    }
+    cs_jobs_t *jobs = sink->jobs;
+    pthread_mutex_lock(&jobs->lock);
+    jobs->cur->st.bytes_done = bytes_done;
+    jobs->cur->st.records = sink->records;
+    pthread_mutex_unlock(&jobs->lock);
+}
+
+static int s_host_cancelled(cs_sink_t *sink)
+{
+    return sink && sink->magic == CS_SINK_MAGIC && atomic_load(&sink->jobs->cancel);
+}
+
+static const cs_host_api_t s_host_api = {
+    .struct_size = sizeof(cs_host_api_t),
+    .log = s_host_log,
+    .emit = s_host_emit,
+    .progress = s_host_progress,
+    .cancelled = s_host_cancelled,
+    .alloc = malloc,
+    .free = free,
+};
+
+/* ---- the job thread ---- */
+
+static double s_elapsed(const struct timespec *since)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - since->tv_sec) + (double)(now.tv_nsec - since->tv_nsec) / 1e9;
+}
+
+static const char *s_base(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+/* One attempt: write the release and publish it. On failure everything written is purged. */
+static int s_attempt(cs_jobs_t *jobs, const cs_plugin_desc_t *sysp, cs_release_t *rel,
+                     cs_sink_t *sink, cs_error_t *err)
+{
+    cs_writer_t *w = cs_writer_new(jobs->store, err);
+    if (!w) {
+        return err->code ? err->code : CS_EINTERNAL;
+    }
+    int rc = cs_catalog_begin_load(w, rel, err);
+    if (rc != CS_OK) {
+        cs_writer_destroy(&w);
+        return rc;
+    }
+    sink->magic = CS_SINK_MAGIC;
+    sink->jobs = jobs;
+    sink->w = w;
+    sink->sys = sysp->system;
+    sink->system = rel->system;
+    sink->release = rel->id;
+    sink->records = sink->codes = sink->billable = sink->in_batch = 0;
+    sink->seq = 0;
+    rc = jobs->loader->loader->load(&s_host_api, sink, (const char *const *)jobs->files,
+                                    jobs->n_files, err);
+    if (rc == CS_OK && atomic_load(&jobs->cancel)) {
+        rc = cs_error_set(err, CS_ETERM, "the broker is shutting down");
+    }
+    if (rc == CS_OK) {
+        rc = cs_writer_commit(w, err);
+    }
+    if (rc == CS_OK) {
+        rel->codes = sink->codes;
+        rel->billable = sink->billable;
+        uint32_t replaced = 0;
+        rc = cs_catalog_publish(w, rel, &replaced, err);
+        if (rc == CS_OK && replaced) {
+            cs_error_t perr;
+            cs_error_clear(&perr);
+            if (cs_catalog_purge(w, replaced, &perr) != CS_OK) {
+                CS_WARN("load %s/%s: the replaced release stays until the next start: %s",
+                        rel->system, rel->label, perr.msg);
+            }
+        }
+    }
+    sink->magic = 0;
+    if (rc != CS_OK && err->code == CS_OK) {
+        cs_error_set(err, rc, "%s", cs_strerror(rc));
+    }
+    if (rc != CS_OK) {
+        /* Purge needs pages too: when the map was full, grow first. */
+        cs_writer_destroy(&w);
+        if (rc == CS_ESPACE) {
+            cs_error_t gerr;
+            cs_store_grow(jobs->store, 0, &gerr);
+        }
+        w = cs_writer_new(jobs->store, NULL);
+        cs_error_t perr;
+        cs_error_clear(&perr);
+        if (!w || cs_catalog_purge(w, rel->id, &perr) != CS_OK) {
+            CS_WARN("load %s/%s: partial release %u is purged at the next start", rel->system,
+                    rel->label, rel->id);
+        }
+    }
+    cs_writer_destroy(&w);
+    return rc;
+}
+
+static void *s_job_main(void *arg)
+{
+    cs_jobs_t *jobs = arg;
+    cs_error_t err;
+    cs_error_clear(&err);
+    cs_sink_t sink;
+    memset(&sink, 0, sizeof sink);
+    cs_release_t rel;
+    memset(&rel, 0, sizeof rel);
+    snprintf(rel.system, sizeof rel.system, "%s", jobs->system);
+    snprintf(rel.label, sizeof rel.label, "%s", jobs->label);
+    snprintf(rel.loader, sizeof rel.loader, "%s", jobs->loader->name);
+    rel.effective_from = jobs->effective_from;
+    for (size_t i = 0; i < jobs->n_files && i < CS_RELEASE_MAX_FILES; i++) {
+        cs_release_file_t *f = &rel.files[rel.n_files++];
+        snprintf(f->name, sizeof f->name, "%s", s_base(jobs->files[i]));
+        struct stat sb;
+        f->bytes = stat(jobs->files[i], &sb) == 0 ? (uint64_t)sb.st_size : 0;
+    }
+    const cs_plugin_desc_t *sysp = cs_plugin_host_system(jobs->plugins, rel.system,
+                                                         strlen(rel.system));
+    int rc = CS_OK;
+    if (!sysp) {
+        rc = cs_error_set(&err, CS_ENOTFOUND, "no system plugin '%s' is loaded", rel.system);
+    }
+    for (int attempt = 0; rc == CS_OK; attempt++) {
+        cs_error_clear(&err);
+        rc = s_attempt(jobs, sysp, &rel, &sink, &err);
+        if (rc != CS_ESPACE || attempt + 1 >= CS_LOAD_GROW_TRIES) {
+            break;
+        }
+        CS_NOTICE("load %s/%s: map full at %zu MiB, growing and starting over", rel.system,
+                  rel.label, cs_store_map_size(jobs->store) >> 20);
+        rc = CS_OK;
+    }
+    cs_buf_free(&sink.buf);
+
+    pthread_mutex_lock(&jobs->lock);
+    s_job_t *job = jobs->cur;
+    job->st.seconds = s_elapsed(&job->started);
+    job->st.records = sink.records;
+    job->st.codes = sink.codes;
+    job->st.billable = sink.billable;
+    if (rc == CS_OK) {
+        job->st.state = CS_JOB_DONE;
+        job->st.bytes_done = job->st.bytes_total;
+        CS_NOTICE("load %s %s/%s: done, %llu records (%llu codes, %llu billable) in %.2f s",
+                  job->st.id, rel.system, rel.label, (unsigned long long)sink.records,
+                  (unsigned long long)sink.codes, (unsigned long long)sink.billable,
+                  job->st.seconds);
+    } else {
+        job->st.state = CS_JOB_FAILED;
+        job->st.error = err;
+        if (err.file[0]) {
+            CS_ERROR("load %s %s/%s: failed at %s:%u:%u: %s", job->st.id, rel.system,
+                     rel.label, err.file, err.line, err.column, err.msg);
+        } else {
+            CS_ERROR("load %s %s/%s: failed: %s", job->st.id, rel.system, rel.label, err.msg);
+        }
+    }
+    pthread_mutex_unlock(&jobs->lock);
+    return NULL;
+}
+
+/* ---- the job table ---- */
+
+cs_jobs_t *cs_jobs_new(cs_store_t *store, const cs_plugin_host_t *plugins)
+{
+    cs_jobs_t *jobs = calloc(1, sizeof *jobs);
+    if (!jobs) {
+        return NULL;
+    }
+    jobs->store = store;
+    jobs->plugins = plugins;
+    jobs->next_id = 1;
+    pthread_mutex_init(&jobs->lock, NULL);
+    atomic_init(&jobs->cancel, 0);
+    return jobs;
+}
+
+static void s_free_files(cs_jobs_t *jobs)
+{
+    for (size_t i = 0; i < jobs->n_files; i++) {
+        free(jobs->files[i]);
+    }
+    free(jobs->files);
+    jobs->files = NULL;
+    jobs->n_files = 0;
+}
+
+/* Join a finished load thread, if any. Call with the lock NOT held. */
+static void s_reap(cs_jobs_t *jobs, int wait)
+{
+    pthread_mutex_lock(&jobs->lock);
+    int running = jobs->running;
+    int finished = running && jobs->cur->st.state != CS_JOB_RUNNING;
+    pthread_mutex_unlock(&jobs->lock);
+    if (running && (finished || wait)) {
+        pthread_join(jobs->thread, NULL);
+        pthread_mutex_lock(&jobs->lock);
+        jobs->running = 0;
+        s_free_files(jobs);
+        pthread_mutex_unlock(&jobs->lock);
+    }
+}
+
+void cs_jobs_wait(cs_jobs_t *jobs)
+{
+    s_reap(jobs, 1);
+}
+
+void cs_jobs_destroy(cs_jobs_t **jobs)
+{
+    if (!jobs || !*jobs) {
+        return;
+    }
+    cs_jobs_t *j = *jobs;
+    atomic_store(&j->cancel, 1);
+    s_reap(j, 1);
+    pthread_mutex_destroy(&j->lock);
+    free(j);
+    *jobs = NULL;
+}
+
+int cs_jobs_start(cs_jobs_t *jobs, const cs_load_spec_t *spec, char id_out[CS_JOB_ID_MAX],
+                  cs_error_t *err)
+{
+    s_reap(jobs, 0);
+    if (!spec->loader || spec->loader->kind != CS_PLUGIN_LOADER) {
+        return cs_error_set(err, CS_EINVAL, "no loader given");
+    }
+    const char *system = spec->system ? spec->system : spec->loader->loader->systems[0];
+    if (!system || strlen(system) >= sizeof jobs->system) {
+        return cs_error_set(err, CS_EINVAL, "loader %s names no system", spec->loader->name);
+    }
+    if (!cs_plugin_host_system(jobs->plugins, system, strlen(system))) {
+        return cs_error_set(err, CS_EINVAL, "no system plugin '%s' is loaded", system);
+    }
+    if (!spec->label || !*spec->label || strlen(spec->label) >= sizeof jobs->label) {
+        return cs_error_set(err, CS_EINVAL, "a release label of 1 to %zu characters is needed",
+                            sizeof jobs->label - 1);
+    }
+    for (const char *p = spec->label; *p; p++) {
+        if ((unsigned char)*p < 0x21 || (unsigned char)*p > 0x7e) {
+            return cs_error_set(err, CS_EINVAL, "release label '%s' has a space or a "
+                                "character outside printable ASCII", spec->label);
+        }
+    }
+    if (spec->n_files == 0) {
+        return cs_error_set(err, CS_EINVAL, "no files to load");
+    }
+    uint64_t total = 0;
+    for (size_t i = 0; i < spec->n_files; i++) {
+        struct stat sb;
+        if (spec->files[i][0] != '/') {
+            return cs_error_set(err, CS_EINVAL, "%s: file paths must be absolute",
+                                spec->files[i]);
+        }
+        if (stat(spec->files[i], &sb) != 0 || !S_ISREG(sb.st_mode)) {
+            return cs_error_set(err, CS_EINVAL, "%s: no such regular file readable by the "
+                                "broker", spec->files[i]);
+        }
+        total += (uint64_t)sb.st_size;
+    }
+
+    pthread_mutex_lock(&jobs->lock);
+    if (jobs->running) {
+        pthread_mutex_unlock(&jobs->lock);
+        return cs_error_set(err, CS_EEXIST, "a load is already running; try again when it "
+                            "is done");
+    }
+    jobs->files = calloc(spec->n_files, sizeof *jobs->files);
+    if (!jobs->files) {
+        pthread_mutex_unlock(&jobs->lock);
+        return cs_error_set(err, CS_ENOMEM, "out of memory");
+    }
+    jobs->n_files = spec->n_files;
+    for (size_t i = 0; i < spec->n_files; i++) {
+        jobs->files[i] = strdup(spec->files[i]);
+        if (!jobs->files[i]) {
+            s_free_files(jobs);
+            pthread_mutex_unlock(&jobs->lock);
+            return cs_error_set(err, CS_ENOMEM, "out of memory");
+        }
+    }
+    jobs->loader = spec->loader;
+    snprintf(jobs->system, sizeof jobs->system, "%s", system);
+    snprintf(jobs->label, sizeof jobs->label, "%s", spec->label);
+    jobs->effective_from = spec->effective_from;
+    unsigned n = jobs->next_id++;
+    s_job_t *job = &jobs->jobs[n % CS_JOBS_KEPT];
+    memset(job, 0, sizeof *job);
+    snprintf(job->st.id, sizeof job->st.id, "job-%u", n);
+    snprintf(job->st.system, sizeof job->st.system, "%s", system);
+    snprintf(job->st.label, sizeof job->st.label, "%s", spec->label);
+    job->st.state = CS_JOB_RUNNING;
+    job->st.bytes_total = total;
+    clock_gettime(CLOCK_MONOTONIC, &job->started);
+    jobs->cur = job;
+    snprintf(id_out, CS_JOB_ID_MAX, "%s", job->st.id);
+    if (pthread_create(&jobs->thread, NULL, s_job_main, jobs) != 0) {
+        job->st.state = CS_JOB_FAILED;
+        cs_error_set(&job->st.error, CS_EAGAIN, "cannot start the load thread");
+        s_free_files(jobs);
+        pthread_mutex_unlock(&jobs->lock);
+        return cs_error_set(err, CS_EAGAIN, "cannot start the load thread");
+    }
+    jobs->running = 1;
+    CS_NOTICE("load %s %s/%s: started (%s, %zu file%s, %llu bytes)", job->st.id, system,
+              spec->label, spec->loader->name, spec->n_files, spec->n_files == 1 ? "" : "s",
+              (unsigned long long)total);
+    pthread_mutex_unlock(&jobs->lock);
+    return CS_OK;
+}
+
+int cs_jobs_status(cs_jobs_t *jobs, const char *id, size_t len, cs_job_status_t *out)
+{
+    s_reap(jobs, 0);
+    int rc = CS_ENOTFOUND;
+    pthread_mutex_lock(&jobs->lock);
+    for (size_t i = 0; i < CS_JOBS_KEPT; i++) {
+        s_job_t *job = &jobs->jobs[i];
+        if (job->st.id[0] && strlen(job->st.id) == len && memcmp(job->st.id, id, len) == 0) {
+            *out = job->st;
+            if (job->st.state == CS_JOB_RUNNING) {
+                out->seconds = s_elapsed(&job->started);
+            }
+            rc = CS_OK;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&jobs->lock);
+    return rc;
+}

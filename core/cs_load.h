@@ -1,0 +1,75 @@
+/* cs_load.h: load jobs: one background thread runs a loader plugin into a new release,
+ * then publishes it in one transaction (or leaves nothing behind).
+ *
+ * At most one load runs at a time (the store has one writer). A job that fails for lack of
+ * map space is retried after the map grows (up to 4 times). A job's state can be read from
+ * any thread. Cancellation (cs_jobs_destroy at shutdown) makes the loader stop at its next
+ * check; the partial release is purged then, or at the next start if the process dies first.
+ */
+#ifndef CS_LOAD_H
+#define CS_LOAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "codeset/cs_error.h"
+#include "cs_plugin_host.h"
+#include "cs_store.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CS_JOB_ID_MAX 24
+
+typedef enum cs_job_state {
+    CS_JOB_RUNNING = 1,
+    CS_JOB_DONE = 2,
+    CS_JOB_FAILED = 3,
+} cs_job_state_t;
+
+/* A load request. Strings are copied by cs_jobs_start. */
+typedef struct cs_load_spec {
+    const cs_plugin_desc_t *loader; /* the loader plugin to run */
+    const char *system;             /* system filled; NULL: the loader's first */
+    const char *label;              /* release label */
+    int effective_from;             /* yyyymmdd */
+    const char *const *files;       /* absolute paths */
+    size_t n_files;
+} cs_load_spec_t;
+
+/* A snapshot of a job. */
+typedef struct cs_job_status {
+    char id[CS_JOB_ID_MAX];
+    cs_job_state_t state;
+    uint64_t bytes_done;
+    uint64_t bytes_total;
+    uint64_t records;
+    uint64_t codes;
+    uint64_t billable;
+    double seconds;      /* elapsed (so far, or in all) */
+    char system[32];
+    char label[64];
+    cs_error_t error;    /* code CS_OK unless failed */
+} cs_job_status_t;
+
+typedef struct cs_jobs cs_jobs_t;
+
+/* New job table over store, using plugins for systems and loaders. Caller owns it. */
+cs_jobs_t *cs_jobs_new(cs_store_t *store, const cs_plugin_host_t *plugins);
+/* Cancel a running load, join its thread, free; *jobs becomes NULL. */
+void cs_jobs_destroy(cs_jobs_t **jobs);
+
+/* Start a load in the background; id_out gets the job id. CS_OK; CS_EEXIST when a load is
+ * already running (busy); CS_EINVAL for a bad spec (err says why); CS_ENOMEM. */
+int cs_jobs_start(cs_jobs_t *jobs, const cs_load_spec_t *spec, char id_out[CS_JOB_ID_MAX],
+                  cs_error_t *err);
+/* Copy the state of job id (len bytes). CS_OK or CS_ENOTFOUND. */
+int cs_jobs_status(cs_jobs_t *jobs, const char *id, size_t len, cs_job_status_t *out);
+/* Block until no load runs (tests, shutdown). */
+void cs_jobs_wait(cs_jobs_t *jobs);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CS_LOAD_H */

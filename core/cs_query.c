@@ -1,0 +1,709 @@
+/* cs_query.c: lookup, validate and releases over one store snapshot. */
+#include "cs_query.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cs_catalog.h"
+#include "cs_entry.h"
+#include "cs_key.h"
+#include "cs_log.h"
+
+#define CS_NOTE_TYPES_MAX 16
+
+struct cs_engine {
+    cs_store_t *store;                /* borrowed */
+    const cs_plugin_host_t *plugins;  /* borrowed */
+    cs_reader_t *reader;              /* this thread's snapshot */
+};
+
+/* The release a request resolved to, and its system. */
+typedef struct s_ctx {
+    const cs_request_t *req;
+    const cs_plugin_desc_t *sys;  /* system plugin */
+    cs_resolved_t rel;            /* release */
+} s_ctx_t;
+
+cs_engine_t *cs_engine_new(cs_store_t *store, const cs_plugin_host_t *plugins,
+                           cs_error_t *err)
+{
+    cs_engine_t *e = calloc(1, sizeof *e);
+    if (!e) {
+        cs_error_set(err, CS_ENOMEM, "out of memory creating the query engine");
+        return NULL;
+    }
+    e->store = store;
+    e->plugins = plugins;
+    e->reader = cs_reader_new(store, err);
+    if (!e->reader) {
+        free(e);
+        return NULL;
+    }
+    return e;
+}
+
+void cs_engine_destroy(cs_engine_t **engine)
+{
+    if (!engine || !*engine) {
+        return;
+    }
+    cs_reader_destroy(&(*engine)->reader);
+    free(*engine);
+    *engine = NULL;
+}
+
+/* ---- small packing helpers ---- */
+
+static void s_pack_span(msgpack_packer *pk, cs_span_t s)
+{
+    cs_pack_strn(pk, s.ptr, s.len);
+}
+
+static void s_pack_key(msgpack_packer *pk, const char *k)
+{
+    cs_pack_cstr(pk, k);
+}
+
+static cs_proto_err_t s_error(msgpack_packer *pk, const cs_request_t *req, cs_proto_err_t e,
+                              const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static cs_proto_err_t s_error(msgpack_packer *pk, const cs_request_t *req, cs_proto_err_t e,
+                              const char *fmt, ...)
+{
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    cs_reply_error(pk, req, e, msg);
+    return e;
+}
+
+/* Copy a wire string into a bounded C string for messages (control bytes become '?'). */
+static const char *s_printable(cs_str_t s, char *buf, size_t cap)
+{
+    size_t n = s.len < cap - 1 ? s.len : cap - 1;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s.ptr[i];
+        buf[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
+/* ---- release resolution ---- */
+
+static cs_proto_err_t s_resolve(cs_engine_t *e, const cs_request_t *req, msgpack_packer *pk,
+                                s_ctx_t *ctx)
+{
+    char sbuf[64], lbuf[80];
+    ctx->req = req;
+    ctx->sys = cs_plugin_host_system(e->plugins, req->system.ptr, req->system.len);
+    if (!ctx->sys) {
+        return s_error(pk, req, CS_PERR_UNKNOWN_SYSTEM, "no code system '%s' is known here",
+                       s_printable(req->system, sbuf, sizeof sbuf));
+    }
+    int rc;
+    if (req->release.len) {
+        rc = cs_catalog_by_label(e->reader, req->system.ptr, req->system.len, req->release.ptr,
+                                 req->release.len, &ctx->rel);
+        if (rc != CS_OK) {
+            return s_error(pk, req, CS_PERR_UNKNOWN_RELEASE, "%s has no release '%s'",
+                           ctx->sys->name, s_printable(req->release, lbuf, sizeof lbuf));
+        }
+        return CS_PERR_NONE;
+    }
+    if (req->has_date) {
+        rc = cs_catalog_by_date(e->reader, req->system.ptr, req->system.len, req->date,
+                                &ctx->rel);
+        if (rc != CS_OK) {
+            if (!cs_catalog_has_system(e->reader, req->system.ptr, req->system.len)) {
+                return s_error(pk, req, CS_PERR_UNKNOWN_RELEASE, "no release of %s is loaded",
+                               ctx->sys->name);
+            }
+            char d[11];
+            cs_proto_format_date(req->date, d);
+            return s_error(pk, req, CS_PERR_NO_RELEASE_FOR_DATE,
+                           "no release of %s is in effect on %s", ctx->sys->name, d);
+        }
+        return CS_PERR_NONE;
+    }
+    rc = cs_catalog_newest(e->reader, req->system.ptr, req->system.len, &ctx->rel);
+    if (rc != CS_OK) {
+        return s_error(pk, req, CS_PERR_UNKNOWN_RELEASE, "no release of %s is loaded",
+                       ctx->sys->name);
+    }
+    return CS_PERR_NONE;
+}
+
+/* ---- entry access ---- */
+
+static int s_get_entry(cs_engine_t *e, uint32_t rel, uint8_t cls, const char *key, size_t klen,
+                       cs_entry_t *out)
+{
+    uint8_t k[CS_KEY_MAX];
+    size_t n = cs_key_code(k, rel, cls, key, klen);
+    cs_val_t v;
+    if (n == 0 || cs_reader_get(e->reader, CS_DB_CODES, k, n, &v) != CS_OK) {
+        return CS_ENOTFOUND;
+    }
+    return cs_entry_decode(v.data, v.len, out);
+}
+
+/* Find the entry for a normalised code; a code-looking text that is a block's id ("B10")
+ * is the category first. */
+static int s_find(cs_engine_t *e, uint32_t rel, const cs_code_t *c, cs_entry_t *out)
+{
+    return s_get_entry(e, rel, c->cls, c->key, strlen(c->key), out);
+}
+
+/* ---- lookup ---- */
+
+static uint32_t s_count_children(cs_engine_t *e, uint32_t rel, uint8_t cls, const char *key,
+                                 size_t klen)
+{
+    uint8_t prefix[CS_KEY_MAX];
+    size_t plen = cs_key_children(prefix, rel, cls, key, klen);
+    cs_val_t k, v;
+    uint32_t n = 0;
+    int rc = plen ? cs_reader_seek(e->reader, CS_DB_CHILDREN, prefix, plen, &k, &v) : -1;
+    while (rc == CS_OK && k.len >= plen && memcmp(k.data, prefix, plen) == 0) {
+        n++;
+        rc = cs_reader_next(e->reader, CS_DB_CHILDREN, &k, &v);
+    }
+    return n;
+}
+
+static void s_pack_children(cs_engine_t *e, uint32_t rel, uint8_t cls, const char *key,
+                            size_t klen, msgpack_packer *pk)
+{
+    uint32_t n = s_count_children(e, rel, cls, key, klen);
+    msgpack_pack_array(pk, n);
+    uint8_t prefix[CS_KEY_MAX];
+    size_t plen = cs_key_children(prefix, rel, cls, key, klen);
+    cs_val_t k, v;
+    int rc = plen ? cs_reader_seek(e->reader, CS_DB_CHILDREN, prefix, plen, &k, &v) : -1;
+    for (uint32_t i = 0; i < n; i++) {
+        cs_entry_t child;
+        int ok = rc == CS_OK && v.len >= 2 &&
+                 s_get_entry(e, rel, ((const uint8_t *)v.data)[0], (const char *)v.data + 1,
+                             v.len - 1, &child) == CS_OK;
+        if (!ok) {
+            msgpack_pack_nil(pk); /* a corrupt store: keep the array's count true */
+        } else {
+            msgpack_pack_map(pk, 3);
+            s_pack_key(pk, "code");
+            s_pack_span(pk, child.display);
+            s_pack_key(pk, "title");
+            s_pack_span(pk, child.title);
+            cs_pack_kv_bool(pk, "billable", child.billable);
+        }
+        rc = cs_reader_next(e->reader, CS_DB_CHILDREN, &k, &v);
+    }
+}
+
+static void s_pack_ancestors(cs_engine_t *e, uint32_t rel, const cs_entry_t *start,
+                             msgpack_packer *pk)
+{
+    cs_entry_t chain[16];
+    uint32_t n = 0;
+    cs_entry_t cur = *start;
+    while (n < 16 && cur.parent_cls != 0 &&
+           s_get_entry(e, rel, cur.parent_cls, cur.parent_key.ptr, cur.parent_key.len,
+                       &chain[n]) == CS_OK) {
+        cur = chain[n++];
+    }
+    msgpack_pack_array(pk, n);
+    for (uint32_t i = 0; i < n; i++) {
+        msgpack_pack_map(pk, 3);
+        s_pack_key(pk, "code");
+        s_pack_span(pk, chain[i].display);
+        s_pack_key(pk, "kind");
+        s_pack_span(pk, chain[i].kind);
+        s_pack_key(pk, "title");
+        s_pack_span(pk, chain[i].title);
+    }
+}
+
+static int s_span_eq(cs_span_t a, cs_span_t b)
+{
+    return a.len == b.len && memcmp(a.ptr, b.ptr, a.len) == 0;
+}
+
+/* notes: {type: [text...]}, seven_chr_def: {char: meaning}. Types in first-seen order. */
+static void s_pack_notes(const cs_entry_t *ent, msgpack_packer *pk)
+{
+    cs_span_t types[CS_NOTE_TYPES_MAX];
+    uint32_t counts[CS_NOTE_TYPES_MAX];
+    uint32_t n_types = 0;
+    const uint8_t *pos = ent->notes;
+    cs_span_t type, label, text;
+    while (cs_entry_note_next(ent, &pos, &type, &label, &text)) {
+        uint32_t i = 0;
+        while (i < n_types && !s_span_eq(types[i], type)) {
+            i++;
+        }
+        if (i == n_types) {
+            if (n_types == CS_NOTE_TYPES_MAX) {
+                continue;
+            }
+            types[n_types] = type;
+            counts[n_types++] = 0;
+        }
+        counts[i]++;
+    }
+    msgpack_pack_map(pk, n_types);
+    for (uint32_t i = 0; i < n_types; i++) {
+        s_pack_span(pk, types[i]);
+        int is_map = types[i].len == 13 && memcmp(types[i].ptr, "seven_chr_def", 13) == 0;
+        if (is_map) {
+            msgpack_pack_map(pk, counts[i]);
+        } else {
+            msgpack_pack_array(pk, counts[i]);
+        }
+        pos = ent->notes;
+        uint32_t packed = 0;
+        while (packed < counts[i] && cs_entry_note_next(ent, &pos, &type, &label, &text)) {
+            if (!s_span_eq(type, types[i])) {
+                continue;
+            }
+            if (is_map) {
+                s_pack_span(pk, label);
+            }
+            s_pack_span(pk, text);
+            packed++;
+        }
+    }
+}
+
+static int s_input_differs(cs_str_t in, const char *display)
+{
+    return in.len != strlen(display) || memcmp(in.ptr, display, in.len) != 0;
+}
+
+static cs_proto_err_t s_lookup(cs_engine_t *e, const cs_request_t *req, msgpack_packer *pk)
+{
+    s_ctx_t ctx;
+    cs_proto_err_t perr = s_resolve(e, req, pk, &ctx);
+    if (perr != CS_PERR_NONE) {
+        return perr;
+    }
+    cs_code_t code;
+    cs_error_t nerr;
+    cs_error_clear(&nerr);
+    if (ctx.sys->system->normalize(req->code.ptr, req->code.len, &code, &nerr) != CS_OK) {
+        cs_reply_begin(pk, req, 1, 6);
+        cs_pack_kv_bool(pk, "found", 0);
+        s_pack_key(pk, "code");
+        cs_pack_strn(pk, req->code.ptr, req->code.len);
+        s_pack_key(pk, "input");
+        cs_pack_strn(pk, req->code.ptr, req->code.len);
+        cs_pack_kv_str(pk, "reason", "malformed");
+        cs_pack_kv_str(pk, "message", nerr.msg);
+        s_pack_key(pk, "release");
+        s_pack_span(pk, ctx.rel.label);
+        return CS_PERR_NONE;
+    }
+    cs_entry_t ent;
+    int differs = s_input_differs(req->code, code.display);
+    if (s_find(e, ctx.rel.id, &code, &ent) != CS_OK) {
+        cs_reply_begin(pk, req, 1, 4 + (differs ? 1 : 0));
+        cs_pack_kv_bool(pk, "found", 0);
+        cs_pack_kv_str(pk, "code", code.display);
+        cs_pack_kv_str(pk, "system", ctx.sys->name);
+        s_pack_key(pk, "release");
+        s_pack_span(pk, ctx.rel.label);
+        if (differs) {
+            s_pack_key(pk, "input");
+            cs_pack_strn(pk, req->code.ptr, req->code.len);
+        }
+        return CS_PERR_NONE;
+    }
+    uint32_t n = 8 + (ent.short_title.len ? 1 : 0) + (differs ? 1 : 0);
+    n += (req->include & CS_INCLUDE_CHILDREN) ? 1 : 0;
+    n += (req->include & CS_INCLUDE_ANCESTORS) ? 1 : 0;
+    n += (req->include & CS_INCLUDE_NOTES) ? 1 : 0;
+    cs_reply_begin(pk, req, 1, n);
+    cs_pack_kv_bool(pk, "found", 1);
+    s_pack_key(pk, "code");
+    s_pack_span(pk, ent.display);
+    cs_pack_kv_str(pk, "system", ctx.sys->name);
+    s_pack_key(pk, "release");
+    s_pack_span(pk, ctx.rel.label);
+    s_pack_key(pk, "kind");
+    s_pack_span(pk, ent.kind);
+    cs_pack_kv_bool(pk, "billable", ent.billable);
+    s_pack_key(pk, "title");
+    s_pack_span(pk, ent.title);
+    s_pack_key(pk, "parent");
+    if (ent.parent_cls) {
+        s_pack_span(pk, ent.parent);
+    } else {
+        msgpack_pack_nil(pk);
+    }
+    if (ent.short_title.len) {
+        s_pack_key(pk, "short");
+        s_pack_span(pk, ent.short_title);
+    }
+    if (differs) {
+        s_pack_key(pk, "input");
+        cs_pack_strn(pk, req->code.ptr, req->code.len);
+    }
+    if (req->include & CS_INCLUDE_NOTES) {
+        s_pack_key(pk, "notes");
+        s_pack_notes(&ent, pk);
+    }
+    /* The entry's spans stay valid: LMDB read snapshots do not move data. */
+    if (req->include & CS_INCLUDE_ANCESTORS) {
+        s_pack_key(pk, "ancestors");
+        s_pack_ancestors(e, ctx.rel.id, &ent, pk);
+    }
+    if (req->include & CS_INCLUDE_CHILDREN) {
+        s_pack_key(pk, "children");
+        s_pack_children(e, ctx.rel.id, code.cls, code.key, strlen(code.key), pk);
+    }
+    return CS_PERR_NONE;
+}
+
+/* ---- validate ---- */
+
+/* The first (forward) or last (backward) child of a parent: its class and key. */
+static int s_edge_child(cs_engine_t *e, uint32_t rel, uint8_t cls, const char *key, size_t klen,
+                        int last, uint8_t *ccls, char *ckey, size_t *cklen)
+{
+    uint8_t prefix[CS_KEY_MAX + 1];
+    size_t plen = cs_key_children(prefix, rel, cls, key, klen);
+    if (plen == 0) {
+        return CS_ENOTFOUND;
+    }
+    cs_val_t k, v;
+    int rc;
+    if (last) {
+        uint8_t past[CS_KEY_MAX + 1];
+        memcpy(past, prefix, plen);
+        past[plen - 1] = 1; /* the byte after the 0 separator: just past every child */
+        rc = cs_reader_seek(e->reader, CS_DB_CHILDREN, past, plen, &k, &v);
+        rc = rc == CS_OK ? cs_reader_prev(e->reader, CS_DB_CHILDREN, &k, &v)
+                         : cs_reader_last(e->reader, CS_DB_CHILDREN, &k, &v);
+    } else {
+        rc = cs_reader_seek(e->reader, CS_DB_CHILDREN, prefix, plen, &k, &v);
+    }
+    if (rc != CS_OK || k.len < plen || memcmp(k.data, prefix, plen) != 0 || v.len < 2 ||
+        v.len - 1 >= CS_CODE_MAX) {
+        return CS_ENOTFOUND;
+    }
+    *ccls = ((const uint8_t *)v.data)[0];
+    *cklen = v.len - 1;
+    memcpy(ckey, (const char *)v.data + 1, *cklen);
+    ckey[*cklen] = '\0';
+    return CS_OK;
+}
+
+/* Descend from a chapter or block to its first or last code. */
+static int s_edge_code(cs_engine_t *e, uint32_t rel, uint8_t cls, const char *key, size_t klen,
+                       int last, char *out, size_t *olen)
+{
+    uint8_t c = cls;
+    char k[CS_CODE_MAX];
+    memcpy(k, key, klen);
+    k[klen] = '\0';
+    size_t kl = klen;
+    for (int depth = 0; c != CS_CLASS_CODE && depth < 4; depth++) {
+        if (s_edge_child(e, rel, c, k, kl, last, &c, k, &kl) != CS_OK) {
+            return CS_ENOTFOUND;
+        }
+    }
+    if (c != CS_CLASS_CODE) {
+        return CS_ENOTFOUND;
+    }
+    memcpy(out, k, kl + 1);
+    *olen = kl;
+    return CS_OK;
+}
+
+typedef struct s_hint {
+    uint32_t n;                         /* billable codes collected */
+    cs_span_t codes[CS_HINT_MAX];       /* display forms, borrowed from the snapshot */
+    char last[CS_CODE_MAX];             /* display form of the last billable one */
+    int seventh;                        /* 1 if they differ from the header by a 7th char */
+} s_hint_t;
+
+/* Lexicographic comparison of two byte strings (LMDB's default key order). */
+static int s_keycmp(const void *a, size_t alen, const void *b, size_t blen)
+{
+    int c = memcmp(a, b, alen < blen ? alen : blen);
+    if (c != 0) {
+        return c;
+    }
+    return alen < blen ? -1 : (alen > blen);
+}
+
+/* Is key k at or before the end of the range "everything that starts with end"? */
+static int s_within(const cs_val_t *k, const uint8_t *end, size_t elen)
+{
+    if (k->len >= elen && memcmp(k->data, end, elen) == 0) {
+        return 1;
+    }
+    return s_keycmp(k->data, k->len, end, elen) < 0;
+}
+
+/* Collect up to CS_HINT_MAX billable codes with keys in [lo, hi-prefix...] in code order,
+ * and the last billable one in the range. */
+static void s_collect_hint(cs_engine_t *e, uint32_t rel, const char *lo, size_t lolen,
+                           const char *hi, size_t hilen, s_hint_t *h)
+{
+    uint8_t start[CS_KEY_MAX], end[CS_KEY_MAX + 1];
+    size_t slen = cs_key_code(start, rel, CS_CLASS_CODE, lo, lolen);
+    size_t elen = cs_key_code(end, rel, CS_CLASS_CODE, hi, hilen);
+    if (!slen || !elen) {
+        return;
+    }
+    cs_val_t k, v;
+    int rc = cs_reader_seek(e->reader, CS_DB_CODES, start, slen, &k, &v);
+    while (rc == CS_OK && h->n < CS_HINT_MAX && s_within(&k, end, elen)) {
+        cs_entry_t ent;
+        if (cs_entry_decode(v.data, v.len, &ent) == CS_OK && ent.billable) {
+            h->codes[h->n++] = ent.display;
+        }
+        rc = cs_reader_next(e->reader, CS_DB_CODES, &k, &v);
+    }
+    /* the last billable code under hi: seek just past hi's range and step back */
+    end[elen] = 0xFF;
+    rc = cs_reader_seek(e->reader, CS_DB_CODES, end, elen + 1, &k, &v);
+    rc = rc == CS_OK ? cs_reader_prev(e->reader, CS_DB_CODES, &k, &v)
+                     : cs_reader_last(e->reader, CS_DB_CODES, &k, &v);
+    for (int steps = 0; rc == CS_OK && steps < 100000; steps++) {
+        if (s_keycmp(k.data, k.len, start, slen) < 0) {
+            break;
+        }
+        cs_entry_t ent;
+        if (cs_entry_decode(v.data, v.len, &ent) == CS_OK && ent.billable) {
+            size_t n = ent.display.len < CS_CODE_MAX - 1 ? ent.display.len : CS_CODE_MAX - 1;
+            memcpy(h->last, ent.display.ptr, n);
+            h->last[n] = '\0';
+            break;
+        }
+        rc = cs_reader_prev(e->reader, CS_DB_CODES, &k, &v);
+    }
+}
+
+static void s_hint_for(cs_engine_t *e, uint32_t rel, const cs_code_t *code, s_hint_t *h)
+{
+    memset(h, 0, sizeof *h);
+    size_t klen = strlen(code->key);
+    if (code->cls == CS_CLASS_CODE) {
+        s_collect_hint(e, rel, code->key, klen, code->key, klen, h);
+        /* A header that only lacks its 7th character: every billable code below it is the
+         * header, padded with placeholder X to six characters, plus one character. */
+        if (h->n > 0 && klen < 7 && h->codes[0].len > 0) {
+            char want[CS_CODE_MAX];
+            size_t n = 0;
+            for (size_t i = 0; i < klen; i++) {
+                want[n++] = code->key[i];
+            }
+            while (n < 6) {
+                want[n++] = 'X';
+            }
+            char got[CS_CODE_MAX];
+            size_t g = 0;
+            for (size_t i = 0; i < h->codes[0].len && g < sizeof got - 1; i++) {
+                if (h->codes[0].ptr[i] != '.') {
+                    got[g++] = h->codes[0].ptr[i];
+                }
+            }
+            h->seventh = g == 7 && memcmp(got, want, 6) == 0;
+        }
+        return;
+    }
+    char lo[CS_CODE_MAX], hi[CS_CODE_MAX];
+    size_t lolen, hilen;
+    if (s_edge_code(e, rel, code->cls, code->key, klen, 0, lo, &lolen) == CS_OK &&
+        s_edge_code(e, rel, code->cls, code->key, klen, 1, hi, &hilen) == CS_OK) {
+        s_collect_hint(e, rel, lo, lolen, hi, hilen, h);
+    }
+}
+
+static void s_pack_not_billable(cs_engine_t *e, const s_ctx_t *ctx, const cs_code_t *code,
+                                const cs_entry_t *ent, cs_str_t input, msgpack_packer *pk)
+{
+    s_hint_t h;
+    s_hint_for(e, ctx->rel.id, code, &h);
+    char msg[256];
+    const char *what = h.seventh ? "needs a 7th character" : "is a header, not billable";
+    if (h.n == 0) {
+        snprintf(msg, sizeof msg, "%s %s, and no billable code lies under it", code->display,
+                 what);
+    } else if (h.last[0] && (h.codes[h.n - 1].len != strlen(h.last) ||
+                             memcmp(h.codes[h.n - 1].ptr, h.last, strlen(h.last)) != 0 ||
+                             h.n > 1)) {
+        snprintf(msg, sizeof msg, "%s %s: pick one of %.*s\xe2\x80\xa6%s", code->display, what,
+                 (int)h.codes[0].len, h.codes[0].ptr, h.last);
+    } else {
+        snprintf(msg, sizeof msg, "%s %s: use %.*s", code->display, what, (int)h.codes[0].len,
+                 h.codes[0].ptr);
+    }
+    msgpack_pack_map(pk, 7);
+    s_pack_key(pk, "input");
+    cs_pack_strn(pk, input.ptr, input.len);
+    cs_pack_kv_str(pk, "code", code->display);
+    cs_pack_kv_bool(pk, "valid", 0);
+    cs_pack_kv_str(pk, "reason", "not_billable");
+    s_pack_key(pk, "kind");
+    s_pack_span(pk, ent->kind);
+    cs_pack_kv_str(pk, "message", msg);
+    s_pack_key(pk, "hint");
+    msgpack_pack_array(pk, h.n);
+    for (uint32_t i = 0; i < h.n; i++) {
+        s_pack_span(pk, h.codes[i]);
+    }
+}
+
+static void s_validate_one(cs_engine_t *e, const s_ctx_t *ctx, cs_str_t input,
+                           msgpack_packer *pk)
+{
+    cs_code_t code;
+    cs_error_t nerr;
+    cs_error_clear(&nerr);
+    if (ctx->sys->system->normalize(input.ptr, input.len, &code, &nerr) != CS_OK) {
+        msgpack_pack_map(pk, 4);
+        s_pack_key(pk, "input");
+        cs_pack_strn(pk, input.ptr, input.len);
+        cs_pack_kv_bool(pk, "valid", 0);
+        cs_pack_kv_str(pk, "reason", "malformed");
+        cs_pack_kv_str(pk, "message", nerr.msg);
+        return;
+    }
+    cs_entry_t ent;
+    if (s_find(e, ctx->rel.id, &code, &ent) != CS_OK) {
+        char msg[200];
+        snprintf(msg, sizeof msg, "%s is not a code of %s release %.*s", code.display,
+                 ctx->sys->name, (int)ctx->rel.label.len, ctx->rel.label.ptr);
+        msgpack_pack_map(pk, 5);
+        s_pack_key(pk, "input");
+        cs_pack_strn(pk, input.ptr, input.len);
+        cs_pack_kv_str(pk, "code", code.display);
+        cs_pack_kv_bool(pk, "valid", 0);
+        cs_pack_kv_str(pk, "reason", "unknown");
+        cs_pack_kv_str(pk, "message", msg);
+        return;
+    }
+    if (!ent.billable) {
+        s_pack_not_billable(e, ctx, &code, &ent, input, pk);
+        return;
+    }
+    msgpack_pack_map(pk, 5);
+    s_pack_key(pk, "input");
+    cs_pack_strn(pk, input.ptr, input.len);
+    s_pack_key(pk, "code");
+    s_pack_span(pk, ent.display);
+    cs_pack_kv_bool(pk, "valid", 1);
+    cs_pack_kv_bool(pk, "billable", 1);
+    s_pack_key(pk, "title");
+    s_pack_span(pk, ent.title);
+}
+
+static cs_proto_err_t s_validate(cs_engine_t *e, const cs_request_t *req, msgpack_packer *pk)
+{
+    s_ctx_t ctx;
+    cs_proto_err_t perr = s_resolve(e, req, pk, &ctx);
+    if (perr != CS_PERR_NONE) {
+        return perr;
+    }
+    cs_reply_begin(pk, req, 1, 3);
+    cs_pack_kv_str(pk, "system", ctx.sys->name);
+    s_pack_key(pk, "release");
+    s_pack_span(pk, ctx.rel.label);
+    s_pack_key(pk, "results");
+    msgpack_pack_array(pk, req->n_codes);
+    for (uint32_t i = 0; i < req->n_codes; i++) {
+        s_validate_one(e, &ctx, cs_request_code_at(req, i), pk);
+    }
+    return CS_PERR_NONE;
+}
+
+/* ---- releases ---- */
+
+static void s_pack_date(msgpack_packer *pk, const char *key, int yyyymmdd)
+{
+    s_pack_key(pk, key);
+    if (yyyymmdd <= 0) {
+        msgpack_pack_nil(pk);
+        return;
+    }
+    char d[11];
+    cs_proto_format_date(yyyymmdd, d);
+    cs_pack_cstr(pk, d);
+}
+
+static cs_proto_err_t s_releases(cs_engine_t *e, const cs_request_t *req, msgpack_packer *pk)
+{
+    cs_release_t *rels = NULL;
+    size_t n = 0;
+    const char *sys = req->system.len ? req->system.ptr : NULL;
+    if (cs_catalog_list(e->reader, sys, req->system.len, &rels, &n) != CS_OK) {
+        return s_error(pk, req, CS_PERR_INTERNAL, "out of memory listing releases");
+    }
+    cs_reply_begin(pk, req, 1, 1);
+    s_pack_key(pk, "releases");
+    msgpack_pack_array(pk, (uint32_t)n);
+    for (size_t i = 0; i < n; i++) {
+        const cs_release_t *r = &rels[i];
+        msgpack_pack_map(pk, 9);
+        cs_pack_kv_str(pk, "system", r->system);
+        cs_pack_kv_str(pk, "release", r->label);
+        s_pack_date(pk, "effective_from", r->effective_from);
+        s_pack_date(pk, "effective_to", r->effective_to);
+        cs_pack_kv_str(pk, "status", r->status == CS_REL_RETIRED ? "retired" : "active");
+        cs_pack_kv_int(pk, "codes", (int64_t)r->codes);
+        cs_pack_kv_int(pk, "billable", (int64_t)r->billable);
+        cs_pack_kv_int(pk, "loaded_at", r->loaded_at);
+        s_pack_key(pk, "source");
+        msgpack_pack_map(pk, 2);
+        cs_pack_kv_str(pk, "loader", r->loader);
+        s_pack_key(pk, "files");
+        msgpack_pack_array(pk, r->n_files);
+        for (uint32_t f = 0; f < r->n_files; f++) {
+            msgpack_pack_map(pk, 3);
+            cs_pack_kv_str(pk, "name", r->files[f].name);
+            s_pack_key(pk, "sha256");
+            if (r->files[f].sha256[0]) {
+                cs_pack_cstr(pk, r->files[f].sha256);
+            } else {
+                msgpack_pack_nil(pk);
+            }
+            cs_pack_kv_int(pk, "bytes", (int64_t)r->files[f].bytes);
+        }
+    }
+    free(rels);
+    return CS_PERR_NONE;
+}
+
+static cs_proto_err_t s_ping(const cs_request_t *req, msgpack_packer *pk)
+{
+    cs_reply_begin(pk, req, 1, 2);
+    cs_pack_kv_str(pk, "version", CS_VERSION);
+    cs_pack_kv_int(pk, "protocol", CS_PROTO_VERSION);
+    return CS_PERR_NONE;
+}
+
+cs_proto_err_t cs_engine_handle(cs_engine_t *e, const cs_request_t *req, msgpack_packer *pk)
+{
+    if (req->op == CS_OP_PING) {
+        return s_ping(req, pk);
+    }
+    if (cs_reader_begin(e->reader) != CS_OK) {
+        return s_error(pk, req, CS_PERR_INTERNAL, "the store cannot be read right now");
+    }
+    cs_proto_err_t rc;
+    switch (req->op) {
+    case CS_OP_LOOKUP: rc = s_lookup(e, req, pk); break;
+    case CS_OP_VALIDATE: rc = s_validate(e, req, pk); break;
+    case CS_OP_RELEASES: rc = s_releases(e, req, pk); break;
+    default:
+        rc = s_error(pk, req, CS_PERR_UNKNOWN_OP, "op '%s' is not served by this broker yet",
+                     cs_proto_opname(req->op));
+        break;
+    }
+    cs_reader_end(e->reader);
+    return rc;
+}

@@ -1,0 +1,42 @@
+/* cs_query.h: the query engine: resolves the release (pinned, by date, newest) and answers
+ * lookup, validate and releases from a store snapshot, packing the reply as PROTOCOL.md says.
+ *
+ * One engine per thread (it owns a store reader). Replies are packed into the caller's
+ * msgpack_packer; nothing is allocated per request on the lookup/validate paths except by
+ * the packer's buffer. The snapshot is taken when a request starts and released before
+ * cs_engine_handle returns, so it is never held across a poll.
+ */
+#ifndef CS_QUERY_H
+#define CS_QUERY_H
+
+#include <msgpack.h>
+
+#include "cs_plugin_host.h"
+#include "cs_proto.h"
+#include "cs_store.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CS_VERSION "0.1.0"
+#define CS_HINT_MAX 20 /* billable codes listed under a header */
+
+typedef struct cs_engine cs_engine_t;
+
+/* A new engine over store and plugins (both borrowed; they must outlive it). NULL with err
+ * set on failure. */
+cs_engine_t *cs_engine_new(cs_store_t *store, const cs_plugin_host_t *plugins,
+                           cs_error_t *err);
+void cs_engine_destroy(cs_engine_t **engine);
+
+/* Answer one decoded query op (ping, lookup, validate, releases) into pk. Returns
+ * CS_PERR_NONE when the reply is a success, else the error that was packed. Ops the engine
+ * does not serve get unknown_op. */
+cs_proto_err_t cs_engine_handle(cs_engine_t *engine, const cs_request_t *req,
+                                msgpack_packer *pk);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CS_QUERY_H */

@@ -1,0 +1,629 @@
+/* cs_store.c: LMDB environment, named databases, readers and the batched writer. */
+#include "cs_store.h"
+
+#include <errno.h>
+#include <lmdb.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cs_log.h"
+
+#if MDB_VERSION_FULL < MDB_VERINT(0, 9, 24)
+#error "codeset needs LMDB 0.9.24 or later (Debian 12: liblmdb-dev)"
+#endif
+
+#define CS_STORE_DEFAULT_MAP ((size_t)1 << 30)
+
+static const char *const s_db_names[CS_DB_COUNT_] = {"meta", "codes", "children"};
+
+struct cs_store {
+    MDB_env *env;              /* the one environment of the process */
+    MDB_dbi dbi[CS_DB_COUNT_]; /* handles opened at start, never closed while open */
+    pthread_rwlock_t quiesce;  /* readers hold it shared inside a snapshot; grow takes it */
+    size_t map_size;           /* current map size in bytes */
+    char dir[4096];            /* the directory */
+};
+
+struct cs_reader {
+    cs_store_t *store;              /* owner */
+    MDB_txn *txn;                   /* read-only, reset between snapshots */
+    MDB_cursor *cur[CS_DB_COUNT_];  /* one cursor per database, renewed with txn */
+    int active;                     /* 1 between begin and end */
+};
+
+struct cs_writer {
+    cs_store_t *store;  /* owner */
+    MDB_txn *txn;       /* the open write transaction, or NULL after a failure */
+    MDB_cursor *cur;    /* cursor for seek/next, bound to cur_db */
+    int cur_db;         /* database of cur, -1 if none */
+    int status;         /* sticky error */
+};
+
+static int s_map_err(int rc)
+{
+    switch (rc) {
+    case MDB_SUCCESS: return CS_OK;
+    case MDB_NOTFOUND: return CS_ENOTFOUND;
+    case MDB_KEYEXIST: return CS_EEXIST;
+    case MDB_MAP_FULL:
+    case ENOSPC: return CS_ESPACE;
+    case ENOMEM: return CS_ENOMEM;
+    case MDB_READERS_FULL: return CS_EAGAIN;
+    case EIO:
+    case EACCES:
+    case ENOENT: return CS_EIO;
+    default: return CS_EINTERNAL;
+    }
+}
+
+static int s_mkdir_p(const char *dir)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s", dir);
+    for (char *p = path + 1; *p; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+                return -1;
+            }
+            *p = '/';
+        }
+    }
+    if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+        return -1;
+    }
+    return 0;
+}
+
+static int s_check_schema(cs_store_t *st, MDB_txn *txn, cs_error_t *err)
+{
+    MDB_val key = {.mv_size = 6, .mv_data = (void *)"schema"};
+    MDB_val val;
+    int rc = mdb_get(txn, st->dbi[CS_DB_META], &key, &val);
+    if (rc == MDB_NOTFOUND) {
+        uint8_t v[4] = {0, 0, 0, CS_STORE_SCHEMA};
+        val.mv_size = 4;
+        val.mv_data = v;
+        rc = mdb_put(txn, st->dbi[CS_DB_META], &key, &val, 0);
+        if (rc != MDB_SUCCESS) {
+            return cs_error_set(err, s_map_err(rc), "%s: cannot write the schema version: %s",
+                                st->dir, mdb_strerror(rc));
+        }
+        return CS_OK;
+    }
+    if (rc != MDB_SUCCESS) {
+        return cs_error_set(err, s_map_err(rc), "%s: cannot read the schema version: %s",
+                            st->dir, mdb_strerror(rc));
+    }
+    const uint8_t *b = val.mv_data;
+    if (val.mv_size != 4 || b[0] || b[1] || b[2] || b[3] != CS_STORE_SCHEMA) {
+        return cs_error_set(err, CS_EMALFORMED,
+                            "%s: database schema is not version %d (made by another codeset?)",
+                            st->dir, CS_STORE_SCHEMA);
+    }
+    return CS_OK;
+}
+
+cs_store_t *cs_store_open(const char *dir, size_t map_size, unsigned max_readers,
+                          cs_error_t *err)
+{
+    const char *step = "create the directory";
+    int rc = 0;
+    MDB_txn *txn = NULL;
+    cs_store_t *st = calloc(1, sizeof *st);
+    if (!st) {
+        cs_error_set(err, CS_ENOMEM, "out of memory opening the store");
+        return NULL;
+    }
+    snprintf(st->dir, sizeof st->dir, "%s", dir);
+    pthread_rwlock_init(&st->quiesce, NULL);
+    if (s_mkdir_p(dir) != 0) {
+        cs_error_set(err, CS_EIO, "%s: cannot %s: %s", dir, step, strerror(errno));
+        goto fail_nodb;
+    }
+    struct stat sb;
+    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode) || access(dir, R_OK | W_OK | X_OK) != 0) {
+        cs_error_set(err, CS_EIO, "%s: not a directory this user can read and write", dir);
+        goto fail_nodb;
+    }
+    long page = sysconf(_SC_PAGESIZE);
+    if (page <= 0) {
+        page = 4096;
+    }
+    st->map_size = map_size ? map_size : CS_STORE_DEFAULT_MAP;
+    st->map_size = (st->map_size + (size_t)page - 1) / (size_t)page * (size_t)page;
+
+    step = "create the environment";
+    rc = mdb_env_create(&st->env);
+    if (rc != MDB_SUCCESS) {
+        goto fail;
+    }
+    step = "set the map size";
+    rc = mdb_env_set_mapsize(st->env, st->map_size);
+    if (rc != MDB_SUCCESS) {
+        goto fail;
+    }
+    step = "set the number of databases";
+    rc = mdb_env_set_maxdbs(st->env, CS_DB_COUNT_ + 2);
+    if (rc != MDB_SUCCESS) {
+        goto fail;
+    }
+    step = "set the number of readers";
+    rc = mdb_env_set_maxreaders(st->env, max_readers ? max_readers : 126);
+    if (rc != MDB_SUCCESS) {
+        goto fail;
+    }
+    /* MDB_NOTLS: a reader's transaction belongs to its cs_reader_t, not to the thread. */
+    step = "open the environment";
+    rc = mdb_env_open(st->env, dir, MDB_NOTLS, 0600);
+    if (rc != MDB_SUCCESS) {
+        goto fail;
+    }
+    int dead = 0;
+    mdb_reader_check(st->env, &dead);
+    /* A larger map set by an earlier run (after growth) is kept. */
+    MDB_envinfo info;
+    if (mdb_env_info(st->env, &info) == MDB_SUCCESS && info.me_mapsize > st->map_size) {
+        st->map_size = info.me_mapsize;
+    }
+    step = "begin the set-up transaction";
+    rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+    if (rc != MDB_SUCCESS) {
+        goto fail;
+    }
+    step = "open the named databases";
+    for (int i = 0; i < CS_DB_COUNT_; i++) {
+        rc = mdb_dbi_open(txn, s_db_names[i], MDB_CREATE, &st->dbi[i]);
+        if (rc != MDB_SUCCESS) {
+            goto fail;
+        }
+    }
+    if (s_check_schema(st, txn, err) != CS_OK) {
+        mdb_txn_abort(txn);
+        goto fail_env;
+    }
+    step = "commit the set-up transaction";
+    rc = mdb_txn_commit(txn);
+    txn = NULL;
+    if (rc != MDB_SUCCESS) {
+        goto fail;
+    }
+    return st;
+
+fail:
+    cs_error_set(err, s_map_err(rc) == CS_EINTERNAL ? CS_EIO : s_map_err(rc),
+                 "%s: cannot %s: %s", dir, step, mdb_strerror(rc));
+    if (txn) {
+        mdb_txn_abort(txn);
+    }
+fail_env:
+    if (st->env) {
+        mdb_env_close(st->env);
+    }
+fail_nodb:
+    pthread_rwlock_destroy(&st->quiesce);
+    free(st);
+    return NULL;
+}
+
+void cs_store_destroy(cs_store_t **store)
+{
+    if (!store || !*store) {
+        return;
+    }
+    cs_store_t *st = *store;
+    mdb_env_close(st->env);
+    pthread_rwlock_destroy(&st->quiesce);
+    free(st);
+    *store = NULL;
+}
+
+const char *cs_store_dir(const cs_store_t *store)
+{
+    return store->dir;
+}
+
+size_t cs_store_map_size(const cs_store_t *store)
+{
+    return store->map_size;
+}
+
+uint64_t cs_store_used_bytes(cs_store_t *store)
+{
+    MDB_envinfo info;
+    MDB_stat stat;
+    if (mdb_env_info(store->env, &info) != MDB_SUCCESS ||
+        mdb_env_stat(store->env, &stat) != MDB_SUCCESS) {
+        return 0;
+    }
+    return (uint64_t)(info.me_last_pgno + 1) * stat.ms_psize;
+}
+
+int cs_store_grow(cs_store_t *store, size_t min_size, cs_error_t *err)
+{
+    size_t target = store->map_size * 2;
+    if (target < min_size) {
+        target = min_size;
+    }
+    pthread_rwlock_wrlock(&store->quiesce);
+    int rc = mdb_env_set_mapsize(store->env, target);
+    if (rc == MDB_SUCCESS) {
+        MDB_envinfo info;
+        store->map_size = mdb_env_info(store->env, &info) == MDB_SUCCESS ? info.me_mapsize
+                                                                         : target;
+    }
+    pthread_rwlock_unlock(&store->quiesce);
+    if (rc != MDB_SUCCESS) {
+        return cs_error_set(err, s_map_err(rc), "%s: cannot grow the map to %zu bytes: %s",
+                            store->dir, target, mdb_strerror(rc));
+    }
+    CS_NOTICE("store %s: map grown to %zu MiB", store->dir, store->map_size >> 20);
+    return CS_OK;
+}
+
+/* ---- readers ---- */
+
+cs_reader_t *cs_reader_new(cs_store_t *store, cs_error_t *err)
+{
+    cs_reader_t *r = calloc(1, sizeof *r);
+    if (!r) {
+        cs_error_set(err, CS_ENOMEM, "out of memory creating a reader");
+        return NULL;
+    }
+    r->store = store;
+    int rc = mdb_txn_begin(store->env, NULL, MDB_RDONLY, &r->txn);
+    if (rc == MDB_READERS_FULL) {
+        int dead = 0;
+        mdb_reader_check(store->env, &dead);
+        rc = mdb_txn_begin(store->env, NULL, MDB_RDONLY, &r->txn);
+    }
+    if (rc != MDB_SUCCESS) {
+        cs_error_set(err, s_map_err(rc), "cannot begin a read transaction: %s",
+                     mdb_strerror(rc));
+        free(r);
+        return NULL;
+    }
+    for (int i = 0; i < CS_DB_COUNT_; i++) {
+        rc = mdb_cursor_open(r->txn, store->dbi[i], &r->cur[i]);
+        if (rc != MDB_SUCCESS) {
+            cs_error_set(err, s_map_err(rc), "cannot open a cursor: %s", mdb_strerror(rc));
+            cs_reader_destroy(&r);
+            return NULL;
+        }
+    }
+    mdb_txn_reset(r->txn);
+    return r;
+}
+
+void cs_reader_destroy(cs_reader_t **reader)
+{
+    if (!reader || !*reader) {
+        return;
+    }
+    cs_reader_t *r = *reader;
+    cs_reader_end(r);
+    for (int i = 0; i < CS_DB_COUNT_; i++) {
+        if (r->cur[i]) {
+            mdb_cursor_close(r->cur[i]);
+        }
+    }
+    if (r->txn) {
+        mdb_txn_abort(r->txn);
+    }
+    free(r);
+    *reader = NULL;
+}
+
+int cs_reader_begin(cs_reader_t *r)
+{
+    if (r->active) {
+        return CS_OK;
+    }
+    pthread_rwlock_rdlock(&r->store->quiesce);
+    int rc = mdb_txn_renew(r->txn);
+    if (rc == MDB_MAP_RESIZED) {
+        /* Another process grew the map: adopt its size and retry once. */
+        mdb_env_set_mapsize(r->store->env, 0);
+        rc = mdb_txn_renew(r->txn);
+    }
+    if (rc != MDB_SUCCESS) {
+        pthread_rwlock_unlock(&r->store->quiesce);
+        CS_ERROR("store %s: cannot renew a read transaction: %s", r->store->dir,
+                 mdb_strerror(rc));
+        return CS_EINTERNAL;
+    }
+    for (int i = 0; i < CS_DB_COUNT_; i++) {
+        mdb_cursor_renew(r->txn, r->cur[i]);
+    }
+    r->active = 1;
+    return CS_OK;
+}
+
+void cs_reader_end(cs_reader_t *r)
+{
+    if (!r->active) {
+        return;
+    }
+    mdb_txn_reset(r->txn);
+    r->active = 0;
+    pthread_rwlock_unlock(&r->store->quiesce);
+}
+
+int cs_reader_get(cs_reader_t *r, int db, const void *key, size_t klen, cs_val_t *val)
+{
+    MDB_val k = {.mv_size = klen, .mv_data = (void *)key};
+    MDB_val v;
+    int rc = mdb_get(r->txn, r->store->dbi[db], &k, &v);
+    if (rc != MDB_SUCCESS) {
+        return s_map_err(rc);
+    }
+    val->data = v.mv_data;
+    val->len = v.mv_size;
+    return CS_OK;
+}
+
+static int s_cursor(MDB_cursor *cur, MDB_cursor_op op, const void *key, size_t klen,
+                    cs_val_t *k, cs_val_t *v)
+{
+    MDB_val mk = {.mv_size = klen, .mv_data = (void *)key};
+    MDB_val mv = {0, NULL};
+    int rc = mdb_cursor_get(cur, &mk, &mv, op);
+    if (rc != MDB_SUCCESS) {
+        return s_map_err(rc);
+    }
+    if (k) {
+        k->data = mk.mv_data;
+        k->len = mk.mv_size;
+    }
+    if (v) {
+        v->data = mv.mv_data;
+        v->len = mv.mv_size;
+    }
+    return CS_OK;
+}
+
+int cs_reader_seek(cs_reader_t *r, int db, const void *key, size_t klen, cs_val_t *k,
+                   cs_val_t *v)
+{
+    return s_cursor(r->cur[db], MDB_SET_RANGE, key, klen, k, v);
+}
+
+int cs_reader_next(cs_reader_t *r, int db, cs_val_t *k, cs_val_t *v)
+{
+    return s_cursor(r->cur[db], MDB_NEXT, NULL, 0, k, v);
+}
+
+int cs_reader_prev(cs_reader_t *r, int db, cs_val_t *k, cs_val_t *v)
+{
+    return s_cursor(r->cur[db], MDB_PREV, NULL, 0, k, v);
+}
+
+int cs_reader_last(cs_reader_t *r, int db, cs_val_t *k, cs_val_t *v)
+{
+    return s_cursor(r->cur[db], MDB_LAST, NULL, 0, k, v);
+}
+
+/* ---- the writer ---- */
+
+static int s_writer_open_txn(cs_writer_t *w)
+{
+    w->cur = NULL;
+    w->cur_db = -1;
+    int rc = mdb_txn_begin(w->store->env, NULL, 0, &w->txn);
+    if (rc != MDB_SUCCESS) {
+        w->txn = NULL;
+        w->status = s_map_err(rc);
+        CS_ERROR("store %s: cannot begin a write transaction: %s", w->store->dir,
+                 mdb_strerror(rc));
+    }
+    return w->status;
+}
+
+cs_writer_t *cs_writer_new(cs_store_t *store, cs_error_t *err)
+{
+    cs_writer_t *w = calloc(1, sizeof *w);
+    if (!w) {
+        cs_error_set(err, CS_ENOMEM, "out of memory creating the writer");
+        return NULL;
+    }
+    w->store = store;
+    if (s_writer_open_txn(w) != CS_OK) {
+        cs_error_set(err, w->status, "%s: cannot begin a write transaction", store->dir);
+        free(w);
+        return NULL;
+    }
+    return w;
+}
+
+void cs_writer_destroy(cs_writer_t **writer)
+{
+    if (!writer || !*writer) {
+        return;
+    }
+    cs_writer_t *w = *writer;
+    if (w->txn) {
+        mdb_txn_abort(w->txn);
+    }
+    free(w);
+    *writer = NULL;
+}
+
+static int s_writer_fail(cs_writer_t *w, int rc)
+{
+    if (w->status == CS_OK) {
+        w->status = s_map_err(rc);
+    }
+    return w->status;
+}
+
+static int s_put(cs_writer_t *w, int db, const void *key, size_t klen, const void *val,
+                 size_t vlen, unsigned flags)
+{
+    if (w->status != CS_OK) {
+        return w->status;
+    }
+    MDB_val k = {.mv_size = klen, .mv_data = (void *)key};
+    MDB_val v = {.mv_size = vlen, .mv_data = (void *)val};
+    int rc = mdb_put(w->txn, w->store->dbi[db], &k, &v, flags);
+    if (rc == MDB_KEYEXIST) {
+        return CS_EEXIST;
+    }
+    if (rc != MDB_SUCCESS) {
+        return s_writer_fail(w, rc);
+    }
+    return CS_OK;
+}
+
+int cs_writer_put(cs_writer_t *w, int db, const void *key, size_t klen, const void *val,
+                  size_t vlen)
+{
+    return s_put(w, db, key, klen, val, vlen, 0);
+}
+
+int cs_writer_add(cs_writer_t *w, int db, const void *key, size_t klen, const void *val,
+                  size_t vlen)
+{
+    return s_put(w, db, key, klen, val, vlen, MDB_NOOVERWRITE);
+}
+
+int cs_writer_get(cs_writer_t *w, int db, const void *key, size_t klen, cs_val_t *val)
+{
+    if (w->status != CS_OK) {
+        return w->status;
+    }
+    MDB_val k = {.mv_size = klen, .mv_data = (void *)key};
+    MDB_val v;
+    int rc = mdb_get(w->txn, w->store->dbi[db], &k, &v);
+    if (rc != MDB_SUCCESS) {
+        return rc == MDB_NOTFOUND ? CS_ENOTFOUND : s_writer_fail(w, rc);
+    }
+    val->data = v.mv_data;
+    val->len = v.mv_size;
+    return CS_OK;
+}
+
+int cs_writer_del(cs_writer_t *w, int db, const void *key, size_t klen)
+{
+    if (w->status != CS_OK) {
+        return w->status;
+    }
+    MDB_val k = {.mv_size = klen, .mv_data = (void *)key};
+    int rc = mdb_del(w->txn, w->store->dbi[db], &k, NULL);
+    if (rc == MDB_NOTFOUND) {
+        return CS_ENOTFOUND;
+    }
+    return rc == MDB_SUCCESS ? CS_OK : s_writer_fail(w, rc);
+}
+
+static int s_writer_cursor(cs_writer_t *w, int db)
+{
+    if (w->cur && w->cur_db == db) {
+        return CS_OK;
+    }
+    if (w->cur) {
+        mdb_cursor_close(w->cur);
+        w->cur = NULL;
+    }
+    int rc = mdb_cursor_open(w->txn, w->store->dbi[db], &w->cur);
+    if (rc != MDB_SUCCESS) {
+        w->cur = NULL;
+        return s_writer_fail(w, rc);
+    }
+    w->cur_db = db;
+    return CS_OK;
+}
+
+int cs_writer_seek(cs_writer_t *w, int db, const void *key, size_t klen, cs_val_t *k,
+                   cs_val_t *v)
+{
+    if (w->status != CS_OK || s_writer_cursor(w, db) != CS_OK) {
+        return w->status;
+    }
+    return s_cursor(w->cur, MDB_SET_RANGE, key, klen, k, v);
+}
+
+int cs_writer_next(cs_writer_t *w, int db, cs_val_t *k, cs_val_t *v)
+{
+    if (w->status != CS_OK || s_writer_cursor(w, db) != CS_OK) {
+        return w->status;
+    }
+    return s_cursor(w->cur, MDB_NEXT, NULL, 0, k, v);
+}
+
+int cs_writer_del_prefix(cs_writer_t *w, int db, const void *prefix, size_t plen,
+                         size_t max_keys, int *more)
+{
+    *more = 0;
+    if (w->status != CS_OK || s_writer_cursor(w, db) != CS_OK) {
+        return w->status;
+    }
+    MDB_val k = {.mv_size = plen, .mv_data = (void *)prefix};
+    MDB_val v;
+    int rc = mdb_cursor_get(w->cur, &k, &v, MDB_SET_RANGE);
+    size_t n = 0;
+    while (rc == MDB_SUCCESS && k.mv_size >= plen && memcmp(k.mv_data, prefix, plen) == 0) {
+        if (n == max_keys) {
+            *more = 1;
+            return CS_OK;
+        }
+        rc = mdb_cursor_del(w->cur, 0);
+        if (rc != MDB_SUCCESS) {
+            return s_writer_fail(w, rc);
+        }
+        n++;
+        rc = mdb_cursor_get(w->cur, &k, &v, MDB_GET_CURRENT);
+        if (rc == MDB_NOTFOUND) {
+            break;
+        }
+        if (rc == EINVAL) {
+            /* After deleting the last item the cursor has no current position. */
+            break;
+        }
+    }
+    if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND && rc != EINVAL) {
+        return s_writer_fail(w, rc);
+    }
+    return CS_OK;
+}
+
+int cs_writer_commit(cs_writer_t *w, cs_error_t *err)
+{
+    if (w->status != CS_OK) {
+        return cs_error_set(err, w->status, "%s: write failed: %s", w->store->dir,
+                            cs_strerror(w->status));
+    }
+    if (w->cur) {
+        mdb_cursor_close(w->cur);
+        w->cur = NULL;
+    }
+    int rc = mdb_txn_commit(w->txn);
+    w->txn = NULL;
+    if (rc != MDB_SUCCESS) {
+        s_writer_fail(w, rc);
+        return cs_error_set(err, w->status, "%s: commit failed: %s", w->store->dir,
+                            mdb_strerror(rc));
+    }
+    return s_writer_open_txn(w);
+}
+
+int cs_writer_abort(cs_writer_t *w)
+{
+    if (w->cur) {
+        mdb_cursor_close(w->cur);
+        w->cur = NULL;
+    }
+    if (w->txn) {
+        mdb_txn_abort(w->txn);
+        w->txn = NULL;
+    }
+    w->status = CS_OK;
+    return s_writer_open_txn(w);
+}
+
+int cs_writer_status(const cs_writer_t *w)
+{
+    return w->status;
+}

@@ -1,0 +1,119 @@
+/* cs_store.h: the LMDB store: one environment, fixed named databases, per-thread readers,
+ * one batched writer, and a map that grows on demand.
+ *
+ * Databases (all opened once, at cs_store_open, and shared for the life of the store):
+ *   CS_DB_META      catalog of releases and schema version (see cs_catalog.h)
+ *   CS_DB_CODES     [release u32 BE][class u8][code key] -> entry record (cs_entry.h)
+ *   CS_DB_CHILDREN  [release][class][parent key][0][order u32 BE][seq u32 BE] -> [class][key]
+ *
+ * Caveats (as lmdb.h's):
+ *  - one cs_store_t per process and per directory; never use it across fork();
+ *  - a reader's transaction lives from cs_reader_begin to cs_reader_end: keep that short (one
+ *    request) and never across a poll, or the file cannot reuse pages;
+ *  - one writer at a time (the loader thread); cs_writer_* calls come from that thread only;
+ *  - values returned by readers are borrowed from the map: valid until cs_reader_end or the
+ *    next call on the same reader that moves its cursor; copy what must outlive them;
+ *  - the map starts at map_size bytes of address space and doubles when a write finds it full
+ *    (cs_store_grow): readers are quiesced by a lock that each reader holds only between
+ *    begin and end.
+ */
+#ifndef CS_STORE_H
+#define CS_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "codeset/cs_error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum cs_db {
+    CS_DB_META = 0,
+    CS_DB_CODES,
+    CS_DB_CHILDREN,
+    CS_DB_COUNT_
+};
+
+#define CS_STORE_SCHEMA 1
+#define CS_STORE_KEY_MAX 511 /* LMDB's default maximum key size */
+
+typedef struct cs_val {
+    const void *data;
+    size_t len;
+} cs_val_t;
+
+typedef struct cs_store cs_store_t;
+typedef struct cs_reader cs_reader_t;
+typedef struct cs_writer cs_writer_t;
+
+/* Open (creating dir and the databases if missing) the store in dir. map_size 0 means the
+ * default (1 GiB of address space); max_readers 0 means 126. Returns an owned store or NULL
+ * with err set (CS_EIO for an unusable directory, CS_EMALFORMED for a database of another
+ * schema). Not thread-safe: call before starting threads. */
+cs_store_t *cs_store_open(const char *dir, size_t map_size, unsigned max_readers,
+                          cs_error_t *err);
+/* Close; *store becomes NULL. Every reader and writer must be destroyed first. */
+void cs_store_destroy(cs_store_t **store);
+
+/* The directory and the current map size in bytes. Thread-safe. */
+const char *cs_store_dir(const cs_store_t *store);
+size_t cs_store_map_size(const cs_store_t *store);
+/* Bytes the data file uses (last page used * page size). Thread-safe. */
+uint64_t cs_store_used_bytes(cs_store_t *store);
+
+/* Double the map (at least to min_size). Waits for readers to leave their transactions and
+ * blocks new ones meanwhile. Must be called with no write transaction open. */
+int cs_store_grow(cs_store_t *store, size_t min_size, cs_error_t *err);
+
+/* ---- readers: one per thread ---- */
+cs_reader_t *cs_reader_new(cs_store_t *store, cs_error_t *err);
+void cs_reader_destroy(cs_reader_t **reader);
+/* Start a snapshot (renews the thread's transaction). CS_OK or CS_EINTERNAL. */
+int cs_reader_begin(cs_reader_t *reader);
+/* End the snapshot (resets the transaction). Safe to call when not begun. */
+void cs_reader_end(cs_reader_t *reader);
+/* Exact get. CS_OK (val borrowed) or CS_ENOTFOUND. */
+int cs_reader_get(cs_reader_t *reader, int db, const void *key, size_t klen, cs_val_t *val);
+/* Position db's cursor at the first key >= key. CS_OK with *k, *v, or CS_ENOTFOUND. */
+int cs_reader_seek(cs_reader_t *reader, int db, const void *key, size_t klen, cs_val_t *k,
+                   cs_val_t *v);
+/* Step db's cursor forward / backward. CS_OK or CS_ENOTFOUND at the end. */
+int cs_reader_next(cs_reader_t *reader, int db, cs_val_t *k, cs_val_t *v);
+int cs_reader_prev(cs_reader_t *reader, int db, cs_val_t *k, cs_val_t *v);
+/* The last key of db (for seeking backward from the end). */
+int cs_reader_last(cs_reader_t *reader, int db, cs_val_t *k, cs_val_t *v);
+
+/* ---- the writer: one at a time, on one thread ---- */
+/* Open a write transaction. CS_OK or an error. */
+cs_writer_t *cs_writer_new(cs_store_t *store, cs_error_t *err);
+/* Abort anything uncommitted and free; *writer becomes NULL. */
+void cs_writer_destroy(cs_writer_t **writer);
+/* Put (overwriting). CS_ESPACE when the map is full (the whole transaction is then lost: the
+ * caller aborts, grows and starts over). Errors are sticky: after one, every call returns it. */
+int cs_writer_put(cs_writer_t *w, int db, const void *key, size_t klen, const void *val,
+                  size_t vlen);
+/* Put only if absent: CS_EEXIST when the key is there. */
+int cs_writer_add(cs_writer_t *w, int db, const void *key, size_t klen, const void *val,
+                  size_t vlen);
+int cs_writer_get(cs_writer_t *w, int db, const void *key, size_t klen, cs_val_t *val);
+int cs_writer_del(cs_writer_t *w, int db, const void *key, size_t klen);
+/* Delete up to max_keys keys of db that start with prefix; *more = 1 if some remain. */
+int cs_writer_del_prefix(cs_writer_t *w, int db, const void *prefix, size_t plen,
+                         size_t max_keys, int *more);
+/* Seek/next over db inside the write transaction (same contract as the reader's). */
+int cs_writer_seek(cs_writer_t *w, int db, const void *key, size_t klen, cs_val_t *k,
+                   cs_val_t *v);
+int cs_writer_next(cs_writer_t *w, int db, cs_val_t *k, cs_val_t *v);
+/* Commit what was written and open a new transaction (a batch boundary). */
+int cs_writer_commit(cs_writer_t *w, cs_error_t *err);
+/* Abort what was written since the last commit and open a new transaction. */
+int cs_writer_abort(cs_writer_t *w);
+/* The sticky error, CS_OK if none. */
+int cs_writer_status(const cs_writer_t *w);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CS_STORE_H */
