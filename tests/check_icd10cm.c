@@ -1,0 +1,366 @@
+/* check_icd10cm.c: the ICD-10-CM system plugin, loaded through the plugin host: normalize() on
+ * codes, blocks, chapters and hostile input, and looks_like_code(). */
+#include <check.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cs_plugin_host.h"
+#include "cs_test.h"
+
+static cs_plugin_host_t *s_host;
+static const cs_plugin_desc_t *s_desc;
+static const cs_system_ops_t *s_ops;
+
+static void s_setup(void)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/plugins/icd10cm.so", cs_test_build_dir());
+    s_host = cs_plugin_host_new();
+    ck_assert_ptr_nonnull(s_host);
+    cs_error_t err;
+    cs_error_clear(&err);
+    int rc = cs_plugin_host_load_file(s_host, path, &err);
+    ck_assert_msg(rc == CS_OK, "%s", err.msg);
+    s_desc = cs_plugin_host_system(s_host, "icd10cm", 7);
+    ck_assert_ptr_nonnull(s_desc);
+    s_ops = s_desc->system;
+}
+
+static void s_teardown(void)
+{
+    cs_plugin_host_destroy(&s_host);
+    s_desc = NULL;
+    s_ops = NULL;
+}
+
+/* normalize in[0..len) from an exact-size heap copy, so ASan sees any read past len. */
+static int s_norm(const char *in, size_t len, cs_code_t *out, cs_error_t *err)
+{
+    char *copy = malloc(len ? len : 1);
+    ck_assert_ptr_nonnull(copy);
+    memcpy(copy, in, len);
+    memset(out, 0x5a, sizeof *out);
+    cs_error_clear(err);
+    int rc = s_ops->normalize(copy, len, out, err);
+    free(copy);
+    return rc;
+}
+
+static void s_ok_n(const char *in, size_t len, int cls, const char *key, const char *display)
+{
+    cs_code_t out;
+    cs_error_t err;
+    int rc = s_norm(in, len, &out, &err);
+    ck_assert_msg(rc == CS_OK, "'%.*s': %s", (int)len, in, err.msg);
+    ck_assert_int_eq(out.cls, cls);
+    ck_assert_str_eq(out.key, key);
+    ck_assert_str_eq(out.display, display);
+}
+
+static void s_code(const char *in, const char *key, const char *display)
+{
+    s_ok_n(in, strlen(in), CS_CLASS_CODE, key, display);
+}
+
+/* normalize refuses in[0..len) with CS_EMALFORMED and a message containing want. */
+static void s_bad_n(const char *in, size_t len, const char *want)
+{
+    cs_code_t out;
+    cs_error_t err;
+    int rc = s_norm(in, len, &out, &err);
+    ck_assert_msg(rc == CS_EMALFORMED, "'%.*s' accepted or wrong code %d", (int)len, in, rc);
+    ck_assert_int_eq(err.code, CS_EMALFORMED);
+    ck_assert_msg(strstr(err.msg, want) != NULL, "message lacks \"%s\": \"%s\"", want, err.msg);
+    /* messages are printable ASCII only */
+    for (const char *c = err.msg; *c; c++) {
+        ck_assert_msg(*c >= 0x20 && *c < 0x7f, "raw byte 0x%02x in \"%s\"",
+                      (unsigned char)*c, err.msg);
+    }
+}
+
+static void s_bad(const char *in, const char *want)
+{
+    s_bad_n(in, strlen(in), want);
+}
+
+static int s_looks(const char *in)
+{
+    return s_ops->looks_like_code(in, strlen(in));
+}
+
+/* ---- descriptor ------------------------------------------------------------------------ */
+
+START_TEST(test_descriptor)
+{
+    ck_assert_str_eq(s_desc->name, "icd10cm");
+    ck_assert_str_eq(s_desc->title, "ICD-10-CM (diagnoses)");
+    ck_assert_uint_eq(s_desc->kind, CS_PLUGIN_SYSTEM);
+    ck_assert_ptr_null(s_desc->loader);
+    ck_assert_ptr_nonnull(s_ops->looks_like_code);
+    const char *const want[] = {"chapter", "block", "category", "subcategory", "code", NULL};
+    for (size_t i = 0; want[i]; i++) {
+        ck_assert_ptr_nonnull(s_ops->kinds[i]);
+        ck_assert_str_eq(s_ops->kinds[i], want[i]);
+    }
+    ck_assert_ptr_null(s_ops->kinds[5]);
+}
+END_TEST
+
+/* ---- codes ----------------------------------------------------------------------------- */
+
+START_TEST(test_codes)
+{
+    s_code("E11.9", "E119", "E11.9");
+    s_code("E119", "E119", "E11.9");
+    s_code("e11.9", "E119", "E11.9");
+    s_code("e119", "E119", "E11.9");
+    s_code("I10", "I10", "I10");
+    s_code("i10", "I10", "I10");
+    s_code("A00", "A00", "A00");
+    s_code("S72.001A", "S72001A", "S72.001A");
+    s_code("s72001a", "S72001A", "S72.001A");
+    s_code("T36.0X1A", "T360X1A", "T36.0X1A");
+    s_code("M48.40XS", "M4840XS", "M48.40XS");
+    s_code("Z99.89", "Z9989", "Z99.89");
+    s_code("E11.65", "E1165", "E11.65");
+    /* a letter in third place */
+    s_code("C4A.0", "C4A0", "C4A.0");
+    s_code("D3A.00", "D3A00", "D3A.00");
+    s_code("M1A.0110", "M1A0110", "M1A.0110");
+    s_code("z3a.01", "Z3A01", "Z3A.01");
+    s_code("E1X.9", "E1X9", "E1X.9");
+    /* U codes (special purposes) */
+    s_code("U07.1", "U071", "U07.1");
+    s_code("U09.9", "U099", "U09.9");
+}
+END_TEST
+
+START_TEST(test_white_space)
+{
+    s_code(" E11.9 ", "E119", "E11.9");
+    s_code("\tE11.9\r\n", "E119", "E11.9");
+    s_code("  \r\n\t i10\n", "I10", "I10");
+    s_ok_n(" 13 ", 4, CS_CLASS_CHAPTER, "13", "13");
+    s_ok_n("\tm45-m49\n", 9, CS_CLASS_BLOCK, "M45-M49", "M45-M49");
+    s_bad("E11 .9", "white space inside a code");
+    s_bad("E11. 9", "white space inside a code");
+    s_bad("E 11", "white space inside a code");
+    s_bad("E11\t9", "white space inside a code");
+    /* other white space is not surrounding white space */
+    s_bad("\vE11", "'\\x0BE11': '\\x0B' is not allowed in a code");
+}
+END_TEST
+
+START_TEST(test_code_errors)
+{
+    s_bad("", "'': empty code");
+    s_bad("   ", "empty code");
+    s_bad(" \t\r\n", "'");
+    s_bad("E1", "'E1' is too short: an ICD-10-CM code has 3 to 7 characters");
+    s_bad("E", "'E' is too short");
+    s_bad("E1.", "'E1.' is too short");
+    s_bad("E11.9.1", "'E11.9.1': more than one dot");
+    s_bad("E11..9", "more than one dot");
+    s_bad("E11-9", "'E11-9': '-' is not allowed in a code");
+    s_bad("E11.9-", "'-' is not allowed in a code");
+    s_bad("1E1", "'1E1' must start with a letter");
+    s_bad(".E11", "'.E11' must start with a letter");
+    s_bad("EX1.9", "'EX1.9': the second character must be a digit");
+    s_bad("EE1", "the second character must be a digit");
+    s_bad("E11.999999", "'E11.999999': too long (9 characters; at most 7)");
+    s_bad("S72001AA", "too long (8 characters; at most 7)");
+    s_bad("E11.", "'E11.': nothing after the dot (write E11)");
+    s_bad("E1.19", "'E1.19': the dot goes after the third character (E11.9)");
+    s_bad("E119.", "the dot goes after the third character (E11.9)");
+    s_bad("S7200.1A", "the dot goes after the third character (S72.001A)");
+    s_bad("E11*9", "'E11*9': '*' is not allowed in a code");
+    s_bad("E11_9", "'_' is not allowed");
+    s_bad("E11'9", "'E11\\'9': '\\'' is not allowed");
+    s_bad("E11\\9", "'E11\\\\9'");
+    s_bad(".", "must start with a letter");
+}
+END_TEST
+
+START_TEST(test_hostile_bytes)
+{
+    /* NUL inside: never raw in the message, never the end of the input */
+    s_bad_n("E1\0", 3, "'E1\\x00': '\\x00' is not allowed in a code");
+    s_bad_n("E11\0.9", 6, "'E11\\x00.9'");
+    s_bad_n("\0", 1, "'\\x00'");
+    /* non-ASCII: UTF-8 letters are not code letters */
+    s_bad("\xc3\x89" "1.9", "'\\xC3\\x891.9': '\\xC3' is not allowed in a code");
+    s_bad("E11\xff", "'\\xFF' is not allowed");
+    s_bad("\x1b[31mE11", "'\\x1B[31mE11'");
+    /* every single byte: no crash, no raw control byte in the message */
+    for (int c = 0; c < 256; c++) {
+        char in[4] = {'E', '1', (char)c, '9'};
+        cs_code_t out;
+        cs_error_t err;
+        int rc = s_norm(in, sizeof in, &out, &err);
+        int alnum = (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+        ck_assert_msg((rc == CS_OK) == alnum, "byte 0x%02x: %d", c, rc);
+        for (const char *m = err.msg; *m; m++) {
+            ck_assert_msg(*m >= 0x20 && *m < 0x7f, "byte 0x%02x: raw byte in message", c);
+        }
+    }
+    /* no NUL terminator: the input is exactly len bytes (s_norm copies to an exact buffer) */
+    s_ok_n("E11.9XXXX", 5, CS_CLASS_CODE, "E119", "E11.9");
+    s_ok_n("E11 ", 3, CS_CLASS_CODE, "E11", "E11");
+}
+END_TEST
+
+START_TEST(test_long_input)
+{
+    size_t len = 1 << 20;
+    char *big = malloc(len);
+    ck_assert_ptr_nonnull(big);
+
+    /* 1 MB of a code-like run: too long, and the message stays short and cut */
+    big[0] = 'E';
+    memset(big + 1, '1', len - 1);
+    cs_code_t out;
+    cs_error_t err;
+    ck_assert_int_eq(s_norm(big, len, &out, &err), CS_EMALFORMED);
+    ck_assert_ptr_nonnull(strstr(err.msg, "too long (1048576 characters; at most 7)"));
+    ck_assert_ptr_nonnull(strstr(err.msg, "...'"));
+    ck_assert_uint_lt(strlen(err.msg), sizeof err.msg - 1);
+
+    /* 1 MB of white space: empty */
+    memset(big, ' ', len);
+    ck_assert_int_eq(s_norm(big, len, &out, &err), CS_EMALFORMED);
+    ck_assert_ptr_nonnull(strstr(err.msg, "empty code"));
+
+    /* a valid code padded by 1 MB of white space on both sides */
+    memcpy(big + len / 2, "s72.001a", 8);
+    s_ok_n(big, len, CS_CLASS_CODE, "S72001A", "S72.001A");
+
+    /* 1 MB of pseudo-random bytes */
+    unsigned x = 12345;
+    for (size_t i = 0; i < len; i++) {
+        x = x * 1103515245u + 12345u;
+        big[i] = (char)(x >> 16);
+    }
+    ck_assert_int_eq(s_norm(big, len, &out, &err), CS_EMALFORMED);
+    for (const char *m = err.msg; *m; m++) {
+        ck_assert(*m >= 0x20 && *m < 0x7f);
+    }
+    ck_assert_int_eq(s_ops->looks_like_code(big, len), 0);
+
+    /* a long escaped quote still ends inside the message buffer */
+    memset(big, 0x01, 200);
+    ck_assert_int_eq(s_norm(big, 200, &out, &err), CS_EMALFORMED);
+    ck_assert_ptr_nonnull(strstr(err.msg, "\\x01\\x01"));
+    free(big);
+}
+END_TEST
+
+START_TEST(test_null_args)
+{
+    cs_code_t out;
+    ck_assert_int_eq(s_ops->normalize("E1", 2, &out, NULL), CS_EMALFORMED);
+    ck_assert_int_eq(s_ops->normalize("E119", 4, &out, NULL), CS_OK);
+    ck_assert_int_eq(s_ops->normalize(NULL, 0, &out, NULL), CS_EMALFORMED);
+    ck_assert_int_eq(s_ops->normalize(NULL, 3, &out, NULL), CS_EINVAL);
+    ck_assert_int_eq(s_ops->normalize("E119", 4, NULL, NULL), CS_EINVAL);
+    ck_assert_int_eq(s_ops->looks_like_code(NULL, 0), 0);
+}
+END_TEST
+
+/* ---- chapters and blocks --------------------------------------------------------------- */
+
+START_TEST(test_chapters)
+{
+    s_ok_n("1", 1, CS_CLASS_CHAPTER, "1", "1");
+    s_ok_n("01", 2, CS_CLASS_CHAPTER, "1", "1");
+    s_ok_n("09", 2, CS_CLASS_CHAPTER, "9", "9");
+    s_ok_n("13", 2, CS_CLASS_CHAPTER, "13", "13");
+    s_ok_n("22", 2, CS_CLASS_CHAPTER, "22", "22");
+    s_bad("23", "'23': no such chapter (ICD-10-CM has chapters 1 to 22)");
+    s_bad("0", "'0': no such chapter");
+    s_bad("00", "no such chapter");
+    s_bad("99", "no such chapter");
+    s_bad("001", "'001': a chapter is a number from 1 to 22");
+    s_bad("123", "a chapter is a number from 1 to 22");
+    s_bad("1.3", "must start with a letter");
+    s_bad("1 3", "white space inside");
+    s_bad("13A", "'13A' must start with a letter");
+}
+END_TEST
+
+START_TEST(test_blocks)
+{
+    s_ok_n("M45-M49", 7, CS_CLASS_BLOCK, "M45-M49", "M45-M49");
+    s_ok_n("m45-m49", 7, CS_CLASS_BLOCK, "M45-M49", "M45-M49");
+    s_ok_n("A00-A09", 7, CS_CLASS_BLOCK, "A00-A09", "A00-A09");
+    s_ok_n("C7A-C7A", 7, CS_CLASS_BLOCK, "C7A-C7A", "C7A-C7A");
+    s_ok_n("U00-U85", 7, CS_CLASS_BLOCK, "U00-U85", "U00-U85");
+    s_bad("M45-M4", "'-' is not allowed in a code (a block is written like M45-M49)");
+    s_bad("M45-M499", "'-' is not allowed in a code");
+    s_bad("M45--M49", "'-' is not allowed");
+    s_bad("M4-M49", "'-' is not allowed");
+    s_bad("45M-M49", "'45M-M49': a block is two 3-character categories joined by '-'");
+    s_bad("M45-4M9", "a block is two 3-character categories");
+    s_bad("M45-M.9", "a block is two 3-character categories");
+    s_bad("M4--M49", "'-' is not allowed");
+    s_bad("M45-M49-", "'-' is not allowed");
+}
+END_TEST
+
+/* ---- looks_like_code ------------------------------------------------------------------- */
+
+START_TEST(test_looks_like_code)
+{
+    ck_assert_int_eq(s_looks("E11.6"), 1);
+    ck_assert_int_eq(s_looks("s7200"), 1);
+    ck_assert_int_eq(s_looks("I10"), 1);
+    ck_assert_int_eq(s_looks("E1"), 1);
+    ck_assert_int_eq(s_looks(" e11.65 "), 1);
+    ck_assert_int_eq(s_looks("S72.001A"), 1);
+    ck_assert_int_eq(s_looks("E11."), 1);
+    ck_assert_int_eq(s_looks("C4A"), 1);
+
+    ck_assert_int_eq(s_looks("diabetes"), 0);
+    ck_assert_int_eq(s_looks("type 2"), 0);
+    ck_assert_int_eq(s_looks("type 2 diabetes"), 0);
+    ck_assert_int_eq(s_looks("E11 diabetes"), 0);
+    ck_assert_int_eq(s_looks(""), 0);
+    ck_assert_int_eq(s_looks("   "), 0);
+    ck_assert_int_eq(s_looks("E"), 0);
+    ck_assert_int_eq(s_looks("13"), 0);
+    ck_assert_int_eq(s_looks("1E1"), 0);
+    ck_assert_int_eq(s_looks("E11-9"), 0);
+    ck_assert_int_eq(s_looks("E11.9.1"), 0);
+    ck_assert_int_eq(s_looks("S72001AA"), 0);
+    ck_assert_int_eq(s_ops->looks_like_code("E1\0", 3), 0);
+    /* len is respected */
+    ck_assert_int_eq(s_ops->looks_like_code("E11 diabetes", 3), 1);
+    ck_assert_int_eq(s_ops->looks_like_code("E11", 1), 0);
+}
+END_TEST
+
+Suite *cs_icd10cm_suite(void);
+Suite *cs_icd10cm_suite(void)
+{
+    Suite *s = suite_create("icd10cm");
+
+    TCase *tc = tcase_create("normalize");
+    tcase_add_checked_fixture(tc, s_setup, s_teardown);
+    tcase_add_test(tc, test_descriptor);
+    tcase_add_test(tc, test_codes);
+    tcase_add_test(tc, test_white_space);
+    tcase_add_test(tc, test_code_errors);
+    tcase_add_test(tc, test_hostile_bytes);
+    tcase_add_test(tc, test_long_input);
+    tcase_add_test(tc, test_null_args);
+    tcase_add_test(tc, test_chapters);
+    tcase_add_test(tc, test_blocks);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("looks_like_code");
+    tcase_add_checked_fixture(tc, s_setup, s_teardown);
+    tcase_add_test(tc, test_looks_like_code);
+    suite_add_tcase(s, tc);
+    return s;
+}
