@@ -146,6 +146,11 @@ static int s_check_desc(const cs_plugin_desc_t *d, const char *path, const char 
                             "%s: descriptor name '%.*s' differs from the file name '%s'", path,
                             S_NAME_MAX, d->name, name);
     }
+    /* Consumers print these (admin "plugins" reply, logs) without checking. */
+    if (!d->version || !d->title) {
+        return cs_error_set(err, CS_EMALFORMED, "%s: descriptor has no %s", path,
+                            d->version ? "title" : "version");
+    }
     switch (d->kind) {
     case CS_PLUGIN_SYSTEM:
         if (!d->system) {
@@ -255,7 +260,7 @@ int cs_plugin_host_load_file(cs_plugin_host_t *host, const char *path, cs_error_
     }
     host->plugins[host->count++] = (s_plugin_t){.handle = handle, .desc = d, .path = copy};
     CS_INFO("plugin %s (%s plugin, version %s) loaded from %s", d->name, s_kind_name(d->kind),
-            d->version ? d->version : "?", path);
+            d->version, path);
     return CS_OK;
 
 fail:

@@ -103,6 +103,7 @@ static void s_build_fixtures(void)
     s_cc("small.so", "-DFIX_ID=small -DFIX_SIZE=12");
     s_cc("oddkind.so", "-DFIX_ID=oddkind -DFIX_KIND=7");
     s_cc("nosym.so", "-DFIX_ID=something_else");
+    s_cc("notitle.so", "-DFIX_ID=notitle -DFIX_NO_TITLE");
 
     snprintf(path, sizeof path, "%s/fx/notelf.so", s_tmp);
     s_write_file(path, "this is not an ELF file\n", 0644);
@@ -276,6 +277,7 @@ START_TEST(test_refuse_mangled)
     s_expect_refused(host, "fx/small.so", CS_EMALFORMED, "struct_size 12");
     s_expect_refused(host, "fx/oddkind.so", CS_EMALFORMED, "unknown plugin kind 7");
     s_expect_refused(host, "fx/nosym.so", CS_EMALFORMED, "no symbol cs_plugin_nosym");
+    s_expect_refused(host, "fx/notitle.so", CS_EMALFORMED, "descriptor has no title");
     cs_plugin_host_destroy(&host);
 }
 END_TEST
@@ -331,8 +333,9 @@ START_TEST(test_load_dir_skips_bad)
     ck_assert_str_eq(cs_plugin_host_at(host, 0)->name, "fix-loader-a");
     ck_assert_str_eq(cs_plugin_host_at(host, 1)->name, "fix-loader-b");
     ck_assert_str_eq(cs_plugin_host_at(host, 2)->name, "fixsys");
-    /* abi2 newer misnamed no-normalize no-sniff small oddkind nosym notelf x icd10cm(0666) */
-    ck_assert_int_eq(s_errors, 11);
+    /* abi2 newer misnamed no-normalize no-sniff small oddkind nosym notitle notelf x, and
+     * icd10cm (mode 0666) */
+    ck_assert_int_eq(s_errors, 12);
     ck_assert_ptr_nonnull(cs_plugin_host_loader(host, "fix-loader-a", 12));
     ck_assert_ptr_null(cs_plugin_host_system(host, "fix-loader-a", 12));
     ck_assert_ptr_nonnull(cs_plugin_host_system(host, "fixsys", 6));
@@ -344,7 +347,7 @@ START_TEST(test_load_dir_skips_bad)
     ck_assert_int_eq(cs_plugin_host_load_dir(host, dir, &n, &err), CS_OK);
     cs_log_set_hook(NULL, NULL);
     ck_assert_uint_eq(n, 0);
-    ck_assert_int_eq(s_errors, 14);
+    ck_assert_int_eq(s_errors, 15);
     cs_plugin_host_destroy(&host);
 }
 END_TEST
