@@ -1,0 +1,352 @@
+/* cs_daemon.c: a real codesetd for tests, and a small synchronous client. */
+#include "cs_daemon.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "cs_test.h"
+
+struct cs_tclient {
+    void *ctx;
+    void *sock;
+    char endpoint[700];
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    msgpack_unpacked reply;
+    zmq_msg_t msg;
+    int have_msg;
+};
+
+static void s_sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static int s_ping(const char *ep, int timeout_ms)
+{
+    cs_tclient_t *c = cs_tclient_new(ep);
+    if (!c) {
+        return -1;
+    }
+    msgpack_packer *pk = cs_tclient_begin(c);
+    msgpack_pack_map(pk, 1);
+    cs_tpack_kv(pk, "op", "ping");
+    const msgpack_object *r = cs_tclient_call(c, timeout_ms);
+    int ok = r && cs_obj_true(cs_obj_get(r, "ok"));
+    cs_tclient_destroy(&c);
+    return ok ? 0 : -1;
+}
+
+int cs_daemon_start(cs_daemon_t *d, const char *const *extra_args)
+{
+    if (!d->dir[0]) {
+        cs_test_tmpdir(d->dir, sizeof d->dir);
+        snprintf(d->db, sizeof d->db, "%s/db", d->dir);
+        snprintf(d->query_ep, sizeof d->query_ep, "ipc://%s/query.sock", d->dir);
+        snprintf(d->admin_ep, sizeof d->admin_ep, "ipc://%s/admin.sock", d->db);
+        snprintf(d->log, sizeof d->log, "%s/codesetd.log", d->dir);
+    }
+    char exe[600];
+    snprintf(exe, sizeof exe, "%s/bin/codesetd", cs_test_build_dir());
+    const char *argv[32] = {exe, "--db", d->db, "--listen", d->query_ep, "--admin",
+                            d->admin_ep};
+    int argc = 7;
+    for (int i = 0; extra_args && extra_args[i] && argc < 30; i++) {
+        argv[argc++] = extra_args[i];
+    }
+    argv[argc] = NULL;
+    pid_t pid = fork();
+    if (pid < 0) {
+        return -1;
+    }
+    if (pid == 0) {
+        int fd = open(d->log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+        if (fd >= 0) {
+            dup2(fd, STDERR_FILENO);
+            close(fd);
+        }
+        execv(exe, (char *const *)argv);
+        _exit(127);
+    }
+    d->pid = pid;
+    for (int i = 0; i < 100; i++) {
+        int status;
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+            fprintf(stderr, "codesetd exited early (status %d); see %s\n", status, d->log);
+            d->pid = 0;
+            return -1;
+        }
+        if (s_ping(d->query_ep, 100) == 0) {
+            return 0;
+        }
+        s_sleep_ms(100);
+    }
+    fprintf(stderr, "codesetd did not answer ping within 10 s; see %s\n", d->log);
+    return -1;
+}
+
+int cs_daemon_stop(cs_daemon_t *d)
+{
+    if (d->pid <= 0) {
+        return -1;
+    }
+    kill(d->pid, SIGTERM);
+    int status = 0;
+    for (int i = 0; i < 300; i++) {
+        pid_t r = waitpid(d->pid, &status, WNOHANG);
+        if (r == d->pid) {
+            d->pid = 0;
+            return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        }
+        s_sleep_ms(50);
+    }
+    kill(d->pid, SIGKILL);
+    waitpid(d->pid, &status, 0);
+    d->pid = 0;
+    return -1;
+}
+
+void cs_daemon_kill9(cs_daemon_t *d)
+{
+    if (d->pid > 0) {
+        kill(d->pid, SIGKILL);
+        waitpid(d->pid, NULL, 0);
+        d->pid = 0;
+    }
+}
+
+void cs_daemon_cleanup(cs_daemon_t *d)
+{
+    if (d->pid > 0) {
+        cs_daemon_stop(d);
+    }
+    if (d->dir[0]) {
+        cs_test_rmtree(d->dir);
+    }
+}
+
+/* ---- client ---- */
+
+static int s_connect(cs_tclient_t *c)
+{
+    c->sock = zmq_socket(c->ctx, ZMQ_REQ);
+    if (!c->sock) {
+        return -1;
+    }
+    int zero = 0;
+    zmq_setsockopt(c->sock, ZMQ_LINGER, &zero, sizeof zero);
+    return zmq_connect(c->sock, c->endpoint);
+}
+
+cs_tclient_t *cs_tclient_new(const char *endpoint)
+{
+    cs_tclient_t *c = calloc(1, sizeof *c);
+    if (!c) {
+        return NULL;
+    }
+    snprintf(c->endpoint, sizeof c->endpoint, "%s", endpoint);
+    c->ctx = zmq_ctx_new();
+    msgpack_sbuffer_init(&c->sb);
+    msgpack_packer_init(&c->pk, &c->sb, msgpack_sbuffer_write);
+    msgpack_unpacked_init(&c->reply);
+    if (!c->ctx || s_connect(c) != 0) {
+        cs_tclient_destroy(&c);
+        return NULL;
+    }
+    return c;
+}
+
+void cs_tclient_destroy(cs_tclient_t **cp)
+{
+    if (!cp || !*cp) {
+        return;
+    }
+    cs_tclient_t *c = *cp;
+    if (c->have_msg) {
+        zmq_msg_close(&c->msg);
+    }
+    msgpack_unpacked_destroy(&c->reply);
+    msgpack_sbuffer_destroy(&c->sb);
+    if (c->sock) {
+        zmq_close(c->sock);
+    }
+    if (c->ctx) {
+        zmq_ctx_term(c->ctx);
+    }
+    free(c);
+    *cp = NULL;
+}
+
+msgpack_packer *cs_tclient_begin(cs_tclient_t *c)
+{
+    msgpack_sbuffer_clear(&c->sb);
+    return &c->pk;
+}
+
+const msgpack_object *cs_tclient_call_raw(cs_tclient_t *c, const void *raw, size_t len,
+                                          int timeout_ms)
+{
+    if (c->have_msg) {
+        zmq_msg_close(&c->msg);
+        c->have_msg = 0;
+    }
+    if (zmq_send(c->sock, raw, len, 0) < 0) {
+        return NULL;
+    }
+    zmq_pollitem_t item = {.socket = c->sock, .events = ZMQ_POLLIN};
+    if (zmq_poll(&item, 1, timeout_ms) <= 0) {
+        /* A REQ socket that lost its reply is stuck: reconnect (Lazy Pirate). */
+        zmq_close(c->sock);
+        s_connect(c);
+        return NULL;
+    }
+    zmq_msg_init(&c->msg);
+    c->have_msg = 1;
+    if (zmq_msg_recv(&c->msg, c->sock, 0) < 0) {
+        return NULL;
+    }
+    size_t off = 0;
+    if (msgpack_unpack_next(&c->reply, zmq_msg_data(&c->msg), zmq_msg_size(&c->msg), &off) !=
+        MSGPACK_UNPACK_SUCCESS) {
+        return NULL;
+    }
+    return &c->reply.data;
+}
+
+const msgpack_object *cs_tclient_call(cs_tclient_t *c, int timeout_ms)
+{
+    /* copy: the reply may be decoded while the buffer is reused */
+    return cs_tclient_call_raw(c, c->sb.data, c->sb.size, timeout_ms);
+}
+
+void cs_tpack_str(msgpack_packer *pk, const char *s)
+{
+    size_t n = strlen(s);
+    msgpack_pack_str(pk, n);
+    msgpack_pack_str_body(pk, s, n);
+}
+
+void cs_tpack_kv(msgpack_packer *pk, const char *k, const char *v)
+{
+    cs_tpack_str(pk, k);
+    cs_tpack_str(pk, v);
+}
+
+const msgpack_object *cs_obj_get(const msgpack_object *map, const char *key)
+{
+    if (!map || map->type != MSGPACK_OBJECT_MAP) {
+        return NULL;
+    }
+    size_t n = strlen(key);
+    for (uint32_t i = 0; i < map->via.map.size; i++) {
+        const msgpack_object *k = &map->via.map.ptr[i].key;
+        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == n &&
+            memcmp(k->via.str.ptr, key, n) == 0) {
+            return &map->via.map.ptr[i].val;
+        }
+    }
+    return NULL;
+}
+
+int cs_obj_is_str(const msgpack_object *o, const char *s)
+{
+    size_t n = strlen(s);
+    return o && o->type == MSGPACK_OBJECT_STR && o->via.str.size == n &&
+           memcmp(o->via.str.ptr, s, n) == 0;
+}
+
+int cs_obj_true(const msgpack_object *o)
+{
+    return o && o->type == MSGPACK_OBJECT_BOOLEAN && o->via.boolean;
+}
+
+int64_t cs_obj_int(const msgpack_object *o)
+{
+    if (!o) {
+        return 0;
+    }
+    if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+        return (int64_t)o->via.u64;
+    }
+    if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+        return o->via.i64;
+    }
+    return 0;
+}
+
+const char *cs_obj_cstr(const msgpack_object *o, char *buf, size_t cap)
+{
+    buf[0] = '\0';
+    if (o && o->type == MSGPACK_OBJECT_STR) {
+        size_t n = o->via.str.size < cap - 1 ? o->via.str.size : cap - 1;
+        memcpy(buf, o->via.str.ptr, n);
+        buf[n] = '\0';
+    }
+    return buf;
+}
+
+const char *cs_obj_error_code(const msgpack_object *reply, char *buf, size_t cap)
+{
+    return cs_obj_cstr(cs_obj_get(cs_obj_get(reply, "error"), "code"), buf, cap);
+}
+
+const msgpack_object *cs_daemon_load(cs_daemon_t *d, cs_tclient_t *admin, const char *loader,
+                                     const char *release, const char *effective,
+                                     const char *const *files, size_t n_files, char *state,
+                                     size_t cap, int timeout_ms)
+{
+    (void)d;
+    state[0] = '\0';
+    msgpack_packer *pk = cs_tclient_begin(admin);
+    msgpack_pack_map(pk, loader ? 5 : 4);
+    cs_tpack_kv(pk, "op", "load");
+    if (loader) {
+        cs_tpack_kv(pk, "loader", loader);
+    }
+    cs_tpack_kv(pk, "release", release);
+    cs_tpack_kv(pk, "effective_from", effective);
+    cs_tpack_str(pk, "files");
+    msgpack_pack_array(pk, (uint32_t)n_files);
+    for (size_t i = 0; i < n_files; i++) {
+        cs_tpack_str(pk, files[i]);
+    }
+    const msgpack_object *r = cs_tclient_call(admin, 5000);
+    if (!r) {
+        snprintf(state, cap, "no reply");
+        return NULL;
+    }
+    if (!cs_obj_true(cs_obj_get(r, "ok"))) {
+        char code[64];
+        snprintf(state, cap, "refused:%s", cs_obj_error_code(r, code, sizeof code));
+        return r;
+    }
+    char job[64];
+    cs_obj_cstr(cs_obj_get(r, "job"), job, sizeof job);
+    for (int waited = 0; waited < timeout_ms; waited += 50) {
+        pk = cs_tclient_begin(admin);
+        msgpack_pack_map(pk, 2);
+        cs_tpack_kv(pk, "op", "job");
+        cs_tpack_kv(pk, "job", job);
+        r = cs_tclient_call(admin, 5000);
+        if (!r) {
+            snprintf(state, cap, "no reply");
+            return NULL;
+        }
+        cs_obj_cstr(cs_obj_get(r, "state"), state, cap);
+        if (strcmp(state, "running") != 0) {
+            return r;
+        }
+        s_sleep_ms(50);
+    }
+    snprintf(state, cap, "timeout");
+    return r;
+}

@@ -1,0 +1,17 @@
+#!/bin/sh
+# Install what codeset needs to build and test on Debian 12 (idempotent).
+set -eu
+PKGS="build-essential pkg-config libzmq3-dev liblmdb-dev libxml2-dev libmsgpack-dev check lmdb-utils"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+    SUDO="sudo"
+fi
+missing=""
+for p in $PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update
+    $SUDO apt-get install -y --no-install-recommends $missing
+fi
