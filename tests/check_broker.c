@@ -497,6 +497,7 @@ START_TEST(test_map_grows)
 }
 END_TEST
 
+Suite *cs_broker_suite(void);
 Suite *cs_broker_suite(void)
 {
     Suite *s = suite_create("broker");

@@ -175,6 +175,7 @@ START_TEST(test_fy2021_every_code)
 }
 END_TEST
 
+Suite *cs_release_2021_suite(void);
 Suite *cs_release_2021_suite(void)
 {
     Suite *s = suite_create("release_2021");
