@@ -202,3 +202,7 @@ clean:
 	rm -rf build build-asan
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# ---- CLI sources (except main.c) are linked into the test binary too (tests/check_cli.c) ----
+CLI_LIB_OBJ := $(filter-out $(BUILD)/obj/clients/codeset/main.o,$(CLI_OBJ))
+$(CHECK_BIN): $(CLI_LIB_OBJ)
