@@ -17,6 +17,7 @@
 #include "../clients/codeset/cli_json.h"
 #include "../clients/codeset/cli_msg.h"
 #include "../clients/codeset/cli_progress.h"
+#include "../clients/codeset/cli_render.h"
 #include "../clients/codeset/cli_table.h"
 #include "cs_test.h"
 
@@ -217,6 +218,59 @@ START_TEST(progress_format)
     cs_cli_progress_init(&bar, stderr, 0);
     cs_cli_progress_update(&bar, 1, 2); /* disabled: draws nothing */
     ck_assert_uint_eq(bar.drawn, 0);
+}
+END_TEST
+
+START_TEST(render_kv)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 5);
+    s_str(&pk, "ok");
+    msgpack_pack_true(&pk);
+    cs_cli_pack_kv_str(&pk, "version", "0.1.0");
+    s_str(&pk, "protocol");
+    msgpack_pack_int(&pk, 1);
+    s_str(&pk, "requests");
+    msgpack_pack_map(&pk, 2);
+    s_str(&pk, "lookup");
+    msgpack_pack_int(&pk, 12);
+    s_str(&pk, "validate");
+    msgpack_pack_int(&pk, 3);
+    s_str(&pk, "plugins");
+    msgpack_pack_array(&pk, 2);
+    msgpack_pack_map(&pk, 2);
+    cs_cli_pack_kv_str(&pk, "id", "icd10cm");
+    cs_cli_pack_kv_str(&pk, "version", "1.0");
+    msgpack_pack_map(&pk, 2);
+    cs_cli_pack_kv_str(&pk, "id", "icd10cm-tabular");
+    s_str(&pk, "abi");
+    msgpack_pack_int(&pk, 1);
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    size_t off = 0;
+    ck_assert_int_eq(msgpack_unpack_next(&up, sb.data, sb.size, &off), MSGPACK_UNPACK_SUCCESS);
+    char *text = NULL;
+    size_t len = 0;
+    cs_cli_t cli;
+    memset(&cli, 0, sizeof cli);
+    cli.out = open_memstream(&text, &len);
+    cs_cli_render_kv(&cli, &up.data);
+    fclose(cli.out);
+    ck_assert_str_eq(text, "version:   0.1.0\n"
+                           "protocol:  1\n"
+                           "requests:\n"
+                           "  lookup:    12\n"
+                           "  validate:  3\n"
+                           "plugins:\n"
+                           "  id               version  abi\n"
+                           "  icd10cm          1.0\n"
+                           "  icd10cm-tabular           1\n");
+    free(text);
+    msgpack_unpacked_destroy(&up);
+    msgpack_sbuffer_destroy(&sb);
 }
 END_TEST
 
@@ -758,6 +812,7 @@ Suite *cs_cli_suite(void)
     tc = tcase_create("table");
     tcase_add_test(tc, table_alignment);
     tcase_add_test(tc, progress_format);
+    tcase_add_test(tc, render_kv);
     suite_add_tcase(s, tc);
     tc = tcase_create("args");
     tcase_add_test(tc, args_parse);
