@@ -7,7 +7,8 @@
  *     ^order ^code  ^flag (0 header, 1 billable) ^short title (60)                 ^long title
  *
  * Columns (1-based): order 1-5, code 7-13 (no dot, space padded), flag 15, short title 17-76,
- * long title 78 to the end of the line. Every line becomes one CS_CLASS_CODE record, in file
+ * long title 78 to the end of the line. A code is a letter and two to six letters or digits
+ * (the second character is a digit in every year up to FY2025; FY2026 added QA0). Every line becomes one CS_CLASS_CODE record, in file
  * order; its parent is the longest proper prefix of the code seen earlier in the file (a code
  * with a placeholder X, S7200XA, may skip a level). Codes are not sorted (U07.1 comes after
  * Z99.89), so a hash set of the codes seen so far answers the prefix and duplicate questions.
@@ -170,6 +171,7 @@ static size_t s_text_check(const char *p, size_t n)
 static int s_title(char *line, size_t b, size_t e, const char *what, const char **out,
                    s_why_t *why)
 {
+    size_t field = b;
     while (b < e && s_is_blank(line[b])) {
         b++;
     }
@@ -177,7 +179,7 @@ static int s_title(char *line, size_t b, size_t e, const char *what, const char 
         e--;
     }
     if (b == e) {
-        return s_fail(why, (unsigned)b + 1, "%s is empty", what);
+        return s_fail(why, (unsigned)field + 1, "%s is empty", what);
     }
     size_t bad = s_text_check(line + b, e - b);
     if (bad != e - b) {
@@ -237,10 +239,8 @@ static int s_parse_line(char *line, size_t len, s_line_t *out, s_why_t *why)
     if (!s_is_upper(code[0])) {
         return s_fail(why, S_COL_CODE + 1, "code '%s' does not start with a letter A-Z", shown);
     }
-    if (!s_is_digit(code[1])) {
-        return s_fail(why, S_COL_CODE + 2, "code '%s' has no digit as second character", shown);
-    }
-    for (size_t i = 2; i < n; i++) {
+    /* No rule on the second character: FY2026 brought QA0 (letter, letter, digit). */
+    for (size_t i = 1; i < n; i++) {
         if (!s_is_upper(code[i]) && !s_is_digit(code[i])) {
             return s_fail(why, S_COL_CODE + (unsigned)i + 1,
                           "code '%s' has a character that is not A-Z or 0-9", shown);
