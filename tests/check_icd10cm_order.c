@@ -484,6 +484,63 @@ START_TEST(test_bad_arguments)
 }
 END_TEST
 
+/* Write len bytes of data into dir/name and load it; returns the load's status. */
+static int s_load_bytes(const char *dir, const char *name, const char *data, size_t len,
+                        s_recorder_t *r, cs_error_t *err)
+{
+    char path[PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *fp = fopen(path, "wb");
+    ck_assert_ptr_nonnull(fp);
+    ck_assert_uint_eq(fwrite(data, 1, len, fp), len);
+    ck_assert_int_eq(fclose(fp), 0);
+    return s_load_file(path, r, err);
+}
+
+START_TEST(test_hostile_bytes)
+{
+    char dir[PATH_MAX];
+    cs_test_tmpdir(dir, sizeof dir);
+    s_recorder_t r = {0};
+    cs_error_t err;
+
+    /* 100 KB without a newline: refused without reading it whole */
+    size_t big = 100 * 1024;
+    char *blob = malloc(big);
+    ck_assert_ptr_nonnull(blob);
+    memset(blob, 'x', big);
+    int rc = s_load_bytes(dir, "noline.txt", blob, big, &r, &err);
+    ck_assert_int_eq(rc, CS_EMALFORMED);
+    ck_assert_uint_eq(err.line, 1);
+    ck_assert_ptr_nonnull(strstr(err.msg, "longer than 4096"));
+    free(blob);
+
+    /* order number zero */
+    char line[256];
+    int n = snprintf(line, sizeof line, "00000 %-7s 0 %-60s %s\r\n", "A00", "Cholera", "Cholera");
+    rc = s_load_bytes(dir, "zero.txt", line, (size_t)n, &r, &err);
+    ck_assert_int_eq(rc, CS_EMALFORMED);
+    ck_assert_ptr_nonnull(strstr(err.msg, "00000"));
+
+    /* a NUL byte inside the code */
+    char nul[] = "00001 A\0000     0 Cholera                                                      "
+                 "Cholera\r\n";
+    rc = s_load_bytes(dir, "nul.txt", nul, sizeof nul - 1, &r, &err);
+    ck_assert_int_eq(rc, CS_EMALFORMED);
+    ck_assert_msg(strstr(err.msg, "\\x00") != NULL, "%s", err.msg);
+
+    /* UTF-8 in titles is fine; the 2-byte form of e-acute */
+    n = snprintf(line, sizeof line, "00001 %-7s 0 %-60s %s\n", "C84", "Sezary",
+                 "S\xc3\xa9zary disease");
+    rc = s_load_bytes(dir, "utf8.txt", line, (size_t)n, &r, &err);
+    ck_assert_msg(rc == CS_OK, "%s", err.msg);
+    ck_assert_uint_eq(r.count, 1);
+    ck_assert_uint_eq(r.bad_records, 0);
+    s_recorder_free(&r);
+    cs_test_rmtree(dir);
+}
+END_TEST
+
 /* ---- host plumbing: emit failure, cancel, progress --------------------------------------- */
 
 /* Write a valid order file of 2,600 categories A00..Z99 with ten codes each (28,600 lines). */
@@ -722,6 +779,7 @@ Suite *cs_icd10cm_order_suite(void)
     tcase_add_test(tc, test_bom_lf_no_final_newline);
     tcase_add_loop_test(tc, test_broken_fixture, 0, (int)(sizeof s_broken / sizeof s_broken[0]));
     tcase_add_test(tc, test_bad_arguments);
+    tcase_add_test(tc, test_hostile_bytes);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("host plumbing");

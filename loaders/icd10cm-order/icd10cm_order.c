@@ -8,8 +8,8 @@
  *
  * Columns (1-based): order 1-5, code 7-13 (no dot, space padded), flag 15, short title 17-76,
  * long title 78 to the end of the line. A code is a letter and two to six letters or digits
- * (the second character is a digit in every year up to FY2025; FY2026 added QA0). Every line becomes one CS_CLASS_CODE record, in file
- * order; its parent is the longest proper prefix of the code seen earlier in the file (a code
+ * (the second character is a digit in every year up to FY2025; FY2026 added QA0). Every line
+ * becomes one CS_CLASS_CODE record, in file order; its parent is the longest proper prefix of the code seen earlier in the file (a code
  * with a placeholder X, S7200XA, may skip a level). Codes are not sorted (U07.1 comes after
  * Z99.89), so a hash set of the codes seen so far answers the prefix and duplicate questions.
  */
@@ -346,7 +346,8 @@ static int s_take(s_load_t *ld, const s_line_t *ln, unsigned lineno, uint32_t *p
         return s_error_at(ld, CS_EMALFORMED, lineno, 1, msg);
     }
     if (ln->order == 0) {
-        return s_error_at(ld, CS_EMALFORMED, lineno, 1, "order number is 00000, expected 1 or more");
+        return s_error_at(ld, CS_EMALFORMED, lineno, 1,
+                          "order number is 00000, expected 1 or more");
     }
     if (2 * (ld->set_len + 1) > ld->set_cap && s_set_grow(ld) != CS_OK) {
         return s_error_at(ld, CS_ENOMEM, lineno, 0, "out of memory for the code set");
