@@ -9,9 +9,10 @@
  * Columns (1-based): order 1-5, code 7-13 (no dot, space padded), flag 15, short title 17-76,
  * long title 78 to the end of the line. A code is a letter and two to six letters or digits
  * (the second character is a digit in every year up to FY2025; FY2026 added QA0). Every line
- * becomes one CS_CLASS_CODE record, in file order; its parent is the longest proper prefix of the code seen earlier in the file (a code
- * with a placeholder X, S7200XA, may skip a level). Codes are not sorted (U07.1 comes after
- * Z99.89), so a hash set of the codes seen so far answers the prefix and duplicate questions.
+ * becomes one CS_CLASS_CODE record, in file order; its parent is the longest proper prefix of
+ * the code seen earlier in the file (a code with a placeholder X, S7200XA, may skip a level).
+ * Codes are not sorted (U07.1 comes after Z99.89), so a hash set of the codes seen so far
+ * answers the prefix and duplicate questions.
  */
 #include <errno.h>
 #include <stdarg.h>
