@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "codeset/cs_plugin.h"
+#include "cs_plugin_host.h"
 #include "cs_test.h"
 
 #define S_SEEN_CAP (1u << 18) /* slots of the recorder's set of emitted codes */
@@ -290,6 +291,36 @@ START_TEST(test_descriptor)
     ck_assert_ptr_nonnull(s_ops->systems);
     ck_assert_str_eq(s_ops->systems[0], "icd10cm");
     ck_assert_ptr_null(s_ops->systems[1]);
+}
+END_TEST
+
+/* The daemon's plugin host accepts the descriptor, and its sniff picks this loader for one
+ * order file alone, also with the tabular loader beside it when that one is built. */
+START_TEST(test_plugin_host)
+{
+    cs_plugin_host_t *host = cs_plugin_host_new();
+    ck_assert_ptr_nonnull(host);
+    char path[PATH_MAX];
+    cs_error_t err;
+    cs_error_clear(&err);
+    snprintf(path, sizeof path, "%s/plugins/icd10cm-order.so", cs_test_build_dir());
+    int rc = cs_plugin_host_load_file(host, path, &err);
+    ck_assert_msg(rc == CS_OK, "%s", err.msg);
+    ck_assert_ptr_nonnull(cs_plugin_host_loader(host, "icd10cm-order", 13));
+    snprintf(path, sizeof path, "%s/plugins/icd10cm-tabular.so", cs_test_build_dir());
+    struct stat st;
+    if (stat(path, &st) == 0) {
+        rc = cs_plugin_host_load_file(host, path, &err);
+        ck_assert_msg(rc == CS_OK, "%s", err.msg);
+    }
+    char order[PATH_MAX];
+    cs_test_fixture_path("icd10cm-order/small.txt", order, sizeof order);
+    const char *files[] = {order};
+    const cs_plugin_desc_t *picked = cs_plugin_host_sniff(host, files, 1, &err);
+    ck_assert_msg(picked != NULL, "sniff: %s", err.msg);
+    ck_assert_str_eq(picked->name, "icd10cm-order");
+    cs_plugin_host_destroy(&host);
+    ck_assert_ptr_null(host);
 }
 END_TEST
 
@@ -775,6 +806,7 @@ Suite *cs_icd10cm_order_suite(void)
     TCase *tc = tcase_create("fixtures");
     tcase_add_checked_fixture(tc, s_setup, s_teardown);
     tcase_add_test(tc, test_descriptor);
+    tcase_add_test(tc, test_plugin_host);
     tcase_add_test(tc, test_small_fixture);
     tcase_add_test(tc, test_bom_lf_no_final_newline);
     tcase_add_loop_test(tc, test_broken_fixture, 0, (int)(sizeof s_broken / sizeof s_broken[0]));
