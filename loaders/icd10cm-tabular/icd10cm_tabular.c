@@ -1,0 +1,1520 @@
+/* icd10cm_tabular.c: loader plugin "icd10cm-tabular": an ICD-10-CM release from the CDC/CMS
+ * tabular XML (<ICD10CM.tabular>), optionally with the order file of the same release.
+ *
+ * The XML is streamed with libxml2's xmlTextReader (XML_PARSE_NONET only: no DTD loading, no
+ * entity substitution); a DOCTYPE or an entity reference node fails the load, which blocks
+ * external entities and entity expansion bombs. Records are emitted parents first:
+ *
+ *     <chapter>  -> CS_CLASS_CHAPTER "1".."22"
+ *     <section>  -> CS_CLASS_BLOCK "A00-A09" (parent: the chapter)
+ *     <diag>     -> CS_CLASS_CODE "E11.9" (parent: the enclosing diag or the section)
+ *
+ * A diag is emitted when its first child <diag> starts or when it ends, so its kind is known.
+ * A diag without child diags under a <sevenChrDef> (its own or the nearest ancestor's) is a
+ * header and expands to one code per <extension>: M48.40 + S -> M48.40XS.
+ *
+ * With the order file, which is read fully first, the order file is the authority: a code it
+ * lacks is not emitted (nor its subtree), billable flags, short titles and order numbers come
+ * from it, and its codes that the XML lacks are emitted after the XML.
+ *
+ * Element data lives on a stack of frames, one per open element; strings go into one arena
+ * that is cut back when a record's element ends, so the hot path does not allocate.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <libxml/xmlerror.h>
+#include <libxml/xmlreader.h>
+
+#include "codeset/cs_plugin.h"
+
+#if LIBXML_VERSION < 20904
+#error "icd10cm-tabular needs libxml2 2.9.4 or later"
+#endif
+
+#define S_ROOT "ICD10CM.tabular"
+#define S_SNIFF_MAX 4096   /* bytes sniff() and load() peek at */
+#define S_DEPTH_MAX 64     /* deepest element accepted (the root is depth 0) */
+#define S_TICK 4096        /* records between progress reports and cancel checks */
+#define S_KEY_MAX 7        /* longest ICD-10-CM code without its dot */
+#define S_NONE ((size_t)-1) /* "no string" arena offset */
+
+/* Order file layout, 0-based columns. */
+#define S_COL_SEP1 5
+#define S_COL_CODE 6
+#define S_COL_SEP2 13
+#define S_COL_FLAG 14
+#define S_COL_SEP3 15
+#define S_COL_SHORT 16
+#define S_SHORT_WIDTH 60
+#define S_COL_SEP4 76
+#define S_COL_LONG 77
+#define S_MIN_LINE 78
+#define S_LINE_MAX 4096
+
+/* What an open element is to the loader. */
+enum s_frame_kind {
+    S_F_ROOT,     /* <ICD10CM.tabular> */
+    S_F_CHAPTER,  /* <chapter>: a record */
+    S_F_SECTION,  /* <section>: a record */
+    S_F_DIAG,     /* <diag>: a record */
+    S_F_GROUP,    /* a note group (<includes>, <excludes1> ...) of the enclosing record */
+    S_F_SEVENDEF, /* <sevenChrDef> of the enclosing record */
+    S_F_TEXT,     /* <name>, <desc>, <note>, <extension>: text is collected */
+    S_F_INLINE,   /* an element inside a text element: its text joins the text */
+    S_F_IGNORE,   /* anything else, with its subtree */
+};
+
+/* What a text element's text becomes. */
+enum s_text_role {
+    S_T_NAME,      /* the record's code */
+    S_T_DESC,      /* the record's title */
+    S_T_NOTE,      /* one note of the enclosing group */
+    S_T_EXTENSION, /* one 7th character of the enclosing sevenChrDef */
+};
+
+/* One open element. */
+typedef struct s_frame {
+    uint8_t kind;         /* enum s_frame_kind */
+    uint8_t role;         /* S_F_TEXT: enum s_text_role */
+    uint8_t emitted;      /* record: emitted already */
+    uint8_t skipped;      /* record: not emitted (not in the order file), nor its subtree */
+    uint8_t has_child;    /* record: a child <section>/<diag> has started */
+    const char *note_type; /* S_F_GROUP: the note type of its <note>s */
+    size_t arena_mark;    /* record: arena length when the element started */
+    size_t note_mark;     /* record: note stack length when the element started */
+    size_t code;          /* record: arena offset of the code, or S_NONE */
+    size_t title;         /* record: arena offset of the title, or S_NONE */
+    size_t label;         /* S_F_TEXT extension: arena offset of the char, or S_NONE */
+    size_t text;          /* S_F_TEXT: arena offset where the text starts */
+    size_t sev_first;     /* record: first seven_chr_def note of its sevenChrDef */
+    size_t sev_count;     /* record: number of those notes (0: none of its own) */
+    unsigned line;        /* line of the start tag */
+} s_frame_t;
+
+/* One note on the note stack; strings are arena offsets. */
+typedef struct s_note {
+    const char *type; /* static note type */
+    size_t label;     /* arena offset, or S_NONE */
+    size_t text;      /* arena offset */
+} s_note_t;
+
+/* One line of the order file; titles point into the file buffer. */
+typedef struct s_entry {
+    uint64_t key;            /* the code without dot, packed a byte a character */
+    const char *short_title; /* trimmed short title */
+    const char *title;       /* trimmed long title */
+    uint32_t order;          /* order number */
+    uint32_t line;           /* line number in the order file */
+    uint8_t len;             /* code length, 3..7 */
+    uint8_t billable;        /* flag */
+    uint8_t emitted;         /* emitted already (from the XML or the tail pass) */
+} s_entry_t;
+
+/* A growable byte buffer. */
+typedef struct s_buf {
+    char *p;    /* bytes */
+    size_t len; /* used */
+    size_t cap; /* allocated */
+} s_buf_t;
+
+/* The state of one load(). */
+typedef struct s_load {
+    const cs_host_api_t *host; /* borrowed for the call */
+    cs_sink_t *sink;           /* borrowed for the call */
+    cs_error_t *err;           /* caller's error record */
+    int has_progress;          /* host->progress is there */
+    int has_cancelled;         /* host->cancelled is there */
+    const char *xml_base;      /* base name of the XML, for messages */
+    const char *order_base;    /* base name of the order file, for messages */
+    xmlTextReaderPtr reader;   /* the XML reader */
+    int xml_failed;            /* libxml2 reported an error (xml_msg, xml_line, xml_col) */
+    char xml_msg[200];         /* libxml2's first error message */
+    unsigned xml_line;         /* its line */
+    unsigned xml_col;          /* its column */
+    s_frame_t frames[S_DEPTH_MAX + 1]; /* open elements, frames[0] is the root */
+    size_t depth;              /* number of open frames */
+    s_buf_t arena;             /* strings of open records */
+    s_note_t *notes;           /* note stack */
+    size_t notes_len;          /* used */
+    size_t notes_cap;          /* allocated */
+    cs_note_t *out_notes;      /* notes handed to emit */
+    size_t out_cap;            /* allocated */
+    s_buf_t scratch;           /* expanded titles */
+    uint64_t records;          /* records emitted */
+    uint64_t order_bytes;      /* size of the order file */
+    int chapters;              /* chapters seen */
+    /* order file */
+    char *order_text;          /* whole order file, NUL-terminated in place */
+    s_entry_t *entries;        /* its lines in file order */
+    size_t n_entries;          /* number of lines */
+    uint32_t *slots;           /* hash of entries: index + 1, 0 empty */
+    size_t slot_mask;          /* slots - 1, slots a power of two */
+} s_load_t;
+
+/* ---- small helpers -------------------------------------------------------------------- */
+
+static const char *s_base_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+static int s_is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static int s_is_upper(char c)
+{
+    return c >= 'A' && c <= 'Z';
+}
+
+static int s_is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Copy in[0..n) into out as printable ASCII, escaping other bytes as \xNN. */
+static const char *s_show(const char *in, size_t n, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n && o + 5 < cap; i++) {
+        unsigned char c = (unsigned char)in[i];
+        if (c >= 0x20 && c < 0x7f && c != '\\') {
+            out[o++] = (char)c;
+        } else {
+            o += (size_t)snprintf(out + o, cap - o, "\\x%02x", c);
+        }
+    }
+    out[o < cap ? o : cap - 1] = '\0';
+    return out;
+}
+
+static int s_buf_reserve(s_buf_t *b, size_t more)
+{
+    if (b->cap - b->len > more) {
+        return CS_OK;
+    }
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap - b->len <= more) {
+        if (cap > SIZE_MAX / 2) {
+            return CS_ENOMEM;
+        }
+        cap *= 2;
+    }
+    char *p = realloc(b->p, cap);
+    if (!p) {
+        return CS_ENOMEM;
+    }
+    b->p = p;
+    b->cap = cap;
+    return CS_OK;
+}
+
+static int s_buf_add(s_buf_t *b, const char *s, size_t n)
+{
+    if (s_buf_reserve(b, n + 1) != CS_OK) {
+        return CS_ENOMEM;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+    return CS_OK;
+}
+
+static uint64_t s_pack(const char *code, size_t n)
+{
+    uint64_t key = 0;
+    for (size_t i = 0; i < n; i++) {
+        key |= (uint64_t)(unsigned char)code[i] << (8 * i);
+    }
+    return key;
+}
+
+/* Display form: a dot after the third character of a longer code. out holds 9 bytes. */
+static void s_display(const char *code, size_t n, char *out)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i == 3) {
+            out[o++] = '.';
+        }
+        out[o++] = code[i];
+    }
+    out[o] = '\0';
+}
+
+/* ---- errors ----------------------------------------------------------------------------- */
+
+static int s_fail_at(s_load_t *ld, int code, const char *file, unsigned line, unsigned column,
+                     const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static int s_fail_at(s_load_t *ld, int code, const char *file, unsigned line, unsigned column,
+                     const char *fmt, ...)
+{
+    cs_error_at(ld->err, file, line, column);
+    if (ld->err) {
+        va_list ap;
+        va_start(ap, fmt);
+        ld->err->code = code;
+        vsnprintf(ld->err->msg, sizeof ld->err->msg, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+/* Position of the reader's current node: the node's own line where libxml2 knows it (lines
+ * past 65535 are clipped without XML_PARSE_BIG_LINES), else the parser's. */
+static void s_xml_pos(s_load_t *ld, unsigned *line, unsigned *column)
+{
+    int pline = xmlTextReaderGetParserLineNumber(ld->reader);
+    int pcol = xmlTextReaderGetParserColumnNumber(ld->reader);
+    xmlNodePtr node = xmlTextReaderCurrentNode(ld->reader);
+    long nline = node ? xmlGetLineNo(node) : -1;
+    if (nline > 0 && nline < 65535 && nline != pline) {
+        *line = (unsigned)nline;
+        *column = 0;
+        return;
+    }
+    *line = pline > 0 ? (unsigned)pline : 0;
+    *column = pcol > 0 ? (unsigned)pcol : 0;
+}
+
+static int s_xml_fail(s_load_t *ld, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int s_xml_fail(s_load_t *ld, int code, const char *fmt, ...)
+{
+    unsigned line;
+    unsigned column;
+    s_xml_pos(ld, &line, &column);
+    cs_error_at(ld->err, ld->xml_base, line, column);
+    if (ld->err) {
+        va_list ap;
+        va_start(ap, fmt);
+        ld->err->code = code;
+        vsnprintf(ld->err->msg, sizeof ld->err->msg, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+static int s_nomem(s_load_t *ld)
+{
+    return s_xml_fail(ld, CS_ENOMEM, "out of memory");
+}
+
+/* libxml2's structured error callback: keep the first error, never print. */
+static void s_on_xml_error(void *arg, xmlErrorPtr e)
+{
+    s_load_t *ld = arg;
+    if (!e || e->level < XML_ERR_ERROR || ld->xml_failed) {
+        return;
+    }
+    ld->xml_failed = 1;
+    ld->xml_line = e->line > 0 ? (unsigned)e->line : 0;
+    ld->xml_col = e->int2 > 0 ? (unsigned)e->int2 : 0;
+    const char *m = e->message ? e->message : "unknown libxml2 error";
+    size_t n = strlen(m);
+    while (n > 0 && s_is_space(m[n - 1])) {
+        n--;
+    }
+    char shown[sizeof ld->xml_msg];
+    s_show(m, n, shown, sizeof shown);
+    snprintf(ld->xml_msg, sizeof ld->xml_msg, "%s", shown);
+}
+
+/* ---- order file ------------------------------------------------------------------------ */
+
+/* Check that p[0..n) is UTF-8 without control characters; return the offset of the first bad
+ * byte, else n. */
+static size_t s_text_check(const char *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = (unsigned char)p[i];
+        if (c < 0x80) {
+            if (c < 0x20 || c == 0x7f) {
+                return i;
+            }
+            i++;
+            continue;
+        }
+        size_t more;
+        uint32_t cp;
+        if (c >= 0xc2 && c <= 0xdf) {
+            more = 1;
+            cp = c & 0x1fu;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            more = 2;
+            cp = c & 0x0fu;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            more = 3;
+            cp = c & 0x07u;
+        } else {
+            return i;
+        }
+        if (n - i <= more) {
+            return i;
+        }
+        for (size_t k = 1; k <= more; k++) {
+            unsigned char d = (unsigned char)p[i + k];
+            if ((d & 0xc0u) != 0x80u) {
+                return i;
+            }
+            cp = (cp << 6) | (d & 0x3fu);
+        }
+        if ((more == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+            (more == 3 && (cp < 0x10000 || cp > 0x10ffff))) {
+            return i;
+        }
+        i += more + 1;
+    }
+    return n;
+}
+
+/* Trim blanks around line[b..e), check it, NUL-terminate it in place. 0, or the 1-based column
+ * of the fault with msg filled. */
+static unsigned s_order_title(char *line, size_t b, size_t e, const char *what, const char **out,
+                              char *msg, size_t cap)
+{
+    while (b < e && (line[b] == ' ' || line[b] == '\t')) {
+        b++;
+    }
+    while (e > b && (line[e - 1] == ' ' || line[e - 1] == '\t')) {
+        e--;
+    }
+    if (b == e) {
+        snprintf(msg, cap, "%s is empty", what);
+        return (unsigned)b + 1;
+    }
+    size_t bad = s_text_check(line + b, e - b);
+    if (bad != e - b) {
+        snprintf(msg, cap, "%s has byte 0x%02x, which is a control character or not UTF-8", what,
+                 (unsigned char)line[b + bad]);
+        return (unsigned)(b + bad) + 1;
+    }
+    line[e] = '\0';
+    *out = line + b;
+    return 0;
+}
+
+/* Parse one order-file line (CR removed) of length len; line[len] is writable. Returns 0, or
+ * the 1-based column of the fault with msg filled. */
+static unsigned s_order_line(char *line, size_t len, s_entry_t *out, char *msg, size_t cap)
+{
+    char shown[64];
+    if (len < S_MIN_LINE) {
+        snprintf(msg, cap,
+                 "line is %zu characters long, expected at least %d (order number, code, flag, "
+                 "short title, long title)",
+                 len, S_MIN_LINE);
+        return (unsigned)len + 1;
+    }
+    if (len > S_LINE_MAX) {
+        snprintf(msg, cap, "line is longer than %d characters", S_LINE_MAX);
+        return S_LINE_MAX + 1;
+    }
+    uint32_t order = 0;
+    for (size_t i = 0; i < S_COL_SEP1; i++) {
+        if (!s_is_digit(line[i])) {
+            snprintf(msg, cap, "order number '%s' is not 5 digits",
+                     s_show(line, S_COL_SEP1, shown, sizeof shown));
+            return (unsigned)i + 1;
+        }
+        order = order * 10 + (uint32_t)(line[i] - '0');
+    }
+    static const size_t seps[] = {S_COL_SEP1, S_COL_SEP2, S_COL_SEP3, S_COL_SEP4};
+    for (size_t i = 0; i < sizeof seps / sizeof seps[0]; i++) {
+        if (line[seps[i]] != ' ') {
+            snprintf(msg, cap, "expected a space at column %zu, found '%s'", seps[i] + 1,
+                     s_show(line + seps[i], 1, shown, sizeof shown));
+            return (unsigned)seps[i] + 1;
+        }
+    }
+    const char *code = line + S_COL_CODE;
+    size_t n = 0;
+    while (n < S_KEY_MAX && code[n] != ' ') {
+        n++;
+    }
+    for (size_t i = n; i < S_KEY_MAX; i++) {
+        if (code[i] != ' ') {
+            snprintf(msg, cap, "code '%s' has a space inside",
+                     s_show(code, S_KEY_MAX, shown, sizeof shown));
+            return S_COL_CODE + (unsigned)i + 1;
+        }
+    }
+    s_show(code, n, shown, sizeof shown);
+    if (n < 3 || !s_is_upper(code[0]) || !s_is_digit(code[1])) {
+        snprintf(msg, cap, "code '%s' is not an ICD-10-CM code (a letter, a digit, then 1 to 5 "
+                 "letters or digits)", shown);
+        return S_COL_CODE + 1;
+    }
+    for (size_t i = 2; i < n; i++) {
+        if (!s_is_upper(code[i]) && !s_is_digit(code[i])) {
+            snprintf(msg, cap, "code '%s' has a character that is not A-Z or 0-9", shown);
+            return S_COL_CODE + (unsigned)i + 1;
+        }
+    }
+    char flag = line[S_COL_FLAG];
+    if (flag != '0' && flag != '1') {
+        snprintf(msg, cap, "flag is '%s', expected 0 (header) or 1 (billable)",
+                 s_show(&flag, 1, shown, sizeof shown));
+        return S_COL_FLAG + 1;
+    }
+    /* The long title is terminated first: the short title's NUL may land on column 77. */
+    unsigned col = s_order_title(line, S_COL_LONG, len, "long title", &out->title, msg, cap);
+    if (col == 0) {
+        col = s_order_title(line, S_COL_SHORT, S_COL_SHORT + S_SHORT_WIDTH, "short title",
+                            &out->short_title, msg, cap);
+    }
+    if (col != 0) {
+        return col;
+    }
+    out->key = s_pack(code, n);
+    out->len = (uint8_t)n;
+    out->order = order;
+    out->billable = flag == '1';
+    out->emitted = 0;
+    return 0;
+}
+
+static size_t s_slot_of(const s_load_t *ld, uint64_t key)
+{
+    return (size_t)((key * UINT64_C(0x9E3779B97F4A7C15)) >> 32) & ld->slot_mask;
+}
+
+/* The order-file entry of a packed code, or NULL. */
+static s_entry_t *s_lookup(const s_load_t *ld, uint64_t key)
+{
+    if (!ld->slots) {
+        return NULL;
+    }
+    size_t i = s_slot_of(ld, key);
+    while (ld->slots[i] != 0) {
+        s_entry_t *e = &ld->entries[ld->slots[i] - 1];
+        if (e->key == key) {
+            return e;
+        }
+        i = (i + 1) & ld->slot_mask;
+    }
+    return NULL;
+}
+
+/* Read the whole order file into memory, parse and index every line. */
+static int s_order_read(s_load_t *ld, const char *path)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp) {
+        return s_fail_at(ld, CS_EIO, ld->order_base, 0, 0, "cannot open %s: %s", path,
+                         strerror(errno));
+    }
+    struct stat st;
+    if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode)) {
+        fclose(fp);
+        return s_fail_at(ld, CS_EIO, ld->order_base, 0, 0, "%s is not a regular file", path);
+    }
+    size_t size = (size_t)st.st_size;
+    ld->order_text = malloc(size + 1);
+    if (!ld->order_text) {
+        fclose(fp);
+        return s_fail_at(ld, CS_ENOMEM, ld->order_base, 0, 0, "out of memory for %zu bytes",
+                         size);
+    }
+    size_t got = fread(ld->order_text, 1, size, fp);
+    int rerr = ferror(fp);
+    fclose(fp);
+    if (got != size || rerr) {
+        return s_fail_at(ld, CS_EIO, ld->order_base, 0, 0, "short read on %s", path);
+    }
+    ld->order_text[size] = '\0';
+    ld->order_bytes = size;
+
+    size_t lines = 1;
+    for (size_t i = 0; i < size; i++) {
+        lines += ld->order_text[i] == '\n';
+    }
+    ld->entries = malloc(lines * sizeof *ld->entries);
+    size_t slots = 1024;
+    while (slots < 2 * lines) {
+        slots *= 2;
+    }
+    ld->slots = calloc(slots, sizeof *ld->slots);
+    if (!ld->entries || !ld->slots) {
+        return s_fail_at(ld, CS_ENOMEM, ld->order_base, 0, 0, "out of memory for %zu lines",
+                         lines);
+    }
+    ld->slot_mask = slots - 1;
+
+    char *p = ld->order_text;
+    char *end = p + size;
+    unsigned lineno = 0;
+    unsigned first_empty = 0;
+    while (p < end) {
+        char *nl = memchr(p, '\n', (size_t)(end - p));
+        char *line = p;
+        size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        p = nl ? nl + 1 : end;
+        lineno++;
+        if (len > 0 && line[len - 1] == '\r') {
+            len--;
+        }
+        unsigned shift = 0;
+        if (lineno == 1 && len >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0) {
+            line += 3;
+            len -= 3;
+            shift = 3;
+        }
+        line[len] = '\0';
+        size_t k = 0;
+        while (k < len && (line[k] == ' ' || line[k] == '\t')) {
+            k++;
+        }
+        if (k == len) {
+            if (first_empty == 0) {
+                first_empty = lineno;
+            }
+            continue;
+        }
+        if (first_empty != 0) {
+            return s_fail_at(ld, CS_EMALFORMED, ld->order_base, first_empty, 1,
+                             "empty line before the end of the file");
+        }
+        s_entry_t *e = &ld->entries[ld->n_entries];
+        char msg[200];
+        unsigned col = s_order_line(line, len, e, msg, sizeof msg);
+        if (col != 0) {
+            return s_fail_at(ld, CS_EMALFORMED, ld->order_base, lineno, col + shift, "%s", msg);
+        }
+        e->line = lineno;
+        size_t i = s_slot_of(ld, e->key);
+        while (ld->slots[i] != 0) {
+            s_entry_t *o = &ld->entries[ld->slots[i] - 1];
+            if (o->key == e->key) {
+                char disp[S_KEY_MAX + 2];
+                s_display(line + S_COL_CODE, e->len, disp);
+                return s_fail_at(ld, CS_EMALFORMED, ld->order_base, lineno, S_COL_CODE + 1,
+                                 "code '%s' appears twice (first on line %u)", disp, o->line);
+            }
+            i = (i + 1) & ld->slot_mask;
+        }
+        ld->slots[i] = (uint32_t)(ld->n_entries + 1);
+        ld->n_entries++;
+    }
+    if (ld->n_entries == 0) {
+        return s_fail_at(ld, CS_EMALFORMED, ld->order_base, lineno, 0, "the file holds no codes");
+    }
+    if (ld->has_progress) {
+        ld->host->progress(ld->sink, ld->order_bytes);
+    }
+    return CS_OK;
+}
+
+/* ---- emitting ------------------------------------------------------------------------- */
+
+static int s_tick(s_load_t *ld)
+{
+    ld->records++;
+    if (ld->records % S_TICK != 0) {
+        return CS_OK;
+    }
+    if (ld->has_progress) {
+        long consumed = ld->reader ? xmlTextReaderByteConsumed(ld->reader) : 0;
+        ld->host->progress(ld->sink, ld->order_bytes + (consumed > 0 ? (uint64_t)consumed : 0));
+    }
+    if (ld->has_cancelled && ld->host->cancelled(ld->sink)) {
+        if (ld->reader) {
+            return s_xml_fail(ld, CS_ETERM, "load cancelled");
+        }
+        return s_fail_at(ld, CS_ETERM, ld->order_base, 0, 0, "load cancelled");
+    }
+    return CS_OK;
+}
+
+static int s_emit(s_load_t *ld, const cs_record_t *rec)
+{
+    int rc = ld->host->emit(ld->sink, rec, ld->err);
+    if (rc != CS_OK) {
+        return rc;
+    }
+    return s_tick(ld);
+}
+
+static const char *s_str(const s_load_t *ld, size_t off)
+{
+    return off == S_NONE ? NULL : ld->arena.p + off;
+}
+
+/* Build the cs_note_t array of a record's notes [first, notes_len). */
+static int s_out_notes(s_load_t *ld, size_t first, size_t *n_out)
+{
+    size_t n = ld->notes_len - first;
+    if (n > ld->out_cap) {
+        size_t cap = ld->out_cap ? ld->out_cap : 16;
+        while (cap < n) {
+            cap *= 2;
+        }
+        cs_note_t *p = realloc(ld->out_notes, cap * sizeof *p);
+        if (!p) {
+            return CS_ENOMEM;
+        }
+        ld->out_notes = p;
+        ld->out_cap = cap;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const s_note_t *s = &ld->notes[first + i];
+        ld->out_notes[i].type = s->type;
+        ld->out_notes[i].label = s_str(ld, s->label);
+        ld->out_notes[i].text = s_str(ld, s->text);
+    }
+    *n_out = n;
+    return CS_OK;
+}
+
+/* The nearest record frame at or above index i, excluding i itself when self is 0. */
+static s_frame_t *s_record_above(s_load_t *ld, size_t i)
+{
+    while (i > 0) {
+        i--;
+        uint8_t k = ld->frames[i].kind;
+        if (k == S_F_CHAPTER || k == S_F_SECTION || k == S_F_DIAG) {
+            return &ld->frames[i];
+        }
+    }
+    return NULL;
+}
+
+/* Emit a chapter or section frame at index i (name/desc/id checked). */
+static int s_emit_group_record(s_load_t *ld, size_t i)
+{
+    s_frame_t *f = &ld->frames[i];
+    if (f->emitted) {
+        return CS_OK;
+    }
+    int chapter = f->kind == S_F_CHAPTER;
+    if (f->code == S_NONE) {
+        return s_fail_at(ld, CS_EMALFORMED, ld->xml_base, f->line, 0, "%s",
+                         chapter ? "<chapter> without <name>" : "<section> without an id");
+    }
+    if (f->title == S_NONE) {
+        return s_fail_at(ld, CS_EMALFORMED, ld->xml_base, f->line, 0, "<%s> '%s' without <desc>",
+                         chapter ? "chapter" : "section", s_str(ld, f->code));
+    }
+    const s_frame_t *up = chapter ? NULL : s_record_above(ld, i);
+    if (!chapter && (!up || up->kind != S_F_CHAPTER)) {
+        return s_fail_at(ld, CS_EMALFORMED, ld->xml_base, f->line, 0,
+                         "<section> '%s' outside a <chapter>", s_str(ld, f->code));
+    }
+    size_t n_notes = 0;
+    if (s_out_notes(ld, f->note_mark, &n_notes) != CS_OK) {
+        return s_nomem(ld);
+    }
+    f->emitted = 1;
+    cs_record_t rec = {
+        .struct_size = sizeof(cs_record_t),
+        .system = "icd10cm",
+        .cls = chapter ? CS_CLASS_CHAPTER : CS_CLASS_BLOCK,
+        .code = s_str(ld, f->code),
+        .kind = chapter ? "chapter" : "block",
+        .billable = 0,
+        .title = s_str(ld, f->title),
+        .short_title = NULL,
+        .parent_cls = CS_CLASS_CHAPTER,
+        .parent = up ? s_str(ld, up->code) : NULL,
+        .order = 0,
+        .notes = ld->out_notes,
+        .n_notes = n_notes,
+        .terms = NULL,
+        .n_terms = 0,
+    };
+    return s_emit(ld, &rec);
+}
+
+/* The code of name without its dot into key (S_KEY_MAX + 1 bytes); -1 if name is not a code
+ * (letter, digit, alphanumerics, at most one dot, after the third character). */
+static int s_code_key(const char *name, char *key, size_t *len)
+{
+    size_t n = 0;
+    for (size_t i = 0; name[i]; i++) {
+        char c = name[i];
+        if (c == '.' && i == 3) {
+            continue;
+        }
+        if (n >= S_KEY_MAX || !(s_is_upper(c) || s_is_digit(c))) {
+            return -1;
+        }
+        key[n++] = c;
+    }
+    key[n] = '\0';
+    if (n < 3 || !s_is_upper(key[0]) || !s_is_digit(key[1]) || (n == 3 && name[3] == '.')) {
+        return -1;
+    }
+    *len = n;
+    return 0;
+}
+
+/* The sevenChrDef in effect for the diag frame at index i: its own or the nearest
+ * ancestor's. */
+static const s_frame_t *s_seven_of(const s_load_t *ld, size_t i)
+{
+    for (size_t k = i + 1; k-- > 0;) {
+        const s_frame_t *f = &ld->frames[k];
+        if ((f->kind == S_F_DIAG || f->kind == S_F_SECTION || f->kind == S_F_CHAPTER) &&
+            f->sev_count > 0) {
+            return f;
+        }
+    }
+    return NULL;
+}
+
+/* Emit the 7th-character codes of the header diag frame f under sevenChrDef sev. */
+static int s_expand(s_load_t *ld, s_frame_t *f, const s_frame_t *sev, const char *key,
+                    size_t key_len)
+{
+    if (key_len >= S_KEY_MAX) {
+        return s_fail_at(ld, CS_EMALFORMED, ld->xml_base, f->line, 0,
+                         "<diag> '%s' has 7 characters already but a <sevenChrDef> applies",
+                         s_str(ld, f->code));
+    }
+    char full[S_KEY_MAX + 1];
+    memcpy(full, key, key_len);
+    for (size_t k = key_len; k < S_KEY_MAX - 1; k++) {
+        full[k] = 'X';
+    }
+    full[S_KEY_MAX] = '\0';
+    for (size_t j = 0; j < sev->sev_count; j++) {
+        const s_note_t *ext = &ld->notes[sev->sev_first + j];
+        full[S_KEY_MAX - 1] = ld->arena.p[ext->label];
+        const char *short_title = NULL;
+        uint32_t order = 0;
+        int billable = 1;
+        if (ld->slots) {
+            s_entry_t *e = s_lookup(ld, s_pack(full, S_KEY_MAX));
+            if (!e || e->emitted) {
+                continue; /* the order file rules it out (or the XML repeats it) */
+            }
+            e->emitted = 1;
+            short_title = e->short_title;
+            order = e->order;
+            billable = e->billable;
+        }
+        char disp[S_KEY_MAX + 2];
+        s_display(full, S_KEY_MAX, disp);
+        ld->scratch.len = 0;
+        const char *base = s_str(ld, f->title);
+        const char *meaning = s_str(ld, ext->text);
+        if (s_buf_add(&ld->scratch, base, strlen(base)) != CS_OK ||
+            s_buf_add(&ld->scratch, ", ", 2) != CS_OK ||
+            s_buf_add(&ld->scratch, meaning, strlen(meaning)) != CS_OK) {
+            return s_nomem(ld);
+        }
+        cs_record_t rec = {
+            .struct_size = sizeof(cs_record_t),
+            .system = "icd10cm",
+            .cls = CS_CLASS_CODE,
+            .code = disp,
+            .kind = "code",
+            .billable = billable,
+            .title = ld->scratch.p,
+            .short_title = short_title,
+            .parent_cls = CS_CLASS_CODE,
+            .parent = s_str(ld, f->code),
+            .order = order,
+            .notes = NULL,
+            .n_notes = 0,
+            .terms = NULL,
+            .n_terms = 0,
+        };
+        int rc = s_emit(ld, &rec);
+        if (rc != CS_OK) {
+            return rc;
+        }
+    }
+    return CS_OK;
+}
+
+/* Emit the diag frame at index i (at its first child diag, or at its end when it is a leaf),
+ * then its 7th-character codes if it is a leaf under a sevenChrDef. */
+static int s_emit_diag(s_load_t *ld, size_t i)
+{
+    s_frame_t *f = &ld->frames[i];
+    if (f->emitted || f->skipped) {
+        return CS_OK;
+    }
+    if (f->code == S_NONE) {
+        return s_fail_at(ld, CS_EMALFORMED, ld->xml_base, f->line, 0, "<diag> without <name>");
+    }
+    const char *name = s_str(ld, f->code);
+    char key[S_KEY_MAX + 1];
+    size_t key_len = 0;
+    if (s_code_key(name, key, &key_len) != 0) {
+        char shown[64];
+        return s_fail_at(ld, CS_EMALFORMED, ld->xml_base, f->line, 0,
+                         "<diag> name '%s' is not an ICD-10-CM code",
+                         s_show(name, strlen(name), shown, sizeof shown));
+    }
+    if (f->title == S_NONE) {
+        return s_fail_at(ld, CS_EMALFORMED, ld->xml_base, f->line, 0, "<diag> '%s' without <desc>",
+                         name);
+    }
+    s_frame_t *up = s_record_above(ld, i);
+    if (!up || up->kind == S_F_CHAPTER) {
+        return s_fail_at(ld, CS_EMALFORMED, ld->xml_base, f->line, 0,
+                         "<diag> '%s' outside a <section>", name);
+    }
+    const s_frame_t *sev = f->has_child ? NULL : s_seven_of(ld, i);
+    int leaf = !f->has_child && !sev;
+    const char *kind = key_len == 3 ? "category" : (leaf ? "code" : "subcategory");
+    int billable = leaf;
+    const char *short_title = NULL;
+    uint32_t order = 0;
+    if (ld->slots) {
+        s_entry_t *e = s_lookup(ld, s_pack(key, key_len));
+        if (!e) {
+            f->skipped = 1;
+            return CS_OK;
+        }
+        if (e->emitted) {
+            return s_fail_at(ld, CS_EMALFORMED, ld->xml_base, f->line, 0,
+                             "<diag> '%s' appears twice", name);
+        }
+        e->emitted = 1;
+        billable = e->billable;
+        short_title = e->short_title;
+        order = e->order;
+    }
+    size_t n_notes = 0;
+    if (s_out_notes(ld, f->note_mark, &n_notes) != CS_OK) {
+        return s_nomem(ld);
+    }
+    f->emitted = 1;
+    cs_record_t rec = {
+        .struct_size = sizeof(cs_record_t),
+        .system = "icd10cm",
+        .cls = CS_CLASS_CODE,
+        .code = name,
+        .kind = kind,
+        .billable = billable,
+        .title = s_str(ld, f->title),
+        .short_title = short_title,
+        .parent_cls = up->kind == S_F_DIAG ? CS_CLASS_CODE : CS_CLASS_BLOCK,
+        .parent = s_str(ld, up->code),
+        .order = order,
+        .notes = ld->out_notes,
+        .n_notes = n_notes,
+        .terms = NULL,
+        .n_terms = 0,
+    };
+    int rc = s_emit(ld, &rec);
+    if (rc != CS_OK || !sev) {
+        return rc;
+    }
+    return s_expand(ld, f, sev, key, key_len);
+}
+
+/* Emit the order-file codes the XML did not have, in order-file order. */
+static int s_emit_tail(s_load_t *ld)
+{
+    for (size_t i = 0; i < ld->n_entries; i++) {
+        s_entry_t *e = &ld->entries[i];
+        if (e->emitted) {
+            continue;
+        }
+        char key[S_KEY_MAX + 1];
+        for (size_t k = 0; k < e->len; k++) {
+            key[k] = (char)(e->key >> (8 * k));
+        }
+        key[e->len] = '\0';
+        char disp[S_KEY_MAX + 2];
+        s_display(key, e->len, disp);
+        char parent[S_KEY_MAX + 2];
+        const char *parent_p = NULL;
+        for (size_t k = e->len; k-- > 3;) {
+            s_entry_t *p = s_lookup(ld, s_pack(key, k));
+            if (p && p->emitted) {
+                s_display(key, k, parent);
+                parent_p = parent;
+                break;
+            }
+        }
+        e->emitted = 1;
+        const char *kind = e->len == 3 ? "category" : (e->billable ? "code" : "subcategory");
+        cs_record_t rec = {
+            .struct_size = sizeof(cs_record_t),
+            .system = "icd10cm",
+            .cls = CS_CLASS_CODE,
+            .code = disp,
+            .kind = kind,
+            .billable = e->billable,
+            .title = e->title,
+            .short_title = e->short_title,
+            .parent_cls = CS_CLASS_CODE,
+            .parent = parent_p,
+            .order = e->order,
+            .notes = NULL,
+            .n_notes = 0,
+            .terms = NULL,
+            .n_terms = 0,
+        };
+        int rc = s_emit(ld, &rec);
+        if (rc != CS_OK) {
+            return rc;
+        }
+    }
+    return CS_OK;
+}
+
+/* ---- the element stream ---------------------------------------------------------------- */
+
+static const struct {
+    const char *element;
+    const char *type;
+} s_note_groups[] = {
+    {"includes", "includes"},
+    {"inclusionTerm", "inclusion_terms"},
+    {"excludes1", "excludes1"},
+    {"excludes2", "excludes2"},
+    {"codeFirst", "code_first"},
+    {"useAdditionalCode", "use_additional_code"},
+    {"codeAlso", "code_also"},
+    {"notes", "notes"},
+    {"sevenChrNote", "seven_chr_note"},
+};
+
+static const char *s_group_type(const char *name)
+{
+    for (size_t i = 0; i < sizeof s_note_groups / sizeof s_note_groups[0]; i++) {
+        if (strcmp(name, s_note_groups[i].element) == 0) {
+            return s_note_groups[i].type;
+        }
+    }
+    return NULL;
+}
+
+static int s_push_note(s_load_t *ld, const char *type, size_t label, size_t text)
+{
+    if (ld->notes_len == ld->notes_cap) {
+        size_t cap = ld->notes_cap ? ld->notes_cap * 2 : 64;
+        s_note_t *p = realloc(ld->notes, cap * sizeof *p);
+        if (!p) {
+            return CS_ENOMEM;
+        }
+        ld->notes = p;
+        ld->notes_cap = cap;
+    }
+    ld->notes[ld->notes_len++] = (s_note_t){.type = type, .label = label, .text = text};
+    return CS_OK;
+}
+
+/* Copy an attribute's value of the current element into the arena (NUL-terminated, trimmed
+ * and collapsed); *off = S_NONE when it is absent. */
+static int s_attr(s_load_t *ld, const char *attr, size_t *off)
+{
+    *off = S_NONE;
+    xmlChar *v = xmlTextReaderGetAttribute(ld->reader, (const xmlChar *)attr);
+    if (!v) {
+        return CS_OK;
+    }
+    const char *s = (const char *)v;
+    while (*s && s_is_space(*s)) {
+        s++;
+    }
+    size_t n = strlen(s);
+    while (n > 0 && s_is_space(s[n - 1])) {
+        n--;
+    }
+    size_t at = ld->arena.len;
+    int rc = s_buf_add(&ld->arena, s, n);
+    xmlFree(v);
+    if (rc != CS_OK) {
+        return s_nomem(ld);
+    }
+    ld->arena.len++; /* keep the NUL */
+    *off = at;
+    return CS_OK;
+}
+
+/* Collapse runs of white space in the arena text from off to the end into one space, trim,
+ * NUL-terminate, and keep it in the arena. */
+static int s_text_close(s_load_t *ld, size_t off)
+{
+    if (s_buf_reserve(&ld->arena, 1) != CS_OK) {
+        return s_nomem(ld);
+    }
+    char *p = ld->arena.p + off;
+    size_t n = ld->arena.len - off;
+    size_t o = 0;
+    int pending = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s_is_space(p[i])) {
+            pending = o > 0;
+            continue;
+        }
+        if (pending) {
+            p[o++] = ' ';
+            pending = 0;
+        }
+        p[o++] = p[i];
+    }
+    p[o] = '\0';
+    ld->arena.len = off + o + 1;
+    return CS_OK;
+}
+
+/* The kind of a new element named name under the frame top. */
+static uint8_t s_classify(const s_frame_t *top, const char *name, uint8_t *role,
+                          const char **note_type)
+{
+    switch (top->kind) {
+    case S_F_ROOT:
+        return strcmp(name, "chapter") == 0 ? S_F_CHAPTER : S_F_IGNORE;
+    case S_F_CHAPTER:
+    case S_F_SECTION:
+    case S_F_DIAG:
+        if (strcmp(name, "diag") == 0) {
+            return top->kind == S_F_CHAPTER ? S_F_IGNORE : S_F_DIAG;
+        }
+        if (strcmp(name, "section") == 0) {
+            return top->kind == S_F_CHAPTER ? S_F_SECTION : S_F_IGNORE;
+        }
+        if (strcmp(name, "name") == 0 && top->kind != S_F_SECTION) {
+            *role = S_T_NAME;
+            return S_F_TEXT;
+        }
+        if (strcmp(name, "desc") == 0) {
+            *role = S_T_DESC;
+            return S_F_TEXT;
+        }
+        if (strcmp(name, "sevenChrDef") == 0) {
+            return S_F_SEVENDEF;
+        }
+        *note_type = s_group_type(name);
+        return *note_type ? S_F_GROUP : S_F_IGNORE;
+    case S_F_GROUP:
+        if (strcmp(name, "note") == 0) {
+            *role = S_T_NOTE;
+            return S_F_TEXT;
+        }
+        return S_F_IGNORE;
+    case S_F_SEVENDEF:
+        if (strcmp(name, "extension") == 0) {
+            *role = S_T_EXTENSION;
+            return S_F_TEXT;
+        }
+        return S_F_IGNORE;
+    case S_F_TEXT:
+    case S_F_INLINE:
+        return S_F_INLINE;
+    default:
+        return S_F_IGNORE;
+    }
+}
+
+static int s_end(s_load_t *ld);
+
+/* A start tag. */
+static int s_start(s_load_t *ld, int empty)
+{
+    const char *name = (const char *)xmlTextReaderConstName(ld->reader);
+    if (!name) {
+        return s_nomem(ld);
+    }
+    if (ld->depth == 0) {
+        if (strcmp(name, S_ROOT) != 0) {
+            char shown[64];
+            return s_xml_fail(ld, CS_EMALFORMED, "root element is <%s>, expected <%s>",
+                              s_show(name, strlen(name), shown, sizeof shown), S_ROOT);
+        }
+    }
+    if (ld->depth > S_DEPTH_MAX) {
+        return s_xml_fail(ld, CS_EMALFORMED, "elements are nested deeper than %d levels",
+                          S_DEPTH_MAX);
+    }
+    s_frame_t nf = {
+        .kind = S_F_ROOT,
+        .arena_mark = ld->arena.len,
+        .note_mark = ld->notes_len,
+        .code = S_NONE,
+        .title = S_NONE,
+        .label = S_NONE,
+        .text = S_NONE,
+    };
+    unsigned col;
+    s_xml_pos(ld, &nf.line, &col);
+    if (ld->depth > 0) {
+        s_frame_t *top = &ld->frames[ld->depth - 1];
+        nf.kind = s_classify(top, name, &nf.role, &nf.note_type);
+        s_frame_t *owner = top;
+        int rc = CS_OK;
+        switch (nf.kind) {
+        case S_F_CHAPTER:
+            ld->chapters++;
+            break;
+        case S_F_SECTION:
+            top->has_child = 1;
+            rc = s_emit_group_record(ld, ld->depth - 1);
+            break;
+        case S_F_DIAG:
+            top->has_child = 1;
+            nf.skipped = top->skipped;
+            rc = top->kind == S_F_SECTION ? s_emit_group_record(ld, ld->depth - 1)
+                                          : s_emit_diag(ld, ld->depth - 1);
+            nf.skipped = nf.skipped || top->skipped;
+            break;
+        case S_F_GROUP:
+        case S_F_SEVENDEF:
+            if (owner->emitted) {
+                return s_xml_fail(ld, CS_EMALFORMED,
+                                  "<%s> after the first child of '%s': notes must come first",
+                                  name, s_str(ld, owner->code));
+            }
+            nf.text = ld->notes_len; /* SEVENDEF: first extension */
+            break;
+        case S_F_TEXT:
+            if (nf.role == S_T_EXTENSION) {
+                rc = s_attr(ld, "char", &nf.label);
+                if (rc == CS_OK) {
+                    const char *c = s_str(ld, nf.label);
+                    if (!c || strlen(c) != 1 || !(s_is_upper(*c) || s_is_digit(*c))) {
+                        return s_xml_fail(ld, CS_EMALFORMED,
+                                          "<extension> needs a char attribute of one letter or "
+                                          "digit");
+                    }
+                }
+            }
+            nf.text = ld->arena.len;
+            break;
+        default:
+            break;
+        }
+        if (rc != CS_OK) {
+            return rc;
+        }
+        if (nf.kind == S_F_SECTION) {
+            nf.arena_mark = ld->arena.len;
+            rc = s_attr(ld, "id", &nf.code);
+            if (rc != CS_OK) {
+                return rc;
+            }
+        }
+    }
+    ld->frames[ld->depth++] = nf;
+    if (empty) {
+        return s_end(ld);
+    }
+    return CS_OK;
+}
+
+/* An end tag (or the end of an empty element): pop the top frame. */
+static int s_end(s_load_t *ld)
+{
+    if (ld->depth == 0) {
+        return s_xml_fail(ld, CS_EINTERNAL, "end tag without a start tag");
+    }
+    size_t i = ld->depth - 1;
+    s_frame_t *f = &ld->frames[i];
+    s_frame_t *top = i > 0 ? &ld->frames[i - 1] : NULL;
+    int rc = CS_OK;
+    switch (f->kind) {
+    case S_F_CHAPTER:
+    case S_F_SECTION:
+        rc = s_emit_group_record(ld, i);
+        break;
+    case S_F_DIAG:
+        rc = s_emit_diag(ld, i);
+        break;
+    case S_F_SEVENDEF:
+        top->sev_first = f->text;
+        top->sev_count = ld->notes_len - f->text;
+        break;
+    case S_F_TEXT:
+        if (s_text_close(ld, f->text) != CS_OK) {
+            return CS_ENOMEM;
+        }
+        switch (f->role) {
+        case S_T_NAME:
+            top->code = f->text;
+            break;
+        case S_T_DESC:
+            top->title = f->text;
+            break;
+        case S_T_NOTE:
+            if (s_push_note(ld, top->note_type, S_NONE, f->text) != CS_OK) {
+                return s_nomem(ld);
+            }
+            break;
+        case S_T_EXTENSION:
+            if (s_push_note(ld, "seven_chr_def", f->label, f->text) != CS_OK) {
+                return s_nomem(ld);
+            }
+            break;
+        default:
+            break;
+        }
+        break;
+    default:
+        break;
+    }
+    if (rc != CS_OK) {
+        return rc;
+    }
+    if (f->kind == S_F_CHAPTER || f->kind == S_F_SECTION || f->kind == S_F_DIAG) {
+        ld->arena.len = f->arena_mark;
+        ld->notes_len = f->note_mark;
+    }
+    ld->depth--;
+    return CS_OK;
+}
+
+/* Text inside a text element. */
+static int s_text(s_load_t *ld)
+{
+    if (ld->depth == 0) {
+        return CS_OK;
+    }
+    uint8_t k = ld->frames[ld->depth - 1].kind;
+    if (k != S_F_TEXT && k != S_F_INLINE) {
+        return CS_OK;
+    }
+    const char *v = (const char *)xmlTextReaderConstValue(ld->reader);
+    if (!v) {
+        return CS_OK;
+    }
+    size_t n = strlen(v);
+    if (s_buf_reserve(&ld->arena, n + 1) != CS_OK) {
+        return s_nomem(ld);
+    }
+    memcpy(ld->arena.p + ld->arena.len, v, n);
+    ld->arena.len += n;
+    return CS_OK;
+}
+
+static int s_stream(s_load_t *ld)
+{
+    int saw_root = 0;
+    for (;;) {
+        int r = xmlTextReaderRead(ld->reader);
+        if (r < 0 || ld->xml_failed) {
+            if (ld->xml_failed) {
+                return s_fail_at(ld, CS_EMALFORMED, ld->xml_base, ld->xml_line, ld->xml_col,
+                                 "%s", ld->xml_msg);
+            }
+            return s_xml_fail(ld, CS_EMALFORMED, "the XML parser failed");
+        }
+        if (r == 0) {
+            break;
+        }
+        int type = xmlTextReaderNodeType(ld->reader);
+        int rc = CS_OK;
+        switch (type) {
+        case XML_READER_TYPE_ELEMENT:
+            saw_root = 1;
+            rc = s_start(ld, xmlTextReaderIsEmptyElement(ld->reader) == 1);
+            break;
+        case XML_READER_TYPE_END_ELEMENT:
+            rc = s_end(ld);
+            break;
+        case XML_READER_TYPE_TEXT:
+        case XML_READER_TYPE_CDATA:
+        case XML_READER_TYPE_WHITESPACE:
+        case XML_READER_TYPE_SIGNIFICANT_WHITESPACE:
+            rc = s_text(ld);
+            break;
+        case XML_READER_TYPE_DOCUMENT_TYPE:
+            rc = s_xml_fail(ld, CS_EMALFORMED,
+                            "a DOCTYPE is not allowed: external entities and entity "
+                            "declarations are refused");
+            break;
+        case XML_READER_TYPE_ENTITY_REFERENCE:
+        case XML_READER_TYPE_ENTITY:
+            rc = s_xml_fail(ld, CS_EMALFORMED,
+                            "entity references are not allowed (external entities, entity "
+                            "expansion)");
+            break;
+        default:
+            break;
+        }
+        if (rc != CS_OK) {
+            return rc;
+        }
+    }
+    if (!saw_root) {
+        return s_fail_at(ld, CS_EMALFORMED, ld->xml_base, 0, 0, "the file holds no XML element");
+    }
+    if (ld->depth != 0) {
+        return s_xml_fail(ld, CS_EMALFORMED, "the document ends inside an element");
+    }
+    if (ld->chapters == 0) {
+        return s_fail_at(ld, CS_EMALFORMED, ld->xml_base, 0, 0, "<%s> holds no <chapter>",
+                         S_ROOT);
+    }
+    return CS_OK;
+}
+
+/* ---- sniffing ------------------------------------------------------------------------- */
+
+enum { S_IS_NEITHER = 0, S_IS_XML = 1, S_IS_ORDER = 2 };
+
+/* What a file looks like from its first S_SNIFF_MAX bytes. */
+static int s_kind_of(const char *path)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp) {
+        return S_IS_NEITHER;
+    }
+    char buf[S_SNIFF_MAX + 1];
+    size_t got = fread(buf, 1, S_SNIFF_MAX, fp);
+    fclose(fp);
+    buf[got] = '\0';
+    if (memmem(buf, got, "<" S_ROOT, sizeof S_ROOT) != NULL) {
+        return S_IS_XML;
+    }
+    char *nl = memchr(buf, '\n', got);
+    if (!nl && got == S_SNIFF_MAX) {
+        return S_IS_NEITHER;
+    }
+    size_t len = nl ? (size_t)(nl - buf) : got;
+    char *line = buf;
+    if (len > 0 && line[len - 1] == '\r') {
+        len--;
+    }
+    if (len >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0) {
+        line += 3;
+        len -= 3;
+    }
+    line[len] = '\0';
+    s_entry_t e;
+    char msg[200];
+    return s_order_line(line, len, &e, msg, sizeof msg) == 0 ? S_IS_ORDER : S_IS_NEITHER;
+}
+
+/* Sort files into the XML and the optional order file; 0 if they are not such a set. */
+static int s_pick(const char *const *files, size_t n_files, const char **xml, const char **order)
+{
+    *xml = NULL;
+    *order = NULL;
+    if (!files || n_files < 1 || n_files > 2) {
+        return 0;
+    }
+    for (size_t i = 0; i < n_files; i++) {
+        if (!files[i]) {
+            return 0;
+        }
+        int k = s_kind_of(files[i]);
+        if (k == S_IS_XML && !*xml) {
+            *xml = files[i];
+        } else if (k == S_IS_ORDER && !*order) {
+            *order = files[i];
+        } else {
+            return 0;
+        }
+    }
+    return *xml != NULL;
+}
+
+static int s_sniff(const char *const *files, size_t n_files)
+{
+    const char *xml;
+    const char *order;
+    return s_pick(files, n_files, &xml, &order);
+}
+
+/* ---- load ----------------------------------------------------------------------------- */
+
+#define S_HAS(host, field)                                                                  \
+    ((host)->struct_size >= offsetof(cs_host_api_t, field) + sizeof((host)->field) &&       \
+     (host)->field != NULL)
+
+static int s_load(const cs_host_api_t *host, cs_sink_t *sink, const char *const *files,
+                  size_t n_files, cs_error_t *err)
+{
+    if (!host || !files || !S_HAS(host, emit)) {
+        return cs_error_set(err, CS_EINVAL, "icd10cm-tabular: no host table or no files");
+    }
+    const char *xml = NULL;
+    const char *order = NULL;
+    if (!s_pick(files, n_files, &xml, &order)) {
+        return cs_error_set(err, CS_EINVAL,
+                            "icd10cm-tabular takes the tabular XML (<%s>) and optionally the "
+                            "order file; the %zu files given are not that",
+                            S_ROOT, n_files);
+    }
+    s_load_t *ld = calloc(1, sizeof *ld);
+    if (!ld) {
+        return cs_error_set(err, CS_ENOMEM, "icd10cm-tabular: out of memory");
+    }
+    ld->host = host;
+    ld->sink = sink;
+    ld->err = err;
+    ld->has_progress = S_HAS(host, progress);
+    ld->has_cancelled = S_HAS(host, cancelled);
+    ld->xml_base = s_base_name(xml);
+    ld->order_base = order ? s_base_name(order) : "";
+    int rc = CS_OK;
+    if (order) {
+        rc = s_order_read(ld, order);
+        if (rc != CS_OK) {
+            goto done;
+        }
+    }
+    FILE *probe = fopen(xml, "rb");
+    if (!probe) {
+        rc = s_fail_at(ld, CS_EIO, ld->xml_base, 0, 0, "cannot open %s: %s", xml,
+                       strerror(errno));
+        goto done;
+    }
+    fclose(probe);
+    xmlInitParser();
+    ld->reader = xmlReaderForFile(xml, NULL, XML_PARSE_NONET);
+    if (!ld->reader) {
+        rc = s_fail_at(ld, CS_EIO, ld->xml_base, 0, 0, "libxml2 cannot open %s", xml);
+        goto done;
+    }
+    xmlTextReaderSetStructuredErrorHandler(ld->reader, s_on_xml_error, ld);
+    rc = s_stream(ld);
+    if (rc == CS_OK && ld->slots) {
+        rc = s_emit_tail(ld);
+    }
+    if (rc == CS_OK && ld->has_progress) {
+        long consumed = xmlTextReaderByteConsumed(ld->reader);
+        host->progress(sink, ld->order_bytes + (consumed > 0 ? (uint64_t)consumed : 0));
+    }
+done:
+    if (ld->reader) {
+        xmlFreeTextReader(ld->reader);
+    }
+    free(ld->arena.p);
+    free(ld->scratch.p);
+    free(ld->notes);
+    free(ld->out_notes);
+    free(ld->order_text);
+    free(ld->entries);
+    free(ld->slots);
+    free(ld);
+    return rc;
+}
+
+static const char *const s_systems[] = {"icd10cm", NULL};
+
+static const cs_loader_ops_t s_ops = {
+    .systems = s_systems,
+    .sniff = s_sniff,
+    .load = s_load,
+};
+
+CS_PLUGIN_EXPORT const cs_plugin_desc_t cs_plugin_icd10cm_tabular = {
+    CS_PLUGIN_HEADER,
+    .kind = CS_PLUGIN_LOADER,
+    .name = "icd10cm-tabular",
+    .version = "1.0.0",
+    .title = "ICD-10-CM from the CDC/CMS tabular XML, optionally with the order file",
+    .system = NULL,
+    .loader = &s_ops,
+};
