@@ -133,6 +133,7 @@ typedef struct s_load {
     cs_error_t *err;           /* caller's error record */
     int has_progress;          /* host->progress is there */
     int has_cancelled;         /* host->cancelled is there */
+    const char *xml_path;      /* the XML file */
     const char *xml_base;      /* base name of the XML, for messages */
     const char *order_base;    /* base name of the order file, for messages */
     xmlTextReaderPtr reader;   /* the XML reader */
@@ -1296,6 +1297,34 @@ static int s_text(s_load_t *ld)
     return CS_OK;
 }
 
+/* Refuse a DOCTYPE, positioned at its "<!DOCTYPE" when that is in the file's head (the
+ * reader's own position is past the whole internal subset by then). */
+static int s_doctype_fail(s_load_t *ld)
+{
+    static const char msg[] =
+        "a DOCTYPE is not allowed: external entities and entity declarations are refused";
+    char buf[S_SNIFF_MAX * 4];
+    FILE *fp = fopen(ld->xml_path, "rb");
+    size_t got = 0;
+    if (fp) {
+        got = fread(buf, 1, sizeof buf, fp);
+        fclose(fp);
+    }
+    const char *at = memmem(buf, got, "<!DOCTYPE", 9);
+    if (!at) {
+        return s_xml_fail(ld, CS_EMALFORMED, "%s", msg);
+    }
+    unsigned line = 1;
+    const char *bol = buf;
+    for (const char *p = buf; p < at; p++) {
+        if (*p == '\n') {
+            line++;
+            bol = p + 1;
+        }
+    }
+    return s_fail_at(ld, CS_EMALFORMED, ld->xml_base, line, (unsigned)(at - bol) + 1, "%s", msg);
+}
+
 static int s_stream(s_load_t *ld)
 {
     int saw_root = 0;
@@ -1328,9 +1357,7 @@ static int s_stream(s_load_t *ld)
             rc = s_text(ld);
             break;
         case XML_READER_TYPE_DOCUMENT_TYPE:
-            rc = s_xml_fail(ld, CS_EMALFORMED,
-                            "a DOCTYPE is not allowed: external entities and entity "
-                            "declarations are refused");
+            rc = s_doctype_fail(ld);
             break;
         case XML_READER_TYPE_ENTITY_REFERENCE:
         case XML_READER_TYPE_ENTITY:
@@ -1455,6 +1482,7 @@ static int s_load(const cs_host_api_t *host, cs_sink_t *sink, const char *const 
     ld->err = err;
     ld->has_progress = S_HAS(host, progress);
     ld->has_cancelled = S_HAS(host, cancelled);
+    ld->xml_path = xml;
     ld->xml_base = s_base_name(xml);
     ld->order_base = order ? s_base_name(order) : "";
     int rc = CS_OK;
