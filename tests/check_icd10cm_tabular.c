@@ -272,9 +272,11 @@ static void s_check_sample(cs_mock_host_t *m, int with_order)
     ck_assert_ptr_nonnull(s_note(s_rec(m, CS_CLASS_CODE, "I11"), "includes", NULL));
 
     /* document order, parents first */
-    ck_assert_uint_lt(s_index_of(m, CS_CLASS_CHAPTER, "4"), s_index_of(m, CS_CLASS_BLOCK, "E08-E13"));
+    ck_assert_uint_lt(s_index_of(m, CS_CLASS_CHAPTER, "4"),
+                      s_index_of(m, CS_CLASS_BLOCK, "E08-E13"));
     ck_assert_uint_lt(s_index_of(m, CS_CLASS_CODE, "E11"), s_index_of(m, CS_CLASS_CODE, "E11.0"));
-    ck_assert_uint_lt(s_index_of(m, CS_CLASS_CODE, "E11.01"), s_index_of(m, CS_CLASS_CODE, "E11.2"));
+    ck_assert_uint_lt(s_index_of(m, CS_CLASS_CODE, "E11.01"),
+                      s_index_of(m, CS_CLASS_CODE, "E11.2"));
     ck_assert_uint_lt(s_index_of(m, CS_CLASS_CODE, "E11.9"), s_index_of(m, CS_CLASS_CHAPTER, "9"));
 
     for (size_t i = 0; i < cs_mock_host_count(m); i++) {
@@ -314,7 +316,8 @@ START_TEST(test_sample_with_order)
     cs_mock_host_t *m = s_load_ok(order, xml); /* any order of files */
     s_check_sample(m, 1);
     const cs_mock_record_t *r = s_rec(m, CS_CLASS_CODE, "E11.00");
-    ck_assert_str_eq(r->short_title, "Type 2 diab w hyprosm w/o nonket hyprgly-hypros coma (NKHHC)");
+    ck_assert_str_eq(r->short_title,
+                     "Type 2 diab w hyprosm w/o nonket hyprgly-hypros coma (NKHHC)");
     ck_assert_uint_eq(r->order, 3);
     ck_assert_uint_eq(s_rec(m, CS_CLASS_CODE, "E11")->order, 1);
     ck_assert_uint_eq(s_rec(m, CS_CLASS_CHAPTER, "4")->order, 0);

@@ -679,7 +679,7 @@ static int s_out_notes(s_load_t *ld, size_t first, size_t *n_out)
     return CS_OK;
 }
 
-/* The nearest record frame at or above index i, excluding i itself when self is 0. */
+/* The nearest record frame (chapter, section, diag) below index i on the stack, or NULL. */
 static s_frame_t *s_record_above(s_load_t *ld, size_t i)
 {
     while (i > 0) {
@@ -1152,7 +1152,6 @@ static int s_start(s_load_t *ld, int empty)
     if (ld->depth > 0) {
         s_frame_t *top = &ld->frames[ld->depth - 1];
         nf.kind = s_classify(top, name, &nf.role, &nf.note_type);
-        s_frame_t *owner = top;
         int rc = CS_OK;
         switch (nf.kind) {
         case S_F_CHAPTER:
@@ -1164,17 +1163,16 @@ static int s_start(s_load_t *ld, int empty)
             break;
         case S_F_DIAG:
             top->has_child = 1;
-            nf.skipped = top->skipped;
             rc = top->kind == S_F_SECTION ? s_emit_group_record(ld, ld->depth - 1)
                                           : s_emit_diag(ld, ld->depth - 1);
-            nf.skipped = nf.skipped || top->skipped;
+            nf.skipped = top->skipped; /* known once the parent is emitted or skipped */
             break;
         case S_F_GROUP:
         case S_F_SEVENDEF:
-            if (owner->emitted) {
+            if (top->emitted) {
                 return s_xml_fail(ld, CS_EMALFORMED,
                                   "<%s> after the first child of '%s': notes must come first",
-                                  name, s_str(ld, owner->code));
+                                  name, s_str(ld, top->code));
             }
             nf.text = ld->notes_len; /* SEVENDEF: first extension */
             break;
