@@ -17,7 +17,8 @@
 
 #define CS_STORE_DEFAULT_MAP ((size_t)1 << 30)
 
-static const char *const s_db_names[CS_DB_COUNT_] = {"meta", "codes", "children"};
+static const char *const s_db_names[CS_DB_COUNT_] = {"meta", "codes", "children",
+                                                      "search"};
 
 struct cs_store {
     MDB_env *env;              /* the one environment of the process */

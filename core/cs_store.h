@@ -5,6 +5,7 @@
  *   CS_DB_META      catalog of releases and schema version (see cs_catalog.h)
  *   CS_DB_CODES     [release u32 BE][class u8][code key] -> entry record (cs_entry.h)
  *   CS_DB_CHILDREN  [release][class][parent key][0][order u32 BE][seq u32 BE] -> [class][key]
+ *   CS_DB_SEARCH    [release][tag u8]... -> the release's search index (cs_search.h)
  *
  * Caveats (as lmdb.h's):
  *  - one cs_store_t per process and per directory; never use it across fork();
@@ -33,6 +34,7 @@ enum cs_db {
     CS_DB_META = 0,
     CS_DB_CODES,
     CS_DB_CHILDREN,
+    CS_DB_SEARCH,
     CS_DB_COUNT_
 };
 
