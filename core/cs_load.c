@@ -14,6 +14,7 @@
 #include "cs_entry.h"
 #include "cs_key.h"
 #include "cs_log.h"
+#include "cs_search.h"
 
 #define CS_JOBS_KEPT 64           /* finished jobs remembered for the job op */
 #define CS_LOAD_BATCH 20000       /* records per write transaction */
@@ -38,6 +39,7 @@ struct cs_sink {
     uint64_t in_batch;               /* records since the last commit */
     uint32_t seq;                    /* emission counter */
     cs_buf_t buf;                    /* reused value buffer */
+    cs_search_builder_t *search;     /* the release's search index, built as records come */
 };
 
 struct cs_jobs {
@@ -140,6 +142,10 @@ static int s_host_emit(cs_sink_t *sink, const cs_record_t *rec, cs_error_t *err)
         return cs_error_set(err, rc, "store: cannot write %s: %s", self.display,
                             cs_strerror(rc));
     }
+    if (cs_search_builder_add(sink->search, rec, &self) != CS_OK) {
+        return cs_error_set(err, CS_ENOMEM, "out of memory indexing %s for search",
+                            self.display);
+    }
     sink->seq++;
     if (rec->parent) {
         uint8_t ckey[CS_KEY_MAX];
@@ -239,11 +245,25 @@ static int s_attempt(cs_jobs_t *jobs, const cs_plugin_desc_t *sysp, cs_release_t
     sink->release = rel->id;
     sink->records = sink->codes = sink->billable = sink->in_batch = 0;
     sink->seq = 0;
+    sink->search = cs_search_builder_new(rel->id);
+    if (!sink->search) {
+        cs_writer_destroy(&w);
+        return cs_error_set(err, CS_ENOMEM, "out of memory starting the search index");
+    }
     rc = jobs->loader->loader->load(&s_host_api, sink, (const char *const *)jobs->files,
                                     jobs->n_files, err);
     if (rc == CS_OK && atomic_load(&jobs->cancel)) {
         rc = cs_error_set(err, CS_ETERM, "the broker is shutting down");
     }
+    if (rc == CS_OK) {
+        struct timespec t0;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        rc = cs_search_builder_write(sink->search, w, err);
+        CS_INFO("load %s/%s: search index of %u codes, %u words written in %.3f s",
+                rel->system, rel->label, cs_search_builder_docs(sink->search),
+                cs_search_builder_words(sink->search), s_elapsed(&t0));
+    }
+    cs_search_builder_destroy(&sink->search);
     if (rc == CS_OK) {
         rc = cs_writer_commit(w, err);
     }

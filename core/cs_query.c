@@ -9,6 +9,7 @@
 #include "cs_entry.h"
 #include "cs_key.h"
 #include "cs_log.h"
+#include "cs_search.h"
 
 #define CS_NOTE_TYPES_MAX 16
 
@@ -678,6 +679,18 @@ static cs_proto_err_t s_releases(cs_engine_t *e, const cs_request_t *req, msgpac
     return CS_PERR_NONE;
 }
 
+/* ---- search ---- */
+
+static cs_proto_err_t s_search(cs_engine_t *e, const cs_request_t *req, msgpack_packer *pk)
+{
+    s_ctx_t ctx;
+    cs_proto_err_t perr = s_resolve(e, req, pk, &ctx);
+    if (perr != CS_PERR_NONE) {
+        return perr;
+    }
+    return cs_search_answer(e->reader, ctx.sys->system, ctx.rel.id, ctx.rel.label, req, pk);
+}
+
 static cs_proto_err_t s_ping(const cs_request_t *req, msgpack_packer *pk)
 {
     cs_reply_begin(pk, req, 1, 2);
@@ -699,6 +712,7 @@ cs_proto_err_t cs_engine_handle(cs_engine_t *e, const cs_request_t *req, msgpack
     case CS_OP_LOOKUP: rc = s_lookup(e, req, pk); break;
     case CS_OP_VALIDATE: rc = s_validate(e, req, pk); break;
     case CS_OP_RELEASES: rc = s_releases(e, req, pk); break;
+    case CS_OP_SEARCH: rc = s_search(e, req, pk); break;
     default:
         rc = s_error(pk, req, CS_PERR_UNKNOWN_OP, "op '%s' is not served by this broker yet",
                      cs_proto_opname(req->op));
