@@ -206,3 +206,6 @@ clean:
 # ---- CLI sources (except main.c) are linked into the test binary too (tests/check_cli.c) ----
 CLI_LIB_OBJ := $(filter-out $(BUILD)/obj/clients/codeset/main.o,$(CLI_OBJ))
 $(CHECK_BIN): $(CLI_LIB_OBJ)
+
+# ---- bench_search compares with SQLite FTS5 (Debian: libsqlite3-dev) ----
+$(BUILD)/bench/bench_search: CORE_LIBS += -lsqlite3

@@ -259,7 +259,7 @@ static int s_attempt(cs_jobs_t *jobs, const cs_plugin_desc_t *sysp, cs_release_t
         struct timespec t0;
         clock_gettime(CLOCK_MONOTONIC, &t0);
         rc = cs_search_builder_write(sink->search, w, err);
-        CS_INFO("load %s/%s: search index of %u codes, %u words written in %.3f s",
+        CS_NOTICE("load %s/%s: search index of %u codes, %u words written in %.3f s",
                 rel->system, rel->label, cs_search_builder_docs(sink->search),
                 cs_search_builder_words(sink->search), s_elapsed(&t0));
     }
