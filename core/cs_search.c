@@ -19,6 +19,8 @@
 #define S_TAG_WORD 'W'
 #define S_TAG_LIST 'L'
 #define S_TAG_FWD 'F'
+#define S_TAG_BILLABLE 'B'
+#define S_TAG_CLASS 'C'
 
 #define S_DOC_WORDS_MAX 255                   /* distinct words kept per doc */
 #define S_COMMIT_BYTES ((size_t)32 << 20)     /* bytes written between batch commits */
@@ -466,6 +468,40 @@ static int s_write_docs(cs_search_builder_t *b, s_wctx_t *c)
     return CS_OK;
 }
 
+/* The billable docs, and the docs of each code length, as bitmaps (bit d of byte d / 8). */
+static int s_write_bitmaps(cs_search_builder_t *b, s_wctx_t *c, uint32_t *lengths)
+{
+    size_t nbytes = ((size_t)b->n_docs + 63) / 64 * 8;
+    if (s_buf_need(b, nbytes ? nbytes : 1) != CS_OK) {
+        return cs_error_set(c->err, CS_ENOMEM, "search index: out of memory");
+    }
+    uint8_t key[8];
+    memset(b->buf, 0, nbytes);
+    *lengths = 0;
+    for (uint32_t d = 0; d < b->n_docs; d++) {
+        if (b->docs[d].flags & 1) {
+            b->buf[d >> 3] |= (uint8_t)(1u << (d & 7));
+        }
+        *lengths |= 1u << (b->docs[d].key_len & 31);
+    }
+    int rc = s_wput(c, key, s_key_tag(key, b->release, S_TAG_BILLABLE), b->buf, nbytes);
+    for (uint32_t len = 1; rc == CS_OK && len < 32; len++) {
+        if (!(*lengths & (1u << len))) {
+            continue;
+        }
+        memset(b->buf, 0, nbytes);
+        for (uint32_t d = 0; d < b->n_docs; d++) {
+            if (b->docs[d].key_len == len) {
+                b->buf[d >> 3] |= (uint8_t)(1u << (d & 7));
+            }
+        }
+        size_t klen = s_key_tag(key, b->release, S_TAG_CLASS);
+        key[klen++] = (uint8_t)len;
+        rc = s_wput(c, key, klen, b->buf, nbytes);
+    }
+    return rc;
+}
+
 int cs_search_builder_write(cs_search_builder_t *b, cs_writer_t *w, cs_error_t *err)
 {
     if (!b) {
@@ -532,14 +568,19 @@ int cs_search_builder_write(cs_search_builder_t *b, cs_writer_t *w, cs_error_t *
             rc = s_wput(&c, key, s_key_tag(key, b->release, S_TAG_LIST), b->buf, n);
         }
     }
+    uint32_t lengths = 0;
     if (rc == CS_OK) {
-        uint8_t meta[17];
+        rc = s_write_bitmaps(b, &c, &lengths);
+    }
+    if (rc == CS_OK) {
+        uint8_t meta[21];
         uint8_t key[8];
         meta[0] = CS_SEARCH_VERSION;
         cs_key_put_u32(meta + 1, b->n_docs);
         cs_key_put_u32(meta + 5, b->n_words);
         cs_key_put_u32(meta + 9, (uint32_t)b->n_pairs);
         cs_key_put_u32(meta + 13, CS_SEARCH_CHUNK);
+        cs_key_put_u32(meta + 17, lengths);
         rc = s_wput(&c, key, s_key_tag(key, b->release, S_TAG_META), meta, sizeof meta);
     }
 done:
@@ -554,6 +595,7 @@ done:
 
 typedef struct s_meta {
     uint32_t docs, words, postings, chunk;
+    uint32_t lengths; /* bit n: some code has a storage key of n characters */
 } s_meta_t;
 
 /* One query word and the dictionary ids it stands for. */
@@ -602,17 +644,18 @@ static int s_read_meta(s_q_t *q)
     uint8_t key[8];
     cs_val_t v;
     size_t klen = s_key_tag(key, q->release, S_TAG_META);
-    if (cs_reader_get(q->r, CS_DB_SEARCH, key, klen, &v) != CS_OK || v.len < 17) {
+    if (cs_reader_get(q->r, CS_DB_SEARCH, key, klen, &v) != CS_OK || v.len < 1) {
         return CS_ENOTFOUND;
     }
     const uint8_t *m = v.data;
-    if (m[0] != CS_SEARCH_VERSION) {
+    if (m[0] != CS_SEARCH_VERSION || v.len < 21) {
         return CS_EMALFORMED;
     }
     q->meta.docs = cs_key_get_u32(m + 1);
     q->meta.words = cs_key_get_u32(m + 5);
     q->meta.postings = cs_key_get_u32(m + 9);
     q->meta.chunk = cs_key_get_u32(m + 13);
+    q->meta.lengths = cs_key_get_u32(m + 17);
     if (q->meta.chunk == 0 || q->meta.chunk > 65535) {
         return CS_EMALFORMED;
     }
@@ -778,50 +821,70 @@ static int s_in_fuzzy(const s_term_t *t, uint32_t id)
     return 0;
 }
 
+/* The best match of term t in doc: 1 with its quality (2 whole word, 1 prefix, 0 typo),
+ * weight and field, or 0 when t does not match. */
+static int s_match(const s_term_t *t, const s_doc_t *doc, uint32_t *quality, uint32_t *weight,
+                   uint32_t *field)
+{
+    int best_q = -1;
+    uint32_t best_w = 0, best_f = 0;
+    for (uint32_t k = 0; k < doc->n; k++) {
+        uint32_t id = doc->ids[k];
+        int mq;
+        if (t->n_fuzzy) {
+            if (!s_in_fuzzy(t, id)) {
+                continue;
+            }
+            mq = 0;
+        } else {
+            if (id < t->lo) {
+                continue;
+            }
+            if (id >= t->hi) {
+                break;
+            }
+            mq = id == t->exact ? 2 : 1;
+        }
+        uint32_t f = doc->fields[k] < 5 ? doc->fields[k] : S_FIELD_TERM;
+        uint32_t wgt = s_field_weight[f];
+        if (mq > best_q || (mq == best_q && wgt > best_w)) {
+            best_q = mq;
+            best_w = wgt;
+            best_f = f;
+        }
+    }
+    if (best_q < 0) {
+        return 0;
+    }
+    *quality = (uint32_t)best_q;
+    *weight = best_w;
+    *field = best_f;
+    return 1;
+}
+
+/* The score of a code of key length len with these sums; see README "Search". */
+static uint32_t s_compose(uint32_t quality, uint32_t weight, size_t len, uint32_t extra)
+{
+    uint32_t general = len < 10 ? 10 - (uint32_t)len : 0;
+    return 1 + quality * 1000000u + weight * 10000u + general * 100u +
+           (extra < 99 ? 99 - extra : 0);
+}
+
 /* Score doc against every term; 0 when some term does not match. */
 static uint32_t s_score(const s_q_t *q, const s_doc_t *doc)
 {
     uint32_t quality = 0, weight = 0, essential = 0;
     for (size_t i = 0; i < q->n_terms; i++) {
-        const s_term_t *t = &q->terms[i];
-        int best_q = -1;
-        uint32_t best_w = 0, best_f = 0;
-        for (uint32_t k = 0; k < doc->n; k++) {
-            uint32_t id = doc->ids[k];
-            int mq;
-            if (t->n_fuzzy) {
-                if (!s_in_fuzzy(t, id)) {
-                    continue;
-                }
-                mq = 0;
-            } else {
-                if (id < t->lo) {
-                    continue;
-                }
-                if (id >= t->hi) {
-                    break;
-                }
-                mq = id == t->exact ? 2 : 1;
-            }
-            uint32_t f = doc->fields[k] < 5 ? doc->fields[k] : S_FIELD_TERM;
-            uint32_t wgt = s_field_weight[f];
-            if (mq > best_q || (mq == best_q && wgt > best_w)) {
-                best_q = mq;
-                best_w = wgt;
-                best_f = f;
-            }
-        }
-        if (best_q < 0) {
+        uint32_t mq, mw, mf;
+        if (!s_match(&q->terms[i], doc, &mq, &mw, &mf)) {
             return 0;
         }
-        quality += (uint32_t)best_q;
-        weight += best_w;
-        essential += best_f == S_FIELD_TITLE;
+        quality += mq;
+        weight += mw;
+        essential += mf == S_FIELD_TITLE;
     }
     uint32_t extra = doc->n_title > essential ? doc->n_title - essential : 0;
-    uint32_t general = doc->key_len < 10 ? 10 - (uint32_t)doc->key_len : 0;
-    return 1 + quality * 1000000u + weight * 10000u + general * 100u + (extra < 99 ? 99 - extra
-                                                                                : 0);
+    return s_compose(quality, weight, doc->key_len, extra);
 }
 
 /* Is a better than b (higher score, then code order)? */
@@ -906,8 +969,8 @@ static int s_mark_postings(const s_q_t *q, const cs_val_t *v, uint64_t *bits)
     return CS_OK;
 }
 
-/* The docs of the driver term, as a bitmap. */
-static int s_driver_docs(s_q_t *q, const s_term_t *t, uint64_t *bits)
+/* Mark the docs of term t in bits. */
+static int s_term_docs(s_q_t *q, const s_term_t *t, uint64_t *bits)
 {
     if (t->n_fuzzy) {
         /* The fuzzy ids are scattered: fetch each word by its bytes from the list. */
@@ -971,6 +1034,64 @@ static void s_parse(s_q_t *q, const char *text, size_t len)
     }
 }
 
+/* 64 bits of a stored bitmap (bit d of byte d / 8), as the word bits[i] of a query bitmap. */
+static uint64_t s_load64(const uint8_t *p)
+{
+    uint64_t x = 0;
+    for (int i = 7; i >= 0; i--) {
+        x = x << 8 | p[i];
+    }
+    return x;
+}
+
+/* AND a stored bitmap (tag [, len]) into bits; a missing or short one empties bits. */
+static void s_and_stored(s_q_t *q, uint8_t tag, int len, uint64_t *bits, size_t words64)
+{
+    uint8_t key[8];
+    size_t klen = s_key_tag(key, q->release, tag);
+    if (len >= 0) {
+        key[klen++] = (uint8_t)len;
+    }
+    cs_val_t v;
+    int ok = cs_reader_get(q->r, CS_DB_SEARCH, key, klen, &v) == CS_OK &&
+             v.len >= words64 * 8;
+    for (size_t i = 0; i < words64; i++) {
+        bits[i] = ok ? bits[i] & s_load64((const uint8_t *)v.data + i * 8) : 0;
+    }
+}
+
+static uint64_t s_popcount(const uint64_t *bits, size_t words64)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; i < words64; i++) {
+        n += (uint64_t)__builtin_popcountll(bits[i]);
+    }
+    return n;
+}
+
+/* Keep in bits only the docs that term t matches, checking each doc's record (cheaper than
+ * reading t's postings when few docs remain). */
+static int s_filter_docs(s_q_t *q, const s_term_t *t, uint64_t *bits, size_t words64,
+                         s_doc_t *doc)
+{
+    for (size_t wi = 0; wi < words64; wi++) {
+        uint64_t m = bits[wi];
+        while (m) {
+            uint32_t d = (uint32_t)(wi * 64 + (size_t)__builtin_ctzll(m));
+            uint64_t bit = m & (~m + 1);
+            m &= m - 1;
+            uint32_t mq, mw, mf;
+            if (s_doc_get(q, d, doc) != CS_OK) {
+                return CS_EMALFORMED;
+            }
+            if (!s_match(t, doc, &mq, &mw, &mf)) {
+                bits[wi] &= ~bit;
+            }
+        }
+    }
+    return CS_OK;
+}
+
 static int s_run_text(s_q_t *q, const cs_search_query_t *sq, cs_search_result_t *out,
                       cs_error_t *err)
 {
@@ -982,7 +1103,8 @@ static int s_run_text(s_q_t *q, const cs_search_query_t *sq, cs_search_result_t 
         return cs_error_set(err, CS_EMALFORMED, "release %u has no usable search index",
                             q->release);
     }
-    size_t driver = 0;
+    size_t order[CS_SEARCH_MAX_WORDS];
+    uint32_t max_quality = 0;
     for (size_t i = 0; i < q->n_terms; i++) {
         s_term_t *t = &q->terms[i];
         rc = s_term_range(q, t);
@@ -997,9 +1119,14 @@ static int s_run_text(s_q_t *q, const cs_search_query_t *sq, cs_search_result_t 
         if (t->lo == t->hi && t->n_fuzzy == 0) {
             return CS_OK; /* a word that matches nothing: no hits */
         }
-        if (t->cost < q->terms[driver].cost) {
-            driver = i;
+        max_quality += t->n_fuzzy ? 0 : (t->exact != S_NONE ? 2 : 1);
+        /* insertion sort by cost: the cheapest term drives */
+        size_t j = i;
+        while (j > 0 && q->terms[order[j - 1]].cost > t->cost) {
+            order[j] = order[j - 1];
+            j--;
         }
+        order[j] = i;
     }
     /* Keep the best offset + limit; past the window only total is answered. */
     size_t k = 0;
@@ -1009,37 +1136,69 @@ static int s_run_text(s_q_t *q, const cs_search_query_t *sq, cs_search_result_t 
     }
     size_t words64 = ((size_t)q->meta.docs + 63) / 64;
     uint64_t *bits = calloc(words64 ? words64 : 1, sizeof *bits);
+    uint64_t *tmp = calloc(words64 ? words64 : 1, sizeof *tmp);
+    uint64_t *cls = calloc(words64 ? words64 : 1, sizeof *cls);
     s_cand_t *heap = calloc(k ? k : 1, sizeof *heap);
     s_doc_t *doc = malloc(sizeof *doc);
-    if (!bits || !heap || !doc) {
+    if (!bits || !tmp || !cls || !heap || !doc) {
         rc = cs_error_set(err, CS_ENOMEM, "out of memory searching");
         goto done;
     }
-    rc = s_driver_docs(q, &q->terms[driver], bits);
+    /* 1. The exact match set: the driver's docs, narrowed by every other term. */
+    rc = s_term_docs(q, &q->terms[order[0]], bits);
+    for (size_t i = 1; rc == CS_OK && i < q->n_terms; i++) {
+        const s_term_t *t = &q->terms[order[i]];
+        uint64_t left = s_popcount(bits, words64);
+        if (left == 0) {
+            break;
+        }
+        if (left * 16 < t->cost) {
+            rc = s_filter_docs(q, t, bits, words64, doc);
+        } else {
+            memset(tmp, 0, words64 * sizeof *tmp);
+            rc = s_term_docs(q, t, tmp);
+            for (size_t wi = 0; wi < words64; wi++) {
+                bits[wi] &= tmp[wi];
+            }
+        }
+    }
     if (rc != CS_OK) {
         cs_error_set(err, rc, "release %u: the search index is corrupt", q->release);
         goto done;
     }
+    if (sq->billable_only) {
+        s_and_stored(q, S_TAG_BILLABLE, -1, bits, words64);
+    }
+    out->total = s_popcount(bits, words64);
+    /* 2. Rank: shorter (more general) codes first; stop once no longer code can beat the
+     * worst hit kept. */
     size_t n_heap = 0;
-    for (size_t wi = 0; wi < words64; wi++) {
-        uint64_t m = bits[wi];
-        while (m) {
-            uint32_t d = (uint32_t)(wi * 64 + (size_t)__builtin_ctzll(m));
-            m &= m - 1;
-            rc = s_doc_get(q, d, doc);
-            if (rc != CS_OK) {
-                cs_error_set(err, rc, "release %u: the search index is corrupt", q->release);
-                goto done;
+    uint32_t max_weight = s_field_weight[S_FIELD_TITLE] * (uint32_t)q->n_terms;
+    for (int len = 1; len < 32 && k > 0 && out->total > 0; len++) {
+        if (!(q->meta.lengths & (1u << len))) {
+            continue;
+        }
+        if (n_heap == k && heap[0].score > s_compose(max_quality, max_weight, (size_t)len, 0)) {
+            break;
+        }
+        memcpy(cls, bits, words64 * sizeof *cls);
+        s_and_stored(q, S_TAG_CLASS, len, cls, words64);
+        for (size_t wi = 0; wi < words64; wi++) {
+            uint64_t m = cls[wi];
+            while (m) {
+                uint32_t d = (uint32_t)(wi * 64 + (size_t)__builtin_ctzll(m));
+                m &= m - 1;
+                rc = s_doc_get(q, d, doc);
+                if (rc != CS_OK) {
+                    cs_error_set(err, rc, "release %u: the search index is corrupt",
+                                 q->release);
+                    goto done;
+                }
+                uint32_t score = s_score(q, doc);
+                if (score != 0) {
+                    s_heap_push(heap, &n_heap, k, (s_cand_t){score, d});
+                }
             }
-            if (sq->billable_only && !doc->billable) {
-                continue;
-            }
-            uint32_t score = s_score(q, doc);
-            if (score == 0) {
-                continue;
-            }
-            out->total++;
-            s_heap_push(heap, &n_heap, k, (s_cand_t){score, d});
         }
     }
     qsort(heap, n_heap, sizeof *heap, s_cmp_cand);
@@ -1058,6 +1217,8 @@ static int s_run_text(s_q_t *q, const cs_search_query_t *sq, cs_search_result_t 
     rc = CS_OK;
 done:
     free(bits);
+    free(tmp);
+    free(cls);
     free(heap);
     free(doc);
     return rc;

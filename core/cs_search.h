@@ -35,7 +35,7 @@
 extern "C" {
 #endif
 
-#define CS_SEARCH_VERSION 1
+#define CS_SEARCH_VERSION 2
 #define CS_SEARCH_CHUNK 256          /* doc records per 'F' value */
 #define CS_SEARCH_MAX_WORDS 16       /* query words kept (the rest are ignored) */
 #define CS_SEARCH_MAX_LIMIT 500      /* hits per reply */
