@@ -312,7 +312,9 @@ int cs_search_builder_add(cs_search_builder_t *b, const cs_record_t *rec, const 
     }
     for (size_t i = 0; rc == CS_OK && i < rec->n_notes; i++) {
         const cs_note_t *n = &rec->notes[i];
-        if (n->type && n->text && strcmp(n->type, "inclusion_terms") == 0) {
+        /* "includes" notes of a category name what it covers ("high blood pressure") */
+        if (n->type && n->text &&
+            (strcmp(n->type, "inclusion_terms") == 0 || strcmp(n->type, "includes") == 0)) {
             rc = s_add_text(b, first, n->text, S_FIELD_INCL);
         }
     }
