@@ -18,7 +18,7 @@
 
 #define CS_JOBS_KEPT 64           /* finished jobs remembered for the job op */
 #define CS_LOAD_BATCH 20000       /* records per write transaction */
-#define CS_LOAD_GROW_TRIES 4
+#define CS_LOAD_GROW_TRIES 16 /* doublings: from 1 MiB up to 64 GiB */
 
 #define CS_SINK_MAGIC 0x53494e4bu /* "SINK" */
 

@@ -2,7 +2,7 @@
  * then publishes it in one transaction (or leaves nothing behind).
  *
  * At most one load runs at a time (the store has one writer). A job that fails for lack of
- * map space is retried after the map grows (up to 4 times). A job's state can be read from
+ * map space is retried after the map doubles (up to 16 times). A job's state can be read from
  * any thread. Cancellation (cs_jobs_destroy at shutdown) makes the loader stop at its next
  * check; the partial release is purged then, or at the next start if the process dies first.
  */
