@@ -67,7 +67,9 @@ CLI_OBJ    := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 CLI        := $(BUILD)/bin/codeset
 
 # ---- plugins: every folder under plugins/ and loaders/ is one .so ----------
-PLUGIN_DIRS := $(patsubst %/,%,$(sort $(dir $(wildcard plugins/*/*.c loaders/*/*.c))))
+# loaders/common/ holds sources several loaders compile in (see their plugin.mk), not a plugin.
+PLUGIN_DIRS := $(filter-out loaders/common,\
+               $(patsubst %/,%,$(sort $(dir $(wildcard plugins/*/*.c loaders/*/*.c)))))
 PLUGINS     := $(foreach d,$(PLUGIN_DIRS),$(BUILD)/plugins/$(notdir $(d)).so)
 PLUGIN_CFLAGS := -fvisibility=hidden
 
@@ -117,6 +119,8 @@ $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard $(1)/*.c)): CFLAGS += $$(PLUGIN_CFLAG
 endef
 $(foreach d,$(PLUGIN_DIRS),$(eval $(call plugin_rule,$(d))))
 -include $(wildcard plugins/*/plugin.mk loaders/*/plugin.mk)
+# Client libraries and their programs add their own rules here.
+-include $(wildcard clients/*/client.mk)
 
 # ---- check -------------------------------------------------------------------
 $(BUILD)/tests/suites.h: Makefile $(wildcard tests/check_*.c)

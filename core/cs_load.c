@@ -3,6 +3,7 @@
 
 #include <pthread.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,7 +92,7 @@ static int s_host_emit(cs_sink_t *sink, const cs_record_t *rec, cs_error_t *err)
     if (!sink || sink->magic != CS_SINK_MAGIC || !rec) {
         return cs_error_set(err, CS_EINTERNAL, "emit called with a bad sink or record");
     }
-    if (rec->struct_size < sizeof(cs_record_t)) {
+    if (rec->struct_size < offsetof(cs_record_t, attrs)) {
         return cs_error_set(err, CS_EMALFORMED, "record of %u bytes is older than ABI 1.0",
                             rec->struct_size);
     }

@@ -2,6 +2,7 @@
 #include "mock_host.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,9 @@ struct cs_mock_host {
     uint64_t progress_last;    /* last progress value */
     size_t violations;         /* contract violations */
     char first_violation[256]; /* the first one */
+    cs_mock_map_row_t *rows;   /* emit_map rows */
+    size_t n_rows;             /* kept */
+    size_t cap_rows;           /* allocated */
 };
 
 static void s_violation(cs_mock_host_t *m, const char *fmt, ...)
@@ -111,7 +115,7 @@ static int s_emit(cs_sink_t *sink, const cs_record_t *rec, cs_error_t *err)
         cs_error_at(err, "", 0, 0);
         return cs_error_set(err, m->fail_rc, "mock host: emit %zu fails on purpose", m->emits);
     }
-    if (!rec || rec->struct_size < sizeof(cs_record_t) || !rec->code || !rec->kind ||
+    if (!rec || rec->struct_size < offsetof(cs_record_t, attrs) || !rec->code || !rec->kind ||
         !rec->title || !rec->system || rec->cls < CS_CLASS_CHAPTER || rec->cls > CS_CLASS_CODE) {
         s_violation(m, "record %zu is incomplete", m->emits);
         return CS_OK;
@@ -188,7 +192,74 @@ static int s_emit(cs_sink_t *sink, const cs_record_t *rec, cs_error_t *err)
             }
         }
     }
+    int v11 = rec->struct_size >= sizeof(cs_record_t);
+    if (v11 && rec->n_attrs) {
+        if (!rec->attrs) {
+            s_violation(m, "'%s' has n_attrs but no attrs", rec->code);
+        } else {
+            r->attr_names = calloc(rec->n_attrs, sizeof *r->attr_names);
+            r->attr_values = calloc(rec->n_attrs, sizeof *r->attr_values);
+            if (r->attr_names && r->attr_values) {
+                r->n_attrs = rec->n_attrs;
+                for (size_t i = 0; i < rec->n_attrs; i++) {
+                    if (!rec->attrs[i].name || !rec->attrs[i].value) {
+                        s_violation(m, "'%s' attribute %zu is incomplete", rec->code, i);
+                    }
+                    r->attr_names[i] = s_dup(rec->attrs[i].name);
+                    r->attr_values[i] = s_dup(rec->attrs[i].value);
+                }
+            }
+        }
+    }
+    if (rec->n_terms && rec->terms) {
+        r->terms = calloc(rec->n_terms, sizeof *r->terms);
+        if (r->terms) {
+            r->n_terms = rec->n_terms;
+            for (size_t i = 0; i < rec->n_terms; i++) {
+                r->terms[i] = s_dup(rec->terms[i]);
+            }
+        }
+    }
+    if (v11) {
+        r->valid_from = rec->valid_from;
+        r->valid_to = rec->valid_to;
+    }
     slot->index = m->n_recs++;
+    return CS_OK;
+}
+
+static int s_emit_map(cs_sink_t *sink, const cs_map_row_t *row, cs_error_t *err)
+{
+    cs_mock_host_t *m = (cs_mock_host_t *)sink;
+    m->emits++;
+    if (m->fail_at != 0 && m->emits == m->fail_at) {
+        cs_error_at(err, "", 0, 0);
+        return cs_error_set(err, m->fail_rc, "mock host: emit %zu fails on purpose", m->emits);
+    }
+    if (!row || row->struct_size < sizeof(cs_map_row_t) || !row->map || !row->from_system ||
+        !row->to_system || !row->source || (!row->target && !(row->flags & CS_MAP_NO_MAP))) {
+        s_violation(m, "map row %zu is incomplete", m->emits);
+        return CS_OK;
+    }
+    if (m->n_rows == m->cap_rows) {
+        size_t cap = m->cap_rows ? m->cap_rows * 2 : 1024;
+        cs_mock_map_row_t *p = realloc(m->rows, cap * sizeof *p);
+        if (!p) {
+            return cs_error_set(err, CS_ENOMEM, "mock host: out of memory");
+        }
+        m->rows = p;
+        m->cap_rows = cap;
+    }
+    cs_mock_map_row_t *r = &m->rows[m->n_rows++];
+    r->map = s_dup(row->map);
+    r->from_system = s_dup(row->from_system);
+    r->to_system = s_dup(row->to_system);
+    r->source = s_dup(row->source);
+    r->target = s_dup(row->target);
+    r->flags = row->flags;
+    r->scenario = row->scenario;
+    r->choice = row->choice;
+    r->relationship = s_dup(row->relationship);
     return CS_OK;
 }
 
@@ -234,6 +305,7 @@ cs_mock_host_t *cs_mock_host_new(int keep)
     m->api.cancelled = s_cancelled;
     m->api.alloc = s_alloc;
     m->api.free = s_free;
+    m->api.emit_map = s_emit_map;
     return m;
 }
 
@@ -256,8 +328,28 @@ void cs_mock_host_destroy(cs_mock_host_t **pm)
             free(r->notes[k].text);
         }
         free(r->notes);
+        for (size_t k = 0; k < r->n_attrs; k++) {
+            free(r->attr_names[k]);
+            free(r->attr_values[k]);
+        }
+        free(r->attr_names);
+        free(r->attr_values);
+        for (size_t k = 0; k < r->n_terms; k++) {
+            free(r->terms[k]);
+        }
+        free(r->terms);
     }
     free(m->recs);
+    for (size_t i = 0; i < m->n_rows; i++) {
+        cs_mock_map_row_t *r = &m->rows[i];
+        free(r->map);
+        free(r->from_system);
+        free(r->to_system);
+        free(r->source);
+        free(r->target);
+        free(r->relationship);
+    }
+    free(m->rows);
     for (size_t i = 0; i < m->set_cap; i++) {
         free(m->set[i].key);
     }
@@ -338,4 +430,24 @@ size_t cs_mock_host_progress_calls(const cs_mock_host_t *m)
 uint64_t cs_mock_host_progress_last(const cs_mock_host_t *m)
 {
     return m->progress_last;
+}
+
+size_t cs_mock_host_map_count(const cs_mock_host_t *m)
+{
+    return m->n_rows;
+}
+
+const cs_mock_map_row_t *cs_mock_host_map_row(const cs_mock_host_t *m, size_t i)
+{
+    return i < m->n_rows ? &m->rows[i] : NULL;
+}
+
+const char *cs_mock_record_attr(const cs_mock_record_t *r, const char *name)
+{
+    for (size_t i = 0; r && i < r->n_attrs; i++) {
+        if (r->attr_names[i] && strcmp(r->attr_names[i], name) == 0) {
+            return r->attr_values[i];
+        }
+    }
+    return NULL;
 }

@@ -33,7 +33,27 @@ typedef struct cs_mock_record {
     uint32_t order;        /* as emitted */
     cs_mock_note_t *notes; /* n_notes copied notes */
     size_t n_notes;
+    char **attr_names;     /* n_attrs copied attribute names (ABI 1.1) */
+    char **attr_values;    /* and their values */
+    size_t n_attrs;
+    char **terms;          /* n_terms copied search terms */
+    size_t n_terms;
+    int32_t valid_from;    /* as emitted */
+    int32_t valid_to;      /* as emitted */
 } cs_mock_record_t;
+
+/* A copied crosswalk row (emit_map, ABI 1.1). */
+typedef struct cs_mock_map_row {
+    char *map;
+    char *from_system;
+    char *to_system;
+    char *source;
+    char *target;       /* NULL for no map */
+    uint32_t flags;     /* enum cs_map_flag */
+    uint8_t scenario;
+    uint8_t choice;
+    char *relationship; /* or NULL */
+} cs_mock_map_row_t;
 
 typedef struct cs_mock_host cs_mock_host_t;
 
@@ -70,6 +90,13 @@ size_t cs_mock_host_violations(const cs_mock_host_t *m, const char **first);
 /* Progress: number of calls and the last value (must never go down: counted as a violation). */
 size_t cs_mock_host_progress_calls(const cs_mock_host_t *m);
 uint64_t cs_mock_host_progress_last(const cs_mock_host_t *m);
+
+/* Crosswalk rows emitted through emit_map (kept whatever keep says), in emission order. */
+size_t cs_mock_host_map_count(const cs_mock_host_t *m);
+const cs_mock_map_row_t *cs_mock_host_map_row(const cs_mock_host_t *m, size_t i);
+
+/* Value of attribute name of a kept record, or NULL. */
+const char *cs_mock_record_attr(const cs_mock_record_t *r, const char *name);
 
 /* Was (cls, code) emitted? Works in both modes. */
 int cs_mock_host_has(const cs_mock_host_t *m, int cls, const char *code);

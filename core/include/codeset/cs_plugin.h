@@ -18,6 +18,11 @@
  * ABI change log:
  *   1.0 (2026-11-22)  first version: system and loader plugins, host table with log/emit/
  *                     progress/alloc/free.
+ *   1.1 (2026-11-30)  cs_record_t: attrs, valid_from, valid_to; cs_host_api_t: emit_map
+ *                     (crosswalk rows); cs_loader_ops_t: flags (CS_LOADER_MAPS). A plugin
+ *                     built for 1.0 keeps working: the host reads the appended fields only
+ *                     when struct_size (records) or abi_minor (loader ops) says they exist,
+ *                     and a loader checks CS_HOST_HAS before it calls emit_map.
  */
 #ifndef CS_PLUGIN_H
 #define CS_PLUGIN_H
@@ -32,7 +37,7 @@ extern "C" {
 #endif
 
 #define CS_ABI_MAJOR 1 /* bump when anything is removed or changed */
-#define CS_ABI_MINOR 0 /* bump when anything is appended */
+#define CS_ABI_MINOR 1 /* bump when anything is appended */
 
 enum cs_plugin_kind {
     CS_PLUGIN_SYSTEM = 1,
@@ -75,6 +80,15 @@ typedef struct cs_note {
     const char *text;  /* the note's text, UTF-8 */
 } cs_note_t;
 
+/* A named value of an entry that is not a note: an axis meaning of an ICD-10-PCS code
+ * ("operation" -> "Excision: Cutting out or off, without replacement, a portion of a body
+ * part"), an HCPCS action code or BETOS code, a FHIR property. lookup shows them under
+ * "attributes" in emission order. */
+typedef struct cs_attr {
+    const char *name;  /* lower-case identifier: "operation", "betos", "added_date" */
+    const char *value; /* UTF-8 text */
+} cs_attr_t;
+
 /* One entry of a release, handed to host->emit. Everything is borrowed for the duration of
  * the call only; the host copies what it keeps. Records are emitted parents first. */
 typedef struct cs_record {
@@ -93,7 +107,38 @@ typedef struct cs_record {
     size_t n_notes;
     const char *const *terms; /* n_terms extra search terms (index entries), or NULL */
     size_t n_terms;
+    /* ABI 1.1 (the host reads these only when struct_size covers them) */
+    const cs_attr_t *attrs;   /* n_attrs named values, or NULL */
+    size_t n_attrs;
+    int32_t valid_from;       /* yyyymmdd the code took effect, when it differs from its
+                               * release's start (0: with the release) */
+    int32_t valid_to;         /* yyyymmdd of its last valid day (an HCPCS termination date);
+                               * after it validate answers not_effective (0: none) */
 } cs_record_t;
+
+/* Flags of a crosswalk row: those of the CMS General Equivalence Mappings. */
+enum cs_map_flag {
+    CS_MAP_APPROXIMATE = 1u << 0, /* the target is not an exact equivalent */
+    CS_MAP_NO_MAP = 1u << 1,      /* the source has no target (target is NULL) */
+    CS_MAP_COMBINATION = 1u << 2, /* the target is one of several that together match */
+    CS_MAP_GEM_FLAGS = 1u << 7,   /* the map carries GEM flags: show all five in replies */
+};
+
+/* One row of a crosswalk (a GEMs line, a ConceptMap element/target, a conversion table
+ * pair), handed to host->emit_map. Borrowed for the call only. Rows of one source may come
+ * in any order; the host keeps them in emission order. */
+typedef struct cs_map_row {
+    uint32_t struct_size;     /* sizeof(cs_map_row_t) as the loader was built */
+    const char *map;          /* id of the map inside the load ("icd9cm-icd10cm") */
+    const char *from_system;  /* system of the source codes ("icd9cm") */
+    const char *to_system;    /* system of the targets ("icd10cm") */
+    const char *source;       /* the source code as the file writes it */
+    const char *target;       /* the target code, or NULL with CS_MAP_NO_MAP */
+    uint32_t flags;           /* enum cs_map_flag */
+    uint8_t scenario;         /* GEM scenario (0 when not a combination) */
+    uint8_t choice;           /* GEM choice list (0 when not a combination) */
+    const char *relationship; /* a ConceptMap's relationship/equivalence, or NULL */
+} cs_map_row_t;
 
 typedef struct cs_sink cs_sink_t; /* opaque: the host's side of one running load */
 
@@ -112,7 +157,13 @@ typedef struct cs_host_api {
     int (*cancelled)(cs_sink_t *sink);
     void *(*alloc)(size_t size);
     void (*free)(void *ptr);
+    /* ABI 1.1: store one crosswalk row (loaders with CS_LOADER_MAPS). Returns like emit. */
+    int (*emit_map)(cs_sink_t *sink, const cs_map_row_t *row, cs_error_t *err);
 } cs_host_api_t;
+
+/* Does the host table have member m? (A host built for an older ABI has a shorter table.) */
+#define CS_HOST_HAS(host, m) \
+    ((host)->struct_size >= offsetof(cs_host_api_t, m) + sizeof((host)->m) && (host)->m)
 
 /* System plugin operations. */
 typedef struct cs_system_ops {
@@ -134,7 +185,19 @@ typedef struct cs_loader_ops {
      * err filled: file, line, column where known, and a sentence. */
     int (*load)(const cs_host_api_t *host, cs_sink_t *sink, const char *const *files,
                 size_t n_files, cs_error_t *err);
+    /* ABI 1.1 (read only when the descriptor's abi_minor >= 1): enum cs_loader_flag. */
+    uint32_t flags;
 } cs_loader_ops_t;
+
+enum cs_loader_flag {
+    /* The loader fills a map set, not a code system: systems[0] names the set ("gems"), it
+     * calls emit_map, never emit, and its releases answer crosswalk. */
+    CS_LOADER_MAPS = 1u << 0,
+    /* The loader fills whatever system the admin names in the load request's "system" (a
+     * FHIR CodeSystem). The host files every record under that system and ignores
+     * rec->system. With CS_LOADER_MAPS, "system" names the map set instead of systems[0]. */
+    CS_LOADER_ANY_SYSTEM = 1u << 1,
+};
 
 /* The descriptor every plugin exports as `const cs_plugin_desc_t cs_plugin_<name>`. */
 typedef struct cs_plugin_desc {
