@@ -12,11 +12,12 @@ CC         ?= cc
 V          ?= 0
 
 # Debian 12 packages behind each pkg-config module, for the error message.
-DEPS_PC    := libzmq lmdb msgpack libxml-2.0
+DEPS_PC    := libzmq lmdb msgpack libxml-2.0 nettle
 DEB_libzmq := libzmq3-dev
 DEB_lmdb   := liblmdb-dev
 DEB_msgpack := libmsgpack-dev
 DEB_libxml-2.0 := libxml2-dev
+DEB_nettle := nettle-dev
 DEB_check  := check
 
 define need_pc
@@ -38,9 +39,9 @@ else
 endif
 CPPFLAGS += -Icore -Icore/include -D_GNU_SOURCE
 CFLAGS   += -std=c11 $(WARN) $(OPT) $(SANFLAGS) -MMD -MP -fPIC \
-            $(shell $(PKG_CONFIG) --cflags libzmq lmdb msgpack libxml-2.0)
+            $(shell $(PKG_CONFIG) --cflags libzmq lmdb msgpack libxml-2.0 nettle)
 LDFLAGS  += $(SANFLAGS)
-CORE_LIBS := $(shell $(PKG_CONFIG) --libs libzmq lmdb msgpack) -lpthread -ldl
+CORE_LIBS := $(shell $(PKG_CONFIG) --libs libzmq lmdb msgpack nettle) -lpthread -ldl
 XML_LIBS  := $(shell $(PKG_CONFIG) --libs libxml-2.0)
 CHECK_CFLAGS = $(shell $(PKG_CONFIG) --cflags check 2>/dev/null)
 CHECK_LIBS   = $(shell $(PKG_CONFIG) --libs check 2>/dev/null)

@@ -135,7 +135,7 @@ static int s_release_encode(const cs_release_t *rel, msgpack_sbuffer *sb)
 {
     msgpack_packer pk;
     msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 10);
+    msgpack_pack_map(&pk, rel->n_maps ? 11 : 10);
     s_pack_kv_str(&pk, "system", rel->system);
     s_pack_kv_str(&pk, "label", rel->label);
     s_pack_kv_int(&pk, "effective_from", rel->effective_from);
@@ -153,6 +153,18 @@ static int s_release_encode(const cs_release_t *rel, msgpack_sbuffer *sb)
         s_pack_kv_str(&pk, "name", rel->files[i].name);
         s_pack_kv_str(&pk, "sha256", rel->files[i].sha256);
         s_pack_kv_int(&pk, "bytes", (int64_t)rel->files[i].bytes);
+    }
+    if (rel->n_maps) {
+        msgpack_pack_str(&pk, 4);
+        msgpack_pack_str_body(&pk, "maps", 4);
+        msgpack_pack_array(&pk, rel->n_maps);
+        for (uint32_t i = 0; i < rel->n_maps; i++) {
+            msgpack_pack_map(&pk, 4);
+            s_pack_kv_str(&pk, "name", rel->maps[i].name);
+            s_pack_kv_str(&pk, "from", rel->maps[i].from);
+            s_pack_kv_str(&pk, "to", rel->maps[i].to);
+            s_pack_kv_int(&pk, "rows", (int64_t)rel->maps[i].rows);
+        }
     }
     return CS_OK;
 }
@@ -232,6 +244,27 @@ static int s_release_decode(const void *data, size_t len, cs_release_t *rel)
                         s_copy_str(f->sha256, sizeof f->sha256, &m->ptr[x].val);
                     } else if (s_key_is(&m->ptr[x], "bytes")) {
                         f->bytes = (uint64_t)s_int(&m->ptr[x].val);
+                    }
+                }
+            }
+        } else if (s_key_is(kv, "maps") && kv->val.type == MSGPACK_OBJECT_ARRAY) {
+            const msgpack_object_array *a = &kv->val.via.array;
+            for (uint32_t j = 0; j < a->size && j < CS_RELEASE_MAX_MAPS; j++) {
+                if (a->ptr[j].type != MSGPACK_OBJECT_MAP) {
+                    continue;
+                }
+                cs_release_map_t *mp = &rel->maps[rel->n_maps++];
+                const msgpack_object_map *m = &a->ptr[j].via.map;
+                for (uint32_t x = 0; x < m->size; x++) {
+                    const msgpack_object_kv *e = &m->ptr[x];
+                    if (s_key_is(e, "name")) {
+                        s_copy_str(mp->name, sizeof mp->name, &e->val);
+                    } else if (s_key_is(e, "from")) {
+                        s_copy_str(mp->from, sizeof mp->from, &e->val);
+                    } else if (s_key_is(e, "to")) {
+                        s_copy_str(mp->to, sizeof mp->to, &e->val);
+                    } else if (s_key_is(e, "rows")) {
+                        mp->rows = (uint64_t)s_int(&e->val);
                     }
                 }
             }
@@ -328,7 +361,7 @@ int cs_catalog_list(cs_reader_t *r, const char *system, size_t slen, cs_release_
                 break;
             }
             if (next->status == CS_REL_ACTIVE && next->effective_from > rel->effective_from) {
-                rel->effective_to = next->effective_from;
+                rel->effective_to = cs_catalog_day_before(next->effective_from);
                 break;
             }
         }
@@ -407,7 +440,8 @@ int cs_catalog_purge(cs_writer_t *w, uint32_t id, cs_error_t *err)
 {
     uint8_t prefix[4];
     cs_key_put_u32(prefix, id);
-    static const int dbs[] = {CS_DB_CODES, CS_DB_CHILDREN, CS_DB_SEARCH};
+    static const int dbs[] = {CS_DB_CODES, CS_DB_CHILDREN, CS_DB_SEARCH, CS_DB_MAPS,
+                              CS_DB_RMAPS};
     for (size_t i = 0; i < sizeof dbs / sizeof dbs[0]; i++) {
         int more = 1;
         while (more) {
@@ -466,4 +500,102 @@ int cs_catalog_purge_incomplete(cs_writer_t *w, size_t *n_purged, cs_error_t *er
         *n_purged = n;
     }
     return CS_OK;
+}
+
+int cs_catalog_day_before(int d)
+{
+    static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int y = d / 10000, m = d / 100 % 100, day = d % 100;
+    if (day > 1) {
+        return d - 1;
+    }
+    if (m == 1) {
+        return (y - 1) * 10000 + 1231;
+    }
+    m--;
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    day = days[m - 1] + (m == 2 && leap);
+    return y * 10000 + m * 100 + day;
+}
+
+int cs_catalog_read(cs_reader_t *r, uint32_t id, cs_release_t *out)
+{
+    uint8_t key[8];
+    size_t klen = s_release_key(key, id);
+    cs_val_t v;
+    if (cs_reader_get(r, CS_DB_META, key, klen, &v) != CS_OK) {
+        return CS_ENOTFOUND;
+    }
+    return s_release_decode(v.data, v.len, out) == CS_OK ? CS_OK : CS_ENOTFOUND;
+}
+
+/* The id a label points at, in the writer's transaction. */
+static int s_label_id(cs_writer_t *w, const char *system, const char *label, uint32_t *id)
+{
+    cs_release_t probe;
+    memset(&probe, 0, sizeof probe);
+    if (strlen(system) >= sizeof probe.system || strlen(label) >= sizeof probe.label) {
+        return CS_ENOTFOUND;
+    }
+    memcpy(probe.system, system, strlen(system) + 1);
+    memcpy(probe.label, label, strlen(label) + 1);
+    uint8_t key[CS_STORE_KEY_MAX];
+    size_t klen = s_label_key(key, &probe);
+    cs_val_t v;
+    if (cs_writer_get(w, CS_DB_META, key, klen, &v) != CS_OK || v.len != 9) {
+        return CS_ENOTFOUND;
+    }
+    *id = cs_key_get_u32(v.data);
+    return CS_OK;
+}
+
+int cs_catalog_retire(cs_writer_t *w, const char *system, const char *label, cs_error_t *err)
+{
+    uint32_t id;
+    cs_release_t rel;
+    if (s_label_id(w, system, label, &id) != CS_OK || cs_catalog_get(w, id, &rel) != CS_OK) {
+        return cs_error_set(err, CS_ENOTFOUND, "%s has no release '%s'", system, label);
+    }
+    if (rel.status == CS_REL_RETIRED) {
+        return CS_OK;
+    }
+    uint8_t key[CS_STORE_KEY_MAX];
+    size_t klen = s_active_key(key, &rel);
+    cs_writer_del(w, CS_DB_META, key, klen);
+    rel.status = CS_REL_RETIRED;
+    s_put_release(w, &rel);
+    uint8_t lval[9];
+    cs_key_put_u32(lval, rel.id);
+    cs_key_put_u32(lval + 4, (uint32_t)rel.effective_from);
+    lval[8] = CS_REL_RETIRED;
+    klen = s_label_key(key, &rel);
+    cs_writer_put(w, CS_DB_META, key, klen, lval, sizeof lval);
+    return cs_writer_commit(w, err);
+}
+
+int cs_catalog_drop(cs_writer_t *w, const char *system, const char *label, uint64_t *n_codes,
+                    cs_error_t *err)
+{
+    uint32_t id;
+    cs_release_t rel;
+    if (s_label_id(w, system, label, &id) != CS_OK || cs_catalog_get(w, id, &rel) != CS_OK) {
+        return cs_error_set(err, CS_ENOTFOUND, "%s has no release '%s'", system, label);
+    }
+    if (n_codes) {
+        *n_codes = rel.codes;
+    }
+    /* Unpublish first, in one commit: a crash during the purge leaves a superseded release
+     * that the next start purges, never a half-deleted one that answers. */
+    uint8_t key[CS_STORE_KEY_MAX];
+    size_t klen = s_active_key(key, &rel);
+    cs_writer_del(w, CS_DB_META, key, klen);
+    klen = s_label_key(key, &rel);
+    cs_writer_del(w, CS_DB_META, key, klen);
+    rel.status = CS_REL_SUPERSEDED;
+    s_put_release(w, &rel);
+    int rc = cs_writer_commit(w, err);
+    if (rc != CS_OK) {
+        return rc;
+    }
+    return cs_catalog_purge(w, id, err);
 }

@@ -31,6 +31,15 @@ enum cs_release_status {
 };
 
 #define CS_RELEASE_MAX_FILES 16
+#define CS_RELEASE_MAX_MAPS 16
+
+/* One crosswalk held by a map-set release (a GEMs direction, a ConceptMap group). */
+typedef struct cs_release_map {
+    char name[64];  /* "icd9cm-icd10cm" */
+    char from[32];  /* source system id */
+    char to[32];    /* target system id */
+    uint64_t rows;  /* rows stored */
+} cs_release_map_t;
 
 typedef struct cs_release_file {
     char name[256];  /* base name of the file */
@@ -43,7 +52,8 @@ typedef struct cs_release {
     char system[32];         /* "icd10cm" */
     char label[64];          /* "2021" */
     int effective_from;      /* yyyymmdd */
-    int effective_to;        /* yyyymmdd of the next active release, 0 if none (filled by list) */
+    int effective_to;        /* yyyymmdd of its last day in effect: the day before the next
+                              * active release starts; 0 if none (filled by list) */
     int status;              /* enum cs_release_status */
     uint64_t codes;          /* entries of class code */
     uint64_t billable;       /* billable codes */
@@ -51,6 +61,8 @@ typedef struct cs_release {
     char loader[64];         /* loader id */
     uint32_t n_files;
     cs_release_file_t files[CS_RELEASE_MAX_FILES];
+    uint32_t n_maps;         /* > 0 for a map-set release (crosswalks, no codes) */
+    cs_release_map_t maps[CS_RELEASE_MAX_MAPS];
 } cs_release_t;
 
 /* A release chosen for a query. label points into the snapshot (borrowed). */
@@ -69,6 +81,10 @@ int cs_catalog_by_date(cs_reader_t *r, const char *system, size_t slen, int yyyy
                        cs_resolved_t *out);
 /* 1 if the system has any release (active or retired) at all, else 0. */
 int cs_catalog_has_system(cs_reader_t *r, const char *system, size_t slen);
+/* Read one release record by id inside a reader's snapshot. CS_OK or CS_ENOTFOUND. */
+int cs_catalog_read(cs_reader_t *r, uint32_t id, cs_release_t *out);
+/* yyyymmdd of the day before d (calendar-aware). */
+int cs_catalog_day_before(int yyyymmdd);
 
 /* Every release (optionally of one system; system NULL for all) that is active or retired,
  * sorted by system then effective date, with effective_to filled. *out is malloc'ed (caller
@@ -89,6 +105,15 @@ int cs_catalog_publish(cs_writer_t *w, cs_release_t *rel, uint32_t *replaced,
 int cs_catalog_purge(cs_writer_t *w, uint32_t id, cs_error_t *err);
 /* Purge every release left loading or superseded (after a crash). *n_purged may be NULL. */
 int cs_catalog_purge_incomplete(cs_writer_t *w, size_t *n_purged, cs_error_t *err);
+/* Stop the release (system, label) from answering newest and date queries; it still
+ * answers when pinned by label. Commits. CS_OK, or CS_ENOTFOUND (err says which). Retiring a
+ * retired release is CS_OK. */
+int cs_catalog_retire(cs_writer_t *w, const char *system, const char *label, cs_error_t *err);
+/* Delete the release (system, label): unpublished in one commit (no query sees it after),
+ * then purged in bounded transactions. CS_OK or CS_ENOTFOUND. *n_codes gets its code count
+ * (may be NULL). */
+int cs_catalog_drop(cs_writer_t *w, const char *system, const char *label, uint64_t *n_codes,
+                    cs_error_t *err);
 /* Read one release record by id, in the writer's transaction. */
 int cs_catalog_get(cs_writer_t *w, uint32_t id, cs_release_t *out);
 

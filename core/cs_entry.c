@@ -48,6 +48,12 @@ static void s_u16(cs_buf_t *b, unsigned v)
     s_u8(b, v & 0xff);
 }
 
+static void s_u32(cs_buf_t *b, uint32_t v)
+{
+    s_u16(b, (v >> 16) & 0xffff);
+    s_u16(b, v & 0xffff);
+}
+
 /* Cut at most max bytes without splitting a UTF-8 sequence. */
 static size_t s_cut(const char *s, size_t len, size_t max)
 {
@@ -103,6 +109,15 @@ int cs_entry_encode(cs_buf_t *b, const cs_record_t *rec, const cs_code_t *self,
     for (size_t i = 0; i < n_terms; i++) {
         s_str(b, rec->terms[i], 1);
     }
+    /* rec is always a whole 1.1 record here: the host widens older ones. */
+    size_t n_attrs = rec->attrs ? (rec->n_attrs > 0xFFFF ? 0xFFFF : rec->n_attrs) : 0;
+    s_u16(b, (unsigned)n_attrs);
+    for (size_t i = 0; i < n_attrs; i++) {
+        s_str(b, rec->attrs[i].name, 0);
+        s_str(b, rec->attrs[i].value, 1);
+    }
+    s_u32(b, rec->valid_from > 0 ? (uint32_t)rec->valid_from : 0);
+    s_u32(b, rec->valid_to > 0 ? (uint32_t)rec->valid_to : 0);
     return b->failed ? CS_ENOMEM : CS_OK;
 }
 
@@ -145,7 +160,8 @@ int cs_entry_decode(const void *val, size_t len, cs_entry_t *out)
 {
     s_rd_t r = {.p = val, .end = (const uint8_t *)val + len, .bad = 0};
     memset(out, 0, sizeof *out);
-    if (s_rd_u8(&r) != CS_ENTRY_VERSION) {
+    unsigned version = s_rd_u8(&r);
+    if (version != 1 && version != CS_ENTRY_VERSION) {
         return CS_EMALFORMED;
     }
     out->billable = s_rd_u8(&r) & 1;
@@ -168,6 +184,21 @@ int cs_entry_decode(const void *val, size_t len, cs_entry_t *out)
     out->terms = r.p;
     for (unsigned i = 0; i < out->n_terms && !r.bad; i++) {
         s_rd_str(&r, 1);
+    }
+    out->terms_end = r.p;
+    out->attrs = out->attrs_end = r.p;
+    if (version >= 2) {
+        out->n_attrs = (uint16_t)s_rd_u16(&r);
+        out->attrs = r.p;
+        for (unsigned i = 0; i < out->n_attrs && !r.bad; i++) {
+            s_rd_str(&r, 0);
+            s_rd_str(&r, 1);
+        }
+        out->attrs_end = r.p;
+        unsigned from_hi = s_rd_u16(&r), from_lo = s_rd_u16(&r);
+        unsigned to_hi = s_rd_u16(&r), to_lo = s_rd_u16(&r);
+        out->valid_from = (int32_t)(from_hi << 16 | from_lo);
+        out->valid_to = (int32_t)(to_hi << 16 | to_lo);
     }
     out->end = r.end;
     return r.bad ? CS_EMALFORMED : CS_OK;
@@ -192,11 +223,27 @@ int cs_entry_note_next(const cs_entry_t *e, const uint8_t **pos, cs_span_t *type
 
 int cs_entry_term_next(const cs_entry_t *e, const uint8_t **pos, cs_span_t *term)
 {
-    if (*pos < e->terms || *pos >= e->end) {
+    if (*pos < e->terms || *pos >= e->terms_end) {
         return 0;
     }
-    s_rd_t r = {.p = *pos, .end = e->end, .bad = 0};
+    s_rd_t r = {.p = *pos, .end = e->terms_end, .bad = 0};
     *term = s_rd_str(&r, 1);
+    if (r.bad) {
+        return 0;
+    }
+    *pos = r.p;
+    return 1;
+}
+
+int cs_entry_attr_next(const cs_entry_t *e, const uint8_t **pos, cs_span_t *name,
+                       cs_span_t *value)
+{
+    if (*pos < e->attrs || *pos >= e->attrs_end) {
+        return 0;
+    }
+    s_rd_t r = {.p = *pos, .end = e->attrs_end, .bad = 0};
+    *name = s_rd_str(&r, 0);
+    *value = s_rd_str(&r, 1);
     if (r.bad) {
         return 0;
     }

@@ -1,10 +1,13 @@
 /* cs_entry.h: the stored form of one entry (the value in CS_DB_CODES), and its reader.
  *
- * Layout, version 1 (all lengths big-endian, strings not NUL-terminated):
+ * Layout, version 2 (all numbers big-endian, strings not NUL-terminated):
  *   u8 version, u8 flags (bit 0 billable), u8 class, u8 parent class (0: no parent),
  *   u8+display, u8+parent key, u8+parent display, u8+kind, u16+title, u16+short,
  *   u16 note count, per note: u8+type, u8+label, u16+text,
- *   u16 term count, per term: u16+term
+ *   u16 term count, per term: u16+term,
+ *   u16 attribute count, per attribute: u8+name, u16+value,
+ *   u32 valid_from, u32 valid_to (yyyymmdd, 0: none)
+ * Version 1 (databases written before ABI 1.1) ends after the terms; it still decodes.
  * Decoding checks every length against the value's size; spans point into the value
  * (borrowed: valid as long as the value is, see cs_store.h).
  */
@@ -20,7 +23,7 @@
 extern "C" {
 #endif
 
-#define CS_ENTRY_VERSION 1
+#define CS_ENTRY_VERSION 2
 
 typedef struct cs_span {
     const char *ptr;
@@ -42,6 +45,12 @@ typedef struct cs_entry {
     const uint8_t *notes;  /* start of the notes section (see cs_entry_note_next) */
     uint16_t n_terms;
     const uint8_t *terms;
+    const uint8_t *terms_end; /* one past the last term */
+    uint16_t n_attrs;
+    const uint8_t *attrs;     /* start of the attributes (see cs_entry_attr_next) */
+    const uint8_t *attrs_end; /* one past the last attribute */
+    int32_t valid_from;    /* yyyymmdd, 0: with its release */
+    int32_t valid_to;      /* yyyymmdd of the last valid day, 0: none */
     const uint8_t *end;    /* one past the value */
 } cs_entry_t;
 
@@ -72,6 +81,10 @@ int cs_entry_note_next(const cs_entry_t *e, const uint8_t **pos, cs_span_t *type
 
 /* Iterate search terms the same way. */
 int cs_entry_term_next(const cs_entry_t *e, const uint8_t **pos, cs_span_t *term);
+
+/* Iterate attributes: *pos starts at entry->attrs. */
+int cs_entry_attr_next(const cs_entry_t *e, const uint8_t **pos, cs_span_t *name,
+                       cs_span_t *value);
 
 #ifdef __cplusplus
 }

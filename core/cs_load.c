@@ -15,7 +15,10 @@
 #include "cs_entry.h"
 #include "cs_key.h"
 #include "cs_log.h"
+#include "cs_maps.h"
 #include "cs_search.h"
+
+#include <nettle/sha2.h>
 
 #define CS_JOBS_KEPT 64           /* finished jobs remembered for the job op */
 #define CS_LOAD_BATCH 20000       /* records per write transaction */
@@ -35,12 +38,15 @@ struct cs_sink {
     cs_writer_t *w;                  /* the write transaction */
     const cs_system_ops_t *sys;      /* the system plugin's ops */
     const char *system;              /* system id */
+    int any_system;                  /* CS_LOADER_ANY_SYSTEM: rec->system is not checked */
     uint32_t release;                /* release id being written */
     uint64_t records, codes, billable;
     uint64_t in_batch;               /* records since the last commit */
     uint32_t seq;                    /* emission counter */
     cs_buf_t buf;                    /* reused value buffer */
     cs_search_builder_t *search;     /* the release's search index, built as records come */
+    cs_release_t *rel;               /* the release record (map sets register maps in it) */
+    uint64_t map_rows;               /* crosswalk rows stored */
 };
 
 struct cs_jobs {
@@ -57,6 +63,7 @@ struct cs_jobs {
     char system[32];
     char label[64];
     int effective_from;
+    uint32_t loader_flags;           /* enum cs_loader_flag of the running loader */
     char **files;
     size_t n_files;
     s_job_t *cur;                    /* slot of the running job */
@@ -96,10 +103,21 @@ static int s_host_emit(cs_sink_t *sink, const cs_record_t *rec, cs_error_t *err)
         return cs_error_set(err, CS_EMALFORMED, "record of %u bytes is older than ABI 1.0",
                             rec->struct_size);
     }
+    if (!sink->sys) {
+        return cs_error_set(err, CS_EMALFORMED, "a map loader emitted a code record");
+    }
+    /* A loader built for ABI 1.0 hands a shorter record: widen it, new fields zero. */
+    cs_record_t whole;
+    if (rec->struct_size < sizeof whole) {
+        memset(&whole, 0, sizeof whole);
+        memcpy(&whole, rec, rec->struct_size);
+        whole.struct_size = sizeof whole;
+        rec = &whole;
+    }
     if (!rec->code || !rec->title || !rec->kind) {
         return cs_error_set(err, CS_EMALFORMED, "record without code, kind or title");
     }
-    if (!rec->system || strcmp(rec->system, sink->system) != 0) {
+    if (!sink->any_system && (!rec->system || strcmp(rec->system, sink->system) != 0)) {
         return cs_error_set(err, CS_EMALFORMED, "record %s is of system '%s', not '%s'",
                             rec->code, rec->system ? rec->system : "(none)", sink->system);
     }
@@ -183,6 +201,109 @@ static int s_host_emit(cs_sink_t *sink, const cs_record_t *rec, cs_error_t *err)
     return CS_OK;
 }
 
+/* The index of map name in the release, registering it on first sight. */
+static int s_map_index(cs_sink_t *sink, const cs_map_row_t *row, uint8_t *idx, cs_error_t *err)
+{
+    cs_release_t *rel = sink->rel;
+    for (uint32_t i = 0; i < rel->n_maps; i++) {
+        cs_release_map_t *m = &rel->maps[i];
+        if (strcmp(m->name, row->map) == 0) {
+            if (strcmp(m->from, row->from_system) != 0 || strcmp(m->to, row->to_system) != 0) {
+                return cs_error_set(err, CS_EMALFORMED, "map %s joins %s to %s, not %s to %s",
+                                    m->name, m->from, m->to, row->from_system, row->to_system);
+            }
+            *idx = (uint8_t)i;
+            return CS_OK;
+        }
+    }
+    if (rel->n_maps == CS_RELEASE_MAX_MAPS) {
+        return cs_error_set(err, CS_EMALFORMED, "a load holds at most %d maps",
+                            CS_RELEASE_MAX_MAPS);
+    }
+    if (strlen(row->map) >= sizeof rel->maps[0].name || !row->map[0] ||
+        strlen(row->from_system) >= sizeof rel->maps[0].from ||
+        strlen(row->to_system) >= sizeof rel->maps[0].to) {
+        return cs_error_set(err, CS_EMALFORMED, "map or system id '%.40s' is empty or too long",
+                            row->map);
+    }
+    cs_release_map_t *m = &rel->maps[rel->n_maps];
+    memset(m, 0, sizeof *m);
+    snprintf(m->name, sizeof m->name, "%s", row->map);
+    snprintf(m->from, sizeof m->from, "%s", row->from_system);
+    snprintf(m->to, sizeof m->to, "%s", row->to_system);
+    *idx = (uint8_t)rel->n_maps++;
+    return CS_OK;
+}
+
+static int s_map_code(cs_sink_t *sink, const char *system, const char *code, const char *what,
+                      cs_code_t *out, cs_error_t *err)
+{
+    const cs_plugin_desc_t *p = cs_plugin_host_system(sink->jobs->plugins, system,
+                                                      strlen(system));
+    if (!p) {
+        return cs_error_set(err, CS_EMALFORMED, "no system plugin '%s' is loaded for the %s "
+                            "%s", system, what, code);
+    }
+    cs_error_t nerr;
+    cs_error_clear(&nerr);
+    if (s_normalize(p->system, code, CS_CLASS_CODE, out, &nerr) != CS_OK) {
+        return cs_error_set(err, CS_EMALFORMED, "%s %s: %s", what, code, nerr.msg);
+    }
+    return CS_OK;
+}
+
+static int s_host_emit_map(cs_sink_t *sink, const cs_map_row_t *row, cs_error_t *err)
+{
+    if (!sink || sink->magic != CS_SINK_MAGIC || !row) {
+        return cs_error_set(err, CS_EINTERNAL, "emit_map called with a bad sink or row");
+    }
+    if (sink->sys) {
+        return cs_error_set(err, CS_EMALFORMED, "a code-system loader emitted a map row");
+    }
+    if (row->struct_size < sizeof(cs_map_row_t) || !row->map || !row->from_system ||
+        !row->to_system || !row->source) {
+        return cs_error_set(err, CS_EMALFORMED, "map row without map, systems or source");
+    }
+    int no_map = (row->flags & CS_MAP_NO_MAP) != 0;
+    if (no_map != (row->target == NULL)) {
+        return cs_error_set(err, CS_EMALFORMED, "map row for %s: a target must be given "
+                            "exactly when the row is not a no-map row", row->source);
+    }
+    uint8_t idx = 0;
+    int rc = s_map_index(sink, row, &idx, err);
+    if (rc != CS_OK) {
+        return rc;
+    }
+    cs_code_t source, target;
+    rc = s_map_code(sink, row->from_system, row->source, "source", &source, err);
+    if (rc == CS_OK && row->target) {
+        rc = s_map_code(sink, row->to_system, row->target, "target", &target, err);
+    }
+    if (rc != CS_OK) {
+        return rc;
+    }
+    rc = cs_maps_put(sink->w, sink->release, idx, &source, row->target ? &target : NULL, row,
+                     ++sink->seq);
+    if (rc != CS_OK) {
+        return cs_error_set(err, rc, "store: cannot write the row for %s: %s", source.display,
+                            cs_strerror(rc));
+    }
+    sink->rel->maps[idx].rows++;
+    sink->map_rows++;
+    sink->records++;
+    if (++sink->in_batch >= CS_LOAD_BATCH) {
+        rc = cs_writer_commit(sink->w, err);
+        if (rc != CS_OK) {
+            return rc;
+        }
+        sink->in_batch = 0;
+        pthread_mutex_lock(&sink->jobs->lock);
+        sink->jobs->cur->st.records = sink->records;
+        pthread_mutex_unlock(&sink->jobs->lock);
+    }
+    return CS_OK;
+}
+
 static void s_host_progress(cs_sink_t *sink, uint64_t bytes_done)
 {
     if (!sink || sink->magic != CS_SINK_MAGIC) {
@@ -208,6 +329,7 @@ static const cs_host_api_t s_host_api = {
     .cancelled = s_host_cancelled,
     .alloc = malloc,
     .free = free,
+    .emit_map = s_host_emit_map,
 };
 
 /* ---- the job thread ---- */
@@ -223,6 +345,35 @@ static const char *s_base(const char *path)
 {
     const char *slash = strrchr(path, '/');
     return slash ? slash + 1 : path;
+}
+
+/* The file's SHA-256 as 64 hex digits into hex[65] (what the admin can check against the
+ * publisher's). CS_OK or CS_EIO. */
+static int s_sha256_file(const char *path, char hex[65])
+{
+    hex[0] = '\0';
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        return CS_EIO;
+    }
+    struct sha256_ctx ctx;
+    sha256_init(&ctx);
+    static _Thread_local uint8_t buf[1 << 16];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
+        sha256_update(&ctx, n, buf);
+    }
+    int failed = ferror(f);
+    fclose(f);
+    if (failed) {
+        return CS_EIO;
+    }
+    uint8_t digest[SHA256_DIGEST_SIZE];
+    sha256_digest(&ctx, sizeof digest, digest);
+    for (size_t i = 0; i < sizeof digest; i++) {
+        snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+    }
+    return CS_OK;
 }
 
 /* One attempt: write the release and publish it. On failure everything written is purged. */
@@ -241,11 +392,15 @@ static int s_attempt(cs_jobs_t *jobs, const cs_plugin_desc_t *sysp, cs_release_t
     sink->magic = CS_SINK_MAGIC;
     sink->jobs = jobs;
     sink->w = w;
-    sink->sys = sysp->system;
+    sink->sys = sysp ? sysp->system : NULL;
     sink->system = rel->system;
+    sink->any_system = (jobs->loader_flags & CS_LOADER_ANY_SYSTEM) != 0;
     sink->release = rel->id;
     sink->records = sink->codes = sink->billable = sink->in_batch = 0;
+    sink->map_rows = 0;
     sink->seq = 0;
+    sink->rel = rel;
+    rel->n_maps = 0;
     sink->search = cs_search_builder_new(rel->id);
     if (!sink->search) {
         cs_writer_destroy(&w);
@@ -256,7 +411,13 @@ static int s_attempt(cs_jobs_t *jobs, const cs_plugin_desc_t *sysp, cs_release_t
     if (rc == CS_OK && atomic_load(&jobs->cancel)) {
         rc = cs_error_set(err, CS_ETERM, "the broker is shutting down");
     }
-    if (rc == CS_OK) {
+    if (rc == CS_OK && !sysp && sink->map_rows == 0) {
+        rc = cs_error_set(err, CS_EMALFORMED, "the files hold no crosswalk rows");
+    }
+    if (rc == CS_OK && sysp && sink->codes == 0) {
+        rc = cs_error_set(err, CS_EMALFORMED, "the files hold no codes");
+    }
+    if (rc == CS_OK && sysp) {
         struct timespec t0;
         clock_gettime(CLOCK_MONOTONIC, &t0);
         rc = cs_search_builder_write(sink->search, w, err);
@@ -323,11 +484,16 @@ static void *s_job_main(void *arg)
         snprintf(f->name, sizeof f->name, "%s", s_base(jobs->files[i]));
         struct stat sb;
         f->bytes = stat(jobs->files[i], &sb) == 0 ? (uint64_t)sb.st_size : 0;
+        if (s_sha256_file(jobs->files[i], f->sha256) != CS_OK) {
+            CS_WARN("load %s/%s: cannot read %s to digest it", rel.system, rel.label, f->name);
+        }
     }
-    const cs_plugin_desc_t *sysp = cs_plugin_host_system(jobs->plugins, rel.system,
-                                                         strlen(rel.system));
+    int maps = (jobs->loader_flags & CS_LOADER_MAPS) != 0;
+    const cs_plugin_desc_t *sysp = maps ? NULL : cs_plugin_host_system(jobs->plugins,
+                                                                       rel.system,
+                                                                       strlen(rel.system));
     int rc = CS_OK;
-    if (!sysp) {
+    if (!sysp && !maps) {
         rc = cs_error_set(&err, CS_ENOTFOUND, "no system plugin '%s' is loaded", rel.system);
     }
     for (int attempt = 0; rc == CS_OK; attempt++) {
@@ -429,6 +595,17 @@ void cs_jobs_destroy(cs_jobs_t **jobs)
     *jobs = NULL;
 }
 
+/* Does the loader name system among the systems it fills? */
+static int s_loader_fills(const cs_plugin_desc_t *loader, const char *system)
+{
+    for (const char *const *s = loader->loader->systems; s && *s; s++) {
+        if (strcmp(*s, system) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 int cs_jobs_start(cs_jobs_t *jobs, const cs_load_spec_t *spec, char id_out[CS_JOB_ID_MAX],
                   cs_error_t *err)
 {
@@ -436,12 +613,27 @@ int cs_jobs_start(cs_jobs_t *jobs, const cs_load_spec_t *spec, char id_out[CS_JO
     if (!spec->loader || spec->loader->kind != CS_PLUGIN_LOADER) {
         return cs_error_set(err, CS_EINVAL, "no loader given");
     }
+    uint32_t flags = spec->loader->abi_minor >= 1 ? spec->loader->loader->flags : 0;
     const char *system = spec->system ? spec->system : spec->loader->loader->systems[0];
-    if (!system || strlen(system) >= sizeof jobs->system) {
+    if ((flags & CS_LOADER_ANY_SYSTEM) && !(flags & CS_LOADER_MAPS) && !spec->system) {
+        return cs_error_set(err, CS_EINVAL, "loader %s fills any system: name it with "
+                            "\"system\"", spec->loader->name);
+    }
+    if (!system || !*system || strlen(system) >= sizeof jobs->system) {
         return cs_error_set(err, CS_EINVAL, "loader %s names no system", spec->loader->name);
     }
-    if (!cs_plugin_host_system(jobs->plugins, system, strlen(system))) {
+    if (!(flags & CS_LOADER_ANY_SYSTEM) && spec->system &&
+        !s_loader_fills(spec->loader, spec->system)) {
+        return cs_error_set(err, CS_EINVAL, "loader %s does not fill system '%s'",
+                            spec->loader->name, spec->system);
+    }
+    const cs_plugin_desc_t *sysp = cs_plugin_host_system(jobs->plugins, system, strlen(system));
+    if (!(flags & CS_LOADER_MAPS) && !sysp) {
         return cs_error_set(err, CS_EINVAL, "no system plugin '%s' is loaded", system);
+    }
+    if ((flags & CS_LOADER_MAPS) && sysp) {
+        return cs_error_set(err, CS_EINVAL, "'%s' is a code system; a map set needs a name "
+                            "of its own", system);
     }
     if (!spec->label || !*spec->label || strlen(spec->label) >= sizeof jobs->label) {
         return cs_error_set(err, CS_EINVAL, "a release label of 1 to %zu characters is needed",
@@ -491,6 +683,7 @@ int cs_jobs_start(cs_jobs_t *jobs, const cs_load_spec_t *spec, char id_out[CS_JO
         }
     }
     jobs->loader = spec->loader;
+    jobs->loader_flags = flags;
     snprintf(jobs->system, sizeof jobs->system, "%s", system);
     snprintf(jobs->label, sizeof jobs->label, "%s", spec->label);
     jobs->effective_from = spec->effective_from;

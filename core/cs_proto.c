@@ -329,6 +329,7 @@ typedef enum s_key {
     K_LIMIT,
     K_OFFSET,
     K_BILLABLE_ONLY,
+    K_REVERSE,
     K_COUNT_
 } s_key_t;
 
@@ -354,6 +355,7 @@ static const char *const s_keynames[K_COUNT_] = {
     [K_LIMIT] = "limit",
     [K_OFFSET] = "offset",
     [K_BILLABLE_ONLY] = "billable_only",
+    [K_REVERSE] = "reverse",
 };
 
 static s_key_t s_key_from_name(const char *s, uint32_t n)
@@ -366,7 +368,7 @@ static s_key_t s_key_from_name(const char *s, uint32_t n)
     case 4: a = K_CODE, b = K_FROM, c = K_DATE; break;
     case 5: a = K_CODES, b = K_FILES, c = K_LIMIT; break;
     case 6: a = K_SYSTEM, b = K_LOADER, c = K_OFFSET; break;
-    case 7: a = K_RELEASE, b = K_INCLUDE; break;
+    case 7: a = K_RELEASE, b = K_INCLUDE, c = K_REVERSE; break;
     case 10: a = K_TO_RELEASE; break;
     case 13: a = K_BILLABLE_ONLY; break;
     case 14: a = K_EFFECTIVE_FROM; break;
@@ -780,6 +782,14 @@ cs_proto_err_t cs_request_decode(cs_request_t *req, const void *body, size_t len
                          s_typename(o));
         }
         req->billable_only = o->via.boolean ? 1 : 0;
+    }
+    if (val[K_REVERSE] != NULL) {
+        const msgpack_object *o = val[K_REVERSE];
+        if (o->type != MSGPACK_OBJECT_BOOLEAN) {
+            return s_bad(err, CS_PERR_BAD_REQUEST, "\"reverse\" must be a bool, not %s",
+                         s_typename(o));
+        }
+        req->reverse = o->via.boolean ? 1 : 0;
     }
 
     for (unsigned i = 0; i < 4 && s_required[req->op][i] != K_NONE; i++) {

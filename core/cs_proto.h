@@ -97,6 +97,7 @@ typedef struct cs_request {
     int64_t limit;             /* search/diff limit; -1 when absent */
     int64_t offset;            /* search offset; 0 when absent */
     int billable_only;         /* search flag */
+    int reverse;               /* crosswalk: which sources map to code */
     msgpack_unpacked unpacked_; /* owns the decoded tree; internal */
 } cs_request_t;
 

@@ -9,6 +9,7 @@
 #include "cs_entry.h"
 #include "cs_key.h"
 #include "cs_log.h"
+#include "cs_maps.h"
 #include "cs_search.h"
 
 #define CS_NOTE_TYPES_MAX 16
@@ -24,7 +25,33 @@ typedef struct s_ctx {
     const cs_request_t *req;
     const cs_plugin_desc_t *sys;  /* system plugin */
     cs_resolved_t rel;            /* release */
+    int listed;                   /* 1 once the lists below are filled (on first need) */
+    cs_release_t *all;            /* every release, of every system and map set */
+    size_t n_all;
 } s_ctx_t;
+
+#define CS_VALID_IN_MAX 32    /* releases named in valid_in */
+#define CS_REPLACED_MAX 20    /* codes named in replaced_by */
+
+static void s_ctx_free(s_ctx_t *ctx)
+{
+    free(ctx->all);
+    ctx->all = NULL;
+    ctx->n_all = 0;
+    ctx->listed = 0;
+}
+
+/* The catalog, read once per request and only when a code is not in its release. */
+static void s_ctx_list(cs_engine_t *e, s_ctx_t *ctx)
+{
+    if (!ctx->listed) {
+        ctx->listed = 1;
+        if (cs_catalog_list(e->reader, NULL, 0, &ctx->all, &ctx->n_all) != CS_OK) {
+            ctx->all = NULL;
+            ctx->n_all = 0;
+        }
+    }
+}
 
 cs_engine_t *cs_engine_new(cs_store_t *store, const cs_plugin_host_t *plugins,
                            cs_error_t *err)
@@ -98,6 +125,7 @@ static cs_proto_err_t s_resolve(cs_engine_t *e, const cs_request_t *req, msgpack
                                 s_ctx_t *ctx)
 {
     char sbuf[64], lbuf[80];
+    memset(ctx, 0, sizeof *ctx);
     ctx->req = req;
     ctx->sys = cs_plugin_host_system(e->plugins, req->system.ptr, req->system.len);
     if (!ctx->sys) {
@@ -277,6 +305,35 @@ static void s_pack_notes(const cs_entry_t *ent, msgpack_packer *pk)
     }
 }
 
+static void s_pack_date(msgpack_packer *pk, const char *key, int yyyymmdd)
+{
+    s_pack_key(pk, key);
+    if (yyyymmdd <= 0) {
+        msgpack_pack_nil(pk);
+        return;
+    }
+    char d[11];
+    cs_proto_format_date(yyyymmdd, d);
+    cs_pack_cstr(pk, d);
+}
+
+/* attributes: {name: value}, in emission order (loaders give each name once per entry). */
+static void s_pack_attrs(const cs_entry_t *ent, msgpack_packer *pk)
+{
+    uint32_t n = 0;
+    const uint8_t *pos = ent->attrs;
+    cs_span_t name, value;
+    while (cs_entry_attr_next(ent, &pos, &name, &value)) {
+        n++;
+    }
+    msgpack_pack_map(pk, n);
+    pos = ent->attrs;
+    for (uint32_t i = 0; i < n && cs_entry_attr_next(ent, &pos, &name, &value); i++) {
+        s_pack_span(pk, name);
+        s_pack_span(pk, value);
+    }
+}
+
 static int s_input_differs(cs_str_t in, const char *display)
 {
     return in.len != strlen(display) || memcmp(in.ptr, display, in.len) != 0;
@@ -321,6 +378,7 @@ static cs_proto_err_t s_lookup(cs_engine_t *e, const cs_request_t *req, msgpack_
         return CS_PERR_NONE;
     }
     uint32_t n = 8 + (ent.short_title.len ? 1 : 0) + (differs ? 1 : 0);
+    n += (ent.n_attrs ? 1 : 0) + (ent.valid_from ? 1 : 0) + (ent.valid_to ? 1 : 0);
     n += (req->include & CS_INCLUDE_CHILDREN) ? 1 : 0;
     n += (req->include & CS_INCLUDE_ANCESTORS) ? 1 : 0;
     n += (req->include & CS_INCLUDE_NOTES) ? 1 : 0;
@@ -349,6 +407,16 @@ static cs_proto_err_t s_lookup(cs_engine_t *e, const cs_request_t *req, msgpack_
     if (differs) {
         s_pack_key(pk, "input");
         cs_pack_strn(pk, req->code.ptr, req->code.len);
+    }
+    if (ent.n_attrs) {
+        s_pack_key(pk, "attributes");
+        s_pack_attrs(&ent, pk);
+    }
+    if (ent.valid_from) {
+        s_pack_date(pk, "valid_from", ent.valid_from);
+    }
+    if (ent.valid_to) {
+        s_pack_date(pk, "valid_to", ent.valid_to);
     }
     if (req->include & CS_INCLUDE_NOTES) {
         s_pack_key(pk, "notes");
@@ -559,8 +627,120 @@ static void s_pack_not_billable(cs_engine_t *e, const s_ctx_t *ctx, const cs_cod
     }
 }
 
-static void s_validate_one(cs_engine_t *e, const s_ctx_t *ctx, cs_str_t input,
-                           msgpack_packer *pk)
+/* Releases of the request's system, other than the one answering, that hold code. */
+static size_t s_valid_in(cs_engine_t *e, s_ctx_t *ctx, const cs_code_t *code,
+                         const char **labels)
+{
+    s_ctx_list(e, ctx);
+    size_t n = 0;
+    size_t slen = strlen(ctx->sys->name);
+    for (size_t i = 0; i < ctx->n_all && n < CS_VALID_IN_MAX; i++) {
+        const cs_release_t *r = &ctx->all[i];
+        cs_entry_t ent;
+        if (r->id == ctx->rel.id || r->n_maps || strlen(r->system) != slen ||
+            memcmp(r->system, ctx->sys->name, slen) != 0) {
+            continue;
+        }
+        if (s_find(e, r->id, code, &ent) == CS_OK) {
+            labels[n++] = r->label;
+        }
+    }
+    return n;
+}
+
+/* Codes that a loaded conversion table (a map of the system onto itself) gives for code. */
+static size_t s_replaced_by(cs_engine_t *e, s_ctx_t *ctx, const cs_code_t *code,
+                            cs_span_t *out)
+{
+    s_ctx_list(e, ctx);
+    size_t n = 0;
+    for (size_t i = 0; i < ctx->n_all; i++) {
+        const cs_release_t *r = &ctx->all[i];
+        for (uint32_t m = 0; m < r->n_maps; m++) {
+            if (strcmp(r->maps[m].from, ctx->sys->name) != 0 ||
+                strcmp(r->maps[m].to, ctx->sys->name) != 0) {
+                continue;
+            }
+            cs_maps_iter_t it;
+            cs_map_hit_t hit;
+            int more = cs_maps_first(&it, e->reader, r->id, (uint8_t)m, code->key,
+                                     strlen(code->key), 0, &hit);
+            for (; more && n < CS_REPLACED_MAX; more = cs_maps_next(&it, &hit)) {
+                int seen = hit.display.len == 0 || s_span_eq(hit.display, (cs_span_t){
+                    code->display, strlen(code->display)});
+                for (size_t k = 0; k < n && !seen; k++) {
+                    seen = s_span_eq(out[k], hit.display);
+                }
+                if (!seen) {
+                    out[n++] = hit.display;
+                }
+            }
+        }
+    }
+    return n;
+}
+
+/* not_effective: why, where the code is valid, what replaced it. */
+static void s_pack_not_effective(cs_engine_t *e, s_ctx_t *ctx, const cs_code_t *code,
+                                 cs_str_t input, const char *why, const char **labels,
+                                 size_t n_labels, msgpack_packer *pk)
+{
+    cs_span_t repl[CS_REPLACED_MAX];
+    size_t n_repl = s_replaced_by(e, ctx, code, repl);
+    char msg[320];
+    int len = snprintf(msg, sizeof msg, "%s %s", code->display, why);
+    for (size_t i = 0; i < n_labels && i < 4 && len > 0 && (size_t)len < sizeof msg; i++) {
+        len += snprintf(msg + len, sizeof msg - (size_t)len, "%s%s",
+                        i == 0 ? "; it is a code of release " : ", ", labels[i]);
+    }
+    for (size_t i = 0; i < n_repl && i < 4 && len > 0 && (size_t)len < sizeof msg; i++) {
+        len += snprintf(msg + len, sizeof msg - (size_t)len, "%s%.*s",
+                        i == 0 ? "; replaced by " : ", ", (int)repl[i].len, repl[i].ptr);
+    }
+    msgpack_pack_map(pk, 7);
+    s_pack_key(pk, "input");
+    cs_pack_strn(pk, input.ptr, input.len);
+    cs_pack_kv_str(pk, "code", code->display);
+    cs_pack_kv_bool(pk, "valid", 0);
+    cs_pack_kv_str(pk, "reason", "not_effective");
+    cs_pack_kv_str(pk, "message", msg);
+    s_pack_key(pk, "valid_in");
+    msgpack_pack_array(pk, (uint32_t)n_labels);
+    for (size_t i = 0; i < n_labels; i++) {
+        cs_pack_cstr(pk, labels[i]);
+    }
+    s_pack_key(pk, "replaced_by");
+    msgpack_pack_array(pk, (uint32_t)n_repl);
+    for (size_t i = 0; i < n_repl; i++) {
+        s_pack_span(pk, repl[i]);
+    }
+}
+
+/* The code is in the release, but the date of service falls outside its own dates (an
+ * HCPCS code terminated before the date, or added after it): the reason, else NULL. */
+static const char *s_outside_dates(const s_ctx_t *ctx, const cs_entry_t *ent, char *buf,
+                                   size_t cap)
+{
+    const cs_request_t *req = ctx->req;
+    char d[11], when[11];
+    if (!req->has_date) {
+        return NULL;
+    }
+    cs_proto_format_date(req->date, when);
+    if (ent->valid_to && req->date > ent->valid_to) {
+        cs_proto_format_date(ent->valid_to, d);
+        snprintf(buf, cap, "was terminated on %s, before the date of service %s", d, when);
+        return buf;
+    }
+    if (ent->valid_from && req->date < ent->valid_from) {
+        cs_proto_format_date(ent->valid_from, d);
+        snprintf(buf, cap, "takes effect on %s, after the date of service %s", d, when);
+        return buf;
+    }
+    return NULL;
+}
+
+static void s_validate_one(cs_engine_t *e, s_ctx_t *ctx, cs_str_t input, msgpack_packer *pk)
 {
     cs_code_t code;
     cs_error_t nerr;
@@ -575,7 +755,23 @@ static void s_validate_one(cs_engine_t *e, const s_ctx_t *ctx, cs_str_t input,
         return;
     }
     cs_entry_t ent;
+    const char *labels[CS_VALID_IN_MAX];
     if (s_find(e, ctx->rel.id, &code, &ent) != CS_OK) {
+        size_t n_labels = s_valid_in(e, ctx, &code, labels);
+        if (n_labels > 0) {
+            char why[160];
+            if (ctx->req->has_date) {
+                char d[11];
+                cs_proto_format_date(ctx->req->date, d);
+                snprintf(why, sizeof why, "is not in effect on %s (release %.*s)", d,
+                         (int)ctx->rel.label.len, ctx->rel.label.ptr);
+            } else {
+                snprintf(why, sizeof why, "is not a code of release %.*s",
+                         (int)ctx->rel.label.len, ctx->rel.label.ptr);
+            }
+            s_pack_not_effective(e, ctx, &code, input, why, labels, n_labels, pk);
+            return;
+        }
         char msg[200];
         snprintf(msg, sizeof msg, "%s is not a code of %s release %.*s", code.display,
                  ctx->sys->name, (int)ctx->rel.label.len, ctx->rel.label.ptr);
@@ -586,6 +782,12 @@ static void s_validate_one(cs_engine_t *e, const s_ctx_t *ctx, cs_str_t input,
         cs_pack_kv_bool(pk, "valid", 0);
         cs_pack_kv_str(pk, "reason", "unknown");
         cs_pack_kv_str(pk, "message", msg);
+        return;
+    }
+    char why[160];
+    if (s_outside_dates(ctx, &ent, why, sizeof why)) {
+        size_t n_labels = s_valid_in(e, ctx, &code, labels);
+        s_pack_not_effective(e, ctx, &code, input, why, labels, n_labels, pk);
         return;
     }
     if (!ent.billable) {
@@ -619,22 +821,11 @@ static cs_proto_err_t s_validate(cs_engine_t *e, const cs_request_t *req, msgpac
     for (uint32_t i = 0; i < req->n_codes; i++) {
         s_validate_one(e, &ctx, cs_request_code_at(req, i), pk);
     }
+    s_ctx_free(&ctx);
     return CS_PERR_NONE;
 }
 
 /* ---- releases ---- */
-
-static void s_pack_date(msgpack_packer *pk, const char *key, int yyyymmdd)
-{
-    s_pack_key(pk, key);
-    if (yyyymmdd <= 0) {
-        msgpack_pack_nil(pk);
-        return;
-    }
-    char d[11];
-    cs_proto_format_date(yyyymmdd, d);
-    cs_pack_cstr(pk, d);
-}
 
 static cs_proto_err_t s_releases(cs_engine_t *e, const cs_request_t *req, msgpack_packer *pk)
 {

@@ -17,8 +17,8 @@
 
 #define CS_STORE_DEFAULT_MAP ((size_t)1 << 30)
 
-static const char *const s_db_names[CS_DB_COUNT_] = {"meta", "codes", "children",
-                                                      "search"};
+static const char *const s_db_names[CS_DB_COUNT_] = {"meta",   "codes", "children",
+                                                      "search", "maps",  "rmaps"};
 
 struct cs_store {
     MDB_env *env;              /* the one environment of the process */
@@ -148,7 +148,7 @@ cs_store_t *cs_store_open(const char *dir, size_t map_size, unsigned max_readers
         goto fail;
     }
     step = "set the number of databases";
-    rc = mdb_env_set_maxdbs(st->env, CS_DB_COUNT_ + 2);
+    rc = mdb_env_set_maxdbs(st->env, CS_DB_COUNT_ + 4);
     if (rc != MDB_SUCCESS) {
         goto fail;
     }

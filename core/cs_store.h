@@ -6,6 +6,8 @@
  *   CS_DB_CODES     [release u32 BE][class u8][code key] -> entry record (cs_entry.h)
  *   CS_DB_CHILDREN  [release][class][parent key][0][order u32 BE][seq u32 BE] -> [class][key]
  *   CS_DB_SEARCH    [release][tag u8]... -> the release's search index (cs_search.h)
+ *   CS_DB_MAPS      [release][map u8][source key][0][seq u32] -> one crosswalk row (cs_maps.h)
+ *   CS_DB_RMAPS     [release][map u8][target key][0][seq u32] -> the row's source, reversed
  *
  * Caveats (as lmdb.h's):
  *  - one cs_store_t per process and per directory; never use it across fork();
@@ -35,6 +37,8 @@ enum cs_db {
     CS_DB_CODES,
     CS_DB_CHILDREN,
     CS_DB_SEARCH,
+    CS_DB_MAPS,
+    CS_DB_RMAPS,
     CS_DB_COUNT_
 };
 

@@ -272,7 +272,7 @@ START_TEST(test_catalog_resolution)
     ck_assert_int_eq(cs_catalog_list(r, NULL, 0, &list, &n), CS_OK);
     ck_assert_uint_eq(n, 2);
     ck_assert_str_eq(list[0].label, "2016");
-    ck_assert_int_eq(list[0].effective_to, 20161001);
+    ck_assert_int_eq(list[0].effective_to, 20160930);
     ck_assert_int_eq(list[1].effective_to, 0);
     free(list);
     cs_reader_end(r);
