@@ -122,6 +122,37 @@ static cs_proto_err_t s_admin_load(s_broker_t *b, const cs_request_t *req, msgpa
     return CS_PERR_NONE;
 }
 
+static cs_proto_err_t s_admin_retire_or_drop(s_broker_t *b, const cs_request_t *req,
+                                             msgpack_packer *pk)
+{
+    char system[32], label[64];
+    if (!s_cstr(req->system, system, sizeof system) ||
+        !s_cstr(req->release, label, sizeof label)) {
+        cs_reply_error(pk, req, CS_PERR_BAD_REQUEST, "the system id or release is too long");
+        return CS_PERR_BAD_REQUEST;
+    }
+    int drop = req->op == CS_OP_DROP;
+    uint64_t codes = 0;
+    cs_error_t err;
+    cs_error_clear(&err);
+    int rc = cs_jobs_retire_or_drop(b->jobs, system, label, drop, &codes, &err);
+    cs_proto_err_t e = rc == CS_OK         ? CS_PERR_NONE
+                       : rc == CS_EEXIST   ? CS_PERR_BUSY
+                       : rc == CS_ENOTFOUND ? CS_PERR_UNKNOWN_RELEASE
+                                           : CS_PERR_INTERNAL;
+    if (e != CS_PERR_NONE) {
+        cs_reply_error(pk, req, e, err.msg);
+        return e;
+    }
+    cs_reply_begin(pk, req, 1, drop ? 3 : 2);
+    cs_pack_kv_str(pk, "system", system);
+    cs_pack_kv_str(pk, "release", label);
+    if (drop) {
+        cs_pack_kv_int(pk, "codes", (int64_t)codes);
+    }
+    return CS_PERR_NONE;
+}
+
 static const char *s_state_name(cs_job_state_t s)
 {
     switch (s) {
@@ -236,6 +267,8 @@ static cs_proto_err_t s_dispatch(s_broker_t *b, const void *body, size_t len, in
     case CS_OP_LOAD: e = s_admin_load(b, req, pk); break;
     case CS_OP_JOB: e = s_admin_job(b, req, pk); break;
     case CS_OP_PLUGINS: e = s_admin_plugins(b, req, pk); break;
+    case CS_OP_RETIRE:
+    case CS_OP_DROP: e = s_admin_retire_or_drop(b, req, pk); break;
     case CS_OP_STATS: e = s_stats(b, req, pk); break;
     default: e = cs_engine_handle(b->engine, req, pk); break;
     }

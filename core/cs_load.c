@@ -732,3 +732,27 @@ int cs_jobs_status(cs_jobs_t *jobs, const char *id, size_t len, cs_job_status_t 
     pthread_mutex_unlock(&jobs->lock);
     return rc;
 }
+
+int cs_jobs_retire_or_drop(cs_jobs_t *jobs, const char *system, const char *label, int drop,
+                           uint64_t *codes, cs_error_t *err)
+{
+    s_reap(jobs, 0);
+    pthread_mutex_lock(&jobs->lock);
+    if (jobs->running) {
+        pthread_mutex_unlock(&jobs->lock);
+        return cs_error_set(err, CS_EEXIST, "a load is running; try again when it is done");
+    }
+    /* Holding the lock keeps a load from starting while this writes. */
+    cs_writer_t *w = cs_writer_new(jobs->store, err);
+    int rc = w ? CS_OK : (err->code ? err->code : CS_EINTERNAL);
+    if (rc == CS_OK) {
+        rc = drop ? cs_catalog_drop(w, system, label, codes, err)
+                  : cs_catalog_retire(w, system, label, err);
+    }
+    cs_writer_destroy(&w);
+    pthread_mutex_unlock(&jobs->lock);
+    if (rc == CS_OK) {
+        CS_NOTICE("%s %s/%s", drop ? "dropped" : "retired", system, label);
+    }
+    return rc;
+}

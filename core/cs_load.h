@@ -66,6 +66,11 @@ int cs_jobs_start(cs_jobs_t *jobs, const cs_load_spec_t *spec, char id_out[CS_JO
                   cs_error_t *err);
 /* Copy the state of job id (len bytes). CS_OK or CS_ENOTFOUND. */
 int cs_jobs_status(cs_jobs_t *jobs, const char *id, size_t len, cs_job_status_t *out);
+/* Retire (drop 0) or drop (drop 1) the release (system, label) on the calling thread, between
+ * loads: CS_EEXIST (busy) while a load runs, CS_ENOTFOUND for no such release, else the
+ * store's status; err says why. *codes gets the release's code count (drop). */
+int cs_jobs_retire_or_drop(cs_jobs_t *jobs, const char *system, const char *label, int drop,
+                           uint64_t *codes, cs_error_t *err);
 /* Block until no load runs (tests, shutdown). */
 void cs_jobs_wait(cs_jobs_t *jobs);
 

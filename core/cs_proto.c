@@ -759,7 +759,8 @@ cs_proto_err_t cs_request_decode(cs_request_t *req, const void *body, size_t len
         req->files = val[K_FILES]->via.array.ptr;
     }
     if (val[K_LIMIT] != NULL) {
-        e = s_check_int(val[K_LIMIT], "limit", 1, CS_PROTO_MAX_LIMIT, &req->limit, err);
+        int64_t hi = req->op == CS_OP_DIFF ? CS_PROTO_MAX_DIFF_LIMIT : CS_PROTO_MAX_LIMIT;
+        e = s_check_int(val[K_LIMIT], "limit", 1, hi, &req->limit, err);
         if (e != CS_PERR_NONE) {
             return e;
         }

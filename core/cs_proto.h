@@ -28,6 +28,7 @@ extern "C" {
 #define CS_PROTO_MAX_STR 4096      /* longest string value for keys other than q */
 #define CS_PROTO_MAX_Q 1024        /* longest search query, in bytes */
 #define CS_PROTO_MAX_LIMIT 500     /* search limit ceiling (larger values are clamped) */
+#define CS_PROTO_MAX_DIFF_LIMIT 100000 /* diff list ceiling (larger values are clamped) */
 
 typedef enum cs_op {
     CS_OP_UNKNOWN = 0,

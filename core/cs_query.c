@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "cs_catalog.h"
+#include "cs_crosswalk.h"
+#include "cs_diff.h"
 #include "cs_entry.h"
 #include "cs_key.h"
 #include "cs_log.h"
@@ -882,6 +884,26 @@ static cs_proto_err_t s_search(cs_engine_t *e, const cs_request_t *req, msgpack_
     return cs_search_answer(e->reader, ctx.sys->system, ctx.rel.id, ctx.rel.label, req, pk);
 }
 
+/* ---- diff ---- */
+
+static cs_proto_err_t s_diff(cs_engine_t *e, const cs_request_t *req, msgpack_packer *pk)
+{
+    s_ctx_t ctx;
+    cs_proto_err_t perr = s_resolve(e, req, pk, &ctx); /* "release" pins the older one */
+    if (perr != CS_PERR_NONE) {
+        return perr;
+    }
+    cs_resolved_t to;
+    char lbuf[80];
+    if (cs_catalog_by_label(e->reader, req->system.ptr, req->system.len, req->to_release.ptr,
+                            req->to_release.len, &to) != CS_OK) {
+        return s_error(pk, req, CS_PERR_UNKNOWN_RELEASE, "%s has no release '%s'",
+                       ctx.sys->name, s_printable(req->to_release, lbuf, sizeof lbuf));
+    }
+    return cs_diff_answer(e->reader, ctx.sys->name, ctx.rel.id, ctx.rel.label, to.id, to.label,
+                          req, pk);
+}
+
 static cs_proto_err_t s_ping(const cs_request_t *req, msgpack_packer *pk)
 {
     cs_reply_begin(pk, req, 1, 2);
@@ -904,6 +926,8 @@ cs_proto_err_t cs_engine_handle(cs_engine_t *e, const cs_request_t *req, msgpack
     case CS_OP_VALIDATE: rc = s_validate(e, req, pk); break;
     case CS_OP_RELEASES: rc = s_releases(e, req, pk); break;
     case CS_OP_SEARCH: rc = s_search(e, req, pk); break;
+    case CS_OP_DIFF: rc = s_diff(e, req, pk); break;
+    case CS_OP_CROSSWALK: rc = cs_crosswalk_answer(e->reader, e->plugins, req, pk); break;
     default:
         rc = s_error(pk, req, CS_PERR_UNKNOWN_OP, "op '%s' is not served by this broker yet",
                      cs_proto_opname(req->op));

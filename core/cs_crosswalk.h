@@ -1,0 +1,36 @@
+/* cs_crosswalk.h: the crosswalk op over the map sets in the store.
+ *
+ * Two kinds of question:
+ *  - between two systems ("from":"icd9cm","to":"icd10cm"): the rows of the newest active map
+ *    set that joins them (or the one "map" names), forward or, with "reverse", which sources
+ *    map to the code; targets carry their titles from the target system's release in effect
+ *    ("date", "to_release", or the newest);
+ *  - one system across releases ("from" = "to", "release" -> "to_release"): the code carried
+ *    through every conversion table (a map of the system onto itself) loaded between the two
+ *    releases' effective dates; codes no table mentions carry over unchanged. A self-map
+ *    named "octYYYY" takes effect on YYYY-10-01 (the conversion tables' rows say which
+ *    October); any other at its release's effective date.
+ * Runs inside the caller's reader snapshot; allocates only the catalog list.
+ */
+#ifndef CS_CROSSWALK_H
+#define CS_CROSSWALK_H
+
+#include <msgpack.h>
+
+#include "cs_plugin_host.h"
+#include "cs_proto.h"
+#include "cs_store.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CS_CROSSWALK_MAX 256 /* targets in one reply */
+
+cs_proto_err_t cs_crosswalk_answer(cs_reader_t *r, const cs_plugin_host_t *plugins,
+                                   const cs_request_t *req, msgpack_packer *pk);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CS_CROSSWALK_H */
