@@ -362,6 +362,90 @@ START_TEST(test_dates_diff_retire_restart)
 }
 END_TEST
 
+/* ---- FY2023: the October XML with the April order file ---- */
+
+static void s_expect_parent(cs_tclient_t *q, const char *code, const char *parent,
+                            const char *grandparent)
+{
+    msgpack_packer *pk = cs_tclient_begin(q);
+    msgpack_pack_map(pk, 4);
+    cs_tpack_kv(pk, "op", "lookup");
+    cs_tpack_kv(pk, "system", "icd10cm");
+    cs_tpack_kv(pk, "code", code);
+    cs_tpack_str(pk, "include");
+    msgpack_pack_array(pk, 1);
+    cs_tpack_str(pk, "ancestors");
+    const msgpack_object *r = cs_tclient_call(q, T_TIMEOUT);
+    ck_assert_ptr_nonnull(r);
+    ck_assert_msg(cs_obj_true(cs_obj_get(r, "found")), "%s not found", code);
+    char buf[32];
+    ck_assert_msg(cs_obj_is_str(cs_obj_get(r, "parent"), parent), "%s: parent %s, not %s", code,
+                  cs_obj_cstr(cs_obj_get(r, "parent"), buf, sizeof buf), parent);
+    const msgpack_object *anc = cs_obj_get(r, "ancestors");
+    ck_assert_uint_ge(anc->via.array.size, 4); /* ... up to the block and the chapter */
+    ck_assert(cs_obj_is_str(cs_obj_get(&anc->via.array.ptr[1], "code"), grandparent));
+    ck_assert(cs_obj_is_str(cs_obj_get(&anc->via.array.ptr[anc->via.array.size - 1], "kind"),
+                            "chapter"));
+}
+
+START_TEST(test_april_update_2023)
+{
+    s_year_t y;
+    CS_SKIP_UNLESS_DATA(s_year_paths("2023", &y), "icd10cm/2023");
+    size_t n;
+    s_row_t *rows = s_read_order(y.order, &n);
+    cs_daemon_t d;
+    memset(&d, 0, sizeof d);
+    ck_assert_int_eq(cs_daemon_start(&d, NULL), 0);
+    cs_tclient_t *admin = cs_tclient_new(d.admin_ep);
+    cs_tclient_t *q = cs_tclient_new(d.query_ep);
+    s_load_year(&d, admin, "2023-04", "2023-04-01", &y);
+    /* every order-file code is there, billable exactly as the April file says */
+    size_t mismatches = 0, billable = 0;
+    char first[64] = "";
+    for (size_t start = 0; start < n; start += 10000) {
+        size_t m = n - start < 10000 ? n - start : 10000;
+        msgpack_packer *pk = cs_tclient_begin(q);
+        msgpack_pack_map(pk, 3);
+        cs_tpack_kv(pk, "op", "validate");
+        cs_tpack_kv(pk, "system", "icd10cm");
+        cs_tpack_str(pk, "codes");
+        msgpack_pack_array(pk, (uint32_t)m);
+        for (size_t i = 0; i < m; i++) {
+            cs_tpack_str(pk, rows[start + i].code);
+        }
+        const msgpack_object *r = cs_tclient_call(q, 60000);
+        ck_assert_ptr_nonnull(r);
+        const msgpack_object *res = cs_obj_get(r, "results");
+        ck_assert_uint_eq(res->via.array.size, m);
+        for (size_t i = 0; i < m; i++) {
+            const msgpack_object *x = &res->via.array.ptr[i];
+            int valid = cs_obj_true(cs_obj_get(x, "valid"));
+            int header = cs_obj_is_str(cs_obj_get(x, "reason"), "not_billable");
+            billable += (size_t)valid;
+            if (valid != rows[start + i].billable || (!valid && !header)) {
+                if (mismatches++ == 0) {
+                    snprintf(first, sizeof first, "%s", rows[start + i].code);
+                }
+            }
+        }
+    }
+    ck_assert_msg(mismatches == 0, "%zu codes disagree with the April order file, first %s",
+                  mismatches, first);
+    ck_assert_uint_gt(billable, 70000);
+    /* the codes April added, under the right parents */
+    s_expect_parent(q, "T74.A1XA", "T74.A1", "T74.A");
+    s_expect_parent(q, "T76.A2XS", "T76.A2", "T76.A");
+    s_expect_parent(q, "Y07.050", "Y07.05", "Y07.0");
+    s_expect_parent(q, "Z58.81", "Z58.8", "Z58");
+    cs_tclient_destroy(&q);
+    cs_tclient_destroy(&admin);
+    ck_assert_int_eq(cs_daemon_stop(&d), 0);
+    cs_daemon_cleanup(&d);
+    free(rows);
+}
+END_TEST
+
 /* ---- four clients validating without pause while FY2017 loads ---- */
 
 typedef struct s_client {
@@ -475,6 +559,7 @@ Suite *cs_releases_time_suite(void)
     tcase_add_test(tc, test_order_files_truth);
     tcase_add_test(tc, test_dates_diff_retire_restart);
     tcase_add_test(tc, test_load_while_validating);
+    tcase_add_test(tc, test_april_update_2023);
     suite_add_tcase(s, tc);
     return s;
 }
