@@ -167,8 +167,11 @@ START_TEST(test_code_errors)
     s_bad("E11.9-", "'-' is not allowed in a code");
     s_bad("1E1", "'1E1' must start with a letter");
     s_bad(".E11", "'.E11' must start with a letter");
-    s_bad("EX1.9", "'EX1.9': the second character must be a digit");
-    s_bad("EE1", "the second character must be a digit");
+    s_bad("EXX.9", "'EXX.9': the second character must be a digit");
+    s_bad("EEE", "the second character must be a digit (or a letter followed by a digit");
+    /* FY2026 brought the first codes with a letter second (QA0: a letter, then a digit) */
+    s_code("qa00101", "QA00101", "QA0.0101");
+    s_code("QA0", "QA0", "QA0");
     s_bad("E11.999999", "'E11.999999': too long (9 characters; at most 7)");
     s_bad("S72001AA", "too long (8 characters; at most 7)");
     s_bad("E11.", "'E11.': nothing after the dot (write E11)");

@@ -105,10 +105,20 @@ static int s_fail(cs_error_t *err, const unsigned char *in, size_t len, const ch
     return cs_error_set(err, CS_EMALFORMED, "'%s'%s", quoted, rest);
 }
 
-/* A category-shaped triple: letter, digit, letter or digit. */
+/* The first two characters of a category: a letter and a digit, or (since FY2026, QA0) two
+ * letters followed by a digit. */
+static int s_category_start(const unsigned char *p, size_t n)
+{
+    if (n < 2 || !s_is_alpha(p[0])) {
+        return 0;
+    }
+    return s_is_digit(p[1]) || (n >= 3 && s_is_alpha(p[1]) && s_is_digit(p[2]));
+}
+
+/* A category-shaped triple: letter, digit, letter or digit (or letter, letter, digit). */
 static int s_is_category(const unsigned char *p)
 {
-    return s_is_alpha(p[0]) && s_is_digit(p[1]) && s_is_alnum(p[2]);
+    return s_category_start(p, 3) && s_is_alnum(p[2]);
 }
 
 static int s_chapter(const unsigned char *p, size_t n, cs_code_t *out, cs_error_t *err)
@@ -177,8 +187,9 @@ static int s_code(const unsigned char *p, size_t n, size_t dot, size_t n_dots, c
         }
     }
     key[k] = '\0';
-    if (!s_is_digit((unsigned char)key[1])) {
-        return s_fail(err, p, n, ": the second character must be a digit");
+    if (!s_category_start((const unsigned char *)key, k)) {
+        return s_fail(err, p, n, ": the second character must be a digit (or a letter "
+                                 "followed by a digit, as in QA0)");
     }
     if (n_dots == 1 && dot != S_DOT_AT) {
         return s_fail(err, p, n, ": the dot goes after the third character (%.3s%s%s)", key,
@@ -277,7 +288,7 @@ static int s_looks_like_code(const char *in, size_t len)
     }
     size_t n = e - b;
     p += b;
-    if (n < 2 || !s_is_alpha(p[0]) || !s_is_digit(p[1])) {
+    if (!s_category_start(p, n)) {
         return 0;
     }
     size_t n_dots = 0;
