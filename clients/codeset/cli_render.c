@@ -3,6 +3,7 @@
 
 #include <inttypes.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli_msg.h"
 #include "cli_table.h"
@@ -454,6 +455,16 @@ void cs_cli_render_releases(const cs_cli_t *cli, const msgpack_object *reply)
             if (strcmp(keys[k], "effective_to") == 0 && (v == NULL ||
                                                          v->type == MSGPACK_OBJECT_NIL)) {
                 row[k] = "-";
+            }
+            /* the reply carries unix seconds; people read a UTC date and time */
+            if (strcmp(keys[k], "loaded_at") == 0 &&
+                cs_cli_msg_is(v, MSGPACK_OBJECT_POSITIVE_INTEGER)) {
+                time_t when = (time_t)v->via.u64;
+                struct tm tm;
+                if (gmtime_r(&when, &tm) &&
+                    strftime(cells[k], S_CELL, "%Y-%m-%d %H:%M UTC", &tm) > 0) {
+                    row[k] = cells[k];
+                }
             }
         }
         cs_cli_table_add(t, row);

@@ -1,0 +1,1027 @@
+/* codeset_client.c: the client handle, request encoding, the pipelined run with Lazy Pirate
+ * retries, synchronous calls and batches (see codeset_client.h). */
+#include "codeset_client.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <msgpack.h>
+#include <zmq.h>
+
+#include "csc_decode.h"
+
+#define S_DEFAULT_TIMEOUT_MS 2500
+#define S_DEFAULT_TRIES 3
+#define S_DEFAULT_WINDOW 256
+#define S_DEFAULT_MAX_REPLY ((size_t)64 << 20)
+
+/* ---- growable byte buffer, the msgpack packer's sink ---- */
+
+typedef struct s_buf {
+    char *data;  /* owned bytes */
+    size_t len;  /* bytes used */
+    size_t cap;  /* bytes allocated */
+    int failed;  /* 1 once a write could not grow the buffer */
+} s_buf_t;
+
+static int s_buf_write(void *data, const char *bytes, size_t n)
+{
+    s_buf_t *b = data;
+    if (b->failed) {
+        return -1;
+    }
+    if (b->cap - b->len < n) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap - b->len < n) {
+            cap *= 2;
+        }
+        char *p = realloc(b->data, cap);
+        if (!p) {
+            b->failed = 1;
+            return -1;
+        }
+        b->data = p;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, bytes, n);
+    b->len += n;
+    return 0;
+}
+
+/* ---- requests ---- */
+
+typedef enum s_op {
+    S_OP_PING,
+    S_OP_LOOKUP,
+    S_OP_VALIDATE,
+    S_OP_SEARCH,
+    S_OP_CROSSWALK,
+    S_OP_RELEASES,
+} s_op_t;
+
+/* One encoded request: its key/value pairs without the map header, so that the "id" a run
+ * assigns can be put in front without re-encoding the rest. */
+typedef struct s_req {
+    s_op_t op;       /* what the reply decodes into */
+    char *pairs;     /* owned msgpack key/value pairs */
+    size_t len;      /* bytes in pairs */
+    uint32_t nkeys;  /* pairs in pairs */
+} s_req_t;
+
+typedef struct s_builder {
+    s_buf_t buf;        /* the pairs */
+    msgpack_packer pk;  /* writes into buf */
+    uint32_t nkeys;     /* pairs so far */
+} s_builder_t;
+
+static void s_build_init(s_builder_t *b, const char *op)
+{
+    memset(b, 0, sizeof *b);
+    msgpack_packer_init(&b->pk, &b->buf, s_buf_write);
+    msgpack_pack_str_with_body(&b->pk, "op", 2);
+    msgpack_pack_str_with_body(&b->pk, op, strlen(op));
+    b->nkeys = 1;
+}
+
+static void s_pack_cstr(s_builder_t *b, const char *s)
+{
+    msgpack_pack_str_with_body(&b->pk, s, strlen(s));
+}
+
+/* key: value, left out when value is NULL */
+static void s_kv_str(s_builder_t *b, const char *key, const char *value)
+{
+    if (value) {
+        s_pack_cstr(b, key);
+        s_pack_cstr(b, value);
+        b->nkeys++;
+    }
+}
+
+static void s_kv_uint(s_builder_t *b, const char *key, uint64_t value)
+{
+    s_pack_cstr(b, key);
+    msgpack_pack_uint64(&b->pk, value);
+    b->nkeys++;
+}
+
+static void s_kv_when(s_builder_t *b, const cs_client_when_t *when)
+{
+    if (when) {
+        s_kv_str(b, "release", when->release);
+        s_kv_str(b, "date", when->date);
+    }
+}
+
+/* Hand the built pairs to req, or free them on failure. */
+static int s_build_done(s_builder_t *b, s_op_t op, s_req_t *req)
+{
+    if (b->buf.failed) {
+        free(b->buf.data);
+        return CS_CLIENT_ENOMEM;
+    }
+    req->op = op;
+    req->pairs = b->buf.data;
+    req->len = b->buf.len;
+    req->nkeys = b->nkeys;
+    return CS_CLIENT_OK;
+}
+
+static int s_build_ping(s_req_t *req)
+{
+    s_builder_t b;
+    s_build_init(&b, "ping");
+    return s_build_done(&b, S_OP_PING, req);
+}
+
+static int s_build_lookup(s_req_t *req, const char *system, const char *code, unsigned include,
+                          const cs_client_when_t *when)
+{
+    if (!system || !code) {
+        return CS_CLIENT_EINVAL;
+    }
+    s_builder_t b;
+    s_build_init(&b, "lookup");
+    s_kv_str(&b, "system", system);
+    s_kv_str(&b, "code", code);
+    s_kv_when(&b, when);
+    static const struct {
+        unsigned bit;
+        const char *name;
+    } parts[] = {{CS_CLIENT_INCLUDE_NOTES, "notes"},
+                 {CS_CLIENT_INCLUDE_CHILDREN, "children"},
+                 {CS_CLIENT_INCLUDE_ANCESTORS, "ancestors"}};
+    uint32_t n = 0;
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+        n += (include & parts[i].bit) ? 1 : 0;
+    }
+    if (n > 0) {
+        s_pack_cstr(&b, "include");
+        msgpack_pack_array(&b.pk, n);
+        for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+            if (include & parts[i].bit) {
+                s_pack_cstr(&b, parts[i].name);
+            }
+        }
+        b.nkeys++;
+    }
+    return s_build_done(&b, S_OP_LOOKUP, req);
+}
+
+static int s_build_validate(s_req_t *req, const char *system, const char *const *codes,
+                            size_t n, const cs_client_when_t *when)
+{
+    if (!system || (n > 0 && !codes) || n > UINT32_MAX) {
+        return CS_CLIENT_EINVAL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!codes[i]) {
+            return CS_CLIENT_EINVAL;
+        }
+    }
+    s_builder_t b;
+    s_build_init(&b, "validate");
+    s_kv_str(&b, "system", system);
+    s_kv_when(&b, when);
+    s_pack_cstr(&b, "codes");
+    msgpack_pack_array(&b.pk, (uint32_t)n);
+    for (size_t i = 0; i < n; i++) {
+        s_pack_cstr(&b, codes[i]);
+    }
+    b.nkeys++;
+    return s_build_done(&b, S_OP_VALIDATE, req);
+}
+
+static int s_build_search(s_req_t *req, const char *system, const char *q,
+                          const cs_client_search_opts_t *opts)
+{
+    if (!system || !q) {
+        return CS_CLIENT_EINVAL;
+    }
+    s_builder_t b;
+    s_build_init(&b, "search");
+    s_kv_str(&b, "system", system);
+    s_kv_str(&b, "q", q);
+    if (opts) {
+        s_kv_str(&b, "release", opts->release);
+        s_kv_str(&b, "date", opts->date);
+        if (opts->limit > 0) {
+            s_kv_uint(&b, "limit", opts->limit);
+        }
+        if (opts->offset > 0) {
+            s_kv_uint(&b, "offset", opts->offset);
+        }
+        if (opts->billable_only) {
+            s_pack_cstr(&b, "billable_only");
+            msgpack_pack_true(&b.pk);
+            b.nkeys++;
+        }
+    }
+    return s_build_done(&b, S_OP_SEARCH, req);
+}
+
+static int s_build_crosswalk(s_req_t *req, const char *from, const char *to, const char *code,
+                             const cs_client_crosswalk_opts_t *opts)
+{
+    if (!from || !to || !code) {
+        return CS_CLIENT_EINVAL;
+    }
+    s_builder_t b;
+    s_build_init(&b, "crosswalk");
+    s_kv_str(&b, "from", from);
+    s_kv_str(&b, "to", to);
+    s_kv_str(&b, "code", code);
+    if (opts) {
+        s_kv_str(&b, "map", opts->map);
+        s_kv_str(&b, "release", opts->release);
+        s_kv_str(&b, "to_release", opts->to_release);
+    }
+    return s_build_done(&b, S_OP_CROSSWALK, req);
+}
+
+static int s_build_releases(s_req_t *req, const char *system)
+{
+    s_builder_t b;
+    s_build_init(&b, "releases");
+    s_kv_str(&b, "system", system);
+    return s_build_done(&b, S_OP_RELEASES, req);
+}
+
+/* ---- the outcome of one request in a run ---- */
+
+enum { S_UNSENT, S_SENT, S_DONE };
+
+typedef struct s_slot {
+    int state;                /* S_UNSENT, S_SENT, S_DONE */
+    int status;               /* CS_CLIENT_* once done */
+    cs_client_error_t err;    /* details when status is not OK */
+    cs_client_ping_t ping;    /* S_OP_PING result */
+    void *result;             /* other ops: owned typed result, or NULL */
+} s_slot_t;
+
+static void s_slot_clear(s_op_t op, s_slot_t *s)
+{
+    switch (op) {
+    case S_OP_LOOKUP: cs_client_lookup_destroy((cs_client_lookup_t **)&s->result); break;
+    case S_OP_VALIDATE:
+        cs_client_validation_destroy((cs_client_validation_t **)&s->result);
+        break;
+    case S_OP_SEARCH: cs_client_search_destroy((cs_client_search_t **)&s->result); break;
+    case S_OP_CROSSWALK: cs_client_crosswalk_destroy((cs_client_crosswalk_t **)&s->result); break;
+    case S_OP_RELEASES: cs_client_releases_destroy((cs_client_releases_t **)&s->result); break;
+    case S_OP_PING: break;
+    }
+    memset(s, 0, sizeof *s);
+}
+
+static void s_slot_decode(s_op_t op, const msgpack_object *reply, s_slot_t *s)
+{
+    s->state = S_DONE;
+    s->status = cs_client_decode_status(reply, &s->err);
+    if (s->status != CS_CLIENT_OK) {
+        return;
+    }
+    int rc = CS_CLIENT_OK;
+    switch (op) {
+    case S_OP_PING: rc = cs_client_decode_ping(reply, &s->ping); break;
+    case S_OP_LOOKUP:
+        rc = cs_client_decode_lookup(reply, (cs_client_lookup_t **)&s->result);
+        break;
+    case S_OP_VALIDATE:
+        rc = cs_client_decode_validation(reply, (cs_client_validation_t **)&s->result);
+        break;
+    case S_OP_SEARCH:
+        rc = cs_client_decode_search(reply, (cs_client_search_t **)&s->result);
+        break;
+    case S_OP_CROSSWALK:
+        rc = cs_client_decode_crosswalk(reply, (cs_client_crosswalk_t **)&s->result);
+        break;
+    case S_OP_RELEASES:
+        rc = cs_client_decode_releases(reply, (cs_client_releases_t **)&s->result);
+        break;
+    }
+    if (rc != CS_CLIENT_OK) {
+        s->status = rc;
+        s->err.status = rc;
+        snprintf(s->err.message, sizeof s->err.message, "%s",
+                 rc == CS_CLIENT_ENOMEM ? "out of memory decoding the reply"
+                                        : "the reply does not have the protocol's shape");
+    }
+}
+
+/* ---- the client ---- */
+
+struct cs_client {
+    void *ctx;               /* ZeroMQ context */
+    int own_ctx;             /* 1 if ctx is ours to terminate */
+    void *sock;              /* DEALER connected to every endpoint */
+    char **endpoints;        /* owned copies */
+    size_t n_endpoints;      /* entries in endpoints */
+    int timeout_ms;          /* wait for a reply before reconnecting */
+    int tries;               /* timeouts in a row before giving up */
+    unsigned window;         /* requests in flight at once */
+    size_t max_reply;        /* ZMQ_MAXMSGSIZE */
+    uint64_t next_id;        /* the next request id; ids are never reused by a client */
+    uint64_t reconnects;     /* sockets given up after a timeout */
+    s_buf_t frame;           /* scratch: one request as sent */
+    cs_client_error_t last;  /* the last call's failure */
+};
+
+const char *cs_client_strerror(int status)
+{
+    switch (status) {
+    case CS_CLIENT_OK: return "success";
+    case CS_CLIENT_ESERVER: return "the broker answered with an error";
+    case CS_CLIENT_ETIMEOUT: return "no reply from any broker (timed out)";
+    case CS_CLIENT_EINVAL: return "invalid argument";
+    case CS_CLIENT_ENOMEM: return "out of memory";
+    case CS_CLIENT_EIO: return "ZeroMQ failure";
+    case CS_CLIENT_EPROTO: return "malformed reply";
+    default: return "unknown status";
+    }
+}
+
+static int s_fail(cs_client_error_t *err, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int s_fail(cs_client_error_t *err, int status, const char *fmt, ...)
+{
+    if (err) {
+        memset(err, 0, sizeof *err);
+        err->status = status;
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->message, sizeof err->message, fmt, ap);
+        va_end(ap);
+    }
+    return status;
+}
+
+static int64_t s_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A fresh DEALER connected to every endpoint. ZMQ_IMMEDIATE keeps requests off endpoints whose
+ * connection is not up, so one dead broker does not swallow a share of them. */
+static int s_open(cs_client_t *c, cs_client_error_t *err)
+{
+    c->sock = zmq_socket(c->ctx, ZMQ_DEALER);
+    if (!c->sock) {
+        return s_fail(err, CS_CLIENT_EIO, "cannot create a DEALER socket: %s",
+                      zmq_strerror(errno));
+    }
+    int linger = 0, immediate = 1;
+    int64_t maxmsg = c->max_reply > INT64_MAX ? INT64_MAX : (int64_t)c->max_reply;
+    if (zmq_setsockopt(c->sock, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
+        zmq_setsockopt(c->sock, ZMQ_IMMEDIATE, &immediate, sizeof immediate) != 0 ||
+        zmq_setsockopt(c->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0) {
+        int e = errno;
+        zmq_close(c->sock);
+        c->sock = NULL;
+        return s_fail(err, CS_CLIENT_EIO, "cannot set socket options: %s", zmq_strerror(e));
+    }
+    for (size_t i = 0; i < c->n_endpoints; i++) {
+        if (zmq_connect(c->sock, c->endpoints[i]) != 0) {
+            int e = errno;
+            zmq_close(c->sock);
+            c->sock = NULL;
+            return s_fail(err, CS_CLIENT_EINVAL, "cannot connect to %s: %s", c->endpoints[i],
+                          zmq_strerror(e));
+        }
+    }
+    return CS_CLIENT_OK;
+}
+
+cs_client_t *cs_client_new(const char *const *endpoints, size_t n, const cs_client_opts_t *opts,
+                           cs_client_error_t *err)
+{
+    if (!endpoints || n == 0) {
+        s_fail(err, CS_CLIENT_EINVAL, "no endpoint given");
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!endpoints[i] || !endpoints[i][0]) {
+            s_fail(err, CS_CLIENT_EINVAL, "endpoint %zu is empty", i);
+            return NULL;
+        }
+    }
+    cs_client_t *c = calloc(1, sizeof *c);
+    if (!c || !(c->endpoints = calloc(n, sizeof *c->endpoints))) {
+        free(c);
+        s_fail(err, CS_CLIENT_ENOMEM, "out of memory creating a client");
+        return NULL;
+    }
+    c->n_endpoints = n;
+    cs_client_opts_t o = {0};
+    if (opts) {
+        o = *opts;
+    }
+    c->timeout_ms = o.timeout_ms > 0 ? o.timeout_ms : S_DEFAULT_TIMEOUT_MS;
+    c->tries = o.tries > 0 ? o.tries : S_DEFAULT_TRIES;
+    c->window = o.window > 0 ? o.window : S_DEFAULT_WINDOW;
+    c->max_reply = o.max_reply > 0 ? o.max_reply : S_DEFAULT_MAX_REPLY;
+    c->next_id = 1;
+    for (size_t i = 0; i < n; i++) {
+        if (!(c->endpoints[i] = strdup(endpoints[i]))) {
+            s_fail(err, CS_CLIENT_ENOMEM, "out of memory creating a client");
+            goto fail;
+        }
+    }
+    if (o.zmq_ctx) {
+        c->ctx = o.zmq_ctx;
+    } else {
+        c->ctx = zmq_ctx_new();
+        c->own_ctx = 1;
+        if (!c->ctx) {
+            s_fail(err, CS_CLIENT_EIO, "cannot create a ZeroMQ context: %s",
+                   zmq_strerror(errno));
+            goto fail;
+        }
+    }
+    if (s_open(c, err) != CS_CLIENT_OK) {
+        goto fail;
+    }
+    return c;
+fail:
+    cs_client_destroy(&c);
+    return NULL;
+}
+
+void cs_client_destroy(cs_client_t **cp)
+{
+    if (!cp || !*cp) {
+        return;
+    }
+    cs_client_t *c = *cp;
+    if (c->sock) {
+        zmq_close(c->sock);
+    }
+    if (c->own_ctx && c->ctx) {
+        zmq_ctx_term(c->ctx);
+    }
+    for (size_t i = 0; c->endpoints && i < c->n_endpoints; i++) {
+        free(c->endpoints[i]);
+    }
+    free(c->endpoints);
+    free(c->frame.data);
+    free(c);
+    *cp = NULL;
+}
+
+const cs_client_error_t *cs_client_last_error(const cs_client_t *c)
+{
+    static const cs_client_error_t no_client = {CS_CLIENT_EINVAL, "", "the client is NULL"};
+    return c ? &c->last : &no_client;
+}
+
+uint64_t cs_client_reconnects(const cs_client_t *c)
+{
+    return c ? c->reconnects : 0;
+}
+
+/* ---- the run: send, collect by id, reconnect and resend on timeout ---- */
+
+/* Send one request with its id. Returns 0, 1 when the socket cannot take it now (no connected
+ * broker, or the send queue is full), or a negative status. */
+static int s_send(cs_client_t *c, const s_req_t *req, uint64_t id)
+{
+    s_buf_t *f = &c->frame;
+    f->len = 0;
+    f->failed = 0;
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, f, s_buf_write);
+    msgpack_pack_map(&pk, req->nkeys + 1);
+    msgpack_pack_str_with_body(&pk, "id", 2);
+    msgpack_pack_uint64(&pk, id);
+    s_buf_write(f, req->pairs, req->len);
+    if (f->failed) {
+        return s_fail(&c->last, CS_CLIENT_ENOMEM, "out of memory encoding a request");
+    }
+    if (zmq_send(c->sock, f->data, f->len, ZMQ_DONTWAIT) < 0) {
+        if (errno == EAGAIN) {
+            return 1;
+        }
+        if (errno == EINTR) {
+            return 1;
+        }
+        return s_fail(&c->last, CS_CLIENT_EIO, "cannot send a request: %s",
+                      zmq_strerror(errno));
+    }
+    return 0;
+}
+
+/* The id of a reply, or 0 when it has none that could be ours. */
+static uint64_t s_reply_id(const msgpack_object *reply)
+{
+    const msgpack_object *id = cs_client_obj_get(reply, "id");
+    return id && id->type == MSGPACK_OBJECT_POSITIVE_INTEGER ? id->via.u64 : 0;
+}
+
+/* Take every reply waiting on the socket; decode those that answer a request of this run that
+ * is not answered yet. Returns the number of such replies, or a negative status. */
+static int s_drain(cs_client_t *c, const s_req_t *reqs, s_slot_t *slots, size_t n,
+                   uint64_t base, size_t *in_flight)
+{
+    int matched = 0;
+    for (;;) {
+        zmq_msg_t frame;
+        zmq_msg_init(&frame);
+        if (zmq_msg_recv(&frame, c->sock, ZMQ_DONTWAIT) < 0) {
+            int e = errno;
+            zmq_msg_close(&frame);
+            if (e == EAGAIN || e == EINTR) {
+                return matched;
+            }
+            return s_fail(&c->last, CS_CLIENT_EIO, "cannot receive: %s", zmq_strerror(e));
+        }
+        /* The body is the last frame; any frames before it are an envelope we did not send
+         * (a DEALER's replies have none), so they are skipped. */
+        while (zmq_msg_more(&frame)) {
+            zmq_msg_close(&frame);
+            zmq_msg_init(&frame);
+            if (zmq_msg_recv(&frame, c->sock, 0) < 0) {
+                int e = errno;
+                zmq_msg_close(&frame);
+                return s_fail(&c->last, CS_CLIENT_EIO, "cannot receive: %s", zmq_strerror(e));
+            }
+        }
+        const void *data = zmq_msg_data(&frame);
+        size_t len = zmq_msg_size(&frame);
+        if (cs_client_prescan(data, len) != 0) {
+            zmq_msg_close(&frame); /* garbage cannot be matched to a request: drop it */
+            continue;
+        }
+        msgpack_unpacked u;
+        msgpack_unpacked_init(&u);
+        size_t off = 0;
+        if (msgpack_unpack_next(&u, data, len, &off) == MSGPACK_UNPACK_SUCCESS &&
+            u.data.type == MSGPACK_OBJECT_MAP) {
+            uint64_t id = s_reply_id(&u.data);
+            size_t i = n;
+            if (id >= base && id - base < n) {
+                i = (size_t)(id - base);
+            } else if (id == 0 && n == 1) {
+                i = 0; /* a broker that could not read our id still answers the one request */
+            }
+            if (i < n && slots[i].state != S_DONE) {
+                if (slots[i].state == S_SENT) {
+                    (*in_flight)--;
+                }
+                s_slot_decode(reqs[i].op, &u.data, &slots[i]);
+                matched++;
+            }
+        }
+        msgpack_unpacked_destroy(&u);
+        zmq_msg_close(&frame);
+    }
+}
+
+static int s_run(cs_client_t *c, const s_req_t *reqs, s_slot_t *slots, size_t n)
+{
+    memset(&c->last, 0, sizeof c->last);
+    for (size_t i = 0; i < n; i++) {
+        slots[i].state = S_UNSENT;
+        slots[i].status = CS_CLIENT_ETIMEOUT;
+    }
+    uint64_t base = c->next_id;
+    c->next_id += n;
+    size_t done = 0, cursor = 0, in_flight = 0;
+    int timeouts = 0;
+    int64_t deadline = s_now_ms() + c->timeout_ms;
+    while (done < n) {
+        if (!c->sock) {
+            int rc = s_open(c, &c->last);
+            if (rc != CS_CLIENT_OK) {
+                return rc;
+            }
+        }
+        int blocked = 0;
+        while (in_flight < c->window && cursor < n) {
+            if (slots[cursor].state != S_UNSENT) {
+                cursor++;
+                continue;
+            }
+            int rc = s_send(c, &reqs[cursor], base + cursor);
+            if (rc < 0) {
+                return rc;
+            }
+            if (rc == 1) {
+                blocked = 1;
+                break;
+            }
+            slots[cursor].state = S_SENT;
+            in_flight++;
+            cursor++;
+        }
+        int64_t wait = deadline - s_now_ms();
+        zmq_pollitem_t item = {.socket = c->sock,
+                               .events = (short)(ZMQ_POLLIN | (blocked ? ZMQ_POLLOUT : 0))};
+        int pr = zmq_poll(&item, 1, wait > 0 ? (long)wait : 0);
+        if (pr < 0 && errno != EINTR) {
+            return s_fail(&c->last, CS_CLIENT_EIO, "cannot poll: %s", zmq_strerror(errno));
+        }
+        if (pr > 0 && (item.revents & ZMQ_POLLIN)) {
+            int got = s_drain(c, reqs, slots, n, base, &in_flight);
+            if (got < 0) {
+                return got;
+            }
+            if (got > 0) {
+                done += (size_t)got;
+                timeouts = 0;
+                deadline = s_now_ms() + c->timeout_ms;
+            }
+        }
+        if (done < n && s_now_ms() >= deadline) {
+            /* Lazy Pirate: a reply may be lost for good (a broker died holding it), and the
+             * socket may still hold requests queued for a peer that is gone. Start over on a
+             * fresh socket and resend whatever is unanswered. */
+            zmq_close(c->sock);
+            c->sock = NULL;
+            c->reconnects++;
+            if (++timeouts >= c->tries) {
+                return s_fail(&c->last, CS_CLIENT_ETIMEOUT,
+                              "%zu of %zu requests got no reply after %d tries of %d ms",
+                              n - done, n, c->tries, c->timeout_ms);
+            }
+            for (size_t i = 0; i < n; i++) {
+                if (slots[i].state == S_SENT) {
+                    slots[i].state = S_UNSENT;
+                }
+            }
+            in_flight = 0;
+            cursor = 0;
+            deadline = s_now_ms() + c->timeout_ms;
+        }
+    }
+    return CS_CLIENT_OK;
+}
+
+/* One request, synchronously: run it, and leave the failure in c->last. */
+static int s_call(cs_client_t *c, s_req_t *req, int build_rc, s_slot_t *slot)
+{
+    memset(slot, 0, sizeof *slot);
+    if (build_rc != CS_CLIENT_OK) {
+        return s_fail(&c->last, build_rc, "%s", build_rc == CS_CLIENT_EINVAL
+                                                    ? "a required argument is NULL"
+                                                    : "out of memory encoding a request");
+    }
+    int rc = s_run(c, req, slot, 1);
+    free(req->pairs);
+    req->pairs = NULL;
+    if (rc != CS_CLIENT_OK) {
+        s_slot_clear(req->op, slot);
+        return rc;
+    }
+    if (slot->status != CS_CLIENT_OK) {
+        c->last = slot->err;
+        rc = slot->status;
+        s_slot_clear(req->op, slot);
+    }
+    return rc;
+}
+
+/* ---- synchronous calls ---- */
+
+int cs_client_ping(cs_client_t *c, cs_client_ping_t *out)
+{
+    if (!c) {
+        return CS_CLIENT_EINVAL;
+    }
+    s_req_t req = {0};
+    s_slot_t slot;
+    int rc = s_call(c, &req, s_build_ping(&req), &slot);
+    if (rc == CS_CLIENT_OK && out) {
+        *out = slot.ping;
+    }
+    return rc;
+}
+
+/* Shared tail of the calls with an owned result. */
+static int s_call_result(cs_client_t *c, s_req_t *req, int build_rc, void **out)
+{
+    s_slot_t slot;
+    *out = NULL;
+    int rc = s_call(c, req, build_rc, &slot);
+    if (rc == CS_CLIENT_OK) {
+        *out = slot.result;
+    }
+    return rc;
+}
+
+int cs_client_lookup(cs_client_t *c, const char *system, const char *code, unsigned include,
+                     const cs_client_when_t *when, cs_client_lookup_t **out)
+{
+    if (!c) {
+        return CS_CLIENT_EINVAL;
+    }
+    if (!out) {
+        return s_fail(&c->last, CS_CLIENT_EINVAL, "out is NULL");
+    }
+    s_req_t req = {0};
+    int b = s_build_lookup(&req, system, code, include, when);
+    return s_call_result(c, &req, b, (void **)out);
+}
+
+int cs_client_validate(cs_client_t *c, const char *system, const char *const *codes, size_t n,
+                       const cs_client_when_t *when, cs_client_validation_t **out)
+{
+    if (!c) {
+        return CS_CLIENT_EINVAL;
+    }
+    if (!out) {
+        return s_fail(&c->last, CS_CLIENT_EINVAL, "out is NULL");
+    }
+    s_req_t req = {0};
+    int b = s_build_validate(&req, system, codes, n, when);
+    return s_call_result(c, &req, b, (void **)out);
+}
+
+int cs_client_search(cs_client_t *c, const char *system, const char *q,
+                     const cs_client_search_opts_t *opts, cs_client_search_t **out)
+{
+    if (!c) {
+        return CS_CLIENT_EINVAL;
+    }
+    if (!out) {
+        return s_fail(&c->last, CS_CLIENT_EINVAL, "out is NULL");
+    }
+    s_req_t req = {0};
+    int b = s_build_search(&req, system, q, opts);
+    return s_call_result(c, &req, b, (void **)out);
+}
+
+int cs_client_crosswalk(cs_client_t *c, const char *from, const char *to, const char *code,
+                        const cs_client_crosswalk_opts_t *opts, cs_client_crosswalk_t **out)
+{
+    if (!c) {
+        return CS_CLIENT_EINVAL;
+    }
+    if (!out) {
+        return s_fail(&c->last, CS_CLIENT_EINVAL, "out is NULL");
+    }
+    s_req_t req = {0};
+    int b = s_build_crosswalk(&req, from, to, code, opts);
+    return s_call_result(c, &req, b, (void **)out);
+}
+
+int cs_client_releases(cs_client_t *c, const char *system, cs_client_releases_t **out)
+{
+    if (!c) {
+        return CS_CLIENT_EINVAL;
+    }
+    if (!out) {
+        return s_fail(&c->last, CS_CLIENT_EINVAL, "out is NULL");
+    }
+    s_req_t req = {0};
+    int b = s_build_releases(&req, system);
+    return s_call_result(c, &req, b, (void **)out);
+}
+
+/* ---- result destructors: a result lives in its own arena ---- */
+
+#define S_DESTROY(type, fn)                                                                  \
+    void fn(type **r)                                                                        \
+    {                                                                                        \
+        if (r && *r) {                                                                       \
+            cs_client_arena_t *a = (*r)->arena;                                              \
+            cs_client_arena_destroy(&a);                                                     \
+            *r = NULL;                                                                       \
+        }                                                                                    \
+    }
+
+S_DESTROY(cs_client_lookup_t, cs_client_lookup_destroy)
+S_DESTROY(cs_client_validation_t, cs_client_validation_destroy)
+S_DESTROY(cs_client_search_t, cs_client_search_destroy)
+S_DESTROY(cs_client_crosswalk_t, cs_client_crosswalk_destroy)
+S_DESTROY(cs_client_releases_t, cs_client_releases_destroy)
+
+/* ---- batches ---- */
+
+struct cs_client_batch {
+    s_req_t *reqs;    /* requests, in add order */
+    size_t n;         /* requests added */
+    size_t cap;       /* entries allocated in reqs */
+    s_slot_t *slots;  /* outcomes of the last run (n_slots entries), or NULL */
+    size_t n_slots;   /* requests the last run covered */
+    size_t answered;  /* replies the last run got */
+};
+
+cs_client_batch_t *cs_client_batch_new(void)
+{
+    return calloc(1, sizeof(cs_client_batch_t));
+}
+
+static void s_batch_clear_slots(cs_client_batch_t *b)
+{
+    for (size_t i = 0; b->slots && i < b->n_slots; i++) {
+        s_slot_clear(b->reqs[i].op, &b->slots[i]);
+    }
+    free(b->slots);
+    b->slots = NULL;
+    b->n_slots = 0;
+    b->answered = 0;
+}
+
+void cs_client_batch_destroy(cs_client_batch_t **bp)
+{
+    if (!bp || !*bp) {
+        return;
+    }
+    cs_client_batch_t *b = *bp;
+    s_batch_clear_slots(b);
+    for (size_t i = 0; i < b->n; i++) {
+        free(b->reqs[i].pairs);
+    }
+    free(b->reqs);
+    free(b);
+    *bp = NULL;
+}
+
+size_t cs_client_batch_size(const cs_client_batch_t *b)
+{
+    return b ? b->n : 0;
+}
+
+static int s_batch_add(cs_client_batch_t *b, s_req_t *req, int build_rc, size_t *index)
+{
+    if (build_rc != CS_CLIENT_OK) {
+        return build_rc;
+    }
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 64;
+        s_req_t *p = realloc(b->reqs, cap * sizeof *p);
+        if (!p) {
+            free(req->pairs);
+            return CS_CLIENT_ENOMEM;
+        }
+        b->reqs = p;
+        b->cap = cap;
+    }
+    if (index) {
+        *index = b->n;
+    }
+    b->reqs[b->n++] = *req;
+    return CS_CLIENT_OK;
+}
+
+int cs_client_batch_add_ping(cs_client_batch_t *b, size_t *index)
+{
+    if (!b) {
+        return CS_CLIENT_EINVAL;
+    }
+    s_req_t req = {0};
+    return s_batch_add(b, &req, s_build_ping(&req), index);
+}
+
+int cs_client_batch_add_lookup(cs_client_batch_t *b, const char *system, const char *code,
+                               unsigned include, const cs_client_when_t *when, size_t *index)
+{
+    if (!b) {
+        return CS_CLIENT_EINVAL;
+    }
+    s_req_t req = {0};
+    return s_batch_add(b, &req, s_build_lookup(&req, system, code, include, when), index);
+}
+
+int cs_client_batch_add_validate(cs_client_batch_t *b, const char *system,
+                                 const char *const *codes, size_t n,
+                                 const cs_client_when_t *when, size_t *index)
+{
+    if (!b) {
+        return CS_CLIENT_EINVAL;
+    }
+    s_req_t req = {0};
+    return s_batch_add(b, &req, s_build_validate(&req, system, codes, n, when), index);
+}
+
+int cs_client_batch_add_search(cs_client_batch_t *b, const char *system, const char *q,
+                               const cs_client_search_opts_t *opts, size_t *index)
+{
+    if (!b) {
+        return CS_CLIENT_EINVAL;
+    }
+    s_req_t req = {0};
+    return s_batch_add(b, &req, s_build_search(&req, system, q, opts), index);
+}
+
+int cs_client_batch_add_crosswalk(cs_client_batch_t *b, const char *from, const char *to,
+                                  const char *code, const cs_client_crosswalk_opts_t *opts,
+                                  size_t *index)
+{
+    if (!b) {
+        return CS_CLIENT_EINVAL;
+    }
+    s_req_t req = {0};
+    return s_batch_add(b, &req, s_build_crosswalk(&req, from, to, code, opts), index);
+}
+
+int cs_client_batch_add_releases(cs_client_batch_t *b, const char *system, size_t *index)
+{
+    if (!b) {
+        return CS_CLIENT_EINVAL;
+    }
+    s_req_t req = {0};
+    return s_batch_add(b, &req, s_build_releases(&req, system), index);
+}
+
+int cs_client_batch_run(cs_client_t *c, cs_client_batch_t *b)
+{
+    if (!c) {
+        return CS_CLIENT_EINVAL;
+    }
+    if (!b) {
+        return s_fail(&c->last, CS_CLIENT_EINVAL, "batch is NULL");
+    }
+    s_batch_clear_slots(b);
+    if (b->n == 0) {
+        memset(&c->last, 0, sizeof c->last);
+        return CS_CLIENT_OK;
+    }
+    b->slots = calloc(b->n, sizeof *b->slots);
+    if (!b->slots) {
+        return s_fail(&c->last, CS_CLIENT_ENOMEM, "out of memory for %zu replies", b->n);
+    }
+    b->n_slots = b->n;
+    int rc = s_run(c, b->reqs, b->slots, b->n);
+    for (size_t i = 0; i < b->n; i++) {
+        s_slot_t *s = &b->slots[i];
+        if (s->state == S_DONE) {
+            b->answered++;
+        } else {
+            s->status = rc == CS_CLIENT_OK ? CS_CLIENT_ETIMEOUT : rc;
+            s->err = c->last;
+        }
+    }
+    return rc;
+}
+
+size_t cs_client_batch_answered(const cs_client_batch_t *b)
+{
+    return b ? b->answered : 0;
+}
+
+int cs_client_batch_status(const cs_client_batch_t *b, size_t i, const cs_client_error_t **err)
+{
+    if (err) {
+        *err = NULL;
+    }
+    if (!b || !b->slots || i >= b->n_slots) {
+        return CS_CLIENT_EINVAL;
+    }
+    if (err) {
+        *err = &b->slots[i].err;
+    }
+    return b->slots[i].status;
+}
+
+/* The slot of request i when it succeeded and is of op, else NULL. */
+static const s_slot_t *s_batch_ok(const cs_client_batch_t *b, size_t i, s_op_t op)
+{
+    if (!b || !b->slots || i >= b->n_slots || b->reqs[i].op != op ||
+        b->slots[i].status != CS_CLIENT_OK) {
+        return NULL;
+    }
+    return &b->slots[i];
+}
+
+const cs_client_ping_t *cs_client_batch_ping(const cs_client_batch_t *b, size_t i)
+{
+    const s_slot_t *s = s_batch_ok(b, i, S_OP_PING);
+    return s ? &s->ping : NULL;
+}
+
+const cs_client_lookup_t *cs_client_batch_lookup(const cs_client_batch_t *b, size_t i)
+{
+    const s_slot_t *s = s_batch_ok(b, i, S_OP_LOOKUP);
+    return s ? s->result : NULL;
+}
+
+const cs_client_validation_t *cs_client_batch_validation(const cs_client_batch_t *b, size_t i)
+{
+    const s_slot_t *s = s_batch_ok(b, i, S_OP_VALIDATE);
+    return s ? s->result : NULL;
+}
+
+const cs_client_search_t *cs_client_batch_search(const cs_client_batch_t *b, size_t i)
+{
+    const s_slot_t *s = s_batch_ok(b, i, S_OP_SEARCH);
+    return s ? s->result : NULL;
+}
+
+const cs_client_crosswalk_t *cs_client_batch_crosswalk(const cs_client_batch_t *b, size_t i)
+{
+    const s_slot_t *s = s_batch_ok(b, i, S_OP_CROSSWALK);
+    return s ? s->result : NULL;
+}
+
+const cs_client_releases_t *cs_client_batch_releases(const cs_client_batch_t *b, size_t i)
+{
+    const s_slot_t *s = s_batch_ok(b, i, S_OP_RELEASES);
+    return s ? s->result : NULL;
+}

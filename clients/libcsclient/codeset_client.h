@@ -1,0 +1,398 @@
+/* codeset_client.h: C client library for codesetd (wire protocol version 1, PROTOCOL.md).
+ *
+ * One client handle holds one ZeroMQ DEALER socket connected to every endpoint it was given;
+ * ZeroMQ spreads requests over the brokers that are up (ZMQ_IMMEDIATE: nothing is queued for
+ * an endpoint that is not connected). Every request carries an "id" and replies are matched
+ * by it, so they may arrive in any order.
+ *
+ * Calls:
+ *   synchronous   cs_client_ping, _lookup, _validate, _search, _crosswalk, _releases
+ *   pipelined     a cs_client_batch_t of many requests, sent by cs_client_batch_run with up to
+ *                 `window` requests in flight, replies collected by id.
+ *
+ * Timeouts and retries (the "Lazy Pirate" pattern of the ZeroMQ guide): when no reply arrives
+ * for timeout_ms, the client closes its socket, opens a new one to every endpoint and resends
+ * every request still unanswered. After `tries` such timeouts in a row with no reply at all in
+ * between, it gives up with CS_CLIENT_ETIMEOUT. So a synchronous call returns within about
+ * tries * timeout_ms even when every broker is down. Every query op is read-only, so a request
+ * that reaches a broker twice does no harm; a duplicate reply is recognised by its id and
+ * dropped.
+ *
+ * Errors: every call returns CS_CLIENT_OK (0) or a negative CS_CLIENT_E* status. An error
+ * reply from the broker is CS_CLIENT_ESERVER, and cs_client_last_error() then holds the
+ * broker's code ("unknown_system", "no_release_for_date", ...) and message. Answers that are
+ * not errors in the protocol's sense (a code not found, an invalid code in a validate) are
+ * CS_CLIENT_OK with the fact in the result.
+ *
+ * Ownership: a result (cs_client_lookup_t, ...) is allocated by the library and owned by the
+ * caller, who frees it, with every string and array it points to, by the matching
+ * cs_client_*_destroy(). Strings in results are NUL-terminated UTF-8 copies; a key the reply
+ * left out is NULL (strings), false or 0. Results stay valid after the client is destroyed.
+ * Strings passed in are only read during the call; the library keeps no pointer to them.
+ *
+ * Thread-safety: a cs_client_t, and a cs_client_batch_t, must be used by one thread at a time
+ * (the simplest rule: one client handle per thread). Different handles may be used from
+ * different threads at once. Results are plain data: any thread may read or free them.
+ * cs_client_strerror is thread-safe.
+ *
+ * Example:
+ *     const char *eps[] = {"tcp://127.0.0.1:5555"};
+ *     cs_client_t *c = cs_client_new(eps, 1, NULL, NULL);
+ *     cs_client_lookup_t *r = NULL;
+ *     if (c && cs_client_lookup(c, "icd10cm", "e119", 0, NULL, &r) == CS_CLIENT_OK) {
+ *         printf("%s %s\n", r->code, r->found ? r->title : "not found");
+ *     }
+ *     cs_client_lookup_destroy(&r);
+ *     cs_client_destroy(&c);
+ */
+#ifndef CS_CODESET_CLIENT_H
+#define CS_CODESET_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Statuses returned by every call (and per request of a batch). */
+enum {
+    CS_CLIENT_OK = 0,
+    CS_CLIENT_ESERVER = -1,  /* the broker answered with an error reply: see the error's code */
+    CS_CLIENT_ETIMEOUT = -2, /* no reply after `tries` timeouts in a row (brokers down?) */
+    CS_CLIENT_EINVAL = -3,   /* a bad argument (NULL where a value is needed, bad endpoint) */
+    CS_CLIENT_ENOMEM = -4,   /* out of memory */
+    CS_CLIENT_EIO = -5,      /* a ZeroMQ call failed for another reason than a timeout */
+    CS_CLIENT_EPROTO = -6,   /* the reply is not a well-formed protocol-1 reply */
+};
+
+/* Details of the last failure: status, the broker's error code (for CS_CLIENT_ESERVER, else
+ * "") and one sentence. */
+typedef struct cs_client_error {
+    int status;        /* CS_CLIENT_* */
+    char code[48];     /* the protocol's error code, e.g. "unknown_system"; "" if not ESERVER */
+    char message[256]; /* the broker's message, or the library's own sentence */
+} cs_client_error_t;
+
+/* A short fixed sentence for a status ("timed out", ...); never NULL; thread-safe. */
+const char *cs_client_strerror(int status);
+
+/* ---- the client handle ---- */
+
+/* Options; zero-initialise and set what you need. A zero field takes its default. */
+typedef struct cs_client_opts {
+    int timeout_ms;    /* wait for a reply before reconnecting and resending; default 2500 */
+    int tries;         /* timeouts in a row before CS_CLIENT_ETIMEOUT; default 3 */
+    unsigned window;   /* batch requests in flight at once; default 256 */
+    size_t max_reply;  /* largest reply accepted, in bytes; default 64 MiB. ZeroMQ drops the
+                        * connection on a larger one, so it shows as a timeout */
+    void *zmq_ctx;     /* a ZeroMQ context to share (borrowed, must outlive the client), or
+                        * NULL for one of the client's own */
+} cs_client_opts_t;
+
+typedef struct cs_client cs_client_t;
+
+/* Create a client whose DEALER socket connects to the n endpoints (ZeroMQ endpoint strings:
+ * "tcp://host:port", "ipc:///path"). Connecting never waits for a broker: a broker that is
+ * down only shows later, as a timeout. opts may be NULL (defaults).
+ * Returns an owned handle (free with cs_client_destroy), or NULL with err filled (err may be
+ * NULL): CS_CLIENT_EINVAL (no endpoint, or one ZeroMQ refuses), CS_CLIENT_ENOMEM,
+ * CS_CLIENT_EIO. */
+cs_client_t *cs_client_new(const char *const *endpoints, size_t n, const cs_client_opts_t *opts,
+                           cs_client_error_t *err);
+
+/* Close the socket (unsent requests are dropped: linger 0) and free the handle. Accepts NULL
+ * and *c == NULL; sets *c to NULL. */
+void cs_client_destroy(cs_client_t **c);
+
+/* The last failure of a call on c (status CS_CLIENT_OK after a success). Borrowed: valid until
+ * the next call on c. Never NULL. */
+const cs_client_error_t *cs_client_last_error(const cs_client_t *c);
+
+/* How many times c gave up on its socket after a timeout and opened a new one (Lazy Pirate),
+ * over its life: a broker that is down or lost requests shows here. */
+uint64_t cs_client_reconnects(const cs_client_t *c);
+
+/* Which release answers: release (a label, e.g. "2025") wins over date ("YYYY-MM-DD", the
+ * date of service). Both NULL, or passing NULL for the whole struct: the newest release. */
+typedef struct cs_client_when {
+    const char *release; /* a release label, or NULL */
+    const char *date;    /* YYYY-MM-DD, or NULL */
+} cs_client_when_t;
+
+/* ---- ping ---- */
+
+typedef struct cs_client_ping {
+    char version[64]; /* the broker's version string */
+    int protocol;     /* protocol version the broker speaks (1) */
+} cs_client_ping_t;
+
+/* Ask a broker whether it is up. out (caller-provided, may be NULL) receives its version.
+ * Returns CS_CLIENT_OK or an error status. */
+int cs_client_ping(cs_client_t *c, cs_client_ping_t *out);
+
+/* ---- lookup ---- */
+
+/* Extra parts a lookup may ask for (bit flags). */
+enum {
+    CS_CLIENT_INCLUDE_NOTES = 1u << 0,
+    CS_CLIENT_INCLUDE_CHILDREN = 1u << 1,
+    CS_CLIENT_INCLUDE_ANCESTORS = 1u << 2,
+};
+
+typedef struct cs_client_child {
+    const char *code;  /* canonical code */
+    const char *title; /* its title */
+    bool billable;     /* may stand on a claim */
+} cs_client_child_t;
+
+typedef struct cs_client_ancestor {
+    const char *code;  /* canonical code, chapter number or block range */
+    const char *kind;  /* "category", "block", "chapter", ... */
+    const char *title; /* its title */
+} cs_client_ancestor_t;
+
+/* One kind of note: "includes", "excludes1", "seven_chr_def", ... as the release has them. */
+typedef struct cs_client_note {
+    const char *type;          /* the note type */
+    size_t n;                  /* entries in texts (and labels) */
+    const char *const *texts;  /* the notes' texts, in release order */
+    const char *const *labels; /* for seven_chr_def: the 7th character of each text; else NULL */
+} cs_client_note_t;
+
+typedef struct cs_client_arena cs_client_arena_t; /* internal: holds a result's memory */
+
+typedef struct cs_client_lookup {
+    bool found;          /* true if the release holds the code */
+    const char *code;    /* canonical form (the caller's text when malformed) */
+    const char *input;   /* the caller's text where it differed from code, else NULL */
+    const char *system;  /* code-system id */
+    const char *release; /* label of the release that answered */
+    const char *reason;  /* "malformed" when the code is not of this system's syntax, else NULL */
+    const char *message; /* why it is malformed, else NULL */
+    const char *kind;    /* "chapter", "block", "category", "code", ... (found only) */
+    bool billable;       /* may stand on a claim (found only) */
+    const char *title;   /* full description (found only) */
+    const char *short_title; /* short description, where the release has one */
+    const char *parent;  /* canonical code of the parent, NULL at the top */
+    size_t n_children;   /* CS_CLIENT_INCLUDE_CHILDREN: children in release order */
+    const cs_client_child_t *children;
+    size_t n_ancestors;  /* CS_CLIENT_INCLUDE_ANCESTORS: nearest first, up to the chapter */
+    const cs_client_ancestor_t *ancestors;
+    size_t n_notes;      /* CS_CLIENT_INCLUDE_NOTES: note types */
+    const cs_client_note_t *notes;
+    cs_client_arena_t *arena; /* internal: owns everything above */
+} cs_client_lookup_t;
+
+/* Look one code up in system ("icd10cm", ...). include: CS_CLIENT_INCLUDE_* bits; when may be
+ * NULL. On CS_CLIENT_OK, *out is an owned result (found or not); free it with
+ * cs_client_lookup_destroy. On failure *out is NULL. */
+int cs_client_lookup(cs_client_t *c, const char *system, const char *code, unsigned include,
+                     const cs_client_when_t *when, cs_client_lookup_t **out);
+void cs_client_lookup_destroy(cs_client_lookup_t **r);
+
+/* ---- validate ---- */
+
+/* Why a code is not valid on a claim. */
+typedef enum cs_client_reason {
+    CS_CLIENT_VALID = 0,         /* valid and billable */
+    CS_CLIENT_MALFORMED,         /* not a code of this system's syntax */
+    CS_CLIENT_UNKNOWN,           /* well formed, not in the release */
+    CS_CLIENT_NOT_BILLABLE,      /* a header: see hint for billable codes under it */
+    CS_CLIENT_NOT_EFFECTIVE,     /* not in the release in effect: see valid_in, replaced_by */
+    CS_CLIENT_OTHER_REASON,      /* a reason added after this library: read `reason` */
+} cs_client_reason_t;
+
+typedef struct cs_client_verdict {
+    const char *input;       /* the caller's text */
+    const char *code;        /* canonical form, NULL when malformed */
+    bool valid;              /* may stand on a claim */
+    bool billable;           /* valid ones: billable */
+    const char *title;       /* valid ones: the title */
+    cs_client_reason_t why;  /* CS_CLIENT_VALID or why not */
+    const char *reason;      /* the wire reason ("not_billable", ...), NULL when valid */
+    const char *message;     /* a sentence a person can act on, NULL when valid */
+    const char *kind;        /* not_billable: the header's kind */
+    size_t n_hint;           /* not_billable: up to 20 billable codes under it */
+    const char *const *hint;
+    size_t n_valid_in;       /* not_effective: labels of releases that hold it */
+    const char *const *valid_in;
+    size_t n_replaced_by;    /* not_effective: codes a conversion map gives */
+    const char *const *replaced_by;
+} cs_client_verdict_t;
+
+typedef struct cs_client_validation {
+    const char *system;                  /* code-system id */
+    const char *release;                 /* label of the release that answered */
+    size_t n;                            /* results, one per input code, in order */
+    const cs_client_verdict_t *results;
+    size_t n_invalid;                    /* results with valid == false */
+    cs_client_arena_t *arena;            /* internal: owns everything above */
+} cs_client_validation_t;
+
+/* Validate n codes (at most 10,000: the broker answers more with "too_many") against the
+ * release when selects (NULL: newest). On CS_CLIENT_OK *out is owned; free it with
+ * cs_client_validation_destroy. On failure *out is NULL. */
+int cs_client_validate(cs_client_t *c, const char *system, const char *const *codes, size_t n,
+                       const cs_client_when_t *when, cs_client_validation_t **out);
+void cs_client_validation_destroy(cs_client_validation_t **r);
+
+/* ---- search ---- */
+
+typedef struct cs_client_search_opts {
+    const char *release; /* a release label, or NULL */
+    const char *date;    /* YYYY-MM-DD, or NULL */
+    unsigned limit;      /* hits wanted; 0: the broker's default (20); at most 500 */
+    unsigned offset;     /* hits to skip, for paging */
+    bool billable_only;  /* only codes that may stand on a claim */
+} cs_client_search_opts_t;
+
+typedef struct cs_client_hit {
+    const char *code;  /* canonical code */
+    const char *title; /* its title */
+    bool billable;     /* may stand on a claim */
+    int64_t score;     /* rank score, higher is better */
+} cs_client_hit_t;
+
+typedef struct cs_client_search {
+    const char *release;         /* label of the release that answered */
+    uint64_t total;              /* all matches, beyond this page */
+    size_t n;                    /* hits on this page, best first */
+    const cs_client_hit_t *hits;
+    cs_client_arena_t *arena;    /* internal: owns everything above */
+} cs_client_search_t;
+
+/* Search system for q (words matching word starts, or a code prefix). opts may be NULL.
+ * On CS_CLIENT_OK *out is owned: cs_client_search_destroy. */
+int cs_client_search(cs_client_t *c, const char *system, const char *q,
+                     const cs_client_search_opts_t *opts, cs_client_search_t **out);
+void cs_client_search_destroy(cs_client_search_t **r);
+
+/* ---- crosswalk ---- */
+
+typedef struct cs_client_crosswalk_opts {
+    const char *map;        /* one map id where several join the systems, or NULL */
+    const char *release;    /* source release label (year-to-year conversions), or NULL */
+    const char *to_release; /* target release label, or NULL */
+} cs_client_crosswalk_opts_t;
+
+/* One target. The flags are those of the CMS GEMs: -1 where the map has no such flag. */
+typedef struct cs_client_target {
+    const char *code;  /* target code */
+    const char *title; /* its title, NULL if the reply left it out */
+    int approximate;   /* 1, 0, or -1 (absent) */
+    int no_map;        /* 1, 0, or -1 */
+    int combination;   /* 1, 0, or -1 */
+    int64_t scenario;  /* scenario number, or -1 */
+    int64_t choice;    /* choice list number, or -1 */
+} cs_client_target_t;
+
+typedef struct cs_client_crosswalk {
+    const char *map;                  /* id of the map used */
+    const char *code;                 /* the source code, canonical */
+    size_t n;                         /* targets */
+    const cs_client_target_t *targets;
+    cs_client_arena_t *arena;         /* internal: owns everything above */
+} cs_client_crosswalk_t;
+
+/* Map code from system `from` to system `to`. opts may be NULL. On CS_CLIENT_OK *out is owned:
+ * cs_client_crosswalk_destroy. A broker without crosswalks answers CS_CLIENT_ESERVER with
+ * code "unknown_op". */
+int cs_client_crosswalk(cs_client_t *c, const char *from, const char *to, const char *code,
+                        const cs_client_crosswalk_opts_t *opts, cs_client_crosswalk_t **out);
+void cs_client_crosswalk_destroy(cs_client_crosswalk_t **r);
+
+/* ---- releases ---- */
+
+typedef struct cs_client_file {
+    const char *name;   /* file name as loaded */
+    const char *sha256; /* hex digest, or NULL */
+    uint64_t bytes;     /* size */
+} cs_client_file_t;
+
+typedef struct cs_client_release {
+    const char *system;         /* code-system id */
+    const char *release;        /* label */
+    const char *effective_from; /* YYYY-MM-DD */
+    const char *effective_to;   /* YYYY-MM-DD, NULL for a system's newest release */
+    const char *status;         /* "active" or "retired" */
+    uint64_t codes;             /* entries */
+    uint64_t billable;          /* billable codes */
+    int64_t loaded_at;          /* Unix time of the load */
+    const char *loader;         /* loader id */
+    size_t n_files;             /* source files */
+    const cs_client_file_t *files;
+} cs_client_release_t;
+
+typedef struct cs_client_releases {
+    size_t n;                              /* releases */
+    const cs_client_release_t *releases;
+    cs_client_arena_t *arena;              /* internal: owns everything above */
+} cs_client_releases_t;
+
+/* List the releases of system (NULL: of every system). On CS_CLIENT_OK *out is owned:
+ * cs_client_releases_destroy. */
+int cs_client_releases(cs_client_t *c, const char *system, cs_client_releases_t **out);
+void cs_client_releases_destroy(cs_client_releases_t **r);
+
+/* ---- pipelined batches ----
+ *
+ * A batch is a list of requests, added with cs_client_batch_add_*; each add returns the
+ * request's index (0, 1, 2, ... in add order). cs_client_batch_run sends them all on a client,
+ * pipelined, and collects the replies by id in whatever order they come, resending the
+ * unanswered ones after a timeout as described at the top. Afterwards each index has its own
+ * status and typed result. A batch may be run again (every request is sent again, and the
+ * previous results are freed). Results read from a batch are borrowed: valid until the batch is
+ * run again or destroyed.
+ */
+typedef struct cs_client_batch cs_client_batch_t;
+
+/* An empty batch (owned; cs_client_batch_destroy), or NULL when out of memory. */
+cs_client_batch_t *cs_client_batch_new(void);
+void cs_client_batch_destroy(cs_client_batch_t **b);
+/* Requests in the batch. */
+size_t cs_client_batch_size(const cs_client_batch_t *b);
+
+/* Add one request; the arguments are as for the synchronous calls and are copied. *index
+ * (may be NULL) receives its index. Return CS_CLIENT_OK, CS_CLIENT_EINVAL or CS_CLIENT_ENOMEM. */
+int cs_client_batch_add_ping(cs_client_batch_t *b, size_t *index);
+int cs_client_batch_add_lookup(cs_client_batch_t *b, const char *system, const char *code,
+                               unsigned include, const cs_client_when_t *when, size_t *index);
+int cs_client_batch_add_validate(cs_client_batch_t *b, const char *system,
+                                 const char *const *codes, size_t n,
+                                 const cs_client_when_t *when, size_t *index);
+int cs_client_batch_add_search(cs_client_batch_t *b, const char *system, const char *q,
+                               const cs_client_search_opts_t *opts, size_t *index);
+int cs_client_batch_add_crosswalk(cs_client_batch_t *b, const char *from, const char *to,
+                                  const char *code, const cs_client_crosswalk_opts_t *opts,
+                                  size_t *index);
+int cs_client_batch_add_releases(cs_client_batch_t *b, const char *system, size_t *index);
+
+/* Send every request of b on c and wait for all the replies. Returns CS_CLIENT_OK when every
+ * request got a reply (each may still be an error reply: check its status), or the status
+ * that stopped the run (CS_CLIENT_ETIMEOUT: the requests without a reply have that status;
+ * CS_CLIENT_EIO, CS_CLIENT_ENOMEM). cs_client_last_error(c) says more. */
+int cs_client_batch_run(cs_client_t *c, cs_client_batch_t *b);
+
+/* Requests of the last run that got a reply (success or error reply). */
+size_t cs_client_batch_answered(const cs_client_batch_t *b);
+
+/* Status of request i after a run: CS_CLIENT_OK, CS_CLIENT_ESERVER (error reply),
+ * CS_CLIENT_ETIMEOUT (no reply), CS_CLIENT_EPROTO; CS_CLIENT_EINVAL if i is out of range or
+ * the batch has not run. If err is not NULL, *err receives the details (borrowed). */
+int cs_client_batch_status(const cs_client_batch_t *b, size_t i, const cs_client_error_t **err);
+
+/* The typed result of request i: NULL unless its status is CS_CLIENT_OK and it is a request of
+ * that kind. Borrowed from the batch. */
+const cs_client_ping_t *cs_client_batch_ping(const cs_client_batch_t *b, size_t i);
+const cs_client_lookup_t *cs_client_batch_lookup(const cs_client_batch_t *b, size_t i);
+const cs_client_validation_t *cs_client_batch_validation(const cs_client_batch_t *b, size_t i);
+const cs_client_search_t *cs_client_batch_search(const cs_client_batch_t *b, size_t i);
+const cs_client_crosswalk_t *cs_client_batch_crosswalk(const cs_client_batch_t *b, size_t i);
+const cs_client_releases_t *cs_client_batch_releases(const cs_client_batch_t *b, size_t i);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CS_CODESET_CLIENT_H */
