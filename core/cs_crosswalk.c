@@ -271,12 +271,23 @@ static cs_proto_err_t s_between(s_xw_t *x, const cs_plugin_desc_t *from,
 }
 
 /* When a map of a system onto itself takes effect: a conversion table names its maps by the
- * October they took effect ("oct2017" = 2017-10-01); any other map at its release's date. */
+ * month their rows took effect ("oct2017" = 2017-10-01, "apr2023" = 2023-04-01) or by a full
+ * date ("2023-04-15"); any other map at its release's date. */
 static int s_map_effective(const cs_release_t *rel, uint32_t m)
 {
+    static const char months[] = "janfebmaraprmayjunjulaugsepoctnovdec";
     const char *name = rel->maps[m].name;
-    if (strncmp(name, "oct", 3) == 0 && strlen(name) == 7 && strspn(name + 3, "0123456789") == 4) {
-        return atoi(name + 3) * 10000 + 1001;
+    size_t len = strlen(name);
+    if (len == 7 && strspn(name + 3, "0123456789") == 4) {
+        for (int i = 0; i < 12; i++) {
+            if (strncmp(name, months + 3 * i, 3) == 0) {
+                return atoi(name + 3) * 10000 + (i + 1) * 100 + 1;
+            }
+        }
+    }
+    int date;
+    if (len == 10 && cs_proto_parse_date(name, len, &date) == 0) {
+        return date;
     }
     return rel->effective_from;
 }
@@ -316,7 +327,14 @@ static cs_proto_err_t s_across(s_xw_t *x, const cs_plugin_desc_t *sys, const cs_
         const cs_release_t *rel = &x->all[i];
         for (uint32_t m = 0; m < rel->n_maps && n_steps < 64; m++) {
             int eff = s_map_effective(rel, m);
-            if (rel->status == CS_REL_ACTIVE && strcmp(rel->maps[m].from, sys->name) == 0 &&
+            /* Two tables loaded side by side repeat their older maps: apply each once. */
+            int repeated = 0;
+            for (size_t k = 0; k < n_steps && !repeated; k++) {
+                repeated = step_eff[k] == eff &&
+                           strcmp(steps[k]->maps[step_map[k]].name, rel->maps[m].name) == 0;
+            }
+            if (!repeated && rel->status == CS_REL_ACTIVE &&
+                strcmp(rel->maps[m].from, sys->name) == 0 &&
                 strcmp(rel->maps[m].to, sys->name) == 0 && eff > lo && eff <= hi) {
                 size_t at = n_steps++;
                 while (at > 0 && step_eff[at - 1] > eff) {

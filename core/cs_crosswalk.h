@@ -8,8 +8,9 @@
  *  - one system across releases ("from" = "to", "release" -> "to_release"): the code carried
  *    through every conversion table (a map of the system onto itself) loaded between the two
  *    releases' effective dates; codes no table mentions carry over unchanged. A self-map
- *    named "octYYYY" takes effect on YYYY-10-01 (the conversion tables' rows say which
- *    October); any other at its release's effective date.
+ *    named by a month ("oct2017", "apr2023") takes effect on its first day, one named by a
+ *    date ("2023-04-15") on that day, any other at its release's effective date; a map
+ *    repeated by two loaded tables is applied once.
  * Runs inside the caller's reader snapshot; allocates only the catalog list.
  */
 #ifndef CS_CROSSWALK_H

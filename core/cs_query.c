@@ -658,7 +658,7 @@ static size_t s_replaced_by(cs_engine_t *e, s_ctx_t *ctx, const cs_code_t *code,
     size_t n = 0;
     for (size_t i = 0; i < ctx->n_all; i++) {
         const cs_release_t *r = &ctx->all[i];
-        for (uint32_t m = 0; m < r->n_maps; m++) {
+        for (uint32_t m = 0; r->status == CS_REL_ACTIVE && m < r->n_maps; m++) {
             if (strcmp(r->maps[m].from, ctx->sys->name) != 0 ||
                 strcmp(r->maps[m].to, ctx->sys->name) != 0) {
                 continue;

@@ -26,6 +26,9 @@ static const struct {
     [CS_CLI_OPT_BILLABLE_ONLY] = {"--billable-only", NULL, "only billable codes"},
     [CS_CLI_OPT_MAP] = {"--map", "M", "the map to use where several join the systems"},
     [CS_CLI_OPT_TO_RELEASE] = {"--to-release", "R", "target release of a year-to-year map"},
+    [CS_CLI_OPT_SYSTEM] = {"--system", "ID", "the system (or map set) a loader fills, for "
+                                             "loaders that fill any (fhir-codesystem)"},
+    [CS_CLI_OPT_REVERSE] = {"--reverse", NULL, "list the sources that map to CODE instead"},
 };
 
 static const char s_exit_help[] =

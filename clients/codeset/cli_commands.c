@@ -277,8 +277,16 @@ static int s_crosswalk(cs_cli_t *cli, const cs_cli_args_t *args)
     const char *map = args->opt[CS_CLI_OPT_MAP];
     const char *release = args->opt[CS_CLI_OPT_RELEASE];
     const char *to_release = args->opt[CS_CLI_OPT_TO_RELEASE];
+    const char *date = args->opt[CS_CLI_OPT_DATE];
+    int reverse = args->opt[CS_CLI_OPT_REVERSE] != NULL;
     s_req_t req;
-    s_req_init(&req, "crosswalk", 3 + s_n(map, release, to_release));
+    s_req_init(&req, "crosswalk", 3 + s_n(map, release, to_release) + s_n(date, NULL, NULL) +
+                                      (reverse ? 1 : 0));
+    if (reverse) {
+        cs_cli_pack_str(&req.pk, "reverse");
+        msgpack_pack_true(&req.pk);
+    }
+    s_kv_opt(&req, "date", date);
     cs_cli_pack_kv_str(&req.pk, "from", args->pos[0]);
     cs_cli_pack_kv_str(&req.pk, "to", args->pos[1]);
     cs_cli_pack_kv_str(&req.pk, "code", args->pos[2]);
@@ -286,6 +294,26 @@ static int s_crosswalk(cs_cli_t *cli, const cs_cli_args_t *args)
     s_kv_opt(&req, "release", release);
     s_kv_opt(&req, "to_release", to_release);
     return s_simple(cli, cli->connect, &req, cs_cli_render_crosswalk);
+}
+
+/* retire and drop: SYSTEM RELEASE on the admin endpoint. */
+static int s_retire_or_drop(cs_cli_t *cli, const cs_cli_args_t *args, const char *op)
+{
+    s_req_t req;
+    s_req_init(&req, op, 2);
+    cs_cli_pack_kv_str(&req.pk, "system", args->pos[0]);
+    cs_cli_pack_kv_str(&req.pk, "release", args->pos[1]);
+    return s_simple(cli, cli->admin, &req, cs_cli_render_kv);
+}
+
+static int s_retire(cs_cli_t *cli, const cs_cli_args_t *args)
+{
+    return s_retire_or_drop(cli, args, "retire");
+}
+
+static int s_drop(cs_cli_t *cli, const cs_cli_args_t *args)
+{
+    return s_retire_or_drop(cli, args, "drop");
 }
 
 static int s_releases(cs_cli_t *cli, const cs_cli_args_t *args)
@@ -439,6 +467,7 @@ static int s_load(cs_cli_t *cli, const cs_cli_args_t *args)
 {
     const char *loader = args->opt[CS_CLI_OPT_LOADER];
     const char *release = args->opt[CS_CLI_OPT_RELEASE];
+    const char *system = args->opt[CS_CLI_OPT_SYSTEM];
     int rc = CS_CLI_EXIT_OK;
     char **files = calloc((size_t)args->n_pos, sizeof *files);
     if (files == NULL) {
@@ -455,8 +484,9 @@ static int s_load(cs_cli_t *cli, const cs_cli_args_t *args)
         }
     }
     s_req_t req;
-    s_req_init(&req, "load", 3 + s_n(loader, NULL, NULL));
+    s_req_init(&req, "load", 3 + s_n(loader, system, NULL));
     s_kv_opt(&req, "loader", loader);
+    s_kv_opt(&req, "system", system);
     cs_cli_pack_str(&req.pk, "files");
     msgpack_pack_array(&req.pk, (uint32_t)args->n_pos);
     for (int i = 0; i < args->n_pos; i++) {
@@ -499,8 +529,9 @@ done:
 #define O(x) CS_CLI_OPT(CS_CLI_OPT_##x)
 
 static const cs_cli_command_t s_commands[] = {
-    {"load", s_load, 1, -1, CS_CLI_ADMIN, O(LOADER) | O(RELEASE) | O(EFFECTIVE),
-     O(RELEASE) | O(EFFECTIVE), "[--loader ID] --release LABEL --effective YYYY-MM-DD FILE...",
+    {"load", s_load, 1, -1, CS_CLI_ADMIN, O(LOADER) | O(RELEASE) | O(EFFECTIVE) | O(SYSTEM),
+     O(RELEASE) | O(EFFECTIVE),
+     "[--loader ID] [--system ID] --release LABEL --effective YYYY-MM-DD FILE...",
      "load a release from its official files (admin; shows progress, waits for the end)"},
     {"lookup", s_lookup, 2, 2, 0, O(INCLUDE) | O(RELEASE) | O(DATE), 0,
      "SYSTEM CODE [--include notes,children,ancestors] [--release R] [--date D]",
@@ -511,8 +542,9 @@ static const cs_cli_command_t s_commands[] = {
     {"search", s_search, 2, -1, 0, O(LIMIT) | O(OFFSET) | O(BILLABLE_ONLY), 0,
      "SYSTEM WORDS... [--limit N] [--offset N] [--billable-only]",
      "find codes by words of their titles, or by code prefix"},
-    {"crosswalk", s_crosswalk, 3, 3, 0, O(MAP) | O(RELEASE) | O(TO_RELEASE), 0,
-     "FROM TO CODE [--map M] [--release R --to-release R]",
+    {"crosswalk", s_crosswalk, 3, 3, 0,
+     O(MAP) | O(RELEASE) | O(TO_RELEASE) | O(DATE) | O(REVERSE), 0,
+     "FROM TO CODE [--map M] [--reverse] [--date D] [--release R --to-release R]",
      "map a code from one system (or release) to another"},
     {"releases", s_releases, 0, 1, 0, 0, 0, "[SYSTEM]", "list the loaded releases"},
     {"diff", s_diff, 3, 3, 0, O(LIMIT), 0, "SYSTEM R1 R2 [--limit N]",
@@ -520,6 +552,10 @@ static const cs_cli_command_t s_commands[] = {
     {"ping", s_ping, 0, 0, 0, 0, 0, "", "check that the broker answers"},
     {"stats", s_stats, 0, 0, 0, 0, 0, "", "the broker's counters and latencies"},
     {"job", s_job, 1, 1, CS_CLI_ADMIN, 0, 0, "ID", "the state of a load job (admin)"},
+    {"retire", s_retire, 2, 2, CS_CLI_ADMIN, 0, 0, "SYSTEM RELEASE",
+     "stop a release answering by date or as the newest; pinned queries still reach it "
+     "(admin)"},
+    {"drop", s_drop, 2, 2, CS_CLI_ADMIN, 0, 0, "SYSTEM RELEASE", "delete a release (admin)"},
     {"plugins", s_plugins, 0, 0, CS_CLI_ADMIN, 0, 0, "",
      "the loaded system and loader plugins (admin)"},
 };
