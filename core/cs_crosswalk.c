@@ -27,7 +27,8 @@ typedef struct s_xw {
     const cs_request_t *req;
     cs_release_t *all;  /* the catalog */
     size_t n_all;
-    s_target_t t[CS_CROSSWALK_MAX];
+    s_target_t *t;      /* CS_CROSSWALK_MAX targets */
+    s_target_t *next;   /* the same again: one conversion step's output */
     size_t n;
 } s_xw_t;
 
@@ -137,7 +138,7 @@ static void s_pack_targets(s_xw_t *x, const char *key, uint32_t title_rel, msgpa
  * order they first appear: a combination is one code from each choice list. */
 static void s_pack_scenarios(const s_xw_t *x, msgpack_packer *pk)
 {
-    uint8_t scen[CS_CROSSWALK_MAX];
+    uint8_t scen[256]; /* distinct u8 values */
     size_t n_scen = 0;
     for (size_t i = 0; i < x->n; i++) {
         if (!(x->t[i].flags & CS_MAP_COMBINATION) || memchr(scen, x->t[i].scenario, n_scen)) {
@@ -148,7 +149,7 @@ static void s_pack_scenarios(const s_xw_t *x, msgpack_packer *pk)
     cs_pack_cstr(pk, "scenarios");
     msgpack_pack_array(pk, (uint32_t)n_scen);
     for (size_t s = 0; s < n_scen; s++) {
-        uint8_t ch[CS_CROSSWALK_MAX];
+        uint8_t ch[256];
         size_t n_ch = 0;
         for (size_t i = 0; i < x->n; i++) {
             const s_target_t *t = &x->t[i];
@@ -354,7 +355,7 @@ static cs_proto_err_t s_across(s_xw_t *x, const cs_plugin_desc_t *sys, const cs_
     x->n = 1;
     for (size_t s = 0; s < n_steps; s++) {
         size_t si = forward ? s : n_steps - 1 - s;
-        s_target_t next[CS_CROSSWALK_MAX];
+        s_target_t *next = x->next;
         size_t n_next = 0;
         for (size_t i = 0; i < x->n; i++) {
             cs_maps_iter_t it;
@@ -377,7 +378,8 @@ static cs_proto_err_t s_across(s_xw_t *x, const cs_plugin_desc_t *sys, const cs_
                 next[n_next++] = x->t[i];
             }
         }
-        memcpy(x->t, next, n_next * sizeof next[0]);
+        x->next = x->t;
+        x->t = next;
         x->n = n_next;
     }
     cs_reply_begin(pk, req, 1, 7);
@@ -420,7 +422,16 @@ cs_proto_err_t cs_crosswalk_answer(cs_reader_t *r, const cs_plugin_host_t *plugi
         return CS_PERR_NONE;
     }
     s_xw_t *x = calloc(1, sizeof *x);
-    if (!x) {
+    if (x) {
+        x->t = malloc(CS_CROSSWALK_MAX * sizeof *x->t);
+        x->next = malloc(CS_CROSSWALK_MAX * sizeof *x->next);
+    }
+    if (!x || !x->t || !x->next) {
+        if (x) {
+            free(x->t);
+            free(x->next);
+        }
+        free(x);
         return s_fail(pk, req, CS_PERR_INTERNAL, "out of memory");
     }
     x->r = r;
@@ -434,6 +445,8 @@ cs_proto_err_t cs_crosswalk_answer(cs_reader_t *r, const cs_plugin_host_t *plugi
         e = s_between(x, from, to, &code, pk);
     }
     free(x->all);
+    free(x->t);
+    free(x->next);
     free(x);
     return e;
 }

@@ -26,7 +26,7 @@
 extern "C" {
 #endif
 
-#define CS_CROSSWALK_MAX 256 /* targets in one reply */
+#define CS_CROSSWALK_MAX 4096 /* targets in one reply (GEMs: at most 1,287 for one source) */
 
 cs_proto_err_t cs_crosswalk_answer(cs_reader_t *r, const cs_plugin_host_t *plugins,
                                    const cs_request_t *req, msgpack_packer *pk);

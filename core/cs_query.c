@@ -842,7 +842,7 @@ static cs_proto_err_t s_releases(cs_engine_t *e, const cs_request_t *req, msgpac
     msgpack_pack_array(pk, (uint32_t)n);
     for (size_t i = 0; i < n; i++) {
         const cs_release_t *r = &rels[i];
-        msgpack_pack_map(pk, 9);
+        msgpack_pack_map(pk, 9 + (r->n_maps ? 1 : 0));
         cs_pack_kv_str(pk, "system", r->system);
         cs_pack_kv_str(pk, "release", r->label);
         s_pack_date(pk, "effective_from", r->effective_from);
@@ -866,6 +866,17 @@ static cs_proto_err_t s_releases(cs_engine_t *e, const cs_request_t *req, msgpac
                 msgpack_pack_nil(pk);
             }
             cs_pack_kv_int(pk, "bytes", (int64_t)r->files[f].bytes);
+        }
+        if (r->n_maps) {
+            s_pack_key(pk, "maps");
+            msgpack_pack_array(pk, r->n_maps);
+            for (uint32_t m = 0; m < r->n_maps; m++) {
+                msgpack_pack_map(pk, 4);
+                cs_pack_kv_str(pk, "name", r->maps[m].name);
+                cs_pack_kv_str(pk, "from", r->maps[m].from);
+                cs_pack_kv_str(pk, "to", r->maps[m].to);
+                cs_pack_kv_int(pk, "rows", (int64_t)r->maps[m].rows);
+            }
         }
     }
     free(rels);

@@ -386,11 +386,23 @@ void cs_cli_render_crosswalk(const cs_cli_t *cli, const msgpack_object *reply)
 {
     char a[S_CELL];
     char b[S_CELL];
-    fprintf(cli->out, "%s via map %s\n", s_text(reply, "code", a), s_text(reply, "map", b));
+    const msgpack_object *reason = cs_cli_msg_get(reply, "reason");
+    if (reason != NULL) {
+        fprintf(cli->out, "%s: %s\n", s_text(reply, "code", a), s_text(reply, "message", b));
+        return;
+    }
+    /* a reverse query lists the sources that map to the code */
     const msgpack_object *targets = cs_cli_msg_get(reply, "targets");
+    const char *what = "targets";
+    if (targets == NULL) {
+        targets = cs_cli_msg_get(reply, "sources");
+        what = "sources";
+    }
+    fprintf(cli->out, "%s via map %s%s\n", s_text(reply, "code", a), s_text(reply, "map", b),
+            strcmp(what, "sources") == 0 ? " (sources that map to it)" : "");
     uint32_t n = cs_cli_msg_is(targets, MSGPACK_OBJECT_ARRAY) ? targets->via.array.size : 0;
     if (n == 0) {
-        fputs("no targets\n", cli->out);
+        fprintf(cli->out, "no %s\n", what);
         return;
     }
     cs_cli_table_t *t = cs_cli_table_new(3);
@@ -420,7 +432,8 @@ void cs_cli_render_crosswalk(const cs_cli_t *cli, const msgpack_object *reply)
                                          used > 0 ? " " : "", nums[k], v);
             }
         }
-        const char *row[3] = {s_text(m, "code", a), flags, s_text(m, "title", b)};
+        const char *code = s_text(m, "code", a);
+        const char *row[3] = {code[0] ? code : "(none)", flags, s_text(m, "title", b)};
         cs_cli_table_add(t, row);
     }
     s_print_table(cli, t, 0);
@@ -466,6 +479,20 @@ void cs_cli_render_releases(const cs_cli_t *cli, const msgpack_object *reply)
                     row[k] = cells[k];
                 }
             }
+        }
+        /* a map set holds crosswalk rows, not codes: show its rows in the codes column */
+        const msgpack_object *maps = cs_cli_msg_get(m, "maps");
+        if (cs_cli_msg_is(maps, MSGPACK_OBJECT_ARRAY) && maps->via.array.size > 0) {
+            int64_t rows = 0;
+            for (uint32_t j = 0; j < maps->via.array.size; j++) {
+                int64_t r = 0;
+                if (cs_cli_msg_int(cs_cli_msg_get(&maps->via.array.ptr[j], "rows"), &r) == 0) {
+                    rows += r;
+                }
+            }
+            snprintf(cells[5], S_CELL, "%" PRId64 " rows", rows);
+            row[5] = cells[5];
+            row[6] = "-";
         }
         cs_cli_table_add(t, row);
         cs_cli_table_color(t, 4, strcmp(row[4], "active") == 0 ? CS_CLI_GREEN : CS_CLI_YELLOW);
