@@ -558,12 +558,60 @@ static void s_collect_hint(cs_engine_t *e, uint32_t rel, const char *lo, size_t 
     }
 }
 
+/* Billable descendants in release order, breadth first, for systems whose hierarchy is not
+ * spelled in the codes (a FHIR CodeSystem's CPT categories): at most CS_HINT_MAX, found by
+ * visiting at most a few hundred entries. */
+static void s_hint_descendants(cs_engine_t *e, uint32_t rel, const cs_code_t *code,
+                               s_hint_t *h)
+{
+    enum { QUEUE = 256 };
+    char queue[QUEUE][CS_CODE_MAX];
+    uint8_t qcls[QUEUE];
+    size_t head = 0, tail = 0;
+    snprintf(queue[tail], CS_CODE_MAX, "%s", code->key);
+    qcls[tail++] = code->cls;
+    while (head < tail && h->n < CS_HINT_MAX) {
+        const char *key = queue[head];
+        size_t klen = strlen(key);
+        uint8_t cls = qcls[head++];
+        uint8_t prefix[CS_KEY_MAX];
+        size_t plen = cs_key_children(prefix, rel, cls, key, klen);
+        cs_val_t k, v;
+        int rc = plen ? cs_reader_seek(e->reader, CS_DB_CHILDREN, prefix, plen, &k, &v) : -1;
+        for (; rc == CS_OK && k.len >= plen && memcmp(k.data, prefix, plen) == 0;
+             rc = cs_reader_next(e->reader, CS_DB_CHILDREN, &k, &v)) {
+            cs_entry_t child;
+            if (v.len < 2 || v.len - 1 >= CS_CODE_MAX ||
+                s_get_entry(e, rel, ((const uint8_t *)v.data)[0], (const char *)v.data + 1,
+                            v.len - 1, &child) != CS_OK) {
+                continue;
+            }
+            if (child.billable && h->n < CS_HINT_MAX) {
+                h->codes[h->n++] = child.display;
+                size_t n = child.display.len < CS_CODE_MAX - 1 ? child.display.len
+                                                               : CS_CODE_MAX - 1;
+                memcpy(h->last, child.display.ptr, n);
+                h->last[n] = '\0';
+            }
+            if (tail < QUEUE) {
+                memcpy(queue[tail], (const char *)v.data + 1, v.len - 1);
+                queue[tail][v.len - 1] = '\0';
+                qcls[tail++] = ((const uint8_t *)v.data)[0];
+            }
+        }
+    }
+}
+
 static void s_hint_for(cs_engine_t *e, uint32_t rel, const cs_code_t *code, s_hint_t *h)
 {
     memset(h, 0, sizeof *h);
     size_t klen = strlen(code->key);
     if (code->cls == CS_CLASS_CODE) {
         s_collect_hint(e, rel, code->key, klen, code->key, klen, h);
+        if (h->n == 0) {
+            s_hint_descendants(e, rel, code, h);
+            return;
+        }
         /* A header that only lacks its 7th character: every billable code below it is the
          * header, padded with placeholder X to six characters, plus one character. */
         if (h->n > 0 && klen < 7 && h->codes[0].len > 0) {

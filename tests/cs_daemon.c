@@ -304,13 +304,26 @@ const msgpack_object *cs_daemon_load(cs_daemon_t *d, cs_tclient_t *admin, const 
                                      const char *const *files, size_t n_files, char *state,
                                      size_t cap, int timeout_ms)
 {
+    return cs_daemon_load_system(d, admin, loader, NULL, release, effective, files, n_files,
+                                 state, cap, timeout_ms);
+}
+
+const msgpack_object *cs_daemon_load_system(cs_daemon_t *d, cs_tclient_t *admin,
+                                            const char *loader, const char *system,
+                                            const char *release, const char *effective,
+                                            const char *const *files, size_t n_files,
+                                            char *state, size_t cap, int timeout_ms)
+{
     (void)d;
     state[0] = '\0';
     msgpack_packer *pk = cs_tclient_begin(admin);
-    msgpack_pack_map(pk, loader ? 5 : 4);
+    msgpack_pack_map(pk, 4 + (loader ? 1 : 0) + (system ? 1 : 0));
     cs_tpack_kv(pk, "op", "load");
     if (loader) {
         cs_tpack_kv(pk, "loader", loader);
+    }
+    if (system) {
+        cs_tpack_kv(pk, "system", system);
     }
     cs_tpack_kv(pk, "release", release);
     cs_tpack_kv(pk, "effective_from", effective);

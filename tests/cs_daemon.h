@@ -61,4 +61,12 @@ const msgpack_object *cs_daemon_load(cs_daemon_t *d, cs_tclient_t *admin, const 
                                      const char *const *files, size_t n_files, char *state,
                                      size_t cap, int timeout_ms);
 
+/* The same, naming the system (or map set) the load fills ("system" of the load op); system
+ * and loader may be NULL. */
+const msgpack_object *cs_daemon_load_system(cs_daemon_t *d, cs_tclient_t *admin,
+                                            const char *loader, const char *system,
+                                            const char *release, const char *effective,
+                                            const char *const *files, size_t n_files,
+                                            char *state, size_t cap, int timeout_ms);
+
 #endif /* CS_DAEMON_H */
