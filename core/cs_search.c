@@ -1094,6 +1094,49 @@ static int s_filter_docs(s_q_t *q, const s_term_t *t, uint64_t *bits, size_t wor
     return CS_OK;
 }
 
+/* Add 1 to count[d] for every doc d that holds term t's word itself (a whole-word match). */
+static int s_count_word(s_q_t *q, const s_term_t *t, uint8_t *count)
+{
+    uint8_t key[8 + CS_FOLD_WORD_MAX + 1];
+    size_t klen = s_key_word(key, q->release, t->w, t->len);
+    cs_val_t v;
+    if (cs_reader_get(q->r, CS_DB_SEARCH, key, klen, &v) != CS_OK || v.len < 12) {
+        return CS_EMALFORMED;
+    }
+    const uint8_t *p = (const uint8_t *)v.data + 12;
+    const uint8_t *end = (const uint8_t *)v.data + v.len;
+    uint32_t df = cs_key_get_u32((const uint8_t *)v.data + 4);
+    uint32_t d = 0;
+    for (uint32_t i = 0; i < df; i++) {
+        uint32_t gap;
+        if (!s_get_varint(&p, end, &gap)) {
+            return CS_EMALFORMED;
+        }
+        d += gap;
+        if (d >= q->meta.docs) {
+            return CS_EMALFORMED;
+        }
+        count[d]++;
+    }
+    return CS_OK;
+}
+
+/* Keep in bits only the docs whose count is c. */
+static void s_keep_tier(uint64_t *bits, size_t words64, const uint8_t *count, uint8_t c)
+{
+    for (size_t wi = 0; wi < words64; wi++) {
+        uint64_t m = bits[wi];
+        while (m) {
+            uint64_t bit = m & (~m + 1);
+            uint32_t d = (uint32_t)(wi * 64 + (size_t)__builtin_ctzll(m));
+            m &= m - 1;
+            if (count[d] != c) {
+                bits[wi] &= ~bit;
+            }
+        }
+    }
+}
+
 static int s_run_text(s_q_t *q, const cs_search_query_t *sq, cs_search_result_t *out,
                       cs_error_t *err)
 {
@@ -1142,6 +1185,7 @@ static int s_run_text(s_q_t *q, const cs_search_query_t *sq, cs_search_result_t 
     uint64_t *cls = calloc(words64 ? words64 : 1, sizeof *cls);
     s_cand_t *heap = calloc(k ? k : 1, sizeof *heap);
     s_doc_t *doc = malloc(sizeof *doc);
+    uint8_t *tier = NULL; /* per doc: how many terms it holds as whole words */
     if (!bits || !tmp || !cls || !heap || !doc) {
         rc = cs_error_set(err, CS_ENOMEM, "out of memory searching");
         goto done;
@@ -1172,33 +1216,71 @@ static int s_run_text(s_q_t *q, const cs_search_query_t *sq, cs_search_result_t 
         s_and_stored(q, S_TAG_BILLABLE, -1, bits, words64);
     }
     out->total = s_popcount(bits, words64);
-    /* 2. Rank: shorter (more general) codes first; stop once no longer code can beat the
-     * worst hit kept. */
+    /* 2. Rank. A doc's quality is fixed by which terms it holds as whole words (the exact
+     * word's postings), so docs fall into tiers by that count; within a tier the best score
+     * is known for each code length. Walk tiers from the most whole words down and, within
+     * each, the shorter (more general) codes first; stop once nothing left can beat the worst
+     * hit kept. Without tiers a prefix like "f" (whole word in a few titles) would have to
+     * score all 41,000 codes that start a word with it. */
+    uint32_t n_plain = 0, n_exact = 0;
+    for (size_t i = 0; i < q->n_terms; i++) {
+        const s_term_t *t = &q->terms[i];
+        n_plain += t->n_fuzzy ? 0 : 1;
+        n_exact += (!t->n_fuzzy && t->exact != S_NONE) ? 1 : 0;
+    }
+    if (n_exact > 0 && out->total > 0) {
+        tier = calloc(q->meta.docs ? q->meta.docs : 1, 1);
+        if (!tier) {
+            rc = cs_error_set(err, CS_ENOMEM, "out of memory searching");
+            goto done;
+        }
+        for (size_t i = 0; rc == CS_OK && i < q->n_terms; i++) {
+            const s_term_t *t = &q->terms[i];
+            if (!t->n_fuzzy && t->exact != S_NONE) {
+                rc = s_count_word(q, t, tier);
+            }
+        }
+        if (rc != CS_OK) {
+            cs_error_set(err, rc, "release %u: the search index is corrupt", q->release);
+            goto done;
+        }
+    }
     size_t n_heap = 0;
     uint32_t max_weight = s_field_weight[S_FIELD_TITLE] * (uint32_t)q->n_terms;
-    for (int len = 1; len < 32 && k > 0 && out->total > 0; len++) {
-        if (!(q->meta.lengths & (1u << len))) {
-            continue;
-        }
-        if (n_heap == k && heap[0].score > s_compose(max_quality, max_weight, (size_t)len, 0)) {
+    for (int c = (int)n_exact; c >= 0 && k > 0 && out->total > 0; c--) {
+        uint32_t tier_quality = n_plain + (uint32_t)c;
+        if (n_heap == k && heap[0].score > s_compose(tier_quality, max_weight, 0, 0)) {
             break;
         }
-        memcpy(cls, bits, words64 * sizeof *cls);
-        s_and_stored(q, S_TAG_CLASS, len, cls, words64);
-        for (size_t wi = 0; wi < words64; wi++) {
-            uint64_t m = cls[wi];
-            while (m) {
-                uint32_t d = (uint32_t)(wi * 64 + (size_t)__builtin_ctzll(m));
-                m &= m - 1;
-                rc = s_doc_get(q, d, doc);
-                if (rc != CS_OK) {
-                    cs_error_set(err, rc, "release %u: the search index is corrupt",
-                                 q->release);
-                    goto done;
-                }
-                uint32_t score = s_score(q, doc);
-                if (score != 0) {
-                    s_heap_push(heap, &n_heap, k, (s_cand_t){score, d});
+        memcpy(tmp, bits, words64 * sizeof *tmp);
+        if (tier) {
+            s_keep_tier(tmp, words64, tier, (uint8_t)c);
+        }
+        for (int len = 1; len < 32; len++) {
+            if (!(q->meta.lengths & (1u << len))) {
+                continue;
+            }
+            if (n_heap == k &&
+                heap[0].score > s_compose(tier_quality, max_weight, (size_t)len, 0)) {
+                break;
+            }
+            memcpy(cls, tmp, words64 * sizeof *cls);
+            s_and_stored(q, S_TAG_CLASS, len, cls, words64);
+            for (size_t wi = 0; wi < words64; wi++) {
+                uint64_t m = cls[wi];
+                while (m) {
+                    uint32_t d = (uint32_t)(wi * 64 + (size_t)__builtin_ctzll(m));
+                    m &= m - 1;
+                    rc = s_doc_get(q, d, doc);
+                    if (rc != CS_OK) {
+                        cs_error_set(err, rc, "release %u: the search index is corrupt",
+                                     q->release);
+                        goto done;
+                    }
+                    uint32_t score = s_score(q, doc);
+                    if (score != 0) {
+                        s_heap_push(heap, &n_heap, k, (s_cand_t){score, d});
+                    }
                 }
             }
         }
@@ -1223,6 +1305,7 @@ done:
     free(cls);
     free(heap);
     free(doc);
+    free(tier);
     return rc;
 }
 
