@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "cli_conn.h"
+#include "cli_addenda.h"
 #include "cli_json.h"
 #include "cli_msg.h"
 #include "cli_progress.h"
@@ -296,6 +297,12 @@ static int s_crosswalk(cs_cli_t *cli, const cs_cli_args_t *args)
     return s_simple(cli, cli->connect, &req, cs_cli_render_crosswalk);
 }
 
+/* addenda: read files locally, no broker involved. */
+static int s_addenda(cs_cli_t *cli, const cs_cli_args_t *args)
+{
+    return cs_cli_addenda(cli, args->n_pos, args->pos);
+}
+
 /* retire and drop: SYSTEM RELEASE on the admin endpoint. */
 static int s_retire_or_drop(cs_cli_t *cli, const cs_cli_args_t *args, const char *op)
 {
@@ -549,6 +556,8 @@ static const cs_cli_command_t s_commands[] = {
     {"releases", s_releases, 0, 1, 0, 0, 0, "[SYSTEM]", "list the loaded releases"},
     {"diff", s_diff, 3, 3, 0, O(LIMIT), 0, "SYSTEM R1 R2 [--limit N]",
      "codes added, deleted, revised and changed in billability from R1 to R2"},
+    {"addenda", s_addenda, 1, -1, 0, 0, 0, "FILE...",
+     "an ICD-10-CM code or order addenda file as a change list (read here, no broker)"},
     {"ping", s_ping, 0, 0, 0, 0, 0, "", "check that the broker answers"},
     {"stats", s_stats, 0, 0, 0, 0, 0, "", "the broker's counters and latencies"},
     {"job", s_job, 1, 1, CS_CLI_ADMIN, 0, 0, "ID", "the state of a load job (admin)"},
