@@ -848,6 +848,11 @@ static int s_match(const s_term_t *t, const s_doc_t *doc, uint32_t *quality, uin
             mq = id == t->exact ? 2 : 1;
         }
         uint32_t f = doc->fields[k] < 5 ? doc->fields[k] : S_FIELD_TERM;
+        /* Short titles are abbreviations ("Type 2 diab w hyprosm"): a query word that is one
+         * of them whole is no better than a prefix of the full word in the title. */
+        if (f == S_FIELD_SHORT && mq == 2) {
+            mq = 1;
+        }
         uint32_t wgt = s_field_weight[f];
         if (mq > best_q || (mq == best_q && wgt > best_w)) {
             best_q = mq;

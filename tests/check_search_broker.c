@@ -289,6 +289,11 @@ START_TEST(test_fy2021_relevance)
     s_first_is("hypertenion", "I10");
     s_first_is("diabetis type 2", "E11");
     s_first_is("pneumonai unspecified", "J18");
+    /* typed prefixes: the short titles' abbreviations ("Type 2 diab w ...") must not push
+     * the category down */
+    s_first_is("diab", "E10");
+    s_first_is("type 2 diab", "E11");
+    s_first_is("hypert", "I10");
     /* codes by prefix, in code order */
     s_first_is("E11.6", "E11.6");
     s_first_is("s7200", "S72.00");
