@@ -28,7 +28,7 @@ $CS load --release sample --effective 2024-10-01 \
     $L/icd10pcs-tables/sample/icd10pcs_order_sample.txt \
     $L/icd10pcs-tables/sample/icd10pcs_definitions_sample.xml \
     $L/icd10pcs-tables/sample/icd10pcs_index_sample.xml
-$CS load --release sample --effective 2025-01-01 $L/hcpcs-anweb/sample/HCPC_sample.txt
+$CS load --release sample --effective 2024-01-01 $L/hcpcs-anweb/sample/HCPC_sample.txt
 $CS load --loader fhir-codesystem --system cpt --release synthetic --effective 2025-01-01 \
     $L/fhir-codesystem/sample/cpt_synthetic.xml
 $CS load --release sample --effective 2017-10-01 $L/gems/sample/gems_I9gem_sample.txt \
@@ -53,8 +53,9 @@ $CS search icd10cm type 2 diab --limit 5
 step "an ICD-10-PCS code and what each of its characters means"
 $CS lookup icd10pcs 0DTJ0ZZ
 
-step "HCPCS Level II with a date of service (a terminated code says so)"
-$CS validate hcpcs --date 2025-03-01 $(sed -n '1p' $L/hcpcs-anweb/sample/HCPC_sample.txt | cut -c1-5) LT || true
+step "HCPCS Level II on a date of service: A9004 was terminated on 2024-12-31"
+$CS validate hcpcs --date 2024-06-01 B9002 A9004 Q1 || true
+$CS validate hcpcs --date 2025-03-01 B9002 A9004 Q1 || true
 
 step "CPT from a (synthetic) FHIR CodeSystem"
 $CS validate cpt 99911 99910 || true

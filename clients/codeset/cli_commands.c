@@ -253,8 +253,12 @@ static int s_search(cs_cli_t *cli, const cs_cli_args_t *args)
         }
         strcat(q, args->pos[i]);
     }
+    const char *release = args->opt[CS_CLI_OPT_RELEASE];
+    const char *date = args->opt[CS_CLI_OPT_DATE];
     s_req_t req;
-    s_req_init(&req, "search", 2 + s_n(limit, offset, billable));
+    s_req_init(&req, "search", 2 + s_n(limit, offset, billable) + s_n(release, date, NULL));
+    s_kv_opt(&req, "release", release);
+    s_kv_opt(&req, "date", date);
     cs_cli_pack_kv_str(&req.pk, "system", args->pos[0]);
     cs_cli_pack_kv_str(&req.pk, "q", q);
     free(q);
@@ -546,8 +550,9 @@ static const cs_cli_command_t s_commands[] = {
     {"validate", s_validate, 2, -1, 0, O(DATE) | O(RELEASE), 0,
      "SYSTEM CODE... [--date D] [--release R]",
      "check codes for a claim (exit 4 when any is invalid)"},
-    {"search", s_search, 2, -1, 0, O(LIMIT) | O(OFFSET) | O(BILLABLE_ONLY), 0,
-     "SYSTEM WORDS... [--limit N] [--offset N] [--billable-only]",
+    {"search", s_search, 2, -1, 0,
+     O(LIMIT) | O(OFFSET) | O(BILLABLE_ONLY) | O(RELEASE) | O(DATE), 0,
+     "SYSTEM WORDS... [--limit N] [--offset N] [--billable-only] [--release R] [--date D]",
      "find codes by words of their titles, or by code prefix"},
     {"crosswalk", s_crosswalk, 3, 3, 0,
      O(MAP) | O(RELEASE) | O(TO_RELEASE) | O(DATE) | O(REVERSE), 0,

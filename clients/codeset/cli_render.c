@@ -200,6 +200,9 @@ static void s_render_list(const cs_cli_t *cli, const char *title, const msgpack_
         for (size_t k = 0; k < nkeys && k < 8; k++) {
             if (strcmp(keys[k], "billable") == 0) {
                 row[k] = cs_cli_msg_true(cs_cli_msg_get(m, "billable")) ? "billable" : "";
+            } else if (strcmp(keys[k], "became") == 0) {
+                row[k] = cs_cli_msg_true(cs_cli_msg_get(m, "billable")) ? "now billable"
+                                                                         : "now a header";
             } else if (m->type == MSGPACK_OBJECT_MAP) {
                 row[k] = s_text(m, keys[k], cells[k]);
             } else {
@@ -234,8 +237,9 @@ int cs_cli_render_lookup(const cs_cli_t *cli, const msgpack_object *reply)
     if (t == NULL) {
         return CS_CLI_EXIT_OK;
     }
-    static const char *const keys[] = {"code", "system", "release", "kind", "billable",
-                                       "title", "short", "parent"};
+    static const char *const keys[] = {"code",  "system", "release", "kind",
+                                       "billable", "title", "short", "parent",
+                                       "valid_from", "valid_to"};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
         const msgpack_object *v = cs_cli_msg_get(reply, keys[i]);
         if (v == NULL) {
@@ -250,6 +254,17 @@ int cs_cli_render_lookup(const cs_cli_t *cli, const msgpack_object *reply)
         cs_cli_table_add(t, row);
         if (strcmp(keys[i], "billable") == 0) {
             cs_cli_table_color(t, 1, cs_cli_msg_true(v) ? CS_CLI_GREEN : CS_CLI_YELLOW);
+        }
+    }
+    /* attributes (a PCS code's axis meanings, an HCPCS code's dates and indicators) */
+    const msgpack_object *attrs = cs_cli_msg_get(reply, "attributes");
+    if (cs_cli_msg_is(attrs, MSGPACK_OBJECT_MAP)) {
+        for (uint32_t i = 0; i < attrs->via.map.size; i++) {
+            const msgpack_object_kv *kv = &attrs->via.map.ptr[i];
+            char name[S_CELL];
+            snprintf(b, sizeof b, "%s:", cs_cli_msg_text(&kv->key, name, sizeof name));
+            const char *row[2] = {b, cs_cli_msg_text(&kv->val, a, sizeof a)};
+            cs_cli_table_add(t, row);
         }
     }
     s_print_table(cli, t, 0);
@@ -521,9 +536,12 @@ void cs_cli_render_diff(const cs_cli_t *cli, const msgpack_object *reply)
         if (strcmp(lists[i], "revised") == 0) {
             static const char *const keys[] = {"code", "old_title", "new_title"};
             s_render_list(cli, title, list, keys, 3, 0);
-        } else {
-            static const char *const keys[] = {"code", "billable", "title"};
+        } else if (strcmp(lists[i], "billable_changed") == 0) {
+            static const char *const keys[] = {"code", "became", "title"};
             s_render_list(cli, title, list, keys, 3, 0);
+        } else {
+            static const char *const keys[] = {"code", "title"};
+            s_render_list(cli, title, list, keys, 2, 0);
         }
     }
 }
