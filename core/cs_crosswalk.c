@@ -32,20 +32,6 @@ typedef struct s_xw {
     size_t n;
 } s_xw_t;
 
-static cs_proto_err_t s_fail(msgpack_packer *pk, const cs_request_t *req, cs_proto_err_t e,
-                             const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static cs_proto_err_t s_fail(msgpack_packer *pk, const cs_request_t *req, cs_proto_err_t e,
-                             const char *fmt, ...)
-{
-    char msg[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    cs_reply_error(pk, req, e, msg);
-    return e;
-}
-
 static int s_str_is(cs_str_t s, const char *c)
 {
     return s.len == strlen(c) && memcmp(s.ptr, c, s.len) == 0;
@@ -232,8 +218,8 @@ static cs_proto_err_t s_between(s_xw_t *x, const cs_plugin_desc_t *from,
         }
     }
     if (!best) {
-        return s_fail(pk, req, CS_PERR_UNKNOWN_RELEASE, "no map from %s to %s%s is loaded",
-                      from->name, to->name, req->map.len ? " by that name" : "");
+        return cs_reply_errorf(pk, req, CS_PERR_UNKNOWN_RELEASE, "no map from %s to %s%s is loaded",
+                               from->name, to->name, req->map.len ? " by that name" : "");
     }
     cs_maps_iter_t it;
     cs_map_hit_t hit;
@@ -304,17 +290,18 @@ static cs_proto_err_t s_across(s_xw_t *x, const cs_plugin_desc_t *sys, const cs_
                                                     req->release.len, &a)
                               : CS_ENOTFOUND;
     if (rc != CS_OK) {
-        return s_fail(pk, req, req->release.len ? CS_PERR_UNKNOWN_RELEASE
-                                                : CS_PERR_BAD_REQUEST,
-                      "a crosswalk within %s needs \"release\" and \"to_release\" of loaded "
-                      "releases", sys->name);
+        return cs_reply_errorf(pk, req,
+                               req->release.len ? CS_PERR_UNKNOWN_RELEASE : CS_PERR_BAD_REQUEST,
+                               "a crosswalk within %s needs \"release\" and \"to_release\" "
+                               "of loaded releases",
+                               sys->name);
     }
     rc = req->to_release.len ? cs_catalog_by_label(x->r, sys->name, slen, req->to_release.ptr,
                                                    req->to_release.len, &b)
                              : cs_catalog_newest(x->r, sys->name, slen, &b);
     if (rc != CS_OK) {
-        return s_fail(pk, req, CS_PERR_UNKNOWN_RELEASE, "%s has no such to_release",
-                      sys->name);
+        return cs_reply_errorf(pk, req, CS_PERR_UNKNOWN_RELEASE, "%s has no such to_release",
+                               sys->name);
     }
     int forward = b.effective_from >= a.effective_from;
     int lo = forward ? a.effective_from : b.effective_from;
@@ -403,8 +390,9 @@ cs_proto_err_t cs_crosswalk_answer(cs_reader_t *r, const cs_plugin_host_t *plugi
     const cs_plugin_desc_t *to = cs_plugin_host_system(plugins, req->to.ptr, req->to.len);
     if (!from || !to) {
         cs_str_t bad = from ? req->to : req->from;
-        return s_fail(pk, req, CS_PERR_UNKNOWN_SYSTEM, "no code system '%.*s' is known here",
-                      (int)(bad.len > 40 ? 40 : bad.len), bad.ptr);
+        return cs_reply_errorf(pk, req, CS_PERR_UNKNOWN_SYSTEM,
+                               "no code system '%.*s' is known here",
+                               (int)(bad.len > 40 ? 40 : bad.len), bad.ptr);
     }
     /* The code is of "to" when reversed: which sources map to it. */
     const cs_plugin_desc_t *of = req->reverse ? to : from;
@@ -432,13 +420,13 @@ cs_proto_err_t cs_crosswalk_answer(cs_reader_t *r, const cs_plugin_host_t *plugi
             free(x->next);
         }
         free(x);
-        return s_fail(pk, req, CS_PERR_INTERNAL, "out of memory");
+        return cs_reply_errorf(pk, req, CS_PERR_INTERNAL, "out of memory");
     }
     x->r = r;
     x->req = req;
     cs_proto_err_t e;
     if (cs_catalog_list(r, NULL, 0, &x->all, &x->n_all) != CS_OK) {
-        e = s_fail(pk, req, CS_PERR_INTERNAL, "out of memory listing releases");
+        e = cs_reply_errorf(pk, req, CS_PERR_INTERNAL, "out of memory listing releases");
     } else if (from == to) {
         e = s_across(x, from, &code, pk);
     } else {

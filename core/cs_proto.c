@@ -905,3 +905,15 @@ void cs_reply_error(msgpack_packer *pk, const cs_request_t *req, cs_proto_err_t 
     cs_pack_kv_str(pk, "code", cs_proto_errname(e));
     cs_pack_kv_str(pk, "message", message ? message : cs_proto_errname(e));
 }
+
+cs_proto_err_t cs_reply_errorf(msgpack_packer *pk, const cs_request_t *req, cs_proto_err_t e,
+                               const char *fmt, ...)
+{
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    cs_reply_error(pk, req, e, msg);
+    return e;
+}

@@ -148,6 +148,10 @@ void cs_reply_begin(msgpack_packer *pk, const cs_request_t *req, int ok, uint32_
  * (no id). */
 void cs_reply_error(msgpack_packer *pk, const cs_request_t *req, cs_proto_err_t e,
                     const char *message);
+/* The same with a printf-style message (cut at 255 bytes); returns e, so a handler can
+ * `return cs_reply_errorf(...)`. */
+cs_proto_err_t cs_reply_errorf(msgpack_packer *pk, const cs_request_t *req, cs_proto_err_t e,
+                               const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 void cs_pack_cstr(msgpack_packer *pk, const char *s);           /* s NULL packs nil */
 void cs_pack_strn(msgpack_packer *pk, const char *s, size_t n);
 void cs_pack_kv_str(msgpack_packer *pk, const char *key, const char *val); /* val NULL: nil */

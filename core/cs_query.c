@@ -95,20 +95,6 @@ static void s_pack_key(msgpack_packer *pk, const char *k)
     cs_pack_cstr(pk, k);
 }
 
-static cs_proto_err_t s_error(msgpack_packer *pk, const cs_request_t *req, cs_proto_err_t e,
-                              const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static cs_proto_err_t s_error(msgpack_packer *pk, const cs_request_t *req, cs_proto_err_t e,
-                              const char *fmt, ...)
-{
-    char msg[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    cs_reply_error(pk, req, e, msg);
-    return e;
-}
-
 /* Copy a wire string into a bounded C string for messages (control bytes become '?'). */
 static const char *s_printable(cs_str_t s, char *buf, size_t cap)
 {
@@ -131,16 +117,16 @@ static cs_proto_err_t s_resolve(cs_engine_t *e, const cs_request_t *req, msgpack
     ctx->req = req;
     ctx->sys = cs_plugin_host_system(e->plugins, req->system.ptr, req->system.len);
     if (!ctx->sys) {
-        return s_error(pk, req, CS_PERR_UNKNOWN_SYSTEM, "no code system '%s' is known here",
-                       s_printable(req->system, sbuf, sizeof sbuf));
+        return cs_reply_errorf(pk, req, CS_PERR_UNKNOWN_SYSTEM, "no code system '%s' is known here",
+                               s_printable(req->system, sbuf, sizeof sbuf));
     }
     int rc;
     if (req->release.len) {
         rc = cs_catalog_by_label(e->reader, req->system.ptr, req->system.len, req->release.ptr,
                                  req->release.len, &ctx->rel);
         if (rc != CS_OK) {
-            return s_error(pk, req, CS_PERR_UNKNOWN_RELEASE, "%s has no release '%s'",
-                           ctx->sys->name, s_printable(req->release, lbuf, sizeof lbuf));
+            return cs_reply_errorf(pk, req, CS_PERR_UNKNOWN_RELEASE, "%s has no release '%s'",
+                                   ctx->sys->name, s_printable(req->release, lbuf, sizeof lbuf));
         }
         return CS_PERR_NONE;
     }
@@ -149,20 +135,20 @@ static cs_proto_err_t s_resolve(cs_engine_t *e, const cs_request_t *req, msgpack
                                 &ctx->rel);
         if (rc != CS_OK) {
             if (!cs_catalog_has_system(e->reader, req->system.ptr, req->system.len)) {
-                return s_error(pk, req, CS_PERR_UNKNOWN_RELEASE, "no release of %s is loaded",
-                               ctx->sys->name);
+                return cs_reply_errorf(pk, req, CS_PERR_UNKNOWN_RELEASE,
+                                       "no release of %s is loaded", ctx->sys->name);
             }
             char d[11];
             cs_proto_format_date(req->date, d);
-            return s_error(pk, req, CS_PERR_NO_RELEASE_FOR_DATE,
-                           "no release of %s is in effect on %s", ctx->sys->name, d);
+            return cs_reply_errorf(pk, req, CS_PERR_NO_RELEASE_FOR_DATE,
+                                   "no release of %s is in effect on %s", ctx->sys->name, d);
         }
         return CS_PERR_NONE;
     }
     rc = cs_catalog_newest(e->reader, req->system.ptr, req->system.len, &ctx->rel);
     if (rc != CS_OK) {
-        return s_error(pk, req, CS_PERR_UNKNOWN_RELEASE, "no release of %s is loaded",
-                       ctx->sys->name);
+        return cs_reply_errorf(pk, req, CS_PERR_UNKNOWN_RELEASE, "no release of %s is loaded",
+                               ctx->sys->name);
     }
     return CS_PERR_NONE;
 }
@@ -883,7 +869,7 @@ static cs_proto_err_t s_releases(cs_engine_t *e, const cs_request_t *req, msgpac
     size_t n = 0;
     const char *sys = req->system.len ? req->system.ptr : NULL;
     if (cs_catalog_list(e->reader, sys, req->system.len, &rels, &n) != CS_OK) {
-        return s_error(pk, req, CS_PERR_INTERNAL, "out of memory listing releases");
+        return cs_reply_errorf(pk, req, CS_PERR_INTERNAL, "out of memory listing releases");
     }
     cs_reply_begin(pk, req, 1, 1);
     s_pack_key(pk, "releases");
@@ -956,8 +942,8 @@ static cs_proto_err_t s_diff(cs_engine_t *e, const cs_request_t *req, msgpack_pa
     char lbuf[80];
     if (cs_catalog_by_label(e->reader, req->system.ptr, req->system.len, req->to_release.ptr,
                             req->to_release.len, &to) != CS_OK) {
-        return s_error(pk, req, CS_PERR_UNKNOWN_RELEASE, "%s has no release '%s'",
-                       ctx.sys->name, s_printable(req->to_release, lbuf, sizeof lbuf));
+        return cs_reply_errorf(pk, req, CS_PERR_UNKNOWN_RELEASE, "%s has no release '%s'",
+                               ctx.sys->name, s_printable(req->to_release, lbuf, sizeof lbuf));
     }
     return cs_diff_answer(e->reader, ctx.sys->name, ctx.rel.id, ctx.rel.label, to.id, to.label,
                           req, pk);
@@ -977,7 +963,7 @@ cs_proto_err_t cs_engine_handle(cs_engine_t *e, const cs_request_t *req, msgpack
         return s_ping(req, pk);
     }
     if (cs_reader_begin(e->reader) != CS_OK) {
-        return s_error(pk, req, CS_PERR_INTERNAL, "the store cannot be read right now");
+        return cs_reply_errorf(pk, req, CS_PERR_INTERNAL, "the store cannot be read right now");
     }
     cs_proto_err_t rc;
     switch (req->op) {
@@ -988,8 +974,8 @@ cs_proto_err_t cs_engine_handle(cs_engine_t *e, const cs_request_t *req, msgpack
     case CS_OP_DIFF: rc = s_diff(e, req, pk); break;
     case CS_OP_CROSSWALK: rc = cs_crosswalk_answer(e->reader, e->plugins, req, pk); break;
     default:
-        rc = s_error(pk, req, CS_PERR_UNKNOWN_OP, "op '%s' is not served by this broker yet",
-                     cs_proto_opname(req->op));
+        rc = cs_reply_errorf(pk, req, CS_PERR_UNKNOWN_OP,
+                             "op '%s' is not served by this broker yet", cs_proto_opname(req->op));
         break;
     }
     cs_reader_end(e->reader);

@@ -952,8 +952,9 @@ static int s_cmp_cand(const void *a, const void *b)
     return s_better(y, x) ? 1 : 0;
 }
 
-/* Mark in bits every doc of the word whose W value is v. */
-static int s_mark_postings(const s_q_t *q, const cs_val_t *v, uint64_t *bits)
+/* Walk the docs of the word whose W value is v: set each one's bit in bits, or (bits NULL)
+ * add 1 to its count. */
+static int s_walk_postings(const s_q_t *q, const cs_val_t *v, uint64_t *bits, uint8_t *count)
 {
     if (v->len < 12) {
         return CS_EMALFORMED;
@@ -971,9 +972,18 @@ static int s_mark_postings(const s_q_t *q, const cs_val_t *v, uint64_t *bits)
         if (d >= q->meta.docs) {
             return CS_EMALFORMED;
         }
-        bits[d >> 6] |= (uint64_t)1 << (d & 63);
+        if (bits) {
+            bits[d >> 6] |= (uint64_t)1 << (d & 63);
+        } else {
+            count[d]++;
+        }
     }
     return CS_OK;
+}
+
+static int s_mark_postings(const s_q_t *q, const cs_val_t *v, uint64_t *bits)
+{
+    return s_walk_postings(q, v, bits, NULL);
 }
 
 /* Mark the docs of term t in bits. */
@@ -1105,25 +1115,10 @@ static int s_count_word(s_q_t *q, const s_term_t *t, uint8_t *count)
     uint8_t key[8 + CS_FOLD_WORD_MAX + 1];
     size_t klen = s_key_word(key, q->release, t->w, t->len);
     cs_val_t v;
-    if (cs_reader_get(q->r, CS_DB_SEARCH, key, klen, &v) != CS_OK || v.len < 12) {
+    if (cs_reader_get(q->r, CS_DB_SEARCH, key, klen, &v) != CS_OK) {
         return CS_EMALFORMED;
     }
-    const uint8_t *p = (const uint8_t *)v.data + 12;
-    const uint8_t *end = (const uint8_t *)v.data + v.len;
-    uint32_t df = cs_key_get_u32((const uint8_t *)v.data + 4);
-    uint32_t d = 0;
-    for (uint32_t i = 0; i < df; i++) {
-        uint32_t gap;
-        if (!s_get_varint(&p, end, &gap)) {
-            return CS_EMALFORMED;
-        }
-        d += gap;
-        if (d >= q->meta.docs) {
-            return CS_EMALFORMED;
-        }
-        count[d]++;
-    }
-    return CS_OK;
+    return s_walk_postings(q, &v, NULL, count);
 }
 
 /* Keep in bits only the docs whose count is c. */
