@@ -69,7 +69,7 @@ CLI        := $(BUILD)/bin/codeset
 
 # ---- plugins: every folder under plugins/ and loaders/ is one .so ----------
 # loaders/common/ holds sources several loaders compile in (see their plugin.mk), not a plugin.
-PLUGIN_DIRS := $(filter-out loaders/common,\
+PLUGIN_DIRS := $(filter-out plugins/common loaders/common,\
                $(patsubst %/,%,$(sort $(dir $(wildcard plugins/*/*.c loaders/*/*.c)))))
 PLUGINS     := $(foreach d,$(PLUGIN_DIRS),$(BUILD)/plugins/$(notdir $(d)).so)
 PLUGIN_CFLAGS := -fvisibility=hidden

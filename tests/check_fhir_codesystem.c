@@ -14,6 +14,7 @@
 
 #include "codeset/cs_plugin.h"
 #include "cs_test.h"
+#include "loader_test.h"
 #include "mock_host.h"
 
 static void *s_dl;
@@ -21,20 +22,12 @@ static const cs_plugin_desc_t *s_desc;
 
 static void s_setup(void)
 {
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/plugins/fhir-codesystem.so", cs_test_build_dir());
-    s_dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    ck_assert_msg(s_dl != NULL, "dlopen %s: %s", path, dlerror());
-    s_desc = dlsym(s_dl, "cs_plugin_fhir_codesystem");
-    ck_assert_msg(s_desc != NULL, "no cs_plugin_fhir_codesystem in %s", path);
+    s_desc = cs_loader_test_open("fhir-codesystem", &s_dl);
 }
 
 static void s_teardown(void)
 {
-    if (s_dl) {
-        dlclose(s_dl);
-    }
-    s_dl = NULL;
+    cs_loader_test_close(&s_dl);
     s_desc = NULL;
 }
 
@@ -47,15 +40,12 @@ static void s_sample(char *out, size_t cap)
 
 static void s_fixture(const char *name, char *out, size_t cap)
 {
-    char rel[256];
-    snprintf(rel, sizeof rel, "fhir/%s", name);
-    cs_test_fixture_path(rel, out, cap);
+    cs_loader_test_fixture("fhir", name, out, cap);
 }
 
 static int s_load_paths(cs_mock_host_t *m, const char *const *files, size_t n, cs_error_t *err)
 {
-    cs_error_clear(err);
-    return s_desc->loader->load(cs_mock_host_api(m), cs_mock_host_sink(m), files, n, err);
+    return cs_loader_test_run(s_desc, m, files, n, err);
 }
 
 static cs_mock_host_t *s_load_ok(const char *const *files, size_t n)

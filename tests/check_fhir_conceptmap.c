@@ -2,7 +2,6 @@
  * hand-written R4 and R5 ConceptMaps and a Bundle (rows, map ids, systems, relationships and
  * flags), hostile files (each error at its file and line), emit failure, cancel, progress. */
 #include <check.h>
-#include <dlfcn.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +10,7 @@
 
 #include "codeset/cs_plugin.h"
 #include "cs_test.h"
+#include "loader_test.h"
 #include "mock_host.h"
 
 static void *s_dl;
@@ -18,34 +18,23 @@ static const cs_plugin_desc_t *s_desc;
 
 static void s_setup(void)
 {
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/plugins/fhir-conceptmap.so", cs_test_build_dir());
-    s_dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    ck_assert_msg(s_dl != NULL, "dlopen %s: %s", path, dlerror());
-    s_desc = dlsym(s_dl, "cs_plugin_fhir_conceptmap");
-    ck_assert_msg(s_desc != NULL, "no cs_plugin_fhir_conceptmap in %s", path);
+    s_desc = cs_loader_test_open("fhir-conceptmap", &s_dl);
 }
 
 static void s_teardown(void)
 {
-    if (s_dl) {
-        dlclose(s_dl);
-    }
-    s_dl = NULL;
+    cs_loader_test_close(&s_dl);
     s_desc = NULL;
 }
 
 static void s_fixture(const char *name, char *out, size_t cap)
 {
-    char rel[256];
-    snprintf(rel, sizeof rel, "fhir/%s", name);
-    cs_test_fixture_path(rel, out, cap);
+    cs_loader_test_fixture("fhir", name, out, cap);
 }
 
 static int s_load_paths(cs_mock_host_t *m, const char *const *files, size_t n, cs_error_t *err)
 {
-    cs_error_clear(err);
-    return s_desc->loader->load(cs_mock_host_api(m), cs_mock_host_sink(m), files, n, err);
+    return cs_loader_test_run(s_desc, m, files, n, err);
 }
 
 static int s_load_into(cs_mock_host_t *m, const char *const *names, size_t n, cs_error_t *err)

@@ -3,7 +3,6 @@
  * hostile files (each error at its file and line), emit failure, cancel, progress, and the
  * 2018 GEMs when ../shared/data is present, compared row by row with an independent reading. */
 #include <check.h>
-#include <dlfcn.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +12,7 @@
 
 #include "codeset/cs_plugin.h"
 #include "cs_test.h"
+#include "loader_test.h"
 #include "mock_host.h"
 
 static void *s_dl;
@@ -20,28 +20,18 @@ static const cs_plugin_desc_t *s_desc;
 
 static void s_setup(void)
 {
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/plugins/gems.so", cs_test_build_dir());
-    s_dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    ck_assert_msg(s_dl != NULL, "dlopen %s: %s", path, dlerror());
-    s_desc = dlsym(s_dl, "cs_plugin_gems");
-    ck_assert_msg(s_desc != NULL, "no cs_plugin_gems in %s", path);
+    s_desc = cs_loader_test_open("gems", &s_dl);
 }
 
 static void s_teardown(void)
 {
-    if (s_dl) {
-        dlclose(s_dl);
-    }
-    s_dl = NULL;
+    cs_loader_test_close(&s_dl);
     s_desc = NULL;
 }
 
 static void s_fixture(const char *name, char *out, size_t cap)
 {
-    char rel[256];
-    snprintf(rel, sizeof rel, "gems/%s", name);
-    cs_test_fixture_path(rel, out, cap);
+    cs_loader_test_fixture("gems", name, out, cap);
 }
 
 /* Load n fixture files (by name) into m; rc returned, err filled. */
@@ -54,8 +44,7 @@ static int s_load_into(cs_mock_host_t *m, const char *const *names, size_t n, cs
         s_fixture(names[i], paths[i], sizeof paths[i]);
         files[i] = paths[i];
     }
-    cs_error_clear(err);
-    return s_desc->loader->load(cs_mock_host_api(m), cs_mock_host_sink(m), files, n, err);
+    return cs_loader_test_run(s_desc, m, files, n, err);
 }
 
 static cs_mock_host_t *s_load_ok(const char *const *names, size_t n)
@@ -345,14 +334,14 @@ START_TEST(test_bad_arguments)
     cs_mock_host_t *m = cs_mock_host_new(0);
     cs_error_t err;
     const char *none[] = {NULL};
-    ck_assert_int_eq(s_desc->loader->load(cs_mock_host_api(m), cs_mock_host_sink(m), none, 1,
+    ck_assert_int_eq(cs_loader_test_run(s_desc, m, none, 1,
                                           &err),
                      CS_EINVAL);
-    ck_assert_int_eq(s_desc->loader->load(cs_mock_host_api(m), cs_mock_host_sink(m), none, 0,
+    ck_assert_int_eq(cs_loader_test_run(s_desc, m, none, 0,
                                           &err),
                      CS_EINVAL);
     const char *missing[] = {"/nonexistent/2018_I9gem.txt"};
-    ck_assert_int_eq(s_desc->loader->load(cs_mock_host_api(m), cs_mock_host_sink(m), missing, 1,
+    ck_assert_int_eq(cs_loader_test_run(s_desc, m, missing, 1,
                                           &err),
                      CS_EIO);
     ck_assert_str_eq(err.file, "2018_I9gem.txt");
@@ -407,7 +396,7 @@ START_TEST(test_cancel)
     const char *files[] = {path};
     cs_error_t err;
     cs_error_clear(&err);
-    int rc = s_desc->loader->load(cs_mock_host_api(m), cs_mock_host_sink(m), files, 1, &err);
+    int rc = cs_loader_test_run(s_desc, m, files, 1, &err);
     ck_assert_int_eq(rc, CS_ETERM);
     ck_assert_str_eq(err.file, "big_I9gem.txt");
     ck_assert_uint_gt(err.line, 0);
@@ -416,7 +405,7 @@ START_TEST(test_cancel)
     cs_mock_host_destroy(&m);
 
     m = cs_mock_host_new(0);
-    rc = s_desc->loader->load(cs_mock_host_api(m), cs_mock_host_sink(m), files, 1, &err);
+    rc = cs_loader_test_run(s_desc, m, files, 1, &err);
     ck_assert_int_eq(rc, CS_OK);
     ck_assert_uint_eq(cs_mock_host_map_count(m), 20000);
     ck_assert_uint_ge(cs_mock_host_progress_calls(m), 4);
@@ -521,7 +510,7 @@ START_TEST(test_2018_each)
     cs_error_t err;
     cs_error_clear(&err);
     double t0 = s_now();
-    int rc = s_desc->loader->load(cs_mock_host_api(m), cs_mock_host_sink(m), files, 1, &err);
+    int rc = cs_loader_test_run(s_desc, m, files, 1, &err);
     double t1 = s_now();
     ck_assert_msg(rc == CS_OK, "%s:%u:%u: %s", err.file, err.line, err.column, err.msg);
     cs_host_api_t counting = {.struct_size = sizeof(cs_host_api_t), .emit_map = s_count_row};
@@ -560,7 +549,7 @@ START_TEST(test_2018_all_four)
     cs_mock_host_t *m = cs_mock_host_new(0);
     cs_error_t err;
     cs_error_clear(&err);
-    int rc = s_desc->loader->load(cs_mock_host_api(m), cs_mock_host_sink(m), files, 4, &err);
+    int rc = cs_loader_test_run(s_desc, m, files, 4, &err);
     ck_assert_msg(rc == CS_OK, "%s:%u:%u: %s", err.file, err.line, err.column, err.msg);
     size_t first = 0;
     for (size_t i = 0; i < 4; i++) {
@@ -595,7 +584,7 @@ START_TEST(test_2018_cancel)
     const char *files[] = {path};
     cs_error_t err;
     cs_error_clear(&err);
-    int rc = s_desc->loader->load(cs_mock_host_api(m), cs_mock_host_sink(m), files, 1, &err);
+    int rc = cs_loader_test_run(s_desc, m, files, 1, &err);
     ck_assert_int_eq(rc, CS_ETERM);
     ck_assert_str_eq(err.file, "2018_gem_pcs_I10I9.txt");
     ck_assert_uint_eq(err.line, 3 * 4096);

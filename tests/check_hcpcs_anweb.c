@@ -4,7 +4,6 @@
  * name after a disclaimer, columns in any order), sniff, cancel and emit failure, and golden
  * tests on the CMS files of 2018, 2019, 2020 and 2025 when ../shared/data is present. */
 #include <check.h>
-#include <dlfcn.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +13,7 @@
 #include "codeset/cs_plugin.h"
 #include "cs_daemon.h"
 #include "cs_test.h"
+#include "loader_test.h"
 #include "mock_host.h"
 
 /* From check_xlsx.c: write a zip of (name, body) pairs. */
@@ -25,22 +25,13 @@ static char s_dir[PATH_MAX];
 
 static void s_setup(void)
 {
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/plugins/hcpcs-anweb.so", cs_test_build_dir());
-    s_dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    ck_assert_msg(s_dl != NULL, "dlopen %s: %s", path, dlerror());
-    s_desc = dlsym(s_dl, "cs_plugin_hcpcs_anweb");
-    ck_assert_msg(s_desc != NULL, "no cs_plugin_hcpcs_anweb in %s", path);
-    ck_assert_ptr_nonnull(s_desc->loader);
+    s_desc = cs_loader_test_open("hcpcs-anweb", &s_dl);
     cs_test_tmpdir(s_dir, sizeof s_dir);
 }
 
 static void s_teardown(void)
 {
-    if (s_dl) {
-        dlclose(s_dl);
-    }
-    s_dl = NULL;
+    cs_loader_test_close(&s_dl);
     s_desc = NULL;
     cs_test_rmtree(s_dir);
 }
@@ -54,9 +45,7 @@ static void s_sample(char *out, size_t cap)
 
 static void s_fixture(const char *name, char *out, size_t cap)
 {
-    char rel[256];
-    snprintf(rel, sizeof rel, "hcpcs/%s", name);
-    cs_test_fixture_path(rel, out, cap);
+    cs_loader_test_fixture("hcpcs", name, out, cap);
 }
 
 static int s_sniff(const char *path)
@@ -72,7 +61,7 @@ static cs_mock_host_t *s_load(const char *path, int keep, int *rc, cs_error_t *e
     ck_assert_ptr_nonnull(m);
     const char *files[1] = {path};
     cs_error_clear(err);
-    *rc = s_desc->loader->load(cs_mock_host_api(m), cs_mock_host_sink(m), files, 1, err);
+    *rc = cs_loader_test_run(s_desc, m, files, 1, err);
     return m;
 }
 
@@ -342,7 +331,7 @@ START_TEST(test_sniff)
     int rc;
     cs_error_t err;
     cs_mock_host_t *m = cs_mock_host_new(0);
-    rc = s_desc->loader->load(cs_mock_host_api(m), cs_mock_host_sink(m), two, 2, &err);
+    rc = cs_loader_test_run(s_desc, m, two, 2, &err);
     ck_assert_int_eq(rc, CS_EINVAL);
     cs_mock_host_destroy(&m);
     m = s_load(path, 0, &rc, &err);
@@ -382,7 +371,7 @@ START_TEST(test_cancel)
     const char *files[1] = {path};
     cs_error_t err;
     cs_error_clear(&err);
-    int rc = s_desc->loader->load(cs_mock_host_api(m), cs_mock_host_sink(m), files, 1, &err);
+    int rc = cs_loader_test_run(s_desc, m, files, 1, &err);
     ck_assert_int_eq(rc, CS_ETERM);
     ck_assert_str_eq(err.file, "many.txt");
     ck_assert_uint_eq(err.line, 2048);
@@ -406,7 +395,7 @@ START_TEST(test_emit_failure)
     const char *files[1] = {path};
     cs_error_t err;
     cs_error_clear(&err);
-    int rc = s_desc->loader->load(cs_mock_host_api(m), cs_mock_host_sink(m), files, 1, &err);
+    int rc = cs_loader_test_run(s_desc, m, files, 1, &err);
     ck_assert_int_eq(rc, CS_ESPACE);
     ck_assert_msg(strstr(err.msg, "fails on purpose") != NULL, "%s", err.msg);
     ck_assert_uint_eq(cs_mock_host_count(m), 2);
@@ -415,7 +404,7 @@ START_TEST(test_emit_failure)
     /* The last record is emitted at the end of the file: its failure counts too. */
     m = cs_mock_host_new(1);
     cs_mock_host_fail_emit(m, 24, CS_ENOMEM);
-    rc = s_desc->loader->load(cs_mock_host_api(m), cs_mock_host_sink(m), files, 1, &err);
+    rc = cs_loader_test_run(s_desc, m, files, 1, &err);
     ck_assert_int_eq(rc, CS_ENOMEM);
     ck_assert_uint_eq(cs_mock_host_count(m), 23);
     cs_mock_host_destroy(&m);

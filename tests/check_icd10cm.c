@@ -8,6 +8,7 @@
 
 #include "cs_plugin_host.h"
 #include "cs_test.h"
+#include "plugin_test.h"
 
 static cs_plugin_host_t *s_host;
 static const cs_plugin_desc_t *s_desc;
@@ -15,16 +16,9 @@ static const cs_system_ops_t *s_ops;
 
 static void s_setup(void)
 {
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/plugins/icd10cm.so", cs_test_build_dir());
     s_host = cs_plugin_host_new();
     ck_assert_ptr_nonnull(s_host);
-    cs_error_t err;
-    cs_error_clear(&err);
-    int rc = cs_plugin_host_load_file(s_host, path, &err);
-    ck_assert_msg(rc == CS_OK, "%s", err.msg);
-    s_desc = cs_plugin_host_system(s_host, "icd10cm", 7);
-    ck_assert_ptr_nonnull(s_desc);
+    s_desc = cs_plugin_test_load(s_host, "icd10cm");
     s_ops = s_desc->system;
 }
 
@@ -35,54 +29,19 @@ static void s_teardown(void)
     s_ops = NULL;
 }
 
-/* normalize in[0..len) from an exact-size heap copy, so ASan sees any read past len. */
 static int s_norm(const char *in, size_t len, cs_code_t *out, cs_error_t *err)
 {
-    char *copy = malloc(len ? len : 1);
-    ck_assert_ptr_nonnull(copy);
-    memcpy(copy, in, len);
-    memset(out, 0x5a, sizeof *out);
-    cs_error_clear(err);
-    int rc = s_ops->normalize(copy, len, out, err);
-    free(copy);
-    return rc;
-}
-
-static void s_ok_n(const char *in, size_t len, int cls, const char *key, const char *display)
-{
-    cs_code_t out;
-    cs_error_t err;
-    int rc = s_norm(in, len, &out, &err);
-    ck_assert_msg(rc == CS_OK, "'%.*s': %s", (int)len, in, err.msg);
-    ck_assert_int_eq(out.cls, cls);
-    ck_assert_str_eq(out.key, key);
-    ck_assert_str_eq(out.display, display);
+    return cs_plugin_test_norm(s_ops, in, len, out, err);
 }
 
 static void s_code(const char *in, const char *key, const char *display)
 {
-    s_ok_n(in, strlen(in), CS_CLASS_CODE, key, display);
-}
-
-/* normalize refuses in[0..len) with CS_EMALFORMED and a message containing want. */
-static void s_bad_n(const char *in, size_t len, const char *want)
-{
-    cs_code_t out;
-    cs_error_t err;
-    int rc = s_norm(in, len, &out, &err);
-    ck_assert_msg(rc == CS_EMALFORMED, "'%.*s' accepted or wrong code %d", (int)len, in, rc);
-    ck_assert_int_eq(err.code, CS_EMALFORMED);
-    ck_assert_msg(strstr(err.msg, want) != NULL, "message lacks \"%s\": \"%s\"", want, err.msg);
-    /* messages are printable ASCII only */
-    for (const char *c = err.msg; *c; c++) {
-        ck_assert_msg(*c >= 0x20 && *c < 0x7f, "raw byte 0x%02x in \"%s\"",
-                      (unsigned char)*c, err.msg);
-    }
+    cs_plugin_test_ok(s_ops, in, strlen(in), CS_CLASS_CODE, key, display);
 }
 
 static void s_bad(const char *in, const char *want)
 {
-    s_bad_n(in, strlen(in), want);
+    cs_plugin_test_bad(s_ops, in, strlen(in), want);
 }
 
 static int s_looks(const char *in)
@@ -94,17 +53,9 @@ static int s_looks(const char *in)
 
 START_TEST(test_descriptor)
 {
-    ck_assert_str_eq(s_desc->name, "icd10cm");
-    ck_assert_str_eq(s_desc->title, "ICD-10-CM (diagnoses)");
-    ck_assert_uint_eq(s_desc->kind, CS_PLUGIN_SYSTEM);
-    ck_assert_ptr_null(s_desc->loader);
-    ck_assert_ptr_nonnull(s_ops->looks_like_code);
-    const char *const want[] = {"chapter", "block", "category", "subcategory", "code", NULL};
-    for (size_t i = 0; want[i]; i++) {
-        ck_assert_ptr_nonnull(s_ops->kinds[i]);
-        ck_assert_str_eq(s_ops->kinds[i], want[i]);
-    }
-    ck_assert_ptr_null(s_ops->kinds[5]);
+    static const char *const kinds[] = {"chapter",     "block", "category",
+                                        "subcategory", "code",  NULL};
+    cs_plugin_test_descriptor(s_desc, "icd10cm", "ICD-10-CM (diagnoses)", kinds);
 }
 END_TEST
 
@@ -142,8 +93,8 @@ START_TEST(test_white_space)
     s_code(" E11.9 ", "E119", "E11.9");
     s_code("\tE11.9\r\n", "E119", "E11.9");
     s_code("  \r\n\t i10\n", "I10", "I10");
-    s_ok_n(" 13 ", 4, CS_CLASS_CHAPTER, "13", "13");
-    s_ok_n("\tm45-m49\n", 9, CS_CLASS_BLOCK, "M45-M49", "M45-M49");
+    cs_plugin_test_ok(s_ops, " 13 ", 4, CS_CLASS_CHAPTER, "13", "13");
+    cs_plugin_test_ok(s_ops, "\tm45-m49\n", 9, CS_CLASS_BLOCK, "M45-M49", "M45-M49");
     s_bad("E11 .9", "white space inside a code");
     s_bad("E11. 9", "white space inside a code");
     s_bad("E 11", "white space inside a code");
@@ -189,9 +140,9 @@ END_TEST
 START_TEST(test_hostile_bytes)
 {
     /* NUL inside: never raw in the message, never the end of the input */
-    s_bad_n("E1\0", 3, "'E1\\x00': '\\x00' is not allowed in a code");
-    s_bad_n("E11\0.9", 6, "'E11\\x00.9'");
-    s_bad_n("\0", 1, "'\\x00'");
+    cs_plugin_test_bad(s_ops, "E1\0", 3, "'E1\\x00': '\\x00' is not allowed in a code");
+    cs_plugin_test_bad(s_ops, "E11\0.9", 6, "'E11\\x00.9'");
+    cs_plugin_test_bad(s_ops, "\0", 1, "'\\x00'");
     /* non-ASCII: UTF-8 letters are not code letters */
     s_bad("\xc3\x89" "1.9", "'\\xC3\\x891.9': '\\xC3' is not allowed in a code");
     s_bad("E11\xff", "'\\xFF' is not allowed");
@@ -209,53 +160,15 @@ START_TEST(test_hostile_bytes)
         }
     }
     /* no NUL terminator: the input is exactly len bytes (s_norm copies to an exact buffer) */
-    s_ok_n("E11.9XXXX", 5, CS_CLASS_CODE, "E119", "E11.9");
-    s_ok_n("E11 ", 3, CS_CLASS_CODE, "E11", "E11");
+    cs_plugin_test_ok(s_ops, "E11.9XXXX", 5, CS_CLASS_CODE, "E119", "E11.9");
+    cs_plugin_test_ok(s_ops, "E11 ", 3, CS_CLASS_CODE, "E11", "E11");
 }
 END_TEST
 
 START_TEST(test_long_input)
 {
-    size_t len = 1 << 20;
-    char *big = malloc(len);
-    ck_assert_ptr_nonnull(big);
-
-    /* 1 MB of a code-like run: too long, and the message stays short and cut */
-    big[0] = 'E';
-    memset(big + 1, '1', len - 1);
-    cs_code_t out;
-    cs_error_t err;
-    ck_assert_int_eq(s_norm(big, len, &out, &err), CS_EMALFORMED);
-    ck_assert_ptr_nonnull(strstr(err.msg, "too long (1048576 characters; at most 7)"));
-    ck_assert_ptr_nonnull(strstr(err.msg, "...'"));
-    ck_assert_uint_lt(strlen(err.msg), sizeof err.msg - 1);
-
-    /* 1 MB of white space: empty */
-    memset(big, ' ', len);
-    ck_assert_int_eq(s_norm(big, len, &out, &err), CS_EMALFORMED);
-    ck_assert_ptr_nonnull(strstr(err.msg, "empty code"));
-
-    /* a valid code padded by 1 MB of white space on both sides */
-    memcpy(big + len / 2, "s72.001a", 8);
-    s_ok_n(big, len, CS_CLASS_CODE, "S72001A", "S72.001A");
-
-    /* 1 MB of pseudo-random bytes */
-    unsigned x = 12345;
-    for (size_t i = 0; i < len; i++) {
-        x = x * 1103515245u + 12345u;
-        big[i] = (char)(x >> 16);
-    }
-    ck_assert_int_eq(s_norm(big, len, &out, &err), CS_EMALFORMED);
-    for (const char *m = err.msg; *m; m++) {
-        ck_assert(*m >= 0x20 && *m < 0x7f);
-    }
-    ck_assert_int_eq(s_ops->looks_like_code(big, len), 0);
-
-    /* a long escaped quote still ends inside the message buffer */
-    memset(big, 0x01, 200);
-    ck_assert_int_eq(s_norm(big, 200, &out, &err), CS_EMALFORMED);
-    ck_assert_ptr_nonnull(strstr(err.msg, "\\x01\\x01"));
-    free(big);
+    cs_plugin_test_long_input(s_ops, 'E', '1', "too long (1048576 characters; at most 7)",
+                              "s72.001a", "S72001A", "S72.001A", 12345);
 }
 END_TEST
 
@@ -275,11 +188,11 @@ END_TEST
 
 START_TEST(test_chapters)
 {
-    s_ok_n("1", 1, CS_CLASS_CHAPTER, "1", "1");
-    s_ok_n("01", 2, CS_CLASS_CHAPTER, "1", "1");
-    s_ok_n("09", 2, CS_CLASS_CHAPTER, "9", "9");
-    s_ok_n("13", 2, CS_CLASS_CHAPTER, "13", "13");
-    s_ok_n("22", 2, CS_CLASS_CHAPTER, "22", "22");
+    cs_plugin_test_ok(s_ops, "1", 1, CS_CLASS_CHAPTER, "1", "1");
+    cs_plugin_test_ok(s_ops, "01", 2, CS_CLASS_CHAPTER, "1", "1");
+    cs_plugin_test_ok(s_ops, "09", 2, CS_CLASS_CHAPTER, "9", "9");
+    cs_plugin_test_ok(s_ops, "13", 2, CS_CLASS_CHAPTER, "13", "13");
+    cs_plugin_test_ok(s_ops, "22", 2, CS_CLASS_CHAPTER, "22", "22");
     s_bad("23", "'23': no such chapter (ICD-10-CM has chapters 1 to 22)");
     s_bad("0", "'0': no such chapter");
     s_bad("00", "no such chapter");
@@ -294,11 +207,11 @@ END_TEST
 
 START_TEST(test_blocks)
 {
-    s_ok_n("M45-M49", 7, CS_CLASS_BLOCK, "M45-M49", "M45-M49");
-    s_ok_n("m45-m49", 7, CS_CLASS_BLOCK, "M45-M49", "M45-M49");
-    s_ok_n("A00-A09", 7, CS_CLASS_BLOCK, "A00-A09", "A00-A09");
-    s_ok_n("C7A-C7A", 7, CS_CLASS_BLOCK, "C7A-C7A", "C7A-C7A");
-    s_ok_n("U00-U85", 7, CS_CLASS_BLOCK, "U00-U85", "U00-U85");
+    cs_plugin_test_ok(s_ops, "M45-M49", 7, CS_CLASS_BLOCK, "M45-M49", "M45-M49");
+    cs_plugin_test_ok(s_ops, "m45-m49", 7, CS_CLASS_BLOCK, "M45-M49", "M45-M49");
+    cs_plugin_test_ok(s_ops, "A00-A09", 7, CS_CLASS_BLOCK, "A00-A09", "A00-A09");
+    cs_plugin_test_ok(s_ops, "C7A-C7A", 7, CS_CLASS_BLOCK, "C7A-C7A", "C7A-C7A");
+    cs_plugin_test_ok(s_ops, "U00-U85", 7, CS_CLASS_BLOCK, "U00-U85", "U00-U85");
     s_bad("M45-M4", "'-' is not allowed in a code (a block is written like M45-M49)");
     s_bad("M45-M499", "'-' is not allowed in a code");
     s_bad("M45--M49", "'-' is not allowed");

@@ -15,6 +15,7 @@
 #include "codeset/cs_plugin.h"
 #include "cs_daemon.h"
 #include "cs_test.h"
+#include "loader_test.h"
 #include "mock_host.h"
 
 static void *s_dl;
@@ -22,36 +23,24 @@ static const cs_plugin_desc_t *s_desc;
 
 static void s_setup(void)
 {
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/plugins/icd10cm-conversion.so", cs_test_build_dir());
-    s_dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    ck_assert_msg(s_dl != NULL, "dlopen %s: %s", path, dlerror());
-    s_desc = dlsym(s_dl, "cs_plugin_icd10cm_conversion");
-    ck_assert_msg(s_desc != NULL, "no cs_plugin_icd10cm_conversion in %s", path);
-    ck_assert_ptr_nonnull(s_desc->loader);
+    s_desc = cs_loader_test_open("icd10cm-conversion", &s_dl);
 }
 
 static void s_teardown(void)
 {
-    if (s_dl) {
-        dlclose(s_dl);
-    }
-    s_dl = NULL;
+    cs_loader_test_close(&s_dl);
     s_desc = NULL;
 }
 
 static void s_fixture(const char *name, char *out, size_t cap)
 {
-    char rel[256];
-    snprintf(rel, sizeof rel, "conversion/%s", name);
-    cs_test_fixture_path(rel, out, cap);
+    cs_loader_test_fixture("conversion", name, out, cap);
 }
 
 /* Load files (absolute paths) into m; rc returned, err filled. */
 static int s_load_paths(cs_mock_host_t *m, const char *const *files, size_t n, cs_error_t *err)
 {
-    cs_error_clear(err);
-    return s_desc->loader->load(cs_mock_host_api(m), cs_mock_host_sink(m), files, n, err);
+    return cs_loader_test_run(s_desc, m, files, n, err);
 }
 
 /* Load fixture files by name. */

@@ -17,6 +17,7 @@
 #include "codeset/cs_plugin.h"
 #include "cs_plugin_host.h"
 #include "cs_test.h"
+#include "loader_test.h"
 
 #define S_SEEN_CAP (1u << 18) /* slots of the recorder's set of emitted codes */
 #define S_WATCH_MAX 8         /* codes whose records a recorder keeps */
@@ -27,22 +28,14 @@ static const cs_loader_ops_t *s_ops;
 
 static void s_setup(void)
 {
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/plugins/icd10cm-order.so", cs_test_build_dir());
-    s_dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    ck_assert_msg(s_dl != NULL, "dlopen %s: %s", path, dlerror());
-    s_desc = (const cs_plugin_desc_t *)dlsym(s_dl, "cs_plugin_icd10cm_order");
-    ck_assert_msg(s_desc != NULL, "no cs_plugin_icd10cm_order in %s", path);
+    s_desc = cs_loader_test_open("icd10cm-order", &s_dl);
     s_ops = s_desc->loader;
     ck_assert_ptr_nonnull(s_ops);
 }
 
 static void s_teardown(void)
 {
-    if (s_dl) {
-        dlclose(s_dl);
-    }
-    s_dl = NULL;
+    cs_loader_test_close(&s_dl);
     s_desc = NULL;
     s_ops = NULL;
 }

@@ -2,7 +2,6 @@
  * bundled sample (records, kinds, 7th characters, notes, billable flags with and without the
  * order file), hand-written edge cases, hostile files, emit failures, and the FY2021 release. */
 #include <check.h>
-#include <dlfcn.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +10,7 @@
 
 #include "codeset/cs_plugin.h"
 #include "cs_test.h"
+#include "loader_test.h"
 #include "mock_host.h"
 
 static void *s_dl;
@@ -18,20 +18,12 @@ static const cs_plugin_desc_t *s_desc;
 
 static void s_setup(void)
 {
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/plugins/icd10cm-tabular.so", cs_test_build_dir());
-    s_dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    ck_assert_msg(s_dl != NULL, "dlopen %s: %s", path, dlerror());
-    s_desc = dlsym(s_dl, "cs_plugin_icd10cm_tabular");
-    ck_assert_msg(s_desc != NULL, "no cs_plugin_icd10cm_tabular in %s", path);
+    s_desc = cs_loader_test_open("icd10cm-tabular", &s_dl);
 }
 
 static void s_teardown(void)
 {
-    if (s_dl) {
-        dlclose(s_dl);
-    }
-    s_dl = NULL;
+    cs_loader_test_close(&s_dl);
     s_desc = NULL;
 }
 
@@ -44,9 +36,7 @@ static void s_sample(const char *name, char *out, size_t cap)
 
 static void s_fixture(const char *name, char *out, size_t cap)
 {
-    char rel[256];
-    snprintf(rel, sizeof rel, "icd10cm/%s", name);
-    cs_test_fixture_path(rel, out, cap);
+    cs_loader_test_fixture("icd10cm", name, out, cap);
 }
 
 /* Load files into a new mock (keep: copy records); rc and err out. */
@@ -56,7 +46,7 @@ static cs_mock_host_t *s_load(const char *a, const char *b, int keep, int *rc, c
     ck_assert_ptr_nonnull(m);
     const char *files[2] = {a, b};
     cs_error_clear(err);
-    *rc = s_desc->loader->load(cs_mock_host_api(m), cs_mock_host_sink(m), files, b ? 2 : 1, err);
+    *rc = cs_loader_test_run(s_desc, m, files, b ? 2 : 1, err);
     return m;
 }
 
@@ -546,7 +536,7 @@ START_TEST(test_emit_error_stops)
         const char *files[] = {xml, order};
         cs_error_t err;
         cs_error_clear(&err);
-        int rc = s_desc->loader->load(cs_mock_host_api(m), cs_mock_host_sink(m), files, 2, &err);
+        int rc = cs_loader_test_run(s_desc, m, files, 2, &err);
         ck_assert_int_eq(rc, CS_ESPACE);
         ck_assert_msg(strstr(err.msg, "fails on purpose") != NULL, "err overwritten: %s",
                       err.msg);
@@ -560,7 +550,7 @@ START_TEST(test_emit_error_stops)
     cs_mock_host_fail_emit(m, 16, CS_EIO);
     const char *files[] = {xml, order};
     cs_error_t err;
-    int rc = s_desc->loader->load(cs_mock_host_api(m), cs_mock_host_sink(m), files, 2, &err);
+    int rc = cs_loader_test_run(s_desc, m, files, 2, &err);
     ck_assert_int_eq(rc, CS_EIO);
     ck_assert_uint_eq(cs_mock_host_count(m), 15);
     cs_mock_host_destroy(&m);
@@ -684,7 +674,7 @@ START_TEST(test_fy2021_cancel)
     const char *files[] = {xml};
     cs_error_t err;
     cs_error_clear(&err);
-    int rc = s_desc->loader->load(cs_mock_host_api(m), cs_mock_host_sink(m), files, 1, &err);
+    int rc = cs_loader_test_run(s_desc, m, files, 1, &err);
     ck_assert_int_eq(rc, CS_ETERM);
     ck_assert_int_eq(err.code, CS_ETERM);
     ck_assert_uint_lt(cs_mock_host_emitted(m, CS_CLASS_CODE), 10000);

@@ -9,6 +9,7 @@
 
 #include "cs_plugin_host.h"
 #include "cs_test.h"
+#include "plugin_test.h"
 
 static cs_plugin_host_t *s_host;
 static const cs_plugin_desc_t *s_desc;
@@ -16,16 +17,9 @@ static const cs_system_ops_t *s_ops;
 
 static void s_setup(void)
 {
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/plugins/icd10pcs.so", cs_test_build_dir());
     s_host = cs_plugin_host_new();
     ck_assert_ptr_nonnull(s_host);
-    cs_error_t err;
-    cs_error_clear(&err);
-    int rc = cs_plugin_host_load_file(s_host, path, &err);
-    ck_assert_msg(rc == CS_OK, "%s", err.msg);
-    s_desc = cs_plugin_host_system(s_host, "icd10pcs", 8);
-    ck_assert_ptr_nonnull(s_desc);
+    s_desc = cs_plugin_test_load(s_host, "icd10pcs");
     s_ops = s_desc->system;
 }
 
@@ -36,33 +30,15 @@ static void s_teardown(void)
     s_ops = NULL;
 }
 
-/* normalize in[0..len) from an exact-size heap copy, so ASan sees any read past len. */
 static int s_norm(const char *in, size_t len, cs_code_t *out, cs_error_t *err)
 {
-    char *copy = malloc(len ? len : 1);
-    /* not ck_assert: each passing assertion costs a write to the runner, and sweeps make
-     * hundreds of thousands of calls */
-    if (!copy) {
-        ck_abort_msg("out of memory");
-    }
-    memcpy(copy, in, len);
-    memset(out, 0x5a, sizeof *out);
-    cs_error_clear(err);
-    int rc = s_ops->normalize(copy, len, out, err);
-    free(copy);
-    return rc;
+    return cs_plugin_test_norm(s_ops, in, len, out, err);
 }
 
 /* normalize accepts in[0..len) as a code (or table) whose key and display are both want. */
 static void s_ok_n(const char *in, size_t len, const char *want)
 {
-    cs_code_t out;
-    cs_error_t err;
-    int rc = s_norm(in, len, &out, &err);
-    ck_assert_msg(rc == CS_OK, "'%.*s': %s", (int)len, in, err.msg);
-    ck_assert_int_eq(out.cls, CS_CLASS_CODE);
-    ck_assert_str_eq(out.key, want);
-    ck_assert_str_eq(out.display, want);
+    cs_plugin_test_ok(s_ops, in, len, CS_CLASS_CODE, want, want);
 }
 
 static void s_code(const char *in, const char *want)
@@ -70,25 +46,9 @@ static void s_code(const char *in, const char *want)
     s_ok_n(in, strlen(in), want);
 }
 
-/* normalize refuses in[0..len) with CS_EMALFORMED and a message containing want. */
-static void s_bad_n(const char *in, size_t len, const char *want)
-{
-    cs_code_t out;
-    cs_error_t err;
-    int rc = s_norm(in, len, &out, &err);
-    ck_assert_msg(rc == CS_EMALFORMED, "'%.*s' accepted or wrong code %d", (int)len, in, rc);
-    ck_assert_int_eq(err.code, CS_EMALFORMED);
-    ck_assert_msg(strstr(err.msg, want) != NULL, "message lacks \"%s\": \"%s\"", want, err.msg);
-    /* messages are printable ASCII only */
-    for (const char *c = err.msg; *c; c++) {
-        ck_assert_msg(*c >= 0x20 && *c < 0x7f, "raw byte 0x%02x in \"%s\"",
-                      (unsigned char)*c, err.msg);
-    }
-}
-
 static void s_bad(const char *in, const char *want)
 {
-    s_bad_n(in, strlen(in), want);
+    cs_plugin_test_bad(s_ops, in, strlen(in), want);
 }
 
 static int s_looks(const char *in)
@@ -100,17 +60,8 @@ static int s_looks(const char *in)
 
 START_TEST(test_descriptor)
 {
-    ck_assert_str_eq(s_desc->name, "icd10pcs");
-    ck_assert_str_eq(s_desc->title, "ICD-10-PCS (procedures)");
-    ck_assert_uint_eq(s_desc->kind, CS_PLUGIN_SYSTEM);
-    ck_assert_ptr_null(s_desc->loader);
-    ck_assert_ptr_nonnull(s_ops->looks_like_code);
-    const char *const want[] = {"section", "body_system", "table", "code", NULL};
-    for (size_t i = 0; want[i]; i++) {
-        ck_assert_ptr_nonnull(s_ops->kinds[i]);
-        ck_assert_str_eq(s_ops->kinds[i], want[i]);
-    }
-    ck_assert_ptr_null(s_ops->kinds[4]);
+    static const char *const kinds[] = {"section", "body_system", "table", "code", NULL};
+    cs_plugin_test_descriptor(s_desc, "icd10pcs", "ICD-10-PCS (procedures)", kinds);
 }
 END_TEST
 
@@ -216,9 +167,10 @@ END_TEST
 START_TEST(test_hostile_bytes)
 {
     /* NUL inside: never raw in the message, never the end of the input */
-    s_bad_n("0DT\0" "0ZZ", 7, "'0DT\\x000ZZ': '\\x00' (position 4) is not allowed");
-    s_bad_n("\0", 1, "'\\x00'");
-    s_bad_n("0DT30ZZ\0", 8, "'\\x00' (position 8)");
+    cs_plugin_test_bad(s_ops, "0DT\0" "0ZZ", 7,
+                       "'0DT\\x000ZZ': '\\x00' (position 4) is not allowed");
+    cs_plugin_test_bad(s_ops, "\0", 1, "'\\x00'");
+    cs_plugin_test_bad(s_ops, "0DT30ZZ\0", 8, "'\\x00' (position 8)");
     /* non-ASCII: UTF-8 letters are not code letters */
     s_bad("0DT\xc3\x89" "0ZZ", "'0DT\\xC3\\x890ZZ': '\\xC3' (position 4) is not allowed");
     s_bad("0DT30Z\xff", "'\\xFF' (position 7) is not allowed");
@@ -245,63 +197,15 @@ END_TEST
 
 START_TEST(test_long_input)
 {
-    size_t len = 1 << 20;
-    char *big = malloc(len);
-    ck_assert_ptr_nonnull(big);
-
-    /* 1 MB of a code-like run: too long, and the message stays short and cut */
-    memset(big, '0', len);
-    cs_code_t out;
-    cs_error_t err;
-    ck_assert_int_eq(s_norm(big, len, &out, &err), CS_EMALFORMED);
-    ck_assert_ptr_nonnull(strstr(err.msg, "too long (1048576 characters; an ICD-10-PCS code "
-                                          "has 7)"));
-    ck_assert_ptr_nonnull(strstr(err.msg, "...'"));
-    ck_assert_uint_lt(strlen(err.msg), sizeof err.msg - 1);
-
-    /* 1 MB of white space: empty */
-    memset(big, ' ', len);
-    ck_assert_int_eq(s_norm(big, len, &out, &err), CS_EMALFORMED);
-    ck_assert_ptr_nonnull(strstr(err.msg, "empty code"));
-
-    /* a valid code padded by 1 MB of white space on both sides */
-    memcpy(big + len / 2, "0dt30zz", 7);
-    s_ok_n(big, len, "0DT30ZZ");
-
-    /* 1 MB of pseudo-random bytes */
-    unsigned x = 4242;
-    for (size_t i = 0; i < len; i++) {
-        x = x * 1103515245u + 12345u;
-        big[i] = (char)(x >> 16);
-    }
-    ck_assert_int_eq(s_norm(big, len, &out, &err), CS_EMALFORMED);
-    for (const char *m = err.msg; *m; m++) {
-        ck_assert(*m >= 0x20 && *m < 0x7f);
-    }
-    ck_assert_int_eq(s_ops->looks_like_code(big, len), 0);
-
-    /* a long escaped quote still ends inside the message buffer */
-    memset(big, 0x01, 200);
-    ck_assert_int_eq(s_norm(big, 200, &out, &err), CS_EMALFORMED);
-    ck_assert_ptr_nonnull(strstr(err.msg, "\\x01\\x01"));
-    free(big);
+    cs_plugin_test_long_input(s_ops, '0', '0',
+                              "too long (1048576 characters; an ICD-10-PCS code has 7)", "0dt30zz",
+                              "0DT30ZZ", "0DT30ZZ", 4242);
 }
 END_TEST
 
 START_TEST(test_null_args)
 {
-    cs_code_t out;
-    ck_assert_int_eq(s_ops->normalize("0D", 2, &out, NULL), CS_EMALFORMED);
-    ck_assert_int_eq(s_ops->normalize("0DTI0ZZ", 7, &out, NULL), CS_EMALFORMED);
-    ck_assert_int_eq(s_ops->normalize("0DT30ZZ", 7, &out, NULL), CS_OK);
-    ck_assert_int_eq(s_ops->normalize(NULL, 0, &out, NULL), CS_EMALFORMED);
-    ck_assert_int_eq(s_ops->normalize(NULL, 3, &out, NULL), CS_EINVAL);
-    ck_assert_int_eq(s_ops->normalize("0DT30ZZ", 7, NULL, NULL), CS_EINVAL);
-    ck_assert_int_eq(s_ops->looks_like_code(NULL, 0), 0);
-    cs_error_t err;
-    cs_error_clear(&err);
-    ck_assert_int_eq(s_ops->normalize(NULL, 3, &out, &err), CS_EINVAL);
-    ck_assert_ptr_nonnull(strstr(err.msg, "icd10pcs: normalize called without input"));
+    cs_plugin_test_null_args(s_ops, "icd10pcs", "0D", "0DTI0ZZ", "0DT30ZZ");
 }
 END_TEST
 

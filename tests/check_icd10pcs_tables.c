@@ -5,7 +5,6 @@
  * with a character no row of their table allows are not emitted), with the mock host and
  * through a live broker. */
 #include <check.h>
-#include <dlfcn.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +15,7 @@
 #include "codeset/cs_plugin.h"
 #include "cs_daemon.h"
 #include "cs_test.h"
+#include "loader_test.h"
 #include "mock_host.h"
 
 static void *s_dl;
@@ -23,20 +23,12 @@ static const cs_plugin_desc_t *s_desc;
 
 static void s_setup(void)
 {
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/plugins/icd10pcs-tables.so", cs_test_build_dir());
-    s_dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    ck_assert_msg(s_dl != NULL, "dlopen %s: %s", path, dlerror());
-    s_desc = dlsym(s_dl, "cs_plugin_icd10pcs_tables");
-    ck_assert_msg(s_desc != NULL, "no cs_plugin_icd10pcs_tables in %s", path);
+    s_desc = cs_loader_test_open("icd10pcs-tables", &s_dl);
 }
 
 static void s_teardown(void)
 {
-    if (s_dl) {
-        dlclose(s_dl);
-    }
-    s_dl = NULL;
+    cs_loader_test_close(&s_dl);
     s_desc = NULL;
 }
 
@@ -49,9 +41,7 @@ static void s_sample(const char *name, char *out, size_t cap)
 
 static void s_fixture(const char *name, char *out, size_t cap)
 {
-    char rel[256];
-    snprintf(rel, sizeof rel, "icd10pcs/%s", name);
-    cs_test_fixture_path(rel, out, cap);
+    cs_loader_test_fixture("icd10pcs", name, out, cap);
 }
 
 static double s_now(void)
@@ -68,7 +58,7 @@ static cs_mock_host_t *s_load_n(const char *const *files, size_t n, int keep, in
     cs_mock_host_t *m = cs_mock_host_new(keep);
     ck_assert_ptr_nonnull(m);
     cs_error_clear(err);
-    *rc = s_desc->loader->load(cs_mock_host_api(m), cs_mock_host_sink(m), files, n, err);
+    *rc = cs_loader_test_run(s_desc, m, files, n, err);
     return m;
 }
 
@@ -738,7 +728,7 @@ START_TEST(test_emit_error_stops)
         const char *files[] = {xml, order};
         cs_error_t err;
         cs_error_clear(&err);
-        int rc = s_desc->loader->load(cs_mock_host_api(m), cs_mock_host_sink(m), files, 2, &err);
+        int rc = cs_loader_test_run(s_desc, m, files, 2, &err);
         ck_assert_int_eq(rc, CS_ESPACE);
         ck_assert_msg(strstr(err.msg, "fails on purpose") != NULL, "err overwritten: %s",
                       err.msg);
@@ -770,7 +760,7 @@ START_TEST(test_cancel)
         const char *files[] = {xml, order};
         cs_error_t err;
         cs_error_clear(&err);
-        int rc = s_desc->loader->load(cs_mock_host_api(m), cs_mock_host_sink(m), files, 2, &err);
+        int rc = cs_loader_test_run(s_desc, m, files, 2, &err);
         ck_assert_int_eq(rc, CS_ETERM);
         ck_assert_int_eq(err.code, CS_ETERM);
         ck_assert_str_eq(err.file, cases[i].file);
@@ -1004,7 +994,7 @@ START_TEST(test_2025_cancel)
     const char *files[] = {xml};
     cs_error_t err;
     cs_error_clear(&err);
-    int rc = s_desc->loader->load(cs_mock_host_api(m), cs_mock_host_sink(m), files, 1, &err);
+    int rc = cs_loader_test_run(s_desc, m, files, 1, &err);
     ck_assert_int_eq(rc, CS_ETERM);
     ck_assert_int_eq(err.code, CS_ETERM);
     ck_assert_str_eq(err.file, "icd10pcs_tables_2025.xml");

@@ -10,38 +10,25 @@
 
 #include "cs_plugin_host.h"
 #include "cs_test.h"
+#include "plugin_test.h"
 
 static cs_plugin_host_t *s_host;
 static const cs_plugin_desc_t *s_desc;
 static const cs_system_ops_t *s_ops;
 static const cs_system_ops_t *s_icd10cm; /* the other side of the GEMs */
 
-/* Load the plugin called name into s_host and return its system operations. */
-static const cs_system_ops_t *s_load(const char *name)
-{
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/plugins/%s.so", cs_test_build_dir(), name);
-    cs_error_t err;
-    cs_error_clear(&err);
-    int rc = cs_plugin_host_load_file(s_host, path, &err);
-    ck_assert_msg(rc == CS_OK, "%s", err.msg);
-    const cs_plugin_desc_t *desc = cs_plugin_host_system(s_host, name, strlen(name));
-    ck_assert_ptr_nonnull(desc);
-    return desc->system;
-}
-
 static void s_setup(void)
 {
     s_host = cs_plugin_host_new();
     ck_assert_ptr_nonnull(s_host);
-    s_ops = s_load("icd9cm");
-    s_desc = cs_plugin_host_system(s_host, "icd9cm", 6);
+    s_desc = cs_plugin_test_load(s_host, "icd9cm");
+    s_ops = s_desc->system;
 }
 
 static void s_setup_gems(void)
 {
     s_setup();
-    s_icd10cm = s_load("icd10cm");
+    s_icd10cm = cs_plugin_test_load(s_host, "icd10cm")->system;
 }
 
 static void s_teardown(void)
@@ -52,38 +39,14 @@ static void s_teardown(void)
     s_icd10cm = NULL;
 }
 
-/* normalize in[0..len) with ops from an exact-size heap copy, so ASan sees any read past len. */
-static int s_norm_with(const cs_system_ops_t *ops, const char *in, size_t len, cs_code_t *out,
-                       cs_error_t *err)
-{
-    char *copy = malloc(len ? len : 1);
-    /* not ck_assert: each passing assertion costs a write to the runner, and sweeps make
-     * hundreds of thousands of calls */
-    if (!copy) {
-        ck_abort_msg("out of memory");
-    }
-    memcpy(copy, in, len);
-    memset(out, 0x5a, sizeof *out);
-    cs_error_clear(err);
-    int rc = ops->normalize(copy, len, out, err);
-    free(copy);
-    return rc;
-}
-
 static int s_norm(const char *in, size_t len, cs_code_t *out, cs_error_t *err)
 {
-    return s_norm_with(s_ops, in, len, out, err);
+    return cs_plugin_test_norm(s_ops, in, len, out, err);
 }
 
 static void s_ok_n(const char *in, size_t len, const char *key, const char *display)
 {
-    cs_code_t out;
-    cs_error_t err;
-    int rc = s_norm(in, len, &out, &err);
-    ck_assert_msg(rc == CS_OK, "'%.*s': %s", (int)len, in, err.msg);
-    ck_assert_int_eq(out.cls, CS_CLASS_CODE);
-    ck_assert_str_eq(out.key, key);
-    ck_assert_str_eq(out.display, display);
+    cs_plugin_test_ok(s_ops, in, len, CS_CLASS_CODE, key, display);
 }
 
 static void s_code(const char *in, const char *key, const char *display)
@@ -91,25 +54,9 @@ static void s_code(const char *in, const char *key, const char *display)
     s_ok_n(in, strlen(in), key, display);
 }
 
-/* normalize refuses in[0..len) with CS_EMALFORMED and a message containing want. */
-static void s_bad_n(const char *in, size_t len, const char *want)
-{
-    cs_code_t out;
-    cs_error_t err;
-    int rc = s_norm(in, len, &out, &err);
-    ck_assert_msg(rc == CS_EMALFORMED, "'%.*s' accepted or wrong code %d", (int)len, in, rc);
-    ck_assert_int_eq(err.code, CS_EMALFORMED);
-    ck_assert_msg(strstr(err.msg, want) != NULL, "message lacks \"%s\": \"%s\"", want, err.msg);
-    /* messages are printable ASCII only */
-    for (const char *c = err.msg; *c; c++) {
-        ck_assert_msg(*c >= 0x20 && *c < 0x7f, "raw byte 0x%02x in \"%s\"",
-                      (unsigned char)*c, err.msg);
-    }
-}
-
 static void s_bad(const char *in, const char *want)
 {
-    s_bad_n(in, strlen(in), want);
+    cs_plugin_test_bad(s_ops, in, strlen(in), want);
 }
 
 static int s_looks(const char *in)
@@ -121,17 +68,8 @@ static int s_looks(const char *in)
 
 START_TEST(test_descriptor)
 {
-    ck_assert_str_eq(s_desc->name, "icd9cm");
-    ck_assert_str_eq(s_desc->title, "ICD-9-CM (diagnoses)");
-    ck_assert_uint_eq(s_desc->kind, CS_PLUGIN_SYSTEM);
-    ck_assert_ptr_null(s_desc->loader);
-    ck_assert_ptr_nonnull(s_ops->looks_like_code);
-    const char *const want[] = {"category", "subcategory", "code", NULL};
-    for (size_t i = 0; want[i]; i++) {
-        ck_assert_ptr_nonnull(s_ops->kinds[i]);
-        ck_assert_str_eq(s_ops->kinds[i], want[i]);
-    }
-    ck_assert_ptr_null(s_ops->kinds[3]);
+    static const char *const kinds[] = {"category", "subcategory", "code", NULL};
+    cs_plugin_test_descriptor(s_desc, "icd9cm", "ICD-9-CM (diagnoses)", kinds);
 }
 END_TEST
 
@@ -245,9 +183,9 @@ END_TEST
 START_TEST(test_hostile_bytes)
 {
     /* NUL inside: never raw in the message, never the end of the input */
-    s_bad_n("25\0" "0", 4, "'25\\x000': '\\x00' (position 3) is not allowed");
-    s_bad_n("\0", 1, "'\\x00'");
-    s_bad_n("250.00\0", 7, "'\\x00' (position 7)");
+    cs_plugin_test_bad(s_ops, "25\0" "0", 4, "'25\\x000': '\\x00' (position 3) is not allowed");
+    cs_plugin_test_bad(s_ops, "\0", 1, "'\\x00'");
+    cs_plugin_test_bad(s_ops, "250.00\0", 7, "'\\x00' (position 7)");
     /* non-ASCII: UTF-8 letters are not code letters */
     s_bad("\xc3\x89" "849", "'\\xC3\\x89849': '\\xC3' (position 1) is not allowed");
     s_bad("250\xff", "'\\xFF' (position 4) is not allowed");
@@ -272,63 +210,15 @@ END_TEST
 
 START_TEST(test_long_input)
 {
-    size_t len = 1 << 20;
-    char *big = malloc(len);
-    ck_assert_ptr_nonnull(big);
-
-    /* 1 MB of digits: too long, and the message stays short and cut */
-    memset(big, '2', len);
-    cs_code_t out;
-    cs_error_t err;
-    ck_assert_int_eq(s_norm(big, len, &out, &err), CS_EMALFORMED);
-    ck_assert_ptr_nonnull(strstr(err.msg, "too long (1048576 characters; a numeric code has at "
-                                          "most 5)"));
-    ck_assert_ptr_nonnull(strstr(err.msg, "...'"));
-    ck_assert_uint_lt(strlen(err.msg), sizeof err.msg - 1);
-
-    /* 1 MB of white space: empty */
-    memset(big, ' ', len);
-    ck_assert_int_eq(s_norm(big, len, &out, &err), CS_EMALFORMED);
-    ck_assert_ptr_nonnull(strstr(err.msg, "empty code"));
-
-    /* a valid code padded by 1 MB of white space on both sides */
-    memcpy(big + len / 2, "v10.05", 6);
-    s_ok_n(big, len, "V1005", "V10.05");
-
-    /* 1 MB of pseudo-random bytes */
-    unsigned x = 25000;
-    for (size_t i = 0; i < len; i++) {
-        x = x * 1103515245u + 12345u;
-        big[i] = (char)(x >> 16);
-    }
-    ck_assert_int_eq(s_norm(big, len, &out, &err), CS_EMALFORMED);
-    for (const char *m = err.msg; *m; m++) {
-        ck_assert(*m >= 0x20 && *m < 0x7f);
-    }
-    ck_assert_int_eq(s_ops->looks_like_code(big, len), 0);
-
-    /* a long escaped quote still ends inside the message buffer */
-    memset(big, 0x01, 200);
-    ck_assert_int_eq(s_norm(big, 200, &out, &err), CS_EMALFORMED);
-    ck_assert_ptr_nonnull(strstr(err.msg, "\\x01\\x01"));
-    free(big);
+    cs_plugin_test_long_input(s_ops, '2', '2',
+                              "too long (1048576 characters; a numeric code has at most 5)",
+                              "v10.05", "V1005", "V10.05", 25000);
 }
 END_TEST
 
 START_TEST(test_null_args)
 {
-    cs_code_t out;
-    ck_assert_int_eq(s_ops->normalize("25", 2, &out, NULL), CS_EMALFORMED);
-    ck_assert_int_eq(s_ops->normalize("NoDx", 4, &out, NULL), CS_EMALFORMED);
-    ck_assert_int_eq(s_ops->normalize("25000", 5, &out, NULL), CS_OK);
-    ck_assert_int_eq(s_ops->normalize(NULL, 0, &out, NULL), CS_EMALFORMED);
-    ck_assert_int_eq(s_ops->normalize(NULL, 3, &out, NULL), CS_EINVAL);
-    ck_assert_int_eq(s_ops->normalize("25000", 5, NULL, NULL), CS_EINVAL);
-    ck_assert_int_eq(s_ops->looks_like_code(NULL, 0), 0);
-    cs_error_t err;
-    cs_error_clear(&err);
-    ck_assert_int_eq(s_ops->normalize(NULL, 3, &out, &err), CS_EINVAL);
-    ck_assert_ptr_nonnull(strstr(err.msg, "icd9cm: normalize called without input"));
+    cs_plugin_test_null_args(s_ops, "icd9cm", "25", "NoDx", "25000");
 }
 END_TEST
 
@@ -385,7 +275,7 @@ static void s_gem_code(const cs_system_ops_t *ops, const char *code, const char 
     cs_code_t out;
     cs_error_t err;
     /* plain checks with ck_abort_msg: a passing ck_assert costs a write to the runner */
-    if (s_norm_with(ops, code, strlen(code), &out, &err) != CS_OK) {
+    if (cs_plugin_test_norm(ops, code, strlen(code), &out, &err) != CS_OK) {
         ck_abort_msg("%s: %s", where, err.msg);
     }
     char upper[16];
@@ -431,8 +321,8 @@ START_TEST(test_gems_file)
         if (strcmp(target, "NoDx") == 0) {
             cs_code_t out;
             cs_error_t err;
-            ck_assert_int_eq(s_norm_with(to, target, 4, &out, &err), CS_EMALFORMED);
-            ck_assert_int_eq(s_norm_with(s_ops, target, 4, &out, &err), CS_EMALFORMED);
+            ck_assert_int_eq(cs_plugin_test_norm(to, target, 4, &out, &err), CS_EMALFORMED);
+            ck_assert_int_eq(cs_plugin_test_norm(s_ops, target, 4, &out, &err), CS_EMALFORMED);
             ck_assert_ptr_nonnull(strstr(err.msg, "is the GEMs mark for a diagnosis without"));
             no_map++;
             continue;

@@ -9,38 +9,25 @@
 
 #include "cs_plugin_host.h"
 #include "cs_test.h"
+#include "plugin_test.h"
 
 static cs_plugin_host_t *s_host;
 static const cs_plugin_desc_t *s_desc;
 static const cs_system_ops_t *s_ops;
 static const cs_system_ops_t *s_icd10pcs; /* the other side of the GEMs */
 
-/* Load the plugin called name into s_host and return its system operations. */
-static const cs_system_ops_t *s_load(const char *name)
-{
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/plugins/%s.so", cs_test_build_dir(), name);
-    cs_error_t err;
-    cs_error_clear(&err);
-    int rc = cs_plugin_host_load_file(s_host, path, &err);
-    ck_assert_msg(rc == CS_OK, "%s", err.msg);
-    const cs_plugin_desc_t *desc = cs_plugin_host_system(s_host, name, strlen(name));
-    ck_assert_ptr_nonnull(desc);
-    return desc->system;
-}
-
 static void s_setup(void)
 {
     s_host = cs_plugin_host_new();
     ck_assert_ptr_nonnull(s_host);
-    s_ops = s_load("icd9pcs");
-    s_desc = cs_plugin_host_system(s_host, "icd9pcs", 7);
+    s_desc = cs_plugin_test_load(s_host, "icd9pcs");
+    s_ops = s_desc->system;
 }
 
 static void s_setup_gems(void)
 {
     s_setup();
-    s_icd10pcs = s_load("icd10pcs");
+    s_icd10pcs = cs_plugin_test_load(s_host, "icd10pcs")->system;
 }
 
 static void s_teardown(void)
@@ -51,38 +38,14 @@ static void s_teardown(void)
     s_icd10pcs = NULL;
 }
 
-/* normalize in[0..len) with ops from an exact-size heap copy, so ASan sees any read past len. */
-static int s_norm_with(const cs_system_ops_t *ops, const char *in, size_t len, cs_code_t *out,
-                       cs_error_t *err)
-{
-    char *copy = malloc(len ? len : 1);
-    /* not ck_assert: each passing assertion costs a write to the runner, and sweeps make
-     * hundreds of thousands of calls */
-    if (!copy) {
-        ck_abort_msg("out of memory");
-    }
-    memcpy(copy, in, len);
-    memset(out, 0x5a, sizeof *out);
-    cs_error_clear(err);
-    int rc = ops->normalize(copy, len, out, err);
-    free(copy);
-    return rc;
-}
-
 static int s_norm(const char *in, size_t len, cs_code_t *out, cs_error_t *err)
 {
-    return s_norm_with(s_ops, in, len, out, err);
+    return cs_plugin_test_norm(s_ops, in, len, out, err);
 }
 
 static void s_ok_n(const char *in, size_t len, const char *key, const char *display)
 {
-    cs_code_t out;
-    cs_error_t err;
-    int rc = s_norm(in, len, &out, &err);
-    ck_assert_msg(rc == CS_OK, "'%.*s': %s", (int)len, in, err.msg);
-    ck_assert_int_eq(out.cls, CS_CLASS_CODE);
-    ck_assert_str_eq(out.key, key);
-    ck_assert_str_eq(out.display, display);
+    cs_plugin_test_ok(s_ops, in, len, CS_CLASS_CODE, key, display);
 }
 
 static void s_code(const char *in, const char *key, const char *display)
@@ -90,25 +53,9 @@ static void s_code(const char *in, const char *key, const char *display)
     s_ok_n(in, strlen(in), key, display);
 }
 
-/* normalize refuses in[0..len) with CS_EMALFORMED and a message containing want. */
-static void s_bad_n(const char *in, size_t len, const char *want)
-{
-    cs_code_t out;
-    cs_error_t err;
-    int rc = s_norm(in, len, &out, &err);
-    ck_assert_msg(rc == CS_EMALFORMED, "'%.*s' accepted or wrong code %d", (int)len, in, rc);
-    ck_assert_int_eq(err.code, CS_EMALFORMED);
-    ck_assert_msg(strstr(err.msg, want) != NULL, "message lacks \"%s\": \"%s\"", want, err.msg);
-    /* messages are printable ASCII only */
-    for (const char *c = err.msg; *c; c++) {
-        ck_assert_msg(*c >= 0x20 && *c < 0x7f, "raw byte 0x%02x in \"%s\"",
-                      (unsigned char)*c, err.msg);
-    }
-}
-
 static void s_bad(const char *in, const char *want)
 {
-    s_bad_n(in, strlen(in), want);
+    cs_plugin_test_bad(s_ops, in, strlen(in), want);
 }
 
 static int s_looks(const char *in)
@@ -120,17 +67,8 @@ static int s_looks(const char *in)
 
 START_TEST(test_descriptor)
 {
-    ck_assert_str_eq(s_desc->name, "icd9pcs");
-    ck_assert_str_eq(s_desc->title, "ICD-9-CM volume 3 (procedures)");
-    ck_assert_uint_eq(s_desc->kind, CS_PLUGIN_SYSTEM);
-    ck_assert_ptr_null(s_desc->loader);
-    ck_assert_ptr_nonnull(s_ops->looks_like_code);
-    const char *const want[] = {"category", "subcategory", "code", NULL};
-    for (size_t i = 0; want[i]; i++) {
-        ck_assert_ptr_nonnull(s_ops->kinds[i]);
-        ck_assert_str_eq(s_ops->kinds[i], want[i]);
-    }
-    ck_assert_ptr_null(s_ops->kinds[3]);
+    static const char *const kinds[] = {"category", "subcategory", "code", NULL};
+    cs_plugin_test_descriptor(s_desc, "icd9pcs", "ICD-9-CM volume 3 (procedures)", kinds);
 }
 END_TEST
 
@@ -206,9 +144,9 @@ END_TEST
 START_TEST(test_hostile_bytes)
 {
     /* NUL inside: never raw in the message, never the end of the input */
-    s_bad_n("36\0" "06", 5, "'36\\x0006': '\\x00' (position 3) is not allowed");
-    s_bad_n("\0", 1, "'\\x00'");
-    s_bad_n("36.06\0", 6, "'\\x00' (position 6)");
+    cs_plugin_test_bad(s_ops, "36\0" "06", 5, "'36\\x0006': '\\x00' (position 3) is not allowed");
+    cs_plugin_test_bad(s_ops, "\0", 1, "'\\x00'");
+    cs_plugin_test_bad(s_ops, "36.06\0", 6, "'\\x00' (position 6)");
     /* non-ASCII: UTF-8 digits are not code digits */
     s_bad("36\xd9\xa6", "'36\\xD9\\xA6': '\\xD9' (position 3) is not allowed");
     s_bad("3606\xff", "'\\xFF' (position 5) is not allowed");
@@ -233,62 +171,14 @@ END_TEST
 
 START_TEST(test_long_input)
 {
-    size_t len = 1 << 20;
-    char *big = malloc(len);
-    ck_assert_ptr_nonnull(big);
-
-    /* 1 MB of digits: too long, and the message stays short and cut */
-    memset(big, '3', len);
-    cs_code_t out;
-    cs_error_t err;
-    ck_assert_int_eq(s_norm(big, len, &out, &err), CS_EMALFORMED);
-    ck_assert_ptr_nonnull(strstr(err.msg, "too long (1048576 digits; at most 4)"));
-    ck_assert_ptr_nonnull(strstr(err.msg, "...'"));
-    ck_assert_uint_lt(strlen(err.msg), sizeof err.msg - 1);
-
-    /* 1 MB of white space: empty */
-    memset(big, ' ', len);
-    ck_assert_int_eq(s_norm(big, len, &out, &err), CS_EMALFORMED);
-    ck_assert_ptr_nonnull(strstr(err.msg, "empty code"));
-
-    /* a valid code padded by 1 MB of white space on both sides */
-    memcpy(big + len / 2, "36.06", 5);
-    s_ok_n(big, len, "3606", "36.06");
-
-    /* 1 MB of pseudo-random bytes */
-    unsigned x = 3606;
-    for (size_t i = 0; i < len; i++) {
-        x = x * 1103515245u + 12345u;
-        big[i] = (char)(x >> 16);
-    }
-    ck_assert_int_eq(s_norm(big, len, &out, &err), CS_EMALFORMED);
-    for (const char *m = err.msg; *m; m++) {
-        ck_assert(*m >= 0x20 && *m < 0x7f);
-    }
-    ck_assert_int_eq(s_ops->looks_like_code(big, len), 0);
-
-    /* a long escaped quote still ends inside the message buffer */
-    memset(big, 0x01, 200);
-    ck_assert_int_eq(s_norm(big, 200, &out, &err), CS_EMALFORMED);
-    ck_assert_ptr_nonnull(strstr(err.msg, "\\x01\\x01"));
-    free(big);
+    cs_plugin_test_long_input(s_ops, '3', '3', "too long (1048576 digits; at most 4)", "36.06",
+                              "3606", "36.06", 3606);
 }
 END_TEST
 
 START_TEST(test_null_args)
 {
-    cs_code_t out;
-    ck_assert_int_eq(s_ops->normalize("3", 1, &out, NULL), CS_EMALFORMED);
-    ck_assert_int_eq(s_ops->normalize("NoPCS", 5, &out, NULL), CS_EMALFORMED);
-    ck_assert_int_eq(s_ops->normalize("3606", 4, &out, NULL), CS_OK);
-    ck_assert_int_eq(s_ops->normalize(NULL, 0, &out, NULL), CS_EMALFORMED);
-    ck_assert_int_eq(s_ops->normalize(NULL, 3, &out, NULL), CS_EINVAL);
-    ck_assert_int_eq(s_ops->normalize("3606", 4, NULL, NULL), CS_EINVAL);
-    ck_assert_int_eq(s_ops->looks_like_code(NULL, 0), 0);
-    cs_error_t err;
-    cs_error_clear(&err);
-    ck_assert_int_eq(s_ops->normalize(NULL, 3, &out, &err), CS_EINVAL);
-    ck_assert_ptr_nonnull(strstr(err.msg, "icd9pcs: normalize called without input"));
+    cs_plugin_test_null_args(s_ops, "icd9pcs", "3", "NoPCS", "3606");
 }
 END_TEST
 
@@ -342,7 +232,7 @@ static void s_gem_code(const cs_system_ops_t *ops, const char *code, const char 
     cs_code_t out;
     cs_error_t err;
     /* plain checks with ck_abort_msg: a passing ck_assert costs a write to the runner */
-    if (s_norm_with(ops, code, strlen(code), &out, &err) != CS_OK) {
+    if (cs_plugin_test_norm(ops, code, strlen(code), &out, &err) != CS_OK) {
         ck_abort_msg("%s: %s", where, err.msg);
     }
     if (out.cls != CS_CLASS_CODE || strcmp(out.key, code) != 0) {
@@ -383,9 +273,9 @@ START_TEST(test_gems_file)
             cs_code_t out;
             cs_error_t err;
             size_t n = strlen(target);
-            ck_assert_int_eq(s_norm_with(to, target, n, &out, &err), CS_EMALFORMED);
+            ck_assert_int_eq(cs_plugin_test_norm(to, target, n, &out, &err), CS_EMALFORMED);
             ck_assert_ptr_nonnull(strstr(err.msg, "is the GEMs mark for a procedure without"));
-            ck_assert_int_eq(s_norm_with(s_ops, target, n, &out, &err), CS_EMALFORMED);
+            ck_assert_int_eq(cs_plugin_test_norm(s_ops, target, n, &out, &err), CS_EMALFORMED);
             no_map++;
             continue;
         }

@@ -53,37 +53,14 @@
 #include <libxml/xmlerror.h>
 #include <libxml/xmlreader.h>
 
+#include "../common/cs_fhir.h"
+#include "../common/cs_xml.h"
 #include "codeset/cs_plugin.h"
 
-#if LIBXML_VERSION < 20904
-#error "fhir-codesystem needs libxml2 2.9.4 or later"
-#endif
-
-#define S_FHIR_NS "http://hl7.org/fhir"
-#define S_SNIFF_MAX 4096    /* bytes sniff() peeks at */
 #define S_DEPTH_MAX 64      /* deepest element accepted */
-#define S_TICK 4096         /* nodes between progress reports and cancel checks */
-#define S_NONE ((size_t)-1) /* "no string" arena offset */
+#define S_NONE CS_FHIR_NONE /* "no string" arena offset */
 #define S_KIND_MAX 32       /* longest kind, NUL included */
 #define S_SET_MIN 1024      /* initial slots of the code set (a power of two) */
-
-/* FHIR system URI -> codeset system id. */
-static const struct {
-    const char *uri;
-    const char *system;
-} s_systems_by_uri[] = {
-    {"http://www.ama-assn.org/go/cpt", "cpt"},
-    {"http://hl7.org/fhir/sid/icd-10-cm", "icd10cm"},
-    {"http://hl7.org/fhir/sid/icd-9-cm", "icd9cm"},
-    {"http://www.cms.gov/Medicare/Coding/ICD10", "icd10pcs"},
-    {"https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets", "hcpcs"},
-    {"http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets", "hcpcs"},
-    {"http://snomed.info/sct", "snomedct"},
-    {"http://hl7.org/fhir/sid/icd-10", "icd10"},
-    {"http://loinc.org", "loinc"},
-    {"http://www.nlm.nih.gov/research/umls/rxnorm", "rxnorm"},
-    {"http://hl7.org/fhir/sid/ndc", "ndc"},
-};
 
 /* What an open element is to the loader. */
 enum s_role {
@@ -131,35 +108,15 @@ typedef struct s_slot {
     uint32_t line; /* line it was seen on */
 } s_slot_t;
 
-/* A growable byte buffer. */
-typedef struct s_buf {
-    char *p;    /* bytes */
-    size_t len; /* used */
-    size_t cap; /* allocated */
-} s_buf_t;
-
 /* The state of one load(). */
 typedef struct s_load {
-    const cs_host_api_t *host; /* borrowed for the call */
-    cs_sink_t *sink;           /* borrowed for the call */
-    cs_error_t *err;           /* caller's error record */
-    int has_progress;          /* host->progress is there */
-    int has_cancelled;         /* host->cancelled is there */
+    cs_xml_t x;                /* the reader, progress, and where errors go */
     const char *const *files;  /* the load's files */
     uint32_t file;             /* index of the current one */
-    const char *path;          /* current file */
-    const char *base;          /* its base name, for messages */
-    xmlTextReaderPtr reader;   /* the current file's reader */
-    int xml_failed;            /* libxml2 reported an error (xml_msg, xml_line, xml_col) */
-    char xml_msg[200];         /* libxml2's first error message */
-    unsigned xml_line;         /* its line */
-    unsigned xml_col;          /* its column */
-    uint64_t done_before;      /* bytes of the files before the current one */
-    uint64_t nodes;            /* XML nodes read, for the tick */
     uint8_t roles[S_DEPTH_MAX + 1]; /* open elements, enum s_role */
     size_t depth;              /* number of open elements */
     const char *system;        /* system id of the current CodeSystem's url, or "*" */
-    s_buf_t arena;             /* strings of open concepts */
+    cs_fhir_buf_t arena;       /* strings of open concepts */
     s_concept_t concepts[S_DEPTH_MAX + 1]; /* open concepts */
     size_t n_concepts;         /* number open */
     s_item_t *items;           /* attributes and terms of open concepts */
@@ -175,7 +132,7 @@ typedef struct s_load {
     size_t cap_attrs;          /* allocated */
     const char **out_terms;    /* terms handed to emit */
     size_t cap_terms;          /* allocated */
-    s_buf_t codes;             /* every code emitted, NUL-terminated */
+    cs_fhir_buf_t codes;       /* every code emitted, NUL-terminated */
     s_slot_t *set;             /* open-addressing set over codes */
     size_t set_cap;            /* slots, a power of two */
     size_t set_len;            /* used */
@@ -184,241 +141,9 @@ typedef struct s_load {
 
 /* ---- small helpers -------------------------------------------------------------------- */
 
-static const char *s_base_name(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    return slash ? slash + 1 : path;
-}
-
-static int s_is_space(char c)
-{
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-/* Copy in[0..n) into out as printable ASCII, escaping other bytes as \xNN; cut at 60. */
-static const char *s_show(const char *in, size_t n, char *out, size_t cap)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < n && i < 60 && o + 5 < cap; i++) {
-        unsigned char c = (unsigned char)in[i];
-        if (c >= 0x20 && c < 0x7f && c != '\\') {
-            out[o++] = (char)c;
-        } else {
-            o += (size_t)snprintf(out + o, cap - o, "\\x%02x", c);
-        }
-    }
-    if (n > 60 && o + 4 < cap) {
-        memcpy(out + o, "...", 3);
-        o += 3;
-    }
-    out[o < cap ? o : cap - 1] = '\0';
-    return out;
-}
-
-static int s_buf_add(s_buf_t *b, const char *s, size_t n, size_t *at)
-{
-    if (b->cap - b->len <= n) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap - b->len <= n) {
-            if (cap > SIZE_MAX / 2) {
-                return CS_ENOMEM;
-            }
-            cap *= 2;
-        }
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            return CS_ENOMEM;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    if (at) {
-        *at = b->len;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len++] = '\0';
-    return CS_OK;
-}
-
 static const char *s_str(const s_load_t *ld, size_t at)
 {
-    return at == S_NONE ? NULL : ld->arena.p + at;
-}
-
-static const char *s_system_of(const char *uri)
-{
-    size_t n = strcspn(uri, "|");
-    for (size_t i = 0; i < sizeof s_systems_by_uri / sizeof s_systems_by_uri[0]; i++) {
-        if (strlen(s_systems_by_uri[i].uri) == n && memcmp(s_systems_by_uri[i].uri, uri, n) == 0) {
-            return s_systems_by_uri[i].system;
-        }
-    }
-    return NULL;
-}
-
-/* ---- errors ----------------------------------------------------------------------------- */
-
-static int s_fail_at(s_load_t *ld, int code, unsigned line, unsigned column, const char *fmt,
-                     ...) __attribute__((format(printf, 5, 6)));
-static int s_fail_at(s_load_t *ld, int code, unsigned line, unsigned column, const char *fmt,
-                     ...)
-{
-    cs_error_at(ld->err, ld->base, line, column);
-    if (ld->err) {
-        va_list ap;
-        va_start(ap, fmt);
-        ld->err->code = code;
-        vsnprintf(ld->err->msg, sizeof ld->err->msg, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
-
-/* Line of the reader's current node: the node's own where libxml2 knows it, else the
- * parser's (with its column). */
-static unsigned s_line(s_load_t *ld, unsigned *column)
-{
-    int pline = xmlTextReaderGetParserLineNumber(ld->reader);
-    int pcol = xmlTextReaderGetParserColumnNumber(ld->reader);
-    xmlNodePtr node = xmlTextReaderCurrentNode(ld->reader);
-    long nline = node ? xmlGetLineNo(node) : -1;
-    if (nline > 0 && nline < 65535 && nline != pline) {
-        if (column) {
-            *column = 0;
-        }
-        return (unsigned)nline;
-    }
-    if (column) {
-        *column = pcol > 0 ? (unsigned)pcol : 0;
-    }
-    return pline > 0 ? (unsigned)pline : 0;
-}
-
-static int s_xml_fail(s_load_t *ld, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int s_xml_fail(s_load_t *ld, int code, const char *fmt, ...)
-{
-    unsigned column;
-    unsigned line = s_line(ld, &column);
-    cs_error_at(ld->err, ld->base, line, column);
-    if (ld->err) {
-        va_list ap;
-        va_start(ap, fmt);
-        ld->err->code = code;
-        vsnprintf(ld->err->msg, sizeof ld->err->msg, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
-
-static int s_nomem(s_load_t *ld)
-{
-    return s_xml_fail(ld, CS_ENOMEM, "out of memory");
-}
-
-/* libxml2's structured error callback: keep the first error, never print. */
-static void s_on_xml_error(void *arg, xmlErrorPtr e)
-{
-    s_load_t *ld = arg;
-    if (!e || e->level < XML_ERR_ERROR || ld->xml_failed) {
-        return;
-    }
-    ld->xml_failed = 1;
-    ld->xml_line = e->line > 0 ? (unsigned)e->line : 0;
-    ld->xml_col = e->int2 > 0 ? (unsigned)e->int2 : 0;
-    const char *m = e->message ? e->message : "unknown libxml2 error";
-    size_t n = strlen(m);
-    while (n > 0 && s_is_space(m[n - 1])) {
-        n--;
-    }
-    char shown[sizeof ld->xml_msg];
-    s_show(m, n, shown, sizeof shown);
-    snprintf(ld->xml_msg, sizeof ld->xml_msg, "%s", shown);
-}
-
-/* Refuse a DOCTYPE, positioned at its "<!DOCTYPE" when that is in the file's head. With
- * if_any, only if there is one there (else CS_OK): libxml2 reads ahead, so an entity error
- * (an external entity, an expansion loop) can come before the reader shows the DOCTYPE node,
- * and the DOCTYPE is the cause worth naming. */
-static int s_doctype_fail(s_load_t *ld, int if_any)
-{
-    static const char msg[] =
-        "a DOCTYPE is not allowed: external entities and entity declarations are refused";
-    char buf[S_SNIFF_MAX * 4];
-    FILE *fp = fopen(ld->path, "rb");
-    size_t got = 0;
-    if (fp) {
-        got = fread(buf, 1, sizeof buf, fp);
-        fclose(fp);
-    }
-    const char *at = memmem(buf, got, "<!DOCTYPE", 9);
-    if (!at) {
-        return if_any ? CS_OK : s_xml_fail(ld, CS_EMALFORMED, "%s", msg);
-    }
-    unsigned line = 1;
-    const char *bol = buf;
-    for (const char *p = buf; p < at; p++) {
-        if (*p == '\n') {
-            line++;
-            bol = p + 1;
-        }
-    }
-    return s_fail_at(ld, CS_EMALFORMED, line, (unsigned)(at - bol) + 1, "%s", msg);
-}
-
-/* ---- values ----------------------------------------------------------------------------- */
-
-/* The current element's value attribute into the arena (*at), or S_NONE if it has none. */
-static int s_value(s_load_t *ld, size_t *at)
-{
-    *at = S_NONE;
-    xmlChar *v = xmlTextReaderGetAttribute(ld->reader, BAD_CAST "value");
-    if (!v) {
-        return CS_OK;
-    }
-    int rc = s_buf_add(&ld->arena, (const char *)v, strlen((const char *)v), at);
-    xmlFree(v);
-    return rc == CS_OK ? CS_OK : s_nomem(ld);
-}
-
-/* A primitive element's value, required: fails naming the element when it has none. */
-static int s_need_value(s_load_t *ld, const char *what, size_t *at)
-{
-    int rc = s_value(ld, at);
-    if (rc != CS_OK) {
-        return rc;
-    }
-    if (*at == S_NONE || ld->arena.p[*at] == '\0') {
-        return s_xml_fail(ld, CS_EMALFORMED, "<%s> has no value attribute (or an empty one)",
-                          what);
-    }
-    return CS_OK;
-}
-
-/* A code as a map row carries it: 1..CS_CODE_MAX-1 bytes, no control characters, no blanks
- * around it. */
-static int s_check_code(s_load_t *ld, size_t at, const char *what)
-{
-    const char *c = s_str(ld, at);
-    size_t n = strlen(c);
-    char shown[100];
-    if (n >= CS_CODE_MAX) {
-        return s_xml_fail(ld, CS_EMALFORMED, "%s '%s' is longer than %d characters", what,
-                          s_show(c, n, shown, sizeof shown), CS_CODE_MAX - 1);
-    }
-    for (size_t i = 0; i < n; i++) {
-        unsigned char b = (unsigned char)c[i];
-        if (b < 0x20 || b == 0x7f) {
-            return s_xml_fail(ld, CS_EMALFORMED, "%s '%s' holds a control character", what,
-                              s_show(c, n, shown, sizeof shown));
-        }
-    }
-    if (s_is_space(c[0]) || s_is_space(c[n - 1])) {
-        return s_xml_fail(ld, CS_EMALFORMED, "%s '%s' has blanks around it", what,
-                          s_show(c, n, shown, sizeof shown));
-    }
-    return CS_OK;
+    return cs_fhir_str(&ld->arena, at);
 }
 
 /* ---- the code set ------------------------------------------------------------------------ */
@@ -467,25 +192,26 @@ static int s_set_grow(s_load_t *ld)
 static int s_claim_code(s_load_t *ld, const char *code, unsigned line)
 {
     if (2 * (ld->set_len + 1) > ld->set_cap && s_set_grow(ld) != CS_OK) {
-        return s_nomem(ld);
+        return cs_xml_nomem(&ld->x);
     }
     s_slot_t *slot = s_set_find(ld, code);
     if (slot->code != 0) {
         char shown[100];
-        const char *first_file = s_base_name(ld->files[slot->file]);
+        const char *first_file = cs_xml_base_name(ld->files[slot->file]);
         if (slot->file == ld->file) {
-            return s_fail_at(ld, CS_EMALFORMED, line, 0,
-                             "concept code '%s' appears twice: on line %u and on line %u",
-                             s_show(code, strlen(code), shown, sizeof shown), slot->line, line);
+            return cs_xml_fail_at(&ld->x, CS_EMALFORMED, line, 0,
+                                  "concept code '%s' appears twice: on line %u and on line %u",
+                                  cs_xml_show(code, strlen(code), shown, sizeof shown),
+                                  slot->line, line);
         }
-        return s_fail_at(ld, CS_EMALFORMED, line, 0,
-                         "concept code '%s' appears twice: at %s:%u and here, line %u",
-                         s_show(code, strlen(code), shown, sizeof shown), first_file,
-                         slot->line, line);
+        return cs_xml_fail_at(&ld->x, CS_EMALFORMED, line, 0,
+                              "concept code '%s' appears twice: at %s:%u and here, line %u",
+                              cs_xml_show(code, strlen(code), shown, sizeof shown), first_file,
+                              slot->line, line);
     }
     size_t at;
-    if (s_buf_add(&ld->codes, code, strlen(code), &at) != CS_OK) {
-        return s_nomem(ld);
+    if (cs_fhir_buf_add(&ld->codes, code, strlen(code), &at) != CS_OK) {
+        return cs_xml_nomem(&ld->x);
     }
     slot->code = at + 1;
     slot->file = ld->file;
@@ -502,24 +228,12 @@ static int s_push_item(s_load_t *ld, uint8_t type, size_t a, size_t b)
         size_t cap = ld->cap_items ? ld->cap_items * 2 : 64;
         s_item_t *p = realloc(ld->items, cap * sizeof *p);
         if (!p) {
-            return s_nomem(ld);
+            return cs_xml_nomem(&ld->x);
         }
         ld->items = p;
         ld->cap_items = cap;
     }
     ld->items[ld->n_items++] = (s_item_t){.type = type, .a = a, .b = b};
-    return CS_OK;
-}
-
-static int s_tick(s_load_t *ld)
-{
-    if (ld->has_progress) {
-        long consumed = xmlTextReaderByteConsumed(ld->reader);
-        ld->host->progress(ld->sink, ld->done_before + (consumed > 0 ? (uint64_t)consumed : 0));
-    }
-    if (ld->has_cancelled && ld->host->cancelled(ld->sink)) {
-        return s_xml_fail(ld, CS_ETERM, "load cancelled");
-    }
     return CS_OK;
 }
 
@@ -529,7 +243,7 @@ static int s_emit(s_load_t *ld)
     s_concept_t *c = &ld->concepts[ld->n_concepts - 1];
     c->emitted = 1;
     if (c->code == S_NONE) {
-        return s_fail_at(ld, CS_EMALFORMED, c->line, 0, "a <concept> without a <code>");
+        return cs_xml_fail_at(&ld->x, CS_EMALFORMED, c->line, 0, "a <concept> without a <code>");
     }
     const char *code = s_str(ld, c->code);
     int rc = s_claim_code(ld, code, c->line);
@@ -548,7 +262,7 @@ static int s_emit(s_load_t *ld)
     if (n_attrs > ld->cap_attrs) {
         cs_attr_t *p = realloc(ld->out_attrs, n_attrs * sizeof *p);
         if (!p) {
-            return s_nomem(ld);
+            return cs_xml_nomem(&ld->x);
         }
         ld->out_attrs = p;
         ld->cap_attrs = n_attrs;
@@ -556,7 +270,7 @@ static int s_emit(s_load_t *ld)
     if (n_terms > ld->cap_terms) {
         const char **p = realloc(ld->out_terms, n_terms * sizeof *p);
         if (!p) {
-            return s_nomem(ld);
+            return cs_xml_nomem(&ld->x);
         }
         ld->out_terms = p;
         ld->cap_terms = n_terms;
@@ -603,7 +317,7 @@ static int s_emit(s_load_t *ld)
         .valid_from = 0,
         .valid_to = 0,
     };
-    rc = ld->host->emit(ld->sink, &rec, ld->err);
+    rc = ld->x.host->emit(ld->x.sink, &rec, ld->x.err);
     if (rc != CS_OK) {
         return rc;
     }
@@ -628,7 +342,7 @@ static int s_concept_start(s_load_t *ld)
         .kind = S_NONE,
         .arena_mark = ld->arena.len,
         .item_mark = ld->n_items,
-        .line = s_line(ld, NULL),
+        .line = cs_xml_line(&ld->x, NULL),
     };
     return CS_OK;
 }
@@ -658,8 +372,9 @@ static int s_boolean(s_load_t *ld, const char *name, const char *v)
         return 0;
     }
     char shown[100];
-    s_fail_at(ld, CS_EMALFORMED, ld->prop_line, 0, "property %s is '%s', expected true or false",
-              name, s_show(v, strlen(v), shown, sizeof shown));
+    cs_xml_fail_at(&ld->x, CS_EMALFORMED, ld->prop_line, 0,
+                   "property %s is '%s', expected true or false", name,
+                   cs_xml_show(v, strlen(v), shown, sizeof shown));
     return -1;
 }
 
@@ -667,14 +382,15 @@ static int s_property_end(s_load_t *ld)
 {
     s_concept_t *c = &ld->concepts[ld->n_concepts - 1];
     if (ld->prop_code == S_NONE) {
-        return s_fail_at(ld, CS_EMALFORMED, ld->prop_line, 0,
-                         "a concept <property> without a <code>");
+        return cs_xml_fail_at(&ld->x, CS_EMALFORMED, ld->prop_line, 0,
+                              "a concept <property> without a <code>");
     }
     const char *name = s_str(ld, ld->prop_code);
     if (ld->prop_value == S_NONE) {
-        return s_fail_at(ld, CS_EMALFORMED, ld->prop_line, 0,
-                         "property '%s' has no value (valueCode, valueString, valueBoolean ...)",
-                         name);
+        return cs_xml_fail_at(&ld->x, CS_EMALFORMED, ld->prop_line, 0,
+                              "property '%s' has no value (valueCode, valueString, "
+                              "valueBoolean ...)",
+                              name);
     }
     const char *v = s_str(ld, ld->prop_value);
     if (strcmp(name, "notSelectable") == 0) {
@@ -695,9 +411,9 @@ static int s_property_end(s_load_t *ld)
         }
         if (n == 0 || n >= S_KIND_MAX) {
             char shown[100];
-            return s_fail_at(ld, CS_EMALFORMED, ld->prop_line, 0,
-                             "kind '%s' is not a lower-case word of 1 to %d characters",
-                             s_show(v, strlen(v), shown, sizeof shown), S_KIND_MAX - 1);
+            return cs_xml_fail_at(&ld->x, CS_EMALFORMED, ld->prop_line, 0,
+                                  "kind '%s' is not a lower-case word of 1 to %d characters",
+                                  cs_xml_show(v, strlen(v), shown, sizeof shown), S_KIND_MAX - 1);
         }
         c->kind = ld->prop_value;
         return CS_OK;
@@ -736,7 +452,8 @@ static int s_designation_end(s_load_t *ld)
 {
     s_concept_t *c = &ld->concepts[ld->n_concepts - 1];
     if (ld->des_value == S_NONE) {
-        return s_fail_at(ld, CS_EMALFORMED, ld->des_line, 0, "a <designation> without a <value>");
+        return cs_xml_fail_at(&ld->x, CS_EMALFORMED, ld->des_line, 0,
+                              "a <designation> without a <value>");
     }
     const char *use = s_str(ld, ld->des_use);
     if (use && s_is_short_use(use) && c->short_title == S_NONE) {
@@ -758,17 +475,17 @@ static int s_start(s_load_t *ld, int parent, const char *name, uint8_t *role)
     switch (parent) {
     case -1:
         if (strcmp(name, "CodeSystem") != 0) {
-            return s_xml_fail(ld, CS_EMALFORMED, "the root element is <%s>, expected <CodeSystem>",
-                              name);
+            return cs_xml_fail(&ld->x, CS_EMALFORMED,
+                               "the root element is <%s>, expected <CodeSystem>", name);
         }
         *role = S_R_CS;
         return CS_OK;
     case S_R_CS:
         if (strcmp(name, "url") == 0) {
             size_t at;
-            int rc = s_value(ld, &at);
+            int rc = cs_fhir_value(&ld->x, &ld->arena, &at);
             if (rc == CS_OK && at != S_NONE) {
-                const char *sys = s_system_of(s_str(ld, at));
+                const char *sys = cs_fhir_system_of(s_str(ld, at));
                 ld->system = sys ? sys : "*";
             }
             return rc;
@@ -781,8 +498,8 @@ static int s_start(s_load_t *ld, int parent, const char *name, uint8_t *role)
     case S_R_CONCEPT:
         if (strcmp(name, "concept") == 0) {
             if (ld->n_concepts == S_DEPTH_MAX) {
-                return s_xml_fail(ld, CS_EMALFORMED, "concepts nest deeper than %d levels",
-                                  S_DEPTH_MAX);
+                return cs_xml_fail(&ld->x, CS_EMALFORMED, "concepts nest deeper than %d levels",
+                                   S_DEPTH_MAX);
             }
             *role = S_R_CONCEPT;
             return s_concept_start(ld);
@@ -790,53 +507,54 @@ static int s_start(s_load_t *ld, int parent, const char *name, uint8_t *role)
         if (c->emitted && (strcmp(name, "code") == 0 || strcmp(name, "display") == 0 ||
                            strcmp(name, "definition") == 0 || strcmp(name, "designation") == 0 ||
                            strcmp(name, "property") == 0)) {
-            return s_xml_fail(ld, CS_EMALFORMED,
-                              "<%s> of concept '%s' comes after a child <concept>: FHIR puts "
-                              "code, display, definition, designation and property first",
-                              name, c->code == S_NONE ? "" : s_str(ld, c->code));
+            return cs_xml_fail(&ld->x, CS_EMALFORMED,
+                               "<%s> of concept '%s' comes after a child <concept>: FHIR puts "
+                               "code, display, definition, designation and property first",
+                               name, c->code == S_NONE ? "" : s_str(ld, c->code));
         }
         if (strcmp(name, "code") == 0) {
-            int rc = s_need_value(ld, "code", &c->code);
-            return rc == CS_OK ? s_check_code(ld, c->code, "concept code") : rc;
+            int rc = cs_fhir_need_value(&ld->x, &ld->arena, "code", &c->code);
+            return rc == CS_OK ? cs_fhir_check_code(&ld->x, s_str(ld, c->code), "concept code")
+                               : rc;
         }
         if (strcmp(name, "display") == 0) {
-            return s_value(ld, &c->display);
+            return cs_fhir_value(&ld->x, &ld->arena, &c->display);
         }
         if (strcmp(name, "definition") == 0) {
-            return s_value(ld, &c->definition);
+            return cs_fhir_value(&ld->x, &ld->arena, &c->definition);
         }
         if (strcmp(name, "designation") == 0) {
             ld->des_value = S_NONE;
             ld->des_use = S_NONE;
-            ld->des_line = s_line(ld, NULL);
+            ld->des_line = cs_xml_line(&ld->x, NULL);
             *role = S_R_DESIGNATION;
         } else if (strcmp(name, "property") == 0) {
             ld->prop_code = S_NONE;
             ld->prop_value = S_NONE;
-            ld->prop_line = s_line(ld, NULL);
+            ld->prop_line = cs_xml_line(&ld->x, NULL);
             *role = S_R_PROPERTY;
         }
         return CS_OK;
     case S_R_PROPERTY:
         if (strcmp(name, "code") == 0) {
-            return s_need_value(ld, "code", &ld->prop_code);
+            return cs_fhir_need_value(&ld->x, &ld->arena, "code", &ld->prop_code);
         }
         if (strcmp(name, "valueCoding") == 0) {
             *role = S_R_VCODING;
             return CS_OK;
         }
         if (strncmp(name, "value", 5) == 0) {
-            return s_need_value(ld, name, &ld->prop_value);
+            return cs_fhir_need_value(&ld->x, &ld->arena, name, &ld->prop_value);
         }
         return CS_OK;
     case S_R_VCODING:
         if (strcmp(name, "code") == 0) {
-            return s_need_value(ld, "code", &ld->prop_value);
+            return cs_fhir_need_value(&ld->x, &ld->arena, "code", &ld->prop_value);
         }
         return CS_OK;
     case S_R_DESIGNATION:
         if (strcmp(name, "value") == 0) {
-            return s_need_value(ld, "value", &ld->des_value);
+            return cs_fhir_need_value(&ld->x, &ld->arena, "value", &ld->des_value);
         }
         if (strcmp(name, "use") == 0) {
             *role = S_R_USE;
@@ -844,7 +562,7 @@ static int s_start(s_load_t *ld, int parent, const char *name, uint8_t *role)
         return CS_OK;
     case S_R_USE:
         if (strcmp(name, "code") == 0) {
-            return s_value(ld, &ld->des_use);
+            return cs_fhir_value(&ld->x, &ld->arena, &ld->des_use);
         }
         return CS_OK;
     default:
@@ -869,19 +587,19 @@ static int s_end(s_load_t *ld, int role)
 /* One start tag: push its role (run its end at once when it is empty). */
 static int s_on_element(s_load_t *ld)
 {
-    const char *name = (const char *)xmlTextReaderConstLocalName(ld->reader);
-    const char *ns = (const char *)xmlTextReaderConstNamespaceUri(ld->reader);
-    int empty = xmlTextReaderIsEmptyElement(ld->reader) == 1;
+    const char *name = (const char *)xmlTextReaderConstLocalName(ld->x.reader);
+    const char *ns = (const char *)xmlTextReaderConstNamespaceUri(ld->x.reader);
+    int empty = xmlTextReaderIsEmptyElement(ld->x.reader) == 1;
     int parent = ld->depth ? ld->roles[ld->depth - 1] : -1;
     uint8_t role = S_R_SKIP;
     if (!name) {
-        return s_nomem(ld);
+        return cs_xml_nomem(&ld->x);
     }
-    if (parent == -1 && (!ns || strcmp(ns, S_FHIR_NS) != 0)) {
-        return s_xml_fail(ld, CS_EMALFORMED, "the root element <%s> is not in the FHIR "
-                          "namespace " S_FHIR_NS, name);
+    if (parent == -1 && (!ns || strcmp(ns, CS_FHIR_NS) != 0)) {
+        return cs_xml_fail(&ld->x, CS_EMALFORMED, "the root element <%s> is not in the FHIR "
+                           "namespace " CS_FHIR_NS, name);
     }
-    if (parent != S_R_SKIP && ns && strcmp(ns, S_FHIR_NS) == 0) {
+    if (parent != S_R_SKIP && ns && strcmp(ns, CS_FHIR_NS) == 0) {
         int rc = s_start(ld, parent, name, &role);
         if (rc != CS_OK) {
             return rc;
@@ -891,7 +609,8 @@ static int s_on_element(s_load_t *ld)
         return s_end(ld, role);
     }
     if (ld->depth == S_DEPTH_MAX) {
-        return s_xml_fail(ld, CS_EMALFORMED, "elements nest deeper than %d levels", S_DEPTH_MAX);
+        return cs_xml_fail(&ld->x, CS_EMALFORMED,
+                           "elements nest deeper than %d levels", S_DEPTH_MAX);
     }
     ld->roles[ld->depth++] = role;
     return CS_OK;
@@ -901,131 +620,62 @@ static int s_stream(s_load_t *ld)
 {
     uint64_t records_before = ld->records;
     for (;;) {
-        int r = xmlTextReaderRead(ld->reader);
-        if (r < 0 || ld->xml_failed) {
-            if (ld->xml_failed) {
-                int rc = s_doctype_fail(ld, 1);
-                if (rc != CS_OK) {
-                    return rc;
-                }
-                return s_fail_at(ld, CS_EMALFORMED, ld->xml_line, ld->xml_col, "%s",
-                                 ld->xml_msg);
-            }
-            return s_xml_fail(ld, CS_EMALFORMED, "the XML parser failed");
-        }
-        if (r == 0) {
+        int type;
+        int rc = cs_xml_next(&ld->x, &type);
+        if (rc == CS_OK && type == XML_READER_TYPE_NONE) {
             break;
         }
-        int rc = CS_OK;
-        switch (xmlTextReaderNodeType(ld->reader)) {
-        case XML_READER_TYPE_ELEMENT:
+        if (rc == CS_OK && type == XML_READER_TYPE_ELEMENT) {
             rc = s_on_element(ld);
-            break;
-        case XML_READER_TYPE_END_ELEMENT:
-            if (ld->depth > 0) {
-                rc = s_end(ld, ld->roles[--ld->depth]);
-            }
-            break;
-        case XML_READER_TYPE_DOCUMENT_TYPE:
-            rc = s_doctype_fail(ld, 0);
-            break;
-        case XML_READER_TYPE_ENTITY_REFERENCE:
-        case XML_READER_TYPE_ENTITY:
-            rc = s_xml_fail(ld, CS_EMALFORMED,
-                            "entity references are not allowed (external entities, entity "
-                            "expansion)");
-            break;
-        default:
-            break;
+        } else if (rc == CS_OK && type == XML_READER_TYPE_END_ELEMENT && ld->depth > 0) {
+            rc = s_end(ld, ld->roles[--ld->depth]);
         }
-        if (rc == CS_OK && ++ld->nodes % S_TICK == 0) {
-            rc = s_tick(ld);
+        if (rc == CS_OK) {
+            rc = cs_xml_tick(&ld->x);
         }
         if (rc != CS_OK) {
             return rc;
         }
     }
     if (ld->depth != 0) {
-        return s_xml_fail(ld, CS_EMALFORMED, "the document ends inside an element");
+        return cs_xml_fail(&ld->x, CS_EMALFORMED, "the document ends inside an element");
     }
     if (ld->records == records_before) {
-        return s_fail_at(ld, CS_EMALFORMED, 1, 0, "the CodeSystem holds no <concept>");
+        return cs_xml_fail_at(&ld->x, CS_EMALFORMED, 1, 0, "the CodeSystem holds no <concept>");
     }
     return CS_OK;
 }
 
 /* ---- sniff and load ------------------------------------------------------------------- */
 
-static int s_looks_like(const char *path)
-{
-    FILE *fp = fopen(path, "rb");
-    if (!fp) {
-        return 0;
-    }
-    char buf[S_SNIFF_MAX];
-    size_t got = fread(buf, 1, sizeof buf, fp);
-    fclose(fp);
-    return memmem(buf, got, S_FHIR_NS, sizeof S_FHIR_NS - 1) != NULL &&
-           memmem(buf, got, "<CodeSystem", 11) != NULL;
-}
-
+/* A FHIR CodeSystem in each file's first CS_XML_SNIFF_MAX bytes. */
 static int s_sniff(const char *const *files, size_t n_files)
 {
-    if (!files || n_files < 1) {
-        return 0;
-    }
-    for (size_t i = 0; i < n_files; i++) {
-        if (!files[i] || !s_looks_like(files[i])) {
-            return 0;
-        }
-    }
-    return 1;
+    return cs_fhir_sniff(files, n_files, "<CodeSystem");
 }
-
-#define S_HAS(host, field)                                                                  \
-    ((host)->struct_size >= offsetof(cs_host_api_t, field) + sizeof((host)->field) &&       \
-     (host)->field != NULL)
 
 static int s_load_file(s_load_t *ld, uint32_t index)
 {
     const char *path = ld->files[index];
     ld->file = index;
-    ld->path = path;
-    ld->base = s_base_name(path);
     ld->depth = 0;
     ld->n_concepts = 0;
     ld->n_items = 0;
     ld->arena.len = 0;
-    ld->xml_failed = 0;
     ld->system = "*";
-    FILE *probe = fopen(path, "rb");
-    if (!probe) {
-        return s_fail_at(ld, CS_EIO, 0, 0, "cannot open %s: %s", path, strerror(errno));
+    int rc = cs_xml_open(&ld->x, path);
+    if (rc != CS_OK) {
+        return rc;
     }
-    fseek(probe, 0, SEEK_END);
-    long size = ftell(probe);
-    fclose(probe);
-    ld->reader = xmlReaderForFile(path, NULL, XML_PARSE_NONET);
-    if (!ld->reader) {
-        return s_fail_at(ld, CS_EIO, 0, 0, "libxml2 cannot open %s", path);
-    }
-    xmlTextReaderSetStructuredErrorHandler(ld->reader, s_on_xml_error, ld);
-    int rc = s_stream(ld);
-    xmlFreeTextReader(ld->reader);
-    ld->reader = NULL;
-    if (rc == CS_OK) {
-        ld->done_before += size > 0 ? (uint64_t)size : 0;
-        if (ld->has_progress) {
-            ld->host->progress(ld->sink, ld->done_before);
-        }
-    }
+    rc = s_stream(ld);
+    cs_xml_close(&ld->x, rc);
     return rc;
 }
 
 static int s_load(const cs_host_api_t *host, cs_sink_t *sink, const char *const *files,
                   size_t n_files, cs_error_t *err)
 {
-    if (!host || !files || !S_HAS(host, emit)) {
+    if (!host || !files || !CS_HOST_HAS(host, emit)) {
         return cs_error_set(err, CS_EINVAL, "fhir-codesystem: no host table or no files");
     }
     if (n_files < 1 || n_files > UINT32_MAX) {
@@ -1041,13 +691,8 @@ static int s_load(const cs_host_api_t *host, cs_sink_t *sink, const char *const 
     if (!ld) {
         return cs_error_set(err, CS_ENOMEM, "fhir-codesystem: out of memory");
     }
-    ld->host = host;
-    ld->sink = sink;
-    ld->err = err;
-    ld->has_progress = S_HAS(host, progress);
-    ld->has_cancelled = S_HAS(host, cancelled);
+    cs_xml_begin(&ld->x, host, sink, err);
     ld->files = files;
-    xmlInitParser();
     int rc = CS_OK;
     for (size_t i = 0; i < n_files && rc == CS_OK; i++) {
         rc = s_load_file(ld, (uint32_t)i);

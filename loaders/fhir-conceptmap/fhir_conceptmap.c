@@ -46,37 +46,14 @@
 #include <libxml/xmlerror.h>
 #include <libxml/xmlreader.h>
 
+#include "../common/cs_fhir.h"
+#include "../common/cs_xml.h"
 #include "codeset/cs_plugin.h"
 
-#if LIBXML_VERSION < 20904
-#error "fhir-conceptmap needs libxml2 2.9.4 or later"
-#endif
-
-#define S_FHIR_NS "http://hl7.org/fhir"
-#define S_SNIFF_MAX 4096    /* bytes sniff() peeks at */
 #define S_DEPTH_MAX 64      /* deepest element accepted */
-#define S_TICK 4096         /* nodes or rows between progress reports and cancel checks */
-#define S_NONE ((size_t)-1) /* "no string" arena offset */
+#define S_NONE CS_FHIR_NONE /* "no string" arena offset */
 #define S_ID_MAX 255        /* longest ConceptMap id or name */
 #define S_MAP_ID_MAX 300    /* id, '#', group number */
-
-/* FHIR system URI -> codeset system id. */
-static const struct {
-    const char *uri;
-    const char *system;
-} s_systems_by_uri[] = {
-    {"http://hl7.org/fhir/sid/icd-10-cm", "icd10cm"},
-    {"http://hl7.org/fhir/sid/icd-9-cm", "icd9cm"},
-    {"http://www.cms.gov/Medicare/Coding/ICD10", "icd10pcs"},
-    {"http://www.ama-assn.org/go/cpt", "cpt"},
-    {"https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets", "hcpcs"},
-    {"http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets", "hcpcs"},
-    {"http://snomed.info/sct", "snomedct"},
-    {"http://hl7.org/fhir/sid/icd-10", "icd10"},
-    {"http://loinc.org", "loinc"},
-    {"http://www.nlm.nih.gov/research/umls/rxnorm", "rxnorm"},
-    {"http://hl7.org/fhir/sid/ndc", "ndc"},
-};
 
 /* Relationship (R4 equivalence, R5 relationship) -> row flags. */
 static const struct {
@@ -127,35 +104,15 @@ typedef struct s_group {
     unsigned line;    /* line of <group> */
 } s_group_t;
 
-/* A growable byte buffer. */
-typedef struct s_buf {
-    char *p;    /* bytes */
-    size_t len; /* used */
-    size_t cap; /* allocated */
-} s_buf_t;
-
 /* The state of one load(). */
 typedef struct s_load {
-    const cs_host_api_t *host; /* borrowed for the call */
-    cs_sink_t *sink;           /* borrowed for the call */
-    cs_error_t *err;           /* caller's error record */
-    int has_progress;          /* host->progress is there */
-    int has_cancelled;         /* host->cancelled is there */
-    const char *path;          /* current file */
-    const char *base;          /* its base name, for messages */
-    xmlTextReaderPtr reader;   /* the current file's reader */
-    int xml_failed;            /* libxml2 reported an error (xml_msg, xml_line, xml_col) */
-    char xml_msg[200];         /* libxml2's first error message */
-    unsigned xml_line;         /* its line */
-    unsigned xml_col;          /* its column */
-    uint64_t done_before;      /* bytes of the files before the current one */
-    uint64_t nodes;            /* XML nodes read, for the tick */
+    cs_xml_t x;                /* the reader, progress, and where errors go */
     uint8_t roles[S_DEPTH_MAX + 1]; /* open elements, enum s_role */
     size_t depth;              /* number of open elements */
     int saw_cm;                /* the current file held a ConceptMap */
     unsigned root_line;        /* line of the current file's root element */
     /* the open ConceptMap */
-    s_buf_t arena;             /* its strings */
+    cs_fhir_buf_t arena;       /* its strings */
     size_t cm_id;              /* <id> value, or S_NONE */
     size_t cm_name;            /* <name> value, or S_NONE */
     unsigned cm_line;          /* line of <ConceptMap> */
@@ -174,247 +131,15 @@ typedef struct s_load {
     size_t tg_rel;             /* <equivalence> or <relationship>, or S_NONE */
     unsigned tg_line;          /* line of <target> */
     /* over the whole load */
-    s_buf_t ids;               /* map ids seen: "id\0file:line\0" pairs */
+    cs_fhir_buf_t ids;         /* map ids seen: "id\0file:line\0" pairs */
     uint64_t rows_emitted;     /* rows handed to emit_map */
 } s_load_t;
 
 /* ---- small helpers -------------------------------------------------------------------- */
 
-static const char *s_base_name(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    return slash ? slash + 1 : path;
-}
-
-static int s_is_space(char c)
-{
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-/* Copy in[0..n) into out as printable ASCII, escaping other bytes as \xNN; cut at 60. */
-static const char *s_show(const char *in, size_t n, char *out, size_t cap)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < n && i < 60 && o + 5 < cap; i++) {
-        unsigned char c = (unsigned char)in[i];
-        if (c >= 0x20 && c < 0x7f && c != '\\') {
-            out[o++] = (char)c;
-        } else {
-            o += (size_t)snprintf(out + o, cap - o, "\\x%02x", c);
-        }
-    }
-    if (n > 60 && o + 4 < cap) {
-        memcpy(out + o, "...", 3);
-        o += 3;
-    }
-    out[o < cap ? o : cap - 1] = '\0';
-    return out;
-}
-
-static int s_buf_add(s_buf_t *b, const char *s, size_t n, size_t *at)
-{
-    if (b->cap - b->len <= n) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap - b->len <= n) {
-            if (cap > SIZE_MAX / 2) {
-                return CS_ENOMEM;
-            }
-            cap *= 2;
-        }
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            return CS_ENOMEM;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    if (at) {
-        *at = b->len;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len++] = '\0';
-    return CS_OK;
-}
-
 static const char *s_str(const s_load_t *ld, size_t at)
 {
-    return at == S_NONE ? NULL : ld->arena.p + at;
-}
-
-static const char *s_system_of(const char *uri)
-{
-    size_t n = strcspn(uri, "|");
-    for (size_t i = 0; i < sizeof s_systems_by_uri / sizeof s_systems_by_uri[0]; i++) {
-        if (strlen(s_systems_by_uri[i].uri) == n && memcmp(s_systems_by_uri[i].uri, uri, n) == 0) {
-            return s_systems_by_uri[i].system;
-        }
-    }
-    return NULL;
-}
-
-/* ---- errors ----------------------------------------------------------------------------- */
-
-static int s_fail_at(s_load_t *ld, int code, unsigned line, unsigned column, const char *fmt,
-                     ...) __attribute__((format(printf, 5, 6)));
-static int s_fail_at(s_load_t *ld, int code, unsigned line, unsigned column, const char *fmt,
-                     ...)
-{
-    cs_error_at(ld->err, ld->base, line, column);
-    if (ld->err) {
-        va_list ap;
-        va_start(ap, fmt);
-        ld->err->code = code;
-        vsnprintf(ld->err->msg, sizeof ld->err->msg, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
-
-/* Line of the reader's current node: the node's own where libxml2 knows it, else the
- * parser's (with its column). */
-static unsigned s_line(s_load_t *ld, unsigned *column)
-{
-    int pline = xmlTextReaderGetParserLineNumber(ld->reader);
-    int pcol = xmlTextReaderGetParserColumnNumber(ld->reader);
-    xmlNodePtr node = xmlTextReaderCurrentNode(ld->reader);
-    long nline = node ? xmlGetLineNo(node) : -1;
-    if (nline > 0 && nline < 65535 && nline != pline) {
-        if (column) {
-            *column = 0;
-        }
-        return (unsigned)nline;
-    }
-    if (column) {
-        *column = pcol > 0 ? (unsigned)pcol : 0;
-    }
-    return pline > 0 ? (unsigned)pline : 0;
-}
-
-static int s_xml_fail(s_load_t *ld, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int s_xml_fail(s_load_t *ld, int code, const char *fmt, ...)
-{
-    unsigned column;
-    unsigned line = s_line(ld, &column);
-    cs_error_at(ld->err, ld->base, line, column);
-    if (ld->err) {
-        va_list ap;
-        va_start(ap, fmt);
-        ld->err->code = code;
-        vsnprintf(ld->err->msg, sizeof ld->err->msg, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
-
-static int s_nomem(s_load_t *ld)
-{
-    return s_xml_fail(ld, CS_ENOMEM, "out of memory");
-}
-
-/* libxml2's structured error callback: keep the first error, never print. */
-static void s_on_xml_error(void *arg, xmlErrorPtr e)
-{
-    s_load_t *ld = arg;
-    if (!e || e->level < XML_ERR_ERROR || ld->xml_failed) {
-        return;
-    }
-    ld->xml_failed = 1;
-    ld->xml_line = e->line > 0 ? (unsigned)e->line : 0;
-    ld->xml_col = e->int2 > 0 ? (unsigned)e->int2 : 0;
-    const char *m = e->message ? e->message : "unknown libxml2 error";
-    size_t n = strlen(m);
-    while (n > 0 && s_is_space(m[n - 1])) {
-        n--;
-    }
-    char shown[sizeof ld->xml_msg];
-    s_show(m, n, shown, sizeof shown);
-    snprintf(ld->xml_msg, sizeof ld->xml_msg, "%s", shown);
-}
-
-/* Refuse a DOCTYPE, positioned at its "<!DOCTYPE" when that is in the file's head. With
- * if_any, only if there is one there (else CS_OK): libxml2 reads ahead, so an entity error
- * (an external entity, an expansion loop) can come before the reader shows the DOCTYPE node,
- * and the DOCTYPE is the cause worth naming. */
-static int s_doctype_fail(s_load_t *ld, int if_any)
-{
-    static const char msg[] =
-        "a DOCTYPE is not allowed: external entities and entity declarations are refused";
-    char buf[S_SNIFF_MAX * 4];
-    FILE *fp = fopen(ld->path, "rb");
-    size_t got = 0;
-    if (fp) {
-        got = fread(buf, 1, sizeof buf, fp);
-        fclose(fp);
-    }
-    const char *at = memmem(buf, got, "<!DOCTYPE", 9);
-    if (!at) {
-        return if_any ? CS_OK : s_xml_fail(ld, CS_EMALFORMED, "%s", msg);
-    }
-    unsigned line = 1;
-    const char *bol = buf;
-    for (const char *p = buf; p < at; p++) {
-        if (*p == '\n') {
-            line++;
-            bol = p + 1;
-        }
-    }
-    return s_fail_at(ld, CS_EMALFORMED, line, (unsigned)(at - bol) + 1, "%s", msg);
-}
-
-/* ---- values ----------------------------------------------------------------------------- */
-
-/* The current element's value attribute into the arena (*at), or S_NONE if it has none. */
-static int s_value(s_load_t *ld, size_t *at)
-{
-    *at = S_NONE;
-    xmlChar *v = xmlTextReaderGetAttribute(ld->reader, BAD_CAST "value");
-    if (!v) {
-        return CS_OK;
-    }
-    int rc = s_buf_add(&ld->arena, (const char *)v, strlen((const char *)v), at);
-    xmlFree(v);
-    return rc == CS_OK ? CS_OK : s_nomem(ld);
-}
-
-/* A primitive element's value, required: fails naming the element when it has none. */
-static int s_need_value(s_load_t *ld, const char *what, size_t *at)
-{
-    int rc = s_value(ld, at);
-    if (rc != CS_OK) {
-        return rc;
-    }
-    if (*at == S_NONE || ld->arena.p[*at] == '\0') {
-        return s_xml_fail(ld, CS_EMALFORMED, "<%s> has no value attribute (or an empty one)",
-                          what);
-    }
-    return CS_OK;
-}
-
-/* A code as a map row carries it: 1..CS_CODE_MAX-1 bytes, no control characters, no blanks
- * around it. */
-static int s_check_code(s_load_t *ld, size_t at, const char *what)
-{
-    const char *c = s_str(ld, at);
-    size_t n = strlen(c);
-    char shown[100];
-    if (n >= CS_CODE_MAX) {
-        return s_xml_fail(ld, CS_EMALFORMED, "%s '%s' is longer than %d characters", what,
-                          s_show(c, n, shown, sizeof shown), CS_CODE_MAX - 1);
-    }
-    for (size_t i = 0; i < n; i++) {
-        unsigned char b = (unsigned char)c[i];
-        if (b < 0x20 || b == 0x7f) {
-            return s_xml_fail(ld, CS_EMALFORMED, "%s '%s' holds a control character", what,
-                              s_show(c, n, shown, sizeof shown));
-        }
-    }
-    if (s_is_space(c[0]) || s_is_space(c[n - 1])) {
-        return s_xml_fail(ld, CS_EMALFORMED, "%s '%s' has blanks around it", what,
-                          s_show(c, n, shown, sizeof shown));
-    }
-    return CS_OK;
+    return cs_fhir_str(&ld->arena, at);
 }
 
 /* ---- the ConceptMap ------------------------------------------------------------------- */
@@ -434,7 +159,7 @@ static int s_push_row(s_load_t *ld, size_t source, size_t target, size_t rel, ui
         size_t cap = ld->cap_rows ? ld->cap_rows * 2 : 256;
         s_row_t *p = realloc(ld->rows, cap * sizeof *p);
         if (!p) {
-            return s_nomem(ld);
+            return cs_xml_nomem(&ld->x);
         }
         ld->rows = p;
         ld->cap_rows = cap;
@@ -449,18 +174,6 @@ static int s_push_row(s_load_t *ld, size_t source, size_t target, size_t rel, ui
     return CS_OK;
 }
 
-static int s_tick(s_load_t *ld)
-{
-    if (ld->has_progress) {
-        long consumed = xmlTextReaderByteConsumed(ld->reader);
-        ld->host->progress(ld->sink, ld->done_before + (consumed > 0 ? (uint64_t)consumed : 0));
-    }
-    if (ld->has_cancelled && ld->host->cancelled(ld->sink)) {
-        return s_xml_fail(ld, CS_ETERM, "load cancelled");
-    }
-    return CS_OK;
-}
-
 /* The map id is unique over the load: remember it with where it came from. */
 static int s_claim_id(s_load_t *ld, const char *id)
 {
@@ -468,17 +181,17 @@ static int s_claim_id(s_load_t *ld, const char *id)
         const char *seen = ld->ids.p + at;
         const char *where = seen + strlen(seen) + 1;
         if (strcmp(seen, id) == 0) {
-            return s_fail_at(ld, CS_EMALFORMED, ld->cm_line, 0,
-                             "map id '%s' is used by two ConceptMaps (the other at %s)", id,
-                             where);
+            return cs_xml_fail_at(&ld->x, CS_EMALFORMED, ld->cm_line, 0,
+                                  "map id '%s' is used by two ConceptMaps (the other at %s)", id,
+                                  where);
         }
         at = (size_t)(where - ld->ids.p) + strlen(where) + 1;
     }
     char where[180];
-    snprintf(where, sizeof where, "%s:%u", ld->base, ld->cm_line);
-    if (s_buf_add(&ld->ids, id, strlen(id), NULL) != CS_OK ||
-        s_buf_add(&ld->ids, where, strlen(where), NULL) != CS_OK) {
-        return s_nomem(ld);
+    snprintf(where, sizeof where, "%s:%u", ld->x.base, ld->cm_line);
+    if (cs_fhir_buf_add(&ld->ids, id, strlen(id), NULL) != CS_OK ||
+        cs_fhir_buf_add(&ld->ids, where, strlen(where), NULL) != CS_OK) {
+        return cs_xml_nomem(&ld->x);
     }
     return CS_OK;
 }
@@ -488,18 +201,18 @@ static int s_cm_end(s_load_t *ld)
 {
     size_t id_at = ld->cm_id != S_NONE ? ld->cm_id : ld->cm_name;
     if (id_at == S_NONE) {
-        return s_fail_at(ld, CS_EMALFORMED, ld->cm_line, 0,
-                         "the ConceptMap has neither <id> nor <name>: one names its map");
+        return cs_xml_fail_at(&ld->x, CS_EMALFORMED, ld->cm_line, 0,
+                              "the ConceptMap has neither <id> nor <name>: one names its map");
     }
     const char *base_id = s_str(ld, id_at);
     size_t n = strlen(base_id);
     char shown[100];
     if (n == 0 || n > S_ID_MAX) {
-        return s_fail_at(ld, CS_EMALFORMED, ld->cm_line, 0,
-                         "the ConceptMap's %s '%s' is empty or longer than %d characters",
-                         id_at == ld->cm_id ? "id" : "name", s_show(base_id, n, shown,
-                                                                     sizeof shown),
-                         S_ID_MAX);
+        return cs_xml_fail_at(&ld->x, CS_EMALFORMED, ld->cm_line, 0,
+                              "the ConceptMap's %s '%s' is empty or longer than %d characters",
+                              id_at == ld->cm_id ? "id" : "name", cs_xml_show(base_id, n, shown,
+                                                                               sizeof shown),
+                              S_ID_MAX);
     }
     for (size_t g = 0; g < ld->n_groups; g++) {
         char id[S_MAP_ID_MAX];
@@ -538,12 +251,12 @@ static int s_cm_end(s_load_t *ld)
             .choice = 0,
             .relationship = s_str(ld, r->relationship),
         };
-        int rc = ld->host->emit_map(ld->sink, &row, ld->err);
+        int rc = ld->x.host->emit_map(ld->x.sink, &row, ld->x.err);
         if (rc != CS_OK) {
             return rc;
         }
         ld->rows_emitted++;
-        if (ld->rows_emitted % S_TICK == 0 && (rc = s_tick(ld)) != CS_OK) {
+        if (ld->rows_emitted % CS_XML_TICK == 0 && (rc = cs_xml_poll(&ld->x)) != CS_OK) {
             return rc;
         }
     }
@@ -564,11 +277,11 @@ static int s_target_end(s_load_t *ld)
         }
         if (k == n) {
             char shown[100];
-            return s_fail_at(ld, CS_EMALFORMED, ld->tg_line, 0,
-                             "unknown equivalence/relationship '%s' (R4: equivalent, wider, "
-                             "narrower, inexact, unmatched ...; R5: source-is-narrower-than-"
-                             "target ...)",
-                             s_show(rel, strlen(rel), shown, sizeof shown));
+            return cs_xml_fail_at(&ld->x, CS_EMALFORMED, ld->tg_line, 0,
+                                  "unknown equivalence/relationship '%s' (R4: equivalent, wider, "
+                                  "narrower, inexact, unmatched ...; R5: source-is-narrower-than-"
+                                  "target ...)",
+                                  cs_xml_show(rel, strlen(rel), shown, sizeof shown));
         }
         flags = s_relationships[k].flags;
     }
@@ -576,10 +289,10 @@ static int s_target_end(s_load_t *ld)
     if (flags & CS_MAP_NO_MAP) {
         target = S_NONE;
     } else if (target == S_NONE) {
-        return s_fail_at(ld, CS_EMALFORMED, ld->tg_line, 0,
-                         "a <target> without a <code> (its equivalence is '%s', not unmatched "
-                         "or disjoint)",
-                         rel ? rel : "not given");
+        return cs_xml_fail_at(&ld->x, CS_EMALFORMED, ld->tg_line, 0,
+                              "a <target> without a <code> (its equivalence is '%s', not unmatched "
+                              "or disjoint)",
+                              rel ? rel : "not given");
     }
     ld->el_targets++;
     return s_push_row(ld, ld->el_code, target, ld->tg_rel, flags);
@@ -589,13 +302,13 @@ static int s_target_end(s_load_t *ld)
 static int s_element_end(s_load_t *ld)
 {
     if (ld->el_code == S_NONE) {
-        return s_fail_at(ld, CS_EMALFORMED, ld->el_line, 0,
-                         "a ConceptMap <element> without a <code>");
+        return cs_xml_fail_at(&ld->x, CS_EMALFORMED, ld->el_line, 0,
+                              "a ConceptMap <element> without a <code>");
     }
     if (ld->el_no_map && ld->el_targets > 0) {
-        return s_fail_at(ld, CS_EMALFORMED, ld->el_line, 0,
-                         "<element> '%s' says noMap but has %zu target(s)",
-                         s_str(ld, ld->el_code), ld->el_targets);
+        return cs_xml_fail_at(&ld->x, CS_EMALFORMED, ld->el_line, 0,
+                              "<element> '%s' says noMap but has %zu target(s)",
+                              s_str(ld, ld->el_code), ld->el_targets);
     }
     if (ld->el_targets == 0) {
         return s_push_row(ld, ld->el_code, S_NONE, S_NONE, CS_MAP_NO_MAP);
@@ -607,10 +320,10 @@ static int s_group_end(s_load_t *ld)
 {
     const s_group_t *g = &ld->groups[ld->n_groups - 1];
     if (!g->from || !g->to) {
-        return s_fail_at(ld, CS_EMALFORMED, g->line, 0,
-                         "a <group> without a <%s> system URI: the rows would have no %s "
-                         "system",
-                         g->from ? "target" : "source", g->from ? "target" : "source");
+        return cs_xml_fail_at(&ld->x, CS_EMALFORMED, g->line, 0,
+                              "a <group> without a <%s> system URI: the rows would have no %s "
+                              "system",
+                              g->from ? "target" : "source", g->from ? "target" : "source");
     }
     return CS_OK;
 }
@@ -619,18 +332,18 @@ static int s_group_end(s_load_t *ld)
 static int s_group_system(s_load_t *ld, const char **out, const char *what)
 {
     size_t at;
-    int rc = s_need_value(ld, what, &at);
+    int rc = cs_fhir_need_value(&ld->x, &ld->arena, what, &at);
     if (rc != CS_OK) {
         return rc;
     }
     const char *uri = s_str(ld, at);
-    *out = s_system_of(uri);
+    *out = cs_fhir_system_of(uri);
     if (!*out) {
         char shown[100];
-        return s_xml_fail(ld, CS_EMALFORMED,
-                          "group %s system '%s' is not one codeset knows (icd-10-cm, icd-9-cm, "
-                          "cpt, ICD10 (PCS), HCPCS, snomed ...)",
-                          what, s_show(uri, strlen(uri), shown, sizeof shown));
+        return cs_xml_fail(&ld->x, CS_EMALFORMED,
+                           "group %s system '%s' is not one codeset knows (icd-10-cm, icd-9-cm, "
+                           "cpt, ICD10 (PCS), HCPCS, snomed ...)",
+                           what, cs_xml_show(uri, strlen(uri), shown, sizeof shown));
     }
     return CS_OK;
 }
@@ -642,15 +355,15 @@ static int s_start(s_load_t *ld, int parent, const char *name, uint8_t *role)
     int rc = CS_OK;
     switch (parent) {
     case -1:
-        ld->root_line = s_line(ld, NULL);
+        ld->root_line = cs_xml_line(&ld->x, NULL);
         if (strcmp(name, "Bundle") == 0) {
             *role = S_R_BUNDLE;
         } else if (strcmp(name, "ConceptMap") == 0) {
             *role = S_R_CM;
         } else {
-            return s_xml_fail(ld, CS_EMALFORMED,
-                              "the root element is <%s>, expected <ConceptMap> or <Bundle>",
-                              name);
+            return cs_xml_fail(&ld->x, CS_EMALFORMED,
+                               "the root element is <%s>, expected <ConceptMap> or <Bundle>",
+                               name);
         }
         break;
     case S_R_BUNDLE:
@@ -670,20 +383,20 @@ static int s_start(s_load_t *ld, int parent, const char *name, uint8_t *role)
         break;
     case S_R_CM:
         if (strcmp(name, "id") == 0) {
-            rc = s_value(ld, &ld->cm_id);
+            rc = cs_fhir_value(&ld->x, &ld->arena, &ld->cm_id);
         } else if (strcmp(name, "name") == 0) {
-            rc = s_value(ld, &ld->cm_name);
+            rc = cs_fhir_value(&ld->x, &ld->arena, &ld->cm_name);
         } else if (strcmp(name, "group") == 0) {
             if (ld->n_groups == ld->cap_groups) {
                 size_t cap = ld->cap_groups ? ld->cap_groups * 2 : 8;
                 s_group_t *p = realloc(ld->groups, cap * sizeof *p);
                 if (!p) {
-                    return s_nomem(ld);
+                    return cs_xml_nomem(&ld->x);
                 }
                 ld->groups = p;
                 ld->cap_groups = cap;
             }
-            ld->groups[ld->n_groups++] = (s_group_t){.line = s_line(ld, NULL)};
+            ld->groups[ld->n_groups++] = (s_group_t){.line = cs_xml_line(&ld->x, NULL)};
             *role = S_R_GROUP;
         }
         break;
@@ -695,11 +408,11 @@ static int s_start(s_load_t *ld, int parent, const char *name, uint8_t *role)
             rc = s_group_system(ld, &g->to, "target");
         } else if (strcmp(name, "element") == 0) {
             if (!g->from || !g->to) {
-                return s_xml_fail(ld, CS_EMALFORMED,
-                                  "an <element> before its group's <source> and <target>");
+                return cs_xml_fail(&ld->x, CS_EMALFORMED,
+                                   "an <element> before its group's <source> and <target>");
             }
             ld->el_code = S_NONE;
-            ld->el_line = s_line(ld, NULL);
+            ld->el_line = cs_xml_line(&ld->x, NULL);
             ld->el_targets = 0;
             ld->el_no_map = 0;
             *role = S_R_ELEMENT;
@@ -708,41 +421,41 @@ static int s_start(s_load_t *ld, int parent, const char *name, uint8_t *role)
     }
     case S_R_ELEMENT:
         if (strcmp(name, "code") == 0) {
-            rc = s_need_value(ld, "code", &ld->el_code);
+            rc = cs_fhir_need_value(&ld->x, &ld->arena, "code", &ld->el_code);
             if (rc == CS_OK) {
-                rc = s_check_code(ld, ld->el_code, "source code");
+                rc = cs_fhir_check_code(&ld->x, s_str(ld, ld->el_code), "source code");
             }
         } else if (strcmp(name, "noMap") == 0) {
             size_t at;
-            rc = s_need_value(ld, "noMap", &at);
+            rc = cs_fhir_need_value(&ld->x, &ld->arena, "noMap", &at);
             if (rc == CS_OK) {
                 const char *v = s_str(ld, at);
                 if (strcmp(v, "true") != 0 && strcmp(v, "false") != 0) {
-                    return s_xml_fail(ld, CS_EMALFORMED, "noMap is '%s', expected true or false",
-                                      v);
+                    return cs_xml_fail(&ld->x, CS_EMALFORMED,
+                                       "noMap is '%s', expected true or false", v);
                 }
                 ld->el_no_map = strcmp(v, "true") == 0;
             }
         } else if (strcmp(name, "target") == 0) {
             if (ld->el_code == S_NONE) {
-                return s_fail_at(ld, CS_EMALFORMED, ld->el_line, 0,
-                                 "a ConceptMap <element> without a <code> (before its "
-                                 "<target>)");
+                return cs_xml_fail_at(&ld->x, CS_EMALFORMED, ld->el_line, 0,
+                                      "a ConceptMap <element> without a <code> (before its "
+                                      "<target>)");
             }
             ld->tg_code = S_NONE;
             ld->tg_rel = S_NONE;
-            ld->tg_line = s_line(ld, NULL);
+            ld->tg_line = cs_xml_line(&ld->x, NULL);
             *role = S_R_TARGET;
         }
         break;
     case S_R_TARGET:
         if (strcmp(name, "code") == 0) {
-            rc = s_need_value(ld, "code", &ld->tg_code);
+            rc = cs_fhir_need_value(&ld->x, &ld->arena, "code", &ld->tg_code);
             if (rc == CS_OK) {
-                rc = s_check_code(ld, ld->tg_code, "target code");
+                rc = cs_fhir_check_code(&ld->x, s_str(ld, ld->tg_code), "target code");
             }
         } else if (strcmp(name, "equivalence") == 0 || strcmp(name, "relationship") == 0) {
-            rc = s_need_value(ld, name, &ld->tg_rel);
+            rc = cs_fhir_need_value(&ld->x, &ld->arena, name, &ld->tg_rel);
         }
         break;
     default:
@@ -750,7 +463,7 @@ static int s_start(s_load_t *ld, int parent, const char *name, uint8_t *role)
     }
     if (rc == CS_OK && *role == S_R_CM) {
         s_cm_reset(ld);
-        ld->cm_line = s_line(ld, NULL);
+        ld->cm_line = cs_xml_line(&ld->x, NULL);
         ld->saw_cm = 1;
     }
     return rc;
@@ -775,19 +488,19 @@ static int s_end(s_load_t *ld, int role)
 /* One start tag: push its role (run its end at once when it is empty). */
 static int s_on_element(s_load_t *ld)
 {
-    const char *name = (const char *)xmlTextReaderConstLocalName(ld->reader);
-    const char *ns = (const char *)xmlTextReaderConstNamespaceUri(ld->reader);
-    int empty = xmlTextReaderIsEmptyElement(ld->reader) == 1;
+    const char *name = (const char *)xmlTextReaderConstLocalName(ld->x.reader);
+    const char *ns = (const char *)xmlTextReaderConstNamespaceUri(ld->x.reader);
+    int empty = xmlTextReaderIsEmptyElement(ld->x.reader) == 1;
     int parent = ld->depth ? ld->roles[ld->depth - 1] : -1;
     uint8_t role = S_R_SKIP;
     if (!name) {
-        return s_nomem(ld);
+        return cs_xml_nomem(&ld->x);
     }
-    if (parent == -1 && (!ns || strcmp(ns, S_FHIR_NS) != 0)) {
-        return s_xml_fail(ld, CS_EMALFORMED, "the root element <%s> is not in the FHIR "
-                          "namespace " S_FHIR_NS, name);
+    if (parent == -1 && (!ns || strcmp(ns, CS_FHIR_NS) != 0)) {
+        return cs_xml_fail(&ld->x, CS_EMALFORMED, "the root element <%s> is not in the FHIR "
+                           "namespace " CS_FHIR_NS, name);
     }
-    if (parent != S_R_SKIP && ns && strcmp(ns, S_FHIR_NS) == 0) {
+    if (parent != S_R_SKIP && ns && strcmp(ns, CS_FHIR_NS) == 0) {
         int rc = s_start(ld, parent, name, &role);
         if (rc != CS_OK) {
             return rc;
@@ -797,7 +510,8 @@ static int s_on_element(s_load_t *ld)
         return s_end(ld, role);
     }
     if (ld->depth == S_DEPTH_MAX) {
-        return s_xml_fail(ld, CS_EMALFORMED, "elements nest deeper than %d levels", S_DEPTH_MAX);
+        return cs_xml_fail(&ld->x, CS_EMALFORMED,
+                           "elements nest deeper than %d levels", S_DEPTH_MAX);
     }
     ld->roles[ld->depth++] = role;
     return CS_OK;
@@ -806,125 +520,55 @@ static int s_on_element(s_load_t *ld)
 static int s_stream(s_load_t *ld)
 {
     for (;;) {
-        int r = xmlTextReaderRead(ld->reader);
-        if (r < 0 || ld->xml_failed) {
-            if (ld->xml_failed) {
-                int rc = s_doctype_fail(ld, 1);
-                if (rc != CS_OK) {
-                    return rc;
-                }
-                return s_fail_at(ld, CS_EMALFORMED, ld->xml_line, ld->xml_col, "%s",
-                                 ld->xml_msg);
-            }
-            return s_xml_fail(ld, CS_EMALFORMED, "the XML parser failed");
-        }
-        if (r == 0) {
+        int type;
+        int rc = cs_xml_next(&ld->x, &type);
+        if (rc == CS_OK && type == XML_READER_TYPE_NONE) {
             break;
         }
-        int rc = CS_OK;
-        switch (xmlTextReaderNodeType(ld->reader)) {
-        case XML_READER_TYPE_ELEMENT:
+        if (rc == CS_OK && type == XML_READER_TYPE_ELEMENT) {
             rc = s_on_element(ld);
-            break;
-        case XML_READER_TYPE_END_ELEMENT:
-            if (ld->depth > 0) {
-                rc = s_end(ld, ld->roles[--ld->depth]);
-            }
-            break;
-        case XML_READER_TYPE_DOCUMENT_TYPE:
-            rc = s_doctype_fail(ld, 0);
-            break;
-        case XML_READER_TYPE_ENTITY_REFERENCE:
-        case XML_READER_TYPE_ENTITY:
-            rc = s_xml_fail(ld, CS_EMALFORMED,
-                            "entity references are not allowed (external entities, entity "
-                            "expansion)");
-            break;
-        default:
-            break;
+        } else if (rc == CS_OK && type == XML_READER_TYPE_END_ELEMENT && ld->depth > 0) {
+            rc = s_end(ld, ld->roles[--ld->depth]);
         }
-        if (rc == CS_OK && ++ld->nodes % S_TICK == 0) {
-            rc = s_tick(ld);
+        if (rc == CS_OK) {
+            rc = cs_xml_tick(&ld->x);
         }
         if (rc != CS_OK) {
             return rc;
         }
     }
     if (ld->depth != 0) {
-        return s_xml_fail(ld, CS_EMALFORMED, "the document ends inside an element");
+        return cs_xml_fail(&ld->x, CS_EMALFORMED, "the document ends inside an element");
     }
     if (!ld->saw_cm) {
-        return s_fail_at(ld, CS_EMALFORMED, ld->root_line, 0,
-                         ld->root_line ? "the Bundle holds no ConceptMap"
-                                       : "the file holds no XML element");
+        return cs_xml_fail_at(&ld->x, CS_EMALFORMED, ld->root_line, 0,
+                              ld->root_line ? "the Bundle holds no ConceptMap"
+                                            : "the file holds no XML element");
     }
     return CS_OK;
 }
 
 /* ---- sniff and load ------------------------------------------------------------------- */
 
-/* A FHIR ConceptMap, or a Bundle with one in its first S_SNIFF_MAX bytes. */
-static int s_looks_like(const char *path)
-{
-    FILE *fp = fopen(path, "rb");
-    if (!fp) {
-        return 0;
-    }
-    char buf[S_SNIFF_MAX];
-    size_t got = fread(buf, 1, sizeof buf, fp);
-    fclose(fp);
-    return memmem(buf, got, S_FHIR_NS, sizeof S_FHIR_NS - 1) != NULL &&
-           memmem(buf, got, "<ConceptMap", 11) != NULL;
-}
-
+/* A FHIR ConceptMap, or a Bundle with one, in each file's first CS_XML_SNIFF_MAX bytes. */
 static int s_sniff(const char *const *files, size_t n_files)
 {
-    if (!files || n_files < 1) {
-        return 0;
-    }
-    for (size_t i = 0; i < n_files; i++) {
-        if (!files[i] || !s_looks_like(files[i])) {
-            return 0;
-        }
-    }
-    return 1;
+    return cs_fhir_sniff(files, n_files, "<ConceptMap");
 }
-
-#define S_HAS(host, field)                                                                  \
-    ((host)->struct_size >= offsetof(cs_host_api_t, field) + sizeof((host)->field) &&       \
-     (host)->field != NULL)
 
 /* Stream one file. */
 static int s_load_file(s_load_t *ld, const char *path)
 {
-    ld->path = path;
-    ld->base = s_base_name(path);
     ld->depth = 0;
     ld->saw_cm = 0;
     ld->root_line = 0;
-    ld->xml_failed = 0;
     s_cm_reset(ld);
-    FILE *probe = fopen(path, "rb");
-    if (!probe) {
-        return s_fail_at(ld, CS_EIO, 0, 0, "cannot open %s: %s", path, strerror(errno));
+    int rc = cs_xml_open(&ld->x, path);
+    if (rc != CS_OK) {
+        return rc;
     }
-    fseek(probe, 0, SEEK_END);
-    long size = ftell(probe);
-    fclose(probe);
-    ld->reader = xmlReaderForFile(path, NULL, XML_PARSE_NONET);
-    if (!ld->reader) {
-        return s_fail_at(ld, CS_EIO, 0, 0, "libxml2 cannot open %s", path);
-    }
-    xmlTextReaderSetStructuredErrorHandler(ld->reader, s_on_xml_error, ld);
-    int rc = s_stream(ld);
-    xmlFreeTextReader(ld->reader);
-    ld->reader = NULL;
-    if (rc == CS_OK) {
-        ld->done_before += size > 0 ? (uint64_t)size : 0;
-        if (ld->has_progress) {
-            ld->host->progress(ld->sink, ld->done_before);
-        }
-    }
+    rc = s_stream(ld);
+    cs_xml_close(&ld->x, rc);
     return rc;
 }
 
@@ -948,18 +592,14 @@ static int s_load(const cs_host_api_t *host, cs_sink_t *sink, const char *const 
     if (!ld) {
         return cs_error_set(err, CS_ENOMEM, "fhir-conceptmap: out of memory");
     }
-    ld->host = host;
-    ld->sink = sink;
-    ld->err = err;
-    ld->has_progress = S_HAS(host, progress);
-    ld->has_cancelled = S_HAS(host, cancelled);
-    xmlInitParser();
+    cs_xml_begin(&ld->x, host, sink, err);
     int rc = CS_OK;
     for (size_t i = 0; i < n_files && rc == CS_OK; i++) {
         rc = s_load_file(ld, files[i]);
     }
     if (rc == CS_OK && ld->rows_emitted == 0) {
-        rc = s_fail_at(ld, CS_EMALFORMED, ld->cm_line, 0, "the ConceptMap holds no <element>");
+        rc = cs_xml_fail_at(&ld->x, CS_EMALFORMED, ld->cm_line, 0,
+                            "the ConceptMap holds no <element>");
     }
     free(ld->arena.p);
     free(ld->ids.p);

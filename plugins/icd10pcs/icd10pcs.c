@@ -11,147 +11,42 @@
  * the GEMs write where an ICD-9-CM procedure has no map, is refused with a message that says so.
  *
  * normalize() runs on every request: it allocates nothing, keeps no state and never reads past
- * len. Error messages quote the input (trimmed, cut after S_QUOTE_MAX bytes, control and
+ * len. Error messages quote the input (trimmed, cut after CS_CODE_TEXT_QUOTE_MAX bytes, control and
  * non-ASCII bytes escaped) and give the 1-based position of the offending character.
  */
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "../common/cs_code_text.h"
 #include "codeset/cs_plugin.h"
 
 #define S_CODE_LEN 7   /* every code has exactly seven characters */
 #define S_TABLE_LEN 3  /* a table header: section, body system, operation */
 #define S_PREFIX_MIN 2 /* shortest text looks_like_code takes for a code prefix */
-#define S_QUOTE_MAX 40 /* input bytes shown in a message */
 
 /* First characters in use: sections 0-9 (medical and surgical through chiropractic), B
  * imaging, C nuclear medicine, D radiation therapy, F physical rehabilitation, G mental
  * health, H substance abuse treatment, X new technology. */
 static const char s_sections[] = "0123456789BCDFGHX";
 
-static int s_is_space(unsigned char c)
-{
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-static int s_is_digit(unsigned char c)
-{
-    return c >= '0' && c <= '9';
-}
-
-static int s_is_alpha(unsigned char c)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
-}
-
-static char s_upper(unsigned char c)
-{
-    return (char)(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);
-}
-
 /* I and O are letters ICD-10-PCS never uses, in either case. */
 static int s_is_banned_letter(unsigned char c)
 {
-    char u = s_upper(c);
+    char u = cs_code_text_upper(c);
     return u == 'I' || u == 'O';
 }
 
 /* A character an ICD-10-PCS code may hold, in either case. */
 static int s_is_pcs_char(unsigned char c)
 {
-    return s_is_digit(c) || (s_is_alpha(c) && !s_is_banned_letter(c));
+    return cs_code_text_is_digit(c) || (cs_code_text_is_alpha(c) && !s_is_banned_letter(c));
 }
 
 static int s_is_section(unsigned char c)
 {
-    return c != '\0' && strchr(s_sections, s_upper(c)) != NULL;
-}
-
-/* Does p[0..n) spell word, ignoring case? */
-static int s_is_word(const unsigned char *p, size_t n, const char *word)
-{
-    size_t w = strlen(word);
-    if (n != w) {
-        return 0;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (s_upper(p[i]) != s_upper((unsigned char)word[i])) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
-/* Write in[0..len) into out for a message: printable ASCII as is, '\'' and '\\' escaped with a
- * backslash, anything else as \xHH; cut after S_QUOTE_MAX bytes with "...". */
-static void s_quote(char *out, size_t cap, const unsigned char *in, size_t len)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    size_t used = 0;
-    size_t shown = len < S_QUOTE_MAX ? len : S_QUOTE_MAX;
-    for (size_t i = 0; i < shown; i++) {
-        char piece[4];
-        size_t width = 0;
-        unsigned char c = in[i];
-        if (c == '\'' || c == '\\') {
-            piece[width++] = '\\';
-            piece[width++] = (char)c;
-        } else if (c >= 0x20 && c < 0x7f) {
-            piece[width++] = (char)c;
-        } else {
-            piece[width++] = '\\';
-            piece[width++] = 'x';
-            piece[width++] = hex[c >> 4];
-            piece[width++] = hex[c & 0x0f];
-        }
-        /* keep room for "..." and the NUL */
-        if (used + width + 4 > cap) {
-            break;
-        }
-        memcpy(out + used, piece, width);
-        used += width;
-    }
-    if (shown < len && used + 4 <= cap) {
-        memcpy(out + used, "...", 3);
-        used += 3;
-    }
-    out[used] = '\0';
-}
-
-/* Fail with CS_EMALFORMED: "'<quoted input>'" followed by the formatted rest. */
-static int s_fail(cs_error_t *err, const unsigned char *in, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int s_fail(cs_error_t *err, const unsigned char *in, size_t len, const char *fmt, ...)
-{
-    if (!err) {
-        return CS_EMALFORMED;
-    }
-    char quoted[S_QUOTE_MAX * 4 + 8];
-    char rest[192];
-    s_quote(quoted, sizeof quoted, in, len);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(rest, sizeof rest, fmt, ap);
-    va_end(ap);
-    return cs_error_set(err, CS_EMALFORMED, "'%s'%s", quoted, rest);
-}
-
-/* Narrow in[0..*len) to its text without surrounding white space; returns its start. */
-static const unsigned char *s_trim(const unsigned char *in, size_t *len)
-{
-    size_t begin = 0;
-    size_t end = *len;
-    while (begin < end && s_is_space(in[begin])) {
-        begin++;
-    }
-    while (end > begin && s_is_space(in[end - 1])) {
-        end--;
-    }
-    *len = end - begin;
-    return in + begin;
+    return c != '\0' && strchr(s_sections, cs_code_text_upper(c)) != NULL;
 }
 
 /* Refuse the first character that no code may hold, saying which and where. */
@@ -162,66 +57,67 @@ static int s_check_chars(const unsigned char *p, size_t n, cs_error_t *err)
         if (s_is_pcs_char(c)) {
             continue;
         }
-        if (s_is_alpha(c)) {
-            return s_fail(err, p, n, ": the letter '%c' (position %zu) is never used in "
-                                     "ICD-10-PCS, which leaves out I and O",
-                          s_upper(c), i + 1);
+        if (cs_code_text_is_alpha(c)) {
+            return cs_code_text_fail(err, p, n, ": the letter '%c' (position %zu) is never used in "
+                                                "ICD-10-PCS, which leaves out I and O",
+                                     cs_code_text_upper(c), i + 1);
         }
         if (c == '.') {
-            return s_fail(err, p, n, ": ICD-10-PCS codes have no dot (position %zu)", i + 1);
+            return cs_code_text_fail(err, p, n, ": ICD-10-PCS codes have no dot (position %zu)",
+                                     i + 1);
         }
-        if (s_is_space(c)) {
-            return s_fail(err, p, n, ": white space inside a code is not allowed (position "
+        if (cs_code_text_is_space(c)) {
+            return cs_code_text_fail(err, p, n,
+                                     ": white space inside a code is not allowed (position "
                                      "%zu)",
-                          i + 1);
+                                     i + 1);
         }
         char shown[8];
-        s_quote(shown, sizeof shown, p + i, 1);
-        return s_fail(err, p, n, ": '%s' (position %zu) is not allowed in an ICD-10-PCS code",
-                      shown, i + 1);
+        cs_code_text_quote(shown, sizeof shown, p + i, 1);
+        return cs_code_text_fail(err, p, n,
+                                 ": '%s' (position %zu) is not allowed in an ICD-10-PCS code",
+                                 shown, i + 1);
     }
     return CS_OK;
 }
 
 static int s_normalize(const char *in, size_t len, cs_code_t *out, cs_error_t *err)
 {
-    if (!out || (!in && len > 0)) {
-        return cs_error_set(err, CS_EINVAL, "icd10pcs: normalize called without input or "
-                                            "output");
+    const unsigned char *p = NULL;
+    size_t n = 0;
+    int rc = cs_code_text_input("icd10pcs", in, len, out, &p, &n, err);
+    if (rc != CS_OK) {
+        return rc;
     }
-    if (len == 0) {
-        return cs_error_set(err, CS_EMALFORMED, "'': empty code");
-    }
-    size_t n = len;
-    const unsigned char *p = s_trim((const unsigned char *)in, &n);
-    if (n == 0) {
-        return s_fail(err, (const unsigned char *)in, len, ": empty code (only white space)");
-    }
-    if (s_is_word(p, n, "NoPCS")) {
-        return s_fail(err, p, n, " is the GEMs mark for a procedure without a map, not an "
+    if (cs_code_text_is_word(p, n, "NoPCS")) {
+        return cs_code_text_fail(err, p, n,
+                                 " is the GEMs mark for a procedure without a map, not an "
                                  "ICD-10-PCS code");
     }
-    int rc = s_check_chars(p, n, err);
+    rc = s_check_chars(p, n, err);
     if (rc != CS_OK) {
         return rc;
     }
     if (n > S_CODE_LEN) {
-        return s_fail(err, p, n, ": too long (%zu characters; an ICD-10-PCS code has %d)", n,
-                      S_CODE_LEN);
+        return cs_code_text_fail(err, p, n,
+                                 ": too long (%zu characters; an ICD-10-PCS code has %d)",
+                                 n, S_CODE_LEN);
     }
     if (n != S_CODE_LEN && n != S_TABLE_LEN) {
-        return s_fail(err, p, n, " is too short: an ICD-10-PCS code has %d characters (a "
+        return cs_code_text_fail(err, p, n,
+                                 " is too short: an ICD-10-PCS code has %d characters (a "
                                  "table %d)",
-                      S_CODE_LEN, S_TABLE_LEN);
+                                 S_CODE_LEN, S_TABLE_LEN);
     }
     if (!s_is_section(p[0])) {
-        return s_fail(err, p, n, ": no ICD-10-PCS section starts with '%c' (sections are 0-9, "
+        return cs_code_text_fail(err, p, n,
+                                 ": no ICD-10-PCS section starts with '%c' (sections are 0-9, "
                                  "B, C, D, F, G, H and X)",
-                      s_upper(p[0]));
+                                 cs_code_text_upper(p[0]));
     }
     out->cls = CS_CLASS_CODE;
     for (size_t i = 0; i < n; i++) {
-        out->key[i] = s_upper(p[i]);
+        out->key[i] = cs_code_text_upper(p[i]);
     }
     out->key[n] = '\0';
     memcpy(out->display, out->key, n + 1);
@@ -237,7 +133,7 @@ static int s_looks_like_code(const char *in, size_t len)
         return 0;
     }
     size_t n = len;
-    const unsigned char *p = s_trim((const unsigned char *)in, &n);
+    const unsigned char *p = cs_code_text_trim((const unsigned char *)in, &n);
     if (n < S_PREFIX_MIN || n > S_CODE_LEN || !s_is_section(p[0])) {
         return 0;
     }
@@ -246,7 +142,7 @@ static int s_looks_like_code(const char *in, size_t len)
         if (!s_is_pcs_char(p[i])) {
             return 0;
         }
-        has_digit |= s_is_digit(p[i]);
+        has_digit |= cs_code_text_is_digit(p[i]);
     }
     return has_digit || n == S_CODE_LEN;
 }

@@ -11,20 +11,19 @@
  * without the dot and "NoDx" where a code has no map; that placeholder is not a code.
  *
  * normalize() runs on every request: it allocates nothing, keeps no state and never reads past
- * len. Error messages quote the input (trimmed, cut after S_QUOTE_MAX bytes, control and
+ * len. Error messages quote the input (trimmed, cut after CS_CODE_TEXT_QUOTE_MAX bytes, control and
  * non-ASCII bytes escaped) and give the 1-based position of the offending character.
  */
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "../common/cs_code_text.h"
 #include "codeset/cs_plugin.h"
 
 #define S_CODE_LONGEST 5 /* longest code of any kind, without the dot */
 #define S_PREFIX_MIN 2   /* shortest text looks_like_code takes for a code prefix */
-#define S_QUOTE_MAX 40   /* input bytes shown in a message */
 
 /* One kind of code: what comes before the dot and how much may follow it. */
 typedef struct s_shape {
@@ -43,128 +42,19 @@ static const s_shape_t s_v_code = {
 static const s_shape_t s_e_code = {
     'E', 4, 1, "fourth", "an E code", "E and 3 digits, then at most 1 decimal"};
 
-static int s_is_space(unsigned char c)
-{
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-static int s_is_digit(unsigned char c)
-{
-    return c >= '0' && c <= '9';
-}
-
-static int s_is_alpha(unsigned char c)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
-}
-
-static int s_is_alnum(unsigned char c)
-{
-    return s_is_alpha(c) || s_is_digit(c);
-}
-
-static char s_upper(unsigned char c)
-{
-    return (char)(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);
-}
-
 /* The kind a code's first character announces, or NULL if it announces none. */
 static const s_shape_t *s_shape_of(unsigned char first)
 {
-    if (s_is_digit(first)) {
+    if (cs_code_text_is_digit(first)) {
         return &s_numeric;
     }
-    if (s_upper(first) == s_v_code.lead) {
+    if (cs_code_text_upper(first) == s_v_code.lead) {
         return &s_v_code;
     }
-    if (s_upper(first) == s_e_code.lead) {
+    if (cs_code_text_upper(first) == s_e_code.lead) {
         return &s_e_code;
     }
     return NULL;
-}
-
-/* Does p[0..n) spell word, ignoring case? */
-static int s_is_word(const unsigned char *p, size_t n, const char *word)
-{
-    size_t w = strlen(word);
-    if (n != w) {
-        return 0;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (s_upper(p[i]) != s_upper((unsigned char)word[i])) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
-/* Write in[0..len) into out for a message: printable ASCII as is, '\'' and '\\' escaped with a
- * backslash, anything else as \xHH; cut after S_QUOTE_MAX bytes with "...". */
-static void s_quote(char *out, size_t cap, const unsigned char *in, size_t len)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    size_t used = 0;
-    size_t shown = len < S_QUOTE_MAX ? len : S_QUOTE_MAX;
-    for (size_t i = 0; i < shown; i++) {
-        char piece[4];
-        size_t width = 0;
-        unsigned char c = in[i];
-        if (c == '\'' || c == '\\') {
-            piece[width++] = '\\';
-            piece[width++] = (char)c;
-        } else if (c >= 0x20 && c < 0x7f) {
-            piece[width++] = (char)c;
-        } else {
-            piece[width++] = '\\';
-            piece[width++] = 'x';
-            piece[width++] = hex[c >> 4];
-            piece[width++] = hex[c & 0x0f];
-        }
-        /* keep room for "..." and the NUL */
-        if (used + width + 4 > cap) {
-            break;
-        }
-        memcpy(out + used, piece, width);
-        used += width;
-    }
-    if (shown < len && used + 4 <= cap) {
-        memcpy(out + used, "...", 3);
-        used += 3;
-    }
-    out[used] = '\0';
-}
-
-/* Fail with CS_EMALFORMED: "'<quoted input>'" followed by the formatted rest. */
-static int s_fail(cs_error_t *err, const unsigned char *in, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int s_fail(cs_error_t *err, const unsigned char *in, size_t len, const char *fmt, ...)
-{
-    if (!err) {
-        return CS_EMALFORMED;
-    }
-    char quoted[S_QUOTE_MAX * 4 + 8];
-    char rest[192];
-    s_quote(quoted, sizeof quoted, in, len);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(rest, sizeof rest, fmt, ap);
-    va_end(ap);
-    return cs_error_set(err, CS_EMALFORMED, "'%s'%s", quoted, rest);
-}
-
-/* Narrow in[0..*len) to its text without surrounding white space; returns its start. */
-static const unsigned char *s_trim(const unsigned char *in, size_t *len)
-{
-    size_t begin = 0;
-    size_t end = *len;
-    while (begin < end && s_is_space(in[begin])) {
-        begin++;
-    }
-    while (end > begin && s_is_space(in[end - 1])) {
-        end--;
-    }
-    *len = end - begin;
-    return in + begin;
 }
 
 /* Refuse the first character that is neither a letter, a digit nor a dot, saying which and
@@ -173,46 +63,44 @@ static int s_check_chars(const unsigned char *p, size_t n, cs_error_t *err)
 {
     for (size_t i = 0; i < n; i++) {
         unsigned char c = p[i];
-        if (s_is_alnum(c) || c == '.') {
+        if (cs_code_text_is_alnum(c) || c == '.') {
             continue;
         }
-        if (s_is_space(c)) {
-            return s_fail(err, p, n, ": white space inside a code is not allowed (position "
+        if (cs_code_text_is_space(c)) {
+            return cs_code_text_fail(err, p, n,
+                                     ": white space inside a code is not allowed (position "
                                      "%zu)",
-                          i + 1);
+                                     i + 1);
         }
         char shown[8];
-        s_quote(shown, sizeof shown, p + i, 1);
-        return s_fail(err, p, n, ": '%s' (position %zu) is not allowed in an ICD-9-CM code",
-                      shown, i + 1);
+        cs_code_text_quote(shown, sizeof shown, p + i, 1);
+        return cs_code_text_fail(err, p, n,
+                                 ": '%s' (position %zu) is not allowed in an ICD-9-CM code",
+                                 shown, i + 1);
     }
     return CS_OK;
 }
 
 static int s_normalize(const char *in, size_t len, cs_code_t *out, cs_error_t *err)
 {
-    if (!out || (!in && len > 0)) {
-        return cs_error_set(err, CS_EINVAL, "icd9cm: normalize called without input or output");
+    const unsigned char *p = NULL;
+    size_t n = 0;
+    int rc = cs_code_text_input("icd9cm", in, len, out, &p, &n, err);
+    if (rc != CS_OK) {
+        return rc;
     }
-    if (len == 0) {
-        return cs_error_set(err, CS_EMALFORMED, "'': empty code");
-    }
-    size_t n = len;
-    const unsigned char *p = s_trim((const unsigned char *)in, &n);
-    if (n == 0) {
-        return s_fail(err, (const unsigned char *)in, len, ": empty code (only white space)");
-    }
-    if (s_is_word(p, n, "NoDx")) {
-        return s_fail(err, p, n, " is the GEMs mark for a diagnosis without a map, not an "
+    if (cs_code_text_is_word(p, n, "NoDx")) {
+        return cs_code_text_fail(err, p, n,
+                                 " is the GEMs mark for a diagnosis without a map, not an "
                                  "ICD-9-CM code");
     }
-    int rc = s_check_chars(p, n, err);
+    rc = s_check_chars(p, n, err);
     if (rc != CS_OK) {
         return rc;
     }
     const s_shape_t *shape = s_shape_of(p[0]);
     if (!shape) {
-        return s_fail(err, p, n, " must start with a digit, V or E");
+        return cs_code_text_fail(err, p, n, " must start with a digit, V or E");
     }
     size_t n_dots = 0;
     size_t dot = 0;
@@ -221,37 +109,38 @@ static int s_normalize(const char *in, size_t len, cs_code_t *out, cs_error_t *e
             if (n_dots++ == 0) {
                 dot = i;
             }
-        } else if (!s_is_digit(p[i])) {
-            return s_fail(err, p, n, ": position %zu must be a digit (%s is %s)", i + 1,
-                          shape->name, shape->form);
+        } else if (!cs_code_text_is_digit(p[i])) {
+            return cs_code_text_fail(err, p, n, ": position %zu must be a digit (%s is %s)", i + 1,
+                                     shape->name, shape->form);
         }
     }
     if (n_dots > 1) {
-        return s_fail(err, p, n, ": more than one dot");
+        return cs_code_text_fail(err, p, n, ": more than one dot");
     }
     size_t m = n - n_dots; /* characters without the dot */
     if (m < shape->head) {
-        return s_fail(err, p, n, " is too short: %s is %s", shape->name, shape->form);
+        return cs_code_text_fail(err, p, n, " is too short: %s is %s", shape->name, shape->form);
     }
     if (m > shape->head + shape->decimals) {
-        return s_fail(err, p, n, ": too long (%zu characters; %s has at most %zu)", m,
-                      shape->name, shape->head + shape->decimals);
+        return cs_code_text_fail(err, p, n, ": too long (%zu characters; %s has at most %zu)", m,
+                                 shape->name, shape->head + shape->decimals);
     }
     char key[S_CODE_LONGEST + 1];
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         if (p[i] != '.') {
-            key[k++] = s_upper(p[i]);
+            key[k++] = cs_code_text_upper(p[i]);
         }
     }
     key[k] = '\0';
     if (n_dots == 1 && dot != shape->head) {
-        return s_fail(err, p, n, ": the dot goes after the %s character in %s (%.*s%s%s)",
-                      shape->ordinal, shape->name, (int)shape->head, key,
-                      m > shape->head ? "." : "", key + shape->head);
+        return cs_code_text_fail(err, p, n,
+                                 ": the dot goes after the %s character in %s (%.*s%s%s)",
+                                 shape->ordinal, shape->name, (int)shape->head, key,
+                                 m > shape->head ? "." : "", key + shape->head);
     }
     if (n_dots == 1 && m == shape->head) {
-        return s_fail(err, p, n, ": nothing after the dot (write %s)", key);
+        return cs_code_text_fail(err, p, n, ": nothing after the dot (write %s)", key);
     }
     out->cls = CS_CLASS_CODE;
     memcpy(out->key, key, k + 1);
@@ -273,12 +162,12 @@ static int s_looks_like_code(const char *in, size_t len)
         return 0;
     }
     size_t n = len;
-    const unsigned char *p = s_trim((const unsigned char *)in, &n);
+    const unsigned char *p = cs_code_text_trim((const unsigned char *)in, &n);
     if (n < S_PREFIX_MIN) {
         return 0;
     }
     const s_shape_t *shape = s_shape_of(p[0]);
-    if (!shape || !s_is_digit(p[1])) {
+    if (!shape || !cs_code_text_is_digit(p[1])) {
         return 0;
     }
     size_t n_dots = 0;
@@ -287,7 +176,7 @@ static int s_looks_like_code(const char *in, size_t len)
             if (i != shape->head || n_dots++ > 0) {
                 return 0;
             }
-        } else if (!s_is_digit(p[i])) {
+        } else if (!cs_code_text_is_digit(p[i])) {
             return 0;
         }
     }

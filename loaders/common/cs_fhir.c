@@ -1,0 +1,136 @@
+/* cs_fhir.c: what the FHIR XML loaders share (see cs_fhir.h). */
+#include "cs_fhir.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* FHIR system URI -> codeset system id. */
+static const struct {
+    const char *uri;
+    const char *system;
+} s_systems_by_uri[] = {
+    {"http://www.ama-assn.org/go/cpt", "cpt"},
+    {"http://hl7.org/fhir/sid/icd-10-cm", "icd10cm"},
+    {"http://hl7.org/fhir/sid/icd-9-cm", "icd9cm"},
+    {"http://www.cms.gov/Medicare/Coding/ICD10", "icd10pcs"},
+    {"https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets", "hcpcs"},
+    {"http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets", "hcpcs"},
+    {"http://snomed.info/sct", "snomedct"},
+    {"http://hl7.org/fhir/sid/icd-10", "icd10"},
+    {"http://loinc.org", "loinc"},
+    {"http://www.nlm.nih.gov/research/umls/rxnorm", "rxnorm"},
+    {"http://hl7.org/fhir/sid/ndc", "ndc"},
+};
+
+int cs_fhir_buf_add(cs_fhir_buf_t *b, const char *s, size_t n, size_t *at)
+{
+    if (b->cap - b->len <= n) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap - b->len <= n) {
+            if (cap > SIZE_MAX / 2) {
+                return CS_ENOMEM;
+            }
+            cap *= 2;
+        }
+        char *p = realloc(b->p, cap);
+        if (!p) {
+            return CS_ENOMEM;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    if (at) {
+        *at = b->len;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len++] = '\0';
+    return CS_OK;
+}
+
+const char *cs_fhir_system_of(const char *uri)
+{
+    size_t n = strcspn(uri, "|");
+    for (size_t i = 0; i < sizeof s_systems_by_uri / sizeof s_systems_by_uri[0]; i++) {
+        if (strlen(s_systems_by_uri[i].uri) == n && memcmp(s_systems_by_uri[i].uri, uri, n) == 0) {
+            return s_systems_by_uri[i].system;
+        }
+    }
+    return NULL;
+}
+
+int cs_fhir_value(cs_xml_t *x, cs_fhir_buf_t *arena, size_t *at)
+{
+    *at = CS_FHIR_NONE;
+    xmlChar *v = xmlTextReaderGetAttribute(x->reader, BAD_CAST "value");
+    if (!v) {
+        return CS_OK;
+    }
+    int rc = cs_fhir_buf_add(arena, (const char *)v, strlen((const char *)v), at);
+    xmlFree(v);
+    return rc == CS_OK ? CS_OK : cs_xml_nomem(x);
+}
+
+int cs_fhir_need_value(cs_xml_t *x, cs_fhir_buf_t *arena, const char *what, size_t *at)
+{
+    int rc = cs_fhir_value(x, arena, at);
+    if (rc != CS_OK) {
+        return rc;
+    }
+    if (*at == CS_FHIR_NONE || arena->p[*at] == '\0') {
+        return cs_xml_fail(x, CS_EMALFORMED, "<%s> has no value attribute (or an empty one)",
+                           what);
+    }
+    return CS_OK;
+}
+
+int cs_fhir_check_code(cs_xml_t *x, const char *c, const char *what)
+{
+    size_t n = strlen(c);
+    char shown[100];
+    if (n >= CS_CODE_MAX) {
+        return cs_xml_fail(x, CS_EMALFORMED, "%s '%s' is longer than %d characters", what,
+                           cs_xml_show(c, n, shown, sizeof shown), CS_CODE_MAX - 1);
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char b = (unsigned char)c[i];
+        if (b < 0x20 || b == 0x7f) {
+            return cs_xml_fail(x, CS_EMALFORMED, "%s '%s' holds a control character", what,
+                               cs_xml_show(c, n, shown, sizeof shown));
+        }
+    }
+    if (cs_xml_is_space(c[0]) || cs_xml_is_space(c[n - 1])) {
+        return cs_xml_fail(x, CS_EMALFORMED, "%s '%s' has blanks around it", what,
+                           cs_xml_show(c, n, shown, sizeof shown));
+    }
+    return CS_OK;
+}
+
+/* The file's head holds the FHIR namespace and root. */
+static int s_looks_like(const char *path, const char *root)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp) {
+        return 0;
+    }
+    char buf[CS_XML_SNIFF_MAX];
+    size_t got = fread(buf, 1, sizeof buf, fp);
+    fclose(fp);
+    return memmem(buf, got, CS_FHIR_NS, sizeof CS_FHIR_NS - 1) != NULL &&
+           memmem(buf, got, root, strlen(root)) != NULL;
+}
+
+int cs_fhir_sniff(const char *const *files, size_t n_files, const char *root)
+{
+    if (!files || n_files < 1) {
+        return 0;
+    }
+    for (size_t i = 0; i < n_files; i++) {
+        if (!files[i] || !s_looks_like(files[i], root)) {
+            return 0;
+        }
+    }
+    return 1;
+}

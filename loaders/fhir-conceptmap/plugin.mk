@@ -1,0 +1,4 @@
+# fhir-conceptmap: the shared libxml2 reader set-up and FHIR helpers (loaders/common/cs_xml.c, cs_fhir.c)
+# are compiled in; loaders/common/plugin.mk builds them hidden, so the plugin still exports
+# only its descriptor.
+$(BUILD)/plugins/fhir-conceptmap.so: $(BUILD)/obj/loaders/common/cs_xml.o $(BUILD)/obj/loaders/common/cs_fhir.o

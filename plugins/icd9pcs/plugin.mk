@@ -1,0 +1,3 @@
+# icd9pcs: the system plugins' shared text helpers (plugins/common/cs_code_text.c) are compiled in;
+# plugins/common/plugin.mk builds them hidden, so the plugin still exports only its descriptor.
+$(BUILD)/plugins/icd9pcs.so: $(BUILD)/obj/plugins/common/cs_code_text.o
