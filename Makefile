@@ -178,28 +178,92 @@ valgrind: all $(CHECK_BIN)
 	    valgrind --leak-check=full --error-exitcode=3 $(CHECK_BIN)
 
 # ---- bench -------------------------------------------------------------------
+# Every tests/bench/bench_*.c but bench_util.c is a program; they run one after another and
+# print figures (never part of check). bench_broker also drives a Redis of its own (Debian:
+# redis-server, libhiredis-dev; tools/setup.sh installs both).
+DEB_hiredis := libhiredis-dev
+ifneq ($(filter bench,$(MAKECMDGOALS)),)
+$(call need_pc,hiredis)
+endif
 $(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(BUILD)/obj/tests/bench/bench_util.o $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS) -lm
 BENCHES := $(filter-out $(BUILD)/bench/bench_util,$(BENCHES))
+# Keep the objects (intermediates of the pattern rule above) so a second `make bench` links only.
+.SECONDARY: $(BENCHES:$(BUILD)/bench/%=$(BUILD)/obj/tests/bench/%.o) \
+            $(BUILD)/obj/tests/bench/bench_util.o
+HIREDIS_CFLAGS = $(shell $(PKG_CONFIG) --cflags hiredis 2>/dev/null)
+$(BUILD)/obj/tests/bench/bench_broker.o: CFLAGS += $(HIREDIS_CFLAGS)
+$(BUILD)/bench/bench_broker: CORE_LIBS += $(shell $(PKG_CONFIG) --libs hiredis 2>/dev/null)
 
 bench: all $(BENCHES)
 	$(Q)for b in $(BENCHES); do \
 	    CS_BUILD_DIR=$(abspath $(BUILD)) CS_SHARED_DATA=$(abspath ../shared/data) $$b || exit 1; done
 
+# ---- pkg-config ------------------------------------------------------------------
+# codeset.pc for programs that embed the library (codeset/codeset.h). Rewritten only when its
+# text changes (a new PREFIX), so `make install PREFIX=...` installs the right paths. The
+# dependencies go in Libs.private, not Requires.private: the public headers need none of their
+# include paths.
+PC_FILE    := $(BUILD)/lib/pkgconfig/codeset.pc
+PC_VERSION := $(shell sed -n 's/^\#define CS_VERSION "\(.*\)"/\1/p' core/cs_query.h)
+.PHONY: pc-force
+pc-force:
+$(PC_FILE): pc-force
+	@mkdir -p $(dir $@)
+	$(Q)printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include' \
+	    '' 'Name: codeset' \
+	    'Description: medical code sets: the codeset query engine embedded, over its LMDB file' \
+	    'Version: $(PC_VERSION)' 'Libs: -L$${libdir} -lcodeset' \
+	    'Libs.private: $(CORE_LIBS)' \
+	    'Cflags: -I$${includedir}' > $@.tmp
+	$(Q)if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+all: $(PC_FILE)
+
 # ---- install -----------------------------------------------------------------
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/codeset/plugins \
-	    $(DESTDIR)$(PREFIX)/include/codeset
+	    $(DESTDIR)$(PREFIX)/include/codeset $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 0755 $(CODESETD) $(CLI) $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 $(PLUGINS) $(DESTDIR)$(PREFIX)/lib/codeset/plugins/
 	install -m 0644 $(LIB_A) $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/
 	install -m 0644 $(PUBLIC_HDR) $(DESTDIR)$(PREFIX)/include/codeset/
+	install -m 0644 $(PC_FILE) $(DESTDIR)$(PREFIX)/lib/pkgconfig/
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/codesetd $(DESTDIR)$(PREFIX)/bin/codeset
 	rm -rf $(DESTDIR)$(PREFIX)/lib/codeset $(DESTDIR)$(PREFIX)/include/codeset
 	rm -f $(DESTDIR)$(PREFIX)/lib/libcodeset.a $(DESTDIR)$(PREFIX)/lib/libcodeset.so
+	rm -f $(DESTDIR)$(PREFIX)/lib/pkgconfig/codeset.pc
+
+# ---- man pages, systemd unit, sysusers entry, example configuration ----------
+MAN_PAGES := man/codeset.1 man/codesetd.8
+UNIT_FILE := $(BUILD)/packaging/codesetd.service
+# Rewritten only when its text changes (a new PREFIX), like codeset.pc.
+$(UNIT_FILE): packaging/codesetd.service.in pc-force
+	@mkdir -p $(dir $@)
+	$(Q)sed 's|@BINDIR@|$(PREFIX)/bin|g' $< > $@.tmp
+	$(Q)if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+all: $(UNIT_FILE)
+.PHONY: packaging-install packaging-uninstall
+install: packaging-install
+uninstall: packaging-uninstall
+packaging-install: $(UNIT_FILE)
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man8 \
+	    $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(PREFIX)/lib/sysusers.d \
+	    $(DESTDIR)$(PREFIX)/share/doc/codeset/examples
+	install -m 0644 man/codeset.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 0644 man/codesetd.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 0644 $(UNIT_FILE) $(DESTDIR)$(PREFIX)/lib/systemd/system/
+	install -m 0644 packaging/codeset.sysusers $(DESTDIR)$(PREFIX)/lib/sysusers.d/codeset.conf
+	install -m 0644 packaging/codesetd.default packaging/codeset.sysusers \
+	    $(DESTDIR)$(PREFIX)/share/doc/codeset/examples/
+packaging-uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/share/man/man1/codeset.1 \
+	    $(DESTDIR)$(PREFIX)/share/man/man8/codesetd.8
+	rm -f $(DESTDIR)$(PREFIX)/lib/systemd/system/codesetd.service
+	rm -f $(DESTDIR)$(PREFIX)/lib/sysusers.d/codeset.conf
+	rm -rf $(DESTDIR)$(PREFIX)/share/doc/codeset
 
 format-check:
 	clang-format --dry-run --Werror $(shell git ls-files '*.c' '*.h')

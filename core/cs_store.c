@@ -79,11 +79,15 @@ static int s_mkdir_p(const char *dir)
     return 0;
 }
 
-static int s_check_schema(cs_store_t *st, MDB_txn *txn, cs_error_t *err)
+static int s_check_schema(cs_store_t *st, MDB_txn *txn, int rdonly, cs_error_t *err)
 {
     MDB_val key = {.mv_size = 6, .mv_data = (void *)"schema"};
     MDB_val val;
     int rc = mdb_get(txn, st->dbi[CS_DB_META], &key, &val);
+    if (rc == MDB_NOTFOUND && rdonly) {
+        return cs_error_set(err, CS_EMALFORMED, "%s: not a codeset database (no schema version)",
+                            st->dir);
+    }
     if (rc == MDB_NOTFOUND) {
         uint8_t v[4] = {0, 0, 0, CS_STORE_SCHEMA};
         val.mv_size = 4;
@@ -111,6 +115,30 @@ static int s_check_schema(cs_store_t *st, MDB_txn *txn, cs_error_t *err)
 cs_store_t *cs_store_open(const char *dir, size_t map_size, unsigned max_readers,
                           cs_error_t *err)
 {
+    return cs_store_open_ex(dir, map_size, max_readers, 0, err);
+}
+
+/* Read-only: the directory must already hold an LMDB file (checked first, for a clear
+ * message rather than LMDB's ENOENT). */
+static int s_check_rdonly_dir(const char *dir, cs_error_t *err)
+{
+    struct stat sb;
+    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode) || access(dir, R_OK | X_OK) != 0) {
+        return cs_error_set(err, CS_EIO, "%s: not a directory this user can read", dir);
+    }
+    char data[4200];
+    snprintf(data, sizeof data, "%s/data.mdb", dir);
+    if (access(data, R_OK) != 0) {
+        return cs_error_set(err, CS_EIO, "%s: no codeset database here (no readable data.mdb)",
+                            dir);
+    }
+    return CS_OK;
+}
+
+cs_store_t *cs_store_open_ex(const char *dir, size_t map_size, unsigned max_readers,
+                             unsigned flags, cs_error_t *err)
+{
+    int rdonly = (flags & CS_STORE_RDONLY) != 0;
     const char *step = "create the directory";
     int rc = 0;
     MDB_txn *txn = NULL;
@@ -121,12 +149,16 @@ cs_store_t *cs_store_open(const char *dir, size_t map_size, unsigned max_readers
     }
     snprintf(st->dir, sizeof st->dir, "%s", dir);
     pthread_rwlock_init(&st->quiesce, NULL);
-    if (s_mkdir_p(dir) != 0) {
+    if (rdonly && s_check_rdonly_dir(dir, err) != CS_OK) {
+        goto fail_nodb;
+    }
+    if (!rdonly && s_mkdir_p(dir) != 0) {
         cs_error_set(err, CS_EIO, "%s: cannot %s: %s", dir, step, strerror(errno));
         goto fail_nodb;
     }
     struct stat sb;
-    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode) || access(dir, R_OK | W_OK | X_OK) != 0) {
+    if (!rdonly &&
+        (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode) || access(dir, R_OK | W_OK | X_OK) != 0)) {
         cs_error_set(err, CS_EIO, "%s: not a directory this user can read and write", dir);
         goto fail_nodb;
     }
@@ -143,7 +175,7 @@ cs_store_t *cs_store_open(const char *dir, size_t map_size, unsigned max_readers
         goto fail;
     }
     step = "set the map size";
-    rc = mdb_env_set_mapsize(st->env, st->map_size);
+    rc = rdonly && !map_size ? MDB_SUCCESS : mdb_env_set_mapsize(st->env, st->map_size);
     if (rc != MDB_SUCCESS) {
         goto fail;
     }
@@ -159,30 +191,39 @@ cs_store_t *cs_store_open(const char *dir, size_t map_size, unsigned max_readers
     }
     /* MDB_NOTLS: a reader's transaction belongs to its cs_reader_t, not to the thread. */
     step = "open the environment";
-    rc = mdb_env_open(st->env, dir, MDB_NOTLS, 0600);
+    rc = mdb_env_open(st->env, dir, MDB_NOTLS | (rdonly ? MDB_RDONLY : 0), 0600);
     if (rc != MDB_SUCCESS) {
         goto fail;
     }
     int dead = 0;
-    mdb_reader_check(st->env, &dead);
+    if (!rdonly) {
+        mdb_reader_check(st->env, &dead);
+    }
     /* A larger map set by an earlier run (after growth) is kept. */
     MDB_envinfo info;
-    if (mdb_env_info(st->env, &info) == MDB_SUCCESS && info.me_mapsize > st->map_size) {
+    if (mdb_env_info(st->env, &info) == MDB_SUCCESS &&
+        (info.me_mapsize > st->map_size || rdonly)) {
         st->map_size = info.me_mapsize;
     }
     step = "begin the set-up transaction";
-    rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+    rc = mdb_txn_begin(st->env, NULL, rdonly ? MDB_RDONLY : 0, &txn);
     if (rc != MDB_SUCCESS) {
         goto fail;
     }
     step = "open the named databases";
     for (int i = 0; i < CS_DB_COUNT_; i++) {
-        rc = mdb_dbi_open(txn, s_db_names[i], MDB_CREATE, &st->dbi[i]);
+        rc = mdb_dbi_open(txn, s_db_names[i], rdonly ? 0 : MDB_CREATE, &st->dbi[i]);
+        if (rdonly && (rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE)) {
+            cs_error_set(err, CS_EMALFORMED, "%s: not a codeset database (no '%s' database)",
+                         dir, s_db_names[i]);
+            mdb_txn_abort(txn);
+            goto fail_env;
+        }
         if (rc != MDB_SUCCESS) {
             goto fail;
         }
     }
-    if (s_check_schema(st, txn, err) != CS_OK) {
+    if (s_check_schema(st, txn, rdonly, err) != CS_OK) {
         mdb_txn_abort(txn);
         goto fail_env;
     }

@@ -60,6 +60,19 @@ typedef struct cs_writer cs_writer_t;
  * schema). Not thread-safe: call before starting threads. */
 cs_store_t *cs_store_open(const char *dir, size_t map_size, unsigned max_readers,
                           cs_error_t *err);
+
+/* Flags of cs_store_open_ex. */
+enum {
+    /* Open an existing store read-only (MDB_RDONLY), for embedding: the directory is not
+     * created, no database is created, the schema version is checked but never written, and
+     * a directory that holds no codeset store fails (CS_EIO: no LMDB file; CS_EMALFORMED: an
+     * LMDB file without codeset's databases or of another schema). Writers cannot be used. */
+    CS_STORE_RDONLY = 1u << 0,
+};
+/* cs_store_open with flags (CS_STORE_*). cs_store_open(d, m, r, e) is the same as
+ * cs_store_open_ex(d, m, r, 0, e). With CS_STORE_RDONLY, map_size 0 adopts the file's. */
+cs_store_t *cs_store_open_ex(const char *dir, size_t map_size, unsigned max_readers,
+                             unsigned flags, cs_error_t *err);
 /* Close; *store becomes NULL. Every reader and writer must be destroyed first. */
 void cs_store_destroy(cs_store_t **store);
 

@@ -1,189 +1,715 @@
-/* bench_broker: load time, database size, and lookup / one-code validate round trips from
- * one synchronous REQ client over tcp loopback. Prints min/median/max over 5 runs. */
+/* bench_broker: the performance figures of issue 7, all measured in one run so the ratios
+ * compare like with like on a shared, noisy machine:
+ *   floors    a bare ZeroMQ round trip (ROUTER echo in its own process, the lookup's own
+ *             request and reply bytes), an LMDB get on the FY2021 codes, msgpack
+ *             encode + decode of a lookup request;
+ *   codesetd  FY2021 loaded through the admin endpoint; lookup and one-code validate round
+ *             trips (1 REQ client, tcp loopback), pipelined lookups (DEALER, 100 and 1,000 in
+ *             flight), 4 and 16 concurrent clients, batch validation (100 and 1,000 codes);
+ *             its memory beside the LMDB map;
+ *   Redis     redis-server (its own, on a free port, no persistence) holding the same
+ *             code -> title keys: GET at 1 client, pipelined GET (100 in flight), MGET 100;
+ *   embedded  codeset.h over the same file: lookup (direct and through the engine), a
+ *             1,000-code validate.
+ * Every figure is min / median / max over RUNS runs; the summary uses medians. Never passes
+ * or fails on time. */
+#include <errno.h>
+#include <fcntl.h>
+#include <hiredis/hiredis.h>
 #include <limits.h>
+#include <lmdb.h>
 #include <msgpack.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <zmq.h>
 
 #include "bench_util.h"
+#include "codeset/codeset.h"
+#include "cs_embed.h"
+#include "cs_proto.h"
 
 #define RUNS 5
-#define REQUESTS 20000
 #define MAX_CODES 100000
+#define SYNC_N 20000       /* round trips per run, 1 client */
+#define PIPE_N 100000      /* replies per pipelined run */
+#define CONC_N 24000       /* round trips per run, shared by the concurrent clients */
+#define BATCH_CODES 200000 /* codes validated per batch run */
+#define FLOOR_N 1000000    /* in-process operations per floor run */
+#define EMBED_N 500000     /* embedded lookups per run */
 
+static bench_code_t s_codes[MAX_CODES];
+static size_t s_n_codes;
 static void *s_ctx;
+static double s_lat[SYNC_N > CONC_N ? SYNC_N : CONC_N];
 
-typedef struct s_client {
-    void *sock;
-    msgpack_sbuffer sb;
-    msgpack_packer pk;
-    msgpack_unpacked up;
-    zmq_msg_t msg;
-} s_client_t;
+/* Medians the summary needs, by name. */
+static struct {
+    double zmq_p50, zmq_pipe100, lookup_p50, pipe100, batch1000, mget_keys, redis_pipe100;
+    double embed_ns, embed_hot_ns, lmdb_get_ns, lmdb_renew_ns, load_s, rss_beside;
+} s_sum;
 
-static void s_client_init(s_client_t *c, const char *ep)
+/* The machine is shared: print the load average beside the figures it disturbs. */
+static void s_loadavg(const char *when)
 {
-    c->sock = zmq_socket(s_ctx, ZMQ_REQ);
-    int zero = 0;
-    zmq_setsockopt(c->sock, ZMQ_LINGER, &zero, sizeof zero);
-    zmq_connect(c->sock, ep);
-    msgpack_sbuffer_init(&c->sb);
-    msgpack_packer_init(&c->pk, &c->sb, msgpack_sbuffer_write);
-    msgpack_unpacked_init(&c->up);
-    zmq_msg_init(&c->msg);
-}
-
-static void s_str(msgpack_packer *pk, const char *s)
-{
-    msgpack_pack_str(pk, strlen(s));
-    msgpack_pack_str_body(pk, s, strlen(s));
-}
-
-static const msgpack_object *s_get(const msgpack_object *m, const char *key)
-{
-    if (!m || m->type != MSGPACK_OBJECT_MAP) {
-        return NULL;
-    }
-    for (uint32_t i = 0; i < m->via.map.size; i++) {
-        const msgpack_object *k = &m->via.map.ptr[i].key;
-        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == strlen(key) &&
-            memcmp(k->via.str.ptr, key, k->via.str.size) == 0) {
-            return &m->via.map.ptr[i].val;
+    char buf[128] = "?";
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f) {
+        if (!fgets(buf, sizeof buf, f)) {
+            buf[0] = '\0';
         }
+        fclose(f);
+    }
+    buf[strcspn(buf, "\n")] = '\0';
+    printf("  (load average %s: %s)\n", when, buf);
+}
+
+/* p50 / p99 / p99.9 of RUNS runs of n latencies each: one line per quantile. */
+static void s_quantiles(const char *what, double runs[RUNS][3], double *p50_med)
+{
+    static const char *const names[3] = {"p50", "p99", "p99.9"};
+    for (int q = 0; q < 3; q++) {
+        double v[RUNS];
+        for (int i = 0; i < RUNS; i++) {
+            v[i] = runs[i][q];
+        }
+        char line[96];
+        snprintf(line, sizeof line, "%s %s", what, names[q]);
+        double med = bench_print3(line, "us", v, RUNS);
+        if (q == 0 && p50_med) {
+            *p50_med = med;
+        }
+    }
+}
+
+static void s_lat_quantiles(double *lat, size_t n, double out[3])
+{
+    out[0] = bench_quantile(lat, n, 0.50);
+    out[1] = bench_quantile(lat, n, 0.99);
+    out[2] = bench_quantile(lat, n, 0.999);
+}
+
+/* ---- floor: a ROUTER that answers every request with the same reply bytes ---- */
+
+static pid_t s_echo_start(const char *ep, const void *reply, size_t len)
+{
+    pid_t pid = fork();
+    if (pid != 0) {
+        return pid;
+    }
+    /* The child dies with the bench, and uses a context of its own, never the parent's. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    void *ctx = zmq_ctx_new();
+    void *s = zmq_socket(ctx, ZMQ_ROUTER);
+    int hwm = 100000;
+    zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    if (zmq_bind(s, ep) != 0) {
+        _exit(1);
+    }
+    zmq_pollitem_t item = {.socket = s, .events = ZMQ_POLLIN};
+    /* The broker's own receive pattern: poll, then drain frames without blocking. */
+    for (;;) {
+        if (zmq_poll(&item, 1, -1) < 0) {
+            continue;
+        }
+        for (;;) {
+            zmq_msg_t frames[8];
+            int n = 0, more = 1;
+            while (more && n < 8) {
+                zmq_msg_init(&frames[n]);
+                if (zmq_msg_recv(&frames[n], s, ZMQ_DONTWAIT) < 0) {
+                    zmq_msg_close(&frames[n]);
+                    break;
+                }
+                more = zmq_msg_more(&frames[n]);
+                n++;
+            }
+            if (n == 0) {
+                break;
+            }
+            for (int i = 0; i < n - 1; i++) {
+                zmq_msg_send(&frames[i], s, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+            }
+            zmq_msg_close(&frames[n - 1]);
+            zmq_send(s, reply, len, ZMQ_DONTWAIT);
+        }
+    }
+}
+
+static void s_child_stop(pid_t pid)
+{
+    if (pid > 0) {
+        kill(pid, SIGTERM);
+        waitpid(pid, NULL, 0);
+    }
+}
+
+/* ---- floors in-process ---- */
+
+static void s_floor_msgpack(void)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_zone zone;
+    msgpack_zone_init(&zone, 4096);
+    double ns[RUNS], dec_ns[RUNS];
+    unsigned seed = 7;
+    for (int r = 0; r < RUNS; r++) {
+        uint64_t t0 = bench_now_ns();
+        for (int i = 0; i < FLOOR_N; i++) {
+            msgpack_sbuffer_clear(&sb);
+            msgpack_pack_map(&pk, 3);
+            bench_pack_str(&pk, "op");
+            bench_pack_str(&pk, "lookup");
+            bench_pack_str(&pk, "system");
+            bench_pack_str(&pk, "icd10cm");
+            bench_pack_str(&pk, "code");
+            bench_pack_str(&pk, s_codes[(size_t)rand_r(&seed) % s_n_codes].code);
+            msgpack_zone_clear(&zone);
+            msgpack_object obj;
+            size_t off = 0;
+            if (msgpack_unpack(sb.data, sb.size, &off, &zone, &obj) != MSGPACK_UNPACK_SUCCESS) {
+                abort();
+            }
+        }
+        ns[r] = (double)(bench_now_ns() - t0) / FLOOR_N;
+        /* the broker's own edge: prescan, unpack, schema checks into a cs_request_t */
+        cs_request_t req;
+        cs_request_init(&req);
+        cs_error_t err;
+        t0 = bench_now_ns();
+        for (int i = 0; i < FLOOR_N / 4; i++) {
+            if (cs_request_decode(&req, sb.data, sb.size, &err) != CS_PERR_NONE) {
+                abort();
+            }
+            cs_request_release(&req);
+        }
+        dec_ns[r] = (double)(bench_now_ns() - t0) / (FLOOR_N / 4);
+    }
+    bench_print3("msgpack encode+decode of a lookup request", "ns", ns, RUNS);
+    bench_print3("(cs_request_decode: prescan+unpack+schema)", "ns", dec_ns, RUNS);
+    msgpack_zone_destroy(&zone);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+/* mdb_get of random FY2021 code keys, in one read transaction and with a renew/reset per
+ * get (what one request pays). Opens the broker's file read-only, then closes it again:
+ * one environment per process at a time. */
+static void s_floor_lmdb(const char *dbdir)
+{
+    MDB_env *env = NULL;
+    MDB_txn *txn = NULL;
+    MDB_dbi dbi;
+    MDB_cursor *cur = NULL;
+    /* the handle is opened in a transaction of its own and committed: a handle opened in a
+     * read transaction that is only reset is gone after the renew */
+    if (mdb_env_create(&env) || mdb_env_set_maxdbs(env, 16) ||
+        mdb_env_open(env, dbdir, MDB_RDONLY | MDB_NOTLS, 0600) ||
+        mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) || mdb_dbi_open(txn, "codes", 0, &dbi) ||
+        mdb_txn_commit(txn) || mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) ||
+        mdb_cursor_open(txn, dbi, &cur)) {
+        fprintf(stderr, "bench: cannot open %s with LMDB\n", dbdir);
+        exit(1);
+    }
+    /* every key of class code, [release u32][class u8 = 3][code], of the newest release id
+     * (a replaced release may still be being purged, and its keys vanish between runs) */
+    size_t cap = 200000, n = 0;
+    char(*keys)[24] = malloc(cap * sizeof *keys);
+    size_t *klen = malloc(cap * sizeof *klen);
+    MDB_val k, v;
+    int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    uint8_t newest[4] = {0, 0, 0, 0};
+    while (rc == 0 && n < cap) {
+        const uint8_t *kb = k.mv_data;
+        if (k.mv_size > 5 && k.mv_size <= 24 && kb[4] == 3) {
+            if (memcmp(kb, newest, 4) > 0) {
+                memcpy(newest, kb, 4);
+                n = 0;
+            }
+            memcpy(keys[n], k.mv_data, k.mv_size);
+            klen[n++] = k.mv_size;
+        }
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cur);
+    double in_txn[RUNS], per_req[RUNS];
+    unsigned seed = 11;
+    for (int r = 0; r < RUNS; r++) {
+        uint64_t t0 = bench_now_ns();
+        for (int i = 0; i < FLOOR_N; i++) {
+            size_t j = (size_t)rand_r(&seed) % n;
+            MDB_val key = {klen[j], keys[j]};
+            int grc = mdb_get(txn, dbi, &key, &v);
+            if (grc != 0) {
+                fprintf(stderr, "bench: mdb_get: %s\n", mdb_strerror(grc));
+                exit(1);
+            }
+        }
+        in_txn[r] = (double)(bench_now_ns() - t0) / FLOOR_N;
+        t0 = bench_now_ns();
+        for (int i = 0; i < FLOOR_N / 4; i++) {
+            size_t j = (size_t)rand_r(&seed) % n;
+            MDB_val key = {klen[j], keys[j]};
+            mdb_txn_reset(txn);
+            int grc = mdb_txn_renew(txn);
+            grc = grc ? grc : mdb_get(txn, dbi, &key, &v);
+            if (grc != 0) {
+                fprintf(stderr, "bench: renew + mdb_get: %s\n", mdb_strerror(grc));
+                exit(1);
+            }
+        }
+        per_req[r] = (double)(bench_now_ns() - t0) / (FLOOR_N / 4);
+    }
+    char what[96];
+    snprintf(what, sizeof what, "LMDB mdb_get, random keys (%zu codes)", n);
+    s_sum.lmdb_get_ns = bench_print3(what, "ns", in_txn, RUNS);
+    s_sum.lmdb_renew_ns = bench_print3("LMDB txn reset+renew+mdb_get", "ns", per_req, RUNS);
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+    free(keys);
+    free(klen);
+}
+
+/* ---- Redis ---- */
+
+static int s_find_exe(const char *name, char *out, size_t cap)
+{
+    const char *path = getenv("PATH");
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", path ? path : "/usr/bin:/bin");
+    for (char *dir = strtok(buf, ":"); dir; dir = strtok(NULL, ":")) {
+        snprintf(out, cap, "%s/%s", dir, name);
+        if (access(out, X_OK) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static pid_t s_redis_start(const char *exe, int port)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM); /* never outlive the bench */
+        int fd = open("/dev/null", O_WRONLY);
+        if (fd >= 0) {
+            dup2(fd, STDOUT_FILENO);
+            close(fd);
+        }
+        char p[16];
+        snprintf(p, sizeof p, "%d", port);
+        execl(exe, exe, "--port", p, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+              "--daemonize", "no", (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+static redisContext *s_redis_connect(int port)
+{
+    for (int i = 0; i < 100; i++) {
+        redisContext *c = redisConnect("127.0.0.1", port);
+        if (c && !c->err) {
+            redisReply *r = redisCommand(c, "PING");
+            int ok = r && r->type == REDIS_REPLY_STATUS;
+            freeReplyObject(r);
+            if (ok) {
+                return c;
+            }
+        }
+        redisFree(c);
+        usleep(50000);
     }
     return NULL;
 }
 
-static const msgpack_object *s_call(s_client_t *c)
+/* Read one reply; then every reply already buffered. Returns how many, or -1. */
+static long s_redis_drain(redisContext *c)
 {
-    if (zmq_send(c->sock, c->sb.data, c->sb.size, 0) < 0) {
-        return NULL;
-    }
-    zmq_msg_close(&c->msg);
-    zmq_msg_init(&c->msg);
-    if (zmq_msg_recv(&c->msg, c->sock, 0) < 0) {
-        return NULL;
-    }
-    size_t off = 0;
-    if (msgpack_unpack_next(&c->up, zmq_msg_data(&c->msg), zmq_msg_size(&c->msg), &off) !=
-        MSGPACK_UNPACK_SUCCESS) {
-        return NULL;
-    }
-    return &c->up.data;
-}
-
-static double s_load(s_client_t *admin, const char *label, char **files, int n_files)
-{
-    msgpack_sbuffer_clear(&admin->sb);
-    msgpack_pack_map(&admin->pk, 5);
-    s_str(&admin->pk, "op");
-    s_str(&admin->pk, "load");
-    s_str(&admin->pk, "loader");
-    s_str(&admin->pk, "icd10cm-tabular");
-    s_str(&admin->pk, "release");
-    s_str(&admin->pk, label);
-    s_str(&admin->pk, "effective_from");
-    s_str(&admin->pk, "2020-10-01");
-    s_str(&admin->pk, "files");
-    msgpack_pack_array(&admin->pk, (uint32_t)n_files);
-    for (int i = 0; i < n_files; i++) {
-        s_str(&admin->pk, files[i]);
-    }
-    const msgpack_object *r = s_call(admin);
-    const msgpack_object *job = s_get(r, "job");
-    if (!job || job->type != MSGPACK_OBJECT_STR) {
-        fprintf(stderr, "bench: load refused\n");
+    void *reply = NULL;
+    if (redisGetReply(c, &reply) != REDIS_OK || !reply) {
         return -1;
     }
-    char id[64];
-    snprintf(id, sizeof id, "%.*s", (int)job->via.str.size, job->via.str.ptr);
+    long n = 1;
+    freeReplyObject(reply);
     for (;;) {
-        usleep(20000);
-        msgpack_sbuffer_clear(&admin->sb);
-        msgpack_pack_map(&admin->pk, 2);
-        s_str(&admin->pk, "op");
-        s_str(&admin->pk, "job");
-        s_str(&admin->pk, "job");
-        s_str(&admin->pk, id);
-        r = s_call(admin);
-        const msgpack_object *st = s_get(r, "state");
-        if (st && st->type == MSGPACK_OBJECT_STR && memcmp(st->via.str.ptr, "running", 7) != 0) {
-            if (memcmp(st->via.str.ptr, "done", 4) != 0) {
-                fprintf(stderr, "bench: load failed\n");
-                return -1;
-            }
-            return s_get(r, "seconds")->via.f64;
+        reply = NULL;
+        if (redisReaderGetReply(c->reader, &reply) != REDIS_OK) {
+            return -1;
         }
-    }
-}
-
-static size_t s_read_codes(const char *order, char (*codes)[10], size_t cap)
-{
-    FILE *f = fopen(order, "r");
-    if (!f) {
-        return 0;
-    }
-    char line[512];
-    size_t n = 0;
-    while (n < cap && fgets(line, sizeof line, f)) {
-        if (strlen(line) < 14) {
-            continue;
+        if (!reply) {
+            return n;
         }
-        memcpy(codes[n], line + 6, 7);
-        codes[n][7] = '\0';
-        codes[n][strcspn(codes[n], " ")] = '\0';
+        freeReplyObject(reply);
         n++;
     }
-    fclose(f);
-    return n;
 }
 
-static void s_print3(const char *what, const char *unit, double *v, int n)
+static void s_redis(void)
 {
-    double lo = v[0], hi = v[0];
-    for (int i = 1; i < n; i++) {
-        lo = v[i] < lo ? v[i] : lo;
-        hi = v[i] > hi ? v[i] : hi;
+    char exe[PATH_MAX];
+    if (!s_find_exe("redis-server", exe, sizeof exe)) {
+        printf("  redis-server not found (apt-get install redis-server): Redis skipped\n");
+        return;
     }
-    double med = bench_quantile(v, (size_t)n, 0.5);
-    printf("  %-34s min %9.2f  median %9.2f  max %9.2f %s\n", what, lo, med, hi, unit);
+    int port = bench_free_port();
+    pid_t pid = s_redis_start(exe, port);
+    redisContext *c = s_redis_connect(port);
+    if (!c) {
+        printf("  redis-server did not answer on port %d: Redis skipped\n", port);
+        s_child_stop(pid);
+        return;
+    }
+    /* the same code -> title pairs the broker holds, loaded by pipelined SETs */
+    for (size_t i = 0; i < s_n_codes;) {
+        size_t batch = 0;
+        for (; i < s_n_codes && batch < 1000; i++, batch++) {
+            redisAppendCommand(c, "SET %s %s", s_codes[i].code, s_codes[i].title);
+        }
+        for (size_t k = 0; k < batch;) {
+            long got = s_redis_drain(c);
+            if (got < 0) {
+                fprintf(stderr, "bench: redis SET failed\n");
+                exit(1);
+            }
+            k += (size_t)got;
+        }
+    }
+    redisReply *dbsize = redisCommand(c, "DBSIZE");
+    printf("  redis-server %s on port %d, %lld keys\n", exe, port,
+           dbsize ? dbsize->integer : -1LL);
+    freeReplyObject(dbsize);
+
+    double runs[RUNS][3], pipe[RUNS], mget[RUNS];
+    unsigned seed = 21;
+    for (int r = 0; r < RUNS; r++) {
+        for (int i = 0; i < SYNC_N; i++) {
+            const char *code = s_codes[(size_t)rand_r(&seed) % s_n_codes].code;
+            uint64_t t0 = bench_now_ns();
+            redisReply *rep = redisCommand(c, "GET %s", code);
+            s_lat[i] = (double)(bench_now_ns() - t0) / 1000.0;
+            if (!rep || rep->type != REDIS_REPLY_STRING) {
+                fprintf(stderr, "bench: redis GET %s failed\n", code);
+                exit(1);
+            }
+            freeReplyObject(rep);
+        }
+        s_lat_quantiles(s_lat, SYNC_N, runs[r]);
+        /* 100 in flight: top the window up with as many GETs as replies came back */
+        uint64_t t0 = bench_now_ns();
+        size_t sent = 0, got = 0;
+        while (got < PIPE_N) {
+            while (sent < PIPE_N && sent - got < 100) {
+                redisAppendCommand(c, "GET %s", s_codes[(size_t)rand_r(&seed) % s_n_codes].code);
+                sent++;
+            }
+            long n = s_redis_drain(c);
+            if (n < 0) {
+                fprintf(stderr, "bench: redis pipeline failed\n");
+                exit(1);
+            }
+            got += (size_t)n;
+        }
+        pipe[r] = PIPE_N / ((double)(bench_now_ns() - t0) / 1e9);
+        const char *argv[101];
+        size_t lens[101];
+        argv[0] = "MGET";
+        lens[0] = 4;
+        size_t n_mget = BATCH_CODES / 100;
+        t0 = bench_now_ns();
+        for (size_t m = 0; m < n_mget; m++) {
+            for (int k = 1; k <= 100; k++) {
+                argv[k] = s_codes[(size_t)rand_r(&seed) % s_n_codes].code;
+                lens[k] = strlen(argv[k]);
+            }
+            redisReply *rep = redisCommandArgv(c, 101, argv, lens);
+            if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != 100) {
+                fprintf(stderr, "bench: redis MGET failed\n");
+                exit(1);
+            }
+            freeReplyObject(rep);
+        }
+        mget[r] = (double)(n_mget * 100) / ((double)(bench_now_ns() - t0) / 1e9);
+    }
+    s_quantiles("Redis GET round trip, 1 client", runs, NULL);
+    s_sum.redis_pipe100 = bench_print3("Redis pipelined GET, 100 in flight", "GET/s", pipe, RUNS);
+    s_sum.mget_keys = bench_print3("Redis MGET of 100 keys", "keys/s", mget, RUNS);
+    double rss, unused;
+    if (bench_rss(pid, "(none)", &rss, &unused) == 0) {
+        printf("  %-46s %11.1f MiB\n", "redis-server VmRSS (95,358 keys)", rss / 1048576.0);
+    }
+    redisFree(c);
+    s_child_stop(pid);
 }
 
-/* REQUESTS round trips of op over random codes; p50/p99/p99.9 in microseconds. */
-static void s_round_trips(s_client_t *c, const char *op, char (*codes)[10], size_t n_codes,
-                          double *p50, double *p99, double *p999)
+/* ---- embedded ---- */
+
+static void s_embedded(const char *dbdir)
 {
-    static double lat[REQUESTS];
-    unsigned seed = 12345;
-    for (int i = 0; i < REQUESTS; i++) {
-        const char *code = codes[rand_r(&seed) % n_codes];
-        msgpack_sbuffer_clear(&c->sb);
-        msgpack_pack_map(&c->pk, 3);
-        s_str(&c->pk, "op");
-        s_str(&c->pk, op);
-        s_str(&c->pk, "system");
-        s_str(&c->pk, "icd10cm");
-        s_str(&c->pk, "code");
-        s_str(&c->pk, code);
+    char plugins[PATH_MAX];
+    const char *build = getenv("CS_BUILD_DIR");
+    snprintf(plugins, sizeof plugins, "%s/plugins", build && *build ? build : "build");
+    cs_error_t err;
+    cs_db_t *db = cs_db_open(dbdir, plugins, &err);
+    if (!db) {
+        fprintf(stderr, "bench: cs_db_open: %s\n", err.msg);
+        exit(1);
+    }
+    double direct[RUNS], hot[RUNS], engine[RUNS], batch_us[RUNS], batch_cps[RUNS];
+    static const char *batch[1000];
+    unsigned seed = 31;
+    for (int i = 0; i < 1000; i++) {
+        size_t j;
+        do {
+            j = (size_t)rand_r(&seed) % s_n_codes;
+        } while (!s_codes[j].billable);
+        batch[i] = s_codes[j].code;
+    }
+    for (int r = 0; r < RUNS; r++) {
+        cs_db_entry_t e;
         uint64_t t0 = bench_now_ns();
-        const msgpack_object *r = s_call(c);
-        lat[i] = (double)(bench_now_ns() - t0) / 1000.0;
-        const msgpack_object *ok = s_get(r, "ok");
-        if (!ok || ok->type != MSGPACK_OBJECT_BOOLEAN || !ok->via.boolean) {
-            fprintf(stderr, "bench: %s %s failed\n", op, code);
+        for (int i = 0; i < EMBED_N; i++) {
+            if (cs_db_lookup(db, "icd10cm", s_codes[(size_t)rand_r(&seed) % s_n_codes].code,
+                             NULL, &e, &err) != CS_OK ||
+                !e.found) {
+                fprintf(stderr, "bench: embedded lookup failed: %s\n", err.msg);
+                exit(1);
+            }
+        }
+        direct[r] = (double)(bench_now_ns() - t0) / EMBED_N;
+        /* a coding tool's working set: the same 1,000 codes over and over, cache-warm */
+        t0 = bench_now_ns();
+        for (int i = 0; i < EMBED_N; i++) {
+            if (cs_db_lookup(db, "icd10cm", batch[i % 1000], NULL, &e, &err) != CS_OK) {
+                fprintf(stderr, "bench: embedded lookup failed: %s\n", err.msg);
+                exit(1);
+            }
+        }
+        hot[r] = (double)(bench_now_ns() - t0) / EMBED_N;
+        t0 = bench_now_ns();
+        for (int i = 0; i < EMBED_N / 5; i++) {
+            if (cs_embed_lookup_engine(db, "icd10cm",
+                                       s_codes[(size_t)rand_r(&seed) % s_n_codes].code, NULL,
+                                       &e, &err) != CS_OK ||
+                !e.found) {
+                fprintf(stderr, "bench: embedded lookup failed: %s\n", err.msg);
+                exit(1);
+            }
+        }
+        engine[r] = (double)(bench_now_ns() - t0) / (EMBED_N / 5);
+        const cs_db_result_t *res;
+        cs_db_str_t rel;
+        int n_batches = 200;
+        t0 = bench_now_ns();
+        for (int i = 0; i < n_batches; i++) {
+            if (cs_db_validate(db, "icd10cm", batch, 1000, NULL, &res, &rel, &err) != CS_OK ||
+                !res[999].valid) {
+                fprintf(stderr, "bench: embedded validate failed: %s\n", err.msg);
+                exit(1);
+            }
+        }
+        double secs = (double)(bench_now_ns() - t0) / 1e9;
+        batch_us[r] = secs * 1e6 / n_batches;
+        batch_cps[r] = n_batches * 1000.0 / secs;
+    }
+    s_sum.embed_ns = bench_print3("embedded cs_db_lookup, random codes", "ns", direct, RUNS);
+    s_sum.embed_hot_ns = bench_print3("embedded cs_db_lookup, a 1,000-code working set", "ns",
+                                      hot, RUNS);
+    bench_print3("embedded lookup via engine + msgpack, random", "ns", engine, RUNS);
+    bench_print3("embedded cs_db_validate, 1,000 codes", "us", batch_us, RUNS);
+    bench_print3("embedded cs_db_validate, 1,000 codes", "codes/s", batch_cps, RUNS);
+    cs_db_close(&db);
+}
+
+/* ---- the broker ---- */
+
+static double s_db_bytes(bench_conn_t *q)
+{
+    msgpack_sbuffer_clear(&q->sb);
+    msgpack_pack_map(&q->pk, 1);
+    bench_pack_str(&q->pk, "op");
+    bench_pack_str(&q->pk, "stats");
+    const msgpack_object *b = bench_get(bench_call(q, NULL, 0), "db_bytes");
+    return b ? (double)b->via.u64 : 0;
+}
+
+static void s_sync_section(bench_conn_t *q, const char *what, const bench_body_t *bodies,
+                           size_t nb, double *p50_med)
+{
+    double runs[RUNS][3];
+    for (int r = 0; r < RUNS; r++) {
+        if (bench_sync(q, bodies, nb, SYNC_N, s_lat) != 0) {
+            exit(1);
+        }
+        s_lat_quantiles(s_lat, SYNC_N, runs[r]);
+    }
+    s_quantiles(what, runs, p50_med);
+}
+
+static double s_pipe_section(const char *ep, const char *what, const bench_body_t *bodies,
+                             size_t nb, size_t window)
+{
+    double v[RUNS];
+    for (int r = 0; r < RUNS; r++) {
+        v[r] = bench_pipeline(s_ctx, ep, bodies, nb, window, PIPE_N);
+        if (v[r] < 0) {
             exit(1);
         }
     }
-    *p50 = bench_quantile(lat, REQUESTS, 0.50);
-    *p99 = bench_quantile(lat, REQUESTS, 0.99);
-    *p999 = bench_quantile(lat, REQUESTS, 0.999);
+    return bench_print3(what, "replies/s", v, RUNS);
+}
+
+static void s_broker_section(bench_broker_t *b, bench_conn_t *q)
+{
+    bench_body_t *lookups = bench_code_bodies("lookup", s_codes, s_n_codes, SYNC_N, 0, 0, 1);
+    bench_body_t *validates = bench_code_bodies("validate", s_codes, s_n_codes, SYNC_N, 0, 0,
+                                                2);
+    bench_body_t *ided = bench_code_bodies("lookup", s_codes, s_n_codes, PIPE_N, 1, 0, 3);
+    s_sync_section(q, "lookup round trip, 1 client", lookups, SYNC_N, &s_sum.lookup_p50);
+    s_sync_section(q, "validate (1 code) round trip, 1 client", validates, SYNC_N, NULL);
+    s_sum.pipe100 = s_pipe_section(b->query_ep, "pipelined lookups, 100 in flight", ided,
+                                   PIPE_N, 100);
+    s_pipe_section(b->query_ep, "pipelined lookups, 1,000 in flight", ided, PIPE_N, 1000);
+    int clients[2] = {4, 16};
+    for (int k = 0; k < 2; k++) {
+        double rate[RUNS], p50[RUNS], p99[RUNS];
+        for (int r = 0; r < RUNS; r++) {
+            rate[r] = bench_concurrent(s_ctx, b->query_ep, lookups, SYNC_N, clients[k], CONC_N,
+                                       s_lat);
+            if (rate[r] < 0) {
+                exit(1);
+            }
+            size_t n = CONC_N / (size_t)clients[k] * (size_t)clients[k];
+            p50[r] = bench_quantile(s_lat, n, 0.50);
+            p99[r] = bench_quantile(s_lat, n, 0.99);
+        }
+        char what[96];
+        snprintf(what, sizeof what, "%d concurrent clients, lookups (aggregate)", clients[k]);
+        bench_print3(what, "req/s", rate, RUNS);
+        snprintf(what, sizeof what, "%d concurrent clients, lookup p50", clients[k]);
+        bench_print3(what, "us", p50, RUNS);
+        snprintf(what, sizeof what, "%d concurrent clients, lookup p99", clients[k]);
+        bench_print3(what, "us", p99, RUNS);
+    }
+    size_t sizes[2] = {100, 1000};
+    for (int k = 0; k < 2; k++) {
+        size_t n_req = BATCH_CODES / sizes[k];
+        bench_body_t *batches = bench_batch_bodies(s_codes, s_n_codes, 50, sizes[k], 4);
+        double cps[RUNS];
+        for (int r = 0; r < RUNS; r++) {
+            uint64_t t0 = bench_now_ns();
+            for (size_t i = 0; i < n_req; i++) {
+                const msgpack_object *rep = bench_call(q, batches[i % 50].data,
+                                                       batches[i % 50].len);
+                const msgpack_object *res = bench_get(rep, "results");
+                if (!res || res->type != MSGPACK_OBJECT_ARRAY ||
+                    res->via.array.size != sizes[k]) {
+                    fprintf(stderr, "bench: batch validate failed\n");
+                    exit(1);
+                }
+            }
+            cps[r] = (double)BATCH_CODES / ((double)(bench_now_ns() - t0) / 1e9);
+        }
+        char what[96];
+        snprintf(what, sizeof what, "batch validate, %zu billable codes a request", sizes[k]);
+        double med = bench_print3(what, "codes/s", cps, RUNS);
+        if (sizes[k] == 1000) {
+            s_sum.batch1000 = med;
+        }
+        bench_bodies_free(batches, 50);
+    }
+    double rss, map_rss;
+    if (bench_rss(b->pid, "/data.mdb", &rss, &map_rss) == 0) {
+        s_sum.rss_beside = (rss - map_rss) / 1048576.0;
+        printf("  %-46s %11.1f MiB (VmRSS %.1f MiB, data.mdb resident %.1f MiB)\n",
+               "codesetd RSS beside the map", s_sum.rss_beside, rss / 1048576.0,
+               map_rss / 1048576.0);
+    }
+    bench_bodies_free(lookups, SYNC_N);
+    bench_bodies_free(validates, SYNC_N);
+    bench_bodies_free(ided, PIPE_N);
+}
+
+/* ---- the floors over the wire ---- */
+
+static void s_zmq_floor(bench_conn_t *q)
+{
+    /* the bytes of a typical lookup request and of the broker's reply to it */
+    bench_body_t *lookups = bench_code_bodies("lookup", s_codes, s_n_codes, SYNC_N, 0, 0, 1);
+    bench_body_t *ided = bench_code_bodies("lookup", s_codes, s_n_codes, PIPE_N, 1, 0, 3);
+    if (!bench_ok(bench_call(q, lookups[0].data, lookups[0].len))) {
+        fprintf(stderr, "bench: the broker does not answer lookups\n");
+        exit(1);
+    }
+    size_t len = zmq_msg_size(&q->msg);
+    char *reply = malloc(len);
+    memcpy(reply, zmq_msg_data(&q->msg), len);
+    char ep[64];
+    snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", bench_free_port());
+    pid_t pid = s_echo_start(ep, reply, len);
+    bench_conn_t c;
+    bench_conn_open(&c, s_ctx, ZMQ_REQ, ep);
+    printf("  ROUTER echo in its own process, request %zu bytes, reply %zu bytes\n",
+           lookups[0].len, len);
+    double runs[RUNS][3];
+    for (int r = 0; r < RUNS; r++) {
+        if (bench_sync(&c, lookups, SYNC_N, SYNC_N, s_lat) != 0) {
+            exit(1);
+        }
+        s_lat_quantiles(s_lat, SYNC_N, runs[r]);
+    }
+    s_quantiles("bare ZeroMQ round trip (REQ -> ROUTER)", runs, &s_sum.zmq_p50);
+    s_sum.zmq_pipe100 = s_pipe_section(ep, "bare ZeroMQ pipelined, 100 in flight", ided,
+                                       PIPE_N, 100);
+    bench_conn_close(&c);
+    s_child_stop(pid);
+    free(reply);
+    bench_bodies_free(lookups, SYNC_N);
+    bench_bodies_free(ided, PIPE_N);
+}
+
+static void s_row(const char *what, double v, const char *fmt_goal, double goal, int le)
+{
+    int met = le ? v <= goal : v >= goal;
+    char val[32];
+    snprintf(val, sizeof val, v >= 1000 ? "%.0f" : "%.2f", v);
+    printf("  %-52s %14s   %s %-12.10g %s\n", what, v > 0 ? val : "n/a", fmt_goal, goal,
+           v > 0 ? (met ? "met" : "NOT met") : "");
+}
+
+static void s_summary(void)
+{
+    printf("\nsummary: issue 7 goals (medians of this run)\n");
+    printf("  %-52s %14s   %s\n", "", "measured", "goal");
+    s_row("lookup p50 / bare ZeroMQ p50", s_sum.lookup_p50 / s_sum.zmq_p50, "<=", 1.15, 1);
+    s_row("pipelined lookups/s / Redis pipelined GET/s (100)",
+          s_sum.redis_pipe100 > 0 ? s_sum.pipe100 / s_sum.redis_pipe100 : 0, ">=", 1, 0);
+    s_row("batch validation codes/s (1,000 a request)", s_sum.batch1000, ">=", 2e6, 0);
+    s_row("batch validation codes/s / Redis MGET keys/s",
+          s_sum.mget_keys > 0 ? s_sum.batch1000 / s_sum.mget_keys : 0, ">=", 1.5, 0);
+    s_row("embedded lookup, ns per call (random codes)", s_sum.embed_ns, "<=", 1000, 1);
+    s_row("embedded lookup, ns per call (1,000-code working set)", s_sum.embed_hot_ns, "<=",
+          1000, 1);
+    s_row("FY2021 load, s", s_sum.load_s, "<=", 3, 1);
+    s_row("codesetd RSS beside the map, MiB", s_sum.rss_beside, "<=", 64, 1);
+    printf("  context, same run:\n");
+    printf("  %-52s %14.2f\n", "pipelined lookups/s / bare ZeroMQ pipelined/s",
+           s_sum.zmq_pipe100 > 0 ? s_sum.pipe100 / s_sum.zmq_pipe100 : 0);
+    printf("  %-52s %14.2f\n", "embedded lookup / LMDB reset+renew+get floor",
+           s_sum.lmdb_renew_ns > 0 ? s_sum.embed_ns / s_sum.lmdb_renew_ns : 0);
+    printf("  %-52s %14.0f ns\n", "LMDB mdb_get of a random code (the floor)", s_sum.lmdb_get_ns);
 }
 
 int main(void)
 {
+    setvbuf(stdout, NULL, _IOLBF, 0);
     char xml[PATH_MAX], order[PATH_MAX], axml[PATH_MAX], aorder[PATH_MAX];
     const char *dataset = "ICD-10-CM FY2021 (tabular XML + order file)";
     if (!bench_data_path("icd10cm/2021/icd10cm_tabular_2021.xml", xml, sizeof xml) ||
@@ -196,58 +722,63 @@ int main(void)
         fprintf(stderr, "bench: release files not found\n");
         return 1;
     }
-    static char codes[MAX_CODES][10];
-    size_t n_codes = s_read_codes(aorder, codes, MAX_CODES);
-    s_ctx = zmq_ctx_new();
+    s_n_codes = bench_read_order(aorder, s_codes, MAX_CODES);
+    if (s_n_codes == 0) {
+        fprintf(stderr, "bench: no codes in %s\n", aorder);
+        return 1;
+    }
+    char ep[64];
+    snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", bench_free_port());
     bench_broker_t b;
-    if (bench_broker_start(&b, "tcp://127.0.0.1:5601") != 0) {
+    if (bench_broker_start(&b, ep) != 0) {
         fprintf(stderr, "bench: cannot start codesetd\n");
         return 1;
     }
-    s_client_t admin, q;
-    s_client_init(&admin, b.admin_ep);
-    s_client_init(&q, b.query_ep);
-    printf("bench_broker: %s, %zu codes\n", dataset, n_codes);
+    s_ctx = zmq_ctx_new();
+    bench_conn_t admin, q;
+    bench_conn_open(&admin, s_ctx, ZMQ_REQ, b.admin_ep);
+    bench_conn_open(&q, s_ctx, ZMQ_REQ, b.query_ep);
+    if (bench_wait_ping(&q, 10000) != 0) {
+        fprintf(stderr, "bench: codesetd does not answer on %s\n", b.query_ep);
+        bench_broker_stop(&b);
+        return 1;
+    }
+    printf("bench_broker: %s, %zu codes; %d runs each, min/median/max\n", dataset, s_n_codes,
+           RUNS);
+    s_loadavg("at start");
 
+    printf("codesetd: load through the admin endpoint (the label replaced each run)\n");
     double load_s[RUNS];
-    char *files[] = {axml, aorder};
-    uint64_t db_bytes = 0;
+    const char *files[] = {axml, aorder};
     for (int i = 0; i < RUNS; i++) {
-        char label[16];
-        snprintf(label, sizeof label, "r%d", i);
-        load_s[i] = s_load(&admin, label, files, 2);
+        load_s[i] = bench_load(&admin, "icd10cm-tabular", "2021", files, 2);
         if (load_s[i] < 0) {
+            bench_broker_stop(&b);
             return 1;
         }
-        if (i == 0) {
-            msgpack_sbuffer_clear(&q.sb);
-            msgpack_pack_map(&q.pk, 1);
-            s_str(&q.pk, "op");
-            s_str(&q.pk, "stats");
-            const msgpack_object *r = s_call(&q);
-            db_bytes = s_get(r, "db_bytes")->via.u64;
-        }
     }
-    s_print3("load (job time)", "s", load_s, RUNS);
-    printf("  %-34s %9.1f MiB (after one load)\n", "database size", (double)db_bytes / 1048576.0);
+    s_sum.load_s = bench_print3("load (job time)", "s", load_s, RUNS);
+    printf("  %-46s %11.1f MiB\n", "database size", s_db_bytes(&q) / 1048576.0);
 
-    const char *ops[] = {"lookup", "validate"};
-    for (int o = 0; o < 2; o++) {
-        double p50[RUNS], p99[RUNS], p999[RUNS];
-        for (int i = 0; i < RUNS; i++) {
-            s_round_trips(&q, ops[o], codes, n_codes, &p50[i], &p99[i], &p999[i]);
-        }
-        char what[64];
-        snprintf(what, sizeof what, "%s round trip p50", ops[o]);
-        s_print3(what, "us", p50, RUNS);
-        snprintf(what, sizeof what, "%s round trip p99", ops[o]);
-        s_print3(what, "us", p99, RUNS);
-        snprintf(what, sizeof what, "%s round trip p99.9", ops[o]);
-        s_print3(what, "us", p999, RUNS);
-    }
-    zmq_close(admin.sock);
-    zmq_close(q.sock);
+    printf("floors\n");
+    s_zmq_floor(&q);
+    s_floor_lmdb(b.db);
+    s_floor_msgpack();
+
+    printf("codesetd over tcp loopback\n");
+    s_broker_section(&b, &q);
+
+    printf("Redis (same code -> title keys)\n");
+    s_redis();
+
+    printf("embedded (codeset.h, in-process, the broker's file read-only)\n");
+    s_embedded(b.db);
+
+    bench_conn_close(&admin);
+    bench_conn_close(&q);
     zmq_ctx_term(s_ctx);
     bench_broker_stop(&b);
+    s_loadavg("at the end");
+    s_summary();
     return 0;
 }
