@@ -46,7 +46,7 @@ static cs_span_t s_title(cs_reader_t *r, uint32_t id, cs_span_t key)
     cs_val_t v;
     cs_entry_t e;
     if (!id || n == 0 || cs_reader_get(r, CS_DB_CODES, k, n, &v) != CS_OK ||
-        cs_entry_decode(v.data, v.len, &e) != CS_OK) {
+        cs_entry_decode_head(v.data, v.len, &e) != CS_OK) {
         return none;
     }
     return e.title;

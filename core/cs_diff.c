@@ -51,7 +51,7 @@ static int s_walk(cs_reader_t *r, uint32_t a, uint32_t b, int kind_absent, int c
     int rc = cs_reader_seek(r, CS_DB_CODES, prefix, plen, &k, &v);
     while (rc == CS_OK && k.len > plen && memcmp(k.data, prefix, plen) == 0) {
         cs_entry_t ea, eb;
-        if (cs_entry_decode(v.data, v.len, &ea) != CS_OK) {
+        if (cs_entry_decode_head(v.data, v.len, &ea) != CS_OK) {
             return CS_EMALFORMED;
         }
         uint8_t other[CS_KEY_MAX];
@@ -66,7 +66,7 @@ static int s_walk(cs_reader_t *r, uint32_t a, uint32_t b, int kind_absent, int c
             s_change_t c = {.code = ea.display, .title = ea.title, .billable = ea.billable};
             s_note(l, kind_absent, &c);
         } else if (compare) {
-            if (cs_entry_decode(ov.data, ov.len, &eb) != CS_OK) {
+            if (cs_entry_decode_head(ov.data, ov.len, &eb) != CS_OK) {
                 return CS_EMALFORMED;
             }
             if (!s_span_eq(ea.title, eb.title)) {

@@ -91,6 +91,9 @@ int cs_entry_encode(cs_buf_t *b, const cs_record_t *rec, const cs_code_t *self,
     s_u8(b, rec->billable ? 1 : 0);
     s_u8(b, rec->cls);
     s_u8(b, parent ? rec->parent_cls : 0);
+    /* rec is always a whole 1.1 record here: the host widens older ones. */
+    s_u32(b, rec->valid_from > 0 ? (uint32_t)rec->valid_from : 0);
+    s_u32(b, rec->valid_to > 0 ? (uint32_t)rec->valid_to : 0);
     s_str(b, self->display, 0);
     s_str(b, parent ? parent->key : NULL, 0);
     s_str(b, parent ? parent->display : NULL, 0);
@@ -109,15 +112,12 @@ int cs_entry_encode(cs_buf_t *b, const cs_record_t *rec, const cs_code_t *self,
     for (size_t i = 0; i < n_terms; i++) {
         s_str(b, rec->terms[i], 1);
     }
-    /* rec is always a whole 1.1 record here: the host widens older ones. */
     size_t n_attrs = rec->attrs ? (rec->n_attrs > 0xFFFF ? 0xFFFF : rec->n_attrs) : 0;
     s_u16(b, (unsigned)n_attrs);
     for (size_t i = 0; i < n_attrs; i++) {
         s_str(b, rec->attrs[i].name, 0);
         s_str(b, rec->attrs[i].value, 1);
     }
-    s_u32(b, rec->valid_from > 0 ? (uint32_t)rec->valid_from : 0);
-    s_u32(b, rec->valid_to > 0 ? (uint32_t)rec->valid_to : 0);
     return b->failed ? CS_ENOMEM : CS_OK;
 }
 
@@ -156,23 +156,44 @@ static cs_span_t s_rd_str(s_rd_t *r, int wide)
     return s;
 }
 
+static uint32_t s_rd_u32(s_rd_t *r)
+{
+    uint32_t hi = s_rd_u16(r);
+    return hi << 16 | s_rd_u16(r);
+}
+
+/* The fields every decode reads; *version gets the layout version. */
+static void s_decode_head(s_rd_t *r, cs_entry_t *out, unsigned *version)
+{
+    *version = s_rd_u8(r);
+    if (*version < 1 || *version > CS_ENTRY_VERSION) {
+        r->bad = 1;
+        return;
+    }
+    out->billable = s_rd_u8(r) & 1;
+    out->cls = (uint8_t)s_rd_u8(r);
+    out->parent_cls = (uint8_t)s_rd_u8(r);
+    if (*version >= 3) {
+        out->valid_from = (int32_t)s_rd_u32(r);
+        out->valid_to = (int32_t)s_rd_u32(r);
+    }
+    out->display = s_rd_str(r, 0);
+    out->parent_key = s_rd_str(r, 0);
+    out->parent = s_rd_str(r, 0);
+    out->kind = s_rd_str(r, 0);
+    out->title = s_rd_str(r, 1);
+    out->short_title = s_rd_str(r, 1);
+}
+
 int cs_entry_decode(const void *val, size_t len, cs_entry_t *out)
 {
     s_rd_t r = {.p = val, .end = (const uint8_t *)val + len, .bad = 0};
     memset(out, 0, sizeof *out);
-    unsigned version = s_rd_u8(&r);
-    if (version != 1 && version != CS_ENTRY_VERSION) {
+    unsigned version;
+    s_decode_head(&r, out, &version);
+    if (r.bad) {
         return CS_EMALFORMED;
     }
-    out->billable = s_rd_u8(&r) & 1;
-    out->cls = (uint8_t)s_rd_u8(&r);
-    out->parent_cls = (uint8_t)s_rd_u8(&r);
-    out->display = s_rd_str(&r, 0);
-    out->parent_key = s_rd_str(&r, 0);
-    out->parent = s_rd_str(&r, 0);
-    out->kind = s_rd_str(&r, 0);
-    out->title = s_rd_str(&r, 1);
-    out->short_title = s_rd_str(&r, 1);
     out->n_notes = (uint16_t)s_rd_u16(&r);
     out->notes = r.p;
     for (unsigned i = 0; i < out->n_notes && !r.bad; i++) {
@@ -195,11 +216,25 @@ int cs_entry_decode(const void *val, size_t len, cs_entry_t *out)
             s_rd_str(&r, 1);
         }
         out->attrs_end = r.p;
-        unsigned from_hi = s_rd_u16(&r), from_lo = s_rd_u16(&r);
-        unsigned to_hi = s_rd_u16(&r), to_lo = s_rd_u16(&r);
-        out->valid_from = (int32_t)(from_hi << 16 | from_lo);
-        out->valid_to = (int32_t)(to_hi << 16 | to_lo);
     }
+    if (version == 2) {
+        out->valid_from = (int32_t)s_rd_u32(&r);
+        out->valid_to = (int32_t)s_rd_u32(&r);
+    }
+    out->end = r.end;
+    return r.bad ? CS_EMALFORMED : CS_OK;
+}
+
+int cs_entry_decode_head(const void *val, size_t len, cs_entry_t *out)
+{
+    s_rd_t r = {.p = val, .end = (const uint8_t *)val + len, .bad = 0};
+    memset(out, 0, sizeof *out);
+    unsigned version;
+    s_decode_head(&r, out, &version);
+    if (!r.bad && version == 2) {
+        return cs_entry_decode(val, len, out); /* its dates are at the end */
+    }
+    out->notes = out->terms = out->terms_end = out->attrs = out->attrs_end = r.p;
     out->end = r.end;
     return r.bad ? CS_EMALFORMED : CS_OK;
 }

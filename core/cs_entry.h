@@ -1,13 +1,14 @@
 /* cs_entry.h: the stored form of one entry (the value in CS_DB_CODES), and its reader.
  *
- * Layout, version 2 (all numbers big-endian, strings not NUL-terminated):
+ * Layout, version 3 (all numbers big-endian, strings not NUL-terminated):
  *   u8 version, u8 flags (bit 0 billable), u8 class, u8 parent class (0: no parent),
+ *   u32 valid_from, u32 valid_to (yyyymmdd, 0: none),
  *   u8+display, u8+parent key, u8+parent display, u8+kind, u16+title, u16+short,
  *   u16 note count, per note: u8+type, u8+label, u16+text,
  *   u16 term count, per term: u16+term,
- *   u16 attribute count, per attribute: u8+name, u16+value,
- *   u32 valid_from, u32 valid_to (yyyymmdd, 0: none)
- * Version 1 (databases written before ABI 1.1) ends after the terms; it still decodes.
+ *   u16 attribute count, per attribute: u8+name, u16+value
+ * The fields validate needs come first, so cs_entry_decode_head stops after the short title.
+ * Versions 1 (no attributes or dates) and 2 (dates at the end) still decode.
  * Decoding checks every length against the value's size; spans point into the value
  * (borrowed: valid as long as the value is, see cs_store.h).
  */
@@ -23,7 +24,7 @@
 extern "C" {
 #endif
 
-#define CS_ENTRY_VERSION 2
+#define CS_ENTRY_VERSION 3
 
 typedef struct cs_span {
     const char *ptr;
@@ -73,6 +74,11 @@ int cs_entry_encode(cs_buf_t *b, const cs_record_t *rec, const cs_code_t *self,
 
 /* Decode a stored value. CS_OK or CS_EMALFORMED (a corrupt or foreign value). */
 int cs_entry_decode(const void *val, size_t len, cs_entry_t *out);
+
+/* Decode only what validation, hints and listings read: billable, classes, validity dates,
+ * display, parent, kind, titles. The notes, terms and attributes are left empty (count 0).
+ * Same results as cs_entry_decode for those fields. */
+int cs_entry_decode_head(const void *val, size_t len, cs_entry_t *out);
 
 /* Iterate notes: *pos starts at entry->notes; returns 1 and fills type/label/text while
  * notes remain (at most n_notes times), 0 at the end or on a corrupt value. */

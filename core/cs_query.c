@@ -155,8 +155,10 @@ static cs_proto_err_t s_resolve(cs_engine_t *e, const cs_request_t *req, msgpack
 
 /* ---- entry access ---- */
 
-static int s_get_entry(cs_engine_t *e, uint32_t rel, uint8_t cls, const char *key, size_t klen,
-                       cs_entry_t *out)
+/* The entry (cls, key) of release rel: its head only (billable, dates, display, parent, kind,
+ * titles), which is what validation and listings read, or whole (full: notes, attributes). */
+static int s_get_entry_as(cs_engine_t *e, uint32_t rel, uint8_t cls, const char *key,
+                          size_t klen, int full, cs_entry_t *out)
 {
     uint8_t k[CS_KEY_MAX];
     size_t n = cs_key_code(k, rel, cls, key, klen);
@@ -164,14 +166,25 @@ static int s_get_entry(cs_engine_t *e, uint32_t rel, uint8_t cls, const char *ke
     if (n == 0 || cs_reader_get(e->reader, CS_DB_CODES, k, n, &v) != CS_OK) {
         return CS_ENOTFOUND;
     }
-    return cs_entry_decode(v.data, v.len, out);
+    return full ? cs_entry_decode(v.data, v.len, out) : cs_entry_decode_head(v.data, v.len, out);
 }
 
-/* Find the entry for a normalised code; a code-looking text that is a block's id ("B10")
- * is the category first. */
+static int s_get_entry(cs_engine_t *e, uint32_t rel, uint8_t cls, const char *key, size_t klen,
+                       cs_entry_t *out)
+{
+    return s_get_entry_as(e, rel, cls, key, klen, 0, out);
+}
+
+/* Find the head of the entry for a normalised code. */
 static int s_find(cs_engine_t *e, uint32_t rel, const cs_code_t *c, cs_entry_t *out)
 {
-    return s_get_entry(e, rel, c->cls, c->key, strlen(c->key), out);
+    return s_get_entry_as(e, rel, c->cls, c->key, strlen(c->key), 0, out);
+}
+
+/* Find the whole entry (lookup shows notes and attributes). */
+static int s_find_full(cs_engine_t *e, uint32_t rel, const cs_code_t *c, cs_entry_t *out)
+{
+    return s_get_entry_as(e, rel, c->cls, c->key, strlen(c->key), 1, out);
 }
 
 /* ---- lookup ---- */
@@ -352,7 +365,7 @@ static cs_proto_err_t s_lookup(cs_engine_t *e, const cs_request_t *req, msgpack_
     }
     cs_entry_t ent;
     int differs = s_input_differs(req->code, code.display);
-    if (s_find(e, ctx.rel.id, &code, &ent) != CS_OK) {
+    if (s_find_full(e, ctx.rel.id, &code, &ent) != CS_OK) {
         cs_reply_begin(pk, req, 1, 4 + (differs ? 1 : 0));
         cs_pack_kv_bool(pk, "found", 0);
         cs_pack_kv_str(pk, "code", code.display);
@@ -519,7 +532,7 @@ static void s_collect_hint(cs_engine_t *e, uint32_t rel, const char *lo, size_t 
     int rc = cs_reader_seek(e->reader, CS_DB_CODES, start, slen, &k, &v);
     while (rc == CS_OK && h->n < CS_HINT_MAX && s_within(&k, end, elen)) {
         cs_entry_t ent;
-        if (cs_entry_decode(v.data, v.len, &ent) == CS_OK && ent.billable) {
+        if (cs_entry_decode_head(v.data, v.len, &ent) == CS_OK && ent.billable) {
             h->codes[h->n++] = ent.display;
         }
         rc = cs_reader_next(e->reader, CS_DB_CODES, &k, &v);
@@ -534,7 +547,7 @@ static void s_collect_hint(cs_engine_t *e, uint32_t rel, const char *lo, size_t 
             break;
         }
         cs_entry_t ent;
-        if (cs_entry_decode(v.data, v.len, &ent) == CS_OK && ent.billable) {
+        if (cs_entry_decode_head(v.data, v.len, &ent) == CS_OK && ent.billable) {
             size_t n = ent.display.len < CS_CODE_MAX - 1 ? ent.display.len : CS_CODE_MAX - 1;
             memcpy(h->last, ent.display.ptr, n);
             h->last[n] = '\0';

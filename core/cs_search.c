@@ -1442,7 +1442,7 @@ cs_proto_err_t cs_search_answer(cs_reader_t *r, const cs_system_ops_t *sys, uint
         cs_val_t v;
         cs_entry_t ent;
         if (klen == 0 || cs_reader_get(r, CS_DB_CODES, key, klen, &v) != CS_OK ||
-            cs_entry_decode(v.data, v.len, &ent) != CS_OK) {
+            cs_entry_decode_head(v.data, v.len, &ent) != CS_OK) {
             msgpack_pack_nil(pk); /* a corrupt store: keep the array's count true */
             continue;
         }

@@ -31,7 +31,8 @@ struct cs_store {
 struct cs_reader {
     cs_store_t *store;              /* owner */
     MDB_txn *txn;                   /* read-only, reset between snapshots */
-    MDB_cursor *cur[CS_DB_COUNT_];  /* one cursor per database, renewed with txn */
+    MDB_cursor *cur[CS_DB_COUNT_];  /* one cursor per database, renewed with txn on first use */
+    unsigned renewed;               /* bit db: cur[db] is bound to the current snapshot */
     int active;                     /* 1 between begin and end */
 };
 
@@ -377,11 +378,21 @@ int cs_reader_begin(cs_reader_t *r)
                  mdb_strerror(rc));
         return CS_EINTERNAL;
     }
-    for (int i = 0; i < CS_DB_COUNT_; i++) {
-        mdb_cursor_renew(r->txn, r->cur[i]);
-    }
+    /* Cursors are renewed when a request first moves one (s_reader_cursor): renewing all
+     * six here cost more than a lookup that uses none of them. */
+    r->renewed = 0;
     r->active = 1;
     return CS_OK;
+}
+
+/* db's cursor, bound to the current snapshot. */
+static MDB_cursor *s_reader_cursor(cs_reader_t *r, int db)
+{
+    if (!(r->renewed & (1u << db))) {
+        mdb_cursor_renew(r->txn, r->cur[db]);
+        r->renewed |= 1u << db;
+    }
+    return r->cur[db];
 }
 
 void cs_reader_end(cs_reader_t *r)
@@ -430,22 +441,22 @@ static int s_cursor(MDB_cursor *cur, MDB_cursor_op op, const void *key, size_t k
 int cs_reader_seek(cs_reader_t *r, int db, const void *key, size_t klen, cs_val_t *k,
                    cs_val_t *v)
 {
-    return s_cursor(r->cur[db], MDB_SET_RANGE, key, klen, k, v);
+    return s_cursor(s_reader_cursor(r, db), MDB_SET_RANGE, key, klen, k, v);
 }
 
 int cs_reader_next(cs_reader_t *r, int db, cs_val_t *k, cs_val_t *v)
 {
-    return s_cursor(r->cur[db], MDB_NEXT, NULL, 0, k, v);
+    return s_cursor(s_reader_cursor(r, db), MDB_NEXT, NULL, 0, k, v);
 }
 
 int cs_reader_prev(cs_reader_t *r, int db, cs_val_t *k, cs_val_t *v)
 {
-    return s_cursor(r->cur[db], MDB_PREV, NULL, 0, k, v);
+    return s_cursor(s_reader_cursor(r, db), MDB_PREV, NULL, 0, k, v);
 }
 
 int cs_reader_last(cs_reader_t *r, int db, cs_val_t *k, cs_val_t *v)
 {
-    return s_cursor(r->cur[db], MDB_LAST, NULL, 0, k, v);
+    return s_cursor(s_reader_cursor(r, db), MDB_LAST, NULL, 0, k, v);
 }
 
 /* ---- the writer ---- */
