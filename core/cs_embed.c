@@ -3,7 +3,7 @@
  * Two paths. Validate and search build a cs_request_t in-process, hand it to the broker's own
  * engine (cs_engine_handle) and decode the msgpack reply into typed structs: one source of
  * truth for reasons, hints and ranking, and a batch amortises the msgpack round trip.
- * Lookup reads the entry directly (normalise, resolve, one get, cs_entry_decode): the engine
+ * Lookup reads the entry directly (normalise, resolve, one get, its head decoded): the engine
  * round trip costs about as much again as the lookup itself (bench_broker prints both), and
  * a lookup's answer is a handful of fields. Texts are copied out of the map into the handle
  * before the read transaction ends, so no snapshot is held between calls: a broker loading
@@ -346,7 +346,7 @@ static int s_lookup(cs_db_t *db, const char *system, const char *code, const cs_
     cs_val_t v;
     cs_entry_t ent;
     if (klen == 0 || cs_reader_get(db->reader, CS_DB_CODES, key, klen, &v) != CS_OK ||
-        cs_entry_decode(v.data, v.len, &ent) != CS_OK) {
+        cs_entry_decode_head(v.data, v.len, &ent) != CS_OK) {
         cs_span_t s[2] = {{c.display, strlen(c.display)}, rel.label};
         cs_db_str_t *o[2] = {&out->code, &out->release};
         rc = s_copy_texts(db, s, o, 2);
