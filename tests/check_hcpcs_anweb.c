@@ -751,6 +751,22 @@ START_TEST(test_broker_releases)
     ck_assert(cs_obj_is_str(cs_obj_get(r, "release"), "2019"));
     ck_assert(cs_obj_true(cs_obj_get(s_result(r, 1), "valid")));
 
+    /* search works on HCPCS: by words, and by code prefix in code order */
+    const char *queries[][2] = {{"ambulance outside state", "A0021"}, {"a002", "A0021"}};
+    for (size_t i = 0; i < 2; i++) {
+        msgpack_packer *pk = cs_tclient_begin(q);
+        msgpack_pack_map(pk, 3);
+        cs_tpack_kv(pk, "op", "search");
+        cs_tpack_kv(pk, "system", "hcpcs");
+        cs_tpack_kv(pk, "q", queries[i][0]);
+        r = cs_tclient_call(q, 10000);
+        ck_assert_ptr_nonnull(r);
+        const msgpack_object *hits = cs_obj_get(r, "hits");
+        ck_assert_msg(hits && hits->via.array.size > 0, "search '%s': no hits", queries[i][0]);
+        ck_assert_msg(cs_obj_is_str(cs_obj_get(&hits->via.array.ptr[0], "code"), queries[i][1]),
+                      "search '%s': %s is not first", queries[i][0], queries[i][1]);
+    }
+
     cs_tclient_destroy(&q);
     cs_tclient_destroy(&admin);
     ck_assert_int_eq(cs_daemon_stop(&d), 0);
