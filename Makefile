@@ -86,7 +86,7 @@ BENCH_SRC  := $(wildcard tests/bench/bench_*.c)
 BENCHES    := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 PUBLIC_HDR := $(wildcard core/include/codeset/*.h)
 
-.PHONY: all check asan bench fuzz install uninstall clean format-check headers-check \
+.PHONY: all check asan bench fuzz fuzz-build install uninstall clean format-check headers-check \
         plugin-symbols-check replay run-check valgrind
 all: $(LIB_A) $(LIB_SO) $(CODESETD) $(CLI) $(PLUGINS)
 
@@ -137,7 +137,14 @@ $(CHECK_BIN): $(TEST_OBJ) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(CORE_LIBS) $(XML_LIBS) -lm
 
-$(BUILD)/tests/replay_%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(BUILD)/obj/tests/fuzz/replay_main.o $(LIB_A)
+# Every fuzz binary links the loader harness (tests/fuzz/loader_run.c) and the mock host: the
+# loader targets need them, the others ignore them.
+FUZZ_COMMON := $(BUILD)/obj/tests/fuzz/loader_run.o $(BUILD)/obj/tests/mock_host.o
+$(BUILD)/obj/tests/fuzz/%.o: CPPFLAGS += -Itests
+# the fuzz objects are shared by replay_* and fuzz_*: keep them between builds
+.SECONDARY: $(FUZZ_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/tests/fuzz/replay_main.o $(FUZZ_COMMON)
+$(BUILD)/tests/replay_%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(BUILD)/obj/tests/fuzz/replay_main.o \
+                         $(FUZZ_COMMON) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS) $(XML_LIBS) $(FUZZ_LIBS_$*)
 
@@ -147,9 +154,58 @@ FUZZ_NAMES := $(filter-out main,$(FUZZ_NAMES))
 run-check: all $(CHECK_BIN)
 	$(Q)CS_BUILD_DIR=$(abspath $(BUILD)) CS_SHARED_DATA=$(abspath ../shared/data) $(CHECK_BIN)
 
+# Loader targets dlopen their plugin from $(BUILD)/plugins (CS_FUZZ_PLUGINS).
 replay: all $(REPLAYS)
-	$(Q)for n in $(FUZZ_NAMES); do \
+	$(Q)for n in $(FUZZ_NAMES); do printf '  %-6s %s: ' REPLAY $$n; \
+	    CS_FUZZ_PLUGINS=$(abspath $(BUILD))/plugins \
 	    $(BUILD)/tests/replay_$$n tests/fuzz/fuzz_$$n.in || exit 1; done
+
+# ---- fuzz: libFuzzer (clang) with ASan and UBSan, into build-fuzz/ -------------------------
+# `make fuzz` rebuilds the library and the plugins with clang and coverage instrumentation
+# (-fsanitize=fuzzer-no-link) so the loader targets get feedback from inside the plugin they
+# dlopen, then runs each target for FUZZ_SECONDS on a scratch corpus seeded from
+# tests/fuzz/fuzz_<name>.in/ (the seed folders are never written). Crashes land in
+# build-fuzz/crashes/<name>/. FUZZ=name1,name2 picks targets; FUZZ_ARGS adds libFuzzer flags;
+# FUZZ_CFLAGS adds compiler flags (-fno-sanitize=pointer-overflow steps past a known finding).
+FUZZ_SECONDS ?= 60
+FUZZ_CC      ?= clang
+FUZZ_DIR     := build-fuzz
+FUZZ         ?=
+FUZZ_ARGS    ?=
+FUZZ_CFLAGS  ?=
+comma        := ,
+FUZZ_RUN     := $(if $(FUZZ),$(subst $(comma), ,$(FUZZ)),$(FUZZ_NAMES))
+# Largest input per target: a request is small; a release file needs room for structure.
+FUZZ_MAXLEN_request := 4096
+FUZZ_MAXLEN_key     := 128
+FUZZ_MAXLEN_entry   := 1024
+FUZZ_MAXLEN_DEFAULT := 8192
+ifeq ($(FUZZING),1)
+  # Coverage in everything; clang's extra warnings in other modules must not stop a fuzz run
+  # (the gcc build keeps -Werror). Plugins get the sanitizer and coverage runtimes from the
+  # fuzz binary that dlopens them, so -z defs cannot hold for them here.
+  CFLAGS  += -fsanitize=fuzzer-no-link -Wno-error $(FUZZ_CFLAGS)
+  LDFLAGS += -Wl,-z,undefs
+endif
+FUZZ_BINS := $(FUZZ_NAMES:%=$(BUILD)/tests/fuzz_%)
+$(BUILD)/tests/fuzz_%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(FUZZ_COMMON) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(call say,LD,$@)$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(CORE_LIBS) $(XML_LIBS) \
+	    $(FUZZ_LIBS_$*)
+
+fuzz-build: $(LIB_A) $(PLUGINS) $(FUZZ_BINS)
+
+fuzz:
+	$(MAKE) BUILD=$(FUZZ_DIR) CC=$(FUZZ_CC) SAN=1 OPT='-O1 -g' FUZZING=1 fuzz-build
+	$(Q)for n in $(FUZZ_RUN); do \
+	    ml=$$(case $$n in request) echo $(FUZZ_MAXLEN_request);; key) echo $(FUZZ_MAXLEN_key);; \
+	          entry) echo $(FUZZ_MAXLEN_entry);; *) echo $(FUZZ_MAXLEN_DEFAULT);; esac); \
+	    mkdir -p $(FUZZ_DIR)/corpus/$$n $(FUZZ_DIR)/crashes/$$n; \
+	    echo "fuzz $$n for $(FUZZ_SECONDS) s (max_len $$ml)"; \
+	    CS_FUZZ_PLUGINS=$(abspath $(FUZZ_DIR))/plugins $(FUZZ_DIR)/tests/fuzz_$$n \
+	        -max_total_time=$(FUZZ_SECONDS) -max_len=$$ml -timeout=10 -rss_limit_mb=2048 \
+	        -print_final_stats=1 -artifact_prefix=$(FUZZ_DIR)/crashes/$$n/ $(FUZZ_ARGS) \
+	        $(FUZZ_DIR)/corpus/$$n tests/fuzz/fuzz_$$n.in || exit 1; done
 
 headers-check:
 	$(Q)for h in $(PUBLIC_HDR); do \
@@ -269,7 +325,7 @@ format-check:
 	clang-format --dry-run --Werror $(shell git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 

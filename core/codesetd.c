@@ -10,7 +10,9 @@
 #include <unistd.h>
 
 #include "cs_broker.h"
+#include "cs_curve.h"
 #include "cs_log.h"
+#include "cs_proto.h"
 #include "cs_query.h"
 
 #define CS_EXIT_USAGE 2
@@ -28,14 +30,24 @@ static void s_usage(FILE *f)
     fprintf(f,
             "usage: codesetd --db DIR [--listen EP]... [--admin EP] [--plugins DIR]\n"
             "                [--workers N] [--max-msg BYTES] [--map-size BYTES]\n"
+            "                [--max-codes N] [--max-search-limit N]\n"
+            "                [--curve-secret FILE [--curve-clients PATH]]\n"
             "                [--log-level error|warning|notice|info|debug]\n"
+            "       codesetd --curve-keygen FILE\n"
             "  --db DIR         LMDB directory (created if missing)\n"
             "  --listen EP      query endpoint, repeatable (default tcp://127.0.0.1:5555)\n"
             "  --admin EP       admin endpoint (default ipc://DIR/admin.sock, mode 0600)\n"
             "  --plugins DIR    plugin directory (default: beside the program)\n"
             "  --workers N      threads for slow ops (default: one per core)\n"
             "  --max-msg BYTES  largest request accepted (default 4194304)\n"
-            "  --map-size BYTES initial LMDB map size (default 1 GiB; grows on demand)\n");
+            "  --map-size BYTES initial LMDB map size (default 1 GiB; grows on demand)\n"
+            "  --max-codes N    codes in one validate request (default and most 10000)\n"
+            "  --max-search-limit N  search results per request (default and most 500)\n"
+            "  --curve-secret FILE   CURVE on every tcp endpoint with this secret key\n"
+            "                   (a file of mode 0600); ipc endpoints keep file permissions\n"
+            "  --curve-clients PATH  only these client public keys may connect over tcp\n"
+            "                   (a file, one key a line, or a directory of such files)\n"
+            "  --curve-keygen FILE   write a new key pair to FILE (0600) and FILE.pub, exit\n");
 }
 
 static int s_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -95,6 +107,11 @@ int main(int argc, char **argv)
         {"max-msg", required_argument, NULL, 'm'},
         {"map-size", required_argument, NULL, 'M'},
         {"log-level", required_argument, NULL, 'L'},
+        {"max-codes", required_argument, NULL, 'C'},
+        {"max-search-limit", required_argument, NULL, 'S'},
+        {"curve-secret", required_argument, NULL, 'K'},
+        {"curve-clients", required_argument, NULL, 'A'},
+        {"curve-keygen", required_argument, NULL, 'G'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -102,6 +119,8 @@ int main(int argc, char **argv)
     cs_broker_config_t cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.max_msg = 4 * 1024 * 1024;
+    cfg.max_codes = CS_PROTO_MAX_CODES;
+    cfg.max_search_limit = CS_PROTO_MAX_LIMIT;
     cfg.workers = (int)sysconf(_SC_NPROCESSORS_ONLN);
     char admin[PATH_MAX + 16] = "";
     char plugins[PATH_MAX] = "";
@@ -138,6 +157,31 @@ int main(int argc, char **argv)
             }
             cfg.map_size = (size_t)v;
             break;
+        case 'C':
+            if (s_parse_size(optarg, 1, CS_PROTO_MAX_CODES, &v) != 0) {
+                return s_fail("--max-codes takes a number from 1 to %d, not '%s'",
+                              CS_PROTO_MAX_CODES, optarg);
+            }
+            cfg.max_codes = (uint32_t)v;
+            break;
+        case 'S':
+            if (s_parse_size(optarg, 1, CS_PROTO_MAX_LIMIT, &v) != 0) {
+                return s_fail("--max-search-limit takes a number from 1 to %d, not '%s'",
+                              CS_PROTO_MAX_LIMIT, optarg);
+            }
+            cfg.max_search_limit = (uint32_t)v;
+            break;
+        case 'K': cfg.curve_secret = optarg; break;
+        case 'A': cfg.curve_clients = optarg; break;
+        case 'G': {
+            cs_error_t kerr;
+            cs_error_clear(&kerr);
+            if (cs_curve_keygen(optarg, &kerr) != CS_OK) {
+                return s_fail("%s", kerr.msg);
+            }
+            printf("secret key in %s (keep it 0600), public key in %s.pub\n", optarg, optarg);
+            return 0;
+        }
         case 'L': {
             int level = cs_log_parse_level(optarg);
             if (level < 0) {

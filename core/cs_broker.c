@@ -8,9 +8,11 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "cs_catalog.h"
+#include "cs_curve.h"
 #include "cs_load.h"
 #include "cs_log.h"
 #include "cs_plugin_host.h"
@@ -32,6 +34,9 @@ typedef struct s_broker {
     cs_plugin_host_t *plugins;
     cs_engine_t *engine;        /* this thread's query engine */
     cs_jobs_t *jobs;            /* load jobs */
+    cs_curve_t *curve;          /* CURVE keys and ZAP handler, NULL without --curve-secret */
+    uint32_t max_codes;         /* validate codes per request (configured, clamped) */
+    uint32_t max_limit;         /* search limit ceiling (configured, clamped) */
     cs_stats_t stats;
     msgpack_sbuffer out;        /* reply buffer, reused */
     cs_request_t req;           /* decoded request, reused */
@@ -254,6 +259,19 @@ static cs_proto_err_t s_dispatch(s_broker_t *b, const void *body, size_t len, in
         cs_request_release(req);
         return e;
     }
+    /* The configured limits sit below the protocol's own (cs_proto checks those). */
+    if (req->op == CS_OP_VALIDATE && req->n_codes > b->max_codes) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "%u codes in one request; this broker takes at most %u",
+                 (unsigned)req->n_codes, (unsigned)b->max_codes);
+        cs_reply_error(pk, req, CS_PERR_TOO_MANY, msg);
+        cs_request_release(req);
+        return CS_PERR_TOO_MANY;
+    }
+    if (req->op == CS_OP_SEARCH && (req->limit > (int64_t)b->max_limit ||
+                                    (req->limit < 1 && b->max_limit < 20))) {
+        req->limit = b->max_limit; /* clamped like the protocol's own ceiling (W5) */
+    }
     if (cs_proto_op_is_admin(req->op) && !is_admin) {
         e = CS_PERR_FORBIDDEN;
         char msg[128];
@@ -352,6 +370,33 @@ static void *s_router(s_broker_t *b, int64_t max_msg)
     return s;
 }
 
+/* The directory of the admin socket must be the broker's own and closed to others: whoever
+ * can write there can swap the socket file for their own and read admin traffic. */
+static int s_check_admin_dir(const char *path, cs_error_t *err)
+{
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash) {
+        snprintf(dir, sizeof dir, ".");
+    } else if (slash == dir) {
+        dir[1] = '\0';
+    } else {
+        *slash = '\0';
+    }
+    struct stat st;
+    if (stat(dir, &st) != 0) {
+        return cs_error_set(err, CS_EIO, "admin socket directory %s: %s", dir, strerror(errno));
+    }
+    if (st.st_uid != geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH))) {
+        return cs_error_set(err, CS_EIO,
+                            "admin socket directory %s must belong to this user and not be "
+                            "writable by group or others (owner %u, mode %04o)", dir,
+                            (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+    }
+    return CS_OK;
+}
+
 static int s_bind_admin(s_broker_t *b, cs_error_t *err)
 {
     const char *ep = b->cfg->admin;
@@ -362,7 +407,23 @@ static int s_bind_admin(s_broker_t *b, cs_error_t *err)
     int is_ipc = strncmp(ep, "ipc://", 6) == 0;
     if (is_ipc) {
         snprintf(b->admin_path, sizeof b->admin_path, "%s", ep + 6);
+        int rc = s_check_admin_dir(b->admin_path, err);
+        if (rc != CS_OK) {
+            b->admin_path[0] = '\0'; /* not ours to unlink at stop */
+            return rc;
+        }
         unlink(b->admin_path); /* a socket file left by a killed broker */
+    } else if (strncmp(ep, "inproc://", 9) != 0) {
+        /* Loads, retires and drops from the network need an authenticated client. */
+        if (!b->curve || cs_curve_n_clients(b->curve) == 0) {
+            return cs_error_set(err, CS_EINVAL,
+                                "admin endpoint %s is not ipc://: it needs --curve-secret and "
+                                "--curve-clients, so only listed keys may administer", ep);
+        }
+        int rc = cs_curve_server(b->curve, b->admin, 1, err);
+        if (rc != CS_OK) {
+            return rc;
+        }
     }
     /* Only the broker's user may connect: the socket file is created 0600. */
     mode_t old = umask(0077);
@@ -396,6 +457,23 @@ static int s_start(s_broker_t *b, cs_error_t *err)
     if (rc != CS_OK) {
         return rc;
     }
+    /* P5 checks each plugin file; the directory must be closed too, or anyone who can write
+     * there could drop in a file of their own before the next start. */
+    struct stat pst;
+    if (stat(cfg->plugin_dir, &pst) != 0) {
+        return cs_error_set(err, CS_EIO, "plugin directory %s: %s", cfg->plugin_dir,
+                            strerror(errno));
+    }
+    if (!S_ISDIR(pst.st_mode)) {
+        return cs_error_set(err, CS_EIO, "plugin directory %s: not a directory",
+                            cfg->plugin_dir);
+    }
+    if (pst.st_mode & (S_IWGRP | S_IWOTH)) {
+        return cs_error_set(err, CS_EIO,
+                            "plugin directory %s is writable by group or others (mode %04o); "
+                            "refusing to load plugins from it", cfg->plugin_dir,
+                            (unsigned)(pst.st_mode & 07777));
+    }
     b->plugins = cs_plugin_host_new();
     if (!b->plugins) {
         return cs_error_set(err, CS_ENOMEM, "out of memory");
@@ -414,11 +492,31 @@ static int s_start(s_broker_t *b, cs_error_t *err)
         return cs_error_set(err, CS_ENOMEM, "out of memory");
     }
     b->zctx = zmq_ctx_new();
+    if (cfg->curve_secret) {
+        b->curve = cs_curve_new(cfg->curve_secret, cfg->curve_clients, err);
+        if (!b->curve) {
+            return err->code;
+        }
+        /* the ZAP handler first: no CURVE handshake may happen before it can refuse one */
+        rc = b->zctx ? cs_curve_zap_start(b->curve, b->zctx, err) : CS_OK;
+        if (rc != CS_OK) {
+            return rc;
+        }
+    } else if (cfg->curve_clients) {
+        return cs_error_set(err, CS_EINVAL, "--curve-clients needs --curve-secret");
+    }
     b->front = b->zctx ? s_router(b, cfg->max_msg) : NULL;
     if (!b->front) {
         return cs_error_set(err, CS_EINTERNAL, "cannot create the query socket");
     }
     for (size_t i = 0; i < cfg->n_listen; i++) {
+        /* CURVE is a bind-time option: on for tcp endpoints, off for ipc ones */
+        if (b->curve) {
+            rc = cs_curve_server(b->curve, b->front, cs_curve_applies(cfg->listen[i]), err);
+            if (rc != CS_OK) {
+                return rc;
+            }
+        }
         if (zmq_bind(b->front, cfg->listen[i]) != 0) {
             return cs_error_set(err, CS_EIO, "cannot bind the query endpoint %s: %s",
                                 cfg->listen[i], zmq_strerror(errno));
@@ -431,6 +529,11 @@ static int s_start(s_broker_t *b, cs_error_t *err)
     CS_NOTICE("codesetd %s started: db %s, %zu plugins from %s, query %s%s, admin %s",
               CS_VERSION, cfg->db_dir, n_plugins, cfg->plugin_dir, cfg->listen[0],
               cfg->n_listen > 1 ? " (and more)" : "", cfg->admin);
+    if (b->curve) {
+        size_t n = cs_curve_n_clients(b->curve);
+        CS_NOTICE("CURVE on tcp endpoints, server key %s; %s%zu client keys",
+                  cs_curve_public(b->curve), n ? "" : "any client (no list), ", n);
+    }
     return CS_OK;
 }
 
@@ -443,6 +546,7 @@ static void s_stop(s_broker_t *b)
     if (b->admin) {
         zmq_close(b->admin);
     }
+    cs_curve_destroy(&b->curve); /* closes the ZAP socket: zmq_ctx_term waits for it */
     if (b->zctx) {
         zmq_ctx_term(b->zctx);
     }
@@ -460,6 +564,11 @@ int cs_broker_run(const cs_broker_config_t *cfg, volatile sig_atomic_t *stop, cs
     s_broker_t b;
     memset(&b, 0, sizeof b);
     b.cfg = cfg;
+    b.max_codes = cfg->max_codes && cfg->max_codes < CS_PROTO_MAX_CODES ? cfg->max_codes
+                                                                        : CS_PROTO_MAX_CODES;
+    b.max_limit = cfg->max_search_limit && cfg->max_search_limit < CS_PROTO_MAX_LIMIT
+                      ? cfg->max_search_limit
+                      : CS_PROTO_MAX_LIMIT;
     cs_stats_init(&b.stats);
     msgpack_sbuffer_init(&b.out);
     cs_request_init(&b.req);
@@ -468,12 +577,14 @@ int cs_broker_run(const cs_broker_config_t *cfg, volatile sig_atomic_t *stop, cs
         s_stop(&b);
         return rc;
     }
-    zmq_pollitem_t items[2] = {
+    zmq_pollitem_t items[3] = {
         {.socket = b.front, .events = ZMQ_POLLIN},
         {.socket = b.admin, .events = ZMQ_POLLIN},
+        {.socket = cs_curve_zap_socket(b.curve), .events = ZMQ_POLLIN},
     };
+    int n_items = items[2].socket ? 3 : 2;
     while (!*stop) {
-        int n = zmq_poll(items, 2, CS_POLL_MS);
+        int n = zmq_poll(items, n_items, CS_POLL_MS);
         if (n < 0) {
             if (errno == EINTR) {
                 continue;
@@ -496,6 +607,10 @@ int cs_broker_run(const cs_broker_config_t *cfg, volatile sig_atomic_t *stop, cs
         }
         if (items[1].revents & ZMQ_POLLIN) {
             s_serve_one(&b, b.admin, 1);
+        }
+        /* handshakes wait on these answers: serve them every round */
+        if (n_items == 3 && (items[2].revents & ZMQ_POLLIN)) {
+            cs_curve_zap_serve(b.curve);
         }
     }
     CS_NOTICE("codesetd stopping: %llu requests served",

@@ -5,6 +5,11 @@
  * thread that owns the sockets, since every extra thread hop costs a cross-CPU wake-up on a
  * small machine; loads run on their own thread (cs_load.h) and never block queries.
  * The broker never closes a connection over a bad request: every request gets a reply.
+ *
+ * Access (docs/SECURITY.md): the admin endpoint is ipc:// in a directory owned by the broker's
+ * user and not writable by others, its socket file mode 0600; a tcp admin endpoint is refused
+ * unless CURVE with a client list guards it. With curve_secret every tcp endpoint is a CURVE
+ * server (cs_curve.h); with curve_clients only the listed client keys get through.
  */
 #ifndef CS_BROKER_H
 #define CS_BROKER_H
@@ -30,6 +35,10 @@ typedef struct cs_broker_config {
     int workers;                                 /* threads for slow ops (reserved) */
     int64_t max_msg;                             /* ZMQ_MAXMSGSIZE of both fronts */
     size_t map_size;                             /* initial LMDB map size, 0: default */
+    uint32_t max_codes;          /* validate codes per request, 1..CS_PROTO_MAX_CODES; 0: max */
+    uint32_t max_search_limit;   /* search limit ceiling, 1..CS_PROTO_MAX_LIMIT; 0: max */
+    const char *curve_secret;    /* CURVE secret key file for tcp endpoints, or NULL */
+    const char *curve_clients;   /* file or directory of allowed client keys, or NULL */
 } cs_broker_config_t;
 
 /* Run until *stop becomes non-zero (a signal handler sets it). Returns CS_OK after a clean

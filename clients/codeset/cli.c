@@ -56,6 +56,10 @@ static void s_help(const cs_cli_t *cli)
           "  --db DIR       the broker's database directory (env CODESET_DB)\n"
           "  --json         print each reply map as one line of JSON\n"
           "  --timeout MS   wait at most MS ms for each reply (default 10000)\n"
+          "  --curve-server-key FILE  the broker's CURVE public key: encrypt tcp connections\n"
+          "                 (env CODESET_CURVE_SERVER_KEY)\n"
+          "  --curve-key FILE  this client's CURVE secret key (mode 0600), for a broker that\n"
+          "                 lists its clients (env CODESET_CURVE_KEY)\n"
           "  --help         this text; `codeset COMMAND --help` describes one command\n\n",
           o);
     fputs(s_exit_help, o);
@@ -298,9 +302,10 @@ static int s_parse_global(cs_cli_t *cli, int argc, char **argv)
         }
         const char *eq = strchr(a, '=');
         size_t n = eq != NULL ? (size_t)(eq - a) : strlen(a);
-        const char *names[] = {"--connect", "--admin", "--db", "--timeout"};
+        const char *names[] = {"--connect", "--admin", "--db", "--timeout", "--curve-server-key",
+                               "--curve-key"};
         int which = -1;
-        for (int k = 0; k < 4; k++) {
+        for (int k = 0; k < 6; k++) {
             if (strlen(names[k]) == n && strncmp(names[k], a, n) == 0) {
                 which = k;
             }
@@ -321,6 +326,9 @@ static int s_parse_global(cs_cli_t *cli, int argc, char **argv)
             admin = val;
         } else if (which == 2) {
             db = val;
+        } else if (which == 4 || which == 5) {
+            /* cli_conn.c reads the key files when it opens a tcp connection */
+            setenv(which == 4 ? "CODESET_CURVE_SERVER_KEY" : "CODESET_CURVE_KEY", val, 1);
         } else {
             char *end = NULL;
             errno = 0;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/stat.h>
 #include <zmq.h>
 
 struct cs_cli_conn {
@@ -119,6 +120,107 @@ int cs_cli_conn_prescan(const void *buf, size_t len, unsigned max_depth)
     return pos == len ? 0 : -1;
 }
 
+#define S_Z85_KEY 40 /* Z85 characters of a CURVE key */
+
+/* The first key of a key file as codesetd writes them (--curve-keygen): a line of 40 Z85
+ * characters, or `want = "..."` as in a czmq certificate. With secret, the file must not be
+ * accessible to group or others. (libcodeset's cs_curve.c reads the same files; the CLI's
+ * objects are also linked into the test binary after the library, so it keeps its own.)
+ * Returns 0 with out[41] filled, or -1 with a sentence in err. */
+static int s_read_key(const char *path, const char *want, int secret, char *out, char *err,
+                      size_t errcap)
+{
+    FILE *f = fopen(path, "r");
+    struct stat st;
+    if (f == NULL || fstat(fileno(f), &st) != 0) {
+        snprintf(err, errcap, "%s: %s", path, strerror(errno));
+        if (f != NULL) {
+            fclose(f);
+        }
+        return -1;
+    }
+    if (secret && (st.st_mode & (S_IRWXG | S_IRWXO))) {
+        fclose(f);
+        snprintf(err, errcap, "%s: a secret key must be readable by its owner only (mode %04o)",
+                 path, (unsigned)(st.st_mode & 07777));
+        return -1;
+    }
+    char line[256];
+    int found = 0;
+    while (!found && fgets(line, sizeof line, f) != NULL) {
+        char *p = line + strspn(line, " \t");
+        /* a bare key first: '=' is one of Z85's characters */
+        size_t bare = strcspn(p, " \t\r\n");
+        char *eq = bare == S_Z85_KEY ? NULL : strchr(p, '=');
+        if (eq != NULL) {
+            size_t n = strlen(want);
+            if (strncmp(p, want, n) != 0 || strspn(p + n, " \t") != (size_t)(eq - p - n)) {
+                continue;
+            }
+            p = eq + 1;
+        }
+        p += strspn(p, " \t\"");
+        size_t len = strcspn(p, " \t\"\r\n");
+        uint8_t bin[32];
+        if (len == S_Z85_KEY) {
+            p[len] = '\0';
+            found = zmq_z85_decode(bin, p) != NULL;
+        }
+        if (found) {
+            memcpy(out, p, S_Z85_KEY + 1);
+        }
+    }
+    memset(line, 0, sizeof line);
+    fclose(f);
+    if (!found) {
+        snprintf(err, errcap, "%s: no CURVE key in it (a line of 40 Z85 characters)", path);
+        return -1;
+    }
+    return 0;
+}
+
+/* CURVE for a tcp endpoint when $CODESET_CURVE_SERVER_KEY names the broker's public key file
+ * (the CLI's --curve-server-key sets it). The client's own key pair comes from the secret key
+ * file in $CODESET_CURVE_KEY (--curve-key), or is made for this connection alone, which a
+ * broker without a client list accepts. ipc endpoints stay plain, as the broker binds them.
+ * Returns 0, or -1 with a sentence in err. */
+static int s_curve_client(void *sock, const char *endpoint, char *err, size_t errcap)
+{
+    const char *server_file = getenv("CODESET_CURVE_SERVER_KEY");
+    const char *key_file = getenv("CODESET_CURVE_KEY");
+    if (server_file == NULL || *server_file == '\0' || strncmp(endpoint, "ipc://", 6) == 0 ||
+        strncmp(endpoint, "inproc://", 9) == 0) {
+        return 0;
+    }
+    char server[S_Z85_KEY + 1];
+    char pub[S_Z85_KEY + 1];
+    char sec[S_Z85_KEY + 1];
+    if (s_read_key(server_file, "public-key", 0, server, err, errcap) != 0) {
+        return -1;
+    }
+    if (key_file != NULL && *key_file != '\0') {
+        if (s_read_key(key_file, "secret-key", 1, sec, err, errcap) != 0) {
+            return -1;
+        }
+        if (zmq_curve_public(pub, sec) != 0) {
+            snprintf(err, errcap, "--curve-key: %s is not a CURVE secret key", key_file);
+            return -1;
+        }
+    } else if (zmq_curve_keypair(pub, sec) != 0) {
+        snprintf(err, errcap, "cannot make a CURVE key pair: %s", zmq_strerror(errno));
+        return -1;
+    }
+    int rc = zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, server, S_Z85_KEY) != 0 ||
+             zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, pub, S_Z85_KEY) != 0 ||
+             zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, sec, S_Z85_KEY) != 0;
+    memset(sec, 0, sizeof sec);
+    if (rc) {
+        snprintf(err, errcap, "cannot set the CURVE keys: %s", zmq_strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 cs_cli_conn_t *cs_cli_conn_new(const char *endpoint, int timeout_ms, int *status, char *err,
                                size_t errcap)
 {
@@ -147,6 +249,10 @@ cs_cli_conn_t *cs_cli_conn_new(const char *endpoint, int timeout_ms, int *status
         zmq_setsockopt(c->sock, ZMQ_RCVTIMEO, &timeout_ms, sizeof timeout_ms) != 0 ||
         zmq_setsockopt(c->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0) {
         snprintf(err, errcap, "cannot set socket options: %s", zmq_strerror(errno));
+        goto fail;
+    }
+    if (s_curve_client(c->sock, endpoint, err, errcap) != 0) {
+        st = CS_CLI_CONN_EINVAL;
         goto fail;
     }
     if (zmq_connect(c->sock, endpoint) != 0) {

@@ -1946,8 +1946,10 @@ static int s_sniff(const char *const *files, size_t n_files)
 
 static int s_run(s_load_t *ld, const char *const by[5])
 {
-    int rc = CS_OK;
-    if (by[S_IS_ORDER]) {
+    /* Offsets into the pool are read even when nothing was added yet (an index with no
+     * tables before it): give it storage, an empty string, from the start. */
+    int rc = s_buf_add(&ld->pool, "", 0);
+    if (rc == CS_OK && by[S_IS_ORDER]) {
         rc = s_order_read(ld, by[S_IS_ORDER]);
     }
     if (rc == CS_OK && by[S_IS_DEFS]) {
