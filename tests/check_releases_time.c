@@ -454,6 +454,7 @@ typedef struct s_client {
     const char *added, *deleted;
     atomic_int *stop;
     long requests, errors, timeouts, went_back, switched;
+    atomic_int seen_2017;  /* set once the client has had a 2017 answer */
     char failure[160];
 } s_client_t;
 
@@ -498,6 +499,7 @@ static void *s_client_main(void *arg)
         }
         if (!seen_2017 && is_2017) {
             c->switched++;
+            atomic_store(&c->seen_2017, 1);
         }
         seen_2017 |= is_2017;
     }
@@ -528,8 +530,20 @@ START_TEST(test_load_while_validating)
                          0);
     }
     s_load_year(&d, admin, "2017", "2016-10-01", &f.y17);
-    /* keep validating a while after the switch */
-    struct timespec ts = {0, 300 * 1000000L};
+    /* keep validating a while after the switch: until every client has had 2017 answers
+     * (a slow build, under a sanitizer, needs more than a moment), then 300 ms more */
+    struct timespec ts = {0, 50 * 1000000L};
+    for (int waited = 0; waited < 60000; waited += 50) {
+        int all = 1;
+        for (int i = 0; i < 4; i++) {
+            all &= atomic_load(&clients[i].seen_2017);
+        }
+        if (all) {
+            break;
+        }
+        nanosleep(&ts, NULL);
+    }
+    ts.tv_nsec = 300 * 1000000L;
     nanosleep(&ts, NULL);
     atomic_store(&stop, 1);
     long total = 0;
