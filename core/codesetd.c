@@ -38,7 +38,8 @@ static void s_usage(FILE *f)
             "  --listen EP      query endpoint, repeatable (default tcp://127.0.0.1:5555)\n"
             "  --admin EP       admin endpoint (default ipc://DIR/admin.sock, mode 0600)\n"
             "  --plugins DIR    plugin directory (default: beside the program)\n"
-            "  --workers N      threads for slow ops (default: one per core)\n"
+            "  --workers N      threads for slow ops: search, diff, crosswalk, big validates\n"
+            "                   (default: one per core; 0: answer them in the main thread)\n"
             "  --max-msg BYTES  largest request accepted (default 4194304)\n"
             "  --map-size BYTES initial LMDB map size (default 1 GiB; grows on demand)\n"
             "  --max-codes N    codes in one validate request (default and most 10000)\n"
@@ -121,7 +122,8 @@ int main(int argc, char **argv)
     cfg.max_msg = 4 * 1024 * 1024;
     cfg.max_codes = CS_PROTO_MAX_CODES;
     cfg.max_search_limit = CS_PROTO_MAX_LIMIT;
-    cfg.workers = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    cfg.workers = cores < 1 ? 1 : cores > 64 ? 64 : (int)cores;
     char admin[PATH_MAX + 16] = "";
     char plugins[PATH_MAX] = "";
     long long v;
@@ -139,8 +141,8 @@ int main(int argc, char **argv)
         case 'a': snprintf(admin, sizeof admin, "%s", optarg); break;
         case 'p': snprintf(plugins, sizeof plugins, "%s", optarg); break;
         case 'w':
-            if (s_parse_size(optarg, 1, 256, &v) != 0) {
-                return s_fail("--workers takes a number from 1 to 256, not '%s'", optarg);
+            if (s_parse_size(optarg, 0, 64, &v) != 0) {
+                return s_fail("--workers takes a number from 0 to 64, not '%s'", optarg);
             }
             cfg.workers = (int)v;
             break;

@@ -20,10 +20,15 @@
 #include "cs_query.h"
 #include "cs_stats.h"
 #include "cs_store.h"
+#include "cs_workers.h"
 
 #define CS_MAX_FRAMES 16 /* envelope frames kept per request */
 #define CS_POLL_MS 200
 #define CS_HWM 10000
+/* A validate of more codes than this goes to a worker, like search, diff and crosswalk. */
+#define CS_SLOW_VALIDATE 100
+/* What s_dispatch returns for a request it leaves to the workers (not a protocol error). */
+#define S_FORWARD ((cs_proto_err_t)-1)
 
 typedef struct s_broker {
     const cs_broker_config_t *cfg;
@@ -34,6 +39,7 @@ typedef struct s_broker {
     cs_plugin_host_t *plugins;
     cs_engine_t *engine;        /* this thread's query engine */
     cs_jobs_t *jobs;            /* load jobs */
+    cs_workers_t *workers;      /* slow-op threads, NULL when --workers 0 */
     cs_curve_t *curve;          /* CURVE keys and ZAP handler, NULL without --curve-secret */
     uint32_t max_codes;         /* validate codes per request (configured, clamped) */
     uint32_t max_limit;         /* search limit ceiling (configured, clamped) */
@@ -237,7 +243,7 @@ static cs_proto_err_t s_stats(s_broker_t *b, const cs_request_t *req, msgpack_pa
 {
     cs_reply_begin(pk, req, 1, 4 + 4);
     cs_stats_pack(&b->stats, pk);
-    cs_pack_kv_int(pk, "workers", 1);
+    cs_pack_kv_int(pk, "workers", cs_workers_count(b->workers));
     cs_pack_kv_int(pk, "db_bytes", (int64_t)cs_store_used_bytes(b->store));
     cs_pack_kv_int(pk, "map_bytes", (int64_t)cs_store_map_size(b->store));
     cs_pack_kv_str(pk, "version", CS_VERSION);
@@ -245,6 +251,19 @@ static cs_proto_err_t s_stats(s_broker_t *b, const cs_request_t *req, msgpack_pa
 }
 
 /* ---- dispatch ---- */
+
+/* Ops whose cost grows with the release or the request: they go to a worker, so that the
+ * lookups queued behind them are not held up. */
+static int s_is_slow(const cs_request_t *req)
+{
+    switch (req->op) {
+    case CS_OP_SEARCH:
+    case CS_OP_DIFF:
+    case CS_OP_CROSSWALK: return 1;
+    case CS_OP_VALIDATE: return req->n_codes > CS_SLOW_VALIDATE;
+    default: return 0;
+    }
+}
 
 static cs_proto_err_t s_dispatch(s_broker_t *b, const void *body, size_t len, int is_admin,
                                  msgpack_packer *pk, cs_op_t *op_out)
@@ -268,10 +287,7 @@ static cs_proto_err_t s_dispatch(s_broker_t *b, const void *body, size_t len, in
         cs_request_release(req);
         return CS_PERR_TOO_MANY;
     }
-    if (req->op == CS_OP_SEARCH && (req->limit > (int64_t)b->max_limit ||
-                                    (req->limit < 1 && b->max_limit < 20))) {
-        req->limit = b->max_limit; /* clamped like the protocol's own ceiling (W5) */
-    }
+    cs_request_clamp_limit(req, b->max_limit); /* like the protocol's own ceiling (W5) */
     if (cs_proto_op_is_admin(req->op) && !is_admin) {
         e = CS_PERR_FORBIDDEN;
         char msg[128];
@@ -280,6 +296,10 @@ static cs_proto_err_t s_dispatch(s_broker_t *b, const void *body, size_t len, in
         cs_reply_error(pk, req, e, msg);
         cs_request_release(req);
         return e;
+    }
+    if (!is_admin && b->workers && s_is_slow(req)) {
+        cs_request_release(req);
+        return S_FORWARD;
     }
     switch (req->op) {
     case CS_OP_LOAD: e = s_admin_load(b, req, pk); break;
@@ -292,6 +312,64 @@ static cs_proto_err_t s_dispatch(s_broker_t *b, const void *body, size_t len, in
     }
     cs_request_release(req);
     return e;
+}
+
+/* Hand a request, envelope and body, to the workers (they take the frames). */
+static void s_forward(s_broker_t *b, zmq_msg_t *frames, int n)
+{
+    void *ws = cs_workers_sock(b->workers);
+    for (int i = 0; i < n; i++) {
+        if (zmq_msg_send(&frames[i], ws, i < n - 1 ? ZMQ_SNDMORE : 0) < 0) {
+            CS_WARN("cannot hand a request to the workers: %s", zmq_strerror(errno));
+            for (int j = i; j < n; j++) {
+                zmq_msg_close(&frames[j]);
+            }
+            return;
+        }
+    }
+}
+
+/* Read one answer from the workers and send it to its client. 0 when none was waiting. */
+static int s_relay_answer(s_broker_t *b)
+{
+    void *ws = cs_workers_sock(b->workers);
+    zmq_msg_t frames[CS_MAX_FRAMES + 2];
+    int n = 0, more = 1;
+    while (more && n < CS_MAX_FRAMES + 2) {
+        zmq_msg_init(&frames[n]);
+        if (zmq_msg_recv(&frames[n], ws, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&frames[n]);
+            break;
+        }
+        more = zmq_msg_more(&frames[n]);
+        n++;
+    }
+    if (n == 0) {
+        return 0;
+    }
+    cs_worker_meta_t meta;
+    int whole = !more && n >= 3 && zmq_msg_size(&frames[n - 1]) == sizeof meta;
+    if (whole) {
+        memcpy(&meta, zmq_msg_data(&frames[n - 1]), sizeof meta);
+        for (int i = 0; i < n - 1; i++) {
+            if (zmq_msg_send(&frames[i], b->front, i < n - 2 ? ZMQ_SNDMORE | ZMQ_DONTWAIT
+                                                             : ZMQ_DONTWAIT) < 0) {
+                CS_DEBUG("reply to a departed client dropped: %s", zmq_strerror(errno));
+                for (int j = i; j < n - 1; j++) {
+                    zmq_msg_close(&frames[j]);
+                }
+                break;
+            }
+        }
+        zmq_msg_close(&frames[n - 1]);
+        cs_stats_record(&b->stats, (cs_op_t)meta.op, (cs_proto_err_t)meta.err, meta.ns);
+    } else {
+        CS_WARN("a worker's answer was cut short (%d frames); dropped", n);
+        for (int i = 0; i < n; i++) {
+            zmq_msg_close(&frames[i]);
+        }
+    }
+    return 1;
 }
 
 /* Receive one request (all its frames), answer it, send the reply with the envelope.
@@ -337,6 +415,10 @@ static int s_serve_one(s_broker_t *b, void *sock, int is_admin)
     } else {
         zmq_msg_t *body = &frames[n - 1];
         e = s_dispatch(b, zmq_msg_data(body), zmq_msg_size(body), is_admin, &pk, &op);
+        if (e == S_FORWARD) {
+            s_forward(b, frames, n);
+            return 1;
+        }
     }
     for (int i = 0; i < n - 1; i++) {
         if (zmq_msg_send(&frames[i], sock, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
@@ -507,6 +589,13 @@ static int s_start(s_broker_t *b, cs_error_t *err)
     } else if (cfg->curve_clients) {
         return cs_error_set(err, CS_EINVAL, "--curve-clients needs --curve-secret");
     }
+    if (b->zctx && cfg->workers > 0) {
+        b->workers = cs_workers_start(b->zctx, b->store, b->plugins, cfg->workers,
+                                      b->max_limit, err);
+        if (!b->workers) {
+            return err->code ? err->code : CS_EINTERNAL;
+        }
+    }
     b->front = b->zctx ? s_router(b, cfg->max_msg) : NULL;
     if (!b->front) {
         return cs_error_set(err, CS_EINTERNAL, "cannot create the query socket");
@@ -542,6 +631,10 @@ static int s_start(s_broker_t *b, cs_error_t *err)
 static void s_stop(s_broker_t *b)
 {
     cs_jobs_destroy(&b->jobs); /* cancels a running load and waits for it */
+    if (b->workers) {
+        zmq_ctx_shutdown(b->zctx); /* wakes the workers out of their receives */
+        cs_workers_stop(&b->workers);
+    }
     if (b->front) {
         zmq_close(b->front);
     }
@@ -579,12 +672,22 @@ int cs_broker_run(const cs_broker_config_t *cfg, volatile sig_atomic_t *stop, cs
         s_stop(&b);
         return rc;
     }
-    zmq_pollitem_t items[3] = {
+    /* front, admin, then the workers' answers and the ZAP handler where there are such */
+    zmq_pollitem_t items[4] = {
         {.socket = b.front, .events = ZMQ_POLLIN},
         {.socket = b.admin, .events = ZMQ_POLLIN},
-        {.socket = cs_curve_zap_socket(b.curve), .events = ZMQ_POLLIN},
     };
-    int n_items = items[2].socket ? 3 : 2;
+    int n_items = 2, i_workers = -1, i_zap = -1;
+    if (b.workers) {
+        i_workers = n_items;
+        items[n_items++] = (zmq_pollitem_t){.socket = cs_workers_sock(b.workers),
+                                            .events = ZMQ_POLLIN};
+    }
+    if (cs_curve_zap_socket(b.curve)) {
+        i_zap = n_items;
+        items[n_items++] = (zmq_pollitem_t){.socket = cs_curve_zap_socket(b.curve),
+                                            .events = ZMQ_POLLIN};
+    }
     while (!*stop) {
         int n = zmq_poll(items, n_items, CS_POLL_MS);
         if (n < 0) {
@@ -608,8 +711,15 @@ int cs_broker_run(const cs_broker_config_t *cfg, volatile sig_atomic_t *stop, cs
         if (items[1].revents & ZMQ_POLLIN) {
             s_serve_one(&b, b.admin, 1);
         }
+        /* the workers' answers, as many as are ready */
+        for (int round = 0; round < 256 && i_workers >= 0 &&
+                            (items[i_workers].revents & ZMQ_POLLIN); round++) {
+            if (!s_relay_answer(&b)) {
+                break;
+            }
+        }
         /* handshakes wait on these answers: serve them every round */
-        if (n_items == 3 && (items[2].revents & ZMQ_POLLIN)) {
+        if (i_zap >= 0 && (items[i_zap].revents & ZMQ_POLLIN)) {
             cs_curve_zap_serve(b.curve);
         }
     }

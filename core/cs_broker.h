@@ -32,7 +32,7 @@ typedef struct cs_broker_config {
     size_t n_listen;
     const char *admin;                           /* admin endpoint */
     const char *plugin_dir;                      /* where plugins are loaded from */
-    int workers;                                 /* threads for slow ops (reserved) */
+    int workers;                                 /* threads for slow ops (0: none) */
     int64_t max_msg;                             /* ZMQ_MAXMSGSIZE of both fronts */
     size_t map_size;                             /* initial LMDB map size, 0: default */
     uint32_t max_codes;          /* validate codes per request, 1..CS_PROTO_MAX_CODES; 0: max */

@@ -917,3 +917,10 @@ cs_proto_err_t cs_reply_errorf(msgpack_packer *pk, const cs_request_t *req, cs_p
     cs_reply_error(pk, req, e, msg);
     return e;
 }
+
+void cs_request_clamp_limit(cs_request_t *req, uint32_t max)
+{
+    if (req->op == CS_OP_SEARCH && (req->limit > (int64_t)max || (req->limit < 1 && max < 20))) {
+        req->limit = max;
+    }
+}

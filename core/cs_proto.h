@@ -127,6 +127,10 @@ cs_str_t cs_request_code_at(const cs_request_t *req, uint32_t i);
 /* The i-th file of a load request. */
 cs_str_t cs_request_file_at(const cs_request_t *req, uint32_t i);
 
+/* Clamp a search request's limit to a broker's ceiling max (below CS_PROTO_MAX_LIMIT): a
+ * larger limit, or no limit when the default (20) is above max, becomes max. */
+void cs_request_clamp_limit(cs_request_t *req, uint32_t max);
+
 /* Wire names. Never NULL. */
 const char *cs_proto_opname(cs_op_t op);
 const char *cs_proto_errname(cs_proto_err_t e);

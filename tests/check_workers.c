@@ -1,0 +1,201 @@
+/* check_workers.c: slow ops (diff, search, crosswalk, big validates) are answered by worker
+ * threads, so a lookup sent after a long diff on the same connection is answered first; with
+ * --workers 0 the broker answers in arrival order. Also: every answer still reaches its
+ * client (ids matched) when slow and cheap requests are pipelined together. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "cs_daemon.h"
+#include "cs_test.h"
+
+#define T_TIMEOUT 60000
+
+Suite *cs_workers_suite(void);
+
+/* An order file of synthetic codes: letters first..last, 100 categories each, 10
+ * subcategories under each, 10 codes under each subcategory (111 entries a category; at most
+ * 9 letters, as order numbers have five digits). */
+static void s_write_order(const char *path, char first, char last)
+{
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    unsigned n = 0;
+    for (char l = first; l <= last; l++) {
+        for (int c = 0; c < 100; c++) {
+            char code[8];
+            snprintf(code, sizeof code, "%c%02d", l, c);
+            fprintf(f, "%05u %-7s 0 %-60s %s\n", ++n, code, "Synthetic category",
+                    "Synthetic category");
+            for (int s = 0; s < 10; s++) {
+                snprintf(code, sizeof code, "%c%02d%d", l, c, s);
+                fprintf(f, "%05u %-7s 0 %-60s %s\n", ++n, code, "Synthetic subcategory",
+                        "Synthetic subcategory");
+                for (int x = 0; x < 10; x++) {
+                    snprintf(code, sizeof code, "%c%02d%d%d", l, c, s, x);
+                    fprintf(f, "%05u %-7s 1 %-60s Synthetic code %s\n", ++n, code,
+                            "Synthetic code", code);
+                }
+            }
+        }
+    }
+    fclose(f);
+}
+
+static void s_send(void *sock, int id, const char *op, const char *k1, const char *v1,
+                   const char *k2, const char *v2)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 5);
+    cs_tpack_kv(&pk, "op", op);
+    cs_tpack_str(&pk, "id");
+    msgpack_pack_int(&pk, id);
+    cs_tpack_kv(&pk, "system", "icd10cm");
+    cs_tpack_kv(&pk, k1, v1);
+    cs_tpack_kv(&pk, k2, v2);
+    ck_assert_int_ge(zmq_send(sock, "", 0, ZMQ_SNDMORE), 0);
+    ck_assert_int_ge(zmq_send(sock, sb.data, sb.size, 0), 0);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+/* The id of the next reply (and whether it was ok). */
+static int s_next_id(void *sock, int *ok)
+{
+    zmq_pollitem_t it = {sock, 0, ZMQ_POLLIN, 0};
+    ck_assert_int_eq(zmq_poll(&it, 1, T_TIMEOUT), 1);
+    zmq_msg_t m;
+    zmq_msg_init(&m);
+    do {
+        zmq_msg_close(&m);
+        zmq_msg_init(&m);
+        ck_assert_int_ge(zmq_msg_recv(&m, sock, 0), 0);
+    } while (zmq_msg_more(&m));
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    size_t off = 0;
+    ck_assert(msgpack_unpack_next(&up, zmq_msg_data(&m), zmq_msg_size(&m), &off) ==
+              MSGPACK_UNPACK_SUCCESS);
+    int id = (int)cs_obj_int(cs_obj_get(&up.data, "id"));
+    *ok = cs_obj_true(cs_obj_get(&up.data, "ok"));
+    msgpack_unpacked_destroy(&up);
+    zmq_msg_close(&m);
+    return id;
+}
+
+/* Start a broker with extra args, load "small" (A-D) and "big" (A-H). */
+static void s_start(cs_daemon_t *d, const char *const *args)
+{
+    memset(d, 0, sizeof *d);
+    ck_assert_int_eq(cs_daemon_start(d, args), 0);
+    char small[700], big[700], state[64];
+    snprintf(small, sizeof small, "%s/small.txt", d->dir);
+    snprintf(big, sizeof big, "%s/big.txt", d->dir);
+    s_write_order(small, 'A', 'D');
+    s_write_order(big, 'A', 'H');
+    cs_tclient_t *admin = cs_tclient_new(d->admin_ep);
+    const char *f1[] = {small}, *f2[] = {big};
+    cs_daemon_load(d, admin, "icd10cm-order", "small", "2020-10-01", f1, 1, state,
+                   sizeof state, T_TIMEOUT);
+    ck_assert_str_eq(state, "done");
+    cs_daemon_load(d, admin, "icd10cm-order", "big", "2021-10-01", f2, 1, state, sizeof state,
+                   T_TIMEOUT);
+    ck_assert_str_eq(state, "done");
+    cs_tclient_destroy(&admin);
+}
+
+/* Send a diff of the two releases (id 1), then a lookup (id 2): which comes back first? */
+static int s_first_answer(const cs_daemon_t *d)
+{
+    void *ctx = zmq_ctx_new();
+    void *sock = zmq_socket(ctx, ZMQ_DEALER);
+    int linger = 0;
+    zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger);
+    ck_assert_int_eq(zmq_connect(sock, d->query_ep), 0);
+    s_send(sock, 1, "diff", "release", "small", "to_release", "big");
+    s_send(sock, 2, "lookup", "code", "A00.00", "release", "big");
+    int ok1, ok2;
+    int first = s_next_id(sock, &ok1);
+    int second = s_next_id(sock, &ok2);
+    ck_assert(ok1 && ok2);
+    ck_assert_int_eq(first + second, 3);
+    zmq_close(sock);
+    zmq_ctx_term(ctx);
+    return first;
+}
+
+START_TEST(test_lookup_not_held_up_by_diff)
+{
+    cs_daemon_t d;
+    const char *args[] = {"--workers", "1", NULL};
+    s_start(&d, args);
+    /* three tries: each must see the lookup overtake the diff */
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(s_first_answer(&d), 2);
+    }
+    ck_assert_int_eq(cs_daemon_stop(&d), 0);
+    cs_daemon_cleanup(&d);
+}
+END_TEST
+
+START_TEST(test_no_workers_keeps_order)
+{
+    cs_daemon_t d;
+    const char *args[] = {"--workers", "0", NULL};
+    s_start(&d, args);
+    ck_assert_int_eq(s_first_answer(&d), 1);
+    ck_assert_int_eq(cs_daemon_stop(&d), 0);
+    cs_daemon_cleanup(&d);
+}
+END_TEST
+
+/* 2,000 pipelined requests mixing cheap and slow ops: every one answered, ids matched. */
+START_TEST(test_mixed_pipeline)
+{
+    cs_daemon_t d;
+    s_start(&d, NULL);
+    void *ctx = zmq_ctx_new();
+    void *sock = zmq_socket(ctx, ZMQ_DEALER);
+    int linger = 0;
+    zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger);
+    ck_assert_int_eq(zmq_connect(sock, d.query_ep), 0);
+    enum { N = 2000 };
+    static char seen[N];
+    memset(seen, 0, sizeof seen);
+    for (int i = 0; i < N; i++) {
+        switch (i % 4) {
+        case 0: s_send(sock, i, "search", "q", "synthetic code", "release", "big"); break;
+        case 1: s_send(sock, i, "lookup", "code", "B12.34", "release", "big"); break;
+        case 2: s_send(sock, i, "validate", "code", "C45.67", "release", "small"); break;
+        default: s_send(sock, i, "search", "q", "d1", "release", "big"); break;
+        }
+    }
+    for (int i = 0; i < N; i++) {
+        int ok;
+        int id = s_next_id(sock, &ok);
+        ck_assert_msg(ok, "request %d failed", id);
+        ck_assert(id >= 0 && id < N && !seen[id]);
+        seen[id] = 1;
+    }
+    zmq_close(sock);
+    zmq_ctx_term(ctx);
+    ck_assert_int_eq(cs_daemon_stop(&d), 0);
+    cs_daemon_cleanup(&d);
+}
+END_TEST
+
+Suite *cs_workers_suite(void)
+{
+    Suite *s = suite_create("workers");
+    TCase *tc = tcase_create("slow ops on workers");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_lookup_not_held_up_by_diff);
+    tcase_add_test(tc, test_no_workers_keeps_order);
+    tcase_add_test(tc, test_mixed_pipeline);
+    suite_add_tcase(s, tc);
+    return s;
+}
