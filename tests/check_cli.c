@@ -374,7 +374,22 @@ START_TEST(main_usage_errors)
     const char *chelp[] = {"codeset", "validate", "--help"};
     r = s_cli(3, chelp);
     ck_assert_int_eq(r.rc, CS_CLI_EXIT_OK);
-    ck_assert_ptr_nonnull(strstr(r.out, "usage: codeset validate SYSTEM CODE..."));
+    ck_assert_ptr_nonnull(
+        strstr(r.out, "usage: codeset [GLOBAL OPTIONS] validate SYSTEM CODE..."));
+    s_run_free(&r);
+
+    const char *version[] = {"codeset", "--version"};
+    r = s_cli(2, version);
+    ck_assert_int_eq(r.rc, CS_CLI_EXIT_OK);
+    ck_assert_ptr_nonnull(strstr(r.out, "codeset 0."));
+    s_run_free(&r);
+
+    /* --json after the command is the global option, not an unknown one */
+    const char *late_json[] = {"codeset", "lookup", "icd10cm", "--json"};
+    r = s_cli(4, late_json);
+    ck_assert_int_eq(r.rc, CS_CLI_EXIT_USAGE);
+    ck_assert_ptr_null(strstr(r.err, "unknown option"));
+    ck_assert_ptr_nonnull(strstr(r.err, "lookup"));
     s_run_free(&r);
 
     const char *missing[] = {"codeset", "--admin", "ipc:///nonexistent/admin.sock", "load",

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli_commands.h"
+#include "cs_query.h" /* CS_VERSION */
 
 /* Command options: the flag, its value's name in help (NULL for a flag without value). */
 static const struct {
@@ -17,7 +18,8 @@ static const struct {
 } s_opts[CS_CLI_OPT_COUNT] = {
     [CS_CLI_OPT_LOADER] = {"--loader", "ID", "loader plugin to use (default: the one that "
                                              "recognises the files)"},
-    [CS_CLI_OPT_RELEASE] = {"--release", "R", "release label (load: the label to create)"},
+    [CS_CLI_OPT_RELEASE] = {"--release", "R", "a release label: the one to create (load), the one "
+                                              "to ask (queries)"},
     [CS_CLI_OPT_EFFECTIVE] = {"--effective", "YYYY-MM-DD", "first day the release is in effect"},
     [CS_CLI_OPT_INCLUDE] = {"--include", "LIST", "comma list of notes,children,ancestors"},
     [CS_CLI_OPT_DATE] = {"--date", "YYYY-MM-DD", "use the release in effect on that date"},
@@ -51,15 +53,17 @@ static void s_help(const cs_cli_t *cli)
     fputs("\nOptions:\n"
           "  --connect EP   query endpoint (env CODESET_CONNECT; default " CS_CLI_DEFAULT_CONNECT
           ")\n"
-          "  --admin EP     admin endpoint for load, job, plugins (env CODESET_ADMIN;\n"
+          "  --admin EP     admin endpoint for load, job, retire, drop, plugins (env\n"
+          "                 CODESET_ADMIN;"
           "                 else ipc://DIR/admin.sock from --db DIR)\n"
           "  --db DIR       the broker's database directory (env CODESET_DB)\n"
-          "  --json         print each reply map as one line of JSON\n"
+          "  --json         print each reply map as one line of JSON (also after COMMAND)\n"
           "  --timeout MS   wait at most MS ms for each reply (default 10000)\n"
           "  --curve-server-key FILE  the broker's CURVE public key: encrypt tcp connections\n"
           "                 (env CODESET_CURVE_SERVER_KEY)\n"
           "  --curve-key FILE  this client's CURVE secret key (mode 0600), for a broker that\n"
           "                 lists its clients (env CODESET_CURVE_KEY)\n"
+          "  --version      the client's version\n"
           "  --help         this text; `codeset COMMAND --help` describes one command\n\n",
           o);
     fputs(s_exit_help, o);
@@ -68,7 +72,8 @@ static void s_help(const cs_cli_t *cli)
 static void s_command_help(const cs_cli_t *cli, const cs_cli_command_t *cmd)
 {
     FILE *o = cli->out;
-    fprintf(o, "usage: codeset %s %s\n\n%s\n", cmd->name, cmd->usage, cmd->summary);
+    fprintf(o, "usage: codeset [GLOBAL OPTIONS] %s%s%s\n\n%s\n", cmd->name,
+            cmd->usage[0] ? " " : "", cmd->usage, cmd->summary);
     if (cmd->flags & CS_CLI_ADMIN) {
         fputs("Sent to the admin endpoint (--admin EP, or --db DIR).\n", o);
     }
@@ -85,7 +90,10 @@ static void s_command_help(const cs_cli_t *cli, const cs_cli_command_t *cmd)
                     (cmd->required & CS_CLI_OPT(i)) ? " (required)" : "");
         }
     }
-    fputc('\n', o);
+    fputs("\nGlobal options (before COMMAND; --json anywhere): --connect EP, --admin EP,\n"
+          "  --db DIR, --json, --timeout MS, --curve-server-key FILE, --curve-key FILE\n"
+          "  (see codeset --help).\n\n",
+          o);
     fputs(s_exit_help, o);
 }
 
@@ -93,8 +101,8 @@ int cs_cli_usage_error(const cs_cli_t *cli, const cs_cli_command_t *cmd, const c
 {
     fprintf(cli->err, "codeset: %s\n", what);
     if (cmd != NULL) {
-        fprintf(cli->err, "usage: codeset %s %s (see codeset %s --help)\n", cmd->name,
-                cmd->usage, cmd->name);
+        fprintf(cli->err, "usage: codeset %s%s%s (see codeset %s --help)\n", cmd->name,
+                cmd->usage[0] ? " " : "", cmd->usage, cmd->name);
     } else {
         fputs("usage: codeset [--connect EP] [--admin EP] [--db DIR] [--json] [--timeout MS] "
               "COMMAND ... (see codeset --help)\n",
@@ -300,6 +308,10 @@ static int s_parse_global(cs_cli_t *cli, int argc, char **argv)
             cli->json = 1;
             continue;
         }
+        if (strcmp(a, "--version") == 0) {
+            fprintf(cli->out, "codeset %s (protocol 1)\n", CS_VERSION);
+            return -1 - CS_CLI_EXIT_OK;
+        }
         const char *eq = strchr(a, '=');
         size_t n = eq != NULL ? (size_t)(eq - a) : strlen(a);
         const char *names[] = {"--connect", "--admin", "--db", "--timeout", "--curve-server-key",
@@ -347,7 +359,8 @@ static int s_parse_global(cs_cli_t *cli, int argc, char **argv)
     if (cli->connect == NULL) {
         cli->connect = CS_CLI_DEFAULT_CONNECT;
     }
-    if (admin == NULL) {
+    /* the command line first: --db beats an admin endpoint from the environment */
+    if (admin == NULL && db == NULL) {
         admin = s_env("CODESET_ADMIN");
     }
     if (admin == NULL && db == NULL) {
@@ -381,7 +394,12 @@ int cs_cli_main(int argc, char **argv, FILE *out, FILE *err)
     cli.timeout_ms = CS_CLI_DEFAULT_TIMEOUT_MS;
     int fd_out = fileno(out);
     int fd_err = fileno(err);
-    cli.color = fd_out >= 0 && isatty(fd_out) && getenv("NO_COLOR") == NULL;
+    /* colour only on a terminal that can show it, and never with NO_COLOR set (non-empty,
+     * as no-color.org says) */
+    const char *no_color = getenv("NO_COLOR");
+    const char *term = getenv("TERM");
+    cli.color = fd_out >= 0 && isatty(fd_out) && (no_color == NULL || *no_color == '\0') &&
+                (term == NULL || strcmp(term, "dumb") != 0);
     cli.progress = fd_err >= 0 && isatty(fd_err);
 
     int at = s_parse_global(&cli, argc, argv);
@@ -394,18 +412,36 @@ int cs_cli_main(int argc, char **argv, FILE *out, FILE *err)
         snprintf(msg, sizeof msg, "unknown command '%.60s'", argv[at]);
         return cs_cli_usage_error(&cli, NULL, msg);
     }
+    /* --json is a global option people also write after the command: take it out there */
+    char **rest = calloc((size_t)argc + 1, sizeof *rest);
+    if (rest == NULL) {
+        fputs("codeset: out of memory\n", err);
+        return CS_CLI_EXIT_ERROR;
+    }
+    int n_rest = 0, plain = 0;
+    for (int i = at + 1; i < argc; i++) {
+        plain |= strcmp(argv[i], "--") == 0;
+        if (!plain && strcmp(argv[i], "--json") == 0) {
+            cli.json = 1;
+        } else {
+            rest[n_rest++] = argv[i];
+        }
+    }
     cs_cli_args_t args;
     char msg[300];
-    int rc = cs_cli_args_parse(cmd, argc - at - 1, argv + at + 1, &args, msg, sizeof msg);
+    int rc = cs_cli_args_parse(cmd, n_rest, rest, &args, msg, sizeof msg);
     if (rc == 1) {
         s_command_help(&cli, cmd);
+        free(rest);
         return CS_CLI_EXIT_OK;
     }
     if (rc != 0) {
+        free(rest);
         return cs_cli_usage_error(&cli, cmd, msg);
     }
     if ((cmd->flags & CS_CLI_ADMIN) && cli.admin == NULL) {
         free(args.pos);
+        free(rest);
         snprintf(msg, sizeof msg,
                  "%s is an admin command: give the admin endpoint with --admin EP or the "
                  "database directory with --db DIR",
@@ -414,6 +450,7 @@ int cs_cli_main(int argc, char **argv, FILE *out, FILE *err)
     }
     rc = cmd->handler(&cli, &args);
     free(args.pos);
+    free(rest);
     fflush(out);
     fflush(err);
     return rc;
