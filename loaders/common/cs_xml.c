@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
@@ -26,10 +27,11 @@ const char *cs_xml_base_name(const char *path)
     return slash ? slash + 1 : path;
 }
 
-const char *cs_xml_show(const char *in, size_t n, char *out, size_t cap)
+/* Escape at most limit bytes of in[0..n) into out[0..cap); returns the length written. */
+static size_t s_escape(const char *in, size_t n, size_t limit, char *out, size_t cap)
 {
     size_t o = 0;
-    for (size_t i = 0; i < n && i < 60 && o + 5 < cap; i++) {
+    for (size_t i = 0; i < n && i < limit && o + 5 < cap; i++) {
         unsigned char c = (unsigned char)in[i];
         if (c >= 0x20 && c < 0x7f && c != '\\') {
             out[o++] = (char)c;
@@ -37,6 +39,12 @@ const char *cs_xml_show(const char *in, size_t n, char *out, size_t cap)
             o += (size_t)snprintf(out + o, cap - o, "\\x%02x", c);
         }
     }
+    return o;
+}
+
+const char *cs_xml_show(const char *in, size_t n, char *out, size_t cap)
+{
+    size_t o = s_escape(in, n, 60, out, cap);
     if (n > 60 && o + 4 < cap) {
         memcpy(out + o, "...", 3);
         o += 3;
@@ -45,11 +53,18 @@ const char *cs_xml_show(const char *in, size_t n, char *out, size_t cap)
     return out;
 }
 
-/* Fill x->err with code and the message at base:line:column. */
-static int s_vfail(cs_xml_t *x, int code, unsigned line, unsigned column, const char *fmt,
-                   va_list ap)
+const char *cs_xml_escape(const char *in, size_t n, char *out, size_t cap)
 {
-    cs_error_at(x->err, x->base, line, column);
+    size_t o = s_escape(in, n, SIZE_MAX, out, cap);
+    out[o < cap ? o : cap - 1] = '\0';
+    return out;
+}
+
+/* Fill x->err with code and the message at file:line:column. */
+static int s_vfail(cs_xml_t *x, int code, const char *file, unsigned line, unsigned column,
+                   const char *fmt, va_list ap)
+{
+    cs_error_at(x->err, file, line, column);
     if (x->err) {
         x->err->code = code;
         vsnprintf(x->err->msg, sizeof x->err->msg, fmt, ap);
@@ -61,7 +76,17 @@ int cs_xml_fail_at(cs_xml_t *x, int code, unsigned line, unsigned column, const 
 {
     va_list ap;
     va_start(ap, fmt);
-    s_vfail(x, code, line, column, fmt, ap);
+    s_vfail(x, code, x->base, line, column, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+int cs_xml_fail_in(cs_xml_t *x, int code, const char *file, unsigned line, unsigned column,
+                   const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    s_vfail(x, code, file, line, column, fmt, ap);
     va_end(ap);
     return code;
 }
@@ -73,7 +98,8 @@ unsigned cs_xml_line(cs_xml_t *x, unsigned *column)
     xmlNodePtr node = xmlTextReaderCurrentNode(x->reader);
     long nline = node ? xmlGetLineNo(node) : -1;
     /* without XML_PARSE_BIG_LINES a node's line stops at 65535: the parser's is right then */
-    if (nline > 0 && nline < 65535 && nline != pline) {
+    int clipped = !(x->flags & CS_XML_BIG_LINES) && nline >= 65535;
+    if (nline > 0 && !clipped && nline != pline) {
         if (column) {
             *column = 0;
         }
@@ -91,7 +117,7 @@ int cs_xml_fail(cs_xml_t *x, int code, const char *fmt, ...)
     unsigned line = cs_xml_line(x, &column);
     va_list ap;
     va_start(ap, fmt);
-    s_vfail(x, code, line, column, fmt, ap);
+    s_vfail(x, code, x->base, line, column, fmt, ap);
     va_end(ap);
     return code;
 }
@@ -117,7 +143,11 @@ static void s_on_error(void *arg, xmlErrorPtr e)
         n--;
     }
     char shown[sizeof x->msg];
-    cs_xml_show(m, n, shown, sizeof shown);
+    if (x->flags & CS_XML_RAW_ERRORS) {
+        cs_xml_escape(m, n, shown, sizeof shown);
+    } else {
+        cs_xml_show(m, n, shown, sizeof shown);
+    }
     snprintf(x->msg, sizeof x->msg, "%s", shown);
 }
 
@@ -151,21 +181,35 @@ static int s_doctype_fail(cs_xml_t *x, int if_any)
     return cs_xml_fail_at(x, CS_EMALFORMED, line, (unsigned)(at - bol) + 1, "%s", msg);
 }
 
-int cs_xml_open(cs_xml_t *x, const char *path)
+int cs_xml_open(cs_xml_t *x, const char *path, unsigned flags)
 {
     x->path = path;
     x->base = cs_xml_base_name(path);
+    x->flags = flags;
     x->failed = 0;
     x->size = 0;
-    FILE *probe = fopen(path, "rb");
-    if (!probe) {
-        return cs_xml_fail_at(x, CS_EIO, 0, 0, "cannot open %s: %s", path, strerror(errno));
+    if (flags & CS_XML_REGULAR) {
+        struct stat st;
+        if (stat(path, &st) != 0) {
+            return cs_xml_fail_at(x, CS_EIO, 0, 0, "cannot open %s: %s", path, strerror(errno));
+        }
+        if (!S_ISREG(st.st_mode)) {
+            return cs_xml_fail_at(x, CS_EIO, 0, 0, "%s is not a regular file", path);
+        }
+        x->size = (uint64_t)st.st_size;
+    } else {
+        FILE *probe = fopen(path, "rb");
+        if (!probe) {
+            return cs_xml_fail_at(x, CS_EIO, 0, 0, "cannot open %s: %s", path,
+                                  strerror(errno));
+        }
+        fseek(probe, 0, SEEK_END);
+        long size = ftell(probe);
+        fclose(probe);
+        x->size = size > 0 ? (uint64_t)size : 0;
     }
-    fseek(probe, 0, SEEK_END);
-    long size = ftell(probe);
-    fclose(probe);
-    x->size = size > 0 ? (uint64_t)size : 0;
-    x->reader = xmlReaderForFile(path, NULL, XML_PARSE_NONET);
+    int options = XML_PARSE_NONET | (flags & CS_XML_BIG_LINES ? XML_PARSE_BIG_LINES : 0);
+    x->reader = xmlReaderForFile(path, NULL, options);
     if (!x->reader) {
         return cs_xml_fail_at(x, CS_EIO, 0, 0, "libxml2 cannot open %s", path);
     }
@@ -179,7 +223,7 @@ int cs_xml_next(cs_xml_t *x, int *type)
     int r = xmlTextReaderRead(x->reader);
     if (r < 0 || x->failed) {
         if (x->failed) {
-            int rc = s_doctype_fail(x, 1);
+            int rc = x->flags & CS_XML_RAW_ERRORS ? CS_OK : s_doctype_fail(x, 1);
             if (rc != CS_OK) {
                 return rc;
             }
@@ -209,11 +253,16 @@ int cs_xml_tick(cs_xml_t *x)
     return ++x->nodes % CS_XML_TICK == 0 ? cs_xml_poll(x) : CS_OK;
 }
 
+uint64_t cs_xml_bytes(const cs_xml_t *x)
+{
+    long consumed = x->reader ? xmlTextReaderByteConsumed(x->reader) : 0;
+    return x->done_before + (consumed > 0 ? (uint64_t)consumed : 0);
+}
+
 int cs_xml_poll(cs_xml_t *x)
 {
     if (x->has_progress) {
-        long consumed = xmlTextReaderByteConsumed(x->reader);
-        x->host->progress(x->sink, x->done_before + (consumed > 0 ? (uint64_t)consumed : 0));
+        x->host->progress(x->sink, cs_xml_bytes(x));
     }
     if (x->has_cancelled && x->host->cancelled(x->sink)) {
         return cs_xml_fail(x, CS_ETERM, "load cancelled");

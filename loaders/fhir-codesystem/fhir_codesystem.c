@@ -663,7 +663,7 @@ static int s_load_file(s_load_t *ld, uint32_t index)
     ld->n_items = 0;
     ld->arena.len = 0;
     ld->system = "*";
-    int rc = cs_xml_open(&ld->x, path);
+    int rc = cs_xml_open(&ld->x, path, 0);
     if (rc != CS_OK) {
         return rc;
     }

@@ -563,7 +563,7 @@ static int s_load_file(s_load_t *ld, const char *path)
     ld->saw_cm = 0;
     ld->root_line = 0;
     s_cm_reset(ld);
-    int rc = cs_xml_open(&ld->x, path);
+    int rc = cs_xml_open(&ld->x, path, 0);
     if (rc != CS_OK) {
         return rc;
     }

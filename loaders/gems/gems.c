@@ -31,9 +31,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/cs_text.h"
 #include "codeset/cs_plugin.h"
 
-#define S_BUF_SIZE (64 * 1024) /* read buffer; a line must fit with room to spare */
 #define S_LINE_MAX 256         /* longest line accepted, CR excluded (real lines: ~20) */
 #define S_HEAD_MAX (64 * 1024) /* bytes of a file read to tell its direction */
 #define S_HEAD_LINES 2000      /* lines of a file read to tell its direction */
@@ -99,13 +99,8 @@ typedef struct s_why {
 
 /* The state of one load(). */
 typedef struct s_load {
-    const cs_host_api_t *host; /* borrowed for the call */
-    cs_sink_t *sink;           /* borrowed for the call */
-    cs_error_t *err;           /* caller's error record */
-    int has_progress;          /* host->progress is there */
-    int has_cancelled;         /* host->cancelled is there */
-    const char *base;          /* base name of the current file, for messages */
-    uint64_t done;             /* bytes read over all files so far */
+    cs_text_t t;               /* host, error record and the current file's lines; done
+                                * counts bytes over all files */
     uint64_t rows;             /* rows emitted over all files */
 } s_load_t;
 
@@ -119,22 +114,6 @@ static int s_fail(s_why_t *why, unsigned column, const char *fmt, ...)
     vsnprintf(why->msg, sizeof why->msg, fmt, ap);
     va_end(ap);
     return -1;
-}
-
-static int s_error_at(s_load_t *ld, int code, unsigned line, unsigned column, const char *fmt,
-                      ...) __attribute__((format(printf, 5, 6)));
-static int s_error_at(s_load_t *ld, int code, unsigned line, unsigned column, const char *fmt,
-                      ...)
-{
-    cs_error_at(ld->err, ld->base, line, column);
-    if (ld->err) {
-        va_list ap;
-        va_start(ap, fmt);
-        ld->err->code = code;
-        vsnprintf(ld->err->msg, sizeof ld->err->msg, fmt, ap);
-        va_end(ap);
-    }
-    return code;
 }
 
 /* Copy in[0..n) into out as printable ASCII, escaping other bytes as \xNN; cut at 24 bytes. */
@@ -165,11 +144,6 @@ static int s_is_digit(char c)
 static int s_is_upper(char c)
 {
     return c >= 'A' && c <= 'Z';
-}
-
-static int s_is_blank(char c)
-{
-    return c == ' ' || c == '\t';
 }
 
 static int s_all_digits(const char *p, size_t n)
@@ -272,14 +246,14 @@ static int s_parse_line(char *line, size_t len, s_gem_t *g, s_why_t *why)
     size_t n = 0;
     size_t i = 0;
     for (;;) {
-        while (i < len && s_is_blank(line[i])) {
+        while (i < len && cs_text_is_blank(line[i])) {
             i++;
         }
         if (i == len) {
             break;
         }
         size_t b = i;
-        while (i < len && !s_is_blank(line[i])) {
+        while (i < len && !cs_text_is_blank(line[i])) {
             i++;
         }
         if (n < 4) {
@@ -395,37 +369,6 @@ static int s_check(const s_gem_t *g, unsigned d, s_why_t *why)
     return 0;
 }
 
-/* Strip one trailing CR; on the first line also a UTF-8 byte order mark. */
-static char *s_trim_line(char *line, size_t *len, unsigned lineno, unsigned *col_shift)
-{
-    if (*len > 0 && line[*len - 1] == '\r') {
-        (*len)--;
-    }
-    *col_shift = 0;
-    if (lineno == 1 && *len >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0) {
-        line += 3;
-        *len -= 3;
-        *col_shift = 3;
-    }
-    return line;
-}
-
-static int s_is_empty(const char *line, size_t len)
-{
-    for (size_t i = 0; i < len; i++) {
-        if (!s_is_blank(line[i])) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
-static const char *s_base_name(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    return slash ? slash + 1 : path;
-}
-
 /* What the head of a file says. */
 typedef struct s_head {
     unsigned mask;   /* directions every good line of the head fits (before a misfit) */
@@ -469,9 +412,8 @@ static int s_read_head(const char *path, size_t max, unsigned max_lines, s_head_
         }
         lineno++;
         unsigned shift;
-        line = s_trim_line(line, &len, lineno, &shift);
-        line[len] = '\0';
-        if (s_is_empty(line, len)) {
+        line = cs_text_trim(line, &len, lineno, &shift);
+        if (cs_text_is_empty(line, len)) {
             continue;
         }
         s_gem_t g;
@@ -562,89 +504,61 @@ static int s_emit(s_load_t *ld, const s_gem_t *g, unsigned d)
         .relationship = NULL,
     };
     ld->rows++;
-    return ld->host->emit_map(ld->sink, &row, ld->err);
+    return ld->t.host->emit_map(ld->t.sink, &row, ld->t.err);
 }
 
-/* Read one file of direction d line by line from buf (S_BUF_SIZE + 1 bytes). */
-static int s_read(s_load_t *ld, FILE *fp, char *buf, unsigned d)
+/* Read the current file (ld->t), of direction d, line by line. */
+static int s_read(s_load_t *ld, unsigned d)
 {
-    size_t start = 0;
-    size_t end = 0;
-    int eof = 0;
-    unsigned lineno = 0;
     unsigned first_empty = 0;
     uint64_t rows = 0;
     for (;;) {
-        char *line = buf + start;
-        char *nl = memchr(line, '\n', end - start);
+        char *line;
         size_t len;
-        if (nl) {
-            len = (size_t)(nl - line);
-            start += len + 1;
-        } else if (end - start > S_LINE_MAX + 1) {
-            return s_error_at(ld, CS_EMALFORMED, lineno + 1, S_LINE_MAX + 1,
-                              "line is longer than %d characters", S_LINE_MAX);
-        } else if (!eof) {
-            memmove(buf, buf + start, end - start);
-            end -= start;
-            start = 0;
-            size_t got = fread(buf + end, 1, S_BUF_SIZE - end, fp);
-            if (got == 0) {
-                if (ferror(fp)) {
-                    return s_error_at(ld, CS_EIO, lineno + 1, 0, "read failed: %s",
-                                      strerror(errno));
-                }
-                eof = 1;
-            }
-            end += got;
-            continue;
-        } else if (start < end) {
-            len = end - start;
-            start = end;
-        } else {
+        unsigned shift;
+        int rc = cs_text_next(&ld->t, &line, &len, &shift);
+        if (rc != CS_OK) {
+            return rc;
+        }
+        if (!line) {
             break;
         }
-        ld->done += len + (nl ? 1 : 0);
-        lineno++;
-        unsigned shift;
-        line = s_trim_line(line, &len, lineno, &shift);
-        line[len] = '\0';
-        if (s_is_empty(line, len)) {
+        unsigned lineno = ld->t.lineno;
+        if (cs_text_is_empty(line, len)) {
             if (first_empty == 0) {
                 first_empty = lineno;
             }
             continue;
         }
         if (first_empty != 0) {
-            return s_error_at(ld, CS_EMALFORMED, first_empty, 1,
-                              "empty line before the end of the file");
+            return cs_text_fail(&ld->t, CS_EMALFORMED, first_empty, 1,
+                                "empty line before the end of the file");
         }
         s_gem_t g;
         s_why_t why;
         if (s_parse_line(line, len, &g, &why) != 0 || s_check(&g, d, &why) != 0) {
-            return s_error_at(ld, CS_EMALFORMED, lineno, why.column ? why.column + shift : 0,
-                              "%s", why.msg);
+            return cs_text_fail(&ld->t, CS_EMALFORMED, lineno, why.column ? why.column + shift : 0,
+                                "%s", why.msg);
         }
-        int rc = s_emit(ld, &g, d);
+        rc = s_emit(ld, &g, d);
         if (rc != CS_OK) {
             return rc;
         }
         rows++;
         if (rows % S_TICK == 0) {
-            if (ld->has_progress) {
-                ld->host->progress(ld->sink, ld->done);
-            }
-            if (ld->has_cancelled && ld->host->cancelled(ld->sink)) {
-                return s_error_at(ld, CS_ETERM, lineno, 0, "load cancelled");
+            rc = cs_text_poll(&ld->t, lineno, ld->t.done);
+            if (rc != CS_OK) {
+                return rc;
             }
         }
     }
     if (rows == 0) {
-        return s_error_at(ld, CS_EMALFORMED, lineno ? lineno : 1, 0,
-                          "the file holds no GEM lines (source, target, flags)");
+        unsigned lineno = ld->t.lineno;
+        return cs_text_fail(&ld->t, CS_EMALFORMED, lineno ? lineno : 1, 0,
+                            "the file holds no GEM lines (source, target, flags)");
     }
-    if (ld->has_progress) {
-        ld->host->progress(ld->sink, ld->done);
+    if (ld->t.has_progress) {
+        ld->t.host->progress(ld->t.sink, ld->t.done);
     }
     return CS_OK;
 }
@@ -656,18 +570,18 @@ static int s_directions(s_load_t *ld, const char *const *files, size_t n_files, 
     unsigned taken = 0;
     const char *taken_by[S_N_DIRS] = {NULL};
     for (size_t i = 0; i < n_files; i++) {
-        ld->base = s_base_name(files[i]);
+        ld->t.base = cs_text_base_name(files[i]);
         s_head_t h;
         if (s_read_head(files[i], S_HEAD_MAX, S_HEAD_LINES, &h) != 0) {
-            return s_error_at(ld, CS_EIO, 0, 0, "cannot open %s: %s", files[i],
-                              strerror(errno));
+            return cs_text_fail(&ld->t, CS_EIO, 0, 0, "cannot open %s: %s", files[i],
+                                strerror(errno));
         }
         if (h.lines == 0) {
             /* Empty, junk or a bad first line: the main pass says which, at its line. */
             dirs[i] = S_N_DIRS;
             continue;
         }
-        int d = s_pick_dir(h.mask, ld->base);
+        int d = s_pick_dir(h.mask, ld->t.base);
         if (d < 0) {
             char list[200] = "";
             size_t o = 0;
@@ -677,14 +591,14 @@ static int s_directions(s_load_t *ld, const char *const *files, size_t n_files, 
                                           s_dirs[k].title);
                 }
             }
-            return s_error_at(ld, CS_EMALFORMED, 1, 0,
-                              "cannot tell which GEM this is: its first %u lines fit %s; name "
-                              "it as CMS does (2018_I9gem.txt, 2018_gem_pcs_I10I9.txt ...)",
-                              h.lines, list);
+            return cs_text_fail(&ld->t, CS_EMALFORMED, 1, 0,
+                                "cannot tell which GEM this is: its first %u lines fit %s; name "
+                                "it as CMS does (2018_I9gem.txt, 2018_gem_pcs_I10I9.txt ...)",
+                                h.lines, list);
         }
         if (taken & (1u << d)) {
-            return s_error_at(ld, CS_EINVAL, 0, 0, "%s is the %s GEM, and so is %s",
-                              ld->base, s_dirs[d].title, s_base_name(taken_by[d]));
+            return cs_text_fail(&ld->t, CS_EINVAL, 0, 0, "%s is the %s GEM, and so is %s",
+                                ld->t.base, s_dirs[d].title, cs_text_base_name(taken_by[d]));
         }
         taken |= 1u << d;
         taken_by[d] = files[i];
@@ -692,10 +606,6 @@ static int s_directions(s_load_t *ld, const char *const *files, size_t n_files, 
     }
     return CS_OK;
 }
-
-#define S_HAS(host, field)                                                                  \
-    ((host)->struct_size >= offsetof(cs_host_api_t, field) + sizeof((host)->field) &&       \
-     (host)->field != NULL)
 
 static int s_load(const cs_host_api_t *host, cs_sink_t *sink, const char *const *files,
                   size_t n_files, cs_error_t *err)
@@ -713,32 +623,28 @@ static int s_load(const cs_host_api_t *host, cs_sink_t *sink, const char *const 
             return cs_error_set(err, CS_EINVAL, "gems: file %zu is NULL", i + 1);
         }
     }
-    s_load_t ld = {
-        .host = host,
-        .sink = sink,
-        .err = err,
-        .has_progress = S_HAS(host, progress),
-        .has_cancelled = S_HAS(host, cancelled),
-    };
+    s_load_t ld = {0};
+    cs_text_begin(&ld.t, host, sink, err);
     unsigned dirs[S_N_DIRS];
     int rc = s_directions(&ld, files, n_files, dirs);
     if (rc != CS_OK) {
         return rc;
     }
-    char *buf = malloc(S_BUF_SIZE + 1);
+    char *buf = malloc(CS_TEXT_BUF_SIZE + 1);
     if (!buf) {
         return cs_error_set(err, CS_ENOMEM, "gems: out of memory");
     }
     for (size_t i = 0; i < n_files && rc == CS_OK; i++) {
-        ld.base = s_base_name(files[i]);
+        ld.t.base = cs_text_base_name(files[i]);
         FILE *fp = fopen(files[i], "rb");
         if (!fp) {
-            rc = s_error_at(&ld, CS_EIO, 0, 0, "cannot open %s: %s", files[i], strerror(errno));
+            rc = cs_text_fail(&ld.t, CS_EIO, 0, 0, "cannot open %s: %s", files[i], strerror(errno));
             break;
         }
         /* A file whose head told nothing (S_N_DIRS) is empty or its first line is bad: the
          * main pass reports which, at its line. */
-        rc = s_read(&ld, fp, buf, dirs[i]);
+        cs_text_start(&ld.t, fp, buf, S_LINE_MAX);
+        rc = s_read(&ld, dirs[i]);
         fclose(fp);
     }
     free(buf);

@@ -34,12 +34,12 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../common/cs_text.h"
 #include "../common/xlsx.h"
 #include "codeset/cs_plugin.h"
 
 #define S_REC_LEN 320          /* width of a record */
 #define S_LINE_MAX 4096        /* longest line accepted (a disclaimer may be long) */
-#define S_BUF_SIZE (64 * 1024) /* read buffer */
 #define S_PREAMBLE_MAX 64      /* lines (or sheet rows) allowed before the first record */
 #define S_SNIFF_MAX (64 * 1024) /* bytes sniff() reads of a text file */
 #define S_TICK 1024            /* records between progress reports and cancel checks */
@@ -196,12 +196,7 @@ typedef struct s_slot {
 
 /* The state of one load(). */
 typedef struct s_load {
-    const cs_host_api_t *host; /* borrowed for the call */
-    cs_sink_t *sink;           /* borrowed for the call */
-    cs_error_t *err;           /* caller's error record */
-    const char *base;          /* base name of the file, for messages */
-    int has_progress;          /* host->progress is there */
-    int has_cancelled;         /* host->cancelled is there */
+    cs_text_t t;               /* host, error record and, for a text file, its lines */
     uint64_t file_size;        /* bytes of the file (progress of an .xlsx is scaled to it) */
     s_pending_t pend;          /* the record being assembled */
     s_buf_t title;             /* its long description so far */
@@ -220,12 +215,6 @@ typedef struct s_load {
 
 /* ---- small helpers ----------------------------------------------------------------------- */
 
-static const char *s_base_name(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    return slash ? slash + 1 : path;
-}
-
 static int s_is_digit(char c)
 {
     return c >= '0' && c <= '9';
@@ -234,11 +223,6 @@ static int s_is_digit(char c)
 static int s_is_upper(char c)
 {
     return c >= 'A' && c <= 'Z';
-}
-
-static int s_is_blank(char c)
-{
-    return c == ' ' || c == '\t';
 }
 
 /* Copy in[0..n) into out as printable ASCII, escaping other bytes as \xNN. */
@@ -255,19 +239,6 @@ static const char *s_show(const char *in, size_t n, char *out, size_t cap)
     }
     out[o < cap ? o : cap - 1] = '\0';
     return out;
-}
-
-static int s_fail(s_load_t *ld, int code, unsigned line, unsigned column, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-static int s_fail(s_load_t *ld, int code, unsigned line, unsigned column, const char *fmt, ...)
-{
-    cs_error_at(ld->err, ld->base, line, column);
-    va_list ap;
-    va_start(ap, fmt);
-    ld->err->code = code;
-    vsnprintf(ld->err->msg, sizeof ld->err->msg, fmt, ap);
-    va_end(ap);
-    return code;
 }
 
 static int s_buf_add(s_buf_t *b, const char *s, size_t n)
@@ -295,10 +266,10 @@ static const char *s_trim(const char *s, size_t *n)
 {
     size_t b = 0;
     size_t e = *n;
-    while (b < e && s_is_blank(s[b])) {
+    while (b < e && cs_text_is_blank(s[b])) {
         b++;
     }
-    while (e > b && s_is_blank(s[e - 1])) {
+    while (e > b && cs_text_is_blank(s[e - 1])) {
         e--;
     }
     *n = e - b;
@@ -403,7 +374,7 @@ static size_t s_collapse(char *s, size_t n)
 {
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
-        if (s_is_blank(s[i])) {
+        if (cs_text_is_blank(s[i])) {
             if (o > 0 && s[o - 1] != ' ') {
                 s[o++] = ' ';
             }
@@ -527,9 +498,9 @@ static int s_code(s_load_t *ld, const s_src_t *src, int modifier, char *out)
     if (src->text && modifier) {
         for (size_t i = 0; i < 3; i++) {
             if (raw[i] != ' ') {
-                return s_fail(ld, CS_EMALFORMED, src->line, col + (unsigned)i,
-                              "modifier code '%s' must be 3 blanks and 2 characters",
-                              s_show(raw, 5, shown, sizeof shown));
+                return cs_text_fail(&ld->t, CS_EMALFORMED, src->line, col + (unsigned)i,
+                                    "modifier code '%s' must be 3 blanks and 2 characters",
+                                    s_show(raw, 5, shown, sizeof shown));
             }
         }
     }
@@ -538,8 +509,8 @@ static int s_code(s_load_t *ld, const s_src_t *src, int modifier, char *out)
     if (modifier) {
         if (n != 2 || !(s_is_upper(c[0]) || s_is_digit(c[0])) ||
             !(s_is_upper(c[1]) || s_is_digit(c[1]))) {
-            return s_fail(ld, CS_EMALFORMED, src->line, col,
-                          "modifier '%s' is not 2 letters or digits", shown);
+            return cs_text_fail(&ld->t, CS_EMALFORMED, src->line, col,
+                                "modifier '%s' is not 2 letters or digits", shown);
         }
     } else {
         int ok = n == 5 && s_is_upper(c[0]);
@@ -547,8 +518,8 @@ static int s_code(s_load_t *ld, const s_src_t *src, int modifier, char *out)
             ok = s_is_digit(c[i]);
         }
         if (!ok) {
-            return s_fail(ld, CS_EMALFORMED, src->line, col,
-                          "procedure code '%s' is not a letter and 4 digits", shown);
+            return cs_text_fail(&ld->t, CS_EMALFORMED, src->line, col,
+                                "procedure code '%s' is not a letter and 4 digits", shown);
         }
     }
     memcpy(out, c, n);
@@ -562,25 +533,25 @@ static int s_title_add(s_load_t *ld, const s_src_t *src, const char *code)
     size_t n = src->len[F_LONG];
     const char *p = src->val[F_LONG] ? s_trim(src->val[F_LONG], &n) : "";
     if (n == 0) {
-        return s_fail(ld, CS_EMALFORMED, src->line, src->col[F_LONG],
-                      "%s: long description is empty", code);
+        return cs_text_fail(&ld->t, CS_EMALFORMED, src->line, src->col[F_LONG],
+                            "%s: long description is empty", code);
     }
     if (ld->title.len + n + 1 > S_TITLE_MAX) {
-        return s_fail(ld, CS_ETOOMANY, src->line, src->col[F_LONG],
-                      "%s: long description is longer than %d bytes", code, S_TITLE_MAX);
+        return cs_text_fail(&ld->t, CS_ETOOMANY, src->line, src->col[F_LONG],
+                            "%s: long description is longer than %d bytes", code, S_TITLE_MAX);
     }
     if (ld->title.len > 0 && s_buf_add(&ld->title, " ", 1) != 0) {
-        return s_fail(ld, CS_ENOMEM, src->line, 0, "out of memory");
+        return cs_text_fail(&ld->t, CS_ENOMEM, src->line, 0, "out of memory");
     }
     size_t bad = s_text_add(&ld->title, p, n);
     if (bad == SIZE_MAX) {
-        return s_fail(ld, CS_ENOMEM, src->line, 0, "out of memory");
+        return cs_text_fail(&ld->t, CS_ENOMEM, src->line, 0, "out of memory");
     }
     if (bad != n) {
         unsigned col = src->col[F_LONG] + (src->text ? (unsigned)(p - src->val[F_LONG] + bad) : 0);
-        return s_fail(ld, CS_EMALFORMED, src->line, col,
-                      "%s: long description has byte 0x%02x, a control character", code,
-                      (unsigned char)p[bad]);
+        return cs_text_fail(&ld->t, CS_EMALFORMED, src->line, col,
+                            "%s: long description has byte 0x%02x, a control character", code,
+                            (unsigned char)p[bad]);
     }
     return CS_OK;
 }
@@ -609,12 +580,12 @@ static int s_flush(s_load_t *ld)
     if (sn > 0) {
         size_t bad = s_text_add(&ld->utf8, pd->field[F_SHORT], sn);
         if (bad == SIZE_MAX) {
-            return s_fail(ld, CS_ENOMEM, pd->line, 0, "out of memory");
+            return cs_text_fail(&ld->t, CS_ENOMEM, pd->line, 0, "out of memory");
         }
         if (bad != sn) {
-            return s_fail(ld, CS_EMALFORMED, pd->line, 0,
-                          "%s: short description has byte 0x%02x, a control character",
-                          pd->code, (unsigned char)pd->field[F_SHORT][bad]);
+            return cs_text_fail(&ld->t, CS_EMALFORMED, pd->line, 0,
+                                "%s: short description has byte 0x%02x, a control character",
+                                pd->code, (unsigned char)pd->field[F_SHORT][bad]);
         }
         ld->utf8.len = s_collapse(ld->utf8.p, ld->utf8.len);
         short_title = ld->utf8.p;
@@ -634,7 +605,7 @@ static int s_flush(s_load_t *ld)
         .valid_from = 0,
         .valid_to = pd->term,
     };
-    int rc = ld->host->emit(ld->sink, &rec, ld->err);
+    int rc = ld->t.host->emit(ld->t.sink, &rec, ld->t.err);
     if (rc != CS_OK) {
         return rc;
     }
@@ -655,9 +626,9 @@ static int s_attr_value(s_load_t *ld, const s_src_t *src, const s_attr_def_t *a,
             char shown[40];
             size_t n = src->len[a->first];
             const char *t = s_trim(v, &n);
-            return s_fail(ld, CS_EMALFORMED, src->line, src->col[a->first],
-                          "%s: %s '%s' is not a possible date (YYYYMMDD)", pd->code,
-                          s_layout[a->first].header, s_show(t, n, shown, sizeof shown));
+            return cs_text_fail(&ld->t, CS_EMALFORMED, src->line, src->col[a->first],
+                                "%s: %s '%s' is not a possible date (YYYYMMDD)", pd->code,
+                                s_layout[a->first].header, s_show(t, n, shown, sizeof shown));
         }
         if (d > 0) {
             snprintf(out, 64, "%04d-%02d-%02d", (int)(d / 10000), (int)(d / 100 % 100),
@@ -675,14 +646,14 @@ static int s_attr_value(s_load_t *ld, const s_src_t *src, const s_attr_def_t *a,
         }
         for (size_t i = 0; i < n; i++) {
             if ((unsigned char)v[i] < 0x20 || (unsigned char)v[i] >= 0x7f) {
-                return s_fail(ld, CS_EMALFORMED, src->line, src->col[a->first + k],
-                              "%s: %s has byte 0x%02x, expected printable ASCII", pd->code,
-                              s_layout[a->first + k].header, (unsigned char)v[i]);
+                return cs_text_fail(&ld->t, CS_EMALFORMED, src->line, src->col[a->first + k],
+                                    "%s: %s has byte 0x%02x, expected printable ASCII", pd->code,
+                                    s_layout[a->first + k].header, (unsigned char)v[i]);
             }
         }
         if (o + n + 2 > 64) {
-            return s_fail(ld, CS_EMALFORMED, src->line, src->col[a->first + k],
-                          "%s: %s is too long", pd->code, s_layout[a->first + k].header);
+            return cs_text_fail(&ld->t, CS_EMALFORMED, src->line, src->col[a->first + k],
+                                "%s: %s is too long", pd->code, s_layout[a->first + k].header);
         }
         if (o > 0) {
             out[o++] = ',';
@@ -707,15 +678,15 @@ static int s_first(s_load_t *ld, const s_src_t *src, int modifier)
         return rc;
     }
     if (2 * (ld->set_len + 1) > ld->set_cap && s_set_grow(ld) != CS_OK) {
-        return s_fail(ld, CS_ENOMEM, src->line, 0, "out of memory for the code set");
+        return cs_text_fail(&ld->t, CS_ENOMEM, src->line, 0, "out of memory for the code set");
     }
     uint64_t key = s_key(pd->code, modifier);
     s_slot_t *slot = s_set_find(ld, key);
     if (slot->key != 0) {
-        return s_fail(ld, CS_EMALFORMED, src->line, src->col[F_CODE],
-                      "%s '%s' appears twice (first on %s %u)",
-                      modifier ? "modifier" : "code", pd->code, src->text ? "line" : "row",
-                      slot->line);
+        return cs_text_fail(&ld->t, CS_EMALFORMED, src->line, src->col[F_CODE],
+                            "%s '%s' appears twice (first on %s %u)",
+                            modifier ? "modifier" : "code", pd->code, src->text ? "line" : "row",
+                            slot->line);
     }
     slot->key = key;
     slot->line = src->line;
@@ -726,9 +697,9 @@ static int s_first(s_load_t *ld, const s_src_t *src, int modifier)
             continue;
         }
         if (s_field_copy(src, f, pd->field[f]) != 0) {
-            return s_fail(ld, CS_EMALFORMED, src->line, src->col[f],
-                          "%s: %s is longer than %d characters", pd->code, s_layout[f].header,
-                          S_FIELD_MAX);
+            return cs_text_fail(&ld->t, CS_EMALFORMED, src->line, src->col[f],
+                                "%s: %s is longer than %d characters", pd->code, s_layout[f].header,
+                                S_FIELD_MAX);
         }
     }
     pd->modifier = modifier;
@@ -763,11 +734,10 @@ static int s_more(s_load_t *ld, const s_src_t *src, int modifier)
         return rc;
     }
     if (!pd->open || pd->modifier != modifier || strcmp(pd->code, code) != 0) {
-        return s_fail(ld, CS_EMALFORMED, src->line, src->col[F_RECID],
-                      "continuation (record id %c) of %s '%s' without its first line "
-                      "(record id %c) just before",
-                      modifier ? '8' : '4', modifier ? "modifier" : "code", code,
-                      modifier ? '7' : '3');
+        return cs_text_fail(&ld->t, CS_EMALFORMED, src->line, src->col[F_RECID],
+                            "continuation (record id %c) of %s '%s' without its first line "
+                            "(record id %c) just before", modifier ? '8' : '4',
+                            modifier ? "modifier" : "code", code, modifier ? '7' : '3');
     }
     return s_title_add(ld, src, code);
 }
@@ -789,21 +759,11 @@ static int s_take(s_load_t *ld, const s_src_t *src)
         return s_more(ld, src, 1);
     default: {
         char shown[40];
-        return s_fail(ld, CS_EMALFORMED, src->line, src->col[F_RECID],
-                      "record id '%s' is not 3, 4, 7 or 8", s_show(r, n, shown, sizeof shown));
+        return cs_text_fail(&ld->t, CS_EMALFORMED, src->line, src->col[F_RECID],
+                            "record id '%s' is not 3, 4, 7 or 8",
+                            s_show(r, n, shown, sizeof shown));
     }
     }
-}
-
-static int s_tick(s_load_t *ld, unsigned line, uint64_t done)
-{
-    if (ld->has_progress) {
-        ld->host->progress(ld->sink, done);
-    }
-    if (ld->has_cancelled && ld->host->cancelled(ld->sink)) {
-        return s_fail(ld, CS_ETERM, line, 0, "load cancelled");
-    }
-    return CS_OK;
 }
 
 /* ---- the text file ------------------------------------------------------------------------- */
@@ -842,16 +802,6 @@ static size_t s_binary_at(const char *line, size_t len)
     return len;
 }
 
-static int s_is_empty(const char *line, size_t len)
-{
-    for (size_t i = 0; i < len; i++) {
-        if (!s_is_blank(line[i])) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
 /* Fill src from a record line; the layout's columns past len read as blanks. */
 static void s_src_line(s_src_t *src, const char *line, size_t len, unsigned lineno)
 {
@@ -877,123 +827,89 @@ static int s_text_record(s_load_t *ld, const char *line, size_t len, unsigned li
 {
     char shown[40];
     if (len > S_REC_LEN) {
-        return s_fail(ld, CS_EMALFORMED, lineno, S_REC_LEN + 1,
-                      "record is %zu characters long, more than the %d of the layout", len,
-                      S_REC_LEN);
+        return cs_text_fail(&ld->t, CS_EMALFORMED, lineno, S_REC_LEN + 1,
+                            "record is %zu characters long, more than the %d of the layout", len,
+                            S_REC_LEN);
     }
     if (len < 12) {
-        return s_fail(ld, CS_EMALFORMED, lineno, (unsigned)len + 1,
-                      "record is %zu characters long, shorter than code, sequence number, "
-                      "record id and description (12)",
-                      len);
+        return cs_text_fail(&ld->t, CS_EMALFORMED, lineno, (unsigned)len + 1,
+                            "record is %zu characters long, shorter than code, sequence number, "
+                            "record id and description (12)", len);
     }
     size_t bad = s_binary_at(line, len);
     if (bad != len) {
-        return s_fail(ld, CS_EMALFORMED, lineno, (unsigned)bad + 1,
-                      "record has byte 0x%02x, a control character", (unsigned char)line[bad]);
+        return cs_text_fail(&ld->t, CS_EMALFORMED, lineno, (unsigned)bad + 1,
+                            "record has byte 0x%02x, a control character",
+                            (unsigned char)line[bad]);
     }
     for (size_t i = 5; i < 10; i++) {
         if (!s_is_digit(line[i])) {
-            return s_fail(ld, CS_EMALFORMED, lineno, (unsigned)i + 1,
-                          "sequence number '%s' is not 5 digits",
-                          s_show(line + 5, 5, shown, sizeof shown));
+            return cs_text_fail(&ld->t, CS_EMALFORMED, lineno, (unsigned)i + 1,
+                                "sequence number '%s' is not 5 digits",
+                                s_show(line + 5, 5, shown, sizeof shown));
         }
     }
     char id = line[10];
     if ((id == '3' || id == '7') && len < S_FIRST_MIN) {
-        return s_fail(ld, CS_EMALFORMED, lineno, (unsigned)len + 1,
-                      "record is %zu characters long, but a first line (record id %c) runs at "
-                      "least to column %d (action code)",
-                      len, id, S_FIRST_MIN);
+        return cs_text_fail(&ld->t, CS_EMALFORMED, lineno, (unsigned)len + 1,
+                            "record is %zu characters long, but a first line (record id %c) "
+                            "runs at least to column %d (action code)",
+                            len, id, S_FIRST_MIN);
     }
     s_src_t src;
     s_src_line(&src, line, len, lineno);
     return s_take(ld, &src);
 }
 
-static int s_text_load(s_load_t *ld, FILE *fp, char *buf)
+static int s_text_load(s_load_t *ld)
 {
-    size_t start = 0;
-    size_t end = 0;
-    int eof = 0;
-    uint64_t done = 0;
-    unsigned lineno = 0;
     unsigned first_empty = 0;
     unsigned records = 0; /* record lines taken */
     for (;;) {
-        char *line = buf + start;
-        char *nl = memchr(line, '\n', end - start);
+        char *line;
         size_t len;
-        if (nl) {
-            len = (size_t)(nl - line);
-            start += len + 1;
-        } else if (end - start > S_LINE_MAX + 1) {
-            return s_fail(ld, CS_EMALFORMED, lineno + 1, S_LINE_MAX + 1,
-                          "line is longer than %d characters", S_LINE_MAX);
-        } else if (!eof) {
-            memmove(buf, buf + start, end - start);
-            end -= start;
-            start = 0;
-            size_t got = fread(buf + end, 1, S_BUF_SIZE - end, fp);
-            if (got == 0) {
-                if (ferror(fp)) {
-                    return s_fail(ld, CS_EIO, lineno + 1, 0, "read failed: %s",
-                                  strerror(errno));
-                }
-                eof = 1;
-            }
-            end += got;
-            continue;
-        } else if (start < end) {
-            len = end - start;
-            start = end;
-        } else {
+        unsigned shift;
+        int rc = cs_text_next(&ld->t, &line, &len, &shift);
+        if (rc != CS_OK) {
+            return rc;
+        }
+        if (!line) {
             break;
         }
-        done += len + (nl ? 1 : 0);
-        lineno++;
-        if (len > 0 && line[len - 1] == '\r') {
-            len--;
-        }
-        unsigned shift = 0;
-        if (lineno == 1 && len >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0) {
-            line += 3;
-            len -= 3;
-            shift = 3;
-        }
+        unsigned lineno = ld->t.lineno;
         if (records == 0 && !s_record_shaped(line, len)) {
             size_t bad = s_binary_at(line, len);
             if (bad != len) {
-                return s_fail(ld, CS_EMALFORMED, lineno, (unsigned)(bad + shift) + 1,
-                              "byte 0x%02x before the first record: not an HCPCS text file",
-                              (unsigned char)line[bad]);
+                return cs_text_fail(&ld->t, CS_EMALFORMED, lineno, (unsigned)(bad + shift) + 1,
+                                    "byte 0x%02x before the first record: not an HCPCS text file",
+                                    (unsigned char)line[bad]);
             }
             if (lineno > S_PREAMBLE_MAX) {
-                return s_fail(ld, CS_EMALFORMED, lineno, 1,
-                              "no HCPCS record in the first %d lines", S_PREAMBLE_MAX);
+                return cs_text_fail(&ld->t, CS_EMALFORMED, lineno, 1,
+                                    "no HCPCS record in the first %d lines", S_PREAMBLE_MAX);
             }
             continue;
         }
-        if (s_is_empty(line, len)) {
+        if (cs_text_is_empty(line, len)) {
             if (first_empty == 0) {
                 first_empty = lineno;
             }
             continue;
         }
         if (first_empty != 0) {
-            return s_fail(ld, CS_EMALFORMED, first_empty, 1,
-                          "empty line between records");
+            return cs_text_fail(&ld->t, CS_EMALFORMED, first_empty, 1,
+                                "empty line between records");
         }
         if (shift) {
-            return s_fail(ld, CS_EMALFORMED, lineno, 1,
-                          "a byte order mark before a record: records are plain text");
+            return cs_text_fail(&ld->t, CS_EMALFORMED, lineno, 1,
+                                "a byte order mark before a record: records are plain text");
         }
-        int rc = s_text_record(ld, line, len, lineno);
+        rc = s_text_record(ld, line, len, lineno);
         if (rc != CS_OK) {
             return rc;
         }
         if (++records % S_TICK == 0) {
-            rc = s_tick(ld, lineno, done);
+            rc = cs_text_poll(&ld->t, lineno, ld->t.done);
             if (rc != CS_OK) {
                 return rc;
             }
@@ -1004,10 +920,11 @@ static int s_text_load(s_load_t *ld, FILE *fp, char *buf)
         return rc;
     }
     if (ld->records == 0) {
-        return s_fail(ld, CS_EMALFORMED, lineno, 0, "the file holds no HCPCS record");
+        return cs_text_fail(&ld->t, CS_EMALFORMED, ld->t.lineno, 0,
+                            "the file holds no HCPCS record");
     }
-    if (ld->has_progress) {
-        ld->host->progress(ld->sink, done);
+    if (ld->t.has_progress) {
+        ld->t.host->progress(ld->t.sink, ld->t.done);
     }
     return CS_OK;
 }
@@ -1058,20 +975,20 @@ static int s_on_row(void *arg, uint32_t row, const char *const *cells, size_t n,
                     cs_error_t *err)
 {
     s_load_t *ld = arg;
-    (void)err; /* ld->err is the same record */
+    (void)err; /* ld->t.err is the same record */
     if (!ld->header_found) {
         if (s_header(ld, cells, n)) {
             ld->header_found = 1;
             if (ld->col_of[F_LONG] < 0) {
-                return s_fail(ld, CS_EMALFORMED, row, 0,
-                              "the header row has no LONG DESCRIPTION column");
+                return cs_text_fail(&ld->t, CS_EMALFORMED, row, 0,
+                                    "the header row has no LONG DESCRIPTION column");
             }
             return CS_OK;
         }
         if (row >= S_PREAMBLE_MAX) {
-            return s_fail(ld, CS_EMALFORMED, row, 0,
-                          "no header row with HCPC and RECID columns in the first %d rows",
-                          S_PREAMBLE_MAX);
+            return cs_text_fail(&ld->t, CS_EMALFORMED, row, 0,
+                                "no header row with HCPC and RECID columns in the first %d rows",
+                                S_PREAMBLE_MAX);
         }
         return CS_OK;
     }
@@ -1101,33 +1018,33 @@ static int s_on_row(void *arg, uint32_t row, const char *const *cells, size_t n,
         uint64_t total = cs_xlsx_bytes_total(ld->xlsx);
         uint64_t done = cs_xlsx_bytes_done(ld->xlsx);
         uint64_t scaled = total ? (uint64_t)((double)done / (double)total * ld->file_size) : 0;
-        return s_tick(ld, row, scaled);
+        return cs_text_poll(&ld->t, row, scaled);
     }
     return CS_OK;
 }
 
 static int s_xlsx_load(s_load_t *ld, const char *path)
 {
-    ld->xlsx = cs_xlsx_new(path, NULL, ld->err);
+    ld->xlsx = cs_xlsx_new(path, NULL, ld->t.err);
     if (!ld->xlsx) {
-        return ld->err->code ? ld->err->code : CS_EMALFORMED;
+        return ld->t.err->code ? ld->t.err->code : CS_EMALFORMED;
     }
     for (int f = 0; f < F_COUNT; f++) {
         ld->col_of[f] = -1;
     }
-    int rc = cs_xlsx_rows(ld->xlsx, 0, s_on_row, ld, ld->err);
+    int rc = cs_xlsx_rows(ld->xlsx, 0, s_on_row, ld, ld->t.err);
     if (rc == CS_OK) {
         if (!ld->header_found) {
-            return s_fail(ld, CS_EMALFORMED, 0, 0,
-                          "no header row with HCPC and RECID columns");
+            return cs_text_fail(&ld->t, CS_EMALFORMED, 0, 0,
+                                "no header row with HCPC and RECID columns");
         }
         rc = s_flush(ld);
     }
     if (rc == CS_OK && ld->set_len == 0) {
-        rc = s_fail(ld, CS_EMALFORMED, 0, 0, "the sheet holds no HCPCS record");
+        rc = cs_text_fail(&ld->t, CS_EMALFORMED, 0, 0, "the sheet holds no HCPCS record");
     }
-    if (rc == CS_OK && ld->has_progress) {
-        ld->host->progress(ld->sink, ld->file_size);
+    if (rc == CS_OK && ld->t.has_progress) {
+        ld->t.host->progress(ld->t.sink, ld->file_size);
     }
     return rc;
 }
@@ -1145,26 +1062,21 @@ static int s_load(const cs_host_api_t *host, cs_sink_t *sink, const char *const 
                             "hcpcs-anweb takes exactly one file (text or .xlsx), got %zu",
                             n_files);
     }
-    s_load_t ld = {
-        .host = host,
-        .sink = sink,
-        .err = err,
-        .base = s_base_name(files[0]),
-        .has_progress = CS_HOST_HAS(host, progress),
-        .has_cancelled = CS_HOST_HAS(host, cancelled),
-    };
+    s_load_t ld = {0};
+    cs_text_begin(&ld.t, host, sink, err);
+    ld.t.base = cs_text_base_name(files[0]);
     int rc = CS_OK;
     char *buf = NULL;
     FILE *fp = NULL;
     struct stat st;
     if (stat(files[0], &st) != 0) {
-        cs_error_at(err, ld.base, 0, 0);
+        cs_error_at(err, ld.t.base, 0, 0);
         return cs_error_set(err, CS_EIO, "cannot open %s: %s", files[0], strerror(errno));
     }
     ld.file_size = (uint64_t)st.st_size;
     if (s_set_grow(&ld) != CS_OK || s_buf_add(&ld.title, "", 0) != 0 ||
         s_buf_add(&ld.utf8, "", 0) != 0) {
-        rc = s_fail(&ld, CS_ENOMEM, 0, 0, "out of memory loading %s", ld.base);
+        rc = cs_text_fail(&ld.t, CS_ENOMEM, 0, 0, "out of memory loading %s", ld.t.base);
         goto done;
     }
     if (cs_xlsx_is_zip(files[0])) {
@@ -1173,15 +1085,16 @@ static int s_load(const cs_host_api_t *host, cs_sink_t *sink, const char *const 
     }
     fp = fopen(files[0], "rb");
     if (!fp) {
-        rc = s_fail(&ld, CS_EIO, 0, 0, "cannot open %s: %s", files[0], strerror(errno));
+        rc = cs_text_fail(&ld.t, CS_EIO, 0, 0, "cannot open %s: %s", files[0], strerror(errno));
         goto done;
     }
-    buf = malloc(S_BUF_SIZE + 1);
+    buf = malloc(CS_TEXT_BUF_SIZE + 1);
     if (!buf) {
-        rc = s_fail(&ld, CS_ENOMEM, 0, 0, "out of memory loading %s", ld.base);
+        rc = cs_text_fail(&ld.t, CS_ENOMEM, 0, 0, "out of memory loading %s", ld.t.base);
         goto done;
     }
-    rc = s_text_load(&ld, fp, buf);
+    cs_text_start(&ld.t, fp, buf, S_LINE_MAX);
+    rc = s_text_load(&ld);
 done:
     if (fp) {
         fclose(fp);

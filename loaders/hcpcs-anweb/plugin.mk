@@ -8,6 +8,9 @@ endif
 XLSX_OBJ := $(BUILD)/obj/loaders/common/xlsx.o
 ZIP_LIBS := $(shell $(PKG_CONFIG) --libs libzip)
 $(BUILD)/plugins/hcpcs-anweb.so: $(XLSX_OBJ)
+# The shared line reading of the text loaders (loaders/common/cs_text.c), hidden the same way
+# by loaders/common/plugin.mk.
+$(BUILD)/plugins/hcpcs-anweb.so: $(BUILD)/obj/loaders/common/cs_text.o
 PLUGIN_LIBS_hcpcs-anweb := $(ZIP_LIBS)
 $(XLSX_OBJ): CFLAGS += $(PLUGIN_CFLAGS) $(shell $(PKG_CONFIG) --cflags libzip)
 $(CHECK_BIN): $(XLSX_OBJ)

@@ -22,9 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/cs_text.h"
 #include "codeset/cs_plugin.h"
 
-#define S_BUF_SIZE (64 * 1024) /* read buffer; a line must fit with room to spare */
 #define S_LINE_MAX 4096        /* longest line accepted, CR excluded */
 #define S_SNIFF_MAX 4096       /* bytes sniff() peeks at */
 #define S_TICK 4096            /* lines between progress reports and cancel checks */
@@ -66,12 +66,7 @@ typedef struct s_slot {
 
 /* The state of one load(). */
 typedef struct s_load {
-    const cs_host_api_t *host; /* borrowed for the call */
-    cs_sink_t *sink;           /* borrowed for the call */
-    cs_error_t *err;           /* caller's error record */
-    const char *base;          /* base name of the file, for messages */
-    int has_progress;          /* host table is recent enough for progress() */
-    int has_cancelled;         /* host table is recent enough for cancelled() */
+    cs_text_t t;               /* host, error record and the file's lines */
     s_slot_t *set;             /* open-addressing set of codes seen, set_cap slots */
     size_t set_cap;            /* number of slots, a power of two */
     size_t set_len;            /* occupied slots */
@@ -114,11 +109,6 @@ static int s_is_digit(char c)
 static int s_is_upper(char c)
 {
     return c >= 'A' && c <= 'Z';
-}
-
-static int s_is_blank(char c)
-{
-    return c == ' ' || c == '\t';
 }
 
 /* Check that p[0..n) is UTF-8 without control characters; on failure return the offset of
@@ -173,10 +163,10 @@ static int s_title(char *line, size_t b, size_t e, const char *what, const char 
                    s_why_t *why)
 {
     size_t field = b;
-    while (b < e && s_is_blank(line[b])) {
+    while (b < e && cs_text_is_blank(line[b])) {
         b++;
     }
-    while (e > b && s_is_blank(line[e - 1])) {
+    while (e > b && cs_text_is_blank(line[e - 1])) {
         e--;
     }
     if (b == e) {
@@ -331,8 +321,7 @@ static int s_set_grow(s_load_t *ld)
 
 static int s_error_at(s_load_t *ld, int code, unsigned line, unsigned column, const char *msg)
 {
-    cs_error_at(ld->err, ld->base, line, column);
-    return cs_error_set(ld->err, code, "%s", msg);
+    return cs_text_fail(&ld->t, code, line, column, "%s", msg);
 }
 
 /* Validate one parsed line against what came before, and emit it. */
@@ -407,88 +396,27 @@ static int s_take(s_load_t *ld, const s_line_t *ln, unsigned lineno, uint32_t *p
         .terms = NULL,
         .n_terms = 0,
     };
-    return ld->host->emit(ld->sink, &rec, ld->err);
+    return ld->t.host->emit(ld->t.sink, &rec, ld->t.err);
 }
 
-/* Strip one trailing CR; on the first line also a UTF-8 byte order mark. */
-static char *s_trim_line(char *line, size_t *len, unsigned lineno, unsigned *col_shift)
+/* Read the file line by line and take every line. */
+static int s_read(s_load_t *ld)
 {
-    if (*len > 0 && line[*len - 1] == '\r') {
-        (*len)--;
-    }
-    *col_shift = 0;
-    if (lineno == 1 && *len >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0) {
-        line += 3;
-        *len -= 3;
-        *col_shift = 3;
-    }
-    return line;
-}
-
-static int s_is_empty(const char *line, size_t len)
-{
-    for (size_t i = 0; i < len; i++) {
-        if (!s_is_blank(line[i])) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
-static const char *s_base_name(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    return slash ? slash + 1 : path;
-}
-
-/* Read the file line by line from buf (S_BUF_SIZE + 1 bytes) and take every line. */
-static int s_read(s_load_t *ld, FILE *fp, char *buf)
-{
-    size_t start = 0;
-    size_t end = 0;
-    int eof = 0;
-    uint64_t done = 0;
-    unsigned lineno = 0;
     unsigned first_empty = 0;
     uint32_t prev_order = 0;
     for (;;) {
-        char *line = buf + start;
-        char *nl = memchr(line, '\n', end - start);
+        char *line;
         size_t len;
-        if (nl) {
-            len = (size_t)(nl - line);
-            start += len + 1;
-        } else if (end - start > S_LINE_MAX + 1) {
-            char msg[80];
-            snprintf(msg, sizeof msg, "line is longer than %d characters", S_LINE_MAX);
-            return s_error_at(ld, CS_EMALFORMED, lineno + 1, S_LINE_MAX + 1, msg);
-        } else if (!eof) {
-            memmove(buf, buf + start, end - start);
-            end -= start;
-            start = 0;
-            size_t got = fread(buf + end, 1, S_BUF_SIZE - end, fp);
-            if (got == 0) {
-                if (ferror(fp)) {
-                    char msg[160];
-                    snprintf(msg, sizeof msg, "read failed: %s", strerror(errno));
-                    return s_error_at(ld, CS_EIO, lineno + 1, 0, msg);
-                }
-                eof = 1;
-            }
-            end += got;
-            continue;
-        } else if (start < end) {
-            len = end - start;
-            start = end;
-        } else {
+        unsigned shift;
+        int rc = cs_text_next(&ld->t, &line, &len, &shift);
+        if (rc != CS_OK) {
+            return rc;
+        }
+        if (!line) {
             break;
         }
-        done += len + (nl ? 1 : 0);
-        lineno++;
-        unsigned shift;
-        line = s_trim_line(line, &len, lineno, &shift);
-        line[len] = '\0';
-        if (s_is_empty(line, len)) {
+        unsigned lineno = ld->t.lineno;
+        if (cs_text_is_empty(line, len)) {
             if (first_empty == 0) {
                 first_empty = lineno;
             }
@@ -504,24 +432,22 @@ static int s_read(s_load_t *ld, FILE *fp, char *buf)
             return s_error_at(ld, CS_EMALFORMED, lineno, why.column ? why.column + shift : 0,
                               why.msg);
         }
-        int rc = s_take(ld, &ln, lineno, &prev_order);
+        rc = s_take(ld, &ln, lineno, &prev_order);
         if (rc != CS_OK) {
             return rc;
         }
         if (lineno % S_TICK == 0) {
-            if (ld->has_progress) {
-                ld->host->progress(ld->sink, done);
-            }
-            if (ld->has_cancelled && ld->host->cancelled(ld->sink)) {
-                return s_error_at(ld, CS_ETERM, lineno, 0, "load cancelled");
+            rc = cs_text_poll(&ld->t, lineno, ld->t.done);
+            if (rc != CS_OK) {
+                return rc;
             }
         }
     }
     if (ld->set_len == 0) {
-        return s_error_at(ld, CS_EMALFORMED, lineno, 0, "the file holds no codes");
+        return s_error_at(ld, CS_EMALFORMED, ld->t.lineno, 0, "the file holds no codes");
     }
-    if (ld->has_progress) {
-        ld->host->progress(ld->sink, done);
+    if (ld->t.has_progress) {
+        ld->t.host->progress(ld->t.sink, ld->t.done);
     }
     return CS_OK;
 }
@@ -540,29 +466,25 @@ static int s_load(const cs_host_api_t *host, cs_sink_t *sink, const char *const 
         return cs_error_set(err, CS_EINVAL,
                             "icd10cm-order takes exactly one order file, got %zu files", n_files);
     }
-    s_load_t ld = {
-        .host = host,
-        .sink = sink,
-        .err = err,
-        .base = s_base_name(files[0]),
-        .has_progress = S_HAS(host, progress),
-        .has_cancelled = S_HAS(host, cancelled),
-    };
+    s_load_t ld = {0};
+    cs_text_begin(&ld.t, host, sink, err);
+    ld.t.base = cs_text_base_name(files[0]);
     int rc = CS_OK;
     char *buf = NULL;
     FILE *fp = fopen(files[0], "rb");
     if (!fp) {
-        cs_error_at(err, ld.base, 0, 0);
+        cs_error_at(err, ld.t.base, 0, 0);
         rc = cs_error_set(err, CS_EIO, "cannot open %s: %s", files[0], strerror(errno));
         goto fail;
     }
-    buf = malloc(S_BUF_SIZE + 1);
+    buf = malloc(CS_TEXT_BUF_SIZE + 1);
     if (!buf || s_set_grow(&ld) != CS_OK) {
-        cs_error_at(err, ld.base, 0, 0);
-        rc = cs_error_set(err, CS_ENOMEM, "out of memory loading %s", ld.base);
+        cs_error_at(err, ld.t.base, 0, 0);
+        rc = cs_error_set(err, CS_ENOMEM, "out of memory loading %s", ld.t.base);
         goto fail;
     }
-    rc = s_read(&ld, fp, buf);
+    cs_text_start(&ld.t, fp, buf, S_LINE_MAX);
+    rc = s_read(&ld);
 fail:
     free(ld.set);
     free(buf);
@@ -591,8 +513,7 @@ static int s_sniff(const char *const *files, size_t n_files)
     }
     size_t len = nl ? (size_t)(nl - buf) : got;
     unsigned shift;
-    char *line = s_trim_line(buf, &len, 1, &shift);
-    line[len] = '\0';
+    char *line = cs_text_trim(buf, &len, 1, &shift);
     s_line_t ln;
     s_why_t why;
     return s_parse_line(line, len, &ln, &why) == 0;

@@ -34,6 +34,7 @@
 #include <libxml/xmlerror.h>
 #include <libxml/xmlreader.h>
 
+#include "../common/cs_xml.h"
 #include "codeset/cs_plugin.h"
 
 #if LIBXML_VERSION < 20904
@@ -41,7 +42,7 @@
 #endif
 
 #define S_ROOT "ICD10CM.tabular"
-#define S_SNIFF_MAX 4096   /* bytes sniff() and load() peek at */
+#define S_SNIFF_MAX 4096   /* bytes sniff() peeks at */
 #define S_DEPTH_MAX 64     /* deepest element accepted (the root is depth 0) */
 #define S_TICK 4096        /* records between progress reports and cancel checks */
 #define S_KEY_MAX 7        /* longest ICD-10-CM code without its dot */
@@ -128,19 +129,9 @@ typedef struct s_buf {
 
 /* The state of one load(). */
 typedef struct s_load {
-    const cs_host_api_t *host; /* borrowed for the call */
-    cs_sink_t *sink;           /* borrowed for the call */
-    cs_error_t *err;           /* caller's error record */
-    int has_progress;          /* host->progress is there */
-    int has_cancelled;         /* host->cancelled is there */
-    const char *xml_path;      /* the XML file */
-    const char *xml_base;      /* base name of the XML, for messages */
+    cs_xml_t x;                /* host, error record and the XML reader; done_before is the
+                                * order file's size */
     const char *order_base;    /* base name of the order file, for messages */
-    xmlTextReaderPtr reader;   /* the XML reader */
-    int xml_failed;            /* libxml2 reported an error (xml_msg, xml_line, xml_col) */
-    char xml_msg[200];         /* libxml2's first error message */
-    unsigned xml_line;         /* its line */
-    unsigned xml_col;          /* its column */
     s_frame_t frames[S_DEPTH_MAX + 1]; /* open elements, frames[0] is the root */
     size_t depth;              /* number of open frames */
     s_buf_t arena;             /* strings of open records */
@@ -163,12 +154,6 @@ typedef struct s_load {
 
 /* ---- small helpers -------------------------------------------------------------------- */
 
-static const char *s_base_name(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    return slash ? slash + 1 : path;
-}
-
 static int s_is_digit(char c)
 {
     return c >= '0' && c <= '9';
@@ -177,27 +162,6 @@ static int s_is_digit(char c)
 static int s_is_upper(char c)
 {
     return c >= 'A' && c <= 'Z';
-}
-
-static int s_is_space(char c)
-{
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-/* Copy in[0..n) into out as printable ASCII, escaping other bytes as \xNN. */
-static const char *s_show(const char *in, size_t n, char *out, size_t cap)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < n && o + 5 < cap; i++) {
-        unsigned char c = (unsigned char)in[i];
-        if (c >= 0x20 && c < 0x7f && c != '\\') {
-            out[o++] = (char)c;
-        } else {
-            o += (size_t)snprintf(out + o, cap - o, "\\x%02x", c);
-        }
-    }
-    out[o < cap ? o : cap - 1] = '\0';
-    return out;
 }
 
 static int s_buf_reserve(s_buf_t *b, size_t more)
@@ -256,80 +220,9 @@ static void s_display(const char *code, size_t n, char *out)
 
 /* ---- errors ----------------------------------------------------------------------------- */
 
-static int s_fail_at(s_load_t *ld, int code, const char *file, unsigned line, unsigned column,
-                     const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-static int s_fail_at(s_load_t *ld, int code, const char *file, unsigned line, unsigned column,
-                     const char *fmt, ...)
-{
-    cs_error_at(ld->err, file, line, column);
-    if (ld->err) {
-        va_list ap;
-        va_start(ap, fmt);
-        ld->err->code = code;
-        vsnprintf(ld->err->msg, sizeof ld->err->msg, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
-
-/* Position of the reader's current node: the node's own line where libxml2 knows it (lines
- * past 65535 are clipped without XML_PARSE_BIG_LINES), else the parser's. */
-static void s_xml_pos(s_load_t *ld, unsigned *line, unsigned *column)
-{
-    int pline = xmlTextReaderGetParserLineNumber(ld->reader);
-    int pcol = xmlTextReaderGetParserColumnNumber(ld->reader);
-    xmlNodePtr node = xmlTextReaderCurrentNode(ld->reader);
-    long nline = node ? xmlGetLineNo(node) : -1;
-    if (nline > 0 && nline < 65535 && nline != pline) {
-        *line = (unsigned)nline;
-        *column = 0;
-        return;
-    }
-    *line = pline > 0 ? (unsigned)pline : 0;
-    *column = pcol > 0 ? (unsigned)pcol : 0;
-}
-
-static int s_xml_fail(s_load_t *ld, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int s_xml_fail(s_load_t *ld, int code, const char *fmt, ...)
-{
-    unsigned line;
-    unsigned column;
-    s_xml_pos(ld, &line, &column);
-    cs_error_at(ld->err, ld->xml_base, line, column);
-    if (ld->err) {
-        va_list ap;
-        va_start(ap, fmt);
-        ld->err->code = code;
-        vsnprintf(ld->err->msg, sizeof ld->err->msg, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
-
 static int s_nomem(s_load_t *ld)
 {
-    return s_xml_fail(ld, CS_ENOMEM, "out of memory");
-}
-
-/* libxml2's structured error callback: keep the first error, never print. */
-static void s_on_xml_error(void *arg, xmlErrorPtr e)
-{
-    s_load_t *ld = arg;
-    if (!e || e->level < XML_ERR_ERROR || ld->xml_failed) {
-        return;
-    }
-    ld->xml_failed = 1;
-    ld->xml_line = e->line > 0 ? (unsigned)e->line : 0;
-    ld->xml_col = e->int2 > 0 ? (unsigned)e->int2 : 0;
-    const char *m = e->message ? e->message : "unknown libxml2 error";
-    size_t n = strlen(m);
-    while (n > 0 && s_is_space(m[n - 1])) {
-        n--;
-    }
-    char shown[sizeof ld->xml_msg];
-    s_show(m, n, shown, sizeof shown);
-    snprintf(ld->xml_msg, sizeof ld->xml_msg, "%s", shown);
+    return cs_xml_nomem(&ld->x);
 }
 
 /* ---- order file ------------------------------------------------------------------------ */
@@ -427,7 +320,7 @@ static unsigned s_order_line(char *line, size_t len, s_entry_t *out, char *msg, 
     for (size_t i = 0; i < S_COL_SEP1; i++) {
         if (!s_is_digit(line[i])) {
             snprintf(msg, cap, "order number '%s' is not 5 digits",
-                     s_show(line, S_COL_SEP1, shown, sizeof shown));
+                     cs_xml_escape(line, S_COL_SEP1, shown, sizeof shown));
             return (unsigned)i + 1;
         }
         order = order * 10 + (uint32_t)(line[i] - '0');
@@ -436,7 +329,7 @@ static unsigned s_order_line(char *line, size_t len, s_entry_t *out, char *msg, 
     for (size_t i = 0; i < sizeof seps / sizeof seps[0]; i++) {
         if (line[seps[i]] != ' ') {
             snprintf(msg, cap, "expected a space at column %zu, found '%s'", seps[i] + 1,
-                     s_show(line + seps[i], 1, shown, sizeof shown));
+                     cs_xml_escape(line + seps[i], 1, shown, sizeof shown));
             return (unsigned)seps[i] + 1;
         }
     }
@@ -448,11 +341,11 @@ static unsigned s_order_line(char *line, size_t len, s_entry_t *out, char *msg, 
     for (size_t i = n; i < S_KEY_MAX; i++) {
         if (code[i] != ' ') {
             snprintf(msg, cap, "code '%s' has a space inside",
-                     s_show(code, S_KEY_MAX, shown, sizeof shown));
+                     cs_xml_escape(code, S_KEY_MAX, shown, sizeof shown));
             return S_COL_CODE + (unsigned)i + 1;
         }
     }
-    s_show(code, n, shown, sizeof shown);
+    cs_xml_escape(code, n, shown, sizeof shown);
     if (n < 3 || !s_is_upper(code[0]) || !s_is_digit(code[1])) {
         snprintf(msg, cap, "code '%s' is not an ICD-10-CM code (a letter, a digit, then 1 to 5 "
                  "letters or digits)", shown);
@@ -467,7 +360,7 @@ static unsigned s_order_line(char *line, size_t len, s_entry_t *out, char *msg, 
     char flag = line[S_COL_FLAG];
     if (flag != '0' && flag != '1') {
         snprintf(msg, cap, "flag is '%s', expected 0 (header) or 1 (billable)",
-                 s_show(&flag, 1, shown, sizeof shown));
+                 cs_xml_escape(&flag, 1, shown, sizeof shown));
         return S_COL_FLAG + 1;
     }
     /* The long title is terminated first: the short title's NUL may land on column 77. */
@@ -514,26 +407,27 @@ static int s_order_read(s_load_t *ld, const char *path)
 {
     FILE *fp = fopen(path, "rb");
     if (!fp) {
-        return s_fail_at(ld, CS_EIO, ld->order_base, 0, 0, "cannot open %s: %s", path,
-                         strerror(errno));
+        return cs_xml_fail_in(&ld->x, CS_EIO, ld->order_base, 0, 0, "cannot open %s: %s", path,
+                              strerror(errno));
     }
     struct stat st;
     if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode)) {
         fclose(fp);
-        return s_fail_at(ld, CS_EIO, ld->order_base, 0, 0, "%s is not a regular file", path);
+        return cs_xml_fail_in(&ld->x, CS_EIO, ld->order_base, 0, 0, "%s is not a regular file",
+                              path);
     }
     size_t size = (size_t)st.st_size;
     ld->order_text = malloc(size + 1);
     if (!ld->order_text) {
         fclose(fp);
-        return s_fail_at(ld, CS_ENOMEM, ld->order_base, 0, 0, "out of memory for %zu bytes",
-                         size);
+        return cs_xml_fail_in(&ld->x, CS_ENOMEM, ld->order_base, 0, 0,
+                              "out of memory for %zu bytes", size);
     }
     size_t got = fread(ld->order_text, 1, size, fp);
     int rerr = ferror(fp);
     fclose(fp);
     if (got != size || rerr) {
-        return s_fail_at(ld, CS_EIO, ld->order_base, 0, 0, "short read on %s", path);
+        return cs_xml_fail_in(&ld->x, CS_EIO, ld->order_base, 0, 0, "short read on %s", path);
     }
     ld->order_text[size] = '\0';
     ld->order_bytes = size;
@@ -549,8 +443,8 @@ static int s_order_read(s_load_t *ld, const char *path)
     }
     ld->slots = calloc(slots, sizeof *ld->slots);
     if (!ld->entries || !ld->slots) {
-        return s_fail_at(ld, CS_ENOMEM, ld->order_base, 0, 0, "out of memory for %zu lines",
-                         lines);
+        return cs_xml_fail_in(&ld->x, CS_ENOMEM, ld->order_base, 0, 0,
+                              "out of memory for %zu lines", lines);
     }
     ld->slot_mask = slots - 1;
 
@@ -585,14 +479,15 @@ static int s_order_read(s_load_t *ld, const char *path)
             continue;
         }
         if (first_empty != 0) {
-            return s_fail_at(ld, CS_EMALFORMED, ld->order_base, first_empty, 1,
-                             "empty line before the end of the file");
+            return cs_xml_fail_in(&ld->x, CS_EMALFORMED, ld->order_base, first_empty, 1,
+                                  "empty line before the end of the file");
         }
         s_entry_t *e = &ld->entries[ld->n_entries];
         char msg[200];
         unsigned col = s_order_line(line, len, e, msg, sizeof msg);
         if (col != 0) {
-            return s_fail_at(ld, CS_EMALFORMED, ld->order_base, lineno, col + shift, "%s", msg);
+            return cs_xml_fail_in(&ld->x, CS_EMALFORMED, ld->order_base, lineno, col + shift, "%s",
+                                  msg);
         }
         e->line = lineno;
         size_t i = s_slot_of(ld, e->key);
@@ -601,8 +496,8 @@ static int s_order_read(s_load_t *ld, const char *path)
             if (o->key == e->key) {
                 char disp[S_KEY_MAX + 2];
                 s_display(line + S_COL_CODE, e->len, disp);
-                return s_fail_at(ld, CS_EMALFORMED, ld->order_base, lineno, S_COL_CODE + 1,
-                                 "code '%s' appears twice (first on line %u)", disp, o->line);
+                return cs_xml_fail_in(&ld->x, CS_EMALFORMED, ld->order_base, lineno, S_COL_CODE + 1,
+                                      "code '%s' appears twice (first on line %u)", disp, o->line);
             }
             i = (i + 1) & ld->slot_mask;
         }
@@ -610,10 +505,11 @@ static int s_order_read(s_load_t *ld, const char *path)
         ld->n_entries++;
     }
     if (ld->n_entries == 0) {
-        return s_fail_at(ld, CS_EMALFORMED, ld->order_base, lineno, 0, "the file holds no codes");
+        return cs_xml_fail_in(&ld->x, CS_EMALFORMED, ld->order_base, lineno, 0,
+                              "the file holds no codes");
     }
-    if (ld->has_progress) {
-        ld->host->progress(ld->sink, ld->order_bytes);
+    if (ld->x.has_progress) {
+        ld->x.host->progress(ld->x.sink, ld->order_bytes);
     }
     return CS_OK;
 }
@@ -626,22 +522,22 @@ static int s_tick(s_load_t *ld)
     if (ld->records % S_TICK != 0) {
         return CS_OK;
     }
-    if (ld->has_progress) {
-        long consumed = ld->reader ? xmlTextReaderByteConsumed(ld->reader) : 0;
-        ld->host->progress(ld->sink, ld->order_bytes + (consumed > 0 ? (uint64_t)consumed : 0));
+    if (ld->x.reader) {
+        return cs_xml_poll(&ld->x);
     }
-    if (ld->has_cancelled && ld->host->cancelled(ld->sink)) {
-        if (ld->reader) {
-            return s_xml_fail(ld, CS_ETERM, "load cancelled");
-        }
-        return s_fail_at(ld, CS_ETERM, ld->order_base, 0, 0, "load cancelled");
+    /* no XML open (yet): no position to give, the order file is the one being read */
+    if (ld->x.has_progress) {
+        ld->x.host->progress(ld->x.sink, cs_xml_bytes(&ld->x));
+    }
+    if (ld->x.has_cancelled && ld->x.host->cancelled(ld->x.sink)) {
+        return cs_xml_fail_in(&ld->x, CS_ETERM, ld->order_base, 0, 0, "load cancelled");
     }
     return CS_OK;
 }
 
 static int s_emit(s_load_t *ld, const cs_record_t *rec)
 {
-    int rc = ld->host->emit(ld->sink, rec, ld->err);
+    int rc = ld->x.host->emit(ld->x.sink, rec, ld->x.err);
     if (rc != CS_OK) {
         return rc;
     }
@@ -701,17 +597,17 @@ static int s_emit_group_record(s_load_t *ld, size_t i)
     }
     int chapter = f->kind == S_F_CHAPTER;
     if (f->code == S_NONE) {
-        return s_fail_at(ld, CS_EMALFORMED, ld->xml_base, f->line, 0, "%s",
-                         chapter ? "<chapter> without <name>" : "<section> without an id");
+        return cs_xml_fail_at(&ld->x, CS_EMALFORMED, f->line, 0, "%s",
+                              chapter ? "<chapter> without <name>" : "<section> without an id");
     }
     if (f->title == S_NONE) {
-        return s_fail_at(ld, CS_EMALFORMED, ld->xml_base, f->line, 0, "<%s> '%s' without <desc>",
-                         chapter ? "chapter" : "section", s_str(ld, f->code));
+        return cs_xml_fail_at(&ld->x, CS_EMALFORMED, f->line, 0, "<%s> '%s' without <desc>",
+                              chapter ? "chapter" : "section", s_str(ld, f->code));
     }
     const s_frame_t *up = chapter ? NULL : s_record_above(ld, i);
     if (!chapter && (!up || up->kind != S_F_CHAPTER)) {
-        return s_fail_at(ld, CS_EMALFORMED, ld->xml_base, f->line, 0,
-                         "<section> '%s' outside a <chapter>", s_str(ld, f->code));
+        return cs_xml_fail_at(&ld->x, CS_EMALFORMED, f->line, 0,
+                              "<section> '%s' outside a <chapter>", s_str(ld, f->code));
     }
     size_t n_notes = 0;
     if (s_out_notes(ld, f->note_mark, &n_notes) != CS_OK) {
@@ -780,9 +676,9 @@ static int s_expand(s_load_t *ld, s_frame_t *f, const s_frame_t *sev, const char
                     size_t key_len)
 {
     if (key_len >= S_KEY_MAX) {
-        return s_fail_at(ld, CS_EMALFORMED, ld->xml_base, f->line, 0,
-                         "<diag> '%s' has 7 characters already but a <sevenChrDef> applies",
-                         s_str(ld, f->code));
+        return cs_xml_fail_at(&ld->x, CS_EMALFORMED, f->line, 0,
+                              "<diag> '%s' has 7 characters already but a <sevenChrDef> applies",
+                              s_str(ld, f->code));
     }
     char full[S_KEY_MAX + 1];
     memcpy(full, key, key_len);
@@ -850,25 +746,25 @@ static int s_emit_diag(s_load_t *ld, size_t i)
         return CS_OK;
     }
     if (f->code == S_NONE) {
-        return s_fail_at(ld, CS_EMALFORMED, ld->xml_base, f->line, 0, "<diag> without <name>");
+        return cs_xml_fail_at(&ld->x, CS_EMALFORMED, f->line, 0, "<diag> without <name>");
     }
     const char *name = s_str(ld, f->code);
     char key[S_KEY_MAX + 1];
     size_t key_len = 0;
     if (s_code_key(name, key, &key_len) != 0) {
         char shown[64];
-        return s_fail_at(ld, CS_EMALFORMED, ld->xml_base, f->line, 0,
-                         "<diag> name '%s' is not an ICD-10-CM code",
-                         s_show(name, strlen(name), shown, sizeof shown));
+        return cs_xml_fail_at(&ld->x, CS_EMALFORMED, f->line, 0,
+                              "<diag> name '%s' is not an ICD-10-CM code",
+                              cs_xml_escape(name, strlen(name), shown, sizeof shown));
     }
     if (f->title == S_NONE) {
-        return s_fail_at(ld, CS_EMALFORMED, ld->xml_base, f->line, 0, "<diag> '%s' without <desc>",
-                         name);
+        return cs_xml_fail_at(&ld->x, CS_EMALFORMED, f->line, 0, "<diag> '%s' without <desc>",
+                              name);
     }
     s_frame_t *up = s_record_above(ld, i);
     if (!up || up->kind == S_F_CHAPTER) {
-        return s_fail_at(ld, CS_EMALFORMED, ld->xml_base, f->line, 0,
-                         "<diag> '%s' outside a <section>", name);
+        return cs_xml_fail_at(&ld->x, CS_EMALFORMED, f->line, 0, "<diag> '%s' outside a <section>",
+                              name);
     }
     const s_frame_t *sev = f->has_child ? NULL : s_seven_of(ld, i);
     int leaf = !f->has_child && !sev;
@@ -883,8 +779,8 @@ static int s_emit_diag(s_load_t *ld, size_t i)
             return CS_OK;
         }
         if (e->emitted) {
-            return s_fail_at(ld, CS_EMALFORMED, ld->xml_base, f->line, 0,
-                             "<diag> '%s' appears twice", name);
+            return cs_xml_fail_at(&ld->x, CS_EMALFORMED, f->line, 0, "<diag> '%s' appears twice",
+                                  name);
         }
         e->emitted = 1;
         billable = e->billable;
@@ -1019,16 +915,16 @@ static int s_push_note(s_load_t *ld, const char *type, size_t label, size_t text
 static int s_attr(s_load_t *ld, const char *attr, size_t *off)
 {
     *off = S_NONE;
-    xmlChar *v = xmlTextReaderGetAttribute(ld->reader, (const xmlChar *)attr);
+    xmlChar *v = xmlTextReaderGetAttribute(ld->x.reader, (const xmlChar *)attr);
     if (!v) {
         return CS_OK;
     }
     const char *s = (const char *)v;
-    while (*s && s_is_space(*s)) {
+    while (*s && cs_xml_is_space(*s)) {
         s++;
     }
     size_t n = strlen(s);
-    while (n > 0 && s_is_space(s[n - 1])) {
+    while (n > 0 && cs_xml_is_space(s[n - 1])) {
         n--;
     }
     size_t at = ld->arena.len;
@@ -1054,7 +950,7 @@ static int s_text_close(s_load_t *ld, size_t off)
     size_t o = 0;
     int pending = 0;
     for (size_t i = 0; i < n; i++) {
-        if (s_is_space(p[i])) {
+        if (cs_xml_is_space(p[i])) {
             pending = o > 0;
             continue;
         }
@@ -1123,20 +1019,20 @@ static int s_end(s_load_t *ld);
 /* A start tag. */
 static int s_start(s_load_t *ld, int empty)
 {
-    const char *name = (const char *)xmlTextReaderConstName(ld->reader);
+    const char *name = (const char *)xmlTextReaderConstName(ld->x.reader);
     if (!name) {
         return s_nomem(ld);
     }
     if (ld->depth == 0) {
         if (strcmp(name, S_ROOT) != 0) {
             char shown[64];
-            return s_xml_fail(ld, CS_EMALFORMED, "root element is <%s>, expected <%s>",
-                              s_show(name, strlen(name), shown, sizeof shown), S_ROOT);
+            return cs_xml_fail(&ld->x, CS_EMALFORMED, "root element is <%s>, expected <%s>",
+                               cs_xml_escape(name, strlen(name), shown, sizeof shown), S_ROOT);
         }
     }
     if (ld->depth > S_DEPTH_MAX) {
-        return s_xml_fail(ld, CS_EMALFORMED, "elements are nested deeper than %d levels",
-                          S_DEPTH_MAX);
+        return cs_xml_fail(&ld->x, CS_EMALFORMED, "elements are nested deeper than %d levels",
+                           S_DEPTH_MAX);
     }
     s_frame_t nf = {
         .kind = S_F_ROOT,
@@ -1148,7 +1044,7 @@ static int s_start(s_load_t *ld, int empty)
         .text = S_NONE,
     };
     unsigned col;
-    s_xml_pos(ld, &nf.line, &col);
+    nf.line = cs_xml_line(&ld->x, &col);
     if (ld->depth > 0) {
         s_frame_t *top = &ld->frames[ld->depth - 1];
         nf.kind = s_classify(top, name, &nf.role, &nf.note_type);
@@ -1170,9 +1066,9 @@ static int s_start(s_load_t *ld, int empty)
         case S_F_GROUP:
         case S_F_SEVENDEF:
             if (top->emitted) {
-                return s_xml_fail(ld, CS_EMALFORMED,
-                                  "<%s> after the first child of '%s': notes must come first",
-                                  name, s_str(ld, top->code));
+                return cs_xml_fail(&ld->x, CS_EMALFORMED,
+                                   "<%s> after the first child of '%s': notes must come first",
+                                   name, s_str(ld, top->code));
             }
             nf.text = ld->notes_len; /* SEVENDEF: first extension */
             break;
@@ -1182,9 +1078,9 @@ static int s_start(s_load_t *ld, int empty)
                 if (rc == CS_OK) {
                     const char *c = s_str(ld, nf.label);
                     if (!c || strlen(c) != 1 || !(s_is_upper(*c) || s_is_digit(*c))) {
-                        return s_xml_fail(ld, CS_EMALFORMED,
-                                          "<extension> needs a char attribute of one letter or "
-                                          "digit");
+                        return cs_xml_fail(&ld->x, CS_EMALFORMED,
+                                           "<extension> needs a char attribute of one letter or "
+                                           "digit");
                     }
                 }
             }
@@ -1215,7 +1111,7 @@ static int s_start(s_load_t *ld, int empty)
 static int s_end(s_load_t *ld)
 {
     if (ld->depth == 0) {
-        return s_xml_fail(ld, CS_EINTERNAL, "end tag without a start tag");
+        return cs_xml_fail(&ld->x, CS_EINTERNAL, "end tag without a start tag");
     }
     size_t i = ld->depth - 1;
     s_frame_t *f = &ld->frames[i];
@@ -1282,7 +1178,7 @@ static int s_text(s_load_t *ld)
     if (k != S_F_TEXT && k != S_F_INLINE) {
         return CS_OK;
     }
-    const char *v = (const char *)xmlTextReaderConstValue(ld->reader);
+    const char *v = (const char *)xmlTextReaderConstValue(ld->x.reader);
     if (!v) {
         return CS_OK;
     }
@@ -1295,55 +1191,22 @@ static int s_text(s_load_t *ld)
     return CS_OK;
 }
 
-/* Refuse a DOCTYPE, positioned at its "<!DOCTYPE" when that is in the file's head (the
- * reader's own position is past the whole internal subset by then). */
-static int s_doctype_fail(s_load_t *ld)
-{
-    static const char msg[] =
-        "a DOCTYPE is not allowed: external entities and entity declarations are refused";
-    char buf[S_SNIFF_MAX * 4];
-    FILE *fp = fopen(ld->xml_path, "rb");
-    size_t got = 0;
-    if (fp) {
-        got = fread(buf, 1, sizeof buf, fp);
-        fclose(fp);
-    }
-    const char *at = memmem(buf, got, "<!DOCTYPE", 9);
-    if (!at) {
-        return s_xml_fail(ld, CS_EMALFORMED, "%s", msg);
-    }
-    unsigned line = 1;
-    const char *bol = buf;
-    for (const char *p = buf; p < at; p++) {
-        if (*p == '\n') {
-            line++;
-            bol = p + 1;
-        }
-    }
-    return s_fail_at(ld, CS_EMALFORMED, ld->xml_base, line, (unsigned)(at - bol) + 1, "%s", msg);
-}
-
 static int s_stream(s_load_t *ld)
 {
     int saw_root = 0;
     for (;;) {
-        int r = xmlTextReaderRead(ld->reader);
-        if (r < 0 || ld->xml_failed) {
-            if (ld->xml_failed) {
-                return s_fail_at(ld, CS_EMALFORMED, ld->xml_base, ld->xml_line, ld->xml_col,
-                                 "%s", ld->xml_msg);
-            }
-            return s_xml_fail(ld, CS_EMALFORMED, "the XML parser failed");
+        int type;
+        int rc = cs_xml_next(&ld->x, &type);
+        if (rc != CS_OK) {
+            return rc;
         }
-        if (r == 0) {
+        if (type == XML_READER_TYPE_NONE) {
             break;
         }
-        int type = xmlTextReaderNodeType(ld->reader);
-        int rc = CS_OK;
         switch (type) {
         case XML_READER_TYPE_ELEMENT:
             saw_root = 1;
-            rc = s_start(ld, xmlTextReaderIsEmptyElement(ld->reader) == 1);
+            rc = s_start(ld, xmlTextReaderIsEmptyElement(ld->x.reader) == 1);
             break;
         case XML_READER_TYPE_END_ELEMENT:
             rc = s_end(ld);
@@ -1354,15 +1217,6 @@ static int s_stream(s_load_t *ld)
         case XML_READER_TYPE_SIGNIFICANT_WHITESPACE:
             rc = s_text(ld);
             break;
-        case XML_READER_TYPE_DOCUMENT_TYPE:
-            rc = s_doctype_fail(ld);
-            break;
-        case XML_READER_TYPE_ENTITY_REFERENCE:
-        case XML_READER_TYPE_ENTITY:
-            rc = s_xml_fail(ld, CS_EMALFORMED,
-                            "entity references are not allowed (external entities, entity "
-                            "expansion)");
-            break;
         default:
             break;
         }
@@ -1371,14 +1225,13 @@ static int s_stream(s_load_t *ld)
         }
     }
     if (!saw_root) {
-        return s_fail_at(ld, CS_EMALFORMED, ld->xml_base, 0, 0, "the file holds no XML element");
+        return cs_xml_fail_at(&ld->x, CS_EMALFORMED, 0, 0, "the file holds no XML element");
     }
     if (ld->depth != 0) {
-        return s_xml_fail(ld, CS_EMALFORMED, "the document ends inside an element");
+        return cs_xml_fail(&ld->x, CS_EMALFORMED, "the document ends inside an element");
     }
     if (ld->chapters == 0) {
-        return s_fail_at(ld, CS_EMALFORMED, ld->xml_base, 0, 0, "<%s> holds no <chapter>",
-                         S_ROOT);
+        return cs_xml_fail_at(&ld->x, CS_EMALFORMED, 0, 0, "<%s> holds no <chapter>", S_ROOT);
     }
     return CS_OK;
 }
@@ -1475,14 +1328,8 @@ static int s_load(const cs_host_api_t *host, cs_sink_t *sink, const char *const 
     if (!ld) {
         return cs_error_set(err, CS_ENOMEM, "icd10cm-tabular: out of memory");
     }
-    ld->host = host;
-    ld->sink = sink;
-    ld->err = err;
-    ld->has_progress = S_HAS(host, progress);
-    ld->has_cancelled = S_HAS(host, cancelled);
-    ld->xml_path = xml;
-    ld->xml_base = s_base_name(xml);
-    ld->order_base = order ? s_base_name(order) : "";
+    cs_xml_begin(&ld->x, host, sink, err);
+    ld->order_base = order ? cs_xml_base_name(order) : "";
     int rc = CS_OK;
     if (order) {
         rc = s_order_read(ld, order);
@@ -1490,32 +1337,21 @@ static int s_load(const cs_host_api_t *host, cs_sink_t *sink, const char *const 
             goto done;
         }
     }
-    FILE *probe = fopen(xml, "rb");
-    if (!probe) {
-        rc = s_fail_at(ld, CS_EIO, ld->xml_base, 0, 0, "cannot open %s: %s", xml,
-                       strerror(errno));
+    ld->x.done_before = ld->order_bytes;
+    rc = cs_xml_open(&ld->x, xml, CS_XML_RAW_ERRORS);
+    if (rc != CS_OK) {
         goto done;
     }
-    fclose(probe);
-    xmlInitParser();
-    ld->reader = xmlReaderForFile(xml, NULL, XML_PARSE_NONET);
-    if (!ld->reader) {
-        rc = s_fail_at(ld, CS_EIO, ld->xml_base, 0, 0, "libxml2 cannot open %s", xml);
-        goto done;
-    }
-    xmlTextReaderSetStructuredErrorHandler(ld->reader, s_on_xml_error, ld);
     rc = s_stream(ld);
     if (rc == CS_OK && ld->slots) {
         rc = s_emit_tail(ld);
     }
-    if (rc == CS_OK && ld->has_progress) {
-        long consumed = xmlTextReaderByteConsumed(ld->reader);
-        host->progress(sink, ld->order_bytes + (consumed > 0 ? (uint64_t)consumed : 0));
+    if (rc == CS_OK && ld->x.has_progress) {
+        host->progress(sink, cs_xml_bytes(&ld->x));
     }
 done:
-    if (ld->reader) {
-        xmlFreeTextReader(ld->reader);
-    }
+    /* not cs_xml_close(): the last report above is the bytes consumed, not the file size */
+    xmlFreeTextReader(ld->x.reader);
     free(ld->arena.p);
     free(ld->scratch.p);
     free(ld->notes);

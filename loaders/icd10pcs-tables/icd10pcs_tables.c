@@ -40,6 +40,7 @@
 #include <libxml/xmlerror.h>
 #include <libxml/xmlreader.h>
 
+#include "../common/cs_xml.h"
 #include "codeset/cs_plugin.h"
 
 #if LIBXML_VERSION < 20904
@@ -51,7 +52,7 @@
 #define S_ROOT "ICD10PCS.tabular"
 #define S_DEF_ROOT "ICD10PCS.definitions"
 #define S_IDX_ROOT "ICD10PCS.index"
-#define S_SNIFF_MAX 4096   /* bytes sniff() and load() peek at */
+#define S_SNIFF_MAX 4096   /* bytes sniff() peeks at */
 #define S_DEPTH_MAX 64     /* deepest element accepted (the root is depth 0) */
 #define S_TICK 4096        /* records between progress reports and cancel checks */
 #define S_NODE_TICK 16384  /* XML nodes between progress reports and cancel checks */
@@ -167,30 +168,14 @@ typedef struct s_set {
     size_t len;      /* keys held */
 } s_set_t;
 
-/* The XML file being streamed. */
-typedef struct s_xml {
-    const char *path;       /* its path */
-    const char *base;       /* its base name, for messages */
-    xmlTextReaderPtr reader; /* the reader, or NULL */
-    int failed;             /* libxml2 reported an error (msg, line, col) */
-    char msg[200];          /* libxml2's first error message */
-    unsigned line;          /* its line */
-    unsigned col;           /* its column */
-    const char *root;       /* the document element it must have */
-    uint64_t nodes;         /* nodes read */
-} s_xml_t;
-
 /* The state of one load(). */
 typedef struct s_load {
-    const cs_host_api_t *host; /* borrowed for the call */
-    cs_sink_t *sink;           /* borrowed for the call */
-    cs_error_t *err;           /* caller's error record */
-    int has_progress;          /* host->progress is there */
-    int has_cancelled;         /* host->cancelled is there */
-    uint64_t bytes_done;       /* bytes of the files read completely */
+    cs_xml_t x;                /* host, error record and the XML file being read; done_before
+                                * counts the bytes of the files read completely; nodes counts
+                                * the current file's */
+    const char *root;          /* the document element the current XML file must have */
     uint64_t records;          /* records emitted */
     uint64_t overlaps;         /* codes produced again by a later row */
-    s_xml_t x;                 /* the XML file being read */
     s_frame_t frames[S_DEPTH_MAX + 1]; /* open elements, frames[0] is the root */
     size_t depth;              /* number of open frames */
     s_buf_t *text;             /* where text of text elements goes */
@@ -243,37 +228,10 @@ typedef struct s_load {
 
 /* ---- small helpers -------------------------------------------------------------------- */
 
-static const char *s_base_name(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    return slash ? slash + 1 : path;
-}
-
-static int s_is_space(char c)
-{
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
 /* An ICD-10-PCS character: a digit or an upper-case letter other than I and O. */
 static int s_is_pcs(char c)
 {
     return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z' && c != 'I' && c != 'O');
-}
-
-/* Copy in[0..n) into out as printable ASCII, escaping other bytes as \xNN. */
-static const char *s_show(const char *in, size_t n, char *out, size_t cap)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < n && o + 5 < cap; i++) {
-        unsigned char c = (unsigned char)in[i];
-        if (c >= 0x20 && c < 0x7f && c != '\\') {
-            out[o++] = (char)c;
-        } else {
-            o += (size_t)snprintf(out + o, cap - o, "\\x%02x", c);
-        }
-    }
-    out[o < cap ? o : cap - 1] = '\0';
-    return out;
 }
 
 static int s_buf_reserve(s_buf_t *b, size_t more)
@@ -391,7 +349,7 @@ static size_t s_squeeze(s_buf_t *b, size_t from)
     int space = 0;
     for (size_t i = from; i < b->len; i++) {
         char c = b->p[i];
-        if (s_is_space(c)) {
+        if (cs_xml_is_space(c)) {
             space = o > from;
             continue;
         }
@@ -409,103 +367,26 @@ static size_t s_squeeze(s_buf_t *b, size_t from)
 
 /* ---- errors ----------------------------------------------------------------------------- */
 
-static int s_fail_at(s_load_t *ld, int code, const char *file, unsigned line, unsigned column,
-                     const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-static int s_fail_at(s_load_t *ld, int code, const char *file, unsigned line, unsigned column,
-                     const char *fmt, ...)
-{
-    cs_error_at(ld->err, file, line, column);
-    if (ld->err) {
-        va_list ap;
-        va_start(ap, fmt);
-        ld->err->code = code;
-        vsnprintf(ld->err->msg, sizeof ld->err->msg, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
-
-/* Position of the reader's current node: the node's own line where libxml2 knows it, else
- * the parser's (which may be ahead: the reader parses in chunks). */
-static void s_xml_pos(s_load_t *ld, unsigned *line, unsigned *column)
-{
-    int pline = xmlTextReaderGetParserLineNumber(ld->x.reader);
-    int pcol = xmlTextReaderGetParserColumnNumber(ld->x.reader);
-    xmlNodePtr node = xmlTextReaderCurrentNode(ld->x.reader);
-    long nline = node ? xmlGetLineNo(node) : -1;
-    if (nline > 0 && nline != pline) {
-        *line = (unsigned)nline;
-        *column = 0;
-        return;
-    }
-    *line = pline > 0 ? (unsigned)pline : 0;
-    *column = pcol > 0 ? (unsigned)pcol : 0;
-}
-
-/* Fail at the current node's position. */
-static int s_xml_fail(s_load_t *ld, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int s_xml_fail(s_load_t *ld, int code, const char *fmt, ...)
-{
-    unsigned line;
-    unsigned column;
-    s_xml_pos(ld, &line, &column);
-    cs_error_at(ld->err, ld->x.base, line, column);
-    if (ld->err) {
-        va_list ap;
-        va_start(ap, fmt);
-        ld->err->code = code;
-        vsnprintf(ld->err->msg, sizeof ld->err->msg, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
-
 static int s_nomem(s_load_t *ld)
 {
-    return s_xml_fail(ld, CS_ENOMEM, "out of memory");
-}
-
-/* libxml2's structured error callback: keep the first error, never print. */
-static void s_on_xml_error(void *arg, xmlErrorPtr e)
-{
-    s_load_t *ld = arg;
-    if (!e || e->level < XML_ERR_ERROR || ld->x.failed) {
-        return;
-    }
-    ld->x.failed = 1;
-    ld->x.line = e->line > 0 ? (unsigned)e->line : 0;
-    ld->x.col = e->int2 > 0 ? (unsigned)e->int2 : 0;
-    const char *m = e->message ? e->message : "unknown libxml2 error";
-    size_t n = strlen(m);
-    while (n > 0 && s_is_space(m[n - 1])) {
-        n--;
-    }
-    char shown[sizeof ld->x.msg];
-    s_show(m, n, shown, sizeof shown);
-    snprintf(ld->x.msg, sizeof ld->x.msg, "%s", shown);
+    return cs_xml_nomem(&ld->x);
 }
 
 /* ---- progress and cancel ---------------------------------------------------------------- */
 
-static uint64_t s_bytes(const s_load_t *ld)
-{
-    long consumed = ld->x.reader ? xmlTextReaderByteConsumed(ld->x.reader) : 0;
-    return ld->bytes_done + (consumed > 0 ? (uint64_t)consumed : 0);
-}
-
 /* Report progress and see whether the host wants the load to stop. */
 static int s_poll(s_load_t *ld)
 {
-    if (ld->has_progress) {
-        ld->host->progress(ld->sink, s_bytes(ld));
+    if (ld->x.reader) {
+        return cs_xml_poll(&ld->x);
     }
-    if (ld->has_cancelled && ld->host->cancelled(ld->sink)) {
-        if (ld->x.reader) {
-            return s_xml_fail(ld, CS_ETERM, "load cancelled");
-        }
-        return s_fail_at(ld, CS_ETERM, ld->order_base ? ld->order_base : "", 0, 0,
-                         "load cancelled");
+    /* between XML files: no position to give; the order file is the likely one */
+    if (ld->x.has_progress) {
+        ld->x.host->progress(ld->x.sink, cs_xml_bytes(&ld->x));
+    }
+    if (ld->x.has_cancelled && ld->x.host->cancelled(ld->x.sink)) {
+        return cs_xml_fail_in(&ld->x, CS_ETERM, ld->order_base ? ld->order_base : "", 0, 0,
+                              "load cancelled");
     }
     return CS_OK;
 }
@@ -605,7 +486,7 @@ static unsigned s_order_line(char *line, size_t len, s_entry_t *out, char *msg, 
     for (size_t i = 0; i < S_COL_SEP1; i++) {
         if (line[i] < '0' || line[i] > '9') {
             snprintf(msg, cap, "order number '%s' is not 5 digits",
-                     s_show(line, S_COL_SEP1, shown, sizeof shown));
+                     cs_xml_escape(line, S_COL_SEP1, shown, sizeof shown));
             return (unsigned)i + 1;
         }
         order = order * 10 + (uint32_t)(line[i] - '0');
@@ -614,7 +495,7 @@ static unsigned s_order_line(char *line, size_t len, s_entry_t *out, char *msg, 
     for (size_t i = 0; i < sizeof seps / sizeof seps[0]; i++) {
         if (line[seps[i]] != ' ') {
             snprintf(msg, cap, "expected a space at column %zu, found '%s'", seps[i] + 1,
-                     s_show(line + seps[i], 1, shown, sizeof shown));
+                     cs_xml_escape(line + seps[i], 1, shown, sizeof shown));
             return (unsigned)seps[i] + 1;
         }
     }
@@ -626,11 +507,11 @@ static unsigned s_order_line(char *line, size_t len, s_entry_t *out, char *msg, 
     for (size_t i = n; i < S_CODE_LEN; i++) {
         if (code[i] != ' ') {
             snprintf(msg, cap, "code '%s' has a space inside",
-                     s_show(code, S_CODE_LEN, shown, sizeof shown));
+                     cs_xml_escape(code, S_CODE_LEN, shown, sizeof shown));
             return S_COL_CODE + (unsigned)i + 1;
         }
     }
-    s_show(code, n, shown, sizeof shown);
+    cs_xml_escape(code, n, shown, sizeof shown);
     for (size_t i = 0; i < n; i++) {
         if (!s_is_pcs(code[i])) {
             snprintf(msg, cap,
@@ -648,7 +529,7 @@ static unsigned s_order_line(char *line, size_t len, s_entry_t *out, char *msg, 
     char flag = line[S_COL_FLAG];
     if (flag != '0' && flag != '1') {
         snprintf(msg, cap, "flag is '%s', expected 0 (header) or 1 (billable)",
-                 s_show(&flag, 1, shown, sizeof shown));
+                 cs_xml_escape(&flag, 1, shown, sizeof shown));
         return S_COL_FLAG + 1;
     }
     if (n == S_TABLE_LEN && flag != '0') {
@@ -699,25 +580,26 @@ static int s_slurp(s_load_t *ld, const char *path, const char *base, char **out,
 {
     FILE *fp = fopen(path, "rb");
     if (!fp) {
-        return s_fail_at(ld, CS_EIO, base, 0, 0, "cannot open %s: %s", path, strerror(errno));
+        return cs_xml_fail_in(&ld->x, CS_EIO, base, 0, 0, "cannot open %s: %s", path,
+                              strerror(errno));
     }
     struct stat st;
     if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode)) {
         fclose(fp);
-        return s_fail_at(ld, CS_EIO, base, 0, 0, "%s is not a regular file", path);
+        return cs_xml_fail_in(&ld->x, CS_EIO, base, 0, 0, "%s is not a regular file", path);
     }
     size_t size = (size_t)st.st_size;
     char *text = malloc(size + 1);
     if (!text) {
         fclose(fp);
-        return s_fail_at(ld, CS_ENOMEM, base, 0, 0, "out of memory for %zu bytes", size);
+        return cs_xml_fail_in(&ld->x, CS_ENOMEM, base, 0, 0, "out of memory for %zu bytes", size);
     }
     size_t got = fread(text, 1, size, fp);
     int rerr = ferror(fp);
     fclose(fp);
     if (got != size || rerr) {
         free(text);
-        return s_fail_at(ld, CS_EIO, base, 0, 0, "short read on %s", path);
+        return cs_xml_fail_in(&ld->x, CS_EIO, base, 0, 0, "short read on %s", path);
     }
     text[size] = '\0';
     *out = text;
@@ -744,8 +626,8 @@ static int s_order_read(s_load_t *ld, const char *path)
     }
     ld->slots = calloc(slots, sizeof *ld->slots);
     if (!ld->entries || !ld->slots) {
-        return s_fail_at(ld, CS_ENOMEM, ld->order_base, 0, 0, "out of memory for %zu lines",
-                         lines);
+        return cs_xml_fail_in(&ld->x, CS_ENOMEM, ld->order_base, 0, 0,
+                              "out of memory for %zu lines", lines);
     }
     ld->slot_mask = slots - 1;
 
@@ -780,23 +662,24 @@ static int s_order_read(s_load_t *ld, const char *path)
             continue;
         }
         if (first_empty != 0) {
-            return s_fail_at(ld, CS_EMALFORMED, ld->order_base, first_empty, 1,
-                             "empty line before the end of the file");
+            return cs_xml_fail_in(&ld->x, CS_EMALFORMED, ld->order_base, first_empty, 1,
+                                  "empty line before the end of the file");
         }
         s_entry_t *e = &ld->entries[ld->n_entries];
         char msg[200];
         unsigned col = s_order_line(line, len, e, msg, sizeof msg);
         if (col != 0) {
-            return s_fail_at(ld, CS_EMALFORMED, ld->order_base, lineno, col + shift, "%s", msg);
+            return cs_xml_fail_in(&ld->x, CS_EMALFORMED, ld->order_base, lineno, col + shift, "%s",
+                                  msg);
         }
         e->line = lineno;
         size_t i = s_slot_of(ld, e->key);
         while (ld->slots[i] != 0) {
             s_entry_t *o = &ld->entries[ld->slots[i] - 1];
             if (o->key == e->key) {
-                return s_fail_at(ld, CS_EMALFORMED, ld->order_base, lineno, S_COL_CODE + 1,
-                                 "code '%.*s' appears twice (first on line %u)", (int)e->len,
-                                 line + S_COL_CODE, o->line);
+                return cs_xml_fail_in(&ld->x, CS_EMALFORMED, ld->order_base, lineno, S_COL_CODE + 1,
+                                      "code '%.*s' appears twice (first on line %u)", (int)e->len,
+                                      line + S_COL_CODE, o->line);
             }
             i = (i + 1) & ld->slot_mask;
         }
@@ -804,49 +687,19 @@ static int s_order_read(s_load_t *ld, const char *path)
         ld->n_entries++;
     }
     if (ld->n_entries == 0) {
-        return s_fail_at(ld, CS_EMALFORMED, ld->order_base, lineno, 0, "the file holds no codes");
+        return cs_xml_fail_in(&ld->x, CS_EMALFORMED, ld->order_base, lineno, 0,
+                              "the file holds no codes");
     }
-    ld->bytes_done += size;
+    ld->x.done_before += size;
     return s_poll(ld);
 }
 
 /* ---- the XML walk shared by the three files ---------------------------------------------- */
 
-/* Refuse a DOCTYPE, positioned at its "<!DOCTYPE" when that is in the file's head (the
- * reader's own position is past the whole internal subset by then). */
-static int s_doctype_fail(s_load_t *ld)
-{
-    static const char msg[] =
-        "a DOCTYPE is not allowed: external entities and entity declarations are refused";
-    char buf[S_SNIFF_MAX * 4];
-    FILE *fp = fopen(ld->x.path, "rb");
-    size_t got = 0;
-    if (fp) {
-        got = fread(buf, 1, sizeof buf, fp);
-        fclose(fp);
-    }
-    const char *at = memmem(buf, got, "<!DOCTYPE", 9);
-    if (!at) {
-        return s_xml_fail(ld, CS_EMALFORMED, "%s", msg);
-    }
-    unsigned line = 1;
-    const char *bol = buf;
-    for (const char *p = buf; p < at; p++) {
-        if (*p == '\n') {
-            line++;
-            bol = p + 1;
-        }
-    }
-    return s_fail_at(ld, CS_EMALFORMED, ld->x.base, line, (unsigned)(at - bol) + 1, "%s", msg);
-}
-
 /* The current node's line (its own, or the parser's). */
 static unsigned s_line(s_load_t *ld)
 {
-    unsigned line;
-    unsigned column;
-    s_xml_pos(ld, &line, &column);
-    return line;
+    return cs_xml_line(&ld->x, NULL);
 }
 
 /* Attribute name of the current element into out (cap bytes, truncated); 0 if absent. */
@@ -884,9 +737,9 @@ static int s_on_start(s_load_t *ld, const s_walker_t *w, int empty)
     }
     uint8_t kind = S_K_IGNORE;
     if (ld->depth == 0) {
-        if (strcmp(name, ld->x.root) != 0) {
-            return s_xml_fail(ld, CS_EMALFORMED, "the root element is <%.60s>, expected <%s>",
-                              name, ld->x.root);
+        if (strcmp(name, ld->root) != 0) {
+            return cs_xml_fail(&ld->x, CS_EMALFORMED, "the root element is <%.60s>, expected <%s>",
+                               name, ld->root);
         }
         kind = S_K_ROOT;
     } else {
@@ -903,8 +756,8 @@ static int s_on_start(s_load_t *ld, const s_walker_t *w, int empty)
         }
     }
     if (ld->depth > S_DEPTH_MAX) {
-        return s_xml_fail(ld, CS_EMALFORMED, "elements are nested deeper than %d levels",
-                          S_DEPTH_MAX);
+        return cs_xml_fail(&ld->x, CS_EMALFORMED, "elements are nested deeper than %d levels",
+                           S_DEPTH_MAX);
     }
     if (s_is_text_kind(kind) && s_buf_reserve(ld->text, 1) != CS_OK) {
         return s_nomem(ld);
@@ -927,7 +780,7 @@ static int s_on_start(s_load_t *ld, const s_walker_t *w, int empty)
 static int s_on_end(s_load_t *ld, const s_walker_t *w)
 {
     if (ld->depth == 0) {
-        return s_xml_fail(ld, CS_EINTERNAL, "end tag without a start tag");
+        return cs_xml_fail(&ld->x, CS_EINTERNAL, "end tag without a start tag");
     }
     s_frame_t *f = &ld->frames[--ld->depth];
     if (s_is_text_kind(f->kind)) {
@@ -956,43 +809,22 @@ static int s_on_text(s_load_t *ld)
 static int s_walk(s_load_t *ld, const char *path, const char *root, const s_walker_t *w,
                   s_buf_t *text)
 {
-    memset(&ld->x, 0, sizeof ld->x);
-    ld->x.path = path;
-    ld->x.base = s_base_name(path);
-    ld->x.root = root;
+    ld->root = root;
     ld->depth = 0;
     ld->text = text;
-    struct stat st;
-    if (stat(path, &st) != 0) {
-        return s_fail_at(ld, CS_EIO, ld->x.base, 0, 0, "cannot open %s: %s", path,
-                         strerror(errno));
+    ld->x.nodes = 0;
+    int rc = cs_xml_open(&ld->x, path, CS_XML_REGULAR | CS_XML_BIG_LINES | CS_XML_RAW_ERRORS);
+    if (rc != CS_OK) {
+        return rc;
     }
-    if (!S_ISREG(st.st_mode)) {
-        return s_fail_at(ld, CS_EIO, ld->x.base, 0, 0, "%s is not a regular file", path);
-    }
-    xmlInitParser();
-    ld->x.reader = xmlReaderForFile(path, NULL, XML_PARSE_NONET | XML_PARSE_BIG_LINES);
-    if (!ld->x.reader) {
-        return s_fail_at(ld, CS_EIO, ld->x.base, 0, 0, "libxml2 cannot open %s", path);
-    }
-    xmlTextReaderSetStructuredErrorHandler(ld->x.reader, s_on_xml_error, ld);
     int saw_root = 0;
-    int rc = CS_OK;
     for (;;) {
-        int r = xmlTextReaderRead(ld->x.reader);
-        if (r < 0 || ld->x.failed) {
-            if (ld->x.failed) {
-                rc = s_fail_at(ld, CS_EMALFORMED, ld->x.base, ld->x.line, ld->x.col, "%s",
-                               ld->x.msg);
-            } else {
-                rc = s_xml_fail(ld, CS_EMALFORMED, "the XML parser failed");
-            }
+        int type;
+        rc = cs_xml_next(&ld->x, &type);
+        if (rc != CS_OK || type == XML_READER_TYPE_NONE) {
             break;
         }
-        if (r == 0) {
-            break;
-        }
-        switch (xmlTextReaderNodeType(ld->x.reader)) {
+        switch (type) {
         case XML_READER_TYPE_ELEMENT:
             saw_root = 1;
             rc = s_on_start(ld, w, xmlTextReaderIsEmptyElement(ld->x.reader) == 1);
@@ -1006,15 +838,6 @@ static int s_walk(s_load_t *ld, const char *path, const char *root, const s_walk
         case XML_READER_TYPE_SIGNIFICANT_WHITESPACE:
             rc = s_on_text(ld);
             break;
-        case XML_READER_TYPE_DOCUMENT_TYPE:
-            rc = s_doctype_fail(ld);
-            break;
-        case XML_READER_TYPE_ENTITY_REFERENCE:
-        case XML_READER_TYPE_ENTITY:
-            rc = s_xml_fail(ld, CS_EMALFORMED,
-                            "entity references are not allowed (external entities, entity "
-                            "expansion)");
-            break;
         default:
             break;
         }
@@ -1026,19 +849,20 @@ static int s_walk(s_load_t *ld, const char *path, const char *root, const s_walk
         }
     }
     if (rc == CS_OK && !saw_root) {
-        rc = s_fail_at(ld, CS_EMALFORMED, ld->x.base, 0, 0, "the file holds no XML element");
+        rc = cs_xml_fail_at(&ld->x, CS_EMALFORMED, 0, 0, "the file holds no XML element");
     }
     if (rc == CS_OK && ld->depth != 0) {
-        rc = s_xml_fail(ld, CS_EMALFORMED, "the document ends inside an element");
+        rc = cs_xml_fail(&ld->x, CS_EMALFORMED, "the document ends inside an element");
     }
+    /* not cs_xml_close(): a file counts as the bytes the reader consumed, not its size */
     if (rc == CS_OK) {
-        ld->bytes_done = s_bytes(ld);
+        ld->x.done_before = cs_xml_bytes(&ld->x);
     }
     xmlFreeTextReader(ld->x.reader);
     ld->x.reader = NULL;
     ld->text = NULL;
-    if (rc == CS_OK && ld->has_progress) {
-        ld->host->progress(ld->sink, ld->bytes_done);
+    if (rc == CS_OK && ld->x.has_progress) {
+        ld->x.host->progress(ld->x.sink, ld->x.done_before);
     }
     return rc;
 }
@@ -1082,7 +906,7 @@ static int s_defn_index(s_load_t *ld)
     }
     ld->dslots = calloc(cap, sizeof *ld->dslots);
     if (!ld->dslots) {
-        return s_fail_at(ld, CS_ENOMEM, "", 0, 0, "out of memory");
+        return cs_xml_fail_in(&ld->x, CS_ENOMEM, "", 0, 0, "out of memory");
     }
     ld->dslot_mask = cap - 1;
     for (size_t k = 0; k < ld->n_defns; k++) {
@@ -1109,8 +933,8 @@ static int s_def_start(s_load_t *ld, const s_frame_t *parent, const char *name, 
         if (strcmp(name, "section") == 0) {
             s_attr(ld, "code", v, sizeof v);
             if (strlen(v) != 1 || !s_is_pcs(v[0])) {
-                return s_xml_fail(ld, CS_EMALFORMED,
-                                  "<section> code '%s' is not one ICD-10-PCS character", v);
+                return cs_xml_fail(&ld->x, CS_EMALFORMED,
+                                   "<section> code '%s' is not one ICD-10-PCS character", v);
             }
             ld->d_section = v[0];
             *kind = S_K_DSECTION;
@@ -1120,7 +944,7 @@ static int s_def_start(s_load_t *ld, const s_frame_t *parent, const char *name, 
         if (strcmp(name, "axis") == 0) {
             s_attr(ld, "pos", v, sizeof v);
             if (strlen(v) != 1 || v[0] < '1' || v[0] > '7') {
-                return s_xml_fail(ld, CS_EMALFORMED, "<axis> pos '%s' is not 1 to 7", v);
+                return cs_xml_fail(&ld->x, CS_EMALFORMED, "<axis> pos '%s' is not 1 to 7", v);
             }
             /* axes 1..3 describe whole tables; only labels of characters 4..7 become terms */
             ld->d_pos = v[0] >= '4' ? v[0] : 0;
@@ -1152,12 +976,12 @@ static int s_def_end(s_load_t *ld, s_frame_t *f)
     switch (f->kind) {
     case S_K_DTITLE:
         if (ld->pool.p[f->text] == '\0') {
-            return s_fail_at(ld, CS_EMALFORMED, ld->x.base, f->line, 0, "<title> is empty");
+            return cs_xml_fail_at(&ld->x, CS_EMALFORMED, f->line, 0, "<title> is empty");
         }
         if (ld->d_n_titles == sizeof ld->d_titles / sizeof ld->d_titles[0]) {
-            return s_fail_at(ld, CS_EMALFORMED, ld->x.base, f->line, 0,
-                             "<terms> has more than %zu <title>s",
-                             sizeof ld->d_titles / sizeof ld->d_titles[0]);
+            return cs_xml_fail_at(&ld->x, CS_EMALFORMED, f->line, 0,
+                                  "<terms> has more than %zu <title>s",
+                                  sizeof ld->d_titles / sizeof ld->d_titles[0]);
         }
         ld->d_titles[ld->d_n_titles++] = f->text;
         break;
@@ -1235,8 +1059,8 @@ static int s_idx_end(s_load_t *ld, s_frame_t *f)
     switch (f->kind) {
     case S_K_ITITLE:
         if (*t == '\0') {
-            return s_fail_at(ld, CS_EMALFORMED, ld->x.base, f->line, 0,
-                             "<mainTerm> has an empty <title>");
+            return cs_xml_fail_at(&ld->x, CS_EMALFORMED, f->line, 0,
+                                  "<mainTerm> has an empty <title>");
         }
         ld->i_title = f->text;
         break;
@@ -1248,14 +1072,13 @@ static int s_idx_end(s_load_t *ld, s_frame_t *f)
         }
         if (!ok) {
             char shown[64];
-            return s_fail_at(ld, CS_EMALFORMED, ld->x.base, f->line, 0,
-                             "'%s' is not an ICD-10-PCS code or code prefix (3 to 7 of 0-9, "
-                             "A-Z without I and O)",
-                             s_show(t, n, shown, sizeof shown));
+            return cs_xml_fail_at(&ld->x, CS_EMALFORMED, f->line, 0,
+                                  "'%s' is not an ICD-10-PCS code or code prefix (3 to 7 of 0-9, "
+                                  "A-Z without I and O)", cs_xml_escape(t, n, shown, sizeof shown));
         }
         if (ld->i_title == S_NONE) {
-            return s_fail_at(ld, CS_EMALFORMED, ld->x.base, f->line, 0,
-                             "code '%s' before the <title> of its <mainTerm>", t);
+            return cs_xml_fail_at(&ld->x, CS_EMALFORMED, f->line, 0,
+                                  "code '%s' before the <title> of its <mainTerm>", t);
         }
         if (s_grow((void **)&ld->irefs, &ld->cap_irefs, ld->n_irefs + 1, sizeof *ld->irefs) !=
             CS_OK) {
@@ -1286,7 +1109,7 @@ static int s_iref_cmp(const void *a, const void *b)
 
 static int s_emit(s_load_t *ld, const cs_record_t *rec)
 {
-    int rc = ld->host->emit(ld->sink, rec, ld->err);
+    int rc = ld->x.host->emit(ld->x.sink, rec, ld->x.err);
     if (rc != CS_OK) {
         return rc;
     }
@@ -1347,10 +1170,9 @@ static int s_emit_table(s_load_t *ld)
     static const char *const names[3] = {"Section", "Body System", "Operation"};
     for (size_t i = 0; i < 3; i++) {
         if (!ld->taxes[i].seen) {
-            return s_fail_at(ld, CS_EMALFORMED, ld->x.base, ld->table_line, 0,
-                             "<pcsTable> has no <axis pos=\"%zu\"> (%s) before its first "
-                             "<pcsRow>",
-                             i + 1, names[i]);
+            return cs_xml_fail_at(&ld->x, CS_EMALFORMED, ld->table_line, 0,
+                                  "<pcsTable> has no <axis pos=\"%zu\"> (%s) before its first "
+                                  "<pcsRow>", i + 1, names[i]);
         }
         ld->table_code[i] = ld->taxes[i].code;
     }
@@ -1362,16 +1184,16 @@ static int s_emit_table(s_load_t *ld)
     }
     if (fresh == 0) {
         /* a table given twice: its rows add codes under the record emitted first */
-        if (ld->host->log) {
-            ld->host->log(CS_LOG_WARNING, S_NAME, "%s:%u: table %s appears again", ld->x.base,
+        if (ld->x.host->log) {
+            ld->x.host->log(CS_LOG_WARNING, S_NAME, "%s:%u: table %s appears again", ld->x.base,
                           ld->table_line, ld->table_code);
         }
         return CS_OK;
     }
     s_entry_t *e = s_lookup(ld, s_pack(ld->table_code, S_TABLE_LEN));
     if (ld->slots && !e) {
-        return s_fail_at(ld, CS_EMALFORMED, ld->x.base, ld->table_line, 0,
-                         "table %s is not in %s", ld->table_code, ld->order_base);
+        return cs_xml_fail_at(&ld->x, CS_EMALFORMED, ld->table_line, 0, "table %s is not in %s",
+                              ld->table_code, ld->order_base);
     }
     const char *title = NULL;
     if (e) {
@@ -1553,11 +1375,10 @@ static int s_expand_row(s_load_t *ld)
 {
     for (size_t i = 0; i < 4; i++) {
         if (!ld->raxes[i].seen || ld->raxes[i].n == 0) {
-            return s_fail_at(ld, CS_EMALFORMED, ld->x.base, ld->row_line, 0,
-                             "<pcsRow> of table %s has no %s for character %zu (<axis "
-                             "pos=\"%zu\"> with a <label>)",
-                             ld->table_code, !ld->raxes[i].seen ? "axis" : "label", i + 4,
-                             i + 4);
+            return cs_xml_fail_at(&ld->x, CS_EMALFORMED, ld->row_line, 0,
+                                  "<pcsRow> of table %s has no %s for character %zu (<axis "
+                                  "pos=\"%zu\"> with a <label>)", ld->table_code,
+                                  !ld->raxes[i].seen ? "axis" : "label", i + 4, i + 4);
         }
     }
     const char *axis5 = s_tstr(ld, ld->raxes[1].title);
@@ -1586,9 +1407,9 @@ static int s_expand_row(s_load_t *ld)
         } else {
             s_entry_t *e = s_lookup(ld, key);
             if (ld->slots && (!e || e->len != S_CODE_LEN)) {
-                return s_fail_at(ld, CS_EMALFORMED, ld->x.base, ld->row_line, 0,
-                                 "this <pcsRow> allows code %s, which is not in %s", code,
-                                 ld->order_base);
+                return cs_xml_fail_at(&ld->x, CS_EMALFORMED, ld->row_line, 0,
+                                      "this <pcsRow> allows code %s, which is not in %s", code,
+                                      ld->order_base);
             }
             const char *title = NULL;
             if (e) {
@@ -1670,10 +1491,10 @@ static int s_axis_pos(s_load_t *ld, int lo, int hi, int *pos)
     s_attr(ld, "pos", v, sizeof v);
     if (strlen(v) != 1 || v[0] < '0' + lo || v[0] > '0' + hi) {
         char shown[64];
-        return s_xml_fail(ld, CS_EMALFORMED,
-                          "<axis> pos '%s' is out of range: a %s axis has pos %d to %d",
-                          s_show(v, strlen(v), shown, sizeof shown),
-                          lo == 1 ? "<pcsTable>" : "<pcsRow>", lo, hi);
+        return cs_xml_fail(&ld->x, CS_EMALFORMED,
+                           "<axis> pos '%s' is out of range: a %s axis has pos %d to %d",
+                           cs_xml_escape(v, strlen(v), shown, sizeof shown),
+                           lo == 1 ? "<pcsTable>" : "<pcsRow>", lo, hi);
     }
     *pos = v[0] - '0';
     return CS_OK;
@@ -1700,8 +1521,8 @@ static int s_tab_start(s_load_t *ld, const s_frame_t *parent, const char *name, 
     case S_K_TABLE:
         if (strcmp(name, "axis") == 0) {
             if (ld->table_started) {
-                return s_xml_fail(ld, CS_EMALFORMED,
-                                  "<axis> of a <pcsTable> after its first <pcsRow>");
+                return cs_xml_fail(&ld->x, CS_EMALFORMED,
+                                   "<axis> of a <pcsTable> after its first <pcsRow>");
             }
             rc = s_axis_pos(ld, 1, 3, &pos);
             if (rc != CS_OK) {
@@ -1709,7 +1530,7 @@ static int s_tab_start(s_load_t *ld, const s_frame_t *parent, const char *name, 
             }
             s_axis_t *a = &ld->taxes[pos - 1];
             if (a->seen) {
-                return s_xml_fail(ld, CS_EMALFORMED, "<pcsTable> has axis %d twice", pos);
+                return cs_xml_fail(&ld->x, CS_EMALFORMED, "<pcsTable> has axis %d twice", pos);
             }
             *a = (s_axis_t){.seen = 1, .line = s_line(ld), .text = S_NONE, .defn = S_NONE,
                             .title = S_NONE};
@@ -1737,7 +1558,7 @@ static int s_tab_start(s_load_t *ld, const s_frame_t *parent, const char *name, 
             }
             s_axis_t *a = &ld->raxes[pos - 4];
             if (a->seen) {
-                return s_xml_fail(ld, CS_EMALFORMED, "<pcsRow> has axis %d twice", pos);
+                return cs_xml_fail(&ld->x, CS_EMALFORMED, "<pcsRow> has axis %d twice", pos);
             }
             *a = (s_axis_t){.seen = 1, .line = s_line(ld), .first = ld->n_labels,
                             .text = S_NONE, .defn = S_NONE, .title = S_NONE};
@@ -1751,23 +1572,21 @@ static int s_tab_start(s_load_t *ld, const s_frame_t *parent, const char *name, 
             char v[16];
             char shown[64];
             if (!s_attr(ld, "code", v, sizeof v)) {
-                return s_xml_fail(ld, CS_EMALFORMED, "<label> without a code attribute");
+                return cs_xml_fail(&ld->x, CS_EMALFORMED, "<label> without a code attribute");
             }
             if (strlen(v) != 1) {
-                return s_xml_fail(ld, CS_EMALFORMED,
-                                  "<label> code '%s' is not one character",
-                                  s_show(v, strlen(v), shown, sizeof shown));
+                return cs_xml_fail(&ld->x, CS_EMALFORMED, "<label> code '%s' is not one character",
+                                   cs_xml_escape(v, strlen(v), shown, sizeof shown));
             }
             if (!s_is_pcs(v[0])) {
-                return s_xml_fail(ld, CS_EMALFORMED,
-                                  "<label> code '%s' is not an ICD-10-PCS character (0-9, A-Z "
-                                  "without I and O)",
-                                  s_show(v, 1, shown, sizeof shown));
+                return cs_xml_fail(&ld->x, CS_EMALFORMED,
+                                   "<label> code '%s' is not an ICD-10-PCS character (0-9, A-Z "
+                                   "without I and O)", cs_xml_escape(v, 1, shown, sizeof shown));
             }
             if (parent->kind == S_K_TAXIS && ld->cur_axis->n > 0) {
-                return s_xml_fail(ld, CS_EMALFORMED,
-                                  "a <pcsTable> axis has more than one <label>: the table's "
-                                  "characters 1 to 3 are fixed");
+                return cs_xml_fail(&ld->x, CS_EMALFORMED,
+                                   "a <pcsTable> axis has more than one <label>: the table's "
+                                   "characters 1 to 3 are fixed");
             }
             ld->label_code = v[0];
             *kind = S_K_LABEL;
@@ -1790,8 +1609,8 @@ static int s_tab_end(s_load_t *ld, s_frame_t *f)
     switch (f->kind) {
     case S_K_LABEL:
         if (ld->tab.p[f->text] == '\0') {
-            return s_fail_at(ld, CS_EMALFORMED, ld->x.base, f->line, 0,
-                             "<label code=\"%c\"> has no text", ld->label_code);
+            return cs_xml_fail_at(&ld->x, CS_EMALFORMED, f->line, 0,
+                                  "<label code=\"%c\"> has no text", ld->label_code);
         }
         if (parent && parent->kind == S_K_TAXIS) {
             a->code = ld->label_code;
@@ -1818,8 +1637,8 @@ static int s_tab_end(s_load_t *ld, s_frame_t *f)
     case S_K_TAXIS:
     case S_K_RAXIS:
         if (a->n == 0) {
-            return s_fail_at(ld, CS_EMALFORMED, ld->x.base, f->line, 0,
-                             "<axis> has no <label>: the value of its character is missing");
+            return cs_xml_fail_at(&ld->x, CS_EMALFORMED, f->line, 0,
+                                  "<axis> has no <label>: the value of its character is missing");
         }
         ld->cur_axis = NULL;
         break;
@@ -1833,9 +1652,9 @@ static int s_tab_end(s_load_t *ld, s_frame_t *f)
             }
         }
         if (ld->table_rows == 0) {
-            return s_fail_at(ld, CS_EMALFORMED, ld->x.base, f->line, 0,
-                             "<pcsTable> %s has no <pcsRow>: it allows no code",
-                             ld->table_code);
+            return cs_xml_fail_at(&ld->x, CS_EMALFORMED, f->line, 0,
+                                  "<pcsTable> %s has no <pcsRow>: it allows no code",
+                                  ld->table_code);
         }
         break;
     default:
@@ -1857,10 +1676,10 @@ static int s_order_check(s_load_t *ld)
                 code[k] = (char)(e->key >> (8 * k));
             }
             code[e->len] = '\0';
-            return s_fail_at(ld, CS_EMALFORMED, ld->order_base, e->line, S_COL_CODE + 1,
-                             "%s %s is in the order file, but no %s of the tables gives it",
-                             e->len == S_TABLE_LEN ? "table" : "code", code,
-                             e->len == S_TABLE_LEN ? "<pcsTable>" : "<pcsRow>");
+            return cs_xml_fail_in(&ld->x, CS_EMALFORMED, ld->order_base, e->line, S_COL_CODE + 1,
+                                  "%s %s is in the order file, but no %s of the tables gives it",
+                                  e->len == S_TABLE_LEN ? "table" : "code", code,
+                                  e->len == S_TABLE_LEN ? "<pcsTable>" : "<pcsRow>");
         }
     }
     return CS_OK;
@@ -1969,14 +1788,14 @@ static int s_run(s_load_t *ld, const char *const by[5])
         rc = s_walk(ld, by[S_IS_TABLES], S_ROOT, &s_tab_walker, &ld->tab);
     }
     if (rc == CS_OK && ld->tables == 0) {
-        rc = s_fail_at(ld, CS_EMALFORMED, s_base_name(by[S_IS_TABLES]), 0, 0,
-                       "<%s> holds no <pcsTable>", S_ROOT);
+        rc = cs_xml_fail_in(&ld->x, CS_EMALFORMED, cs_xml_base_name(by[S_IS_TABLES]), 0, 0,
+                            "<%s> holds no <pcsTable>", S_ROOT);
     }
     if (rc == CS_OK) {
         rc = s_order_check(ld);
     }
-    if (rc == CS_OK && ld->host->log) {
-        ld->host->log(CS_LOG_INFO, S_NAME,
+    if (rc == CS_OK && ld->x.host->log) {
+        ld->x.host->log(CS_LOG_INFO, S_NAME,
                       "%zu tables, %llu records, %llu codes given by more than one row",
                       ld->tables, (unsigned long long)ld->records,
                       (unsigned long long)ld->overlaps);
@@ -2006,12 +1825,8 @@ static int s_load(const cs_host_api_t *host, cs_sink_t *sink, const char *const 
     if (!ld) {
         return cs_error_set(err, CS_ENOMEM, S_NAME ": out of memory");
     }
-    ld->host = host;
-    ld->sink = sink;
-    ld->err = err;
-    ld->has_progress = S_HAS(host, progress);
-    ld->has_cancelled = S_HAS(host, cancelled);
-    ld->order_base = by[S_IS_ORDER] ? s_base_name(by[S_IS_ORDER]) : NULL;
+    cs_xml_begin(&ld->x, host, sink, err);
+    ld->order_base = by[S_IS_ORDER] ? cs_xml_base_name(by[S_IS_ORDER]) : NULL;
     ld->i_title = S_NONE;
     int rc = s_run(ld, by);
     if (ld->x.reader) {
