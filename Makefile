@@ -119,7 +119,9 @@ $(BUILD)/plugins/$(notdir $(1)).so: $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard $
 $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard $(1)/*.c)): CFLAGS += $$(PLUGIN_CFLAGS)
 endef
 $(foreach d,$(PLUGIN_DIRS),$(eval $(call plugin_rule,$(d))))
--include $(wildcard plugins/*/plugin.mk loaders/*/plugin.mk)
+# Sorted, so plugins/common and loaders/common (which define what the others use) come first
+# in their folders.
+-include $(sort $(wildcard plugins/*/plugin.mk)) $(sort $(wildcard loaders/*/plugin.mk))
 # Client libraries and their programs add their own rules here.
 -include $(wildcard clients/*/client.mk)
 

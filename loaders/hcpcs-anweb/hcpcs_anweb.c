@@ -276,49 +276,6 @@ static const char *s_trim(const char *s, size_t *n)
     return s + b;
 }
 
-/* Offset of the first byte of p[0..n) that breaks UTF-8, or n. */
-static size_t s_utf8_bad(const char *p, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned char c = (unsigned char)p[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t more;
-        uint32_t cp;
-        if (c >= 0xc2 && c <= 0xdf) {
-            more = 1;
-            cp = c & 0x1fu;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            more = 2;
-            cp = c & 0x0fu;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            more = 3;
-            cp = c & 0x07u;
-        } else {
-            return i;
-        }
-        if (n - i <= more) {
-            return i;
-        }
-        for (size_t k = 1; k <= more; k++) {
-            unsigned char d = (unsigned char)p[i + k];
-            if ((d & 0xc0u) != 0x80u) {
-                return i;
-            }
-            cp = (cp << 6) | (d & 0x3fu);
-        }
-        if ((more == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-            (more == 3 && (cp < 0x10000 || cp > 0x10ffff))) {
-            return i;
-        }
-        i += more + 1;
-    }
-    return n;
-}
-
 /* Unicode of the Windows-1252 bytes 0x80-0x9f (0: undefined). */
 static const uint16_t s_cp1252[32] = {
     0x20ac, 0, 0x201a, 0x0192, 0x201e, 0x2026, 0x2020, 0x2021,
@@ -338,7 +295,7 @@ static size_t s_text_add(s_buf_t *out, const char *s, size_t n)
             return i;
         }
     }
-    if (s_utf8_bad(s, n) == n) {
+    if (cs_text_utf8_end(s, n, 1) == n) {
         return s_buf_add(out, s, n) == 0 ? n : SIZE_MAX;
     }
     for (size_t i = 0; i < n; i++) {

@@ -42,6 +42,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../common/cs_text.h"
 #include "../common/xlsx.h"
 #include "codeset/cs_plugin.h"
 
@@ -183,48 +184,6 @@ static const char *s_show(const char *in, size_t n, char *out, size_t cap)
     }
     out[o] = '\0';
     return out;
-}
-
-/* Is p[0..n) UTF-8? Returns n, or the offset of the first byte that is not. */
-static size_t s_utf8_check(const char *p, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned char c = (unsigned char)p[i];
-        size_t more;
-        uint32_t cp;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if (c >= 0xc2 && c <= 0xdf) {
-            more = 1;
-            cp = c & 0x1fu;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            more = 2;
-            cp = c & 0x0fu;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            more = 3;
-            cp = c & 0x07u;
-        } else {
-            return i;
-        }
-        if (n - i <= more) {
-            return i;
-        }
-        for (size_t k = 1; k <= more; k++) {
-            unsigned char d = (unsigned char)p[i + k];
-            if ((d & 0xc0u) != 0x80u) {
-                return i;
-            }
-            cp = (cp << 6) | (d & 0x3fu);
-        }
-        if ((more == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-            (more == 3 && (cp < 0x10000 || cp > 0x10ffff))) {
-            return i;
-        }
-        i += more + 1;
-    }
-    return n;
 }
 
 /* Is t[0..n) an ICD-10-CM code as the tables write it: a letter, two letters or digits, then
@@ -793,7 +752,7 @@ static int s_csv_end_field(s_load_t *ld, s_csv_t *cv)
 {
     const char *f = cv->rec + cv->starts[cv->n_fields - 1];
     size_t n = cv->len - cv->starts[cv->n_fields - 1];
-    size_t bad = s_utf8_check(f, n);
+    size_t bad = cs_text_utf8_end(f, n, 1);
     if (bad != n) {
         return s_fail(ld, CS_EMALFORMED, cv->rec_line, (unsigned)cv->n_fields,
                       "field %zu has byte 0x%02x, which is not UTF-8 text", cv->n_fields,

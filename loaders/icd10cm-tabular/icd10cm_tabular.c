@@ -34,6 +34,7 @@
 #include <libxml/xmlerror.h>
 #include <libxml/xmlreader.h>
 
+#include "../common/cs_text.h"
 #include "../common/cs_xml.h"
 #include "codeset/cs_plugin.h"
 
@@ -227,53 +228,6 @@ static int s_nomem(s_load_t *ld)
 
 /* ---- order file ------------------------------------------------------------------------ */
 
-/* Check that p[0..n) is UTF-8 without control characters; return the offset of the first bad
- * byte, else n. */
-static size_t s_text_check(const char *p, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned char c = (unsigned char)p[i];
-        if (c < 0x80) {
-            if (c < 0x20 || c == 0x7f) {
-                return i;
-            }
-            i++;
-            continue;
-        }
-        size_t more;
-        uint32_t cp;
-        if (c >= 0xc2 && c <= 0xdf) {
-            more = 1;
-            cp = c & 0x1fu;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            more = 2;
-            cp = c & 0x0fu;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            more = 3;
-            cp = c & 0x07u;
-        } else {
-            return i;
-        }
-        if (n - i <= more) {
-            return i;
-        }
-        for (size_t k = 1; k <= more; k++) {
-            unsigned char d = (unsigned char)p[i + k];
-            if ((d & 0xc0u) != 0x80u) {
-                return i;
-            }
-            cp = (cp << 6) | (d & 0x3fu);
-        }
-        if ((more == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-            (more == 3 && (cp < 0x10000 || cp > 0x10ffff))) {
-            return i;
-        }
-        i += more + 1;
-    }
-    return n;
-}
-
 /* Trim blanks around line[b..e), check it, NUL-terminate it in place. 0, or the 1-based column
  * of the fault with msg filled. */
 static unsigned s_order_title(char *line, size_t b, size_t e, const char *what, const char **out,
@@ -289,7 +243,7 @@ static unsigned s_order_title(char *line, size_t b, size_t e, const char *what, 
         snprintf(msg, cap, "%s is empty", what);
         return (unsigned)b + 1;
     }
-    size_t bad = s_text_check(line + b, e - b);
+    size_t bad = cs_text_utf8_end(line + b, e - b, 0);
     if (bad != e - b) {
         snprintf(msg, cap, "%s has byte 0x%02x, which is a control character or not UTF-8", what,
                  (unsigned char)line[b + bad]);

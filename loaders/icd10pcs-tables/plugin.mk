@@ -1,3 +1,5 @@
 # icd10pcs-tables: the shared libxml2 reader set-up (loaders/common/cs_xml.c) is compiled in;
 # loaders/common/plugin.mk builds it hidden, so the plugin still exports only its descriptor.
 $(BUILD)/plugins/icd10pcs-tables.so: $(BUILD)/obj/loaders/common/cs_xml.o
+# ... and the shared text checks (loaders/common/cs_text.c), hidden the same way.
+$(BUILD)/plugins/icd10pcs-tables.so: $(BUILD)/obj/loaders/common/cs_text.o
