@@ -772,21 +772,17 @@ static const char *s_outside_dates(const s_ctx_t *ctx, const cs_entry_t *ent, ch
 {
     const cs_request_t *req = ctx->req;
     char d[11], when[11];
-    if (!req->has_date) {
-        return NULL;
+    int after = req->has_date && ent->valid_to && req->date > ent->valid_to;
+    int before = req->has_date && ent->valid_from && req->date < ent->valid_from;
+    if (!after && !before) {
+        return NULL; /* the common case: no dates of its own */
     }
     cs_proto_format_date(req->date, when);
-    if (ent->valid_to && req->date > ent->valid_to) {
-        cs_proto_format_date(ent->valid_to, d);
-        snprintf(buf, cap, "was terminated on %s, before the date of service %s", d, when);
-        return buf;
-    }
-    if (ent->valid_from && req->date < ent->valid_from) {
-        cs_proto_format_date(ent->valid_from, d);
-        snprintf(buf, cap, "takes effect on %s, after the date of service %s", d, when);
-        return buf;
-    }
-    return NULL;
+    cs_proto_format_date(after ? ent->valid_to : ent->valid_from, d);
+    snprintf(buf, cap, after ? "was terminated on %s, before the date of service %s"
+                             : "takes effect on %s, after the date of service %s",
+             d, when);
+    return buf;
 }
 
 static void s_validate_one(cs_engine_t *e, s_ctx_t *ctx, cs_str_t input, msgpack_packer *pk)
