@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,21 @@
 /* What s_dispatch returns for a request it leaves to the workers (not a protocol error). */
 #define S_FORWARD ((cs_proto_err_t)-1)
 
+/* The sockets the loop serves, in the order it serves them. */
+enum { S_FRONT, S_ADMIN, S_WORKERS, S_ZAP, S_N };
+
+/* The loop polls the sockets' ZMQ_FD descriptors itself rather than calling zmq_poll: every
+ * zmq_poll asks each socket for ZMQ_EVENTS twice, and each ask is a getpid() and a poll()
+ * system call (about 1 us each on a VM). A descriptor signals only a change, so a socket is
+ * read until a non-blocking receive finds nothing (which takes in its pending commands) before
+ * the loop may sleep; a send on a socket can take in its commands too, so a socket sent on
+ * since is read again first. */
+typedef struct s_watch {
+    void *sock;
+    int pfd;   /* index in the pollfd array, -1 when absent */
+    int check; /* must be read before the loop sleeps */
+} s_watch_t;
+
 typedef struct s_broker {
     const cs_broker_config_t *cfg;
     void *zctx;                 /* the one ZeroMQ context */
@@ -46,6 +62,7 @@ typedef struct s_broker {
     cs_stats_t stats;
     msgpack_sbuffer out;        /* reply buffer, reused */
     cs_request_t req;           /* decoded request, reused */
+    int forwarded;              /* a request went to the workers since the loop last looked */
     char admin_path[PATH_MAX];  /* ipc socket file, for chmod and unlink */
 } s_broker_t;
 
@@ -417,6 +434,7 @@ static int s_serve_one(s_broker_t *b, void *sock, int is_admin)
         e = s_dispatch(b, zmq_msg_data(body), zmq_msg_size(body), is_admin, &pk, &op);
         if (e == S_FORWARD) {
             s_forward(b, frames, n);
+            b->forwarded = 1;
             return 1;
         }
     }
@@ -652,6 +670,7 @@ static void s_stop(s_broker_t *b)
     cs_plugin_host_destroy(&b->plugins);
     cs_store_destroy(&b->store);
     msgpack_sbuffer_destroy(&b->out);
+    cs_request_fini(&b->req);
 }
 
 int cs_broker_run(const cs_broker_config_t *cfg, volatile sig_atomic_t *stop, cs_error_t *err)
@@ -666,61 +685,74 @@ int cs_broker_run(const cs_broker_config_t *cfg, volatile sig_atomic_t *stop, cs
                       : CS_PROTO_MAX_LIMIT;
     cs_stats_init(&b.stats);
     msgpack_sbuffer_init(&b.out);
-    cs_request_init(&b.req);
+    cs_request_init_reusable(&b.req);
     int rc = s_start(&b, err);
     if (rc != CS_OK) {
         s_stop(&b);
         return rc;
     }
-    /* front, admin, then the workers' answers and the ZAP handler where there are such */
-    zmq_pollitem_t items[4] = {
-        {.socket = b.front, .events = ZMQ_POLLIN},
-        {.socket = b.admin, .events = ZMQ_POLLIN},
-    };
-    int n_items = 2, i_workers = -1, i_zap = -1;
-    if (b.workers) {
-        i_workers = n_items;
-        items[n_items++] = (zmq_pollitem_t){.socket = cs_workers_sock(b.workers),
-                                            .events = ZMQ_POLLIN};
-    }
-    if (cs_curve_zap_socket(b.curve)) {
-        i_zap = n_items;
-        items[n_items++] = (zmq_pollitem_t){.socket = cs_curve_zap_socket(b.curve),
-                                            .events = ZMQ_POLLIN};
+    s_watch_t w[S_N];
+    memset(w, 0, sizeof w);
+    void *socks[S_N] = {b.front, b.admin, b.workers ? cs_workers_sock(b.workers) : NULL,
+                        cs_curve_zap_socket(b.curve)};
+    struct pollfd pfd[S_N];
+    int n_fds = 0;
+    for (int i = 0; i < S_N; i++) {
+        w[i].sock = socks[i];
+        w[i].check = socks[i] != NULL; /* anything queued before the loop starts */
+        w[i].pfd = -1;
+        size_t sz = sizeof pfd[n_fds].fd;
+        if (socks[i] && zmq_getsockopt(socks[i], ZMQ_FD, &pfd[n_fds].fd, &sz) == 0) {
+            pfd[n_fds].events = POLLIN;
+            w[i].pfd = n_fds++;
+        }
     }
     while (!*stop) {
-        int n = zmq_poll(items, n_items, CS_POLL_MS);
+        /* Serve what each socket holds, a bounded batch each round so none starves. */
+        if (w[S_FRONT].check) {
+            int served = 0;
+            while (served < 256 && s_serve_one(&b, b.front, 0)) {
+                served++;
+            }
+            w[S_FRONT].check = served == 256;
+            /* a forwarded request was a send on the workers' socket */
+            w[S_WORKERS].check |= b.forwarded; /* never set without workers */
+            b.forwarded = 0;
+        }
+        if (w[S_ADMIN].check) {
+            int served = 0;
+            while (served < 16 && s_serve_one(&b, b.admin, 1)) {
+                served++;
+            }
+            w[S_ADMIN].check = served == 16;
+        }
+        if (w[S_WORKERS].check) {
+            int relayed = 0;
+            while (relayed < 256 && s_relay_answer(&b)) {
+                relayed++;
+            }
+            w[S_WORKERS].check = relayed == 256;
+            w[S_FRONT].check |= relayed > 0; /* replies were sends on the front */
+        }
+        if (w[S_ZAP].check) {
+            w[S_ZAP].check = cs_curve_zap_serve(b.curve); /* handshakes wait on these */
+        }
+        int again = 0;
+        for (int i = 0; i < S_N; i++) {
+            again |= w[i].check;
+        }
+        int n = poll(pfd, (nfds_t)n_fds, again ? 0 : CS_POLL_MS);
         if (n < 0) {
             if (errno == EINTR) {
                 continue;
             }
-            if (errno == ETERM) {
-                break;
-            }
-            CS_ERROR("poll failed: %s", zmq_strerror(errno));
+            CS_ERROR("poll failed: %s", strerror(errno));
             break;
         }
-        /* Drain a bounded batch from each socket per round, so neither starves; reading until
-         * the socket has nothing (a non-blocking receive) costs less than asking it each time
-         * (every zmq_getsockopt/zmq_poll is a getpid() and an eventfd check). */
-        for (int round = 0; round < 256 && (items[0].revents & ZMQ_POLLIN); round++) {
-            if (!s_serve_one(&b, b.front, 0)) {
-                break;
+        for (int i = 0; i < S_N && n > 0; i++) {
+            if (w[i].pfd >= 0 && (pfd[w[i].pfd].revents & POLLIN)) {
+                w[i].check = 1;
             }
-        }
-        if (items[1].revents & ZMQ_POLLIN) {
-            s_serve_one(&b, b.admin, 1);
-        }
-        /* the workers' answers, as many as are ready */
-        for (int round = 0; round < 256 && i_workers >= 0 &&
-                            (items[i_workers].revents & ZMQ_POLLIN); round++) {
-            if (!s_relay_answer(&b)) {
-                break;
-            }
-        }
-        /* handshakes wait on these answers: serve them every round */
-        if (i_zap >= 0 && (items[i_zap].revents & ZMQ_POLLIN)) {
-            cs_curve_zap_serve(b.curve);
         }
     }
     CS_NOTICE("codesetd stopping: %llu requests served",

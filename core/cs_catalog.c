@@ -82,6 +82,47 @@ int cs_catalog_by_date(cs_reader_t *r, const char *system, size_t slen, int yyyy
     return s_active_before(r, system, slen, (uint32_t)yyyymmdd + 1, out);
 }
 
+int cs_catalog_in_effect(cs_reader_t *r, cs_catalog_memo_t *memo, const char *system,
+                         size_t slen, int date, cs_resolved_t *out)
+{
+    uint64_t snap = cs_reader_snapshot(r);
+    if (snap == 0 || slen >= sizeof memo->slot[0].system) {
+        return date ? cs_catalog_by_date(r, system, slen, date, out)
+                    : cs_catalog_newest(r, system, slen, out);
+    }
+    if (memo->snapshot != snap) {
+        memset(memo, 0, sizeof *memo);
+        memo->snapshot = snap;
+    }
+    for (unsigned i = 0; i < CS_CATALOG_MEMO_SLOTS; i++) {
+        cs_catalog_memo_slot_t *m = &memo->slot[i];
+        if (m->used && m->date == date && m->slen == slen && memcmp(m->system, system, slen) == 0) {
+            *out = m->rel;
+            return m->rc;
+        }
+    }
+    int rc = date ? cs_catalog_by_date(r, system, slen, date, out)
+                  : cs_catalog_newest(r, system, slen, out);
+    if (rc == CS_OK && out->label.len >= sizeof memo->slot[0].label) {
+        return rc; /* too long to keep: answered, not remembered */
+    }
+    cs_catalog_memo_slot_t *m = &memo->slot[memo->next];
+    memo->next = (memo->next + 1) % CS_CATALOG_MEMO_SLOTS;
+    memset(m, 0, sizeof *m);
+    m->used = 1;
+    memcpy(m->system, system, slen);
+    m->slen = slen;
+    m->date = date;
+    m->rc = rc;
+    if (rc == CS_OK) {
+        memcpy(m->label, out->label.ptr, out->label.len);
+        m->rel = *out;
+        m->rel.label.ptr = m->label;
+        out->label.ptr = m->label;
+    }
+    return rc;
+}
+
 int cs_catalog_by_label(cs_reader_t *r, const char *system, size_t slen, const char *label,
                         size_t llen, cs_resolved_t *out)
 {

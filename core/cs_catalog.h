@@ -79,6 +79,30 @@ int cs_catalog_by_label(cs_reader_t *r, const char *system, size_t slen, const c
                         size_t llen, cs_resolved_t *out);
 int cs_catalog_by_date(cs_reader_t *r, const char *system, size_t slen, int yyyymmdd,
                        cs_resolved_t *out);
+/* What a query resolves most often, the newest release or the one in effect on a date,
+ * remembered for one snapshot: a remembered answer costs a compare instead of two cursor
+ * moves. One per reader (not shared between threads); zero it before first use. */
+#define CS_CATALOG_MEMO_SLOTS 8
+typedef struct cs_catalog_memo_slot {
+    int used;
+    char system[32];
+    size_t slen;
+    int date;      /* yyyymmdd, or 0 for the newest */
+    int rc;        /* CS_OK or CS_ENOTFOUND */
+    cs_resolved_t rel;
+    char label[64]; /* rel.label points here */
+} cs_catalog_memo_slot_t;
+typedef struct cs_catalog_memo {
+    uint64_t snapshot;  /* the snapshot the slots belong to */
+    unsigned next;      /* the slot to replace next */
+    cs_catalog_memo_slot_t slot[CS_CATALOG_MEMO_SLOTS];
+} cs_catalog_memo_t;
+
+/* cs_catalog_newest (date 0) or cs_catalog_by_date (date yyyymmdd) through the memo. The
+ * label of *out lives in the memo: valid until CS_CATALOG_MEMO_SLOTS further calls on it. */
+int cs_catalog_in_effect(cs_reader_t *r, cs_catalog_memo_t *memo, const char *system,
+                         size_t slen, int date, cs_resolved_t *out);
+
 /* 1 if the system has any release (active or retired) at all, else 0. */
 int cs_catalog_has_system(cs_reader_t *r, const char *system, size_t slen);
 /* Read one release record by id inside a reader's snapshot. CS_OK or CS_ENOTFOUND. */

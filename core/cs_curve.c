@@ -479,17 +479,18 @@ static void s_zap_one(cs_curve_t *c)
     }
 }
 
-void cs_curve_zap_serve(cs_curve_t *c)
+int cs_curve_zap_serve(cs_curve_t *c)
 {
     if (!c || !c->zap) {
-        return;
+        return 0;
     }
     for (int i = 0; i < 64; i++) {
         int events = 0;
         size_t sz = sizeof events;
         if (zmq_getsockopt(c->zap, ZMQ_EVENTS, &events, &sz) != 0 || !(events & ZMQ_POLLIN)) {
-            return;
+            return 0;
         }
         s_zap_one(c);
     }
+    return 1;
 }

@@ -70,9 +70,10 @@ int cs_curve_zap_start(cs_curve_t *c, void *zctx, cs_error_t *err);
 /* The ZAP socket to poll for ZMQ_POLLIN, or NULL when there is none. */
 void *cs_curve_zap_socket(const cs_curve_t *c);
 
-/* Answer every ZAP request waiting on the socket (never blocks): 200 for a listed client
- * key, 400 for any other key, mechanism or malformed request. */
-void cs_curve_zap_serve(cs_curve_t *c);
+/* Answer the ZAP requests waiting on the socket, at most 64 (never blocks): 200 for a listed
+ * client key, 400 for any other key, mechanism or malformed request. Returns 1 when it
+ * stopped at the cap with requests possibly left, else 0. */
+int cs_curve_zap_serve(cs_curve_t *c);
 
 /* Is the endpoint one CURVE applies to (anything but ipc:// and inproc://)? */
 int cs_curve_applies(const char *endpoint);

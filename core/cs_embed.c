@@ -39,6 +39,7 @@ struct cs_db_handle {
     uint32_t magic;             /* CS_DB_MAGIC while open */
     s_shared_t *shared;         /* environment and plugins */
     cs_reader_t *reader;        /* this handle's snapshot for the direct lookup */
+    cs_catalog_memo_t memo;     /* releases resolved in reader's current snapshot */
     cs_engine_t *engine;        /* this handle's engine (its own reader) */
     msgpack_sbuffer out;        /* the engine's last reply; answers point into it */
     msgpack_zone zone;          /* the decoded reply's objects */
@@ -264,7 +265,7 @@ static int s_resolve(cs_db_t *db, const cs_plugin_desc_t *sys, const char *syste
         return CS_OK;
     }
     if (sel->has_date) {
-        if (cs_catalog_by_date(db->reader, system, slen, sel->date, rel) != CS_OK) {
+        if (cs_catalog_in_effect(db->reader, &db->memo, system, slen, sel->date, rel) != CS_OK) {
             if (!cs_catalog_has_system(db->reader, system, slen)) {
                 return cs_error_set(err, CS_ENOTFOUND, "no release of %s is loaded", sys->name);
             }
@@ -275,7 +276,7 @@ static int s_resolve(cs_db_t *db, const cs_plugin_desc_t *sys, const char *syste
         }
         return CS_OK;
     }
-    if (cs_catalog_newest(db->reader, system, slen, rel) != CS_OK) {
+    if (cs_catalog_in_effect(db->reader, &db->memo, system, slen, 0, rel) != CS_OK) {
         return cs_error_set(err, CS_ENOTFOUND, "no release of %s is loaded", sys->name);
     }
     return CS_OK;

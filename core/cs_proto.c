@@ -587,16 +587,23 @@ static const s_key_t s_required[CS_OP_COUNT_][4] = {
 void cs_request_init(cs_request_t *req)
 {
     memset(req, 0, sizeof *req);
-    msgpack_unpacked_init(&req->unpacked_);
     req->limit = -1;
 }
 
-/* Reset every decoded field, keeping the unpacked state (its zone is msgpack's business). */
+void cs_request_init_reusable(cs_request_t *req)
+{
+    cs_request_init(req);
+    req->reuse_ = 1;
+}
+
+/* Reset every decoded field, keeping the zone and the reuse choice. */
 static void s_reset(cs_request_t *req)
 {
-    msgpack_unpacked keep = req->unpacked_;
+    msgpack_zone *zone = req->zone_;
+    int reuse = req->reuse_;
     memset(req, 0, sizeof *req);
-    req->unpacked_ = keep;
+    req->zone_ = zone;
+    req->reuse_ = reuse;
     req->limit = -1;
 }
 
@@ -608,13 +615,18 @@ cs_proto_err_t cs_request_decode(cs_request_t *req, const void *body, size_t len
     if (cs_proto_prescan(body, len, err) != CS_OK) {
         return CS_PERR_BAD_REQUEST;
     }
+    if (!req->zone_ && !(req->zone_ = msgpack_zone_new(MSGPACK_ZONE_CHUNK_SIZE))) {
+        cs_error_set(err, CS_ENOMEM, "out of memory decoding the request");
+        return CS_PERR_INTERNAL;
+    }
     size_t off = 0;
-    msgpack_unpack_return ur = msgpack_unpack_next(&req->unpacked_, body, len, &off);
+    msgpack_object top_obj;
+    msgpack_unpack_return ur = msgpack_unpack(body, len, &off, req->zone_, &top_obj);
     if (ur != MSGPACK_UNPACK_SUCCESS || off != len) {
         cs_error_set(err, CS_EMALFORMED, "malformed msgpack");
         return CS_PERR_BAD_REQUEST;
     }
-    const msgpack_object *top = &req->unpacked_.data;
+    const msgpack_object *top = &top_obj;
     if (top->type != MSGPACK_OBJECT_MAP) {
         return s_bad(err, CS_PERR_BAD_REQUEST, "the request must be a map, not %s",
                      s_typename(top));
@@ -811,8 +823,21 @@ void cs_request_release(cs_request_t *req)
     if (req == NULL) {
         return;
     }
-    msgpack_unpacked_destroy(&req->unpacked_);
+    if (req->zone_ && req->reuse_) {
+        msgpack_zone_clear(req->zone_); /* keeps its first chunk for the next decode */
+    } else if (req->zone_) {
+        msgpack_zone_free(req->zone_);
+        req->zone_ = NULL;
+    }
     s_reset(req);
+}
+
+void cs_request_fini(cs_request_t *req)
+{
+    if (req && req->zone_) {
+        msgpack_zone_free(req->zone_);
+        req->zone_ = NULL;
+    }
 }
 
 cs_str_t cs_request_code_at(const cs_request_t *req, uint32_t i)

@@ -99,7 +99,8 @@ typedef struct cs_request {
     int64_t offset;            /* search offset; 0 when absent */
     int billable_only;         /* search flag */
     int reverse;               /* crosswalk: which sources map to code */
-    msgpack_unpacked unpacked_; /* owns the decoded tree; internal */
+    msgpack_zone *zone_;       /* holds the decoded tree; internal */
+    int reuse_;                /* keep zone_ between decodes; internal */
 } cs_request_t;
 
 /* Walk a body without allocating. CS_OK when every container header fits in the bytes left,
@@ -111,6 +112,11 @@ int cs_proto_prescan(const void *body, size_t len, cs_error_t *err);
 /* Initialise a request for decoding (call once per request object). */
 void cs_request_init(cs_request_t *req);
 
+/* The same, for a request object decoded over and over (a serving loop): release keeps the
+ * decode memory's first chunk for the next decode, so a small request allocates nothing.
+ * Such a request must be finished with cs_request_fini. */
+void cs_request_init_reusable(cs_request_t *req);
+
 /* Decode body into req: prescan, unpack, then schema checks (op present and a str, v == 1,
  * each known key of its exact type, dates real calendar dates, codes <= CS_PROTO_MAX_CODES,
  * strings bounded). Returns CS_PERR_NONE or the error to send, with a sentence in err->msg.
@@ -119,8 +125,12 @@ void cs_request_init(cs_request_t *req);
 cs_proto_err_t cs_request_decode(cs_request_t *req, const void *body, size_t len,
                                  cs_error_t *err);
 
-/* Free what a decode allocated; req can be decoded again afterwards. */
+/* Free what a decode allocated (for a reusable request: all but the kept chunk); req can be
+ * decoded again afterwards. */
 void cs_request_release(cs_request_t *req);
+
+/* Free all a reusable request holds. Harmless on any request, and twice. */
+void cs_request_fini(cs_request_t *req);
 
 /* The i-th code of a validate request (i < n_codes): from "codes", or "code" when n == 1. */
 cs_str_t cs_request_code_at(const cs_request_t *req, uint32_t i);

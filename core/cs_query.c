@@ -20,6 +20,7 @@ struct cs_engine {
     cs_store_t *store;                /* borrowed */
     const cs_plugin_host_t *plugins;  /* borrowed */
     cs_reader_t *reader;              /* this thread's snapshot */
+    cs_catalog_memo_t memo;           /* releases resolved in the current snapshot */
 };
 
 /* The release a request resolved to, and its system. */
@@ -131,8 +132,8 @@ static cs_proto_err_t s_resolve(cs_engine_t *e, const cs_request_t *req, msgpack
         return CS_PERR_NONE;
     }
     if (req->has_date) {
-        rc = cs_catalog_by_date(e->reader, req->system.ptr, req->system.len, req->date,
-                                &ctx->rel);
+        rc = cs_catalog_in_effect(e->reader, &e->memo, req->system.ptr, req->system.len,
+                                  req->date, &ctx->rel);
         if (rc != CS_OK) {
             if (!cs_catalog_has_system(e->reader, req->system.ptr, req->system.len)) {
                 return cs_reply_errorf(pk, req, CS_PERR_UNKNOWN_RELEASE,
@@ -145,7 +146,8 @@ static cs_proto_err_t s_resolve(cs_engine_t *e, const cs_request_t *req, msgpack
         }
         return CS_PERR_NONE;
     }
-    rc = cs_catalog_newest(e->reader, req->system.ptr, req->system.len, &ctx->rel);
+    rc = cs_catalog_in_effect(e->reader, &e->memo, req->system.ptr, req->system.len, 0,
+                              &ctx->rel);
     if (rc != CS_OK) {
         return cs_reply_errorf(pk, req, CS_PERR_UNKNOWN_RELEASE, "no release of %s is loaded",
                                ctx->sys->name);

@@ -385,6 +385,11 @@ int cs_reader_begin(cs_reader_t *r)
     return CS_OK;
 }
 
+uint64_t cs_reader_snapshot(const cs_reader_t *r)
+{
+    return r->active ? (uint64_t)mdb_txn_id(r->txn) : 0;
+}
+
 /* db's cursor, bound to the current snapshot. */
 static MDB_cursor *s_reader_cursor(cs_reader_t *r, int db)
 {

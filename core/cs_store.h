@@ -91,6 +91,9 @@ cs_reader_t *cs_reader_new(cs_store_t *store, cs_error_t *err);
 void cs_reader_destroy(cs_reader_t **reader);
 /* Start a snapshot (renews the thread's transaction). CS_OK or CS_EINTERNAL. */
 int cs_reader_begin(cs_reader_t *reader);
+/* The snapshot's id (LMDB's transaction id), between begin and end: every commit makes a new
+ * one, so two snapshots with the same id hold the same data. 0 when not begun. */
+uint64_t cs_reader_snapshot(const cs_reader_t *reader);
 /* End the snapshot (resets the transaction). Safe to call when not begun. */
 void cs_reader_end(cs_reader_t *reader);
 /* Exact get. CS_OK (val borrowed) or CS_ENOTFOUND. */

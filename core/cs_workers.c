@@ -79,7 +79,7 @@ static void *s_worker_main(void *arg)
         return NULL;
     }
     cs_request_t req;
-    cs_request_init(&req);
+    cs_request_init_reusable(&req);
     msgpack_sbuffer out;
     msgpack_sbuffer_init(&out);
     zmq_msg_t frames[CS_WORKER_FRAMES];
@@ -133,7 +133,7 @@ static void *s_worker_main(void *arg)
             break;
         }
     }
-    cs_request_release(&req);
+    cs_request_fini(&req);
     msgpack_sbuffer_destroy(&out);
     zmq_close(sock);
     return NULL;

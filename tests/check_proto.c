@@ -266,6 +266,46 @@ static void s_pack_codes(s_buf_t *b, uint32_t n)
     }
 }
 
+/* A serving loop's request object: big and small requests, good and bad, one after another,
+ * each decoded whole and nothing left over (ASan checks the memory it kept). */
+START_TEST(test_reusable_request_decodes_in_turn)
+{
+    cs_request_t req;
+    cs_request_init_reusable(&req);
+    cs_error_t err;
+    for (int round = 0; round < 3; round++) {
+        s_buf_t b;
+        s_buf_init(&b);
+        s_pack_codes(&b, 5000); /* more than the kept chunk holds */
+        ck_assert_int_eq(s_decode(&req, &b, &err), CS_PERR_NONE);
+        ck_assert_uint_eq(req.n_codes, 5000);
+        ck_assert(s_streq(cs_request_code_at(&req, 4999), "E4999"));
+        cs_request_release(&req);
+        s_buf_fini(&b);
+
+        s_buf_init(&b);
+        s_strmap(&b, 0, "op", "lookup", "system", "icd10cm", "code", "E11.9", NULL);
+        ck_assert_int_eq(s_decode(&req, &b, &err), CS_PERR_NONE);
+        ck_assert_int_eq(req.op, CS_OP_LOOKUP);
+        ck_assert(s_streq(req.code, "E11.9"));
+        ck_assert_uint_eq(req.n_codes, 0); /* nothing of the validate before */
+        ck_assert_int_eq(req.limit, -1);
+        cs_request_release(&req);
+        s_buf_fini(&b);
+
+        s_buf_init(&b);
+        s_strmap(&b, 1, "op", "lookup", NULL);
+        s_str(&b.pk, "code");
+        msgpack_pack_int(&b.pk, 7);
+        ck_assert_int_eq(s_decode(&req, &b, &err), CS_PERR_BAD_REQUEST);
+        cs_request_release(&req);
+        s_buf_fini(&b);
+    }
+    cs_request_fini(&req);
+    cs_request_fini(&req); /* twice is harmless */
+}
+END_TEST
+
 START_TEST(test_codes_limit)
 {
     s_buf_t b;
@@ -1296,6 +1336,7 @@ Suite *cs_proto_suite(void)
                         (int)(sizeof s_ops / sizeof s_ops[0]));
     tcase_add_test(tc, test_validate_code_or_codes);
     tcase_add_test(tc, test_codes_limit);
+    tcase_add_test(tc, test_reusable_request_decodes_in_turn);
     tcase_add_test(tc, test_load_files);
     tcase_add_test(tc, test_id_echo);
     tcase_add_test(tc, test_id_must_be_scalar);

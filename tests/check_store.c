@@ -297,6 +297,59 @@ START_TEST(test_catalog_resolution)
 }
 END_TEST
 
+/* The memo answers as the catalog does, and forgets what it knew when the snapshot moves. */
+START_TEST(test_catalog_memo_follows_snapshots)
+{
+    cs_error_t err;
+    cs_writer_t *w = cs_writer_new(s_store, &err);
+    uint32_t replaced;
+    uint32_t r2016 = s_publish(w, "2016", 20151001, &replaced);
+    cs_reader_t *r = cs_reader_new(s_store, &err);
+    cs_catalog_memo_t memo;
+    memset(&memo, 0, sizeof memo);
+    cs_resolved_t res;
+    ck_assert_int_eq(cs_reader_begin(r), CS_OK);
+    uint64_t snap = cs_reader_snapshot(r);
+    ck_assert_uint_gt(snap, 0);
+    for (int pass = 0; pass < 2; pass++) { /* the second pass answers from the memo */
+        ck_assert_int_eq(cs_catalog_in_effect(r, &memo, "icd10cm", 7, 0, &res), CS_OK);
+        ck_assert_uint_eq(res.id, r2016);
+        ck_assert(res.label.len == 4 && memcmp(res.label.ptr, "2016", 4) == 0);
+        ck_assert_int_eq(res.effective_from, 20151001);
+        ck_assert_int_eq(cs_catalog_in_effect(r, &memo, "icd10cm", 7, 20160930, &res), CS_OK);
+        ck_assert_uint_eq(res.id, r2016);
+        ck_assert_int_eq(cs_catalog_in_effect(r, &memo, "icd10cm", 7, 20150930, &res),
+                         CS_ENOTFOUND);
+        ck_assert_int_eq(cs_catalog_in_effect(r, &memo, "icd10pcs", 8, 0, &res), CS_ENOTFOUND);
+    }
+    cs_reader_end(r);
+    ck_assert_uint_eq(cs_reader_snapshot(r), 0);
+
+    /* a new release is a new snapshot: the memo must not answer 2016 for the newest */
+    uint32_t r2017 = s_publish(w, "2017", 20161001, &replaced);
+    ck_assert_int_eq(cs_reader_begin(r), CS_OK);
+    ck_assert_uint_gt(cs_reader_snapshot(r), snap);
+    ck_assert_int_eq(cs_catalog_in_effect(r, &memo, "icd10cm", 7, 0, &res), CS_OK);
+    ck_assert_uint_eq(res.id, r2017);
+    ck_assert(res.label.len == 4 && memcmp(res.label.ptr, "2017", 4) == 0);
+    ck_assert_int_eq(cs_catalog_in_effect(r, &memo, "icd10cm", 7, 20160930, &res), CS_OK);
+    ck_assert_uint_eq(res.id, r2016);
+    /* more dates than slots: each answer is still the catalog's own */
+    for (int d = 0; d < 3 * CS_CATALOG_MEMO_SLOTS; d++) {
+        int date = d % 2 ? 20161001 + d : 20151001 + d;
+        cs_resolved_t direct;
+        ck_assert_int_eq(cs_catalog_in_effect(r, &memo, "icd10cm", 7, date, &res), CS_OK);
+        ck_assert_int_eq(cs_catalog_by_date(r, "icd10cm", 7, date, &direct), CS_OK);
+        ck_assert_uint_eq(res.id, direct.id);
+        ck_assert(res.label.len == direct.label.len &&
+                  memcmp(res.label.ptr, direct.label.ptr, res.label.len) == 0);
+    }
+    cs_reader_end(r);
+    cs_reader_destroy(&r);
+    cs_writer_destroy(&w);
+}
+END_TEST
+
 START_TEST(test_catalog_purges_incomplete_load)
 {
     cs_error_t err;
@@ -352,6 +405,7 @@ Suite *cs_store_suite(void)
     tcase_add_test(tc, test_store_put_get_seek);
     tcase_add_test(tc, test_store_full_map_then_grow);
     tcase_add_test(tc, test_catalog_resolution);
+    tcase_add_test(tc, test_catalog_memo_follows_snapshots);
     tcase_add_test(tc, test_catalog_purges_incomplete_load);
     tcase_add_test(tc, test_store_refuses_bad_dir);
     suite_add_tcase(s, tc);
