@@ -30,7 +30,7 @@ static void s_usage(FILE *f)
     fprintf(f,
             "usage: codesetd --db DIR [--listen EP]... [--admin EP] [--plugins DIR]\n"
             "                [--workers N] [--max-msg BYTES] [--map-size BYTES]\n"
-            "                [--max-codes N] [--max-search-limit N]\n"
+            "                [--max-codes N] [--max-search-limit N] [--index-mib N]\n"
             "                [--curve-secret FILE [--curve-clients PATH]]\n"
             "                [--log-level error|warning|notice|info|debug]\n"
             "       codesetd --curve-keygen FILE\n"
@@ -44,6 +44,8 @@ static void s_usage(FILE *f)
             "  --map-size BYTES initial LMDB map size (default 1 GiB; grows on demand)\n"
             "  --max-codes N    codes in one validate request (default and most 10000)\n"
             "  --max-search-limit N  search results per request (default and most 500)\n"
+            "  --index-mib N    memory for in-memory code indexes, which answer lookups and\n"
+            "                   validations without walking the B-tree (default 64; 0: off)\n"
             "  --curve-secret FILE   CURVE on every tcp endpoint with this secret key\n"
             "                   (a file of mode 0600); ipc endpoints keep file permissions\n"
             "  --curve-clients PATH  only these client public keys may connect over tcp\n"
@@ -110,6 +112,7 @@ int main(int argc, char **argv)
         {"log-level", required_argument, NULL, 'L'},
         {"max-codes", required_argument, NULL, 'C'},
         {"max-search-limit", required_argument, NULL, 'S'},
+        {"index-mib", required_argument, NULL, 'I'},
         {"curve-secret", required_argument, NULL, 'K'},
         {"curve-clients", required_argument, NULL, 'A'},
         {"curve-keygen", required_argument, NULL, 'G'},
@@ -172,6 +175,13 @@ int main(int argc, char **argv)
                               CS_PROTO_MAX_LIMIT, optarg);
             }
             cfg.max_search_limit = (uint32_t)v;
+            break;
+        case 'I':
+            if (s_parse_size(optarg, 0, 1 << 20, &v) != 0) {
+                return s_fail("--index-mib takes a number from 0 to 1048576, not '%s'",
+                              optarg);
+            }
+            cfg.index_mib = v == 0 ? -1 : (int)v;
             break;
         case 'K': cfg.curve_secret = optarg; break;
         case 'A': cfg.curve_clients = optarg; break;

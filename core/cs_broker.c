@@ -54,6 +54,7 @@ typedef struct s_broker {
     cs_store_t *store;
     cs_plugin_host_t *plugins;
     cs_engine_t *engine;        /* this thread's query engine */
+    cs_codeidx_set_t *index;    /* code indexes, shared with the workers */
     cs_jobs_t *jobs;            /* load jobs */
     cs_workers_t *workers;      /* slow-op threads, NULL when --workers 0 */
     cs_curve_t *curve;          /* CURVE keys and ZAP handler, NULL without --curve-secret */
@@ -258,8 +259,14 @@ static cs_proto_err_t s_admin_plugins(s_broker_t *b, const cs_request_t *req,
 
 static cs_proto_err_t s_stats(s_broker_t *b, const cs_request_t *req, msgpack_packer *pk)
 {
-    cs_reply_begin(pk, req, 1, 4 + 4);
+    cs_reply_begin(pk, req, 1, 4 + 5);
     cs_stats_pack(&b->stats, pk);
+    size_t n_idx, idx_bytes;
+    cs_codeidx_usage(b->index, &n_idx, &idx_bytes);
+    cs_pack_cstr(pk, "code_indexes");
+    msgpack_pack_map(pk, 2);
+    cs_pack_kv_int(pk, "count", (int64_t)n_idx);
+    cs_pack_kv_int(pk, "bytes", (int64_t)idx_bytes);
     cs_pack_kv_int(pk, "workers", cs_workers_count(b->workers));
     cs_pack_kv_int(pk, "db_bytes", (int64_t)cs_store_used_bytes(b->store));
     cs_pack_kv_int(pk, "map_bytes", (int64_t)cs_store_map_size(b->store));
@@ -585,10 +592,17 @@ static int s_start(s_broker_t *b, cs_error_t *err)
     if (rc != CS_OK) {
         return rc;
     }
+    size_t mib = cfg->index_mib < 0 ? 0 : cfg->index_mib ? (size_t)cfg->index_mib
+                                                          : CS_BROKER_INDEX_MIB;
+    b->index = cs_codeidx_set_new(b->store, mib << 20, err);
+    if (!b->index) {
+        return err->code;
+    }
     b->engine = cs_engine_new(b->store, b->plugins, err);
     if (!b->engine) {
         return err->code;
     }
+    cs_engine_use_index(b->engine, b->index);
     b->jobs = cs_jobs_new(b->store, b->plugins);
     if (!b->jobs) {
         return cs_error_set(err, CS_ENOMEM, "out of memory");
@@ -608,7 +622,7 @@ static int s_start(s_broker_t *b, cs_error_t *err)
         return cs_error_set(err, CS_EINVAL, "--curve-clients needs --curve-secret");
     }
     if (b->zctx && cfg->workers > 0) {
-        b->workers = cs_workers_start(b->zctx, b->store, b->plugins, cfg->workers,
+        b->workers = cs_workers_start(b->zctx, b->store, b->plugins, b->index, cfg->workers,
                                       b->max_limit, err);
         if (!b->workers) {
             return err->code ? err->code : CS_EINTERNAL;
@@ -667,6 +681,7 @@ static void s_stop(s_broker_t *b)
         unlink(b->admin_path);
     }
     cs_engine_destroy(&b->engine);
+    cs_codeidx_set_destroy(&b->index); /* after every engine: they hold its indexes */
     cs_plugin_host_destroy(&b->plugins);
     cs_store_destroy(&b->store);
     msgpack_sbuffer_destroy(&b->out);

@@ -25,6 +25,7 @@ extern "C" {
 #endif
 
 #define CS_BROKER_MAX_LISTEN 8
+#define CS_BROKER_INDEX_MIB 64 /* default budget of the code indexes */
 
 typedef struct cs_broker_config {
     const char *db_dir;                          /* LMDB directory (created if missing) */
@@ -37,6 +38,8 @@ typedef struct cs_broker_config {
     size_t map_size;                             /* initial LMDB map size, 0: default */
     uint32_t max_codes;          /* validate codes per request, 1..CS_PROTO_MAX_CODES; 0: max */
     uint32_t max_search_limit;   /* search limit ceiling, 1..CS_PROTO_MAX_LIMIT; 0: max */
+    int index_mib;               /* MiB for code indexes (cs_codeidx.h); 0: the default
+                                  * (CS_BROKER_INDEX_MIB); -1: none, every find reads LMDB */
     const char *curve_secret;    /* CURVE secret key file for tcp endpoints, or NULL */
     const char *curve_clients;   /* file or directory of allowed client keys, or NULL */
 } cs_broker_config_t;

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "cs_catalog.h"
+#include "cs_codeidx.h"
 #include "cs_entry.h"
 #include "cs_key.h"
 #include "cs_plugin_host.h"
@@ -27,11 +28,13 @@
 #define CS_DB_MAGIC 0x43534442u /* "CSDB" */
 #define S_DEFAULT_PLUGINS "/usr/local/lib/codeset/plugins"
 #define S_SYSTEM_MAX 64 /* longest system id accepted */
+#define CS_DB_INDEX_MIB 64 /* budget of the code indexes, as the broker's default */
 
 /* What every handle of one environment shares. */
 typedef struct s_shared {
     cs_store_t *store;          /* the read-only environment */
     cs_plugin_host_t *plugins;  /* system (and loader) plugins */
+    cs_codeidx_set_t *index;    /* code indexes, built in the background on first need */
     int refs;                   /* handles alive; the last close frees (atomic) */
 } s_shared_t;
 
@@ -40,6 +43,7 @@ struct cs_db_handle {
     s_shared_t *shared;         /* environment and plugins */
     cs_reader_t *reader;        /* this handle's snapshot for the direct lookup */
     cs_catalog_memo_t memo;     /* releases resolved in reader's current snapshot */
+    cs_codeidx_holder_t index;  /* code indexes the direct lookup holds */
     cs_engine_t *engine;        /* this handle's engine (its own reader) */
     msgpack_sbuffer out;        /* the engine's last reply; answers point into it */
     msgpack_zone zone;          /* the decoded reply's objects */
@@ -97,12 +101,15 @@ static cs_db_t *s_handle_new(s_shared_t *sh, cs_error_t *err)
         free(db);
         return NULL;
     }
+    cs_engine_use_index(db->engine, sh->index);
+    cs_codeidx_holder_init(&db->index, sh->index);
     __atomic_add_fetch(&sh->refs, 1, __ATOMIC_ACQ_REL);
     return db;
 }
 
 static void s_shared_free(s_shared_t *sh)
 {
+    cs_codeidx_set_destroy(&sh->index);
     cs_plugin_host_destroy(&sh->plugins);
     cs_store_destroy(&sh->store);
     free(sh);
@@ -130,7 +137,8 @@ cs_db_t *cs_db_open(const char *dir, const char *plugins_dir, cs_error_t *err)
         return NULL;
     }
     sh->plugins = cs_plugin_host_new();
-    if (!sh->plugins) {
+    sh->index = cs_codeidx_set_new(sh->store, (size_t)CS_DB_INDEX_MIB << 20, err);
+    if (!sh->plugins || !sh->index) {
         cs_error_set(err, CS_ENOMEM, "out of memory loading plugins");
         s_shared_free(sh);
         return NULL;
@@ -173,6 +181,7 @@ void cs_db_close(cs_db_t **dbp)
         return;
     }
     db->magic = 0;
+    cs_codeidx_holder_fini(&db->index);
     cs_engine_destroy(&db->engine);
     cs_reader_destroy(&db->reader);
     msgpack_sbuffer_destroy(&db->out);
@@ -304,6 +313,28 @@ static int s_copy_texts(cs_db_t *db, const cs_span_t *spans, cs_db_str_t *const 
     return CS_OK;
 }
 
+/* The head of code's entry in release rel: from the release's code index, else LMDB. */
+static int s_find_head(cs_db_t *db, uint32_t rel, const cs_code_t *c, cs_entry_t *ent)
+{
+    size_t clen = strlen(c->key);
+    const cs_codeidx_t *idx = cs_codeidx_holder_get(&db->index, rel);
+    if (idx) {
+        const uint8_t *head;
+        size_t hl;
+        unsigned flags;
+        return cs_codeidx_find(idx, c->cls, c->key, clen, &head, &hl, &flags)
+                   ? cs_entry_decode_head(head, hl, ent)
+                   : CS_ENOTFOUND;
+    }
+    uint8_t key[CS_KEY_MAX];
+    size_t klen = cs_key_code(key, rel, c->cls, c->key, clen);
+    cs_val_t v;
+    if (klen == 0 || cs_reader_get(db->reader, CS_DB_CODES, key, klen, &v) != CS_OK) {
+        return CS_ENOTFOUND;
+    }
+    return cs_entry_decode_head(v.data, v.len, ent);
+}
+
 static int s_lookup(cs_db_t *db, const char *system, const char *code, const cs_db_query_t *q,
                     cs_db_entry_t *out, cs_error_t *err)
 {
@@ -324,6 +355,7 @@ static int s_lookup(cs_db_t *db, const char *system, const char *code, const cs_
     if (cs_reader_begin(db->reader) != CS_OK) {
         return cs_error_set(err, CS_EINTERNAL, "the store cannot be read right now");
     }
+    cs_codeidx_holder_unpin(&db->index);
     cs_resolved_t rel;
     rc = s_resolve(db, sys, system, &sel, &rel, err);
     if (rc != CS_OK) {
@@ -342,12 +374,8 @@ static int s_lookup(cs_db_t *db, const char *system, const char *code, const cs_
         cs_reader_end(db->reader);
         return rc == CS_OK ? CS_OK : cs_error_set(err, rc, "out of memory");
     }
-    uint8_t key[CS_KEY_MAX];
-    size_t klen = cs_key_code(key, rel.id, c.cls, c.key, strlen(c.key));
-    cs_val_t v;
     cs_entry_t ent;
-    if (klen == 0 || cs_reader_get(db->reader, CS_DB_CODES, key, klen, &v) != CS_OK ||
-        cs_entry_decode_head(v.data, v.len, &ent) != CS_OK) {
+    if (s_find_head(db, rel.id, &c, &ent) != CS_OK) {
         cs_span_t s[2] = {{c.display, strlen(c.display)}, rel.label};
         cs_db_str_t *o[2] = {&out->code, &out->release};
         rc = s_copy_texts(db, s, o, 2);

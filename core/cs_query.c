@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cs_catalog.h"
+#include "cs_codeidx.h"
 #include "cs_crosswalk.h"
 #include "cs_diff.h"
 #include "cs_entry.h"
@@ -21,6 +22,7 @@ struct cs_engine {
     const cs_plugin_host_t *plugins;  /* borrowed */
     cs_reader_t *reader;              /* this thread's snapshot */
     cs_catalog_memo_t memo;           /* releases resolved in the current snapshot */
+    cs_codeidx_holder_t index;        /* code indexes this thread holds */
 };
 
 /* The release a request resolved to, and its system. */
@@ -74,11 +76,18 @@ cs_engine_t *cs_engine_new(cs_store_t *store, const cs_plugin_host_t *plugins,
     return e;
 }
 
+void cs_engine_use_index(cs_engine_t *e, cs_codeidx_set_t *set)
+{
+    cs_codeidx_holder_fini(&e->index);
+    cs_codeidx_holder_init(&e->index, set);
+}
+
 void cs_engine_destroy(cs_engine_t **engine)
 {
     if (!engine || !*engine) {
         return;
     }
+    cs_codeidx_holder_fini(&(*engine)->index);
     cs_reader_destroy(&(*engine)->reader);
     free(*engine);
     *engine = NULL;
@@ -157,18 +166,33 @@ static cs_proto_err_t s_resolve(cs_engine_t *e, const cs_request_t *req, msgpack
 
 /* ---- entry access ---- */
 
-/* The entry (cls, key) of release rel: its head only (billable, dates, display, parent, kind,
- * titles), which is what validation and listings read, or whole (full: notes, attributes). */
+/* The entry (cls, key) of release rel: its head (billable, dates, display, parent, kind,
+ * titles), which is what validation and listings read, and, when need names them
+ * (CS_CODEIDX_HAS_NOTES, CS_CODEIDX_HAS_ATTRS), its notes and attributes. From the release's
+ * code index when there is one, else from LMDB. */
 static int s_get_entry_as(cs_engine_t *e, uint32_t rel, uint8_t cls, const char *key,
-                          size_t klen, int full, cs_entry_t *out)
+                          size_t klen, unsigned need, cs_entry_t *out)
 {
+    const cs_codeidx_t *idx = cs_codeidx_holder_get(&e->index, rel);
+    if (idx) {
+        const uint8_t *head;
+        size_t hl;
+        unsigned flags;
+        if (!cs_codeidx_find(idx, cls, key, klen, &head, &hl, &flags)) {
+            return CS_ENOTFOUND;
+        }
+        /* The head copy answers whatever does not need the notes or attributes it lacks. */
+        if (!(flags & need)) {
+            return cs_entry_decode_head(head, hl, out);
+        }
+    }
     uint8_t k[CS_KEY_MAX];
     size_t n = cs_key_code(k, rel, cls, key, klen);
     cs_val_t v;
     if (n == 0 || cs_reader_get(e->reader, CS_DB_CODES, k, n, &v) != CS_OK) {
         return CS_ENOTFOUND;
     }
-    return full ? cs_entry_decode(v.data, v.len, out) : cs_entry_decode_head(v.data, v.len, out);
+    return need ? cs_entry_decode(v.data, v.len, out) : cs_entry_decode_head(v.data, v.len, out);
 }
 
 static int s_get_entry(cs_engine_t *e, uint32_t rel, uint8_t cls, const char *key, size_t klen,
@@ -183,10 +207,12 @@ static int s_find(cs_engine_t *e, uint32_t rel, const cs_code_t *c, cs_entry_t *
     return s_get_entry_as(e, rel, c->cls, c->key, strlen(c->key), 0, out);
 }
 
-/* Find the whole entry (lookup shows notes and attributes). */
-static int s_find_full(cs_engine_t *e, uint32_t rel, const cs_code_t *c, cs_entry_t *out)
+/* Find the entry with what a lookup shows: attributes, and notes when asked for. */
+static int s_find_full(cs_engine_t *e, uint32_t rel, const cs_code_t *c, unsigned include,
+                       cs_entry_t *out)
 {
-    return s_get_entry_as(e, rel, c->cls, c->key, strlen(c->key), 1, out);
+    unsigned need = CS_CODEIDX_HAS_ATTRS | (include & CS_INCLUDE_NOTES ? CS_CODEIDX_HAS_NOTES : 0);
+    return s_get_entry_as(e, rel, c->cls, c->key, strlen(c->key), need, out);
 }
 
 /* ---- lookup ---- */
@@ -367,7 +393,7 @@ static cs_proto_err_t s_lookup(cs_engine_t *e, const cs_request_t *req, msgpack_
     }
     cs_entry_t ent;
     int differs = s_input_differs(req->code, code.display);
-    if (s_find_full(e, ctx.rel.id, &code, &ent) != CS_OK) {
+    if (s_find_full(e, ctx.rel.id, &code, req->include, &ent) != CS_OK) {
         cs_reply_begin(pk, req, 1, 4 + (differs ? 1 : 0));
         cs_pack_kv_bool(pk, "found", 0);
         cs_pack_kv_str(pk, "code", code.display);
@@ -787,12 +813,16 @@ static const char *s_outside_dates(const s_ctx_t *ctx, const cs_entry_t *ent, ch
     return buf;
 }
 
-static void s_validate_one(cs_engine_t *e, s_ctx_t *ctx, cs_str_t input, msgpack_packer *pk)
+/* Validate one input; pre is its normalised form when the caller already has it. */
+static void s_validate_one(cs_engine_t *e, s_ctx_t *ctx, cs_str_t input, const cs_code_t *pre,
+                           msgpack_packer *pk)
 {
     cs_code_t code;
     cs_error_t nerr;
     cs_error_clear(&nerr);
-    if (ctx->sys->system->normalize(input.ptr, input.len, &code, &nerr) != CS_OK) {
+    if (pre) {
+        code = *pre;
+    } else if (ctx->sys->system->normalize(input.ptr, input.len, &code, &nerr) != CS_OK) {
         msgpack_pack_map(pk, 4);
         s_pack_key(pk, "input");
         cs_pack_strn(pk, input.ptr, input.len);
@@ -852,6 +882,48 @@ static void s_validate_one(cs_engine_t *e, s_ctx_t *ctx, cs_str_t input, msgpack
     s_pack_span(pk, ent.title);
 }
 
+/* A batch through a code index, fetching ahead: each find is two dependent cache misses (the
+ * slot, then the record), so code i + S_AHEAD is normalised and its slot fetched, and code
+ * i + S_AHEAD / 2 has its record fetched, while code i is answered. */
+#define S_AHEAD 8
+typedef struct s_ahead {
+    int ok;        /* normalised; else s_validate_one normalises again for the message */
+    uint64_t hash;
+    cs_code_t code;
+} s_ahead_t;
+
+static void s_ahead_fill(s_ctx_t *ctx, const cs_codeidx_t *idx, cs_str_t input, s_ahead_t *a)
+{
+    cs_error_t nerr;
+    a->ok = ctx->sys->system->normalize(input.ptr, input.len, &a->code, &nerr) == CS_OK;
+    if (a->ok) {
+        a->hash = cs_codeidx_hash(a->code.cls, a->code.key, strlen(a->code.key));
+        cs_codeidx_prefetch(idx, a->hash, 0);
+    }
+}
+
+static void s_validate_ahead(cs_engine_t *e, s_ctx_t *ctx, const cs_codeidx_t *idx,
+                             msgpack_packer *pk)
+{
+    const cs_request_t *req = ctx->req;
+    s_ahead_t ring[S_AHEAD];
+    uint32_t n = req->n_codes;
+    for (uint32_t j = 0; j < S_AHEAD; j++) {
+        s_ahead_fill(ctx, idx, cs_request_code_at(req, j), &ring[j]);
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t mid = i + S_AHEAD / 2;
+        if (mid < n && ring[mid % S_AHEAD].ok) {
+            cs_codeidx_prefetch(idx, ring[mid % S_AHEAD].hash, 1);
+        }
+        s_ahead_t *cur = &ring[i % S_AHEAD];
+        s_validate_one(e, ctx, cs_request_code_at(req, i), cur->ok ? &cur->code : NULL, pk);
+        if (i + S_AHEAD < n) {
+            s_ahead_fill(ctx, idx, cs_request_code_at(req, i + S_AHEAD), cur);
+        }
+    }
+}
+
 static cs_proto_err_t s_validate(cs_engine_t *e, const cs_request_t *req, msgpack_packer *pk)
 {
     s_ctx_t ctx;
@@ -865,8 +937,13 @@ static cs_proto_err_t s_validate(cs_engine_t *e, const cs_request_t *req, msgpac
     s_pack_span(pk, ctx.rel.label);
     s_pack_key(pk, "results");
     msgpack_pack_array(pk, req->n_codes);
-    for (uint32_t i = 0; i < req->n_codes; i++) {
-        s_validate_one(e, &ctx, cs_request_code_at(req, i), pk);
+    const cs_codeidx_t *idx = cs_codeidx_holder_get(&e->index, ctx.rel.id);
+    if (idx && req->n_codes >= 2 * S_AHEAD) {
+        s_validate_ahead(e, &ctx, idx, pk);
+    } else {
+        for (uint32_t i = 0; i < req->n_codes; i++) {
+            s_validate_one(e, &ctx, cs_request_code_at(req, i), NULL, pk);
+        }
     }
     s_ctx_free(&ctx);
     return CS_PERR_NONE;
@@ -976,6 +1053,7 @@ cs_proto_err_t cs_engine_handle(cs_engine_t *e, const cs_request_t *req, msgpack
     if (cs_reader_begin(e->reader) != CS_OK) {
         return cs_reply_errorf(pk, req, CS_PERR_INTERNAL, "the store cannot be read right now");
     }
+    cs_codeidx_holder_unpin(&e->index);
     cs_proto_err_t rc;
     switch (req->op) {
     case CS_OP_LOOKUP: rc = s_lookup(e, req, pk); break;

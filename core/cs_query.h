@@ -11,6 +11,7 @@
 
 #include <msgpack.h>
 
+#include "cs_codeidx.h"
 #include "cs_plugin_host.h"
 #include "cs_proto.h"
 #include "cs_store.h"
@@ -29,6 +30,10 @@ typedef struct cs_engine cs_engine_t;
 cs_engine_t *cs_engine_new(cs_store_t *store, const cs_plugin_host_t *plugins,
                            cs_error_t *err);
 void cs_engine_destroy(cs_engine_t **engine);
+
+/* Find codes through set's indexes (borrowed; it must outlive the engine), or, with NULL,
+ * through LMDB only (the default). The answers are the same either way. */
+void cs_engine_use_index(cs_engine_t *e, cs_codeidx_set_t *set);
 
 /* Answer one decoded query op (ping, lookup, validate, releases) into pk. Returns
  * CS_PERR_NONE when the reply is a success, else the error that was packed. Ops the engine

@@ -153,7 +153,8 @@ static void s_abort(cs_workers_t **pw, void *zctx)
 }
 
 cs_workers_t *cs_workers_start(void *zctx, cs_store_t *store, const cs_plugin_host_t *plugins,
-                               int n, uint32_t max_limit, cs_error_t *err)
+                               cs_codeidx_set_t *index, int n, uint32_t max_limit,
+                               cs_error_t *err)
 {
     if (n < 1 || n > CS_WORKERS_MAX) {
         cs_error_set(err, CS_EINVAL, "workers must be 1 to %d, not %d", CS_WORKERS_MAX, n);
@@ -187,6 +188,7 @@ cs_workers_t *cs_workers_start(void *zctx, cs_store_t *store, const cs_plugin_ho
             s_abort(&w, zctx);
             return NULL;
         }
+        cs_engine_use_index(wk->engine, index);
         w->n = i + 1;
         if (pthread_create(&wk->thread, NULL, s_worker_main, wk) != 0) {
             cs_error_set(err, CS_EAGAIN, "cannot start worker %d", i + 1);

@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "codeset/cs_error.h"
+#include "cs_codeidx.h"
 #include "cs_plugin_host.h"
 #include "cs_store.h"
 
@@ -36,10 +37,12 @@ typedef struct cs_worker_meta {
 
 typedef struct cs_workers cs_workers_t;
 
-/* Start n (1..64) workers in zctx over store and plugins (borrowed; they outlive the
- * workers). max_limit is the broker's search-limit ceiling. NULL with err set on failure. */
+/* Start n (1..64) workers in zctx over store, plugins and the code indexes of index (all
+ * borrowed; they outlive the workers; index may be NULL). max_limit is the broker's
+ * search-limit ceiling. NULL with err set on failure. */
 cs_workers_t *cs_workers_start(void *zctx, cs_store_t *store, const cs_plugin_host_t *plugins,
-                               int n, uint32_t max_limit, cs_error_t *err);
+                               cs_codeidx_set_t *index, int n, uint32_t max_limit,
+                               cs_error_t *err);
 /* The broker's end: send requests to it, poll it and read answers from it. */
 void *cs_workers_sock(cs_workers_t *w);
 /* Number of worker threads. */

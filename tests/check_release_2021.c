@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cs_daemon.h"
 #include "cs_test.h"
@@ -185,6 +186,149 @@ START_TEST(test_fy2021_every_code)
 }
 END_TEST
 
+/* Send the same request bytes to brokers a and b: the replies must be byte for byte the same.
+ * Returns a's reply. */
+static const msgpack_object *s_same_answer(cs_tclient_t *a, cs_tclient_t *b,
+                                           const msgpack_sbuffer *req, const char *what)
+{
+    ck_assert_ptr_nonnull(cs_tclient_call_raw(b, req->data, req->size, 60000));
+    size_t blen;
+    const void *braw = cs_tclient_last_raw(b, &blen);
+    char *copy = malloc(blen);
+    memcpy(copy, braw, blen);
+    const msgpack_object *r = cs_tclient_call_raw(a, req->data, req->size, 60000);
+    ck_assert_ptr_nonnull(r);
+    size_t alen;
+    const void *araw = cs_tclient_last_raw(a, &alen);
+    ck_assert_msg(alen == blen && memcmp(araw, copy, alen) == 0,
+                  "%s: the indexed broker answers differently (%zu vs %zu bytes)", what, alen,
+                  blen);
+    free(copy);
+    return r;
+}
+
+static int64_t s_indexes_built(cs_tclient_t *q)
+{
+    msgpack_packer *pk = cs_tclient_begin(q);
+    msgpack_pack_map(pk, 1);
+    cs_tpack_kv(pk, "op", "stats");
+    const msgpack_object *r = cs_tclient_call(q, 5000);
+    ck_assert_ptr_nonnull(r);
+    return cs_obj_int(cs_obj_get(cs_obj_get(r, "code_indexes"), "count"));
+}
+
+/* The code index changes no answer: every code validated, a sample looked up (with notes,
+ * ancestors and children for some), and codes the release lacks, against a broker without
+ * indexes. */
+START_TEST(test_fy2021_index_answers_as_lmdb)
+{
+    char xml[600], order[600];
+    int ok = cs_test_data_path("icd10cm/2021/icd10cm_tabular_2021.xml", xml, sizeof xml) &&
+             cs_test_data_path("icd10cm/2021/icd10cm_order_2021.txt", order, sizeof order);
+    CS_SKIP_UNLESS_DATA(ok, "icd10cm/2021");
+    char axml[4096], aorder[4096];
+    ck_assert_ptr_nonnull(realpath(xml, axml));
+    ck_assert_ptr_nonnull(realpath(order, aorder));
+    size_t n = 0;
+    order_row_t *rows = s_read_order(aorder, &n);
+    const char *stride_env = getenv("CS_TEST_STRIDE");
+    size_t stride = stride_env && atoi(stride_env) > 0 ? (size_t)atoi(stride_env) : 1;
+
+    cs_daemon_t d[2];
+    memset(d, 0, sizeof d);
+    const char *no_index[] = {"--index-mib", "0", NULL};
+    ck_assert_int_eq(cs_daemon_start(&d[0], NULL), 0);
+    ck_assert_int_eq(cs_daemon_start(&d[1], no_index), 0);
+    cs_tclient_t *q[2];
+    const char *both[] = {axml, aorder};
+    for (int i = 0; i < 2; i++) {
+        cs_tclient_t *admin = cs_tclient_new(d[i].admin_ep);
+        char state[64];
+        cs_daemon_load(&d[i], admin, "icd10cm-tabular", "2021", "2020-10-01", both, 2, state,
+                       sizeof state, 120000);
+        ck_assert_str_eq(state, "done");
+        cs_tclient_destroy(&admin);
+        q[i] = cs_tclient_new(d[i].query_ep);
+    }
+    /* the first query asks for the index; wait until it is built */
+    msgpack_sbuffer req;
+    msgpack_sbuffer_init(&req);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &req, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 3);
+    cs_tpack_kv(&pk, "op", "lookup");
+    cs_tpack_kv(&pk, "system", "icd10cm");
+    cs_tpack_kv(&pk, "code", "E11.9");
+    s_same_answer(q[0], q[1], &req, "E11.9");
+    int64_t built = 0;
+    for (int i = 0; i < 300 && built == 0; i++) {
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        built = s_indexes_built(q[0]);
+    }
+    ck_assert_msg(built == 1, "the code index was not built within 30 s");
+
+    /* every code, validated in batches, as the order file writes it and with a date */
+    for (int dated = 0; dated < 2; dated++) {
+        for (size_t start = 0; start < n; start += BATCH) {
+            size_t m = n - start < BATCH ? n - start : BATCH;
+            msgpack_sbuffer_clear(&req);
+            msgpack_pack_map(&pk, dated ? 4 : 3);
+            cs_tpack_kv(&pk, "op", "validate");
+            cs_tpack_kv(&pk, "system", "icd10cm");
+            if (dated) {
+                cs_tpack_kv(&pk, "date", "2021-03-01");
+            }
+            cs_tpack_str(&pk, "codes");
+            msgpack_pack_array(&pk, (uint32_t)m);
+            for (size_t i = 0; i < m; i++) {
+                cs_tpack_str(&pk, rows[start + i].code);
+            }
+            const msgpack_object *r = s_same_answer(q[0], q[1], &req, "a batch");
+            ck_assert(cs_obj_true(cs_obj_get(r, "ok")));
+        }
+    }
+    /* what the release lacks, or cannot be a code */
+    static const char *odd[] = {"E11.99", "E11.0000", "Z99.999", "e119", " e11.9 ", "E11",
+                                "A00-B99", "E08-E13", "1", "QQQ", "E11.9x", ""};
+    msgpack_sbuffer_clear(&req);
+    msgpack_pack_map(&pk, 3);
+    cs_tpack_kv(&pk, "op", "validate");
+    cs_tpack_kv(&pk, "system", "icd10cm");
+    cs_tpack_str(&pk, "codes");
+    msgpack_pack_array(&pk, sizeof odd / sizeof odd[0]);
+    for (size_t i = 0; i < sizeof odd / sizeof odd[0]; i++) {
+        cs_tpack_str(&pk, odd[i]);
+    }
+    s_same_answer(q[0], q[1], &req, "odd codes");
+    /* lookups: a sample, every 50th with notes, ancestors and children */
+    for (size_t i = 0; i < n; i += 7 * stride) {
+        int full = (i / 7) % 50 == 0;
+        msgpack_sbuffer_clear(&req);
+        msgpack_pack_map(&pk, full ? 4 : 3);
+        cs_tpack_kv(&pk, "op", "lookup");
+        cs_tpack_kv(&pk, "system", "icd10cm");
+        cs_tpack_kv(&pk, "code", rows[i].code);
+        if (full) {
+            cs_tpack_str(&pk, "include");
+            msgpack_pack_array(&pk, 3);
+            cs_tpack_str(&pk, "notes");
+            cs_tpack_str(&pk, "ancestors");
+            cs_tpack_str(&pk, "children");
+        }
+        s_same_answer(q[0], q[1], &req, rows[i].code);
+    }
+    ck_assert_int_eq(s_indexes_built(q[1]), 0);
+    msgpack_sbuffer_destroy(&req);
+    for (int i = 0; i < 2; i++) {
+        cs_tclient_destroy(&q[i]);
+        ck_assert_int_eq(cs_daemon_stop(&d[i]), 0);
+        cs_daemon_cleanup(&d[i]);
+    }
+    free(rows);
+}
+END_TEST
+
 Suite *cs_release_2021_suite(void);
 Suite *cs_release_2021_suite(void)
 {
@@ -192,6 +336,7 @@ Suite *cs_release_2021_suite(void)
     TCase *tc = tcase_create("official FY2021");
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, test_fy2021_every_code);
+    tcase_add_test(tc, test_fy2021_index_answers_as_lmdb);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -222,6 +222,16 @@ const msgpack_object *cs_tclient_call_raw(cs_tclient_t *c, const void *raw, size
     return &c->reply.data;
 }
 
+const void *cs_tclient_last_raw(const cs_tclient_t *c, size_t *len)
+{
+    if (!c->have_msg) {
+        *len = 0;
+        return NULL;
+    }
+    *len = zmq_msg_size((zmq_msg_t *)&c->msg);
+    return zmq_msg_data((zmq_msg_t *)&c->msg);
+}
+
 const msgpack_object *cs_tclient_call(cs_tclient_t *c, int timeout_ms)
 {
     /* copy: the reply may be decoded while the buffer is reused */

@@ -40,6 +40,9 @@ const msgpack_object *cs_tclient_call(cs_tclient_t *c, int timeout_ms);
 const msgpack_object *cs_tclient_call_raw(cs_tclient_t *c, const void *raw, size_t len,
                                           int timeout_ms);
 
+/* The bytes of the last reply (valid until the next call); NULL when there is none. */
+const void *cs_tclient_last_raw(const cs_tclient_t *c, size_t *len);
+
 /* Packing shorthands. */
 void cs_tpack_str(msgpack_packer *pk, const char *s);
 void cs_tpack_kv(msgpack_packer *pk, const char *k, const char *v);

@@ -29,6 +29,12 @@
  * environment (LMDB allows one per process and file) and the plugins; each has its own
  * reader. Handles may be closed in any order, from any thread; the environment closes with
  * the last. Never use a handle across fork().
+ *
+ * Memory and a thread of its own. The first query of a release starts one background thread
+ * (per environment) that copies the heads of that release's entries into an in-memory hash
+ * index (about 19 MiB and 0.1 s for an ICD-10-CM release; at most 64 MiB in all, the least
+ * recently used dropped first). Later lookups and validations find codes there instead of
+ * walking the LMDB tree; the answers are the same. The thread ends at the last close.
  */
 #ifndef CODESET_H
 #define CODESET_H

@@ -1,0 +1,323 @@
+/* check_codeidx.c: the in-memory code indexes against the LMDB entries they copy: every
+ * entry found with the same head, absent keys absent, releases of an older layout refused,
+ * the budget kept, background builds, and the holder's pinning. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cs_catalog.h"
+#include "cs_codeidx.h"
+#include "cs_entry.h"
+#include "cs_key.h"
+#include "cs_store.h"
+#include "cs_test.h"
+
+#define S_ENTRIES 3000
+
+static char s_dir[512];
+static cs_store_t *s_store;
+
+static void s_open(void)
+{
+    cs_test_tmpdir(s_dir, sizeof s_dir);
+    cs_error_t err;
+    cs_error_clear(&err);
+    s_store = cs_store_open(s_dir, 64u << 20, 0, &err);
+    ck_assert_msg(s_store != NULL, "%s", err.msg);
+}
+
+static void s_close(void)
+{
+    cs_store_destroy(&s_store);
+    cs_test_rmtree(s_dir);
+}
+
+/* Entry i of a synthetic release: codes X0000.., every 7th with notes, every 11th with
+ * attributes, every 5th not billable, every 13th with dates, titles of varied lengths. */
+static void s_put_entry(cs_writer_t *w, uint32_t rel, int i, const char *tag)
+{
+    char code[16], key[16], title[300], short_title[64];
+    snprintf(code, sizeof code, "X%04d", i);
+    snprintf(key, sizeof key, "X%04d", i);
+    int tlen = 10 + (i * 37) % 250;
+    snprintf(title, sizeof title, "%s title of %s ", tag, code);
+    for (size_t k = strlen(title); k < (size_t)tlen && k < sizeof title - 1; k++) {
+        title[k] = (char)('a' + (i + (int)k) % 26);
+        title[k + 1] = '\0';
+    }
+    snprintf(short_title, sizeof short_title, "short %s", code);
+    cs_note_t notes[] = {{"excludes1", NULL, "not this"}};
+    cs_attr_t attrs[] = {{"betos", "O1A"}};
+    cs_record_t rec = {
+        .struct_size = sizeof rec, .system = "icd10cm", .cls = CS_CLASS_CODE, .code = code,
+        .kind = i % 5 ? "code" : "category", .billable = i % 5 != 0, .title = title,
+        .short_title = i % 3 ? short_title : NULL, .parent_cls = CS_CLASS_CODE,
+        .parent = i > 0 ? "X0000" : NULL, .notes = i % 7 ? NULL : notes,
+        .n_notes = i % 7 ? 0 : 1, .attrs = i % 11 ? NULL : attrs, .n_attrs = i % 11 ? 0 : 1,
+        .valid_from = i % 13 ? 0 : 20200101, .valid_to = i % 13 ? 0 : 20211231,
+    };
+    cs_code_t self = {CS_CLASS_CODE, "", ""};
+    snprintf(self.key, sizeof self.key, "%s", key);
+    snprintf(self.display, sizeof self.display, "%s", code);
+    cs_code_t parent = {CS_CLASS_CODE, "X0000", "X0000"};
+    cs_buf_t buf = {0};
+    ck_assert_int_eq(cs_entry_encode(&buf, &rec, &self, &parent), CS_OK);
+    uint8_t k[CS_KEY_MAX];
+    size_t n = cs_key_code(k, rel, CS_CLASS_CODE, key, strlen(key));
+    ck_assert_int_eq(cs_writer_put(w, CS_DB_CODES, k, n, buf.data, buf.len), CS_OK);
+    cs_buf_free(&buf);
+}
+
+/* Publish a release of n synthetic entries; its id. */
+static uint32_t s_release(const char *label, int eff, int n)
+{
+    cs_error_t err;
+    cs_writer_t *w = cs_writer_new(s_store, &err);
+    ck_assert_ptr_nonnull(w);
+    cs_release_t rel;
+    memset(&rel, 0, sizeof rel);
+    snprintf(rel.system, sizeof rel.system, "icd10cm");
+    snprintf(rel.label, sizeof rel.label, "%s", label);
+    rel.effective_from = eff;
+    ck_assert_int_eq(cs_catalog_begin_load(w, &rel, &err), CS_OK);
+    for (int i = 0; i < n; i++) {
+        s_put_entry(w, rel.id, i, label);
+    }
+    rel.codes = (uint64_t)n;
+    uint32_t replaced;
+    ck_assert_int_eq(cs_catalog_publish(w, &rel, &replaced, &err), CS_OK);
+    cs_writer_destroy(&w);
+    return rel.id;
+}
+
+static int s_span_eq(cs_span_t a, cs_span_t b)
+{
+    return a.len == b.len && (a.len == 0 || memcmp(a.ptr, b.ptr, a.len) == 0);
+}
+
+/* Every entry of release rel: the index's head decodes to what LMDB's does. */
+static void s_compare_all(const cs_codeidx_t *idx, uint32_t rel, int n)
+{
+    cs_error_t err;
+    cs_reader_t *r = cs_reader_new(s_store, &err);
+    ck_assert_int_eq(cs_reader_begin(r), CS_OK);
+    for (int i = 0; i < n; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "X%04d", i);
+        uint8_t k[CS_KEY_MAX];
+        size_t kn = cs_key_code(k, rel, CS_CLASS_CODE, key, strlen(key));
+        cs_val_t v;
+        ck_assert_int_eq(cs_reader_get(r, CS_DB_CODES, k, kn, &v), CS_OK);
+        cs_entry_t want, full, got;
+        ck_assert_int_eq(cs_entry_decode_head(v.data, v.len, &want), CS_OK);
+        ck_assert_int_eq(cs_entry_decode(v.data, v.len, &full), CS_OK);
+        const uint8_t *head;
+        size_t hl;
+        unsigned flags;
+        ck_assert_msg(cs_codeidx_find(idx, CS_CLASS_CODE, key, strlen(key), &head, &hl, &flags),
+                      "%s not found in the index", key);
+        ck_assert_int_eq(cs_entry_decode_head(head, hl, &got), CS_OK);
+        ck_assert_int_eq(got.billable, want.billable);
+        ck_assert_int_eq(got.cls, want.cls);
+        ck_assert_int_eq(got.parent_cls, want.parent_cls);
+        ck_assert_int_eq(got.valid_from, want.valid_from);
+        ck_assert_int_eq(got.valid_to, want.valid_to);
+        ck_assert(s_span_eq(got.display, want.display));
+        ck_assert(s_span_eq(got.parent_key, want.parent_key));
+        ck_assert(s_span_eq(got.parent, want.parent));
+        ck_assert(s_span_eq(got.kind, want.kind));
+        ck_assert(s_span_eq(got.title, want.title));
+        ck_assert(s_span_eq(got.short_title, want.short_title));
+        ck_assert_uint_eq(!!(flags & CS_CODEIDX_HAS_NOTES), full.n_notes > 0);
+        ck_assert_uint_eq(!!(flags & CS_CODEIDX_HAS_ATTRS), full.n_attrs > 0);
+        ck_assert_uint_eq(full.n_notes > 0, i % 7 == 0);
+        ck_assert_uint_eq(full.n_attrs > 0, i % 11 == 0);
+    }
+    cs_reader_end(r);
+    cs_reader_destroy(&r);
+}
+
+static int s_found(const cs_codeidx_t *idx, uint8_t cls, const char *key)
+{
+    const uint8_t *head;
+    size_t hl;
+    unsigned flags;
+    return cs_codeidx_find(idx, cls, key, strlen(key), &head, &hl, &flags);
+}
+
+START_TEST(test_index_matches_every_entry)
+{
+    uint32_t r1 = s_release("2021", 20201001, S_ENTRIES);
+    uint32_t r2 = s_release("2022", 20211001, 100);
+    cs_error_t err;
+    cs_codeidx_set_t *set = cs_codeidx_set_new(s_store, 64u << 20, &err);
+    ck_assert_int_eq(cs_codeidx_build(set, r1, &err), CS_OK);
+    cs_codeidx_t *idx = cs_codeidx_acquire(set, r1);
+    ck_assert_ptr_nonnull(idx);
+    ck_assert_uint_eq(cs_codeidx_release_id(idx), r1);
+    s_compare_all(idx, r1, S_ENTRIES);
+    /* what the release lacks: another number, another class, a prefix, a longer key */
+    ck_assert(!s_found(idx, CS_CLASS_CODE, "X9999"));
+    ck_assert(!s_found(idx, CS_CLASS_BLOCK, "X0001"));
+    ck_assert(!s_found(idx, CS_CLASS_CODE, "X000"));
+    ck_assert(!s_found(idx, CS_CLASS_CODE, "X00010"));
+    ck_assert(!s_found(idx, CS_CLASS_CODE, ""));
+    /* the other release has its own index, with its own titles */
+    ck_assert_int_eq(cs_codeidx_build(set, r2, &err), CS_OK);
+    cs_codeidx_t *idx2 = cs_codeidx_acquire(set, r2);
+    s_compare_all(idx2, r2, 100);
+    ck_assert(!s_found(idx2, CS_CLASS_CODE, "X0100"));
+    size_t n_idx, bytes;
+    cs_codeidx_usage(set, &n_idx, &bytes);
+    ck_assert_uint_eq(n_idx, 2);
+    ck_assert_uint_gt(bytes, 0);
+    cs_codeidx_release(idx2);
+    cs_codeidx_release(idx);
+    cs_codeidx_set_destroy(&set);
+    ck_assert_ptr_null(set);
+}
+END_TEST
+
+START_TEST(test_index_refuses_what_it_cannot_hold)
+{
+    uint32_t rel = s_release("2021", 20201001, 50);
+    cs_error_t err;
+    /* an entry of the version 1 layout: the release is read from LMDB, never indexed */
+    cs_writer_t *w = cs_writer_new(s_store, &err);
+    uint8_t k[CS_KEY_MAX];
+    size_t kn = cs_key_code(k, rel, CS_CLASS_CODE, "X0050", 5);
+    const uint8_t old[] = {1, 1, CS_CLASS_CODE, 0, 5, 'X', '0', '0', '5', '0', 0, 0, 0, 0, 0,
+                           0, 0, 0, 0, 0, 0};
+    ck_assert_int_eq(cs_writer_put(w, CS_DB_CODES, k, kn, old, sizeof old), CS_OK);
+    ck_assert_int_eq(cs_writer_commit(w, &err), CS_OK);
+    cs_writer_destroy(&w);
+    cs_codeidx_set_t *set = cs_codeidx_set_new(s_store, 64u << 20, &err);
+    ck_assert_int_eq(cs_codeidx_build(set, rel, &err), CS_EMALFORMED);
+    ck_assert_msg(strstr(err.msg, "older layout") != NULL, "%s", err.msg);
+    ck_assert_ptr_null(cs_codeidx_acquire(set, rel));
+    /* a release with no entries, and a budget too small for any index */
+    ck_assert_int_eq(cs_codeidx_build(set, 4242, &err), CS_ENOTFOUND);
+    cs_codeidx_set_destroy(&set);
+    uint32_t fine = s_release("2022", 20211001, 50);
+    set = cs_codeidx_set_new(s_store, 1024, &err);
+    ck_assert_int_eq(cs_codeidx_build(set, fine, &err), CS_ESPACE);
+    ck_assert_ptr_null(cs_codeidx_acquire(set, fine));
+    cs_codeidx_set_destroy(&set);
+    /* budget 0: off */
+    set = cs_codeidx_set_new(s_store, 0, &err);
+    ck_assert_int_eq(cs_codeidx_build(set, fine, &err), CS_ESPACE);
+    ck_assert_ptr_null(cs_codeidx_acquire(set, fine));
+    cs_codeidx_set_destroy(&set);
+}
+END_TEST
+
+/* Over the budget the least recently acquired index goes; one still held lives on. */
+START_TEST(test_index_budget_drops_the_least_recent)
+{
+    uint32_t a = s_release("2019", 20181001, S_ENTRIES);
+    uint32_t b = s_release("2020", 20191001, S_ENTRIES);
+    uint32_t c = s_release("2021", 20201001, S_ENTRIES);
+    cs_error_t err;
+    cs_codeidx_set_t *probe = cs_codeidx_set_new(s_store, 64u << 20, &err);
+    ck_assert_int_eq(cs_codeidx_build(probe, a, &err), CS_OK);
+    size_t n_idx, one;
+    cs_codeidx_usage(probe, &n_idx, &one);
+    cs_codeidx_set_destroy(&probe);
+
+    cs_codeidx_set_t *set = cs_codeidx_set_new(s_store, one * 2 + one / 2, &err);
+    ck_assert_int_eq(cs_codeidx_build(set, a, &err), CS_OK);
+    ck_assert_int_eq(cs_codeidx_build(set, b, &err), CS_OK);
+    cs_codeidx_t *held_a = cs_codeidx_acquire(set, a); /* a is now the more recent */
+    ck_assert_ptr_nonnull(held_a);
+    ck_assert_int_eq(cs_codeidx_build(set, c, &err), CS_OK); /* b must go */
+    cs_codeidx_usage(set, &n_idx, &one);
+    ck_assert_uint_eq(n_idx, 2);
+    cs_codeidx_t *got_b = cs_codeidx_acquire(set, b);
+    ck_assert_ptr_null(got_b); /* gone (a background build is queued for it) */
+    cs_codeidx_t *got_c = cs_codeidx_acquire(set, c);
+    ck_assert_ptr_nonnull(got_c);
+    cs_codeidx_release(got_c);
+    cs_codeidx_set_destroy(&set); /* the set goes; held_a stays readable */
+    s_compare_all(held_a, a, S_ENTRIES);
+    cs_codeidx_release(held_a);
+}
+END_TEST
+
+START_TEST(test_index_builds_in_the_background)
+{
+    uint32_t rel = s_release("2021", 20201001, S_ENTRIES);
+    cs_error_t err;
+    cs_codeidx_set_t *set = cs_codeidx_set_new(s_store, 64u << 20, &err);
+    cs_codeidx_t *idx = cs_codeidx_acquire(set, rel); /* none yet: queues a build */
+    ck_assert_ptr_null(idx);
+    for (int i = 0; i < 1000 && !idx; i++) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        idx = cs_codeidx_acquire(set, rel);
+    }
+    ck_assert_msg(idx != NULL, "no index 10 s after asking");
+    s_compare_all(idx, rel, S_ENTRIES);
+    cs_codeidx_release(idx);
+    ck_assert_ptr_null(cs_codeidx_acquire(set, 777)); /* no such release: never an index */
+    cs_codeidx_set_destroy(&set); /* joins the builder */
+}
+END_TEST
+
+/* A request keeps what it used; the next request may let it go. */
+START_TEST(test_holder_pins_per_request)
+{
+    uint32_t rel[CS_CODEIDX_HELD + 1];
+    cs_error_t err;
+    cs_codeidx_set_t *set = cs_codeidx_set_new(s_store, 64u << 20, &err);
+    for (int i = 0; i <= CS_CODEIDX_HELD; i++) {
+        char label[8];
+        snprintf(label, sizeof label, "%d", 2015 + i);
+        rel[i] = s_release(label, 20141001 + 10000 * i, 20);
+        ck_assert_int_eq(cs_codeidx_build(set, rel[i], &err), CS_OK);
+    }
+    cs_codeidx_holder_t h;
+    cs_codeidx_holder_init(&h, set);
+    cs_codeidx_holder_unpin(&h);
+    const cs_codeidx_t *first = NULL;
+    for (int i = 0; i < CS_CODEIDX_HELD; i++) {
+        const cs_codeidx_t *idx = cs_codeidx_holder_get(&h, rel[i]);
+        ck_assert_ptr_nonnull(idx);
+        ck_assert_uint_eq(cs_codeidx_release_id(idx), rel[i]);
+        if (i == 0) {
+            first = idx;
+        }
+    }
+    /* every slot serves this request: the fifth release is read from LMDB */
+    ck_assert_ptr_null(cs_codeidx_holder_get(&h, rel[CS_CODEIDX_HELD]));
+    ck_assert_ptr_eq(cs_codeidx_holder_get(&h, rel[0]), first);
+    cs_codeidx_holder_unpin(&h); /* next request */
+    const cs_codeidx_t *fifth = cs_codeidx_holder_get(&h, rel[CS_CODEIDX_HELD]);
+    ck_assert_ptr_nonnull(fifth);
+    ck_assert_uint_eq(cs_codeidx_release_id(fifth), rel[CS_CODEIDX_HELD]);
+    ck_assert(s_found(fifth, CS_CLASS_CODE, "X0019"));
+    cs_codeidx_holder_fini(&h);
+    cs_codeidx_set_destroy(&set);
+    /* a holder without a set never has an index */
+    cs_codeidx_holder_init(&h, NULL);
+    ck_assert_ptr_null(cs_codeidx_holder_get(&h, rel[0]));
+    cs_codeidx_holder_fini(&h);
+}
+END_TEST
+
+Suite *cs_codeidx_suite(void);
+Suite *cs_codeidx_suite(void)
+{
+    Suite *s = suite_create("codeidx");
+    TCase *tc = tcase_create("codeidx");
+    tcase_add_checked_fixture(tc, s_open, s_close);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_index_matches_every_entry);
+    tcase_add_test(tc, test_index_refuses_what_it_cannot_hold);
+    tcase_add_test(tc, test_index_budget_drops_the_least_recent);
+    tcase_add_test(tc, test_index_builds_in_the_background);
+    tcase_add_test(tc, test_holder_pins_per_request);
+    suite_add_tcase(s, tc);
+    return s;
+}
