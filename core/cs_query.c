@@ -903,50 +903,79 @@ static void s_ahead_fill(s_ctx_t *ctx, const cs_codeidx_t *idx, cs_str_t input, 
 }
 
 static void s_validate_ahead(cs_engine_t *e, s_ctx_t *ctx, const cs_codeidx_t *idx,
-                             msgpack_packer *pk)
+                             uint32_t lo, uint32_t hi, msgpack_packer *pk)
 {
     const cs_request_t *req = ctx->req;
     s_ahead_t ring[S_AHEAD];
-    uint32_t n = req->n_codes;
-    for (uint32_t j = 0; j < S_AHEAD; j++) {
-        s_ahead_fill(ctx, idx, cs_request_code_at(req, j), &ring[j]);
+    for (uint32_t j = lo; j < lo + S_AHEAD; j++) {
+        s_ahead_fill(ctx, idx, cs_request_code_at(req, j), &ring[j % S_AHEAD]);
     }
-    for (uint32_t i = 0; i < n; i++) {
+    for (uint32_t i = lo; i < hi; i++) {
         uint32_t mid = i + S_AHEAD / 2;
-        if (mid < n && ring[mid % S_AHEAD].ok) {
+        if (mid < hi && ring[mid % S_AHEAD].ok) {
             cs_codeidx_prefetch(idx, ring[mid % S_AHEAD].hash, 1);
         }
         s_ahead_t *cur = &ring[i % S_AHEAD];
         s_validate_one(e, ctx, cs_request_code_at(req, i), cur->ok ? &cur->code : NULL, pk);
-        if (i + S_AHEAD < n) {
+        if (i + S_AHEAD < hi) {
             s_ahead_fill(ctx, idx, cs_request_code_at(req, i + S_AHEAD), cur);
         }
     }
 }
 
-static cs_proto_err_t s_validate(cs_engine_t *e, const cs_request_t *req, msgpack_packer *pk)
+/* The results of codes [lo, hi), after the reply's opening when header is set. */
+static cs_proto_err_t s_validate_range(cs_engine_t *e, const cs_request_t *req, uint32_t lo,
+                                       uint32_t hi, int header, msgpack_packer *pk)
 {
     s_ctx_t ctx;
     cs_proto_err_t perr = s_resolve(e, req, pk, &ctx);
     if (perr != CS_PERR_NONE) {
         return perr;
     }
-    cs_reply_begin(pk, req, 1, 3);
-    cs_pack_kv_str(pk, "system", ctx.sys->name);
-    s_pack_key(pk, "release");
-    s_pack_span(pk, ctx.rel.label);
-    s_pack_key(pk, "results");
-    msgpack_pack_array(pk, req->n_codes);
+    if (header) {
+        cs_reply_begin(pk, req, 1, 3);
+        cs_pack_kv_str(pk, "system", ctx.sys->name);
+        s_pack_key(pk, "release");
+        s_pack_span(pk, ctx.rel.label);
+        s_pack_key(pk, "results");
+        msgpack_pack_array(pk, req->n_codes);
+    }
     const cs_codeidx_t *idx = cs_codeidx_holder_get(&e->index, ctx.rel.id);
-    if (idx && req->n_codes >= 2 * S_AHEAD) {
-        s_validate_ahead(e, &ctx, idx, pk);
+    if (idx && hi - lo >= 2 * S_AHEAD) {
+        s_validate_ahead(e, &ctx, idx, lo, hi, pk);
     } else {
-        for (uint32_t i = 0; i < req->n_codes; i++) {
+        for (uint32_t i = lo; i < hi; i++) {
             s_validate_one(e, &ctx, cs_request_code_at(req, i), NULL, pk);
         }
     }
     s_ctx_free(&ctx);
     return CS_PERR_NONE;
+}
+
+static cs_proto_err_t s_validate(cs_engine_t *e, const cs_request_t *req, msgpack_packer *pk)
+{
+    return s_validate_range(e, req, 0, req->n_codes, 1, pk);
+}
+
+cs_proto_err_t cs_engine_validate_part(cs_engine_t *e, const cs_request_t *req, uint32_t lo,
+                                       uint32_t hi, int header, msgpack_packer *pk,
+                                       uint64_t *snapshot)
+{
+    *snapshot = 0;
+    if (req->op != CS_OP_VALIDATE || lo > hi || hi > req->n_codes) {
+        return cs_reply_errorf(pk, req, CS_PERR_INTERNAL, "a malformed part of a validate");
+    }
+    if (cs_reader_begin(e->reader) != CS_OK) {
+        return cs_reply_errorf(pk, req, CS_PERR_INTERNAL, "the store cannot be read right now");
+    }
+    cs_codeidx_holder_unpin(&e->index);
+    *snapshot = cs_reader_snapshot(e->reader);
+    cs_proto_err_t rc = s_validate_range(e, req, lo, hi, header, pk);
+    cs_reader_end(e->reader);
+    if (rc != CS_PERR_NONE) {
+        *snapshot = 0;
+    }
+    return rc;
 }
 
 /* ---- releases ---- */

@@ -41,6 +41,16 @@ void cs_engine_use_index(cs_engine_t *e, cs_codeidx_set_t *set);
 cs_proto_err_t cs_engine_handle(cs_engine_t *engine, const cs_request_t *req,
                                 msgpack_packer *pk);
 
+/* One slice of a validate request, for a broker that spreads a long one over its workers:
+ * the results of codes [lo, hi) (as cs_engine_handle packs them), preceded, when header is
+ * set, by the reply's opening (the map, system, release and the array header of all
+ * req->n_codes results). *snapshot is the store snapshot it read (cs_reader_snapshot): slices
+ * join into one reply only when they read the same one. On an error (unknown system,
+ * release...) a whole error reply is packed, *snapshot is 0, and the error returned. */
+cs_proto_err_t cs_engine_validate_part(cs_engine_t *e, const cs_request_t *req, uint32_t lo,
+                                       uint32_t hi, int header, msgpack_packer *pk,
+                                       uint64_t *snapshot);
+
 #ifdef __cplusplus
 }
 #endif

@@ -65,6 +65,47 @@ static cs_worker_meta_t s_answer(s_worker_t *wk, cs_request_t *req, const void *
     return meta;
 }
 
+int cs_worker_part_read(const void *frame, size_t len, cs_worker_part_t *part)
+{
+    cs_worker_part_t p;
+    if (len != sizeof p) {
+        return 0;
+    }
+    memcpy(&p, frame, sizeof p);
+    if (p.zero != 0 || p.magic != CS_WORKER_PART_MAGIC || p.index >= p.count || p.lo > p.hi) {
+        return 0;
+    }
+    if (part) {
+        *part = p;
+    }
+    return 1;
+}
+
+/* Answer one slice of a validate into out. */
+static cs_worker_meta_t s_answer_part(s_worker_t *wk, cs_request_t *req,
+                                      const cs_worker_part_t *part, const void *body,
+                                      size_t len, msgpack_sbuffer *out)
+{
+    uint64_t t0 = s_now_ns();
+    msgpack_sbuffer_clear(out);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+    cs_error_t err;
+    cs_error_clear(&err);
+    uint64_t snapshot = 0;
+    cs_proto_err_t e = cs_request_decode(req, body, len, &err);
+    if (e != CS_PERR_NONE) {
+        cs_reply_error(&pk, req, e, err.msg[0] ? err.msg : "malformed request");
+    } else {
+        e = cs_engine_validate_part(wk->engine, req, part->lo, part->hi, part->index == 0, &pk,
+                                    &snapshot);
+    }
+    cs_worker_meta_t meta = {.op = (uint32_t)req->op, .err = (uint32_t)e,
+                             .ns = s_now_ns() - t0, .snapshot = snapshot};
+    cs_request_release(req);
+    return meta;
+}
+
 static void *s_worker_main(void *arg)
 {
     s_worker_t *wk = arg;
@@ -114,8 +155,12 @@ static void *s_worker_main(void *arg)
             continue;
         }
         zmq_msg_t *body = &frames[n - 1];
-        cs_worker_meta_t meta = s_answer(wk, &req, zmq_msg_data(body), zmq_msg_size(body),
-                                         &out);
+        cs_worker_part_t part;
+        int is_part = n == 2 && cs_worker_part_read(zmq_msg_data(&frames[0]),
+                                                    zmq_msg_size(&frames[0]), &part);
+        cs_worker_meta_t meta =
+            is_part ? s_answer_part(wk, &req, &part, zmq_msg_data(body), zmq_msg_size(body), &out)
+                    : s_answer(wk, &req, zmq_msg_data(body), zmq_msg_size(body), &out);
         zmq_msg_close(body);
         int ok = 1;
         for (int i = 0; i < n - 1; i++) {

@@ -30,10 +30,31 @@ extern "C" {
 
 /* The last frame of an answer: what the broker's stats record. */
 typedef struct cs_worker_meta {
-    uint32_t op;  /* cs_op_t */
-    uint32_t err; /* cs_proto_err_t */
-    uint64_t ns;  /* time the worker spent on it */
+    uint32_t op;       /* cs_op_t */
+    uint32_t err;      /* cs_proto_err_t */
+    uint64_t ns;       /* time the worker spent on it */
+    uint64_t snapshot; /* a part's store snapshot (cs_reader_snapshot); 0 otherwise */
 } cs_worker_meta_t;
+
+/* A part: one slice of a long validate, which the broker spreads over the workers so that
+ * they answer it together, then joins (cs_engine_validate_part).
+ *   to the workers:   [cs_worker_part_t] [request body]
+ *   from the workers: [cs_worker_part_t] [packed slice] [cs_worker_meta_t]
+ * Its first frame never looks like an envelope: a ROUTER identity is 5 bytes when it starts
+ * with a zero byte (ZeroMQ reserves those for the ones it makes). */
+#define CS_WORKER_PART_MAGIC 0x50415254u /* "PART" */
+typedef struct cs_worker_part {
+    uint8_t zero;    /* 0 */
+    uint8_t pad[3];
+    uint32_t magic;  /* CS_WORKER_PART_MAGIC */
+    uint32_t seq;    /* the broker's tag of the request being joined */
+    uint16_t index;  /* this slice, 0 .. count - 1; slice 0 carries the reply's opening */
+    uint16_t count;
+    uint32_t lo, hi; /* codes [lo, hi) of the request */
+} cs_worker_part_t;
+
+/* 1 if a frame of len bytes is a cs_worker_part_t (copied into *part when not NULL). */
+int cs_worker_part_read(const void *frame, size_t len, cs_worker_part_t *part);
 
 typedef struct cs_workers cs_workers_t;
 

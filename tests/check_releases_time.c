@@ -1,7 +1,8 @@
 /* check_releases_time.c: releases over time through a live broker, on the real annual update
  * ICD-10-CM FY2016 -> FY2017: dates of service on both sides of 2016-10-01, not_effective
  * both ways, the diff against the order files, retire and drop, a restart that keeps every
- * release, and a load of FY2017 while four clients validate without pause.
+ * release, and a load of FY2017 while four clients validate without pause (one of them with
+ * long requests, which the broker answers in slices).
  * Skips, saying so, where ../shared/data is absent. */
 #include <check.h>
 #include <pthread.h>
@@ -452,6 +453,7 @@ typedef struct s_client {
     pthread_t thread;
     const char *endpoint;
     const char *added, *deleted;
+    int pairs;             /* (added, deleted) pairs a request: 1, or many (answered in slices) */
     atomic_int *stop;
     long requests, errors, timeouts, went_back, switched;
     atomic_int seen_2017;  /* set once the client has had a 2017 answer */
@@ -469,9 +471,11 @@ static void *s_client_main(void *arg)
         cs_tpack_kv(pk, "op", "validate");
         cs_tpack_kv(pk, "system", "icd10cm");
         cs_tpack_str(pk, "codes");
-        msgpack_pack_array(pk, 2);
-        cs_tpack_str(pk, c->added);
-        cs_tpack_str(pk, c->deleted);
+        msgpack_pack_array(pk, 2 * (uint32_t)c->pairs);
+        for (int i = 0; i < c->pairs; i++) {
+            cs_tpack_str(pk, c->added);
+            cs_tpack_str(pk, c->deleted);
+        }
         const msgpack_object *r = cs_tclient_call(q, 5000);
         c->requests++;
         if (!r) {
@@ -486,13 +490,19 @@ static void *s_client_main(void *arg)
         }
         int is_2017 = cs_obj_is_str(cs_obj_get(r, "release"), "2017");
         const msgpack_object *res = cs_obj_get(r, "results");
-        int added_valid = cs_obj_true(cs_obj_get(&res->via.array.ptr[0], "valid"));
-        int deleted_valid = cs_obj_true(cs_obj_get(&res->via.array.ptr[1], "valid"));
-        /* 2016 answers: the added code is not valid, the deleted one is; 2017 the reverse */
-        if (added_valid != is_2017 || deleted_valid != !is_2017) {
-            c->errors++;
-            snprintf(c->failure, sizeof c->failure, "release %s answered added=%d deleted=%d",
-                     is_2017 ? "2017" : "2016", added_valid, deleted_valid);
+        /* 2016 answers: the added code is not valid, the deleted one is; 2017 the reverse;
+         * every pair of a long request the same (its slices read one snapshot) */
+        for (int i = 0; i < c->pairs; i++) {
+            int added_valid = cs_obj_true(cs_obj_get(&res->via.array.ptr[2 * i], "valid"));
+            int deleted_valid =
+                cs_obj_true(cs_obj_get(&res->via.array.ptr[2 * i + 1], "valid"));
+            if (added_valid != is_2017 || deleted_valid != !is_2017) {
+                c->errors++;
+                snprintf(c->failure, sizeof c->failure,
+                         "release %s answered added=%d deleted=%d (pair %d)",
+                         is_2017 ? "2017" : "2016", added_valid, deleted_valid, i);
+                break;
+            }
         }
         if (seen_2017 && !is_2017) {
             c->went_back++;
@@ -525,6 +535,7 @@ START_TEST(test_load_while_validating)
         clients[i].endpoint = d.query_ep;
         clients[i].added = f.truth.an_added;
         clients[i].deleted = f.truth.a_deleted;
+        clients[i].pairs = i == 3 ? 300 : 1;
         clients[i].stop = &stop;
         ck_assert_int_eq(pthread_create(&clients[i].thread, NULL, s_client_main, &clients[i]),
                          0);

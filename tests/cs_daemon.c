@@ -232,6 +232,34 @@ const void *cs_tclient_last_raw(const cs_tclient_t *c, size_t *len)
     return zmq_msg_data((zmq_msg_t *)&c->msg);
 }
 
+const msgpack_object *cs_tclient_same_answer(cs_tclient_t *a, cs_tclient_t *b, const void *req,
+                                             size_t len, char *why, size_t cap)
+{
+    if (!cs_tclient_call_raw(b, req, len, 60000)) {
+        snprintf(why, cap, "the second broker did not answer");
+        return NULL;
+    }
+    size_t blen;
+    const void *braw = cs_tclient_last_raw(b, &blen);
+    char *copy = malloc(blen ? blen : 1);
+    if (!copy) {
+        snprintf(why, cap, "out of memory");
+        return NULL;
+    }
+    memcpy(copy, braw, blen);
+    const msgpack_object *r = cs_tclient_call_raw(a, req, len, 60000);
+    size_t alen = 0;
+    const void *araw = r ? cs_tclient_last_raw(a, &alen) : NULL;
+    int same = r && alen == blen && memcmp(araw, copy, alen) == 0;
+    free(copy);
+    if (!same) {
+        snprintf(why, cap, r ? "the answers differ (%zu vs %zu bytes)"
+                             : "the first broker did not answer", alen, blen);
+        return NULL;
+    }
+    return r;
+}
+
 const msgpack_object *cs_tclient_call(cs_tclient_t *c, int timeout_ms)
 {
     /* copy: the reply may be decoded while the buffer is reused */

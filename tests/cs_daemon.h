@@ -43,6 +43,11 @@ const msgpack_object *cs_tclient_call_raw(cs_tclient_t *c, const void *raw, size
 /* The bytes of the last reply (valid until the next call); NULL when there is none. */
 const void *cs_tclient_last_raw(const cs_tclient_t *c, size_t *len);
 
+/* Send the same request bytes to a and to b. Returns a's decoded reply (valid until a's next
+ * call) when both answered with the same bytes; NULL, with what differed in why, otherwise. */
+const msgpack_object *cs_tclient_same_answer(cs_tclient_t *a, cs_tclient_t *b, const void *req,
+                                             size_t len, char *why, size_t cap);
+
 /* Packing shorthands. */
 void cs_tpack_str(msgpack_packer *pk, const char *s);
 void cs_tpack_kv(msgpack_packer *pk, const char *k, const char *v);
