@@ -19,6 +19,7 @@
 #include "cs_plugin_host.h"
 #include "cs_proto.h"
 #include "cs_query.h"
+#include "cs_replypool.h"
 #include "cs_stats.h"
 #include "cs_store.h"
 #include "cs_workers.h"
@@ -36,6 +37,10 @@
 #define S_SPLIT_SLICE 128
 #define S_SLICES_MAX 8
 #define S_JOINS 32
+/* Pooled reply buffers (cs_replypool.h): enough for 2,048 lookups in flight; larger replies
+ * are copied by zmq_send. */
+#define S_REPLY_BUFFERS 2048
+#define S_REPLY_BYTES 512
 /* What s_dispatch returns for a request it leaves to the workers (not a protocol error). */
 #define S_FORWARD ((cs_proto_err_t)-1)
 
@@ -77,6 +82,7 @@ typedef struct s_broker {
     cs_plugin_host_t *plugins;
     cs_engine_t *engine;        /* this thread's query engine */
     cs_codeidx_set_t *index;    /* code indexes, shared with the workers */
+    cs_replypool_t *replies;    /* buffers for the replies this thread packs */
     cs_jobs_t *jobs;            /* load jobs */
     cs_workers_t *workers;      /* slow-op threads, NULL when --workers 0 */
     cs_curve_t *curve;          /* CURVE keys and ZAP handler, NULL without --curve-secret */
@@ -630,7 +636,7 @@ static int s_serve_one(s_broker_t *b, void *sock, int is_admin)
         }
     }
     zmq_msg_close(&frames[n - 1]);
-    if (zmq_send(sock, b->out.data, b->out.size, ZMQ_DONTWAIT) < 0) {
+    if (cs_replypool_send(b->replies, sock, b->out.data, b->out.size, ZMQ_DONTWAIT) < 0) {
         CS_DEBUG("reply dropped: %s", zmq_strerror(errno));
     }
     cs_stats_record(&b->stats, op, e, s_now_ns() - t0);
@@ -783,6 +789,10 @@ static int s_start(s_broker_t *b, cs_error_t *err)
         return cs_error_set(err, CS_ENOMEM, "out of memory");
     }
     b->zctx = zmq_ctx_new();
+    b->replies = cs_replypool_new(S_REPLY_BUFFERS, S_REPLY_BYTES);
+    if (!b->replies) {
+        return cs_error_set(err, CS_ENOMEM, "out of memory");
+    }
     if (cfg->curve_secret) {
         b->curve = cs_curve_new(cfg->curve_secret, cfg->curve_clients, err);
         if (!b->curve) {
@@ -857,6 +867,7 @@ static void s_stop(s_broker_t *b)
     if (b->zctx) {
         zmq_ctx_term(b->zctx);
     }
+    cs_replypool_destroy(&b->replies); /* every message it lent is closed by now */
     if (b->admin_path[0]) {
         unlink(b->admin_path);
     }

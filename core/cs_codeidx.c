@@ -5,6 +5,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "cs_entry.h"
 #include "cs_key.h"
@@ -188,17 +189,50 @@ static int s_add(cs_codeidx_t *idx, size_t *cap, const cs_val_t *k, const cs_val
     return rc;
 }
 
-/* Hash every record of the arena into a table of at least twice as many slots. */
+/* Memory for a table read at random: in 2 MiB pages where the kernel offers them, as one
+ * TLB entry then covers what 512 would (a random probe otherwise misses the TLB as well as
+ * the cache). Zeroed. */
+#define S_HUGE ((size_t)2 << 20)
+
+/* What s_alloc_random_access takes for bytes. */
+static size_t s_random_access_size(size_t bytes)
+{
+    return bytes < S_HUGE / 2 ? bytes : (bytes + S_HUGE - 1) / S_HUGE * S_HUGE;
+}
+
+static void *s_alloc_random_access(size_t bytes)
+{
+    size_t huge = S_HUGE;
+    if (bytes < huge / 2) {
+        return calloc(1, bytes ? bytes : 1);
+    }
+    size_t rounded = s_random_access_size(bytes);
+    void *p = NULL;
+    if (posix_memalign(&p, huge, rounded) != 0) {
+        return NULL;
+    }
+    madvise(p, rounded, MADV_HUGEPAGE); /* advice only: without it, 4 KiB pages */
+    memset(p, 0, bytes);
+    return p;
+}
+
+/* Hash every record of the arena into a table of at least twice as many slots, both in
+ * memory fit for random reads. */
 static int s_hash_all(cs_codeidx_t *idx)
 {
     uint64_t n = 1024;
     while (n < 2 * (uint64_t)idx->entries) {
         n *= 2;
     }
-    idx->slots = calloc(n, sizeof *idx->slots);
-    if (!idx->slots) {
+    idx->slots = s_alloc_random_access(n * sizeof *idx->slots);
+    uint8_t *arena = s_alloc_random_access(idx->arena_len);
+    if (!idx->slots || !arena) {
+        free(arena);
         return CS_ENOMEM;
     }
+    memcpy(arena, idx->arena, idx->arena_len);
+    free(idx->arena);
+    idx->arena = arena;
     idx->mask = n - 1;
     for (size_t off = 0; off < idx->arena_len;) {
         const uint8_t *rec = idx->arena + off;
@@ -212,7 +246,8 @@ static int s_hash_all(cs_codeidx_t *idx)
         idx->slots[i] = ((h >> 32) << 32) | (uint64_t)(off + 1);
         off += S_REC_FIXED + rec[1] + hl;
     }
-    idx->bytes = n * sizeof *idx->slots + idx->arena_len;
+    idx->bytes = s_random_access_size(n * sizeof *idx->slots) +
+                 s_random_access_size(idx->arena_len);
     return CS_OK;
 }
 
