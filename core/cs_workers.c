@@ -39,32 +39,6 @@ static uint64_t s_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* Answer one request body into out; returns the meta the broker records. */
-static cs_worker_meta_t s_answer(s_worker_t *wk, cs_request_t *req, const void *body,
-                                 size_t len, msgpack_sbuffer *out)
-{
-    uint64_t t0 = s_now_ns();
-    msgpack_sbuffer_clear(out);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
-    cs_error_t err;
-    cs_error_clear(&err);
-    cs_proto_err_t e = cs_request_decode(req, body, len, &err);
-    if (e != CS_PERR_NONE) {
-        /* the broker decoded it before handing it over: only a corrupt hand-over gets here */
-        cs_reply_error(&pk, req, e, err.msg[0] ? err.msg : "malformed request");
-    } else {
-        cs_request_clamp_limit(req, wk->max_limit);
-        e = cs_proto_op_is_admin(req->op)
-                ? cs_reply_errorf(&pk, req, CS_PERR_FORBIDDEN, "admin ops are not for workers")
-                : cs_engine_handle(wk->engine, req, &pk);
-    }
-    cs_worker_meta_t meta = {.op = (uint32_t)req->op, .err = (uint32_t)e,
-                             .ns = s_now_ns() - t0};
-    cs_request_release(req);
-    return meta;
-}
-
 int cs_worker_part_read(const void *frame, size_t len, cs_worker_part_t *part)
 {
     cs_worker_part_t p;
@@ -81,10 +55,11 @@ int cs_worker_part_read(const void *frame, size_t len, cs_worker_part_t *part)
     return 1;
 }
 
-/* Answer one slice of a validate into out. */
-static cs_worker_meta_t s_answer_part(s_worker_t *wk, cs_request_t *req,
-                                      const cs_worker_part_t *part, const void *body,
-                                      size_t len, msgpack_sbuffer *out)
+/* Answer one request body, or one slice of it when part is not NULL, into out; returns the
+ * meta the broker records. */
+static cs_worker_meta_t s_answer(s_worker_t *wk, cs_request_t *req,
+                                 const cs_worker_part_t *part, const void *body, size_t len,
+                                 msgpack_sbuffer *out)
 {
     uint64_t t0 = s_now_ns();
     msgpack_sbuffer_clear(out);
@@ -95,10 +70,16 @@ static cs_worker_meta_t s_answer_part(s_worker_t *wk, cs_request_t *req,
     uint64_t snapshot = 0;
     cs_proto_err_t e = cs_request_decode(req, body, len, &err);
     if (e != CS_PERR_NONE) {
+        /* the broker decoded it before handing it over: only a corrupt hand-over gets here */
         cs_reply_error(&pk, req, e, err.msg[0] ? err.msg : "malformed request");
-    } else {
+    } else if (part) {
         e = cs_engine_validate_part(wk->engine, req, part->lo, part->hi, part->index == 0, &pk,
                                     &snapshot);
+    } else {
+        cs_request_clamp_limit(req, wk->max_limit);
+        e = cs_proto_op_is_admin(req->op)
+                ? cs_reply_errorf(&pk, req, CS_PERR_FORBIDDEN, "admin ops are not for workers")
+                : cs_engine_handle(wk->engine, req, &pk);
     }
     cs_worker_meta_t meta = {.op = (uint32_t)req->op, .err = (uint32_t)e,
                              .ns = s_now_ns() - t0, .snapshot = snapshot};
@@ -158,9 +139,8 @@ static void *s_worker_main(void *arg)
         cs_worker_part_t part;
         int is_part = n == 2 && cs_worker_part_read(zmq_msg_data(&frames[0]),
                                                     zmq_msg_size(&frames[0]), &part);
-        cs_worker_meta_t meta =
-            is_part ? s_answer_part(wk, &req, &part, zmq_msg_data(body), zmq_msg_size(body), &out)
-                    : s_answer(wk, &req, zmq_msg_data(body), zmq_msg_size(body), &out);
+        cs_worker_meta_t meta = s_answer(wk, &req, is_part ? &part : NULL, zmq_msg_data(body),
+                                         zmq_msg_size(body), &out);
         zmq_msg_close(body);
         int ok = 1;
         for (int i = 0; i < n - 1; i++) {

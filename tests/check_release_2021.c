@@ -117,15 +117,24 @@ static void s_check_all(cs_tclient_t *q, const char *label, const order_row_t *r
     }
 }
 
-START_TEST(test_fy2021_every_code)
+/* The absolute paths of the FY2021 tabular XML and order file; 0 when ../shared/data lacks
+ * them. */
+static int s_fy2021_files(char *axml, char *aorder)
 {
     char xml[600], order[600];
-    int ok = cs_test_data_path("icd10cm/2021/icd10cm_tabular_2021.xml", xml, sizeof xml) &&
-             cs_test_data_path("icd10cm/2021/icd10cm_order_2021.txt", order, sizeof order);
-    CS_SKIP_UNLESS_DATA(ok, "icd10cm/2021");
-    char axml[4096], aorder[4096];
+    if (!cs_test_data_path("icd10cm/2021/icd10cm_tabular_2021.xml", xml, sizeof xml) ||
+        !cs_test_data_path("icd10cm/2021/icd10cm_order_2021.txt", order, sizeof order)) {
+        return 0;
+    }
     ck_assert_ptr_nonnull(realpath(xml, axml));
     ck_assert_ptr_nonnull(realpath(order, aorder));
+    return 1;
+}
+
+START_TEST(test_fy2021_every_code)
+{
+    char axml[4096], aorder[4096];
+    CS_SKIP_UNLESS_DATA(s_fy2021_files(axml, aorder), "icd10cm/2021");
 
     size_t n = 0;
     order_row_t *rows = s_read_order(aorder, &n);
@@ -213,13 +222,8 @@ static int64_t s_indexes_built(cs_tclient_t *q)
  * lacks, against a broker without indexes that answers each request whole. */
 START_TEST(test_fy2021_index_answers_as_lmdb)
 {
-    char xml[600], order[600];
-    int ok = cs_test_data_path("icd10cm/2021/icd10cm_tabular_2021.xml", xml, sizeof xml) &&
-             cs_test_data_path("icd10cm/2021/icd10cm_order_2021.txt", order, sizeof order);
-    CS_SKIP_UNLESS_DATA(ok, "icd10cm/2021");
     char axml[4096], aorder[4096];
-    ck_assert_ptr_nonnull(realpath(xml, axml));
-    ck_assert_ptr_nonnull(realpath(order, aorder));
+    CS_SKIP_UNLESS_DATA(s_fy2021_files(axml, aorder), "icd10cm/2021");
     size_t n = 0;
     order_row_t *rows = s_read_order(aorder, &n);
     const char *stride_env = getenv("CS_TEST_STRIDE");

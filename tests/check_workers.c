@@ -87,6 +87,28 @@ static int s_next_id(void *sock, int *ok)
     return id;
 }
 
+/* A DEALER connected to ep. */
+static void *s_dealer(void *ctx, const char *ep)
+{
+    void *sock = zmq_socket(ctx, ZMQ_DEALER);
+    int linger = 0;
+    zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger);
+    ck_assert_int_eq(zmq_connect(sock, ep), 0);
+    return sock;
+}
+
+/* n answers, each ok, each id 0..n-1 once. */
+static void s_expect_all(void *sock, int n, char *seen)
+{
+    for (int i = 0; i < n; i++) {
+        int ok;
+        int id = s_next_id(sock, &ok);
+        ck_assert_msg(ok, "request %d failed", id);
+        ck_assert(id >= 0 && id < n && !seen[id]);
+        seen[id] = 1;
+    }
+}
+
 /* Start a broker with extra args, load "small" (A-D) and "big" (A-H). */
 static void s_start(cs_daemon_t *d, const char *const *args)
 {
@@ -112,10 +134,7 @@ static void s_start(cs_daemon_t *d, const char *const *args)
 static int s_first_answer(const cs_daemon_t *d)
 {
     void *ctx = zmq_ctx_new();
-    void *sock = zmq_socket(ctx, ZMQ_DEALER);
-    int linger = 0;
-    zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger);
-    ck_assert_int_eq(zmq_connect(sock, d->query_ep), 0);
+    void *sock = s_dealer(ctx, d->query_ep);
     s_send(sock, 1, "diff", "release", "small", "to_release", "big");
     s_send(sock, 2, "lookup", "code", "A00.00", "release", "big");
     int ok1, ok2;
@@ -159,10 +178,7 @@ START_TEST(test_mixed_pipeline)
     cs_daemon_t d;
     s_start(&d, NULL);
     void *ctx = zmq_ctx_new();
-    void *sock = zmq_socket(ctx, ZMQ_DEALER);
-    int linger = 0;
-    zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger);
-    ck_assert_int_eq(zmq_connect(sock, d.query_ep), 0);
+    void *sock = s_dealer(ctx, d.query_ep);
     enum { N = 2000 };
     static char seen[N];
     memset(seen, 0, sizeof seen);
@@ -174,13 +190,7 @@ START_TEST(test_mixed_pipeline)
         default: s_send(sock, i, "search", "q", "d1", "release", "big"); break;
         }
     }
-    for (int i = 0; i < N; i++) {
-        int ok;
-        int id = s_next_id(sock, &ok);
-        ck_assert_msg(ok, "request %d failed", id);
-        ck_assert(id >= 0 && id < N && !seen[id]);
-        seen[id] = 1;
-    }
+    s_expect_all(sock, N, seen);
     zmq_close(sock);
     zmq_ctx_term(ctx);
     ck_assert_int_eq(cs_daemon_stop(&d), 0);
@@ -277,10 +287,7 @@ START_TEST(test_many_long_validates_pipelined)
     const char *args[] = {"--workers", "2", NULL};
     s_start(&d, args);
     void *ctx = zmq_ctx_new();
-    void *sock = zmq_socket(ctx, ZMQ_DEALER);
-    int linger = 0;
-    zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger);
-    ck_assert_int_eq(zmq_connect(sock, d.query_ep), 0);
+    void *sock = s_dealer(ctx, d.query_ep);
     enum { N = 120 };
     static char seen[N];
     memset(seen, 0, sizeof seen);
@@ -295,13 +302,7 @@ START_TEST(test_many_long_validates_pipelined)
         ck_assert_int_ge(zmq_send(sock, "", 0, ZMQ_SNDMORE), 0);
         ck_assert_int_ge(zmq_send(sock, sb.data, sb.size, 0), 0);
     }
-    for (int i = 0; i < N; i++) {
-        int ok;
-        int id = s_next_id(sock, &ok);
-        ck_assert_msg(ok, "request %d failed", id);
-        ck_assert(id >= 0 && id < N && !seen[id]);
-        seen[id] = 1;
-    }
+    s_expect_all(sock, N, seen);
     msgpack_sbuffer_destroy(&sb);
     zmq_close(sock);
     zmq_ctx_term(ctx);
