@@ -13,7 +13,7 @@
  * an index built once stays true for as long as its release exists.
  *
  * Building. The first time a thread asks for a release, a background thread (started on
- * first need) reads the release in its own snapshot, about 0.1 s for 95,000 entries, and
+ * first need) reads the release in its own snapshot, 0.03-0.2 s for 95,000 entries, and
  * publishes the index; until then callers read LMDB as before. A release holding an entry of
  * an older layout is never indexed (its callers keep reading LMDB).
  *

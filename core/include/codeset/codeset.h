@@ -32,8 +32,8 @@
  *
  * Memory and a thread of its own. The first query of a release starts one background thread
  * (per environment) that copies the heads of that release's entries into an in-memory hash
- * index (about 19 MiB and 0.1 s for an ICD-10-CM release; at most 64 MiB in all, the least
- * recently used dropped first). Later lookups and validations find codes there instead of
+ * index (for an ICD-10-CM release 18 MiB, built in 0.03-0.2 s; at most 64 MiB in all, the
+ * least recently used dropped first). Later lookups and validations find codes there instead of
  * walking the LMDB tree; the answers are the same. The thread ends at the last close.
  */
 #ifndef CODESET_H
