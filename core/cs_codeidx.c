@@ -5,6 +5,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/mman.h>
 
 #include "cs_entry.h"
@@ -28,6 +29,7 @@ struct cs_codeidx {
     size_t entries;
     size_t bytes;      /* slots + arena */
     uint64_t used_at;  /* the set's clock when last acquired (under the set's lock) */
+    uint64_t used_ms;  /* and the monotonic time then, in ms */
 };
 
 struct cs_codeidx_set {
@@ -41,9 +43,13 @@ struct cs_codeidx_set {
     uint32_t queue[S_QUEUE_MAX];   /* releases asked for and not yet built */
     size_t n_queue;
     uint32_t building;             /* 0 when idle */
-    uint32_t refused[S_REFUSED_MAX];
+    struct {
+        uint32_t release;
+        uint64_t until_ms;         /* UINT64_MAX: for good (a layout it cannot hold) */
+    } refused[S_REFUSED_MAX];
     size_t n_refused;
     uint64_t clock;
+    uint64_t keep_ms;              /* an index used this recently is not dropped for another */
     pthread_t builder;
     int builder_started;
     int stop;
@@ -304,22 +310,39 @@ static int s_build(cs_store_t *store, uint32_t release, cs_codeidx_t **out, cs_e
 
 /* ---- the set ---- */
 
+static uint64_t s_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
 static int s_refused(const cs_codeidx_set_t *set, uint32_t release)
 {
     for (size_t i = 0; i < set->n_refused; i++) {
-        if (set->refused[i] == release) {
-            return 1;
+        if (set->refused[i].release == release) {
+            return s_now_ms() < set->refused[i].until_ms;
         }
     }
     return 0;
 }
 
-static void s_refuse(cs_codeidx_set_t *set, uint32_t release)
+/* Remember not to build release again before until_ms. */
+static void s_refuse(cs_codeidx_set_t *set, uint32_t release, uint64_t until_ms)
 {
-    set->refused[set->n_refused % S_REFUSED_MAX] = release;
-    if (set->n_refused < S_REFUSED_MAX) {
+    size_t at = set->n_refused;
+    for (size_t i = 0; i < set->n_refused; i++) {
+        if (set->refused[i].release == release) {
+            at = i;
+        }
+    }
+    if (at == S_REFUSED_MAX) {
+        at = release % S_REFUSED_MAX; /* full: forget one */
+    } else if (at == set->n_refused) {
         set->n_refused++;
     }
+    set->refused[at].release = release;
+    set->refused[at].until_ms = until_ms;
 }
 
 static cs_codeidx_t *s_published(cs_codeidx_set_t *set, uint32_t release)
@@ -333,18 +356,34 @@ static cs_codeidx_t *s_published(cs_codeidx_set_t *set, uint32_t release)
 }
 
 /* Publish idx (the set takes its ref), dropping the least recently used to stay within the
- * budget. Under the lock. CS_ESPACE when it cannot fit even alone. */
+ * budget, but none used in the last keep_ms: releases asked for in turn that do not fit
+ * together would otherwise push each other out and be built over and over. Under the lock.
+ * CS_ESPACE when it does not fit. */
 static int s_publish(cs_codeidx_set_t *set, cs_codeidx_t *idx)
 {
     if (idx->bytes > set->budget) {
         return CS_ESPACE;
     }
+    uint64_t now = s_now_ms();
+    size_t room = set->budget - set->bytes;
+    for (size_t i = 0; i < set->n_idx; i++) {
+        if (now - set->idx[i]->used_ms >= set->keep_ms) {
+            room += set->idx[i]->bytes; /* could be dropped */
+        }
+    }
+    if (room < idx->bytes) {
+        return CS_ESPACE;
+    }
     while (set->bytes + idx->bytes > set->budget && set->n_idx > 0) {
-        size_t lru = 0;
-        for (size_t i = 1; i < set->n_idx; i++) {
-            if (set->idx[i]->used_at < set->idx[lru]->used_at) {
+        size_t lru = set->n_idx;
+        for (size_t i = 0; i < set->n_idx; i++) {
+            if (now - set->idx[i]->used_ms >= set->keep_ms &&
+                (lru == set->n_idx || set->idx[i]->used_at < set->idx[lru]->used_at)) {
                 lru = i;
             }
+        }
+        if (lru == set->n_idx) {
+            return CS_ESPACE; /* not reached: room was counted above */
         }
         cs_codeidx_t *old = set->idx[lru];
         set->bytes -= old->bytes;
@@ -362,6 +401,7 @@ static int s_publish(cs_codeidx_set_t *set, cs_codeidx_t *idx)
         set->cap_idx = cap;
     }
     idx->used_at = ++set->clock;
+    idx->used_ms = now;
     set->idx[set->n_idx++] = idx;
     set->bytes += idx->bytes;
     return CS_OK;
@@ -386,8 +426,10 @@ static int s_build_and_publish(cs_codeidx_set_t *set, uint32_t release, cs_error
                     idx->bytes);
         }
     }
-    if (rc != CS_OK && rc != CS_ENOMEM) {
-        s_refuse(set, release);
+    if (rc == CS_ESPACE) {
+        s_refuse(set, release, s_now_ms() + set->keep_ms); /* try again later */
+    } else if (rc != CS_OK && rc != CS_ENOMEM) {
+        s_refuse(set, release, UINT64_MAX);
     }
     pthread_mutex_unlock(&set->mu);
     return rc;
@@ -429,6 +471,7 @@ cs_codeidx_set_t *cs_codeidx_set_new(cs_store_t *store, size_t budget, cs_error_
     }
     set->store = store;
     set->budget = budget;
+    set->keep_ms = CS_CODEIDX_KEEP_MS;
     pthread_mutex_init(&set->mu, NULL);
     pthread_cond_init(&set->wake, NULL);
     return set;
@@ -466,6 +509,7 @@ cs_codeidx_t *cs_codeidx_acquire(cs_codeidx_set_t *set, uint32_t release)
     cs_codeidx_t *idx = s_published(set, release);
     if (idx) {
         idx->used_at = ++set->clock;
+        idx->used_ms = s_now_ms();
         atomic_fetch_add_explicit(&idx->refs, 1, memory_order_relaxed);
     } else if (!set->stop && set->building != release && !s_refused(set, release)) {
         int queued = 0;
@@ -498,6 +542,13 @@ int cs_codeidx_build(cs_codeidx_set_t *set, uint32_t release, cs_error_t *err)
         return cs_error_set(err, CS_ESPACE, "code indexes are turned off (budget 0)");
     }
     return s_build_and_publish(set, release, err);
+}
+
+void cs_codeidx_set_keep_ms(cs_codeidx_set_t *set, uint64_t ms)
+{
+    pthread_mutex_lock(&set->mu);
+    set->keep_ms = ms;
+    pthread_mutex_unlock(&set->mu);
 }
 
 void cs_codeidx_usage(cs_codeidx_set_t *set, size_t *n_indexes, size_t *bytes)

@@ -19,7 +19,10 @@
  *
  * Memory. Indexes are kept within a byte budget; when a new one does not fit, the least
  * recently asked-for are dropped from the set, each freed when the last thread holding it
- * releases it. A budget of 0 turns indexing off.
+ * releases it, but never one asked for in the last CS_CODEIDX_KEEP_MS: then the new one is
+ * not kept, and not built again before that time has passed (releases asked for in turn
+ * that do not fit together would otherwise be rebuilt over and over). A budget of 0 turns
+ * indexing off.
  *
  * Thread-safety. Every function may be called from any thread. An acquired index is
  * immutable and read without locks until released.
@@ -92,6 +95,10 @@ void cs_codeidx_holder_fini(cs_codeidx_holder_t *h);
 void cs_codeidx_holder_unpin(cs_codeidx_holder_t *h);
 /* The index of release for the current request, or NULL (read LMDB). */
 const cs_codeidx_t *cs_codeidx_holder_get(cs_codeidx_holder_t *h, uint32_t release);
+
+#define CS_CODEIDX_KEEP_MS 60000
+/* Change the keep time (tests). */
+void cs_codeidx_set_keep_ms(cs_codeidx_set_t *set, uint64_t ms);
 
 /* Figures for the stats op: indexes published and their bytes. */
 void cs_codeidx_usage(cs_codeidx_set_t *set, size_t *n_indexes, size_t *bytes);

@@ -213,7 +213,8 @@ START_TEST(test_index_refuses_what_it_cannot_hold)
 }
 END_TEST
 
-/* Over the budget the least recently acquired index goes; one still held lives on. */
+/* Over the budget the least recently acquired index goes, unless all were used lately; one
+ * still held lives on. */
 START_TEST(test_index_budget_drops_the_least_recent)
 {
     uint32_t a = s_release("2019", 20181001, S_ENTRIES);
@@ -226,13 +227,29 @@ START_TEST(test_index_budget_drops_the_least_recent)
     cs_codeidx_usage(probe, &n_idx, &one);
     cs_codeidx_set_destroy(&probe);
 
+    /* while both are fresh, a third is refused rather than pushing one out */
     cs_codeidx_set_t *set = cs_codeidx_set_new(s_store, one * 2 + one / 2, &err);
+    ck_assert_int_eq(cs_codeidx_build(set, a, &err), CS_OK);
+    ck_assert_int_eq(cs_codeidx_build(set, b, &err), CS_OK);
+    ck_assert_int_eq(cs_codeidx_build(set, c, &err), CS_ESPACE);
+    ck_assert_ptr_null(cs_codeidx_acquire(set, c)); /* and not queued again at once */
+    struct timespec pause = {0, 200 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+    size_t bytes_now;
+    cs_codeidx_usage(set, &n_idx, &bytes_now);
+    ck_assert_uint_eq(n_idx, 2);
+    ck_assert_ptr_null(cs_codeidx_acquire(set, c));
+    cs_codeidx_set_destroy(&set);
+
+    /* with no keep time, the least recently acquired goes */
+    set = cs_codeidx_set_new(s_store, one * 2 + one / 2, &err);
+    cs_codeidx_set_keep_ms(set, 0);
     ck_assert_int_eq(cs_codeidx_build(set, a, &err), CS_OK);
     ck_assert_int_eq(cs_codeidx_build(set, b, &err), CS_OK);
     cs_codeidx_t *held_a = cs_codeidx_acquire(set, a); /* a is now the more recent */
     ck_assert_ptr_nonnull(held_a);
     ck_assert_int_eq(cs_codeidx_build(set, c, &err), CS_OK); /* b must go */
-    cs_codeidx_usage(set, &n_idx, &one);
+    cs_codeidx_usage(set, &n_idx, &bytes_now);
     ck_assert_uint_eq(n_idx, 2);
     cs_codeidx_t *got_b = cs_codeidx_acquire(set, b);
     ck_assert_ptr_null(got_b); /* gone (a background build is queued for it) */
