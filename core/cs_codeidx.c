@@ -29,7 +29,9 @@ struct cs_codeidx {
     size_t entries;
     size_t bytes;      /* slots + arena */
     uint64_t used_at;  /* the set's clock when last acquired (under the set's lock) */
-    uint64_t used_ms;  /* and the monotonic time then, in ms */
+    _Atomic uint64_t used_ms; /* monotonic ms of the last use: at acquire, and at most once a
+                               * second from the holders that keep it between requests */
+    atomic_int dropped;       /* the set let go of it: holders should too */
 };
 
 struct cs_codeidx_set {
@@ -54,6 +56,13 @@ struct cs_codeidx_set {
     int builder_started;
     int stop;
 };
+
+static atomic_size_t s_live; /* index objects alive in the process */
+
+size_t cs_codeidx_live(void)
+{
+    return atomic_load(&s_live);
+}
 
 /* FNV-1a over the class and the key: short keys, few collisions, no tables. */
 static uint64_t s_hash(uint8_t cls, const char *key, size_t klen)
@@ -96,6 +105,7 @@ void cs_codeidx_prefetch(const cs_codeidx_t *idx, uint64_t hash, int stage)
 
 static void s_free(cs_codeidx_t *idx)
 {
+    atomic_fetch_sub(&s_live, 1);
     free(idx->slots);
     free(idx->arena);
     free(idx);
@@ -272,8 +282,11 @@ static int s_build(cs_store_t *store, uint32_t release, cs_codeidx_t **out, cs_e
         return cs_error_set(err, idx ? CS_EINTERNAL : CS_ENOMEM,
                             "release %u: cannot start reading it for its index", release);
     }
+    atomic_fetch_add(&s_live, 1);
     idx->release = release;
     atomic_init(&idx->refs, 1);
+    atomic_init(&idx->used_ms, 0);
+    atomic_init(&idx->dropped, 0);
     uint8_t prefix[4];
     cs_key_put_u32(prefix, release);
     size_t cap = 0;
@@ -355,6 +368,13 @@ static cs_codeidx_t *s_published(cs_codeidx_set_t *set, uint32_t release)
     return NULL;
 }
 
+/* Was a used before b? By time, then by the order of acquisition. */
+static int s_older(const cs_codeidx_t *a, const cs_codeidx_t *b)
+{
+    uint64_t ta = atomic_load(&a->used_ms), tb = atomic_load(&b->used_ms);
+    return ta != tb ? ta < tb : a->used_at < b->used_at;
+}
+
 /* Publish idx (the set takes its ref), dropping the least recently used to stay within the
  * budget, but none used in the last keep_ms: releases asked for in turn that do not fit
  * together would otherwise push each other out and be built over and over. Under the lock.
@@ -367,7 +387,7 @@ static int s_publish(cs_codeidx_set_t *set, cs_codeidx_t *idx)
     uint64_t now = s_now_ms();
     size_t room = set->budget - set->bytes;
     for (size_t i = 0; i < set->n_idx; i++) {
-        if (now - set->idx[i]->used_ms >= set->keep_ms) {
+        if (now - atomic_load(&set->idx[i]->used_ms) >= set->keep_ms) {
             room += set->idx[i]->bytes; /* could be dropped */
         }
     }
@@ -377,8 +397,8 @@ static int s_publish(cs_codeidx_set_t *set, cs_codeidx_t *idx)
     while (set->bytes + idx->bytes > set->budget && set->n_idx > 0) {
         size_t lru = set->n_idx;
         for (size_t i = 0; i < set->n_idx; i++) {
-            if (now - set->idx[i]->used_ms >= set->keep_ms &&
-                (lru == set->n_idx || set->idx[i]->used_at < set->idx[lru]->used_at)) {
+            if (now - atomic_load(&set->idx[i]->used_ms) >= set->keep_ms &&
+                (lru == set->n_idx || s_older(set->idx[i], set->idx[lru]))) {
                 lru = i;
             }
         }
@@ -389,6 +409,7 @@ static int s_publish(cs_codeidx_set_t *set, cs_codeidx_t *idx)
         set->bytes -= old->bytes;
         set->idx[lru] = set->idx[--set->n_idx];
         CS_INFO("code index of release %u dropped to make room", old->release);
+        atomic_store(&old->dropped, 1);
         cs_codeidx_release(old);
     }
     if (set->n_idx == set->cap_idx) {
@@ -401,7 +422,7 @@ static int s_publish(cs_codeidx_set_t *set, cs_codeidx_t *idx)
         set->cap_idx = cap;
     }
     idx->used_at = ++set->clock;
-    idx->used_ms = now;
+    atomic_store(&idx->used_ms, now);
     set->idx[set->n_idx++] = idx;
     set->bytes += idx->bytes;
     return CS_OK;
@@ -509,7 +530,7 @@ cs_codeidx_t *cs_codeidx_acquire(cs_codeidx_set_t *set, uint32_t release)
     cs_codeidx_t *idx = s_published(set, release);
     if (idx) {
         idx->used_at = ++set->clock;
-        idx->used_ms = s_now_ms();
+        atomic_store(&idx->used_ms, s_now_ms());
         atomic_fetch_add_explicit(&idx->refs, 1, memory_order_relaxed);
     } else if (!set->stop && set->building != release && !s_refused(set, release)) {
         int queued = 0;
@@ -588,9 +609,24 @@ const cs_codeidx_t *cs_codeidx_holder_get(cs_codeidx_holder_t *h, uint32_t relea
     }
     int empty = -1, unpinned = -1;
     for (int i = 0; i < CS_CODEIDX_HELD; i++) {
-        if (h->held[i] && h->held[i]->release == release) {
+        cs_codeidx_t *idx = h->held[i];
+        if (idx && idx->release == release && (h->pinned & (1u << i))) {
+            return idx; /* already serving this request */
+        }
+        if (idx && idx->release == release &&
+            atomic_load_explicit(&idx->dropped, memory_order_relaxed)) {
+            cs_codeidx_release(idx); /* the set dropped it: so do we, and ask anew */
+            h->held[i] = NULL;
+            idx = NULL;
+        }
+        if (idx && idx->release == release) {
+            /* tell the set it is in use, so it is not dropped for another: once a second */
+            uint64_t now = s_now_ms();
+            if (now - atomic_load_explicit(&idx->used_ms, memory_order_relaxed) >= 1000) {
+                atomic_store_explicit(&idx->used_ms, now, memory_order_relaxed);
+            }
             h->pinned |= 1u << i;
-            return h->held[i];
+            return idx;
         }
         if (!h->held[i] && empty < 0) {
             empty = i;

@@ -100,6 +100,9 @@ const cs_codeidx_t *cs_codeidx_holder_get(cs_codeidx_holder_t *h, uint32_t relea
 /* Change the keep time (tests). */
 void cs_codeidx_set_keep_ms(cs_codeidx_set_t *set, uint64_t ms);
 
+/* Index objects alive in the process, published or still held (tests). */
+size_t cs_codeidx_live(void);
+
 /* Figures for the stats op: indexes published and their bytes. */
 void cs_codeidx_usage(cs_codeidx_set_t *set, size_t *n_indexes, size_t *bytes);
 

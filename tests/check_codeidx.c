@@ -262,6 +262,45 @@ START_TEST(test_index_budget_drops_the_least_recent)
 }
 END_TEST
 
+/* A holder lets go of an index the set dropped at its next request, so no copy outlives the
+ * set's own for long. */
+START_TEST(test_holder_lets_go_of_a_dropped_index)
+{
+    uint32_t a = s_release("2019", 20181001, S_ENTRIES);
+    uint32_t b = s_release("2020", 20191001, S_ENTRIES);
+    uint32_t c = s_release("2021", 20201001, S_ENTRIES);
+    cs_error_t err;
+    cs_codeidx_set_t *probe = cs_codeidx_set_new(s_store, 64u << 20, &err);
+    ck_assert_int_eq(cs_codeidx_build(probe, a, &err), CS_OK);
+    size_t n_idx, one;
+    cs_codeidx_usage(probe, &n_idx, &one);
+    cs_codeidx_set_destroy(&probe);
+    ck_assert_uint_eq(cs_codeidx_live(), 0);
+
+    cs_codeidx_set_t *set = cs_codeidx_set_new(s_store, one * 2 + one / 2, &err);
+    cs_codeidx_set_keep_ms(set, 0);
+    ck_assert_int_eq(cs_codeidx_build(set, a, &err), CS_OK);
+    ck_assert_int_eq(cs_codeidx_build(set, b, &err), CS_OK);
+    cs_codeidx_holder_t h;
+    cs_codeidx_holder_init(&h, set);
+    cs_codeidx_holder_unpin(&h);
+    ck_assert_ptr_nonnull(cs_codeidx_holder_get(&h, b));
+    cs_codeidx_t *recent = cs_codeidx_acquire(set, a); /* a used after b */
+    cs_codeidx_release(recent);
+    ck_assert_int_eq(cs_codeidx_build(set, c, &err), CS_OK); /* b goes from the set */
+    ck_assert_uint_eq(cs_codeidx_live(), 3);                /* ... but the holder has it */
+    cs_codeidx_set_keep_ms(set, 60000); /* from now on nothing fresh is pushed out */
+    cs_codeidx_holder_unpin(&h);         /* the next request */
+    ck_assert_ptr_null(cs_codeidx_holder_get(&h, b)); /* let go; a rebuild is queued */
+    struct timespec pause = {0, 300 * 1000 * 1000};
+    nanosleep(&pause, NULL); /* the rebuild does not fit beside a and c, both fresh */
+    ck_assert_uint_eq(cs_codeidx_live(), 2);
+    cs_codeidx_holder_fini(&h);
+    cs_codeidx_set_destroy(&set);
+    ck_assert_uint_eq(cs_codeidx_live(), 0);
+}
+END_TEST
+
 START_TEST(test_index_builds_in_the_background)
 {
     uint32_t rel = s_release("2021", 20201001, S_ENTRIES);
@@ -335,6 +374,7 @@ Suite *cs_codeidx_suite(void)
     tcase_add_test(tc, test_index_budget_drops_the_least_recent);
     tcase_add_test(tc, test_index_builds_in_the_background);
     tcase_add_test(tc, test_holder_pins_per_request);
+    tcase_add_test(tc, test_holder_lets_go_of_a_dropped_index);
     suite_add_tcase(s, tc);
     return s;
 }
