@@ -910,6 +910,61 @@ void cs_pack_kv_bool(msgpack_packer *pk, const char *key, int val)
     }
 }
 
+/* A str header and its bytes at p, as msgpack_pack_str writes them (fixstr, str8, str16);
+ * returns the end. The caller keeps n below 65,536. */
+static unsigned char *s_put_str(unsigned char *p, const char *s, size_t n)
+{
+    if (n < 32) {
+        *p++ = (unsigned char)(0xa0 | n);
+    } else if (n < 256) {
+        *p++ = 0xd9;
+        *p++ = (unsigned char)n;
+    } else {
+        *p++ = 0xda;
+        *p++ = (unsigned char)(n >> 8);
+        *p++ = (unsigned char)n;
+    }
+    if (n) {
+        memcpy(p, s, n);
+    }
+    return p + n;
+}
+
+void cs_pack_valid_result(msgpack_packer *pk, const char *input, size_t input_len,
+                          const char *code, size_t code_len, const char *title,
+                          size_t title_len)
+{
+    /* the same bytes as five msgpack_pack_* pairs, in one write: a batch packs one of
+     * these per code, and the packer's per-call work was a tenth of a worker's time */
+    static const char k_input[] = "\x85\xa5input";
+    static const char k_code[] = "\xa4" "code";
+    static const char k_rest[] = "\xa5valid\xc3\xa8" "billable\xc3\xa5title";
+    unsigned char buf[768];
+    size_t need = sizeof k_input + sizeof k_code + sizeof k_rest + 9 + input_len + code_len +
+                  title_len;
+    if (need > sizeof buf || input_len > UINT16_MAX || code_len > UINT16_MAX ||
+        title_len > UINT16_MAX) {
+        msgpack_pack_map(pk, 5);
+        cs_pack_cstr(pk, "input");
+        cs_pack_strn(pk, input, input_len);
+        cs_pack_cstr(pk, "code");
+        cs_pack_strn(pk, code, code_len);
+        cs_pack_kv_bool(pk, "valid", 1);
+        cs_pack_kv_bool(pk, "billable", 1);
+        cs_pack_cstr(pk, "title");
+        cs_pack_strn(pk, title, title_len);
+        return;
+    }
+    unsigned char *p = buf;
+    memcpy(p, k_input, sizeof k_input - 1);
+    p = s_put_str(p + sizeof k_input - 1, input, input_len);
+    memcpy(p, k_code, sizeof k_code - 1);
+    p = s_put_str(p + sizeof k_code - 1, code, code_len);
+    memcpy(p, k_rest, sizeof k_rest - 1);
+    p = s_put_str(p + sizeof k_rest - 1, title, title_len);
+    pk->callback(pk->data, (const char *)buf, (size_t)(p - buf));
+}
+
 void cs_reply_begin(msgpack_packer *pk, const cs_request_t *req, int ok, uint32_t n_keys)
 {
     int has_id = req != NULL && req->has_id;

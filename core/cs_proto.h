@@ -171,6 +171,12 @@ void cs_pack_strn(msgpack_packer *pk, const char *s, size_t n);
 void cs_pack_kv_str(msgpack_packer *pk, const char *key, const char *val); /* val NULL: nil */
 void cs_pack_kv_int(msgpack_packer *pk, const char *key, int64_t val);
 void cs_pack_kv_bool(msgpack_packer *pk, const char *key, int val);
+/* One validate result for a billable code in effect:
+ * {"input":..,"code":..,"valid":true,"billable":true,"title":..}, byte for byte what packing
+ * it field by field gives, in one write to the packer's buffer. */
+void cs_pack_valid_result(msgpack_packer *pk, const char *input, size_t input_len,
+                          const char *code, size_t code_len, const char *title,
+                          size_t title_len);
 
 #ifdef __cplusplus
 }

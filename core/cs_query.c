@@ -871,15 +871,8 @@ static void s_validate_one(cs_engine_t *e, s_ctx_t *ctx, cs_str_t input, const c
         s_pack_not_billable(e, ctx, &code, &ent, input, pk);
         return;
     }
-    msgpack_pack_map(pk, 5);
-    s_pack_key(pk, "input");
-    cs_pack_strn(pk, input.ptr, input.len);
-    s_pack_key(pk, "code");
-    s_pack_span(pk, ent.display);
-    cs_pack_kv_bool(pk, "valid", 1);
-    cs_pack_kv_bool(pk, "billable", 1);
-    s_pack_key(pk, "title");
-    s_pack_span(pk, ent.title);
+    cs_pack_valid_result(pk, input.ptr, input.len, ent.display.ptr, ent.display.len,
+                         ent.title.ptr, ent.title.len);
 }
 
 /* A batch through a code index, fetching ahead: each find is two dependent cache misses (the

@@ -306,6 +306,46 @@ START_TEST(test_reusable_request_decodes_in_turn)
 }
 END_TEST
 
+/* The one-write validate result is byte for byte the field-by-field one, at every string
+ * header size and past the stack buffer. */
+START_TEST(test_valid_result_bytes)
+{
+    static const size_t lens[] = {0, 1, 31, 32, 200, 255, 256, 700, 70000};
+    char *text = malloc(70000);
+    for (size_t i = 0; i < 70000; i++) {
+        text[i] = (char)('a' + i % 26);
+    }
+    for (size_t a = 0; a < sizeof lens / sizeof lens[0]; a++) {
+        for (size_t t = 0; t < sizeof lens / sizeof lens[0]; t++) {
+            size_t in_len = lens[a] < 300 ? lens[a] : 12, title_len = lens[t];
+            msgpack_sbuffer want, got;
+            msgpack_sbuffer_init(&want);
+            msgpack_sbuffer_init(&got);
+            msgpack_packer pw, pg;
+            msgpack_packer_init(&pw, &want, msgpack_sbuffer_write);
+            msgpack_packer_init(&pg, &got, msgpack_sbuffer_write);
+            msgpack_pack_map(&pw, 5);
+            cs_pack_cstr(&pw, "input");
+            cs_pack_strn(&pw, text, in_len);
+            cs_pack_cstr(&pw, "code");
+            cs_pack_strn(&pw, text + 1, lens[a] < 300 ? lens[a] : 7);
+            cs_pack_kv_bool(&pw, "valid", 1);
+            cs_pack_kv_bool(&pw, "billable", 1);
+            cs_pack_cstr(&pw, "title");
+            cs_pack_strn(&pw, text, title_len);
+            cs_pack_valid_result(&pg, text, in_len, text + 1, lens[a] < 300 ? lens[a] : 7,
+                                 text, title_len);
+            ck_assert_msg(want.size == got.size && memcmp(want.data, got.data, want.size) == 0,
+                          "input %zu, title %zu: %zu vs %zu bytes", in_len, title_len,
+                          got.size, want.size);
+            msgpack_sbuffer_destroy(&want);
+            msgpack_sbuffer_destroy(&got);
+        }
+    }
+    free(text);
+}
+END_TEST
+
 START_TEST(test_codes_limit)
 {
     s_buf_t b;
@@ -1337,6 +1377,7 @@ Suite *cs_proto_suite(void)
     tcase_add_test(tc, test_validate_code_or_codes);
     tcase_add_test(tc, test_codes_limit);
     tcase_add_test(tc, test_reusable_request_decodes_in_turn);
+    tcase_add_test(tc, test_valid_result_bytes);
     tcase_add_test(tc, test_load_files);
     tcase_add_test(tc, test_id_echo);
     tcase_add_test(tc, test_id_must_be_scalar);
