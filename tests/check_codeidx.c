@@ -213,19 +213,28 @@ START_TEST(test_index_refuses_what_it_cannot_hold)
 }
 END_TEST
 
+/* Three releases of the same size; the bytes of the index of one. */
+static size_t s_three_releases(uint32_t *a, uint32_t *b, uint32_t *c)
+{
+    *a = s_release("2019", 20181001, S_ENTRIES);
+    *b = s_release("2020", 20191001, S_ENTRIES);
+    *c = s_release("2021", 20201001, S_ENTRIES);
+    cs_error_t err;
+    cs_codeidx_set_t *probe = cs_codeidx_set_new(s_store, 64u << 20, &err);
+    ck_assert_int_eq(cs_codeidx_build(probe, *a, &err), CS_OK);
+    size_t n_idx, one;
+    cs_codeidx_usage(probe, &n_idx, &one);
+    cs_codeidx_set_destroy(&probe);
+    return one;
+}
+
 /* Over the budget the least recently acquired index goes, unless all were used lately; one
  * still held lives on. */
 START_TEST(test_index_budget_drops_the_least_recent)
 {
-    uint32_t a = s_release("2019", 20181001, S_ENTRIES);
-    uint32_t b = s_release("2020", 20191001, S_ENTRIES);
-    uint32_t c = s_release("2021", 20201001, S_ENTRIES);
+    uint32_t a, b, c;
+    size_t one = s_three_releases(&a, &b, &c), n_idx;
     cs_error_t err;
-    cs_codeidx_set_t *probe = cs_codeidx_set_new(s_store, 64u << 20, &err);
-    ck_assert_int_eq(cs_codeidx_build(probe, a, &err), CS_OK);
-    size_t n_idx, one;
-    cs_codeidx_usage(probe, &n_idx, &one);
-    cs_codeidx_set_destroy(&probe);
 
     /* while both are fresh, a third is refused rather than pushing one out */
     cs_codeidx_set_t *set = cs_codeidx_set_new(s_store, one * 2 + one / 2, &err);
@@ -266,15 +275,9 @@ END_TEST
  * set's own for long. */
 START_TEST(test_holder_lets_go_of_a_dropped_index)
 {
-    uint32_t a = s_release("2019", 20181001, S_ENTRIES);
-    uint32_t b = s_release("2020", 20191001, S_ENTRIES);
-    uint32_t c = s_release("2021", 20201001, S_ENTRIES);
+    uint32_t a, b, c;
+    size_t one = s_three_releases(&a, &b, &c);
     cs_error_t err;
-    cs_codeidx_set_t *probe = cs_codeidx_set_new(s_store, 64u << 20, &err);
-    ck_assert_int_eq(cs_codeidx_build(probe, a, &err), CS_OK);
-    size_t n_idx, one;
-    cs_codeidx_usage(probe, &n_idx, &one);
-    cs_codeidx_set_destroy(&probe);
     ck_assert_uint_eq(cs_codeidx_live(), 0);
 
     cs_codeidx_set_t *set = cs_codeidx_set_new(s_store, one * 2 + one / 2, &err);
