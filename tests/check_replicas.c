@@ -486,7 +486,8 @@ START_TEST(test_replica_stops_mid_run)
     ck_assert_int_eq(cs_client_ping(c, NULL), CS_CLIENT_OK);
     s_sleep_ms(100); /* both connections up, so requests spread over the two */
 
-    enum { N = 3000, K = 40 };
+    /* enough work that the run outlasts B's stop by far, on a broker with code indexes */
+    enum { N = 8000, K = 40 };
     const char *codes[K];
     cs_client_batch_t *batch = cs_client_batch_new();
     ck_assert_ptr_nonnull(batch);
