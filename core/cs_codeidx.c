@@ -647,3 +647,28 @@ const cs_codeidx_t *cs_codeidx_holder_get(cs_codeidx_holder_t *h, uint32_t relea
     h->pinned |= 1u << free_slot;
     return idx;
 }
+
+int cs_codeidx_entry(cs_codeidx_holder_t *h, cs_reader_t *r, uint32_t rel, uint8_t cls,
+                     const char *key, size_t klen, unsigned need, cs_entry_t *out)
+{
+    const cs_codeidx_t *idx = cs_codeidx_holder_get(h, rel);
+    if (idx) {
+        const uint8_t *head;
+        size_t hl;
+        unsigned flags;
+        if (!cs_codeidx_find(idx, cls, key, klen, &head, &hl, &flags)) {
+            return CS_ENOTFOUND;
+        }
+        /* The head copy answers whatever does not need the notes or attributes it lacks. */
+        if (!(flags & need)) {
+            return cs_entry_decode_head(head, hl, out);
+        }
+    }
+    uint8_t k[CS_KEY_MAX];
+    size_t n = cs_key_code(k, rel, cls, key, klen);
+    cs_val_t v;
+    if (n == 0 || cs_reader_get(r, CS_DB_CODES, k, n, &v) != CS_OK) {
+        return CS_ENOTFOUND;
+    }
+    return need ? cs_entry_decode(v.data, v.len, out) : cs_entry_decode_head(v.data, v.len, out);
+}

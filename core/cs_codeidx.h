@@ -34,6 +34,7 @@
 #include <stdint.h>
 
 #include "codeset/cs_error.h"
+#include "cs_entry.h"
 #include "cs_store.h"
 
 #ifdef __cplusplus
@@ -102,6 +103,14 @@ void cs_codeidx_set_keep_ms(cs_codeidx_set_t *set, uint64_t ms);
 
 /* Index objects alive in the process, published or still held (tests). */
 size_t cs_codeidx_live(void);
+
+/* Entry (cls, key) of release rel for the current request: from the holder's index of rel
+ * when there is one, else read with r (begun). The head only (cs_entry_decode_head) when need
+ * is 0; with need naming CS_CODEIDX_HAS_NOTES and/or CS_CODEIDX_HAS_ATTRS, the notes and
+ * attributes too (the index answers when the entry has none of them, else LMDB does).
+ * Spans borrow from the index or the snapshot. CS_OK, CS_ENOTFOUND or CS_EMALFORMED. */
+int cs_codeidx_entry(cs_codeidx_holder_t *h, cs_reader_t *r, uint32_t rel, uint8_t cls,
+                     const char *key, size_t klen, unsigned need, cs_entry_t *out);
 
 /* Figures for the stats op: indexes published and their bytes. */
 void cs_codeidx_usage(cs_codeidx_set_t *set, size_t *n_indexes, size_t *bytes);

@@ -313,28 +313,6 @@ static int s_copy_texts(cs_db_t *db, const cs_span_t *spans, cs_db_str_t *const 
     return CS_OK;
 }
 
-/* The head of code's entry in release rel: from the release's code index, else LMDB. */
-static int s_find_head(cs_db_t *db, uint32_t rel, const cs_code_t *c, cs_entry_t *ent)
-{
-    size_t clen = strlen(c->key);
-    const cs_codeidx_t *idx = cs_codeidx_holder_get(&db->index, rel);
-    if (idx) {
-        const uint8_t *head;
-        size_t hl;
-        unsigned flags;
-        return cs_codeidx_find(idx, c->cls, c->key, clen, &head, &hl, &flags)
-                   ? cs_entry_decode_head(head, hl, ent)
-                   : CS_ENOTFOUND;
-    }
-    uint8_t key[CS_KEY_MAX];
-    size_t klen = cs_key_code(key, rel, c->cls, c->key, clen);
-    cs_val_t v;
-    if (klen == 0 || cs_reader_get(db->reader, CS_DB_CODES, key, klen, &v) != CS_OK) {
-        return CS_ENOTFOUND;
-    }
-    return cs_entry_decode_head(v.data, v.len, ent);
-}
-
 static int s_lookup(cs_db_t *db, const char *system, const char *code, const cs_db_query_t *q,
                     cs_db_entry_t *out, cs_error_t *err)
 {
@@ -375,7 +353,8 @@ static int s_lookup(cs_db_t *db, const char *system, const char *code, const cs_
         return rc == CS_OK ? CS_OK : cs_error_set(err, rc, "out of memory");
     }
     cs_entry_t ent;
-    if (s_find_head(db, rel.id, &c, &ent) != CS_OK) {
+    if (cs_codeidx_entry(&db->index, db->reader, rel.id, c.cls, c.key, strlen(c.key), 0, &ent) !=
+        CS_OK) {
         cs_span_t s[2] = {{c.display, strlen(c.display)}, rel.label};
         cs_db_str_t *o[2] = {&out->code, &out->release};
         rc = s_copy_texts(db, s, o, 2);

@@ -173,26 +173,7 @@ static cs_proto_err_t s_resolve(cs_engine_t *e, const cs_request_t *req, msgpack
 static int s_get_entry_as(cs_engine_t *e, uint32_t rel, uint8_t cls, const char *key,
                           size_t klen, unsigned need, cs_entry_t *out)
 {
-    const cs_codeidx_t *idx = cs_codeidx_holder_get(&e->index, rel);
-    if (idx) {
-        const uint8_t *head;
-        size_t hl;
-        unsigned flags;
-        if (!cs_codeidx_find(idx, cls, key, klen, &head, &hl, &flags)) {
-            return CS_ENOTFOUND;
-        }
-        /* The head copy answers whatever does not need the notes or attributes it lacks. */
-        if (!(flags & need)) {
-            return cs_entry_decode_head(head, hl, out);
-        }
-    }
-    uint8_t k[CS_KEY_MAX];
-    size_t n = cs_key_code(k, rel, cls, key, klen);
-    cs_val_t v;
-    if (n == 0 || cs_reader_get(e->reader, CS_DB_CODES, k, n, &v) != CS_OK) {
-        return CS_ENOTFOUND;
-    }
-    return need ? cs_entry_decode(v.data, v.len, out) : cs_entry_decode_head(v.data, v.len, out);
+    return cs_codeidx_entry(&e->index, e->reader, rel, cls, key, klen, need, out);
 }
 
 static int s_get_entry(cs_engine_t *e, uint32_t rel, uint8_t cls, const char *key, size_t klen,
@@ -945,6 +926,14 @@ static cs_proto_err_t s_validate_range(cs_engine_t *e, const cs_request_t *req, 
     return CS_PERR_NONE;
 }
 
+/* A request starts: a fresh snapshot, and the code indexes of the last one may go. */
+static int s_request_begin(cs_engine_t *e)
+{
+    int rc = cs_reader_begin(e->reader);
+    cs_codeidx_holder_unpin(&e->index);
+    return rc;
+}
+
 static cs_proto_err_t s_validate(cs_engine_t *e, const cs_request_t *req, msgpack_packer *pk)
 {
     return s_validate_range(e, req, 0, req->n_codes, 1, pk);
@@ -958,10 +947,9 @@ cs_proto_err_t cs_engine_validate_part(cs_engine_t *e, const cs_request_t *req, 
     if (req->op != CS_OP_VALIDATE || lo > hi || hi > req->n_codes) {
         return cs_reply_errorf(pk, req, CS_PERR_INTERNAL, "a malformed part of a validate");
     }
-    if (cs_reader_begin(e->reader) != CS_OK) {
+    if (s_request_begin(e) != CS_OK) {
         return cs_reply_errorf(pk, req, CS_PERR_INTERNAL, "the store cannot be read right now");
     }
-    cs_codeidx_holder_unpin(&e->index);
     *snapshot = cs_reader_snapshot(e->reader);
     cs_proto_err_t rc = s_validate_range(e, req, lo, hi, header, pk);
     cs_reader_end(e->reader);
@@ -1072,10 +1060,9 @@ cs_proto_err_t cs_engine_handle(cs_engine_t *e, const cs_request_t *req, msgpack
     if (req->op == CS_OP_PING) {
         return s_ping(req, pk);
     }
-    if (cs_reader_begin(e->reader) != CS_OK) {
+    if (s_request_begin(e) != CS_OK) {
         return cs_reply_errorf(pk, req, CS_PERR_INTERNAL, "the store cannot be read right now");
     }
-    cs_codeidx_holder_unpin(&e->index);
     cs_proto_err_t rc;
     switch (req->op) {
     case CS_OP_LOOKUP: rc = s_lookup(e, req, pk); break;
