@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cs_bytes.h"
+
 /* FHIR system URI -> codeset system id. */
 static const struct {
     const char *uri;
@@ -26,20 +28,8 @@ static const struct {
 
 int cs_fhir_buf_add(cs_fhir_buf_t *b, const char *s, size_t n, size_t *at)
 {
-    if (b->cap - b->len <= n) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap - b->len <= n) {
-            if (cap > SIZE_MAX / 2) {
-                return CS_ENOMEM;
-            }
-            cap *= 2;
-        }
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            return CS_ENOMEM;
-        }
-        b->p = p;
-        b->cap = cap;
+    if (cs_bytes_reserve(&b->p, &b->cap, b->len, n) != CS_OK) {
+        return CS_ENOMEM;
     }
     if (at) {
         *at = b->len;

@@ -2,3 +2,5 @@
 # are compiled in; loaders/common/plugin.mk builds them hidden, so the plugin still exports
 # only its descriptor.
 $(BUILD)/plugins/fhir-conceptmap.so: $(BUILD)/obj/loaders/common/cs_xml.o $(BUILD)/obj/loaders/common/cs_fhir.o
+# ... and the byte-buffer growth its string arena uses (loaders/common/cs_bytes.c).
+$(BUILD)/plugins/fhir-conceptmap.so: $(BUILD)/obj/loaders/common/cs_bytes.o

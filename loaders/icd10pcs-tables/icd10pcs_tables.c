@@ -40,6 +40,7 @@
 #include <libxml/xmlerror.h>
 #include <libxml/xmlreader.h>
 
+#include "../common/cs_bytes.h"
 #include "../common/cs_text.h"
 #include "../common/cs_xml.h"
 #include "codeset/cs_plugin.h"
@@ -237,23 +238,7 @@ static int s_is_pcs(char c)
 
 static int s_buf_reserve(s_buf_t *b, size_t more)
 {
-    if (b->cap - b->len > more) {
-        return CS_OK;
-    }
-    size_t cap = b->cap ? b->cap : 4096;
-    while (cap - b->len <= more) {
-        if (cap > SIZE_MAX / 2) {
-            return CS_ENOMEM;
-        }
-        cap *= 2;
-    }
-    char *p = realloc(b->p, cap);
-    if (!p) {
-        return CS_ENOMEM;
-    }
-    b->p = p;
-    b->cap = cap;
-    return CS_OK;
+    return cs_bytes_reserve(&b->p, &b->cap, b->len, more);
 }
 
 static int s_buf_add(s_buf_t *b, const char *s, size_t n)

@@ -3,3 +3,5 @@
 $(BUILD)/plugins/icd10pcs-tables.so: $(BUILD)/obj/loaders/common/cs_xml.o
 # ... and the shared text checks (loaders/common/cs_text.c), hidden the same way.
 $(BUILD)/plugins/icd10pcs-tables.so: $(BUILD)/obj/loaders/common/cs_text.o
+# ... and the byte-buffer growth its string arena uses (loaders/common/cs_bytes.c).
+$(BUILD)/plugins/icd10pcs-tables.so: $(BUILD)/obj/loaders/common/cs_bytes.o
