@@ -337,8 +337,9 @@ static cs_proto_err_t s_across(s_xw_t *x, const cs_plugin_desc_t *sys, const cs_
             }
         }
     }
-    x->t[0].key = (cs_span_t){code->key, strlen(code->key)};
-    x->t[0].display = (cs_span_t){code->display, strlen(code->display)};
+    /* Whole: s_pack_targets reads every field (a stray relationship span was a crash). */
+    x->t[0] = (s_target_t){.key = {code->key, strlen(code->key)},
+                           .display = {code->display, strlen(code->display)}};
     x->n = 1;
     for (size_t s = 0; s < n_steps; s++) {
         size_t si = forward ? s : n_steps - 1 - s;
@@ -411,8 +412,8 @@ cs_proto_err_t cs_crosswalk_answer(cs_reader_t *r, const cs_plugin_host_t *plugi
     }
     s_xw_t *x = calloc(1, sizeof *x);
     if (x) {
-        x->t = malloc(CS_CROSSWALK_MAX * sizeof *x->t);
-        x->next = malloc(CS_CROSSWALK_MAX * sizeof *x->next);
+        x->t = calloc(CS_CROSSWALK_MAX, sizeof *x->t);
+        x->next = calloc(CS_CROSSWALK_MAX, sizeof *x->next);
     }
     if (!x || !x->t || !x->next) {
         if (x) {
