@@ -31,6 +31,7 @@ static void s_usage(FILE *f)
             "usage: codesetd --db DIR [--listen EP]... [--admin EP] [--plugins DIR]\n"
             "                [--workers N] [--max-msg BYTES] [--map-size BYTES]\n"
             "                [--max-codes N] [--max-search-limit N] [--index-mib N]\n"
+            "                [--max-peer-bytes BYTES] [--max-connections N]\n"
             "                [--curve-secret FILE [--curve-clients PATH]]\n"
             "                [--log-level error|warning|notice|info|debug]\n"
             "       codesetd --curve-keygen FILE\n"
@@ -46,6 +47,10 @@ static void s_usage(FILE *f)
             "  --max-search-limit N  search results per request (default and most 500)\n"
             "  --index-mib N    memory for in-memory code indexes, which answer lookups and\n"
             "                   validations without walking the B-tree (default 64; 0: off)\n"
+            "  --max-peer-bytes BYTES  unread replies and waiting requests one connection\n"
+            "                   may hold; past it its requests are answered busy (64 MiB)\n"
+            "  --max-connections N  query connections at once (default: the descriptor\n"
+            "                   limit, raised to its hard limit at start, less 256)\n"
             "  --curve-secret FILE   CURVE on every tcp endpoint with this secret key\n"
             "                   (a file of mode 0600); ipc endpoints keep file permissions\n"
             "  --curve-clients PATH  only these client public keys may connect over tcp\n"
@@ -113,6 +118,8 @@ int main(int argc, char **argv)
         {"max-codes", required_argument, NULL, 'C'},
         {"max-search-limit", required_argument, NULL, 'S'},
         {"index-mib", required_argument, NULL, 'I'},
+        {"max-peer-bytes", required_argument, NULL, 'P'},
+        {"max-connections", required_argument, NULL, 'N'},
         {"curve-secret", required_argument, NULL, 'K'},
         {"curve-clients", required_argument, NULL, 'A'},
         {"curve-keygen", required_argument, NULL, 'G'},
@@ -182,6 +189,20 @@ int main(int argc, char **argv)
                               optarg);
             }
             cfg.index_mib = v == 0 ? -1 : (int)v;
+            break;
+        case 'P':
+            if (s_parse_size(optarg, 1 << 16, 1LL << 40, &v) != 0) {
+                return s_fail("--max-peer-bytes takes bytes from 65536 to 2^40, not '%s'",
+                              optarg);
+            }
+            cfg.max_peer_bytes = (uint64_t)v;
+            break;
+        case 'N':
+            if (s_parse_size(optarg, 1, 1 << 24, &v) != 0) {
+                return s_fail("--max-connections takes a number from 1 to 16777216, not '%s'",
+                              optarg);
+            }
+            cfg.max_connections = (size_t)v;
             break;
         case 'K': cfg.curve_secret = optarg; break;
         case 'A': cfg.curve_clients = optarg; break;

@@ -13,8 +13,10 @@
 #include <zmq.h>
 
 #include "cs_catalog.h"
+#include "cs_conncap.h"
 #include "cs_curve.h"
 #include "cs_load.h"
+#include "cs_peers.h"
 #include "cs_log.h"
 #include "cs_plugin_host.h"
 #include "cs_proto.h"
@@ -41,11 +43,19 @@
  * are copied by zmq_send. */
 #define S_REPLY_BUFFERS 2048
 #define S_REPLY_BYTES 512
+/* A stop signal drains: answer what was received until this long without a request, or at
+ * most this long in all (docs/SECURITY.md). */
+#define S_DRAIN_QUIET_MS 200
+#define S_DRAIN_MAX_MS 5000
+/* What one query connection may hold by default: unread replies and waiting requests. */
+#define S_PEER_BYTES_DEFAULT (64u << 20)
+/* Hand-overs each worker may have queued besides the one it answers. */
+#define S_CREDITS_PER_WORKER 2
 /* What s_dispatch returns for a request it leaves to the workers (not a protocol error). */
 #define S_FORWARD ((cs_proto_err_t)-1)
 
 /* The sockets the loop serves, in the order it serves them. */
-enum { S_FRONT, S_ADMIN, S_WORKERS, S_ZAP, S_N };
+enum { S_FRONT, S_ADMIN, S_WORKERS, S_ZAP, S_CONNS, S_N };
 
 /* The loop polls the sockets' ZMQ_FD descriptors itself rather than calling zmq_poll: every
  * zmq_poll asks each socket for ZMQ_EVENTS twice, and each ask is a getpid() and a poll()
@@ -70,6 +80,7 @@ typedef struct s_join {
     zmq_msg_t slice[S_SLICES_MAX];      /* the packed slices, in order */
     cs_worker_meta_t meta[S_SLICES_MAX];
     uint8_t in[S_SLICES_MAX];           /* 1 once slice k came back */
+    cs_peer_t *peer;                    /* the client connection it answers */
     uint64_t t0;
 } s_join_t;
 
@@ -91,6 +102,14 @@ typedef struct s_broker {
     cs_stats_t stats;
     msgpack_sbuffer out;        /* reply buffer, reused */
     cs_request_t req;           /* decoded request, reused */
+    cs_peers_t *peers;          /* what each query connection holds; its waiting requests */
+    cs_peer_t *peer;            /* the connection of the request being served, or NULL */
+    uint64_t cfg_peer_bytes;    /* what one connection may hold (configured) */
+    int credits;                /* hand-overs the workers may take now (cs_peers.h) */
+    int credits_max;            /* ... when they have nothing */
+    cs_conncap_t *conncap;      /* the query endpoint's connection cap */
+    uint64_t refused;           /* requests answered busy: their connection held too much */
+    uint64_t dropped;           /* replies a client could not take (left, or queue full) */
     int forwarded;              /* a request went to the workers since the loop last looked */
     uint32_t fwd_codes;         /* codes of the validate s_dispatch just left to the workers */
     uint32_t join_seq;          /* the last join tag handed out */
@@ -290,8 +309,16 @@ static cs_proto_err_t s_admin_plugins(s_broker_t *b, const cs_request_t *req,
 
 static cs_proto_err_t s_stats(s_broker_t *b, const cs_request_t *req, msgpack_packer *pk)
 {
-    cs_reply_begin(pk, req, 1, 4 + 5);
+    cs_reply_begin(pk, req, 1, 4 + 6);
     cs_stats_pack(&b->stats, pk);
+    cs_pack_cstr(pk, "connections");
+    msgpack_pack_map(pk, 6);
+    cs_pack_kv_int(pk, "open", (int64_t)cs_conncap_open(b->conncap));
+    cs_pack_kv_int(pk, "max", (int64_t)cs_conncap_max(b->conncap));
+    cs_pack_kv_int(pk, "refused", (int64_t)cs_conncap_refused(b->conncap));
+    cs_pack_kv_int(pk, "busy", (int64_t)b->refused);
+    cs_pack_kv_int(pk, "dropped", (int64_t)b->dropped);
+    cs_pack_kv_int(pk, "waiting", (int64_t)cs_peers_waiting(b->peers));
     size_t n_idx, idx_bytes;
     cs_codeidx_usage(b->index, &n_idx, &idx_bytes);
     cs_pack_cstr(pk, "code_indexes");
@@ -352,6 +379,18 @@ static cs_proto_err_t s_dispatch(s_broker_t *b, const void *body, size_t len, in
         cs_request_release(req);
         return e;
     }
+    if (b->peer && cs_peer_over(b->peers, b->peer)) {
+        /* The client is not reading its replies: answer small, and not at a worker. */
+        b->refused++;
+        e = cs_reply_errorf(pk, req, CS_PERR_BUSY,
+                            "this connection holds %llu bytes of unread replies and waiting "
+                            "requests, more than the %llu it may: read replies before "
+                            "sending more",
+                            (unsigned long long)cs_peer_held(b->peer),
+                            (unsigned long long)b->cfg_peer_bytes);
+        cs_request_release(req);
+        return e;
+    }
     if (!is_admin && b->workers && s_is_slow(req)) {
         b->fwd_codes = req->op == CS_OP_VALIDATE ? req->n_codes : 0;
         cs_request_release(req);
@@ -370,19 +409,59 @@ static cs_proto_err_t s_dispatch(s_broker_t *b, const void *body, size_t len, in
     return e;
 }
 
+/* Send a reply: the envelope frames (taken) and len bytes in buf (a buffer taken from the
+ * reply pool, or NULL when none could be had), charged to peer until ZeroMQ frees it. A reply
+ * the client cannot take (it left, or its queue is full) is counted as dropped. */
+static void s_send_reply(s_broker_t *b, void *sock, zmq_msg_t *env, int n_env, void *buf,
+                         size_t len, cs_peer_t *peer)
+{
+    int i = 0;
+    while (buf && i < n_env && zmq_msg_send(&env[i], sock, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0) {
+        i++;
+    }
+    int sent = buf && i == n_env &&
+               cs_replypool_send_taken(b->replies, sock, buf, len, ZMQ_DONTWAIT, peer) >= 0;
+    if (buf && i < n_env) {
+        cs_replypool_put_back(b->replies, buf);
+    }
+    for (int k = 0; k < n_env; k++) {
+        zmq_msg_close(&env[k]); /* a sent frame is empty: closing it is a no-op */
+    }
+    if (!sent) {
+        b->dropped++;
+        CS_DEBUG("a reply was dropped: %s", buf ? zmq_strerror(errno) : "out of memory");
+    }
+}
+
+/* A copy of len bytes in a reply buffer, or NULL when out of memory. */
+static void *s_reply_copy(s_broker_t *b, const void *data, size_t len)
+{
+    void *buf = cs_replypool_take(b->replies, len);
+    if (buf) {
+        memcpy(buf, data, len);
+    }
+    return buf;
+}
+
 /* Hand a request, envelope and body, to the workers (they take the frames). */
 static void s_forward(s_broker_t *b, zmq_msg_t *frames, int n)
 {
     void *ws = cs_workers_sock(b->workers);
-    for (int i = 0; i < n; i++) {
-        if (zmq_msg_send(&frames[i], ws, i < n - 1 ? ZMQ_SNDMORE : 0) < 0) {
-            CS_WARN("cannot hand a request to the workers: %s", zmq_strerror(errno));
-            for (int j = i; j < n; j++) {
-                zmq_msg_close(&frames[j]);
-            }
-            return;
+    const char kind = CS_WORKER_WHOLE;
+    int sent = zmq_send(ws, &kind, 1, ZMQ_SNDMORE) < 0 ? n : 0;
+    for (; sent < n; sent++) {
+        if (zmq_msg_send(&frames[sent], ws, sent < n - 1 ? ZMQ_SNDMORE : 0) < 0) {
+            break;
         }
     }
+    if (sent < n) {
+        CS_WARN("cannot hand a request to the workers: %s", zmq_strerror(errno));
+    }
+    for (int i = 0; i < n; i++) {
+        zmq_msg_close(&frames[i]); /* a sent frame is empty: closing it is a no-op */
+    }
+    b->credits--;
+    b->forwarded = 1;
 }
 
 /* ---- long validates, answered in slices ---- */
@@ -399,13 +478,13 @@ static void s_join_free(s_join_t *j)
     j->used = 0;
 }
 
-/* Spread the validate just dispatched over the workers (the frames are taken). 0 when it is
- * not worth it or there is no room: the caller forwards it whole. */
-static int s_split(s_broker_t *b, zmq_msg_t *frames, int n)
+/* Spread a waiting validate over the workers (its frames are taken). 0 when it is not worth
+ * it or there is no room: the caller forwards it whole. */
+static int s_split(s_broker_t *b, cs_handover_t *h)
 {
     int workers = cs_workers_count(b->workers);
-    uint32_t codes = b->fwd_codes;
-    if (codes < S_SPLIT_MIN || workers < 2 || n - 1 > CS_MAX_FRAMES) {
+    uint32_t codes = h->codes;
+    if (codes < S_SPLIT_MIN || workers < 2 || h->n - 1 > CS_MAX_FRAMES) {
         return 0;
     }
     s_join_t *j = NULL;
@@ -422,16 +501,15 @@ static int s_split(s_broker_t *b, zmq_msg_t *frames, int n)
     j->used = 1;
     j->seq = ++b->join_seq;
     j->count = (uint16_t)count;
+    j->peer = h->peer;
     j->t0 = s_now_ns();
-    j->n_env = n - 1;
-    for (int i = 0; i < n - 1; i++) {
+    j->n_env = h->n - 1;
+    for (int i = 0; i < h->n - 1; i++) {
         zmq_msg_init(&j->env[i]);
-        zmq_msg_move(&j->env[i], &frames[i]);
-        zmq_msg_close(&frames[i]);
+        zmq_msg_move(&j->env[i], &h->frames[i]);
     }
     zmq_msg_init(&j->body);
-    zmq_msg_move(&j->body, &frames[n - 1]);
-    zmq_msg_close(&frames[n - 1]);
+    zmq_msg_move(&j->body, &h->frames[h->n - 1]);
     for (uint32_t k = 0; k < count; k++) {
         zmq_msg_init(&j->slice[k]);
     }
@@ -444,14 +522,55 @@ static int s_split(s_broker_t *b, zmq_msg_t *frames, int n)
         zmq_msg_t body;
         zmq_msg_init(&body);
         zmq_msg_copy(&body, &j->body); /* shares the bytes: no copy */
-        if (zmq_send(ws, &part, sizeof part, ZMQ_SNDMORE) < 0 ||
+        const char kind = CS_WORKER_PART;
+        if (zmq_send(ws, &kind, 1, ZMQ_SNDMORE) < 0 ||
+            zmq_send(ws, &part, sizeof part, ZMQ_SNDMORE) < 0 ||
             zmq_msg_send(&body, ws, 0) < 0) {
             CS_WARN("cannot hand a slice to the workers: %s", zmq_strerror(errno));
             zmq_msg_close(&body);
             break; /* the answers never complete; the client times out */
         }
+        b->credits--;
     }
+    b->forwarded = 1;
     return 1;
+}
+
+/* Answer a waiting request busy: its client has not read what it was sent meanwhile. */
+static void s_refuse(s_broker_t *b, cs_handover_t *h)
+{
+    uint64_t t0 = s_now_ns();
+    msgpack_sbuffer_clear(&b->out);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &b->out, msgpack_sbuffer_write);
+    b->peer = h->peer;
+    cs_op_t op;
+    zmq_msg_t *body = &h->frames[h->n - 1];
+    cs_proto_err_t e = s_dispatch(b, zmq_msg_data(body), zmq_msg_size(body), 0, &pk, &op);
+    b->peer = NULL;
+    void *buf = s_reply_copy(b, b->out.data, b->out.size);
+    s_send_reply(b, b->front, h->frames, h->n - 1, buf, b->out.size, h->peer);
+    cs_stats_record(&b->stats, op, e, s_now_ns() - t0);
+}
+
+/* Hand the waiting requests to the workers while they have room: one of each client
+ * connection in turn (cs_peers.h), so that none waits behind another's thousands. A request
+ * whose client holds too much by its turn (the replies to its earlier ones, unread) is
+ * answered busy instead. */
+static void s_pump(s_broker_t *b)
+{
+    cs_handover_t *h;
+    while (b->credits > 0 && (h = cs_peers_next(b->peers)) != NULL) {
+        if (cs_peer_over(b->peers, h->peer)) {
+            s_refuse(b, h);
+        } else {
+            cs_peer_at_workers(h->peer, 1);
+            if (!s_split(b, h)) {
+                s_forward(b, h->frames, h->n);
+            }
+        }
+        cs_handover_destroy(&h);
+    }
 }
 
 /* Every slice is in: join them into one reply, or, when they read different snapshots (a
@@ -476,30 +595,17 @@ static void s_join_finish(s_broker_t *b, s_join_t *j)
         }
         zmq_msg_init(&frames[n]);
         zmq_msg_move(&frames[n++], &j->body);
-        s_forward(b, frames, n);
-        b->forwarded = 1;
+        s_forward(b, frames, n); /* still at the workers: its answer counts it back */
         s_join_free(j);
         return;
     }
-    zmq_msg_t reply;
-    if (zmq_msg_init_size(&reply, total) != 0) {
-        CS_ERROR("out of memory joining a validate of %zu bytes", total);
-        s_join_free(j);
-        return;
+    uint8_t *buf = cs_replypool_take(b->replies, total);
+    for (int k = 0, at = 0; buf && k < j->count; k++) {
+        memcpy(buf + at, zmq_msg_data(&j->slice[k]), zmq_msg_size(&j->slice[k]));
+        at += (int)zmq_msg_size(&j->slice[k]);
     }
-    uint8_t *at = zmq_msg_data(&reply);
-    for (int k = 0; k < j->count; k++) {
-        memcpy(at, zmq_msg_data(&j->slice[k]), zmq_msg_size(&j->slice[k]));
-        at += zmq_msg_size(&j->slice[k]);
-    }
-    int ok = 1;
-    for (int i = 0; i < j->n_env && ok; i++) {
-        ok = zmq_msg_send(&j->env[i], b->front, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0;
-    }
-    if (!ok || zmq_msg_send(&reply, b->front, ZMQ_DONTWAIT) < 0) {
-        CS_DEBUG("reply to a departed client dropped: %s", zmq_strerror(errno));
-        zmq_msg_close(&reply);
-    }
+    s_send_reply(b, b->front, j->env, j->n_env, buf, total, j->peer);
+    cs_peer_at_workers(j->peer, -1);
     cs_stats_record(&b->stats, CS_OP_VALIDATE, CS_PERR_NONE, s_now_ns() - j->t0);
     s_join_free(j);
 }
@@ -524,13 +630,30 @@ static void s_join_slice(s_broker_t *b, const cs_worker_part_t *part, zmq_msg_t 
     }
 }
 
+/* A whole answer came back ([kind] [envelope...] [body] [meta], n frames): send it on. */
+static void s_relay_whole(s_broker_t *b, zmq_msg_t *frames, int n)
+{
+    cs_worker_meta_t meta;
+    memcpy(&meta, zmq_msg_data(&frames[n - 1]), sizeof meta);
+    cs_peer_t *peer = cs_peers_get(b->peers, zmq_msg_data(&frames[1]),
+                                   zmq_msg_size(&frames[1]));
+    if (peer) {
+        cs_peer_at_workers(peer, -1);
+    }
+    zmq_msg_t *body = &frames[n - 2];
+    void *buf = s_reply_copy(b, zmq_msg_data(body), zmq_msg_size(body));
+    s_send_reply(b, b->front, &frames[1], n - 3, buf, zmq_msg_size(body), peer);
+    cs_stats_record(&b->stats, (cs_op_t)meta.op, (cs_proto_err_t)meta.err, meta.ns);
+}
+
 /* Read one answer from the workers and send it to its client. 0 when none was waiting. */
 static int s_relay_answer(s_broker_t *b)
 {
     void *ws = cs_workers_sock(b->workers);
-    zmq_msg_t frames[CS_MAX_FRAMES + 2];
+    enum { MAX = CS_WORKER_FRAMES(CS_MAX_FRAMES) };
+    zmq_msg_t frames[MAX];
     int n = 0, more = 1;
-    while (more && n < CS_MAX_FRAMES + 2) {
+    while (more && n < MAX) {
         zmq_msg_init(&frames[n]);
         if (zmq_msg_recv(&frames[n], ws, ZMQ_DONTWAIT) < 0) {
             zmq_msg_close(&frames[n]);
@@ -542,52 +665,39 @@ static int s_relay_answer(s_broker_t *b)
     if (n == 0) {
         return 0;
     }
-    cs_worker_meta_t meta;
-    int whole = !more && n >= 3 && zmq_msg_size(&frames[n - 1]) == sizeof meta;
+    b->credits++; /* a worker took an answer off its hands */
+    /* [kind] [envelope... | part] [body] [meta]: the kind frame is the broker's own */
+    int kind = !more && n >= 4 && zmq_msg_size(&frames[n - 1]) == sizeof(cs_worker_meta_t)
+                   ? cs_worker_kind(zmq_msg_data(&frames[0]), zmq_msg_size(&frames[0]))
+                   : 0;
     cs_worker_part_t part;
-    if (whole && n == 3 && cs_worker_part_read(zmq_msg_data(&frames[0]),
-                                               zmq_msg_size(&frames[0]), &part)) {
-        memcpy(&meta, zmq_msg_data(&frames[2]), sizeof meta);
-        s_join_slice(b, &part, &frames[1], &meta);
-        for (int i = 0; i < n; i++) {
-            zmq_msg_close(&frames[i]);
-        }
-    } else if (whole) {
-        memcpy(&meta, zmq_msg_data(&frames[n - 1]), sizeof meta);
-        for (int i = 0; i < n - 1; i++) {
-            if (zmq_msg_send(&frames[i], b->front, i < n - 2 ? ZMQ_SNDMORE | ZMQ_DONTWAIT
-                                                             : ZMQ_DONTWAIT) < 0) {
-                CS_DEBUG("reply to a departed client dropped: %s", zmq_strerror(errno));
-                for (int j = i; j < n - 1; j++) {
-                    zmq_msg_close(&frames[j]);
-                }
-                break;
-            }
-        }
-        zmq_msg_close(&frames[n - 1]);
-        cs_stats_record(&b->stats, (cs_op_t)meta.op, (cs_proto_err_t)meta.err, meta.ns);
+    if (kind == CS_WORKER_PART && n == 4 &&
+        cs_worker_part_read(zmq_msg_data(&frames[1]), zmq_msg_size(&frames[1]), &part)) {
+        cs_worker_meta_t meta;
+        memcpy(&meta, zmq_msg_data(&frames[3]), sizeof meta);
+        s_join_slice(b, &part, &frames[2], &meta);
+    } else if (kind == CS_WORKER_WHOLE) {
+        s_relay_whole(b, frames, n);
     } else {
         CS_WARN("a worker's answer was cut short (%d frames); dropped", n);
-        for (int i = 0; i < n; i++) {
-            zmq_msg_close(&frames[i]);
-        }
+    }
+    for (int i = 0; i < n; i++) {
+        zmq_msg_close(&frames[i]);
     }
     return 1;
 }
 
-/* Receive one request (all its frames), answer it, send the reply with the envelope.
- * Returns 0 when no request was waiting (the socket had nothing to read), else 1. */
-static int s_serve_one(s_broker_t *b, void *sock, int is_admin)
+/* Receive one request's frames from sock into frames (CS_MAX_FRAMES; the first ones and the
+ * last are kept); *overflow is set when there were more. Returns how many are kept. */
+static int s_receive(void *sock, zmq_msg_t *frames, int *overflow)
 {
-    zmq_msg_t frames[CS_MAX_FRAMES];
-    int n = 0;
-    int more = 1;
-    int overflow = 0;
+    int n = 0, more = 1;
+    *overflow = 0;
     while (more) {
         zmq_msg_t *m = &frames[n < CS_MAX_FRAMES ? n : CS_MAX_FRAMES - 1];
         if (n >= CS_MAX_FRAMES) {
             zmq_msg_close(m); /* keep only the first frames and the last one */
-            overflow = 1;
+            *overflow = 1;
         } else {
             n++;
         }
@@ -599,6 +709,31 @@ static int s_serve_one(s_broker_t *b, void *sock, int is_admin)
         }
         more = zmq_msg_more(m);
     }
+    return n;
+}
+
+/* Queue a request that s_dispatch left to the workers (its frames are taken). */
+static void s_hand_over(s_broker_t *b, zmq_msg_t *frames, int n)
+{
+    cs_handover_t *h = b->peer ? cs_handover_new(b->peer, frames, n, b->fwd_codes) : NULL;
+    if (h) {
+        cs_peers_enqueue(b->peers, h);
+        return;
+    }
+    CS_WARN("out of memory queueing a request for the workers: dropped");
+    b->dropped++;
+    for (int i = 0; i < n; i++) {
+        zmq_msg_close(&frames[i]);
+    }
+}
+
+/* Receive one request (all its frames), answer it, send the reply with the envelope.
+ * Returns 0 when no request was waiting (the socket had nothing to read), else 1. */
+static int s_serve_one(s_broker_t *b, void *sock, int is_admin)
+{
+    zmq_msg_t frames[CS_MAX_FRAMES];
+    int overflow;
+    int n = s_receive(sock, frames, &overflow);
     if (n < 2) {
         /* a ROUTER always prefixes the identity: nothing to answer to */
         for (int i = 0; i < n; i++) {
@@ -607,6 +742,9 @@ static int s_serve_one(s_broker_t *b, void *sock, int is_admin)
         return n > 0;
     }
     uint64_t t0 = s_now_ns();
+    /* the connection, by its routing identity (the first frame), on the query endpoint */
+    b->peer = is_admin ? NULL : cs_peers_get(b->peers, zmq_msg_data(&frames[0]),
+                                             zmq_msg_size(&frames[0]));
     msgpack_sbuffer_clear(&b->out);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &b->out, msgpack_sbuffer_write);
@@ -619,26 +757,15 @@ static int s_serve_one(s_broker_t *b, void *sock, int is_admin)
         zmq_msg_t *body = &frames[n - 1];
         e = s_dispatch(b, zmq_msg_data(body), zmq_msg_size(body), is_admin, &pk, &op);
         if (e == S_FORWARD) {
-            if (!s_split(b, frames, n)) {
-                s_forward(b, frames, n);
-            }
-            b->forwarded = 1;
-            return 1;
-        }
-    }
-    for (int i = 0; i < n - 1; i++) {
-        if (zmq_msg_send(&frames[i], sock, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
-            CS_DEBUG("reply to a departed client dropped: %s", zmq_strerror(errno));
-            for (int j = i; j < n; j++) {
-                zmq_msg_close(&frames[j]);
-            }
+            s_hand_over(b, frames, n);
+            b->peer = NULL;
             return 1;
         }
     }
     zmq_msg_close(&frames[n - 1]);
-    if (cs_replypool_send(b->replies, sock, b->out.data, b->out.size, ZMQ_DONTWAIT) < 0) {
-        CS_DEBUG("reply dropped: %s", zmq_strerror(errno));
-    }
+    void *buf = s_reply_copy(b, b->out.data, b->out.size);
+    s_send_reply(b, sock, frames, n - 1, buf, b->out.size, b->peer);
+    b->peer = NULL;
     cs_stats_record(&b->stats, op, e, s_now_ns() - t0);
     return 1;
 }
@@ -733,7 +860,7 @@ static int s_bind_admin(s_broker_t *b, cs_error_t *err)
 static int s_start(s_broker_t *b, cs_error_t *err)
 {
     const cs_broker_config_t *cfg = b->cfg;
-    b->store = cs_store_open(cfg->db_dir, cfg->map_size, 126, err);
+    b->store = cs_store_open(cfg->db_dir, cfg->map_size, 0, err);
     if (!b->store) {
         return err->code;
     }
@@ -789,8 +916,16 @@ static int s_start(s_broker_t *b, cs_error_t *err)
         return cs_error_set(err, CS_ENOMEM, "out of memory");
     }
     b->zctx = zmq_ctx_new();
+    if (!b->zctx) {
+        return cs_error_set(err, CS_EINTERNAL, "cannot create the ZeroMQ context: %s",
+                            zmq_strerror(errno));
+    }
+    /* room for many connections; the cap keeps them well below it (cs_conncap.h) */
+    long nofile = cs_conncap_raise_nofile();
     b->replies = cs_replypool_new(S_REPLY_BUFFERS, S_REPLY_BYTES);
-    if (!b->replies) {
+    b->cfg_peer_bytes = cfg->max_peer_bytes ? cfg->max_peer_bytes : S_PEER_BYTES_DEFAULT;
+    b->peers = cs_peers_new(b->cfg_peer_bytes);
+    if (!b->replies || !b->peers) {
         return cs_error_set(err, CS_ENOMEM, "out of memory");
     }
     if (cfg->curve_secret) {
@@ -799,23 +934,33 @@ static int s_start(s_broker_t *b, cs_error_t *err)
             return err->code;
         }
         /* the ZAP handler first: no CURVE handshake may happen before it can refuse one */
-        rc = b->zctx ? cs_curve_zap_start(b->curve, b->zctx, err) : CS_OK;
+        rc = cs_curve_zap_start(b->curve, b->zctx, err);
         if (rc != CS_OK) {
             return rc;
         }
     } else if (cfg->curve_clients) {
         return cs_error_set(err, CS_EINVAL, "--curve-clients needs --curve-secret");
     }
-    if (b->zctx && cfg->workers > 0) {
+    if (cfg->workers > 0) {
         b->workers = cs_workers_start(b->zctx, b->store, b->plugins, b->index, cfg->workers,
                                       b->max_limit, err);
         if (!b->workers) {
             return err->code ? err->code : CS_EINTERNAL;
         }
+        b->credits_max = b->credits = cfg->workers * (1 + S_CREDITS_PER_WORKER);
     }
-    b->front = b->zctx ? s_router(b, cfg->max_msg) : NULL;
+    b->front = s_router(b, cfg->max_msg);
     if (!b->front) {
-        return cs_error_set(err, CS_EINTERNAL, "cannot create the query socket");
+        return cs_error_set(err, CS_EINTERNAL, "cannot create the query socket: %s",
+                            zmq_strerror(errno));
+    }
+    /* the descriptors beside the connections: LMDB, ZeroMQ's own, plugins, loads */
+    size_t conns = nofile > 512 ? (size_t)nofile - 256 : (size_t)nofile / 2;
+    conns = cfg->max_connections && cfg->max_connections < conns ? cfg->max_connections
+                                                                 : conns;
+    b->conncap = cs_conncap_new(b->zctx, b->front, conns, err);
+    if (!b->conncap) {
+        return err->code;
     }
     for (size_t i = 0; i < cfg->n_listen; i++) {
         /* CURVE is a bind-time option: on for tcp endpoints, off for ipc ones */
@@ -857,6 +1002,7 @@ static void s_stop(s_broker_t *b)
         zmq_ctx_shutdown(b->zctx); /* wakes the workers out of their receives */
         cs_workers_stop(&b->workers);
     }
+    cs_conncap_destroy(&b->conncap); /* before the socket it monitors */
     if (b->front) {
         zmq_close(b->front);
     }
@@ -868,6 +1014,7 @@ static void s_stop(s_broker_t *b)
         zmq_ctx_term(b->zctx);
     }
     cs_replypool_destroy(&b->replies); /* every message it lent is closed by now */
+    cs_peers_destroy(&b->peers);       /* likewise: nothing can give back to them */
     if (b->admin_path[0]) {
         unlink(b->admin_path);
     }
@@ -877,6 +1024,140 @@ static void s_stop(s_broker_t *b)
     cs_store_destroy(&b->store);
     msgpack_sbuffer_destroy(&b->out);
     cs_request_fini(&b->req);
+}
+
+/* The loop's sockets and their descriptors. */
+typedef struct s_loop {
+    s_watch_t w[S_N];
+    struct pollfd pfd[S_N];
+    int n_fds;
+} s_loop_t;
+
+static void s_loop_init(s_broker_t *b, s_loop_t *l)
+{
+    memset(l, 0, sizeof *l);
+    void *socks[S_N] = {b->front, b->admin, b->workers ? cs_workers_sock(b->workers) : NULL,
+                        cs_curve_zap_socket(b->curve), cs_conncap_socket(b->conncap)};
+    for (int i = 0; i < S_N; i++) {
+        l->w[i].sock = socks[i];
+        l->w[i].check = socks[i] != NULL; /* anything queued before the loop starts */
+        l->w[i].pfd = -1;
+        size_t sz = sizeof l->pfd[l->n_fds].fd;
+        if (socks[i] && zmq_getsockopt(socks[i], ZMQ_FD, &l->pfd[l->n_fds].fd, &sz) == 0) {
+            l->pfd[l->n_fds].events = POLLIN;
+            l->w[i].pfd = l->n_fds++;
+        }
+    }
+}
+
+/* Serve what each socket holds, a bounded batch each, so none starves. Returns 1 when a
+ * request or an answer moved. */
+static int s_loop_serve(s_broker_t *b, s_watch_t *w)
+{
+    int moved = 0;
+    if (w[S_CONNS].check) {
+        w[S_CONNS].check = cs_conncap_serve(b->conncap); /* refusals before requests */
+    }
+    if (w[S_FRONT].check) {
+        int served = 0;
+        while (served < 256 && s_serve_one(b, b->front, 0)) {
+            served++;
+        }
+        w[S_FRONT].check = served == 256;
+        moved |= served > 0;
+    }
+    if (w[S_ADMIN].check) {
+        int served = 0;
+        while (served < 16 && s_serve_one(b, b->admin, 1)) {
+            served++;
+        }
+        w[S_ADMIN].check = served == 16;
+        moved |= served > 0;
+    }
+    if (w[S_WORKERS].check) {
+        int relayed = 0;
+        while (relayed < 256 && s_relay_answer(b)) {
+            relayed++;
+        }
+        w[S_WORKERS].check = relayed == 256;
+        w[S_FRONT].check |= relayed > 0; /* replies were sends on the front */
+        moved |= relayed > 0;
+    }
+    if (b->workers) {
+        s_pump(b);
+        /* a hand-over was a send on the workers' socket */
+        w[S_WORKERS].check |= b->forwarded;
+        b->forwarded = 0;
+    }
+    if (w[S_ZAP].check) {
+        w[S_ZAP].check = cs_curve_zap_serve(b->curve); /* handshakes wait on these */
+    }
+    return moved;
+}
+
+/* Sleep in poll until a socket signals or ms pass; marks the sockets to read. -1 on a poll
+ * failure other than a signal. */
+static int s_loop_wait(s_loop_t *l, int ms)
+{
+    int again = 0;
+    for (int i = 0; i < S_N; i++) {
+        again |= l->w[i].check;
+    }
+    int n = poll(l->pfd, (nfds_t)l->n_fds, again ? 0 : ms);
+    if (n < 0) {
+        return errno == EINTR ? 0 : -1;
+    }
+    for (int i = 0; i < S_N && n > 0; i++) {
+        if (l->w[i].pfd >= 0 && (l->pfd[l->w[i].pfd].revents & POLLIN)) {
+            l->w[i].check = 1;
+        }
+    }
+    return 0;
+}
+
+/* Nothing received but not yet answered: no request waiting or at the workers. */
+static int s_idle(const s_broker_t *b)
+{
+    if (cs_peers_waiting(b->peers) > 0 || b->credits < b->credits_max) {
+        return 0;
+    }
+    for (int i = 0; i < S_JOINS; i++) {
+        if (b->joins[i].used) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* After a stop signal: answer what was received and what arrives on the connections already
+ * open (new ones are refused, without unbinding, which would drop the open ones too) until
+ * S_DRAIN_QUIET_MS without a request and nothing left to answer, or S_DRAIN_MAX_MS. */
+static void s_drain(s_broker_t *b, s_loop_t *l)
+{
+    cs_conncap_refuse_all(b->conncap, 1);
+    uint64_t t0 = s_now_ns(), quiet_since = t0;
+    uint64_t answered = b->stats.requests[CS_OP_LOOKUP] + b->stats.requests[CS_OP_VALIDATE];
+    for (;;) {
+        uint64_t now = s_now_ns();
+        if (s_loop_serve(b, l->w)) {
+            quiet_since = now;
+        }
+        if (now - t0 >= (uint64_t)S_DRAIN_MAX_MS * 1000000u ||
+            (s_idle(b) && now - quiet_since >= (uint64_t)S_DRAIN_QUIET_MS * 1000000u)) {
+            break;
+        }
+        if (s_loop_wait(l, 20) != 0) {
+            break;
+        }
+    }
+    /* what is still queued in ZeroMQ for clients gets the rest of the deadline to go out */
+    uint64_t spent_ms = (s_now_ns() - t0) / 1000000u;
+    int linger = spent_ms >= S_DRAIN_MAX_MS ? 100 : (int)(S_DRAIN_MAX_MS - spent_ms);
+    zmq_setsockopt(b->front, ZMQ_LINGER, &linger, sizeof linger);
+    CS_NOTICE("drained in %llu ms: %llu lookups and validates answered meanwhile",
+              (unsigned long long)spent_ms,
+              (unsigned long long)(b->stats.requests[CS_OP_LOOKUP] +
+                                   b->stats.requests[CS_OP_VALIDATE] - answered));
 }
 
 int cs_broker_run(const cs_broker_config_t *cfg, volatile sig_atomic_t *stop, cs_error_t *err)
@@ -897,71 +1178,22 @@ int cs_broker_run(const cs_broker_config_t *cfg, volatile sig_atomic_t *stop, cs
         s_stop(&b);
         return rc;
     }
-    s_watch_t w[S_N];
-    memset(w, 0, sizeof w);
-    void *socks[S_N] = {b.front, b.admin, b.workers ? cs_workers_sock(b.workers) : NULL,
-                        cs_curve_zap_socket(b.curve)};
-    struct pollfd pfd[S_N];
-    int n_fds = 0;
-    for (int i = 0; i < S_N; i++) {
-        w[i].sock = socks[i];
-        w[i].check = socks[i] != NULL; /* anything queued before the loop starts */
-        w[i].pfd = -1;
-        size_t sz = sizeof pfd[n_fds].fd;
-        if (socks[i] && zmq_getsockopt(socks[i], ZMQ_FD, &pfd[n_fds].fd, &sz) == 0) {
-            pfd[n_fds].events = POLLIN;
-            w[i].pfd = n_fds++;
-        }
-    }
+    s_loop_t l;
+    s_loop_init(&b, &l);
+    uint64_t swept = s_now_ns();
     while (!*stop) {
-        /* Serve what each socket holds, a bounded batch each round so none starves. */
-        if (w[S_FRONT].check) {
-            int served = 0;
-            while (served < 256 && s_serve_one(&b, b.front, 0)) {
-                served++;
-            }
-            w[S_FRONT].check = served == 256;
-            /* a forwarded request was a send on the workers' socket */
-            w[S_WORKERS].check |= b.forwarded; /* never set without workers */
-            b.forwarded = 0;
+        s_loop_serve(&b, l.w);
+        uint64_t now = s_now_ns();
+        if (now - swept > 1000000000u) {
+            cs_peers_sweep(b.peers); /* connections that hold nothing are forgotten */
+            swept = now;
         }
-        if (w[S_ADMIN].check) {
-            int served = 0;
-            while (served < 16 && s_serve_one(&b, b.admin, 1)) {
-                served++;
-            }
-            w[S_ADMIN].check = served == 16;
-        }
-        if (w[S_WORKERS].check) {
-            int relayed = 0;
-            while (relayed < 256 && s_relay_answer(&b)) {
-                relayed++;
-            }
-            w[S_WORKERS].check = relayed == 256 || b.forwarded; /* a whole re-send */
-            b.forwarded = 0;
-            w[S_FRONT].check |= relayed > 0; /* replies were sends on the front */
-        }
-        if (w[S_ZAP].check) {
-            w[S_ZAP].check = cs_curve_zap_serve(b.curve); /* handshakes wait on these */
-        }
-        int again = 0;
-        for (int i = 0; i < S_N; i++) {
-            again |= w[i].check;
-        }
-        int n = poll(pfd, (nfds_t)n_fds, again ? 0 : CS_POLL_MS);
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
+        if (s_loop_wait(&l, CS_POLL_MS) != 0) {
             CS_ERROR("poll failed: %s", strerror(errno));
             break;
         }
-        for (int i = 0; i < S_N && n > 0; i++) {
-            if (w[i].pfd >= 0 && (pfd[w[i].pfd].revents & POLLIN)) {
-                w[i].check = 1;
-            }
-        }
     }
+    s_drain(&b, &l);
     CS_NOTICE("codesetd stopping: %llu requests served",
               (unsigned long long)(b.stats.requests[CS_OP_LOOKUP] +
                                    b.stats.requests[CS_OP_VALIDATE]));

@@ -40,6 +40,11 @@ typedef struct cs_broker_config {
     uint32_t max_search_limit;   /* search limit ceiling, 1..CS_PROTO_MAX_LIMIT; 0: max */
     int index_mib;               /* MiB for code indexes (cs_codeidx.h); 0: the default
                                   * (CS_BROKER_INDEX_MIB); -1: none, every find reads LMDB */
+    uint64_t max_peer_bytes;     /* unread replies and waiting requests one query connection
+                                  * may hold before it is answered busy; 0: 64 MiB */
+    size_t max_connections;      /* query connections at once; 0 (or more than the descriptor
+                                  * limit allows): the soft RLIMIT_NOFILE, raised to the hard
+                                  * one, less 256 */
     const char *curve_secret;    /* CURVE secret key file for tcp endpoints, or NULL */
     const char *curve_clients;   /* file or directory of allowed client keys, or NULL */
 } cs_broker_config_t;

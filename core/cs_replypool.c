@@ -10,6 +10,9 @@
 typedef struct s_buf {
     struct s_buf *next;     /* on the free stack */
     cs_replypool_t *pool;
+    cs_peer_t *peer;        /* charged for it while lent, or NULL */
+    size_t len;             /* bytes lent */
+    int own;                /* 1: a larger reply's own buffer, freed when done */
     _Alignas(16) unsigned char data[];
 } s_buf_t;
 
@@ -46,12 +49,31 @@ static s_buf_t *s_pop(cs_replypool_t *p)
     return head;
 }
 
+static s_buf_t *s_buf_of(void *data)
+{
+    return (s_buf_t *)((unsigned char *)data - offsetof(s_buf_t, data));
+}
+
+static void s_recycle(s_buf_t *b)
+{
+    if (b->own) {
+        free(b);
+    } else {
+        s_push(b->pool, b);
+    }
+}
+
 /* ZeroMQ's free callback: the message is done with, from whichever thread closed it. */
 static void s_give_back(void *data, void *hint)
 {
     (void)hint;
-    s_buf_t *b = (s_buf_t *)((unsigned char *)data - offsetof(s_buf_t, data));
-    s_push(b->pool, b);
+    s_buf_t *b = s_buf_of(data);
+    cs_peer_t *peer = b->peer;
+    size_t len = b->len;
+    s_recycle(b);
+    if (peer) {
+        cs_peer_give_back(peer, len); /* last: the peer may be freed once it reads 0 */
+    }
 }
 
 cs_replypool_t *cs_replypool_new(size_t n, size_t size)
@@ -71,6 +93,7 @@ cs_replypool_t *cs_replypool_new(size_t n, size_t size)
     for (size_t i = 0; i < n; i++) {
         s_buf_t *b = (s_buf_t *)(p->block + i * s_stride(size));
         b->pool = p;
+        b->own = 0;
         s_push(p, b);
     }
     return p;
@@ -95,22 +118,56 @@ size_t cs_replypool_free_count(cs_replypool_t *pool)
     return n;
 }
 
-int cs_replypool_send(cs_replypool_t *pool, void *sock, const void *data, size_t len,
-                      int flags)
+void *cs_replypool_take(cs_replypool_t *pool, size_t len)
 {
-    s_buf_t *b = pool && len <= pool->size ? s_pop(pool) : NULL;
+    s_buf_t *b = len <= pool->size ? s_pop(pool) : NULL;
     if (!b) {
-        return zmq_send(sock, data, len, flags);
+        b = malloc(sizeof *b + len);
+        if (!b) {
+            return NULL;
+        }
+        b->pool = pool;
+        b->own = 1;
     }
-    memcpy(b->data, data, len);
+    b->peer = NULL;
+    b->len = 0;
+    return b->data;
+}
+
+void cs_replypool_put_back(cs_replypool_t *pool, void *data)
+{
+    (void)pool;
+    s_recycle(s_buf_of(data));
+}
+
+int cs_replypool_send_taken(cs_replypool_t *pool, void *sock, void *data, size_t len,
+                            int flags, cs_peer_t *peer)
+{
+    s_buf_t *b = s_buf_of(data);
     zmq_msg_t msg;
     if (zmq_msg_init_data(&msg, b->data, len, s_give_back, NULL) != 0) {
-        s_push(pool, b);
-        return zmq_send(sock, data, len, flags);
+        cs_replypool_put_back(pool, data);
+        return -1;
+    }
+    b->peer = peer;
+    b->len = len;
+    if (peer) {
+        cs_peer_lend(peer, len);
     }
     int rc = zmq_msg_send(&msg, sock, flags);
     if (rc < 0) {
-        zmq_msg_close(&msg); /* gives the buffer back */
+        zmq_msg_close(&msg); /* gives the buffer back, and the peer's charge */
     }
     return rc;
+}
+
+int cs_replypool_send(cs_replypool_t *pool, void *sock, const void *data, size_t len,
+                      int flags, cs_peer_t *peer)
+{
+    void *buf = pool ? cs_replypool_take(pool, len) : NULL;
+    if (!buf) {
+        return zmq_send(sock, data, len, flags); /* no pool or no memory: uncharged */
+    }
+    memcpy(buf, data, len);
+    return cs_replypool_send_taken(pool, sock, buf, len, flags, peer);
 }

@@ -7,14 +7,21 @@
  * sides). A pooled buffer is never freed: ZeroMQ's free callback pushes it back on a
  * lock-free stack, and the broker's thread pops it for a later reply.
  *
- * Thread-safety. cs_replypool_send is called by one thread only (the broker's); the buffers
- * come back from any thread. Destroy the pool only after the ZeroMQ context has terminated
- * (then every message it lent has been closed).
+ * Replies larger than a pooled buffer get a buffer of their own, freed when ZeroMQ is done.
+ * Either way a reply may be charged to a client connection (cs_peers.h) from the send until
+ * ZeroMQ frees it: that is how the broker knows how many bytes of replies a client has not
+ * read.
+ *
+ * Thread-safety. cs_replypool_send and cs_replypool_take are called by one thread only (the
+ * broker's); the buffers come back from any thread. Destroy the pool only after the ZeroMQ
+ * context has terminated (then every message it lent has been closed).
  */
 #ifndef CS_REPLYPOOL_H
 #define CS_REPLYPOOL_H
 
 #include <stddef.h>
+
+#include "cs_peers.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -30,10 +37,20 @@ void cs_replypool_destroy(cs_replypool_t **pool);
 /* Buffers free now (for tests and stats; exact only while no message is in flight). */
 size_t cs_replypool_free_count(cs_replypool_t *pool);
 
-/* Send len bytes on sock (flags as zmq_send's) as one message, from a pooled buffer when
- * one is free and large enough, else with zmq_send. Returns what zmq_send would. */
+/* Send len bytes on sock (flags as zmq_send's) as one message, charged to peer (may be
+ * NULL) until ZeroMQ frees it. Returns what zmq_send would. */
 int cs_replypool_send(cs_replypool_t *pool, void *sock, const void *data, size_t len,
-                      int flags);
+                      int flags, cs_peer_t *peer);
+
+/* A buffer of len bytes to fill and then send with cs_replypool_send_taken, or give back with
+ * cs_replypool_put_back. NULL when out of memory. */
+void *cs_replypool_take(cs_replypool_t *pool, size_t len);
+/* Send a taken buffer's len bytes, charged to peer (may be NULL); the buffer is the pool's
+ * again whatever the outcome. Returns what zmq_send would. */
+int cs_replypool_send_taken(cs_replypool_t *pool, void *sock, void *data, size_t len,
+                            int flags, cs_peer_t *peer);
+/* Give back a taken buffer that was not sent. */
+void cs_replypool_put_back(cs_replypool_t *pool, void *data);
 
 #ifdef __cplusplus
 }

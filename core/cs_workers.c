@@ -13,7 +13,8 @@
 #include "cs_proto.h"
 #include "cs_query.h"
 
-#define CS_WORKER_FRAMES 16 /* envelope frames kept per request, as the broker's */
+/* Frames a worker takes of one hand-over: the broker keeps at most 15 envelope frames. */
+#define S_FRAMES CS_WORKER_FRAMES(15)
 #define CS_WORKERS_MAX 64
 
 typedef struct s_worker {
@@ -39,6 +40,15 @@ static uint64_t s_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+int cs_worker_kind(const void *frame, size_t len)
+{
+    if (len != 1) {
+        return 0;
+    }
+    int k = *(const unsigned char *)frame;
+    return k == CS_WORKER_WHOLE || k == CS_WORKER_PART ? k : 0;
+}
+
 int cs_worker_part_read(const void *frame, size_t len, cs_worker_part_t *part)
 {
     cs_worker_part_t p;
@@ -46,7 +56,7 @@ int cs_worker_part_read(const void *frame, size_t len, cs_worker_part_t *part)
         return 0;
     }
     memcpy(&p, frame, sizeof p);
-    if (p.zero != 0 || p.magic != CS_WORKER_PART_MAGIC || p.index >= p.count || p.lo > p.hi) {
+    if (p.magic != CS_WORKER_PART_MAGIC || p.index >= p.count || p.lo > p.hi) {
         return 0;
     }
     if (part) {
@@ -104,12 +114,12 @@ static void *s_worker_main(void *arg)
     cs_request_init_reusable(&req);
     msgpack_sbuffer out;
     msgpack_sbuffer_init(&out);
-    zmq_msg_t frames[CS_WORKER_FRAMES];
+    zmq_msg_t frames[S_FRAMES];
     for (;;) {
         int n = 0, more = 1, failed = 0;
         while (more) {
-            zmq_msg_t *m = &frames[n < CS_WORKER_FRAMES ? n : CS_WORKER_FRAMES - 1];
-            if (n >= CS_WORKER_FRAMES) {
+            zmq_msg_t *m = &frames[n < S_FRAMES ? n : S_FRAMES - 1];
+            if (n >= S_FRAMES) {
                 zmq_msg_close(m); /* the broker never sends more; keep the last */
             } else {
                 n++;
@@ -132,15 +142,25 @@ static void *s_worker_main(void *arg)
             }
             continue;
         }
-        if (n < 1) {
+        /* [kind] [envelope... | part] [body]: the kind frame is the broker's own */
+        int kind = n >= 2 ? cs_worker_kind(zmq_msg_data(&frames[0]), zmq_msg_size(&frames[0]))
+                          : 0;
+        cs_worker_part_t part;
+        if (kind == CS_WORKER_PART &&
+            !(n == 3 && cs_worker_part_read(zmq_msg_data(&frames[1]),
+                                            zmq_msg_size(&frames[1]), &part))) {
+            kind = 0;
+        }
+        if (!kind) {
+            CS_WARN("worker: a hand-over of %d frames without its kind; dropped", n);
+            for (int i = 0; i < n; i++) {
+                zmq_msg_close(&frames[i]);
+            }
             continue;
         }
         zmq_msg_t *body = &frames[n - 1];
-        cs_worker_part_t part;
-        int is_part = n == 2 && cs_worker_part_read(zmq_msg_data(&frames[0]),
-                                                    zmq_msg_size(&frames[0]), &part);
-        cs_worker_meta_t meta = s_answer(wk, &req, is_part ? &part : NULL, zmq_msg_data(body),
-                                         zmq_msg_size(body), &out);
+        cs_worker_meta_t meta = s_answer(wk, &req, kind == CS_WORKER_PART ? &part : NULL,
+                                         zmq_msg_data(body), zmq_msg_size(body), &out);
         zmq_msg_close(body);
         int ok = 1;
         for (int i = 0; i < n - 1; i++) {

@@ -31,19 +31,19 @@ START_TEST(test_buffers_go_and_come_back)
     char msg[6][64];
     for (int i = 0; i < 6; i++) { /* four from the pool, two copied by zmq_send */
         snprintf(msg[i], sizeof msg[i], "reply %d, some bytes to carry", i);
-        ck_assert_int_ge(cs_replypool_send(pool, tx, msg[i], strlen(msg[i]), 0), 0);
+        ck_assert_int_ge(cs_replypool_send(pool, tx, msg[i], strlen(msg[i]), 0, NULL), 0);
     }
     ck_assert_uint_eq(cs_replypool_free_count(pool), 0); /* lent until received and closed */
     char big[300];
     memset(big, 'b', sizeof big);
-    ck_assert_int_ge(cs_replypool_send(pool, tx, big, sizeof big, 0), 0); /* too large */
+    ck_assert_int_ge(cs_replypool_send(pool, tx, big, sizeof big, 0, NULL), 0); /* too large */
     for (int i = 0; i < 6; i++) {
         s_recv_expect(rx, msg[i], strlen(msg[i]));
     }
     s_recv_expect(rx, big, sizeof big);
     ck_assert_uint_eq(cs_replypool_free_count(pool), 4);
     /* and they serve again */
-    ck_assert_int_ge(cs_replypool_send(pool, tx, msg[0], strlen(msg[0]), 0), 0);
+    ck_assert_int_ge(cs_replypool_send(pool, tx, msg[0], strlen(msg[0]), 0, NULL), 0);
     ck_assert_uint_eq(cs_replypool_free_count(pool), 3);
     s_recv_expect(rx, msg[0], strlen(msg[0]));
     ck_assert_uint_eq(cs_replypool_free_count(pool), 4);
@@ -62,7 +62,7 @@ START_TEST(test_failed_send_gives_back)
     int zero = 0;
     zmq_setsockopt(tx, ZMQ_LINGER, &zero, sizeof zero);
     cs_replypool_t *pool = cs_replypool_new(2, 64);
-    ck_assert_int_lt(cs_replypool_send(pool, tx, "x", 1, ZMQ_DONTWAIT), 0);
+    ck_assert_int_lt(cs_replypool_send(pool, tx, "x", 1, ZMQ_DONTWAIT, NULL), 0);
     ck_assert_int_eq(zmq_errno(), EAGAIN);
     ck_assert_uint_eq(cs_replypool_free_count(pool), 2);
     zmq_close(tx);
@@ -70,7 +70,7 @@ START_TEST(test_failed_send_gives_back)
     cs_replypool_destroy(&pool);
     cs_replypool_destroy(&pool); /* NULL is accepted */
     /* without a pool, a plain send */
-    ck_assert_int_lt(cs_replypool_send(NULL, NULL, "x", 1, 0), 0);
+    ck_assert_int_lt(cs_replypool_send(NULL, NULL, "x", 1, 0, NULL), 0);
 }
 END_TEST
 

@@ -9,40 +9,12 @@
 #include <zmq.h>
 
 #include "cs_daemon.h"
+#include "cs_synth.h"
 #include "cs_test.h"
 
 #define T_TIMEOUT 60000
 
 Suite *cs_workers_suite(void);
-
-/* An order file of synthetic codes: letters first..last, 100 categories each, 10
- * subcategories under each, 10 codes under each subcategory (111 entries a category; at most
- * 9 letters, as order numbers have five digits). */
-static void s_write_order(const char *path, char first, char last)
-{
-    FILE *f = fopen(path, "w");
-    ck_assert_ptr_nonnull(f);
-    unsigned n = 0;
-    for (char l = first; l <= last; l++) {
-        for (int c = 0; c < 100; c++) {
-            char code[8];
-            snprintf(code, sizeof code, "%c%02d", l, c);
-            fprintf(f, "%05u %-7s 0 %-60s %s\n", ++n, code, "Synthetic category",
-                    "Synthetic category");
-            for (int s = 0; s < 10; s++) {
-                snprintf(code, sizeof code, "%c%02d%d", l, c, s);
-                fprintf(f, "%05u %-7s 0 %-60s %s\n", ++n, code, "Synthetic subcategory",
-                        "Synthetic subcategory");
-                for (int x = 0; x < 10; x++) {
-                    snprintf(code, sizeof code, "%c%02d%d%d", l, c, s, x);
-                    fprintf(f, "%05u %-7s 1 %-60s Synthetic code %s\n", ++n, code,
-                            "Synthetic code", code);
-                }
-            }
-        }
-    }
-    fclose(f);
-}
 
 static void s_send(void *sock, int id, const char *op, const char *k1, const char *v1,
                    const char *k2, const char *v2)
@@ -117,8 +89,8 @@ static void s_start(cs_daemon_t *d, const char *const *args)
     char small[700], big[700], state[64];
     snprintf(small, sizeof small, "%s/small.txt", d->dir);
     snprintf(big, sizeof big, "%s/big.txt", d->dir);
-    s_write_order(small, 'A', 'D');
-    s_write_order(big, 'A', 'H');
+    cs_synth_order(small, 'A', 'D');
+    cs_synth_order(big, 'A', 'H');
     cs_tclient_t *admin = cs_tclient_new(d->admin_ep);
     const char *f1[] = {small}, *f2[] = {big};
     cs_daemon_load(d, admin, "icd10cm-order", "small", "2020-10-01", f1, 1, state,

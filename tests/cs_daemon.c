@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -73,6 +74,10 @@ int cs_daemon_start(cs_daemon_t *d, const char *const *extra_args)
         if (fd >= 0) {
             dup2(fd, STDERR_FILENO);
             close(fd);
+        }
+        if (d->nofile > 0) {
+            struct rlimit rl = {(rlim_t)d->nofile, (rlim_t)d->nofile};
+            setrlimit(RLIMIT_NOFILE, &rl);
         }
         execv(exe, (char *const *)argv);
         _exit(127);

@@ -15,6 +15,7 @@ typedef struct cs_daemon {
     char query_ep[700];   /* ipc://dir/query.sock */
     char admin_ep[700];   /* ipc://db/admin.sock */
     char log[600];        /* the broker's stderr */
+    long nofile;          /* when > 0, the broker's descriptor limit (soft and hard) */
 } cs_daemon_t;
 
 /* Start codesetd on a fresh temp dir (or, if d->dir is already set, on the same db again),
