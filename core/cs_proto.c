@@ -975,9 +975,8 @@ void cs_pack_valid_result(msgpack_packer *pk, const char *input, size_t input_le
     size_t need = sizeof k_input + sizeof k_code + sizeof k_rest + 9 + input_len + code_len +
                   title_len;
     if (need > sizeof buf || input_len > UINT16_MAX || code_len > UINT16_MAX ||
-        title_len > UINT16_MAX || cs_utf8_end(input, input_len, 1) != input_len ||
-        cs_utf8_end(code, code_len, 1) != code_len ||
-        cs_utf8_end(title, title_len, 1) != title_len) {
+        title_len > UINT16_MAX || !cs_utf8_ascii(input, input_len) ||
+        !cs_utf8_ascii(code, code_len) || !cs_utf8_ascii(title, title_len)) {
         msgpack_pack_map(pk, 5);
         cs_pack_cstr(pk, "input");
         cs_pack_strn(pk, input, input_len);

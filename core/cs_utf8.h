@@ -55,28 +55,36 @@ static inline size_t cs_utf8_step(const unsigned char *p, size_t n, int *ok)
     return i;
 }
 
+/* Whether s[0..n) is all ASCII (so well-formed UTF-8), as most text is: its bytes ORed
+ * together eight at a time (the last eight overlapping), with no branch per byte. */
+static inline int cs_utf8_ascii(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    uint64_t acc = 0, w = 0;
+    if (n >= 8) {
+        for (size_t k = 0; k + 8 <= n; k += 8) {
+            memcpy(&w, p + k, 8);
+            acc |= w;
+        }
+        memcpy(&w, p + n - 8, 8);
+        acc |= w;
+    } else {
+        for (size_t k = 0; k < n; k++) {
+            acc |= p[k];
+        }
+    }
+    return (acc & UINT64_C(0x8080808080808080)) == 0;
+}
+
 /* The offset of the first byte of p[0..n) that is not well-formed UTF-8, or n when all is.
  * With controls 0, an ASCII control character (below 0x20, or 0x7f) counts as bad too. */
 static inline size_t cs_utf8_end(const char *s, size_t n, int controls)
 {
     const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0;
-    if (controls && n >= 8) {
-        /* eight ASCII bytes at a time (most text is nothing else), the tail overlapping */
-        uint64_t w;
-        for (; i + 8 <= n; i += 8) {
-            memcpy(&w, p + i, 8);
-            if (w & UINT64_C(0x8080808080808080)) {
-                break;
-            }
-        }
-        if (i + 8 > n) {
-            memcpy(&w, p + n - 8, 8);
-            if ((w & UINT64_C(0x8080808080808080)) == 0) {
-                return n;
-            }
-        }
+    if (controls && cs_utf8_ascii(s, n)) {
+        return n;
     }
+    size_t i = 0;
     while (i < n) {
         if (p[i] < 0x80) {
             if (!controls && (p[i] < 0x20 || p[i] == 0x7f)) {
