@@ -84,4 +84,5 @@ csclient-install: all
 csclient-uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/lib/libcsclient.a $(DESTDIR)$(PREFIX)/lib/libcsclient.so* \
 	    $(DESTDIR)$(PREFIX)/include/codeset/codeset_client.h \
-	    $(DESTDIR)$(PREFIX)/lib/pkgconfig/csclient.pc $(DESTDIR)$(PYTHON_DIR)/codeset_client.py
+	    $(DESTDIR)$(PREFIX)/lib/pkgconfig/csclient.pc $(DESTDIR)$(PYTHON_DIR)/codeset_client.py \
+	    $(DESTDIR)$(PYTHON_DIR)/__pycache__/codeset_client.*.pyc
