@@ -59,7 +59,19 @@ DAEMON_SRC := core/codesetd.c
 CORE_SRC   := $(filter-out $(DAEMON_SRC),$(wildcard core/*.c))
 CORE_OBJ   := $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
 LIB_A      := $(BUILD)/lib/libcodeset.a
+# Shared libraries are libX.so.$(SO_VERSION) with the SONAME libX.so.$(SO_MAJOR), beside the
+# links libX.so.$(SO_MAJOR) (what ld.so looks for) and libX.so (what -lX links). SO_MAJOR is
+# bumped when an exported function or struct changes incompatibly.
+SO_MAJOR   := 0
+SO_VERSION := $(SO_MAJOR).$(shell sed -n 's/^\#define CS_VERSION "[0-9]*\.\(.*\)"/\1/p' \
+                                  core/cs_query.h)
 LIB_SO     := $(BUILD)/lib/libcodeset.so
+# $(call so_link,FILE,NAME) makes the links NAME.so.$(SO_MAJOR) -> FILE and NAME.so beside FILE.
+so_link = cd $(dir $(1)) && ln -sf $(notdir $(1)) $(2).so.$(SO_MAJOR) && \
+          ln -sf $(2).so.$(SO_MAJOR) $(2).so
+# $(call so_install,FILE,NAME) installs FILE and its links into $(DESTDIR)$(PREFIX)/lib.
+so_install = install -m 0644 $(1) $(DESTDIR)$(PREFIX)/lib/ && \
+             $(call so_link,$(DESTDIR)$(PREFIX)/lib/$(notdir $(1)),$(2))
 
 # ---- programs --------------------------------------------------------------
 CODESETD   := $(BUILD)/bin/codesetd
@@ -98,9 +110,12 @@ $(LIB_A): $(CORE_OBJ)
 	@mkdir -p $(dir $@)
 	$(call say,AR,$@)rm -f $@ && ar rcs $@ $^
 
-$(LIB_SO): $(CORE_OBJ)
+$(LIB_SO).$(SO_VERSION): $(CORE_OBJ)
 	@mkdir -p $(dir $@)
-	$(call say,LD,$@)$(CC) -shared $(LDFLAGS) -o $@ $^ $(CORE_LIBS)
+	$(call say,LD,$@)$(CC) -shared -Wl,-soname,libcodeset.so.$(SO_MAJOR) $(LDFLAGS) -o $@ $^ \
+	    $(CORE_LIBS)
+$(LIB_SO): $(LIB_SO).$(SO_VERSION)
+	$(Q)$(call so_link,$<,libcodeset)
 
 $(CODESETD): $(BUILD)/obj/core/codesetd.o $(LIB_A)
 	@mkdir -p $(dir $@)
@@ -286,14 +301,16 @@ install: all
 	    $(DESTDIR)$(PREFIX)/include/codeset $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 0755 $(CODESETD) $(CLI) $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 $(PLUGINS) $(DESTDIR)$(PREFIX)/lib/codeset/plugins/
-	install -m 0644 $(LIB_A) $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/
+	install -m 0644 $(LIB_A) $(DESTDIR)$(PREFIX)/lib/
+	$(call so_install,$(LIB_SO).$(SO_VERSION),libcodeset)
 	install -m 0644 $(PUBLIC_HDR) $(DESTDIR)$(PREFIX)/include/codeset/
 	install -m 0644 $(PC_FILE) $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	$(Q)if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then ldconfig; fi
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/codesetd $(DESTDIR)$(PREFIX)/bin/codeset
 	rm -rf $(DESTDIR)$(PREFIX)/lib/codeset $(DESTDIR)$(PREFIX)/include/codeset
-	rm -f $(DESTDIR)$(PREFIX)/lib/libcodeset.a $(DESTDIR)$(PREFIX)/lib/libcodeset.so
+	rm -f $(DESTDIR)$(PREFIX)/lib/libcodeset.a $(DESTDIR)$(PREFIX)/lib/libcodeset.so*
 	rm -f $(DESTDIR)$(PREFIX)/lib/pkgconfig/codeset.pc
 
 # ---- man pages, systemd unit, sysusers entry, example configuration ----------

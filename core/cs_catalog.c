@@ -2,12 +2,14 @@
 #include "cs_catalog.h"
 
 #include <msgpack.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "cs_key.h"
 #include "cs_log.h"
+#include "cs_proto.h"
 
 #define CS_PURGE_BATCH 20000
 
@@ -153,6 +155,78 @@ int cs_catalog_has_system(cs_reader_t *r, const char *system, size_t slen)
         return 0;
     }
     return k.len >= plen && memcmp(k.data, key, plen) == 0;
+}
+
+/* Keep label (the rest of key k after plen bytes) in out when from is later than *out_from. */
+static void s_keep_later(const cs_val_t *k, size_t plen, int from, char *out, size_t cap,
+                         int *out_from)
+{
+    size_t n = k->len - plen;
+    if (out[0] != '\0' && from <= *out_from) {
+        return;
+    }
+    n = n < cap - 1 ? n : cap - 1;
+    memcpy(out, (const char *)k->data + plen, n);
+    out[n] = '\0';
+    *out_from = from;
+}
+
+int cs_catalog_why_none(cs_reader_t *r, const char *system, size_t slen, const char *name,
+                        int date, char *msg, size_t cap)
+{
+    /* The label keys hold every active and retired release with its status; the newest
+     * retired one, and the latest retired one that had taken effect by date, are the ones
+     * to pin. */
+    uint8_t key[CS_STORE_KEY_MAX];
+    size_t plen = s_sys_key(key, sizeof key, 'L', system, slen);
+    unsigned n_active = 0, n_retired = 0;
+    char newest[64] = "", covering[64] = "";
+    int newest_from = 0, covering_from = 0;
+    cs_val_t k, v;
+    int rc = plen ? cs_reader_seek(r, CS_DB_META, key, plen, &k, &v) : CS_ENOTFOUND;
+    for (; rc == CS_OK && k.len > plen && memcmp(k.data, key, plen) == 0;
+         rc = cs_reader_next(r, CS_DB_META, &k, &v)) {
+        const uint8_t *b = v.data;
+        if (v.len != 9 || (b[8] != CS_REL_ACTIVE && b[8] != CS_REL_RETIRED)) {
+            continue;
+        }
+        if (b[8] == CS_REL_ACTIVE) {
+            n_active++;
+            continue;
+        }
+        n_retired++;
+        int from = (int)cs_key_get_u32(b + 4);
+        s_keep_later(&k, plen, from, newest, sizeof newest, &newest_from);
+        if (date && from <= date) {
+            s_keep_later(&k, plen, from, covering, sizeof covering, &covering_from);
+        }
+    }
+    char d[11], f[11];
+    cs_proto_format_date(date, d);
+    if (n_active == 0 && n_retired == 0) {
+        snprintf(msg, cap, "no release of %s is loaded", name);
+        return CS_ENOTFOUND;
+    }
+    if (date == 0 || (n_active == 0 && covering[0] == '\0')) {
+        char when[64] = "";
+        if (date) {
+            snprintf(when, sizeof when, "no release of %s is in effect on %s: ", name, d);
+        }
+        cs_proto_format_date(newest_from, f);
+        snprintf(msg, cap,
+                 "%severy release of %s is retired (the newest is %s, in effect from %s); pin "
+                 "one with \"release\": \"%s\"",
+                 when, name, newest, f, newest);
+    } else if (covering[0] != '\0') {
+        cs_proto_format_date(covering_from, f);
+        snprintf(msg, cap,
+                 "no release of %s is in effect on %s: %s, in effect from %s, is retired; pin "
+                 "it with \"release\": \"%s\"",
+                 name, d, covering, f, covering);
+    } else {
+        snprintf(msg, cap, "no release of %s is in effect on %s", name, d);
+    }
+    return CS_OK;
 }
 
 /* ---- release records (msgpack) ---- */

@@ -103,6 +103,14 @@ typedef struct cs_catalog_memo {
 int cs_catalog_in_effect(cs_reader_t *r, cs_catalog_memo_t *memo, const char *system,
                          size_t slen, int date, cs_resolved_t *out);
 
+/* Why no release of the system answers a query that pins none by label: date 0 asked for
+ * the newest release, else date (yyyymmdd) for the one in effect then. Writes one sentence
+ * into msg[0..cap) (name: the system's name for messages). CS_ENOTFOUND when the system has
+ * no release at all ("no release of icd10cm is loaded"); else CS_OK, and when a retired
+ * release is why, the sentence says so and how to pin it ("release" still reaches it). */
+int cs_catalog_why_none(cs_reader_t *r, const char *system, size_t slen, const char *name,
+                        int date, char *msg, size_t cap);
+
 /* 1 if the system has any release (active or retired) at all, else 0. */
 int cs_catalog_has_system(cs_reader_t *r, const char *system, size_t slen);
 /* Read one release record by id inside a reader's snapshot. CS_OK or CS_ENOTFOUND. */

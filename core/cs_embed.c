@@ -273,20 +273,11 @@ static int s_resolve(cs_db_t *db, const cs_plugin_desc_t *sys, const char *syste
         }
         return CS_OK;
     }
-    if (sel->has_date) {
-        if (cs_catalog_in_effect(db->reader, &db->memo, system, slen, sel->date, rel) != CS_OK) {
-            if (!cs_catalog_has_system(db->reader, system, slen)) {
-                return cs_error_set(err, CS_ENOTFOUND, "no release of %s is loaded", sys->name);
-            }
-            char d[11];
-            cs_proto_format_date(sel->date, d);
-            return cs_error_set(err, CS_ENOTFOUND, "no release of %s is in effect on %s",
-                                sys->name, d);
-        }
-        return CS_OK;
-    }
-    if (cs_catalog_in_effect(db->reader, &db->memo, system, slen, 0, rel) != CS_OK) {
-        return cs_error_set(err, CS_ENOTFOUND, "no release of %s is loaded", sys->name);
+    int date = sel->has_date ? sel->date : 0;
+    if (cs_catalog_in_effect(db->reader, &db->memo, system, slen, date, rel) != CS_OK) {
+        char msg[256];
+        cs_catalog_why_none(db->reader, system, slen, sys->name, date, msg, sizeof msg);
+        return cs_error_set(err, CS_ENOTFOUND, "%s", msg);
     }
     return CS_OK;
 }

@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cs_utf8.h"
+
 /* Largest offset kept after clamping; leaves room for offset + limit in any int64 sum. */
 #define S_MAX_OFFSET 2147483647
 
@@ -865,6 +867,29 @@ cs_str_t cs_request_file_at(const cs_request_t *req, uint32_t i)
 
 /* ---- reply packing ------------------------------------------------------------------------ */
 
+/* s[0..n) with each ill-formed part replaced by U+FFFD; s[0..good) is well-formed. */
+static void s_pack_repaired(msgpack_packer *pk, const char *s, size_t n, size_t good)
+{
+    size_t out = cs_utf8_repaired_len(s, n, good);
+    msgpack_pack_str(pk, out <= UINT32_MAX ? out : 0);
+    if (out > UINT32_MAX) {
+        return;
+    }
+    const unsigned char *p = (const unsigned char *)s;
+    size_t run = 0; /* start of the well-formed run being gathered */
+    for (size_t i = good; i < n;) {
+        int ok;
+        size_t len = cs_utf8_step(p + i, n - i, &ok);
+        if (!ok) {
+            msgpack_pack_str_body(pk, s + run, i - run);
+            msgpack_pack_str_body(pk, CS_UTF8_REPLACEMENT, CS_UTF8_REPLACEMENT_LEN);
+            run = i + len;
+        }
+        i += len;
+    }
+    msgpack_pack_str_body(pk, s + run, n - run);
+}
+
 void cs_pack_strn(msgpack_packer *pk, const char *s, size_t n)
 {
     if (s == NULL) {
@@ -872,6 +897,13 @@ void cs_pack_strn(msgpack_packer *pk, const char *s, size_t n)
     }
     if (n > UINT32_MAX) {
         n = UINT32_MAX;
+    }
+    /* A reply echoes client bytes (codes, labels, messages quoting them): a str in a reply is
+     * always UTF-8, so a strict decoder reads every reply. */
+    size_t good = n ? cs_utf8_end(s, n, 1) : 0;
+    if (good < n) {
+        s_pack_repaired(pk, s, n, good);
+        return;
     }
     msgpack_pack_str(pk, n);
     if (n > 0) {
@@ -943,7 +975,8 @@ void cs_pack_valid_result(msgpack_packer *pk, const char *input, size_t input_le
     size_t need = sizeof k_input + sizeof k_code + sizeof k_rest + 9 + input_len + code_len +
                   title_len;
     if (need > sizeof buf || input_len > UINT16_MAX || code_len > UINT16_MAX ||
-        title_len > UINT16_MAX) {
+        title_len > UINT16_MAX || !cs_utf8_ascii(input, input_len) ||
+        !cs_utf8_ascii(code, code_len) || !cs_utf8_ascii(title, title_len)) {
         msgpack_pack_map(pk, 5);
         cs_pack_cstr(pk, "input");
         cs_pack_strn(pk, input, input_len);
@@ -972,7 +1005,14 @@ void cs_reply_begin(msgpack_packer *pk, const cs_request_t *req, int ok, uint32_
     cs_pack_kv_bool(pk, "ok", ok);
     if (has_id) {
         cs_pack_cstr(pk, "id");
-        msgpack_pack_object(pk, req->id);
+        const msgpack_object_str *id = &req->id.via.str;
+        if (req->id.type == MSGPACK_OBJECT_STR && cs_utf8_end(id->ptr, id->size, 1) != id->size) {
+            /* as bin, byte for byte: repaired, it could no longer be matched to its request */
+            msgpack_pack_bin(pk, id->size);
+            msgpack_pack_bin_body(pk, id->ptr, id->size);
+        } else {
+            msgpack_pack_object(pk, req->id);
+        }
     }
 }
 

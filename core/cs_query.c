@@ -140,26 +140,17 @@ static cs_proto_err_t s_resolve(cs_engine_t *e, const cs_request_t *req, msgpack
         }
         return CS_PERR_NONE;
     }
-    if (req->has_date) {
-        rc = cs_catalog_in_effect(e->reader, &e->memo, req->system.ptr, req->system.len,
-                                  req->date, &ctx->rel);
-        if (rc != CS_OK) {
-            if (!cs_catalog_has_system(e->reader, req->system.ptr, req->system.len)) {
-                return cs_reply_errorf(pk, req, CS_PERR_UNKNOWN_RELEASE,
-                                       "no release of %s is loaded", ctx->sys->name);
-            }
-            char d[11];
-            cs_proto_format_date(req->date, d);
-            return cs_reply_errorf(pk, req, CS_PERR_NO_RELEASE_FOR_DATE,
-                                   "no release of %s is in effect on %s", ctx->sys->name, d);
-        }
-        return CS_PERR_NONE;
-    }
-    rc = cs_catalog_in_effect(e->reader, &e->memo, req->system.ptr, req->system.len, 0,
+    int date = req->has_date ? req->date : 0;
+    rc = cs_catalog_in_effect(e->reader, &e->memo, req->system.ptr, req->system.len, date,
                               &ctx->rel);
     if (rc != CS_OK) {
-        return cs_reply_errorf(pk, req, CS_PERR_UNKNOWN_RELEASE, "no release of %s is loaded",
-                               ctx->sys->name);
+        char msg[256];
+        rc = cs_catalog_why_none(e->reader, req->system.ptr, req->system.len, ctx->sys->name,
+                                 date, msg, sizeof msg);
+        cs_proto_err_t pe =
+            rc == CS_OK && date ? CS_PERR_NO_RELEASE_FOR_DATE : CS_PERR_UNKNOWN_RELEASE;
+        cs_reply_error(pk, req, pe, msg);
+        return pe;
     }
     return CS_PERR_NONE;
 }

@@ -16,10 +16,29 @@ $(CSCLIENT_A): $(CSCLIENT_OBJ)
 	@mkdir -p $(dir $@)
 	$(call say,AR,$@)rm -f $@ && ar rcs $@ $^
 
-$(CSCLIENT_SO): $(CSCLIENT_OBJ)
+# libcsclient.so.$(SO_VERSION), SONAME libcsclient.so.$(SO_MAJOR), and its links (see the
+# top Makefile's SO_MAJOR).
+$(CSCLIENT_SO).$(SO_VERSION): $(CSCLIENT_OBJ)
 	@mkdir -p $(dir $@)
-	$(call say,LD,$@)$(CC) -shared -Wl,-z,defs -Wl,-soname,libcsclient.so $(LDFLAGS) \
-	    -o $@ $^ $(CSCLIENT_LIBS)
+	$(call say,LD,$@)$(CC) -shared -Wl,-z,defs -Wl,-soname,libcsclient.so.$(SO_MAJOR) \
+	    $(LDFLAGS) -o $@ $^ $(CSCLIENT_LIBS)
+$(CSCLIENT_SO): $(CSCLIENT_SO).$(SO_VERSION)
+	$(Q)$(call so_link,$<,libcsclient)
+
+# csclient.pc for programs that link the library (pkg-config csclient), written like codeset.pc
+# (rewritten only when its text changes). ZeroMQ and msgpack go in Libs.private: the header
+# needs neither's include path.
+CSCLIENT_PC := $(BUILD)/lib/pkgconfig/csclient.pc
+$(CSCLIENT_PC): pc-force
+	@mkdir -p $(dir $@)
+	$(Q)printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include' \
+	    '' 'Name: csclient' \
+	    'Description: C client library for codesetd, the medical code-set broker' \
+	    'Version: $(PC_VERSION)' 'Libs: -L$${libdir} -lcsclient' \
+	    'Libs.private: $(CSCLIENT_LIBS)' \
+	    'Cflags: -I$${includedir}/codeset' > $@.tmp
+	$(Q)if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+all: $(CSCLIENT_PC)
 
 $(CSCLIENT_EXAMPLE): $(BUILD)/obj/$(CSCLIENT_DIR)/example.o $(CSCLIENT_A)
 	@mkdir -p $(dir $@)
@@ -44,14 +63,26 @@ python-check: all
 
 check: csclient-header-check python-check
 
-# install/uninstall take the library and its header along (beside core's public headers).
+# install/uninstall take the library, its header (beside core's public headers) and its .pc
+# along, and the Python client to where Debian's python3 looks for modules of PREFIX:
+# /usr/lib/python3/dist-packages for /usr, else PREFIX/lib/python3.X/dist-packages
+# (/usr/local/lib/python3.11/dist-packages on Debian 12). PYTHON_DIR overrides it.
+PYTHON_VER = $(shell $(PYTHON3) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+PYTHON_DIR ?= $(strip $(if $(filter /usr,$(PREFIX)),$(PREFIX)/lib/python3/dist-packages,\
+                           $(PREFIX)/lib/python$(PYTHON_VER)/dist-packages))
 .PHONY: csclient-install csclient-uninstall
 install: csclient-install
 uninstall: csclient-uninstall
 csclient-install: all
-	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/codeset
-	install -m 0644 $(CSCLIENT_A) $(CSCLIENT_SO) $(DESTDIR)$(PREFIX)/lib/
+	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/codeset \
+	    $(DESTDIR)$(PYTHON_DIR)
+	install -m 0644 $(CSCLIENT_A) $(DESTDIR)$(PREFIX)/lib/
+	$(call so_install,$(CSCLIENT_SO).$(SO_VERSION),libcsclient)
 	install -m 0644 $(CSCLIENT_DIR)/codeset_client.h $(DESTDIR)$(PREFIX)/include/codeset/
+	install -m 0644 $(CSCLIENT_PC) $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	install -m 0644 clients/python/codeset_client.py $(DESTDIR)$(PYTHON_DIR)/
 csclient-uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/lib/libcsclient.a $(DESTDIR)$(PREFIX)/lib/libcsclient.so \
-	    $(DESTDIR)$(PREFIX)/include/codeset/codeset_client.h
+	rm -f $(DESTDIR)$(PREFIX)/lib/libcsclient.a $(DESTDIR)$(PREFIX)/lib/libcsclient.so* \
+	    $(DESTDIR)$(PREFIX)/include/codeset/codeset_client.h \
+	    $(DESTDIR)$(PREFIX)/lib/pkgconfig/csclient.pc $(DESTDIR)$(PYTHON_DIR)/codeset_client.py \
+	    $(DESTDIR)$(PYTHON_DIR)/__pycache__/codeset_client.*.pyc

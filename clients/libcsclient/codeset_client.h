@@ -5,6 +5,9 @@
  * an endpoint that is not connected). Every request carries an "id" and replies are matched
  * by it, so they may arrive in any order.
  *
+ * Build with `pkg-config --cflags --libs csclient` (installed by `make install`): the header is
+ * PREFIX/include/codeset/codeset_client.h, the library libcsclient.so.0.
+ *
  * Calls:
  *   synchronous   cs_client_ping, _lookup, _validate, _search, _crosswalk, _releases
  *   pipelined     a cs_client_batch_t of many requests, sent by cs_client_batch_run with up to

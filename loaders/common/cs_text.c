@@ -5,6 +5,8 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "cs_utf8.h" /* core/: header-only, no core symbol linked */
+
 void cs_text_begin(cs_text_t *t, const cs_host_api_t *host, cs_sink_t *sink, cs_error_t *err)
 {
     t->host = host;
@@ -126,45 +128,5 @@ int cs_text_poll(cs_text_t *t, unsigned line, uint64_t done)
 
 size_t cs_text_utf8_end(const char *p, size_t n, int controls)
 {
-    size_t i = 0;
-    while (i < n) {
-        unsigned char c = (unsigned char)p[i];
-        if (c < 0x80) {
-            if (!controls && (c < 0x20 || c == 0x7f)) {
-                return i;
-            }
-            i++;
-            continue;
-        }
-        size_t more;
-        uint32_t cp;
-        if (c >= 0xc2 && c <= 0xdf) {
-            more = 1;
-            cp = c & 0x1fu;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            more = 2;
-            cp = c & 0x0fu;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            more = 3;
-            cp = c & 0x07u;
-        } else {
-            return i;
-        }
-        if (n - i <= more) {
-            return i;
-        }
-        for (size_t k = 1; k <= more; k++) {
-            unsigned char d = (unsigned char)p[i + k];
-            if ((d & 0xc0u) != 0x80u) {
-                return i;
-            }
-            cp = (cp << 6) | (d & 0x3fu);
-        }
-        if ((more == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-            (more == 3 && (cp < 0x10000 || cp > 0x10ffff))) {
-            return i;
-        }
-        i += more + 1;
-    }
-    return n;
+    return cs_utf8_end(p, n, controls);
 }
