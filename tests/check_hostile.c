@@ -71,8 +71,9 @@ static const char *s_code(unsigned i, char *out, size_t cap)
 }
 
 /* Send {"op":"validate","id":id,"system":"icd10cm","codes":[n codes from first]}; with
- * same set, every code is that one. */
-static void s_send_validate(void *sock, int id, unsigned first, unsigned n, const char *same)
+ * same set, every code is that one. Without the empty delimiter frame when bare. */
+static void s_send_validate_as(void *sock, int id, unsigned first, unsigned n,
+                               const char *same, int bare)
 {
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
@@ -89,9 +90,14 @@ static void s_send_validate(void *sock, int id, unsigned first, unsigned n, cons
         char code[16];
         cs_tpack_str(&pk, same ? same : s_code(first + i, code, sizeof code));
     }
-    ck_assert_int_ge(zmq_send(sock, "", 0, ZMQ_SNDMORE), 0);
+    ck_assert(bare || zmq_send(sock, "", 0, ZMQ_SNDMORE) >= 0);
     ck_assert_int_ge(zmq_send(sock, sb.data, sb.size, 0), 0);
     msgpack_sbuffer_destroy(&sb);
+}
+
+static void s_send_validate(void *sock, int id, unsigned first, unsigned n, const char *same)
+{
+    s_send_validate_as(sock, id, first, n, same, 0);
 }
 
 /* Send a search of q with limit, tagged id. */
@@ -223,7 +229,9 @@ START_TEST(test_identity_cannot_splice_slices)
     }
     for (int round = 0; round < 10; round++) {
         for (int i = 0; i < ATTACKERS; i++) {
-            s_send_validate(att[i], 100 + i, 0, 300, "A00.00"); /* forwarded: > 100 codes */
+            /* a worker answers it whole (over 100 codes, under 256): its identity travels
+             * with it to the worker and back */
+            s_send_validate_as(att[i], 100 + i, 0, 255, "A00.00", 1);
         }
         s_send_validate(victim, round, 1000, 510, NULL);
         s_reply_t rep;
@@ -247,7 +255,7 @@ START_TEST(test_identity_cannot_splice_slices)
         }
         s_done(&rep);
         for (int i = 0; i < ATTACKERS; i++) {
-            /* each attacker gets its own answer: 300 results of A00.00 */
+            /* each attacker gets its own answer: 255 results of A00.00 */
             ck_assert_msg(s_recv(att[i], &rep, T_TIMEOUT), "attacker %d got no answer", i);
             res = cs_obj_get(&rep.up.data, "results");
             char msg[256] = "";
@@ -256,7 +264,7 @@ START_TEST(test_identity_cannot_splice_slices)
                 msgpack_object_print(stderr, rep.up.data);
             }
             ck_assert_msg(res && res->type == MSGPACK_OBJECT_ARRAY, "attacker %d: %s", i, msg);
-            ck_assert_uint_eq(res->via.array.size, 300);
+            ck_assert_uint_eq(res->via.array.size, 255);
             s_done(&rep);
         }
     }
