@@ -20,7 +20,6 @@
 #include "cs_maps.h"
 #include "cs_search.h"
 
-
 #define CS_JOBS_KEPT 64           /* finished jobs remembered for the job op */
 #define CS_LOAD_BATCH 20000       /* records per write transaction */
 #define CS_LOAD_GROW_TRIES 16 /* doublings: from 1 MiB up to 64 GiB */

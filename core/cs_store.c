@@ -173,6 +173,22 @@ static int s_lock_dir(cs_store_t *st, cs_error_t *err)
     return CS_OK;
 }
 
+/* A writable store: create the directory, check it, and take its lock. */
+static int s_writable_dir(cs_store_t *st, cs_error_t *err)
+{
+    if (s_mkdir_p(st->dir) != 0) {
+        return cs_error_set(err, CS_EIO, "%s: cannot create the directory: %s", st->dir,
+                            strerror(errno));
+    }
+    struct stat sb;
+    if (stat(st->dir, &sb) != 0 || !S_ISDIR(sb.st_mode) ||
+        access(st->dir, R_OK | W_OK | X_OK) != 0) {
+        return cs_error_set(err, CS_EIO, "%s: not a directory this user can read and write",
+                            st->dir);
+    }
+    return s_lock_dir(st, err);
+}
+
 cs_store_t *cs_store_open(const char *dir, size_t map_size, unsigned max_readers,
                           cs_error_t *err)
 {
@@ -214,17 +230,7 @@ cs_store_t *cs_store_open_ex(const char *dir, size_t map_size, unsigned max_read
     if (rdonly && s_check_rdonly_dir(dir, err) != CS_OK) {
         goto fail_nodb;
     }
-    if (!rdonly && s_mkdir_p(dir) != 0) {
-        cs_error_set(err, CS_EIO, "%s: cannot %s: %s", dir, step, strerror(errno));
-        goto fail_nodb;
-    }
-    struct stat sb;
-    if (!rdonly &&
-        (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode) || access(dir, R_OK | W_OK | X_OK) != 0)) {
-        cs_error_set(err, CS_EIO, "%s: not a directory this user can read and write", dir);
-        goto fail_nodb;
-    }
-    if (!rdonly && s_lock_dir(st, err) != CS_OK) {
+    if (!rdonly && s_writable_dir(st, err) != CS_OK) {
         goto fail_nodb;
     }
     long page = sysconf(_SC_PAGESIZE);
