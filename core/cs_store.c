@@ -131,7 +131,9 @@ static int s_commit_failed(const char *dir, int rc, const char *what, cs_error_t
     if (rc == ENOSPC || rc == EDQUOT || (rc == EIO && known && avail < S_DISK_LOW)) {
         return cs_error_set(err, CS_EIO, "disk full: cannot %s in %s (%s; %llu bytes free "
                             "there): free some space and try again", what, dir,
-                            rc == EDQUOT ? "over the disk quota" : "no space left on device",
+                            rc == EDQUOT   ? "over the disk quota"
+                            : rc == ENOSPC ? "no space left on device"
+                                           : "a write came up short",
                             (unsigned long long)avail);
     }
     int code = s_map_err(rc);
