@@ -616,6 +616,7 @@ static void *s_job_main(void *arg)
 
     pthread_mutex_lock(&jobs->lock);
     s_job_t *job = jobs->cur;
+    const char *sys = job->st.system[0] ? job->st.system : "?"; /* "?": never sniffed */
     job->st.seconds = s_elapsed(&job->started);
     job->st.records = sink.records;
     job->st.codes = sink.codes;
@@ -624,7 +625,7 @@ static void *s_job_main(void *arg)
         job->st.state = CS_JOB_DONE;
         job->st.bytes_done = job->st.bytes_total;
         CS_NOTICE("load %s %s/%s: done, %llu records (%llu codes, %llu billable) in %.2f s",
-                  job->st.id, job->st.system, rel.label, (unsigned long long)sink.records,
+                  job->st.id, sys, rel.label, (unsigned long long)sink.records,
                   (unsigned long long)sink.codes, (unsigned long long)sink.billable,
                   job->st.seconds);
     } else {
@@ -632,11 +633,10 @@ static void *s_job_main(void *arg)
         job->st.cancelled = rc == CS_ETERM && atomic_load(&jobs->cancel) != S_RUN;
         job->st.error = err;
         if (err.file[0]) {
-            CS_ERROR("load %s %s/%s: failed at %s:%u:%u: %s", job->st.id, job->st.system,
-                     rel.label, err.file, err.line, err.column, err.msg);
+            CS_ERROR("load %s %s/%s: failed at %s:%u:%u: %s", job->st.id, sys, rel.label,
+                     err.file, err.line, err.column, err.msg);
         } else {
-            CS_ERROR("load %s %s/%s: failed: %s", job->st.id, job->st.system, rel.label,
-                     err.msg);
+            CS_ERROR("load %s %s/%s: failed: %s", job->st.id, sys, rel.label, err.msg);
         }
     }
     pthread_cond_broadcast(&jobs->ended);
