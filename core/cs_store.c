@@ -160,9 +160,9 @@ static int s_lock_dir(cs_store_t *st, cs_error_t *err)
         pid[strcspn(pid, "\n")] = '\0';
         close(fd);
         if (e == EWOULDBLOCK) {
-            return cs_error_set(err, CS_EEXIST, "%s is in use by another codesetd%s%s%s (it "
-                                "holds %s): one broker per database", st->dir,
-                                pid[0] ? " (pid " : "", pid, pid[0] ? ")" : "", path);
+            return cs_error_set(err, CS_EEXIST, "%s is in use by another codesetd%s%s, which "
+                                "holds %s: one broker per database", st->dir,
+                                pid[0] ? ", pid " : "", pid, path);
         }
         return cs_error_set(err, CS_EIO, "%s: cannot lock: %s", path, strerror(e));
     }

@@ -420,21 +420,21 @@ END_TEST
 
 /* ---- item 9: one broker per database ---- */
 
-/* Run codesetd on db with its own sockets under dir; its exit status (-1 if it is still
- * running after 10 s: then it is killed) and the first lines of its stderr in out. */
+/* Run codesetd on db with its own query socket under dir and the default admin socket (the
+ * first broker's); its exit status (-1 if it is still running after 10 s: then it is killed)
+ * and the first lines of its stderr in out. */
 static int s_second_broker(const char *dir, const char *db, char *out, size_t cap)
 {
-    char exe[PATH_MAX], listen[PATH_MAX], adm[PATH_MAX], log[PATH_MAX];
+    char exe[PATH_MAX], listen[PATH_MAX], log[PATH_MAX];
     snprintf(exe, sizeof exe, "%s/bin/codesetd", cs_test_build_dir());
     snprintf(listen, sizeof listen, "ipc://%s/second-query.sock", dir);
-    snprintf(adm, sizeof adm, "ipc://%s/second-admin.sock", dir);
     snprintf(log, sizeof log, "%s/second.log", dir);
     pid_t pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
         int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         dup2(fd, STDERR_FILENO);
-        execl(exe, exe, "--db", db, "--listen", listen, "--admin", adm, (char *)NULL);
+        execl(exe, exe, "--db", db, "--listen", listen, (char *)NULL);
         _exit(127);
     }
     int status = 0, rc = -1;
@@ -479,7 +479,7 @@ START_TEST(test_second_broker)
     ck_assert_msg(nl && nl[1] == '\0', "not one line: %s", out);
     ck_assert_msg(strstr(out, d.db) && strstr(out, "in use by another codesetd"), "said: %s",
                   out);
-    /* the first one's load completes and stays */
+    /* the first one's load completes and stays, and its admin socket still answers */
     r = s_wait_job(admin, q, job, 60000, state, msg, sizeof msg);
     ck_assert_msg(strcmp(state, "done") == 0, "%s: %s", state, msg);
     ck_assert(cs_obj_is_str(cs_obj_get(r, "loader"), "icd10cm-tabular"));
