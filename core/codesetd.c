@@ -259,7 +259,13 @@ int main(int argc, char **argv)
 
     cs_error_t err;
     cs_error_clear(&err);
-    if (cs_broker_run(&cfg, &s_stop, &err) != CS_OK) {
+    int rc = cs_broker_run(&cfg, &s_stop, &err);
+    if (rc == CS_ETERM) {
+        /* A load thread is still running: no exit handler may run under it. */
+        CS_ERROR("codesetd stopped: %s", err.msg);
+        _exit(1);
+    }
+    if (rc != CS_OK) {
         fprintf(stderr, "codesetd: %s\n", err.msg);
         return CS_EXIT_USAGE;
     }

@@ -28,6 +28,8 @@
 
 #define CS_MAX_FRAMES 16 /* envelope frames kept per request */
 #define CS_POLL_MS 200
+/* At shutdown, how long a running load gets to stop before the broker leaves without it. */
+#define S_STOP_LOAD_MS 5000
 #define CS_HWM 10000
 /* A validate of more codes than this goes to a worker, like search, diff and crosswalk. */
 #define CS_SLOW_VALIDATE 100
@@ -161,11 +163,7 @@ static cs_proto_err_t s_admin_load(s_broker_t *b, const cs_request_t *req, msgpa
             return CS_PERR_BAD_REQUEST;
         }
     } else {
-        loader = cs_plugin_host_sniff(b->plugins, files, req->n_files, &err);
-        if (!loader) {
-            cs_reply_error(pk, req, CS_PERR_LOAD_FAILED, err.msg);
-            return CS_PERR_LOAD_FAILED;
-        }
+        loader = NULL; /* sniffed on the load thread: no file is read on this one */
     }
     char label[64];
     char system[32];
@@ -195,9 +193,11 @@ static cs_proto_err_t s_admin_load(s_broker_t *b, const cs_request_t *req, msgpa
         cs_reply_error(pk, req, CS_PERR_LOAD_FAILED, err.msg);
         return CS_PERR_LOAD_FAILED;
     }
-    cs_reply_begin(pk, req, 1, 2);
+    cs_reply_begin(pk, req, 1, loader ? 2 : 1);
     cs_pack_kv_str(pk, "job", id);
-    cs_pack_kv_str(pk, "loader", loader->name);
+    if (loader) {
+        cs_pack_kv_str(pk, "loader", loader->name);
+    }
     return CS_PERR_NONE;
 }
 
@@ -249,7 +249,7 @@ static cs_proto_err_t s_admin_job(s_broker_t *b, const cs_request_t *req, msgpac
         return CS_PERR_BAD_REQUEST;
     }
     int failed = st.state == CS_JOB_FAILED;
-    cs_reply_begin(pk, req, 1, 10 + (failed ? 1 : 0));
+    cs_reply_begin(pk, req, 1, 11 + (failed ? 2 : 0));
     cs_pack_kv_str(pk, "job", st.id);
     cs_pack_kv_str(pk, "state", s_state_name(st.state));
     cs_pack_kv_int(pk, "bytes_done", (int64_t)st.bytes_done);
@@ -261,7 +261,9 @@ static cs_proto_err_t s_admin_job(s_broker_t *b, const cs_request_t *req, msgpac
     msgpack_pack_double(pk, st.seconds);
     cs_pack_kv_str(pk, "system", st.system);
     cs_pack_kv_str(pk, "release", st.label);
+    cs_pack_kv_str(pk, "loader", st.loader[0] ? st.loader : NULL);
     if (failed) {
+        cs_pack_kv_bool(pk, "cancelled", st.cancelled);
         cs_pack_cstr(pk, "error");
         msgpack_pack_map(pk, 5);
         cs_pack_kv_str(pk, "code", "load_failed");
@@ -270,6 +272,21 @@ static cs_proto_err_t s_admin_job(s_broker_t *b, const cs_request_t *req, msgpac
         cs_pack_kv_int(pk, "line", st.error.line);
         cs_pack_kv_int(pk, "column", st.error.column);
     }
+    return CS_PERR_NONE;
+}
+
+static cs_proto_err_t s_admin_cancel(s_broker_t *b, const cs_request_t *req, msgpack_packer *pk)
+{
+    cs_job_status_t st;
+    cs_error_t err;
+    cs_error_clear(&err);
+    if (cs_jobs_cancel(b->jobs, req->job.ptr, req->job.len, &st, &err) != CS_OK) {
+        cs_reply_error(pk, req, CS_PERR_BAD_REQUEST, err.msg);
+        return CS_PERR_BAD_REQUEST;
+    }
+    cs_reply_begin(pk, req, 1, 2);
+    cs_pack_kv_str(pk, "job", st.id);
+    cs_pack_kv_str(pk, "state", "cancelling");
     return CS_PERR_NONE;
 }
 
@@ -399,6 +416,7 @@ static cs_proto_err_t s_dispatch(s_broker_t *b, const void *body, size_t len, in
     switch (req->op) {
     case CS_OP_LOAD: e = s_admin_load(b, req, pk); break;
     case CS_OP_JOB: e = s_admin_job(b, req, pk); break;
+    case CS_OP_CANCEL: e = s_admin_cancel(b, req, pk); break;
     case CS_OP_PLUGINS: e = s_admin_plugins(b, req, pk); break;
     case CS_OP_RETIRE:
     case CS_OP_DROP: e = s_admin_retire_or_drop(b, req, pk); break;
@@ -990,9 +1008,14 @@ static int s_start(s_broker_t *b, cs_error_t *err)
     return CS_OK;
 }
 
-static void s_stop(s_broker_t *b)
+/* Stop everything the broker started. 0, or -1 when a load did not stop in time: its thread
+ * still uses the store and a plugin, so those are left as they are (see cs_jobs_stop). */
+static int s_stop(s_broker_t *b)
 {
-    cs_jobs_destroy(&b->jobs); /* cancels a running load and waits for it */
+    int stuck = b->jobs && cs_jobs_stop(b->jobs, S_STOP_LOAD_MS) != CS_OK;
+    if (!stuck) {
+        cs_jobs_destroy(&b->jobs);
+    }
     for (int i = 0; i < S_JOINS; i++) {
         if (b->joins[i].used) {
             s_join_free(&b->joins[i]);
@@ -1018,12 +1041,16 @@ static void s_stop(s_broker_t *b)
     if (b->admin_path[0]) {
         unlink(b->admin_path);
     }
+    if (stuck) {
+        return -1;
+    }
     cs_engine_destroy(&b->engine);
     cs_codeidx_set_destroy(&b->index); /* after every engine: they hold its indexes */
     cs_plugin_host_destroy(&b->plugins);
     cs_store_destroy(&b->store);
     msgpack_sbuffer_destroy(&b->out);
     cs_request_fini(&b->req);
+    return 0;
 }
 
 /* The loop's sockets and their descriptors. */
@@ -1197,6 +1224,10 @@ int cs_broker_run(const cs_broker_config_t *cfg, volatile sig_atomic_t *stop, cs
     CS_NOTICE("codesetd stopping: %llu requests served",
               (unsigned long long)(b.stats.requests[CS_OP_LOOKUP] +
                                    b.stats.requests[CS_OP_VALIDATE]));
-    s_stop(&b);
+    if (s_stop(&b) != 0) {
+        return cs_error_set(err, CS_ETERM, "the running load did not stop within %d s of the "
+                            "shutdown; leaving it (its partial release is purged at the next "
+                            "start)", S_STOP_LOAD_MS / 1000);
+    }
     return CS_OK;
 }

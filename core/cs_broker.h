@@ -51,7 +51,9 @@ typedef struct cs_broker_config {
 
 /* Run until *stop becomes non-zero (a signal handler sets it). Returns CS_OK after a clean
  * shutdown, or an error (with err set) if the broker could not start: the store, the
- * plugins or an endpoint. */
+ * plugins or an endpoint. CS_ETERM (err says why) after a shutdown that left a load thread
+ * running because it did not stop within 5 s: the caller must end the process with _exit()
+ * at once, running no exit handlers (the thread still uses the store and a plugin). */
 int cs_broker_run(const cs_broker_config_t *cfg, volatile sig_atomic_t *stop, cs_error_t *err);
 
 #ifdef __cplusplus

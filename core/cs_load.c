@@ -1,6 +1,7 @@
 /* cs_load.c: the load job thread and the sink that turns loader records into store keys. */
 #include "cs_load.h"
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,18 +14,20 @@
 
 #include "cs_catalog.h"
 #include "cs_entry.h"
+#include "cs_infile.h"
 #include "cs_key.h"
 #include "cs_log.h"
 #include "cs_maps.h"
 #include "cs_search.h"
-
-#include <nettle/sha2.h>
 
 #define CS_JOBS_KEPT 64           /* finished jobs remembered for the job op */
 #define CS_LOAD_BATCH 20000       /* records per write transaction */
 #define CS_LOAD_GROW_TRIES 16 /* doublings: from 1 MiB up to 64 GiB */
 
 #define CS_SINK_MAGIC 0x53494e4bu /* "SINK" */
+
+/* Why a load should stop (cs_jobs.cancel). */
+enum { S_RUN = 0, S_CANCEL_ADMIN = 1, S_CANCEL_SHUTDOWN = 2 };
 
 /* One job's shared state (guarded by cs_jobs.lock). */
 typedef struct s_job {
@@ -53,21 +56,28 @@ struct cs_jobs {
     cs_store_t *store;               /* the store written */
     const cs_plugin_host_t *plugins; /* systems and loaders */
     pthread_mutex_t lock;            /* guards jobs[], running, next_id */
+    pthread_cond_t ended;            /* signalled when the running job reaches its end */
     s_job_t jobs[CS_JOBS_KEPT];      /* ring of recent jobs */
     unsigned next_id;                /* number of the next job */
     int running;                     /* 1 while a load thread exists */
     pthread_t thread;                /* the load thread */
-    atomic_int cancel;               /* set at shutdown */
+    atomic_int cancel;               /* S_RUN, or why the running load should stop */
+    char pin_dir[PATH_MAX];          /* where the load thread pins the files (cs_infile.h) */
     /* the running job's spec (owned copies) */
-    const cs_plugin_desc_t *loader;
-    char system[32];
+    const cs_plugin_desc_t *loader;  /* NULL until sniffed on the load thread */
+    char want_system[32];            /* the admin's "system", or "" */
+    char system[32];                 /* the system filled, once the loader is known */
     char label[64];
     int effective_from;
     uint32_t loader_flags;           /* enum cs_loader_flag of the running loader */
-    char **files;
+    char **files;                    /* the admin's paths */
     size_t n_files;
+    cs_infiles_t *in;                /* the files opened and pinned (load thread only) */
     s_job_t *cur;                    /* slot of the running job */
 };
+
+/* Set on the load thread while a load runs, so plugin log lines show the admin's paths. */
+static _Thread_local const cs_infiles_t *s_log_files;
 
 /* ---- host API table for loaders ---- */
 
@@ -80,6 +90,7 @@ static void s_host_log(int level, const char *plugin, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
+    cs_infiles_unpin_text(s_log_files, line, sizeof line);
     cs_log_from(level, plugin, "%s", line);
 }
 
@@ -94,10 +105,26 @@ static int s_normalize(const cs_system_ops_t *sys, const char *code, uint8_t cls
     return CS_OK;
 }
 
+/* CS_ETERM with why, when the running load should stop; CS_OK otherwise. Checked for every
+ * record, so a load stops within one record of a cancel whatever its loader checks. */
+static int s_check_cancel(cs_jobs_t *jobs, cs_error_t *err)
+{
+    int why = atomic_load(&jobs->cancel);
+    if (why == S_RUN) {
+        return CS_OK;
+    }
+    return cs_error_set(err, CS_ETERM, "%s", why == S_CANCEL_ADMIN
+                                                 ? "cancelled by the admin (cancel op)"
+                                                 : "the broker is shutting down");
+}
+
 static int s_host_emit(cs_sink_t *sink, const cs_record_t *rec, cs_error_t *err)
 {
     if (!sink || sink->magic != CS_SINK_MAGIC || !rec) {
         return cs_error_set(err, CS_EINTERNAL, "emit called with a bad sink or record");
+    }
+    if (s_check_cancel(sink->jobs, err) != CS_OK) {
+        return CS_ETERM;
     }
     if (rec->struct_size < offsetof(cs_record_t, attrs)) {
         return cs_error_set(err, CS_EMALFORMED, "record of %u bytes is older than ABI 1.0",
@@ -257,6 +284,9 @@ static int s_host_emit_map(cs_sink_t *sink, const cs_map_row_t *row, cs_error_t 
     if (!sink || sink->magic != CS_SINK_MAGIC || !row) {
         return cs_error_set(err, CS_EINTERNAL, "emit_map called with a bad sink or row");
     }
+    if (s_check_cancel(sink->jobs, err) != CS_OK) {
+        return CS_ETERM;
+    }
     if (sink->sys) {
         return cs_error_set(err, CS_EMALFORMED, "a code-system loader emitted a map row");
     }
@@ -347,35 +377,6 @@ static const char *s_base(const char *path)
     return slash ? slash + 1 : path;
 }
 
-/* The file's SHA-256 as 64 hex digits into hex[65] (what the admin can check against the
- * publisher's). CS_OK or CS_EIO. */
-static int s_sha256_file(const char *path, char hex[65])
-{
-    hex[0] = '\0';
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        return CS_EIO;
-    }
-    struct sha256_ctx ctx;
-    sha256_init(&ctx);
-    static _Thread_local uint8_t buf[1 << 16];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
-        sha256_update(&ctx, n, buf);
-    }
-    int failed = ferror(f);
-    fclose(f);
-    if (failed) {
-        return CS_EIO;
-    }
-    uint8_t digest[SHA256_DIGEST_SIZE];
-    sha256_digest(&ctx, sizeof digest, digest);
-    for (size_t i = 0; i < sizeof digest; i++) {
-        snprintf(hex + 2 * i, 3, "%02x", digest[i]);
-    }
-    return CS_OK;
-}
-
 /* One attempt: write the release and publish it. On failure everything written is purged. */
 static int s_attempt(cs_jobs_t *jobs, const cs_plugin_desc_t *sysp, cs_release_t *rel,
                      cs_sink_t *sink, cs_error_t *err)
@@ -406,10 +407,11 @@ static int s_attempt(cs_jobs_t *jobs, const cs_plugin_desc_t *sysp, cs_release_t
         cs_writer_destroy(&w);
         return cs_error_set(err, CS_ENOMEM, "out of memory starting the search index");
     }
-    rc = jobs->loader->loader->load(&s_host_api, sink, (const char *const *)jobs->files,
+    rc = jobs->loader->loader->load(&s_host_api, sink, cs_infiles_pinned(jobs->in),
                                     jobs->n_files, err);
-    if (rc == CS_OK && atomic_load(&jobs->cancel)) {
-        rc = cs_error_set(err, CS_ETERM, "the broker is shutting down");
+    if ((rc == CS_OK || rc == CS_ETERM) && atomic_load(&jobs->cancel) != S_RUN) {
+        cs_error_clear(err);
+        rc = s_check_cancel(jobs, err);
     }
     if (rc == CS_OK && !sysp && sink->map_rows == 0) {
         rc = cs_error_set(err, CS_EMALFORMED, "the files hold no crosswalk rows");
@@ -466,6 +468,130 @@ static int s_attempt(cs_jobs_t *jobs, const cs_plugin_desc_t *sysp, cs_release_t
     return rc;
 }
 
+/* Does the loader name system among the systems it fills? */
+static int s_loader_fills(const cs_plugin_desc_t *loader, const char *system)
+{
+    for (const char *const *s = loader->loader->systems; s && *s; s++) {
+        if (strcmp(*s, system) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Check that loader can fill the system the admin named (want, or "" for the loader's own);
+ * the system filled goes to system_out (32 bytes) and the loader's flags to *flags_out. */
+static int s_check_loader(const cs_plugin_host_t *plugins, const cs_plugin_desc_t *loader,
+                          const char *want, char system_out[32], uint32_t *flags_out,
+                          cs_error_t *err)
+{
+    if (!loader || loader->kind != CS_PLUGIN_LOADER) {
+        return cs_error_set(err, CS_EINVAL, "no loader given");
+    }
+    uint32_t flags = loader->abi_minor >= 1 ? loader->loader->flags : 0;
+    const char *system = *want ? want : loader->loader->systems[0];
+    if ((flags & CS_LOADER_ANY_SYSTEM) && !(flags & CS_LOADER_MAPS) && !*want) {
+        return cs_error_set(err, CS_EINVAL, "loader %s fills any system: name it with "
+                            "\"system\"", loader->name);
+    }
+    if (!system || !*system || strlen(system) >= 32) {
+        return cs_error_set(err, CS_EINVAL, "loader %s names no system", loader->name);
+    }
+    if (!(flags & CS_LOADER_ANY_SYSTEM) && *want && !s_loader_fills(loader, want)) {
+        return cs_error_set(err, CS_EINVAL, "loader %s does not fill system '%s'",
+                            loader->name, want);
+    }
+    const cs_plugin_desc_t *sysp = cs_plugin_host_system(plugins, system, strlen(system));
+    if (!(flags & CS_LOADER_MAPS) && !sysp) {
+        return cs_error_set(err, CS_EINVAL, "no system plugin '%s' is loaded", system);
+    }
+    if ((flags & CS_LOADER_MAPS) && sysp) {
+        return cs_error_set(err, CS_EINVAL, "'%s' is a code system; a map set needs a name "
+                            "of its own", system);
+    }
+    snprintf(system_out, 32, "%s", system);
+    *flags_out = flags;
+    return CS_OK;
+}
+
+/* On the load thread, before anything is written: open, check and pin the files, digest
+ * them, and pick the loader where the admin named none. The job's status learns the sizes,
+ * the loader and the system. */
+static int s_prepare(cs_jobs_t *jobs, cs_release_t *rel, cs_error_t *err)
+{
+    int rc = cs_infiles_open((const char *const *)jobs->files, jobs->n_files, jobs->pin_dir,
+                             &jobs->in, err);
+    if (rc != CS_OK) {
+        return rc;
+    }
+    s_log_files = jobs->in;
+    uint64_t total = 0;
+    for (size_t i = 0; i < jobs->n_files; i++) {
+        total += cs_infiles_size(jobs->in, i);
+    }
+    pthread_mutex_lock(&jobs->lock);
+    jobs->cur->st.bytes_total = total;
+    pthread_mutex_unlock(&jobs->lock);
+    for (size_t i = 0; i < jobs->n_files && i < CS_RELEASE_MAX_FILES; i++) {
+        cs_release_file_t *f = &rel->files[rel->n_files++];
+        snprintf(f->name, sizeof f->name, "%s", s_base(jobs->files[i]));
+        f->bytes = cs_infiles_size(jobs->in, i);
+        rc = cs_infiles_sha256(jobs->in, i, &jobs->cancel, f->sha256);
+        if (rc == CS_ETERM) {
+            return s_check_cancel(jobs, err);
+        }
+        if (rc != CS_OK) {
+            return cs_error_set(err, CS_EIO, "%s: cannot read it to digest it",
+                                jobs->files[i]);
+        }
+    }
+    const cs_plugin_desc_t *loader = jobs->loader;
+    if (!loader) {
+        loader = cs_plugin_host_sniff(jobs->plugins, cs_infiles_pinned(jobs->in),
+                                      jobs->n_files, err);
+        if (!loader) {
+            return err->code ? err->code : CS_ENOTFOUND;
+        }
+        rc = s_check_loader(jobs->plugins, loader, jobs->want_system, jobs->system,
+                            &jobs->loader_flags, err);
+        if (rc != CS_OK) {
+            return rc;
+        }
+        jobs->loader = loader;
+    }
+    pthread_mutex_lock(&jobs->lock);
+    snprintf(jobs->cur->st.loader, sizeof jobs->cur->st.loader, "%s", loader->name);
+    snprintf(jobs->cur->st.system, sizeof jobs->cur->st.system, "%s", jobs->system);
+    pthread_mutex_unlock(&jobs->lock);
+    snprintf(rel->system, sizeof rel->system, "%s", jobs->system);
+    snprintf(rel->loader, sizeof rel->loader, "%s", loader->name);
+    return s_check_cancel(jobs, err);
+}
+
+/* Write the release, growing the map and starting over while it is full. */
+static int s_run(cs_jobs_t *jobs, cs_release_t *rel, cs_sink_t *sink, cs_error_t *err)
+{
+    int maps = (jobs->loader_flags & CS_LOADER_MAPS) != 0;
+    const cs_plugin_desc_t *sysp = maps ? NULL : cs_plugin_host_system(jobs->plugins,
+                                                                       rel->system,
+                                                                       strlen(rel->system));
+    if (!sysp && !maps) {
+        return cs_error_set(err, CS_ENOTFOUND, "no system plugin '%s' is loaded", rel->system);
+    }
+    int rc = CS_OK;
+    for (int attempt = 0; rc == CS_OK; attempt++) {
+        cs_error_clear(err);
+        rc = s_attempt(jobs, sysp, rel, sink, err);
+        if (rc != CS_ESPACE || attempt + 1 >= CS_LOAD_GROW_TRIES) {
+            break;
+        }
+        CS_NOTICE("load %s/%s: map full at %zu MiB, growing and starting over", rel->system,
+                  rel->label, cs_store_map_size(jobs->store) >> 20);
+        rc = CS_OK;
+    }
+    return rc;
+}
+
 static void *s_job_main(void *arg)
 {
     cs_jobs_t *jobs = arg;
@@ -475,41 +601,22 @@ static void *s_job_main(void *arg)
     memset(&sink, 0, sizeof sink);
     cs_release_t rel;
     memset(&rel, 0, sizeof rel);
-    snprintf(rel.system, sizeof rel.system, "%s", jobs->system);
     snprintf(rel.label, sizeof rel.label, "%s", jobs->label);
-    snprintf(rel.loader, sizeof rel.loader, "%s", jobs->loader->name);
     rel.effective_from = jobs->effective_from;
-    for (size_t i = 0; i < jobs->n_files && i < CS_RELEASE_MAX_FILES; i++) {
-        cs_release_file_t *f = &rel.files[rel.n_files++];
-        snprintf(f->name, sizeof f->name, "%s", s_base(jobs->files[i]));
-        struct stat sb;
-        f->bytes = stat(jobs->files[i], &sb) == 0 ? (uint64_t)sb.st_size : 0;
-        if (s_sha256_file(jobs->files[i], f->sha256) != CS_OK) {
-            CS_WARN("load %s/%s: cannot read %s to digest it", rel.system, rel.label, f->name);
-        }
-    }
-    int maps = (jobs->loader_flags & CS_LOADER_MAPS) != 0;
-    const cs_plugin_desc_t *sysp = maps ? NULL : cs_plugin_host_system(jobs->plugins,
-                                                                       rel.system,
-                                                                       strlen(rel.system));
-    int rc = CS_OK;
-    if (!sysp && !maps) {
-        rc = cs_error_set(&err, CS_ENOTFOUND, "no system plugin '%s' is loaded", rel.system);
-    }
-    for (int attempt = 0; rc == CS_OK; attempt++) {
-        cs_error_clear(&err);
-        rc = s_attempt(jobs, sysp, &rel, &sink, &err);
-        if (rc != CS_ESPACE || attempt + 1 >= CS_LOAD_GROW_TRIES) {
-            break;
-        }
-        CS_NOTICE("load %s/%s: map full at %zu MiB, growing and starting over", rel.system,
-                  rel.label, cs_store_map_size(jobs->store) >> 20);
-        rc = CS_OK;
+    int rc = s_prepare(jobs, &rel, &err);
+    if (rc == CS_OK) {
+        rc = s_run(jobs, &rel, &sink, &err);
     }
     cs_buf_free(&sink.buf);
+    /* Messages name the admin's paths, never the pins. */
+    cs_infiles_unpin_text(jobs->in, err.msg, sizeof err.msg);
+    cs_infiles_unpin_text(jobs->in, err.file, sizeof err.file);
+    s_log_files = NULL;
+    cs_infiles_close(&jobs->in);
 
     pthread_mutex_lock(&jobs->lock);
     s_job_t *job = jobs->cur;
+    const char *sys = job->st.system[0] ? job->st.system : "?"; /* "?": never sniffed */
     job->st.seconds = s_elapsed(&job->started);
     job->st.records = sink.records;
     job->st.codes = sink.codes;
@@ -518,19 +625,21 @@ static void *s_job_main(void *arg)
         job->st.state = CS_JOB_DONE;
         job->st.bytes_done = job->st.bytes_total;
         CS_NOTICE("load %s %s/%s: done, %llu records (%llu codes, %llu billable) in %.2f s",
-                  job->st.id, rel.system, rel.label, (unsigned long long)sink.records,
+                  job->st.id, sys, rel.label, (unsigned long long)sink.records,
                   (unsigned long long)sink.codes, (unsigned long long)sink.billable,
                   job->st.seconds);
     } else {
         job->st.state = CS_JOB_FAILED;
+        job->st.cancelled = rc == CS_ETERM && atomic_load(&jobs->cancel) != S_RUN;
         job->st.error = err;
         if (err.file[0]) {
-            CS_ERROR("load %s %s/%s: failed at %s:%u:%u: %s", job->st.id, rel.system,
-                     rel.label, err.file, err.line, err.column, err.msg);
+            CS_ERROR("load %s %s/%s: failed at %s:%u:%u: %s", job->st.id, sys, rel.label,
+                     err.file, err.line, err.column, err.msg);
         } else {
-            CS_ERROR("load %s %s/%s: failed: %s", job->st.id, rel.system, rel.label, err.msg);
+            CS_ERROR("load %s %s/%s: failed: %s", job->st.id, sys, rel.label, err.msg);
         }
     }
+    pthread_cond_broadcast(&jobs->ended);
     pthread_mutex_unlock(&jobs->lock);
     return NULL;
 }
@@ -546,8 +655,14 @@ cs_jobs_t *cs_jobs_new(cs_store_t *store, const cs_plugin_host_t *plugins)
     jobs->store = store;
     jobs->plugins = plugins;
     jobs->next_id = 1;
+    snprintf(jobs->pin_dir, sizeof jobs->pin_dir, "%s/load-files", cs_store_dir(store));
     pthread_mutex_init(&jobs->lock, NULL);
-    atomic_init(&jobs->cancel, 0);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&jobs->ended, &ca);
+    pthread_condattr_destroy(&ca);
+    atomic_init(&jobs->cancel, S_RUN);
     return jobs;
 }
 
@@ -582,58 +697,78 @@ void cs_jobs_wait(cs_jobs_t *jobs)
     s_reap(jobs, 1);
 }
 
+int cs_jobs_stop(cs_jobs_t *jobs, int timeout_ms)
+{
+    atomic_store(&jobs->cancel, S_CANCEL_SHUTDOWN);
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    int rc = 0;
+    pthread_mutex_lock(&jobs->lock);
+    while (rc == 0 && jobs->running && jobs->cur->st.state == CS_JOB_RUNNING) {
+        rc = pthread_cond_timedwait(&jobs->ended, &jobs->lock, &until);
+    }
+    int stuck = jobs->running && jobs->cur->st.state == CS_JOB_RUNNING;
+    pthread_mutex_unlock(&jobs->lock);
+    if (stuck) {
+        return CS_EAGAIN;
+    }
+    s_reap(jobs, 1);
+    return CS_OK;
+}
+
 void cs_jobs_destroy(cs_jobs_t **jobs)
 {
     if (!jobs || !*jobs) {
         return;
     }
     cs_jobs_t *j = *jobs;
-    atomic_store(&j->cancel, 1);
+    atomic_store(&j->cancel, S_CANCEL_SHUTDOWN);
     s_reap(j, 1);
+    pthread_cond_destroy(&j->ended);
     pthread_mutex_destroy(&j->lock);
     free(j);
     *jobs = NULL;
 }
 
-/* Does the loader name system among the systems it fills? */
-static int s_loader_fills(const cs_plugin_desc_t *loader, const char *system)
+/* Copy the admin's paths into the job table (lock held). */
+static int s_copy_files(cs_jobs_t *jobs, const cs_load_spec_t *spec, cs_error_t *err)
 {
-    for (const char *const *s = loader->loader->systems; s && *s; s++) {
-        if (strcmp(*s, system) == 0) {
-            return 1;
+    jobs->files = calloc(spec->n_files, sizeof *jobs->files);
+    if (!jobs->files) {
+        return cs_error_set(err, CS_ENOMEM, "out of memory");
+    }
+    jobs->n_files = spec->n_files;
+    for (size_t i = 0; i < spec->n_files; i++) {
+        jobs->files[i] = strdup(spec->files[i]);
+        if (!jobs->files[i]) {
+            s_free_files(jobs);
+            return cs_error_set(err, CS_ENOMEM, "out of memory");
         }
     }
-    return 0;
+    return CS_OK;
 }
 
-int cs_jobs_start(cs_jobs_t *jobs, const cs_load_spec_t *spec, char id_out[CS_JOB_ID_MAX],
-                  cs_error_t *err)
+/* The checks of a load request that need no file: label, paths, and the loader when named. */
+static int s_check_spec(cs_jobs_t *jobs, const cs_load_spec_t *spec, char system[32],
+                        uint32_t *flags, cs_error_t *err)
 {
-    s_reap(jobs, 0);
-    if (!spec->loader || spec->loader->kind != CS_PLUGIN_LOADER) {
-        return cs_error_set(err, CS_EINVAL, "no loader given");
+    const char *want = spec->system ? spec->system : "";
+    if (strlen(want) >= sizeof jobs->want_system) {
+        return cs_error_set(err, CS_EINVAL, "the system id '%.40s' is too long", want);
     }
-    uint32_t flags = spec->loader->abi_minor >= 1 ? spec->loader->loader->flags : 0;
-    const char *system = spec->system ? spec->system : spec->loader->loader->systems[0];
-    if ((flags & CS_LOADER_ANY_SYSTEM) && !(flags & CS_LOADER_MAPS) && !spec->system) {
-        return cs_error_set(err, CS_EINVAL, "loader %s fills any system: name it with "
-                            "\"system\"", spec->loader->name);
-    }
-    if (!system || !*system || strlen(system) >= sizeof jobs->system) {
-        return cs_error_set(err, CS_EINVAL, "loader %s names no system", spec->loader->name);
-    }
-    if (!(flags & CS_LOADER_ANY_SYSTEM) && spec->system &&
-        !s_loader_fills(spec->loader, spec->system)) {
-        return cs_error_set(err, CS_EINVAL, "loader %s does not fill system '%s'",
-                            spec->loader->name, spec->system);
-    }
-    const cs_plugin_desc_t *sysp = cs_plugin_host_system(jobs->plugins, system, strlen(system));
-    if (!(flags & CS_LOADER_MAPS) && !sysp) {
-        return cs_error_set(err, CS_EINVAL, "no system plugin '%s' is loaded", system);
-    }
-    if ((flags & CS_LOADER_MAPS) && sysp) {
-        return cs_error_set(err, CS_EINVAL, "'%s' is a code system; a map set needs a name "
-                            "of its own", system);
+    system[0] = '\0';
+    *flags = 0;
+    if (spec->loader) {
+        int rc = s_check_loader(jobs->plugins, spec->loader, want, system, flags, err);
+        if (rc != CS_OK) {
+            return rc;
+        }
     }
     if (!spec->label || !*spec->label || strlen(spec->label) >= sizeof jobs->label) {
         return cs_error_set(err, CS_EINVAL, "a release label of 1 to %zu characters is needed",
@@ -648,42 +783,42 @@ int cs_jobs_start(cs_jobs_t *jobs, const cs_load_spec_t *spec, char id_out[CS_JO
     if (spec->n_files == 0) {
         return cs_error_set(err, CS_EINVAL, "no files to load");
     }
-    uint64_t total = 0;
+    /* Only the text of the paths is looked at here: opening, checking and sniffing the files
+     * is file work, done on the load thread (a FIFO or a slow disk must not stall queries). */
     for (size_t i = 0; i < spec->n_files; i++) {
-        struct stat sb;
         if (spec->files[i][0] != '/') {
             return cs_error_set(err, CS_EINVAL, "%s: file paths must be absolute",
                                 spec->files[i]);
         }
-        if (stat(spec->files[i], &sb) != 0 || !S_ISREG(sb.st_mode)) {
-            return cs_error_set(err, CS_EINVAL, "%s: no such regular file readable by the "
-                                "broker", spec->files[i]);
-        }
-        total += (uint64_t)sb.st_size;
     }
+    return CS_OK;
+}
 
+int cs_jobs_start(cs_jobs_t *jobs, const cs_load_spec_t *spec, char id_out[CS_JOB_ID_MAX],
+                  cs_error_t *err)
+{
+    s_reap(jobs, 0);
+    char system[32];
+    uint32_t flags;
+    int rc = s_check_spec(jobs, spec, system, &flags, err);
+    if (rc != CS_OK) {
+        return rc;
+    }
     pthread_mutex_lock(&jobs->lock);
     if (jobs->running) {
         pthread_mutex_unlock(&jobs->lock);
         return cs_error_set(err, CS_EEXIST, "a load is already running; try again when it "
                             "is done");
     }
-    jobs->files = calloc(spec->n_files, sizeof *jobs->files);
-    if (!jobs->files) {
+    rc = s_copy_files(jobs, spec, err);
+    if (rc != CS_OK) {
         pthread_mutex_unlock(&jobs->lock);
-        return cs_error_set(err, CS_ENOMEM, "out of memory");
-    }
-    jobs->n_files = spec->n_files;
-    for (size_t i = 0; i < spec->n_files; i++) {
-        jobs->files[i] = strdup(spec->files[i]);
-        if (!jobs->files[i]) {
-            s_free_files(jobs);
-            pthread_mutex_unlock(&jobs->lock);
-            return cs_error_set(err, CS_ENOMEM, "out of memory");
-        }
+        return rc;
     }
     jobs->loader = spec->loader;
     jobs->loader_flags = flags;
+    snprintf(jobs->want_system, sizeof jobs->want_system, "%s", spec->system ? spec->system
+                                                                             : "");
     snprintf(jobs->system, sizeof jobs->system, "%s", system);
     snprintf(jobs->label, sizeof jobs->label, "%s", spec->label);
     jobs->effective_from = spec->effective_from;
@@ -693,10 +828,13 @@ int cs_jobs_start(cs_jobs_t *jobs, const cs_load_spec_t *spec, char id_out[CS_JO
     snprintf(job->st.id, sizeof job->st.id, "job-%u", n);
     snprintf(job->st.system, sizeof job->st.system, "%s", system);
     snprintf(job->st.label, sizeof job->st.label, "%s", spec->label);
+    if (spec->loader) {
+        snprintf(job->st.loader, sizeof job->st.loader, "%s", spec->loader->name);
+    }
     job->st.state = CS_JOB_RUNNING;
-    job->st.bytes_total = total;
     clock_gettime(CLOCK_MONOTONIC, &job->started);
     jobs->cur = job;
+    atomic_store(&jobs->cancel, S_RUN);
     snprintf(id_out, CS_JOB_ID_MAX, "%s", job->st.id);
     if (pthread_create(&jobs->thread, NULL, s_job_main, jobs) != 0) {
         job->st.state = CS_JOB_FAILED;
@@ -706,10 +844,32 @@ int cs_jobs_start(cs_jobs_t *jobs, const cs_load_spec_t *spec, char id_out[CS_JO
         return cs_error_set(err, CS_EAGAIN, "cannot start the load thread");
     }
     jobs->running = 1;
-    CS_NOTICE("load %s %s/%s: started (%s, %zu file%s, %llu bytes)", job->st.id, system,
-              spec->label, spec->loader->name, spec->n_files, spec->n_files == 1 ? "" : "s",
-              (unsigned long long)total);
+    CS_NOTICE("load %s %s/%s: started (%s, %zu file%s)", job->st.id, system[0] ? system : "?",
+              spec->label, spec->loader ? spec->loader->name : "loader to be sniffed",
+              spec->n_files, spec->n_files == 1 ? "" : "s");
     pthread_mutex_unlock(&jobs->lock);
+    return CS_OK;
+}
+
+int cs_jobs_cancel(cs_jobs_t *jobs, const char *id, size_t len, cs_job_status_t *out,
+                   cs_error_t *err)
+{
+    int rc = cs_jobs_status(jobs, id, len, out);
+    if (rc != CS_OK) {
+        return cs_error_set(err, CS_ENOTFOUND, "no such job");
+    }
+    pthread_mutex_lock(&jobs->lock);
+    int running = jobs->running && jobs->cur->st.state == CS_JOB_RUNNING &&
+                  strcmp(jobs->cur->st.id, out->id) == 0;
+    if (running) {
+        atomic_store(&jobs->cancel, S_CANCEL_ADMIN);
+        CS_NOTICE("load %s: cancel asked by the admin", out->id);
+    }
+    pthread_mutex_unlock(&jobs->lock);
+    if (!running) {
+        return cs_error_set(err, CS_EINVAL, "%s has already ended (%s): nothing to cancel",
+                            out->id, out->state == CS_JOB_DONE ? "done" : "failed");
+    }
     return CS_OK;
 }
 

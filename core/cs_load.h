@@ -3,8 +3,12 @@
  *
  * At most one load runs at a time (the store has one writer). A job that fails for lack of
  * map space is retried after the map doubles (up to 16 times). A job's state can be read from
- * any thread. Cancellation (cs_jobs_destroy at shutdown) makes the loader stop at its next
- * check; the partial release is purged then, or at the next start if the process dies first.
+ * any thread. Every file of a load is opened, checked (a regular file, not on /proc or /sys),
+ * pinned and digested on the load thread (cs_infile.h), and the loader is sniffed there when
+ * the admin named none: nothing here touches a file on the caller's thread. Cancellation (the
+ * cancel op, or cs_jobs_stop at shutdown) makes the load stop at its next record or its
+ * loader's next check; the partial release is purged then, or at the next start if the
+ * process dies first.
  */
 #ifndef CS_LOAD_H
 #define CS_LOAD_H
@@ -30,7 +34,8 @@ typedef enum cs_job_state {
 
 /* A load request. Strings are copied by cs_jobs_start. */
 typedef struct cs_load_spec {
-    const cs_plugin_desc_t *loader; /* the loader plugin to run */
+    const cs_plugin_desc_t *loader; /* the loader plugin to run; NULL: sniffed on the load
+                                     * thread (the one loader that recognises the files) */
     const char *system;             /* system filled; NULL: the loader's first */
     const char *label;              /* release label */
     int effective_from;             /* yyyymmdd */
@@ -48,8 +53,10 @@ typedef struct cs_job_status {
     uint64_t codes;
     uint64_t billable;
     double seconds;      /* elapsed (so far, or in all) */
-    char system[32];
+    char system[32];     /* "" until the loader is known */
     char label[64];
+    char loader[64];     /* the loader's id; "" until sniffed */
+    int cancelled;       /* 1: failed because the admin or a shutdown cancelled it */
     cs_error_t error;    /* code CS_OK unless failed */
 } cs_job_status_t;
 
@@ -57,15 +64,30 @@ typedef struct cs_jobs cs_jobs_t;
 
 /* New job table over store, using plugins for systems and loaders. Caller owns it. */
 cs_jobs_t *cs_jobs_new(cs_store_t *store, const cs_plugin_host_t *plugins);
-/* Cancel a running load, join its thread, free; *jobs becomes NULL. */
+/* Cancel a running load, join its thread, free; *jobs becomes NULL. Waits for as long as the
+ * load takes to stop: at shutdown, call cs_jobs_stop first. */
 void cs_jobs_destroy(cs_jobs_t **jobs);
+/* Shutdown: cancel a running load and wait up to timeout_ms for its thread to end. CS_OK when
+ * no load thread is left (then cs_jobs_destroy returns at once); CS_EAGAIN when the load did
+ * not stop in time (blocked in a read, or a loader that never checks): its thread still uses
+ * the store and the plugins, so the caller must leave them, and jobs, alone and end the
+ * process with _exit(). Its partial release is purged at the next start. */
+int cs_jobs_stop(cs_jobs_t *jobs, int timeout_ms);
 
-/* Start a load in the background; id_out gets the job id. CS_OK; CS_EEXIST when a load is
- * already running (busy); CS_EINVAL for a bad spec (err says why); CS_ENOMEM. */
+/* Start a load in the background; id_out gets the job id. Only the request is checked here
+ * (label, absolute paths, the loader and system when a loader is named); the files are
+ * opened and checked on the load thread, so a missing file or a FIFO fails the job, not this
+ * call. CS_OK; CS_EEXIST when a load is already running (busy); CS_EINVAL for a bad spec
+ * (err says why); CS_ENOMEM. */
 int cs_jobs_start(cs_jobs_t *jobs, const cs_load_spec_t *spec, char id_out[CS_JOB_ID_MAX],
                   cs_error_t *err);
 /* Copy the state of job id (len bytes). CS_OK or CS_ENOTFOUND. */
 int cs_jobs_status(cs_jobs_t *jobs, const char *id, size_t len, cs_job_status_t *out);
+/* Ask the running job id (len bytes) to stop; it ends soon after as failed, with cancelled
+ * set. Returns at once with its state before the cancel in *out. CS_OK; CS_ENOTFOUND (no such
+ * job); CS_EINVAL (the job has already ended: err says how). */
+int cs_jobs_cancel(cs_jobs_t *jobs, const char *id, size_t len, cs_job_status_t *out,
+                   cs_error_t *err);
 /* Retire (drop 0) or drop (drop 1) the release (system, label) on the calling thread, between
  * loads: CS_EEXIST (busy) while a load runs, CS_ENOTFOUND for no such release, else the
  * store's status; err says why. *codes gets the release's code count (drop). */

@@ -51,7 +51,9 @@ const cs_plugin_desc_t *cs_plugin_host_loader(const cs_plugin_host_t *host, cons
                                               size_t len);
 
 /* The one loader whose sniff() accepts the files. NULL with err filled when none does
- * (CS_ENOTFOUND) or several do (CS_EINVAL, naming them). */
+ * (CS_ENOTFOUND) or several do (CS_EINVAL, naming them). Sniffers open and read the files:
+ * call it on a load thread with files already checked and pinned (cs_infile.h), never on a
+ * thread that serves requests. */
 const cs_plugin_desc_t *cs_plugin_host_sniff(const cs_plugin_host_t *host,
                                              const char *const *files, size_t n_files,
                                              cs_error_t *err);

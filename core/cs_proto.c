@@ -181,7 +181,7 @@ static const char *const s_opnames[CS_OP_COUNT_] = {
     [CS_OP_VALIDATE] = "validate",   [CS_OP_SEARCH] = "search", [CS_OP_CROSSWALK] = "crosswalk",
     [CS_OP_RELEASES] = "releases",   [CS_OP_DIFF] = "diff",     [CS_OP_STATS] = "stats",
     [CS_OP_LOAD] = "load",           [CS_OP_JOB] = "job",       [CS_OP_RETIRE] = "retire",
-    [CS_OP_DROP] = "drop",           [CS_OP_PLUGINS] = "plugins",
+    [CS_OP_DROP] = "drop",           [CS_OP_PLUGINS] = "plugins", [CS_OP_CANCEL] = "cancel",
 };
 
 static const char *const s_errnames[] = {
@@ -207,7 +207,7 @@ static cs_op_t s_op_from_name(const char *s, uint32_t n)
     case 3: a = CS_OP_JOB; break;
     case 4: a = CS_OP_PING, b = CS_OP_DIFF, c = CS_OP_LOAD, d = CS_OP_DROP; break;
     case 5: a = CS_OP_STATS; break;
-    case 6: a = CS_OP_LOOKUP, b = CS_OP_SEARCH, c = CS_OP_RETIRE; break;
+    case 6: a = CS_OP_LOOKUP, b = CS_OP_SEARCH, c = CS_OP_RETIRE, d = CS_OP_CANCEL; break;
     case 7: a = CS_OP_PLUGINS; break;
     case 8: a = CS_OP_VALIDATE, b = CS_OP_RELEASES; break;
     case 9: a = CS_OP_CROSSWALK; break;
@@ -246,7 +246,8 @@ int cs_proto_op_is_admin(cs_op_t op)
     case CS_OP_JOB:
     case CS_OP_RETIRE:
     case CS_OP_DROP:
-    case CS_OP_PLUGINS: return 1;
+    case CS_OP_PLUGINS:
+    case CS_OP_CANCEL: return 1;
     default: return 0;
     }
 }
@@ -582,6 +583,7 @@ static const s_key_t s_required[CS_OP_COUNT_][4] = {
     [CS_OP_DIFF] = {K_SYSTEM, K_RELEASE, K_TO_RELEASE, K_NONE},
     [CS_OP_LOAD] = {K_FILES, K_RELEASE, K_EFFECTIVE_FROM, K_NONE},
     [CS_OP_JOB] = {K_JOB, K_NONE},
+    [CS_OP_CANCEL] = {K_JOB, K_NONE},
     [CS_OP_RETIRE] = {K_SYSTEM, K_RELEASE, K_NONE},
     [CS_OP_DROP] = {K_SYSTEM, K_RELEASE, K_NONE},
 };

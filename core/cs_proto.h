@@ -46,6 +46,7 @@ typedef enum cs_op {
     CS_OP_RETIRE,
     CS_OP_DROP,
     CS_OP_PLUGINS,
+    CS_OP_CANCEL,
     CS_OP_COUNT_
 } cs_op_t;
 

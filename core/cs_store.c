@@ -2,11 +2,14 @@
 #include "cs_store.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <lmdb.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "cs_log.h"
@@ -16,6 +19,8 @@
 #endif
 
 #define CS_STORE_DEFAULT_MAP ((size_t)1 << 30)
+/* A write that came up short (LMDB says EIO) with less than this free is a full disk. */
+#define S_DISK_LOW ((uint64_t)16 << 20)
 
 static const char *const s_db_names[CS_DB_COUNT_] = {"meta",   "codes", "children",
                                                       "search", "maps",  "rmaps"};
@@ -25,6 +30,7 @@ struct cs_store {
     MDB_dbi dbi[CS_DB_COUNT_]; /* handles opened at start, never closed while open */
     pthread_rwlock_t quiesce;  /* readers hold it shared inside a snapshot; grow takes it */
     size_t map_size;           /* current map size in bytes */
+    int lock_fd;               /* CS_STORE_LOCK_FILE, flock()ed by a writable store; or -1 */
     char dir[4096];            /* the directory */
 };
 
@@ -50,10 +56,10 @@ static int s_map_err(int rc)
     case MDB_SUCCESS: return CS_OK;
     case MDB_NOTFOUND: return CS_ENOTFOUND;
     case MDB_KEYEXIST: return CS_EEXIST;
-    case MDB_MAP_FULL:
-    case ENOSPC: return CS_ESPACE;
+    case MDB_MAP_FULL: return CS_ESPACE;
     case ENOMEM: return CS_ENOMEM;
     case MDB_READERS_FULL: return CS_EAGAIN;
+    case ENOSPC: /* the disk, not the map: growing the map cannot help */
     case EIO:
     case EACCES:
     case ENOENT: return CS_EIO;
@@ -113,6 +119,78 @@ static int s_check_schema(cs_store_t *st, MDB_txn *txn, int rdonly, cs_error_t *
     return CS_OK;
 }
 
+/* What a failed commit says: a full disk is called so, with the database's path. */
+static int s_commit_failed(const char *dir, int rc, const char *what, cs_error_t *err)
+{
+    struct statvfs vs;
+    uint64_t avail = 0;
+    int known = statvfs(dir, &vs) == 0;
+    if (known) {
+        avail = (uint64_t)vs.f_bavail * (uint64_t)vs.f_frsize;
+    }
+    if (rc == ENOSPC || rc == EDQUOT || (rc == EIO && known && avail < S_DISK_LOW)) {
+        return cs_error_set(err, CS_EIO, "disk full: cannot %s in %s (%s; %llu bytes free "
+                            "there): free some space and try again", what, dir,
+                            rc == EDQUOT   ? "over the disk quota"
+                            : rc == ENOSPC ? "no space left on device"
+                                           : "a write came up short",
+                            (unsigned long long)avail);
+    }
+    int code = s_map_err(rc);
+    return cs_error_set(err, code == CS_EINTERNAL ? CS_EIO : code, "%s: cannot %s: %s", dir,
+                        what, mdb_strerror(rc));
+}
+
+/* One writable store per directory: a second broker on the same database would purge the
+ * first one's load in progress as a half-written release. Readers (CS_STORE_RDONLY) never
+ * take this lock, so they are never kept out. */
+static int s_lock_dir(cs_store_t *st, cs_error_t *err)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", st->dir, CS_STORE_LOCK_FILE);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        return cs_error_set(err, CS_EIO, "%s: cannot open: %s", path, strerror(errno));
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        char pid[24] = "";
+        ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
+        pid[n > 0 ? n : 0] = '\0';
+        pid[strcspn(pid, "\n")] = '\0';
+        close(fd);
+        if (e == EWOULDBLOCK) {
+            return cs_error_set(err, CS_EEXIST, "%s is in use by another codesetd%s%s, which "
+                                "holds %s: one broker per database", st->dir,
+                                pid[0] ? ", pid " : "", pid, path);
+        }
+        return cs_error_set(err, CS_EIO, "%s: cannot lock: %s", path, strerror(e));
+    }
+    char line[24];
+    int len = snprintf(line, sizeof line, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, line, (size_t)len, 0) != len) {
+        CS_WARN("%s: cannot write this process's id: %s", path, strerror(errno));
+    }
+    st->lock_fd = fd;
+    return CS_OK;
+}
+
+/* A writable store: create the directory, check it, and take its lock. */
+static int s_writable_dir(cs_store_t *st, cs_error_t *err)
+{
+    if (s_mkdir_p(st->dir) != 0) {
+        return cs_error_set(err, CS_EIO, "%s: cannot create the directory: %s", st->dir,
+                            strerror(errno));
+    }
+    struct stat sb;
+    if (stat(st->dir, &sb) != 0 || !S_ISDIR(sb.st_mode) ||
+        access(st->dir, R_OK | W_OK | X_OK) != 0) {
+        return cs_error_set(err, CS_EIO, "%s: not a directory this user can read and write",
+                            st->dir);
+    }
+    return s_lock_dir(st, err);
+}
+
 cs_store_t *cs_store_open(const char *dir, size_t map_size, unsigned max_readers,
                           cs_error_t *err)
 {
@@ -149,18 +227,12 @@ cs_store_t *cs_store_open_ex(const char *dir, size_t map_size, unsigned max_read
         return NULL;
     }
     snprintf(st->dir, sizeof st->dir, "%s", dir);
+    st->lock_fd = -1;
     pthread_rwlock_init(&st->quiesce, NULL);
     if (rdonly && s_check_rdonly_dir(dir, err) != CS_OK) {
         goto fail_nodb;
     }
-    if (!rdonly && s_mkdir_p(dir) != 0) {
-        cs_error_set(err, CS_EIO, "%s: cannot %s: %s", dir, step, strerror(errno));
-        goto fail_nodb;
-    }
-    struct stat sb;
-    if (!rdonly &&
-        (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode) || access(dir, R_OK | W_OK | X_OK) != 0)) {
-        cs_error_set(err, CS_EIO, "%s: not a directory this user can read and write", dir);
+    if (!rdonly && s_writable_dir(st, err) != CS_OK) {
         goto fail_nodb;
     }
     long page = sysconf(_SC_PAGESIZE);
@@ -228,11 +300,11 @@ cs_store_t *cs_store_open_ex(const char *dir, size_t map_size, unsigned max_read
         mdb_txn_abort(txn);
         goto fail_env;
     }
-    step = "commit the set-up transaction";
     rc = mdb_txn_commit(txn);
     txn = NULL;
     if (rc != MDB_SUCCESS) {
-        goto fail;
+        s_commit_failed(dir, rc, "commit the set-up transaction", err);
+        goto fail_env;
     }
     return st;
 
@@ -247,6 +319,9 @@ fail_env:
         mdb_env_close(st->env);
     }
 fail_nodb:
+    if (st->lock_fd >= 0) {
+        close(st->lock_fd);
+    }
     pthread_rwlock_destroy(&st->quiesce);
     free(st);
     return NULL;
@@ -259,6 +334,9 @@ void cs_store_destroy(cs_store_t **store)
     }
     cs_store_t *st = *store;
     mdb_env_close(st->env);
+    if (st->lock_fd >= 0) {
+        close(st->lock_fd); /* releases the lock, after the environment is closed */
+    }
     pthread_rwlock_destroy(&st->quiesce);
     free(st);
     *store = NULL;
@@ -661,8 +739,7 @@ int cs_writer_commit(cs_writer_t *w, cs_error_t *err)
     w->txn = NULL;
     if (rc != MDB_SUCCESS) {
         s_writer_fail(w, rc);
-        return cs_error_set(err, w->status, "%s: commit failed: %s", w->store->dir,
-                            mdb_strerror(rc));
+        return s_commit_failed(w->store->dir, rc, "commit a write", err);
     }
     return s_writer_open_txn(w);
 }

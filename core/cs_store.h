@@ -54,9 +54,15 @@ typedef struct cs_store cs_store_t;
 typedef struct cs_reader cs_reader_t;
 typedef struct cs_writer cs_writer_t;
 
+/* The file in the store's directory that a writable store holds flock()ed. */
+#define CS_STORE_LOCK_FILE "writer.lock"
+
 /* Open (creating dir and the databases if missing) the store in dir. map_size 0 means the
- * default (1 GiB of address space); max_readers 0 means 126. Returns an owned store or NULL
- * with err set (CS_EIO for an unusable directory, CS_EMALFORMED for a database of another
+ * default (1 GiB of address space); max_readers 0 means 126. The store takes an exclusive
+ * flock on dir/CS_STORE_LOCK_FILE (holding this process's id) for as long as it is open, so
+ * only one writable store, one broker, uses a directory at a time; read-only stores never
+ * take it. Returns an owned store or NULL with err set (CS_EIO for an unusable directory,
+ * CS_EEXIST when another process holds the lock, CS_EMALFORMED for a database of another
  * schema). Not thread-safe: call before starting threads. */
 cs_store_t *cs_store_open(const char *dir, size_t map_size, unsigned max_readers,
                           cs_error_t *err);
@@ -128,7 +134,9 @@ int cs_writer_del_prefix(cs_writer_t *w, int db, const void *prefix, size_t plen
 int cs_writer_seek(cs_writer_t *w, int db, const void *key, size_t klen, cs_val_t *k,
                    cs_val_t *v);
 int cs_writer_next(cs_writer_t *w, int db, cs_val_t *k, cs_val_t *v);
-/* Commit what was written and open a new transaction (a batch boundary). */
+/* Commit what was written and open a new transaction (a batch boundary). A full disk is
+ * CS_EIO with err saying "disk full" and the directory (not CS_ESPACE: a bigger map would
+ * not help). */
 int cs_writer_commit(cs_writer_t *w, cs_error_t *err);
 /* Abort what was written since the last commit and open a new transaction. */
 int cs_writer_abort(cs_writer_t *w);

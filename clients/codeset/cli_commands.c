@@ -377,6 +377,14 @@ static int s_job(cs_cli_t *cli, const cs_cli_args_t *args)
     return s_simple(cli, cli->admin, &req, cs_cli_render_kv);
 }
 
+static int s_cancel(cs_cli_t *cli, const cs_cli_args_t *args)
+{
+    s_req_t req;
+    s_req_init(&req, "cancel", 1);
+    cs_cli_pack_kv_str(&req.pk, "job", args->pos[0]);
+    return s_simple(cli, cli->admin, &req, cs_cli_render_kv);
+}
+
 static int s_plugins(cs_cli_t *cli, const cs_cli_args_t *args)
 {
     (void)args;
@@ -566,6 +574,8 @@ static const cs_cli_command_t s_commands[] = {
     {"ping", s_ping, 0, 0, 0, 0, 0, "", "check that the broker answers"},
     {"stats", s_stats, 0, 0, 0, 0, 0, "", "the broker's counters and latencies"},
     {"job", s_job, 1, 1, CS_CLI_ADMIN, 0, 0, "ID", "the state of a load job (admin)"},
+    {"cancel", s_cancel, 1, 1, CS_CLI_ADMIN, 0, 0, "ID",
+     "stop a running load job; nothing of it stays (admin)"},
     {"retire", s_retire, 2, 2, CS_CLI_ADMIN, 0, 0, "SYSTEM RELEASE",
      "stop a release answering by date or as the newest; pinned queries still reach it "
      "(admin)"},

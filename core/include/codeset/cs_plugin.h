@@ -176,7 +176,9 @@ typedef struct cs_system_ops {
     const char *const *kinds; /* NULL-terminated list of the kinds its entries use */
 } cs_system_ops_t;
 
-/* Loader plugin operations. files[] are absolute paths, in the order the admin gave them. */
+/* Loader plugin operations. files[] are absolute paths, in the order the admin gave them: the
+ * host hands links it made (same base names) to the regular files it opened and checked, so
+ * opening one never blocks and always reaches the file checked. */
 typedef struct cs_loader_ops {
     const char *const *systems; /* NULL-terminated ids of the systems it fills */
     /* 1 if this loader recognises the set of files (by peeking at their starts), else 0. */
