@@ -245,6 +245,9 @@ END_TEST
 
 /* ---- the sweep: reading the official files -------------------------------------------------- */
 
+/* In the loops over every code, a check is an if and ck_abort_msg: each ck_assert_* call
+ * reports its place to the runner through a pipe, a system call per code and check. */
+
 /* One code of an official file: its texts as published (malloc'ed). */
 typedef struct s_row {
     char code[16];     /* as the file writes it (no dot) */
@@ -290,7 +293,9 @@ static char *s_trimmed(const char *s, size_t n)
         n--;
     }
     char *out = strndup(s, n);
-    ck_assert_ptr_nonnull(out);
+    if (!out) {
+        ck_abort_msg("out of memory");
+    }
     return out;
 }
 
@@ -328,14 +333,18 @@ static void s_order_line(void *arg, char *line, size_t len)
  * after one space. */
 static void s_hcpcs_more(s_rows_t *rows, const char *part, size_t n)
 {
-    ck_assert_uint_gt(rows->n, 0);
+    if (rows->n == 0) {
+        ck_abort_msg("a continuation before any code");
+    }
     s_row_t *row = &rows->v[rows->n - 1];
     while (n > 0 && part[n - 1] == ' ') {
         n--;
     }
     size_t have = strlen(row->title);
     row->title = realloc(row->title, have + 1 + n + 1);
-    ck_assert_ptr_nonnull(row->title);
+    if (!row->title) {
+        ck_abort_msg("out of memory");
+    }
     row->title[have] = ' ';
     memcpy(row->title + have + 1, part, n);
     row->title[have + 1 + n] = '\0';
@@ -366,7 +375,9 @@ static void s_hcpcs_line(void *arg, char *line, size_t len)
         return; /* the disclaimer */
     }
     for (size_t i = 0; i < len; i++) {
-        ck_assert_msg((unsigned char)line[i] < 0x80, "a record with a byte past ASCII");
+        if ((unsigned char)line[i] >= 0x80) {
+            ck_abort_msg("a record with a byte past ASCII: %s", line);
+        }
     }
     size_t n = len > 91 ? 80 : len - 11;
     if (line[10] == '3' || line[10] == '7') {
@@ -475,13 +486,16 @@ static s_tally_t s_compare(cs_db_t *db, const char *system, const char *label,
         const s_row_t *row = &rows->v[i];
         cs_db_entry_t e;
         cs_error_t err;
-        ck_assert_msg(cs_db_lookup(db, system, row->code, &q, &e, &err) == CS_OK,
-                      "%s %s: %s", label, row->code, err.msg);
+        if (cs_db_lookup(db, system, row->code, &q, &e, &err) != CS_OK) {
+            ck_abort_msg("%s %s: %s", label, row->code, err.msg);
+        }
         if (!e.found && !with_short) {
             t.missing++;
             continue;
         }
-        ck_assert_msg(e.found, "%s %s: not found", label, row->code);
+        if (!e.found) {
+            ck_abort_msg("%s %s: not found", label, row->code);
+        }
         t.codes++;
         t.doubled += strstr(row->title, "  ") != NULL;
         if (!s_str_is(e.title, row->title)) {
@@ -492,18 +506,18 @@ static s_tally_t s_compare(cs_db_t *db, const char *system, const char *label,
             if (revised && revised[k] && s_str_is(e.title, revised[k + 1])) {
                 t.revised++;
             } else {
-                ck_assert_msg(s_plain_equal(e.title.ptr, e.title.len, row->title),
-                              "%s %s %s: title '%.*s', the file's '%s'", system, label,
-                              row->code, (int)e.title.len, e.title.ptr, row->title);
+                if (!s_plain_equal(e.title.ptr, e.title.len, row->title)) {
+                    ck_abort_msg("%s %s %s: title '%.*s', the file's '%s'", system, label,
+                                 row->code, (int)e.title.len, e.title.ptr, row->title);
+                }
                 t.accents++;
             }
         }
-        if (with_short) {
-            ck_assert_msg(row->short_title ? s_str_is(e.short_title, row->short_title)
-                                           : e.short_title.len == 0,
-                          "%s %s %s: short '%.*s', the file's '%s'", system, label, row->code,
-                          (int)e.short_title.len, e.short_title.ptr,
-                          row->short_title ? row->short_title : "(none)");
+        if (with_short && !(row->short_title ? s_str_is(e.short_title, row->short_title)
+                                             : e.short_title.len == 0)) {
+            ck_abort_msg("%s %s %s: short '%.*s', the file's '%s'", system, label, row->code,
+                         (int)e.short_title.len, e.short_title.ptr,
+                         row->short_title ? row->short_title : "(none)");
         }
     }
     return t;
