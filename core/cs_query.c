@@ -766,7 +766,9 @@ static void s_pack_not_effective(cs_engine_t *e, s_ctx_t *ctx, const cs_code_t *
 }
 
 /* The code is in the release, but the date of service falls outside its own dates (an
- * HCPCS code terminated before the date, or added after it): the reason, else NULL. */
+ * HCPCS code terminated before the date, or added after it), or, without a date, it ended
+ * before its release took effect (the HCPCS 2025 file still lists codes terminated in 2017):
+ * the reason, else NULL. */
 static const char *s_outside_dates(const s_ctx_t *ctx, const cs_entry_t *ent, char *buf,
                                    size_t cap)
 {
@@ -774,6 +776,13 @@ static const char *s_outside_dates(const s_ctx_t *ctx, const cs_entry_t *ent, ch
     char d[11], when[11];
     int after = req->has_date && ent->valid_to && req->date > ent->valid_to;
     int before = req->has_date && ent->valid_from && req->date < ent->valid_from;
+    if (!req->has_date && ent->valid_to && ent->valid_to < ctx->rel.effective_from) {
+        cs_proto_format_date(ent->valid_to, d);
+        cs_proto_format_date(ctx->rel.effective_from, when);
+        snprintf(buf, cap, "was terminated on %s, before release %.*s took effect on %s", d,
+                 (int)ctx->rel.label.len, ctx->rel.label.ptr, when);
+        return buf;
+    }
     if (!after && !before) {
         return NULL; /* the common case: no dates of its own */
     }

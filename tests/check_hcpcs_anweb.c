@@ -462,7 +462,7 @@ START_TEST(test_xlsx)
     ck_assert_uint_eq(cs_mock_host_count(m), 3);
     const cs_mock_record_t *r = s_get(m, "Q1");
     ck_assert_str_eq(r->kind, "modifier");
-    ck_assert_str_eq(r->title, "Sample modifier");
+    ck_assert_str_eq(r->title, "Sample  modifier"); /* as published, both spaces */
     ck_assert_str_eq(r->short_title, "Short mod");
     s_attr_is(r, "added_date", "2005-01-01");
     r = s_get(m, "A9001");
@@ -593,6 +593,21 @@ static int s_same(const char *a, const char *b)
     return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
+/* s with every run of blanks made one space, into a malloc'ed string. */
+static char *s_squeeze(const char *s)
+{
+    char *out = malloc(strlen(s) + 1);
+    ck_assert_ptr_nonnull(out);
+    size_t o = 0;
+    for (size_t i = 0; s[i]; i++) {
+        if (s[i] != ' ' || (o > 0 && out[o - 1] != ' ')) {
+            out[o++] = s[i];
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
 START_TEST(test_data_xlsx_twin)
 {
     static const char *const pairs[][2] = {
@@ -609,18 +624,26 @@ START_TEST(test_data_xlsx_twin)
     ck_assert_uint_eq(cs_mock_host_count(mx), cs_mock_host_count(mt));
     size_t no_eff = 0;
     size_t cut_titles = 0;
+    size_t wrap_spaces = 0;
     size_t more_tos = 0;
     for (size_t i = 0; i < cs_mock_host_count(mt); i++) {
         const cs_mock_record_t *t = cs_mock_host_record(mt, i);
         const cs_mock_record_t *x = cs_mock_host_find(mx, CS_CLASS_CODE, t->code);
         ck_assert_msg(x != NULL, "%s is not in the xlsx", t->code);
         ck_assert_str_eq(x->kind, t->kind);
-        if (strcmp(x->title, t->title) != 0) {
+        char *xs = s_squeeze(x->title);
+        char *ts = s_squeeze(t->title);
+        if (strcmp(x->title, t->title) != 0 && strcmp(xs, ts) == 0) {
+            /* A space doubled where the text file wraps the line: the sheet keeps both, the
+             * fixed-width file cannot tell the second from its padding. */
+            wrap_spaces++;
+        } else if (strcmp(x->title, t->title) != 0) {
             /* The 2025 sheet cuts G0503's description short of its last text line. */
-            ck_assert_msg(s_prefix(x->title, t->title), "%s: '%s' vs '%s'", t->code, x->title,
-                          t->title);
+            ck_assert_msg(s_prefix(xs, ts), "%s: '%s' vs '%s'", t->code, x->title, t->title);
             cut_titles++;
         }
+        free(xs);
+        free(ts);
         ck_assert_msg(s_same(x->short_title, t->short_title), "%s: '%s' vs '%s'", t->code,
                       x->short_title, t->short_title);
         ck_assert_int_eq(x->valid_to, t->valid_to);
@@ -649,6 +672,7 @@ START_TEST(test_data_xlsx_twin)
     ck_assert_uint_eq(no_eff, _i == 1 ? 116 : 115);
     ck_assert_uint_eq(more_tos, 2);
     ck_assert_uint_eq(cut_titles, _i == 1 ? 1 : 0);
+    ck_assert_uint_eq(wrap_spaces, _i == 1 ? 15 : 11);
     cs_mock_host_destroy(&mx);
     cs_mock_host_destroy(&mt);
 }

@@ -10,8 +10,10 @@
  * Record id 3 is a procedure's first line, 4 continues its long description; 7 and 8 do the
  * same for a modifier. Continuation lines carry only the description, so a record is emitted
  * once the next first line (or the end of the file) shows it complete; the parts of the long
- * description are joined with a space and runs of blanks collapsed to one, which is also how
- * the .xlsx twin (one row a code, the description whole) reads the same text. A file may open
+ * description, each without its trailing blanks (the padding), are joined with a space. The
+ * text keeps its bytes otherwise (a run of blanks is kept as published); the .xlsx twin (one
+ * row a code, the description whole) reads the same text, but where a wrap point's space was
+ * doubled (16 descriptions of 2025), which the fixed-width file cannot carry. A file may open
  * with a short text disclaimer (2018-2020): lines before the first record are skipped if they
  * are text and few.
  *
@@ -326,26 +328,6 @@ static size_t s_text_add(s_buf_t *out, const char *s, size_t n)
     return n;
 }
 
-/* Collapse runs of blanks to one space, in place; returns the new length. */
-static size_t s_collapse(char *s, size_t n)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (cs_text_is_blank(s[i])) {
-            if (o > 0 && s[o - 1] != ' ') {
-                s[o++] = ' ';
-            }
-            continue;
-        }
-        s[o++] = s[i];
-    }
-    while (o > 0 && s[o - 1] == ' ') {
-        o--;
-    }
-    s[o] = '\0';
-    return o;
-}
-
 /* ---- the code set --------------------------------------------------------------------------- */
 
 static uint64_t s_key(const char *code, int modifier)
@@ -484,12 +466,20 @@ static int s_code(s_load_t *ld, const s_src_t *src, int modifier, char *out)
     return CS_OK;
 }
 
-/* Append a part of the long description (trimmed, made UTF-8) to ld->title. */
+/* Append a part of the long description (made UTF-8) to ld->title. The text keeps its bytes
+ * (runs of blanks included, as the .xlsx twin has them): only the first part's leading blanks
+ * and each part's trailing ones go, the field's padding (a blank where the line was wrapped
+ * cannot be told from it); the parts are joined with one space. */
 static int s_title_add(s_load_t *ld, const s_src_t *src, const char *code)
 {
-    size_t n = src->len[F_LONG];
-    const char *p = src->val[F_LONG] ? s_trim(src->val[F_LONG], &n) : "";
-    if (n == 0) {
+    const char *p = src->val[F_LONG] ? src->val[F_LONG] : "";
+    size_t all = src->len[F_LONG];
+    const char *t = s_trim(p, &all);
+    if (ld->title.len == 0 || memchr(p, '\t', (size_t)(t - p))) {
+        p = t; /* a tab is layout, not text (and a control character) */
+    }
+    size_t n = (size_t)(t - p) + all;
+    if (all == 0) {
         return cs_text_fail(&ld->t, CS_EMALFORMED, src->line, src->col[F_LONG],
                             "%s: long description is empty", code);
     }
@@ -521,7 +511,6 @@ static int s_flush(s_load_t *ld)
         return CS_OK;
     }
     pd->open = 0;
-    ld->title.len = s_collapse(ld->title.p, ld->title.len);
     cs_attr_t attrs[S_N_ATTRS];
     size_t n_attrs = 0;
     for (size_t i = 0; i < S_N_ATTRS; i++) {
@@ -544,7 +533,6 @@ static int s_flush(s_load_t *ld)
                                 "%s: short description has byte 0x%02x, a control character",
                                 pd->code, (unsigned char)pd->field[F_SHORT][bad]);
         }
-        ld->utf8.len = s_collapse(ld->utf8.p, ld->utf8.len);
         short_title = ld->utf8.p;
     }
     cs_record_t rec = {

@@ -15,7 +15,12 @@
  *
  * With the order file, which is read fully first, the order file is the authority: a code it
  * lacks is not emitted (nor its subtree), billable flags, short titles and order numbers come
- * from it, and its codes that the XML lacks are emitted after the XML.
+ * from it, and its codes that the XML lacks are emitted after the XML. Where the two long
+ * titles differ the order file's wins (it may be a later update's), unless the XML's only
+ * writes accents that the plain-ASCII order file cannot (s_same_but_accents).
+ *
+ * Titles keep the published text byte for byte (runs of spaces included); only the ends are
+ * trimmed. Notes have their white space collapsed.
  *
  * Element data lives on a stack of frames, one per open element; strings go into one arena
  * that is cut back when a record's element ends, so the hot path does not allocate.
@@ -341,6 +346,38 @@ static s_entry_t *s_lookup(const s_load_t *ld, uint64_t key)
     return NULL;
 }
 
+/* Whether the XML title xml reads as the order file's title order once each accented letter
+ * of Latin-1 is written as its base letter: the order file is plain ASCII, so its "Sezary"
+ * is the XML's "Sézary" and not a revision. */
+static int s_same_but_accents(const char *xml, const char *order)
+{
+    /* the base letters of U+00C0..U+00FF; '?' where there is no single one (AE, sharp s) */
+    static const char base[] = "AAAAAA?CEEEEIIII?NOOOOO?OUUUUY??aaaaaa?ceeeeiiii?nooooo?ouuuuy?y";
+    const unsigned char *x = (const unsigned char *)xml;
+    const unsigned char *o = (const unsigned char *)order;
+    while (*x && *o) {
+        if (*x == *o) {
+            x++;
+            o++;
+        } else if (x[0] == 0xc3 && x[1] >= 0x80 && x[1] <= 0xbf && base[x[1] - 0x80] == *o &&
+                   *o != '?') {
+            x += 2;
+            o++;
+        } else {
+            return 0;
+        }
+    }
+    return *x == *o;
+}
+
+/* The long title of a code both files give: the order file's where the two differ, since it
+ * is the later statement (the April 2023 order file revises Z59.87), but the XML's where it
+ * only writes accents the order file cannot. */
+static const char *s_title_of(const char *xml, const s_entry_t *e)
+{
+    return s_same_but_accents(xml, e->title) ? xml : e->title;
+}
+
 /* Read the whole order file into memory, parse and index every line. */
 static int s_order_read(s_load_t *ld, const char *path)
 {
@@ -631,12 +668,14 @@ static int s_expand(s_load_t *ld, s_frame_t *f, const s_frame_t *sev, const char
         const char *short_title = NULL;
         uint32_t order = 0;
         int billable = 1;
+        const s_entry_t *entry = NULL;
         if (ld->slots) {
             s_entry_t *e = s_lookup(ld, s_pack(full, S_KEY_MAX));
             if (!e || e->emitted) {
                 continue; /* the order file rules it out (or the XML repeats it) */
             }
             e->emitted = 1;
+            entry = e;
             short_title = e->short_title;
             order = e->order;
             billable = e->billable;
@@ -658,7 +697,7 @@ static int s_expand(s_load_t *ld, s_frame_t *f, const s_frame_t *sev, const char
             .code = disp,
             .kind = "code",
             .billable = billable,
-            .title = ld->scratch.p,
+            .title = entry ? s_title_of(ld->scratch.p, entry) : ld->scratch.p,
             .short_title = short_title,
             .parent_cls = CS_CLASS_CODE,
             .parent = s_str(ld, f->code),
@@ -710,6 +749,7 @@ static int s_emit_diag(s_load_t *ld, size_t i)
     const char *kind = key_len == 3 ? "category" : (leaf ? "code" : "subcategory");
     int billable = leaf;
     const char *short_title = NULL;
+    const char *title = s_str(ld, f->title);
     uint32_t order = 0;
     if (ld->slots) {
         s_entry_t *e = s_lookup(ld, s_pack(key, key_len));
@@ -724,6 +764,7 @@ static int s_emit_diag(s_load_t *ld, size_t i)
         e->emitted = 1;
         billable = e->billable;
         short_title = e->short_title;
+        title = s_title_of(title, e);
         order = e->order;
     }
     size_t n_notes = 0;
@@ -738,7 +779,7 @@ static int s_emit_diag(s_load_t *ld, size_t i)
         .code = name,
         .kind = kind,
         .billable = billable,
-        .title = s_str(ld, f->title),
+        .title = title,
         .short_title = short_title,
         .parent_cls = up->kind == S_F_DIAG ? CS_CLASS_CODE : CS_CLASS_BLOCK,
         .parent = s_str(ld, up->code),
@@ -877,9 +918,11 @@ static int s_attr(s_load_t *ld, const char *attr, size_t *off)
     return CS_OK;
 }
 
-/* Collapse runs of white space in the arena text from off to the end into one space, trim,
- * NUL-terminate, and keep it in the arena. */
-static int s_text_close(s_load_t *ld, size_t off)
+/* Close the arena text from off to the end: trim it, NUL-terminate it and keep it in the
+ * arena. A title (exact set) keeps its spaces as published ("right  metatarsal" has two in
+ * FY2017), and only a run holding a tab or line break, which is the file's layout rather than
+ * text, becomes one space; any other text has every run of white space collapsed to one. */
+static int s_text_close(s_load_t *ld, size_t off, int exact)
 {
     if (s_buf_reserve(&ld->arena, 1) != CS_OK) {
         return s_nomem(ld);
@@ -887,17 +930,26 @@ static int s_text_close(s_load_t *ld, size_t off)
     char *p = ld->arena.p + off;
     size_t n = ld->arena.len - off;
     size_t o = 0;
-    int pending = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (cs_xml_is_space(p[i])) {
-            pending = o > 0;
+    for (size_t i = 0; i < n;) {
+        if (!cs_xml_is_space(p[i])) {
+            p[o++] = p[i++];
             continue;
         }
-        if (pending) {
-            p[o++] = ' ';
-            pending = 0;
+        size_t run = i;
+        int layout = 0;
+        while (i < n && cs_xml_is_space(p[i])) {
+            layout |= p[i] != ' ';
+            i++;
         }
-        p[o++] = p[i];
+        if (o == 0 || i == n) {
+            continue; /* trimmed */
+        }
+        if (exact && !layout) {
+            memmove(p + o, p + run, i - run);
+            o += i - run;
+        } else {
+            p[o++] = ' ';
+        }
     }
     p[o] = '\0';
     ld->arena.len = off + o + 1;
@@ -1069,7 +1121,8 @@ static int s_end(s_load_t *ld)
         top->sev_count = ld->notes_len - f->text;
         break;
     case S_F_TEXT:
-        if (s_text_close(ld, f->text) != CS_OK) {
+        if (s_text_close(ld, f->text, f->role == S_T_DESC || f->role == S_T_EXTENSION) !=
+            CS_OK) {
             return CS_ENOMEM;
         }
         switch (f->role) {

@@ -136,7 +136,9 @@ typedef struct cs_db_result {
     size_t n_replaced_by;
 } cs_db_result_t;
 
-/* Validate n codes (at most 10,000, as the wire allows) against the release q selects.
+/* Validate n codes (at most 10,000, as the wire allows) against the release q selects; on
+ * q->date, or without one as of the release's effective_from (a code whose own valid_to falls
+ * before it is CS_DB_NOT_EFFECTIVE; docs/PROTOCOL.md says what no date means).
  * CS_OK with *results (n entries, in input order) and *release (the label that answered)
  * borrowed from the handle; CS_ETOOMANY over the limit; otherwise as cs_db_lookup. */
 int cs_db_validate(cs_db_t *db, const char *system, const char *const *codes, size_t n,
