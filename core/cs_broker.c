@@ -16,6 +16,7 @@
 #include "cs_conncap.h"
 #include "cs_curve.h"
 #include "cs_load.h"
+#include "cs_op.h"
 #include "cs_peers.h"
 #include "cs_log.h"
 #include "cs_plugin_host.h"
@@ -31,8 +32,6 @@
 /* At shutdown, how long a running load gets to stop before the broker leaves without it. */
 #define S_STOP_LOAD_MS 5000
 #define CS_HWM 10000
-/* A validate of more codes than this goes to a worker, like search, diff and crosswalk. */
-#define CS_SLOW_VALIDATE 100
 /* A validate of at least S_SPLIT_MIN codes is spread over the workers in slices of at least
  * S_SPLIT_SLICE codes (at most S_SLICES_MAX), answered together and joined here: on two
  * cores, 1,000 codes take half the time. At most S_JOINS such requests are joined at once;
@@ -94,6 +93,7 @@ typedef struct s_broker {
     cs_store_t *store;
     cs_plugin_host_t *plugins;
     cs_engine_t *engine;        /* this thread's query engine */
+    cs_op_ctx_t ctx;            /* what this thread's handlers work with (cs_op.h) */
     cs_codeidx_set_t *index;    /* code indexes, shared with the workers */
     cs_replypool_t *replies;    /* buffers for the replies this thread packs */
     cs_jobs_t *jobs;            /* load jobs */
@@ -126,206 +126,12 @@ static uint64_t s_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* ---- admin ops ---- */
-
-/* Copy a wire string into a C string; 0 if it does not fit. */
-static int s_cstr(cs_str_t s, char *out, size_t cap)
+cs_proto_err_t cs_op_stats(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_packer *pk)
 {
-    if (s.len >= cap) {
-        return 0;
+    const s_broker_t *b = ctx->server;
+    if (!b) {
+        return cs_reply_errorf(pk, req, CS_PERR_INTERNAL, "stats are the broker's thread's");
     }
-    memcpy(out, s.ptr, s.len);
-    out[s.len] = '\0';
-    return 1;
-}
-
-static cs_proto_err_t s_admin_load(s_broker_t *b, const cs_request_t *req, msgpack_packer *pk)
-{
-    char files_buf[CS_PROTO_MAX_FILES][PATH_MAX];
-    const char *files[CS_PROTO_MAX_FILES];
-    for (uint32_t i = 0; i < req->n_files; i++) {
-        if (!s_cstr(cs_request_file_at(req, i), files_buf[i], sizeof files_buf[i])) {
-            cs_reply_error(pk, req, CS_PERR_BAD_REQUEST, "a file path is too long");
-            return CS_PERR_BAD_REQUEST;
-        }
-        files[i] = files_buf[i];
-    }
-    cs_error_t err;
-    cs_error_clear(&err);
-    const cs_plugin_desc_t *loader;
-    if (req->loader.len) {
-        loader = cs_plugin_host_loader(b->plugins, req->loader.ptr, req->loader.len);
-        if (!loader) {
-            char msg[256];
-            snprintf(msg, sizeof msg, "no loader '%.*s' is loaded (see the plugins op)",
-                     (int)(req->loader.len > 64 ? 64 : req->loader.len), req->loader.ptr);
-            cs_reply_error(pk, req, CS_PERR_BAD_REQUEST, msg);
-            return CS_PERR_BAD_REQUEST;
-        }
-    } else {
-        loader = NULL; /* sniffed on the load thread: no file is read on this one */
-    }
-    char label[64];
-    char system[32];
-    if (!s_cstr(req->release, label, sizeof label)) {
-        cs_reply_error(pk, req, CS_PERR_BAD_REQUEST, "the release label is too long");
-        return CS_PERR_BAD_REQUEST;
-    }
-    if (req->system.len && !s_cstr(req->system, system, sizeof system)) {
-        cs_reply_error(pk, req, CS_PERR_BAD_REQUEST, "the system id is too long");
-        return CS_PERR_BAD_REQUEST;
-    }
-    cs_load_spec_t spec = {
-        .loader = loader,
-        .system = req->system.len ? system : NULL,
-        .label = label,
-        .effective_from = req->effective_from,
-        .files = files,
-        .n_files = req->n_files,
-    };
-    char id[CS_JOB_ID_MAX];
-    int rc = cs_jobs_start(b->jobs, &spec, id, &err);
-    if (rc == CS_EEXIST) {
-        cs_reply_error(pk, req, CS_PERR_BUSY, err.msg);
-        return CS_PERR_BUSY;
-    }
-    if (rc != CS_OK) {
-        cs_reply_error(pk, req, CS_PERR_LOAD_FAILED, err.msg);
-        return CS_PERR_LOAD_FAILED;
-    }
-    cs_reply_begin(pk, req, 1, loader ? 2 : 1);
-    cs_pack_kv_str(pk, "job", id);
-    if (loader) {
-        cs_pack_kv_str(pk, "loader", loader->name);
-    }
-    return CS_PERR_NONE;
-}
-
-static cs_proto_err_t s_admin_retire_or_drop(s_broker_t *b, const cs_request_t *req,
-                                             msgpack_packer *pk)
-{
-    char system[32], label[64];
-    if (!s_cstr(req->system, system, sizeof system) ||
-        !s_cstr(req->release, label, sizeof label)) {
-        cs_reply_error(pk, req, CS_PERR_BAD_REQUEST, "the system id or release is too long");
-        return CS_PERR_BAD_REQUEST;
-    }
-    int drop = req->op == CS_OP_DROP;
-    uint64_t codes = 0;
-    cs_error_t err;
-    cs_error_clear(&err);
-    int rc = cs_jobs_retire_or_drop(b->jobs, system, label, drop, &codes, &err);
-    cs_proto_err_t e = rc == CS_OK         ? CS_PERR_NONE
-                       : rc == CS_EEXIST   ? CS_PERR_BUSY
-                       : rc == CS_ENOTFOUND ? CS_PERR_UNKNOWN_RELEASE
-                                           : CS_PERR_INTERNAL;
-    if (e != CS_PERR_NONE) {
-        cs_reply_error(pk, req, e, err.msg);
-        return e;
-    }
-    cs_reply_begin(pk, req, 1, drop ? 3 : 2);
-    cs_pack_kv_str(pk, "system", system);
-    cs_pack_kv_str(pk, "release", label);
-    if (drop) {
-        cs_pack_kv_int(pk, "codes", (int64_t)codes);
-    }
-    return CS_PERR_NONE;
-}
-
-static const char *s_state_name(cs_job_state_t s)
-{
-    switch (s) {
-    case CS_JOB_RUNNING: return "running";
-    case CS_JOB_DONE: return "done";
-    default: return "failed";
-    }
-}
-
-static cs_proto_err_t s_admin_job(s_broker_t *b, const cs_request_t *req, msgpack_packer *pk)
-{
-    cs_job_status_t st;
-    if (cs_jobs_status(b->jobs, req->job.ptr, req->job.len, &st) != CS_OK) {
-        cs_reply_error(pk, req, CS_PERR_BAD_REQUEST, "no such job");
-        return CS_PERR_BAD_REQUEST;
-    }
-    int failed = st.state == CS_JOB_FAILED;
-    cs_reply_begin(pk, req, 1, 11 + (failed ? 2 : 0));
-    cs_pack_kv_str(pk, "job", st.id);
-    cs_pack_kv_str(pk, "state", s_state_name(st.state));
-    cs_pack_kv_int(pk, "bytes_done", (int64_t)st.bytes_done);
-    cs_pack_kv_int(pk, "bytes_total", (int64_t)st.bytes_total);
-    cs_pack_kv_int(pk, "records", (int64_t)st.records);
-    cs_pack_kv_int(pk, "codes", (int64_t)st.codes);
-    cs_pack_kv_int(pk, "billable", (int64_t)st.billable);
-    cs_pack_cstr(pk, "seconds");
-    msgpack_pack_double(pk, st.seconds);
-    cs_pack_kv_str(pk, "system", st.system);
-    cs_pack_kv_str(pk, "release", st.label);
-    cs_pack_kv_str(pk, "loader", st.loader[0] ? st.loader : NULL);
-    if (failed) {
-        cs_pack_kv_bool(pk, "cancelled", st.cancelled);
-        cs_pack_cstr(pk, "error");
-        msgpack_pack_map(pk, 5);
-        cs_pack_kv_str(pk, "code", "load_failed");
-        cs_pack_kv_str(pk, "message", st.error.msg);
-        cs_pack_kv_str(pk, "file", st.error.file[0] ? st.error.file : NULL);
-        cs_pack_kv_int(pk, "line", st.error.line);
-        cs_pack_kv_int(pk, "column", st.error.column);
-    }
-    return CS_PERR_NONE;
-}
-
-static cs_proto_err_t s_admin_cancel(s_broker_t *b, const cs_request_t *req, msgpack_packer *pk)
-{
-    cs_job_status_t st;
-    cs_error_t err;
-    cs_error_clear(&err);
-    if (cs_jobs_cancel(b->jobs, req->job.ptr, req->job.len, &st, &err) != CS_OK) {
-        cs_reply_error(pk, req, CS_PERR_BAD_REQUEST, err.msg);
-        return CS_PERR_BAD_REQUEST;
-    }
-    cs_reply_begin(pk, req, 1, 2);
-    cs_pack_kv_str(pk, "job", st.id);
-    cs_pack_kv_str(pk, "state", "cancelling");
-    return CS_PERR_NONE;
-}
-
-static cs_proto_err_t s_admin_plugins(s_broker_t *b, const cs_request_t *req,
-                                      msgpack_packer *pk)
-{
-    size_t n = cs_plugin_host_count(b->plugins);
-    cs_reply_begin(pk, req, 1, 1);
-    cs_pack_cstr(pk, "plugins");
-    msgpack_pack_array(pk, (uint32_t)n);
-    for (size_t i = 0; i < n; i++) {
-        const cs_plugin_desc_t *p = cs_plugin_host_at(b->plugins, i);
-        int loader = p->kind == CS_PLUGIN_LOADER;
-        char abi[32];
-        snprintf(abi, sizeof abi, "%u.%u", p->abi_major, p->abi_minor);
-        msgpack_pack_map(pk, 6 + (loader ? 1 : 0));
-        cs_pack_kv_str(pk, "name", p->name);
-        cs_pack_kv_str(pk, "kind", loader ? "loader" : "system");
-        cs_pack_kv_str(pk, "version", p->version);
-        cs_pack_kv_str(pk, "title", p->title);
-        cs_pack_kv_str(pk, "abi", abi);
-        cs_pack_kv_str(pk, "path", cs_plugin_host_path_at(b->plugins, i));
-        if (loader) {
-            uint32_t ns = 0;
-            while (p->loader->systems[ns]) {
-                ns++;
-            }
-            cs_pack_cstr(pk, "systems");
-            msgpack_pack_array(pk, ns);
-            for (uint32_t s = 0; s < ns; s++) {
-                cs_pack_cstr(pk, p->loader->systems[s]);
-            }
-        }
-    }
-    return CS_PERR_NONE;
-}
-
-static cs_proto_err_t s_stats(s_broker_t *b, const cs_request_t *req, msgpack_packer *pk)
-{
     cs_reply_begin(pk, req, 1, 4 + 6);
     cs_stats_pack(&b->stats, pk);
     cs_pack_cstr(pk, "connections");
@@ -351,19 +157,6 @@ static cs_proto_err_t s_stats(s_broker_t *b, const cs_request_t *req, msgpack_pa
 
 /* ---- dispatch ---- */
 
-/* Ops whose cost grows with the release or the request: they go to a worker, so that the
- * lookups queued behind them are not held up. */
-static int s_is_slow(const cs_request_t *req)
-{
-    switch (req->op) {
-    case CS_OP_SEARCH:
-    case CS_OP_DIFF:
-    case CS_OP_CROSSWALK: return 1;
-    case CS_OP_VALIDATE: return req->n_codes > CS_SLOW_VALIDATE;
-    default: return 0;
-    }
-}
-
 static cs_proto_err_t s_dispatch(s_broker_t *b, const void *body, size_t len, int is_admin,
                                  msgpack_packer *pk, cs_op_t *op_out)
 {
@@ -387,11 +180,12 @@ static cs_proto_err_t s_dispatch(s_broker_t *b, const void *body, size_t len, in
         return CS_PERR_TOO_MANY;
     }
     cs_request_clamp_limit(req, b->max_limit); /* like the protocol's own ceiling (W5) */
-    if (cs_proto_op_is_admin(req->op) && !is_admin) {
+    const cs_op_def_t *def = &cs_ops[req->op];
+    if ((def->flags & CS_OPF_ADMIN) && !is_admin) {
         e = CS_PERR_FORBIDDEN;
         char msg[128];
         snprintf(msg, sizeof msg, "'%s' is an admin op: send it to the admin endpoint",
-                 cs_proto_opname(req->op));
+                 def->name);
         cs_reply_error(pk, req, e, msg);
         cs_request_release(req);
         return e;
@@ -408,21 +202,12 @@ static cs_proto_err_t s_dispatch(s_broker_t *b, const void *body, size_t len, in
         cs_request_release(req);
         return e;
     }
-    if (!is_admin && b->workers && s_is_slow(req)) {
-        b->fwd_codes = req->op == CS_OP_VALIDATE ? req->n_codes : 0;
+    if (!is_admin && b->workers && cs_op_is_slow(req)) {
+        b->fwd_codes = def->flags & CS_OPF_SLICEABLE ? req->n_codes : 0;
         cs_request_release(req);
         return S_FORWARD;
     }
-    switch (req->op) {
-    case CS_OP_LOAD: e = s_admin_load(b, req, pk); break;
-    case CS_OP_JOB: e = s_admin_job(b, req, pk); break;
-    case CS_OP_CANCEL: e = s_admin_cancel(b, req, pk); break;
-    case CS_OP_PLUGINS: e = s_admin_plugins(b, req, pk); break;
-    case CS_OP_RETIRE:
-    case CS_OP_DROP: e = s_admin_retire_or_drop(b, req, pk); break;
-    case CS_OP_STATS: e = s_stats(b, req, pk); break;
-    default: e = cs_engine_handle(b->engine, req, pk); break;
-    }
+    e = def->handler(&b->ctx, req, pk);
     cs_request_release(req);
     return e;
 }
@@ -933,6 +718,8 @@ static int s_start(s_broker_t *b, cs_error_t *err)
     if (!b->jobs) {
         return cs_error_set(err, CS_ENOMEM, "out of memory");
     }
+    b->ctx = (cs_op_ctx_t){.engine = b->engine, .jobs = b->jobs, .plugins = b->plugins,
+                           .server = b};
     b->zctx = zmq_ctx_new();
     if (!b->zctx) {
         return cs_error_set(err, CS_EINTERNAL, "cannot create the ZeroMQ context: %s",

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cs_op.h"
 #include "cs_utf8.h"
 
 /* Largest offset kept after clamping; leaves room for offset + limit in any int64 sum. */
@@ -176,14 +177,6 @@ int cs_proto_prescan(const void *body, size_t len, cs_error_t *err)
 
 /* ---- names -------------------------------------------------------------------------------- */
 
-static const char *const s_opnames[CS_OP_COUNT_] = {
-    [CS_OP_UNKNOWN] = "unknown",     [CS_OP_PING] = "ping",     [CS_OP_LOOKUP] = "lookup",
-    [CS_OP_VALIDATE] = "validate",   [CS_OP_SEARCH] = "search", [CS_OP_CROSSWALK] = "crosswalk",
-    [CS_OP_RELEASES] = "releases",   [CS_OP_DIFF] = "diff",     [CS_OP_STATS] = "stats",
-    [CS_OP_LOAD] = "load",           [CS_OP_JOB] = "job",       [CS_OP_RETIRE] = "retire",
-    [CS_OP_DROP] = "drop",           [CS_OP_PLUGINS] = "plugins", [CS_OP_CANCEL] = "cancel",
-};
-
 static const char *const s_errnames[] = {
     [CS_PERR_NONE] = "none",
     [CS_PERR_BAD_REQUEST] = "bad_request",
@@ -199,36 +192,12 @@ static const char *const s_errnames[] = {
     [CS_PERR_INTERNAL] = "internal",
 };
 
-/* The op named by s[0..n), CS_OP_UNKNOWN if none: a switch on length, then one memcmp. */
-static cs_op_t s_op_from_name(const char *s, uint32_t n)
-{
-    cs_op_t a = CS_OP_UNKNOWN, b = CS_OP_UNKNOWN, c = CS_OP_UNKNOWN, d = CS_OP_UNKNOWN;
-    switch (n) {
-    case 3: a = CS_OP_JOB; break;
-    case 4: a = CS_OP_PING, b = CS_OP_DIFF, c = CS_OP_LOAD, d = CS_OP_DROP; break;
-    case 5: a = CS_OP_STATS; break;
-    case 6: a = CS_OP_LOOKUP, b = CS_OP_SEARCH, c = CS_OP_RETIRE, d = CS_OP_CANCEL; break;
-    case 7: a = CS_OP_PLUGINS; break;
-    case 8: a = CS_OP_VALIDATE, b = CS_OP_RELEASES; break;
-    case 9: a = CS_OP_CROSSWALK; break;
-    default: return CS_OP_UNKNOWN;
-    }
-    const cs_op_t cand[4] = {a, b, c, d};
-    for (unsigned i = 0; i < 4 && cand[i] != CS_OP_UNKNOWN; i++) {
-        const char *name = s_opnames[cand[i]];
-        if (name[0] == s[0] && memcmp(name, s, n) == 0) {
-            return cand[i];
-        }
-    }
-    return CS_OP_UNKNOWN;
-}
-
 const char *cs_proto_opname(cs_op_t op)
 {
-    if ((unsigned)op >= CS_OP_COUNT_) {
+    if ((unsigned)op >= CS_OP_COUNT_ || op == CS_OP_UNKNOWN) {
         return "unknown";
     }
-    return s_opnames[op];
+    return cs_ops[op].name;
 }
 
 const char *cs_proto_errname(cs_proto_err_t e)
@@ -241,15 +210,7 @@ const char *cs_proto_errname(cs_proto_err_t e)
 
 int cs_proto_op_is_admin(cs_op_t op)
 {
-    switch (op) {
-    case CS_OP_LOAD:
-    case CS_OP_JOB:
-    case CS_OP_RETIRE:
-    case CS_OP_DROP:
-    case CS_OP_PLUGINS:
-    case CS_OP_CANCEL: return 1;
-    default: return 0;
-    }
+    return (unsigned)op < CS_OP_COUNT_ && (cs_ops[op].flags & CS_OPF_ADMIN) != 0;
 }
 
 /* ---- dates -------------------------------------------------------------------------------- */
@@ -307,85 +268,6 @@ void cs_proto_format_date(int yyyymmdd, char out[11])
 }
 
 /* ---- request decoding --------------------------------------------------------------------- */
-
-/* Keys the decoder knows; every other key is ignored. */
-typedef enum s_key {
-    K_NONE = 0, /* not a known key; also ends the lists below */
-    K_ID,
-    K_V,
-    K_OP,
-    K_SYSTEM,
-    K_RELEASE,
-    K_TO_RELEASE,
-    K_CODE,
-    K_Q,
-    K_FROM,
-    K_TO,
-    K_MAP,
-    K_LOADER,
-    K_JOB,
-    K_DATE,
-    K_EFFECTIVE_FROM,
-    K_INCLUDE,
-    K_CODES,
-    K_FILES,
-    K_LIMIT,
-    K_OFFSET,
-    K_BILLABLE_ONLY,
-    K_REVERSE,
-    K_COUNT_
-} s_key_t;
-
-static const char *const s_keynames[K_COUNT_] = {
-    [K_ID] = "id",
-    [K_V] = "v",
-    [K_OP] = "op",
-    [K_SYSTEM] = "system",
-    [K_RELEASE] = "release",
-    [K_TO_RELEASE] = "to_release",
-    [K_CODE] = "code",
-    [K_Q] = "q",
-    [K_FROM] = "from",
-    [K_TO] = "to",
-    [K_MAP] = "map",
-    [K_LOADER] = "loader",
-    [K_JOB] = "job",
-    [K_DATE] = "date",
-    [K_EFFECTIVE_FROM] = "effective_from",
-    [K_INCLUDE] = "include",
-    [K_CODES] = "codes",
-    [K_FILES] = "files",
-    [K_LIMIT] = "limit",
-    [K_OFFSET] = "offset",
-    [K_BILLABLE_ONLY] = "billable_only",
-    [K_REVERSE] = "reverse",
-};
-
-static s_key_t s_key_from_name(const char *s, uint32_t n)
-{
-    s_key_t a = K_NONE, b = K_NONE, c = K_NONE;
-    switch (n) {
-    case 1: a = K_V, b = K_Q; break;
-    case 2: a = K_ID, b = K_OP, c = K_TO; break;
-    case 3: a = K_MAP, b = K_JOB; break;
-    case 4: a = K_CODE, b = K_FROM, c = K_DATE; break;
-    case 5: a = K_CODES, b = K_FILES, c = K_LIMIT; break;
-    case 6: a = K_SYSTEM, b = K_LOADER, c = K_OFFSET; break;
-    case 7: a = K_RELEASE, b = K_INCLUDE, c = K_REVERSE; break;
-    case 10: a = K_TO_RELEASE; break;
-    case 13: a = K_BILLABLE_ONLY; break;
-    case 14: a = K_EFFECTIVE_FROM; break;
-    default: return K_NONE;
-    }
-    const s_key_t cand[3] = {a, b, c};
-    for (unsigned i = 0; i < 3 && cand[i] != K_NONE; i++) {
-        const char *name = s_keynames[cand[i]];
-        if (name[0] == s[0] && memcmp(name, s, n) == 0) {
-            return cand[i];
-        }
-    }
-    return K_NONE;
-}
 
 /* A printable, bounded copy of s[0..n) for messages: control and non-ASCII bytes become '?'. */
 static const char *s_printable(const char *s, size_t n, char *out, size_t cap)
@@ -558,34 +440,20 @@ static int s_is_scalar(const msgpack_object *o)
 
 /* The str-valued keys with their bounds; all reject control characters. */
 static const struct {
-    s_key_t key;
+    cs_key_t key;
     size_t field; /* offsetof the cs_str_t in cs_request_t */
     uint32_t max;
 } s_str_keys[] = {
-    {K_SYSTEM, offsetof(cs_request_t, system), CS_PROTO_MAX_STR},
-    {K_RELEASE, offsetof(cs_request_t, release), CS_PROTO_MAX_STR},
-    {K_TO_RELEASE, offsetof(cs_request_t, to_release), CS_PROTO_MAX_STR},
-    {K_CODE, offsetof(cs_request_t, code), CS_PROTO_MAX_STR},
-    {K_Q, offsetof(cs_request_t, q), CS_PROTO_MAX_Q},
-    {K_FROM, offsetof(cs_request_t, from), CS_PROTO_MAX_STR},
-    {K_TO, offsetof(cs_request_t, to), CS_PROTO_MAX_STR},
-    {K_MAP, offsetof(cs_request_t, map), CS_PROTO_MAX_STR},
-    {K_LOADER, offsetof(cs_request_t, loader), CS_PROTO_MAX_STR},
-    {K_JOB, offsetof(cs_request_t, job), CS_PROTO_MAX_STR},
-};
-
-/* Keys each op requires, in the order they are reported missing. */
-static const s_key_t s_required[CS_OP_COUNT_][4] = {
-    [CS_OP_LOOKUP] = {K_SYSTEM, K_CODE, K_NONE},
-    [CS_OP_VALIDATE] = {K_SYSTEM, K_NONE},
-    [CS_OP_SEARCH] = {K_SYSTEM, K_Q, K_NONE},
-    [CS_OP_CROSSWALK] = {K_FROM, K_TO, K_CODE, K_NONE},
-    [CS_OP_DIFF] = {K_SYSTEM, K_RELEASE, K_TO_RELEASE, K_NONE},
-    [CS_OP_LOAD] = {K_FILES, K_RELEASE, K_EFFECTIVE_FROM, K_NONE},
-    [CS_OP_JOB] = {K_JOB, K_NONE},
-    [CS_OP_CANCEL] = {K_JOB, K_NONE},
-    [CS_OP_RETIRE] = {K_SYSTEM, K_RELEASE, K_NONE},
-    [CS_OP_DROP] = {K_SYSTEM, K_RELEASE, K_NONE},
+    {CS_KEY_SYSTEM, offsetof(cs_request_t, system), CS_PROTO_MAX_STR},
+    {CS_KEY_RELEASE, offsetof(cs_request_t, release), CS_PROTO_MAX_STR},
+    {CS_KEY_TO_RELEASE, offsetof(cs_request_t, to_release), CS_PROTO_MAX_STR},
+    {CS_KEY_CODE, offsetof(cs_request_t, code), CS_PROTO_MAX_STR},
+    {CS_KEY_Q, offsetof(cs_request_t, q), CS_PROTO_MAX_Q},
+    {CS_KEY_FROM, offsetof(cs_request_t, from), CS_PROTO_MAX_STR},
+    {CS_KEY_TO, offsetof(cs_request_t, to), CS_PROTO_MAX_STR},
+    {CS_KEY_MAP, offsetof(cs_request_t, map), CS_PROTO_MAX_STR},
+    {CS_KEY_LOADER, offsetof(cs_request_t, loader), CS_PROTO_MAX_STR},
+    {CS_KEY_JOB, offsetof(cs_request_t, job), CS_PROTO_MAX_STR},
 };
 
 void cs_request_init(cs_request_t *req)
@@ -611,6 +479,216 @@ static void s_reset(cs_request_t *req)
     req->limit = -1;
 }
 
+/* The known keys of a request map, found in one pass. */
+typedef struct s_keys {
+    const msgpack_object *val[CS_KEY_COUNT_]; /* each known key's value, or NULL */
+    long bad_key;                             /* index of the first non-str key, or -1 */
+    cs_key_t dup;                             /* the first key given twice */
+} s_keys_t;
+
+static void s_scan_keys(const msgpack_object *top, s_keys_t *k)
+{
+    memset(k, 0, sizeof *k);
+    k->bad_key = -1;
+    const msgpack_object_kv *kv = top->via.map.ptr;
+    for (uint32_t i = 0; i < top->via.map.size; i++) {
+        if (kv[i].key.type != MSGPACK_OBJECT_STR) {
+            if (k->bad_key < 0) {
+                k->bad_key = (long)i;
+            }
+            continue;
+        }
+        cs_key_t key = cs_key_find(kv[i].key.via.str.ptr, kv[i].key.via.str.size);
+        if (key == CS_KEY_NONE) {
+            continue;
+        }
+        if (k->val[key] != NULL) {
+            if (k->dup == CS_KEY_NONE) {
+                k->dup = key;
+            }
+            continue;
+        }
+        k->val[key] = &kv[i].val;
+    }
+}
+
+/* "v": absent or this protocol's version. */
+static cs_proto_err_t s_check_version(const msgpack_object *v, cs_error_t *err)
+{
+    if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER && v->type != MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+        return s_bad(err, CS_PERR_BAD_REQUEST, "\"v\" must be an int, not %s", s_typename(v));
+    }
+    if (v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER || v->via.u64 != CS_PROTO_VERSION) {
+        char num[24];
+        if (v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+            snprintf(num, sizeof num, "%lld", (long long)v->via.i64);
+        } else {
+            snprintf(num, sizeof num, "%llu", (unsigned long long)v->via.u64);
+        }
+        return s_bad(err, CS_PERR_UNSUPPORTED_VERSION,
+                     "protocol version %s is not supported (this broker speaks %d)", num,
+                     CS_PROTO_VERSION);
+    }
+    return CS_PERR_NONE;
+}
+
+/* What every request needs before its op's keys: the id (read first, so that an error reply
+ * can echo it), str keys, the version, the op, no key twice. */
+static cs_proto_err_t s_decode_envelope(cs_request_t *req, const msgpack_object *top,
+                                        const s_keys_t *k, cs_error_t *err)
+{
+    const msgpack_object *id = k->val[CS_KEY_ID];
+    if (id != NULL) {
+        if (!s_is_scalar(id)) {
+            return s_bad(err, CS_PERR_BAD_REQUEST,
+                         "\"id\" must be a scalar (nil, bool, int, float, str or bin), not %s",
+                         s_typename(id));
+        }
+        req->has_id = 1;
+        req->id = *id;
+    }
+    if (k->bad_key >= 0) {
+        return s_bad(err, CS_PERR_BAD_REQUEST, "key %ld of the request map is %s, not a str",
+                     k->bad_key, s_typename(&top->via.map.ptr[k->bad_key].key));
+    }
+    cs_proto_err_t e = k->val[CS_KEY_V] ? s_check_version(k->val[CS_KEY_V], err) : CS_PERR_NONE;
+    if (e != CS_PERR_NONE) {
+        return e;
+    }
+    const msgpack_object *op = k->val[CS_KEY_OP];
+    if (op == NULL) {
+        return s_bad(err, CS_PERR_BAD_REQUEST, "the request has no \"op\"");
+    }
+    if (op->type != MSGPACK_OBJECT_STR) {
+        return s_bad(err, CS_PERR_BAD_REQUEST, "\"op\" must be a str, not %s", s_typename(op));
+    }
+    req->op_name = s_str_of(op);
+    req->op = cs_op_find(req->op_name.ptr, req->op_name.len);
+    if (req->op == CS_OP_UNKNOWN) {
+        char shown[72];
+        return s_bad(err, CS_PERR_UNKNOWN_OP, "unknown op \"%s\"",
+                     s_printable(req->op_name.ptr, req->op_name.len, shown, sizeof shown));
+    }
+    if (k->dup != CS_KEY_NONE) {
+        return s_bad(err, CS_PERR_BAD_REQUEST, "the key \"%s\" appears more than once",
+                     cs_key_name(k->dup));
+    }
+    return CS_PERR_NONE;
+}
+
+/* "include": known names set their bits, others are ignored. */
+static cs_proto_err_t s_decode_include(cs_request_t *req, const msgpack_object *o,
+                                       cs_error_t *err)
+{
+    cs_proto_err_t e = s_check_str_array(o, "include", UINT32_MAX, 0, err);
+    for (uint32_t i = 0; e == CS_PERR_NONE && i < o->via.array.size; i++) {
+        cs_str_t s = s_str_of(&o->via.array.ptr[i]);
+        if (s.len == 5 && memcmp(s.ptr, "notes", 5) == 0) {
+            req->include |= CS_INCLUDE_NOTES;
+        } else if (s.len == 8 && memcmp(s.ptr, "children", 8) == 0) {
+            req->include |= CS_INCLUDE_CHILDREN;
+        } else if (s.len == 9 && memcmp(s.ptr, "ancestors", 9) == 0) {
+            req->include |= CS_INCLUDE_ANCESTORS;
+        }
+    }
+    return e;
+}
+
+/* A bool key into *out. */
+static cs_proto_err_t s_decode_bool(const msgpack_object *o, const char *key, int *out,
+                                    cs_error_t *err)
+{
+    if (o->type != MSGPACK_OBJECT_BOOLEAN) {
+        return s_bad(err, CS_PERR_BAD_REQUEST, "\"%s\" must be a bool, not %s", key,
+                     s_typename(o));
+    }
+    *out = o->via.boolean ? 1 : 0;
+    return CS_PERR_NONE;
+}
+
+/* The str, date and list keys, each checked against its type whatever the op. */
+static cs_proto_err_t s_decode_strings(cs_request_t *req, const s_keys_t *k, cs_error_t *err)
+{
+    cs_proto_err_t e = CS_PERR_NONE;
+    for (size_t i = 0; e == CS_PERR_NONE && i < sizeof s_str_keys / sizeof s_str_keys[0]; i++) {
+        const msgpack_object *o = k->val[s_str_keys[i].key];
+        if (o != NULL) {
+            cs_str_t *field = (cs_str_t *)((char *)req + s_str_keys[i].field);
+            e = s_check_str(o, cs_key_name(s_str_keys[i].key), -1, s_str_keys[i].max, 1, field,
+                            err);
+        }
+    }
+    if (e == CS_PERR_NONE && k->val[CS_KEY_DATE]) {
+        e = s_check_date(k->val[CS_KEY_DATE], "date", &req->has_date, &req->date, err);
+    }
+    if (e == CS_PERR_NONE && k->val[CS_KEY_EFFECTIVE_FROM]) {
+        e = s_check_date(k->val[CS_KEY_EFFECTIVE_FROM], "effective_from",
+                         &req->has_effective_from, &req->effective_from, err);
+    }
+    if (e == CS_PERR_NONE && k->val[CS_KEY_INCLUDE]) {
+        e = s_decode_include(req, k->val[CS_KEY_INCLUDE], err);
+    }
+    return e;
+}
+
+/* The list, number and bool keys. */
+static cs_proto_err_t s_decode_values(cs_request_t *req, const s_keys_t *k, cs_error_t *err)
+{
+    const cs_op_def_t *def = &cs_ops[req->op];
+    const msgpack_object *const *val = k->val;
+    cs_proto_err_t e = CS_PERR_NONE;
+    if (val[CS_KEY_CODES] != NULL) {
+        e = s_check_str_array(val[CS_KEY_CODES], "codes", CS_PROTO_MAX_CODES, 0, err);
+        req->n_codes = e == CS_PERR_NONE ? val[CS_KEY_CODES]->via.array.size : 0;
+        req->codes = e == CS_PERR_NONE ? val[CS_KEY_CODES]->via.array.ptr : NULL;
+    } else if ((def->accepts & CS_KEY_BIT(CS_KEY_CODES)) && val[CS_KEY_CODE] != NULL) {
+        req->n_codes = 1; /* "code" alone stands for a list of one */
+    }
+    if (e == CS_PERR_NONE && val[CS_KEY_FILES] != NULL) {
+        e = s_check_str_array(val[CS_KEY_FILES], "files", CS_PROTO_MAX_FILES, 1, err);
+        req->n_files = e == CS_PERR_NONE ? val[CS_KEY_FILES]->via.array.size : 0;
+        req->files = e == CS_PERR_NONE ? val[CS_KEY_FILES]->via.array.ptr : NULL;
+    }
+    if (e == CS_PERR_NONE && val[CS_KEY_LIMIT] != NULL) {
+        int64_t hi = def->limit_max ? def->limit_max : CS_PROTO_MAX_LIMIT;
+        e = s_check_int(val[CS_KEY_LIMIT], "limit", 1, hi, &req->limit, err);
+    }
+    const msgpack_object *off = val[CS_KEY_OFFSET];
+    if (e == CS_PERR_NONE && off != NULL) {
+        if (off->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+            return s_bad(err, CS_PERR_BAD_REQUEST, "\"offset\" must not be negative (got %lld)",
+                         (long long)off->via.i64);
+        }
+        e = s_check_int(off, "offset", 0, S_MAX_OFFSET, &req->offset, err);
+    }
+    if (e == CS_PERR_NONE && val[CS_KEY_BILLABLE_ONLY] != NULL) {
+        e = s_decode_bool(val[CS_KEY_BILLABLE_ONLY], "billable_only", &req->billable_only, err);
+    }
+    if (e == CS_PERR_NONE && val[CS_KEY_REVERSE] != NULL) {
+        e = s_decode_bool(val[CS_KEY_REVERSE], "reverse", &req->reverse, err);
+    }
+    return e;
+}
+
+/* The keys the op's row requires. */
+static cs_proto_err_t s_check_required(const cs_request_t *req, const s_keys_t *k,
+                                       cs_error_t *err)
+{
+    const cs_op_def_t *def = &cs_ops[req->op];
+    for (unsigned i = 0; i < 4 && def->required[i] != CS_KEY_NONE; i++) {
+        if (k->val[def->required[i]] == NULL) {
+            return s_bad(err, CS_PERR_BAD_REQUEST, "%s needs \"%s\"", def->name,
+                         cs_key_name(def->required[i]));
+        }
+    }
+    if (def->one_of[0] != CS_KEY_NONE && k->val[def->one_of[0]] == NULL &&
+        k->val[def->one_of[1]] == NULL) {
+        return s_bad(err, CS_PERR_BAD_REQUEST, "%s needs \"%s\" or \"%s\"", def->name,
+                     cs_key_name(def->one_of[0]), cs_key_name(def->one_of[1]));
+    }
+    return CS_PERR_NONE;
+}
+
 cs_proto_err_t cs_request_decode(cs_request_t *req, const void *body, size_t len,
                                  cs_error_t *err)
 {
@@ -624,202 +702,26 @@ cs_proto_err_t cs_request_decode(cs_request_t *req, const void *body, size_t len
         return CS_PERR_INTERNAL;
     }
     size_t off = 0;
-    msgpack_object top_obj;
-    msgpack_unpack_return ur = msgpack_unpack(body, len, &off, req->zone_, &top_obj);
+    msgpack_object top;
+    msgpack_unpack_return ur = msgpack_unpack(body, len, &off, req->zone_, &top);
     if (ur != MSGPACK_UNPACK_SUCCESS || off != len) {
         cs_error_set(err, CS_EMALFORMED, "malformed msgpack");
         return CS_PERR_BAD_REQUEST;
     }
-    const msgpack_object *top = &top_obj;
-    if (top->type != MSGPACK_OBJECT_MAP) {
+    if (top.type != MSGPACK_OBJECT_MAP) {
         return s_bad(err, CS_PERR_BAD_REQUEST, "the request must be a map, not %s",
-                     s_typename(top));
+                     s_typename(&top));
     }
-
-    /* One pass over the keys: find each known one, note the first non-str key and the first
-     * duplicate, and report them only after "id" is read so the error reply can echo it. */
-    const msgpack_object *val[K_COUNT_] = {0};
-    long bad_key = -1;
-    s_key_t dup = K_NONE;
-    const msgpack_object_kv *kv = top->via.map.ptr;
-    for (uint32_t i = 0; i < top->via.map.size; i++) {
-        if (kv[i].key.type != MSGPACK_OBJECT_STR) {
-            if (bad_key < 0) {
-                bad_key = (long)i;
-            }
-            continue;
-        }
-        s_key_t k = s_key_from_name(kv[i].key.via.str.ptr, kv[i].key.via.str.size);
-        if (k == K_NONE) {
-            continue;
-        }
-        if (val[k] != NULL) {
-            if (dup == K_NONE) {
-                dup = k;
-            }
-            continue;
-        }
-        val[k] = &kv[i].val;
+    s_keys_t k;
+    s_scan_keys(&top, &k);
+    cs_proto_err_t e = s_decode_envelope(req, &top, &k, err);
+    if (e == CS_PERR_NONE) {
+        e = s_decode_strings(req, &k, err);
     }
-
-    if (val[K_ID] != NULL) {
-        if (!s_is_scalar(val[K_ID])) {
-            return s_bad(err, CS_PERR_BAD_REQUEST,
-                         "\"id\" must be a scalar (nil, bool, int, float, str or bin), not %s",
-                         s_typename(val[K_ID]));
-        }
-        req->has_id = 1;
-        req->id = *val[K_ID];
+    if (e == CS_PERR_NONE) {
+        e = s_decode_values(req, &k, err);
     }
-    if (bad_key >= 0) {
-        return s_bad(err, CS_PERR_BAD_REQUEST, "key %ld of the request map is %s, not a str",
-                     bad_key, s_typename(&kv[bad_key].key));
-    }
-    if (val[K_V] != NULL) {
-        const msgpack_object *v = val[K_V];
-        if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER
-            && v->type != MSGPACK_OBJECT_NEGATIVE_INTEGER) {
-            return s_bad(err, CS_PERR_BAD_REQUEST, "\"v\" must be an int, not %s",
-                         s_typename(v));
-        }
-        if (v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER || v->via.u64 != CS_PROTO_VERSION) {
-            char num[24];
-            if (v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
-                snprintf(num, sizeof num, "%lld", (long long)v->via.i64);
-            } else {
-                snprintf(num, sizeof num, "%llu", (unsigned long long)v->via.u64);
-            }
-            return s_bad(err, CS_PERR_UNSUPPORTED_VERSION,
-                         "protocol version %s is not supported (this broker speaks %d)", num,
-                         CS_PROTO_VERSION);
-        }
-    }
-    if (val[K_OP] == NULL) {
-        return s_bad(err, CS_PERR_BAD_REQUEST, "the request has no \"op\"");
-    }
-    if (val[K_OP]->type != MSGPACK_OBJECT_STR) {
-        return s_bad(err, CS_PERR_BAD_REQUEST, "\"op\" must be a str, not %s",
-                     s_typename(val[K_OP]));
-    }
-    req->op_name = s_str_of(val[K_OP]);
-    req->op = req->op_name.len ? s_op_from_name(req->op_name.ptr, req->op_name.len)
-                               : CS_OP_UNKNOWN;
-    if (req->op == CS_OP_UNKNOWN) {
-        char shown[72];
-        return s_bad(err, CS_PERR_UNKNOWN_OP, "unknown op \"%s\"",
-                     s_printable(req->op_name.ptr, req->op_name.len, shown, sizeof shown));
-    }
-    if (dup != K_NONE) {
-        return s_bad(err, CS_PERR_BAD_REQUEST, "the key \"%s\" appears more than once",
-                     s_keynames[dup]);
-    }
-
-    cs_proto_err_t e;
-    for (size_t i = 0; i < sizeof s_str_keys / sizeof s_str_keys[0]; i++) {
-        const msgpack_object *o = val[s_str_keys[i].key];
-        if (o != NULL) {
-            cs_str_t *field = (cs_str_t *)((char *)req + s_str_keys[i].field);
-            e = s_check_str(o, s_keynames[s_str_keys[i].key], -1, s_str_keys[i].max, 1, field,
-                            err);
-            if (e != CS_PERR_NONE) {
-                return e;
-            }
-        }
-    }
-    if (val[K_DATE] != NULL) {
-        e = s_check_date(val[K_DATE], "date", &req->has_date, &req->date, err);
-        if (e != CS_PERR_NONE) {
-            return e;
-        }
-    }
-    if (val[K_EFFECTIVE_FROM] != NULL) {
-        e = s_check_date(val[K_EFFECTIVE_FROM], "effective_from", &req->has_effective_from,
-                         &req->effective_from, err);
-        if (e != CS_PERR_NONE) {
-            return e;
-        }
-    }
-    if (val[K_INCLUDE] != NULL) {
-        const msgpack_object *o = val[K_INCLUDE];
-        e = s_check_str_array(o, "include", UINT32_MAX, 0, err);
-        if (e != CS_PERR_NONE) {
-            return e;
-        }
-        for (uint32_t i = 0; i < o->via.array.size; i++) {
-            cs_str_t s = s_str_of(&o->via.array.ptr[i]);
-            if (s.len == 5 && memcmp(s.ptr, "notes", 5) == 0) {
-                req->include |= CS_INCLUDE_NOTES;
-            } else if (s.len == 8 && memcmp(s.ptr, "children", 8) == 0) {
-                req->include |= CS_INCLUDE_CHILDREN;
-            } else if (s.len == 9 && memcmp(s.ptr, "ancestors", 9) == 0) {
-                req->include |= CS_INCLUDE_ANCESTORS;
-            }
-        }
-    }
-    if (val[K_CODES] != NULL) {
-        e = s_check_str_array(val[K_CODES], "codes", CS_PROTO_MAX_CODES, 0, err);
-        if (e != CS_PERR_NONE) {
-            return e;
-        }
-        req->n_codes = val[K_CODES]->via.array.size;
-        req->codes = val[K_CODES]->via.array.ptr;
-    } else if (req->op == CS_OP_VALIDATE && val[K_CODE] != NULL) {
-        req->n_codes = 1;
-    }
-    if (val[K_FILES] != NULL) {
-        e = s_check_str_array(val[K_FILES], "files", CS_PROTO_MAX_FILES, 1, err);
-        if (e != CS_PERR_NONE) {
-            return e;
-        }
-        req->n_files = val[K_FILES]->via.array.size;
-        req->files = val[K_FILES]->via.array.ptr;
-    }
-    if (val[K_LIMIT] != NULL) {
-        int64_t hi = req->op == CS_OP_DIFF ? CS_PROTO_MAX_DIFF_LIMIT : CS_PROTO_MAX_LIMIT;
-        e = s_check_int(val[K_LIMIT], "limit", 1, hi, &req->limit, err);
-        if (e != CS_PERR_NONE) {
-            return e;
-        }
-    }
-    if (val[K_OFFSET] != NULL) {
-        const msgpack_object *o = val[K_OFFSET];
-        if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
-            return s_bad(err, CS_PERR_BAD_REQUEST, "\"offset\" must not be negative (got %lld)",
-                         (long long)o->via.i64);
-        }
-        e = s_check_int(o, "offset", 0, S_MAX_OFFSET, &req->offset, err);
-        if (e != CS_PERR_NONE) {
-            return e;
-        }
-    }
-    if (val[K_BILLABLE_ONLY] != NULL) {
-        const msgpack_object *o = val[K_BILLABLE_ONLY];
-        if (o->type != MSGPACK_OBJECT_BOOLEAN) {
-            return s_bad(err, CS_PERR_BAD_REQUEST, "\"billable_only\" must be a bool, not %s",
-                         s_typename(o));
-        }
-        req->billable_only = o->via.boolean ? 1 : 0;
-    }
-    if (val[K_REVERSE] != NULL) {
-        const msgpack_object *o = val[K_REVERSE];
-        if (o->type != MSGPACK_OBJECT_BOOLEAN) {
-            return s_bad(err, CS_PERR_BAD_REQUEST, "\"reverse\" must be a bool, not %s",
-                         s_typename(o));
-        }
-        req->reverse = o->via.boolean ? 1 : 0;
-    }
-
-    for (unsigned i = 0; i < 4 && s_required[req->op][i] != K_NONE; i++) {
-        s_key_t k = s_required[req->op][i];
-        if (val[k] == NULL) {
-            return s_bad(err, CS_PERR_BAD_REQUEST, "%s needs \"%s\"", cs_proto_opname(req->op),
-                         s_keynames[k]);
-        }
-    }
-    if (req->op == CS_OP_VALIDATE && val[K_CODES] == NULL && val[K_CODE] == NULL) {
-        return s_bad(err, CS_PERR_BAD_REQUEST, "validate needs \"codes\" or \"code\"");
-    }
-    return CS_PERR_NONE;
+    return e == CS_PERR_NONE ? s_check_required(req, &k, err) : e;
 }
 
 void cs_request_release(cs_request_t *req)

