@@ -23,6 +23,7 @@
 #include "cs_proto.h"
 #include "cs_query.h"
 #include "cs_replypool.h"
+#include "cs_slices.h"
 #include "cs_stats.h"
 #include "cs_store.h"
 #include "cs_workers.h"
@@ -32,14 +33,6 @@
 /* At shutdown, how long a running load gets to stop before the broker leaves without it. */
 #define S_STOP_LOAD_MS 5000
 #define CS_HWM 10000
-/* A validate of at least S_SPLIT_MIN codes is spread over the workers in slices of at least
- * S_SPLIT_SLICE codes (at most S_SLICES_MAX), answered together and joined here: on two
- * cores, 1,000 codes take half the time. At most S_JOINS such requests are joined at once;
- * beyond that they go to one worker whole. */
-#define S_SPLIT_MIN 256
-#define S_SPLIT_SLICE 128
-#define S_SLICES_MAX 8
-#define S_JOINS 32
 /* Pooled reply buffers (cs_replypool.h): enough for 2,048 lookups in flight; larger replies
  * are copied by zmq_send. */
 #define S_REPLY_BUFFERS 2048
@@ -70,21 +63,6 @@ typedef struct s_watch {
     int check; /* must be read before the loop sleeps */
 } s_watch_t;
 
-/* A long validate being answered in slices. */
-typedef struct s_join {
-    int used;
-    uint32_t seq;                       /* the tag its slices carry */
-    int n_env;
-    zmq_msg_t env[CS_MAX_FRAMES];       /* the client's envelope */
-    zmq_msg_t body;                     /* the request, to answer whole if the slices disagree */
-    uint16_t count, got;
-    zmq_msg_t slice[S_SLICES_MAX];      /* the packed slices, in order */
-    cs_worker_meta_t meta[S_SLICES_MAX];
-    uint8_t in[S_SLICES_MAX];           /* 1 once slice k came back */
-    cs_peer_t *peer;                    /* the client connection it answers */
-    uint64_t t0;
-} s_join_t;
-
 typedef struct s_broker {
     const cs_broker_config_t *cfg;
     void *zctx;                 /* the one ZeroMQ context */
@@ -114,8 +92,7 @@ typedef struct s_broker {
     uint64_t dropped;           /* replies a client could not take (left, or queue full) */
     int forwarded;              /* a request went to the workers since the loop last looked */
     uint32_t fwd_codes;         /* codes of the validate s_dispatch just left to the workers */
-    uint32_t join_seq;          /* the last join tag handed out */
-    s_join_t joins[S_JOINS];
+    cs_slices_t *slices;        /* long validates being answered in slices */
     char admin_path[PATH_MAX];  /* ipc socket file, for chmod and unlink */
 } s_broker_t;
 
@@ -269,76 +246,6 @@ static void s_forward(s_broker_t *b, zmq_msg_t *frames, int n)
 
 /* ---- long validates, answered in slices ---- */
 
-static void s_join_free(s_join_t *j)
-{
-    for (int i = 0; i < j->n_env; i++) {
-        zmq_msg_close(&j->env[i]);
-    }
-    zmq_msg_close(&j->body);
-    for (int k = 0; k < j->count; k++) {
-        zmq_msg_close(&j->slice[k]);
-    }
-    j->used = 0;
-}
-
-/* Spread a waiting validate over the workers (its frames are taken). 0 when it is not worth
- * it or there is no room: the caller forwards it whole. */
-static int s_split(s_broker_t *b, cs_handover_t *h)
-{
-    int workers = cs_workers_count(b->workers);
-    uint32_t codes = h->codes;
-    if (codes < S_SPLIT_MIN || workers < 2 || h->n - 1 > CS_MAX_FRAMES) {
-        return 0;
-    }
-    s_join_t *j = NULL;
-    for (int i = 0; i < S_JOINS && !j; i++) {
-        j = b->joins[i].used ? NULL : &b->joins[i];
-    }
-    if (!j) {
-        return 0;
-    }
-    uint32_t count = codes / S_SPLIT_SLICE;
-    count = count < (uint32_t)workers ? count : (uint32_t)workers;
-    count = count < S_SLICES_MAX ? count : S_SLICES_MAX;
-    memset(j, 0, sizeof *j);
-    j->used = 1;
-    j->seq = ++b->join_seq;
-    j->count = (uint16_t)count;
-    j->peer = h->peer;
-    j->t0 = s_now_ns();
-    j->n_env = h->n - 1;
-    for (int i = 0; i < h->n - 1; i++) {
-        zmq_msg_init(&j->env[i]);
-        zmq_msg_move(&j->env[i], &h->frames[i]);
-    }
-    zmq_msg_init(&j->body);
-    zmq_msg_move(&j->body, &h->frames[h->n - 1]);
-    for (uint32_t k = 0; k < count; k++) {
-        zmq_msg_init(&j->slice[k]);
-    }
-    void *ws = cs_workers_sock(b->workers);
-    for (uint32_t k = 0; k < count; k++) {
-        cs_worker_part_t part = {.magic = CS_WORKER_PART_MAGIC, .seq = j->seq,
-                                 .index = (uint16_t)k, .count = (uint16_t)count,
-                                 .lo = (uint32_t)((uint64_t)codes * k / count),
-                                 .hi = (uint32_t)((uint64_t)codes * (k + 1) / count)};
-        zmq_msg_t body;
-        zmq_msg_init(&body);
-        zmq_msg_copy(&body, &j->body); /* shares the bytes: no copy */
-        const char kind = CS_WORKER_PART;
-        if (zmq_send(ws, &kind, 1, ZMQ_SNDMORE) < 0 ||
-            zmq_send(ws, &part, sizeof part, ZMQ_SNDMORE) < 0 ||
-            zmq_msg_send(&body, ws, 0) < 0) {
-            CS_WARN("cannot hand a slice to the workers: %s", zmq_strerror(errno));
-            zmq_msg_close(&body);
-            break; /* the answers never complete; the client times out */
-        }
-        b->credits--;
-    }
-    b->forwarded = 1;
-    return 1;
-}
-
 /* Answer a waiting request busy: its client has not read what it was sent meanwhile. */
 static void s_refuse(s_broker_t *b, cs_handover_t *h)
 {
@@ -368,7 +275,12 @@ static void s_pump(s_broker_t *b)
             s_refuse(b, h);
         } else {
             cs_peer_at_workers(h->peer, 1);
-            if (!s_split(b, h)) {
+            int slices = cs_slices_split(b->slices, cs_workers_sock(b->workers),
+                                         cs_workers_count(b->workers), h);
+            if (slices) {
+                b->credits -= slices;
+                b->forwarded = 1;
+            } else {
                 s_forward(b, h->frames, h->n);
             }
         }
@@ -376,61 +288,30 @@ static void s_pump(s_broker_t *b)
     }
 }
 
-/* Every slice is in: join them into one reply, or, when they read different snapshots (a
- * release was published between them) or failed, hand the request to a worker whole. */
-static void s_join_finish(s_broker_t *b, s_join_t *j)
-{
-    int same = 1;
-    size_t total = 0;
-    for (int k = 0; k < j->count; k++) {
-        same &= j->meta[k].err == CS_PERR_NONE && j->meta[k].snapshot != 0 &&
-                j->meta[k].snapshot == j->meta[0].snapshot;
-        total += zmq_msg_size(&j->slice[k]);
-    }
-    if (!same) {
-        CS_INFO("a long validate's slices disagree (a release changed between them, or the "
-                "request failed): answered whole");
-        zmq_msg_t frames[CS_MAX_FRAMES + 1];
-        int n = 0;
-        for (int i = 0; i < j->n_env; i++, n++) {
-            zmq_msg_init(&frames[n]);
-            zmq_msg_move(&frames[n], &j->env[i]);
-        }
-        zmq_msg_init(&frames[n]);
-        zmq_msg_move(&frames[n++], &j->body);
-        s_forward(b, frames, n); /* still at the workers: its answer counts it back */
-        s_join_free(j);
-        return;
-    }
-    uint8_t *buf = cs_replypool_take(b->replies, total);
-    for (int k = 0, at = 0; buf && k < j->count; k++) {
-        memcpy(buf + at, zmq_msg_data(&j->slice[k]), zmq_msg_size(&j->slice[k]));
-        at += (int)zmq_msg_size(&j->slice[k]);
-    }
-    s_send_reply(b, b->front, j->env, j->n_env, buf, total, j->peer);
-    cs_peer_at_workers(j->peer, -1);
-    cs_stats_record(&b->stats, CS_OP_VALIDATE, CS_PERR_NONE, s_now_ns() - j->t0);
-    s_join_free(j);
-}
-
-/* A slice came back: keep it; join when it was the last. */
-static void s_join_slice(s_broker_t *b, const cs_worker_part_t *part, zmq_msg_t *bytes,
+/* A slice came back: when it was its request's last, send the joined reply, or hand the
+ * request to a worker whole when the slices disagree (cs_slices.h). */
+static void s_slice_back(s_broker_t *b, const cs_worker_part_t *part, zmq_msg_t *bytes,
                          const cs_worker_meta_t *meta)
 {
-    s_join_t *j = NULL;
-    for (int i = 0; i < S_JOINS && !j; i++) {
-        j = b->joins[i].used && b->joins[i].seq == part->seq ? &b->joins[i] : NULL;
-    }
-    if (!j || part->index >= j->count || j->in[part->index]) {
-        CS_WARN("a slice of an unknown or finished validate came back; dropped");
+    cs_joined_t j;
+    if (!cs_slices_add(b->slices, part, bytes, meta, &j)) {
         return;
     }
-    zmq_msg_move(&j->slice[part->index], bytes);
-    j->meta[part->index] = *meta;
-    j->in[part->index] = 1;
-    if (++j->got == j->count) {
-        s_join_finish(b, j);
+    if (j.whole) {
+        zmq_msg_t frames[CS_SLICES_ENVELOPE + 1];
+        for (int i = 0; i < j.n_env; i++) {
+            zmq_msg_init(&frames[i]);
+            zmq_msg_move(&frames[i], &j.env[i]);
+        }
+        zmq_msg_init(&frames[j.n_env]);
+        zmq_msg_move(&frames[j.n_env], &j.body);
+        s_forward(b, frames, j.n_env + 1); /* still at the workers: its answer counts it back */
+        return;
     }
+    zmq_msg_close(&j.body);
+    s_send_reply(b, b->front, j.env, j.n_env, j.reply, j.len, j.peer);
+    cs_peer_at_workers(j.peer, -1);
+    cs_stats_record(&b->stats, CS_OP_VALIDATE, CS_PERR_NONE, s_now_ns() - j.t0);
 }
 
 /* A whole answer came back ([kind] [envelope...] [body] [meta], n frames): send it on. */
@@ -478,7 +359,7 @@ static int s_relay_answer(s_broker_t *b)
         cs_worker_part_read(zmq_msg_data(&frames[1]), zmq_msg_size(&frames[1]), &part)) {
         cs_worker_meta_t meta;
         memcpy(&meta, zmq_msg_data(&frames[3]), sizeof meta);
-        s_join_slice(b, &part, &frames[2], &meta);
+        s_slice_back(b, &part, &frames[2], &meta);
     } else if (kind == CS_WORKER_WHOLE) {
         s_relay_whole(b, frames, n);
     } else {
@@ -677,23 +558,6 @@ static int s_start(s_broker_t *b, cs_error_t *err)
     if (rc != CS_OK) {
         return rc;
     }
-    /* P5 checks each plugin file; the directory must be closed too, or anyone who can write
-     * there could drop in a file of their own before the next start. */
-    struct stat pst;
-    if (stat(cfg->plugin_dir, &pst) != 0) {
-        return cs_error_set(err, CS_EIO, "plugin directory %s: %s", cfg->plugin_dir,
-                            strerror(errno));
-    }
-    if (!S_ISDIR(pst.st_mode)) {
-        return cs_error_set(err, CS_EIO, "plugin directory %s: not a directory",
-                            cfg->plugin_dir);
-    }
-    if (pst.st_mode & (S_IWGRP | S_IWOTH)) {
-        return cs_error_set(err, CS_EIO,
-                            "plugin directory %s is writable by group or others (mode %04o); "
-                            "refusing to load plugins from it", cfg->plugin_dir,
-                            (unsigned)(pst.st_mode & 07777));
-    }
     b->plugins = cs_plugin_host_new();
     if (!b->plugins) {
         return cs_error_set(err, CS_ENOMEM, "out of memory");
@@ -730,7 +594,8 @@ static int s_start(s_broker_t *b, cs_error_t *err)
     b->replies = cs_replypool_new(S_REPLY_BUFFERS, S_REPLY_BYTES);
     b->cfg_peer_bytes = cfg->max_peer_bytes ? cfg->max_peer_bytes : S_PEER_BYTES_DEFAULT;
     b->peers = cs_peers_new(b->cfg_peer_bytes);
-    if (!b->replies || !b->peers) {
+    b->slices = cs_slices_new(b->replies);
+    if (!b->replies || !b->peers || !b->slices) {
         return cs_error_set(err, CS_ENOMEM, "out of memory");
     }
     if (cfg->curve_secret) {
@@ -803,11 +668,7 @@ static int s_stop(s_broker_t *b)
     if (!stuck) {
         cs_jobs_destroy(&b->jobs);
     }
-    for (int i = 0; i < S_JOINS; i++) {
-        if (b->joins[i].used) {
-            s_join_free(&b->joins[i]);
-        }
-    }
+    cs_slices_destroy(&b->slices);
     if (b->workers) {
         zmq_ctx_shutdown(b->zctx); /* wakes the workers out of their receives */
         cs_workers_stop(&b->workers);
@@ -932,15 +793,8 @@ static int s_loop_wait(s_loop_t *l, int ms)
 /* Nothing received but not yet answered: no request waiting or at the workers. */
 static int s_idle(const s_broker_t *b)
 {
-    if (cs_peers_waiting(b->peers) > 0 || b->credits < b->credits_max) {
-        return 0;
-    }
-    for (int i = 0; i < S_JOINS; i++) {
-        if (b->joins[i].used) {
-            return 0;
-        }
-    }
-    return 1;
+    return cs_peers_waiting(b->peers) == 0 && b->credits >= b->credits_max &&
+           cs_slices_open(b->slices) == 0;
 }
 
 /* After a stop signal: answer what was received and what arrives on the connections already

@@ -273,6 +273,26 @@ static int s_strcmp_p(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Each plugin file is checked (cs_plugin_host_load_file); the directory must be closed too,
+ * or anyone who can write there could drop in a file of their own before the next start. */
+static int s_check_dir(const char *dir, cs_error_t *err)
+{
+    struct stat st;
+    if (stat(dir, &st) != 0) {
+        return cs_error_set(err, CS_EIO, "plugin directory %s: %s", dir, strerror(errno));
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        return cs_error_set(err, CS_EIO, "plugin directory %s: not a directory", dir);
+    }
+    if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+        return cs_error_set(err, CS_EIO,
+                            "plugin directory %s is writable by group or others (mode %04o); "
+                            "refusing to load plugins from it", dir,
+                            (unsigned)(st.st_mode & 07777));
+    }
+    return CS_OK;
+}
+
 int cs_plugin_host_load_dir(cs_plugin_host_t *host, const char *dir, size_t *n_loaded,
                             cs_error_t *err)
 {
@@ -282,13 +302,16 @@ int cs_plugin_host_load_dir(cs_plugin_host_t *host, const char *dir, size_t *n_l
     if (!host || host->magic != S_HOST_MAGIC || !dir) {
         return cs_error_set(err, CS_EINVAL, "plugin host: no host or no directory");
     }
+    int rc = s_check_dir(dir, err);
+    if (rc != CS_OK) {
+        return rc;
+    }
     DIR *d = opendir(dir);
     if (!d) {
         return cs_error_set(err, CS_EIO, "%s: cannot open plugin directory: %s", dir,
                             strerror(errno));
     }
 
-    int rc = CS_OK;
     char **names = NULL;
     size_t n = 0;
     size_t cap = 0;
