@@ -541,7 +541,9 @@ static int s_bind_admin(s_broker_t *b, cs_error_t *err)
     return CS_OK;
 }
 
-static int s_start(s_broker_t *b, cs_error_t *err)
+/* The store (a half-written release of an interrupted load purged), the plugins, the code
+ * indexes, this thread's engine and the load jobs. */
+static int s_start_store(s_broker_t *b, size_t *n_plugins, cs_error_t *err)
 {
     const cs_broker_config_t *cfg = b->cfg;
     b->store = cs_store_open(cfg->db_dir, cfg->map_size, 0, err);
@@ -562,8 +564,7 @@ static int s_start(s_broker_t *b, cs_error_t *err)
     if (!b->plugins) {
         return cs_error_set(err, CS_ENOMEM, "out of memory");
     }
-    size_t n_plugins = 0;
-    rc = cs_plugin_host_load_dir(b->plugins, cfg->plugin_dir, &n_plugins, err);
+    rc = cs_plugin_host_load_dir(b->plugins, cfg->plugin_dir, n_plugins, err);
     if (rc != CS_OK) {
         return rc;
     }
@@ -584,13 +585,19 @@ static int s_start(s_broker_t *b, cs_error_t *err)
     }
     b->ctx = (cs_op_ctx_t){.engine = b->engine, .jobs = b->jobs, .plugins = b->plugins,
                            .server = b};
+    return CS_OK;
+}
+
+/* The ZeroMQ context, the reply buffers and the per-connection accounting, CURVE, the
+ * workers. */
+static int s_start_serving(s_broker_t *b, cs_error_t *err)
+{
+    const cs_broker_config_t *cfg = b->cfg;
     b->zctx = zmq_ctx_new();
     if (!b->zctx) {
         return cs_error_set(err, CS_EINTERNAL, "cannot create the ZeroMQ context: %s",
                             zmq_strerror(errno));
     }
-    /* room for many connections; the cap keeps them well below it (cs_conncap.h) */
-    long nofile = cs_conncap_raise_nofile();
     b->replies = cs_replypool_new(S_REPLY_BUFFERS, S_REPLY_BYTES);
     b->cfg_peer_bytes = cfg->max_peer_bytes ? cfg->max_peer_bytes : S_PEER_BYTES_DEFAULT;
     b->peers = cs_peers_new(b->cfg_peer_bytes);
@@ -604,7 +611,7 @@ static int s_start(s_broker_t *b, cs_error_t *err)
             return err->code;
         }
         /* the ZAP handler first: no CURVE handshake may happen before it can refuse one */
-        rc = cs_curve_zap_start(b->curve, b->zctx, err);
+        int rc = cs_curve_zap_start(b->curve, b->zctx, err);
         if (rc != CS_OK) {
             return rc;
         }
@@ -619,6 +626,15 @@ static int s_start(s_broker_t *b, cs_error_t *err)
         }
         b->credits_max = b->credits = cfg->workers * (1 + S_CREDITS_PER_WORKER);
     }
+    return CS_OK;
+}
+
+/* The query socket, its connection cap and its endpoints. */
+static int s_bind_front(s_broker_t *b, cs_error_t *err)
+{
+    const cs_broker_config_t *cfg = b->cfg;
+    /* room for many connections; the cap keeps them well below it (cs_conncap.h) */
+    long nofile = cs_conncap_raise_nofile();
     b->front = s_router(b, cfg->max_msg);
     if (!b->front) {
         return cs_error_set(err, CS_EINTERNAL, "cannot create the query socket: %s",
@@ -635,7 +651,7 @@ static int s_start(s_broker_t *b, cs_error_t *err)
     for (size_t i = 0; i < cfg->n_listen; i++) {
         /* CURVE is a bind-time option: on for tcp endpoints, off for ipc ones */
         if (b->curve) {
-            rc = cs_curve_server(b->curve, b->front, cs_curve_applies(cfg->listen[i]), err);
+            int rc = cs_curve_server(b->curve, b->front, cs_curve_applies(cfg->listen[i]), err);
             if (rc != CS_OK) {
                 return rc;
             }
@@ -645,7 +661,23 @@ static int s_start(s_broker_t *b, cs_error_t *err)
                                 cfg->listen[i], zmq_strerror(errno));
         }
     }
-    rc = s_bind_admin(b, err);
+    return CS_OK;
+}
+
+static int s_start(s_broker_t *b, cs_error_t *err)
+{
+    const cs_broker_config_t *cfg = b->cfg;
+    size_t n_plugins = 0;
+    int rc = s_start_store(b, &n_plugins, err);
+    if (rc == CS_OK) {
+        rc = s_start_serving(b, err);
+    }
+    if (rc == CS_OK) {
+        rc = s_bind_front(b, err);
+    }
+    if (rc == CS_OK) {
+        rc = s_bind_admin(b, err);
+    }
     if (rc != CS_OK) {
         return rc;
     }
