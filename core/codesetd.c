@@ -104,7 +104,109 @@ static void s_default_plugins(char *out, size_t cap)
     snprintf(out, cap, "%s/../lib/codeset/plugins", exe);
 }
 
-int main(int argc, char **argv)
+/* The numeric options: their bounds, and how --help and errors say them. */
+typedef struct s_num_opt {
+    int id;          /* getopt's value */
+    const char *name;
+    long long min, max;
+    const char *range; /* "a number from 0 to 64" */
+} s_num_opt_t;
+
+#define S_STR(x) #x
+#define S_XSTR(x) S_STR(x)
+static const s_num_opt_t s_num_opts[] = {
+    {'w', "workers", 0, 64, "a number from 0 to 64"},
+    {'m', "max-msg", 1024, 1LL << 30, "bytes from 1024 to 1073741824"},
+    {'M', "map-size", 1 << 20, 1LL << 40, "bytes from 1048576 to 2^40"},
+    {'C', "max-codes", 1, CS_PROTO_MAX_CODES,
+     "a number from 1 to " S_XSTR(CS_PROTO_MAX_CODES)},
+    {'S', "max-search-limit", 1, CS_PROTO_MAX_LIMIT,
+     "a number from 1 to " S_XSTR(CS_PROTO_MAX_LIMIT)},
+    {'I', "index-mib", 0, 1 << 20, "a number from 0 to 1048576"},
+    {'P', "max-peer-bytes", 1 << 16, 1LL << 40, "bytes from 65536 to 2^40"},
+    {'N', "max-connections", 1, 1 << 24, "a number from 1 to 16777216"},
+};
+
+/* Store numeric option id's value v in cfg. */
+static void s_set_num(cs_broker_config_t *cfg, int id, long long v)
+{
+    switch (id) {
+    case 'w': cfg->workers = (int)v; break;
+    case 'm': cfg->max_msg = v; break;
+    case 'M': cfg->map_size = (size_t)v; break;
+    case 'C': cfg->max_codes = (uint32_t)v; break;
+    case 'S': cfg->max_search_limit = (uint32_t)v; break;
+    case 'I': cfg->index_mib = v == 0 ? -1 : (int)v; break;
+    case 'P': cfg->max_peer_bytes = (uint64_t)v; break;
+    default: cfg->max_connections = (size_t)v; break;
+    }
+}
+
+/* A numeric option: -1 when it was one and set, an exit status when it was one and bad, 0
+ * when id is not a numeric option. */
+static int s_num_option(cs_broker_config_t *cfg, int id, const char *arg)
+{
+    for (size_t i = 0; i < sizeof s_num_opts / sizeof s_num_opts[0]; i++) {
+        const s_num_opt_t *o = &s_num_opts[i];
+        long long v;
+        if (o->id != id) {
+            continue;
+        }
+        if (s_parse_size(arg, o->min, o->max, &v) != 0) {
+            return s_fail("--%s takes %s, not '%s'", o->name, o->range, arg);
+        }
+        s_set_num(cfg, id, v);
+        return -1;
+    }
+    return 0;
+}
+
+/* The options that are not numbers: -1 when set and the start goes on, else the exit
+ * status (0 for --help, --version and --curve-keygen). */
+static int s_other_option(cs_broker_config_t *cfg, int c, const char *arg, char *admin,
+                          size_t admin_cap, char *plugins, size_t plugins_cap,
+                          const char *shown)
+{
+    switch (c) {
+    case 'd': cfg->db_dir = arg; return -1;
+    case 'l':
+        if (cfg->n_listen == CS_BROKER_MAX_LISTEN) {
+            return s_fail("at most %s --listen endpoints", "8");
+        }
+        cfg->listen[cfg->n_listen++] = arg;
+        return -1;
+    case 'a': snprintf(admin, admin_cap, "%s", arg); return -1;
+    case 'p': snprintf(plugins, plugins_cap, "%s", arg); return -1;
+    case 'K': cfg->curve_secret = arg; return -1;
+    case 'A': cfg->curve_clients = arg; return -1;
+    case 'G': {
+        cs_error_t kerr;
+        cs_error_clear(&kerr);
+        if (cs_curve_keygen(arg, &kerr) != CS_OK) {
+            return s_fail("%s", kerr.msg);
+        }
+        printf("secret key in %s (keep it 0600), public key in %s.pub\n", arg, arg);
+        return 0;
+    }
+    case 'L': {
+        int level = cs_log_parse_level(arg);
+        if (level < 0) {
+            return s_fail("--log-level is one of error, warning, notice, info, debug, "
+                          "not '%s'", arg);
+        }
+        cs_log_set_level(level);
+        return -1;
+    }
+    case 'h': s_usage(stdout); return 0;
+    case 'V': printf("codesetd %s\n", CS_VERSION); return 0;
+    default: return s_fail("unknown or incomplete option '%s' (see --help)", shown);
+    }
+}
+
+/* Parse the command line into cfg (admin and plugins hold the endpoints it points to).
+ * -1 when the broker should start, else the exit status. */
+static int s_parse(int argc, char **argv, cs_broker_config_t *cfg, char *admin,
+                   size_t admin_cap, char *plugins, size_t plugins_cap)
 {
     static const struct option opts[] = {
         {"db", required_argument, NULL, 'd'},
@@ -127,6 +229,40 @@ int main(int argc, char **argv)
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        int rc = s_num_option(cfg, c, optarg);
+        if (rc == 0) {
+            rc = s_other_option(cfg, c, optarg, admin, admin_cap, plugins, plugins_cap,
+                                argv[optind - 1] ? argv[optind - 1] : "?");
+        }
+        if (rc != -1) {
+            return rc;
+        }
+    }
+    if (optind < argc) {
+        return s_fail("unexpected argument '%s' (see --help)", argv[optind]);
+    }
+    if (!cfg->db_dir || !*cfg->db_dir) {
+        return s_fail("%s", "--db DIR is required (see --help)");
+    }
+    if (cfg->n_listen == 0) {
+        cfg->listen[cfg->n_listen++] = "tcp://127.0.0.1:5555";
+    }
+    if (!admin[0]) {
+        snprintf(admin, admin_cap, "ipc://%s/admin.sock", cfg->db_dir);
+    }
+    if (!plugins[0]) {
+        s_default_plugins(plugins, plugins_cap);
+    }
+    cfg->admin = admin;
+    cfg->plugin_dir = plugins;
+    return -1;
+}
+
+int main(int argc, char **argv)
+{
     cs_broker_config_t cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.max_msg = 4 * 1024 * 1024;
@@ -134,120 +270,11 @@ int main(int argc, char **argv)
     cfg.max_search_limit = CS_PROTO_MAX_LIMIT;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     cfg.workers = cores < 1 ? 1 : cores > 64 ? 64 : (int)cores;
-    char admin[PATH_MAX + 16] = "";
-    char plugins[PATH_MAX] = "";
-    long long v;
-    int c;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (c) {
-        case 'd': cfg.db_dir = optarg; break;
-        case 'l':
-            if (cfg.n_listen == CS_BROKER_MAX_LISTEN) {
-                return s_fail("at most %s --listen endpoints", "8");
-            }
-            cfg.listen[cfg.n_listen++] = optarg;
-            break;
-        case 'a': snprintf(admin, sizeof admin, "%s", optarg); break;
-        case 'p': snprintf(plugins, sizeof plugins, "%s", optarg); break;
-        case 'w':
-            if (s_parse_size(optarg, 0, 64, &v) != 0) {
-                return s_fail("--workers takes a number from 0 to 64, not '%s'", optarg);
-            }
-            cfg.workers = (int)v;
-            break;
-        case 'm':
-            if (s_parse_size(optarg, 1024, 1LL << 30, &v) != 0) {
-                return s_fail("--max-msg takes bytes from 1024 to 1073741824, not '%s'",
-                              optarg);
-            }
-            cfg.max_msg = v;
-            break;
-        case 'M':
-            if (s_parse_size(optarg, 1 << 20, 1LL << 40, &v) != 0) {
-                return s_fail("--map-size takes bytes from 1048576 to 2^40, not '%s'", optarg);
-            }
-            cfg.map_size = (size_t)v;
-            break;
-        case 'C':
-            if (s_parse_size(optarg, 1, CS_PROTO_MAX_CODES, &v) != 0) {
-                return s_fail("--max-codes takes a number from 1 to %d, not '%s'",
-                              CS_PROTO_MAX_CODES, optarg);
-            }
-            cfg.max_codes = (uint32_t)v;
-            break;
-        case 'S':
-            if (s_parse_size(optarg, 1, CS_PROTO_MAX_LIMIT, &v) != 0) {
-                return s_fail("--max-search-limit takes a number from 1 to %d, not '%s'",
-                              CS_PROTO_MAX_LIMIT, optarg);
-            }
-            cfg.max_search_limit = (uint32_t)v;
-            break;
-        case 'I':
-            if (s_parse_size(optarg, 0, 1 << 20, &v) != 0) {
-                return s_fail("--index-mib takes a number from 0 to 1048576, not '%s'",
-                              optarg);
-            }
-            cfg.index_mib = v == 0 ? -1 : (int)v;
-            break;
-        case 'P':
-            if (s_parse_size(optarg, 1 << 16, 1LL << 40, &v) != 0) {
-                return s_fail("--max-peer-bytes takes bytes from 65536 to 2^40, not '%s'",
-                              optarg);
-            }
-            cfg.max_peer_bytes = (uint64_t)v;
-            break;
-        case 'N':
-            if (s_parse_size(optarg, 1, 1 << 24, &v) != 0) {
-                return s_fail("--max-connections takes a number from 1 to 16777216, not '%s'",
-                              optarg);
-            }
-            cfg.max_connections = (size_t)v;
-            break;
-        case 'K': cfg.curve_secret = optarg; break;
-        case 'A': cfg.curve_clients = optarg; break;
-        case 'G': {
-            cs_error_t kerr;
-            cs_error_clear(&kerr);
-            if (cs_curve_keygen(optarg, &kerr) != CS_OK) {
-                return s_fail("%s", kerr.msg);
-            }
-            printf("secret key in %s (keep it 0600), public key in %s.pub\n", optarg, optarg);
-            return 0;
-        }
-        case 'L': {
-            int level = cs_log_parse_level(optarg);
-            if (level < 0) {
-                return s_fail("--log-level is one of error, warning, notice, info, debug, "
-                              "not '%s'", optarg);
-            }
-            cs_log_set_level(level);
-            break;
-        }
-        case 'h': s_usage(stdout); return 0;
-        case 'V': printf("codesetd %s\n", CS_VERSION); return 0;
-        default:
-            return s_fail("unknown or incomplete option '%s' (see --help)",
-                          argv[optind - 1] ? argv[optind - 1] : "?");
-        }
+    static char admin[PATH_MAX + 16], plugins[PATH_MAX];
+    int status = s_parse(argc, argv, &cfg, admin, sizeof admin, plugins, sizeof plugins);
+    if (status != -1) {
+        return status;
     }
-    if (optind < argc) {
-        return s_fail("unexpected argument '%s' (see --help)", argv[optind]);
-    }
-    if (!cfg.db_dir || !*cfg.db_dir) {
-        return s_fail("%s", "--db DIR is required (see --help)");
-    }
-    if (cfg.n_listen == 0) {
-        cfg.listen[cfg.n_listen++] = "tcp://127.0.0.1:5555";
-    }
-    if (!admin[0]) {
-        snprintf(admin, sizeof admin, "ipc://%s/admin.sock", cfg.db_dir);
-    }
-    if (!plugins[0]) {
-        s_default_plugins(plugins, sizeof plugins);
-    }
-    cfg.admin = admin;
-    cfg.plugin_dir = plugins;
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
