@@ -23,6 +23,7 @@
 #include "cs_plugin_host.h"
 #include "cs_proto.h"
 #include "cs_query.h"
+#include "cs_resolve.h"
 #include "cs_store.h"
 
 #define CS_DB_MAGIC 0x43534442u /* "CSDB" */
@@ -260,25 +261,20 @@ static void s_no_null(cs_db_entry_t *e)
 
 /* ---- the direct lookup ---- */
 
-/* The engine's resolution (cs_query.c s_resolve), with its messages, inside db's snapshot. */
-static int s_resolve(cs_db_t *db, const cs_plugin_desc_t *sys, const char *system,
-                     const s_sel_t *sel, cs_resolved_t *rel, cs_error_t *err)
+/* The release sel picks (cs_resolve.h: the engine's resolution and messages), inside db's
+ * snapshot. */
+static int s_resolve(cs_db_t *db, const char *system, const s_sel_t *sel, cs_resolved_t *rel,
+                     cs_error_t *err)
 {
-    size_t slen = strlen(system);
-    if (sel->release) {
-        if (cs_catalog_by_label(db->reader, system, slen, sel->release, strlen(sel->release),
-                                rel) != CS_OK) {
-            return cs_error_set(err, CS_ENOTFOUND, "%s has no release '%.64s'", sys->name,
-                                sel->release);
-        }
-        return CS_OK;
+    cs_str_t sys = {system, (uint32_t)strlen(system)};
+    cs_str_t label = {sel->release, sel->release ? (uint32_t)strlen(sel->release) : 0};
+    cs_resolution_t res;
+    if (cs_resolve(db->reader, &db->memo, db->shared->plugins, sys, label,
+                   sel->has_date ? sel->date : 0, &res) != CS_PERR_NONE) {
+        return cs_error_set(err, res.err == CS_PERR_UNKNOWN_SYSTEM ? CS_EINVAL : CS_ENOTFOUND,
+                            "%s", res.msg);
     }
-    int date = sel->has_date ? sel->date : 0;
-    if (cs_catalog_in_effect(db->reader, &db->memo, system, slen, date, rel) != CS_OK) {
-        char msg[256];
-        cs_catalog_why_none(db->reader, system, slen, sys->name, date, msg, sizeof msg);
-        return cs_error_set(err, CS_ENOTFOUND, "%s", msg);
-    }
+    *rel = res.rel;
     return CS_OK;
 }
 
@@ -325,8 +321,8 @@ static int s_lookup(cs_db_t *db, const char *system, const char *code, const cs_
         return cs_error_set(err, CS_EINTERNAL, "the store cannot be read right now");
     }
     cs_codeidx_holder_unpin(&db->index);
-    cs_resolved_t rel;
-    rc = s_resolve(db, sys, system, &sel, &rel, err);
+    cs_resolved_t rel = {0};
+    rc = s_resolve(db, system, &sel, &rel, err);
     if (rc != CS_OK) {
         cs_reader_end(db->reader);
         return rc;

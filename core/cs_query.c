@@ -14,6 +14,7 @@
 #include "cs_log.h"
 #include "cs_maps.h"
 #include "cs_op.h"
+#include "cs_resolve.h"
 #include "cs_search.h"
 
 #define CS_NOTE_TYPES_MAX 16
@@ -120,39 +121,20 @@ static const char *s_printable(cs_str_t s, char *buf, size_t cap)
 
 /* ---- release resolution ---- */
 
+/* The request's release (cs_resolve.h), or its error packed. */
 static cs_proto_err_t s_resolve(cs_engine_t *e, const cs_request_t *req, msgpack_packer *pk,
                                 s_ctx_t *ctx)
 {
-    char sbuf[64], lbuf[80];
     memset(ctx, 0, sizeof *ctx);
     ctx->req = req;
-    ctx->sys = cs_plugin_host_system(e->plugins, req->system.ptr, req->system.len);
-    if (!ctx->sys) {
-        return cs_reply_errorf(pk, req, CS_PERR_UNKNOWN_SYSTEM, "no code system '%s' is known here",
-                               s_printable(req->system, sbuf, sizeof sbuf));
+    cs_resolution_t res;
+    if (cs_resolve(e->reader, &e->memo, e->plugins, req->system, req->release,
+                   req->has_date ? req->date : 0, &res) != CS_PERR_NONE) {
+        cs_reply_error(pk, req, res.err, res.msg);
+        return res.err;
     }
-    int rc;
-    if (req->release.len) {
-        rc = cs_catalog_by_label(e->reader, req->system.ptr, req->system.len, req->release.ptr,
-                                 req->release.len, &ctx->rel);
-        if (rc != CS_OK) {
-            return cs_reply_errorf(pk, req, CS_PERR_UNKNOWN_RELEASE, "%s has no release '%s'",
-                                   ctx->sys->name, s_printable(req->release, lbuf, sizeof lbuf));
-        }
-        return CS_PERR_NONE;
-    }
-    int date = req->has_date ? req->date : 0;
-    rc = cs_catalog_in_effect(e->reader, &e->memo, req->system.ptr, req->system.len, date,
-                              &ctx->rel);
-    if (rc != CS_OK) {
-        char msg[256];
-        rc = cs_catalog_why_none(e->reader, req->system.ptr, req->system.len, ctx->sys->name,
-                                 date, msg, sizeof msg);
-        cs_proto_err_t pe =
-            rc == CS_OK && date ? CS_PERR_NO_RELEASE_FOR_DATE : CS_PERR_UNKNOWN_RELEASE;
-        cs_reply_error(pk, req, pe, msg);
-        return pe;
-    }
+    ctx->sys = res.sys;
+    ctx->rel = res.rel;
     return CS_PERR_NONE;
 }
 

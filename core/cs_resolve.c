@@ -1,0 +1,50 @@
+/* cs_resolve.c: the one release resolver. */
+#include "cs_resolve.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* A bounded copy of s for a message: control bytes become '?'. */
+static const char *s_printable(cs_str_t s, char *buf, size_t cap)
+{
+    size_t n = s.len < cap - 1 ? s.len : cap - 1;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s.ptr[i];
+        buf[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
+cs_proto_err_t cs_resolve(cs_reader_t *r, cs_catalog_memo_t *memo,
+                          const cs_plugin_host_t *plugins, cs_str_t system, cs_str_t release,
+                          int date, cs_resolution_t *out)
+{
+    char sbuf[64], lbuf[80];
+    memset(out, 0, sizeof *out);
+    out->sys = cs_plugin_host_system(plugins, system.ptr, system.len);
+    if (!out->sys) {
+        snprintf(out->msg, sizeof out->msg, "no code system '%s' is known here",
+                 s_printable(system, sbuf, sizeof sbuf));
+        return out->err = CS_PERR_UNKNOWN_SYSTEM;
+    }
+    if (release.len) {
+        if (cs_catalog_by_label(r, system.ptr, system.len, release.ptr, release.len,
+                                &out->rel) != CS_OK) {
+            snprintf(out->msg, sizeof out->msg, "%s has no release '%s'", out->sys->name,
+                     s_printable(release, lbuf, sizeof lbuf));
+            return out->err = CS_PERR_UNKNOWN_RELEASE;
+        }
+        return out->err = CS_PERR_NONE;
+    }
+    int rc = memo ? cs_catalog_in_effect(r, memo, system.ptr, system.len, date, &out->rel)
+                  : date ? cs_catalog_by_date(r, system.ptr, system.len, date, &out->rel)
+                         : cs_catalog_newest(r, system.ptr, system.len, &out->rel);
+    if (rc != CS_OK) {
+        rc = cs_catalog_why_none(r, system.ptr, system.len, out->sys->name, date, out->msg,
+                                 sizeof out->msg);
+        return out->err = rc == CS_OK && date ? CS_PERR_NO_RELEASE_FOR_DATE
+                                              : CS_PERR_UNKNOWN_RELEASE;
+    }
+    return out->err = CS_PERR_NONE;
+}
