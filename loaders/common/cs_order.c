@@ -153,6 +153,20 @@ unsigned cs_order_parse(char *line, size_t len, cs_order_check_fn check, cs_orde
     return 0;
 }
 
+int cs_order_sniff(char *buf, size_t got, size_t cap, cs_order_check_fn check)
+{
+    char *nl = memchr(buf, '\n', got);
+    if (!nl && got == cap) {
+        return 0;
+    }
+    size_t len = nl ? (size_t)(nl - buf) : got;
+    unsigned shift;
+    char *line = cs_text_trim(buf, &len, 1, &shift);
+    cs_order_entry_t e;
+    char msg[200];
+    return cs_order_parse(line, len, check, &e, msg, sizeof msg) == 0;
+}
+
 const char *cs_order_display(const char *code, size_t n, int dotted, char *out)
 {
     size_t o = 0;

@@ -60,6 +60,11 @@ unsigned cs_order_parse(char *line, size_t len, cs_order_check_fn check, cs_orde
 /* in[0..n) as printable ASCII in out[0..cap), other bytes and quotes written \xNN. */
 const char *cs_order_show(const char *in, size_t n, char *out, size_t cap);
 
+/* Whether the first line of buf[0..got), the first bytes of a file read into a buffer of
+ * cap + 1 bytes (got < cap: the whole file), is an order-file line that check accepts. The
+ * line is parsed in place. */
+int cs_order_sniff(char *buf, size_t got, size_t cap, cs_order_check_fn check);
+
 /* The printable form of code[0..n), "E11.9" with the dot after the third character where
  * dotted (ICD-10-CM), else as written. out holds CS_ORDER_CODE_MAX + 2 bytes. */
 const char *cs_order_display(const char *code, size_t n, int dotted, char *out);

@@ -37,6 +37,7 @@ typedef struct cs_text {
     size_t end;                /* bytes in buf */
     int eof;                   /* fp has no more bytes */
     unsigned lineno;           /* lines read of the current file */
+    unsigned first_blank;      /* first blank line cs_text_next_filled() skipped, or 0 */
     uint64_t done;             /* bytes of the lines read, line ends included; over all files
                                 * (cs_text_start() leaves it) */
 } cs_text_t;
@@ -79,6 +80,11 @@ void cs_text_start(cs_text_t *t, FILE *fp, char *buf, size_t line_max);
  * the end of the file. A line longer than line_max fails with CS_EMALFORMED, a read error
  * with CS_EIO, at the line. */
 int cs_text_next(cs_text_t *t, char **line, size_t *len, unsigned *shift);
+
+/* The next line that is not blank, as cs_text_next() gives it: blank lines are skipped, but
+ * only at the end of the file; a line after one fails with CS_EMALFORMED, "empty line before
+ * the end of the file", at the first blank line. */
+int cs_text_next_filled(cs_text_t *t, char **line, size_t *len, unsigned *shift);
 
 /* Report done as progress, and fail with CS_ETERM, "load cancelled", at line when the host
  * asks the load to stop. */

@@ -149,13 +149,12 @@ static int s_take(s_load_t *ld, const cs_order_entry_t *ln, unsigned lineno, uin
 /* Read the file line by line and take every line. */
 static int s_read(s_load_t *ld)
 {
-    unsigned first_empty = 0;
     uint32_t prev_order = 0;
     for (;;) {
         char *line;
         size_t len;
         unsigned shift;
-        int rc = cs_text_next(&ld->t, &line, &len, &shift);
+        int rc = cs_text_next_filled(&ld->t, &line, &len, &shift);
         if (rc != CS_OK) {
             return rc;
         }
@@ -163,16 +162,6 @@ static int s_read(s_load_t *ld)
             break;
         }
         unsigned lineno = ld->t.lineno;
-        if (cs_text_is_empty(line, len)) {
-            if (first_empty == 0) {
-                first_empty = lineno;
-            }
-            continue;
-        }
-        if (first_empty != 0) {
-            return s_error_at(ld, CS_EMALFORMED, first_empty, 1,
-                              "empty line before the end of the file");
-        }
         cs_order_entry_t ln;
         char msg[200];
         unsigned column = cs_order_parse(line, len, s_order_code, &ln, msg, sizeof msg);
@@ -254,16 +243,7 @@ static int s_sniff(const char *const *files, size_t n_files)
     char buf[S_SNIFF_MAX + 1];
     size_t got = fread(buf, 1, S_SNIFF_MAX, fp);
     fclose(fp);
-    char *nl = memchr(buf, '\n', got);
-    if (!nl && got == S_SNIFF_MAX) {
-        return 0;
-    }
-    size_t len = nl ? (size_t)(nl - buf) : got;
-    unsigned shift;
-    char *line = cs_text_trim(buf, &len, 1, &shift);
-    cs_order_entry_t ln;
-    char msg[200];
-    return cs_order_parse(line, len, s_order_code, &ln, msg, sizeof msg) == 0;
+    return cs_order_sniff(buf, got, S_SNIFF_MAX, s_order_code);
 }
 
 static const char *const s_systems[] = {"icd10cm", NULL};

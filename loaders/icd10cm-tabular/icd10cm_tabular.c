@@ -990,23 +990,7 @@ static int s_kind_of(const char *path)
     if (memmem(buf, got, "<" S_ROOT, sizeof S_ROOT) != NULL) {
         return S_IS_XML;
     }
-    char *nl = memchr(buf, '\n', got);
-    if (!nl && got == S_SNIFF_MAX) {
-        return S_IS_NEITHER;
-    }
-    size_t len = nl ? (size_t)(nl - buf) : got;
-    char *line = buf;
-    if (len > 0 && line[len - 1] == '\r') {
-        len--;
-    }
-    if (len >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0) {
-        line += 3;
-        len -= 3;
-    }
-    line[len] = '\0';
-    cs_order_entry_t e;
-    char msg[200];
-    return cs_order_parse(line, len, s_order_check, &e, msg, sizeof msg) == 0 ? S_IS_ORDER : S_IS_NEITHER;
+    return cs_order_sniff(buf, got, S_SNIFF_MAX, s_order_check) ? S_IS_ORDER : S_IS_NEITHER;
 }
 
 /* Sort files into the XML and the optional order file; 0 if they are not such a set. */

@@ -1353,24 +1353,7 @@ static int s_kind_of(const char *path)
     if (memmem(buf, got, "<" S_IDX_ROOT ">", sizeof S_IDX_ROOT + 1) != NULL) {
         return S_IS_INDEX;
     }
-    char *nl = memchr(buf, '\n', got);
-    if (!nl && got == S_SNIFF_MAX) {
-        return S_IS_OTHER;
-    }
-    size_t len = nl ? (size_t)(nl - buf) : got;
-    char *line = buf;
-    if (len > 0 && line[len - 1] == '\r') {
-        len--;
-    }
-    if (len >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0) {
-        line += 3;
-        len -= 3;
-    }
-    line[len] = '\0';
-    cs_order_entry_t e;
-    char msg[200];
-    return cs_order_parse(line, len, s_order_code, &e, msg, sizeof msg) == 0 ? S_IS_ORDER
-                                                                             : S_IS_OTHER;
+    return cs_order_sniff(buf, got, S_SNIFF_MAX, s_order_code) ? S_IS_ORDER : S_IS_OTHER;
 }
 
 /* Sort files by kind into by[]; 0 if they are not such a set. With lenient, one file of no
