@@ -1,6 +1,7 @@
-/* cs_text.h: the line reading the text loaders share (gems, hcpcs-anweb, icd10cm-order): a
- * file's lines through one buffer, each with its CR and (on line 1) a UTF-8 byte order mark
- * removed, faults reported as file:line:column, progress in bytes and cancel checks.
+/* cs_text.h: the line reading the text loaders share (gems, hcpcs-anweb, icd10cm-order, and
+ * the order-file reader cs_order.c): a file's lines through one buffer, each with its CR and
+ * (on line 1) a UTF-8 byte order mark removed, faults reported as file:line:column, progress
+ * in bytes and cancel checks.
  *
  * Not a plugin: a loader's plugin.mk compiles cs_text.c in with -fvisibility=hidden, so the
  * loader still exports only its descriptor. cs_text_t is a plain struct, not opaque: a loader
