@@ -56,8 +56,6 @@
 #define S_KEY_MAX 7        /* longest ICD-10-CM code without its dot */
 #define S_NONE ((size_t)-1) /* "no string" arena offset */
 
-/* Order file layout, 0-based columns. */
-
 /* What an open element is to the loader. */
 enum s_frame_kind {
     S_F_ROOT,     /* <ICD10CM.tabular> */

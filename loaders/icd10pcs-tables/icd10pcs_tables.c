@@ -63,8 +63,6 @@
 #define S_TABLE_LEN 3      /* its table */
 #define S_MAX_FILES 4      /* tables, order, definitions, index */
 
-/* Order file layout, 0-based columns (the ICD-10-CM and ICD-10-PCS order files share it). */
-
 /* What an open element is to the loader (one enum for the three XML files). */
 enum s_kind {
     S_K_ROOT,     /* the document element */
