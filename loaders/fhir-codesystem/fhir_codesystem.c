@@ -473,7 +473,7 @@ static int s_start(void *ctx, int parent, const char *name, uint8_t *role)
     *role = S_R_SKIP;
     s_concept_t *c = ld->n_concepts ? &ld->concepts[ld->n_concepts - 1] : NULL;
     switch (parent) {
-    case -1:
+    case CS_FHIR_ROOT:
         if (strcmp(name, "CodeSystem") != 0) {
             return cs_xml_fail(&ld->x, CS_EMALFORMED,
                                "the root element is <%s>, expected <CodeSystem>", name);

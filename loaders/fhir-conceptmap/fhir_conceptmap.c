@@ -353,7 +353,7 @@ static int s_start(void *ctx, int parent, const char *name, uint8_t *role)
     *role = S_R_SKIP;
     int rc = CS_OK;
     switch (parent) {
-    case -1:
+    case CS_FHIR_ROOT:
         ld->root_line = cs_xml_line(&ld->x, NULL);
         if (strcmp(name, "Bundle") == 0) {
             *role = S_R_BUNDLE;
