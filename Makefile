@@ -64,7 +64,7 @@ LIB_A      := $(BUILD)/lib/libcodeset.a
 # bumped when an exported function or struct changes incompatibly.
 SO_MAJOR   := 0
 SO_VERSION := $(SO_MAJOR).$(shell sed -n 's/^\#define CS_VERSION "[0-9]*\.\(.*\)"/\1/p' \
-                                  core/cs_query.h)
+                                  core/include/codeset/cs_version.h)
 LIB_SO     := $(BUILD)/lib/libcodeset.so
 # $(call so_link,FILE,NAME) makes the links NAME.so.$(SO_MAJOR) -> FILE and NAME.so beside FILE.
 so_link = cd $(dir $(1)) && ln -sf $(notdir $(1)) $(2).so.$(SO_MAJOR) && \
@@ -281,7 +281,8 @@ bench: all $(BENCHES)
 # dependencies go in Libs.private, not Requires.private: the public headers need none of their
 # include paths.
 PC_FILE    := $(BUILD)/lib/pkgconfig/codeset.pc
-PC_VERSION := $(shell sed -n 's/^\#define CS_VERSION "\(.*\)"/\1/p' core/cs_query.h)
+PC_VERSION := $(shell sed -n 's/^\#define CS_VERSION "\(.*\)"/\1/p' \
+                  core/include/codeset/cs_version.h)
 .PHONY: pc-force
 pc-force:
 $(PC_FILE): pc-force

@@ -11,6 +11,7 @@
 
 #include <msgpack.h>
 
+#include "codeset/cs_version.h" /* CS_VERSION, for the replies that carry it */
 #include "cs_codeidx.h"
 #include "cs_plugin_host.h"
 #include "cs_proto.h"
@@ -20,7 +21,6 @@
 extern "C" {
 #endif
 
-#define CS_VERSION "0.1.0"
 #define CS_HINT_MAX 20 /* billable codes listed under a header */
 
 typedef struct cs_engine cs_engine_t;

@@ -2,6 +2,7 @@
  * command table, reply pre-scan, and the client plumbing against a fake ROUTER server that
  * answers canned msgpack replies (not the integration test: no codesetd is involved). */
 #include <check.h>
+#include <dirent.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 
 #include "../clients/codeset/cli.h"
 #include "../clients/codeset/cli_commands.h"
+#include "codeset/cs_version.h"
 #include "../clients/codeset/cli_conn.h"
 #include "../clients/codeset/cli_json.h"
 #include "../clients/codeset/cli_msg.h"
@@ -399,6 +401,52 @@ START_TEST(main_usage_errors)
     ck_assert_int_eq(r.rc, CS_CLI_EXIT_USAGE);
     ck_assert_ptr_nonnull(strstr(r.err, "/nonexistent/file.xml"));
     s_run_free(&r);
+}
+END_TEST
+
+/* Whether the file at path has a line that starts with prefix. */
+static int s_has_line(const char *path, const char *prefix)
+{
+    FILE *fp = fopen(path, "r");
+    ck_assert_msg(fp != NULL, "cannot open %s", path);
+    char line[512];
+    int found = 0;
+    while (!found && fgets(line, sizeof line, fp)) {
+        found = strncmp(line, prefix, strlen(prefix)) == 0;
+    }
+    fclose(fp);
+    return found;
+}
+
+/* The CLI takes CS_VERSION from the public header, includes no core internals (cs_*.h), and
+ * its headers do not include cli.h: cli.c and the command table share cli_types.h instead of
+ * each other's headers. Run from the repository root, as every suite is. */
+START_TEST(cli_layering)
+{
+    const char *version[] = {"codeset", "--version"};
+    s_run_t r = s_cli(2, version);
+    ck_assert_int_eq(r.rc, CS_CLI_EXIT_OK);
+    ck_assert_str_eq(r.out, "codeset " CS_VERSION " (protocol 1)\n");
+    s_run_free(&r);
+
+    DIR *d = opendir("clients/codeset");
+    ck_assert_msg(d != NULL, "run from the repository root: no clients/codeset");
+    size_t files = 0;
+    for (struct dirent *e = readdir(d); e; e = readdir(d)) {
+        size_t n = strlen(e->d_name);
+        int is_h = n > 2 && strcmp(e->d_name + n - 2, ".h") == 0;
+        if (!is_h && !(n > 2 && strcmp(e->d_name + n - 2, ".c") == 0)) {
+            continue;
+        }
+        char path[600];
+        snprintf(path, sizeof path, "clients/codeset/%s", e->d_name);
+        ck_assert_msg(!s_has_line(path, "#include \"cs_"), "%s includes a core header", path);
+        ck_assert_msg(!is_h || !s_has_line(path, "#include \"cli.h\""), "%s includes cli.h",
+                      path);
+        files++;
+    }
+    closedir(d);
+    ck_assert_uint_ge(files, 10);
 }
 END_TEST
 
@@ -833,6 +881,7 @@ Suite *cs_cli_suite(void)
     tcase_add_test(tc, args_parse);
     tcase_add_test(tc, main_usage_errors);
     tcase_add_test(tc, reply_prescan);
+    tcase_add_test(tc, cli_layering);
     suite_add_tcase(s, tc);
     tc = tcase_create("plumbing");
     tcase_add_checked_fixture(tc, s_fake_setup, s_fake_teardown);

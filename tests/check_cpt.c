@@ -11,28 +11,17 @@
 #include "cs_test.h"
 #include "plugin_test.h"
 
-static cs_plugin_host_t *s_host;
-static const cs_plugin_desc_t *s_desc;
 static const cs_system_ops_t *s_ops;
 
 static void s_setup(void)
 {
-    s_host = cs_plugin_host_new();
-    ck_assert_ptr_nonnull(s_host);
-    s_desc = cs_plugin_test_load(s_host, "cpt");
-    s_ops = s_desc->system;
+    s_ops = cs_plugin_test_use("cpt");
 }
 
 static void s_teardown(void)
 {
-    cs_plugin_host_destroy(&s_host);
-    s_desc = NULL;
+    cs_plugin_test_teardown();
     s_ops = NULL;
-}
-
-static int s_norm(const char *in, size_t len, cs_code_t *out, cs_error_t *err)
-{
-    return cs_plugin_test_norm(s_ops, in, len, out, err);
 }
 
 /* normalize accepts in[0..len) as a code whose key and display are both want. */
@@ -46,22 +35,13 @@ static void s_code(const char *in, const char *want)
     s_ok_n(in, strlen(in), want);
 }
 
-static void s_bad(const char *in, const char *want)
-{
-    cs_plugin_test_bad(s_ops, in, strlen(in), want);
-}
-
-static int s_looks(const char *in)
-{
-    return s_ops->looks_like_code(in, strlen(in));
-}
-
 /* ---- descriptor ------------------------------------------------------------------------ */
 
 START_TEST(test_descriptor)
 {
     static const char *const kinds[] = {"section", "category", "code", NULL};
-    cs_plugin_test_descriptor(s_desc, "cpt", "CPT (Current Procedural Terminology)", kinds);
+    cs_plugin_test_descriptor(cs_plugin_test_desc(), "cpt", "CPT (Current Procedural Terminology)",
+                              kinds);
 }
 END_TEST
 
@@ -90,42 +70,49 @@ START_TEST(test_white_space)
     s_code(" 99213 ", "99213");
     s_code("\t99213\r\n", "99213");
     s_code("  \r\n\t 0042t\n", "0042T");
-    s_bad("992 13", "'992 13': white space inside a code is not allowed (position 4)");
-    s_bad("99213 25", "white space inside a code is not allowed (position 6)");
+    cs_plugin_test_refuse("992 13",
+                          "'992 13': white space inside a code is not allowed (position 4)");
+    cs_plugin_test_refuse("99213 25", "white space inside a code is not allowed (position 6)");
     /* other white space is not surrounding white space */
-    s_bad("\v99213", "'\\x0B99213': '\\x0B' (position 1) is not allowed in a CPT code");
+    cs_plugin_test_refuse("\v99213",
+                          "'\\x0B99213': '\\x0B' (position 1) is not allowed in a CPT code");
 }
 END_TEST
 
 START_TEST(test_code_errors)
 {
-    s_bad("", "'': empty code");
-    s_bad("   ", "empty code (only white space)");
-    s_bad(" \t\r\n", "'");
+    cs_plugin_test_refuse("", "'': empty code");
+    cs_plugin_test_refuse("   ", "empty code (only white space)");
+    cs_plugin_test_refuse(" \t\r\n", "'");
     /* lengths around 5 */
-    s_bad("9", "'9' is too short: a CPT code has 5 characters (5 digits, or 4 digits and F, T "
-               "or U)");
-    s_bad("25", "'25' is too short");
-    s_bad("9921", "'9921' is too short");
-    s_bad("992131", "'992131': too long (6 characters; a CPT code has 5)");
-    s_bad("0001FF", "too long (6 characters");
+    cs_plugin_test_refuse("9",
+                          "'9' is too short: a CPT code has 5 characters (5 digits, or 4 digits "
+                          "and F, T or U)");
+    cs_plugin_test_refuse("25", "'25' is too short");
+    cs_plugin_test_refuse("9921", "'9921' is too short");
+    cs_plugin_test_refuse("992131", "'992131': too long (6 characters; a CPT code has 5)");
+    cs_plugin_test_refuse("0001FF", "too long (6 characters");
     /* digits first, one letter last */
-    s_bad("J3490", "'J3490' starts with a letter: CPT codes start with a digit (a letter and 4 "
-                   "digits is a HCPCS Level II code)");
-    s_bad("F0001", "starts with a letter");
-    s_bad("0A01F", "'0A01F': position 2 must be a digit (only the fifth character may be a "
-                   "letter)");
-    s_bad("000FF", "position 4 must be a digit");
-    s_bad("0001X", "'0001X': the fifth character must be a digit, F (Category II), T (Category "
-                   "III) or U (PLA), not 'X'");
-    s_bad("0001a", "not 'A'");
+    cs_plugin_test_refuse("J3490",
+                          "'J3490' starts with a letter: CPT codes start with a digit (a letter "
+                          "and 4 digits is a HCPCS Level II code)");
+    cs_plugin_test_refuse("F0001", "starts with a letter");
+    cs_plugin_test_refuse("0A01F",
+                          "'0A01F': position 2 must be a digit (only the fifth character may be "
+                          "a letter)");
+    cs_plugin_test_refuse("000FF", "position 4 must be a digit");
+    cs_plugin_test_refuse("0001X",
+                          "'0001X': the fifth character must be a digit, F (Category II), T "
+                          "(Category III) or U (PLA), not 'X'");
+    cs_plugin_test_refuse("0001a", "not 'A'");
     /* punctuation */
-    s_bad("99213-25", "'99213-25': '-' (position 6) is not allowed; give the code without its "
-                      "modifier");
-    s_bad("992.13", "'992.13': CPT codes have no dot (position 4)");
-    s_bad("99213*", "'*' (position 6) is not allowed in a CPT code");
-    s_bad("9921'", "'9921\\'': '\\'' (position 5) is not allowed");
-    s_bad("99\\13", "'99\\\\13'");
+    cs_plugin_test_refuse("99213-25",
+                          "'99213-25': '-' (position 6) is not allowed; give the code without "
+                          "its modifier");
+    cs_plugin_test_refuse("992.13", "'992.13': CPT codes have no dot (position 4)");
+    cs_plugin_test_refuse("99213*", "'*' (position 6) is not allowed in a CPT code");
+    cs_plugin_test_refuse("9921'", "'9921\\'': '\\'' (position 5) is not allowed");
+    cs_plugin_test_refuse("99\\13", "'99\\\\13'");
 }
 END_TEST
 
@@ -136,15 +123,15 @@ START_TEST(test_hostile_bytes)
     cs_plugin_test_bad(s_ops, "\0", 1, "'\\x00'");
     cs_plugin_test_bad(s_ops, "99213\0", 6, "'\\x00' (position 6)");
     /* non-ASCII: UTF-8 digits and letters are not code characters */
-    s_bad("9921\xc3\x89", "'9921\\xC3\\x89': '\\xC3' (position 5) is not allowed");
-    s_bad("\xef\xbc\x99" "9213", "'\\xEF' (position 1)");
-    s_bad("\x1b[31m99", "'\\x1B[31m99'");
+    cs_plugin_test_refuse("9921\xc3\x89", "'9921\\xC3\\x89': '\\xC3' (position 5) is not allowed");
+    cs_plugin_test_refuse("\xef\xbc\x99" "9213", "'\\xEF' (position 1)");
+    cs_plugin_test_refuse("\x1b[31m99", "'\\x1B[31m99'");
     /* every single byte in the fifth place: accepted iff a digit, F, T or U */
     for (int c = 0; c < 256; c++) {
         char in[5] = {'0', '0', '4', '2', (char)c};
         cs_code_t out;
         cs_error_t err;
-        int rc = s_norm(in, sizeof in, &out, &err);
+        int rc = cs_plugin_test_try(in, sizeof in, &out, &err);
         int ok = (c >= '0' && c <= '9') || c == 'F' || c == 'T' || c == 'U' || c == 'f' ||
                  c == 't' || c == 'u';
         ck_assert_msg((rc == CS_OK) == ok, "byte 0x%02x: %d", c, rc);
@@ -175,25 +162,25 @@ END_TEST
 
 START_TEST(test_looks_like_code)
 {
-    ck_assert_int_eq(s_looks("99213"), 1);
-    ck_assert_int_eq(s_looks(" 99213 "), 1);
-    ck_assert_int_eq(s_looks("9921"), 1);
-    ck_assert_int_eq(s_looks("99"), 1);
-    ck_assert_int_eq(s_looks("0001F"), 1);
-    ck_assert_int_eq(s_looks("0042t"), 1);
-    ck_assert_int_eq(s_looks("0001U"), 1);
+    ck_assert_int_eq(cs_plugin_test_looks("99213"), 1);
+    ck_assert_int_eq(cs_plugin_test_looks(" 99213 "), 1);
+    ck_assert_int_eq(cs_plugin_test_looks("9921"), 1);
+    ck_assert_int_eq(cs_plugin_test_looks("99"), 1);
+    ck_assert_int_eq(cs_plugin_test_looks("0001F"), 1);
+    ck_assert_int_eq(cs_plugin_test_looks("0042t"), 1);
+    ck_assert_int_eq(cs_plugin_test_looks("0001U"), 1);
 
-    ck_assert_int_eq(s_looks("office visit"), 0);
-    ck_assert_int_eq(s_looks("visit"), 0);
-    ck_assert_int_eq(s_looks("99213 visit"), 0);
-    ck_assert_int_eq(s_looks(""), 0);
-    ck_assert_int_eq(s_looks("   "), 0);
-    ck_assert_int_eq(s_looks("9"), 0);
-    ck_assert_int_eq(s_looks("992131"), 0);
-    ck_assert_int_eq(s_looks("0001X"), 0);
-    ck_assert_int_eq(s_looks("001F"), 0);
-    ck_assert_int_eq(s_looks("J3490"), 0);
-    ck_assert_int_eq(s_looks("99.2"), 0);
+    ck_assert_int_eq(cs_plugin_test_looks("office visit"), 0);
+    ck_assert_int_eq(cs_plugin_test_looks("visit"), 0);
+    ck_assert_int_eq(cs_plugin_test_looks("99213 visit"), 0);
+    ck_assert_int_eq(cs_plugin_test_looks(""), 0);
+    ck_assert_int_eq(cs_plugin_test_looks("   "), 0);
+    ck_assert_int_eq(cs_plugin_test_looks("9"), 0);
+    ck_assert_int_eq(cs_plugin_test_looks("992131"), 0);
+    ck_assert_int_eq(cs_plugin_test_looks("0001X"), 0);
+    ck_assert_int_eq(cs_plugin_test_looks("001F"), 0);
+    ck_assert_int_eq(cs_plugin_test_looks("J3490"), 0);
+    ck_assert_int_eq(cs_plugin_test_looks("99.2"), 0);
     ck_assert_int_eq(s_ops->looks_like_code("99\0", 3), 0);
     /* len is respected */
     ck_assert_int_eq(s_ops->looks_like_code("99213 office visit", 5), 1);

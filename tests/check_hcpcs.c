@@ -11,28 +11,17 @@
 #include "cs_test.h"
 #include "plugin_test.h"
 
-static cs_plugin_host_t *s_host;
-static const cs_plugin_desc_t *s_desc;
 static const cs_system_ops_t *s_ops;
 
 static void s_setup(void)
 {
-    s_host = cs_plugin_host_new();
-    ck_assert_ptr_nonnull(s_host);
-    s_desc = cs_plugin_test_load(s_host, "hcpcs");
-    s_ops = s_desc->system;
+    s_ops = cs_plugin_test_use("hcpcs");
 }
 
 static void s_teardown(void)
 {
-    cs_plugin_host_destroy(&s_host);
-    s_desc = NULL;
+    cs_plugin_test_teardown();
     s_ops = NULL;
-}
-
-static int s_norm(const char *in, size_t len, cs_code_t *out, cs_error_t *err)
-{
-    return cs_plugin_test_norm(s_ops, in, len, out, err);
 }
 
 /* normalize accepts in[0..len) as a code or modifier whose key and display are both want. */
@@ -46,23 +35,13 @@ static void s_code(const char *in, const char *want)
     s_ok_n(in, strlen(in), want);
 }
 
-static void s_bad(const char *in, const char *want)
-{
-    cs_plugin_test_bad(s_ops, in, strlen(in), want);
-}
-
-static int s_looks(const char *in)
-{
-    return s_ops->looks_like_code(in, strlen(in));
-}
-
 /* ---- descriptor ------------------------------------------------------------------------ */
 
 START_TEST(test_descriptor)
 {
     static const char *const kinds[] = {"code", "modifier", NULL};
-    cs_plugin_test_descriptor(s_desc, "hcpcs", "HCPCS Level II (supplies, services and modifiers)",
-                              kinds);
+    cs_plugin_test_descriptor(cs_plugin_test_desc(), "hcpcs",
+                              "HCPCS Level II (supplies, services and modifiers)", kinds);
 }
 END_TEST
 
@@ -114,48 +93,55 @@ START_TEST(test_white_space)
     s_code(" J3490 ", "J3490");
     s_code("\tJ3490\r\n", "J3490");
     s_code("  \r\n\t g0008\n", "G0008");
-    s_bad("J 3490", "'J 3490': white space inside a code is not allowed (position 2)");
-    s_bad("J3490 LT", "white space inside a code is not allowed (position 6)");
-    s_bad("L T", "white space inside");
+    cs_plugin_test_refuse("J 3490",
+                          "'J 3490': white space inside a code is not allowed (position 2)");
+    cs_plugin_test_refuse("J3490 LT", "white space inside a code is not allowed (position 6)");
+    cs_plugin_test_refuse("L T", "white space inside");
     /* other white space is not surrounding white space */
-    s_bad("\vJ3490", "'\\x0BJ3490': '\\x0B' (position 1) is not allowed in a HCPCS code");
+    cs_plugin_test_refuse("\vJ3490",
+                          "'\\x0BJ3490': '\\x0B' (position 1) is not allowed in a HCPCS code");
 }
 END_TEST
 
 START_TEST(test_code_errors)
 {
-    s_bad("", "'': empty code");
-    s_bad("   ", "empty code (only white space)");
-    s_bad(" \t\r\n", "'");
+    cs_plugin_test_refuse("", "'': empty code");
+    cs_plugin_test_refuse("   ", "empty code (only white space)");
+    cs_plugin_test_refuse(" \t\r\n", "'");
     /* lengths around 2 and 5 */
-    s_bad("J", "'J' is too short: a HCPCS code has 5 characters, a letter and 4 digits (a "
-               "modifier 2)");
-    s_bad("J34", "'J34' is too short");
-    s_bad("J349", "'J349' is too short");
-    s_bad("J34900", "'J34900': too long (6 characters; a HCPCS code has 5)");
-    s_bad("J3490LT", "too long (7 characters");
+    cs_plugin_test_refuse("J",
+                          "'J' is too short: a HCPCS code has 5 characters, a letter and 4 "
+                          "digits (a modifier 2)");
+    cs_plugin_test_refuse("J34", "'J34' is too short");
+    cs_plugin_test_refuse("J349", "'J349' is too short");
+    cs_plugin_test_refuse("J34900", "'J34900': too long (6 characters; a HCPCS code has 5)");
+    cs_plugin_test_refuse("J3490LT", "too long (7 characters");
     /* the series */
-    s_bad("99213", "'99213' starts with a digit: HCPCS Level II codes start with a letter (a "
-                   "code of 5 digits is CPT)");
-    s_bad("F1234", "'F1234': no HCPCS Level II code starts with 'F' (the series are A-V without "
-                   "F, I, N and O)");
-    s_bad("i1234", "no HCPCS Level II code starts with 'I'");
-    s_bad("N1234", "starts with 'N'");
-    s_bad("O1234", "starts with 'O'");
-    s_bad("W1234", "starts with 'W'");
-    s_bad("Z1234", "starts with 'Z'");
+    cs_plugin_test_refuse("99213",
+                          "'99213' starts with a digit: HCPCS Level II codes start with a letter "
+                          "(a code of 5 digits is CPT)");
+    cs_plugin_test_refuse("F1234",
+                          "'F1234': no HCPCS Level II code starts with 'F' (the series are A-V "
+                          "without F, I, N and O)");
+    cs_plugin_test_refuse("i1234", "no HCPCS Level II code starts with 'I'");
+    cs_plugin_test_refuse("N1234", "starts with 'N'");
+    cs_plugin_test_refuse("O1234", "starts with 'O'");
+    cs_plugin_test_refuse("W1234", "starts with 'W'");
+    cs_plugin_test_refuse("Z1234", "starts with 'Z'");
     /* four digits after the letter */
-    s_bad("J34A0", "'J34A0': position 4 must be a digit (a code is a letter and 4 digits, like "
-                   "J3490)");
-    s_bad("JJ490", "position 2 must be a digit");
-    s_bad("0001F", "starts with a digit");
+    cs_plugin_test_refuse("J34A0",
+                          "'J34A0': position 4 must be a digit (a code is a letter and 4 digits, "
+                          "like J3490)");
+    cs_plugin_test_refuse("JJ490", "position 2 must be a digit");
+    cs_plugin_test_refuse("0001F", "starts with a digit");
     /* punctuation */
-    s_bad("J3490-JW", "'J3490-JW': '-' (position 6) is not allowed; give a code and its "
-                      "modifier separately");
-    s_bad("J34.90", "'J34.90': HCPCS codes have no dot (position 4)");
-    s_bad("J3490*", "'*' (position 6) is not allowed in a HCPCS code");
-    s_bad("L'", "'L\\'': '\\'' (position 2) is not allowed");
-    s_bad("J\\490", "'J\\\\490'");
+    cs_plugin_test_refuse("J3490-JW",
+                          "'J3490-JW': '-' (position 6) is not allowed; give a code and its "
+                          "modifier separately");
+    cs_plugin_test_refuse("J34.90", "'J34.90': HCPCS codes have no dot (position 4)");
+    cs_plugin_test_refuse("J3490*", "'*' (position 6) is not allowed in a HCPCS code");
+    cs_plugin_test_refuse("L'", "'L\\'': '\\'' (position 2) is not allowed");
+    cs_plugin_test_refuse("J\\490", "'J\\\\490'");
 }
 END_TEST
 
@@ -166,9 +152,10 @@ START_TEST(test_hostile_bytes)
     cs_plugin_test_bad(s_ops, "\0", 1, "'\\x00'");
     cs_plugin_test_bad(s_ops, "LT\0", 3, "'\\x00' (position 3)");
     /* non-ASCII: UTF-8 letters are not code letters */
-    s_bad("\xc3\x89" "1234", "'\\xC3\\x891234': '\\xC3' (position 1) is not allowed");
-    s_bad("J349\xff", "'\\xFF' (position 5) is not allowed");
-    s_bad("\x1b[31mJ", "'\\x1B[31mJ'");
+    cs_plugin_test_refuse("\xc3\x89" "1234",
+                          "'\\xC3\\x891234': '\\xC3' (position 1) is not allowed");
+    cs_plugin_test_refuse("J349\xff", "'\\xFF' (position 5) is not allowed");
+    cs_plugin_test_refuse("\x1b[31mJ", "'\\x1B[31mJ'");
     /* every single byte in the third place of a code and the second of a modifier */
     for (int c = 0; c < 256; c++) {
         char code[5] = {'J', '3', (char)c, '9', '0'};
@@ -177,12 +164,12 @@ START_TEST(test_hostile_bytes)
         cs_error_t err;
         int digit = c >= '0' && c <= '9';
         int alnum = digit || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
-        int rc = s_norm(code, sizeof code, &out, &err);
+        int rc = cs_plugin_test_try(code, sizeof code, &out, &err);
         ck_assert_msg((rc == CS_OK) == digit, "byte 0x%02x in a code: %d", c, rc);
         for (const char *m = err.msg; *m; m++) {
             ck_assert_msg(*m >= 0x20 && *m < 0x7f, "byte 0x%02x: raw byte in message", c);
         }
-        rc = s_norm(modifier, sizeof modifier, &out, &err);
+        rc = cs_plugin_test_try(modifier, sizeof modifier, &out, &err);
         int space = c == ' ' || c == '\t' || c == '\r' || c == '\n';
         /* trailing white space is trimmed: "L " is "L", too short */
         ck_assert_msg((rc == CS_OK) == alnum, "byte 0x%02x in a modifier: %d", c, rc);
@@ -211,26 +198,26 @@ END_TEST
 
 START_TEST(test_looks_like_code)
 {
-    ck_assert_int_eq(s_looks("J3490"), 1);
-    ck_assert_int_eq(s_looks("j3490"), 1);
-    ck_assert_int_eq(s_looks(" G0008 "), 1);
-    ck_assert_int_eq(s_looks("J349"), 1);
-    ck_assert_int_eq(s_looks("J3"), 1);
-    ck_assert_int_eq(s_looks("LT"), 1);
-    ck_assert_int_eq(s_looks("25"), 1);
-    ck_assert_int_eq(s_looks("xe"), 1);
+    ck_assert_int_eq(cs_plugin_test_looks("J3490"), 1);
+    ck_assert_int_eq(cs_plugin_test_looks("j3490"), 1);
+    ck_assert_int_eq(cs_plugin_test_looks(" G0008 "), 1);
+    ck_assert_int_eq(cs_plugin_test_looks("J349"), 1);
+    ck_assert_int_eq(cs_plugin_test_looks("J3"), 1);
+    ck_assert_int_eq(cs_plugin_test_looks("LT"), 1);
+    ck_assert_int_eq(cs_plugin_test_looks("25"), 1);
+    ck_assert_int_eq(cs_plugin_test_looks("xe"), 1);
 
-    ck_assert_int_eq(s_looks("wheelchair"), 0);
-    ck_assert_int_eq(s_looks("cast"), 0);
-    ck_assert_int_eq(s_looks("J3490 injection"), 0);
-    ck_assert_int_eq(s_looks(""), 0);
-    ck_assert_int_eq(s_looks("   "), 0);
-    ck_assert_int_eq(s_looks("J"), 0);
-    ck_assert_int_eq(s_looks("F123"), 0);
-    ck_assert_int_eq(s_looks("99213"), 0);
-    ck_assert_int_eq(s_looks("J34900"), 0);
-    ck_assert_int_eq(s_looks("J34A"), 0);
-    ck_assert_int_eq(s_looks("L-"), 0);
+    ck_assert_int_eq(cs_plugin_test_looks("wheelchair"), 0);
+    ck_assert_int_eq(cs_plugin_test_looks("cast"), 0);
+    ck_assert_int_eq(cs_plugin_test_looks("J3490 injection"), 0);
+    ck_assert_int_eq(cs_plugin_test_looks(""), 0);
+    ck_assert_int_eq(cs_plugin_test_looks("   "), 0);
+    ck_assert_int_eq(cs_plugin_test_looks("J"), 0);
+    ck_assert_int_eq(cs_plugin_test_looks("F123"), 0);
+    ck_assert_int_eq(cs_plugin_test_looks("99213"), 0);
+    ck_assert_int_eq(cs_plugin_test_looks("J34900"), 0);
+    ck_assert_int_eq(cs_plugin_test_looks("J34A"), 0);
+    ck_assert_int_eq(cs_plugin_test_looks("L-"), 0);
     ck_assert_int_eq(s_ops->looks_like_code("J3\0", 3), 0);
     /* len is respected */
     ck_assert_int_eq(s_ops->looks_like_code("J3490 injection", 5), 1);
@@ -281,7 +268,7 @@ START_TEST(test_cms_file)
          * ck_abort_msg, since a passing ck_assert costs a write to the runner */
         cs_code_t out;
         cs_error_t err;
-        if (s_norm(line, 5, &out, &err) != CS_OK) {
+        if (cs_plugin_test_try(line, 5, &out, &err) != CS_OK) {
             ck_abort_msg("%s:%zu: %s", rel, line_no, err.msg);
         }
         const char *want = id == '3' ? line : line + 3;

@@ -10,43 +10,22 @@
 #include "cs_test.h"
 #include "plugin_test.h"
 
-static cs_plugin_host_t *s_host;
-static const cs_plugin_desc_t *s_desc;
 static const cs_system_ops_t *s_ops;
 
 static void s_setup(void)
 {
-    s_host = cs_plugin_host_new();
-    ck_assert_ptr_nonnull(s_host);
-    s_desc = cs_plugin_test_load(s_host, "icd10cm");
-    s_ops = s_desc->system;
+    s_ops = cs_plugin_test_use("icd10cm");
 }
 
 static void s_teardown(void)
 {
-    cs_plugin_host_destroy(&s_host);
-    s_desc = NULL;
+    cs_plugin_test_teardown();
     s_ops = NULL;
-}
-
-static int s_norm(const char *in, size_t len, cs_code_t *out, cs_error_t *err)
-{
-    return cs_plugin_test_norm(s_ops, in, len, out, err);
 }
 
 static void s_code(const char *in, const char *key, const char *display)
 {
     cs_plugin_test_ok(s_ops, in, strlen(in), CS_CLASS_CODE, key, display);
-}
-
-static void s_bad(const char *in, const char *want)
-{
-    cs_plugin_test_bad(s_ops, in, strlen(in), want);
-}
-
-static int s_looks(const char *in)
-{
-    return s_ops->looks_like_code(in, strlen(in));
 }
 
 /* ---- descriptor ------------------------------------------------------------------------ */
@@ -55,7 +34,7 @@ START_TEST(test_descriptor)
 {
     static const char *const kinds[] = {"chapter",     "block", "category",
                                         "subcategory", "code",  NULL};
-    cs_plugin_test_descriptor(s_desc, "icd10cm", "ICD-10-CM (diagnoses)", kinds);
+    cs_plugin_test_descriptor(cs_plugin_test_desc(), "icd10cm", "ICD-10-CM (diagnoses)", kinds);
 }
 END_TEST
 
@@ -95,45 +74,46 @@ START_TEST(test_white_space)
     s_code("  \r\n\t i10\n", "I10", "I10");
     cs_plugin_test_ok(s_ops, " 13 ", 4, CS_CLASS_CHAPTER, "13", "13");
     cs_plugin_test_ok(s_ops, "\tm45-m49\n", 9, CS_CLASS_BLOCK, "M45-M49", "M45-M49");
-    s_bad("E11 .9", "white space inside a code");
-    s_bad("E11. 9", "white space inside a code");
-    s_bad("E 11", "white space inside a code");
-    s_bad("E11\t9", "white space inside a code");
+    cs_plugin_test_refuse("E11 .9", "white space inside a code");
+    cs_plugin_test_refuse("E11. 9", "white space inside a code");
+    cs_plugin_test_refuse("E 11", "white space inside a code");
+    cs_plugin_test_refuse("E11\t9", "white space inside a code");
     /* other white space is not surrounding white space */
-    s_bad("\vE11", "'\\x0BE11': '\\x0B' is not allowed in a code");
+    cs_plugin_test_refuse("\vE11", "'\\x0BE11': '\\x0B' is not allowed in a code");
 }
 END_TEST
 
 START_TEST(test_code_errors)
 {
-    s_bad("", "'': empty code");
-    s_bad("   ", "empty code");
-    s_bad(" \t\r\n", "'");
-    s_bad("E1", "'E1' is too short: an ICD-10-CM code has 3 to 7 characters");
-    s_bad("E", "'E' is too short");
-    s_bad("E1.", "'E1.' is too short");
-    s_bad("E11.9.1", "'E11.9.1': more than one dot");
-    s_bad("E11..9", "more than one dot");
-    s_bad("E11-9", "'E11-9': '-' is not allowed in a code");
-    s_bad("E11.9-", "'-' is not allowed in a code");
-    s_bad("1E1", "'1E1' must start with a letter");
-    s_bad(".E11", "'.E11' must start with a letter");
-    s_bad("EXX.9", "'EXX.9': the second character must be a digit");
-    s_bad("EEE", "the second character must be a digit (or a letter followed by a digit");
+    cs_plugin_test_refuse("", "'': empty code");
+    cs_plugin_test_refuse("   ", "empty code");
+    cs_plugin_test_refuse(" \t\r\n", "'");
+    cs_plugin_test_refuse("E1", "'E1' is too short: an ICD-10-CM code has 3 to 7 characters");
+    cs_plugin_test_refuse("E", "'E' is too short");
+    cs_plugin_test_refuse("E1.", "'E1.' is too short");
+    cs_plugin_test_refuse("E11.9.1", "'E11.9.1': more than one dot");
+    cs_plugin_test_refuse("E11..9", "more than one dot");
+    cs_plugin_test_refuse("E11-9", "'E11-9': '-' is not allowed in a code");
+    cs_plugin_test_refuse("E11.9-", "'-' is not allowed in a code");
+    cs_plugin_test_refuse("1E1", "'1E1' must start with a letter");
+    cs_plugin_test_refuse(".E11", "'.E11' must start with a letter");
+    cs_plugin_test_refuse("EXX.9", "'EXX.9': the second character must be a digit");
+    cs_plugin_test_refuse("EEE",
+                          "the second character must be a digit (or a letter followed by a digit");
     /* FY2026 brought the first codes with a letter second (QA0: a letter, then a digit) */
     s_code("qa00101", "QA00101", "QA0.0101");
     s_code("QA0", "QA0", "QA0");
-    s_bad("E11.999999", "'E11.999999': too long (9 characters; at most 7)");
-    s_bad("S72001AA", "too long (8 characters; at most 7)");
-    s_bad("E11.", "'E11.': nothing after the dot (write E11)");
-    s_bad("E1.19", "'E1.19': the dot goes after the third character (E11.9)");
-    s_bad("E119.", "the dot goes after the third character (E11.9)");
-    s_bad("S7200.1A", "the dot goes after the third character (S72.001A)");
-    s_bad("E11*9", "'E11*9': '*' is not allowed in a code");
-    s_bad("E11_9", "'_' is not allowed");
-    s_bad("E11'9", "'E11\\'9': '\\'' is not allowed");
-    s_bad("E11\\9", "'E11\\\\9'");
-    s_bad(".", "must start with a letter");
+    cs_plugin_test_refuse("E11.999999", "'E11.999999': too long (9 characters; at most 7)");
+    cs_plugin_test_refuse("S72001AA", "too long (8 characters; at most 7)");
+    cs_plugin_test_refuse("E11.", "'E11.': nothing after the dot (write E11)");
+    cs_plugin_test_refuse("E1.19", "'E1.19': the dot goes after the third character (E11.9)");
+    cs_plugin_test_refuse("E119.", "the dot goes after the third character (E11.9)");
+    cs_plugin_test_refuse("S7200.1A", "the dot goes after the third character (S72.001A)");
+    cs_plugin_test_refuse("E11*9", "'E11*9': '*' is not allowed in a code");
+    cs_plugin_test_refuse("E11_9", "'_' is not allowed");
+    cs_plugin_test_refuse("E11'9", "'E11\\'9': '\\'' is not allowed");
+    cs_plugin_test_refuse("E11\\9", "'E11\\\\9'");
+    cs_plugin_test_refuse(".", "must start with a letter");
 }
 END_TEST
 
@@ -144,15 +124,15 @@ START_TEST(test_hostile_bytes)
     cs_plugin_test_bad(s_ops, "E11\0.9", 6, "'E11\\x00.9'");
     cs_plugin_test_bad(s_ops, "\0", 1, "'\\x00'");
     /* non-ASCII: UTF-8 letters are not code letters */
-    s_bad("\xc3\x89" "1.9", "'\\xC3\\x891.9': '\\xC3' is not allowed in a code");
-    s_bad("E11\xff", "'\\xFF' is not allowed");
-    s_bad("\x1b[31mE11", "'\\x1B[31mE11'");
+    cs_plugin_test_refuse("\xc3\x89" "1.9", "'\\xC3\\x891.9': '\\xC3' is not allowed in a code");
+    cs_plugin_test_refuse("E11\xff", "'\\xFF' is not allowed");
+    cs_plugin_test_refuse("\x1b[31mE11", "'\\x1B[31mE11'");
     /* every single byte: no crash, no raw control byte in the message */
     for (int c = 0; c < 256; c++) {
         char in[4] = {'E', '1', (char)c, '9'};
         cs_code_t out;
         cs_error_t err;
-        int rc = s_norm(in, sizeof in, &out, &err);
+        int rc = cs_plugin_test_try(in, sizeof in, &out, &err);
         int alnum = (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
         ck_assert_msg((rc == CS_OK) == alnum, "byte 0x%02x: %d", c, rc);
         for (const char *m = err.msg; *m; m++) {
@@ -193,15 +173,15 @@ START_TEST(test_chapters)
     cs_plugin_test_ok(s_ops, "09", 2, CS_CLASS_CHAPTER, "9", "9");
     cs_plugin_test_ok(s_ops, "13", 2, CS_CLASS_CHAPTER, "13", "13");
     cs_plugin_test_ok(s_ops, "22", 2, CS_CLASS_CHAPTER, "22", "22");
-    s_bad("23", "'23': no such chapter (ICD-10-CM has chapters 1 to 22)");
-    s_bad("0", "'0': no such chapter");
-    s_bad("00", "no such chapter");
-    s_bad("99", "no such chapter");
-    s_bad("001", "'001': a chapter is a number from 1 to 22");
-    s_bad("123", "a chapter is a number from 1 to 22");
-    s_bad("1.3", "must start with a letter");
-    s_bad("1 3", "white space inside");
-    s_bad("13A", "'13A' must start with a letter");
+    cs_plugin_test_refuse("23", "'23': no such chapter (ICD-10-CM has chapters 1 to 22)");
+    cs_plugin_test_refuse("0", "'0': no such chapter");
+    cs_plugin_test_refuse("00", "no such chapter");
+    cs_plugin_test_refuse("99", "no such chapter");
+    cs_plugin_test_refuse("001", "'001': a chapter is a number from 1 to 22");
+    cs_plugin_test_refuse("123", "a chapter is a number from 1 to 22");
+    cs_plugin_test_refuse("1.3", "must start with a letter");
+    cs_plugin_test_refuse("1 3", "white space inside");
+    cs_plugin_test_refuse("13A", "'13A' must start with a letter");
 }
 END_TEST
 
@@ -212,15 +192,17 @@ START_TEST(test_blocks)
     cs_plugin_test_ok(s_ops, "A00-A09", 7, CS_CLASS_BLOCK, "A00-A09", "A00-A09");
     cs_plugin_test_ok(s_ops, "C7A-C7A", 7, CS_CLASS_BLOCK, "C7A-C7A", "C7A-C7A");
     cs_plugin_test_ok(s_ops, "U00-U85", 7, CS_CLASS_BLOCK, "U00-U85", "U00-U85");
-    s_bad("M45-M4", "'-' is not allowed in a code (a block is written like M45-M49)");
-    s_bad("M45-M499", "'-' is not allowed in a code");
-    s_bad("M45--M49", "'-' is not allowed");
-    s_bad("M4-M49", "'-' is not allowed");
-    s_bad("45M-M49", "'45M-M49': a block is two 3-character categories joined by '-'");
-    s_bad("M45-4M9", "a block is two 3-character categories");
-    s_bad("M45-M.9", "a block is two 3-character categories");
-    s_bad("M4--M49", "'-' is not allowed");
-    s_bad("M45-M49-", "'-' is not allowed");
+    cs_plugin_test_refuse("M45-M4",
+                          "'-' is not allowed in a code (a block is written like M45-M49)");
+    cs_plugin_test_refuse("M45-M499", "'-' is not allowed in a code");
+    cs_plugin_test_refuse("M45--M49", "'-' is not allowed");
+    cs_plugin_test_refuse("M4-M49", "'-' is not allowed");
+    cs_plugin_test_refuse("45M-M49",
+                          "'45M-M49': a block is two 3-character categories joined by '-'");
+    cs_plugin_test_refuse("M45-4M9", "a block is two 3-character categories");
+    cs_plugin_test_refuse("M45-M.9", "a block is two 3-character categories");
+    cs_plugin_test_refuse("M4--M49", "'-' is not allowed");
+    cs_plugin_test_refuse("M45-M49-", "'-' is not allowed");
 }
 END_TEST
 
@@ -228,27 +210,27 @@ END_TEST
 
 START_TEST(test_looks_like_code)
 {
-    ck_assert_int_eq(s_looks("E11.6"), 1);
-    ck_assert_int_eq(s_looks("s7200"), 1);
-    ck_assert_int_eq(s_looks("I10"), 1);
-    ck_assert_int_eq(s_looks("E1"), 1);
-    ck_assert_int_eq(s_looks(" e11.65 "), 1);
-    ck_assert_int_eq(s_looks("S72.001A"), 1);
-    ck_assert_int_eq(s_looks("E11."), 1);
-    ck_assert_int_eq(s_looks("C4A"), 1);
+    ck_assert_int_eq(cs_plugin_test_looks("E11.6"), 1);
+    ck_assert_int_eq(cs_plugin_test_looks("s7200"), 1);
+    ck_assert_int_eq(cs_plugin_test_looks("I10"), 1);
+    ck_assert_int_eq(cs_plugin_test_looks("E1"), 1);
+    ck_assert_int_eq(cs_plugin_test_looks(" e11.65 "), 1);
+    ck_assert_int_eq(cs_plugin_test_looks("S72.001A"), 1);
+    ck_assert_int_eq(cs_plugin_test_looks("E11."), 1);
+    ck_assert_int_eq(cs_plugin_test_looks("C4A"), 1);
 
-    ck_assert_int_eq(s_looks("diabetes"), 0);
-    ck_assert_int_eq(s_looks("type 2"), 0);
-    ck_assert_int_eq(s_looks("type 2 diabetes"), 0);
-    ck_assert_int_eq(s_looks("E11 diabetes"), 0);
-    ck_assert_int_eq(s_looks(""), 0);
-    ck_assert_int_eq(s_looks("   "), 0);
-    ck_assert_int_eq(s_looks("E"), 0);
-    ck_assert_int_eq(s_looks("13"), 0);
-    ck_assert_int_eq(s_looks("1E1"), 0);
-    ck_assert_int_eq(s_looks("E11-9"), 0);
-    ck_assert_int_eq(s_looks("E11.9.1"), 0);
-    ck_assert_int_eq(s_looks("S72001AA"), 0);
+    ck_assert_int_eq(cs_plugin_test_looks("diabetes"), 0);
+    ck_assert_int_eq(cs_plugin_test_looks("type 2"), 0);
+    ck_assert_int_eq(cs_plugin_test_looks("type 2 diabetes"), 0);
+    ck_assert_int_eq(cs_plugin_test_looks("E11 diabetes"), 0);
+    ck_assert_int_eq(cs_plugin_test_looks(""), 0);
+    ck_assert_int_eq(cs_plugin_test_looks("   "), 0);
+    ck_assert_int_eq(cs_plugin_test_looks("E"), 0);
+    ck_assert_int_eq(cs_plugin_test_looks("13"), 0);
+    ck_assert_int_eq(cs_plugin_test_looks("1E1"), 0);
+    ck_assert_int_eq(cs_plugin_test_looks("E11-9"), 0);
+    ck_assert_int_eq(cs_plugin_test_looks("E11.9.1"), 0);
+    ck_assert_int_eq(cs_plugin_test_looks("S72001AA"), 0);
     ck_assert_int_eq(s_ops->looks_like_code("E1\0", 3), 0);
     /* len is respected */
     ck_assert_int_eq(s_ops->looks_like_code("E11 diabetes", 3), 1);

@@ -454,6 +454,34 @@ static void s_write(const char *path, const char *data, size_t n)
     fclose(fp);
 }
 
+/* An order-file fault is reported where its field starts, the same in all three loaders that
+ * read the file (cs_order.c): an empty short title at column 17, not at its end (77). */
+START_TEST(test_order_fault_columns)
+{
+    char xml[PATH_MAX];
+    char dir[PATH_MAX];
+    char path[PATH_MAX];
+    s_fixture("mini.xml", xml, sizeof xml);
+    cs_test_tmpdir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/empty_short_order.txt", dir);
+    static const char order[] =
+        "00001 A00     0 Cholera                                                      Cholera\r\n"
+        "00002 A000    1                                                              Cholera due "
+        "to Vibrio cholerae 01, biovar cholerae\r\n";
+    s_write(path, order, sizeof order - 1);
+    int rc;
+    cs_error_t err;
+    cs_mock_host_t *m = s_load(xml, path, 0, &rc, &err);
+    ck_assert_int_eq(rc, CS_EMALFORMED);
+    ck_assert_str_eq(err.file, "empty_short_order.txt");
+    ck_assert_msg(strstr(err.msg, "short title is empty") != NULL, "%s", err.msg);
+    ck_assert_uint_eq(err.line, 2);
+    ck_assert_uint_eq(err.column, 17);
+    cs_mock_host_destroy(&m);
+    cs_test_rmtree(dir);
+}
+END_TEST
+
 /* Write a document whose section holds depth nested elements named el. */
 static void s_write_deep(const char *path, const char *el, size_t depth)
 {
@@ -706,6 +734,7 @@ Suite *cs_icd10cm_tabular_suite(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_hostile_fixtures);
     tcase_add_test(tc, test_bad_order_lines);
+    tcase_add_test(tc, test_order_fault_columns);
     tcase_add_test(tc, test_hostile_generated);
     suite_add_tcase(s, tc);
 

@@ -11,28 +11,17 @@
 #include "cs_test.h"
 #include "plugin_test.h"
 
-static cs_plugin_host_t *s_host;
-static const cs_plugin_desc_t *s_desc;
 static const cs_system_ops_t *s_ops;
 
 static void s_setup(void)
 {
-    s_host = cs_plugin_host_new();
-    ck_assert_ptr_nonnull(s_host);
-    s_desc = cs_plugin_test_load(s_host, "icd10pcs");
-    s_ops = s_desc->system;
+    s_ops = cs_plugin_test_use("icd10pcs");
 }
 
 static void s_teardown(void)
 {
-    cs_plugin_host_destroy(&s_host);
-    s_desc = NULL;
+    cs_plugin_test_teardown();
     s_ops = NULL;
-}
-
-static int s_norm(const char *in, size_t len, cs_code_t *out, cs_error_t *err)
-{
-    return cs_plugin_test_norm(s_ops, in, len, out, err);
 }
 
 /* normalize accepts in[0..len) as a code (or table) whose key and display are both want. */
@@ -46,22 +35,12 @@ static void s_code(const char *in, const char *want)
     s_ok_n(in, strlen(in), want);
 }
 
-static void s_bad(const char *in, const char *want)
-{
-    cs_plugin_test_bad(s_ops, in, strlen(in), want);
-}
-
-static int s_looks(const char *in)
-{
-    return s_ops->looks_like_code(in, strlen(in));
-}
-
 /* ---- descriptor ------------------------------------------------------------------------ */
 
 START_TEST(test_descriptor)
 {
     static const char *const kinds[] = {"section", "body_system", "table", "code", NULL};
-    cs_plugin_test_descriptor(s_desc, "icd10pcs", "ICD-10-PCS (procedures)", kinds);
+    cs_plugin_test_descriptor(cs_plugin_test_desc(), "icd10pcs", "ICD-10-PCS (procedures)", kinds);
 }
 END_TEST
 
@@ -113,54 +92,61 @@ START_TEST(test_white_space)
     s_code(" 0DT30ZZ ", "0DT30ZZ");
     s_code("\t0DT30ZZ\r\n", "0DT30ZZ");
     s_code("  \r\n\t 0dt30zz\n", "0DT30ZZ");
-    s_bad("0DT 30ZZ", "'0DT 30ZZ': white space inside a code is not allowed (position 4)");
-    s_bad("0DT30Z Z", "white space inside a code is not allowed (position 7)");
-    s_bad("0\tDT30ZZ", "white space inside");
+    cs_plugin_test_refuse("0DT 30ZZ",
+                          "'0DT 30ZZ': white space inside a code is not allowed (position 4)");
+    cs_plugin_test_refuse("0DT30Z Z", "white space inside a code is not allowed (position 7)");
+    cs_plugin_test_refuse("0\tDT30ZZ", "white space inside");
     /* other white space is not surrounding white space */
-    s_bad("\v0DT30ZZ", "'\\x0B0DT30ZZ': '\\x0B' (position 1) is not allowed in an ICD-10-PCS "
-                       "code");
+    cs_plugin_test_refuse("\v0DT30ZZ",
+                          "'\\x0B0DT30ZZ': '\\x0B' (position 1) is not allowed in an ICD-10-PCS "
+                          "code");
 }
 END_TEST
 
 START_TEST(test_code_errors)
 {
-    s_bad("", "'': empty code");
-    s_bad("   ", "empty code (only white space)");
-    s_bad(" \t\r\n", "'");
+    cs_plugin_test_refuse("", "'': empty code");
+    cs_plugin_test_refuse("   ", "empty code (only white space)");
+    cs_plugin_test_refuse(" \t\r\n", "'");
     /* lengths around 3 and 7 */
-    s_bad("0", "'0' is too short: an ICD-10-PCS code has 7 characters (a table 3)");
-    s_bad("0D", "'0D' is too short");
-    s_bad("0DT3", "'0DT3' is too short");
-    s_bad("0DT30", "is too short");
-    s_bad("0DT30Z", "'0DT30Z' is too short: an ICD-10-PCS code has 7 characters");
-    s_bad("0DT30ZZZ", "'0DT30ZZZ': too long (8 characters; an ICD-10-PCS code has 7)");
-    s_bad("0DT30ZZ0DT30ZZ", "too long (14 characters");
+    cs_plugin_test_refuse("0", "'0' is too short: an ICD-10-PCS code has 7 characters (a table 3)");
+    cs_plugin_test_refuse("0D", "'0D' is too short");
+    cs_plugin_test_refuse("0DT3", "'0DT3' is too short");
+    cs_plugin_test_refuse("0DT30", "is too short");
+    cs_plugin_test_refuse("0DT30Z", "'0DT30Z' is too short: an ICD-10-PCS code has 7 characters");
+    cs_plugin_test_refuse("0DT30ZZZ",
+                          "'0DT30ZZZ': too long (8 characters; an ICD-10-PCS code has 7)");
+    cs_plugin_test_refuse("0DT30ZZ0DT30ZZ", "too long (14 characters");
     /* I and O are never used */
-    s_bad("0DTI0ZZ", "'0DTI0ZZ': the letter 'I' (position 4) is never used in ICD-10-PCS, "
-                     "which leaves out I and O");
-    s_bad("0dt30zo", "the letter 'O' (position 7) is never used in ICD-10-PCS");
-    s_bad("ODT30ZZ", "the letter 'O' (position 1) is never used");
-    s_bad("0Di", "the letter 'I' (position 3)");
+    cs_plugin_test_refuse("0DTI0ZZ",
+                          "'0DTI0ZZ': the letter 'I' (position 4) is never used in ICD-10-PCS, "
+                          "which leaves out I and O");
+    cs_plugin_test_refuse("0dt30zo", "the letter 'O' (position 7) is never used in ICD-10-PCS");
+    cs_plugin_test_refuse("ODT30ZZ", "the letter 'O' (position 1) is never used");
+    cs_plugin_test_refuse("0Di", "the letter 'I' (position 3)");
     /* no dot, no dash, no other punctuation */
-    s_bad("0DT.30ZZ", "'0DT.30ZZ': ICD-10-PCS codes have no dot (position 4)");
-    s_bad("0DT30ZZ.", "have no dot (position 8)");
-    s_bad(".", "have no dot (position 1)");
-    s_bad("0DT-30ZZ", "'0DT-30ZZ': '-' (position 4) is not allowed in an ICD-10-PCS code");
-    s_bad("0DT30Z*", "'*' (position 7) is not allowed");
-    s_bad("0DT30Z_", "'_' (position 7)");
-    s_bad("0DT'0ZZ", "'0DT\\'0ZZ': '\\'' (position 4) is not allowed");
-    s_bad("0DT\\0ZZ", "'0DT\\\\0ZZ'");
+    cs_plugin_test_refuse("0DT.30ZZ", "'0DT.30ZZ': ICD-10-PCS codes have no dot (position 4)");
+    cs_plugin_test_refuse("0DT30ZZ.", "have no dot (position 8)");
+    cs_plugin_test_refuse(".", "have no dot (position 1)");
+    cs_plugin_test_refuse("0DT-30ZZ",
+                          "'0DT-30ZZ': '-' (position 4) is not allowed in an ICD-10-PCS code");
+    cs_plugin_test_refuse("0DT30Z*", "'*' (position 7) is not allowed");
+    cs_plugin_test_refuse("0DT30Z_", "'_' (position 7)");
+    cs_plugin_test_refuse("0DT'0ZZ", "'0DT\\'0ZZ': '\\'' (position 4) is not allowed");
+    cs_plugin_test_refuse("0DT\\0ZZ", "'0DT\\\\0ZZ'");
     /* sections */
-    s_bad("ADT30ZZ", "'ADT30ZZ': no ICD-10-PCS section starts with 'A' (sections are 0-9, B, "
-                     "C, D, F, G, H and X)");
-    s_bad("eW03ZZZ", "no ICD-10-PCS section starts with 'E'");
-    s_bad("ZZZ", "no ICD-10-PCS section starts with 'Z'");
-    s_bad("J0D", "starts with 'J'");
+    cs_plugin_test_refuse("ADT30ZZ",
+                          "'ADT30ZZ': no ICD-10-PCS section starts with 'A' (sections are 0-9, "
+                          "B, C, D, F, G, H and X)");
+    cs_plugin_test_refuse("eW03ZZZ", "no ICD-10-PCS section starts with 'E'");
+    cs_plugin_test_refuse("ZZZ", "no ICD-10-PCS section starts with 'Z'");
+    cs_plugin_test_refuse("J0D", "starts with 'J'");
     /* the GEMs placeholder */
-    s_bad("NoPCS", "'NoPCS' is the GEMs mark for a procedure without a map, not an ICD-10-PCS "
-                   "code");
-    s_bad("nopcs", "is the GEMs mark");
-    s_bad("NoPC", "the letter 'O' (position 2) is never used");
+    cs_plugin_test_refuse("NoPCS",
+                          "'NoPCS' is the GEMs mark for a procedure without a map, not an "
+                          "ICD-10-PCS code");
+    cs_plugin_test_refuse("nopcs", "is the GEMs mark");
+    cs_plugin_test_refuse("NoPC", "the letter 'O' (position 2) is never used");
 }
 END_TEST
 
@@ -172,15 +158,16 @@ START_TEST(test_hostile_bytes)
     cs_plugin_test_bad(s_ops, "\0", 1, "'\\x00'");
     cs_plugin_test_bad(s_ops, "0DT30ZZ\0", 8, "'\\x00' (position 8)");
     /* non-ASCII: UTF-8 letters are not code letters */
-    s_bad("0DT\xc3\x89" "0ZZ", "'0DT\\xC3\\x890ZZ': '\\xC3' (position 4) is not allowed");
-    s_bad("0DT30Z\xff", "'\\xFF' (position 7) is not allowed");
-    s_bad("\x1b[31m0DT", "'\\x1B[31m0DT'");
+    cs_plugin_test_refuse("0DT\xc3\x89" "0ZZ",
+                          "'0DT\\xC3\\x890ZZ': '\\xC3' (position 4) is not allowed");
+    cs_plugin_test_refuse("0DT30Z\xff", "'\\xFF' (position 7) is not allowed");
+    cs_plugin_test_refuse("\x1b[31m0DT", "'\\x1B[31m0DT'");
     /* every single byte in the fourth place: accepted iff an ICD-10-PCS character */
     for (int c = 0; c < 256; c++) {
         char in[7] = {'0', 'D', 'T', (char)c, '0', 'Z', 'Z'};
         cs_code_t out;
         cs_error_t err;
-        int rc = s_norm(in, sizeof in, &out, &err);
+        int rc = cs_plugin_test_try(in, sizeof in, &out, &err);
         int letter = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
         int banned = c == 'I' || c == 'O' || c == 'i' || c == 'o';
         int pcs = (c >= '0' && c <= '9') || (letter && !banned);
@@ -213,29 +200,29 @@ END_TEST
 
 START_TEST(test_looks_like_code)
 {
-    ck_assert_int_eq(s_looks("0DT30ZZ"), 1);
-    ck_assert_int_eq(s_looks("0dt30zz"), 1);
-    ck_assert_int_eq(s_looks(" 0DT3 "), 1);
-    ck_assert_int_eq(s_looks("0DT"), 1);
-    ck_assert_int_eq(s_looks("0D"), 1);
-    ck_assert_int_eq(s_looks("B3"), 1);
-    ck_assert_int_eq(s_looks("XW033E5"), 1);
-    ck_assert_int_eq(s_looks("DHYBFZZ"), 1);
+    ck_assert_int_eq(cs_plugin_test_looks("0DT30ZZ"), 1);
+    ck_assert_int_eq(cs_plugin_test_looks("0dt30zz"), 1);
+    ck_assert_int_eq(cs_plugin_test_looks(" 0DT3 "), 1);
+    ck_assert_int_eq(cs_plugin_test_looks("0DT"), 1);
+    ck_assert_int_eq(cs_plugin_test_looks("0D"), 1);
+    ck_assert_int_eq(cs_plugin_test_looks("B3"), 1);
+    ck_assert_int_eq(cs_plugin_test_looks("XW033E5"), 1);
+    ck_assert_int_eq(cs_plugin_test_looks("DHYBFZZ"), 1);
 
     /* letters alone count only as a full code */
-    ck_assert_int_eq(s_looks("bed"), 0);
-    ck_assert_int_eq(s_looks("DHY"), 0);
-    ck_assert_int_eq(s_looks("heart"), 0);
-    ck_assert_int_eq(s_looks("bypass"), 0);
-    ck_assert_int_eq(s_looks("0"), 0);
-    ck_assert_int_eq(s_looks(""), 0);
-    ck_assert_int_eq(s_looks("   "), 0);
-    ck_assert_int_eq(s_looks("0DT30ZZZ"), 0);
-    ck_assert_int_eq(s_looks("0DTI"), 0);
-    ck_assert_int_eq(s_looks("0DT.3"), 0);
-    ck_assert_int_eq(s_looks("A0D"), 0);
-    ck_assert_int_eq(s_looks("E11.9"), 0);
-    ck_assert_int_eq(s_looks("0DT 30ZZ"), 0);
+    ck_assert_int_eq(cs_plugin_test_looks("bed"), 0);
+    ck_assert_int_eq(cs_plugin_test_looks("DHY"), 0);
+    ck_assert_int_eq(cs_plugin_test_looks("heart"), 0);
+    ck_assert_int_eq(cs_plugin_test_looks("bypass"), 0);
+    ck_assert_int_eq(cs_plugin_test_looks("0"), 0);
+    ck_assert_int_eq(cs_plugin_test_looks(""), 0);
+    ck_assert_int_eq(cs_plugin_test_looks("   "), 0);
+    ck_assert_int_eq(cs_plugin_test_looks("0DT30ZZZ"), 0);
+    ck_assert_int_eq(cs_plugin_test_looks("0DTI"), 0);
+    ck_assert_int_eq(cs_plugin_test_looks("0DT.3"), 0);
+    ck_assert_int_eq(cs_plugin_test_looks("A0D"), 0);
+    ck_assert_int_eq(cs_plugin_test_looks("E11.9"), 0);
+    ck_assert_int_eq(cs_plugin_test_looks("0DT 30ZZ"), 0);
     ck_assert_int_eq(s_ops->looks_like_code("0D\0", 3), 0);
     /* len is respected */
     ck_assert_int_eq(s_ops->looks_like_code("0DT bypass", 3), 1);
@@ -285,7 +272,7 @@ START_TEST(test_order_file)
         /* the whole field, padding included: normalize trims it */
         cs_code_t out;
         cs_error_t err;
-        if (s_norm(line + 6, 7, &out, &err) != CS_OK) {
+        if (cs_plugin_test_try(line + 6, 7, &out, &err) != CS_OK) {
             ck_abort_msg("%s:%zu: %s", rel, line_no, err.msg);
         }
         if (out.cls != CS_CLASS_CODE || strcmp(out.key, code) != 0 ||

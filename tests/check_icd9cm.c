@@ -12,36 +12,25 @@
 #include "cs_test.h"
 #include "plugin_test.h"
 
-static cs_plugin_host_t *s_host;
-static const cs_plugin_desc_t *s_desc;
 static const cs_system_ops_t *s_ops;
 static const cs_system_ops_t *s_icd10cm; /* the other side of the GEMs */
 
 static void s_setup(void)
 {
-    s_host = cs_plugin_host_new();
-    ck_assert_ptr_nonnull(s_host);
-    s_desc = cs_plugin_test_load(s_host, "icd9cm");
-    s_ops = s_desc->system;
+    s_ops = cs_plugin_test_use("icd9cm");
 }
 
 static void s_setup_gems(void)
 {
     s_setup();
-    s_icd10cm = cs_plugin_test_load(s_host, "icd10cm")->system;
+    s_icd10cm = cs_plugin_test_load(cs_plugin_test_host(), "icd10cm")->system;
 }
 
 static void s_teardown(void)
 {
-    cs_plugin_host_destroy(&s_host);
-    s_desc = NULL;
+    cs_plugin_test_teardown();
     s_ops = NULL;
     s_icd10cm = NULL;
-}
-
-static int s_norm(const char *in, size_t len, cs_code_t *out, cs_error_t *err)
-{
-    return cs_plugin_test_norm(s_ops, in, len, out, err);
 }
 
 static void s_ok_n(const char *in, size_t len, const char *key, const char *display)
@@ -54,22 +43,12 @@ static void s_code(const char *in, const char *key, const char *display)
     s_ok_n(in, strlen(in), key, display);
 }
 
-static void s_bad(const char *in, const char *want)
-{
-    cs_plugin_test_bad(s_ops, in, strlen(in), want);
-}
-
-static int s_looks(const char *in)
-{
-    return s_ops->looks_like_code(in, strlen(in));
-}
-
 /* ---- descriptor ------------------------------------------------------------------------ */
 
 START_TEST(test_descriptor)
 {
     static const char *const kinds[] = {"category", "subcategory", "code", NULL};
-    cs_plugin_test_descriptor(s_desc, "icd9cm", "ICD-9-CM (diagnoses)", kinds);
+    cs_plugin_test_descriptor(cs_plugin_test_desc(), "icd9cm", "ICD-9-CM (diagnoses)", kinds);
 }
 END_TEST
 
@@ -119,64 +98,79 @@ START_TEST(test_white_space)
     s_code(" 250.00 ", "25000", "250.00");
     s_code("\tV10.05\r\n", "V1005", "V10.05");
     s_code("  \r\n\t e8490\n", "E8490", "E849.0");
-    s_bad("250 .00", "'250 .00': white space inside a code is not allowed (position 4)");
-    s_bad("250. 00", "white space inside a code is not allowed (position 5)");
-    s_bad("V 10", "white space inside");
+    cs_plugin_test_refuse("250 .00",
+                          "'250 .00': white space inside a code is not allowed (position 4)");
+    cs_plugin_test_refuse("250. 00", "white space inside a code is not allowed (position 5)");
+    cs_plugin_test_refuse("V 10", "white space inside");
     /* other white space is not surrounding white space */
-    s_bad("\v250", "'\\x0B250': '\\x0B' (position 1) is not allowed in an ICD-9-CM code");
+    cs_plugin_test_refuse("\v250",
+                          "'\\x0B250': '\\x0B' (position 1) is not allowed in an ICD-9-CM code");
 }
 END_TEST
 
 START_TEST(test_code_errors)
 {
-    s_bad("", "'': empty code");
-    s_bad("   ", "empty code (only white space)");
-    s_bad(" \t\r\n", "'");
+    cs_plugin_test_refuse("", "'': empty code");
+    cs_plugin_test_refuse("   ", "empty code (only white space)");
+    cs_plugin_test_refuse(" \t\r\n", "'");
     /* the GEMs placeholder */
-    s_bad("NoDx", "'NoDx' is the GEMs mark for a diagnosis without a map, not an ICD-9-CM code");
-    s_bad("nodx", "is the GEMs mark for a diagnosis without a map");
-    s_bad(" NODX ", "'NODX' is the GEMs mark");
+    cs_plugin_test_refuse("NoDx",
+                          "'NoDx' is the GEMs mark for a diagnosis without a map, not an "
+                          "ICD-9-CM code");
+    cs_plugin_test_refuse("nodx", "is the GEMs mark for a diagnosis without a map");
+    cs_plugin_test_refuse(" NODX ", "'NODX' is the GEMs mark");
     /* the first character */
-    s_bad("A10", "'A10' must start with a digit, V or E");
-    s_bad("X", "must start with a digit, V or E");
-    s_bad(".250", "'.250' must start with a digit, V or E");
+    cs_plugin_test_refuse("A10", "'A10' must start with a digit, V or E");
+    cs_plugin_test_refuse("X", "must start with a digit, V or E");
+    cs_plugin_test_refuse(".250", "'.250' must start with a digit, V or E");
     /* digits after the first character */
-    s_bad("25A", "'25A': position 3 must be a digit (a numeric code is 3 digits, then up to 2 "
-                 "decimals)");
-    s_bad("VV10", "position 2 must be a digit (a V code is V and 2 digits, then up to 2 "
-                  "decimals)");
-    s_bad("E84X", "position 4 must be a digit (an E code is E and 3 digits, then at most 1 "
-                  "decimal)");
-    s_bad("NoPCS", "must start with a digit, V or E");
+    cs_plugin_test_refuse("25A",
+                          "'25A': position 3 must be a digit (a numeric code is 3 digits, then "
+                          "up to 2 decimals)");
+    cs_plugin_test_refuse("VV10",
+                          "position 2 must be a digit (a V code is V and 2 digits, then up to 2 "
+                          "decimals)");
+    cs_plugin_test_refuse("E84X",
+                          "position 4 must be a digit (an E code is E and 3 digits, then at most "
+                          "1 decimal)");
+    cs_plugin_test_refuse("NoPCS", "must start with a digit, V or E");
     /* lengths */
-    s_bad("25", "'25' is too short: a numeric code is 3 digits, then up to 2 decimals");
-    s_bad("2", "is too short");
-    s_bad("V1", "'V1' is too short: a V code is V and 2 digits");
-    s_bad("V", "is too short: a V code");
-    s_bad("E84", "'E84' is too short: an E code is E and 3 digits");
-    s_bad("E", "is too short: an E code");
-    s_bad("250001", "'250001': too long (6 characters; a numeric code has at most 5)");
-    s_bad("250.001", "too long (6 characters; a numeric code has at most 5)");
-    s_bad("V10051", "too long (6 characters; a V code has at most 5)");
-    s_bad("E849.01", "'E849.01': too long (6 characters; an E code has at most 5)");
-    s_bad("E84901", "an E code has at most 5");
+    cs_plugin_test_refuse("25",
+                          "'25' is too short: a numeric code is 3 digits, then up to 2 decimals");
+    cs_plugin_test_refuse("2", "is too short");
+    cs_plugin_test_refuse("V1", "'V1' is too short: a V code is V and 2 digits");
+    cs_plugin_test_refuse("V", "is too short: a V code");
+    cs_plugin_test_refuse("E84", "'E84' is too short: an E code is E and 3 digits");
+    cs_plugin_test_refuse("E", "is too short: an E code");
+    cs_plugin_test_refuse("250001",
+                          "'250001': too long (6 characters; a numeric code has at most 5)");
+    cs_plugin_test_refuse("250.001", "too long (6 characters; a numeric code has at most 5)");
+    cs_plugin_test_refuse("V10051", "too long (6 characters; a V code has at most 5)");
+    cs_plugin_test_refuse("E849.01", "'E849.01': too long (6 characters; an E code has at most 5)");
+    cs_plugin_test_refuse("E84901", "an E code has at most 5");
     /* dots */
-    s_bad("250.0.0", "'250.0.0': more than one dot");
-    s_bad("250..0", "more than one dot");
-    s_bad("25.00", "'25.00': the dot goes after the third character in a numeric code "
-                   "(250.0)");
-    s_bad("2500.0", "the dot goes after the third character in a numeric code (250.00)");
-    s_bad("V1.005", "the dot goes after the third character in a V code (V10.05)");
-    s_bad("E84.90", "'E84.90': the dot goes after the fourth character in an E code (E849.0)");
-    s_bad("E8490.", "the dot goes after the fourth character in an E code (E849.0)");
-    s_bad("250.", "'250.': nothing after the dot (write 250)");
-    s_bad("V10.", "nothing after the dot (write V10)");
-    s_bad("E849.", "nothing after the dot (write E849)");
+    cs_plugin_test_refuse("250.0.0", "'250.0.0': more than one dot");
+    cs_plugin_test_refuse("250..0", "more than one dot");
+    cs_plugin_test_refuse("25.00",
+                          "'25.00': the dot goes after the third character in a numeric code "
+                          "(250.0)");
+    cs_plugin_test_refuse("2500.0",
+                          "the dot goes after the third character in a numeric code (250.00)");
+    cs_plugin_test_refuse("V1.005", "the dot goes after the third character in a V code (V10.05)");
+    cs_plugin_test_refuse("E84.90",
+                          "'E84.90': the dot goes after the fourth character in an E code "
+                          "(E849.0)");
+    cs_plugin_test_refuse("E8490.",
+                          "the dot goes after the fourth character in an E code (E849.0)");
+    cs_plugin_test_refuse("250.", "'250.': nothing after the dot (write 250)");
+    cs_plugin_test_refuse("V10.", "nothing after the dot (write V10)");
+    cs_plugin_test_refuse("E849.", "nothing after the dot (write E849)");
     /* other punctuation */
-    s_bad("001-139", "'001-139': '-' (position 4) is not allowed in an ICD-9-CM code");
-    s_bad("250*", "'*' (position 4) is not allowed");
-    s_bad("250'", "'250\\'': '\\'' (position 4) is not allowed");
-    s_bad("25\\0", "'25\\\\0'");
+    cs_plugin_test_refuse("001-139",
+                          "'001-139': '-' (position 4) is not allowed in an ICD-9-CM code");
+    cs_plugin_test_refuse("250*", "'*' (position 4) is not allowed");
+    cs_plugin_test_refuse("250'", "'250\\'': '\\'' (position 4) is not allowed");
+    cs_plugin_test_refuse("25\\0", "'25\\\\0'");
 }
 END_TEST
 
@@ -187,15 +181,15 @@ START_TEST(test_hostile_bytes)
     cs_plugin_test_bad(s_ops, "\0", 1, "'\\x00'");
     cs_plugin_test_bad(s_ops, "250.00\0", 7, "'\\x00' (position 7)");
     /* non-ASCII: UTF-8 letters are not code letters */
-    s_bad("\xc3\x89" "849", "'\\xC3\\x89849': '\\xC3' (position 1) is not allowed");
-    s_bad("250\xff", "'\\xFF' (position 4) is not allowed");
-    s_bad("\x1b[31m250", "'\\x1B[31m250'");
+    cs_plugin_test_refuse("\xc3\x89" "849", "'\\xC3\\x89849': '\\xC3' (position 1) is not allowed");
+    cs_plugin_test_refuse("250\xff", "'\\xFF' (position 4) is not allowed");
+    cs_plugin_test_refuse("\x1b[31m250", "'\\x1B[31m250'");
     /* every single byte in the fourth place: accepted iff a digit or the dot */
     for (int c = 0; c < 256; c++) {
         char in[5] = {'2', '5', '0', (char)c, '0'};
         cs_code_t out;
         cs_error_t err;
-        int rc = s_norm(in, sizeof in, &out, &err);
+        int rc = cs_plugin_test_try(in, sizeof in, &out, &err);
         int ok = (c >= '0' && c <= '9') || c == '.';
         ck_assert_msg((rc == CS_OK) == ok, "byte 0x%02x: %d", c, rc);
         for (const char *m = err.msg; *m; m++) {
@@ -226,28 +220,28 @@ END_TEST
 
 START_TEST(test_looks_like_code)
 {
-    ck_assert_int_eq(s_looks("250.00"), 1);
-    ck_assert_int_eq(s_looks("25000"), 1);
-    ck_assert_int_eq(s_looks(" 250. "), 1);
-    ck_assert_int_eq(s_looks("25"), 1);
-    ck_assert_int_eq(s_looks("V10.05"), 1);
-    ck_assert_int_eq(s_looks("v1"), 1);
-    ck_assert_int_eq(s_looks("E849.0"), 1);
-    ck_assert_int_eq(s_looks("e84"), 1);
+    ck_assert_int_eq(cs_plugin_test_looks("250.00"), 1);
+    ck_assert_int_eq(cs_plugin_test_looks("25000"), 1);
+    ck_assert_int_eq(cs_plugin_test_looks(" 250. "), 1);
+    ck_assert_int_eq(cs_plugin_test_looks("25"), 1);
+    ck_assert_int_eq(cs_plugin_test_looks("V10.05"), 1);
+    ck_assert_int_eq(cs_plugin_test_looks("v1"), 1);
+    ck_assert_int_eq(cs_plugin_test_looks("E849.0"), 1);
+    ck_assert_int_eq(cs_plugin_test_looks("e84"), 1);
 
-    ck_assert_int_eq(s_looks("diabetes"), 0);
-    ck_assert_int_eq(s_looks("vomiting"), 0);
-    ck_assert_int_eq(s_looks("250 diabetes"), 0);
-    ck_assert_int_eq(s_looks(""), 0);
-    ck_assert_int_eq(s_looks("   "), 0);
-    ck_assert_int_eq(s_looks("2"), 0);
-    ck_assert_int_eq(s_looks("V"), 0);
-    ck_assert_int_eq(s_looks("NoDx"), 0);
-    ck_assert_int_eq(s_looks("250001"), 0);
-    ck_assert_int_eq(s_looks("E849.01"), 0);
-    ck_assert_int_eq(s_looks("25.0"), 0);
-    ck_assert_int_eq(s_looks("E11.9"), 0);
-    ck_assert_int_eq(s_looks("250.0.0"), 0);
+    ck_assert_int_eq(cs_plugin_test_looks("diabetes"), 0);
+    ck_assert_int_eq(cs_plugin_test_looks("vomiting"), 0);
+    ck_assert_int_eq(cs_plugin_test_looks("250 diabetes"), 0);
+    ck_assert_int_eq(cs_plugin_test_looks(""), 0);
+    ck_assert_int_eq(cs_plugin_test_looks("   "), 0);
+    ck_assert_int_eq(cs_plugin_test_looks("2"), 0);
+    ck_assert_int_eq(cs_plugin_test_looks("V"), 0);
+    ck_assert_int_eq(cs_plugin_test_looks("NoDx"), 0);
+    ck_assert_int_eq(cs_plugin_test_looks("250001"), 0);
+    ck_assert_int_eq(cs_plugin_test_looks("E849.01"), 0);
+    ck_assert_int_eq(cs_plugin_test_looks("25.0"), 0);
+    ck_assert_int_eq(cs_plugin_test_looks("E11.9"), 0);
+    ck_assert_int_eq(cs_plugin_test_looks("250.0.0"), 0);
     ck_assert_int_eq(s_ops->looks_like_code("25\0", 3), 0);
     /* len is respected */
     ck_assert_int_eq(s_ops->looks_like_code("250 diabetes", 3), 1);

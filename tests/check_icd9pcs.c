@@ -11,36 +11,25 @@
 #include "cs_test.h"
 #include "plugin_test.h"
 
-static cs_plugin_host_t *s_host;
-static const cs_plugin_desc_t *s_desc;
 static const cs_system_ops_t *s_ops;
 static const cs_system_ops_t *s_icd10pcs; /* the other side of the GEMs */
 
 static void s_setup(void)
 {
-    s_host = cs_plugin_host_new();
-    ck_assert_ptr_nonnull(s_host);
-    s_desc = cs_plugin_test_load(s_host, "icd9pcs");
-    s_ops = s_desc->system;
+    s_ops = cs_plugin_test_use("icd9pcs");
 }
 
 static void s_setup_gems(void)
 {
     s_setup();
-    s_icd10pcs = cs_plugin_test_load(s_host, "icd10pcs")->system;
+    s_icd10pcs = cs_plugin_test_load(cs_plugin_test_host(), "icd10pcs")->system;
 }
 
 static void s_teardown(void)
 {
-    cs_plugin_host_destroy(&s_host);
-    s_desc = NULL;
+    cs_plugin_test_teardown();
     s_ops = NULL;
     s_icd10pcs = NULL;
-}
-
-static int s_norm(const char *in, size_t len, cs_code_t *out, cs_error_t *err)
-{
-    return cs_plugin_test_norm(s_ops, in, len, out, err);
 }
 
 static void s_ok_n(const char *in, size_t len, const char *key, const char *display)
@@ -53,22 +42,13 @@ static void s_code(const char *in, const char *key, const char *display)
     s_ok_n(in, strlen(in), key, display);
 }
 
-static void s_bad(const char *in, const char *want)
-{
-    cs_plugin_test_bad(s_ops, in, strlen(in), want);
-}
-
-static int s_looks(const char *in)
-{
-    return s_ops->looks_like_code(in, strlen(in));
-}
-
 /* ---- descriptor ------------------------------------------------------------------------ */
 
 START_TEST(test_descriptor)
 {
     static const char *const kinds[] = {"category", "subcategory", "code", NULL};
-    cs_plugin_test_descriptor(s_desc, "icd9pcs", "ICD-9-CM volume 3 (procedures)", kinds);
+    cs_plugin_test_descriptor(cs_plugin_test_desc(), "icd9pcs", "ICD-9-CM volume 3 (procedures)",
+                              kinds);
 }
 END_TEST
 
@@ -94,50 +74,56 @@ START_TEST(test_white_space)
     s_code(" 36.06 ", "3606", "36.06");
     s_code("\t3606\r\n", "3606", "36.06");
     s_code("  \r\n\t 36\n", "36", "36");
-    s_bad("36 .06", "'36 .06': white space inside a code is not allowed (position 3)");
-    s_bad("36. 06", "white space inside a code is not allowed (position 4)");
+    cs_plugin_test_refuse("36 .06",
+                          "'36 .06': white space inside a code is not allowed (position 3)");
+    cs_plugin_test_refuse("36. 06", "white space inside a code is not allowed (position 4)");
     /* other white space is not surrounding white space */
-    s_bad("\v3606", "'\\x0B3606': '\\x0B' (position 1) is not allowed in an ICD-9-CM procedure "
-                    "code");
+    cs_plugin_test_refuse("\v3606",
+                          "'\\x0B3606': '\\x0B' (position 1) is not allowed in an ICD-9-CM "
+                          "procedure code");
 }
 END_TEST
 
 START_TEST(test_code_errors)
 {
-    s_bad("", "'': empty code");
-    s_bad("   ", "empty code (only white space)");
-    s_bad(" \t\r\n", "'");
+    cs_plugin_test_refuse("", "'': empty code");
+    cs_plugin_test_refuse("   ", "empty code (only white space)");
+    cs_plugin_test_refuse(" \t\r\n", "'");
     /* the GEMs placeholder */
-    s_bad("NoPCS", "'NoPCS' is the GEMs mark for a procedure without a map, not an ICD-9-CM "
-                   "procedure code");
-    s_bad("nopcs", "is the GEMs mark for a procedure without a map");
-    s_bad("NoI9", "'NoI9' is the GEMs mark for a procedure without a map");
-    s_bad(" noi9\n", "'noi9' is the GEMs mark");
+    cs_plugin_test_refuse("NoPCS",
+                          "'NoPCS' is the GEMs mark for a procedure without a map, not an "
+                          "ICD-9-CM procedure code");
+    cs_plugin_test_refuse("nopcs", "is the GEMs mark for a procedure without a map");
+    cs_plugin_test_refuse("NoI9", "'NoI9' is the GEMs mark for a procedure without a map");
+    cs_plugin_test_refuse(" noi9\n", "'noi9' is the GEMs mark");
     /* digits only */
-    s_bad("V36", "'V36': the letter 'V' (position 1) is not allowed; ICD-9-CM procedure codes "
-                 "are digits only");
-    s_bad("36a6", "the letter 'A' (position 3) is not allowed");
-    s_bad("NoDx", "the letter 'N' (position 1)");
+    cs_plugin_test_refuse("V36",
+                          "'V36': the letter 'V' (position 1) is not allowed; ICD-9-CM procedure "
+                          "codes are digits only");
+    cs_plugin_test_refuse("36a6", "the letter 'A' (position 3) is not allowed");
+    cs_plugin_test_refuse("NoDx", "the letter 'N' (position 1)");
     /* lengths */
-    s_bad("3", "'3' is too short: an ICD-9-CM procedure code is 2 digits, then up to 2 "
-               "decimals");
-    s_bad("3.", "is too short");
-    s_bad(".", "is too short");
-    s_bad("36061", "'36061': too long (5 digits; at most 4)");
-    s_bad("36.061", "too long (5 digits; at most 4)");
+    cs_plugin_test_refuse("3",
+                          "'3' is too short: an ICD-9-CM procedure code is 2 digits, then up to "
+                          "2 decimals");
+    cs_plugin_test_refuse("3.", "is too short");
+    cs_plugin_test_refuse(".", "is too short");
+    cs_plugin_test_refuse("36061", "'36061': too long (5 digits; at most 4)");
+    cs_plugin_test_refuse("36.061", "too long (5 digits; at most 4)");
     /* dots */
-    s_bad("36.0.6", "'36.0.6': more than one dot");
-    s_bad("36..06", "more than one dot");
-    s_bad("360.6", "'360.6': the dot goes after the second character (36.06)");
-    s_bad("3.606", "the dot goes after the second character (36.06)");
-    s_bad(".36", "the dot goes after the second character (36)");
-    s_bad("360.", "the dot goes after the second character (36.0)");
-    s_bad("36.", "'36.': nothing after the dot (write 36)");
+    cs_plugin_test_refuse("36.0.6", "'36.0.6': more than one dot");
+    cs_plugin_test_refuse("36..06", "more than one dot");
+    cs_plugin_test_refuse("360.6", "'360.6': the dot goes after the second character (36.06)");
+    cs_plugin_test_refuse("3.606", "the dot goes after the second character (36.06)");
+    cs_plugin_test_refuse(".36", "the dot goes after the second character (36)");
+    cs_plugin_test_refuse("360.", "the dot goes after the second character (36.0)");
+    cs_plugin_test_refuse("36.", "'36.': nothing after the dot (write 36)");
     /* other punctuation */
-    s_bad("36-06", "'36-06': '-' (position 3) is not allowed in an ICD-9-CM procedure code");
-    s_bad("36,06", "',' (position 3) is not allowed");
-    s_bad("36'", "'36\\'': '\\'' (position 3) is not allowed");
-    s_bad("36\\", "'36\\\\'");
+    cs_plugin_test_refuse("36-06",
+                          "'36-06': '-' (position 3) is not allowed in an ICD-9-CM procedure code");
+    cs_plugin_test_refuse("36,06", "',' (position 3) is not allowed");
+    cs_plugin_test_refuse("36'", "'36\\'': '\\'' (position 3) is not allowed");
+    cs_plugin_test_refuse("36\\", "'36\\\\'");
 }
 END_TEST
 
@@ -148,15 +134,15 @@ START_TEST(test_hostile_bytes)
     cs_plugin_test_bad(s_ops, "\0", 1, "'\\x00'");
     cs_plugin_test_bad(s_ops, "36.06\0", 6, "'\\x00' (position 6)");
     /* non-ASCII: UTF-8 digits are not code digits */
-    s_bad("36\xd9\xa6", "'36\\xD9\\xA6': '\\xD9' (position 3) is not allowed");
-    s_bad("3606\xff", "'\\xFF' (position 5) is not allowed");
-    s_bad("\x1b[31m36", "'\\x1B[31m36'");
+    cs_plugin_test_refuse("36\xd9\xa6", "'36\\xD9\\xA6': '\\xD9' (position 3) is not allowed");
+    cs_plugin_test_refuse("3606\xff", "'\\xFF' (position 5) is not allowed");
+    cs_plugin_test_refuse("\x1b[31m36", "'\\x1B[31m36'");
     /* every single byte in the third place: accepted iff a digit or the dot */
     for (int c = 0; c < 256; c++) {
         char in[4] = {'3', '6', (char)c, '6'};
         cs_code_t out;
         cs_error_t err;
-        int rc = s_norm(in, sizeof in, &out, &err);
+        int rc = cs_plugin_test_try(in, sizeof in, &out, &err);
         int ok = (c >= '0' && c <= '9') || c == '.';
         ck_assert_msg((rc == CS_OK) == ok, "byte 0x%02x: %d", c, rc);
         for (const char *m = err.msg; *m; m++) {
@@ -186,24 +172,24 @@ END_TEST
 
 START_TEST(test_looks_like_code)
 {
-    ck_assert_int_eq(s_looks("36.06"), 1);
-    ck_assert_int_eq(s_looks("3606"), 1);
-    ck_assert_int_eq(s_looks(" 36. "), 1);
-    ck_assert_int_eq(s_looks("36"), 1);
-    ck_assert_int_eq(s_looks("36.0"), 1);
+    ck_assert_int_eq(cs_plugin_test_looks("36.06"), 1);
+    ck_assert_int_eq(cs_plugin_test_looks("3606"), 1);
+    ck_assert_int_eq(cs_plugin_test_looks(" 36. "), 1);
+    ck_assert_int_eq(cs_plugin_test_looks("36"), 1);
+    ck_assert_int_eq(cs_plugin_test_looks("36.0"), 1);
 
-    ck_assert_int_eq(s_looks("stent"), 0);
-    ck_assert_int_eq(s_looks("36 stent"), 0);
-    ck_assert_int_eq(s_looks(""), 0);
-    ck_assert_int_eq(s_looks("   "), 0);
-    ck_assert_int_eq(s_looks("3"), 0);
-    ck_assert_int_eq(s_looks("3."), 0);
-    ck_assert_int_eq(s_looks("NoPCS"), 0);
-    ck_assert_int_eq(s_looks("NoI9"), 0);
-    ck_assert_int_eq(s_looks("36061"), 0);
-    ck_assert_int_eq(s_looks("360.6"), 0);
-    ck_assert_int_eq(s_looks("36.0.6"), 0);
-    ck_assert_int_eq(s_looks("V36"), 0);
+    ck_assert_int_eq(cs_plugin_test_looks("stent"), 0);
+    ck_assert_int_eq(cs_plugin_test_looks("36 stent"), 0);
+    ck_assert_int_eq(cs_plugin_test_looks(""), 0);
+    ck_assert_int_eq(cs_plugin_test_looks("   "), 0);
+    ck_assert_int_eq(cs_plugin_test_looks("3"), 0);
+    ck_assert_int_eq(cs_plugin_test_looks("3."), 0);
+    ck_assert_int_eq(cs_plugin_test_looks("NoPCS"), 0);
+    ck_assert_int_eq(cs_plugin_test_looks("NoI9"), 0);
+    ck_assert_int_eq(cs_plugin_test_looks("36061"), 0);
+    ck_assert_int_eq(cs_plugin_test_looks("360.6"), 0);
+    ck_assert_int_eq(cs_plugin_test_looks("36.0.6"), 0);
+    ck_assert_int_eq(cs_plugin_test_looks("V36"), 0);
     ck_assert_int_eq(s_ops->looks_like_code("36\0", 3), 0);
     /* len is respected */
     ck_assert_int_eq(s_ops->looks_like_code("36.06 stent", 5), 1);

@@ -22,6 +22,50 @@ const cs_plugin_desc_t *cs_plugin_test_load(cs_plugin_host_t *host, const char *
     return desc;
 }
 
+/* The current plugin (cs_plugin_test_use). */
+static cs_plugin_host_t *s_host;
+static const cs_plugin_desc_t *s_desc;
+
+const cs_system_ops_t *cs_plugin_test_use(const char *name)
+{
+    s_host = cs_plugin_host_new();
+    ck_assert_ptr_nonnull(s_host);
+    s_desc = cs_plugin_test_load(s_host, name);
+    ck_assert_ptr_nonnull(s_desc->system);
+    return s_desc->system;
+}
+
+void cs_plugin_test_teardown(void)
+{
+    cs_plugin_host_destroy(&s_host);
+    s_desc = NULL;
+}
+
+cs_plugin_host_t *cs_plugin_test_host(void)
+{
+    return s_host;
+}
+
+const cs_plugin_desc_t *cs_plugin_test_desc(void)
+{
+    return s_desc;
+}
+
+int cs_plugin_test_try(const char *in, size_t len, cs_code_t *out, cs_error_t *err)
+{
+    return cs_plugin_test_norm(s_desc->system, in, len, out, err);
+}
+
+void cs_plugin_test_refuse(const char *in, const char *want)
+{
+    cs_plugin_test_bad(s_desc->system, in, strlen(in), want);
+}
+
+int cs_plugin_test_looks(const char *in)
+{
+    return s_desc->system->looks_like_code(in, strlen(in));
+}
+
 int cs_plugin_test_norm(const cs_system_ops_t *ops, const char *in, size_t len, cs_code_t *out,
                         cs_error_t *err)
 {

@@ -2,7 +2,7 @@
  * check_icd10pcs.c, check_icd9cm.c, check_icd9pcs.c) share: loading a plugin from the build
  * folder, calling normalize() on an exact-size copy of the input, asserting what it accepts
  * or refuses, and the checks every system must pass the same way (its descriptor, hostile
- * long input, NULL arguments).
+ * long input, NULL arguments), with the set-up every suite's tests start from.
  *
  * Every function fails the running Check test on a mismatch; none returns an error. */
 #ifndef CS_PLUGIN_TEST_H
@@ -16,6 +16,23 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* The Check fixture of a suite: a new plugin host with <build>/plugins/<name>.so loaded, the
+ * current plugin of the calls below until cs_plugin_test_teardown(); returns its system ops. */
+const cs_system_ops_t *cs_plugin_test_use(const char *name);
+
+/* The other Check fixture: destroy the host cs_plugin_test_use() made. */
+void cs_plugin_test_teardown(void);
+
+/* The current plugin's host (to load another plugin beside it) and descriptor. */
+cs_plugin_host_t *cs_plugin_test_host(void);
+const cs_plugin_desc_t *cs_plugin_test_desc(void);
+
+/* cs_plugin_test_norm(), cs_plugin_test_bad() (on strlen(in) bytes) and looks_like_code(in)
+ * with the current plugin. */
+int cs_plugin_test_try(const char *in, size_t len, cs_code_t *out, cs_error_t *err);
+void cs_plugin_test_refuse(const char *in, const char *want);
+int cs_plugin_test_looks(const char *in);
 
 /* Load <build>/plugins/<name>.so into host and return its system descriptor (borrowed from
  * host, valid until host is destroyed). */

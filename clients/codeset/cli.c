@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "cli_commands.h"
-#include "cs_query.h" /* CS_VERSION */
+#include "codeset/cs_version.h"
 
 /* Command options: the flag, its value's name in help (NULL for a flag without value). */
 static const struct {
@@ -95,20 +95,6 @@ static void s_command_help(const cs_cli_t *cli, const cs_cli_command_t *cmd)
           "  (see codeset --help).\n\n",
           o);
     fputs(s_exit_help, o);
-}
-
-int cs_cli_usage_error(const cs_cli_t *cli, const cs_cli_command_t *cmd, const char *what)
-{
-    fprintf(cli->err, "codeset: %s\n", what);
-    if (cmd != NULL) {
-        fprintf(cli->err, "usage: codeset %s%s%s (see codeset %s --help)\n", cmd->name,
-                cmd->usage[0] ? " " : "", cmd->usage, cmd->name);
-    } else {
-        fputs("usage: codeset [--connect EP] [--admin EP] [--db DIR] [--json] [--timeout MS] "
-              "COMMAND ... (see codeset --help)\n",
-              cli->err);
-    }
-    return CS_CLI_EXIT_USAGE;
 }
 
 int cs_cli_is_date(const char *s)

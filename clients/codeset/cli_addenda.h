@@ -14,7 +14,7 @@
 
 #include <stddef.h>
 
-#include "cli.h"
+#include "cli_types.h"
 
 enum { CS_ADDENDUM_ADD = 1, CS_ADDENDUM_DELETE, CS_ADDENDUM_REVISE };
 

@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 
-#include "cli.h"
+#include "cli_types.h"
 
 #ifdef __cplusplus
 extern "C" {

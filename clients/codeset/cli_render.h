@@ -12,7 +12,7 @@
 
 #include <msgpack.h>
 
-#include "cli.h"
+#include "cli_types.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -124,3 +124,71 @@ int cs_fhir_sniff(const char *const *files, size_t n_files, const char *root)
     }
     return 1;
 }
+
+/* The walk's stack of open elements. */
+typedef struct s_walk {
+    cs_xml_t *x;                         /* the reader */
+    const cs_fhir_walk_ops_t *ops;       /* the loader's handlers */
+    void *ctx;                           /* their state */
+    uint8_t roles[CS_FHIR_DEPTH_MAX + 1]; /* open elements' roles */
+    size_t depth;                        /* number open */
+} s_walk_t;
+
+/* One start tag: push its role (run its end at once when it is empty). */
+static int s_walk_element(s_walk_t *w)
+{
+    const char *name = (const char *)xmlTextReaderConstLocalName(w->x->reader);
+    const char *ns = (const char *)xmlTextReaderConstNamespaceUri(w->x->reader);
+    int empty = xmlTextReaderIsEmptyElement(w->x->reader) == 1;
+    int parent = w->depth ? w->roles[w->depth - 1] : CS_FHIR_ROOT;
+    uint8_t role = CS_FHIR_SKIP;
+    if (!name) {
+        return cs_xml_nomem(w->x);
+    }
+    if (parent == CS_FHIR_ROOT && (!ns || strcmp(ns, CS_FHIR_NS) != 0)) {
+        return cs_xml_fail(w->x, CS_EMALFORMED, "the root element <%s> is not in the FHIR "
+                           "namespace " CS_FHIR_NS, name);
+    }
+    if (parent != CS_FHIR_SKIP && ns && strcmp(ns, CS_FHIR_NS) == 0) {
+        int rc = w->ops->start(w->ctx, parent, name, &role);
+        if (rc != CS_OK) {
+            return rc;
+        }
+    }
+    if (empty) {
+        return w->ops->end(w->ctx, role);
+    }
+    if (w->depth == CS_FHIR_DEPTH_MAX) {
+        return cs_xml_fail(w->x, CS_EMALFORMED, "elements nest deeper than %d levels",
+                           CS_FHIR_DEPTH_MAX);
+    }
+    w->roles[w->depth++] = role;
+    return CS_OK;
+}
+
+int cs_fhir_walk(cs_xml_t *x, const cs_fhir_walk_ops_t *ops, void *ctx)
+{
+    s_walk_t w = {.x = x, .ops = ops, .ctx = ctx, .depth = 0};
+    for (;;) {
+        int type;
+        int rc = cs_xml_next(x, &type);
+        if (rc == CS_OK && type == XML_READER_TYPE_NONE) {
+            break;
+        }
+        if (rc == CS_OK && type == XML_READER_TYPE_ELEMENT) {
+            rc = s_walk_element(&w);
+        } else if (rc == CS_OK && type == XML_READER_TYPE_END_ELEMENT && w.depth > 0) {
+            rc = ops->end(ctx, w.roles[--w.depth]);
+        }
+        if (rc == CS_OK) {
+            rc = cs_xml_tick(x);
+        }
+        if (rc != CS_OK) {
+            return rc;
+        }
+    }
+    if (w.depth != 0) {
+        return cs_xml_fail(x, CS_EMALFORMED, "the document ends inside an element");
+    }
+    return CS_OK;
+}

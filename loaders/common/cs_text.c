@@ -69,6 +69,7 @@ void cs_text_start(cs_text_t *t, FILE *fp, char *buf, size_t line_max)
     t->end = 0;
     t->eof = 0;
     t->lineno = 0;
+    t->first_blank = 0;
 }
 
 int cs_text_next(cs_text_t *t, char **out, size_t *out_len, unsigned *shift)
@@ -113,6 +114,27 @@ int cs_text_next(cs_text_t *t, char **out, size_t *out_len, unsigned *shift)
         *out_len = len;
         return CS_OK;
     }
+}
+
+int cs_text_next_filled(cs_text_t *t, char **line, size_t *len, unsigned *shift)
+{
+    for (;;) {
+        int rc = cs_text_next(t, line, len, shift);
+        if (rc != CS_OK || !*line) {
+            return rc;
+        }
+        if (!cs_text_is_empty(*line, *len)) {
+            break;
+        }
+        if (t->first_blank == 0) {
+            t->first_blank = t->lineno;
+        }
+    }
+    if (t->first_blank != 0) {
+        return cs_text_fail(t, CS_EMALFORMED, t->first_blank, 1,
+                            "empty line before the end of the file");
+    }
+    return CS_OK;
 }
 
 int cs_text_poll(cs_text_t *t, unsigned line, uint64_t done)

@@ -1,6 +1,7 @@
-/* cs_text.h: the line reading the text loaders share (gems, hcpcs-anweb, icd10cm-order): a
- * file's lines through one buffer, each with its CR and (on line 1) a UTF-8 byte order mark
- * removed, faults reported as file:line:column, progress in bytes and cancel checks.
+/* cs_text.h: the line reading the text loaders share (gems, hcpcs-anweb, icd10cm-order, and
+ * the order-file reader cs_order.c): a file's lines through one buffer, each with its CR and
+ * (on line 1) a UTF-8 byte order mark removed, faults reported as file:line:column, progress
+ * in bytes and cancel checks.
  *
  * Not a plugin: a loader's plugin.mk compiles cs_text.c in with -fvisibility=hidden, so the
  * loader still exports only its descriptor. cs_text_t is a plain struct, not opaque: a loader
@@ -37,6 +38,7 @@ typedef struct cs_text {
     size_t end;                /* bytes in buf */
     int eof;                   /* fp has no more bytes */
     unsigned lineno;           /* lines read of the current file */
+    unsigned first_blank;      /* first blank line cs_text_next_filled() skipped, or 0 */
     uint64_t done;             /* bytes of the lines read, line ends included; over all files
                                 * (cs_text_start() leaves it) */
 } cs_text_t;
@@ -79,6 +81,11 @@ void cs_text_start(cs_text_t *t, FILE *fp, char *buf, size_t line_max);
  * the end of the file. A line longer than line_max fails with CS_EMALFORMED, a read error
  * with CS_EIO, at the line. */
 int cs_text_next(cs_text_t *t, char **line, size_t *len, unsigned *shift);
+
+/* The next line that is not blank, as cs_text_next() gives it: blank lines are skipped, but
+ * only at the end of the file; a line after one fails with CS_EMALFORMED, "empty line before
+ * the end of the file", at the first blank line. */
+int cs_text_next_filled(cs_text_t *t, char **line, size_t *len, unsigned *shift);
 
 /* Report done as progress, and fail with CS_ETERM, "load cancelled", at line when the host
  * asks the load to stop. */

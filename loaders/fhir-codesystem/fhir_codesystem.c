@@ -57,14 +57,14 @@
 #include "../common/cs_xml.h"
 #include "codeset/cs_plugin.h"
 
-#define S_DEPTH_MAX 64      /* deepest element accepted */
+#define S_DEPTH_MAX CS_FHIR_DEPTH_MAX /* deepest concept nesting accepted */
 #define S_NONE CS_FHIR_NONE /* "no string" arena offset */
 #define S_KIND_MAX 32       /* longest kind, NUL included */
 #define S_SET_MIN 1024      /* initial slots of the code set (a power of two) */
 
 /* What an open element is to the loader. */
 enum s_role {
-    S_R_SKIP,        /* an element whose subtree is ignored */
+    S_R_SKIP = CS_FHIR_SKIP, /* an element whose subtree is ignored */
     S_R_CS,          /* <CodeSystem> */
     S_R_CONCEPT,     /* <concept> */
     S_R_PROPERTY,    /* <concept><property> */
@@ -113,8 +113,6 @@ typedef struct s_load {
     cs_xml_t x;                /* the reader, progress, and where errors go */
     const char *const *files;  /* the load's files */
     uint32_t file;             /* index of the current one */
-    uint8_t roles[S_DEPTH_MAX + 1]; /* open elements, enum s_role */
-    size_t depth;              /* number of open elements */
     const char *system;        /* system id of the current CodeSystem's url, or "*" */
     cs_fhir_buf_t arena;       /* strings of open concepts */
     s_concept_t concepts[S_DEPTH_MAX + 1]; /* open concepts */
@@ -467,13 +465,15 @@ static int s_designation_end(s_load_t *ld)
     return s_push_item(ld, S_I_TERM, ld->des_value, S_NONE);
 }
 
-/* An element starts below a parent of role parent; returns the role to push. */
-static int s_start(s_load_t *ld, int parent, const char *name, uint8_t *role)
+/* cs_fhir_walk_ops_t start (ctx is the s_load_t): an element starts below a parent of role
+ * parent; sets the role to push. */
+static int s_start(void *ctx, int parent, const char *name, uint8_t *role)
 {
+    s_load_t *ld = ctx;
     *role = S_R_SKIP;
     s_concept_t *c = ld->n_concepts ? &ld->concepts[ld->n_concepts - 1] : NULL;
     switch (parent) {
-    case -1:
+    case CS_FHIR_ROOT:
         if (strcmp(name, "CodeSystem") != 0) {
             return cs_xml_fail(&ld->x, CS_EMALFORMED,
                                "the root element is <%s>, expected <CodeSystem>", name);
@@ -570,8 +570,10 @@ static int s_start(s_load_t *ld, int parent, const char *name, uint8_t *role)
     }
 }
 
-static int s_end(s_load_t *ld, int role)
+/* cs_fhir_walk_ops_t end: ctx is the s_load_t. */
+static int s_end(void *ctx, int role)
 {
+    s_load_t *ld = ctx;
     switch (role) {
     case S_R_CONCEPT:
         return s_concept_end(ld);
@@ -584,61 +586,13 @@ static int s_end(s_load_t *ld, int role)
     }
 }
 
-/* One start tag: push its role (run its end at once when it is empty). */
-static int s_on_element(s_load_t *ld)
-{
-    const char *name = (const char *)xmlTextReaderConstLocalName(ld->x.reader);
-    const char *ns = (const char *)xmlTextReaderConstNamespaceUri(ld->x.reader);
-    int empty = xmlTextReaderIsEmptyElement(ld->x.reader) == 1;
-    int parent = ld->depth ? ld->roles[ld->depth - 1] : -1;
-    uint8_t role = S_R_SKIP;
-    if (!name) {
-        return cs_xml_nomem(&ld->x);
-    }
-    if (parent == -1 && (!ns || strcmp(ns, CS_FHIR_NS) != 0)) {
-        return cs_xml_fail(&ld->x, CS_EMALFORMED, "the root element <%s> is not in the FHIR "
-                           "namespace " CS_FHIR_NS, name);
-    }
-    if (parent != S_R_SKIP && ns && strcmp(ns, CS_FHIR_NS) == 0) {
-        int rc = s_start(ld, parent, name, &role);
-        if (rc != CS_OK) {
-            return rc;
-        }
-    }
-    if (empty) {
-        return s_end(ld, role);
-    }
-    if (ld->depth == S_DEPTH_MAX) {
-        return cs_xml_fail(&ld->x, CS_EMALFORMED,
-                           "elements nest deeper than %d levels", S_DEPTH_MAX);
-    }
-    ld->roles[ld->depth++] = role;
-    return CS_OK;
-}
-
 static int s_stream(s_load_t *ld)
 {
     uint64_t records_before = ld->records;
-    for (;;) {
-        int type;
-        int rc = cs_xml_next(&ld->x, &type);
-        if (rc == CS_OK && type == XML_READER_TYPE_NONE) {
-            break;
-        }
-        if (rc == CS_OK && type == XML_READER_TYPE_ELEMENT) {
-            rc = s_on_element(ld);
-        } else if (rc == CS_OK && type == XML_READER_TYPE_END_ELEMENT && ld->depth > 0) {
-            rc = s_end(ld, ld->roles[--ld->depth]);
-        }
-        if (rc == CS_OK) {
-            rc = cs_xml_tick(&ld->x);
-        }
-        if (rc != CS_OK) {
-            return rc;
-        }
-    }
-    if (ld->depth != 0) {
-        return cs_xml_fail(&ld->x, CS_EMALFORMED, "the document ends inside an element");
+    static const cs_fhir_walk_ops_t ops = {.start = s_start, .end = s_end};
+    int rc = cs_fhir_walk(&ld->x, &ops, ld);
+    if (rc != CS_OK) {
+        return rc;
     }
     if (ld->records == records_before) {
         return cs_xml_fail_at(&ld->x, CS_EMALFORMED, 1, 0, "the CodeSystem holds no <concept>");
@@ -658,7 +612,6 @@ static int s_load_file(s_load_t *ld, uint32_t index)
 {
     const char *path = ld->files[index];
     ld->file = index;
-    ld->depth = 0;
     ld->n_concepts = 0;
     ld->n_items = 0;
     ld->arena.len = 0;

@@ -50,7 +50,6 @@
 #include "../common/cs_xml.h"
 #include "codeset/cs_plugin.h"
 
-#define S_DEPTH_MAX 64      /* deepest element accepted */
 #define S_NONE CS_FHIR_NONE /* "no string" arena offset */
 #define S_ID_MAX 255        /* longest ConceptMap id or name */
 #define S_MAP_ID_MAX 300    /* id, '#', group number */
@@ -78,7 +77,7 @@ static const struct {
 
 /* What an open element is to the loader. */
 enum s_role {
-    S_R_SKIP,     /* an element whose subtree is ignored */
+    S_R_SKIP = CS_FHIR_SKIP, /* an element whose subtree is ignored */
     S_R_BUNDLE,   /* <Bundle> */
     S_R_ENTRY,    /* <Bundle><entry> */
     S_R_RESOURCE, /* <entry><resource> */
@@ -107,8 +106,6 @@ typedef struct s_group {
 /* The state of one load(). */
 typedef struct s_load {
     cs_xml_t x;                /* the reader, progress, and where errors go */
-    uint8_t roles[S_DEPTH_MAX + 1]; /* open elements, enum s_role */
-    size_t depth;              /* number of open elements */
     int saw_cm;                /* the current file held a ConceptMap */
     unsigned root_line;        /* line of the current file's root element */
     /* the open ConceptMap */
@@ -348,13 +345,15 @@ static int s_group_system(s_load_t *ld, const char **out, const char *what)
     return CS_OK;
 }
 
-/* An element starts below a parent of role parent; returns the role to push. */
-static int s_start(s_load_t *ld, int parent, const char *name, uint8_t *role)
+/* cs_fhir_walk_ops_t start (ctx is the s_load_t): an element starts below a parent of role
+ * parent; sets the role to push. */
+static int s_start(void *ctx, int parent, const char *name, uint8_t *role)
 {
+    s_load_t *ld = ctx;
     *role = S_R_SKIP;
     int rc = CS_OK;
     switch (parent) {
-    case -1:
+    case CS_FHIR_ROOT:
         ld->root_line = cs_xml_line(&ld->x, NULL);
         if (strcmp(name, "Bundle") == 0) {
             *role = S_R_BUNDLE;
@@ -469,8 +468,10 @@ static int s_start(s_load_t *ld, int parent, const char *name, uint8_t *role)
     return rc;
 }
 
-static int s_end(s_load_t *ld, int role)
+/* cs_fhir_walk_ops_t end: ctx is the s_load_t. */
+static int s_end(void *ctx, int role)
 {
+    s_load_t *ld = ctx;
     switch (role) {
     case S_R_CM:
         return s_cm_end(ld);
@@ -485,60 +486,12 @@ static int s_end(s_load_t *ld, int role)
     }
 }
 
-/* One start tag: push its role (run its end at once when it is empty). */
-static int s_on_element(s_load_t *ld)
-{
-    const char *name = (const char *)xmlTextReaderConstLocalName(ld->x.reader);
-    const char *ns = (const char *)xmlTextReaderConstNamespaceUri(ld->x.reader);
-    int empty = xmlTextReaderIsEmptyElement(ld->x.reader) == 1;
-    int parent = ld->depth ? ld->roles[ld->depth - 1] : -1;
-    uint8_t role = S_R_SKIP;
-    if (!name) {
-        return cs_xml_nomem(&ld->x);
-    }
-    if (parent == -1 && (!ns || strcmp(ns, CS_FHIR_NS) != 0)) {
-        return cs_xml_fail(&ld->x, CS_EMALFORMED, "the root element <%s> is not in the FHIR "
-                           "namespace " CS_FHIR_NS, name);
-    }
-    if (parent != S_R_SKIP && ns && strcmp(ns, CS_FHIR_NS) == 0) {
-        int rc = s_start(ld, parent, name, &role);
-        if (rc != CS_OK) {
-            return rc;
-        }
-    }
-    if (empty) {
-        return s_end(ld, role);
-    }
-    if (ld->depth == S_DEPTH_MAX) {
-        return cs_xml_fail(&ld->x, CS_EMALFORMED,
-                           "elements nest deeper than %d levels", S_DEPTH_MAX);
-    }
-    ld->roles[ld->depth++] = role;
-    return CS_OK;
-}
-
 static int s_stream(s_load_t *ld)
 {
-    for (;;) {
-        int type;
-        int rc = cs_xml_next(&ld->x, &type);
-        if (rc == CS_OK && type == XML_READER_TYPE_NONE) {
-            break;
-        }
-        if (rc == CS_OK && type == XML_READER_TYPE_ELEMENT) {
-            rc = s_on_element(ld);
-        } else if (rc == CS_OK && type == XML_READER_TYPE_END_ELEMENT && ld->depth > 0) {
-            rc = s_end(ld, ld->roles[--ld->depth]);
-        }
-        if (rc == CS_OK) {
-            rc = cs_xml_tick(&ld->x);
-        }
-        if (rc != CS_OK) {
-            return rc;
-        }
-    }
-    if (ld->depth != 0) {
-        return cs_xml_fail(&ld->x, CS_EMALFORMED, "the document ends inside an element");
+    static const cs_fhir_walk_ops_t ops = {.start = s_start, .end = s_end};
+    int rc = cs_fhir_walk(&ld->x, &ops, ld);
+    if (rc != CS_OK) {
+        return rc;
     }
     if (!ld->saw_cm) {
         return cs_xml_fail_at(&ld->x, CS_EMALFORMED, ld->root_line, 0,
@@ -559,7 +512,6 @@ static int s_sniff(const char *const *files, size_t n_files)
 /* Stream one file. */
 static int s_load_file(s_load_t *ld, const char *path)
 {
-    ld->depth = 0;
     ld->saw_cm = 0;
     ld->root_line = 0;
     s_cm_reset(ld);

@@ -510,13 +510,12 @@ static int s_emit(s_load_t *ld, const s_gem_t *g, unsigned d)
 /* Read the current file (ld->t), of direction d, line by line. */
 static int s_read(s_load_t *ld, unsigned d)
 {
-    unsigned first_empty = 0;
     uint64_t rows = 0;
     for (;;) {
         char *line;
         size_t len;
         unsigned shift;
-        int rc = cs_text_next(&ld->t, &line, &len, &shift);
+        int rc = cs_text_next_filled(&ld->t, &line, &len, &shift);
         if (rc != CS_OK) {
             return rc;
         }
@@ -524,16 +523,6 @@ static int s_read(s_load_t *ld, unsigned d)
             break;
         }
         unsigned lineno = ld->t.lineno;
-        if (cs_text_is_empty(line, len)) {
-            if (first_empty == 0) {
-                first_empty = lineno;
-            }
-            continue;
-        }
-        if (first_empty != 0) {
-            return cs_text_fail(&ld->t, CS_EMALFORMED, first_empty, 1,
-                                "empty line before the end of the file");
-        }
         s_gem_t g;
         s_why_t why;
         if (s_parse_line(line, len, &g, &why) != 0 || s_check(&g, d, &why) != 0) {

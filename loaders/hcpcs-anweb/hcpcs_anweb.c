@@ -36,6 +36,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../common/cs_hset.h"
 #include "../common/cs_text.h"
 #include "../common/xlsx.h"
 #include "codeset/cs_plugin.h"
@@ -48,7 +49,7 @@
 #define S_TITLE_MAX (64 * 1024) /* longest joined long description */
 #define S_FIELD_MAX 80         /* longest field other than the long description */
 #define S_FIRST_MIN 293        /* a first line runs at least to the action code */
-#define S_SET_MIN 4096         /* initial slots of the code set */
+#define S_SET_MIN 2048         /* codes the set holds before it first grows */
 
 /* The fields of the record layout, in layout order. */
 enum s_field {
@@ -190,12 +191,6 @@ typedef struct s_buf {
     size_t cap; /* allocated */
 } s_buf_t;
 
-/* One slot of the code set. */
-typedef struct s_slot {
-    uint64_t key;  /* code packed a byte a character, modifiers flagged (0: empty) */
-    uint32_t line; /* line or row it was first seen on */
-} s_slot_t;
-
 /* The state of one load(). */
 typedef struct s_load {
     cs_text_t t;               /* host, error record and, for a text file, its lines */
@@ -203,10 +198,7 @@ typedef struct s_load {
     s_pending_t pend;          /* the record being assembled */
     s_buf_t title;             /* its long description so far */
     s_buf_t utf8;              /* scratch for a Windows-1252 field made UTF-8 */
-    s_slot_t *set;             /* codes seen, open addressing */
-    size_t set_cap;            /* slots, a power of two */
-    size_t set_len;            /* used */
-    unsigned set_bits;         /* log2(set_cap) */
+    cs_hset_t set;             /* codes seen: s_key -> line or row first seen on */
     uint64_t records;          /* records emitted */
     uint64_t rows;             /* .xlsx rows taken (progress ticks) */
     /* .xlsx only */
@@ -337,41 +329,6 @@ static uint64_t s_key(const char *code, int modifier)
         key |= (uint64_t)(unsigned char)code[i] << (8 * i);
     }
     return key;
-}
-
-static s_slot_t *s_set_find(const s_load_t *ld, uint64_t key)
-{
-    size_t mask = ld->set_cap - 1;
-    size_t i = (size_t)((key * UINT64_C(0x9E3779B97F4A7C15)) >> (64 - ld->set_bits));
-    while (ld->set[i].key != 0 && ld->set[i].key != key) {
-        i = (i + 1) & mask;
-    }
-    return &ld->set[i];
-}
-
-static int s_set_grow(s_load_t *ld)
-{
-    size_t cap = ld->set_cap ? ld->set_cap * 2 : S_SET_MIN;
-    s_slot_t *old = ld->set;
-    size_t old_cap = ld->set_cap;
-    s_slot_t *set = calloc(cap, sizeof *set);
-    if (!set) {
-        return CS_ENOMEM;
-    }
-    unsigned bits = 0;
-    while (((size_t)1 << bits) < cap) {
-        bits++;
-    }
-    ld->set = set;
-    ld->set_cap = cap;
-    ld->set_bits = bits;
-    for (size_t i = 0; i < old_cap; i++) {
-        if (old[i].key != 0) {
-            *s_set_find(ld, old[i].key) = old[i];
-        }
-    }
-    free(old);
-    return CS_OK;
 }
 
 /* ---- fields, dates, records ---------------------------------------------------------------- */
@@ -622,20 +579,17 @@ static int s_first(s_load_t *ld, const s_src_t *src, int modifier)
     if (rc != CS_OK) {
         return rc;
     }
-    if (2 * (ld->set_len + 1) > ld->set_cap && s_set_grow(ld) != CS_OK) {
+    uint32_t first = 0;
+    int added = cs_hset_add(&ld->set, s_key(pd->code, modifier), src->line, &first);
+    if (added < 0) {
         return cs_text_fail(&ld->t, CS_ENOMEM, src->line, 0, "out of memory for the code set");
     }
-    uint64_t key = s_key(pd->code, modifier);
-    s_slot_t *slot = s_set_find(ld, key);
-    if (slot->key != 0) {
+    if (added == 0) {
         return cs_text_fail(&ld->t, CS_EMALFORMED, src->line, src->col[F_CODE],
                             "%s '%s' appears twice (first on %s %u)",
                             modifier ? "modifier" : "code", pd->code, src->text ? "line" : "row",
-                            slot->line);
+                            first);
     }
-    slot->key = key;
-    slot->line = src->line;
-    ld->set_len++;
     for (int f = 0; f < F_COUNT; f++) {
         if (f == F_LONG) {
             pd->field[f][0] = '\0';
@@ -985,7 +939,7 @@ static int s_xlsx_load(s_load_t *ld, const char *path)
         }
         rc = s_flush(ld);
     }
-    if (rc == CS_OK && ld->set_len == 0) {
+    if (rc == CS_OK && ld->set.len == 0) {
         rc = cs_text_fail(&ld->t, CS_EMALFORMED, 0, 0, "the sheet holds no HCPCS record");
     }
     if (rc == CS_OK && ld->t.has_progress) {
@@ -1019,7 +973,7 @@ static int s_load(const cs_host_api_t *host, cs_sink_t *sink, const char *const 
         return cs_error_set(err, CS_EIO, "cannot open %s: %s", files[0], strerror(errno));
     }
     ld.file_size = (uint64_t)st.st_size;
-    if (s_set_grow(&ld) != CS_OK || s_buf_add(&ld.title, "", 0) != 0 ||
+    if (cs_hset_reserve(&ld.set, S_SET_MIN) != CS_OK || s_buf_add(&ld.title, "", 0) != 0 ||
         s_buf_add(&ld.utf8, "", 0) != 0) {
         rc = cs_text_fail(&ld.t, CS_ENOMEM, 0, 0, "out of memory loading %s", ld.t.base);
         goto done;
@@ -1046,7 +1000,7 @@ done:
     }
     free(buf);
     cs_xlsx_destroy(&ld.xlsx);
-    free(ld.set);
+    cs_hset_free(&ld.set);
     free(ld.title.p);
     free(ld.utf8.p);
     return rc;

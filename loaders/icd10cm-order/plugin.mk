@@ -2,3 +2,6 @@
 # compiled in; loaders/common/plugin.mk builds it hidden, so the plugin still exports only its
 # descriptor.
 $(BUILD)/plugins/icd10cm-order.so: $(BUILD)/obj/loaders/common/cs_text.o
+# ... and the shared order-file reader with its code set (loaders/common/cs_order.c, cs_hset.c).
+$(BUILD)/plugins/icd10cm-order.so: $(BUILD)/obj/loaders/common/cs_order.o \
+    $(BUILD)/obj/loaders/common/cs_hset.o

@@ -40,6 +40,7 @@
 #include <libxml/xmlreader.h>
 
 #include "../common/cs_bytes.h"
+#include "../common/cs_order.h"
 #include "../common/cs_text.h"
 #include "../common/cs_xml.h"
 #include "codeset/cs_plugin.h"
@@ -54,19 +55,6 @@
 #define S_TICK 4096        /* records between progress reports and cancel checks */
 #define S_KEY_MAX 7        /* longest ICD-10-CM code without its dot */
 #define S_NONE ((size_t)-1) /* "no string" arena offset */
-
-/* Order file layout, 0-based columns. */
-#define S_COL_SEP1 5
-#define S_COL_CODE 6
-#define S_COL_SEP2 13
-#define S_COL_FLAG 14
-#define S_COL_SEP3 15
-#define S_COL_SHORT 16
-#define S_SHORT_WIDTH 60
-#define S_COL_SEP4 76
-#define S_COL_LONG 77
-#define S_MIN_LINE 78
-#define S_LINE_MAX 4096
 
 /* What an open element is to the loader. */
 enum s_frame_kind {
@@ -115,18 +103,6 @@ typedef struct s_note {
     size_t text;      /* arena offset */
 } s_note_t;
 
-/* One line of the order file; titles point into the file buffer. */
-typedef struct s_entry {
-    uint64_t key;            /* the code without dot, packed a byte a character */
-    const char *short_title; /* trimmed short title */
-    const char *title;       /* trimmed long title */
-    uint32_t order;          /* order number */
-    uint32_t line;           /* line number in the order file */
-    uint8_t len;             /* code length, 3..7 */
-    uint8_t billable;        /* flag */
-    uint8_t emitted;         /* emitted already (from the XML or the tail pass) */
-} s_entry_t;
-
 /* A growable byte buffer. */
 typedef struct s_buf {
     char *p;    /* bytes */
@@ -149,14 +125,8 @@ typedef struct s_load {
     size_t out_cap;            /* allocated */
     s_buf_t scratch;           /* expanded titles */
     uint64_t records;          /* records emitted */
-    uint64_t order_bytes;      /* size of the order file */
     int chapters;              /* chapters seen */
-    /* order file */
-    char *order_text;          /* whole order file, NUL-terminated in place */
-    s_entry_t *entries;        /* its lines in file order */
-    size_t n_entries;          /* number of lines */
-    uint32_t *slots;           /* hash of entries: index + 1, 0 empty */
-    size_t slot_mask;          /* slots - 1, slots a power of two */
+    cs_order_t order;          /* the order file, when given (order.entries not NULL) */
 } s_load_t;
 
 /* ---- small helpers -------------------------------------------------------------------- */
@@ -187,28 +157,6 @@ static int s_buf_add(s_buf_t *b, const char *s, size_t n)
     return CS_OK;
 }
 
-static uint64_t s_pack(const char *code, size_t n)
-{
-    uint64_t key = 0;
-    for (size_t i = 0; i < n; i++) {
-        key |= (uint64_t)(unsigned char)code[i] << (8 * i);
-    }
-    return key;
-}
-
-/* Display form: a dot after the third character of a longer code. out holds 9 bytes. */
-static void s_display(const char *code, size_t n, char *out)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (i == 3) {
-            out[o++] = '.';
-        }
-        out[o++] = code[i];
-    }
-    out[o] = '\0';
-}
-
 /* ---- errors ----------------------------------------------------------------------------- */
 
 static int s_nomem(s_load_t *ld)
@@ -218,132 +166,29 @@ static int s_nomem(s_load_t *ld)
 
 /* ---- order file ------------------------------------------------------------------------ */
 
-/* Trim blanks around line[b..e), check it, NUL-terminate it in place. 0, or the 1-based column
- * of the fault with msg filled. */
-static unsigned s_order_title(char *line, size_t b, size_t e, const char *what, const char **out,
-                              char *msg, size_t cap)
+/* cs_order_check_fn of ICD-10-CM beside the tabular XML: a letter, a digit, then letters or
+ * digits; flag 0 or 1. */
+static unsigned s_order_check(const char *code, size_t n, const char *shown, char flag, char *msg,
+                              size_t cap)
 {
-    while (b < e && (line[b] == ' ' || line[b] == '\t')) {
-        b++;
-    }
-    while (e > b && (line[e - 1] == ' ' || line[e - 1] == '\t')) {
-        e--;
-    }
-    if (b == e) {
-        snprintf(msg, cap, "%s is empty", what);
-        return (unsigned)b + 1;
-    }
-    size_t bad = cs_text_utf8_end(line + b, e - b, 0);
-    if (bad != e - b) {
-        snprintf(msg, cap, "%s has byte 0x%02x, which is a control character or not UTF-8", what,
-                 (unsigned char)line[b + bad]);
-        return (unsigned)(b + bad) + 1;
-    }
-    line[e] = '\0';
-    *out = line + b;
-    return 0;
-}
-
-/* Parse one order-file line (CR removed) of length len; line[len] is writable. Returns 0, or
- * the 1-based column of the fault with msg filled. */
-static unsigned s_order_line(char *line, size_t len, s_entry_t *out, char *msg, size_t cap)
-{
-    char shown[64];
-    if (len < S_MIN_LINE) {
-        snprintf(msg, cap,
-                 "line is %zu characters long, expected at least %d (order number, code, flag, "
-                 "short title, long title)",
-                 len, S_MIN_LINE);
-        return (unsigned)len + 1;
-    }
-    if (len > S_LINE_MAX) {
-        snprintf(msg, cap, "line is longer than %d characters", S_LINE_MAX);
-        return S_LINE_MAX + 1;
-    }
-    uint32_t order = 0;
-    for (size_t i = 0; i < S_COL_SEP1; i++) {
-        if (!s_is_digit(line[i])) {
-            snprintf(msg, cap, "order number '%s' is not 5 digits",
-                     cs_xml_escape(line, S_COL_SEP1, shown, sizeof shown));
-            return (unsigned)i + 1;
-        }
-        order = order * 10 + (uint32_t)(line[i] - '0');
-    }
-    static const size_t seps[] = {S_COL_SEP1, S_COL_SEP2, S_COL_SEP3, S_COL_SEP4};
-    for (size_t i = 0; i < sizeof seps / sizeof seps[0]; i++) {
-        if (line[seps[i]] != ' ') {
-            snprintf(msg, cap, "expected a space at column %zu, found '%s'", seps[i] + 1,
-                     cs_xml_escape(line + seps[i], 1, shown, sizeof shown));
-            return (unsigned)seps[i] + 1;
-        }
-    }
-    const char *code = line + S_COL_CODE;
-    size_t n = 0;
-    while (n < S_KEY_MAX && code[n] != ' ') {
-        n++;
-    }
-    for (size_t i = n; i < S_KEY_MAX; i++) {
-        if (code[i] != ' ') {
-            snprintf(msg, cap, "code '%s' has a space inside",
-                     cs_xml_escape(code, S_KEY_MAX, shown, sizeof shown));
-            return S_COL_CODE + (unsigned)i + 1;
-        }
-    }
-    cs_xml_escape(code, n, shown, sizeof shown);
     if (n < 3 || !s_is_upper(code[0]) || !s_is_digit(code[1])) {
         snprintf(msg, cap, "code '%s' is not an ICD-10-CM code (a letter, a digit, then 1 to 5 "
                  "letters or digits)", shown);
-        return S_COL_CODE + 1;
+        return CS_ORDER_COL_CODE;
     }
     for (size_t i = 2; i < n; i++) {
         if (!s_is_upper(code[i]) && !s_is_digit(code[i])) {
             snprintf(msg, cap, "code '%s' has a character that is not A-Z or 0-9", shown);
-            return S_COL_CODE + (unsigned)i + 1;
+            return CS_ORDER_COL_CODE + (unsigned)i;
         }
     }
-    char flag = line[S_COL_FLAG];
     if (flag != '0' && flag != '1') {
+        char shown_flag[8];
         snprintf(msg, cap, "flag is '%s', expected 0 (header) or 1 (billable)",
-                 cs_xml_escape(&flag, 1, shown, sizeof shown));
-        return S_COL_FLAG + 1;
+                 cs_xml_escape(&flag, 1, shown_flag, sizeof shown_flag));
+        return CS_ORDER_COL_FLAG;
     }
-    /* The long title is terminated first: the short title's NUL may land on column 77. */
-    unsigned col = s_order_title(line, S_COL_LONG, len, "long title", &out->title, msg, cap);
-    if (col == 0) {
-        col = s_order_title(line, S_COL_SHORT, S_COL_SHORT + S_SHORT_WIDTH, "short title",
-                            &out->short_title, msg, cap);
-    }
-    if (col != 0) {
-        return col;
-    }
-    out->key = s_pack(code, n);
-    out->len = (uint8_t)n;
-    out->order = order;
-    out->billable = flag == '1';
-    out->emitted = 0;
     return 0;
-}
-
-static size_t s_slot_of(const s_load_t *ld, uint64_t key)
-{
-    return (size_t)((key * UINT64_C(0x9E3779B97F4A7C15)) >> 32) & ld->slot_mask;
-}
-
-/* The order-file entry of a packed code, or NULL. */
-static s_entry_t *s_lookup(const s_load_t *ld, uint64_t key)
-{
-    if (!ld->slots) {
-        return NULL;
-    }
-    size_t i = s_slot_of(ld, key);
-    while (ld->slots[i] != 0) {
-        s_entry_t *e = &ld->entries[ld->slots[i] - 1];
-        if (e->key == key) {
-            return e;
-        }
-        i = (i + 1) & ld->slot_mask;
-    }
-    return NULL;
 }
 
 /* Whether the XML title xml reads as the order file's title order once each accented letter
@@ -373,7 +218,7 @@ static int s_same_but_accents(const char *xml, const char *order)
 /* The long title of a code both files give: the order file's where the two differ, since it
  * is the later statement (the April 2023 order file revises Z59.87), but the XML's where it
  * only writes accents the order file cannot. */
-static const char *s_title_of(const char *xml, const s_entry_t *e)
+static const char *s_title_of(const char *xml, const cs_order_entry_t *e)
 {
     return s_same_but_accents(xml, e->title) ? xml : e->title;
 }
@@ -381,111 +226,12 @@ static const char *s_title_of(const char *xml, const s_entry_t *e)
 /* Read the whole order file into memory, parse and index every line. */
 static int s_order_read(s_load_t *ld, const char *path)
 {
-    FILE *fp = fopen(path, "rb");
-    if (!fp) {
-        return cs_xml_fail_in(&ld->x, CS_EIO, ld->order_base, 0, 0, "cannot open %s: %s", path,
-                              strerror(errno));
-    }
-    struct stat st;
-    if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode)) {
-        fclose(fp);
-        return cs_xml_fail_in(&ld->x, CS_EIO, ld->order_base, 0, 0, "%s is not a regular file",
-                              path);
-    }
-    size_t size = (size_t)st.st_size;
-    ld->order_text = malloc(size + 1);
-    if (!ld->order_text) {
-        fclose(fp);
-        return cs_xml_fail_in(&ld->x, CS_ENOMEM, ld->order_base, 0, 0,
-                              "out of memory for %zu bytes", size);
-    }
-    size_t got = fread(ld->order_text, 1, size, fp);
-    int rerr = ferror(fp);
-    fclose(fp);
-    if (got != size || rerr) {
-        return cs_xml_fail_in(&ld->x, CS_EIO, ld->order_base, 0, 0, "short read on %s", path);
-    }
-    ld->order_text[size] = '\0';
-    ld->order_bytes = size;
-
-    size_t lines = 1;
-    for (size_t i = 0; i < size; i++) {
-        lines += ld->order_text[i] == '\n';
-    }
-    ld->entries = malloc(lines * sizeof *ld->entries);
-    size_t slots = 1024;
-    while (slots < 2 * lines) {
-        slots *= 2;
-    }
-    ld->slots = calloc(slots, sizeof *ld->slots);
-    if (!ld->entries || !ld->slots) {
-        return cs_xml_fail_in(&ld->x, CS_ENOMEM, ld->order_base, 0, 0,
-                              "out of memory for %zu lines", lines);
-    }
-    ld->slot_mask = slots - 1;
-
-    char *p = ld->order_text;
-    char *end = p + size;
-    unsigned lineno = 0;
-    unsigned first_empty = 0;
-    while (p < end) {
-        char *nl = memchr(p, '\n', (size_t)(end - p));
-        char *line = p;
-        size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
-        p = nl ? nl + 1 : end;
-        lineno++;
-        if (len > 0 && line[len - 1] == '\r') {
-            len--;
-        }
-        unsigned shift = 0;
-        if (lineno == 1 && len >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0) {
-            line += 3;
-            len -= 3;
-            shift = 3;
-        }
-        line[len] = '\0';
-        size_t k = 0;
-        while (k < len && (line[k] == ' ' || line[k] == '\t')) {
-            k++;
-        }
-        if (k == len) {
-            if (first_empty == 0) {
-                first_empty = lineno;
-            }
-            continue;
-        }
-        if (first_empty != 0) {
-            return cs_xml_fail_in(&ld->x, CS_EMALFORMED, ld->order_base, first_empty, 1,
-                                  "empty line before the end of the file");
-        }
-        s_entry_t *e = &ld->entries[ld->n_entries];
-        char msg[200];
-        unsigned col = s_order_line(line, len, e, msg, sizeof msg);
-        if (col != 0) {
-            return cs_xml_fail_in(&ld->x, CS_EMALFORMED, ld->order_base, lineno, col + shift, "%s",
-                                  msg);
-        }
-        e->line = lineno;
-        size_t i = s_slot_of(ld, e->key);
-        while (ld->slots[i] != 0) {
-            s_entry_t *o = &ld->entries[ld->slots[i] - 1];
-            if (o->key == e->key) {
-                char disp[S_KEY_MAX + 2];
-                s_display(line + S_COL_CODE, e->len, disp);
-                return cs_xml_fail_in(&ld->x, CS_EMALFORMED, ld->order_base, lineno, S_COL_CODE + 1,
-                                      "code '%s' appears twice (first on line %u)", disp, o->line);
-            }
-            i = (i + 1) & ld->slot_mask;
-        }
-        ld->slots[i] = (uint32_t)(ld->n_entries + 1);
-        ld->n_entries++;
-    }
-    if (ld->n_entries == 0) {
-        return cs_xml_fail_in(&ld->x, CS_EMALFORMED, ld->order_base, lineno, 0,
-                              "the file holds no codes");
+    cs_order_fault_t f;
+    if (cs_order_read(&ld->order, path, s_order_check, 1, &f) != CS_OK) {
+        return cs_xml_fail_in(&ld->x, f.code, ld->order_base, f.line, f.column, "%s", f.msg);
     }
     if (ld->x.has_progress) {
-        ld->x.host->progress(ld->x.sink, ld->order_bytes);
+        ld->x.host->progress(ld->x.sink, ld->order.size);
     }
     return CS_OK;
 }
@@ -668,9 +414,9 @@ static int s_expand(s_load_t *ld, s_frame_t *f, const s_frame_t *sev, const char
         const char *short_title = NULL;
         uint32_t order = 0;
         int billable = 1;
-        const s_entry_t *entry = NULL;
-        if (ld->slots) {
-            s_entry_t *e = s_lookup(ld, s_pack(full, S_KEY_MAX));
+        const cs_order_entry_t *entry = NULL;
+        if (ld->order.entries) {
+            cs_order_entry_t *e = cs_order_find(&ld->order, cs_hset_pack(full, S_KEY_MAX));
             if (!e || e->emitted) {
                 continue; /* the order file rules it out (or the XML repeats it) */
             }
@@ -681,7 +427,7 @@ static int s_expand(s_load_t *ld, s_frame_t *f, const s_frame_t *sev, const char
             billable = e->billable;
         }
         char disp[S_KEY_MAX + 2];
-        s_display(full, S_KEY_MAX, disp);
+        cs_order_display(full, S_KEY_MAX, 1, disp);
         ld->scratch.len = 0;
         const char *base = s_str(ld, f->title);
         const char *meaning = s_str(ld, ext->text);
@@ -751,8 +497,8 @@ static int s_emit_diag(s_load_t *ld, size_t i)
     const char *short_title = NULL;
     const char *title = s_str(ld, f->title);
     uint32_t order = 0;
-    if (ld->slots) {
-        s_entry_t *e = s_lookup(ld, s_pack(key, key_len));
+    if (ld->order.entries) {
+        cs_order_entry_t *e = cs_order_find(&ld->order, cs_hset_pack(key, key_len));
         if (!e) {
             f->skipped = 1;
             return CS_OK;
@@ -799,24 +545,20 @@ static int s_emit_diag(s_load_t *ld, size_t i)
 /* Emit the order-file codes the XML did not have, in order-file order. */
 static int s_emit_tail(s_load_t *ld)
 {
-    for (size_t i = 0; i < ld->n_entries; i++) {
-        s_entry_t *e = &ld->entries[i];
+    for (size_t i = 0; i < ld->order.n_entries; i++) {
+        cs_order_entry_t *e = &ld->order.entries[i];
         if (e->emitted) {
             continue;
         }
-        char key[S_KEY_MAX + 1];
-        for (size_t k = 0; k < e->len; k++) {
-            key[k] = (char)(e->key >> (8 * k));
-        }
-        key[e->len] = '\0';
+        const char *key = e->code;
         char disp[S_KEY_MAX + 2];
-        s_display(key, e->len, disp);
+        cs_order_display(key, e->len, 1, disp);
         char parent[S_KEY_MAX + 2];
         const char *parent_p = NULL;
         for (size_t k = e->len; k-- > 3;) {
-            s_entry_t *p = s_lookup(ld, s_pack(key, k));
+            cs_order_entry_t *p = cs_order_find(&ld->order, cs_hset_pack(key, k));
             if (p && p->emitted) {
-                s_display(key, k, parent);
+                cs_order_display(key, k, 1, parent);
                 parent_p = parent;
                 break;
             }
@@ -1246,23 +988,7 @@ static int s_kind_of(const char *path)
     if (memmem(buf, got, "<" S_ROOT, sizeof S_ROOT) != NULL) {
         return S_IS_XML;
     }
-    char *nl = memchr(buf, '\n', got);
-    if (!nl && got == S_SNIFF_MAX) {
-        return S_IS_NEITHER;
-    }
-    size_t len = nl ? (size_t)(nl - buf) : got;
-    char *line = buf;
-    if (len > 0 && line[len - 1] == '\r') {
-        len--;
-    }
-    if (len >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0) {
-        line += 3;
-        len -= 3;
-    }
-    line[len] = '\0';
-    s_entry_t e;
-    char msg[200];
-    return s_order_line(line, len, &e, msg, sizeof msg) == 0 ? S_IS_ORDER : S_IS_NEITHER;
+    return cs_order_sniff(buf, got, S_SNIFF_MAX, s_order_check) ? S_IS_ORDER : S_IS_NEITHER;
 }
 
 /* Sort files into the XML and the optional order file; 0 if they are not such a set. */
@@ -1329,13 +1055,13 @@ static int s_load(const cs_host_api_t *host, cs_sink_t *sink, const char *const 
             goto done;
         }
     }
-    ld->x.done_before = ld->order_bytes;
+    ld->x.done_before = ld->order.size;
     rc = cs_xml_open(&ld->x, xml, CS_XML_RAW_ERRORS);
     if (rc != CS_OK) {
         goto done;
     }
     rc = s_stream(ld);
-    if (rc == CS_OK && ld->slots) {
+    if (rc == CS_OK && ld->order.entries) {
         rc = s_emit_tail(ld);
     }
     if (rc == CS_OK && ld->x.has_progress) {
@@ -1348,9 +1074,7 @@ done:
     free(ld->scratch.p);
     free(ld->notes);
     free(ld->out_notes);
-    free(ld->order_text);
-    free(ld->entries);
-    free(ld->slots);
+    cs_order_free(&ld->order);
     free(ld);
     return rc;
 }

@@ -41,6 +41,7 @@
 #include <libxml/xmlreader.h>
 
 #include "../common/cs_bytes.h"
+#include "../common/cs_order.h"
 #include "../common/cs_text.h"
 #include "../common/cs_xml.h"
 #include "codeset/cs_plugin.h"
@@ -61,19 +62,6 @@
 #define S_CODE_LEN 7       /* an ICD-10-PCS code */
 #define S_TABLE_LEN 3      /* its table */
 #define S_MAX_FILES 4      /* tables, order, definitions, index */
-
-/* Order file layout, 0-based columns (the ICD-10-CM and ICD-10-PCS order files share it). */
-#define S_COL_SEP1 5
-#define S_COL_CODE 6
-#define S_COL_SEP2 13
-#define S_COL_FLAG 14
-#define S_COL_SEP3 15
-#define S_COL_SHORT 16
-#define S_SHORT_WIDTH 60
-#define S_COL_SEP4 76
-#define S_COL_LONG 77
-#define S_MIN_LINE 78
-#define S_LINE_MAX 4096
 
 /* What an open element is to the loader (one enum for the three XML files). */
 enum s_kind {
@@ -136,18 +124,6 @@ typedef struct s_axis {
 
 #define S_NONE ((size_t)-1)
 
-/* One line of the order file; titles point into the file buffer. */
-typedef struct s_entry {
-    uint64_t key;            /* the code packed a byte a character */
-    const char *short_title; /* trimmed short title */
-    const char *title;       /* trimmed long title */
-    uint32_t order;          /* order number */
-    uint32_t line;           /* line number in the order file */
-    uint8_t len;             /* code length: 3 (a table) or 7 */
-    uint8_t billable;        /* flag */
-    uint8_t emitted;         /* produced by the tables already */
-} s_entry_t;
-
 /* The includes of one definitions label: (section, pos, label) -> includes[first..+n). */
 typedef struct s_defn {
     char section;  /* section character */
@@ -163,13 +139,6 @@ typedef struct s_iref {
     size_t title; /* pool offset of the main term */
 } s_iref_t;
 
-/* A set of packed codes (open addressing; 0 is the empty slot). */
-typedef struct s_set {
-    uint64_t *slots; /* keys */
-    size_t mask;     /* slots - 1, a power of two */
-    size_t len;      /* keys held */
-} s_set_t;
-
 /* The state of one load(). */
 typedef struct s_load {
     cs_xml_t x;                /* host, error record and the XML file being read; done_before
@@ -183,11 +152,7 @@ typedef struct s_load {
     s_buf_t *text;             /* where text of text elements goes */
     /* order file */
     const char *order_base;    /* its base name, or NULL without one */
-    char *order_text;          /* whole file, NUL-terminated in place */
-    s_entry_t *entries;        /* its lines in file order */
-    size_t n_entries;          /* number of lines */
-    uint32_t *slots;           /* hash of entries: index + 1, 0 empty */
-    size_t slot_mask;          /* slots - 1 */
+    cs_order_t order;          /* the file (order.entries not NULL once read) */
     /* definitions and index */
     s_buf_t pool;              /* their strings (stable once the tables stream) */
     s_defn_t *defns;           /* definitions labels */
@@ -222,7 +187,7 @@ typedef struct s_load {
     size_t cap_labels;         /* allocated */
     s_axis_t *cur_axis;        /* the axis being read, or NULL */
     char label_code;           /* the <label> being read: its character */
-    s_set_t seen;              /* codes and tables emitted */
+    cs_hset_t seen;            /* codes and tables emitted */
     s_buf_t title;             /* composed titles */
     const char **terms;        /* terms handed to emit */
     size_t cap_terms;          /* allocated */
@@ -279,54 +244,6 @@ static int s_grow(void **p, size_t *cap, size_t need, size_t sz)
     return CS_OK;
 }
 
-static uint64_t s_pack(const char *code, size_t n)
-{
-    uint64_t key = 0;
-    for (size_t i = 0; i < n; i++) {
-        key |= (uint64_t)(unsigned char)code[i] << (8 * i);
-    }
-    return key;
-}
-
-static size_t s_mix(uint64_t key)
-{
-    return (size_t)((key * UINT64_C(0x9E3779B97F4A7C15)) >> 29);
-}
-
-/* Add key to the set; 1 if it was new, 0 if present, -1 on ENOMEM. */
-static int s_set_add(s_set_t *s, uint64_t key)
-{
-    if (2 * (s->len + 1) > s->mask + 1 || !s->slots) {
-        size_t cap = s->slots ? 2 * (s->mask + 1) : 4096;
-        uint64_t *n = calloc(cap, sizeof *n);
-        if (!n) {
-            return -1;
-        }
-        for (size_t i = 0; s->slots && i <= s->mask; i++) {
-            if (s->slots[i]) {
-                size_t j = s_mix(s->slots[i]) & (cap - 1);
-                while (n[j]) {
-                    j = (j + 1) & (cap - 1);
-                }
-                n[j] = s->slots[i];
-            }
-        }
-        free(s->slots);
-        s->slots = n;
-        s->mask = cap - 1;
-    }
-    size_t i = s_mix(key) & s->mask;
-    while (s->slots[i]) {
-        if (s->slots[i] == key) {
-            return 0;
-        }
-        i = (i + 1) & s->mask;
-    }
-    s->slots[i] = key;
-    s->len++;
-    return 1;
-}
-
 /* Collapse white space runs of b->p[from..len) to one space and trim; NUL-terminate. Returns
  * the length of the result. */
 static size_t s_squeeze(s_buf_t *b, size_t from)
@@ -379,257 +296,46 @@ static int s_poll(s_load_t *ld)
 
 /* ---- order file ------------------------------------------------------------------------ */
 
-/* Trim blanks around line[b..e), check it, NUL-terminate it in place. 0, or the 1-based column
- * of the fault with msg filled. */
-static unsigned s_order_title(char *line, size_t b, size_t e, const char *what, const char **out,
-                              char *msg, size_t cap)
+/* cs_order_check_fn of ICD-10-PCS: a 7-character code or a 3-character table of ICD-10-PCS
+ * characters; flag 0 or 1, and 0 for a table. */
+static unsigned s_order_code(const char *code, size_t n, const char *shown, char flag, char *msg,
+                             size_t cap)
 {
-    while (b < e && (line[b] == ' ' || line[b] == '\t')) {
-        b++;
-    }
-    while (e > b && (line[e - 1] == ' ' || line[e - 1] == '\t')) {
-        e--;
-    }
-    if (b == e) {
-        snprintf(msg, cap, "%s is empty", what);
-        return (unsigned)b + 1;
-    }
-    size_t bad = cs_text_utf8_end(line + b, e - b, 0);
-    if (bad != e - b) {
-        snprintf(msg, cap, "%s has byte 0x%02x, which is a control character or not UTF-8", what,
-                 (unsigned char)line[b + bad]);
-        return (unsigned)(b + bad) + 1;
-    }
-    line[e] = '\0';
-    *out = line + b;
-    return 0;
-}
-
-/* Parse one order-file line (CR removed) of length len; line[len] is writable. Returns 0, or
- * the 1-based column of the fault with msg filled. */
-static unsigned s_order_line(char *line, size_t len, s_entry_t *out, char *msg, size_t cap)
-{
-    char shown[64];
-    if (len < S_MIN_LINE) {
-        snprintf(msg, cap,
-                 "line is %zu characters long, expected at least %d (order number, code, flag, "
-                 "short title, long title)",
-                 len, S_MIN_LINE);
-        return (unsigned)len + 1;
-    }
-    if (len > S_LINE_MAX) {
-        snprintf(msg, cap, "line is longer than %d characters", S_LINE_MAX);
-        return S_LINE_MAX + 1;
-    }
-    uint32_t order = 0;
-    for (size_t i = 0; i < S_COL_SEP1; i++) {
-        if (line[i] < '0' || line[i] > '9') {
-            snprintf(msg, cap, "order number '%s' is not 5 digits",
-                     cs_xml_escape(line, S_COL_SEP1, shown, sizeof shown));
-            return (unsigned)i + 1;
-        }
-        order = order * 10 + (uint32_t)(line[i] - '0');
-    }
-    static const size_t seps[] = {S_COL_SEP1, S_COL_SEP2, S_COL_SEP3, S_COL_SEP4};
-    for (size_t i = 0; i < sizeof seps / sizeof seps[0]; i++) {
-        if (line[seps[i]] != ' ') {
-            snprintf(msg, cap, "expected a space at column %zu, found '%s'", seps[i] + 1,
-                     cs_xml_escape(line + seps[i], 1, shown, sizeof shown));
-            return (unsigned)seps[i] + 1;
-        }
-    }
-    const char *code = line + S_COL_CODE;
-    size_t n = 0;
-    while (n < S_CODE_LEN && code[n] != ' ') {
-        n++;
-    }
-    for (size_t i = n; i < S_CODE_LEN; i++) {
-        if (code[i] != ' ') {
-            snprintf(msg, cap, "code '%s' has a space inside",
-                     cs_xml_escape(code, S_CODE_LEN, shown, sizeof shown));
-            return S_COL_CODE + (unsigned)i + 1;
-        }
-    }
-    cs_xml_escape(code, n, shown, sizeof shown);
     for (size_t i = 0; i < n; i++) {
         if (!s_is_pcs(code[i])) {
             snprintf(msg, cap,
                      "code '%s' has a character that is not an ICD-10-PCS character (0-9, A-Z "
                      "without I and O)",
                      shown);
-            return S_COL_CODE + (unsigned)i + 1;
+            return CS_ORDER_COL_CODE + (unsigned)i;
         }
     }
     if (n != S_CODE_LEN && n != S_TABLE_LEN) {
         snprintf(msg, cap, "code '%s' is neither a 7-character code nor a 3-character table",
                  shown);
-        return S_COL_CODE + 1;
+        return CS_ORDER_COL_CODE;
     }
-    char flag = line[S_COL_FLAG];
     if (flag != '0' && flag != '1') {
+        char shown_flag[8];
         snprintf(msg, cap, "flag is '%s', expected 0 (header) or 1 (billable)",
-                 cs_xml_escape(&flag, 1, shown, sizeof shown));
-        return S_COL_FLAG + 1;
+                 cs_xml_escape(&flag, 1, shown_flag, sizeof shown_flag));
+        return CS_ORDER_COL_FLAG;
     }
     if (n == S_TABLE_LEN && flag != '0') {
         snprintf(msg, cap, "table '%s' has flag 1, but a table is never billable", shown);
-        return S_COL_FLAG + 1;
+        return CS_ORDER_COL_FLAG;
     }
-    /* The long title is terminated first: the short title's NUL may land on column 77. */
-    unsigned col = s_order_title(line, S_COL_LONG, len, "long title", &out->title, msg, cap);
-    if (col == 0) {
-        col = s_order_title(line, S_COL_SHORT, S_COL_SHORT + S_SHORT_WIDTH, "short title",
-                            &out->short_title, msg, cap);
-    }
-    if (col != 0) {
-        return col;
-    }
-    out->key = s_pack(code, n);
-    out->len = (uint8_t)n;
-    out->order = order;
-    out->billable = flag == '1';
-    out->emitted = 0;
     return 0;
-}
-
-static size_t s_slot_of(const s_load_t *ld, uint64_t key)
-{
-    return s_mix(key) & ld->slot_mask;
-}
-
-/* The order-file entry of a packed code, or NULL. */
-static s_entry_t *s_lookup(const s_load_t *ld, uint64_t key)
-{
-    if (!ld->slots) {
-        return NULL;
-    }
-    size_t i = s_slot_of(ld, key);
-    while (ld->slots[i] != 0) {
-        s_entry_t *e = &ld->entries[ld->slots[i] - 1];
-        if (e->key == key) {
-            return e;
-        }
-        i = (i + 1) & ld->slot_mask;
-    }
-    return NULL;
-}
-
-/* Read a whole regular file into a NUL-terminated buffer (caller frees). */
-static int s_slurp(s_load_t *ld, const char *path, const char *base, char **out, size_t *n)
-{
-    FILE *fp = fopen(path, "rb");
-    if (!fp) {
-        return cs_xml_fail_in(&ld->x, CS_EIO, base, 0, 0, "cannot open %s: %s", path,
-                              strerror(errno));
-    }
-    struct stat st;
-    if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode)) {
-        fclose(fp);
-        return cs_xml_fail_in(&ld->x, CS_EIO, base, 0, 0, "%s is not a regular file", path);
-    }
-    size_t size = (size_t)st.st_size;
-    char *text = malloc(size + 1);
-    if (!text) {
-        fclose(fp);
-        return cs_xml_fail_in(&ld->x, CS_ENOMEM, base, 0, 0, "out of memory for %zu bytes", size);
-    }
-    size_t got = fread(text, 1, size, fp);
-    int rerr = ferror(fp);
-    fclose(fp);
-    if (got != size || rerr) {
-        free(text);
-        return cs_xml_fail_in(&ld->x, CS_EIO, base, 0, 0, "short read on %s", path);
-    }
-    text[size] = '\0';
-    *out = text;
-    *n = size;
-    return CS_OK;
 }
 
 /* Read the whole order file into memory, parse and index every line. */
 static int s_order_read(s_load_t *ld, const char *path)
 {
-    size_t size = 0;
-    int rc = s_slurp(ld, path, ld->order_base, &ld->order_text, &size);
-    if (rc != CS_OK) {
-        return rc;
+    cs_order_fault_t f;
+    if (cs_order_read(&ld->order, path, s_order_code, 0, &f) != CS_OK) {
+        return cs_xml_fail_in(&ld->x, f.code, ld->order_base, f.line, f.column, "%s", f.msg);
     }
-    size_t lines = 1;
-    for (size_t i = 0; i < size; i++) {
-        lines += ld->order_text[i] == '\n';
-    }
-    ld->entries = malloc(lines * sizeof *ld->entries);
-    size_t slots = 1024;
-    while (slots < 2 * lines) {
-        slots *= 2;
-    }
-    ld->slots = calloc(slots, sizeof *ld->slots);
-    if (!ld->entries || !ld->slots) {
-        return cs_xml_fail_in(&ld->x, CS_ENOMEM, ld->order_base, 0, 0,
-                              "out of memory for %zu lines", lines);
-    }
-    ld->slot_mask = slots - 1;
-
-    char *p = ld->order_text;
-    char *end = p + size;
-    unsigned lineno = 0;
-    unsigned first_empty = 0;
-    while (p < end) {
-        char *nl = memchr(p, '\n', (size_t)(end - p));
-        char *line = p;
-        size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
-        p = nl ? nl + 1 : end;
-        lineno++;
-        if (len > 0 && line[len - 1] == '\r') {
-            len--;
-        }
-        unsigned shift = 0;
-        if (lineno == 1 && len >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0) {
-            line += 3;
-            len -= 3;
-            shift = 3;
-        }
-        line[len] = '\0';
-        size_t k = 0;
-        while (k < len && (line[k] == ' ' || line[k] == '\t')) {
-            k++;
-        }
-        if (k == len) {
-            if (first_empty == 0) {
-                first_empty = lineno;
-            }
-            continue;
-        }
-        if (first_empty != 0) {
-            return cs_xml_fail_in(&ld->x, CS_EMALFORMED, ld->order_base, first_empty, 1,
-                                  "empty line before the end of the file");
-        }
-        s_entry_t *e = &ld->entries[ld->n_entries];
-        char msg[200];
-        unsigned col = s_order_line(line, len, e, msg, sizeof msg);
-        if (col != 0) {
-            return cs_xml_fail_in(&ld->x, CS_EMALFORMED, ld->order_base, lineno, col + shift, "%s",
-                                  msg);
-        }
-        e->line = lineno;
-        size_t i = s_slot_of(ld, e->key);
-        while (ld->slots[i] != 0) {
-            s_entry_t *o = &ld->entries[ld->slots[i] - 1];
-            if (o->key == e->key) {
-                return cs_xml_fail_in(&ld->x, CS_EMALFORMED, ld->order_base, lineno, S_COL_CODE + 1,
-                                      "code '%.*s' appears twice (first on line %u)", (int)e->len,
-                                      line + S_COL_CODE, o->line);
-            }
-            i = (i + 1) & ld->slot_mask;
-        }
-        ld->slots[i] = (uint32_t)(ld->n_entries + 1);
-        ld->n_entries++;
-    }
-    if (ld->n_entries == 0) {
-        return cs_xml_fail_in(&ld->x, CS_EMALFORMED, ld->order_base, lineno, 0,
-                              "the file holds no codes");
-    }
-    ld->x.done_before += size;
+    ld->x.done_before += ld->order.size;
     return s_poll(ld);
 }
 
@@ -1023,7 +729,7 @@ static int s_idx_end(s_load_t *ld, s_frame_t *f)
             CS_OK) {
             return s_nomem(ld);
         }
-        ld->irefs[ld->n_irefs++] = (s_iref_t){.key = s_pack(t, n), .title = ld->i_title};
+        ld->irefs[ld->n_irefs++] = (s_iref_t){.key = cs_hset_pack(t, n), .title = ld->i_title};
         break;
     }
     default:
@@ -1079,7 +785,7 @@ static int s_add_index_terms(s_load_t *ld, size_t *n, const char *code, size_t l
     if (ld->n_irefs == 0) {
         return CS_OK;
     }
-    uint64_t key = s_pack(code, len);
+    uint64_t key = cs_hset_pack(code, len);
     size_t lo = 0;
     size_t hi = ld->n_irefs;
     while (lo < hi) {
@@ -1117,7 +823,7 @@ static int s_emit_table(s_load_t *ld)
     }
     ld->table_code[S_TABLE_LEN] = '\0';
     ld->table_started = 1;
-    int fresh = s_set_add(&ld->seen, s_pack(ld->table_code, S_TABLE_LEN));
+    int fresh = cs_hset_add(&ld->seen, cs_hset_pack(ld->table_code, S_TABLE_LEN), 1, NULL);
     if (fresh < 0) {
         return s_nomem(ld);
     }
@@ -1129,8 +835,8 @@ static int s_emit_table(s_load_t *ld)
         }
         return CS_OK;
     }
-    s_entry_t *e = s_lookup(ld, s_pack(ld->table_code, S_TABLE_LEN));
-    if (ld->slots && !e) {
+    cs_order_entry_t *e = cs_order_find(&ld->order, cs_hset_pack(ld->table_code, S_TABLE_LEN));
+    if (ld->order.entries && !e) {
         return cs_xml_fail_at(&ld->x, CS_EMALFORMED, ld->table_line, 0, "table %s is not in %s",
                               ld->table_code, ld->order_base);
     }
@@ -1336,16 +1042,16 @@ static int s_expand_row(s_load_t *ld)
             code[S_TABLE_LEN + i] = lab->code;
             l[S_TABLE_LEN + i] = s_tstr(ld, lab->text);
         }
-        uint64_t key = s_pack(code, S_CODE_LEN);
-        int fresh = s_set_add(&ld->seen, key);
+        uint64_t key = cs_hset_pack(code, S_CODE_LEN);
+        int fresh = cs_hset_add(&ld->seen, key, 1, NULL);
         if (fresh < 0) {
             return s_nomem(ld);
         }
         if (fresh == 0) {
             ld->overlaps++;
         } else {
-            s_entry_t *e = s_lookup(ld, key);
-            if (ld->slots && (!e || e->len != S_CODE_LEN)) {
+            cs_order_entry_t *e = cs_order_find(&ld->order, key);
+            if (ld->order.entries && (!e || e->len != S_CODE_LEN)) {
                 return cs_xml_fail_at(&ld->x, CS_EMALFORMED, ld->row_line, 0,
                                       "this <pcsRow> allows code %s, which is not in %s", code,
                                       ld->order_base);
@@ -1607,15 +1313,12 @@ static const s_walker_t s_tab_walker = {s_tab_start, s_tab_end};
 /* Every order-file line must have been produced by the tables. */
 static int s_order_check(s_load_t *ld)
 {
-    for (size_t i = 0; i < ld->n_entries; i++) {
-        const s_entry_t *e = &ld->entries[i];
+    for (size_t i = 0; i < ld->order.n_entries; i++) {
+        const cs_order_entry_t *e = &ld->order.entries[i];
         if (!e->emitted) {
-            char code[S_CODE_LEN + 1];
-            for (size_t k = 0; k < e->len; k++) {
-                code[k] = (char)(e->key >> (8 * k));
-            }
-            code[e->len] = '\0';
-            return cs_xml_fail_in(&ld->x, CS_EMALFORMED, ld->order_base, e->line, S_COL_CODE + 1,
+            const char *code = e->code;
+            return cs_xml_fail_in(&ld->x, CS_EMALFORMED, ld->order_base, e->line,
+                                  CS_ORDER_COL_CODE,
                                   "%s %s is in the order file, but no %s of the tables gives it",
                                   e->len == S_TABLE_LEN ? "table" : "code", code,
                                   e->len == S_TABLE_LEN ? "<pcsTable>" : "<pcsRow>");
@@ -1648,23 +1351,7 @@ static int s_kind_of(const char *path)
     if (memmem(buf, got, "<" S_IDX_ROOT ">", sizeof S_IDX_ROOT + 1) != NULL) {
         return S_IS_INDEX;
     }
-    char *nl = memchr(buf, '\n', got);
-    if (!nl && got == S_SNIFF_MAX) {
-        return S_IS_OTHER;
-    }
-    size_t len = nl ? (size_t)(nl - buf) : got;
-    char *line = buf;
-    if (len > 0 && line[len - 1] == '\r') {
-        len--;
-    }
-    if (len >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0) {
-        line += 3;
-        len -= 3;
-    }
-    line[len] = '\0';
-    s_entry_t e;
-    char msg[200];
-    return s_order_line(line, len, &e, msg, sizeof msg) == 0 ? S_IS_ORDER : S_IS_OTHER;
+    return cs_order_sniff(buf, got, S_SNIFF_MAX, s_order_code) ? S_IS_ORDER : S_IS_OTHER;
 }
 
 /* Sort files by kind into by[]; 0 if they are not such a set. With lenient, one file of no
@@ -1771,9 +1458,7 @@ static int s_load(const cs_host_api_t *host, cs_sink_t *sink, const char *const 
     if (ld->x.reader) {
         xmlFreeTextReader(ld->x.reader);
     }
-    free(ld->order_text);
-    free(ld->entries);
-    free(ld->slots);
+    cs_order_free(&ld->order);
     free(ld->pool.p);
     free(ld->defns);
     free(ld->dslots);
@@ -1781,7 +1466,7 @@ static int s_load(const cs_host_api_t *host, cs_sink_t *sink, const char *const 
     free(ld->irefs);
     free(ld->tab.p);
     free(ld->labels);
-    free(ld->seen.slots);
+    cs_hset_free(&ld->seen);
     free(ld->title.p);
     free(ld->terms);
     free(ld);

@@ -5,3 +5,6 @@ $(BUILD)/plugins/icd10pcs-tables.so: $(BUILD)/obj/loaders/common/cs_xml.o
 $(BUILD)/plugins/icd10pcs-tables.so: $(BUILD)/obj/loaders/common/cs_text.o
 # ... and the byte-buffer growth its string arena uses (loaders/common/cs_bytes.c).
 $(BUILD)/plugins/icd10pcs-tables.so: $(BUILD)/obj/loaders/common/cs_bytes.o
+# ... and the shared order-file reader with its code set (loaders/common/cs_order.c, cs_hset.c).
+$(BUILD)/plugins/icd10pcs-tables.so: $(BUILD)/obj/loaders/common/cs_order.o \
+    $(BUILD)/obj/loaders/common/cs_hset.o
