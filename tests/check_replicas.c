@@ -453,9 +453,10 @@ typedef struct s_killer {
     int how;             /* 0: SIGTERM, 1: SIGKILL */
     int64_t served;      /* validates the victim had served just before it was stopped */
     const char *other;   /* the broker that stays up */
-    int64_t other_at;    /* validates it had served just after the victim was stopped */
+    int64_t other_at;    /* validates it had served when the victim was stopped (SIGTERM:
+                          * when the signal went, as the victim drains after it) */
     int status;          /* exit status after SIGTERM */
-    int64_t at;          /* when it was stopped (monotonic ms) */
+    int64_t at;          /* when the signal went (monotonic ms) */
 } s_killer_t;
 
 static void *s_kill_later(void *arg)
@@ -463,13 +464,16 @@ static void *s_kill_later(void *arg)
     s_killer_t *k = arg;
     s_sleep_ms(k->delay_ms);
     k->served = s_served(k->victim->query_ep, "validate");
+    /* when the signal goes: after SIGTERM a broker drains, answering its open connections
+     * until they go quiet, so it may exit only after the run */
+    k->at = s_now_ms();
     if (k->how == 0) {
+        k->other_at = s_served(k->other, "validate");
         k->status = cs_daemon_stop(k->victim);
     } else {
         cs_daemon_kill9(k->victim);
+        k->other_at = s_served(k->other, "validate");
     }
-    k->at = s_now_ms();
-    k->other_at = s_served(k->other, "validate");
     return NULL;
 }
 
