@@ -192,6 +192,17 @@ static const char *const s_errnames[] = {
     [CS_PERR_INTERNAL] = "internal",
 };
 
+const char *cs_str_printable(cs_str_t s, char *buf, size_t cap)
+{
+    size_t n = s.len < cap - 1 ? s.len : cap - 1;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s.ptr[i];
+        buf[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
 const char *cs_proto_opname(cs_op_t op)
 {
     if ((unsigned)op >= CS_OP_COUNT_ || op == CS_OP_UNKNOWN) {

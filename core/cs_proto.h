@@ -142,6 +142,10 @@ cs_str_t cs_request_file_at(const cs_request_t *req, uint32_t i);
  * larger limit, or no limit when the default (20) is above max, becomes max. */
 void cs_request_clamp_limit(cs_request_t *req, uint32_t max);
 
+/* A bounded copy of s for a message, in buf (cap bytes, NUL-terminated): control bytes
+ * become '?'. Returns buf. */
+const char *cs_str_printable(cs_str_t s, char *buf, size_t cap);
+
 /* Wire names. Never NULL. */
 const char *cs_proto_opname(cs_op_t op);
 const char *cs_proto_errname(cs_proto_err_t e);

@@ -107,18 +107,6 @@ static void s_pack_key(msgpack_packer *pk, const char *k)
     cs_pack_cstr(pk, k);
 }
 
-/* Copy a wire string into a bounded C string for messages (control bytes become '?'). */
-static const char *s_printable(cs_str_t s, char *buf, size_t cap)
-{
-    size_t n = s.len < cap - 1 ? s.len : cap - 1;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s.ptr[i];
-        buf[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
-    }
-    buf[n] = '\0';
-    return buf;
-}
-
 /* ---- release resolution ---- */
 
 /* The request's release (cs_resolve.h), or its error packed. */
@@ -1024,7 +1012,7 @@ static cs_proto_err_t s_diff(cs_engine_t *e, const cs_request_t *req, msgpack_pa
     if (cs_catalog_by_label(e->reader, req->system.ptr, req->system.len, req->to_release.ptr,
                             req->to_release.len, &to) != CS_OK) {
         return cs_reply_errorf(pk, req, CS_PERR_UNKNOWN_RELEASE, "%s has no release '%s'",
-                               ctx.sys->name, s_printable(req->to_release, lbuf, sizeof lbuf));
+                               ctx.sys->name, cs_str_printable(req->to_release, lbuf, sizeof lbuf));
     }
     return cs_diff_answer(e->reader, ctx.sys->name, ctx.rel.id, ctx.rel.label, to.id, to.label,
                           req, pk);

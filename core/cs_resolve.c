@@ -4,18 +4,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* A bounded copy of s for a message: control bytes become '?'. */
-static const char *s_printable(cs_str_t s, char *buf, size_t cap)
-{
-    size_t n = s.len < cap - 1 ? s.len : cap - 1;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s.ptr[i];
-        buf[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
-    }
-    buf[n] = '\0';
-    return buf;
-}
-
 cs_proto_err_t cs_resolve(cs_reader_t *r, cs_catalog_memo_t *memo,
                           const cs_plugin_host_t *plugins, cs_str_t system, cs_str_t release,
                           int date, cs_resolution_t *out)
@@ -25,14 +13,14 @@ cs_proto_err_t cs_resolve(cs_reader_t *r, cs_catalog_memo_t *memo,
     out->sys = cs_plugin_host_system(plugins, system.ptr, system.len);
     if (!out->sys) {
         snprintf(out->msg, sizeof out->msg, "no code system '%s' is known here",
-                 s_printable(system, sbuf, sizeof sbuf));
+                 cs_str_printable(system, sbuf, sizeof sbuf));
         return out->err = CS_PERR_UNKNOWN_SYSTEM;
     }
     if (release.len) {
         if (cs_catalog_by_label(r, system.ptr, system.len, release.ptr, release.len,
                                 &out->rel) != CS_OK) {
             snprintf(out->msg, sizeof out->msg, "%s has no release '%s'", out->sys->name,
-                     s_printable(release, lbuf, sizeof lbuf));
+                     cs_str_printable(release, lbuf, sizeof lbuf));
             return out->err = CS_PERR_UNKNOWN_RELEASE;
         }
         return out->err = CS_PERR_NONE;
