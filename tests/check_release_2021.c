@@ -224,6 +224,9 @@ static size_t s_n_icd9;
 static cs_tclient_t *s_q[2];  /* this test's clients: [0] indexed, [1] plain */
 static msgpack_sbuffer s_req; /* the request being built */
 static msgpack_packer s_pk;
+static const char *s_test;    /* this test's name, once it runs */
+static size_t s_n_sent;       /* requests this test sent to both */
+static uint64_t s_digest;     /* FNV-1a of those requests and their replies, in order */
 
 static int64_t s_indexes_built(cs_tclient_t *q)
 {
@@ -403,6 +406,9 @@ static void s_pair_teardown(void)
 /* Each test's clients (in the test's process). */
 static void s_connect(void)
 {
+    s_test = NULL;
+    s_n_sent = 0;
+    s_digest = 0xcbf29ce484222325ULL;
     msgpack_sbuffer_init(&s_req);
     msgpack_packer_init(&s_pk, &s_req, msgpack_sbuffer_write);
     for (int i = 0; i < 2 && s_pair_up; i++) {
@@ -410,8 +416,15 @@ static void s_connect(void)
     }
 }
 
+/* Each test says what it sent and a digest of what came back (releases' loaded_at left out):
+ * the same digest from two builds means the same bytes, such as before and after a change
+ * that must not change a reply. */
 static void s_disconnect(void)
 {
+    if (s_test) {
+        fprintf(stderr, "%s: %zu requests answered alike; digest %016llx\n", s_test, s_n_sent,
+                (unsigned long long)s_digest);
+    }
     for (int i = 0; i < 2; i++) {
         if (s_q[i]) {
             cs_tclient_destroy(&s_q[i]);
@@ -426,6 +439,7 @@ static void s_disconnect(void)
             fprintf(stderr, "SKIP %s: the official data is absent\n", __func__);              \
             return;                                                                            \
         }                                                                                      \
+        s_test = __func__;                                                                     \
     } while (0)
 
 /* Start a request in s_req: a map of n keys whose first is "op". */
@@ -473,6 +487,13 @@ static size_t s_blank_loaded_at(unsigned char *p, size_t len)
     return n;
 }
 
+static void s_fnv(const unsigned char *p, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        s_digest = (s_digest ^ p[i]) * 0x100000001b3ULL;
+    }
+}
+
 /* Send the request in s_req (or raw when not NULL) to both brokers: the replies must be the
  * same bytes (but for loaded_at's values, when blank_loaded_at). Returns broker 0's reply,
  * valid until its next call. Checks with if and ck_abort_msg: each ck_assert writes its place
@@ -516,6 +537,9 @@ static const msgpack_object *s_same_as(const char *what, const void *raw, size_t
         s_print("with indexes", araw, alen);
         s_print("without", braw, blen);
     }
+    s_n_sent++;
+    s_fnv(req, req_len);
+    s_fnv(a, alen);
     free(a);
     free(b);
     if (!same) {
