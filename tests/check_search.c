@@ -9,6 +9,7 @@
 #include "cs_fold.h"
 #include "cs_key.h"
 #include "cs_search.h"
+#include "cs_search_build.h"
 #include "cs_store.h"
 #include "cs_test.h"
 
