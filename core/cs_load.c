@@ -18,7 +18,7 @@
 #include "cs_key.h"
 #include "cs_log.h"
 #include "cs_maps.h"
-#include "cs_search.h"
+#include "cs_search_build.h"
 
 #define CS_JOBS_KEPT 64           /* finished jobs remembered for the job op */
 #define CS_LOAD_BATCH 20000       /* records per write transaction */

@@ -1,5 +1,5 @@
-/* cs_search.c: the search index (built in memory during a load, written at its end) and the
- * search op (word-prefix intersection over word-id ranges, typo fallback, code prefixes).
+/* cs_search.c: the search op over a release's search index (cs_search_format.h): word-prefix
+ * intersection over word-id ranges, typo fallback, code prefixes.
  *
  * A query folds q into words, finds for each word the range of dictionary ids it is a prefix
  * of (two seeks), picks the word with the fewest postings as the driver, walks the driver's
@@ -12,588 +12,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cs_entry.h"
 #include "cs_fold.h"
 #include "cs_key.h"
+#include "cs_search_format.h"
 
-#define S_TAG_META 'M'
-#define S_TAG_WORD 'W'
-#define S_TAG_LIST 'L'
-#define S_TAG_FWD 'F'
-#define S_TAG_BILLABLE 'B'
-#define S_TAG_CLASS 'C'
-
-#define S_DOC_WORDS_MAX 255                   /* distinct words kept per doc */
-#define S_COMMIT_BYTES ((size_t)32 << 20)     /* bytes written between batch commits */
 #define S_NONE UINT32_MAX
 
-/* Where a word stands in a doc; the lower, the stronger. */
-enum {
-    S_FIELD_TITLE = 0,   /* an essential word of the title */
-    S_FIELD_PAREN = 1,   /* a title word in parentheses (a nonessential modifier) */
-    S_FIELD_SHORT = 2,   /* the short title */
-    S_FIELD_INCL = 3,    /* an inclusion term */
-    S_FIELD_TERM = 4,    /* an index term a loader gave */
-};
-
-static const uint32_t s_field_weight[5] = {3, 3, 2, 1, 1};
-
-/* ---- small codecs ---- */
-
-static size_t s_put_varint(uint8_t *out, uint32_t v)
-{
-    size_t n = 0;
-    while (v >= 0x80) {
-        out[n++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    out[n++] = (uint8_t)v;
-    return n;
-}
-
-/* Decode a varint at *p (< end); 0 on a truncated or over-long value. */
-static int s_get_varint(const uint8_t **p, const uint8_t *end, uint32_t *v)
-{
-    uint32_t x = 0;
-    for (int shift = 0; shift <= 28; shift += 7) {
-        if (*p >= end) {
-            return 0;
-        }
-        uint8_t b = *(*p)++;
-        x |= (uint32_t)(b & 0x7f) << shift;
-        if (!(b & 0x80)) {
-            *v = x;
-            return 1;
-        }
-    }
-    return 0;
-}
-
-static size_t s_key_tag(uint8_t *out, uint32_t release, uint8_t tag)
-{
-    size_t n = cs_key_release(out, release);
-    out[n++] = tag;
-    return n;
-}
-
-static size_t s_key_word(uint8_t *out, uint32_t release, const char *w, size_t len)
-{
-    size_t n = s_key_tag(out, release, S_TAG_WORD);
-    memcpy(out + n, w, len);
-    return n + len;
-}
-
-static size_t s_key_chunk(uint8_t *out, uint32_t release, uint32_t chunk)
-{
-    size_t n = s_key_tag(out, release, S_TAG_FWD);
-    cs_key_put_u32(out + n, chunk);
-    return n + 4;
-}
-
-/* ---- the builder ---- */
-
-typedef struct s_bword {
-    uint32_t off;     /* offset of its bytes in the arena */
-    uint32_t len;     /* length */
-    uint32_t df;      /* docs holding it */
-    uint32_t id;      /* final id (rank in byte order), set by write */
-} s_bword_t;
-
-typedef struct s_bdoc {
-    size_t pair;             /* first pair in pairs[] */
-    uint16_t n_pairs;        /* distinct words */
-    uint8_t flags;           /* bit 0 billable */
-    uint8_t n_title;         /* essential title words */
-    uint8_t key_len;         /* storage key length */
-    char key[CS_CODE_MAX];   /* storage key */
-} s_bdoc_t;
-
-struct cs_search_builder {
-    uint32_t release;        /* release id written */
-    int status;              /* sticky error */
-    char *arena;             /* word bytes */
-    size_t arena_len, arena_cap;
-    s_bword_t *words;        /* distinct words, in first-seen order */
-    uint32_t n_words, cap_words;
-    uint32_t *hash;          /* open addressing: word index + 1, 0 empty */
-    uint32_t hash_cap;       /* power of two */
-    s_bdoc_t *docs;          /* one per indexed record, in emission order */
-    uint32_t n_docs, cap_docs;
-    uint32_t *pairs;         /* per doc: word index << 3 | field */
-    size_t n_pairs, cap_pairs;
-    uint8_t *buf;            /* value buffer for writing */
-    size_t buf_cap;
-};
-
-static int s_grow(void **p, size_t *cap, size_t need, size_t size)
-{
-    if (need <= *cap) {
-        return CS_OK;
-    }
-    size_t n = *cap ? *cap : 64;
-    while (n < need) {
-        n *= 2;
-    }
-    void *q = realloc(*p, n * size);
-    if (!q) {
-        return CS_ENOMEM;
-    }
-    *p = q;
-    *cap = n;
-    return CS_OK;
-}
-
-static int s_grow32(void **p, uint32_t *cap, size_t need, size_t size)
-{
-    size_t c = *cap;
-    int rc = s_grow(p, &c, need, size);
-    *cap = (uint32_t)c;
-    return rc;
-}
-
-cs_search_builder_t *cs_search_builder_new(uint32_t release)
-{
-    cs_search_builder_t *b = calloc(1, sizeof *b);
-    if (!b) {
-        return NULL;
-    }
-    b->release = release;
-    b->hash_cap = 1u << 14;
-    b->hash = calloc(b->hash_cap, sizeof *b->hash);
-    if (!b->hash) {
-        free(b);
-        return NULL;
-    }
-    return b;
-}
-
-void cs_search_builder_destroy(cs_search_builder_t **b)
-{
-    if (!b || !*b) {
-        return;
-    }
-    cs_search_builder_t *x = *b;
-    free(x->arena);
-    free(x->words);
-    free(x->hash);
-    free(x->docs);
-    free(x->pairs);
-    free(x->buf);
-    free(x);
-    *b = NULL;
-}
-
-uint32_t cs_search_builder_docs(const cs_search_builder_t *b)
-{
-    return b ? b->n_docs : 0;
-}
-
-uint32_t cs_search_builder_words(const cs_search_builder_t *b)
-{
-    return b ? b->n_words : 0;
-}
-
-static uint32_t s_hash(const char *w, size_t len)
-{
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < len; i++) {
-        h = (h ^ (uint8_t)w[i]) * 16777619u;
-    }
-    return h;
-}
-
-static int s_rehash(cs_search_builder_t *b)
-{
-    uint32_t cap = b->hash_cap * 2;
-    uint32_t *h = calloc(cap, sizeof *h);
-    if (!h) {
-        return CS_ENOMEM;
-    }
-    for (uint32_t i = 0; i < b->n_words; i++) {
-        uint32_t s = s_hash(b->arena + b->words[i].off, b->words[i].len) & (cap - 1);
-        while (h[s]) {
-            s = (s + 1) & (cap - 1);
-        }
-        h[s] = i + 1;
-    }
-    free(b->hash);
-    b->hash = h;
-    b->hash_cap = cap;
-    return CS_OK;
-}
-
-/* The index of word w, added if new; S_NONE when out of memory. */
-static uint32_t s_intern(cs_search_builder_t *b, const char *w, size_t len)
-{
-    uint32_t s = s_hash(w, len) & (b->hash_cap - 1);
-    while (b->hash[s]) {
-        const s_bword_t *bw = &b->words[b->hash[s] - 1];
-        if (bw->len == len && memcmp(b->arena + bw->off, w, len) == 0) {
-            return b->hash[s] - 1;
-        }
-        s = (s + 1) & (b->hash_cap - 1);
-    }
-    if (s_grow32((void **)&b->words, &b->cap_words, (size_t)b->n_words + 1,
-                 sizeof *b->words) != CS_OK ||
-        s_grow((void **)&b->arena, &b->arena_cap, b->arena_len + len, 1) != CS_OK) {
-        return S_NONE;
-    }
-    s_bword_t *nw = &b->words[b->n_words];
-    nw->off = (uint32_t)b->arena_len;
-    nw->len = (uint32_t)len;
-    nw->df = 0;
-    nw->id = 0;
-    memcpy(b->arena + b->arena_len, w, len);
-    b->arena_len += len;
-    b->hash[s] = ++b->n_words;
-    if ((uint64_t)b->n_words * 2 > b->hash_cap && s_rehash(b) != CS_OK) {
-        return S_NONE;
-    }
-    return b->n_words - 1;
-}
-
-/* Add the words of text to the doc being built (pairs from b->n_pairs on). */
-static int s_add_text(cs_search_builder_t *b, size_t first, const char *text, int field)
-{
-    if (!text) {
-        return CS_OK;
-    }
-    cs_fold_iter_t it;
-    cs_fold_iter_init(&it, text, strlen(text));
-    char w[CS_FOLD_WORD_MAX + 1];
-    size_t wl = 0;
-    int paren = 0;
-    while (cs_fold_next(&it, w, &wl, &paren)) {
-        uint32_t f = (uint32_t)field;
-        if (field == S_FIELD_TITLE && paren) {
-            f = S_FIELD_PAREN;
-        }
-        uint32_t idx = s_intern(b, w, wl);
-        if (idx == S_NONE) {
-            return CS_ENOMEM;
-        }
-        size_t i = first;
-        while (i < b->n_pairs && (b->pairs[i] >> 3) != idx) {
-            i++;
-        }
-        if (i < b->n_pairs) {
-            if ((b->pairs[i] & 7) > f) {
-                b->pairs[i] = idx << 3 | f;
-            }
-            continue;
-        }
-        if (b->n_pairs - first >= S_DOC_WORDS_MAX) {
-            continue;
-        }
-        if (s_grow((void **)&b->pairs, &b->cap_pairs, b->n_pairs + 1, sizeof *b->pairs) !=
-            CS_OK) {
-            return CS_ENOMEM;
-        }
-        b->pairs[b->n_pairs++] = idx << 3 | f;
-    }
-    return CS_OK;
-}
-
-int cs_search_builder_add(cs_search_builder_t *b, const cs_record_t *rec, const cs_code_t *self)
-{
-    if (!b || b->status != CS_OK) {
-        return b ? b->status : CS_EINVAL;
-    }
-    if (self->cls != CS_CLASS_CODE) {
-        return CS_OK;
-    }
-    if (s_grow32((void **)&b->docs, &b->cap_docs, (size_t)b->n_docs + 1, sizeof *b->docs) !=
-        CS_OK) {
-        return b->status = CS_ENOMEM;
-    }
-    size_t first = b->n_pairs;
-    int rc = s_add_text(b, first, rec->title, S_FIELD_TITLE);
-    if (rc == CS_OK) {
-        rc = s_add_text(b, first, rec->short_title, S_FIELD_SHORT);
-    }
-    for (size_t i = 0; rc == CS_OK && i < rec->n_notes; i++) {
-        const cs_note_t *n = &rec->notes[i];
-        /* "includes" notes of a category name what it covers ("high blood pressure") */
-        if (n->type && n->text &&
-            (strcmp(n->type, "inclusion_terms") == 0 || strcmp(n->type, "includes") == 0)) {
-            rc = s_add_text(b, first, n->text, S_FIELD_INCL);
-        }
-    }
-    for (size_t i = 0; rc == CS_OK && rec->terms && i < rec->n_terms; i++) {
-        rc = s_add_text(b, first, rec->terms[i], S_FIELD_TERM);
-    }
-    if (rc != CS_OK) {
-        b->n_pairs = first;
-        return b->status = rc;
-    }
-    s_bdoc_t *d = &b->docs[b->n_docs++];
-    memset(d, 0, sizeof *d);
-    d->pair = first;
-    d->n_pairs = (uint16_t)(b->n_pairs - first);
-    d->flags = rec->billable ? 1 : 0;
-    uint32_t n_title = 0;
-    for (size_t i = first; i < b->n_pairs; i++) {
-        n_title += (b->pairs[i] & 7) == S_FIELD_TITLE;
-        b->words[b->pairs[i] >> 3].df++;
-    }
-    d->n_title = (uint8_t)(n_title > 255 ? 255 : n_title);
-    size_t kl = strlen(self->key);
-    d->key_len = (uint8_t)(kl < CS_CODE_MAX ? kl : CS_CODE_MAX - 1);
-    memcpy(d->key, self->key, d->key_len);
-    return CS_OK;
-}
-
-/* For sorting words by their bytes. */
-typedef struct s_sortword {
-    const char *p;
-    uint32_t len;
-    uint32_t idx;
-} s_sortword_t;
-
-static int s_cmp_sortword(const void *a, const void *b)
-{
-    const s_sortword_t *x = a, *y = b;
-    size_t n = x->len < y->len ? x->len : y->len;
-    int c = memcmp(x->p, y->p, n);
-    if (c != 0) {
-        return c;
-    }
-    return x->len < y->len ? -1 : (x->len > y->len);
-}
-
-static int s_cmp_u32(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return x < y ? -1 : (x > y);
-}
-
-/* Write-side state: the writer and the bytes since the last batch commit. */
-typedef struct s_wctx {
-    cs_writer_t *w;
-    size_t since_commit;
-    cs_error_t *err;
-} s_wctx_t;
-
-static int s_wput(s_wctx_t *c, const uint8_t *key, size_t klen, const void *val, size_t vlen)
-{
-    int rc = cs_writer_put(c->w, CS_DB_SEARCH, key, klen, val, vlen);
-    if (rc != CS_OK) {
-        return cs_error_set(c->err, rc, "search index: cannot write: %s", cs_strerror(rc));
-    }
-    c->since_commit += klen + vlen;
-    if (c->since_commit >= S_COMMIT_BYTES) {
-        c->since_commit = 0;
-        return cs_writer_commit(c->w, c->err);
-    }
-    return CS_OK;
-}
-
-static int s_buf_need(cs_search_builder_t *b, size_t need)
-{
-    return s_grow((void **)&b->buf, &b->buf_cap, need, 1);
-}
-
-static int s_write_words(cs_search_builder_t *b, s_wctx_t *c, const uint32_t *order,
-                         const uint32_t *posts, const size_t *start)
-{
-    uint32_t cum = 0;
-    uint8_t key[8 + CS_FOLD_WORD_MAX];
-    for (uint32_t id = 0; id < b->n_words; id++) {
-        const s_bword_t *bw = &b->words[order[id]];
-        if (s_buf_need(b, 12 + (size_t)bw->df * 5) != CS_OK) {
-            return cs_error_set(c->err, CS_ENOMEM, "search index: out of memory");
-        }
-        cs_key_put_u32(b->buf, id);
-        cs_key_put_u32(b->buf + 4, bw->df);
-        cs_key_put_u32(b->buf + 8, cum);
-        size_t n = 12;
-        uint32_t prev = 0;
-        for (size_t i = start[id]; i < start[id + 1]; i++) {
-            n += s_put_varint(b->buf + n, posts[i] - prev);
-            prev = posts[i];
-        }
-        cum += bw->df;
-        size_t klen = s_key_word(key, b->release, b->arena + bw->off, bw->len);
-        int rc = s_wput(c, key, klen, b->buf, n);
-        if (rc != CS_OK) {
-            return rc;
-        }
-    }
-    return CS_OK;
-}
-
-static int s_write_docs(cs_search_builder_t *b, s_wctx_t *c)
-{
-    uint32_t ids[S_DOC_WORDS_MAX];
-    uint8_t key[16];
-    for (uint32_t c0 = 0; c0 < b->n_docs; c0 += CS_SEARCH_CHUNK) {
-        uint32_t n = b->n_docs - c0 < CS_SEARCH_CHUNK ? b->n_docs - c0 : CS_SEARCH_CHUNK;
-        size_t head = 2 + 4 * ((size_t)n + 1);
-        size_t max = head;
-        for (uint32_t i = 0; i < n; i++) {
-            max += 4 + CS_CODE_MAX + (size_t)b->docs[c0 + i].n_pairs * 5;
-        }
-        if (s_buf_need(b, max) != CS_OK) {
-            return cs_error_set(c->err, CS_ENOMEM, "search index: out of memory");
-        }
-        uint8_t *out = b->buf;
-        out[0] = (uint8_t)(n >> 8);
-        out[1] = (uint8_t)n;
-        size_t pos = head;
-        for (uint32_t i = 0; i < n; i++) {
-            const s_bdoc_t *d = &b->docs[c0 + i];
-            cs_key_put_u32(out + 2 + 4 * i, (uint32_t)(pos - head));
-            out[pos++] = d->flags;
-            out[pos++] = d->key_len;
-            memcpy(out + pos, d->key, d->key_len);
-            pos += d->key_len;
-            out[pos++] = d->n_title;
-            out[pos++] = (uint8_t)d->n_pairs;
-            for (uint16_t k = 0; k < d->n_pairs; k++) {
-                uint32_t p = b->pairs[d->pair + k];
-                ids[k] = b->words[p >> 3].id << 3 | (p & 7);
-            }
-            qsort(ids, d->n_pairs, sizeof ids[0], s_cmp_u32);
-            uint32_t prev = 0;
-            for (uint16_t k = 0; k < d->n_pairs; k++) {
-                uint32_t id = ids[k] >> 3;
-                pos += s_put_varint(out + pos, (id - prev) << 3 | (ids[k] & 7));
-                prev = id;
-            }
-        }
-        cs_key_put_u32(out + 2 + 4 * n, (uint32_t)(pos - head));
-        size_t klen = s_key_chunk(key, b->release, c0 / CS_SEARCH_CHUNK);
-        int rc = s_wput(c, key, klen, out, pos);
-        if (rc != CS_OK) {
-            return rc;
-        }
-    }
-    return CS_OK;
-}
-
-/* The billable docs, and the docs of each code length, as bitmaps (bit d of byte d / 8). */
-static int s_write_bitmaps(cs_search_builder_t *b, s_wctx_t *c, uint32_t *lengths)
-{
-    size_t nbytes = ((size_t)b->n_docs + 63) / 64 * 8;
-    if (s_buf_need(b, nbytes ? nbytes : 1) != CS_OK) {
-        return cs_error_set(c->err, CS_ENOMEM, "search index: out of memory");
-    }
-    uint8_t key[8];
-    memset(b->buf, 0, nbytes);
-    *lengths = 0;
-    for (uint32_t d = 0; d < b->n_docs; d++) {
-        if (b->docs[d].flags & 1) {
-            b->buf[d >> 3] |= (uint8_t)(1u << (d & 7));
-        }
-        *lengths |= 1u << (b->docs[d].key_len & 31);
-    }
-    int rc = s_wput(c, key, s_key_tag(key, b->release, S_TAG_BILLABLE), b->buf, nbytes);
-    for (uint32_t len = 1; rc == CS_OK && len < 32; len++) {
-        if (!(*lengths & (1u << len))) {
-            continue;
-        }
-        memset(b->buf, 0, nbytes);
-        for (uint32_t d = 0; d < b->n_docs; d++) {
-            if (b->docs[d].key_len == len) {
-                b->buf[d >> 3] |= (uint8_t)(1u << (d & 7));
-            }
-        }
-        size_t klen = s_key_tag(key, b->release, S_TAG_CLASS);
-        key[klen++] = (uint8_t)len;
-        rc = s_wput(c, key, klen, b->buf, nbytes);
-    }
-    return rc;
-}
-
-int cs_search_builder_write(cs_search_builder_t *b, cs_writer_t *w, cs_error_t *err)
-{
-    if (!b) {
-        return cs_error_set(err, CS_EINVAL, "search index: no builder");
-    }
-    if (b->status != CS_OK) {
-        return cs_error_set(err, b->status, "search index: %s while indexing",
-                            cs_strerror(b->status));
-    }
-    int rc = CS_ENOMEM;
-    s_wctx_t c = {.w = w, .since_commit = 0, .err = err};
-    s_sortword_t *sw = calloc((size_t)b->n_words + 1, sizeof *sw);
-    uint32_t *order = calloc((size_t)b->n_words + 1, sizeof *order);
-    size_t *start = calloc((size_t)b->n_words + 2, sizeof *start);
-    uint32_t *posts = calloc(b->n_pairs + 1, sizeof *posts);
-    if (!sw || !order || !start || !posts) {
-        cs_error_set(err, CS_ENOMEM, "search index: out of memory");
-        goto done;
-    }
-    for (uint32_t i = 0; i < b->n_words; i++) {
-        sw[i].p = b->arena + b->words[i].off;
-        sw[i].len = b->words[i].len;
-        sw[i].idx = i;
-    }
-    qsort(sw, b->n_words, sizeof *sw, s_cmp_sortword);
-    for (uint32_t id = 0; id < b->n_words; id++) {
-        order[id] = sw[id].idx;
-        b->words[sw[id].idx].id = id;
-    }
-    /* Postings by counting sort: docs are visited in order, so each list comes out sorted. */
-    for (uint32_t id = 0; id < b->n_words; id++) {
-        start[id + 1] = start[id] + b->words[order[id]].df;
-    }
-    for (uint32_t d = 0; d < b->n_docs; d++) {
-        const s_bdoc_t *doc = &b->docs[d];
-        for (uint16_t k = 0; k < doc->n_pairs; k++) {
-            uint32_t id = b->words[b->pairs[doc->pair + k] >> 3].id;
-            posts[start[id]++] = d;
-        }
-    }
-    for (uint32_t id = b->n_words; id > 0; id--) {
-        start[id] = start[id - 1];
-    }
-    start[0] = 0;
-
-    rc = s_write_words(b, &c, order, posts, start);
-    if (rc == CS_OK) {
-        rc = s_write_docs(b, &c);
-    }
-    if (rc == CS_OK) {
-        size_t n = 0;
-        rc = s_buf_need(b, b->arena_len + b->n_words + 1);
-        if (rc != CS_OK) {
-            cs_error_set(err, rc, "search index: out of memory");
-        }
-        for (uint32_t id = 0; rc == CS_OK && id < b->n_words; id++) {
-            const s_bword_t *bw = &b->words[order[id]];
-            b->buf[n++] = (uint8_t)bw->len;
-            memcpy(b->buf + n, b->arena + bw->off, bw->len);
-            n += bw->len;
-        }
-        uint8_t key[8];
-        if (rc == CS_OK) {
-            rc = s_wput(&c, key, s_key_tag(key, b->release, S_TAG_LIST), b->buf, n);
-        }
-    }
-    uint32_t lengths = 0;
-    if (rc == CS_OK) {
-        rc = s_write_bitmaps(b, &c, &lengths);
-    }
-    if (rc == CS_OK) {
-        uint8_t meta[21];
-        uint8_t key[8];
-        meta[0] = CS_SEARCH_VERSION;
-        cs_key_put_u32(meta + 1, b->n_docs);
-        cs_key_put_u32(meta + 5, b->n_words);
-        cs_key_put_u32(meta + 9, (uint32_t)b->n_pairs);
-        cs_key_put_u32(meta + 13, CS_SEARCH_CHUNK);
-        cs_key_put_u32(meta + 17, lengths);
-        rc = s_wput(&c, key, s_key_tag(key, b->release, S_TAG_META), meta, sizeof meta);
-    }
-done:
-    free(sw);
-    free(order);
-    free(start);
-    free(posts);
-    return rc;
-}
-
-/* ---- querying ---- */
+/* What a match in each field adds to a score (by CS_SEARCH_FIELD_*). */
+static const uint32_t s_field_weight[CS_SEARCH_FIELDS] = {3, 3, 2, 1, 1};
 
 typedef struct s_meta {
     uint32_t docs, words, postings, chunk;
@@ -618,8 +45,8 @@ typedef struct s_doc {
     size_t key_len;
     uint32_t n_title;
     uint32_t n;
-    uint32_t ids[S_DOC_WORDS_MAX];
-    uint8_t fields[S_DOC_WORDS_MAX];
+    uint32_t ids[CS_SEARCH_DOC_WORDS_MAX];
+    uint8_t fields[CS_SEARCH_DOC_WORDS_MAX];
 } s_doc_t;
 
 /* The per-query state. */
@@ -645,12 +72,12 @@ static int s_read_meta(s_q_t *q)
 {
     uint8_t key[8];
     cs_val_t v;
-    size_t klen = s_key_tag(key, q->release, S_TAG_META);
+    size_t klen = cs_search_key_tag(key, q->release, CS_SEARCH_TAG_META);
     if (cs_reader_get(q->r, CS_DB_SEARCH, key, klen, &v) != CS_OK || v.len < 1) {
         return CS_ENOTFOUND;
     }
     const uint8_t *m = v.data;
-    if (m[0] != CS_SEARCH_VERSION || v.len < 21) {
+    if (m[0] != CS_SEARCH_VERSION || v.len < CS_SEARCH_META_LEN) {
         return CS_EMALFORMED;
     }
     q->meta.docs = cs_key_get_u32(m + 1);
@@ -668,7 +95,7 @@ static int s_read_meta(s_q_t *q)
 static int s_is_word_key(const s_q_t *q, const cs_val_t *k, const char **w, size_t *wl)
 {
     uint8_t pre[8];
-    size_t plen = s_key_tag(pre, q->release, S_TAG_WORD);
+    size_t plen = cs_search_key_tag(pre, q->release, CS_SEARCH_TAG_WORD);
     if (k->len < plen || memcmp(k->data, pre, plen) != 0) {
         return 0;
     }
@@ -681,7 +108,7 @@ static int s_is_word_key(const s_q_t *q, const cs_val_t *k, const char **w, size
 static int s_term_range(s_q_t *q, s_term_t *t)
 {
     uint8_t key[8 + CS_FOLD_WORD_MAX + 1];
-    size_t klen = s_key_word(key, q->release, t->w, t->len);
+    size_t klen = cs_search_key_word(key, q->release, t->w, t->len);
     cs_val_t k, v;
     const char *w;
     size_t wl;
@@ -692,7 +119,7 @@ static int s_term_range(s_q_t *q, s_term_t *t)
         !s_is_word_key(q, &k, &w, &wl) || wl < t->len || memcmp(w, t->w, t->len) != 0) {
         return CS_OK; /* no word starts with it */
     }
-    if (v.len < 12) {
+    if (v.len < CS_SEARCH_WORD_HEAD) {
         return CS_EMALFORMED;
     }
     t->lo = cs_key_get_u32(v.data);
@@ -705,7 +132,7 @@ static int s_term_range(s_q_t *q, s_term_t *t)
     t->hi = q->meta.words;
     if (cs_reader_seek(q->r, CS_DB_SEARCH, key, klen, &k, &v) == CS_OK &&
         s_is_word_key(q, &k, &w, &wl)) {
-        if (v.len < 12) {
+        if (v.len < CS_SEARCH_WORD_HEAD) {
             return CS_EMALFORMED;
         }
         t->hi = cs_key_get_u32(v.data);
@@ -723,7 +150,7 @@ static int s_term_fuzzy(s_q_t *q, s_term_t *t)
 {
     uint8_t key[8];
     cs_val_t v;
-    size_t klen = s_key_tag(key, q->release, S_TAG_LIST);
+    size_t klen = cs_search_key_tag(key, q->release, CS_SEARCH_TAG_LIST);
     if (cs_reader_get(q->r, CS_DB_SEARCH, key, klen, &v) != CS_OK) {
         return CS_EMALFORMED;
     }
@@ -739,9 +166,10 @@ static int s_term_fuzzy(s_q_t *q, s_term_t *t)
             cs_fold_edit1((const char *)p, wl, t->w, t->len)) {
             t->fuzzy[t->n_fuzzy++] = id;
             uint8_t wkey[8 + CS_FOLD_WORD_MAX + 1];
-            size_t wk = s_key_word(wkey, q->release, (const char *)p, wl);
+            size_t wk = cs_search_key_word(wkey, q->release, (const char *)p, wl);
             cs_val_t wv;
-            if (cs_reader_get(q->r, CS_DB_SEARCH, wkey, wk, &wv) == CS_OK && wv.len >= 12) {
+            if (cs_reader_get(q->r, CS_DB_SEARCH, wkey, wk, &wv) == CS_OK &&
+                wv.len >= CS_SEARCH_WORD_HEAD) {
                 t->cost += cs_key_get_u32((const uint8_t *)wv.data + 4);
             }
             if (t->n_fuzzy == CS_SEARCH_FUZZY_MAX) {
@@ -760,7 +188,7 @@ static int s_doc_get(s_q_t *q, uint32_t d, s_doc_t *out)
     if (chunk != q->chunk) {
         uint8_t key[16];
         cs_val_t v;
-        size_t klen = s_key_chunk(key, q->release, chunk);
+        size_t klen = cs_search_key_chunk(key, q->release, chunk);
         if (cs_reader_get(q->r, CS_DB_SEARCH, key, klen, &v) != CS_OK || v.len < 2) {
             return CS_EMALFORMED;
         }
@@ -803,7 +231,7 @@ static int s_doc_get(s_q_t *q, uint32_t d, s_doc_t *out)
     uint32_t id = 0;
     for (uint32_t k = 0; k < out->n; k++) {
         uint32_t x;
-        if (!s_get_varint(&p, end, &x)) {
+        if (!cs_search_varint_get(&p, end, &x)) {
             return CS_EMALFORMED;
         }
         id += x >> 3;
@@ -847,10 +275,10 @@ static int s_match(const s_term_t *t, const s_doc_t *doc, uint32_t *quality, uin
             }
             mq = id == t->exact ? 2 : 1;
         }
-        uint32_t f = doc->fields[k] < 5 ? doc->fields[k] : S_FIELD_TERM;
+        uint32_t f = doc->fields[k] < CS_SEARCH_FIELDS ? doc->fields[k] : CS_SEARCH_FIELD_TERM;
         /* Short titles are abbreviations ("Type 2 diab w hyprosm"): a query word that is one
          * of them whole is no better than a prefix of the full word in the title. */
-        if (f == S_FIELD_SHORT && mq == 2) {
+        if (f == CS_SEARCH_FIELD_SHORT && mq == 2) {
             mq = 1;
         }
         uint32_t wgt = s_field_weight[f];
@@ -888,7 +316,7 @@ static uint32_t s_score(const s_q_t *q, const s_doc_t *doc)
         }
         quality += mq;
         weight += mw;
-        essential += mf == S_FIELD_TITLE;
+        essential += mf == CS_SEARCH_FIELD_TITLE;
     }
     uint32_t extra = doc->n_title > essential ? doc->n_title - essential : 0;
     return s_compose(quality, weight, doc->key_len, extra);
@@ -956,16 +384,16 @@ static int s_cmp_cand(const void *a, const void *b)
  * add 1 to its count. */
 static int s_walk_postings(const s_q_t *q, const cs_val_t *v, uint64_t *bits, uint8_t *count)
 {
-    if (v->len < 12) {
+    if (v->len < CS_SEARCH_WORD_HEAD) {
         return CS_EMALFORMED;
     }
-    const uint8_t *p = (const uint8_t *)v->data + 12;
+    const uint8_t *p = (const uint8_t *)v->data + CS_SEARCH_WORD_HEAD;
     const uint8_t *end = (const uint8_t *)v->data + v->len;
     uint32_t df = cs_key_get_u32((const uint8_t *)v->data + 4);
     uint32_t d = 0;
     for (uint32_t i = 0; i < df; i++) {
         uint32_t gap;
-        if (!s_get_varint(&p, end, &gap)) {
+        if (!cs_search_varint_get(&p, end, &gap)) {
             return CS_EMALFORMED;
         }
         d += gap;
@@ -992,9 +420,9 @@ static int s_term_docs(s_q_t *q, const s_term_t *t, uint64_t *bits)
     if (t->n_fuzzy) {
         /* The fuzzy ids are scattered: fetch each word by its bytes from the list. */
         uint8_t key[8];
+        size_t klen = cs_search_key_tag(key, q->release, CS_SEARCH_TAG_LIST);
         cs_val_t lv;
-        if (cs_reader_get(q->r, CS_DB_SEARCH, key, s_key_tag(key, q->release, S_TAG_LIST),
-                          &lv) != CS_OK) {
+        if (cs_reader_get(q->r, CS_DB_SEARCH, key, klen, &lv) != CS_OK) {
             return CS_EMALFORMED;
         }
         const uint8_t *p = lv.data;
@@ -1008,7 +436,7 @@ static int s_term_docs(s_q_t *q, const s_term_t *t, uint64_t *bits)
             if (id == t->fuzzy[next]) {
                 uint8_t wkey[8 + CS_FOLD_WORD_MAX + 1];
                 cs_val_t v;
-                size_t wk = s_key_word(wkey, q->release, (const char *)p, wl);
+                size_t wk = cs_search_key_word(wkey, q->release, (const char *)p, wl);
                 if (cs_reader_get(q->r, CS_DB_SEARCH, wkey, wk, &v) != CS_OK ||
                     s_mark_postings(q, &v, bits) != CS_OK) {
                     return CS_EMALFORMED;
@@ -1020,7 +448,7 @@ static int s_term_docs(s_q_t *q, const s_term_t *t, uint64_t *bits)
         return CS_OK;
     }
     uint8_t key[8 + CS_FOLD_WORD_MAX + 1];
-    size_t klen = s_key_word(key, q->release, t->w, t->len);
+    size_t klen = cs_search_key_word(key, q->release, t->w, t->len);
     cs_val_t k, v;
     const char *w;
     size_t wl;
@@ -1065,7 +493,7 @@ static uint64_t s_load64(const uint8_t *p)
 static void s_and_stored(s_q_t *q, uint8_t tag, int len, uint64_t *bits, size_t words64)
 {
     uint8_t key[8];
-    size_t klen = s_key_tag(key, q->release, tag);
+    size_t klen = cs_search_key_tag(key, q->release, tag);
     if (len >= 0) {
         key[klen++] = (uint8_t)len;
     }
@@ -1113,7 +541,7 @@ static int s_filter_docs(s_q_t *q, const s_term_t *t, uint64_t *bits, size_t wor
 static int s_count_word(s_q_t *q, const s_term_t *t, uint8_t *count)
 {
     uint8_t key[8 + CS_FOLD_WORD_MAX + 1];
-    size_t klen = s_key_word(key, q->release, t->w, t->len);
+    size_t klen = cs_search_key_word(key, q->release, t->w, t->len);
     cs_val_t v;
     if (cs_reader_get(q->r, CS_DB_SEARCH, key, klen, &v) != CS_OK) {
         return CS_EMALFORMED;
@@ -1137,35 +565,26 @@ static void s_keep_tier(uint64_t *bits, size_t words64, const uint8_t *count, ui
     }
 }
 
-static int s_run_text(s_q_t *q, const cs_search_query_t *sq, cs_search_result_t *out,
-                      cs_error_t *err)
+/* Resolve every term's ids (its prefix range, else its typo fallback) and order the terms by
+ * cost, cheapest first: order[0] drives. *matchable is 0 when some term matches no word (no
+ * hits, and no need to look further). CS_OK or CS_EMALFORMED. */
+static int s_plan(s_q_t *q, size_t *order, int *matchable, cs_search_result_t *out)
 {
-    if (q->n_terms == 0) {
-        return CS_OK;
-    }
-    int rc = s_read_meta(q);
-    if (rc != CS_OK) {
-        return cs_error_set(err, CS_EMALFORMED, "release %u has no usable search index",
-                            q->release);
-    }
-    size_t order[CS_SEARCH_MAX_WORDS];
-    uint32_t max_quality = 0;
+    *matchable = 0;
     for (size_t i = 0; i < q->n_terms; i++) {
         s_term_t *t = &q->terms[i];
-        rc = s_term_range(q, t);
+        int rc = s_term_range(q, t);
         if (rc == CS_OK && t->lo == t->hi && t->len >= CS_SEARCH_FUZZY_MIN) {
             rc = s_term_fuzzy(q, t);
             out->fuzzy |= t->n_fuzzy > 0;
         }
         if (rc != CS_OK) {
-            return cs_error_set(err, rc, "release %u: the search index is corrupt",
-                                q->release);
+            return rc;
         }
         if (t->lo == t->hi && t->n_fuzzy == 0) {
-            return CS_OK; /* a word that matches nothing: no hits */
+            return CS_OK;
         }
-        max_quality += t->n_fuzzy ? 0 : (t->exact != S_NONE ? 2 : 1);
-        /* insertion sort by cost: the cheapest term drives */
+        /* insertion sort by cost */
         size_t j = i;
         while (j > 0 && q->terms[order[j - 1]].cost > t->cost) {
             order[j] = order[j - 1];
@@ -1173,140 +592,228 @@ static int s_run_text(s_q_t *q, const cs_search_query_t *sq, cs_search_result_t 
         }
         order[j] = i;
     }
+    *matchable = 1;
+    return CS_OK;
+}
+
+/* The buffers of one text query, sized by the release's docs and the hits it keeps. */
+typedef struct s_work {
+    size_t words64;     /* 64-bit words of a doc bitmap */
+    uint64_t *bits;     /* the match set */
+    uint64_t *tmp;      /* scratch: a term's docs, then the match set's docs of one tier */
+    uint64_t *cls;      /* scratch: a tier's docs of one code length */
+    s_cand_t *heap;     /* the best k candidates (s_heap_push) */
+    size_t k;           /* candidates kept: offset + limit, within CS_SEARCH_MAX_WINDOW */
+    size_t n_heap;      /* candidates in heap */
+    s_doc_t *doc;       /* a decoded doc record */
+    uint8_t *tier;      /* per doc: how many terms it holds as whole words; NULL if unneeded */
+} s_work_t;
+
+/* Size and allocate w for q (meta read) and sq. CS_OK or CS_ENOMEM; free with s_work_free
+ * either way. */
+static int s_work_init(s_work_t *w, const s_q_t *q, const cs_search_query_t *sq)
+{
     /* Keep the best offset + limit; past the window only total is answered. */
-    size_t k = 0;
+    w->k = 0;
     if (sq->offset < CS_SEARCH_MAX_WINDOW) {
         uint64_t window = sq->offset + sq->limit;
-        k = window > CS_SEARCH_MAX_WINDOW ? CS_SEARCH_MAX_WINDOW : (size_t)window;
+        w->k = window > CS_SEARCH_MAX_WINDOW ? CS_SEARCH_MAX_WINDOW : (size_t)window;
     }
-    size_t words64 = ((size_t)q->meta.docs + 63) / 64;
-    uint64_t *bits = calloc(words64 ? words64 : 1, sizeof *bits);
-    uint64_t *tmp = calloc(words64 ? words64 : 1, sizeof *tmp);
-    uint64_t *cls = calloc(words64 ? words64 : 1, sizeof *cls);
-    s_cand_t *heap = calloc(k ? k : 1, sizeof *heap);
-    s_doc_t *doc = malloc(sizeof *doc);
-    uint8_t *tier = NULL; /* per doc: how many terms it holds as whole words */
-    if (!bits || !tmp || !cls || !heap || !doc) {
-        rc = cs_error_set(err, CS_ENOMEM, "out of memory searching");
-        goto done;
-    }
-    /* 1. The exact match set: the driver's docs, narrowed by every other term. */
-    rc = s_term_docs(q, &q->terms[order[0]], bits);
+    w->n_heap = 0;
+    w->words64 = ((size_t)q->meta.docs + 63) / 64;
+    size_t n64 = w->words64 ? w->words64 : 1;
+    w->bits = calloc(n64, sizeof *w->bits);
+    w->tmp = calloc(n64, sizeof *w->tmp);
+    w->cls = calloc(n64, sizeof *w->cls);
+    w->heap = calloc(w->k ? w->k : 1, sizeof *w->heap);
+    w->doc = malloc(sizeof *w->doc);
+    w->tier = NULL;
+    return w->bits && w->tmp && w->cls && w->heap && w->doc ? CS_OK : CS_ENOMEM;
+}
+
+static void s_work_free(s_work_t *w)
+{
+    free(w->bits);
+    free(w->tmp);
+    free(w->cls);
+    free(w->heap);
+    free(w->doc);
+    free(w->tier);
+}
+
+/* 1. The match set: the driver's docs, narrowed by every other term, each either by its
+ * postings or, when few docs remain, by checking their records. */
+static int s_match_set(s_q_t *q, const size_t *order, s_work_t *w)
+{
+    int rc = s_term_docs(q, &q->terms[order[0]], w->bits);
     for (size_t i = 1; rc == CS_OK && i < q->n_terms; i++) {
         const s_term_t *t = &q->terms[order[i]];
-        uint64_t left = s_popcount(bits, words64);
+        uint64_t left = s_popcount(w->bits, w->words64);
         if (left == 0) {
             break;
         }
         if (left * 16 < t->cost) {
-            rc = s_filter_docs(q, t, bits, words64, doc);
+            rc = s_filter_docs(q, t, w->bits, w->words64, w->doc);
         } else {
-            memset(tmp, 0, words64 * sizeof *tmp);
-            rc = s_term_docs(q, t, tmp);
-            for (size_t wi = 0; wi < words64; wi++) {
-                bits[wi] &= tmp[wi];
+            memset(w->tmp, 0, w->words64 * sizeof *w->tmp);
+            rc = s_term_docs(q, t, w->tmp);
+            for (size_t wi = 0; wi < w->words64; wi++) {
+                w->bits[wi] &= w->tmp[wi];
             }
         }
     }
-    if (rc != CS_OK) {
-        cs_error_set(err, rc, "release %u: the search index is corrupt", q->release);
-        goto done;
+    return rc;
+}
+
+/* Count, for every doc, the terms it holds as whole words (w->tier), when some term is a
+ * whole word. CS_OK, CS_ENOMEM or CS_EMALFORMED. */
+static int s_count_tiers(s_q_t *q, s_work_t *w, uint32_t n_exact)
+{
+    if (n_exact == 0) {
+        return CS_OK;
     }
-    if (sq->billable_only) {
-        s_and_stored(q, S_TAG_BILLABLE, -1, bits, words64);
+    w->tier = calloc(q->meta.docs ? q->meta.docs : 1, 1);
+    if (!w->tier) {
+        return CS_ENOMEM;
     }
-    out->total = s_popcount(bits, words64);
-    /* 2. Rank. A doc's quality is fixed by which terms it holds as whole words (the exact
-     * word's postings), so docs fall into tiers by that count; within a tier the best score
-     * is known for each code length. Walk tiers from the most whole words down and, within
-     * each, the shorter (more general) codes first; stop once nothing left can beat the worst
-     * hit kept. Without tiers a prefix like "f" (whole word in a few titles) would have to
-     * score all 41,000 codes that start a word with it. */
+    int rc = CS_OK;
+    for (size_t i = 0; rc == CS_OK && i < q->n_terms; i++) {
+        const s_term_t *t = &q->terms[i];
+        if (!t->n_fuzzy && t->exact != S_NONE) {
+            rc = s_count_word(q, t, w->tier);
+        }
+    }
+    return rc;
+}
+
+/* Score every doc of w->cls into the heap. */
+static int s_score_docs(s_q_t *q, s_work_t *w)
+{
+    const uint64_t *cls = w->cls; /* locals: the calls below could alias w's fields */
+    s_doc_t *doc = w->doc;
+    s_cand_t *heap = w->heap;
+    size_t words64 = w->words64, k = w->k;
+    for (size_t wi = 0; wi < words64; wi++) {
+        uint64_t m = cls[wi];
+        while (m) {
+            uint32_t d = (uint32_t)(wi * 64 + (size_t)__builtin_ctzll(m));
+            m &= m - 1;
+            int rc = s_doc_get(q, d, doc);
+            if (rc != CS_OK) {
+                return rc;
+            }
+            uint32_t score = s_score(q, doc);
+            if (score != 0) {
+                s_heap_push(heap, &w->n_heap, k, (s_cand_t){score, d});
+            }
+        }
+    }
+    return CS_OK;
+}
+
+/* 2. Rank the match set (total docs) into the heap. A doc's quality is fixed by which terms it
+ * holds as whole words (the exact word's postings), so docs fall into tiers by that count;
+ * within a tier the best score is known for each code length. Walk tiers from the most whole
+ * words down and, within each, the shorter (more general) codes first; stop once nothing left
+ * can beat the worst hit kept. Without tiers a prefix like "f" (whole word in a few titles)
+ * would have to score all 41,000 codes that start a word with it. */
+static int s_rank(s_q_t *q, s_work_t *w, uint64_t total)
+{
     uint32_t n_plain = 0, n_exact = 0;
     for (size_t i = 0; i < q->n_terms; i++) {
         const s_term_t *t = &q->terms[i];
         n_plain += t->n_fuzzy ? 0 : 1;
         n_exact += (!t->n_fuzzy && t->exact != S_NONE) ? 1 : 0;
     }
-    if (n_exact > 0 && out->total > 0) {
-        tier = calloc(q->meta.docs ? q->meta.docs : 1, 1);
-        if (!tier) {
-            rc = cs_error_set(err, CS_ENOMEM, "out of memory searching");
-            goto done;
-        }
-        for (size_t i = 0; rc == CS_OK && i < q->n_terms; i++) {
-            const s_term_t *t = &q->terms[i];
-            if (!t->n_fuzzy && t->exact != S_NONE) {
-                rc = s_count_word(q, t, tier);
-            }
-        }
-        if (rc != CS_OK) {
-            cs_error_set(err, rc, "release %u: the search index is corrupt", q->release);
-            goto done;
-        }
+    if (total == 0) {
+        return CS_OK;
     }
-    size_t n_heap = 0;
-    uint32_t max_weight = s_field_weight[S_FIELD_TITLE] * (uint32_t)q->n_terms;
-    for (int c = (int)n_exact; c >= 0 && k > 0 && out->total > 0; c--) {
+    int rc = s_count_tiers(q, w, n_exact);
+    uint32_t max_weight = s_field_weight[CS_SEARCH_FIELD_TITLE] * (uint32_t)q->n_terms;
+    for (int c = (int)n_exact; rc == CS_OK && c >= 0 && w->k > 0; c--) {
         uint32_t tier_quality = n_plain + (uint32_t)c;
-        if (n_heap == k && heap[0].score > s_compose(tier_quality, max_weight, 0, 0)) {
+        if (w->n_heap == w->k && w->heap[0].score > s_compose(tier_quality, max_weight, 0, 0)) {
             break;
         }
-        memcpy(tmp, bits, words64 * sizeof *tmp);
-        if (tier) {
-            s_keep_tier(tmp, words64, tier, (uint8_t)c);
+        memcpy(w->tmp, w->bits, w->words64 * sizeof *w->tmp);
+        if (w->tier) {
+            s_keep_tier(w->tmp, w->words64, w->tier, (uint8_t)c);
         }
-        for (int len = 1; len < 32; len++) {
+        for (int len = 1; rc == CS_OK && len < 32; len++) {
             if (!(q->meta.lengths & (1u << len))) {
                 continue;
             }
-            if (n_heap == k &&
-                heap[0].score > s_compose(tier_quality, max_weight, (size_t)len, 0)) {
+            if (w->n_heap == w->k &&
+                w->heap[0].score > s_compose(tier_quality, max_weight, (size_t)len, 0)) {
                 break;
             }
-            memcpy(cls, tmp, words64 * sizeof *cls);
-            s_and_stored(q, S_TAG_CLASS, len, cls, words64);
-            for (size_t wi = 0; wi < words64; wi++) {
-                uint64_t m = cls[wi];
-                while (m) {
-                    uint32_t d = (uint32_t)(wi * 64 + (size_t)__builtin_ctzll(m));
-                    m &= m - 1;
-                    rc = s_doc_get(q, d, doc);
-                    if (rc != CS_OK) {
-                        cs_error_set(err, rc, "release %u: the search index is corrupt",
-                                     q->release);
-                        goto done;
-                    }
-                    uint32_t score = s_score(q, doc);
-                    if (score != 0) {
-                        s_heap_push(heap, &n_heap, k, (s_cand_t){score, d});
-                    }
-                }
-            }
+            memcpy(w->cls, w->tmp, w->words64 * sizeof *w->cls);
+            s_and_stored(q, CS_SEARCH_TAG_CLASS, len, w->cls, w->words64);
+            rc = s_score_docs(q, w);
         }
     }
-    qsort(heap, n_heap, sizeof *heap, s_cmp_cand);
-    for (size_t i = (size_t)sq->offset; i < n_heap && out->n_hits < sq->limit; i++) {
-        rc = s_doc_get(q, heap[i].doc, doc);
+    return rc;
+}
+
+/* 3. The page: the heap best first, from offset, as hits. */
+static int s_page(s_q_t *q, const cs_search_query_t *sq, s_work_t *w, cs_search_result_t *out)
+{
+    qsort(w->heap, w->n_heap, sizeof *w->heap, s_cmp_cand);
+    for (size_t i = (size_t)sq->offset; i < w->n_heap && out->n_hits < sq->limit; i++) {
+        int rc = s_doc_get(q, w->heap[i].doc, w->doc);
         if (rc != CS_OK) {
-            cs_error_set(err, rc, "release %u: the search index is corrupt", q->release);
-            goto done;
+            return rc;
         }
         cs_search_hit_t *h = &out->hits[out->n_hits++];
         h->cls = CS_CLASS_CODE;
-        memcpy(h->key, doc->key, doc->key_len);
-        h->key[doc->key_len] = '\0';
-        h->score = heap[i].score;
+        memcpy(h->key, w->doc->key, w->doc->key_len);
+        h->key[w->doc->key_len] = '\0';
+        h->score = w->heap[i].score;
     }
-    rc = CS_OK;
-done:
-    free(bits);
-    free(tmp);
-    free(cls);
-    free(heap);
-    free(doc);
-    free(tier);
-    return rc;
+    return CS_OK;
+}
+
+static int s_run_text(s_q_t *q, const cs_search_query_t *sq, cs_search_result_t *out,
+                      cs_error_t *err)
+{
+    if (q->n_terms == 0) {
+        return CS_OK;
+    }
+    if (s_read_meta(q) != CS_OK) {
+        return cs_error_set(err, CS_EMALFORMED, "release %u has no usable search index",
+                            q->release);
+    }
+    size_t order[CS_SEARCH_MAX_WORDS];
+    int matchable = 0;
+    int rc = s_plan(q, order, &matchable, out);
+    if (rc != CS_OK || !matchable) {
+        return rc == CS_OK ? CS_OK
+                           : cs_error_set(err, rc, "release %u: the search index is corrupt",
+                                          q->release);
+    }
+    s_work_t w;
+    rc = s_work_init(&w, q, sq);
+    if (rc == CS_OK) {
+        rc = s_match_set(q, order, &w);
+    }
+    if (rc == CS_OK) {
+        if (sq->billable_only) {
+            s_and_stored(q, CS_SEARCH_TAG_BILLABLE, -1, w.bits, w.words64);
+        }
+        out->total = s_popcount(w.bits, w.words64);
+        rc = s_rank(q, &w, out->total);
+    }
+    if (rc == CS_OK) {
+        rc = s_page(q, sq, &w, out);
+    }
+    s_work_free(&w);
+    if (rc == CS_ENOMEM) {
+        return cs_error_set(err, rc, "out of memory searching");
+    }
+    if (rc != CS_OK) {
+        return cs_error_set(err, rc, "release %u: the search index is corrupt", q->release);
+    }
+    return CS_OK;
 }
 
 /* q as a code prefix in storage form (dot and spaces dropped, upper case); 0 if it is not. */

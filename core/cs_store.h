@@ -5,7 +5,7 @@
  *   CS_DB_META      catalog of releases and schema version (see cs_catalog.h)
  *   CS_DB_CODES     [release u32 BE][class u8][code key] -> entry record (cs_entry.h)
  *   CS_DB_CHILDREN  [release][class][parent key][0][order u32 BE][seq u32 BE] -> [class][key]
- *   CS_DB_SEARCH    [release][tag u8]... -> the release's search index (cs_search.h)
+ *   CS_DB_SEARCH    [release][tag u8]... -> the release's search index (cs_search_format.h)
  *   CS_DB_MAPS      [release][map u8][source key][0][seq u32] -> one crosswalk row (cs_maps.h)
  *   CS_DB_RMAPS     [release][map u8][target key][0][seq u32] -> the row's source, reversed
  *

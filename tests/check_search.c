@@ -1,7 +1,10 @@
 /* check_search.c: text folding, edit distance, and the search index on a tiny in-process
- * store: building, ranking, typo fallback, code prefixes, paging and bad input. */
+ * store: building, its stored bytes, ranking, typo fallback, code prefixes, paging and bad
+ * input; and which headers the builder and the load code are compiled with. */
 #include <check.h>
 #include <ctype.h>
+#include <ftw.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,6 +12,8 @@
 #include "cs_fold.h"
 #include "cs_key.h"
 #include "cs_search.h"
+#include "cs_search_build.h"
+#include "cs_search_format.h"
 #include "cs_store.h"
 #include "cs_test.h"
 
@@ -416,6 +421,112 @@ START_TEST(test_index_purged_by_release_prefix)
 }
 END_TEST
 
+/* The index's bytes: every key and value of the release in CS_DB_SEARCH, in key order. The
+ * builder and the query share only cs_search_format.h; pinning what the builder writes keeps
+ * a change of layout from passing unnoticed where both sides would change together. */
+START_TEST(test_index_bytes_pinned)
+{
+    uint8_t pre[4];
+    size_t plen = cs_key_release(pre, T_REL);
+    cs_val_t k, v;
+    uint64_t h = 14695981039346656037u; /* FNV-1a over each klen, key, vlen, value */
+    size_t per_tag[256] = {0};
+    int rc = cs_reader_seek(s_reader, CS_DB_SEARCH, pre, plen, &k, &v);
+    while (rc == CS_OK && k.len > plen && memcmp(k.data, pre, plen) == 0) {
+        per_tag[((const uint8_t *)k.data)[plen]]++;
+        const cs_val_t parts[2] = {k, v};
+        for (int i = 0; i < 2; i++) {
+            uint8_t len[4];
+            cs_key_put_u32(len, (uint32_t)parts[i].len);
+            for (size_t j = 0; j < 4 + parts[i].len; j++) {
+                uint8_t c = j < 4 ? len[j] : ((const uint8_t *)parts[i].data)[j - 4];
+                h = (h ^ c) * 1099511628211u;
+            }
+        }
+        rc = cs_reader_next(s_reader, CS_DB_SEARCH, &k, &v);
+    }
+    uint8_t mk[8];
+    ck_assert_int_eq(cs_reader_get(s_reader, CS_DB_SEARCH, mk,
+                                   cs_search_key_tag(mk, T_REL, CS_SEARCH_TAG_META), &v),
+                     CS_OK);
+    const uint8_t *m = v.data;
+    ck_assert_uint_eq(v.len, CS_SEARCH_META_LEN);
+    ck_assert_uint_eq(m[0], CS_SEARCH_VERSION);
+    ck_assert_uint_eq(cs_key_get_u32(m + 1), S_NRECS);
+    ck_assert_uint_eq(cs_key_get_u32(m + 13), CS_SEARCH_CHUNK);
+    ck_assert_uint_eq(cs_key_get_u32(m + 17), 1u << 3 | 1u << 4 | 1u << 5 | 1u << 6 | 1u << 7);
+    /* one meta, word list, chunk (13 docs) and billable bitmap; a word key per word; a
+     * bitmap per code length (3 to 7) */
+    ck_assert_uint_eq(per_tag[CS_SEARCH_TAG_META], 1);
+    ck_assert_uint_eq(per_tag[CS_SEARCH_TAG_LIST], 1);
+    ck_assert_uint_eq(per_tag[CS_SEARCH_TAG_FWD], 1);
+    ck_assert_uint_eq(per_tag[CS_SEARCH_TAG_BILLABLE], 1);
+    ck_assert_uint_eq(per_tag[CS_SEARCH_TAG_WORD], cs_key_get_u32(m + 5));
+    ck_assert_uint_eq(per_tag[CS_SEARCH_TAG_CLASS], 5);
+    ck_assert_msg(h == 0x979e99b356d2aeb4u,
+                  "the search index's bytes changed (FNV-1a %016llx): bump CS_SEARCH_VERSION "
+                  "if the layout changed, then pin the new digest here",
+                  (unsigned long long)h);
+}
+END_TEST
+
+/* ---- layers: the dependency files the compiler wrote (-MMD) say what each object includes */
+
+static const char *s_dep_want; /* the .d file's name to find under the build's obj/ */
+static char s_dep_path[1024];  /* where it was found */
+
+static int s_find_dep(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void)st;
+    if (type == FTW_F && strcmp(path + ftw->base, s_dep_want) == 0) {
+        snprintf(s_dep_path, sizeof s_dep_path, "%s", path);
+        return 1;
+    }
+    return 0;
+}
+
+/* Does the object of source file name (e.g. "cs_load.c") include a header called header
+ * (its file name, whatever its folder)? Fails the test when the build has no such object. */
+static int s_includes(const char *name, const char *header)
+{
+    char dep[256], root[1024];
+    snprintf(dep, sizeof dep, "%.*s.d", (int)(strlen(name) - 2), name);
+    snprintf(root, sizeof root, "%s/obj/core", cs_test_build_dir());
+    s_dep_want = dep;
+    s_dep_path[0] = '\0';
+    ck_assert_msg(nftw(root, s_find_dep, 16, FTW_PHYS) == 1, "no %s under %s", dep, root);
+    FILE *f = fopen(s_dep_path, "r");
+    ck_assert_msg(f != NULL, "cannot read %s", s_dep_path);
+    char tok[1024];
+    int found = 0;
+    while (!found && fscanf(f, "%1023s", tok) == 1) {
+        size_t n = strlen(tok);
+        if (n > 0 && tok[n - 1] == ':') {
+            tok[--n] = '\0';
+        }
+        const char *slash = strrchr(tok, '/');
+        found = strcmp(slash ? slash + 1 : tok, header) == 0;
+    }
+    fclose(f);
+    return found;
+}
+
+START_TEST(test_load_reaches_only_the_builder)
+{
+    ck_assert_msg(s_includes("cs_load.c", "cs_search_build.h"),
+                  "cs_load.c builds the search index through cs_search_build.h");
+    ck_assert_msg(!s_includes("cs_load.c", "cs_search.h"),
+                  "cs_load.c includes the search query's header (cs_search.h): the load "
+                  "layer may reach only the index builder (cs_search_build.h)");
+    /* the builder writes the store: it knows nothing of queries or the wire (-MMD lists no
+     * system header, so msgpack.h itself cannot be seen here; cs_proto.h brings it) */
+    ck_assert(!s_includes("cs_search_build.c", "cs_search.h"));
+    ck_assert(!s_includes("cs_search_build.c", "cs_proto.h"));
+    ck_assert(s_includes("cs_search_build.c", "cs_search_format.h"));
+    ck_assert(s_includes("cs_search.c", "cs_search_format.h"));
+}
+END_TEST
+
 Suite *cs_search_suite(void);
 Suite *cs_search_suite(void)
 {
@@ -437,6 +548,10 @@ Suite *cs_search_suite(void)
     tcase_add_test(tc, test_paging_and_billable);
     tcase_add_test(tc, test_bad_input);
     tcase_add_test(tc, test_index_purged_by_release_prefix);
+    tcase_add_test(tc, test_index_bytes_pinned);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("layers");
+    tcase_add_test(tc, test_load_reaches_only_the_builder);
     suite_add_tcase(s, tc);
     return s;
 }
