@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <lmdb.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -28,8 +29,9 @@ static const char *const s_db_names[CS_DB_COUNT_] = {"meta",   "codes", "childre
 struct cs_store {
     MDB_env *env;              /* the one environment of the process */
     MDB_dbi dbi[CS_DB_COUNT_]; /* handles opened at start, never closed while open */
-    pthread_rwlock_t quiesce;  /* readers hold it shared inside a snapshot; grow takes it */
-    size_t map_size;           /* current map size in bytes */
+    pthread_rwlock_t quiesce;  /* readers hold it shared inside a snapshot; remaps take it */
+    atomic_size_t map_size;    /* current map size in bytes */
+    unsigned map_gen;          /* remaps so far (under quiesce: written exclusive) */
     int lock_fd;               /* CS_STORE_LOCK_FILE, flock()ed by a writable store; or -1 */
     char dir[4096];            /* the directory */
 };
@@ -349,7 +351,7 @@ const char *cs_store_dir(const cs_store_t *store)
 
 size_t cs_store_map_size(const cs_store_t *store)
 {
-    return store->map_size;
+    return atomic_load(&((cs_store_t *)store)->map_size);
 }
 
 uint64_t cs_store_used_bytes(cs_store_t *store)
@@ -365,7 +367,7 @@ uint64_t cs_store_used_bytes(cs_store_t *store)
 
 int cs_store_grow(cs_store_t *store, size_t min_size, cs_error_t *err)
 {
-    size_t target = store->map_size * 2;
+    size_t target = atomic_load(&store->map_size) * 2;
     if (target < min_size) {
         target = min_size;
     }
@@ -375,17 +377,65 @@ int cs_store_grow(cs_store_t *store, size_t min_size, cs_error_t *err)
         MDB_envinfo info;
         store->map_size = mdb_env_info(store->env, &info) == MDB_SUCCESS ? info.me_mapsize
                                                                          : target;
+        store->map_gen++;
     }
     pthread_rwlock_unlock(&store->quiesce);
     if (rc != MDB_SUCCESS) {
         return cs_error_set(err, s_map_err(rc), "%s: cannot grow the map to %zu bytes: %s",
                             store->dir, target, mdb_strerror(rc));
     }
-    CS_NOTICE("store %s: map grown to %zu MiB", store->dir, store->map_size >> 20);
+    CS_NOTICE("store %s: map grown to %zu MiB", store->dir, atomic_load(&store->map_size) >> 20);
     return CS_OK;
 }
 
 /* ---- readers ---- */
+
+/* Another process grew the map past this one's (MDB_MAP_RESIZED): adopt its size. Adopting
+ * remaps the file, which moves the map under every reader of this process, so it happens
+ * under the exclusive lock, as cs_store_grow does; gen (read under the shared lock) tells
+ * whether another thread adopted it meanwhile. */
+static int s_adopt_grown_map(cs_store_t *st, unsigned gen)
+{
+    int rc = MDB_SUCCESS;
+    pthread_rwlock_wrlock(&st->quiesce);
+    if (st->map_gen == gen) {
+        rc = mdb_env_set_mapsize(st->env, 0);
+        MDB_envinfo info;
+        if (rc == MDB_SUCCESS && mdb_env_info(st->env, &info) == MDB_SUCCESS) {
+            st->map_size = info.me_mapsize;
+        }
+        st->map_gen++;
+    }
+    pthread_rwlock_unlock(&st->quiesce);
+    return rc;
+}
+
+/* Begin (renew) a read transaction under the shared lock, adopting a map grown by another
+ * process first when LMDB asks for it. Returns with the shared lock held on MDB_SUCCESS. */
+static int s_read_txn_begin(cs_store_t *st, MDB_txn **txn, int renew)
+{
+    for (int tries = 0;; tries++) {
+        pthread_rwlock_rdlock(&st->quiesce);
+        int rc = renew ? mdb_txn_renew(*txn) : mdb_txn_begin(st->env, NULL, MDB_RDONLY, txn);
+        if (rc == MDB_READERS_FULL && !renew) {
+            int dead = 0;
+            mdb_reader_check(st->env, &dead);
+            rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, txn);
+        }
+        if (rc == MDB_SUCCESS) {
+            return rc;
+        }
+        unsigned gen = st->map_gen;
+        pthread_rwlock_unlock(&st->quiesce);
+        if (rc != MDB_MAP_RESIZED || tries == 8) {
+            return rc;
+        }
+        rc = s_adopt_grown_map(st, gen);
+        if (rc != MDB_SUCCESS) {
+            return rc;
+        }
+    }
+}
 
 cs_reader_t *cs_reader_new(cs_store_t *store, cs_error_t *err)
 {
@@ -395,12 +445,7 @@ cs_reader_t *cs_reader_new(cs_store_t *store, cs_error_t *err)
         return NULL;
     }
     r->store = store;
-    int rc = mdb_txn_begin(store->env, NULL, MDB_RDONLY, &r->txn);
-    if (rc == MDB_READERS_FULL) {
-        int dead = 0;
-        mdb_reader_check(store->env, &dead);
-        rc = mdb_txn_begin(store->env, NULL, MDB_RDONLY, &r->txn);
-    }
+    int rc = s_read_txn_begin(store, &r->txn, 0);
     if (rc != MDB_SUCCESS) {
         cs_error_set(err, s_map_err(rc), "cannot begin a read transaction: %s",
                      mdb_strerror(rc));
@@ -411,11 +456,14 @@ cs_reader_t *cs_reader_new(cs_store_t *store, cs_error_t *err)
         rc = mdb_cursor_open(r->txn, store->dbi[i], &r->cur[i]);
         if (rc != MDB_SUCCESS) {
             cs_error_set(err, s_map_err(rc), "cannot open a cursor: %s", mdb_strerror(rc));
+            mdb_txn_reset(r->txn);
+            pthread_rwlock_unlock(&store->quiesce);
             cs_reader_destroy(&r);
             return NULL;
         }
     }
     mdb_txn_reset(r->txn);
+    pthread_rwlock_unlock(&store->quiesce);
     return r;
 }
 
@@ -443,15 +491,8 @@ int cs_reader_begin(cs_reader_t *r)
     if (r->active) {
         return CS_OK;
     }
-    pthread_rwlock_rdlock(&r->store->quiesce);
-    int rc = mdb_txn_renew(r->txn);
-    if (rc == MDB_MAP_RESIZED) {
-        /* Another process grew the map: adopt its size and retry once. */
-        mdb_env_set_mapsize(r->store->env, 0);
-        rc = mdb_txn_renew(r->txn);
-    }
+    int rc = s_read_txn_begin(r->store, &r->txn, 1);
     if (rc != MDB_SUCCESS) {
-        pthread_rwlock_unlock(&r->store->quiesce);
         CS_ERROR("store %s: cannot renew a read transaction: %s", r->store->dir,
                  mdb_strerror(rc));
         return CS_EINTERNAL;

@@ -18,7 +18,8 @@
  *    next call on the same reader that moves its cursor; copy what must outlive them;
  *  - the map starts at map_size bytes of address space and doubles when a write finds it full
  *    (cs_store_grow): readers are quiesced by a lock that each reader holds only between
- *    begin and end.
+ *    begin and end. A map grown by another process (a broker, seen from an embedded reader)
+ *    is adopted the same way: under that lock taken exclusively, once for all readers.
  */
 #ifndef CS_STORE_H
 #define CS_STORE_H
@@ -95,7 +96,8 @@ int cs_store_grow(cs_store_t *store, size_t min_size, cs_error_t *err);
 /* ---- readers: one per thread ---- */
 cs_reader_t *cs_reader_new(cs_store_t *store, cs_error_t *err);
 void cs_reader_destroy(cs_reader_t **reader);
-/* Start a snapshot (renews the thread's transaction). CS_OK or CS_EINTERNAL. */
+/* Start a snapshot (renews the thread's transaction; adopts a map another process grew).
+ * CS_OK or CS_EINTERNAL. */
 int cs_reader_begin(cs_reader_t *reader);
 /* The snapshot's id (LMDB's transaction id), between begin and end: every commit makes a new
  * one, so two snapshots with the same id hold the same data. 0 when not begun. */
