@@ -810,6 +810,19 @@ int cs_reader_get(cs_reader_t *r, int db, const void *key, size_t klen, cs_val_t
     return CS_OK;
 }
 
+/* Hand a cursor's key and value out (either may be NULL). */
+static void s_out(const MDB_val *mk, const MDB_val *mv, cs_val_t *k, cs_val_t *v)
+{
+    if (k) {
+        k->data = mk->mv_data;
+        k->len = mk->mv_size;
+    }
+    if (v) {
+        v->data = mv->mv_data;
+        v->len = mv->mv_size;
+    }
+}
+
 static int s_cursor(MDB_cursor *cur, MDB_cursor_op op, const void *key, size_t klen,
                     cs_val_t *k, cs_val_t *v)
 {
@@ -820,14 +833,7 @@ static int s_cursor(MDB_cursor *cur, MDB_cursor_op op, const void *key, size_t k
     if (rc != MDB_SUCCESS) {
         return s_map_err(rc);
     }
-    if (k) {
-        k->data = mk.mv_data;
-        k->len = mk.mv_size;
-    }
-    if (v) {
-        v->data = mv.mv_data;
-        v->len = mv.mv_size;
-    }
+    s_out(&mk, &mv, k, v);
     return CS_OK;
 }
 
@@ -848,14 +854,7 @@ static int s_reader_move(cs_reader_t *r, int db, MDB_cursor_op op, const void *k
     if (rc != CS_OK) {
         return rc;
     }
-    if (k) {
-        k->data = mk.mv_data;
-        k->len = mk.mv_size;
-    }
-    if (v) {
-        v->data = mv.mv_data;
-        v->len = mv.mv_size;
-    }
+    s_out(&mk, &mv, k, v);
     return CS_OK;
 }
 
