@@ -297,18 +297,6 @@ void cs_verify_destroy(cs_verify_t **vp)
     *vp = NULL;
 }
 
-int cs_verify_wait(cs_verify_t *v, unsigned n)
-{
-    n = n ? n : 1;
-    pthread_mutex_lock(&v->mu);
-    while (v->finished < n && !atomic_load(&v->stop)) {
-        pthread_cond_wait(&v->cv, &v->mu);
-    }
-    int rc = v->finished >= n ? CS_OK : CS_ETERM;
-    pthread_mutex_unlock(&v->mu);
-    return rc;
-}
-
 /* "verify-N" -> N, 0 if it is not a verify job. */
 static unsigned s_job_pass(cs_str_t job)
 {

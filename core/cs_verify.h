@@ -49,10 +49,6 @@ void cs_verify_destroy(cs_verify_t **v);
  * blocks on a pass. Thread-safe. */
 cs_proto_err_t cs_verify_answer(cs_verify_t *v, const cs_request_t *req, msgpack_packer *pk);
 
-/* Block until pass n has finished (tests and tools); n 0 means the first. Returns CS_OK, or
- * CS_ETERM when the verifier stops first. */
-int cs_verify_wait(cs_verify_t *v, unsigned n);
-
 #ifdef __cplusplus
 }
 #endif
