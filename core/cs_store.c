@@ -108,7 +108,8 @@ static void s_on_fault(int sig, siginfo_t *si, void *ctx)
     } else if (prev->sa_handler != SIG_DFL && prev->sa_handler != SIG_IGN) {
         prev->sa_handler(sig);
     } else {
-        signal(sig, SIG_DFL); /* the faulting instruction runs again, and the default kills */
+        signal(sig, SIG_DFL); /* the default action: the process dies, as it would have */
+        raise(sig);
     }
 }
 

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "codeset/codeset.h"
 #include "cs_daemon.h"
 #include "cs_store.h"
 #include "cs_test.h"
@@ -445,6 +446,51 @@ START_TEST(test_flipped_bytes_never_crash)
 }
 END_TEST
 
+/* The same flips under the embedded API: open, lookups, a validation and a search on each
+ * damaged copy, in this process. A fault would end the test with a signal. */
+START_TEST(test_flipped_bytes_embedded)
+{
+    char path[PATH_MAX], plugins[PATH_MAX];
+    snprintf(path, sizeof path, "%s/data.mdb", s_base.db);
+    snprintf(plugins, sizeof plugins, "%s/plugins", cs_test_build_dir());
+    struct stat sb;
+    ck_assert_int_eq(stat(path, &sb), 0);
+    size_t pages = (size_t)sb.st_size / 4096;
+    static const char *const codes[] = {"E11.9", "S72.001A", "E11", "M48.40XA", "I10"};
+    int opened = 0, errors = 0;
+    for (size_t t = 0; t < 4 * (pages - 2); t++) {
+        size_t p = 2 + t / 4;
+        static const unsigned offs[] = {12, 13, 16};
+        size_t off = t % 4 < 3 ? p * 4096 + offs[t % 4] : p * 4096 + 24 + (p * 397) % 4000;
+        cs_daemon_t d;
+        s_copy_base(&d);
+        s_flip(&d, off, t % 4 == 0 ? 0x80 : t % 4 == 1 ? 0x40 : t % 4 == 2 ? 0x10 : 0x5a);
+        cs_error_t err;
+        cs_db_t *db = cs_db_open(d.db, plugins, &err);
+        if (db) {
+            opened++;
+            for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
+                cs_db_entry_t e;
+                errors += cs_db_lookup(db, "icd10cm", codes[i], NULL, &e, &err) != CS_OK;
+            }
+            const cs_db_result_t *res;
+            cs_db_str_t rel;
+            errors += cs_db_validate(db, "icd10cm", codes, 5, NULL, &res, &rel, &err) != CS_OK;
+            const cs_db_hit_t *hits;
+            size_t n_hits;
+            uint64_t total;
+            errors += cs_db_search(db, "icd10cm", "diabetes", 10, 0, 0, NULL, &hits, &n_hits,
+                                   &total, &err) != CS_OK;
+            cs_db_close(&db);
+        }
+        cs_daemon_cleanup(&d);
+    }
+    fprintf(stderr, "flipped bytes, embedded: %zu copies, %d opened, %d calls failed\n",
+            4 * (pages - 2), opened, errors);
+}
+END_TEST
+
+
 Suite *cs_integrity_suite(void)
 {
     Suite *s = suite_create("integrity");
@@ -459,6 +505,7 @@ Suite *cs_integrity_suite(void)
     tcase_add_unchecked_fixture(tc, s_setup, s_teardown);
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, test_flipped_bytes_never_crash);
+    tcase_add_test(tc, test_flipped_bytes_embedded);
     suite_add_tcase(s, tc);
     return s;
 }
