@@ -188,7 +188,7 @@ START_TEST(test_corrupt_title_refused)
     size_t n = 0;
     for (size_t i = 0; i + sizeof title - 1 <= len; i++) {
         if (memcmp(b + i, title, sizeof title - 1) == 0) {
-            s_flip(&d, i + 5, 'd' ^ 'b'); /* "Type 2 biabetes" */
+            s_flip(&d, i + 5, '2' ^ '4'); /* "Type 4 diabetes ...": plausible, and wrong */
             n++;
         }
     }
