@@ -26,6 +26,7 @@
 #include "cs_slices.h"
 #include "cs_stats.h"
 #include "cs_store.h"
+#include "cs_verify.h"
 #include "cs_workers.h"
 
 #define CS_MAX_FRAMES 16 /* envelope frames kept per request */
@@ -75,6 +76,7 @@ typedef struct s_broker {
     cs_codeidx_set_t *index;    /* code indexes, shared with the workers */
     cs_replypool_t *replies;    /* buffers for the replies this thread packs */
     cs_jobs_t *jobs;            /* load jobs */
+    cs_verify_t *verify;        /* release checksums, checked in the background */
     cs_workers_t *workers;      /* slow-op threads, NULL when --workers 0 */
     cs_curve_t *curve;          /* CURVE keys and ZAP handler, NULL without --curve-secret */
     uint32_t max_codes;         /* validate codes per request (configured, clamped) */
@@ -583,8 +585,12 @@ static int s_start_store(s_broker_t *b, size_t *n_plugins, cs_error_t *err)
     if (!b->jobs) {
         return cs_error_set(err, CS_ENOMEM, "out of memory");
     }
+    b->verify = cs_verify_start(b->store, err); /* checks every release; start-up goes on */
+    if (!b->verify) {
+        return err->code;
+    }
     b->ctx = (cs_op_ctx_t){.engine = b->engine, .jobs = b->jobs, .plugins = b->plugins,
-                           .server = b};
+                           .verify = b->verify, .server = b};
     return CS_OK;
 }
 
@@ -721,6 +727,7 @@ static int s_stop(s_broker_t *b)
     if (b->admin_path[0]) {
         unlink(b->admin_path);
     }
+    cs_verify_destroy(&b->verify);
     if (stuck) {
         return -1;
     }

@@ -250,7 +250,7 @@ static int s_release_encode(const cs_release_t *rel, msgpack_sbuffer *sb)
 {
     msgpack_packer pk;
     msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, rel->n_maps ? 11 : 10);
+    msgpack_pack_map(&pk, 10 + (rel->n_maps ? 1 : 0) + (rel->checksum[0] ? 1 : 0));
     s_pack_kv_str(&pk, "system", rel->system);
     s_pack_kv_str(&pk, "label", rel->label);
     s_pack_kv_int(&pk, "effective_from", rel->effective_from);
@@ -260,6 +260,9 @@ static int s_release_encode(const cs_release_t *rel, msgpack_sbuffer *sb)
     s_pack_kv_int(&pk, "loaded_at", rel->loaded_at);
     s_pack_kv_str(&pk, "loader", rel->loader);
     s_pack_kv_int(&pk, "id", rel->id);
+    if (rel->checksum[0]) {
+        s_pack_kv_str(&pk, "checksum", rel->checksum);
+    }
     msgpack_pack_str(&pk, 5);
     msgpack_pack_str_body(&pk, "files", 5);
     msgpack_pack_array(&pk, rel->n_files);
@@ -344,6 +347,8 @@ static int s_release_decode(const void *data, size_t len, cs_release_t *rel)
             rel->loaded_at = s_int(&kv->val);
         } else if (s_key_is(kv, "id")) {
             rel->id = (uint32_t)s_int(&kv->val);
+        } else if (s_key_is(kv, "checksum")) {
+            s_copy_str(rel->checksum, sizeof rel->checksum, &kv->val);
         } else if (s_key_is(kv, "files") && kv->val.type == MSGPACK_OBJECT_ARRAY) {
             const msgpack_object_array *a = &kv->val.via.array;
             for (uint32_t j = 0; j < a->size && j < CS_RELEASE_MAX_FILES; j++) {

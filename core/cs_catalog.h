@@ -63,6 +63,8 @@ typedef struct cs_release {
     cs_release_file_t files[CS_RELEASE_MAX_FILES];
     uint32_t n_maps;         /* > 0 for a map-set release (crosswalks, no codes) */
     cs_release_map_t maps[CS_RELEASE_MAX_MAPS];
+    char checksum[65];       /* SHA-256 of its records at publish (cs_verify.h), hex; "" for a
+                              * release published before checksums */
 } cs_release_t;
 
 /* A release chosen for a query. label points into the snapshot (borrowed). */

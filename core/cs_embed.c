@@ -342,6 +342,11 @@ static int s_lookup(cs_db_t *db, const char *system, const char *code, const cs_
     cs_entry_t ent;
     if (cs_codeidx_entry(&db->index, db->reader, rel.id, c.cls, c.key, strlen(c.key), 0, &ent) !=
         CS_OK) {
+        if (cs_reader_corrupt(db->reader)) { /* not "not found": it could not be read */
+            cs_reader_end(db->reader);
+            return cs_error_set(err, CS_EMALFORMED, "a page of the database holding %s %s is "
+                                "corrupt (the data file is damaged)", system, code);
+        }
         cs_span_t s[2] = {{c.display, strlen(c.display)}, rel.label};
         cs_db_str_t *o[2] = {&out->code, &out->release};
         rc = s_copy_texts(db, s, o, 2);
@@ -443,6 +448,7 @@ static int s_engine_call(cs_db_t *db, const cs_request_t *req, cs_error_t *err)
     int code = e == CS_PERR_UNKNOWN_RELEASE || e == CS_PERR_NO_RELEASE_FOR_DATE ? CS_ENOTFOUND
                : e == CS_PERR_TOO_MANY                                         ? CS_ETOOMANY
                : e == CS_PERR_INTERNAL                                         ? CS_EINTERNAL
+               : e == CS_PERR_CORRUPT_RELEASE                                  ? CS_EMALFORMED
                                                                                : CS_EINVAL;
     return cs_error_set(err, code, "%.*s", (int)msg.len, msg.ptr ? msg.ptr : "");
 }

@@ -19,6 +19,7 @@
 #include "cs_log.h"
 #include "cs_maps.h"
 #include "cs_search_build.h"
+#include "cs_verify.h"
 
 #define CS_JOBS_KEPT 64           /* finished jobs remembered for the job op */
 #define CS_LOAD_BATCH 20000       /* records per write transaction */
@@ -377,6 +378,28 @@ static const char *s_base(const char *path)
     return slash ? slash + 1 : path;
 }
 
+/* The checksum of what was written and committed (cs_verify.h), into rel before publish. */
+static int s_checksum(cs_jobs_t *jobs, cs_release_t *rel, cs_error_t *err)
+{
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    cs_reader_t *r = cs_reader_new(jobs->store, err);
+    if (!r) {
+        return err->code ? err->code : CS_EINTERNAL;
+    }
+    uint64_t n = 0;
+    cs_error_t cerr;
+    cs_error_clear(&cerr);
+    int rc = cs_verify_checksum(r, rel->id, rel->checksum, &n, &jobs->cancel, &cerr);
+    cs_reader_destroy(&r);
+    if (rc != CS_OK) {
+        return cs_error_set(err, rc, "cannot checksum what was written: %s", cerr.msg);
+    }
+    CS_NOTICE("load %s/%s: checksum of %llu records %.16s... in %.3f s", rel->system, rel->label,
+              (unsigned long long)n, rel->checksum, s_elapsed(&t0));
+    return CS_OK;
+}
+
 /* One attempt: write the release and publish it. On failure everything written is purged. */
 static int s_attempt(cs_jobs_t *jobs, const cs_plugin_desc_t *sysp, cs_release_t *rel,
                      cs_sink_t *sink, cs_error_t *err)
@@ -430,6 +453,9 @@ static int s_attempt(cs_jobs_t *jobs, const cs_plugin_desc_t *sysp, cs_release_t
     cs_search_builder_destroy(&sink->search);
     if (rc == CS_OK) {
         rc = cs_writer_commit(w, err);
+    }
+    if (rc == CS_OK) {
+        rc = s_checksum(jobs, rel, err);
     }
     if (rc == CS_OK) {
         rel->codes = sink->codes;

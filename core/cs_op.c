@@ -62,6 +62,9 @@ const cs_op_def_t cs_ops[CS_OP_COUNT_] = {
     [CS_OP_CANCEL] = {
         .name = "cancel", .required = {CS_KEY_JOB}, .accepts = CS_KEYS_COMMON | B(JOB),
         .flags = CS_OPF_ADMIN, .handler = cs_op_cancel},
+    [CS_OP_VERIFY] = {
+        .name = "verify", .accepts = CS_KEYS_COMMON | B(JOB),
+        .flags = CS_OPF_ADMIN, .handler = cs_op_verify},
 };
 /* clang-format on */
 

@@ -77,9 +77,11 @@ enum {
 struct cs_engine;
 struct cs_jobs;
 struct cs_plugin_host;
+struct cs_verify;
 typedef struct cs_op_ctx {
     struct cs_engine *engine;             /* this thread's query engine */
     struct cs_jobs *jobs;                 /* load jobs: the broker's thread only, else NULL */
+    struct cs_verify *verify;             /* release checksums: the broker's thread, or NULL */
     const struct cs_plugin_host *plugins; /* the plugins loaded */
     void *server;                         /* the broker (its stats), or NULL */
 } cs_op_ctx_t;
@@ -131,6 +133,8 @@ cs_proto_err_t cs_op_retire(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_p
 cs_proto_err_t cs_op_drop(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_packer *pk);
 cs_proto_err_t cs_op_plugins(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_packer *pk);
 cs_proto_err_t cs_op_cancel(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_packer *pk);
+/* cs_verify.c */
+cs_proto_err_t cs_op_verify(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_packer *pk);
 
 #ifdef __cplusplus
 }

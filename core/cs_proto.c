@@ -189,6 +189,7 @@ static const char *const s_errnames[] = {
     [CS_PERR_FORBIDDEN] = "forbidden",
     [CS_PERR_BUSY] = "busy",
     [CS_PERR_LOAD_FAILED] = "load_failed",
+    [CS_PERR_CORRUPT_RELEASE] = "corrupt_release",
     [CS_PERR_INTERNAL] = "internal",
 };
 

@@ -47,6 +47,7 @@ typedef enum cs_op {
     CS_OP_DROP,
     CS_OP_PLUGINS,
     CS_OP_CANCEL,
+    CS_OP_VERIFY,
     CS_OP_COUNT_
 } cs_op_t;
 
@@ -63,6 +64,7 @@ typedef enum cs_proto_err {
     CS_PERR_FORBIDDEN,
     CS_PERR_BUSY,
     CS_PERR_LOAD_FAILED,
+    CS_PERR_CORRUPT_RELEASE, /* the release failed its integrity check (cs_verify.h) */
     CS_PERR_INTERNAL,
 } cs_proto_err_t;
 

@@ -110,8 +110,8 @@ static void s_pack_key(msgpack_packer *pk, const char *k)
 /* ---- release resolution ---- */
 
 /* The request's release (cs_resolve.h), or its error packed. */
-static cs_proto_err_t s_resolve(cs_engine_t *e, const cs_request_t *req, msgpack_packer *pk,
-                                s_ctx_t *ctx)
+static cs_proto_err_t s_resolve_release(cs_engine_t *e, const cs_request_t *req,
+                                        msgpack_packer *pk, s_ctx_t *ctx)
 {
     memset(ctx, 0, sizeof *ctx);
     ctx->req = req;
@@ -124,6 +124,47 @@ static cs_proto_err_t s_resolve(cs_engine_t *e, const cs_request_t *req, msgpack
     ctx->sys = res.sys;
     ctx->rel = res.rel;
     return CS_PERR_NONE;
+}
+
+/* A release that failed its integrity check answers nothing, and says why: never a silently
+ * different answer, not even from the release before it. */
+static cs_proto_err_t s_refuse_failed(cs_engine_t *e, const cs_request_t *req,
+                                      msgpack_packer *pk, const char *system,
+                                      const cs_resolved_t *rel)
+{
+    char why[320];
+    if (!cs_store_release_failed(e->store, rel->id, why, sizeof why)) {
+        return CS_PERR_NONE;
+    }
+    return cs_reply_errorf(pk, req, CS_PERR_CORRUPT_RELEASE,
+                           "%s release %.*s %s; reload it or restore the database", system,
+                           (int)rel->label.len, rel->label.ptr, why);
+}
+
+static cs_proto_err_t s_resolve(cs_engine_t *e, const cs_request_t *req, msgpack_packer *pk,
+                                s_ctx_t *ctx)
+{
+    cs_proto_err_t perr = s_resolve_release(e, req, pk, ctx);
+    return perr != CS_PERR_NONE ? perr : s_refuse_failed(e, req, pk, ctx->sys->name, &ctx->rel);
+}
+
+/* A request that met a corrupt page (cs_reader_corrupt) gets an error in place of whatever
+ * was packed since mark: part of its answer could not be read. */
+static cs_proto_err_t s_unless_corrupt(cs_engine_t *e, const cs_request_t *req,
+                                       msgpack_packer *pk, size_t mark, cs_proto_err_t rc)
+{
+    if (!cs_reader_corrupt(e->reader) || pk->callback != msgpack_sbuffer_write) {
+        return rc;
+    }
+    ((msgpack_sbuffer *)pk->data)->size = mark;
+    return cs_reply_errorf(pk, req, CS_PERR_CORRUPT_RELEASE,
+                           "a page of the database this answer needs is corrupt (the data file "
+                           "is damaged); see codeset verify");
+}
+
+static size_t s_mark(const msgpack_packer *pk)
+{
+    return pk->callback == msgpack_sbuffer_write ? ((const msgpack_sbuffer *)pk->data)->size : 0;
 }
 
 /* ---- entry access ---- */
@@ -922,8 +963,10 @@ cs_proto_err_t cs_engine_validate_part(cs_engine_t *e, const cs_request_t *req, 
         return cs_reply_errorf(pk, req, CS_PERR_INTERNAL, "the store cannot be read right now");
     }
     *snapshot = cs_reader_snapshot(e->reader);
+    size_t mark = s_mark(pk);
     cs_proto_err_t rc = s_validate_range(e, req, lo, hi, header, pk);
     cs_reader_end(e->reader);
+    rc = s_unless_corrupt(e, req, pk, mark, rc);
     if (rc != CS_PERR_NONE) {
         *snapshot = 0;
     }
@@ -1014,6 +1057,10 @@ static cs_proto_err_t s_diff(cs_engine_t *e, const cs_request_t *req, msgpack_pa
         return cs_reply_errorf(pk, req, CS_PERR_UNKNOWN_RELEASE, "%s has no release '%s'",
                                ctx.sys->name, cs_str_printable(req->to_release, lbuf, sizeof lbuf));
     }
+    perr = s_refuse_failed(e, req, pk, ctx.sys->name, &to);
+    if (perr != CS_PERR_NONE) {
+        return perr;
+    }
     return cs_diff_answer(e->reader, ctx.sys->name, ctx.rel.id, ctx.rel.label, to.id, to.label,
                           req, pk);
 }
@@ -1037,9 +1084,10 @@ static cs_proto_err_t s_read_op(cs_engine_t *e, s_read_fn fn, const cs_request_t
     if (s_request_begin(e) != CS_OK) {
         return cs_reply_errorf(pk, req, CS_PERR_INTERNAL, "the store cannot be read right now");
     }
+    size_t mark = s_mark(pk);
     cs_proto_err_t rc = fn(e, req, pk);
     cs_reader_end(e->reader);
-    return rc;
+    return s_unless_corrupt(e, req, pk, mark, rc);
 }
 
 static cs_proto_err_t s_crosswalk(cs_engine_t *e, const cs_request_t *req, msgpack_packer *pk)

@@ -18,7 +18,8 @@
  *    next call on the same reader that moves its cursor; copy what must outlive them;
  *  - the map starts at map_size bytes of address space and doubles when a write finds it full
  *    (cs_store_grow): readers are quiesced by a lock that each reader holds only between
- *    begin and end.
+ *    begin and end. A map grown by another process (a broker, seen from an embedded reader)
+ *    is adopted the same way: under that lock taken exclusively, once for all readers.
  */
 #ifndef CS_STORE_H
 #define CS_STORE_H
@@ -92,14 +93,34 @@ uint64_t cs_store_used_bytes(cs_store_t *store);
  * blocks new ones meanwhile. Must be called with no write transaction open. */
 int cs_store_grow(cs_store_t *store, size_t min_size, cs_error_t *err);
 
-/* ---- readers: one per thread ---- */
+/* ---- release health: what the verifier found (cs_verify.h), read by every query ---- */
+/* Mark release id failed, with why (one sentence, copied: "failed its integrity check: ..."),
+ * or, with why NULL, healthy again. At most CS_STORE_FAILED_MAX releases are held failed (a
+ * later one is logged and not held). Thread-safe. */
+#define CS_STORE_FAILED_MAX 64
+void cs_store_release_fail(cs_store_t *store, uint32_t id, const char *why);
+/* 1 if release id failed, with the reason copied into why[cap] (why may be NULL); else 0.
+ * Thread-safe; one atomic load while no release has failed. */
+int cs_store_release_failed(cs_store_t *store, uint32_t id, char *why, size_t cap);
+
+/* ---- readers: one per thread ----
+ * LMDB trusts its pages: in a corrupted file it may read outside a page and fault. Every
+ * LMDB call of a reader runs under a guard: a fault (SIGSEGV, SIGBUS) inside one makes that
+ * call, and every later one in the same snapshot, fail with CS_EMALFORMED instead of
+ * killing the process; a fault anywhere else reaches the handler installed before (the
+ * default kills, as it always did). Keys and values are also checked to lie inside the data
+ * file before they are returned, so decoding them can never read past its end. */
 cs_reader_t *cs_reader_new(cs_store_t *store, cs_error_t *err);
 void cs_reader_destroy(cs_reader_t **reader);
-/* Start a snapshot (renews the thread's transaction). CS_OK or CS_EINTERNAL. */
+/* Start a snapshot (renews the thread's transaction; adopts a map another process grew).
+ * CS_OK or CS_EINTERNAL. */
 int cs_reader_begin(cs_reader_t *reader);
 /* The snapshot's id (LMDB's transaction id), between begin and end: every commit makes a new
  * one, so two snapshots with the same id hold the same data. 0 when not begun. */
 uint64_t cs_reader_snapshot(const cs_reader_t *reader);
+/* 1 if a call in the current snapshot met a corrupt page (it and every later one failed
+ * with CS_EMALFORMED); cleared by the next cs_reader_begin. */
+int cs_reader_corrupt(const cs_reader_t *reader);
 /* End the snapshot (resets the transaction). Safe to call when not begun. */
 void cs_reader_end(cs_reader_t *reader);
 /* Exact get. CS_OK (val borrowed) or CS_ENOTFOUND. */

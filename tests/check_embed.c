@@ -7,15 +7,19 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "codeset/codeset.h"
 #include "cs_daemon.h"
 #include "cs_embed.h"
+#include "cs_key.h"
+#include "cs_store.h"
 #include "cs_test.h"
 
 #define T_TIMEOUT 5000
@@ -454,6 +458,169 @@ START_TEST(test_open_errors)
 }
 END_TEST
 
+
+/* ---- map growth under readers: embedded handles on several threads keep reading while
+ * another process (a broker's load) writes the file past their map, over and over ---- */
+
+#define T_GROW_THREADS 4
+#define T_GROW_ROUNDS 12
+
+typedef struct t_reader {
+    cs_db_t *db;
+    atomic_int *stop;
+    long lookups; /* answered right */
+    char bad[256]; /* the first wrong answer, "" if none */
+} t_reader_t;
+
+static void *s_grow_reader(void *arg)
+{
+    t_reader_t *t = arg;
+    cs_error_t err;
+    while (!atomic_load(t->stop)) {
+        cs_db_entry_t e;
+        const char *code = t->lookups % 2 ? "E11.9" : "I10";
+        int rc = cs_db_lookup(t->db, "icd10cm", code, NULL, &e, &err);
+        if (rc != CS_OK || !e.found || e.title.len == 0) {
+            snprintf(t->bad, sizeof t->bad, "lookup %s: rc %d found %d: %s", code, rc,
+                     rc == CS_OK ? e.found : 0, rc == CS_OK ? "" : err.msg);
+            return NULL;
+        }
+        t->lookups++;
+    }
+    return NULL;
+}
+
+/* The writer, in a child process: junk records under a release id no catalog names, in
+ * commits of 64 KiB, growing the map (as a load does) each time it is full; exits 0 after
+ * `grows` grows, 1 on any failure. It waits for one byte on go_fd before writing. */
+static int s_grow_writer(const char *dir, int go_fd, int grows)
+{
+    char c;
+    if (read(go_fd, &c, 1) != 1) {
+        return 1;
+    }
+    cs_error_t err;
+    cs_store_t *st = cs_store_open(dir, (size_t)1 << 20, 0, &err); /* the file's, if larger */
+    cs_writer_t *w = st ? cs_writer_new(st, &err) : NULL;
+    if (!w) {
+        return 1;
+    }
+    static uint8_t val[4096];
+    memset(val, 0x5a, sizeof val);
+    uint32_t seq = 0;
+    for (int grown = 0; grown < grows;) {
+        for (int i = 0; i < 128; i++) {
+            uint8_t key[8];
+            cs_key_put_u32(key, 0xFFFFFF00u);
+            cs_key_put_u32(key + 4, seq++);
+            cs_writer_put(w, CS_DB_SEARCH, key, sizeof key, val, sizeof val);
+        }
+        int rc = cs_writer_commit(w, &err);
+        if (rc == CS_ESPACE) {
+            cs_writer_destroy(&w);
+            if (cs_store_grow(st, 0, &err) != CS_OK || !(w = cs_writer_new(st, &err))) {
+                return 1;
+            }
+            grown++;
+        } else if (rc != CS_OK) {
+            return 1;
+        }
+    }
+    cs_writer_destroy(&w);
+    cs_store_destroy(&st);
+    return 0;
+}
+
+static cs_daemon_t s_gd; /* the broker that made the small database the rounds copy */
+
+/* The sample release in a database whose map starts small (1 MiB), so that a few grows
+ * (each a doubling) come quickly (unchecked fixture). */
+static void s_grow_setup(void)
+{
+    memset(&s_gd, 0, sizeof s_gd);
+    const char *args[] = {"--map-size", "1048576", NULL};
+    ck_assert_int_eq(cs_daemon_start(&s_gd, args), 0);
+    cs_tclient_t *admin = cs_tclient_new(s_gd.admin_ep);
+    char cwd[PATH_MAX], xml[PATH_MAX + 80], order[PATH_MAX + 80], state[64];
+    ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
+    snprintf(xml, sizeof xml, "%s/loaders/icd10cm-tabular/sample/icd10cm_tabular_sample.xml",
+             cwd);
+    snprintf(order, sizeof order, "%s/loaders/icd10cm-tabular/sample/icd10cm_order_sample.txt",
+             cwd);
+    const char *files[] = {xml, order};
+    ck_assert_ptr_nonnull(cs_daemon_load(&s_gd, admin, NULL, "S", "2020-10-01", files, 2,
+                                         state, sizeof state, 60000));
+    ck_assert_str_eq(state, "done");
+    cs_tclient_destroy(&admin);
+    ck_assert_int_eq(cs_daemon_stop(&s_gd), 0);
+    snprintf(s_plugins, sizeof s_plugins, "%s/plugins", cs_test_build_dir());
+}
+
+static void s_grow_teardown(void)
+{
+    cs_daemon_cleanup(&s_gd);
+}
+
+START_TEST(test_map_growth)
+{
+    char dir[PATH_MAX], src[PATH_MAX + 16], dst[PATH_MAX + 16];
+    snprintf(src, sizeof src, "%s/data.mdb", s_gd.db);
+    for (int round = 0; round < T_GROW_ROUNDS; round++) {
+        /* a copy of the sample database, so every round starts from a small file and map */
+        cs_test_tmpdir(dir, sizeof dir);
+        snprintf(dst, sizeof dst, "%s/data.mdb", dir);
+        char cmd[3 * PATH_MAX];
+        snprintf(cmd, sizeof cmd, "cp '%s' '%s'", src, dst);
+        ck_assert_int_eq(system(cmd), 0);
+        int go[2];
+        ck_assert_int_eq(pipe(go), 0);
+        pid_t pid = fork(); /* before any thread of this round: the child is single-threaded */
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+            close(go[1]);
+            _exit(s_grow_writer(dir, go[0], 5));
+        }
+        close(go[0]);
+        cs_error_t err;
+        cs_db_t *db = cs_db_open(dir, s_plugins, &err);
+        ck_assert_msg(db != NULL, "cs_db_open: %s", err.msg);
+        atomic_int stop = 0;
+        t_reader_t t[T_GROW_THREADS];
+        pthread_t th[T_GROW_THREADS];
+        for (int i = 0; i < T_GROW_THREADS; i++) {
+            memset(&t[i], 0, sizeof t[i]);
+            t[i].stop = &stop;
+            t[i].db = i == 0 ? db : cs_db_dup(db, &err);
+            ck_assert_msg(t[i].db != NULL, "cs_db_dup: %s", err.msg);
+            ck_assert_int_eq(pthread_create(&th[i], NULL, s_grow_reader, &t[i]), 0);
+        }
+        ck_assert_int_eq(write(go[1], "g", 1), 1);
+        close(go[1]);
+        int status = 0;
+        ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+        atomic_store(&stop, 1);
+        for (int i = 0; i < T_GROW_THREADS; i++) {
+            pthread_join(th[i], NULL);
+        }
+        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                      "the writer failed (status %d)", status);
+        for (int i = 0; i < T_GROW_THREADS; i++) {
+            ck_assert_msg(t[i].bad[0] == '\0', "round %d, thread %d: %s", round, i, t[i].bad);
+            ck_assert_msg(t[i].lookups > 0, "round %d, thread %d answered nothing", round, i);
+            cs_db_close(&t[i].db);
+        }
+        /* a handle opened now sees the grown file whole */
+        db = cs_db_open(dir, s_plugins, &err);
+        ck_assert_msg(db != NULL, "cs_db_open after growth: %s", err.msg);
+        cs_db_entry_t e;
+        ck_assert_int_eq(cs_db_lookup(db, "icd10cm", "E11.9", NULL, &e, &err), CS_OK);
+        ck_assert(e.found);
+        cs_db_close(&db);
+        cs_test_rmtree(dir);
+    }
+}
+END_TEST
+
 Suite *cs_embed_suite(void)
 {
     Suite *s = suite_create("embed");
@@ -466,6 +633,11 @@ Suite *cs_embed_suite(void)
     tcase_add_test(tc, test_search);
     tcase_add_test(tc, test_threads);
     tcase_add_test(tc, test_open_errors);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("map growth");
+    tcase_add_unchecked_fixture(tc, s_grow_setup, s_grow_teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_map_growth);
     suite_add_tcase(s, tc);
     return s;
 }

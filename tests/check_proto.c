@@ -1150,18 +1150,20 @@ START_TEST(test_names)
     ck_assert_str_eq(cs_proto_errname(CS_PERR_FORBIDDEN), "forbidden");
     ck_assert_str_eq(cs_proto_errname(CS_PERR_BUSY), "busy");
     ck_assert_str_eq(cs_proto_errname(CS_PERR_LOAD_FAILED), "load_failed");
+    ck_assert_str_eq(cs_proto_errname(CS_PERR_CORRUPT_RELEASE), "corrupt_release");
     ck_assert_str_eq(cs_proto_errname(CS_PERR_INTERNAL), "internal");
     ck_assert_ptr_nonnull(cs_proto_errname((cs_proto_err_t)999));
     ck_assert_ptr_nonnull(cs_proto_errname(CS_PERR_NONE));
 
     static const char *ops[] = {"ping", "lookup", "validate", "search", "crosswalk", "releases",
                                 "diff", "stats", "load", "job", "retire", "drop", "plugins",
-                                "cancel"};
+                                "cancel", "verify"};
     ck_assert_uint_eq(sizeof ops / sizeof ops[0], CS_OP_COUNT_ - 1);
     for (int op = CS_OP_PING; op < CS_OP_COUNT_; op++) {
         ck_assert_str_eq(cs_proto_opname((cs_op_t)op), ops[op - 1]);
         int admin = op == CS_OP_LOAD || op == CS_OP_JOB || op == CS_OP_RETIRE
-                    || op == CS_OP_DROP || op == CS_OP_PLUGINS || op == CS_OP_CANCEL;
+                    || op == CS_OP_DROP || op == CS_OP_PLUGINS || op == CS_OP_CANCEL
+                    || op == CS_OP_VERIFY;
         ck_assert_int_eq(cs_proto_op_is_admin((cs_op_t)op), admin);
     }
     ck_assert_ptr_nonnull(cs_proto_opname(CS_OP_UNKNOWN));

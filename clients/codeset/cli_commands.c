@@ -17,6 +17,7 @@
 #include "cli_msg.h"
 #include "cli_progress.h"
 #include "cli_render.h"
+#include "cli_table.h"
 
 /* A request being packed. */
 typedef struct s_req {
@@ -543,6 +544,72 @@ done:
     return rc;
 }
 
+/* verify: start a pass over every release's checksum and wait for it (admin). */
+static void s_render_verify(const cs_cli_t *cli, const msgpack_object *reply)
+{
+    const msgpack_object *list = cs_cli_msg_get(reply, "releases");
+    uint32_t n = cs_cli_msg_is(list, MSGPACK_OBJECT_ARRAY) ? list->via.array.size : 0;
+    static const char *const keys[] = {"system", "release", "state", "message"};
+    cs_cli_table_t *t = cs_cli_table_new(4);
+    if (t == NULL) {
+        return;
+    }
+    cs_cli_table_header(t, keys);
+    static char cells[4][512];
+    const char *row[4];
+    for (uint32_t i = 0; i < n; i++) {
+        for (size_t k = 0; k < 4; k++) {
+            row[k] = cs_cli_msg_text(cs_cli_msg_get(&list->via.array.ptr[i], keys[k]), cells[k],
+                                     sizeof cells[k]);
+        }
+        cs_cli_table_add(t, row);
+        if (strcmp(row[2], "failed") == 0) {
+            cs_cli_table_color(t, 2, CS_CLI_RED);
+        }
+    }
+    cs_cli_table_print(t, cli->out, cli->color);
+    cs_cli_table_destroy(&t);
+}
+
+static int s_verify(cs_cli_t *cli, const cs_cli_args_t *args)
+{
+    (void)args;
+    int rc = CS_CLI_EXIT_OK;
+    cs_cli_conn_t *conn = s_open(cli, cli->admin, &rc);
+    if (conn == NULL) {
+        return rc;
+    }
+    char job[64] = "";
+    for (;;) {
+        s_req_t req;
+        s_req_init(&req, "verify", job[0] ? 1 : 0);
+        s_kv_opt(&req, "job", job[0] ? job : NULL);
+        cs_cli_reply_t reply;
+        rc = s_exchange(cli, conn, &req, &reply);
+        s_req_destroy(&req);
+        char state[32];
+        cs_cli_msg_text(cs_cli_msg_get(reply.root, "state"), state, sizeof state);
+        if (rc == CS_CLI_EXIT_OK && strcmp(state, "running") == 0) {
+            cs_cli_msg_text(cs_cli_msg_get(reply.root, "job"), job, sizeof job);
+            cs_cli_reply_release(&reply);
+            s_sleep_ms(CS_CLI_POLL_MS);
+            continue;
+        }
+        if (rc == CS_CLI_EXIT_OK) {
+            if (cli->json) {
+                s_print_json(cli, reply.root);
+            } else {
+                s_render_verify(cli, reply.root);
+            }
+            rc = strcmp(state, "failed") == 0 ? CS_CLI_EXIT_ERROR : CS_CLI_EXIT_OK;
+        }
+        cs_cli_reply_release(&reply);
+        break;
+    }
+    cs_cli_conn_destroy(&conn);
+    return rc;
+}
+
 /* ---- the table ---------------------------------------------------------------------------- */
 
 #define O(x) CS_CLI_OPT(CS_CLI_OPT_##x)
@@ -582,6 +649,9 @@ static const cs_cli_command_t s_commands[] = {
     {"drop", s_drop, 2, 2, CS_CLI_ADMIN, 0, 0, "SYSTEM RELEASE", "delete a release (admin)"},
     {"plugins", s_plugins, 0, 0, CS_CLI_ADMIN, 0, 0, "",
      "the loaded system and loader plugins (admin)"},
+    {"verify", s_verify, 0, 0, CS_CLI_ADMIN, 0, 0, "",
+     "check every release's records against the checksum taken at publish; exit 1 when one "
+     "fails (admin)"},
 };
 
 #undef O

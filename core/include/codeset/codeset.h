@@ -30,6 +30,14 @@
  * reader. Handles may be closed in any order, from any thread; the environment closes with
  * the last. Never use a handle across fork().
  *
+ * Signals. LMDB trusts its pages, and in a corrupted file it may read outside one. So the first
+ * cs_db_open installs handlers for SIGSEGV and SIGBUS (SA_SIGINFO | SA_NODEFER) that turn such
+ * a fault inside one of this library's LMDB reads into an error of that call (CS_EMALFORMED,
+ * or an error reply "corrupt_release") and pass every other fault to the handler installed
+ * before them (by default, the process dies as it would have). A program that installs its own
+ * handlers for these signals afterwards should call the previous ones for faults it does not
+ * expect.
+ *
  * Memory and a thread of its own. The first query of a release starts one background thread
  * (per environment) that copies the heads of that release's entries into an in-memory hash
  * index (for an ICD-10-CM release 18 MiB, built in 0.03-0.2 s; at most 64 MiB in all, the
