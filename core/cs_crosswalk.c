@@ -23,6 +23,7 @@ typedef struct s_target {
 } s_target_t;
 
 typedef struct s_xw {
+    cs_store_t *store;  /* for the releases that failed their integrity check */
     cs_reader_t *r;
     const cs_request_t *req;
     cs_release_t *all;  /* the catalog */
@@ -35,6 +36,22 @@ typedef struct s_xw {
 static int s_str_is(cs_str_t s, const char *c)
 {
     return s.len == strlen(c) && memcmp(s.ptr, c, s.len) == 0;
+}
+
+/* 1 when release id (of system, labelled label) failed its integrity check (cs_verify.h):
+ * the corrupt_release error is then packed into pk and *e set. A crosswalk reads nothing of
+ * such a release, never a silently different answer. */
+static int s_refused(s_xw_t *x, uint32_t id, const char *system, cs_span_t label,
+                     msgpack_packer *pk, cs_proto_err_t *e)
+{
+    char why[320];
+    if (!id || !cs_store_release_failed(x->store, id, why, sizeof why)) {
+        return 0;
+    }
+    *e = cs_reply_errorf(pk, x->req, CS_PERR_CORRUPT_RELEASE,
+                         "%s release %.*s %s; reload it or restore the database", system,
+                         (int)label.len, label.ptr, why);
+    return 1;
 }
 
 /* The title of key in release id, or an empty span. */
@@ -221,6 +238,11 @@ static cs_proto_err_t s_between(s_xw_t *x, const cs_plugin_desc_t *from,
         return cs_reply_errorf(pk, req, CS_PERR_UNKNOWN_RELEASE, "no map from %s to %s%s is loaded",
                                from->name, to->name, req->map.len ? " by that name" : "");
     }
+    cs_proto_err_t e;
+    if (s_refused(x, best->id, best->system, (cs_span_t){best->label, strlen(best->label)},
+                  pk, &e)) {
+        return e;
+    }
     cs_maps_iter_t it;
     cs_map_hit_t hit;
     int more = cs_maps_first(&it, x->r, best->id, (uint8_t)best_map, code->key,
@@ -230,8 +252,11 @@ static cs_proto_err_t s_between(s_xw_t *x, const cs_plugin_desc_t *from,
     }
     /* Forward targets are of the "to" system; reverse ones (sources) of the "from" one. */
     cs_span_t title_label;
-    uint32_t title_rel = s_title_release(x, req->reverse ? from->name : to->name,
-                                         &title_label);
+    const char *title_sys = req->reverse ? from->name : to->name;
+    uint32_t title_rel = s_title_release(x, title_sys, &title_label);
+    if (s_refused(x, title_rel, title_sys, title_label, pk, &e)) {
+        return e;
+    }
     int has_comb = 0;
     for (size_t i = 0; i < x->n; i++) {
         has_comb |= (x->t[i].flags & CS_MAP_COMBINATION) != 0;
@@ -302,6 +327,11 @@ static cs_proto_err_t s_across(s_xw_t *x, const cs_plugin_desc_t *sys, const cs_
     if (rc != CS_OK) {
         return cs_reply_errorf(pk, req, CS_PERR_UNKNOWN_RELEASE, "%s has no such to_release",
                                sys->name);
+    }
+    cs_proto_err_t e;
+    if (s_refused(x, a.id, sys->name, a.label, pk, &e) ||
+        s_refused(x, b.id, sys->name, b.label, pk, &e)) {
+        return e;
     }
     int forward = b.effective_from >= a.effective_from;
     int lo = forward ? a.effective_from : b.effective_from;
@@ -383,7 +413,8 @@ static cs_proto_err_t s_across(s_xw_t *x, const cs_plugin_desc_t *sys, const cs_
     return CS_PERR_NONE;
 }
 
-cs_proto_err_t cs_crosswalk_answer(cs_reader_t *r, const cs_plugin_host_t *plugins,
+cs_proto_err_t cs_crosswalk_answer(cs_store_t *store, cs_reader_t *r,
+                                   const cs_plugin_host_t *plugins,
                                    const cs_request_t *req, msgpack_packer *pk)
 {
     const cs_plugin_desc_t *from = cs_plugin_host_system(plugins, req->from.ptr,
@@ -423,6 +454,7 @@ cs_proto_err_t cs_crosswalk_answer(cs_reader_t *r, const cs_plugin_host_t *plugi
         free(x);
         return cs_reply_errorf(pk, req, CS_PERR_INTERNAL, "out of memory");
     }
+    x->store = store;
     x->r = r;
     x->req = req;
     cs_proto_err_t e;

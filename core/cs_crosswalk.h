@@ -11,6 +11,8 @@
  *    named by a month ("oct2017", "apr2023") takes effect on its first day, one named by a
  *    date ("2023-04-15") on that day, any other at its release's effective date; a map
  *    repeated by two loaded tables is applied once.
+ * A release it would read that failed its integrity check (cs_store_release_failed) answers
+ * corrupt_release instead: the map set's, the titles', or either end of a conversion.
  * Runs inside the caller's reader snapshot; allocates only the catalog list.
  */
 #ifndef CS_CROSSWALK_H
@@ -28,7 +30,8 @@ extern "C" {
 
 #define CS_CROSSWALK_MAX 4096 /* targets in one reply (GEMs: at most 1,287 for one source) */
 
-cs_proto_err_t cs_crosswalk_answer(cs_reader_t *r, const cs_plugin_host_t *plugins,
+cs_proto_err_t cs_crosswalk_answer(cs_store_t *store, cs_reader_t *r,
+                                   const cs_plugin_host_t *plugins,
                                    const cs_request_t *req, msgpack_packer *pk);
 
 #ifdef __cplusplus

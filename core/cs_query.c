@@ -1092,7 +1092,7 @@ static cs_proto_err_t s_read_op(cs_engine_t *e, s_read_fn fn, const cs_request_t
 
 static cs_proto_err_t s_crosswalk(cs_engine_t *e, const cs_request_t *req, msgpack_packer *pk)
 {
-    return cs_crosswalk_answer(e->reader, e->plugins, req, pk);
+    return cs_crosswalk_answer(e->store, e->reader, e->plugins, req, pk);
 }
 
 cs_proto_err_t cs_op_ping(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_packer *pk)

@@ -228,6 +228,17 @@ START_TEST(test_corrupt_title_refused)
     cs_tpack_kv(pk, "release", "S");
     r = cs_tclient_call(q, T_TIMEOUT);
     ck_assert_str_eq(cs_obj_error_code(r, code, sizeof code), "corrupt_release");
+    /* a crosswalk reads the release's titles too */
+    pk = cs_tclient_begin(q);
+    msgpack_pack_map(pk, 6);
+    cs_tpack_kv(pk, "op", "crosswalk");
+    cs_tpack_kv(pk, "from", "icd10cm");
+    cs_tpack_kv(pk, "to", "icd10cm");
+    cs_tpack_kv(pk, "code", "E11.9");
+    cs_tpack_kv(pk, "release", "S");
+    cs_tpack_kv(pk, "to_release", "S");
+    r = cs_tclient_call(q, T_TIMEOUT);
+    ck_assert_str_eq(cs_obj_error_code(r, code, sizeof code), "corrupt_release");
     /* the catalog still lists it, so an admin can see what to reload */
     pk = cs_tclient_begin(q);
     msgpack_pack_map(pk, 1);
