@@ -136,6 +136,20 @@ cs_proto_err_t cs_op_stats(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_pa
 
 /* ---- dispatch ---- */
 
+/* The busy answer to a request of a client that is not reading its replies: small, and not
+ * at a worker. */
+static cs_proto_err_t s_busy(s_broker_t *b, const cs_request_t *req, const cs_peer_t *peer,
+                             msgpack_packer *pk)
+{
+    b->refused++;
+    return cs_reply_errorf(pk, req, CS_PERR_BUSY,
+                           "this connection holds %llu bytes of unread replies and waiting "
+                           "requests, more than the %llu it may: read replies before sending "
+                           "more",
+                           (unsigned long long)cs_peer_held(peer),
+                           (unsigned long long)b->cfg_peer_bytes);
+}
+
 static cs_proto_err_t s_dispatch(s_broker_t *b, const void *body, size_t len, int is_admin,
                                  msgpack_packer *pk, cs_op_t *op_out)
 {
@@ -170,14 +184,7 @@ static cs_proto_err_t s_dispatch(s_broker_t *b, const void *body, size_t len, in
         return e;
     }
     if (b->peer && cs_peer_over(b->peers, b->peer)) {
-        /* The client is not reading its replies: answer small, and not at a worker. */
-        b->refused++;
-        e = cs_reply_errorf(pk, req, CS_PERR_BUSY,
-                            "this connection holds %llu bytes of unread replies and waiting "
-                            "requests, more than the %llu it may: read replies before "
-                            "sending more",
-                            (unsigned long long)cs_peer_held(b->peer),
-                            (unsigned long long)b->cfg_peer_bytes);
+        e = s_busy(b, req, b->peer, pk);
         cs_request_release(req);
         return e;
     }
@@ -248,18 +255,27 @@ static void s_forward(s_broker_t *b, zmq_msg_t *frames, int n)
 
 /* ---- long validates, answered in slices ---- */
 
-/* Answer a waiting request busy: its client has not read what it was sent meanwhile. */
+/* Answer a waiting request busy: its client has not read what it was sent meanwhile. Busy
+ * whatever the client holds by now: ZeroMQ gives bytes back from its own thread, so a second
+ * look could say otherwise, and the request must get an answer either way. */
 static void s_refuse(s_broker_t *b, cs_handover_t *h)
 {
     uint64_t t0 = s_now_ns();
     msgpack_sbuffer_clear(&b->out);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &b->out, msgpack_sbuffer_write);
-    b->peer = h->peer;
-    cs_op_t op;
+    cs_request_t *req = &b->req;
+    cs_error_t err;
+    cs_error_clear(&err);
     zmq_msg_t *body = &h->frames[h->n - 1];
-    cs_proto_err_t e = s_dispatch(b, zmq_msg_data(body), zmq_msg_size(body), 0, &pk, &op);
-    b->peer = NULL;
+    cs_proto_err_t e = cs_request_decode(req, zmq_msg_data(body), zmq_msg_size(body), &err);
+    cs_op_t op = req->op;
+    if (e != CS_PERR_NONE) {
+        cs_reply_error(&pk, req, e, err.msg[0] ? err.msg : "malformed request");
+    } else {
+        e = s_busy(b, req, h->peer, &pk);
+    }
+    cs_request_release(req);
     void *buf = s_reply_copy(b, b->out.data, b->out.size);
     s_send_reply(b, b->front, h->frames, h->n - 1, buf, b->out.size, h->peer);
     cs_stats_record(&b->stats, op, e, s_now_ns() - t0);

@@ -141,8 +141,10 @@ static int s_recv(void *sock, s_reply_t *r, int ms)
     } while (zmq_msg_more(&r->m));
     msgpack_unpacked_init(&r->up);
     size_t off = 0;
-    ck_assert(msgpack_unpack_next(&r->up, zmq_msg_data(&r->m), zmq_msg_size(&r->m), &off) ==
-              MSGPACK_UNPACK_SUCCESS);
+    msgpack_unpack_return ur =
+        msgpack_unpack_next(&r->up, zmq_msg_data(&r->m), zmq_msg_size(&r->m), &off);
+    ck_assert_msg(ur == MSGPACK_UNPACK_SUCCESS, "a reply of %zu bytes does not unpack (%d)",
+                  zmq_msg_size(&r->m), (int)ur);
     return 1;
 }
 
