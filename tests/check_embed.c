@@ -541,16 +541,7 @@ static void s_grow_setup(void)
     const char *args[] = {"--map-size", "1048576", NULL};
     ck_assert_int_eq(cs_daemon_start(&s_gd, args), 0);
     cs_tclient_t *admin = cs_tclient_new(s_gd.admin_ep);
-    char cwd[PATH_MAX], xml[PATH_MAX + 80], order[PATH_MAX + 80], state[64];
-    ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
-    snprintf(xml, sizeof xml, "%s/loaders/icd10cm-tabular/sample/icd10cm_tabular_sample.xml",
-             cwd);
-    snprintf(order, sizeof order, "%s/loaders/icd10cm-tabular/sample/icd10cm_order_sample.txt",
-             cwd);
-    const char *files[] = {xml, order};
-    ck_assert_ptr_nonnull(cs_daemon_load(&s_gd, admin, NULL, "S", "2020-10-01", files, 2,
-                                         state, sizeof state, 60000));
-    ck_assert_str_eq(state, "done");
+    cs_daemon_load_sample(&s_gd, admin, "S", "2020-10-01");
     cs_tclient_destroy(&admin);
     ck_assert_int_eq(cs_daemon_stop(&s_gd), 0);
     snprintf(s_plugins, sizeof s_plugins, "%s/plugins", cs_test_build_dir());

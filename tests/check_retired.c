@@ -50,21 +50,6 @@ static void s_lookup(cs_tclient_t *q, const char *release, const char *date, cha
     cs_obj_cstr(cs_obj_get(cs_obj_get(r, "error"), "message"), msg, cap);
 }
 
-static void s_load_sample(cs_daemon_t *d, cs_tclient_t *admin, const char *label,
-                          const char *effective)
-{
-    char cwd[PATH_MAX], xml[PATH_MAX + 80], order[PATH_MAX + 80], state[64];
-    ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
-    snprintf(xml, sizeof xml, "%s/loaders/icd10cm-tabular/sample/icd10cm_tabular_sample.xml",
-             cwd);
-    snprintf(order, sizeof order, "%s/loaders/icd10cm-tabular/sample/icd10cm_order_sample.txt",
-             cwd);
-    const char *files[] = {xml, order};
-    ck_assert_ptr_nonnull(cs_daemon_load(d, admin, NULL, label, effective, files, 2, state,
-                                         sizeof state, 60000));
-    ck_assert_str_eq(state, "done");
-}
-
 #define MSG_NEWEST                                                                             \
     "every release of icd10cm is retired (the newest is 2021, in effect from 2020-10-01); " \
     "pin one with \"release\": \"2021\""
@@ -83,8 +68,8 @@ START_TEST(test_all_retired_unpinned)
     ck_assert_str_eq(code, "unknown_release");
     ck_assert_str_eq(msg, "no release of icd10cm is loaded");
 
-    s_load_sample(&d, admin, "2020", "2019-10-01");
-    s_load_sample(&d, admin, "2021", "2020-10-01");
+    cs_daemon_load_sample(&d, admin, "2020", "2019-10-01");
+    cs_daemon_load_sample(&d, admin, "2021", "2020-10-01");
     s_admin(admin, "retire", "2021");
     /* 2020 still answers by date and unpinned; a date the retired 2021 covered names it */
     s_lookup(q, NULL, NULL, code, msg, sizeof msg);

@@ -406,3 +406,18 @@ const msgpack_object *cs_daemon_load_system(cs_daemon_t *d, cs_tclient_t *admin,
     snprintf(state, cap, "timeout");
     return r;
 }
+
+void cs_daemon_load_sample(cs_daemon_t *d, cs_tclient_t *admin, const char *label,
+                           const char *effective)
+{
+    char cwd[PATH_MAX], xml[PATH_MAX + 80], order[PATH_MAX + 80], state[64];
+    ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
+    snprintf(xml, sizeof xml, "%s/loaders/icd10cm-tabular/sample/icd10cm_tabular_sample.xml",
+             cwd);
+    snprintf(order, sizeof order, "%s/loaders/icd10cm-tabular/sample/icd10cm_order_sample.txt",
+             cwd);
+    const char *files[] = {xml, order};
+    ck_assert_ptr_nonnull(cs_daemon_load(d, admin, NULL, label, effective, files, 2, state,
+                                         sizeof state, 60000));
+    ck_assert_str_eq(state, "done");
+}

@@ -78,4 +78,10 @@ const msgpack_object *cs_daemon_load_system(cs_daemon_t *d, cs_tclient_t *admin,
                                             const char *const *files, size_t n_files,
                                             char *state, size_t cap, int timeout_ms);
 
+/* Load the bundled ICD-10-CM sample (loaders/icd10cm-tabular/sample: tabular XML and order
+ * file, paths from the working directory, the repository root) as release label in effect
+ * from effective, and fail the test unless the job is done. */
+void cs_daemon_load_sample(cs_daemon_t *d, cs_tclient_t *admin, const char *label,
+                           const char *effective);
+
 #endif /* CS_DAEMON_H */
