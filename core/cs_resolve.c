@@ -9,7 +9,8 @@ cs_proto_err_t cs_resolve(cs_reader_t *r, cs_catalog_memo_t *memo,
                           int date, cs_resolution_t *out)
 {
     char sbuf[64], lbuf[80];
-    memset(out, 0, sizeof *out);
+    out->msg[0] = '\0'; /* not the whole struct: this runs for every lookup */
+    out->err = CS_PERR_NONE;
     out->sys = cs_plugin_host_system(plugins, system.ptr, system.len);
     if (!out->sys) {
         snprintf(out->msg, sizeof out->msg, "no code system '%s' is known here",
