@@ -58,8 +58,8 @@ else
 endif
 
 # ---- library ---------------------------------------------------------------
-DAEMON_SRC := core/codesetd.c
-CORE_SRC   := $(filter-out $(DAEMON_SRC),$(wildcard core/*.c))
+DAEMON_SRC := core/broker/codesetd.c
+CORE_SRC   := $(filter-out $(DAEMON_SRC),$(wildcard core/*/*.c))
 CORE_OBJ   := $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
 LIB_A      := $(BUILD)/lib/libcodeset.a
 # Shared libraries are libX.so.$(SO_VERSION) with the SONAME libX.so.$(SO_MAJOR), beside the
@@ -120,7 +120,7 @@ $(LIB_SO).$(SO_VERSION): $(CORE_OBJ)
 $(LIB_SO): $(LIB_SO).$(SO_VERSION)
 	$(Q)$(call so_link,$<,libcodeset)
 
-$(CODESETD): $(BUILD)/obj/core/codesetd.o $(LIB_A)
+$(CODESETD): $(BUILD)/obj/core/broker/codesetd.o $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS)
 

@@ -7,11 +7,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "cs_catalog.h"
-#include "cs_codeidx.h"
-#include "cs_entry.h"
-#include "cs_key.h"
-#include "cs_store.h"
+#include "store/cs_catalog.h"
+#include "store/cs_codeidx.h"
+#include "store/cs_entry.h"
+#include "store/cs_key.h"
+#include "store/cs_store.h"
 #include "cs_test.h"
 
 #define S_ENTRIES 3000

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cs_plugin_host.h"
+#include "load/cs_plugin_host.h"
 #include "cs_test.h"
 #include "plugin_test.h"
 

@@ -17,9 +17,9 @@
 
 #include "codeset/codeset.h"
 #include "cs_daemon.h"
-#include "cs_embed.h"
-#include "cs_key.h"
-#include "cs_store.h"
+#include "engine/cs_embed.h"
+#include "store/cs_key.h"
+#include "store/cs_store.h"
 #include "cs_test.h"
 
 #define T_TIMEOUT 5000

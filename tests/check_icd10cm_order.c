@@ -15,7 +15,7 @@
 #include <time.h>
 
 #include "codeset/cs_plugin.h"
-#include "cs_plugin_host.h"
+#include "load/cs_plugin_host.h"
 #include "cs_test.h"
 #include "loader_test.h"
 

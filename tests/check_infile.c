@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cs_infile.h"
+#include "load/cs_infile.h"
 #include "cs_test.h"
 
 static void s_write(const char *path, const char *text)

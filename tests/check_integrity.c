@@ -18,7 +18,7 @@
 
 #include "codeset/codeset.h"
 #include "cs_daemon.h"
-#include "cs_store.h"
+#include "store/cs_store.h"
 #include "cs_test.h"
 
 #define T_TIMEOUT 5000

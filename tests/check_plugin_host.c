@@ -12,8 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cs_log.h"
-#include "cs_plugin_host.h"
+#include "util/cs_log.h"
+#include "load/cs_plugin_host.h"
 #include "cs_test.h"
 
 static char s_tmp[1024];  /* root of the fixture plugins, "" until built */

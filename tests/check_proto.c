@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cs_proto.h"
+#include "wire/cs_proto.h"
 
 /* ---- helpers ---- */
 

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <zmq.h>
 
-#include "cs_replypool.h"
+#include "broker/cs_replypool.h"
 
 Suite *cs_replypool_suite(void);
 

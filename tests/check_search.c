@@ -8,13 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cs_entry.h"
-#include "cs_fold.h"
-#include "cs_key.h"
-#include "cs_search.h"
-#include "cs_search_build.h"
-#include "cs_search_format.h"
-#include "cs_store.h"
+#include "store/cs_entry.h"
+#include "util/cs_fold.h"
+#include "store/cs_key.h"
+#include "engine/cs_search.h"
+#include "store/cs_search_build.h"
+#include "store/cs_search_format.h"
+#include "store/cs_store.h"
 #include "cs_test.h"
 
 #define T_REL 7

@@ -3,10 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cs_catalog.h"
-#include "cs_entry.h"
-#include "cs_key.h"
-#include "cs_store.h"
+#include "store/cs_catalog.h"
+#include "store/cs_entry.h"
+#include "store/cs_key.h"
+#include "store/cs_store.h"
 #include "cs_test.h"
 
 /* ---- key codec ---- */

@@ -11,7 +11,7 @@
 #include <stddef.h>
 
 #include "codeset/cs_plugin.h"
-#include "cs_plugin_host.h"
+#include "load/cs_plugin_host.h"
 
 #ifdef __cplusplus
 extern "C" {

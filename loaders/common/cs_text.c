@@ -5,7 +5,7 @@
 #include <stdarg.h>
 #include <string.h>
 
-#include "cs_utf8.h" /* core/: header-only, no core symbol linked */
+#include "util/cs_utf8.h" /* core/: header-only, no core symbol linked */
 
 void cs_text_begin(cs_text_t *t, const cs_host_api_t *host, cs_sink_t *sink, cs_error_t *err)
 {

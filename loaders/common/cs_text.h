@@ -57,7 +57,7 @@ const char *cs_text_base_name(const char *path);
 /* The offset of the first byte of p[0..n) that is not well-formed UTF-8 (no overlong forms, no
  * surrogates, nothing past U+10FFFF), or n when all is. With controls 0, an ASCII control
  * character (below 0x20, or 0x7f) counts as bad too: titles and terms have none. */
-/* (cs_utf8_end of core/cs_utf8.h.) */
+/* (cs_utf8_end of core/util/cs_utf8.h.) */
 size_t cs_text_utf8_end(const char *p, size_t n, int controls);
 
 /* Whether line[0..len) holds nothing but blanks. */

@@ -30,8 +30,8 @@
 
 #include "bench_util.h"
 #include "codeset/codeset.h"
-#include "cs_embed.h"
-#include "cs_proto.h"
+#include "engine/cs_embed.h"
+#include "wire/cs_proto.h"
 
 #define RUNS 5
 #define MAX_CODES 100000

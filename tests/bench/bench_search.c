@@ -16,13 +16,13 @@
 #include <zmq.h>
 
 #include "bench_util.h"
-#include "cs_catalog.h"
-#include "cs_entry.h"
-#include "cs_fold.h"
-#include "cs_key.h"
-#include "cs_plugin_host.h"
-#include "cs_search.h"
-#include "cs_store.h"
+#include "store/cs_catalog.h"
+#include "store/cs_entry.h"
+#include "util/cs_fold.h"
+#include "store/cs_key.h"
+#include "load/cs_plugin_host.h"
+#include "engine/cs_search.h"
+#include "store/cs_store.h"
 
 #define PASSES 5
 #define CLIENTS 8

@@ -21,10 +21,10 @@
 #include <zmq.h>
 
 #include "bench_util.h"
-#include "cs_plugin_host.h"
-#include "cs_proto.h"
-#include "cs_query.h"
-#include "cs_store.h"
+#include "load/cs_plugin_host.h"
+#include "wire/cs_proto.h"
+#include "engine/cs_query.h"
+#include "store/cs_store.h"
 
 #define RUNS 5
 #define MAX_CODES 100000

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cs_entry.h"
+#include "store/cs_entry.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

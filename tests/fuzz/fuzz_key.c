@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cs_key.h"
+#include "store/cs_key.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

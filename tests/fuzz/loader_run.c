@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "codeset/cs_error.h"
-#include "cs_plugin_host.h"
+#include "load/cs_plugin_host.h"
 #include "mock_host.h"
 
 #define S_MAX_FILES 8

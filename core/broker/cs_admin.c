@@ -1,0 +1,214 @@
+/* cs_admin.c: the admin ops (load, job, cancel, retire, drop, plugins), answered on the
+ * broker's thread from its load jobs and plugins (cs_op.h). Loads run on the load thread
+ * (cs_load.h): these handlers only start, report, cancel, retire and drop. */
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "load/cs_load.h"
+#include "engine/cs_op.h"
+#include "load/cs_plugin_host.h"
+
+/* Copy a wire string into a C string; 0 if it does not fit. */
+static int s_cstr(cs_str_t s, char *out, size_t cap)
+{
+    if (s.len >= cap) {
+        return 0;
+    }
+    memcpy(out, s.ptr, s.len);
+    out[s.len] = '\0';
+    return 1;
+}
+
+cs_proto_err_t cs_op_load(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_packer *pk)
+{
+    char files_buf[CS_PROTO_MAX_FILES][PATH_MAX];
+    const char *files[CS_PROTO_MAX_FILES];
+    for (uint32_t i = 0; i < req->n_files; i++) {
+        if (!s_cstr(cs_request_file_at(req, i), files_buf[i], sizeof files_buf[i])) {
+            cs_reply_error(pk, req, CS_PERR_BAD_REQUEST, "a file path is too long");
+            return CS_PERR_BAD_REQUEST;
+        }
+        files[i] = files_buf[i];
+    }
+    cs_error_t err;
+    cs_error_clear(&err);
+    const cs_plugin_desc_t *loader;
+    if (req->loader.len) {
+        loader = cs_plugin_host_loader(ctx->plugins, req->loader.ptr, req->loader.len);
+        if (!loader) {
+            char msg[256];
+            snprintf(msg, sizeof msg, "no loader '%.*s' is loaded (see the plugins op)",
+                     (int)(req->loader.len > 64 ? 64 : req->loader.len), req->loader.ptr);
+            cs_reply_error(pk, req, CS_PERR_BAD_REQUEST, msg);
+            return CS_PERR_BAD_REQUEST;
+        }
+    } else {
+        loader = NULL; /* sniffed on the load thread: no file is read on this one */
+    }
+    char label[64];
+    char system[32];
+    if (!s_cstr(req->release, label, sizeof label)) {
+        cs_reply_error(pk, req, CS_PERR_BAD_REQUEST, "the release label is too long");
+        return CS_PERR_BAD_REQUEST;
+    }
+    if (req->system.len && !s_cstr(req->system, system, sizeof system)) {
+        cs_reply_error(pk, req, CS_PERR_BAD_REQUEST, "the system id is too long");
+        return CS_PERR_BAD_REQUEST;
+    }
+    cs_load_spec_t spec = {
+        .loader = loader,
+        .system = req->system.len ? system : NULL,
+        .label = label,
+        .effective_from = req->effective_from,
+        .files = files,
+        .n_files = req->n_files,
+    };
+    char id[CS_JOB_ID_MAX];
+    int rc = cs_jobs_start(ctx->jobs, &spec, id, &err);
+    if (rc == CS_EEXIST) {
+        cs_reply_error(pk, req, CS_PERR_BUSY, err.msg);
+        return CS_PERR_BUSY;
+    }
+    if (rc != CS_OK) {
+        cs_reply_error(pk, req, CS_PERR_LOAD_FAILED, err.msg);
+        return CS_PERR_LOAD_FAILED;
+    }
+    cs_reply_begin(pk, req, 1, loader ? 2 : 1);
+    cs_pack_kv_str(pk, "job", id);
+    if (loader) {
+        cs_pack_kv_str(pk, "loader", loader->name);
+    }
+    return CS_PERR_NONE;
+}
+
+static cs_proto_err_t s_retire_or_drop(cs_op_ctx_t *ctx, const cs_request_t *req,
+                                       msgpack_packer *pk, int drop)
+{
+    char system[32], label[64];
+    if (!s_cstr(req->system, system, sizeof system) ||
+        !s_cstr(req->release, label, sizeof label)) {
+        cs_reply_error(pk, req, CS_PERR_BAD_REQUEST, "the system id or release is too long");
+        return CS_PERR_BAD_REQUEST;
+    }
+    uint64_t codes = 0;
+    cs_error_t err;
+    cs_error_clear(&err);
+    int rc = cs_jobs_retire_or_drop(ctx->jobs, system, label, drop, &codes, &err);
+    cs_proto_err_t e = rc == CS_OK         ? CS_PERR_NONE
+                       : rc == CS_EEXIST   ? CS_PERR_BUSY
+                       : rc == CS_ENOTFOUND ? CS_PERR_UNKNOWN_RELEASE
+                                           : CS_PERR_INTERNAL;
+    if (e != CS_PERR_NONE) {
+        cs_reply_error(pk, req, e, err.msg);
+        return e;
+    }
+    cs_reply_begin(pk, req, 1, drop ? 3 : 2);
+    cs_pack_kv_str(pk, "system", system);
+    cs_pack_kv_str(pk, "release", label);
+    if (drop) {
+        cs_pack_kv_int(pk, "codes", (int64_t)codes);
+    }
+    return CS_PERR_NONE;
+}
+
+cs_proto_err_t cs_op_retire(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_packer *pk)
+{
+    return s_retire_or_drop(ctx, req, pk, 0);
+}
+
+cs_proto_err_t cs_op_drop(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_packer *pk)
+{
+    return s_retire_or_drop(ctx, req, pk, 1);
+}
+
+static const char *s_state_name(cs_job_state_t s)
+{
+    switch (s) {
+    case CS_JOB_RUNNING: return "running";
+    case CS_JOB_DONE: return "done";
+    default: return "failed";
+    }
+}
+
+cs_proto_err_t cs_op_job(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_packer *pk)
+{
+    cs_job_status_t st;
+    if (cs_jobs_status(ctx->jobs, req->job.ptr, req->job.len, &st) != CS_OK) {
+        cs_reply_error(pk, req, CS_PERR_BAD_REQUEST, "no such job");
+        return CS_PERR_BAD_REQUEST;
+    }
+    int failed = st.state == CS_JOB_FAILED;
+    cs_reply_begin(pk, req, 1, 11 + (failed ? 2 : 0));
+    cs_pack_kv_str(pk, "job", st.id);
+    cs_pack_kv_str(pk, "state", s_state_name(st.state));
+    cs_pack_kv_int(pk, "bytes_done", (int64_t)st.bytes_done);
+    cs_pack_kv_int(pk, "bytes_total", (int64_t)st.bytes_total);
+    cs_pack_kv_int(pk, "records", (int64_t)st.records);
+    cs_pack_kv_int(pk, "codes", (int64_t)st.codes);
+    cs_pack_kv_int(pk, "billable", (int64_t)st.billable);
+    cs_pack_cstr(pk, "seconds");
+    msgpack_pack_double(pk, st.seconds);
+    cs_pack_kv_str(pk, "system", st.system);
+    cs_pack_kv_str(pk, "release", st.label);
+    cs_pack_kv_str(pk, "loader", st.loader[0] ? st.loader : NULL);
+    if (failed) {
+        cs_pack_kv_bool(pk, "cancelled", st.cancelled);
+        cs_pack_cstr(pk, "error");
+        msgpack_pack_map(pk, 5);
+        cs_pack_kv_str(pk, "code", "load_failed");
+        cs_pack_kv_str(pk, "message", st.error.msg);
+        cs_pack_kv_str(pk, "file", st.error.file[0] ? st.error.file : NULL);
+        cs_pack_kv_int(pk, "line", st.error.line);
+        cs_pack_kv_int(pk, "column", st.error.column);
+    }
+    return CS_PERR_NONE;
+}
+
+cs_proto_err_t cs_op_cancel(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_packer *pk)
+{
+    cs_job_status_t st;
+    cs_error_t err;
+    cs_error_clear(&err);
+    if (cs_jobs_cancel(ctx->jobs, req->job.ptr, req->job.len, &st, &err) != CS_OK) {
+        cs_reply_error(pk, req, CS_PERR_BAD_REQUEST, err.msg);
+        return CS_PERR_BAD_REQUEST;
+    }
+    cs_reply_begin(pk, req, 1, 2);
+    cs_pack_kv_str(pk, "job", st.id);
+    cs_pack_kv_str(pk, "state", "cancelling");
+    return CS_PERR_NONE;
+}
+
+cs_proto_err_t cs_op_plugins(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_packer *pk)
+{
+    size_t n = cs_plugin_host_count(ctx->plugins);
+    cs_reply_begin(pk, req, 1, 1);
+    cs_pack_cstr(pk, "plugins");
+    msgpack_pack_array(pk, (uint32_t)n);
+    for (size_t i = 0; i < n; i++) {
+        const cs_plugin_desc_t *p = cs_plugin_host_at(ctx->plugins, i);
+        int loader = p->kind == CS_PLUGIN_LOADER;
+        char abi[32];
+        snprintf(abi, sizeof abi, "%u.%u", p->abi_major, p->abi_minor);
+        msgpack_pack_map(pk, 6 + (loader ? 1 : 0));
+        cs_pack_kv_str(pk, "name", p->name);
+        cs_pack_kv_str(pk, "kind", loader ? "loader" : "system");
+        cs_pack_kv_str(pk, "version", p->version);
+        cs_pack_kv_str(pk, "title", p->title);
+        cs_pack_kv_str(pk, "abi", abi);
+        cs_pack_kv_str(pk, "path", cs_plugin_host_path_at(ctx->plugins, i));
+        if (loader) {
+            uint32_t ns = 0;
+            while (p->loader->systems[ns]) {
+                ns++;
+            }
+            cs_pack_cstr(pk, "systems");
+            msgpack_pack_array(pk, ns);
+            for (uint32_t s = 0; s < ns; s++) {
+                cs_pack_cstr(pk, p->loader->systems[s]);
+            }
+        }
+    }
+    return CS_PERR_NONE;
+}

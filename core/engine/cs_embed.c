@@ -1,0 +1,671 @@
+/* cs_embed.c: the embedded API (codeset/codeset.h): the store opened read-only in-process.
+ *
+ * Two paths. Validate and search build a cs_request_t in-process, hand it to the broker's own
+ * engine (cs_engine_handle) and decode the msgpack reply into typed structs: one source of
+ * truth for reasons, hints and ranking, and a batch amortises the msgpack round trip.
+ * Lookup reads the entry directly (normalise, resolve, one get, its head decoded): the engine
+ * round trip costs about as much again as the lookup itself (bench_broker prints both), and
+ * a lookup's answer is a handful of fields. Texts are copied out of the map into the handle
+ * before the read transaction ends, so no snapshot is held between calls: a broker loading
+ * into the same file may reuse those pages as soon as the call returns.
+ */
+#include "engine/cs_embed.h"
+
+#include <msgpack.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/cs_catalog.h"
+#include "store/cs_codeidx.h"
+#include "store/cs_entry.h"
+#include "store/cs_key.h"
+#include "load/cs_plugin_host.h"
+#include "wire/cs_proto.h"
+#include "engine/cs_query.h"
+#include "engine/cs_resolve.h"
+#include "store/cs_store.h"
+
+#define CS_DB_MAGIC 0x43534442u /* "CSDB" */
+#define S_DEFAULT_PLUGINS "/usr/local/lib/codeset/plugins"
+#define S_SYSTEM_MAX 64 /* longest system id accepted */
+#define CS_DB_INDEX_MIB 64 /* budget of the code indexes, as the broker's default */
+
+/* What every handle of one environment shares. */
+typedef struct s_shared {
+    cs_store_t *store;          /* the read-only environment */
+    cs_plugin_host_t *plugins;  /* system (and loader) plugins */
+    cs_codeidx_set_t *index;    /* code indexes, built in the background on first need */
+    int refs;                   /* handles alive; the last close frees (atomic) */
+} s_shared_t;
+
+struct cs_db_handle {
+    uint32_t magic;             /* CS_DB_MAGIC while open */
+    s_shared_t *shared;         /* environment and plugins */
+    cs_reader_t *reader;        /* this handle's snapshot for the direct lookup */
+    cs_catalog_memo_t memo;     /* releases resolved in reader's current snapshot */
+    cs_codeidx_holder_t index;  /* code indexes the direct lookup holds */
+    cs_engine_t *engine;        /* this handle's engine (its own reader) */
+    msgpack_sbuffer out;        /* the engine's last reply; answers point into it */
+    msgpack_zone zone;          /* the decoded reply's objects */
+    msgpack_object reply;       /* the decoded reply */
+    msgpack_object *codes;      /* a validate request's codes, as msgpack str objects */
+    size_t codes_cap;
+    cs_db_result_t *results;    /* the last validate's results */
+    size_t results_cap;
+    cs_db_str_t *lists;         /* hint / valid_in / replaced_by texts of those results */
+    size_t lists_cap;
+    cs_db_hit_t *hits;          /* the last search's hits */
+    size_t hits_cap;
+    char *text;                 /* the last direct lookup's texts, copied out of the map */
+    size_t text_cap;
+};
+
+/* The release a caller asked for, checked before the store is read. */
+typedef struct s_sel {
+    const char *release;  /* label or NULL */
+    int has_date;
+    int date;             /* yyyymmdd */
+} s_sel_t;
+
+/* ---- open, dup, close ---- */
+
+static int s_count_systems(const cs_plugin_host_t *h)
+{
+    int n = 0;
+    for (size_t i = 0; i < cs_plugin_host_count(h); i++) {
+        n += cs_plugin_host_at(h, i)->kind == CS_PLUGIN_SYSTEM;
+    }
+    return n;
+}
+
+static cs_db_t *s_handle_new(s_shared_t *sh, cs_error_t *err)
+{
+    cs_db_t *db = calloc(1, sizeof *db);
+    if (!db) {
+        cs_error_set(err, CS_ENOMEM, "out of memory opening a codeset handle");
+        return NULL;
+    }
+    db->magic = CS_DB_MAGIC;
+    db->shared = sh;
+    msgpack_sbuffer_init(&db->out);
+    if (!msgpack_zone_init(&db->zone, 4096)) {
+        free(db);
+        cs_error_set(err, CS_ENOMEM, "out of memory opening a codeset handle");
+        return NULL;
+    }
+    db->reader = cs_reader_new(sh->store, err);
+    db->engine = db->reader ? cs_engine_new(sh->store, sh->plugins, err) : NULL;
+    if (!db->engine) {
+        cs_reader_destroy(&db->reader);
+        msgpack_zone_destroy(&db->zone);
+        free(db);
+        return NULL;
+    }
+    cs_engine_use_index(db->engine, sh->index);
+    cs_codeidx_holder_init(&db->index, sh->index);
+    __atomic_add_fetch(&sh->refs, 1, __ATOMIC_ACQ_REL);
+    return db;
+}
+
+static void s_shared_free(s_shared_t *sh)
+{
+    cs_codeidx_set_destroy(&sh->index);
+    cs_plugin_host_destroy(&sh->plugins);
+    cs_store_destroy(&sh->store);
+    free(sh);
+}
+
+cs_db_t *cs_db_open(const char *dir, const char *plugins_dir, cs_error_t *err)
+{
+    cs_error_clear(err);
+    if (!dir) {
+        cs_error_set(err, CS_EINVAL, "cs_db_open: no database directory given");
+        return NULL;
+    }
+    if (!plugins_dir) {
+        const char *env = getenv("CODESET_PLUGINS");
+        plugins_dir = env && *env ? env : S_DEFAULT_PLUGINS;
+    }
+    s_shared_t *sh = calloc(1, sizeof *sh);
+    if (!sh) {
+        cs_error_set(err, CS_ENOMEM, "out of memory opening %s", dir);
+        return NULL;
+    }
+    sh->store = cs_store_open_ex(dir, 0, 0, CS_STORE_RDONLY, err);
+    if (!sh->store) {
+        free(sh);
+        return NULL;
+    }
+    sh->plugins = cs_plugin_host_new();
+    sh->index = cs_codeidx_set_new(sh->store, (size_t)CS_DB_INDEX_MIB << 20, err);
+    if (!sh->plugins || !sh->index) {
+        cs_error_set(err, CS_ENOMEM, "out of memory loading plugins");
+        s_shared_free(sh);
+        return NULL;
+    }
+    if (cs_plugin_host_load_dir(sh->plugins, plugins_dir, NULL, err) != CS_OK) {
+        s_shared_free(sh);
+        return NULL;
+    }
+    if (s_count_systems(sh->plugins) == 0) {
+        cs_error_set(err, CS_ENOTFOUND, "%s: no system plugin found (cs_<system>.so)",
+                     plugins_dir);
+        s_shared_free(sh);
+        return NULL;
+    }
+    cs_db_t *db = s_handle_new(sh, err);
+    if (!db) {
+        s_shared_free(sh);
+    }
+    return db;
+}
+
+cs_db_t *cs_db_dup(cs_db_t *db, cs_error_t *err)
+{
+    cs_error_clear(err);
+    if (!db || db->magic != CS_DB_MAGIC) {
+        cs_error_set(err, CS_EINVAL, "cs_db_dup: not an open codeset handle");
+        return NULL;
+    }
+    return s_handle_new(db->shared, err);
+}
+
+void cs_db_close(cs_db_t **dbp)
+{
+    if (!dbp || !*dbp) {
+        return;
+    }
+    cs_db_t *db = *dbp;
+    *dbp = NULL;
+    if (db->magic != CS_DB_MAGIC) {
+        return;
+    }
+    db->magic = 0;
+    cs_codeidx_holder_fini(&db->index);
+    cs_engine_destroy(&db->engine);
+    cs_reader_destroy(&db->reader);
+    msgpack_sbuffer_destroy(&db->out);
+    msgpack_zone_destroy(&db->zone);
+    free(db->codes);
+    free(db->results);
+    free(db->lists);
+    free(db->hits);
+    free(db->text);
+    s_shared_t *sh = db->shared;
+    free(db);
+    if (__atomic_sub_fetch(&sh->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+        s_shared_free(sh);
+    }
+}
+
+/* ---- shared checks ---- */
+
+static int s_check(cs_db_t *db, const char *system, const char *what, const cs_db_query_t *q,
+                   s_sel_t *sel, cs_error_t *err)
+{
+    cs_error_clear(err);
+    if (!db || db->magic != CS_DB_MAGIC) {
+        return cs_error_set(err, CS_EINVAL, "not an open codeset handle");
+    }
+    if (!system || !what) {
+        return cs_error_set(err, CS_EINVAL, "a system and a code (or text) are required");
+    }
+    if (strlen(system) > S_SYSTEM_MAX) {
+        return cs_error_set(err, CS_EINVAL, "no code system '%.64s...' is known here", system);
+    }
+    memset(sel, 0, sizeof *sel);
+    if (q && q->release) {
+        sel->release = q->release;
+    } else if (q && q->date) {
+        if (cs_proto_parse_date(q->date, strlen(q->date), &sel->date) != CS_OK) {
+            return cs_error_set(err, CS_EINVAL, "date '%.40s' is not a real YYYY-MM-DD date",
+                                q->date);
+        }
+        sel->has_date = 1;
+    }
+    return CS_OK;
+}
+
+/* Grow *buf (of *cap elements of size sz) to hold n. */
+static int s_reserve(void **buf, size_t *cap, size_t n, size_t sz)
+{
+    if (n <= *cap) {
+        return CS_OK;
+    }
+    size_t want = *cap ? *cap : 16;
+    while (want < n) {
+        want *= 2;
+    }
+    void *p = realloc(*buf, want * sz);
+    if (!p) {
+        return CS_ENOMEM;
+    }
+    *buf = p;
+    *cap = want;
+    return CS_OK;
+}
+
+/* Absent texts are "" rather than NULL, so callers may hand any of them to memcmp. */
+static void s_no_null(cs_db_entry_t *e)
+{
+    cs_db_str_t *all[] = {&e->code, &e->release, &e->kind, &e->title, &e->short_title,
+                          &e->parent};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+        if (!all[i]->ptr) {
+            all[i]->ptr = "";
+            all[i]->len = 0;
+        }
+    }
+}
+
+/* ---- the direct lookup ---- */
+
+/* The release sel picks (cs_resolve.h: the engine's resolution and messages), inside db's
+ * snapshot. */
+static int s_resolve(cs_db_t *db, const char *system, const s_sel_t *sel, cs_resolved_t *rel,
+                     cs_error_t *err)
+{
+    cs_str_t sys = {system, (uint32_t)strlen(system)};
+    cs_str_t label = {sel->release, sel->release ? (uint32_t)strlen(sel->release) : 0};
+    cs_resolution_t res;
+    if (cs_resolve(db->reader, &db->memo, db->shared->plugins, sys, label,
+                   sel->has_date ? sel->date : 0, &res) != CS_PERR_NONE) {
+        return cs_error_set(err, res.err == CS_PERR_UNKNOWN_SYSTEM ? CS_EINVAL : CS_ENOTFOUND,
+                            "%s", res.msg);
+    }
+    *rel = res.rel;
+    return CS_OK;
+}
+
+/* Copy spans[0..n) into db->text and point outs[i] at the copies. */
+static int s_copy_texts(cs_db_t *db, const cs_span_t *spans, cs_db_str_t *const *outs, size_t n)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        total += spans[i].len;
+    }
+    if (s_reserve((void **)&db->text, &db->text_cap, total + 1, 1) != CS_OK) {
+        return CS_ENOMEM;
+    }
+    size_t at = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (spans[i].len) {
+            memcpy(db->text + at, spans[i].ptr, spans[i].len);
+        }
+        outs[i]->ptr = db->text + at;
+        outs[i]->len = spans[i].len;
+        at += spans[i].len;
+    }
+    return CS_OK;
+}
+
+static int s_lookup(cs_db_t *db, const char *system, const char *code, const cs_db_query_t *q,
+                    cs_db_entry_t *out, cs_error_t *err)
+{
+    s_sel_t sel;
+    if (!out) {
+        return cs_error_set(err, CS_EINVAL, "cs_db_lookup: no entry to fill");
+    }
+    memset(out, 0, sizeof *out);
+    int rc = s_check(db, system, code, q, &sel, err);
+    if (rc != CS_OK) {
+        return rc;
+    }
+    const cs_plugin_desc_t *sys = cs_plugin_host_system(db->shared->plugins, system,
+                                                        strlen(system));
+    if (!sys) {
+        return cs_error_set(err, CS_EINVAL, "no code system '%s' is known here", system);
+    }
+    if (cs_reader_begin(db->reader) != CS_OK) {
+        return cs_error_set(err, CS_EINTERNAL, "the store cannot be read right now");
+    }
+    cs_codeidx_holder_unpin(&db->index);
+    cs_resolved_t rel = {0};
+    rc = s_resolve(db, system, &sel, &rel, err);
+    if (rc != CS_OK) {
+        cs_reader_end(db->reader);
+        return rc;
+    }
+    cs_code_t c;
+    cs_error_t nerr;
+    cs_error_clear(&nerr);
+    size_t clen = strlen(code);
+    if (sys->system->normalize(code, clen, &c, &nerr) != CS_OK) {
+        out->malformed = 1;
+        cs_span_t s[2] = {{code, clen}, rel.label};
+        cs_db_str_t *o[2] = {&out->code, &out->release};
+        rc = s_copy_texts(db, s, o, 2);
+        cs_reader_end(db->reader);
+        return rc == CS_OK ? CS_OK : cs_error_set(err, rc, "out of memory");
+    }
+    cs_entry_t ent;
+    if (cs_codeidx_entry(&db->index, db->reader, rel.id, c.cls, c.key, strlen(c.key), 0, &ent) !=
+        CS_OK) {
+        if (cs_reader_corrupt(db->reader)) { /* not "not found": it could not be read */
+            cs_reader_end(db->reader);
+            return cs_error_set(err, CS_EMALFORMED, "a page of the database holding %s %s is "
+                                "corrupt (the data file is damaged)", system, code);
+        }
+        cs_span_t s[2] = {{c.display, strlen(c.display)}, rel.label};
+        cs_db_str_t *o[2] = {&out->code, &out->release};
+        rc = s_copy_texts(db, s, o, 2);
+        cs_reader_end(db->reader);
+        return rc == CS_OK ? CS_OK : cs_error_set(err, rc, "out of memory");
+    }
+    out->found = 1;
+    out->billable = ent.billable;
+    out->valid_from = ent.valid_from;
+    out->valid_to = ent.valid_to;
+    cs_span_t parent = ent.parent_cls ? ent.parent : (cs_span_t){NULL, 0};
+    cs_span_t s[6] = {ent.display, rel.label, ent.kind, ent.title, ent.short_title, parent};
+    cs_db_str_t *o[6] = {&out->code,  &out->release,     &out->kind,
+                         &out->title, &out->short_title, &out->parent};
+    rc = s_copy_texts(db, s, o, 6);
+    cs_reader_end(db->reader);
+    return rc == CS_OK ? CS_OK : cs_error_set(err, rc, "out of memory");
+}
+
+int cs_db_lookup(cs_db_t *db, const char *system, const char *code, const cs_db_query_t *q,
+                 cs_db_entry_t *out, cs_error_t *err)
+{
+    int rc = s_lookup(db, system, code, q, out, err);
+    if (out) {
+        s_no_null(out);
+    }
+    return rc;
+}
+
+/* ---- the engine path ---- */
+
+static const msgpack_object *s_get(const msgpack_object *m, const char *key)
+{
+    if (!m || m->type != MSGPACK_OBJECT_MAP) {
+        return NULL;
+    }
+    size_t klen = strlen(key);
+    for (uint32_t i = 0; i < m->via.map.size; i++) {
+        const msgpack_object *k = &m->via.map.ptr[i].key;
+        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == klen &&
+            memcmp(k->via.str.ptr, key, klen) == 0) {
+            return &m->via.map.ptr[i].val;
+        }
+    }
+    return NULL;
+}
+
+static cs_db_str_t s_str(const msgpack_object *o)
+{
+    cs_db_str_t s = {"", 0};
+    if (o && o->type == MSGPACK_OBJECT_STR) {
+        s.ptr = o->via.str.ptr;
+        s.len = o->via.str.size;
+    }
+    return s;
+}
+
+static int s_bool(const msgpack_object *o)
+{
+    return o && o->type == MSGPACK_OBJECT_BOOLEAN && o->via.boolean;
+}
+
+static int s_array_size(const msgpack_object *o)
+{
+    return o && o->type == MSGPACK_OBJECT_ARRAY ? (int)o->via.array.size : 0;
+}
+
+static void s_req_init(cs_request_t *req, cs_op_t op, const char *system, const s_sel_t *sel)
+{
+    memset(req, 0, sizeof *req);
+    req->op = op;
+    req->system = (cs_str_t){system, (uint32_t)strlen(system)};
+    if (sel->release) {
+        req->release = (cs_str_t){sel->release, (uint32_t)strlen(sel->release)};
+    }
+    req->has_date = sel->has_date;
+    req->date = sel->date;
+    req->limit = -1;
+}
+
+/* Run req through the engine and decode its reply into db->reply. An error reply becomes
+ * the matching CS_E* with its message in err. */
+static int s_engine_call(cs_db_t *db, const cs_request_t *req, cs_error_t *err)
+{
+    msgpack_sbuffer_clear(&db->out);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &db->out, msgpack_sbuffer_write);
+    cs_proto_err_t e = cs_engine_handle(db->engine, req, &pk);
+    msgpack_zone_clear(&db->zone);
+    size_t off = 0;
+    if (msgpack_unpack(db->out.data, db->out.size, &off, &db->zone, &db->reply) !=
+        MSGPACK_UNPACK_SUCCESS) {
+        return cs_error_set(err, CS_EINTERNAL, "the engine's reply could not be decoded");
+    }
+    if (e == CS_PERR_NONE) {
+        return CS_OK;
+    }
+    cs_db_str_t msg = s_str(s_get(s_get(&db->reply, "error"), "message"));
+    int code = e == CS_PERR_UNKNOWN_RELEASE || e == CS_PERR_NO_RELEASE_FOR_DATE ? CS_ENOTFOUND
+               : e == CS_PERR_TOO_MANY                                         ? CS_ETOOMANY
+               : e == CS_PERR_INTERNAL                                         ? CS_EINTERNAL
+               : e == CS_PERR_CORRUPT_RELEASE                                  ? CS_EMALFORMED
+                                                                               : CS_EINVAL;
+    return cs_error_set(err, code, "%.*s", (int)msg.len, msg.ptr ? msg.ptr : "");
+}
+
+int cs_embed_lookup_engine(cs_db_t *db, const char *system, const char *code,
+                           const cs_db_query_t *q, cs_db_entry_t *out, cs_error_t *err)
+{
+    s_sel_t sel;
+    if (!out) {
+        return cs_error_set(err, CS_EINVAL, "cs_db_lookup: no entry to fill");
+    }
+    memset(out, 0, sizeof *out);
+    int rc = s_check(db, system, code, q, &sel, err);
+    if (rc != CS_OK) {
+        return rc;
+    }
+    cs_request_t req;
+    s_req_init(&req, CS_OP_LOOKUP, system, &sel);
+    req.code = (cs_str_t){code, (uint32_t)strlen(code)};
+    req.n_codes = 1;
+    rc = s_engine_call(db, &req, err);
+    if (rc != CS_OK) {
+        return rc;
+    }
+    const msgpack_object *r = &db->reply;
+    out->found = s_bool(s_get(r, "found"));
+    out->malformed = s_get(r, "reason") != NULL;
+    out->code = s_str(s_get(r, "code"));
+    out->release = s_str(s_get(r, "release"));
+    out->kind = s_str(s_get(r, "kind"));
+    out->billable = s_bool(s_get(r, "billable"));
+    out->title = s_str(s_get(r, "title"));
+    out->short_title = s_str(s_get(r, "short"));
+    out->parent = s_str(s_get(r, "parent"));
+    cs_db_str_t from = s_str(s_get(r, "valid_from")), to = s_str(s_get(r, "valid_to"));
+    if (from.len) {
+        cs_proto_parse_date(from.ptr, from.len, &out->valid_from);
+    }
+    if (to.len) {
+        cs_proto_parse_date(to.ptr, to.len, &out->valid_to);
+    }
+    s_no_null(out);
+    return CS_OK;
+}
+
+/* ---- validate ---- */
+
+const char *cs_db_reason_name(cs_db_reason_t reason)
+{
+    switch (reason) {
+    case CS_DB_VALID: return "valid";
+    case CS_DB_MALFORMED: return "malformed";
+    case CS_DB_UNKNOWN: return "unknown";
+    case CS_DB_NOT_BILLABLE: return "not_billable";
+    case CS_DB_NOT_EFFECTIVE: return "not_effective";
+    default: return "unknown_reason";
+    }
+}
+
+static cs_db_reason_t s_reason(cs_db_str_t s)
+{
+    static const cs_db_reason_t all[] = {CS_DB_MALFORMED, CS_DB_UNKNOWN, CS_DB_NOT_BILLABLE,
+                                         CS_DB_NOT_EFFECTIVE};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+        const char *n = cs_db_reason_name(all[i]);
+        if (s.len == strlen(n) && memcmp(s.ptr, n, s.len) == 0) {
+            return all[i];
+        }
+    }
+    return CS_DB_UNKNOWN;
+}
+
+/* Fill a list from a reply array of strings; *at advances through db->lists. */
+static const cs_db_str_t *s_list(cs_db_t *db, const msgpack_object *arr, size_t *n, size_t *at)
+{
+    *n = (size_t)s_array_size(arr);
+    if (*n == 0) {
+        return NULL;
+    }
+    cs_db_str_t *first = db->lists + *at;
+    for (size_t i = 0; i < *n; i++) {
+        db->lists[(*at)++] = s_str(&arr->via.array.ptr[i]);
+    }
+    return first;
+}
+
+int cs_db_validate(cs_db_t *db, const char *system, const char *const *codes, size_t n,
+                   const cs_db_query_t *q, const cs_db_result_t **results,
+                   cs_db_str_t *release, cs_error_t *err)
+{
+    s_sel_t sel;
+    if (!results || !release || (n > 0 && !codes)) {
+        return cs_error_set(err, CS_EINVAL, "cs_db_validate: missing argument");
+    }
+    *results = NULL;
+    memset(release, 0, sizeof *release);
+    int rc = s_check(db, system, "", q, &sel, err);
+    if (rc != CS_OK) {
+        return rc;
+    }
+    if (n > CS_PROTO_MAX_CODES) {
+        return cs_error_set(err, CS_ETOOMANY, "%zu codes: at most %d a request", n,
+                            CS_PROTO_MAX_CODES);
+    }
+    if (s_reserve((void **)&db->codes, &db->codes_cap, n ? n : 1, sizeof *db->codes) !=
+        CS_OK) {
+        return cs_error_set(err, CS_ENOMEM, "out of memory validating %zu codes", n);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!codes[i]) {
+            return cs_error_set(err, CS_EINVAL, "code %zu is NULL", i);
+        }
+        db->codes[i].type = MSGPACK_OBJECT_STR;
+        db->codes[i].via.str.ptr = codes[i];
+        db->codes[i].via.str.size = (uint32_t)strlen(codes[i]);
+    }
+    cs_request_t req;
+    s_req_init(&req, CS_OP_VALIDATE, system, &sel);
+    req.n_codes = (uint32_t)n;
+    req.codes = db->codes;
+    rc = s_engine_call(db, &req, err);
+    if (rc != CS_OK) {
+        return rc;
+    }
+    const msgpack_object *arr = s_get(&db->reply, "results");
+    if (s_array_size(arr) != (int)n) {
+        return cs_error_set(err, CS_EINTERNAL, "the engine answered %d results for %zu codes",
+                            s_array_size(arr), n);
+    }
+    size_t n_lists = 0;
+    for (size_t i = 0; i < n; i++) {
+        const msgpack_object *r = &arr->via.array.ptr[i];
+        n_lists += (size_t)s_array_size(s_get(r, "hint")) +
+                   (size_t)s_array_size(s_get(r, "valid_in")) +
+                   (size_t)s_array_size(s_get(r, "replaced_by"));
+    }
+    if (s_reserve((void **)&db->results, &db->results_cap, n ? n : 1, sizeof *db->results) !=
+            CS_OK ||
+        s_reserve((void **)&db->lists, &db->lists_cap, n_lists ? n_lists : 1,
+                  sizeof *db->lists) != CS_OK) {
+        return cs_error_set(err, CS_ENOMEM, "out of memory validating %zu codes", n);
+    }
+    size_t at = 0;
+    for (size_t i = 0; i < n; i++) {
+        const msgpack_object *r = &arr->via.array.ptr[i];
+        cs_db_result_t *o = &db->results[i];
+        memset(o, 0, sizeof *o);
+        o->valid = s_bool(s_get(r, "valid"));
+        o->reason = o->valid ? CS_DB_VALID : s_reason(s_str(s_get(r, "reason")));
+        o->input = s_str(s_get(r, "input"));
+        o->code = s_str(s_get(r, "code"));
+        o->title = s_str(s_get(r, "title"));
+        o->kind = s_str(s_get(r, "kind"));
+        o->message = s_str(s_get(r, "message"));
+        o->hint = s_list(db, s_get(r, "hint"), &o->n_hint, &at);
+        o->valid_in = s_list(db, s_get(r, "valid_in"), &o->n_valid_in, &at);
+        o->replaced_by = s_list(db, s_get(r, "replaced_by"), &o->n_replaced_by, &at);
+    }
+    *results = db->results;
+    *release = s_str(s_get(&db->reply, "release"));
+    return CS_OK;
+}
+
+/* ---- search ---- */
+
+int cs_db_search(cs_db_t *db, const char *system, const char *text, size_t limit,
+                 size_t offset, int billable_only, const cs_db_query_t *q,
+                 const cs_db_hit_t **hits, size_t *n_hits, uint64_t *total, cs_error_t *err)
+{
+    s_sel_t sel;
+    if (!hits || !n_hits || !total) {
+        return cs_error_set(err, CS_EINVAL, "cs_db_search: missing argument");
+    }
+    *hits = NULL;
+    *n_hits = 0;
+    *total = 0;
+    int rc = s_check(db, system, text, q, &sel, err);
+    if (rc != CS_OK) {
+        return rc;
+    }
+    if (strlen(text) > CS_PROTO_MAX_Q) {
+        return cs_error_set(err, CS_EINVAL, "a search text is at most %d bytes", CS_PROTO_MAX_Q);
+    }
+    cs_request_t req;
+    s_req_init(&req, CS_OP_SEARCH, system, &sel);
+    req.q = (cs_str_t){text, (uint32_t)strlen(text)};
+    req.limit = limit == 0                    ? -1
+                : limit > CS_PROTO_MAX_LIMIT ? CS_PROTO_MAX_LIMIT
+                                             : (int64_t)limit;
+    req.offset = offset > INT32_MAX ? INT32_MAX : (int64_t)offset;
+    req.billable_only = billable_only != 0;
+    rc = s_engine_call(db, &req, err);
+    if (rc != CS_OK) {
+        return rc;
+    }
+    const msgpack_object *arr = s_get(&db->reply, "hits");
+    size_t n = (size_t)s_array_size(arr);
+    if (s_reserve((void **)&db->hits, &db->hits_cap, n ? n : 1, sizeof *db->hits) != CS_OK) {
+        return cs_error_set(err, CS_ENOMEM, "out of memory reading %zu hits", n);
+    }
+    for (size_t i = 0; i < n; i++) {
+        const msgpack_object *h = &arr->via.array.ptr[i];
+        const msgpack_object *score = s_get(h, "score");
+        db->hits[i].code = s_str(s_get(h, "code"));
+        db->hits[i].title = s_str(s_get(h, "title"));
+        db->hits[i].billable = s_bool(s_get(h, "billable"));
+        if (score && score->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+            db->hits[i].score = (int64_t)score->via.u64;
+        } else if (score && score->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+            db->hits[i].score = score->via.i64;
+        } else {
+            db->hits[i].score = 0;
+        }
+    }
+    const msgpack_object *t = s_get(&db->reply, "total");
+    *total = t && t->type == MSGPACK_OBJECT_POSITIVE_INTEGER ? t->via.u64 : 0;
+    *hits = db->hits;
+    *n_hits = n;
+    return CS_OK;
+}

@@ -1,0 +1,129 @@
+/* cs_op.c: the op table. */
+#include "engine/cs_op.h"
+
+#include <string.h>
+
+#define B(k) CS_KEY_BIT(CS_KEY_##k)
+
+/* clang-format off */
+const cs_op_def_t cs_ops[CS_OP_COUNT_] = {
+    [CS_OP_PING] = {
+        .name = "ping", .accepts = CS_KEYS_COMMON,
+        .flags = CS_OPF_ENGINE, .handler = cs_op_ping},
+    [CS_OP_LOOKUP] = {
+        .name = "lookup", .required = {CS_KEY_SYSTEM, CS_KEY_CODE},
+        .accepts = CS_KEYS_COMMON | CS_KEYS_RELEASE | B(CODE) | B(INCLUDE),
+        .flags = CS_OPF_ENGINE, .handler = cs_op_lookup},
+    [CS_OP_VALIDATE] = {
+        .name = "validate", .required = {CS_KEY_SYSTEM}, .one_of = {CS_KEY_CODES, CS_KEY_CODE},
+        .accepts = CS_KEYS_COMMON | CS_KEYS_RELEASE | B(CODE) | B(CODES),
+        .flags = CS_OPF_ENGINE | CS_OPF_SLOW_LONG | CS_OPF_SLICEABLE,
+        .handler = cs_op_validate},
+    [CS_OP_SEARCH] = {
+        .name = "search", .required = {CS_KEY_SYSTEM, CS_KEY_Q},
+        .accepts = CS_KEYS_COMMON | CS_KEYS_RELEASE | B(Q) | B(LIMIT) | B(OFFSET) |
+                   B(BILLABLE_ONLY),
+        .limit_max = CS_PROTO_MAX_LIMIT,
+        .flags = CS_OPF_ENGINE | CS_OPF_SLOW, .handler = cs_op_search},
+    [CS_OP_CROSSWALK] = {
+        .name = "crosswalk", .required = {CS_KEY_FROM, CS_KEY_TO, CS_KEY_CODE},
+        .accepts = CS_KEYS_COMMON | B(FROM) | B(TO) | B(CODE) | B(MAP) | B(REVERSE) |
+                   B(RELEASE) | B(TO_RELEASE) | B(DATE),
+        .flags = CS_OPF_ENGINE | CS_OPF_SLOW, .handler = cs_op_crosswalk},
+    [CS_OP_RELEASES] = {
+        .name = "releases", .accepts = CS_KEYS_COMMON | B(SYSTEM),
+        .flags = CS_OPF_ENGINE, .handler = cs_op_releases},
+    [CS_OP_DIFF] = {
+        .name = "diff", .required = {CS_KEY_SYSTEM, CS_KEY_RELEASE, CS_KEY_TO_RELEASE},
+        .accepts = CS_KEYS_COMMON | B(SYSTEM) | B(RELEASE) | B(TO_RELEASE) | B(LIMIT),
+        .limit_max = CS_PROTO_MAX_DIFF_LIMIT,
+        .flags = CS_OPF_ENGINE | CS_OPF_SLOW, .handler = cs_op_diff},
+    [CS_OP_STATS] = {
+        .name = "stats", .accepts = CS_KEYS_COMMON, .handler = cs_op_stats},
+    [CS_OP_LOAD] = {
+        .name = "load", .required = {CS_KEY_FILES, CS_KEY_RELEASE, CS_KEY_EFFECTIVE_FROM},
+        .accepts = CS_KEYS_COMMON | B(FILES) | B(RELEASE) | B(EFFECTIVE_FROM) | B(LOADER) |
+                   B(SYSTEM),
+        .flags = CS_OPF_ADMIN, .handler = cs_op_load},
+    [CS_OP_JOB] = {
+        .name = "job", .required = {CS_KEY_JOB}, .accepts = CS_KEYS_COMMON | B(JOB),
+        .flags = CS_OPF_ADMIN, .handler = cs_op_job},
+    [CS_OP_RETIRE] = {
+        .name = "retire", .required = {CS_KEY_SYSTEM, CS_KEY_RELEASE},
+        .accepts = CS_KEYS_COMMON | B(SYSTEM) | B(RELEASE),
+        .flags = CS_OPF_ADMIN, .handler = cs_op_retire},
+    [CS_OP_DROP] = {
+        .name = "drop", .required = {CS_KEY_SYSTEM, CS_KEY_RELEASE},
+        .accepts = CS_KEYS_COMMON | B(SYSTEM) | B(RELEASE),
+        .flags = CS_OPF_ADMIN, .handler = cs_op_drop},
+    [CS_OP_PLUGINS] = {
+        .name = "plugins", .accepts = CS_KEYS_COMMON,
+        .flags = CS_OPF_ADMIN, .handler = cs_op_plugins},
+    [CS_OP_CANCEL] = {
+        .name = "cancel", .required = {CS_KEY_JOB}, .accepts = CS_KEYS_COMMON | B(JOB),
+        .flags = CS_OPF_ADMIN, .handler = cs_op_cancel},
+    [CS_OP_VERIFY] = {
+        .name = "verify", .accepts = CS_KEYS_COMMON | B(JOB),
+        .flags = CS_OPF_ADMIN, .handler = cs_op_verify},
+};
+/* clang-format on */
+
+static const char *const s_keynames[CS_KEY_COUNT_] = {
+    [CS_KEY_NONE] = "",
+    [CS_KEY_ID] = "id",
+    [CS_KEY_V] = "v",
+    [CS_KEY_OP] = "op",
+    [CS_KEY_SYSTEM] = "system",
+    [CS_KEY_RELEASE] = "release",
+    [CS_KEY_TO_RELEASE] = "to_release",
+    [CS_KEY_CODE] = "code",
+    [CS_KEY_Q] = "q",
+    [CS_KEY_FROM] = "from",
+    [CS_KEY_TO] = "to",
+    [CS_KEY_MAP] = "map",
+    [CS_KEY_LOADER] = "loader",
+    [CS_KEY_JOB] = "job",
+    [CS_KEY_DATE] = "date",
+    [CS_KEY_EFFECTIVE_FROM] = "effective_from",
+    [CS_KEY_INCLUDE] = "include",
+    [CS_KEY_CODES] = "codes",
+    [CS_KEY_FILES] = "files",
+    [CS_KEY_LIMIT] = "limit",
+    [CS_KEY_OFFSET] = "offset",
+    [CS_KEY_BILLABLE_ONLY] = "billable_only",
+    [CS_KEY_REVERSE] = "reverse",
+};
+
+/* Names are short and few: compare the length and the first byte before the rest. */
+cs_op_t cs_op_find(const char *s, size_t n)
+{
+    for (int op = CS_OP_UNKNOWN + 1; op < CS_OP_COUNT_; op++) {
+        const char *name = cs_ops[op].name;
+        if (n && name[0] == s[0] && strlen(name) == n && memcmp(name, s, n) == 0) {
+            return (cs_op_t)op;
+        }
+    }
+    return CS_OP_UNKNOWN;
+}
+
+const char *cs_key_name(cs_key_t k)
+{
+    return (unsigned)k < CS_KEY_COUNT_ ? s_keynames[k] : "";
+}
+
+cs_key_t cs_key_find(const char *s, size_t n)
+{
+    for (int k = CS_KEY_NONE + 1; k < CS_KEY_COUNT_; k++) {
+        const char *name = s_keynames[k];
+        if (n && name[0] == s[0] && strlen(name) == n && memcmp(name, s, n) == 0) {
+            return (cs_key_t)k;
+        }
+    }
+    return CS_KEY_NONE;
+}
+
+int cs_op_is_slow(const cs_request_t *req)
+{
+    unsigned f = (unsigned)req->op < CS_OP_COUNT_ ? cs_ops[req->op].flags : 0;
+    return (f & CS_OPF_SLOW) || ((f & CS_OPF_SLOW_LONG) && req->n_codes > CS_OP_SLOW_CODES);
+}

@@ -1,0 +1,142 @@
+/* cs_op.h: the op table, one row per op of the wire protocol (docs/PROTOCOL.md).
+ *
+ * A row holds all the broker knows of an op: its name, the request keys it requires and
+ * those it reads, its flags (admin only, slow, answered in slices) and its handler. The
+ * decoder (cs_proto.c), the admin check, the slow-op routing (cs_broker.c, cs_workers.c) and
+ * the dispatch all read this table; nothing else spells an op. How to add one: README, "How
+ * to add an op".
+ *
+ * Layers. The table sits beside the codec; its handlers are defined by the layers that
+ * answer them (the engine, cs_query.c and cs_crosswalk.c; the broker, cs_admin.c and
+ * cs_broker.c) and reached through a context that the serving thread fills in, so the codec
+ * includes none of their headers.
+ *
+ * Thread-safety: the table is constant; a context belongs to one serving thread.
+ */
+#ifndef CS_OP_H
+#define CS_OP_H
+
+#include <stdint.h>
+
+#include "wire/cs_proto.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The request keys the decoder knows, each of one type (docs/PROTOCOL.md); any other key is
+ * ignored. */
+typedef enum cs_key {
+    CS_KEY_NONE = 0, /* also ends the lists below */
+    CS_KEY_ID,             /* any scalar */
+    CS_KEY_V,              /* int */
+    CS_KEY_OP,             /* str */
+    CS_KEY_SYSTEM,         /* str */
+    CS_KEY_RELEASE,        /* str */
+    CS_KEY_TO_RELEASE,     /* str */
+    CS_KEY_CODE,           /* str */
+    CS_KEY_Q,              /* str, at most CS_PROTO_MAX_Q bytes */
+    CS_KEY_FROM,           /* str */
+    CS_KEY_TO,             /* str */
+    CS_KEY_MAP,            /* str */
+    CS_KEY_LOADER,         /* str */
+    CS_KEY_JOB,            /* str */
+    CS_KEY_DATE,           /* str YYYY-MM-DD */
+    CS_KEY_EFFECTIVE_FROM, /* str YYYY-MM-DD */
+    CS_KEY_INCLUDE,        /* array of str */
+    CS_KEY_CODES,          /* array of str, at most CS_PROTO_MAX_CODES */
+    CS_KEY_FILES,          /* array of str, at most CS_PROTO_MAX_FILES */
+    CS_KEY_LIMIT,          /* int, 1 .. the op's limit_max */
+    CS_KEY_OFFSET,         /* int >= 0 */
+    CS_KEY_BILLABLE_ONLY,  /* bool */
+    CS_KEY_REVERSE,        /* bool */
+    CS_KEY_COUNT_
+} cs_key_t;
+
+#define CS_KEY_BIT(k) (1u << (k))
+
+/* The keys every op reads. */
+#define CS_KEYS_COMMON (CS_KEY_BIT(CS_KEY_ID) | CS_KEY_BIT(CS_KEY_V) | CS_KEY_BIT(CS_KEY_OP))
+/* The keys that pick a release of a system. */
+#define CS_KEYS_RELEASE                                                                   \
+    (CS_KEY_BIT(CS_KEY_SYSTEM) | CS_KEY_BIT(CS_KEY_RELEASE) | CS_KEY_BIT(CS_KEY_DATE))
+
+enum {
+    CS_OPF_ADMIN = 1u << 0,     /* only on the admin endpoint */
+    CS_OPF_SLOW = 1u << 1,      /* answered by a worker: its cost grows with the release */
+    CS_OPF_SLOW_LONG = 1u << 2, /* answered by a worker when it holds more than
+                                 * CS_OP_SLOW_CODES codes */
+    CS_OPF_SLICEABLE = 1u << 3, /* a long one may be cut into slices the workers answer
+                                 * together (cs_engine_validate_part) */
+    CS_OPF_ENGINE = 1u << 4,    /* answered by the query engine alone (the embedded API too) */
+};
+
+#define CS_OP_SLOW_CODES 100
+
+/* What a handler works with; the serving thread fills it in. */
+struct cs_engine;
+struct cs_jobs;
+struct cs_plugin_host;
+struct cs_verify;
+typedef struct cs_op_ctx {
+    struct cs_engine *engine;             /* this thread's query engine */
+    struct cs_jobs *jobs;                 /* load jobs: the broker's thread only, else NULL */
+    struct cs_verify *verify;             /* release checksums: the broker's thread, or NULL */
+    const struct cs_plugin_host *plugins; /* the plugins loaded */
+    void *server;                         /* the broker (its stats), or NULL */
+} cs_op_ctx_t;
+
+/* A handler answers req into pk (a reply map, ok or error) and returns the error it packed
+ * (CS_PERR_NONE for a success). req was decoded against the handler's row: its required keys
+ * are there, every key has its type. */
+typedef cs_proto_err_t (*cs_op_handler_fn)(cs_op_ctx_t *ctx, const cs_request_t *req,
+                                           msgpack_packer *pk);
+
+typedef struct cs_op_def {
+    const char *name;          /* as on the wire */
+    cs_key_t required[4];      /* keys it needs, in the order a missing one is reported */
+    cs_key_t one_of[2];        /* and one of these, when set ("codes" or "code") */
+    uint32_t accepts;          /* CS_KEY_BIT of every key it reads */
+    int64_t limit_max;         /* the highest "limit" it takes (0: it reads none) */
+    unsigned flags;            /* CS_OPF_* */
+    cs_op_handler_fn handler;
+} cs_op_def_t;
+
+/* The table, indexed by cs_op_t; row CS_OP_UNKNOWN has no name and no handler. */
+extern const cs_op_def_t cs_ops[CS_OP_COUNT_];
+
+/* The op named s[0..n), or CS_OP_UNKNOWN. */
+cs_op_t cs_op_find(const char *s, size_t n);
+/* The wire name of a key ("" for CS_KEY_NONE or out of range). */
+const char *cs_key_name(cs_key_t k);
+/* The key named s[0..n), or CS_KEY_NONE. */
+cs_key_t cs_key_find(const char *s, size_t n);
+/* 1 when a worker should answer req (its op is slow, or long and its request is). */
+int cs_op_is_slow(const cs_request_t *req);
+
+/* ---- the handlers, defined by the layers that answer them ---- */
+
+/* the engine (cs_query.c): each reads one store snapshot */
+cs_proto_err_t cs_op_ping(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_packer *pk);
+cs_proto_err_t cs_op_lookup(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_packer *pk);
+cs_proto_err_t cs_op_validate(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_packer *pk);
+cs_proto_err_t cs_op_search(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_packer *pk);
+cs_proto_err_t cs_op_crosswalk(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_packer *pk);
+cs_proto_err_t cs_op_releases(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_packer *pk);
+cs_proto_err_t cs_op_diff(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_packer *pk);
+/* the broker (cs_broker.c) */
+cs_proto_err_t cs_op_stats(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_packer *pk);
+/* the admin ops (cs_admin.c) */
+cs_proto_err_t cs_op_load(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_packer *pk);
+cs_proto_err_t cs_op_job(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_packer *pk);
+cs_proto_err_t cs_op_retire(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_packer *pk);
+cs_proto_err_t cs_op_drop(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_packer *pk);
+cs_proto_err_t cs_op_plugins(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_packer *pk);
+cs_proto_err_t cs_op_cancel(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_packer *pk);
+/* cs_verify.c */
+cs_proto_err_t cs_op_verify(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_packer *pk);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CS_OP_H */

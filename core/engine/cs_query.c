@@ -1,0 +1,1143 @@
+/* cs_query.c: lookup, validate and releases over one store snapshot. */
+#include "engine/cs_query.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/cs_catalog.h"
+#include "store/cs_codeidx.h"
+#include "engine/cs_crosswalk.h"
+#include "engine/cs_diff.h"
+#include "store/cs_entry.h"
+#include "store/cs_key.h"
+#include "util/cs_log.h"
+#include "store/cs_maps.h"
+#include "engine/cs_op.h"
+#include "engine/cs_resolve.h"
+#include "engine/cs_search.h"
+
+#define CS_NOTE_TYPES_MAX 16
+
+struct cs_engine {
+    cs_store_t *store;                /* borrowed */
+    const cs_plugin_host_t *plugins;  /* borrowed */
+    cs_reader_t *reader;              /* this thread's snapshot */
+    cs_catalog_memo_t memo;           /* releases resolved in the current snapshot */
+    cs_codeidx_holder_t index;        /* code indexes this thread holds */
+};
+
+/* The release a request resolved to, and its system. */
+typedef struct s_ctx {
+    const cs_request_t *req;
+    const cs_plugin_desc_t *sys;  /* system plugin */
+    cs_resolved_t rel;            /* release */
+    int listed;                   /* 1 once the lists below are filled (on first need) */
+    cs_release_t *all;            /* every release, of every system and map set */
+    size_t n_all;
+} s_ctx_t;
+
+#define CS_VALID_IN_MAX 32    /* releases named in valid_in */
+#define CS_REPLACED_MAX 20    /* codes named in replaced_by */
+
+static void s_ctx_free(s_ctx_t *ctx)
+{
+    free(ctx->all);
+    ctx->all = NULL;
+    ctx->n_all = 0;
+    ctx->listed = 0;
+}
+
+/* The catalog, read once per request and only when a code is not in its release. */
+static void s_ctx_list(cs_engine_t *e, s_ctx_t *ctx)
+{
+    if (!ctx->listed) {
+        ctx->listed = 1;
+        if (cs_catalog_list(e->reader, NULL, 0, &ctx->all, &ctx->n_all) != CS_OK) {
+            ctx->all = NULL;
+            ctx->n_all = 0;
+        }
+    }
+}
+
+cs_engine_t *cs_engine_new(cs_store_t *store, const cs_plugin_host_t *plugins,
+                           cs_error_t *err)
+{
+    cs_engine_t *e = calloc(1, sizeof *e);
+    if (!e) {
+        cs_error_set(err, CS_ENOMEM, "out of memory creating the query engine");
+        return NULL;
+    }
+    e->store = store;
+    e->plugins = plugins;
+    e->reader = cs_reader_new(store, err);
+    if (!e->reader) {
+        free(e);
+        return NULL;
+    }
+    return e;
+}
+
+void cs_engine_use_index(cs_engine_t *e, cs_codeidx_set_t *set)
+{
+    cs_codeidx_holder_fini(&e->index);
+    cs_codeidx_holder_init(&e->index, set);
+}
+
+void cs_engine_destroy(cs_engine_t **engine)
+{
+    if (!engine || !*engine) {
+        return;
+    }
+    cs_codeidx_holder_fini(&(*engine)->index);
+    cs_reader_destroy(&(*engine)->reader);
+    free(*engine);
+    *engine = NULL;
+}
+
+/* ---- small packing helpers ---- */
+
+static void s_pack_span(msgpack_packer *pk, cs_span_t s)
+{
+    cs_pack_strn(pk, s.ptr, s.len);
+}
+
+static void s_pack_key(msgpack_packer *pk, const char *k)
+{
+    cs_pack_cstr(pk, k);
+}
+
+/* ---- release resolution ---- */
+
+/* The request's release (cs_resolve.h), or its error packed. */
+static cs_proto_err_t s_resolve_release(cs_engine_t *e, const cs_request_t *req,
+                                        msgpack_packer *pk, s_ctx_t *ctx)
+{
+    memset(ctx, 0, sizeof *ctx);
+    ctx->req = req;
+    cs_resolution_t res;
+    if (cs_resolve(e->reader, &e->memo, e->plugins, req->system, req->release,
+                   req->has_date ? req->date : 0, &res) != CS_PERR_NONE) {
+        cs_reply_error(pk, req, res.err, res.msg);
+        return res.err;
+    }
+    ctx->sys = res.sys;
+    ctx->rel = res.rel;
+    return CS_PERR_NONE;
+}
+
+/* A release that failed its integrity check answers nothing, and says why: never a silently
+ * different answer, not even from the release before it. */
+static cs_proto_err_t s_refuse_failed(cs_engine_t *e, const cs_request_t *req,
+                                      msgpack_packer *pk, const char *system,
+                                      const cs_resolved_t *rel)
+{
+    char why[320];
+    if (!cs_store_release_failed(e->store, rel->id, why, sizeof why)) {
+        return CS_PERR_NONE;
+    }
+    return cs_reply_errorf(pk, req, CS_PERR_CORRUPT_RELEASE,
+                           "%s release %.*s %s; reload it or restore the database", system,
+                           (int)rel->label.len, rel->label.ptr, why);
+}
+
+static cs_proto_err_t s_resolve(cs_engine_t *e, const cs_request_t *req, msgpack_packer *pk,
+                                s_ctx_t *ctx)
+{
+    cs_proto_err_t perr = s_resolve_release(e, req, pk, ctx);
+    return perr != CS_PERR_NONE ? perr : s_refuse_failed(e, req, pk, ctx->sys->name, &ctx->rel);
+}
+
+/* A request that met a corrupt page (cs_reader_corrupt) gets an error in place of whatever
+ * was packed since mark: part of its answer could not be read. */
+static cs_proto_err_t s_unless_corrupt(cs_engine_t *e, const cs_request_t *req,
+                                       msgpack_packer *pk, size_t mark, cs_proto_err_t rc)
+{
+    if (!cs_reader_corrupt(e->reader) || pk->callback != msgpack_sbuffer_write) {
+        return rc;
+    }
+    ((msgpack_sbuffer *)pk->data)->size = mark;
+    return cs_reply_errorf(pk, req, CS_PERR_CORRUPT_RELEASE,
+                           "a page of the database this answer needs is corrupt (the data file "
+                           "is damaged); see codeset verify");
+}
+
+static size_t s_mark(const msgpack_packer *pk)
+{
+    return pk->callback == msgpack_sbuffer_write ? ((const msgpack_sbuffer *)pk->data)->size : 0;
+}
+
+/* ---- entry access ---- */
+
+/* The entry (cls, key) of release rel: its head (billable, dates, display, parent, kind,
+ * titles), which is what validation and listings read, and, when need names them
+ * (CS_CODEIDX_HAS_NOTES, CS_CODEIDX_HAS_ATTRS), its notes and attributes. From the release's
+ * code index when there is one, else from LMDB. */
+static int s_get_entry_as(cs_engine_t *e, uint32_t rel, uint8_t cls, const char *key,
+                          size_t klen, unsigned need, cs_entry_t *out)
+{
+    return cs_codeidx_entry(&e->index, e->reader, rel, cls, key, klen, need, out);
+}
+
+static int s_get_entry(cs_engine_t *e, uint32_t rel, uint8_t cls, const char *key, size_t klen,
+                       cs_entry_t *out)
+{
+    return s_get_entry_as(e, rel, cls, key, klen, 0, out);
+}
+
+/* Find the head of the entry for a normalised code. */
+static int s_find(cs_engine_t *e, uint32_t rel, const cs_code_t *c, cs_entry_t *out)
+{
+    return s_get_entry_as(e, rel, c->cls, c->key, strlen(c->key), 0, out);
+}
+
+/* Find the entry with what a lookup shows: attributes, and notes when asked for. */
+static int s_find_full(cs_engine_t *e, uint32_t rel, const cs_code_t *c, unsigned include,
+                       cs_entry_t *out)
+{
+    unsigned need = CS_CODEIDX_HAS_ATTRS | (include & CS_INCLUDE_NOTES ? CS_CODEIDX_HAS_NOTES : 0);
+    return s_get_entry_as(e, rel, c->cls, c->key, strlen(c->key), need, out);
+}
+
+/* ---- lookup ---- */
+
+static uint32_t s_count_children(cs_engine_t *e, uint32_t rel, uint8_t cls, const char *key,
+                                 size_t klen)
+{
+    uint8_t prefix[CS_KEY_MAX];
+    size_t plen = cs_key_children(prefix, rel, cls, key, klen);
+    cs_val_t k, v;
+    uint32_t n = 0;
+    int rc = plen ? cs_reader_seek(e->reader, CS_DB_CHILDREN, prefix, plen, &k, &v) : -1;
+    while (rc == CS_OK && k.len >= plen && memcmp(k.data, prefix, plen) == 0) {
+        n++;
+        rc = cs_reader_next(e->reader, CS_DB_CHILDREN, &k, &v);
+    }
+    return n;
+}
+
+static void s_pack_children(cs_engine_t *e, uint32_t rel, uint8_t cls, const char *key,
+                            size_t klen, msgpack_packer *pk)
+{
+    uint32_t n = s_count_children(e, rel, cls, key, klen);
+    msgpack_pack_array(pk, n);
+    uint8_t prefix[CS_KEY_MAX];
+    size_t plen = cs_key_children(prefix, rel, cls, key, klen);
+    cs_val_t k, v;
+    int rc = plen ? cs_reader_seek(e->reader, CS_DB_CHILDREN, prefix, plen, &k, &v) : -1;
+    for (uint32_t i = 0; i < n; i++) {
+        cs_entry_t child;
+        int ok = rc == CS_OK && v.len >= 2 &&
+                 s_get_entry(e, rel, ((const uint8_t *)v.data)[0], (const char *)v.data + 1,
+                             v.len - 1, &child) == CS_OK;
+        if (!ok) {
+            msgpack_pack_nil(pk); /* a corrupt store: keep the array's count true */
+        } else {
+            msgpack_pack_map(pk, 3);
+            s_pack_key(pk, "code");
+            s_pack_span(pk, child.display);
+            s_pack_key(pk, "title");
+            s_pack_span(pk, child.title);
+            cs_pack_kv_bool(pk, "billable", child.billable);
+        }
+        rc = cs_reader_next(e->reader, CS_DB_CHILDREN, &k, &v);
+    }
+}
+
+static void s_pack_ancestors(cs_engine_t *e, uint32_t rel, const cs_entry_t *start,
+                             msgpack_packer *pk)
+{
+    cs_entry_t chain[16];
+    uint32_t n = 0;
+    cs_entry_t cur = *start;
+    while (n < 16 && cur.parent_cls != 0 &&
+           s_get_entry(e, rel, cur.parent_cls, cur.parent_key.ptr, cur.parent_key.len,
+                       &chain[n]) == CS_OK) {
+        cur = chain[n++];
+    }
+    msgpack_pack_array(pk, n);
+    for (uint32_t i = 0; i < n; i++) {
+        msgpack_pack_map(pk, 3);
+        s_pack_key(pk, "code");
+        s_pack_span(pk, chain[i].display);
+        s_pack_key(pk, "kind");
+        s_pack_span(pk, chain[i].kind);
+        s_pack_key(pk, "title");
+        s_pack_span(pk, chain[i].title);
+    }
+}
+
+static int s_span_eq(cs_span_t a, cs_span_t b)
+{
+    return a.len == b.len && memcmp(a.ptr, b.ptr, a.len) == 0;
+}
+
+/* notes: {type: [text...]}, seven_chr_def: {char: meaning}. Types in first-seen order. */
+static void s_pack_notes(const cs_entry_t *ent, msgpack_packer *pk)
+{
+    cs_span_t types[CS_NOTE_TYPES_MAX];
+    uint32_t counts[CS_NOTE_TYPES_MAX];
+    uint32_t n_types = 0;
+    const uint8_t *pos = ent->notes;
+    cs_span_t type, label, text;
+    while (cs_entry_note_next(ent, &pos, &type, &label, &text)) {
+        uint32_t i = 0;
+        while (i < n_types && !s_span_eq(types[i], type)) {
+            i++;
+        }
+        if (i == n_types) {
+            if (n_types == CS_NOTE_TYPES_MAX) {
+                continue;
+            }
+            types[n_types] = type;
+            counts[n_types++] = 0;
+        }
+        counts[i]++;
+    }
+    msgpack_pack_map(pk, n_types);
+    for (uint32_t i = 0; i < n_types; i++) {
+        s_pack_span(pk, types[i]);
+        int is_map = types[i].len == 13 && memcmp(types[i].ptr, "seven_chr_def", 13) == 0;
+        if (is_map) {
+            msgpack_pack_map(pk, counts[i]);
+        } else {
+            msgpack_pack_array(pk, counts[i]);
+        }
+        pos = ent->notes;
+        uint32_t packed = 0;
+        while (packed < counts[i] && cs_entry_note_next(ent, &pos, &type, &label, &text)) {
+            if (!s_span_eq(type, types[i])) {
+                continue;
+            }
+            if (is_map) {
+                s_pack_span(pk, label);
+            }
+            s_pack_span(pk, text);
+            packed++;
+        }
+    }
+}
+
+static void s_pack_date(msgpack_packer *pk, const char *key, int yyyymmdd)
+{
+    s_pack_key(pk, key);
+    if (yyyymmdd <= 0) {
+        msgpack_pack_nil(pk);
+        return;
+    }
+    char d[11];
+    cs_proto_format_date(yyyymmdd, d);
+    cs_pack_cstr(pk, d);
+}
+
+/* attributes: {name: value}, in emission order (loaders give each name once per entry). */
+static void s_pack_attrs(const cs_entry_t *ent, msgpack_packer *pk)
+{
+    uint32_t n = 0;
+    const uint8_t *pos = ent->attrs;
+    cs_span_t name, value;
+    while (cs_entry_attr_next(ent, &pos, &name, &value)) {
+        n++;
+    }
+    msgpack_pack_map(pk, n);
+    pos = ent->attrs;
+    for (uint32_t i = 0; i < n && cs_entry_attr_next(ent, &pos, &name, &value); i++) {
+        s_pack_span(pk, name);
+        s_pack_span(pk, value);
+    }
+}
+
+static int s_input_differs(cs_str_t in, const char *display)
+{
+    return in.len != strlen(display) || memcmp(in.ptr, display, in.len) != 0;
+}
+
+static cs_proto_err_t s_lookup(cs_engine_t *e, const cs_request_t *req, msgpack_packer *pk)
+{
+    s_ctx_t ctx;
+    cs_proto_err_t perr = s_resolve(e, req, pk, &ctx);
+    if (perr != CS_PERR_NONE) {
+        return perr;
+    }
+    cs_code_t code;
+    cs_error_t nerr;
+    cs_error_clear(&nerr);
+    if (ctx.sys->system->normalize(req->code.ptr, req->code.len, &code, &nerr) != CS_OK) {
+        cs_reply_begin(pk, req, 1, 6);
+        cs_pack_kv_bool(pk, "found", 0);
+        s_pack_key(pk, "code");
+        cs_pack_strn(pk, req->code.ptr, req->code.len);
+        s_pack_key(pk, "input");
+        cs_pack_strn(pk, req->code.ptr, req->code.len);
+        cs_pack_kv_str(pk, "reason", "malformed");
+        cs_pack_kv_str(pk, "message", nerr.msg);
+        s_pack_key(pk, "release");
+        s_pack_span(pk, ctx.rel.label);
+        return CS_PERR_NONE;
+    }
+    cs_entry_t ent;
+    int differs = s_input_differs(req->code, code.display);
+    if (s_find_full(e, ctx.rel.id, &code, req->include, &ent) != CS_OK) {
+        cs_reply_begin(pk, req, 1, 4 + (differs ? 1 : 0));
+        cs_pack_kv_bool(pk, "found", 0);
+        cs_pack_kv_str(pk, "code", code.display);
+        cs_pack_kv_str(pk, "system", ctx.sys->name);
+        s_pack_key(pk, "release");
+        s_pack_span(pk, ctx.rel.label);
+        if (differs) {
+            s_pack_key(pk, "input");
+            cs_pack_strn(pk, req->code.ptr, req->code.len);
+        }
+        return CS_PERR_NONE;
+    }
+    uint32_t n = 8 + (ent.short_title.len ? 1 : 0) + (differs ? 1 : 0);
+    n += (ent.n_attrs ? 1 : 0) + (ent.valid_from ? 1 : 0) + (ent.valid_to ? 1 : 0);
+    n += (req->include & CS_INCLUDE_CHILDREN) ? 1 : 0;
+    n += (req->include & CS_INCLUDE_ANCESTORS) ? 1 : 0;
+    n += (req->include & CS_INCLUDE_NOTES) ? 1 : 0;
+    cs_reply_begin(pk, req, 1, n);
+    cs_pack_kv_bool(pk, "found", 1);
+    s_pack_key(pk, "code");
+    s_pack_span(pk, ent.display);
+    cs_pack_kv_str(pk, "system", ctx.sys->name);
+    s_pack_key(pk, "release");
+    s_pack_span(pk, ctx.rel.label);
+    s_pack_key(pk, "kind");
+    s_pack_span(pk, ent.kind);
+    cs_pack_kv_bool(pk, "billable", ent.billable);
+    s_pack_key(pk, "title");
+    s_pack_span(pk, ent.title);
+    s_pack_key(pk, "parent");
+    if (ent.parent_cls) {
+        s_pack_span(pk, ent.parent);
+    } else {
+        msgpack_pack_nil(pk);
+    }
+    if (ent.short_title.len) {
+        s_pack_key(pk, "short");
+        s_pack_span(pk, ent.short_title);
+    }
+    if (differs) {
+        s_pack_key(pk, "input");
+        cs_pack_strn(pk, req->code.ptr, req->code.len);
+    }
+    if (ent.n_attrs) {
+        s_pack_key(pk, "attributes");
+        s_pack_attrs(&ent, pk);
+    }
+    if (ent.valid_from) {
+        s_pack_date(pk, "valid_from", ent.valid_from);
+    }
+    if (ent.valid_to) {
+        s_pack_date(pk, "valid_to", ent.valid_to);
+    }
+    if (req->include & CS_INCLUDE_NOTES) {
+        s_pack_key(pk, "notes");
+        s_pack_notes(&ent, pk);
+    }
+    /* The entry's spans stay valid: LMDB read snapshots do not move data. */
+    if (req->include & CS_INCLUDE_ANCESTORS) {
+        s_pack_key(pk, "ancestors");
+        s_pack_ancestors(e, ctx.rel.id, &ent, pk);
+    }
+    if (req->include & CS_INCLUDE_CHILDREN) {
+        s_pack_key(pk, "children");
+        s_pack_children(e, ctx.rel.id, code.cls, code.key, strlen(code.key), pk);
+    }
+    return CS_PERR_NONE;
+}
+
+/* ---- validate ---- */
+
+/* The first (forward) or last (backward) child of a parent: its class and key. */
+static int s_edge_child(cs_engine_t *e, uint32_t rel, uint8_t cls, const char *key, size_t klen,
+                        int last, uint8_t *ccls, char *ckey, size_t *cklen)
+{
+    uint8_t prefix[CS_KEY_MAX + 1];
+    size_t plen = cs_key_children(prefix, rel, cls, key, klen);
+    if (plen == 0) {
+        return CS_ENOTFOUND;
+    }
+    cs_val_t k, v;
+    int rc;
+    if (last) {
+        uint8_t past[CS_KEY_MAX + 1];
+        memcpy(past, prefix, plen);
+        past[plen - 1] = 1; /* the byte after the 0 separator: just past every child */
+        rc = cs_reader_seek(e->reader, CS_DB_CHILDREN, past, plen, &k, &v);
+        rc = rc == CS_OK ? cs_reader_prev(e->reader, CS_DB_CHILDREN, &k, &v)
+                         : cs_reader_last(e->reader, CS_DB_CHILDREN, &k, &v);
+    } else {
+        rc = cs_reader_seek(e->reader, CS_DB_CHILDREN, prefix, plen, &k, &v);
+    }
+    if (rc != CS_OK || k.len < plen || memcmp(k.data, prefix, plen) != 0 || v.len < 2 ||
+        v.len - 1 >= CS_CODE_MAX) {
+        return CS_ENOTFOUND;
+    }
+    *ccls = ((const uint8_t *)v.data)[0];
+    *cklen = v.len - 1;
+    memcpy(ckey, (const char *)v.data + 1, *cklen);
+    ckey[*cklen] = '\0';
+    return CS_OK;
+}
+
+/* Descend from a chapter or block to its first or last code. */
+static int s_edge_code(cs_engine_t *e, uint32_t rel, uint8_t cls, const char *key, size_t klen,
+                       int last, char *out, size_t *olen)
+{
+    uint8_t c = cls;
+    char k[CS_CODE_MAX];
+    memcpy(k, key, klen);
+    k[klen] = '\0';
+    size_t kl = klen;
+    for (int depth = 0; c != CS_CLASS_CODE && depth < 4; depth++) {
+        if (s_edge_child(e, rel, c, k, kl, last, &c, k, &kl) != CS_OK) {
+            return CS_ENOTFOUND;
+        }
+    }
+    if (c != CS_CLASS_CODE) {
+        return CS_ENOTFOUND;
+    }
+    memcpy(out, k, kl + 1);
+    *olen = kl;
+    return CS_OK;
+}
+
+typedef struct s_hint {
+    uint32_t n;                         /* billable codes collected */
+    cs_span_t codes[CS_HINT_MAX];       /* display forms, borrowed from the snapshot */
+    char last[CS_CODE_MAX];             /* display form of the last billable one */
+    int seventh;                        /* 1 if they differ from the header by a 7th char */
+} s_hint_t;
+
+/* Lexicographic comparison of two byte strings (LMDB's default key order). */
+static int s_keycmp(const void *a, size_t alen, const void *b, size_t blen)
+{
+    int c = memcmp(a, b, alen < blen ? alen : blen);
+    if (c != 0) {
+        return c;
+    }
+    return alen < blen ? -1 : (alen > blen);
+}
+
+/* Is key k at or before the end of the range "everything that starts with end"? */
+static int s_within(const cs_val_t *k, const uint8_t *end, size_t elen)
+{
+    if (k->len >= elen && memcmp(k->data, end, elen) == 0) {
+        return 1;
+    }
+    return s_keycmp(k->data, k->len, end, elen) < 0;
+}
+
+/* Collect up to CS_HINT_MAX billable codes with keys in [lo, hi-prefix...] in code order,
+ * and the last billable one in the range. */
+static void s_collect_hint(cs_engine_t *e, uint32_t rel, const char *lo, size_t lolen,
+                           const char *hi, size_t hilen, s_hint_t *h)
+{
+    uint8_t start[CS_KEY_MAX], end[CS_KEY_MAX + 1];
+    size_t slen = cs_key_code(start, rel, CS_CLASS_CODE, lo, lolen);
+    size_t elen = cs_key_code(end, rel, CS_CLASS_CODE, hi, hilen);
+    if (!slen || !elen) {
+        return;
+    }
+    cs_val_t k, v;
+    int rc = cs_reader_seek(e->reader, CS_DB_CODES, start, slen, &k, &v);
+    while (rc == CS_OK && h->n < CS_HINT_MAX && s_within(&k, end, elen)) {
+        cs_entry_t ent;
+        if (cs_entry_decode_head(v.data, v.len, &ent) == CS_OK && ent.billable) {
+            h->codes[h->n++] = ent.display;
+        }
+        rc = cs_reader_next(e->reader, CS_DB_CODES, &k, &v);
+    }
+    /* the last billable code under hi: seek just past hi's range and step back */
+    end[elen] = 0xFF;
+    rc = cs_reader_seek(e->reader, CS_DB_CODES, end, elen + 1, &k, &v);
+    rc = rc == CS_OK ? cs_reader_prev(e->reader, CS_DB_CODES, &k, &v)
+                     : cs_reader_last(e->reader, CS_DB_CODES, &k, &v);
+    for (int steps = 0; rc == CS_OK && steps < 100000; steps++) {
+        if (s_keycmp(k.data, k.len, start, slen) < 0) {
+            break;
+        }
+        cs_entry_t ent;
+        if (cs_entry_decode_head(v.data, v.len, &ent) == CS_OK && ent.billable) {
+            size_t n = ent.display.len < CS_CODE_MAX - 1 ? ent.display.len : CS_CODE_MAX - 1;
+            memcpy(h->last, ent.display.ptr, n);
+            h->last[n] = '\0';
+            break;
+        }
+        rc = cs_reader_prev(e->reader, CS_DB_CODES, &k, &v);
+    }
+}
+
+/* Billable descendants in release order, breadth first, for systems whose hierarchy is not
+ * spelled in the codes (a FHIR CodeSystem's CPT categories): at most CS_HINT_MAX, found by
+ * visiting at most a few hundred entries. */
+static void s_hint_descendants(cs_engine_t *e, uint32_t rel, const cs_code_t *code,
+                               s_hint_t *h)
+{
+    enum { QUEUE = 256 };
+    char queue[QUEUE][CS_CODE_MAX];
+    uint8_t qcls[QUEUE];
+    size_t head = 0, tail = 0;
+    snprintf(queue[tail], CS_CODE_MAX, "%s", code->key);
+    qcls[tail++] = code->cls;
+    while (head < tail && h->n < CS_HINT_MAX) {
+        const char *key = queue[head];
+        size_t klen = strlen(key);
+        uint8_t cls = qcls[head++];
+        uint8_t prefix[CS_KEY_MAX];
+        size_t plen = cs_key_children(prefix, rel, cls, key, klen);
+        cs_val_t k, v;
+        int rc = plen ? cs_reader_seek(e->reader, CS_DB_CHILDREN, prefix, plen, &k, &v) : -1;
+        for (; rc == CS_OK && k.len >= plen && memcmp(k.data, prefix, plen) == 0;
+             rc = cs_reader_next(e->reader, CS_DB_CHILDREN, &k, &v)) {
+            cs_entry_t child;
+            if (v.len < 2 || v.len - 1 >= CS_CODE_MAX ||
+                s_get_entry(e, rel, ((const uint8_t *)v.data)[0], (const char *)v.data + 1,
+                            v.len - 1, &child) != CS_OK) {
+                continue;
+            }
+            if (child.billable && h->n < CS_HINT_MAX) {
+                h->codes[h->n++] = child.display;
+                size_t n = child.display.len < CS_CODE_MAX - 1 ? child.display.len
+                                                               : CS_CODE_MAX - 1;
+                memcpy(h->last, child.display.ptr, n);
+                h->last[n] = '\0';
+            }
+            if (tail < QUEUE) {
+                memcpy(queue[tail], (const char *)v.data + 1, v.len - 1);
+                queue[tail][v.len - 1] = '\0';
+                qcls[tail++] = ((const uint8_t *)v.data)[0];
+            }
+        }
+    }
+}
+
+static void s_hint_for(cs_engine_t *e, uint32_t rel, const cs_code_t *code, s_hint_t *h)
+{
+    memset(h, 0, sizeof *h);
+    size_t klen = strlen(code->key);
+    if (code->cls == CS_CLASS_CODE) {
+        s_collect_hint(e, rel, code->key, klen, code->key, klen, h);
+        if (h->n == 0) {
+            s_hint_descendants(e, rel, code, h);
+            return;
+        }
+        /* A header that only lacks its 7th character: every billable code below it is the
+         * header, padded with placeholder X to six characters, plus one character. */
+        if (h->n > 0 && klen < 7 && h->codes[0].len > 0) {
+            char want[CS_CODE_MAX];
+            size_t n = 0;
+            for (size_t i = 0; i < klen; i++) {
+                want[n++] = code->key[i];
+            }
+            while (n < 6) {
+                want[n++] = 'X';
+            }
+            char got[CS_CODE_MAX];
+            size_t g = 0;
+            for (size_t i = 0; i < h->codes[0].len && g < sizeof got - 1; i++) {
+                if (h->codes[0].ptr[i] != '.') {
+                    got[g++] = h->codes[0].ptr[i];
+                }
+            }
+            h->seventh = g == 7 && memcmp(got, want, 6) == 0;
+        }
+        return;
+    }
+    char lo[CS_CODE_MAX], hi[CS_CODE_MAX];
+    size_t lolen, hilen;
+    if (s_edge_code(e, rel, code->cls, code->key, klen, 0, lo, &lolen) == CS_OK &&
+        s_edge_code(e, rel, code->cls, code->key, klen, 1, hi, &hilen) == CS_OK) {
+        s_collect_hint(e, rel, lo, lolen, hi, hilen, h);
+    }
+}
+
+static void s_pack_not_billable(cs_engine_t *e, const s_ctx_t *ctx, const cs_code_t *code,
+                                const cs_entry_t *ent, cs_str_t input, msgpack_packer *pk)
+{
+    s_hint_t h;
+    s_hint_for(e, ctx->rel.id, code, &h);
+    char msg[256];
+    const char *what = h.seventh ? "needs a 7th character" : "is a header, not billable";
+    if (h.n == 0) {
+        snprintf(msg, sizeof msg, "%s %s, and no billable code lies under it", code->display,
+                 what);
+    } else if (h.last[0] && (h.codes[h.n - 1].len != strlen(h.last) ||
+                             memcmp(h.codes[h.n - 1].ptr, h.last, strlen(h.last)) != 0 ||
+                             h.n > 1)) {
+        snprintf(msg, sizeof msg, "%s %s: pick one of %.*s\xe2\x80\xa6%s", code->display, what,
+                 (int)h.codes[0].len, h.codes[0].ptr, h.last);
+    } else {
+        snprintf(msg, sizeof msg, "%s %s: use %.*s", code->display, what, (int)h.codes[0].len,
+                 h.codes[0].ptr);
+    }
+    msgpack_pack_map(pk, 7);
+    s_pack_key(pk, "input");
+    cs_pack_strn(pk, input.ptr, input.len);
+    cs_pack_kv_str(pk, "code", code->display);
+    cs_pack_kv_bool(pk, "valid", 0);
+    cs_pack_kv_str(pk, "reason", "not_billable");
+    s_pack_key(pk, "kind");
+    s_pack_span(pk, ent->kind);
+    cs_pack_kv_str(pk, "message", msg);
+    s_pack_key(pk, "hint");
+    msgpack_pack_array(pk, h.n);
+    for (uint32_t i = 0; i < h.n; i++) {
+        s_pack_span(pk, h.codes[i]);
+    }
+}
+
+/* Releases of the request's system, other than the one answering, that hold code. */
+static size_t s_valid_in(cs_engine_t *e, s_ctx_t *ctx, const cs_code_t *code,
+                         const char **labels)
+{
+    s_ctx_list(e, ctx);
+    size_t n = 0;
+    size_t slen = strlen(ctx->sys->name);
+    for (size_t i = 0; i < ctx->n_all && n < CS_VALID_IN_MAX; i++) {
+        const cs_release_t *r = &ctx->all[i];
+        cs_entry_t ent;
+        if (r->id == ctx->rel.id || r->n_maps || strlen(r->system) != slen ||
+            memcmp(r->system, ctx->sys->name, slen) != 0) {
+            continue;
+        }
+        if (s_find(e, r->id, code, &ent) == CS_OK) {
+            labels[n++] = r->label;
+        }
+    }
+    return n;
+}
+
+/* Codes that a loaded conversion table (a map of the system onto itself) gives for code. */
+static size_t s_replaced_by(cs_engine_t *e, s_ctx_t *ctx, const cs_code_t *code,
+                            cs_span_t *out)
+{
+    s_ctx_list(e, ctx);
+    size_t n = 0;
+    for (size_t i = 0; i < ctx->n_all; i++) {
+        const cs_release_t *r = &ctx->all[i];
+        for (uint32_t m = 0; r->status == CS_REL_ACTIVE && m < r->n_maps; m++) {
+            if (strcmp(r->maps[m].from, ctx->sys->name) != 0 ||
+                strcmp(r->maps[m].to, ctx->sys->name) != 0) {
+                continue;
+            }
+            cs_maps_iter_t it;
+            cs_map_hit_t hit;
+            int more = cs_maps_first(&it, e->reader, r->id, (uint8_t)m, code->key,
+                                     strlen(code->key), 0, &hit);
+            for (; more && n < CS_REPLACED_MAX; more = cs_maps_next(&it, &hit)) {
+                int seen = hit.display.len == 0 || s_span_eq(hit.display, (cs_span_t){
+                    code->display, strlen(code->display)});
+                for (size_t k = 0; k < n && !seen; k++) {
+                    seen = s_span_eq(out[k], hit.display);
+                }
+                if (!seen) {
+                    out[n++] = hit.display;
+                }
+            }
+        }
+    }
+    return n;
+}
+
+/* not_effective: why, where the code is valid, what replaced it. */
+static void s_pack_not_effective(cs_engine_t *e, s_ctx_t *ctx, const cs_code_t *code,
+                                 cs_str_t input, const char *why, const char **labels,
+                                 size_t n_labels, msgpack_packer *pk)
+{
+    cs_span_t repl[CS_REPLACED_MAX];
+    size_t n_repl = s_replaced_by(e, ctx, code, repl);
+    char msg[320];
+    int len = snprintf(msg, sizeof msg, "%s %s", code->display, why);
+    for (size_t i = 0; i < n_labels && i < 4 && len > 0 && (size_t)len < sizeof msg; i++) {
+        len += snprintf(msg + len, sizeof msg - (size_t)len, "%s%s",
+                        i == 0 ? "; it is a code of release " : ", ", labels[i]);
+    }
+    for (size_t i = 0; i < n_repl && i < 4 && len > 0 && (size_t)len < sizeof msg; i++) {
+        len += snprintf(msg + len, sizeof msg - (size_t)len, "%s%.*s",
+                        i == 0 ? "; replaced by " : ", ", (int)repl[i].len, repl[i].ptr);
+    }
+    msgpack_pack_map(pk, 7);
+    s_pack_key(pk, "input");
+    cs_pack_strn(pk, input.ptr, input.len);
+    cs_pack_kv_str(pk, "code", code->display);
+    cs_pack_kv_bool(pk, "valid", 0);
+    cs_pack_kv_str(pk, "reason", "not_effective");
+    cs_pack_kv_str(pk, "message", msg);
+    s_pack_key(pk, "valid_in");
+    msgpack_pack_array(pk, (uint32_t)n_labels);
+    for (size_t i = 0; i < n_labels; i++) {
+        cs_pack_cstr(pk, labels[i]);
+    }
+    s_pack_key(pk, "replaced_by");
+    msgpack_pack_array(pk, (uint32_t)n_repl);
+    for (size_t i = 0; i < n_repl; i++) {
+        s_pack_span(pk, repl[i]);
+    }
+}
+
+/* The code is in the release, but the date of service falls outside its own dates (an
+ * HCPCS code terminated before the date, or added after it), or, without a date, it ended
+ * before its release took effect (the HCPCS 2025 file still lists codes terminated in 2017):
+ * the reason, else NULL. */
+static const char *s_outside_dates(const s_ctx_t *ctx, const cs_entry_t *ent, char *buf,
+                                   size_t cap)
+{
+    const cs_request_t *req = ctx->req;
+    char d[11], when[11];
+    int after = req->has_date && ent->valid_to && req->date > ent->valid_to;
+    int before = req->has_date && ent->valid_from && req->date < ent->valid_from;
+    if (!req->has_date && ent->valid_to && ent->valid_to < ctx->rel.effective_from) {
+        cs_proto_format_date(ent->valid_to, d);
+        cs_proto_format_date(ctx->rel.effective_from, when);
+        snprintf(buf, cap, "was terminated on %s, before release %.*s took effect on %s", d,
+                 (int)ctx->rel.label.len, ctx->rel.label.ptr, when);
+        return buf;
+    }
+    if (!after && !before) {
+        return NULL; /* the common case: no dates of its own */
+    }
+    cs_proto_format_date(req->date, when);
+    cs_proto_format_date(after ? ent->valid_to : ent->valid_from, d);
+    snprintf(buf, cap, after ? "was terminated on %s, before the date of service %s"
+                             : "takes effect on %s, after the date of service %s",
+             d, when);
+    return buf;
+}
+
+/* Validate one input; pre is its normalised form when the caller already has it. */
+static void s_validate_one(cs_engine_t *e, s_ctx_t *ctx, cs_str_t input, const cs_code_t *pre,
+                           msgpack_packer *pk)
+{
+    cs_code_t code;
+    cs_error_t nerr;
+    cs_error_clear(&nerr);
+    if (pre) {
+        code = *pre;
+    } else if (ctx->sys->system->normalize(input.ptr, input.len, &code, &nerr) != CS_OK) {
+        msgpack_pack_map(pk, 4);
+        s_pack_key(pk, "input");
+        cs_pack_strn(pk, input.ptr, input.len);
+        cs_pack_kv_bool(pk, "valid", 0);
+        cs_pack_kv_str(pk, "reason", "malformed");
+        cs_pack_kv_str(pk, "message", nerr.msg);
+        return;
+    }
+    cs_entry_t ent;
+    const char *labels[CS_VALID_IN_MAX];
+    if (s_find(e, ctx->rel.id, &code, &ent) != CS_OK) {
+        size_t n_labels = s_valid_in(e, ctx, &code, labels);
+        if (n_labels > 0) {
+            char why[160];
+            if (ctx->req->has_date) {
+                char d[11];
+                cs_proto_format_date(ctx->req->date, d);
+                snprintf(why, sizeof why, "is not in effect on %s (release %.*s)", d,
+                         (int)ctx->rel.label.len, ctx->rel.label.ptr);
+            } else {
+                snprintf(why, sizeof why, "is not a code of release %.*s",
+                         (int)ctx->rel.label.len, ctx->rel.label.ptr);
+            }
+            s_pack_not_effective(e, ctx, &code, input, why, labels, n_labels, pk);
+            return;
+        }
+        char msg[200];
+        snprintf(msg, sizeof msg, "%s is not a code of %s release %.*s", code.display,
+                 ctx->sys->name, (int)ctx->rel.label.len, ctx->rel.label.ptr);
+        msgpack_pack_map(pk, 5);
+        s_pack_key(pk, "input");
+        cs_pack_strn(pk, input.ptr, input.len);
+        cs_pack_kv_str(pk, "code", code.display);
+        cs_pack_kv_bool(pk, "valid", 0);
+        cs_pack_kv_str(pk, "reason", "unknown");
+        cs_pack_kv_str(pk, "message", msg);
+        return;
+    }
+    char why[160];
+    if (s_outside_dates(ctx, &ent, why, sizeof why)) {
+        size_t n_labels = s_valid_in(e, ctx, &code, labels);
+        s_pack_not_effective(e, ctx, &code, input, why, labels, n_labels, pk);
+        return;
+    }
+    if (!ent.billable) {
+        s_pack_not_billable(e, ctx, &code, &ent, input, pk);
+        return;
+    }
+    cs_pack_valid_result(pk, input.ptr, input.len, ent.display.ptr, ent.display.len,
+                         ent.title.ptr, ent.title.len);
+}
+
+/* A batch through a code index, fetching ahead: each find is two dependent cache misses (the
+ * slot, then the record), so code i + S_AHEAD is normalised and its slot fetched, and code
+ * i + S_AHEAD / 2 has its record fetched, while code i is answered. */
+#define S_AHEAD 8
+typedef struct s_ahead {
+    int ok;        /* normalised; else s_validate_one normalises again for the message */
+    uint64_t hash;
+    cs_code_t code;
+} s_ahead_t;
+
+static void s_ahead_fill(s_ctx_t *ctx, const cs_codeidx_t *idx, cs_str_t input, s_ahead_t *a)
+{
+    cs_error_t nerr;
+    a->ok = ctx->sys->system->normalize(input.ptr, input.len, &a->code, &nerr) == CS_OK;
+    if (a->ok) {
+        a->hash = cs_codeidx_hash(a->code.cls, a->code.key, strlen(a->code.key));
+        cs_codeidx_prefetch(idx, a->hash, 0);
+    }
+}
+
+static void s_validate_ahead(cs_engine_t *e, s_ctx_t *ctx, const cs_codeidx_t *idx,
+                             uint32_t lo, uint32_t hi, msgpack_packer *pk)
+{
+    const cs_request_t *req = ctx->req;
+    s_ahead_t ring[S_AHEAD];
+    for (uint32_t j = lo; j < lo + S_AHEAD; j++) {
+        s_ahead_fill(ctx, idx, cs_request_code_at(req, j), &ring[j % S_AHEAD]);
+    }
+    for (uint32_t i = lo; i < hi; i++) {
+        uint32_t mid = i + S_AHEAD / 2;
+        if (mid < hi && ring[mid % S_AHEAD].ok) {
+            cs_codeidx_prefetch(idx, ring[mid % S_AHEAD].hash, 1);
+        }
+        s_ahead_t *cur = &ring[i % S_AHEAD];
+        s_validate_one(e, ctx, cs_request_code_at(req, i), cur->ok ? &cur->code : NULL, pk);
+        if (i + S_AHEAD < hi) {
+            s_ahead_fill(ctx, idx, cs_request_code_at(req, i + S_AHEAD), cur);
+        }
+    }
+}
+
+/* The results of codes [lo, hi), after the reply's opening when header is set. */
+static cs_proto_err_t s_validate_range(cs_engine_t *e, const cs_request_t *req, uint32_t lo,
+                                       uint32_t hi, int header, msgpack_packer *pk)
+{
+    s_ctx_t ctx;
+    cs_proto_err_t perr = s_resolve(e, req, pk, &ctx);
+    if (perr != CS_PERR_NONE) {
+        return perr;
+    }
+    if (header) {
+        cs_reply_begin(pk, req, 1, 3);
+        cs_pack_kv_str(pk, "system", ctx.sys->name);
+        s_pack_key(pk, "release");
+        s_pack_span(pk, ctx.rel.label);
+        s_pack_key(pk, "results");
+        msgpack_pack_array(pk, req->n_codes);
+    }
+    const cs_codeidx_t *idx = cs_codeidx_holder_get(&e->index, ctx.rel.id);
+    if (idx && hi - lo >= 2 * S_AHEAD) {
+        s_validate_ahead(e, &ctx, idx, lo, hi, pk);
+    } else {
+        for (uint32_t i = lo; i < hi; i++) {
+            s_validate_one(e, &ctx, cs_request_code_at(req, i), NULL, pk);
+        }
+    }
+    s_ctx_free(&ctx);
+    return CS_PERR_NONE;
+}
+
+/* A request starts: a fresh snapshot, and the code indexes of the last one may go. */
+static int s_request_begin(cs_engine_t *e)
+{
+    int rc = cs_reader_begin(e->reader);
+    cs_codeidx_holder_unpin(&e->index);
+    return rc;
+}
+
+static cs_proto_err_t s_validate(cs_engine_t *e, const cs_request_t *req, msgpack_packer *pk)
+{
+    return s_validate_range(e, req, 0, req->n_codes, 1, pk);
+}
+
+cs_proto_err_t cs_engine_validate_part(cs_engine_t *e, const cs_request_t *req, uint32_t lo,
+                                       uint32_t hi, int header, msgpack_packer *pk,
+                                       uint64_t *snapshot)
+{
+    *snapshot = 0;
+    if (req->op != CS_OP_VALIDATE || lo > hi || hi > req->n_codes) {
+        return cs_reply_errorf(pk, req, CS_PERR_INTERNAL, "a malformed part of a validate");
+    }
+    if (s_request_begin(e) != CS_OK) {
+        return cs_reply_errorf(pk, req, CS_PERR_INTERNAL, "the store cannot be read right now");
+    }
+    *snapshot = cs_reader_snapshot(e->reader);
+    size_t mark = s_mark(pk);
+    cs_proto_err_t rc = s_validate_range(e, req, lo, hi, header, pk);
+    cs_reader_end(e->reader);
+    rc = s_unless_corrupt(e, req, pk, mark, rc);
+    if (rc != CS_PERR_NONE) {
+        *snapshot = 0;
+    }
+    return rc;
+}
+
+/* ---- releases ---- */
+
+static cs_proto_err_t s_releases(cs_engine_t *e, const cs_request_t *req, msgpack_packer *pk)
+{
+    cs_release_t *rels = NULL;
+    size_t n = 0;
+    const char *sys = req->system.len ? req->system.ptr : NULL;
+    if (cs_catalog_list(e->reader, sys, req->system.len, &rels, &n) != CS_OK) {
+        return cs_reply_errorf(pk, req, CS_PERR_INTERNAL, "out of memory listing releases");
+    }
+    cs_reply_begin(pk, req, 1, 1);
+    s_pack_key(pk, "releases");
+    msgpack_pack_array(pk, (uint32_t)n);
+    for (size_t i = 0; i < n; i++) {
+        const cs_release_t *r = &rels[i];
+        msgpack_pack_map(pk, 9 + (r->n_maps ? 1 : 0));
+        cs_pack_kv_str(pk, "system", r->system);
+        cs_pack_kv_str(pk, "release", r->label);
+        s_pack_date(pk, "effective_from", r->effective_from);
+        s_pack_date(pk, "effective_to", r->effective_to);
+        cs_pack_kv_str(pk, "status", r->status == CS_REL_RETIRED ? "retired" : "active");
+        cs_pack_kv_int(pk, "codes", (int64_t)r->codes);
+        cs_pack_kv_int(pk, "billable", (int64_t)r->billable);
+        cs_pack_kv_int(pk, "loaded_at", r->loaded_at);
+        s_pack_key(pk, "source");
+        msgpack_pack_map(pk, 2);
+        cs_pack_kv_str(pk, "loader", r->loader);
+        s_pack_key(pk, "files");
+        msgpack_pack_array(pk, r->n_files);
+        for (uint32_t f = 0; f < r->n_files; f++) {
+            msgpack_pack_map(pk, 3);
+            cs_pack_kv_str(pk, "name", r->files[f].name);
+            s_pack_key(pk, "sha256");
+            if (r->files[f].sha256[0]) {
+                cs_pack_cstr(pk, r->files[f].sha256);
+            } else {
+                msgpack_pack_nil(pk);
+            }
+            cs_pack_kv_int(pk, "bytes", (int64_t)r->files[f].bytes);
+        }
+        if (r->n_maps) {
+            s_pack_key(pk, "maps");
+            msgpack_pack_array(pk, r->n_maps);
+            for (uint32_t m = 0; m < r->n_maps; m++) {
+                msgpack_pack_map(pk, 4);
+                cs_pack_kv_str(pk, "name", r->maps[m].name);
+                cs_pack_kv_str(pk, "from", r->maps[m].from);
+                cs_pack_kv_str(pk, "to", r->maps[m].to);
+                cs_pack_kv_int(pk, "rows", (int64_t)r->maps[m].rows);
+            }
+        }
+    }
+    free(rels);
+    return CS_PERR_NONE;
+}
+
+/* ---- search ---- */
+
+static cs_proto_err_t s_search(cs_engine_t *e, const cs_request_t *req, msgpack_packer *pk)
+{
+    s_ctx_t ctx;
+    cs_proto_err_t perr = s_resolve(e, req, pk, &ctx);
+    if (perr != CS_PERR_NONE) {
+        return perr;
+    }
+    return cs_search_answer(e->reader, ctx.sys->system, ctx.rel.id, ctx.rel.label, req, pk);
+}
+
+/* ---- diff ---- */
+
+static cs_proto_err_t s_diff(cs_engine_t *e, const cs_request_t *req, msgpack_packer *pk)
+{
+    s_ctx_t ctx;
+    cs_proto_err_t perr = s_resolve(e, req, pk, &ctx); /* "release" pins the older one */
+    if (perr != CS_PERR_NONE) {
+        return perr;
+    }
+    cs_resolved_t to;
+    char lbuf[80];
+    if (cs_catalog_by_label(e->reader, req->system.ptr, req->system.len, req->to_release.ptr,
+                            req->to_release.len, &to) != CS_OK) {
+        return cs_reply_errorf(pk, req, CS_PERR_UNKNOWN_RELEASE, "%s has no release '%s'",
+                               ctx.sys->name, cs_str_printable(req->to_release, lbuf, sizeof lbuf));
+    }
+    perr = s_refuse_failed(e, req, pk, ctx.sys->name, &to);
+    if (perr != CS_PERR_NONE) {
+        return perr;
+    }
+    return cs_diff_answer(e->reader, ctx.sys->name, ctx.rel.id, ctx.rel.label, to.id, to.label,
+                          req, pk);
+}
+
+static cs_proto_err_t s_ping(const cs_request_t *req, msgpack_packer *pk)
+{
+    cs_reply_begin(pk, req, 1, 2);
+    cs_pack_kv_str(pk, "version", CS_VERSION);
+    cs_pack_kv_int(pk, "protocol", CS_PROTO_VERSION);
+    return CS_PERR_NONE;
+}
+
+typedef cs_proto_err_t (*s_read_fn)(cs_engine_t *e, const cs_request_t *req,
+                                     msgpack_packer *pk);
+
+/* One op that reads the store: a fresh snapshot, the answer, the snapshot let go (so it is
+ * never held across a poll). */
+static cs_proto_err_t s_read_op(cs_engine_t *e, s_read_fn fn, const cs_request_t *req,
+                                msgpack_packer *pk)
+{
+    if (s_request_begin(e) != CS_OK) {
+        return cs_reply_errorf(pk, req, CS_PERR_INTERNAL, "the store cannot be read right now");
+    }
+    size_t mark = s_mark(pk);
+    cs_proto_err_t rc = fn(e, req, pk);
+    cs_reader_end(e->reader);
+    return s_unless_corrupt(e, req, pk, mark, rc);
+}
+
+static cs_proto_err_t s_crosswalk(cs_engine_t *e, const cs_request_t *req, msgpack_packer *pk)
+{
+    return cs_crosswalk_answer(e->store, e->reader, e->plugins, req, pk);
+}
+
+cs_proto_err_t cs_op_ping(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_packer *pk)
+{
+    (void)ctx;
+    return s_ping(req, pk);
+}
+
+cs_proto_err_t cs_op_lookup(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_packer *pk)
+{
+    return s_read_op(ctx->engine, s_lookup, req, pk);
+}
+
+cs_proto_err_t cs_op_validate(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_packer *pk)
+{
+    return s_read_op(ctx->engine, s_validate, req, pk);
+}
+
+cs_proto_err_t cs_op_search(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_packer *pk)
+{
+    return s_read_op(ctx->engine, s_search, req, pk);
+}
+
+cs_proto_err_t cs_op_crosswalk(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_packer *pk)
+{
+    return s_read_op(ctx->engine, s_crosswalk, req, pk);
+}
+
+cs_proto_err_t cs_op_releases(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_packer *pk)
+{
+    return s_read_op(ctx->engine, s_releases, req, pk);
+}
+
+cs_proto_err_t cs_op_diff(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_packer *pk)
+{
+    return s_read_op(ctx->engine, s_diff, req, pk);
+}
+
+cs_proto_err_t cs_engine_handle(cs_engine_t *e, const cs_request_t *req, msgpack_packer *pk)
+{
+    const cs_op_def_t *def = (unsigned)req->op < CS_OP_COUNT_ ? &cs_ops[req->op] : NULL;
+    if (!def || !(def->flags & CS_OPF_ENGINE)) {
+        return cs_reply_errorf(pk, req, CS_PERR_UNKNOWN_OP, "op '%s' is not answered here",
+                               cs_proto_opname(req->op));
+    }
+    cs_op_ctx_t ctx = {.engine = e};
+    return def->handler(&ctx, req, pk);
+}

@@ -1,0 +1,76 @@
+/* cs_search.h: the search op, over the search index each release holds in CS_DB_SEARCH
+ * (cs_search_build.h writes it at load; cs_search_format.h is its layout). Words match as
+ * prefixes of the folded words (cs_fold.h) of a code's titles and terms, with a typo fallback;
+ * a query that looks like a code is answered as a code prefix first. Ranking: README "Search".
+ *
+ * Ownership: queries and results are the caller's; nothing returned points into the store.
+ * Errors: a release without an index, or with a corrupt one, is CS_EMALFORMED with err saying
+ * which; hostile query text is never an error (it folds to words or to none).
+ * Thread-safety: cs_search_run / cs_search_answer run on any thread inside that thread's
+ * reader snapshot. Work per query is bounded by the release's size: no query reads more than
+ * every doc record once.
+ */
+#ifndef CS_SEARCH_H
+#define CS_SEARCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <msgpack.h>
+
+#include "codeset/cs_plugin.h"
+#include "store/cs_entry.h"
+#include "wire/cs_proto.h"
+#include "store/cs_store.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CS_SEARCH_MAX_WORDS 16       /* query words kept (the rest are ignored) */
+#define CS_SEARCH_MAX_LIMIT 500      /* hits per reply */
+#define CS_SEARCH_DEFAULT_LIMIT 20   /* when the request has no limit */
+#define CS_SEARCH_MAX_WINDOW 10000   /* offset + limit beyond this returns no hits */
+#define CS_SEARCH_FUZZY_MIN 5        /* shortest word that falls back to edit distance 1 */
+#define CS_SEARCH_FUZZY_MAX 32       /* dictionary words a typo may stand for */
+
+/* One query. q is borrowed and need not be NUL-terminated. */
+typedef struct cs_search_query {
+    const char *q;                   /* the text as sent */
+    size_t q_len;
+    const cs_system_ops_t *sys;      /* for looks_like_code; NULL: never a code search */
+    uint32_t limit;                  /* 1..CS_SEARCH_MAX_LIMIT (clamped) */
+    uint64_t offset;                 /* hits skipped */
+    int billable_only;               /* 1: count and return billable codes only */
+} cs_search_query_t;
+
+typedef struct cs_search_hit {
+    uint8_t cls;                     /* entry class */
+    char key[CS_CODE_MAX];           /* storage form, NUL-terminated */
+    uint32_t score;                  /* higher is better; see README "Search" */
+} cs_search_hit_t;
+
+typedef struct cs_search_result {
+    uint64_t total;                  /* every match (billable ones with billable_only) */
+    size_t n_hits;                   /* hits[0..n_hits), best first */
+    int by_code;                     /* 1 when q was answered as a code prefix */
+    int fuzzy;                       /* 1 when some word matched by edit distance 1 */
+    cs_search_hit_t hits[CS_SEARCH_MAX_LIMIT];
+} cs_search_result_t;
+
+/* Run a query against release inside r's snapshot (begun by the caller). out is filled
+ * (a query with no words gives total 0). CS_OK, CS_ENOMEM, or CS_EMALFORMED when the
+ * release's index is missing or corrupt (err says which). */
+int cs_search_run(cs_reader_t *r, uint32_t release, const cs_search_query_t *q,
+                  cs_search_result_t *out, cs_error_t *err);
+
+/* The search op: run req's query (q, limit, offset, billable_only) on release and pack the
+ * whole reply {ok, id, release, total, hits:[{code, title, billable, score}]} into pk.
+ * Returns CS_PERR_NONE, or the error it packed instead (internal). */
+cs_proto_err_t cs_search_answer(cs_reader_t *r, const cs_system_ops_t *sys, uint32_t release,
+                                cs_span_t label, const cs_request_t *req, msgpack_packer *pk);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CS_SEARCH_H */

@@ -1,0 +1,674 @@
+/* cs_codeidx.c: per-release hash indexes of entry heads, built in the background. */
+#include "store/cs_codeidx.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/mman.h>
+
+#include "store/cs_entry.h"
+#include "store/cs_key.h"
+#include "util/cs_log.h"
+
+#define S_QUEUE_MAX 8    /* releases waiting for the builder */
+#define S_REFUSED_MAX 16 /* releases that cannot be indexed, remembered */
+
+/* A record in the arena: u8 cls, u8 key length, u8 flags, u16 head length (native order),
+ * then the key, then the head bytes. Slots hold (hash tag << 32) | (record offset + 1). */
+#define S_REC_FIXED 5
+
+struct cs_codeidx {
+    atomic_int refs;   /* the set's own, plus one per acquirer */
+    uint32_t release;
+    uint64_t *slots;   /* open addressing, linear probing; 0 is empty */
+    uint64_t mask;
+    uint8_t *arena;
+    size_t arena_len;
+    size_t entries;
+    size_t bytes;      /* slots + arena */
+    uint64_t used_at;  /* the set's clock when last acquired (under the set's lock) */
+    _Atomic uint64_t used_ms; /* monotonic ms of the last use: at acquire, and at most once a
+                               * second from the holders that keep it between requests */
+    atomic_int dropped;       /* the set let go of it: holders should too */
+};
+
+struct cs_codeidx_set {
+    cs_store_t *store;
+    size_t budget;
+    pthread_mutex_t mu;
+    pthread_cond_t wake;           /* work for the builder, or stop */
+    cs_codeidx_t **idx;            /* published; each holds one ref */
+    size_t n_idx, cap_idx;
+    size_t bytes;                  /* of the published ones */
+    uint32_t queue[S_QUEUE_MAX];   /* releases asked for and not yet built */
+    size_t n_queue;
+    uint32_t building;             /* 0 when idle */
+    struct {
+        uint32_t release;
+        uint64_t until_ms;         /* UINT64_MAX: for good (a layout it cannot hold) */
+    } refused[S_REFUSED_MAX];
+    size_t n_refused;
+    uint64_t clock;
+    uint64_t keep_ms;              /* an index used this recently is not dropped for another */
+    pthread_t builder;
+    int builder_started;
+    int stop;
+};
+
+static atomic_size_t s_live; /* index objects alive in the process */
+
+size_t cs_codeidx_live(void)
+{
+    return atomic_load(&s_live);
+}
+
+/* FNV-1a over the class and the key: short keys, few collisions, no tables. */
+static uint64_t s_hash(uint8_t cls, const char *key, size_t klen)
+{
+    uint64_t h = 1469598103934665603ull;
+    h = (h ^ cls) * 1099511628211ull;
+    for (size_t i = 0; i < klen; i++) {
+        h = (h ^ (uint8_t)key[i]) * 1099511628211ull;
+    }
+    return h ^ (h >> 29);
+}
+
+uint64_t cs_codeidx_hash(uint8_t cls, const char *key, size_t klen)
+{
+    return s_hash(cls, key, klen);
+}
+
+void cs_codeidx_prefetch(const cs_codeidx_t *idx, uint64_t hash, int stage)
+{
+    uint64_t i = hash & idx->mask;
+    if (stage == 0) {
+        __builtin_prefetch(&idx->slots[i]);
+        return;
+    }
+    uint64_t tag = hash >> 32;
+    for (int probes = 0; probes < 4; probes++, i = (i + 1) & idx->mask) {
+        uint64_t s = idx->slots[i];
+        if (s == 0) {
+            return;
+        }
+        if ((s >> 32) == tag) {
+            const uint8_t *rec = idx->arena + (uint32_t)s - 1;
+            __builtin_prefetch(rec);
+            __builtin_prefetch(rec + 64); /* a record's head spans two or three lines */
+            __builtin_prefetch(rec + 128);
+            return;
+        }
+    }
+}
+
+static void s_free(cs_codeidx_t *idx)
+{
+    atomic_fetch_sub(&s_live, 1);
+    free(idx->slots);
+    free(idx->arena);
+    free(idx);
+}
+
+void cs_codeidx_release(cs_codeidx_t *idx)
+{
+    if (idx && atomic_fetch_sub_explicit(&idx->refs, 1, memory_order_acq_rel) == 1) {
+        s_free(idx);
+    }
+}
+
+uint32_t cs_codeidx_release_id(const cs_codeidx_t *idx)
+{
+    return idx->release;
+}
+
+int cs_codeidx_find(const cs_codeidx_t *idx, uint8_t cls, const char *key, size_t klen,
+                    const uint8_t **head, size_t *head_len, unsigned *flags)
+{
+    uint64_t h = s_hash(cls, key, klen);
+    uint64_t tag = h >> 32;
+    for (uint64_t i = h & idx->mask;; i = (i + 1) & idx->mask) {
+        uint64_t s = idx->slots[i];
+        if (s == 0) {
+            return 0;
+        }
+        if ((s >> 32) != tag) {
+            continue;
+        }
+        const uint8_t *rec = idx->arena + (uint32_t)s - 1;
+        if (rec[0] == cls && rec[1] == klen && memcmp(rec + S_REC_FIXED, key, klen) == 0) {
+            uint16_t hl;
+            memcpy(&hl, rec + 3, sizeof hl);
+            *head = rec + S_REC_FIXED + klen;
+            *head_len = hl;
+            *flags = rec[2];
+            return 1;
+        }
+    }
+}
+
+/* ---- building ---- */
+
+static int s_arena_put(cs_codeidx_t *idx, size_t *cap, const void *p, size_t n)
+{
+    if (idx->arena_len + n > *cap) {
+        size_t want = *cap ? *cap * 2 : (size_t)1 << 20;
+        while (want < idx->arena_len + n) {
+            want *= 2;
+        }
+        uint8_t *a = realloc(idx->arena, want);
+        if (!a) {
+            return CS_ENOMEM;
+        }
+        idx->arena = a;
+        *cap = want;
+    }
+    memcpy(idx->arena + idx->arena_len, p, n);
+    idx->arena_len += n;
+    return CS_OK;
+}
+
+/* Append one stored entry's record. CS_EMALFORMED for a value of another layout. */
+static int s_add(cs_codeidx_t *idx, size_t *cap, const cs_val_t *k, const cs_val_t *v)
+{
+    uint32_t rel;
+    uint8_t cls;
+    const char *code;
+    size_t clen;
+    if (cs_key_code_split(k->data, k->len, &rel, &cls, &code, &clen) != 0 || clen > 255) {
+        return CS_EMALFORMED;
+    }
+    cs_entry_t full, head;
+    if (v->len == 0 || ((const uint8_t *)v->data)[0] != CS_ENTRY_VERSION ||
+        cs_entry_decode(v->data, v->len, &full) != CS_OK ||
+        cs_entry_decode_head(v->data, v->len, &head) != CS_OK) {
+        return CS_EMALFORMED;
+    }
+    size_t hl = (size_t)(head.notes - (const uint8_t *)v->data);
+    if (hl > UINT16_MAX) {
+        return CS_EMALFORMED;
+    }
+    uint16_t hl16 = (uint16_t)hl;
+    uint8_t fixed[S_REC_FIXED] = {cls, (uint8_t)clen,
+                                  (uint8_t)((full.n_notes ? CS_CODEIDX_HAS_NOTES : 0) |
+                                            (full.n_attrs ? CS_CODEIDX_HAS_ATTRS : 0))};
+    memcpy(fixed + 3, &hl16, sizeof hl16);
+    int rc = s_arena_put(idx, cap, fixed, sizeof fixed);
+    if (rc == CS_OK) {
+        rc = s_arena_put(idx, cap, code, clen);
+    }
+    if (rc == CS_OK) {
+        rc = s_arena_put(idx, cap, v->data, hl);
+    }
+    idx->entries++;
+    return rc;
+}
+
+/* Memory for a table read at random: in 2 MiB pages where the kernel offers them, as one
+ * TLB entry then covers what 512 would (a random probe otherwise misses the TLB as well as
+ * the cache). Zeroed. */
+#define S_HUGE ((size_t)2 << 20)
+
+/* What s_alloc_random_access takes for bytes. */
+static size_t s_random_access_size(size_t bytes)
+{
+    return bytes < S_HUGE / 2 ? bytes : (bytes + S_HUGE - 1) / S_HUGE * S_HUGE;
+}
+
+static void *s_alloc_random_access(size_t bytes)
+{
+    size_t huge = S_HUGE;
+    if (bytes < huge / 2) {
+        return calloc(1, bytes ? bytes : 1);
+    }
+    size_t rounded = s_random_access_size(bytes);
+    void *p = NULL;
+    if (posix_memalign(&p, huge, rounded) != 0) {
+        return NULL;
+    }
+    madvise(p, rounded, MADV_HUGEPAGE); /* advice only: without it, 4 KiB pages */
+    memset(p, 0, bytes);
+    return p;
+}
+
+/* Hash every record of the arena into a table of at least twice as many slots, both in
+ * memory fit for random reads. */
+static int s_hash_all(cs_codeidx_t *idx)
+{
+    uint64_t n = 1024;
+    while (n < 2 * (uint64_t)idx->entries) {
+        n *= 2;
+    }
+    idx->slots = s_alloc_random_access(n * sizeof *idx->slots);
+    uint8_t *arena = s_alloc_random_access(idx->arena_len);
+    if (!idx->slots || !arena) {
+        free(arena);
+        return CS_ENOMEM;
+    }
+    memcpy(arena, idx->arena, idx->arena_len);
+    free(idx->arena);
+    idx->arena = arena;
+    idx->mask = n - 1;
+    for (size_t off = 0; off < idx->arena_len;) {
+        const uint8_t *rec = idx->arena + off;
+        uint16_t hl;
+        memcpy(&hl, rec + 3, sizeof hl);
+        uint64_t h = s_hash(rec[0], (const char *)rec + S_REC_FIXED, rec[1]);
+        uint64_t i = h & idx->mask;
+        while (idx->slots[i] != 0) {
+            i = (i + 1) & idx->mask;
+        }
+        idx->slots[i] = ((h >> 32) << 32) | (uint64_t)(off + 1);
+        off += S_REC_FIXED + rec[1] + hl;
+    }
+    idx->bytes = s_random_access_size(n * sizeof *idx->slots) +
+                 s_random_access_size(idx->arena_len);
+    return CS_OK;
+}
+
+/* Read release's entries in a snapshot of their own into a new index. */
+static int s_build(cs_store_t *store, uint32_t release, cs_codeidx_t **out, cs_error_t *err)
+{
+    *out = NULL;
+    cs_reader_t *r = cs_reader_new(store, err);
+    if (!r) {
+        return err->code ? err->code : CS_EINTERNAL;
+    }
+    cs_codeidx_t *idx = calloc(1, sizeof *idx);
+    if (!idx || cs_reader_begin(r) != CS_OK) {
+        free(idx);
+        cs_reader_destroy(&r);
+        return cs_error_set(err, idx ? CS_EINTERNAL : CS_ENOMEM,
+                            "release %u: cannot start reading it for its index", release);
+    }
+    atomic_fetch_add(&s_live, 1);
+    idx->release = release;
+    atomic_init(&idx->refs, 1);
+    atomic_init(&idx->used_ms, 0);
+    atomic_init(&idx->dropped, 0);
+    uint8_t prefix[4];
+    cs_key_put_u32(prefix, release);
+    size_t cap = 0;
+    cs_val_t k, v;
+    int rc = cs_reader_seek(r, CS_DB_CODES, prefix, sizeof prefix, &k, &v);
+    int bad = CS_OK;
+    while (rc == CS_OK && bad == CS_OK && k.len >= sizeof prefix &&
+           memcmp(k.data, prefix, sizeof prefix) == 0) {
+        bad = s_add(idx, &cap, &k, &v);
+        rc = cs_reader_next(r, CS_DB_CODES, &k, &v);
+    }
+    cs_reader_end(r);
+    cs_reader_destroy(&r);
+    if (bad == CS_OK && idx->entries == 0) {
+        bad = cs_error_set(err, CS_ENOTFOUND, "release %u has no entries", release);
+    } else if (bad == CS_EMALFORMED) {
+        cs_error_set(err, bad, "release %u holds an entry of an older layout: not indexed",
+                     release);
+    } else if (bad == CS_OK && idx->arena_len >= UINT32_MAX) {
+        bad = cs_error_set(err, CS_ESPACE, "release %u is too large to index", release);
+    } else if (bad == CS_OK) {
+        bad = s_hash_all(idx);
+    }
+    if (bad == CS_ENOMEM) {
+        cs_error_set(err, bad, "out of memory indexing release %u", release);
+    }
+    if (bad != CS_OK) {
+        s_free(idx);
+        return bad;
+    }
+    *out = idx;
+    return CS_OK;
+}
+
+/* ---- the set ---- */
+
+static uint64_t s_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static int s_refused(const cs_codeidx_set_t *set, uint32_t release)
+{
+    for (size_t i = 0; i < set->n_refused; i++) {
+        if (set->refused[i].release == release) {
+            return s_now_ms() < set->refused[i].until_ms;
+        }
+    }
+    return 0;
+}
+
+/* Remember not to build release again before until_ms. */
+static void s_refuse(cs_codeidx_set_t *set, uint32_t release, uint64_t until_ms)
+{
+    size_t at = set->n_refused;
+    for (size_t i = 0; i < set->n_refused; i++) {
+        if (set->refused[i].release == release) {
+            at = i;
+        }
+    }
+    if (at == S_REFUSED_MAX) {
+        at = release % S_REFUSED_MAX; /* full: forget one */
+    } else if (at == set->n_refused) {
+        set->n_refused++;
+    }
+    set->refused[at].release = release;
+    set->refused[at].until_ms = until_ms;
+}
+
+static cs_codeidx_t *s_published(cs_codeidx_set_t *set, uint32_t release)
+{
+    for (size_t i = 0; i < set->n_idx; i++) {
+        if (set->idx[i]->release == release) {
+            return set->idx[i];
+        }
+    }
+    return NULL;
+}
+
+/* Was a used before b? By time, then by the order of acquisition. */
+static int s_older(const cs_codeidx_t *a, const cs_codeidx_t *b)
+{
+    uint64_t ta = atomic_load(&a->used_ms), tb = atomic_load(&b->used_ms);
+    return ta != tb ? ta < tb : a->used_at < b->used_at;
+}
+
+/* Publish idx (the set takes its ref), dropping the least recently used to stay within the
+ * budget, but none used in the last keep_ms: releases asked for in turn that do not fit
+ * together would otherwise push each other out and be built over and over. Under the lock.
+ * CS_ESPACE when it does not fit. */
+static int s_publish(cs_codeidx_set_t *set, cs_codeidx_t *idx)
+{
+    if (idx->bytes > set->budget) {
+        return CS_ESPACE;
+    }
+    uint64_t now = s_now_ms();
+    size_t room = set->budget - set->bytes;
+    for (size_t i = 0; i < set->n_idx; i++) {
+        if (now - atomic_load(&set->idx[i]->used_ms) >= set->keep_ms) {
+            room += set->idx[i]->bytes; /* could be dropped */
+        }
+    }
+    if (room < idx->bytes) {
+        return CS_ESPACE;
+    }
+    while (set->bytes + idx->bytes > set->budget && set->n_idx > 0) {
+        size_t lru = set->n_idx;
+        for (size_t i = 0; i < set->n_idx; i++) {
+            if (now - atomic_load(&set->idx[i]->used_ms) >= set->keep_ms &&
+                (lru == set->n_idx || s_older(set->idx[i], set->idx[lru]))) {
+                lru = i;
+            }
+        }
+        if (lru == set->n_idx) {
+            return CS_ESPACE; /* not reached: room was counted above */
+        }
+        cs_codeidx_t *old = set->idx[lru];
+        set->bytes -= old->bytes;
+        set->idx[lru] = set->idx[--set->n_idx];
+        CS_INFO("code index of release %u dropped to make room", old->release);
+        atomic_store(&old->dropped, 1);
+        cs_codeidx_release(old);
+    }
+    if (set->n_idx == set->cap_idx) {
+        size_t cap = set->cap_idx ? set->cap_idx * 2 : 4;
+        cs_codeidx_t **p = realloc(set->idx, cap * sizeof *p);
+        if (!p) {
+            return CS_ENOMEM;
+        }
+        set->idx = p;
+        set->cap_idx = cap;
+    }
+    idx->used_at = ++set->clock;
+    atomic_store(&idx->used_ms, now);
+    set->idx[set->n_idx++] = idx;
+    set->bytes += idx->bytes;
+    return CS_OK;
+}
+
+/* Build release outside the lock and publish it; remember a release that cannot be. */
+static int s_build_and_publish(cs_codeidx_set_t *set, uint32_t release, cs_error_t *err)
+{
+    cs_codeidx_t *idx;
+    int rc = s_build(set->store, release, &idx, err);
+    pthread_mutex_lock(&set->mu);
+    if (rc == CS_OK && s_published(set, release)) {
+        cs_codeidx_release(idx); /* built twice (cs_codeidx_build beside the builder) */
+    } else if (rc == CS_OK) {
+        rc = s_publish(set, idx);
+        if (rc != CS_OK) {
+            cs_error_set(err, rc, "release %u: its index (%zu bytes) does not fit the budget",
+                         release, idx->bytes);
+            cs_codeidx_release(idx);
+        } else {
+            CS_INFO("code index of release %u: %zu entries, %zu bytes", release, idx->entries,
+                    idx->bytes);
+        }
+    }
+    if (rc == CS_ESPACE) {
+        s_refuse(set, release, s_now_ms() + set->keep_ms); /* try again later */
+    } else if (rc != CS_OK && rc != CS_ENOMEM) {
+        s_refuse(set, release, UINT64_MAX);
+    }
+    pthread_mutex_unlock(&set->mu);
+    return rc;
+}
+
+static void *s_builder_main(void *arg)
+{
+    cs_codeidx_set_t *set = arg;
+    pthread_mutex_lock(&set->mu);
+    for (;;) {
+        while (!set->stop && set->n_queue == 0) {
+            pthread_cond_wait(&set->wake, &set->mu);
+        }
+        if (set->stop) {
+            break;
+        }
+        uint32_t release = set->queue[0];
+        memmove(set->queue, set->queue + 1, --set->n_queue * sizeof set->queue[0]);
+        set->building = release;
+        pthread_mutex_unlock(&set->mu);
+        cs_error_t err;
+        cs_error_clear(&err);
+        if (s_build_and_publish(set, release, &err) != CS_OK) {
+            CS_INFO("code index: %s", err.msg);
+        }
+        pthread_mutex_lock(&set->mu);
+        set->building = 0;
+    }
+    pthread_mutex_unlock(&set->mu);
+    return NULL;
+}
+
+cs_codeidx_set_t *cs_codeidx_set_new(cs_store_t *store, size_t budget, cs_error_t *err)
+{
+    cs_codeidx_set_t *set = calloc(1, sizeof *set);
+    if (!set) {
+        cs_error_set(err, CS_ENOMEM, "out of memory creating the code index set");
+        return NULL;
+    }
+    set->store = store;
+    set->budget = budget;
+    set->keep_ms = CS_CODEIDX_KEEP_MS;
+    pthread_mutex_init(&set->mu, NULL);
+    pthread_cond_init(&set->wake, NULL);
+    return set;
+}
+
+void cs_codeidx_set_destroy(cs_codeidx_set_t **setp)
+{
+    if (!setp || !*setp) {
+        return;
+    }
+    cs_codeidx_set_t *set = *setp;
+    pthread_mutex_lock(&set->mu);
+    set->stop = 1;
+    pthread_cond_signal(&set->wake);
+    pthread_mutex_unlock(&set->mu);
+    if (set->builder_started) {
+        pthread_join(set->builder, NULL);
+    }
+    for (size_t i = 0; i < set->n_idx; i++) {
+        cs_codeidx_release(set->idx[i]);
+    }
+    free(set->idx);
+    pthread_cond_destroy(&set->wake);
+    pthread_mutex_destroy(&set->mu);
+    free(set);
+    *setp = NULL;
+}
+
+cs_codeidx_t *cs_codeidx_acquire(cs_codeidx_set_t *set, uint32_t release)
+{
+    if (!set || set->budget == 0) {
+        return NULL;
+    }
+    pthread_mutex_lock(&set->mu);
+    cs_codeidx_t *idx = s_published(set, release);
+    if (idx) {
+        idx->used_at = ++set->clock;
+        atomic_store(&idx->used_ms, s_now_ms());
+        atomic_fetch_add_explicit(&idx->refs, 1, memory_order_relaxed);
+    } else if (!set->stop && set->building != release && !s_refused(set, release)) {
+        int queued = 0;
+        for (size_t i = 0; i < set->n_queue; i++) {
+            queued |= set->queue[i] == release;
+        }
+        if (!queued && set->n_queue < S_QUEUE_MAX) {
+            if (!set->builder_started &&
+                pthread_create(&set->builder, NULL, s_builder_main, set) == 0) {
+                set->builder_started = 1;
+            }
+            if (set->builder_started) {
+                set->queue[set->n_queue++] = release;
+                pthread_cond_signal(&set->wake);
+            }
+        }
+    }
+    pthread_mutex_unlock(&set->mu);
+    return idx;
+}
+
+int cs_codeidx_build(cs_codeidx_set_t *set, uint32_t release, cs_error_t *err)
+{
+    cs_error_t local;
+    if (!err) {
+        err = &local;
+    }
+    cs_error_clear(err);
+    if (set->budget == 0) {
+        return cs_error_set(err, CS_ESPACE, "code indexes are turned off (budget 0)");
+    }
+    return s_build_and_publish(set, release, err);
+}
+
+void cs_codeidx_set_keep_ms(cs_codeidx_set_t *set, uint64_t ms)
+{
+    pthread_mutex_lock(&set->mu);
+    set->keep_ms = ms;
+    pthread_mutex_unlock(&set->mu);
+}
+
+void cs_codeidx_usage(cs_codeidx_set_t *set, size_t *n_indexes, size_t *bytes)
+{
+    pthread_mutex_lock(&set->mu);
+    *n_indexes = set->n_idx;
+    *bytes = set->bytes;
+    pthread_mutex_unlock(&set->mu);
+}
+
+/* ---- a thread's holder ---- */
+
+void cs_codeidx_holder_init(cs_codeidx_holder_t *h, cs_codeidx_set_t *set)
+{
+    memset(h, 0, sizeof *h);
+    h->set = set;
+}
+
+void cs_codeidx_holder_fini(cs_codeidx_holder_t *h)
+{
+    for (int i = 0; i < CS_CODEIDX_HELD; i++) {
+        cs_codeidx_release(h->held[i]);
+        h->held[i] = NULL;
+    }
+    h->pinned = 0;
+}
+
+void cs_codeidx_holder_unpin(cs_codeidx_holder_t *h)
+{
+    h->pinned = 0;
+}
+
+const cs_codeidx_t *cs_codeidx_holder_get(cs_codeidx_holder_t *h, uint32_t release)
+{
+    if (!h->set) {
+        return NULL;
+    }
+    int empty = -1, unpinned = -1;
+    for (int i = 0; i < CS_CODEIDX_HELD; i++) {
+        cs_codeidx_t *idx = h->held[i];
+        if (idx && idx->release == release && (h->pinned & (1u << i))) {
+            return idx; /* already serving this request */
+        }
+        if (idx && idx->release == release &&
+            atomic_load_explicit(&idx->dropped, memory_order_relaxed)) {
+            cs_codeidx_release(idx); /* the set dropped it: so do we, and ask anew */
+            h->held[i] = NULL;
+            idx = NULL;
+        }
+        if (idx && idx->release == release) {
+            /* tell the set it is in use, so it is not dropped for another: once a second */
+            uint64_t now = s_now_ms();
+            if (now - atomic_load_explicit(&idx->used_ms, memory_order_relaxed) >= 1000) {
+                atomic_store_explicit(&idx->used_ms, now, memory_order_relaxed);
+            }
+            h->pinned |= 1u << i;
+            return idx;
+        }
+        if (!h->held[i] && empty < 0) {
+            empty = i;
+        } else if (h->held[i] && !(h->pinned & (1u << i)) && unpinned < 0) {
+            unpinned = i; /* held for an earlier request only */
+        }
+    }
+    int free_slot = empty >= 0 ? empty : unpinned;
+    if (free_slot < 0) {
+        return NULL; /* every slot serves this request: read LMDB for this release */
+    }
+    cs_codeidx_t *idx = cs_codeidx_acquire(h->set, release);
+    if (!idx) {
+        return NULL;
+    }
+    cs_codeidx_release(h->held[free_slot]);
+    h->held[free_slot] = idx;
+    h->pinned |= 1u << free_slot;
+    return idx;
+}
+
+int cs_codeidx_entry(cs_codeidx_holder_t *h, cs_reader_t *r, uint32_t rel, uint8_t cls,
+                     const char *key, size_t klen, unsigned need, cs_entry_t *out)
+{
+    const cs_codeidx_t *idx = cs_codeidx_holder_get(h, rel);
+    if (idx) {
+        const uint8_t *head;
+        size_t hl;
+        unsigned flags;
+        if (!cs_codeidx_find(idx, cls, key, klen, &head, &hl, &flags)) {
+            return CS_ENOTFOUND;
+        }
+        /* The head copy answers whatever does not need the notes or attributes it lacks. */
+        if (!(flags & need)) {
+            return cs_entry_decode_head(head, hl, out);
+        }
+    }
+    uint8_t k[CS_KEY_MAX];
+    size_t n = cs_key_code(k, rel, cls, key, klen);
+    cs_val_t v;
+    if (n == 0 || cs_reader_get(r, CS_DB_CODES, k, n, &v) != CS_OK) {
+        return CS_ENOTFOUND;
+    }
+    return need ? cs_entry_decode(v.data, v.len, out) : cs_entry_decode_head(v.data, v.len, out);
+}
