@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "wire/cs_proto.h"
+#include "util/cs_date.h"
 
 #define S_NAME_MAX 64
 #define S_ENTRIES_MAX (FHIR_ARGS_MAX * 4) /* values in all */
@@ -340,7 +340,7 @@ int fhir_arg_date(const fhir_args_t *a, const char *name, char out[11], fhir_err
     }
     size_t len = strlen(s);
     char shown[80];
-    if (!((len == 10 || (len > 10 && s[10] == 'T')) && cs_proto_parse_date(s, 10, NULL) == 0)) {
+    if (!((len == 10 || (len > 10 && s[10] == 'T')) && cs_date_parse(s, 10, NULL) == 0)) {
         return fhir_fail(e, 400, "invalid", NULL,
                          "parameter '%s' must be a real date of service, YYYY-MM-DD or a "
                          "dateTime starting with one (got \"%s\")",

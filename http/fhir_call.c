@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "fhir_tree.h"
-#include "wire/cs_proto.h"
+#include "util/cs_date.h"
 
 cs_str_t fhir_cstr(const char *s)
 {
@@ -28,7 +28,7 @@ int fhir_req_release(const fhir_args_t *a, const char *version_param, cs_request
         return -1;
     }
     if (rc > 0) {
-        req->has_date = cs_proto_parse_date(date, 10, &req->date) == 0;
+        req->has_date = cs_date_parse(date, 10, &req->date) == 0;
     }
     return 0;
 }

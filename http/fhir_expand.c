@@ -116,9 +116,8 @@ static int s_total_only(const fhir_request_t *r, const cs_request_t *sreq, json_
     }
     const char *release = json_string_value(json_object_get(found, "release"));
     cs_request_t req;
-    memset(&req, 0, sizeof req);
+    cs_request_init(&req);
     req.op = CS_OP_RELEASES;
-    req.limit = -1;
     req.system = sreq->system;
     json_t *rels;
     if (fhir_call(r, &req, &rels, e) < 0) {
@@ -181,7 +180,7 @@ int fhir_op_expand(const fhir_request_t *r, const fhir_args_t *a, json_t **out, 
         filter = NULL;
     }
     cs_request_t req;
-    memset(&req, 0, sizeof req);
+    cs_request_init(&req);
     req.op = CS_OP_SEARCH;
     req.system = fhir_cstr(sys);
     req.q = fhir_cstr(filter);

@@ -170,9 +170,8 @@ int fhir_op_lookup(const fhir_request_t *r, const fhir_args_t *a, json_t **out, 
         return -1;
     }
     cs_request_t req;
-    memset(&req, 0, sizeof req);
+    cs_request_init(&req);
     req.op = CS_OP_LOOKUP;
-    req.limit = -1;
     req.system = fhir_cstr(sys);
     req.code = fhir_cstr(code);
     req.include = CS_INCLUDE_NOTES | CS_INCLUDE_CHILDREN;

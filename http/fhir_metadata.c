@@ -209,9 +209,8 @@ json_t *fhir_codesystem_bundle(const fhir_config_t *c, const json_t *releases,
 static int s_releases(const fhir_request_t *r, json_t **reply, fhir_err_t *e)
 {
     cs_request_t req;
-    memset(&req, 0, sizeof req);
+    cs_request_init(&req);
     req.op = CS_OP_RELEASES;
-    req.limit = -1;
     return fhir_call(r, &req, reply, e);
 }
 

@@ -17,9 +17,8 @@ static int s_lookup(const fhir_request_t *r, const fhir_args_t *a, const char *s
                     const char *code, json_t **reply, fhir_err_t *e)
 {
     cs_request_t req;
-    memset(&req, 0, sizeof req);
+    cs_request_init(&req);
     req.op = CS_OP_LOOKUP;
-    req.limit = -1;
     req.system = fhir_cstr(sys);
     req.code = fhir_cstr(code);
     req.include = CS_INCLUDE_ANCESTORS;

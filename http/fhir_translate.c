@@ -130,9 +130,8 @@ static int s_map_systems(const fhir_request_t *r, const char *map, char *from, c
                          fhir_err_t *e)
 {
     cs_request_t req;
-    memset(&req, 0, sizeof req);
+    cs_request_init(&req);
     req.op = CS_OP_RELEASES;
-    req.limit = -1;
     json_t *rels;
     if (fhir_call(r, &req, &rels, e) < 0) {
         return -1;
@@ -244,9 +243,8 @@ int fhir_op_translate(const fhir_request_t *r, const fhir_args_t *a, json_t **ou
                          "say where to translate: system and targetsystem (or url of a map)");
     }
     cs_request_t req;
-    memset(&req, 0, sizeof req);
+    cs_request_init(&req);
     req.op = CS_OP_CROSSWALK;
-    req.limit = -1;
     req.from = fhir_cstr(reverse ? to : sys);
     req.to = fhir_cstr(reverse ? sys : to);
     req.code = fhir_cstr(code);

@@ -78,9 +78,8 @@ static int s_one(const s_vc_t *v, const fhir_coding_t *c, const char *sys, const
     char uri[512];
     fhir_system_uri(v->r->config, sys, uri, sizeof uri);
     cs_request_t req;
-    memset(&req, 0, sizeof req);
+    cs_request_init(&req);
     req.op = CS_OP_VALIDATE;
-    req.limit = -1;
     req.system = fhir_cstr(sys);
     req.code = fhir_cstr(c->code);
     req.n_codes = 1;
