@@ -88,17 +88,7 @@ static int s_system(const fhir_request_t *r, const fhir_args_t *a,
                          "parameter 'url' is required: {system uri}?fhir_vs (a ValueSet "
                          "resource is not expanded here)");
     }
-    size_t len = strlen(url), sl = strlen(FHIR_VS_SUFFIX);
-    char uri[1024];
-    if (len <= sl || len - sl >= sizeof uri || strcmp(url + len - sl, FHIR_VS_SUFFIX) != 0) {
-        return fhir_fail(e, 404, "not-found", "not-found",
-                         "A definition for the value set '%.300s' could not be found: this "
-                         "server expands the implicit value set of a whole code system, "
-                         "{system uri}?fhir_vs", url);
-    }
-    memcpy(uri, url, len - sl);
-    uri[len - sl] = '\0';
-    return fhir_system_of(r->config, uri, "parameter 'url'", sys, e);
+    return fhir_vs_system(r->config, url, sys, e);
 }
 
 /* count=0 without a filter: the code count of the release that answers, from the releases

@@ -21,7 +21,6 @@
 #include "fhir_res.h"
 
 #define FHIR_EXPAND_DEFAULT 100  /* codes in an expansion page when count is not given */
-#define FHIR_VS_SUFFIX "?fhir_vs" /* the implicit value set of a whole system: {uri}?fhir_vs */
 
 int fhir_op_lookup(const fhir_request_t *r, const fhir_args_t *a, json_t **out, fhir_err_t *e);
 /* value_set: 1 for ValueSet/$validate-code, 0 for CodeSystem/$validate-code. */

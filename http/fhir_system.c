@@ -128,3 +128,19 @@ int fhir_arg_system(const fhir_config_t *c, const fhir_args_t *a, const char *pa
     snprintf(what, sizeof what, "parameter '%s'", param);
     return fhir_system_of(c, *uri, what, name, e);
 }
+
+int fhir_vs_system(const fhir_config_t *c, const char *url, char name[FHIR_SYSTEM_NAME_MAX],
+                   fhir_err_t *e)
+{
+    size_t len = strlen(url), sl = strlen(FHIR_VS_SUFFIX);
+    char uri[1024];
+    if (len <= sl || len - sl >= sizeof uri || strcmp(url + len - sl, FHIR_VS_SUFFIX) != 0) {
+        return fhir_fail(e, 404, "not-found", "not-found",
+                         "A definition for the value set '%.300s' could not be found: this "
+                         "server answers the implicit value set of a whole code system, "
+                         "{system uri}?fhir_vs", url);
+    }
+    memcpy(uri, url, len - sl);
+    uri[len - sl] = '\0';
+    return fhir_system_of(c, uri, "the value set's url", name, e);
+}

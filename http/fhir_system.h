@@ -18,6 +18,7 @@
 
 #define FHIR_URN_PREFIX "urn:codeset:"
 #define FHIR_SYSTEM_NAME_MAX 64
+#define FHIR_VS_SUFFIX "?fhir_vs" /* the implicit value set of a whole system: {uri}?fhir_vs */
 
 /* The system id ("icd10cm") a URI names, written into name (cap bytes); 1 when the URI is
  * one of ours, 0 otherwise (name then ""). The urn:codeset: form gives back its id whatever
@@ -39,5 +40,10 @@ int fhir_arg_system(const fhir_config_t *c, const fhir_args_t *a, const char *pa
 /* The same for a URI in hand; what says where it came from, for the message. */
 int fhir_system_of(const fhir_config_t *c, const char *uri, const char *what,
                    char name[FHIR_SYSTEM_NAME_MAX], fhir_err_t *e);
+
+/* The system of an implicit value set url, {uri}?fhir_vs (the only value sets served here):
+ * 1 with its id in name; -1 (404 not-found) for any other url or an unknown system. */
+int fhir_vs_system(const fhir_config_t *c, const char *url, char name[FHIR_SYSTEM_NAME_MAX],
+                   fhir_err_t *e);
 
 #endif /* FHIR_SYSTEM_H */

@@ -179,13 +179,7 @@ static int s_target(const fhir_request_t *r, const fhir_args_t *a,
     if (!vs) {
         return 0;
     }
-    char base[1024];
-    size_t len = strlen(vs), sl = strlen(FHIR_VS_SUFFIX);
-    snprintf(base, sizeof base, "%s", vs);
-    if (len > sl && len < sizeof base && strcmp(vs + len - sl, FHIR_VS_SUFFIX) == 0) {
-        base[len - sl] = '\0';
-    }
-    return fhir_system_of(r->config, base, "parameter 'target'", to, e);
+    return fhir_vs_system(r->config, vs, to, e);
 }
 
 /* Read the source code and system (code + system, or coding). */

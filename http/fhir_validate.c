@@ -43,18 +43,8 @@ static int s_scope(s_vc_t *v, int value_set, fhir_err_t *e)
     if (!url) {
         return 0;
     }
-    size_t len = strlen(url), sl = strlen(FHIR_VS_SUFFIX);
-    char uri[1024];
-    if (len <= sl || len - sl >= sizeof uri || strcmp(url + len - sl, FHIR_VS_SUFFIX) != 0) {
-        return fhir_fail(e, 404, "not-found", "not-found",
-                         "A definition for the value set '%.300s' could not be found: this "
-                         "server answers the implicit value set of a whole code system, "
-                         "{system uri}?fhir_vs", url);
-    }
-    memcpy(uri, url, len - sl);
-    uri[len - sl] = '\0';
     v->vs_url = url;
-    return fhir_system_of(v->r->config, uri, "parameter 'url'", v->vs_sys, e);
+    return fhir_vs_system(v->r->config, url, v->vs_sys, e);
 }
 
 /* A lookup of code for its titles (a header's validate result has none); owned reply or NULL. */

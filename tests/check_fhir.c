@@ -16,6 +16,7 @@
 #include "../http/fhir_ops.h"
 #include "../http/fhir_res.h"
 #include "../http/fhir_system.h"
+#include "../http/fhir_tree.h"
 #include "cs_daemon.h"
 #include "cs_test.h"
 #include "engine/cs_query.h"
@@ -116,6 +117,65 @@ static int s_has_tx(const json_t *res, const char *tx, const char *severity)
     }
     return 0;
 }
+
+/* ---- the JSON tree writer ---- */
+
+START_TEST(test_tree_writer)
+{
+    fhir_tree_t *t = fhir_tree_new();
+    cs_out_t *o = fhir_tree_out(t);
+    cs_out_map(o, 4);
+    cs_out_kv_str(o, "code", "E11.9");
+    cs_out_kv_bool(o, "found", 1);
+    size_t m = cs_out_mark(o);
+    cs_out_kv_int(o, "junk", 7); /* taken back: a handler that changes its mind */
+    cs_out_rewind(o, m);
+    cs_out_kv_int(o, "n", -3);
+    cs_out_cstr(o, "list");
+    cs_out_array(o, 3);
+    cs_out_f64(o, 1.5);
+    cs_out_nil(o);
+    cs_out_strn(o, "caf\xc3", 4); /* not UTF-8: repaired, never dropped */
+    json_t *j = fhir_tree_take(t);
+    ck_assert_ptr_nonnull(j);
+    ck_assert_str_eq(json_string_value(json_object_get(j, "code")), "E11.9");
+    ck_assert(json_is_true(json_object_get(j, "found")));
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "n")), -3);
+    ck_assert_ptr_null(json_object_get(j, "junk"));
+    json_t *list = json_object_get(j, "list");
+    ck_assert_int_eq(json_array_size(list), 3);
+    ck_assert(json_is_null(json_array_get(list, 1)));
+    ck_assert_ptr_nonnull(json_string_value(json_array_get(list, 2)));
+    json_decref(j);
+    /* a validate result and a search hit, as their trees; an error reply */
+    cs_span_t hint[] = {{"E11.9", 5}};
+    cs_validation_t v = {.reason = CS_REASON_NOT_BILLABLE, .input = {"e11", 3},
+                         .code = {"E11", 3}, .kind = {"category", 8}, .message = "a header",
+                         .hint = hint, .n_hint = 1};
+    cs_out_array(o, 2);
+    cs_out_validation(o, &v);
+    cs_hit_t h = {.code = {"E11.9", 5}, .title = {"T2DM", 4}, .billable = 1, .score = 9};
+    cs_out_hit(o, &h);
+    j = fhir_tree_take(t);
+    json_t *r0 = json_array_get(j, 0), *r1 = json_array_get(j, 1);
+    ck_assert_str_eq(json_string_value(json_object_get(r0, "reason")), "not_billable");
+    ck_assert_str_eq(json_string_value(json_array_get(json_object_get(r0, "hint"), 0)), "E11.9");
+    ck_assert_str_eq(json_string_value(json_object_get(r1, "title")), "T2DM");
+    json_decref(j);
+    cs_reply_error(o, NULL, CS_PERR_UNKNOWN_SYSTEM, "no such system");
+    j = fhir_tree_take(t);
+    ck_assert(json_is_false(json_object_get(j, "ok")));
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "error"), "code")),
+                     "unknown_system");
+    json_decref(j);
+    /* a stream cut short builds nothing */
+    cs_out_map(o, 2);
+    cs_out_kv_int(o, "a", 1);
+    ck_assert_ptr_null(fhir_tree_take(t));
+    fhir_tree_free(&t);
+    ck_assert_ptr_null(t);
+}
+END_TEST
 
 /* ---- system URIs ---- */
 
@@ -947,6 +1007,15 @@ START_TEST(test_e2e_validate)
     ck_assert(json_is_false(s_pval(p, "result", "valueBoolean")));
     ck_assert_str_eq(s_pstr(p, "version", "valueString"), "2025-01");
     json_decref(p);
+    /* a code terminated before the date of service: not in effect, says so */
+    ck_assert_int_eq(s_get("CodeSystem/$validate-code",
+                           "{\"url\":[\"http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets\"],"
+                           "\"code\":[\"A9004\"],\"date\":[\"2025-03-01\"]}", &p), 200);
+    ck_assert(json_is_false(s_pval(p, "result", "valueBoolean")));
+    ck_assert_ptr_nonnull(strstr(s_pstr(p, "message", "valueString"), "2024-12-31"));
+    ck_assert(s_has_tx(p, "not_effective", "error"));
+    ck_assert(s_has_tx(p, "code-rule", "error"));
+    json_decref(p);
     /* errors: an unknown system, an unknown version */
     ck_assert_int_eq(s_get("CodeSystem/$validate-code",
                            "{\"url\":[\"http://example.org/nope\"],\"code\":[\"E11.9\"]}", &p), 404);
@@ -1190,6 +1259,7 @@ Suite *cs_fhir_suite(void)
 {
     Suite *s = suite_create("fhir");
     TCase *tc = tcase_create("parts");
+    tcase_add_test(tc, test_tree_writer);
     tcase_add_test(tc, test_system_uris);
     tcase_add_test(tc, test_args_query);
     tcase_add_test(tc, test_args_hostile);
