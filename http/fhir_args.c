@@ -222,6 +222,10 @@ static int s_text(const char *name, const json_t *v, const char **out, fhir_err_
     if (strlen(s) != len) {
         return fhir_fail(e, 400, "invalid", NULL, "parameter '%s' holds a NUL character", name);
     }
+    if (len == 0) {
+        return fhir_fail(e, 400, "invalid", NULL,
+                         "parameter '%s' is empty (a FHIR string is never empty)", name);
+    }
     *out = s;
     return 1;
 }

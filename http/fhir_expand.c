@@ -166,9 +166,6 @@ int fhir_op_expand(const fhir_request_t *r, const fhir_args_t *a, json_t **out, 
         return fhir_fail(e, 400, "invalid", NULL, "parameter 'filter' is longer than %d bytes",
                          CS_PROTO_MAX_Q);
     }
-    if (filter && !*filter) {
-        filter = NULL;
-    }
     cs_request_t req;
     cs_request_init(&req);
     req.op = CS_OP_SEARCH;

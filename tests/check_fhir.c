@@ -17,6 +17,7 @@
 #include "../http/fhir_res.h"
 #include "../http/fhir_system.h"
 #include "../http/fhir_tree.h"
+#include "codeset/codeset.h"
 #include "cs_daemon.h"
 #include "cs_test.h"
 #include "engine/cs_query.h"
@@ -1177,6 +1178,141 @@ START_TEST(test_e2e_batch)
 }
 END_TEST
 
+
+/* The facade agrees with the embedded API (another path through the engine: its typed
+ * writer) on every code of the sample order file and on fakes, malformed codes, chapters and
+ * blocks; and $expand gives the search op's order. */
+typedef struct t_known {
+    char code[32];
+    int found, billable, valid;
+    char title[256], reason[32], message[512];
+} t_known_t;
+
+static size_t s_sample_codes(char (*codes)[32], size_t cap)
+{
+    static const char *const extra[] = {"e119", "E11.99", "XYZ", "A00.00", "4", "E08-E13", " E11.9 ", "S72.001A", "M48.40XA"};
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof extra / sizeof extra[0] && n < cap; i++) {
+        snprintf(codes[n++], 32, "%s", extra[i]);
+    }
+    FILE *f = fopen("loaders/icd10cm-tabular/sample/icd10cm_order_sample.txt", "r");
+    ck_assert_ptr_nonnull(f);
+    char line[512];
+    while (n < cap && fgets(line, sizeof line, f)) {
+        if (sscanf(line, "%*s %31s", codes[n]) == 1) {
+            n++;
+        }
+    }
+    fclose(f);
+    return n;
+}
+
+static void s_known(const char (*codes)[32], size_t n, t_known_t *k)
+{
+    cs_error_t err;
+    cs_db_t *db = cs_db_open(s_d.db, s_plugins, &err);
+    ck_assert_msg(db != NULL, "cs_db_open: %s", err.msg);
+    for (size_t i = 0; i < n; i++) {
+        cs_db_entry_t ent;
+        const cs_db_result_t *res;
+        cs_db_str_t rel;
+        const char *one = codes[i];
+        snprintf(k[i].code, sizeof k[i].code, "%s", codes[i]);
+        ck_assert_int_eq(cs_db_lookup(db, "icd10cm", codes[i], NULL, &ent, &err), CS_OK);
+        k[i].found = ent.found;
+        k[i].billable = ent.billable;
+        snprintf(k[i].title, sizeof k[i].title, "%.*s", (int)ent.title.len, ent.title.ptr);
+        ck_assert_int_eq(cs_db_validate(db, "icd10cm", &one, 1, NULL, &res, &rel, &err), CS_OK);
+        k[i].valid = res->valid;
+        snprintf(k[i].reason, sizeof k[i].reason, "%s", cs_db_reason_name(res->reason));
+        snprintf(k[i].message, sizeof k[i].message, "%.*s", (int)res->message.len,
+                 res->message.ptr);
+    }
+    cs_db_close(&db);
+}
+
+START_TEST(test_e2e_agree)
+{
+    static char codes[256][32];
+    static t_known_t known[256];
+    size_t n = s_sample_codes(codes, 256);
+    ck_assert_int_gt(n, 150);
+    s_known((const char (*)[32])codes, n, known);
+    s_open();
+    char buf[64];
+    for (size_t i = 0; i < n; i++) {
+        const t_known_t *k = &known[i];
+        json_t *p;
+        int status = s_ask("GET", "CodeSystem/$lookup",
+                           json_pack("{s:[s],s:[s]}", "system", CM, "code", k->code), NULL, &p);
+        ck_assert_int_eq(status, k->found ? 200 : 404);
+        if (k->found) {
+            ck_assert_str_eq(s_pstr(p, "display", "valueString"), k->title);
+            ck_assert_str_eq(s_props(p, "notSelectable", buf, sizeof buf),
+                             k->billable ? "false" : "true");
+        }
+        json_decref(p);
+        ck_assert_int_eq(s_ask("GET", "CodeSystem/$validate-code",
+                               json_pack("{s:[s],s:[s]}", "url", CM, "code", k->code), NULL, &p),
+                         200);
+        ck_assert_msg(json_is_true(s_pval(p, "result", "valueBoolean")) == k->valid, "%s",
+                      k->code);
+        if (!k->valid) {
+            ck_assert_str_eq(s_pstr(p, "message", "valueString"), k->message);
+            ck_assert_msg(s_has_tx(p, k->reason, "error"), "%s: no %s issue", k->code,
+                          k->reason);
+        }
+        json_decref(p);
+    }
+    s_close();
+}
+END_TEST
+
+START_TEST(test_e2e_expand_order)
+{
+    static const char *const queries[] = {"diabetes", "type 2 diab", "e11", "hypertension",
+                                          "fracture femur", "diabetis"};
+    enum { N_Q = sizeof queries / sizeof queries[0] };
+    char want[N_Q][2048];
+    cs_error_t err;
+    cs_db_t *db = cs_db_open(s_d.db, s_plugins, &err);
+    ck_assert_msg(db != NULL, "cs_db_open: %s", err.msg);
+    for (size_t q = 0; q < N_Q; q++) {
+        const cs_db_hit_t *hits;
+        size_t n_hits, at = 0;
+        uint64_t total;
+        ck_assert_int_eq(cs_db_search(db, "icd10cm", queries[q], 50, 0, 0, NULL, &hits, &n_hits,
+                                      &total, &err), CS_OK);
+        at += (size_t)snprintf(want[q], sizeof want[q], "%llu:", (unsigned long long)total);
+        for (size_t i = 0; i < n_hits; i++) {
+            at += (size_t)snprintf(want[q] + at, sizeof want[q] - at, "%.*s,",
+                                   (int)hits[i].code.len, hits[i].code.ptr);
+        }
+    }
+    cs_db_close(&db);
+    s_open();
+    for (size_t q = 0; q < N_Q; q++) {
+        json_t *vs;
+        ck_assert_int_eq(s_ask("GET", "ValueSet/$expand",
+                               json_pack("{s:[s],s:[s],s:[s]}", "url", CM "?fhir_vs", "filter",
+                                         queries[q], "count", "50"), NULL, &vs), 200);
+        json_t *exp = json_object_get(vs, "expansion");
+        char got[2048];
+        size_t at = (size_t)snprintf(got, sizeof got, "%lld:",
+                                     (long long)json_integer_value(json_object_get(exp, "total")));
+        size_t i;
+        json_t *c;
+        json_array_foreach(json_object_get(exp, "contains"), i, c) {
+            at += (size_t)snprintf(got + at, sizeof got - at, "%s,",
+                                   json_string_value(json_object_get(c, "code")));
+        }
+        ck_assert_str_eq(got, want[q]);
+        json_decref(vs);
+    }
+    s_close();
+}
+END_TEST
+
 /* Every shape a client could send where another was expected: a 4xx, never a crash. */
 START_TEST(test_e2e_hostile)
 {
@@ -1185,6 +1321,8 @@ START_TEST(test_e2e_hostile)
         {"CodeSystem/$lookup", "{\"system\":[\"" CM "\",\"" CM "\"],\"code\":[\"E11.9\"]}"},
         {"CodeSystem/$lookup", "{\"system\":[\"" CM "\"],\"code\":[]}"},
         {"CodeSystem/$lookup", "{\"system\":[\"" CM "\"],\"code\":[\"\"]}"},
+        {"CodeSystem/$validate-code", "{\"url\":[\"" CM "\"],\"code\":[\"\"]}"},
+        {"ValueSet/$expand", "{\"url\":[\"" CM "?fhir_vs\"],\"filter\":[\"\"]}"},
         {"CodeSystem/$lookup", "{\"system\":[\"\"],\"code\":[\"E11.9\"]}"},
         {"CodeSystem/$lookup", "{\"system\":[\"urn:codeset:nosuch\"],\"code\":[\"E11.9\"]}"},
         {"CodeSystem/$lookup", "{\"system\":[\"" CM "\"],\"code\":[\"E11.9\"],\"date\":[\"yesterday\"]}"},
@@ -1283,6 +1421,8 @@ Suite *cs_fhir_suite(void)
     tcase_add_test(tc, test_e2e_metadata);
     tcase_add_test(tc, test_e2e_batch);
     tcase_add_test(tc, test_e2e_hostile);
+    tcase_add_test(tc, test_e2e_agree);
+    tcase_add_test(tc, test_e2e_expand_order);
     suite_add_tcase(s, tc);
     return s;
 }
