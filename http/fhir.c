@@ -1,4 +1,4 @@
-/* fhir_handle.c: the FHIR facade's front door (fhir.h): which operation a method and path
+/* fhir.c: the FHIR facade's front door (fhir.h): which operation a method and path
  * name, its parameters read from the query (GET) or the Parameters body (POST), and every
  * failure turned into an OperationOutcome with its 4xx.
  */
