@@ -156,6 +156,11 @@ int fhir_op_expand(const fhir_request_t *r, const fhir_args_t *a, json_t **out, 
     const char *filter = NULL;
     int64_t count = FHIR_EXPAND_DEFAULT, offset = 0;
     int billable_only = 0;
+    if (fhir_arg_has(a, "valueSet")) {
+        return fhir_fail(e, 422, "not-supported", NULL,
+                         "a ValueSet resource is not expanded here: give url ({system "
+                         "uri}?fhir_vs)");
+    }
     if (s_system(r, a, sys, e) < 0 || fhir_arg_str(a, "filter", &filter, e) < 0 ||
         fhir_arg_int(a, "count", 0, INT32_MAX, &count, e) < 0 ||
         fhir_arg_int(a, "offset", 0, INT32_MAX, &offset, e) < 0 ||

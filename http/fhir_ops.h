@@ -56,6 +56,7 @@ typedef struct fhir_vc_in {
     const char *display;     /* the display the client gave, or NULL */
     const char *where;       /* expression prefix: "", "Coding.", "CodeableConcept.coding[0]." */
     const char *value_set;   /* the value set's url for ValueSet/$validate-code, else NULL */
+    int abstract_ok;         /* "abstract" true: a header (not billable) is acceptable here */
 } fhir_vc_in_t;
 /* One coding's verdict: {"result", "system", "code", "version", "display", "message",
  * "issues": [...]} (internal; fhir_vc_parameters makes the resource). */

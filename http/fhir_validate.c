@@ -22,6 +22,7 @@ typedef struct s_vc {
     char vs_sys[FHIR_SYSTEM_NAME_MAX]; /* its system, or the url/system param's ("" none) */
     const char *version;               /* a release label asked for, or NULL */
     const char *display;               /* the display parameter, or NULL */
+    int abstract_ok;                   /* "abstract": a header is acceptable here */
 } s_vc_t;
 
 /* The system of the value set url ({uri}?fhir_vs) or of CodeSystem's url/system. */
@@ -99,6 +100,7 @@ static int s_one(const s_vc_t *v, const fhir_coding_t *c, const char *sys, const
         .display = display,
         .where = where,
         .value_set = v->vs_url,
+        .abstract_ok = v->abstract_ok,
     };
     json_array_append_new(verdicts, fhir_vc_verdict(&in));
     json_decref(titles);
@@ -195,7 +197,15 @@ int fhir_op_validate(const fhir_request_t *r, const fhir_args_t *a, int value_se
                      fhir_err_t *e)
 {
     s_vc_t v = {.r = r, .a = a};
-    if (s_scope(&v, value_set, e) < 0 ||
+    /* A value set or code system sent whole would be judged against a whole system here:
+     * refused rather than answered for something else. */
+    if (fhir_arg_has(a, value_set ? "valueSet" : "codeSystem")) {
+        return fhir_fail(e, 422, "not-supported", NULL,
+                         "a %s resource is not validated against here: give url (%s)",
+                         value_set ? "ValueSet" : "CodeSystem",
+                         value_set ? "{system uri}?fhir_vs" : "the system's URI");
+    }
+    if (fhir_arg_bool(a, "abstract", &v.abstract_ok, e) < 0 || s_scope(&v, value_set, e) < 0 ||
         fhir_arg_str(a, value_set ? "systemVersion" : "version", &v.version, e) < 0 ||
         fhir_arg_str(a, "display", &v.display, e) < 0) {
         return -1;

@@ -92,6 +92,9 @@ static void s_reason_issue(const fhir_vc_in_t *in, const char *code, json_t *iss
 json_t *fhir_vc_verdict(const fhir_vc_in_t *in)
 {
     int valid = json_is_true(json_object_get(in->result, "valid"));
+    const char *reason = s_get(in->result, "reason");
+    /* abstract=true: the client allows a header here (a grouping, not a claim line). */
+    int header_ok = !valid && in->abstract_ok && reason && strcmp(reason, "not_billable") == 0;
     const char *code = s_get(in->result, "code");
     if (!code) {
         code = s_get(in->result, "input");
@@ -102,7 +105,7 @@ json_t *fhir_vc_verdict(const fhir_vc_in_t *in)
     json_t *v = json_object();
     json_t *issues = json_array();
     json_t *texts = json_array();
-    json_object_set_new(v, "result", json_boolean(valid));
+    json_object_set_new(v, "result", json_boolean(valid || header_ok));
     json_object_set_new(v, "system", fhir_str(in->uri));
     json_object_set_new(v, "code", fhir_str(code));
     if (in->release) {
@@ -111,7 +114,10 @@ json_t *fhir_vc_verdict(const fhir_vc_in_t *in)
     if (title) {
         json_object_set_new(v, "display", fhir_str(title));
     }
-    if (!valid) {
+    if (header_ok) {
+        s_issue(issues, texts, "information", "business-rule", "code-rule", reason,
+                s_get(in->result, "message"), in->where, "code");
+    } else if (!valid) {
         s_reason_issue(in, code, issues, texts);
     }
     if (in->display && title && !s_loose_eq(in->display, title) &&

@@ -975,6 +975,20 @@ START_TEST(test_e2e_validate)
     ck_assert(s_has_tx(p, "not_billable", "error"));
     ck_assert_str_eq(s_pstr(p, "display", "valueString"), "Type 2 diabetes mellitus");
     json_decref(p);
+    /* abstract=true: the client allows a header here; true, with our sentence as information */
+    ck_assert_int_eq(s_get("CodeSystem/$validate-code",
+                           "{\"system\":[\"" CM "\"],\"code\":[\"E11\"],\"abstract\":[\"true\"]}",
+                           &p), 200);
+    ck_assert(json_is_true(s_pval(p, "result", "valueBoolean")));
+    ck_assert(s_has_tx(p, "code-rule", "information"));
+    json_decref(p);
+    /* a value set sent whole is not judged against the whole system */
+    ck_assert_int_eq(s_post("ValueSet/$validate-code",
+                            "{\"resourceType\":\"Parameters\",\"parameter\":["
+                            "{\"name\":\"valueSet\",\"resource\":{\"resourceType\":\"ValueSet\"}},"
+                            "{\"name\":\"system\",\"valueUri\":\"" CM "\"},"
+                            "{\"name\":\"code\",\"valueCode\":\"E11.9\"}]}", &p), 422);
+    json_decref(p);
     /* a wrong display: result as the code decides, the right display, a warning */
     ck_assert_int_eq(s_post("CodeSystem/$validate-code",
                             "{\"resourceType\":\"Parameters\",\"parameter\":["
