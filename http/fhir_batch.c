@@ -32,6 +32,12 @@ static json_t *s_query(char *q)
         if (eq) {
             *eq = '\0';
         }
+        for (char *c = pair; *c; c++) { /* a query's '+' is a space, as MHD reads its own */
+            *c = *c == '+' ? ' ' : *c;
+        }
+        for (char *c = val; *c; c++) {
+            *c = *c == '+' ? ' ' : *c;
+        }
         MHD_http_unescape(pair);
         MHD_http_unescape(val);
         json_t *list = json_object_get(query, pair);

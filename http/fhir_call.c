@@ -72,6 +72,9 @@ static int s_checked(const cs_request_t *req, fhir_err_t *e)
 int fhir_call(const fhir_request_t *r, const cs_request_t *req, json_t **reply, fhir_err_t *e)
 {
     *reply = NULL;
+    if (!r->ctx || !r->ctx->engine) {
+        return fhir_fail(e, 503, "exception", NULL, "no query engine is open on this thread");
+    }
     if (s_checked(req, e) < 0) {
         return -1;
     }

@@ -69,7 +69,7 @@ static void s_notes(json_t *params, const json_t *notes, const char *const *prop
         } else if (json_is_object(list)) { /* seven_chr_def: character -> meaning */
             const char *ch;
             json_object_foreach(list, ch, v) {
-                char buf[1024];
+                char buf[4096];
                 snprintf(buf, sizeof buf, "%s: %s", ch,
                          json_is_string(v) ? json_string_value(v) : "");
                 s_prop(params, key, "valueString", fhir_str(buf), props, n);

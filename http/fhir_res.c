@@ -138,9 +138,7 @@ void fhir_put(json_t *holder, const char *name, const char *vkey, json_t *val)
     json_t *p = json_object();
     json_object_set_new(p, "name", json_string(name));
     json_object_set_new(p, vkey, val);
-    if (json_array_append_new(s_list(holder), p) != 0) {
-        return; /* append_new released p */
-    }
+    json_array_append_new(s_list(holder), p); /* on failure it releases p */
 }
 
 void fhir_put_str(json_t *holder, const char *name, const char *vkey, const char *s)

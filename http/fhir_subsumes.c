@@ -27,8 +27,12 @@ static int s_lookup(const fhir_request_t *r, const fhir_args_t *a, const char *s
     }
     if (!json_is_true(json_object_get(*reply, "found"))) {
         const char *msg = json_string_value(json_object_get(*reply, "message"));
-        fhir_fail(e, 404, "not-found", "invalid-code", "%s%s%.100s%s", msg ? msg : "",
-                  msg ? "" : "Unknown code '", msg ? "" : code, msg ? "" : "'");
+        if (msg) {
+            fhir_fail(e, 404, "not-found", "invalid-code", "%s", msg);
+        } else {
+            fhir_fail(e, 404, "not-found", "invalid-code", "Unknown code '%.100s' in %s", code,
+                      sys);
+        }
         json_decref(*reply);
         *reply = NULL;
         return -1;

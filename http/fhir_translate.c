@@ -146,10 +146,10 @@ static int s_map_systems(const fhir_request_t *r, const char *map, char *from, c
             char full[256];
             snprintf(full, sizeof full, "%s/%s", set ? set : "", name ? name : "");
             if (!found && name && (strcmp(map, name) == 0 || strcmp(map, full) == 0)) {
-                snprintf(from, FHIR_SYSTEM_NAME_MAX, "%s",
-                         json_string_value(json_object_get(m, "from")));
-                snprintf(to, FHIR_SYSTEM_NAME_MAX, "%s",
-                         json_string_value(json_object_get(m, "to")));
+                const char *f = json_string_value(json_object_get(m, "from"));
+                const char *t = json_string_value(json_object_get(m, "to"));
+                snprintf(from, FHIR_SYSTEM_NAME_MAX, "%s", f ? f : "");
+                snprintf(to, FHIR_SYSTEM_NAME_MAX, "%s", t ? t : "");
                 found = 1;
             }
         }
