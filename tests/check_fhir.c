@@ -1335,6 +1335,103 @@ START_TEST(test_e2e_expand_order)
 }
 END_TEST
 
+
+/* Random parameter shapes, thousands of them, on every route: each answer a resource and
+ * never a 5xx. A fixed seed, so a failure repeats. */
+static json_t *s_rand_value(unsigned *seed, int depth)
+{
+    static const char *const texts[] = {
+        CM, CM "?fhir_vs", "http://hl7.org/fhir/sid/icd-9-cm", "urn:codeset:map:gems",
+        "https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets", "E11.9", "E11", "250.00",
+        "XYZ", "2021", "2021-03-01", "2021-02-30", "true", "-1", "99999999999999999999", "",
+        CM "|E11.9", "diab", "\xc3\xa9", "|", "?fhir_vs", "urn:codeset:", "*"};
+    switch (rand_r(seed) % (depth > 2 ? 5 : 8)) {
+    case 0: return json_string(texts[rand_r(seed) % (sizeof texts / sizeof texts[0])]);
+    case 1: return json_integer(rand_r(seed) % 3 ? rand_r(seed) % 600 : -rand_r(seed));
+    case 2: return json_boolean(rand_r(seed) % 2);
+    case 3: return json_null();
+    case 4: return json_real(0.5);
+    case 5: {
+        json_t *a = json_array();
+        for (int i = rand_r(seed) % 4; i > 0; i--) {
+            json_array_append_new(a, s_rand_value(seed, depth + 1));
+        }
+        return a;
+    }
+    default: {
+        static const char *const keys[] = {"system", "code", "display", "version", "coding"};
+        json_t *o = json_object();
+        for (int i = rand_r(seed) % 4; i > 0; i--) {
+            json_object_set_new(o, keys[rand_r(seed) % 5], s_rand_value(seed, depth + 1));
+        }
+        return o;
+    }
+    }
+}
+
+START_TEST(test_e2e_random_shapes)
+{
+    static const char *const names[] = {
+        "system", "code", "url", "coding", "codeableConcept", "display", "version", "date",
+        "count", "offset", "filter", "property", "targetsystem", "target", "reverse", "codeA",
+        "codeB", "abstract", "valueSet", "systemVersion", "excludeNotForUI", "system-version",
+        "targetversion", "codingA", "mode"};
+    static const char *const vkeys[] = {"valueString", "valueCode", "valueUri", "valueBoolean",
+                                        "valueInteger", "valueCoding", "valueCodeableConcept",
+                                        "valueDecimal", "resource", "part", "valueDateTime"};
+    static const char *const paths[] = {"CodeSystem/$lookup", "CodeSystem/$validate-code",
+                                        "ValueSet/$validate-code", "ValueSet/$expand",
+                                        "ConceptMap/$translate", "CodeSystem/$subsumes",
+                                        "CodeSystem", "metadata", ""};
+    enum { N_NAMES = sizeof names / sizeof names[0], N_V = sizeof vkeys / sizeof vkeys[0] };
+    unsigned seed = 16;
+    s_open();
+    for (int i = 0; i < 3000; i++) {
+        const char *path = paths[rand_r(&seed) % (sizeof paths / sizeof paths[0])];
+        int post = rand_r(&seed) % 2;
+        json_t *query = NULL, *body = NULL;
+        int n = rand_r(&seed) % 6;
+        if (post) {
+            json_t *list = json_array();
+            for (int k = 0; k < n; k++) {
+                json_t *p = json_pack("{s:s}", "name", names[rand_r(&seed) % N_NAMES]);
+                json_object_set_new(p, vkeys[rand_r(&seed) % N_V], s_rand_value(&seed, 0));
+                json_array_append_new(list, p);
+            }
+            body = json_pack("{s:s,s:o}", "resourceType",
+                             rand_r(&seed) % 8 ? "Parameters" : "Bundle", "parameter", list);
+        } else {
+            /* mostly a valid query with a parameter or two changed, to reach the ops */
+            static const char *const bases[] = {
+                "{\"system\":[\"" CM "\"],\"code\":[\"E11\"]}",
+                "{\"url\":[\"" CM "\"],\"code\":[\"E11.9\"],\"display\":[\"x\"]}",
+                "{\"url\":[\"" CM "?fhir_vs\"],\"code\":[\"E11.9\"]}",
+                "{\"url\":[\"" CM "?fhir_vs\"],\"filter\":[\"diab\"],\"count\":[\"3\"]}",
+                "{\"system\":[\"http://hl7.org/fhir/sid/icd-9-cm\"],\"code\":[\"250.00\"],"
+                "\"targetsystem\":[\"" CM "\"]}",
+                "{\"system\":[\"" CM "\"],\"codeA\":[\"E11\"],\"codeB\":[\"E11.9\"]}",
+                "{\"url\":[\"" CM "\"]}", "{\"mode\":[\"terminology\"]}", "{}"};
+            size_t b = 0;
+            while (b + 1 < sizeof bases / sizeof bases[0] && strcmp(paths[b], path) != 0) {
+                b++;
+            }
+            query = s_json(bases[b]);
+            n = rand_r(&seed) % 3;
+            for (int k = 0; k < n; k++) {
+                json_t *v = s_rand_value(&seed, 0);
+                json_object_set_new(query, names[rand_r(&seed) % N_NAMES],
+                                    json_is_string(v) ? json_pack("[o]", v) : v);
+            }
+        }
+        json_t *res;
+        s_ask(post ? "POST" : "GET", path, query, body, &res); /* asserts < 500, non-NULL */
+        ck_assert_ptr_nonnull(json_object_get(res, "resourceType"));
+        json_decref(res);
+    }
+    s_close();
+}
+END_TEST
+
 /* Every shape a client could send where another was expected: a 4xx, never a crash. */
 START_TEST(test_e2e_hostile)
 {
@@ -1445,6 +1542,7 @@ Suite *cs_fhir_suite(void)
     tcase_add_test(tc, test_e2e_hostile);
     tcase_add_test(tc, test_e2e_agree);
     tcase_add_test(tc, test_e2e_expand_order);
+    tcase_add_test(tc, test_e2e_random_shapes);
     suite_add_tcase(s, tc);
     return s;
 }
