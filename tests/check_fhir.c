@@ -844,11 +844,11 @@ typedef struct t_env {
 
 static t_env_t s_env;
 
-static void s_open(void)
+static void s_open_dir(const char *db)
 {
     cs_error_t err;
     memset(&s_env, 0, sizeof s_env);
-    s_env.store = cs_store_open_ex(s_d.db, 0, 0, CS_STORE_RDONLY, &err);
+    s_env.store = cs_store_open_ex(db, 0, 0, CS_STORE_RDONLY, &err);
     ck_assert_msg(s_env.store != NULL, "store: %s", err.msg);
     s_env.plugins = cs_plugin_host_new();
     ck_assert_int_eq(cs_plugin_host_load_dir(s_env.plugins, s_plugins, NULL, &err), CS_OK);
@@ -857,6 +857,11 @@ static void s_open(void)
     s_env.ctx.engine = s_env.engine;
     s_env.ctx.plugins = s_env.plugins;
     s_env.config.base_url = "http://127.0.0.1:8080/fhir";
+}
+
+static void s_open(void)
+{
+    s_open_dir(s_d.db);
 }
 
 static void s_close(void)
@@ -1432,6 +1437,82 @@ START_TEST(test_e2e_random_shapes)
 }
 END_TEST
 
+
+/* ---- the official releases (skipped without ../shared/data) ---- */
+
+/* FY2016 and FY2017 with the FY2020 conversion table: H40.11X0 was deleted on 2016-10-01 and
+ * split into H40.1110, H40.1120, H40.1130 and H40.1190. On a date of service in FY2017 it is
+ * not in effect, and the message says what replaced it; $translate carries it across. */
+START_TEST(test_real_not_effective)
+{
+    char f[5][PATH_MAX], a[5][PATH_MAX];
+    static const char *const rel[] = {
+        "icd10cm/2016/icd10cm_tabular_2016.xml", "icd10cm/2016/icd10cm_order_2016.txt",
+        "icd10cm/2017/icd10cm_tabular_2017.xml", "icd10cm/2017/icd10cm_order_2017.txt",
+        "icd10cm/conversion/ICD-10-CM-Conversion-Table-FY20-Effective-10-1-2019-corrected.csv"};
+    int ok = 1;
+    for (size_t i = 0; i < 5 && ok; i++) {
+        ok = cs_test_data_path(rel[i], f[i], sizeof f[i]) && realpath(f[i], a[i]) != NULL;
+    }
+    CS_SKIP_UNLESS_DATA(ok, "icd10cm/2016, icd10cm/2017 or the FY2020 conversion table");
+    cs_daemon_t d;
+    memset(&d, 0, sizeof d);
+    ck_assert_int_eq(cs_daemon_start(&d, NULL), 0);
+    cs_tclient_t *admin = cs_tclient_new(d.admin_ep);
+    char state[64];
+    const char *f16[] = {a[0], a[1]}, *f17[] = {a[2], a[3]}, *fconv[] = {a[4]};
+    cs_daemon_load(&d, admin, "icd10cm-tabular", "2016", "2015-10-01", f16, 2, state,
+                   sizeof state, 120000);
+    ck_assert_str_eq(state, "done");
+    cs_daemon_load(&d, admin, "icd10cm-tabular", "2017", "2016-10-01", f17, 2, state,
+                   sizeof state, 120000);
+    ck_assert_str_eq(state, "done");
+    cs_daemon_load(&d, admin, "icd10cm-conversion", "fy2020", "2019-10-01", fconv, 1, state,
+                   sizeof state, 60000);
+    ck_assert_str_eq(state, "done");
+    cs_tclient_destroy(&admin);
+    ck_assert_int_eq(cs_daemon_stop(&d), 0);
+    snprintf(s_plugins, sizeof s_plugins, "%s/plugins", cs_test_build_dir());
+    s_open_dir(d.db);
+
+    json_t *p;
+    ck_assert_int_eq(s_get("CodeSystem/$validate-code", "{\"url\":[\"" CM "\"],"
+                           "\"code\":[\"H40.11X0\"],\"date\":[\"2017-01-01\"]}", &p), 200);
+    ck_assert(json_is_false(s_pval(p, "result", "valueBoolean")));
+    ck_assert_str_eq(s_pstr(p, "version", "valueString"), "2017");
+    const char *msg = s_pstr(p, "message", "valueString");
+    ck_assert_ptr_nonnull(msg);
+    ck_assert_msg(strstr(msg, "replaced by H40.1110") != NULL, "%s", msg);
+    ck_assert(s_has_tx(p, "not_effective", "error"));
+    json_decref(p);
+    /* in FY2016 it was a code */
+    ck_assert_int_eq(s_get("CodeSystem/$validate-code", "{\"url\":[\"" CM "\"],"
+                           "\"code\":[\"H40.11X0\"],\"date\":[\"2016-03-01\"]}", &p), 200);
+    ck_assert(json_is_true(s_pval(p, "result", "valueBoolean")));
+    ck_assert_str_eq(s_pstr(p, "version", "valueString"), "2016");
+    json_decref(p);
+    ck_assert_int_eq(s_get("ConceptMap/$translate", "{\"system\":[\"" CM "\"],"
+                           "\"targetsystem\":[\"" CM "\"],\"code\":[\"H40.11X0\"],"
+                           "\"version\":[\"2016\"],\"targetversion\":[\"2017\"]}", &p), 200);
+    ck_assert(json_is_true(s_pval(p, "result", "valueBoolean")));
+    char *text = json_dumps(p, 0);
+    for (size_t i = 0; i < 4; i++) {
+        static const char *const split[] = {"H40.1110", "H40.1120", "H40.1130", "H40.1190"};
+        char want[64];
+        snprintf(want, sizeof want, "\"code\": \"%s\"", split[i]);
+        ck_assert_msg(strstr(text, want) != NULL, "%s not in %s", split[i], text);
+    }
+    free(text);
+    json_decref(p);
+    ck_assert_int_eq(s_get("metadata", "{\"mode\":[\"terminology\"]}", &p), 200);
+    json_t *vers = json_object_get(json_array_get(json_object_get(p, "codeSystem"), 0), "version");
+    ck_assert_int_eq(json_array_size(vers), 2);
+    json_decref(p);
+    s_close();
+    cs_daemon_cleanup(&d);
+}
+END_TEST
+
 /* Every shape a client could send where another was expected: a 4xx, never a crash. */
 START_TEST(test_e2e_hostile)
 {
@@ -1543,6 +1624,10 @@ Suite *cs_fhir_suite(void)
     tcase_add_test(tc, test_e2e_agree);
     tcase_add_test(tc, test_e2e_expand_order);
     tcase_add_test(tc, test_e2e_random_shapes);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("official releases");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, test_real_not_effective);
     suite_add_tcase(s, tc);
     return s;
 }
