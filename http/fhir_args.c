@@ -2,12 +2,12 @@
 #include "fhir_args.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "util/cs_date.h"
 
 #define S_NAME_MAX 64
-#define S_ENTRIES_MAX (FHIR_ARGS_MAX * 4) /* values in all */
 
 /* A client's text, cut and with control bytes as '?', for a message. */
 static const char *s_show(const char *s, char *buf, size_t cap)
@@ -22,33 +22,33 @@ static const char *s_show(const char *s, char *buf, size_t cap)
 }
 
 static int s_add(fhir_args_t *a, const char *name, const char *kind, const char *key, json_t *v,
-                 size_t *n, fhir_err_t *e)
+                 fhir_err_t *e)
 {
     char shown[80];
-    if (++*n > S_ENTRIES_MAX) {
+    if (a->n >= FHIR_ARGS_MAX) {
         return fhir_fail(e, 400, "too-costly", NULL,
-                         "more than %d parameter values in one request", S_ENTRIES_MAX);
+                         "more than %d parameter values in one request", FHIR_ARGS_MAX);
     }
     if (!*name || strlen(name) > S_NAME_MAX) {
         return fhir_fail(e, 400, "invalid", NULL, "a parameter name must be 1 to %d bytes "
                          "(got \"%s\")", S_NAME_MAX, s_show(name, shown, sizeof shown));
     }
-    json_t *list = json_object_get(a->by_name, name);
-    if (!list) {
-        if (json_object_size(a->by_name) >= FHIR_ARGS_MAX) {
-            return fhir_fail(e, 400, "too-costly", NULL, "more than %d parameters in one request",
-                             FHIR_ARGS_MAX);
+    if (a->n == a->cap) {
+        size_t cap = a->cap ? a->cap * 2 : 8;
+        fhir_arg_t *items = realloc(a->items, cap * sizeof *items);
+        if (!items) {
+            return fhir_fail(e, 500, "exception", NULL, "out of memory reading parameters");
         }
-        list = json_array();
-        json_object_set_new(a->by_name, name, list);
+        a->items = items;
+        a->cap = cap;
     }
-    json_array_append_new(list, json_pack("{s:s,s:s,s:O}", "k", kind, "key", key, "v", v));
+    a->items[a->n++] = (fhir_arg_t){name, kind, key, v};
     return 0;
 }
 
 int fhir_args_from_query(fhir_args_t *a, json_t *query, fhir_err_t *e)
 {
-    a->by_name = json_object();
+    memset(a, 0, sizeof *a);
     a->from_query = 1;
     if (!query) {
         return 0;
@@ -58,10 +58,9 @@ int fhir_args_from_query(fhir_args_t *a, json_t *query, fhir_err_t *e)
     }
     const char *name;
     json_t *vals;
-    size_t n = 0;
     json_object_foreach(query, name, vals) {
         if (json_is_string(vals)) {
-            if (s_add(a, name, "q", "query", vals, &n, e) != 0) {
+            if (s_add(a, name, "q", "query", vals, e) != 0) {
                 return -1;
             }
             continue;
@@ -77,7 +76,7 @@ int fhir_args_from_query(fhir_args_t *a, json_t *query, fhir_err_t *e)
                 return fhir_fail(e, 400, "invalid", NULL,
                                  "query parameter '%.64s' has a value that is not text", name);
             }
-            if (s_add(a, name, "q", "query", v, &n, e) != 0) {
+            if (s_add(a, name, "q", "query", v, e) != 0) {
                 return -1;
             }
         }
@@ -117,7 +116,7 @@ static const char *s_value_kind(const char *key, const json_t *v)
 }
 
 /* One element of Parameters.parameter. */
-static int s_body_param(fhir_args_t *a, size_t at, json_t *p, size_t *n, fhir_err_t *e)
+static int s_body_param(fhir_args_t *a, size_t at, json_t *p, fhir_err_t *e)
 {
     const char *name = json_string_value(json_object_get(p, "name"));
     if (!json_is_object(p) || !name) {
@@ -150,13 +149,12 @@ static int s_body_param(fhir_args_t *a, size_t at, json_t *p, size_t *n, fhir_er
         vkey = key;
         val = v;
     }
-    return s_add(a, name, kind, vkey, val ? val : json_null(), n, e);
+    return s_add(a, name, kind, vkey, val ? val : json_null(), e);
 }
 
 int fhir_args_from_body(fhir_args_t *a, json_t *body, fhir_err_t *e)
 {
-    a->by_name = json_object();
-    a->from_query = 0;
+    memset(a, 0, sizeof *a);
     const char *rt = json_string_value(json_object_get(body, "resourceType"));
     if (!json_is_object(body) || !rt || strcmp(rt, "Parameters") != 0) {
         return fhir_fail(e, 400, "invalid", NULL,
@@ -170,10 +168,10 @@ int fhir_args_from_body(fhir_args_t *a, json_t *body, fhir_err_t *e)
     if (!json_is_array(list)) {
         return fhir_fail(e, 400, "invalid", NULL, "Parameters.parameter must be an array");
     }
-    size_t i, n = 0;
+    size_t i;
     json_t *p;
     json_array_foreach(list, i, p) {
-        if (s_body_param(a, i, p, &n, e) != 0) {
+        if (s_body_param(a, i, p, e) != 0) {
             return -1;
         }
     }
@@ -182,32 +180,46 @@ int fhir_args_from_body(fhir_args_t *a, json_t *body, fhir_err_t *e)
 
 void fhir_args_free(fhir_args_t *a)
 {
-    json_decref(a->by_name);
-    a->by_name = NULL;
+    free(a->items);
+    json_decref(a->keep);
+    memset(a, 0, sizeof *a);
+}
+
+/* How many values name has, and the first (NULL when none). */
+static size_t s_count(const fhir_args_t *a, const char *name, const fhir_arg_t **first)
+{
+    size_t n = 0;
+    *first = NULL;
+    for (size_t i = 0; i < a->n; i++) {
+        if (strcmp(a->items[i].name, name) == 0 && n++ == 0) {
+            *first = &a->items[i];
+        }
+    }
+    return n;
 }
 
 int fhir_arg_has(const fhir_args_t *a, const char *name)
 {
-    return json_object_get(a->by_name, name) != NULL;
+    const fhir_arg_t *first;
+    return s_count(a, name, &first) > 0;
 }
 
 /* The one value of name: 1 with *kind and *v, 0 absent, -1 given more than once. */
 static int s_one(const fhir_args_t *a, const char *name, const char **kind, const json_t **v,
                  const char **key, fhir_err_t *e)
 {
-    json_t *list = json_object_get(a->by_name, name);
-    if (!list) {
+    const fhir_arg_t *it;
+    size_t n = s_count(a, name, &it);
+    if (n == 0) {
         return 0;
     }
-    if (json_array_size(list) != 1) {
+    if (n != 1) {
         return fhir_fail(e, 400, "invalid", NULL,
-                         "parameter '%s' is given %zu times; it takes one value", name,
-                         json_array_size(list));
+                         "parameter '%s' is given %zu times; it takes one value", name, n);
     }
-    json_t *ent = json_array_get(list, 0);
-    *kind = json_string_value(json_object_get(ent, "k"));
-    *key = json_string_value(json_object_get(ent, "key"));
-    *v = json_object_get(ent, "v");
+    *kind = it->kind;
+    *key = it->key;
+    *v = it->v;
     return 1;
 }
 
@@ -249,24 +261,24 @@ int fhir_arg_str(const fhir_args_t *a, const char *name, const char **out, fhir_
 int fhir_arg_strs(const fhir_args_t *a, const char *name, const char **out, size_t cap,
                   size_t *n, fhir_err_t *e)
 {
-    json_t *list = json_object_get(a->by_name, name);
+    const fhir_arg_t *first;
     *n = 0;
-    if (json_array_size(list) > cap) {
+    if (s_count(a, name, &first) > cap) {
         return fhir_fail(e, 400, "too-costly", NULL, "parameter '%s' is given more than %zu times",
                          name, cap);
     }
-    size_t i;
-    json_t *ent;
-    json_array_foreach(list, i, ent) {
-        const char *kind = json_string_value(json_object_get(ent, "k"));
-        json_t *v = json_object_get(ent, "v");
-        if (strcmp(kind, "q") != 0 && strcmp(kind, "s") != 0) {
+    for (size_t i = 0; i < a->n; i++) {
+        const fhir_arg_t *it = &a->items[i];
+        if (strcmp(it->name, name) != 0) {
+            continue;
+        }
+        if (strcmp(it->kind, "q") != 0 && strcmp(it->kind, "s") != 0) {
             return fhir_fail(e, 400, "invalid", NULL, "parameter '%s' must be text", name);
         }
-        if (s_text(name, v, &out[i], e) < 0) {
+        if (s_text(name, it->v, &out[*n], e) < 0) {
             return -1;
         }
-        *n = i + 1;
+        (*n)++;
     }
     return *n > 0;
 }
@@ -405,10 +417,12 @@ int fhir_arg_coding(const fhir_args_t *a, const char *name, fhir_coding_t *out, 
     }
     /* Keep the two halves alive with the table: the getters hand out borrowed strings. */
     const char *bar = strchr(s, '|');
+    fhir_args_t *owner = (fhir_args_t *)a; /* only its keep list changes */
     json_t *halves = json_pack("[s%,s]", s, (size_t)(bar - s), bar + 1);
-    char hidden[S_NAME_MAX + 16];
-    snprintf(hidden, sizeof hidden, "#split:%s", name);
-    if (!halves || json_object_set_new(a->by_name, hidden, halves) != 0) {
+    if (!owner->keep) {
+        owner->keep = json_array();
+    }
+    if (!halves || json_array_append_new(owner->keep, halves) != 0) {
         return fhir_fail(e, 500, "exception", NULL, "out of memory reading '%s'", name);
     }
     memset(out, 0, sizeof *out);

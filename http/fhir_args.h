@@ -11,8 +11,10 @@
  *
  * Errors: every function that can fail fills a fhir_err_t (400, code "invalid" or
  * "required", the parameter's name and why) and returns -1. Getters return 1 (present),
- * 0 (absent) or -1. Ownership: fhir_args_t owns its table (fhir_args_free); strings and
- * codings handed out are borrowed from the request's JSON and live as long as it.
+ * 0 (absent) or -1. Ownership: fhir_args_t owns its table (fhir_args_free; zero it before
+ * reading, or let a from_ function do so); strings and codings handed out are borrowed from
+ * the request's JSON (or the table) and live as long as both. The table is a flat array
+ * searched in order: a request holds a few parameters, and at most FHIR_ARGS_MAX.
  */
 #ifndef FHIR_ARGS_H
 #define FHIR_ARGS_H
@@ -23,12 +25,23 @@
 
 #include "fhir_res.h"
 
-#define FHIR_ARGS_MAX 256 /* parameters in one request */
+#define FHIR_ARGS_MAX 1024 /* parameter values in one request */
 #define FHIR_CC_MAX 16    /* codings of a CodeableConcept that are read */
 
+/* One value given: its parameter's name, its kind, the value[x] key it came under. */
+typedef struct fhir_arg {
+    const char *name; /* borrowed from the request */
+    const char *kind; /* "q" (query text), "s", "b", "i", "coding", "cc", "res", "part",
+                       * "other" (a value[x] of a type no getter takes), "none" */
+    const char *key;  /* "valueCode"..., "query" */
+    json_t *v;        /* borrowed from the request */
+} fhir_arg_t;
+
 typedef struct fhir_args {
-    json_t *by_name; /* name -> [{"k": kind, "v": value}] */
-    int from_query;  /* 1: GET (every value a str, parsed as the getter needs) */
+    fhir_arg_t *items; /* in the order given */
+    size_t n, cap;
+    json_t *keep;      /* what getters made and lend out (a coding's halves), or NULL */
+    int from_query;    /* 1: GET (every value a str, parsed as the getter needs) */
 } fhir_args_t;
 
 /* A Coding, its members borrowed (NULL when absent). */

@@ -121,7 +121,10 @@ json_t *fhir_outcome(const fhir_err_t *e)
 
 json_t *fhir_parameters_new(void)
 {
-    return json_pack("{s:s,s:[]}", "resourceType", "Parameters", "parameter");
+    json_t *p = json_object();
+    json_object_set_new_nocheck(p, "resourceType", json_string_nocheck("Parameters"));
+    json_object_set_new_nocheck(p, "parameter", json_array());
+    return p;
 }
 
 static json_t *s_list(json_t *holder)
@@ -135,9 +138,10 @@ void fhir_put(json_t *holder, const char *name, const char *vkey, json_t *val)
     if (!val) {
         return;
     }
+    /* name and vkey are this program's own ASCII: no UTF-8 check needed */
     json_t *p = json_object();
-    json_object_set_new(p, "name", json_string(name));
-    json_object_set_new(p, vkey, val);
+    json_object_set_new_nocheck(p, "name", json_string_nocheck(name));
+    json_object_set_new_nocheck(p, vkey, val);
     json_array_append_new(s_list(holder), p); /* on failure it releases p */
 }
 

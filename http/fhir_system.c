@@ -23,7 +23,9 @@ static const s_builtin_t s_builtins[] = {
 static void s_copy(char *out, size_t cap, const char *s)
 {
     if (cap) {
-        snprintf(out, cap, "%s", s);
+        size_t n = strnlen(s, cap - 1);
+        memcpy(out, s, n);
+        out[n] = '\0';
     }
 }
 

@@ -43,14 +43,26 @@ static int s_loose_eq(const char *a, const char *b)
     return strcmp(fa, fb) == 0;
 }
 
-static void s_issue(json_t *issues, json_t *texts, const char *severity, const char *code,
-                    const char *tx, const char *reason, const char *text, const char *where,
-                    const char *field)
+/* v's array key, made when first needed: most verdicts have no issue. */
+static json_t *s_list(json_t *v, const char *key)
+{
+    json_t *list = json_object_get(v, key);
+    if (!list) {
+        list = json_array();
+        json_object_set_new_nocheck(v, key, list);
+    }
+    return list;
+}
+
+/* An issue onto verdict v ("issues"), its text onto v's "texts". */
+static void s_issue(json_t *v, const char *severity, const char *code, const char *tx,
+                    const char *reason, const char *text, const char *where, const char *field)
 {
     char expr[96];
     snprintf(expr, sizeof expr, "%s%s", where ? where : "", field);
-    json_array_append_new(issues, fhir_issue(severity, code, tx, reason, text, expr));
-    json_array_append_new(texts, fhir_str(text));
+    json_array_append_new(s_list(v, "issues"),
+                          fhir_issue(severity, code, tx, reason, text, expr));
+    json_array_append_new(s_list(v, "texts"), fhir_str(text));
 }
 
 static const char *s_get(const json_t *o, const char *k)
@@ -59,8 +71,7 @@ static const char *s_get(const json_t *o, const char *k)
 }
 
 /* The reason's issue: an error, typed as the reason says. */
-static void s_reason_issue(const fhir_vc_in_t *in, const char *code, json_t *issues,
-                           json_t *texts)
+static void s_reason_issue(const fhir_vc_in_t *in, const char *code, json_t *v)
 {
     const char *reason = s_get(in->result, "reason");
     const char *msg = s_get(in->result, "message");
@@ -77,14 +88,14 @@ static void s_reason_issue(const fhir_vc_in_t *in, const char *code, json_t *iss
     const char *type = strcmp(reason, "malformed") == 0 ? "invalid"
                        : rule                         ? "business-rule"
                                                       : "code-invalid";
-    s_issue(issues, texts, "error", type, rule ? "code-rule" : "invalid-code", reason, msg,
+    s_issue(v, "error", type, rule ? "code-rule" : "invalid-code", reason, msg,
             in->where, "code");
     if (in->value_set && strcmp(reason, "not_billable") != 0) {
         char text[768];
         snprintf(text, sizeof text,
                  "The provided code '%.200s#%.100s' was not found in the value set '%.300s'",
                  in->uri, code, in->value_set);
-        s_issue(issues, texts, "error", "code-invalid", "not-in-vs", NULL, text, in->where,
+        s_issue(v, "error", "code-invalid", "not-in-vs", NULL, text, in->where,
                 "code");
     }
 }
@@ -103,22 +114,26 @@ json_t *fhir_vc_verdict(const fhir_vc_in_t *in)
     const char *title = s_get(in->result, "title");
     title = title ? title : in->title;
     json_t *v = json_object();
-    json_t *issues = json_array();
-    json_t *texts = json_array();
-    json_object_set_new(v, "result", json_boolean(valid || header_ok));
-    json_object_set_new(v, "system", fhir_str(in->uri));
-    json_object_set_new(v, "code", fhir_str(code));
+    /* The reply's own strings are shared (a reference, not a copy): they are UTF-8 already. */
+    json_t *jcode = json_object_get(in->result, json_object_get(in->result, "code") ? "code"
+                                                                                    : "input");
+    json_t *jtitle = json_object_get(in->result, "title");
+    json_object_set_new_nocheck(v, "result", json_boolean(valid || header_ok));
+    json_object_set_new_nocheck(v, "system", fhir_str(in->uri));
+    json_object_set_new_nocheck(v, "code", json_is_string(jcode) ? json_incref(jcode)
+                                                                 : fhir_str(code));
     if (in->release) {
-        json_object_set_new(v, "version", fhir_str(in->release));
+        json_object_set_new_nocheck(v, "version", fhir_str(in->release));
     }
     if (title) {
-        json_object_set_new(v, "display", fhir_str(title));
+        json_object_set_new_nocheck(v, "display", json_is_string(jtitle) ? json_incref(jtitle)
+                                                                         : fhir_str(title));
     }
     if (header_ok) {
-        s_issue(issues, texts, "information", "business-rule", "code-rule", reason,
+        s_issue(v, "information", "business-rule", "code-rule", reason,
                 s_get(in->result, "message"), in->where, "code");
     } else if (!valid) {
-        s_reason_issue(in, code, issues, texts);
+        s_reason_issue(in, code, v);
     }
     if (in->display && title && !s_loose_eq(in->display, title) &&
         !(in->short_title && s_loose_eq(in->display, in->short_title))) {
@@ -126,11 +141,9 @@ json_t *fhir_vc_verdict(const fhir_vc_in_t *in)
         snprintf(text, sizeof text,
                  "Wrong Display Name '%.200s' for %.200s#%.100s. Valid display is '%.400s'",
                  in->display, in->uri, code, title);
-        s_issue(issues, texts, "warning", "invalid", "invalid-display", NULL, text, in->where,
+        s_issue(v, "warning", "invalid", "invalid-display", NULL, text, in->where,
                 "display");
     }
-    json_object_set_new(v, "issues", issues);
-    json_object_set_new(v, "texts", texts);
     return v;
 }
 
@@ -161,30 +174,35 @@ json_t *fhir_vc_parameters(const json_t *verdicts)
     const json_t *chosen = json_array_get(verdicts, pick);
     json_t *params = fhir_parameters_new();
     fhir_put(params, "result", "valueBoolean", json_boolean(any));
-    fhir_put_str(params, "code", "valueCode", s_get(chosen, "code"));
-    fhir_put_str(params, "system", "valueUri", s_get(chosen, "system"));
-    fhir_put_str(params, "version", "valueString", s_get(chosen, "version"));
-    fhir_put_str(params, "display", "valueString", s_get(chosen, "display"));
+    static const char *const keys[][2] = {{"code", "valueCode"},
+                                          {"system", "valueUri"},
+                                          {"version", "valueString"},
+                                          {"display", "valueString"}};
+    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+        json_t *val = json_object_get(chosen, keys[k][0]);
+        if (val) {
+            fhir_put(params, keys[k][0], keys[k][1], json_incref(val));
+        }
+    }
     /* A valid answer speaks of its own coding; a refusal of every coding that failed. */
     char msg[4096];
     size_t at = 0;
-    json_t *issues = json_array();
+    json_t *issues = NULL;
     msg[0] = '\0';
     for (size_t i = 0; i < n; i++) {
         const json_t *v = json_array_get(verdicts, i);
-        if (any && i != pick) {
+        if ((any && i != pick) || !json_array_size(json_object_get(v, "issues"))) {
             continue;
         }
         s_join(v, msg, sizeof msg, &at);
+        issues = issues ? issues : json_array();
         json_array_extend(issues, json_object_get(v, "issues"));
     }
     if (at) {
         fhir_put_str(params, "message", "valueString", msg);
     }
-    if (json_array_size(issues)) {
+    if (issues) {
         fhir_put(params, "issues", "resource", fhir_outcome_of(issues));
-    } else {
-        json_decref(issues);
     }
     return params;
 }
