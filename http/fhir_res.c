@@ -95,7 +95,6 @@ json_t *fhir_issue(const char *severity, const char *code, const char *tx, const
     json_decref(coding);
     json_object_set_new(details, "text", fhir_str(text));
     json_object_set_new(issue, "details", details);
-    json_object_set_new(issue, "diagnostics", fhir_str(text));
     if (expr) {
         json_object_set_new(issue, "location", json_pack("[s]", expr));
         json_object_set_new(issue, "expression", json_pack("[s]", expr));
@@ -114,8 +113,10 @@ json_t *fhir_outcome_of(json_t *issues)
 json_t *fhir_outcome(const fhir_err_t *e)
 {
     json_t *issues = json_array();
-    json_array_append_new(issues, fhir_issue("error", e->code ? e->code : "exception", e->tx,
-                                             NULL, e->msg, NULL));
+    json_t *issue = fhir_issue("error", e->code ? e->code : "exception", e->tx, NULL, e->msg,
+                               NULL);
+    json_object_set_new(issue, "diagnostics", fhir_str(e->msg)); /* as HAPI FHIR writes it */
+    json_array_append_new(issues, issue);
     return fhir_outcome_of(issues);
 }
 

@@ -38,13 +38,14 @@ json_t *fhir_str(const char *s);
 json_t *fhir_strn(const char *s, size_t n);
 
 /* One OperationOutcome issue: severity ("error", "warning", "information"), code (IssueType),
- * details with a tx-issue-type coding (tx may be NULL) and our reason coding (reason may be
- * NULL), text, and location/expression expr (may be NULL). */
+ * details with a tx-issue-type coding (tx may be NULL), our reason coding (reason may be
+ * NULL) and text, and location/expression expr (may be NULL); no diagnostics (the text is in
+ * details, as tx.fhir.org writes a $validate-code issue). */
 json_t *fhir_issue(const char *severity, const char *code, const char *tx, const char *reason,
                    const char *text, const char *expr);
 /* An OperationOutcome holding issues (an array, stolen; NULL: none). */
 json_t *fhir_outcome_of(json_t *issues);
-/* The OperationOutcome of an error: one error issue. */
+/* The OperationOutcome of an error: one error issue, its text in details and diagnostics. */
 json_t *fhir_outcome(const fhir_err_t *e);
 
 /* {"resourceType":"Parameters","parameter":[]} */
