@@ -133,6 +133,9 @@ int fhir_handle(const fhir_request_t *r, json_t **resource)
         rc = s_method(r, 0, &e) < 0 ? -1 : s_metadata(r, resource, &e);
     } else if (strcmp(path, "CodeSystem") == 0) {
         rc = s_method(r, 0, &e) < 0 ? -1 : s_codesystems(r, resource, &e);
+    } else if (strncmp(path, "CodeSystem/", 11) == 0 && path[11] && path[11] != '$' &&
+               !strchr(path + 11, '/')) {
+        rc = s_method(r, 0, &e) < 0 ? -1 : fhir_op_codesystem_read(r, path + 11, resource, &e);
     } else if (path[0] == '\0') {
         rc = strcmp(r->method, "POST") != 0
                  ? fhir_fail(&e, 405, "not-supported", NULL,

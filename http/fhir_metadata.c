@@ -41,9 +41,10 @@ json_t *fhir_capabilities(const fhir_config_t *c)
     char stamp[32];
     fhir_now(stamp);
     const char *base = c && c->base_url ? c->base_url : "";
-    json_t *cs = json_pack("{s:s,s:[{s:s}],s:[{s:s,s:s}],s:o}", "type", "CodeSystem",
-                           "interaction", "code", "search-type", "searchParam", "name", "url",
-                           "type", "uri", "operation", s_ops(cs_names, cs_defs, 3));
+    json_t *cs = json_pack("{s:s,s:[{s:s},{s:s}],s:[{s:s,s:s},{s:s,s:s}],s:o}", "type",
+                           "CodeSystem", "interaction", "code", "read", "code", "search-type",
+                           "searchParam", "name", "url", "type", "uri", "name", "version",
+                           "type", "token", "operation", s_ops(cs_names, cs_defs, 3));
     json_t *vs = json_pack("{s:s,s:o}", "type", "ValueSet", "operation",
                            s_ops(vs_names, vs_defs, 2));
     json_t *cm = json_pack("{s:s,s:o}", "type", "ConceptMap", "operation",
@@ -143,6 +144,17 @@ static json_t *s_property_defs(void)
     return defs;
 }
 
+/* A release's resource id, {system}-{label} as a FHIR id: [A-Za-z0-9-.]{1,64}. */
+static void s_id(const char *sys, const char *label, char *id, size_t cap)
+{
+    snprintf(id, cap < 65 ? cap : 65, "%s-%s", sys, label);
+    for (char *c = id; *c; c++) {
+        int ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+                 (*c >= '0' && *c <= '9') || *c == '-' || *c == '.';
+        *c = ok ? *c : '-';
+    }
+}
+
 /* One release as a CodeSystem (content not-present). */
 static json_t *s_codesystem(const fhir_config_t *c, const json_t *rel, char *id, size_t cap)
 {
@@ -154,17 +166,7 @@ static json_t *s_codesystem(const fhir_config_t *c, const json_t *rel, char *id,
     char uri[512], vs[600], desc[512];
     fhir_system_uri(c, sys, uri, sizeof uri);
     snprintf(vs, sizeof vs, "%s%s", uri, FHIR_VS_SUFFIX);
-    /* A FHIR id: [A-Za-z0-9-.]{1,64}. */
-    size_t n = (size_t)snprintf(id, cap, "%s-%s", sys, label);
-    for (size_t i = 0; i < n && i < cap; i++) {
-        char ch = id[i];
-        int ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-                 (ch >= '0' && ch <= '9') || ch == '-' || ch == '.';
-        id[i] = ok ? ch : '-';
-    }
-    if (cap > 64) {
-        id[64] = '\0';
-    }
+    s_id(sys, label, id, cap);
     json_int_t codes = json_integer_value(json_object_get(rel, "codes"));
     json_int_t billable = json_integer_value(json_object_get(rel, "billable"));
     snprintf(desc, sizeof desc, "%s release %s, in effect from %s%s%s; %lld codes, %lld billable",
@@ -241,5 +243,32 @@ int fhir_op_codesystems(const fhir_request_t *r, const fhir_args_t *a, json_t **
     int known = !url || fhir_system_name(r->config, url, sys, sizeof sys);
     *out = fhir_codesystem_bundle(r->config, known ? rels : NULL, url ? sys : NULL, version);
     json_decref(rels);
+    return 0;
+}
+
+int fhir_op_codesystem_read(const fhir_request_t *r, const char *id, json_t **out,
+                            fhir_err_t *e)
+{
+    json_t *rels;
+    if (s_releases(r, &rels, e) < 0) {
+        return -1;
+    }
+    size_t i;
+    json_t *rel;
+    *out = NULL;
+    json_array_foreach(json_object_get(rels, "releases"), i, rel) {
+        char rid[80];
+        if (!*out && s_code_release(rel, NULL, NULL)) {
+            s_id(json_string_value(json_object_get(rel, "system")),
+                 json_string_value(json_object_get(rel, "release")), rid, sizeof rid);
+            *out = strcmp(rid, id) == 0 ? s_codesystem(r->config, rel, rid, sizeof rid) : NULL;
+        }
+    }
+    json_decref(rels);
+    if (!*out) {
+        return fhir_fail(e, 404, "not-found", NULL,
+                         "no CodeSystem '%.80s' here (ids are {system}-{release}, as "
+                         "CodeSystem?url= lists them)", id);
+    }
     return 0;
 }

@@ -39,6 +39,10 @@ int fhir_op_terminology(const fhir_request_t *r, json_t **out, fhir_err_t *e);
 int fhir_op_codesystems(const fhir_request_t *r, const fhir_args_t *a, json_t **out,
                         fhir_err_t *e);
 
+/* GET CodeSystem/{id}: one release as a CodeSystem ({system}-{label}). */
+int fhir_op_codesystem_read(const fhir_request_t *r, const char *id, json_t **out,
+                            fhir_err_t *e);
+
 /* ---- the pure transforms ---- */
 
 /* A lookup reply (found) as $lookup's Parameters. props: the "property" codes asked for (n 0:

@@ -1148,6 +1148,14 @@ START_TEST(test_e2e_metadata)
     ck_assert_int_eq(s_get("CodeSystem", "{\"url\":[\"" CM "\"]}", &b), 200);
     ck_assert_int_eq(json_integer_value(json_object_get(b, "total")), 1);
     json_decref(b);
+    ck_assert_int_eq(s_get("CodeSystem/icd10cm-2021", "{}", &b), 200);
+    ck_assert_str_eq(json_string_value(json_object_get(b, "url")), CM);
+    ck_assert_str_eq(json_string_value(json_object_get(b, "version")), "2021");
+    json_decref(b);
+    ck_assert_int_eq(s_get("CodeSystem/icd10cm-1999", "{}", &b), 404);
+    json_decref(b);
+    ck_assert_int_eq(s_get("CodeSystem/a/b", "{}", &b), 404);
+    json_decref(b);
     ck_assert_int_eq(s_get("CodeSystem", "{\"url\":[\"http://example.org/x\"]}", &b), 200);
     ck_assert_int_eq(json_integer_value(json_object_get(b, "total")), 0);
     json_decref(b);
