@@ -148,6 +148,8 @@ $(CLI): $(CLI_OBJ) $(LIB_A)
 	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS) -lm
 
 $(HTTP_OBJ) $(TEST_OBJ): CPPFLAGS += -Ihttp $(HTTP_STUB_INC)
+# the header that replaces the stub's, when it arrives, rebuilds what includes it
+$(BUILD)/obj/http/hs_server.o: $(wildcard http/fhir.h)
 $(HTTP_OBJ) $(TEST_OBJ): CFLAGS += $(HTTP_CFLAGS)
 $(HTTP_BIN): $(HTTP_OBJ) $(LIB_A)
 	@mkdir -p $(dir $@)
