@@ -86,11 +86,11 @@ CLI        := $(BUILD)/bin/codeset
 
 # ---- codeset-http: the HTTP facade (http/: JSON API, FHIR, web page) --------
 # Every http/*.c is compiled in; main.c apart, they are linked into the test binary too.
-# Until the FHIR facade (http/fhir.c and http/fhir.h) is in the tree, http/fhir_stub/ stands in
-# for it (fhir_handle answers 501); once http/fhir.c exists the stub is left out.
+# Until the FHIR facade (http/fhir.h and its http/fhir*.c) is in the tree, http/fhir_stub/
+# stands in for it (fhir_handle answers 501); once http/fhir.h exists the stub is left out.
 HTTP_BIN      := $(BUILD)/bin/codeset-http
 HTTP_SRC      := $(wildcard http/*.c)
-ifeq ($(wildcard http/fhir.c),)
+ifeq ($(wildcard http/fhir.h),)
   HTTP_SRC      += http/fhir_stub/fhir_stub.c
   HTTP_STUB_INC := -Ihttp/fhir_stub
 endif

@@ -1,6 +1,6 @@
-/* fhir_stub.c: fhir_handle while the FHIR facade (http/fhir.c) is not in the tree: every FHIR
- * request answers 501 with an OperationOutcome saying so. The Makefile compiles this file only
- * when http/fhir.c is absent. */
+/* fhir_stub.c: fhir_handle while the FHIR facade (http/fhir.h, http/fhir*.c) is not in the
+ * tree: every FHIR request answers 501 with an OperationOutcome saying so. The Makefile
+ * compiles this file only when http/fhir.h is absent. */
 #include "fhir.h"
 
 int fhir_handle(const fhir_request_t *r, json_t **resource)
