@@ -23,6 +23,7 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,8 +51,9 @@ static char s_http_log[700];
 
 /* ---- codeset-http ---- */
 
-/* Start codeset-http on the broker's database, on a free loopback port. */
-static void s_http_start(const char *extra)
+/* Start codeset-http on the broker's database, on a free loopback port, with up to two extra
+ * arguments (NULL for none). */
+static void s_http_start(const char *extra, const char *extra2)
 {
     snprintf(s_http_log, sizeof s_http_log, "%s/http.log", s_d.dir);
     char exe[PATH_MAX], cwd[PATH_MAX], assets[PATH_MAX + 16];
@@ -65,8 +67,7 @@ static void s_http_start(const char *extra)
         int fd = open(s_http_log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         dup2(fd, 2);
         execl(exe, exe, "--db", s_d.db, "--listen", "127.0.0.1:0", "--threads", "2",
-              "--assets", assets, "--max-body", "200000", extra ? extra : (char *)NULL,
-              (char *)NULL);
+              "--assets", assets, "--max-body", "200000", extra, extra2, (char *)NULL);
         _exit(127);
     }
     s_http_pid = pid;
@@ -361,7 +362,19 @@ static void s_setup(void)
     ck_assert_str_eq(state, "done");
     cs_tclient_destroy(&admin);
     s_q = cs_tclient_new(s_d.query_ep);
-    s_http_start(NULL);
+    s_http_start(NULL, NULL);
+}
+
+/* The same, with connections idle for a second cut off. */
+static void s_setup_short_timeout(void)
+{
+    memset(&s_d, 0, sizeof s_d);
+    ck_assert_int_eq(cs_daemon_start(&s_d, NULL), 0);
+    cs_tclient_t *admin = cs_tclient_new(s_d.admin_ep);
+    s_load(admin, "2021", "2020-10-01");
+    cs_tclient_destroy(&admin);
+    s_q = cs_tclient_new(s_d.query_ep);
+    s_http_start("--timeout", "1");
 }
 
 /* A sanitizer's report in the server's log fails the test that made it. */
@@ -683,6 +696,124 @@ START_TEST(test_new_release_and_sigterm)
 }
 END_TEST
 
+/* ---- clients running while a release is published ---- */
+
+#define T_CLIENTS 4
+
+typedef struct t_client {
+    pthread_t thread;
+    int errors;        /* replies that were not a 200 with a release */
+    int switches;      /* times the release answering changed */
+    int back;          /* times it went back to the old one */
+    int after;         /* requests answered by the new release */
+    char first[16];    /* the first release seen */
+    volatile int *stop;
+} t_client_t;
+
+/* Lookups of E11.9 with no release named: the newest answers. */
+static void *s_client(void *arg)
+{
+    t_client_t *c = arg;
+    char last[16] = "";
+    while (!*c->stop || c->after < 20) {
+        t_resp_t r;
+        int st = s_http("GET", "/api/v1/lookup?system=icd10cm&code=E11.9", NULL, 0, &r);
+        json_t *v = st == 200 ? json_loadb(r.body, r.body_len, 0, NULL) : NULL;
+        const char *rel = json_string_value(json_object_get(v, "release"));
+        if (rel == NULL) {
+            c->errors++;
+        } else if (last[0] == '\0') {
+            snprintf(c->first, sizeof c->first, "%s", rel);
+            snprintf(last, sizeof last, "%s", rel);
+        } else if (strcmp(rel, last) != 0) {
+            c->switches++;
+            c->back += strcmp(rel, c->first) == 0;
+            snprintf(last, sizeof last, "%s", rel);
+        }
+        c->after += rel && strcmp(rel, "2022") == 0;
+        json_decref(v);
+        s_resp_free(&r);
+        if (c->errors > 100) {
+            break;
+        }
+    }
+    return NULL;
+}
+
+START_TEST(test_clients_switch_once)
+{
+    volatile int stop = 0;
+    t_client_t cl[T_CLIENTS];
+    memset(cl, 0, sizeof cl);
+    for (int i = 0; i < T_CLIENTS; i++) {
+        cl[i].stop = &stop;
+        ck_assert_int_eq(pthread_create(&cl[i].thread, NULL, s_client, &cl[i]), 0);
+    }
+    usleep(100000); /* let them start on 2021 (the switch is counted whenever it comes) */
+    cs_tclient_t *admin = cs_tclient_new(s_d.admin_ep);
+    s_load(admin, "2022", "2021-10-01");
+    cs_tclient_destroy(&admin);
+    stop = 1;
+    for (int i = 0; i < T_CLIENTS; i++) {
+        pthread_join(cl[i].thread, NULL);
+        ck_assert_msg(cl[i].errors == 0, "client %d: %d errors", i, cl[i].errors);
+        ck_assert_msg(cl[i].back == 0, "client %d went back to %s", i, cl[i].first);
+        ck_assert_msg(cl[i].switches == (strcmp(cl[i].first, "2021") == 0 ? 1 : 0),
+                      "client %d: first %s, %d switches", i, cl[i].first, cl[i].switches);
+        ck_assert_int_ge(cl[i].after, 20);
+    }
+}
+END_TEST
+
+/* ---- idle and slow connections ---- */
+
+static int s_connect(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)s_port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    return fd;
+}
+
+/* 1 when the server closes fd (after answering or not) within 10 s. */
+static int s_cut_off(int fd)
+{
+    char buf[4096];
+    for (;;) {
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, T_TIMEOUT) <= 0) {
+            return 0;
+        }
+        ssize_t n = recv(fd, buf, sizeof buf, 0);
+        if (n <= 0) {
+            return 1;
+        }
+    }
+}
+
+START_TEST(test_idle_and_slow_clients)
+{
+    enum { N_IDLE = 500 };
+    int idle[N_IDLE];
+    for (int i = 0; i < N_IDLE; i++) {
+        idle[i] = s_connect();
+    }
+    /* a slow client: half a request, then nothing */
+    int slow = s_connect();
+    const char half[] = "POST /api/v1/validate HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{";
+    ck_assert_int_eq(send(slow, half, sizeof half - 1, MSG_NOSIGNAL), (ssize_t)(sizeof half - 1));
+    s_alive(); /* served beside them */
+    ck_assert_msg(s_cut_off(slow), "a slow client was never cut off");
+    for (int i = 0; i < N_IDLE; i++) {
+        ck_assert_msg(s_cut_off(idle[i]), "idle connection %d was never cut off", i);
+        close(idle[i]);
+    }
+    close(slow);
+    s_alive();
+}
+END_TEST
+
 /* ---- units ---- */
 
 static cs_proto_err_t s_decode(const char *text, cs_op_t op, hs_request_t *r, char *msg)
@@ -850,7 +981,13 @@ Suite *cs_http_suite(void)
     tcase_add_test(tc, test_hostile);
     tcase_add_test(tc, test_assets_served);
     tcase_add_test(tc, test_new_release_and_sigterm);
+    tcase_add_test(tc, test_clients_switch_once);
     tcase_add_test(tc, test_browser);
     suite_add_tcase(s, tc);
+    TCase *lim = tcase_create("limits");
+    tcase_add_checked_fixture(lim, s_setup_short_timeout, s_teardown);
+    tcase_set_timeout(lim, 120);
+    tcase_add_test(lim, test_idle_and_slow_clients);
+    suite_add_tcase(s, lim);
     return s;
 }
