@@ -83,9 +83,8 @@ static s_thread_t *s_self(hs_server_t *s)
     }
     s_thread_t *t = calloc(1, sizeof *t);
     cs_error_t err;
-    cs_error_clear(&err);
-    t->engine = t ? cs_engine_new(s->store, s->plugins, &err) : NULL;
-    if (t == NULL || t->engine == NULL) {
+    cs_error_set(&err, CS_ENOMEM, "out of memory");
+    if (t == NULL || (t->engine = cs_engine_new(s->store, s->plugins, &err)) == NULL) {
         fprintf(stderr, "codeset-http: no query engine for a thread: %s\n", err.msg);
         free(t);
         return NULL;
@@ -288,27 +287,30 @@ static json_t *s_outcome(const char *code, const char *diagnostics)
                      "severity", "error", "code", code, "diagnostics", diagnostics);
 }
 
+/* The query string as FHIR reads it: each name -> an array of its str values. */
+typedef struct s_fhir_query {
+    json_t *obj;
+    int bad; /* a name or value that is not UTF-8 (or out of memory) */
+} s_fhir_query_t;
+
 static enum MHD_Result s_fhir_arg(void *cls, enum MHD_ValueKind kind, const char *key,
                                   size_t klen, const char *val, size_t vlen)
 {
     (void)kind;
-    json_t *obj = cls;
-    json_t *s = json_stringn(val ? val : "", val ? vlen : 0);
+    s_fhir_query_t *q = cls;
     json_t *k = json_stringn(key, klen);
-    if (s == NULL || k == NULL) {
-        json_decref(s);
-        json_decref(k);
-        json_object_set_new(obj, "\x01invalid", json_true()); /* not UTF-8: refused below */
-        return MHD_NO;
-    }
-    json_t *arr = json_object_get(obj, json_string_value(k));
-    if (arr == NULL) {
+    json_t *s = json_stringn(val ? val : "", val ? vlen : 0);
+    json_t *arr = k ? json_object_get(q->obj, json_string_value(k)) : NULL;
+    if (k && s && arr == NULL) {
         arr = json_array();
-        json_object_set_new(obj, json_string_value(k), arr);
+        if (arr && json_object_set_new(q->obj, json_string_value(k), arr) != 0) {
+            arr = NULL;
+        }
     }
-    json_array_append_new(arr, s);
+    q->bad = k == NULL || s == NULL || arr == NULL || json_array_append(arr, s) != 0;
+    json_decref(s);
     json_decref(k);
-    return MHD_YES;
+    return q->bad ? MHD_NO : MHD_YES;
 }
 
 static enum MHD_Result s_fhir(struct MHD_Connection *conn, hs_server_t *s, s_thread_t *t,
@@ -316,14 +318,16 @@ static enum MHD_Result s_fhir(struct MHD_Connection *conn, hs_server_t *s, s_thr
 {
     static const char ctype[] = "application/fhir+json";
     char msg[256];
-    json_t *query = json_object();
+    s_fhir_query_t q = {json_object(), 0};
+    q.bad = q.obj == NULL;
+    json_t *query = q.obj;
     json_t *body = NULL;
     json_t *res = NULL;
     unsigned status;
     if (query) {
-        MHD_get_connection_values_n(conn, MHD_GET_ARGUMENT_KIND, s_fhir_arg, query);
+        MHD_get_connection_values_n(conn, MHD_GET_ARGUMENT_KIND, s_fhir_arg, &q);
     }
-    if (query == NULL || json_object_get(query, "\x01invalid") != NULL) {
+    if (q.bad) {
         status = 400;
         res = s_outcome("invalid", "a query parameter is not UTF-8");
     } else if (strcmp(method, "POST") == 0 && call->len > 0 &&

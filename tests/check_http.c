@@ -657,6 +657,12 @@ START_TEST(test_assets_served)
     st = s_http("POST", "/fhir/CodeSystem/$lookup", "{", 1, &r);
     ck_assert_int_eq(st, 400);
     s_resp_free(&r);
+    st = s_http("GET", "/fhir/CodeSystem/$lookup?code=%ff", NULL, 0, &r);
+    ck_assert_int_eq(st, 400);
+    v = s_body_json(&r);
+    ck_assert_str_eq(json_string_value(json_object_get(v, "resourceType")), "OperationOutcome");
+    json_decref(v);
+    s_resp_free(&r);
 }
 END_TEST
 
