@@ -104,6 +104,8 @@ async function search() {
 function highlight(i) {
   const items = $("hits").children;
   if (items.length === 0) return;
+  $("hits").hidden = false;
+  $("q").setAttribute("aria-expanded", "true");
   i = (i + items.length) % items.length;
   if (state.active >= 0 && items[state.active]) items[state.active].setAttribute("aria-selected", "false");
   state.active = i;
@@ -112,9 +114,16 @@ function highlight(i) {
   $("q").setAttribute("aria-activedescendant", items[i].id);
 }
 
+/* Fold the list away (its hits stay: ArrowDown shows them again). */
+function foldHits() {
+  $("hits").hidden = true;
+  $("q").setAttribute("aria-expanded", "false");
+}
+
 function openHit(i) {
   const h = state.hits[i];
   if (!h) return;
+  foldHits();
   location.hash = "#/" + encodeURIComponent($("system").value) + "/" + encodeURIComponent(h.code);
 }
 
@@ -208,6 +217,7 @@ async function holders(system, code) {
 function route() {
   const m = location.hash.match(/^#\/([^/]+)\/(.+)$/);
   if (!m) { $("detail").hidden = true; return; }
+  foldHits();
   const system = decodeURIComponent(m[1]);
   if ([...$("system").options].some((o) => o.value === system) && $("system").value !== system) {
     $("system").value = system;
@@ -262,7 +272,7 @@ function init() {
     if (ev.key === "ArrowDown") { ev.preventDefault(); highlight(state.active + 1); }
     else if (ev.key === "ArrowUp") { ev.preventDefault(); highlight(state.active - 1); }
     else if (ev.key === "Enter") { ev.preventDefault(); openHit(state.active >= 0 ? state.active : 0); }
-    else if (ev.key === "Escape") { showHits([], 0); }
+    else if (ev.key === "Escape") { foldHits(); }
   });
   $("system").addEventListener("change", () => { fillReleases(); search(); });
   $("release").addEventListener("change", search);
