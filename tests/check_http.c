@@ -8,10 +8,15 @@
  *   - "hostile": bad JSON, a huge body, wrong types, unknown and admin ops, wrong methods,
  *     traversal in every spelling, raw garbage: each gets a 4xx and the server keeps
  *     answering;
- *   - "live": a release codesetd publishes is answered by the next request, no restart;
- *     SIGTERM stops the server with exit 0;
+ *   - "live": a release codesetd publishes is answered by the next request, no restart, and
+ *     clients running meanwhile each switch to it once, with no error; SIGTERM stops the
+ *     server with exit 0;
+ *   - "limits": 500 idle connections and a half-sent request are cut off (--timeout 1) while
+ *     the server answers beside them;
  *   - "units": the JSON request decoder, the query-string typing and the assets' path rules
- *     called directly;
+ *     called directly, and 20,000 random requests decoded by the JSON decoder and by the
+ *     wire's msgpack decoder (the same map) with the same outcome: the same error code and
+ *     sentence, or the same decoded fields;
  *   - "browser": tests/http_browser.py drives the page in headless Chromium (skipped, saying
  *     so, without chromium, chromium-driver or python3-selenium).
  */
@@ -38,6 +43,7 @@
 #include "cs_test.h"
 #include "hs_assets.h"
 #include "hs_request.h"
+#include "wire/cs_proto.h"
 
 #define T_TIMEOUT 10000
 
@@ -892,6 +898,125 @@ START_TEST(test_decoder_units)
 }
 END_TEST
 
+/* ---- the JSON decoder against the wire decoder, on random requests ---- */
+
+static uint64_t s_rng = 0x2545f4914f6cdd1du;
+
+static uint32_t s_rand(uint32_t n)
+{
+    s_rng ^= s_rng << 13;
+    s_rng ^= s_rng >> 7;
+    s_rng ^= s_rng << 17;
+    return (uint32_t)(s_rng % n);
+}
+
+/* A value of a random type, now and then the one its key wants. */
+static json_t *s_rand_value(int depth)
+{
+    static const char *const strs[] = {"icd10cm", "E11.9", "2021", "2021-02-29", "2020-02-29",
+                                       "notes", "children", "", "x\ty", "diab", "ancestors",
+                                       "1999-12-31", "icd9cm"};
+    switch (s_rand(depth > 1 ? 6 : 8)) {
+    case 0: return json_null();
+    case 1: return json_boolean(s_rand(2));
+    case 2: return json_integer((json_int_t)s_rand(2000) - 1000);
+    case 3: return json_integer(s_rand(2) ? INT64_MAX : INT64_MIN);
+    case 4: return json_real(0.5 * s_rand(10));
+    case 5: return json_string(strs[s_rand(sizeof strs / sizeof strs[0])]);
+    case 6: {
+        json_t *a = json_array();
+        for (uint32_t i = s_rand(4); i > 0; i--) {
+            json_array_append_new(a, s_rand_value(depth + 1));
+        }
+        return a;
+    }
+    default: return json_pack("{s:o}", "k", s_rand_value(depth + 1));
+    }
+}
+
+/* The fields both decoders fill, compared. */
+static void s_same_request(const cs_request_t *a, const cs_request_t *b, const char *text)
+{
+    ck_assert_msg(a->has_id == b->has_id && a->n_codes == b->n_codes && a->limit == b->limit &&
+                      a->offset == b->offset && a->include == b->include &&
+                      a->billable_only == b->billable_only && a->reverse == b->reverse &&
+                      a->has_date == b->has_date && a->date == b->date,
+                  "decoded differently: %s", text);
+    const cs_str_t *sa[] = {&a->system, &a->release, &a->to_release, &a->code, &a->q,
+                            &a->from, &a->to, &a->map};
+    const cs_str_t *sb[] = {&b->system, &b->release, &b->to_release, &b->code, &b->q,
+                            &b->from, &b->to, &b->map};
+    for (size_t i = 0; i < sizeof sa / sizeof sa[0]; i++) {
+        ck_assert_msg(sa[i]->len == sb[i]->len && (sa[i]->ptr == NULL) == (sb[i]->ptr == NULL) &&
+                          (sa[i]->len == 0 || memcmp(sa[i]->ptr, sb[i]->ptr, sa[i]->len) == 0),
+                      "string %zu decoded differently: %s", i, text);
+    }
+    for (uint32_t i = 0; i < a->n_codes; i++) {
+        cs_str_t ca = cs_request_code_at(a, i), cb = cs_request_code_at(b, i);
+        ck_assert_msg(ca.len == cb.len && memcmp(ca.ptr, cb.ptr, ca.len) == 0,
+                      "code %u decoded differently: %s", i, text);
+    }
+}
+
+START_TEST(test_decoder_as_wire)
+{
+    static const char *const keys[] = {"id", "v", "system", "release", "to_release", "code",
+                                       "q", "from", "to", "map", "date", "include", "codes",
+                                       "limit", "offset", "billable_only", "reverse", "other"};
+    static const cs_op_t ops[] = {CS_OP_PING, CS_OP_LOOKUP, CS_OP_VALIDATE, CS_OP_SEARCH,
+                                  CS_OP_CROSSWALK, CS_OP_RELEASES, CS_OP_DIFF};
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    int agreed_ok = 0;
+    for (int n = 0; n < 20000; n++) {
+        cs_op_t op = ops[s_rand(sizeof ops / sizeof ops[0])];
+        json_t *body = json_object();
+        for (uint32_t i = s_rand(6); i > 0; i--) {
+            json_object_set_new(body, keys[s_rand(sizeof keys / sizeof keys[0])],
+                                s_rand_value(0));
+        }
+        /* the wire request: the same map with "op" first */
+        msgpack_sbuffer_clear(&sb);
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        msgpack_pack_map(&pk, json_object_size(body) + 1);
+        cs_tpack_kv(&pk, "op", cs_proto_opname(op));
+        const char *k;
+        json_t *v;
+        json_object_foreach(body, k, v)
+        {
+            cs_tpack_str(&pk, k);
+            s_pack_json(&pk, v);
+        }
+        cs_request_t wire;
+        cs_request_init(&wire);
+        cs_error_t err;
+        cs_proto_err_t we = cs_request_decode(&wire, sb.data, sb.size, &err);
+        hs_request_t r;
+        hs_request_init(&r);
+        char msg[256];
+        cs_proto_err_t he = hs_request_decode(&r, op, body, msg, sizeof msg);
+        char *text = json_dumps(body, JSON_COMPACT);
+        ck_assert_msg(we == he, "%s %s: wire %s (%s), json %s (%s)", cs_proto_opname(op), text,
+                      cs_proto_errname(we), err.msg, cs_proto_errname(he), msg);
+        if (we != CS_PERR_NONE) {
+            ck_assert_msg(strcmp(err.msg, msg) == 0, "%s %s: wire \"%s\", json \"%s\"",
+                          cs_proto_opname(op), text, err.msg, msg);
+        } else {
+            s_same_request(&wire, &r.req, text);
+            agreed_ok++;
+        }
+        ck_assert_int_eq(wire.has_id, r.req.has_id);
+        free(text);
+        hs_request_fini(&r);
+        cs_request_release(&wire);
+        json_decref(body);
+    }
+    msgpack_sbuffer_destroy(&sb);
+    ck_assert_int_gt(agreed_ok, 500); /* not all refused: about 1 in 17 is well-formed */
+}
+END_TEST
+
 START_TEST(test_assets_units)
 {
     char dir[PATH_MAX], path[PATH_MAX + 64], out[PATH_MAX + 64];
@@ -978,6 +1103,7 @@ Suite *cs_http_suite(void)
     TCase *units = tcase_create("units");
     tcase_add_test(units, test_decoder_units);
     tcase_add_test(units, test_assets_units);
+    tcase_add_test(units, test_decoder_as_wire);
     suite_add_tcase(s, units);
     TCase *tc = tcase_create("live");
     tcase_add_checked_fixture(tc, s_setup, s_teardown);
