@@ -96,8 +96,8 @@ ifeq ($(wildcard http/fhir.h),)
 endif
 HTTP_OBJ      := $(HTTP_SRC:%.c=$(BUILD)/obj/%.o)
 HTTP_LIB_OBJ  := $(filter-out $(BUILD)/obj/http/main.o,$(HTTP_OBJ))
-HTTP_CFLAGS    = $(shell $(PKG_CONFIG) --cflags libmicrohttpd jansson)
-HTTP_LIBS      = $(shell $(PKG_CONFIG) --libs libmicrohttpd jansson)
+HTTP_CFLAGS   := $(shell $(PKG_CONFIG) --cflags libmicrohttpd jansson)
+HTTP_LIBS     := $(shell $(PKG_CONFIG) --libs libmicrohttpd jansson)
 HTTP_ASSETS   := $(wildcard http/www/*)
 
 # ---- plugins: every folder under plugins/ and loaders/ is one .so ----------
