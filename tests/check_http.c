@@ -11,6 +11,9 @@
  *   - "live": a release codesetd publishes is answered by the next request, no restart, and
  *     clients running meanwhile each switch to it once, with no error; SIGTERM stops the
  *     server with exit 0;
+ *   - "fy2021": the official FY2021 release (../shared/data; skipped, saying so, without it):
+ *     2,100 order-file codes (every 45th), headers, fakes and malformed codes looked up with
+ *     GET /v1/icd10cm/<code> and validated in one POST, as the wire answers them;
  *   - "limits": 500 idle connections and a half-sent request are cut off (--timeout 1) while
  *     the server answers beside them;
  *   - "units": the JSON request decoder, the query-string typing and the assets' path rules
@@ -826,6 +829,88 @@ START_TEST(test_idle_and_slow_clients)
 }
 END_TEST
 
+/* ---- FY2021: the official release, every 45th code of its order file ---- */
+
+/* The order file's codes (columns 7-13), every stride-th one; returns how many. */
+static size_t s_order_codes(const char *path, size_t stride, char (*out)[8], size_t cap)
+{
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    char line[512];
+    size_t n = 0, i = 0;
+    while (fgets(line, sizeof line, f) && n < cap) {
+        if (i++ % stride != 0 || strlen(line) < 14) {
+            continue;
+        }
+        int len = 0;
+        while (len < 7 && line[6 + len] != ' ') {
+            len++;
+        }
+        memcpy(out[n], line + 6, (size_t)len);
+        out[n++][len] = '\0';
+    }
+    fclose(f);
+    return n;
+}
+
+START_TEST(test_fy2021_order_codes)
+{
+    char xml[600], order[600], axml[PATH_MAX], aorder[PATH_MAX];
+    CS_SKIP_UNLESS_DATA(cs_test_data_path("icd10cm/2021/icd10cm_tabular_2021.xml", xml,
+                                          sizeof xml) &&
+                            cs_test_data_path("icd10cm/2021/icd10cm_order_2021.txt", order,
+                                              sizeof order),
+                        "icd10cm/2021");
+    ck_assert_ptr_nonnull(realpath(xml, axml));
+    ck_assert_ptr_nonnull(realpath(order, aorder));
+    memset(&s_d, 0, sizeof s_d);
+    ck_assert_int_eq(cs_daemon_start(&s_d, NULL), 0);
+    cs_tclient_t *admin = cs_tclient_new(s_d.admin_ep);
+    const char *files[] = {axml, aorder};
+    char state[64];
+    ck_assert_ptr_nonnull(cs_daemon_load(&s_d, admin, "icd10cm-tabular", "2021", "2020-10-01",
+                                         files, 2, state, sizeof state, 300000));
+    ck_assert_str_eq(state, "done");
+    cs_tclient_destroy(&admin);
+    s_q = cs_tclient_new(s_d.query_ep);
+    s_http_start(NULL, NULL);
+
+    static char codes[2200][8];
+    size_t n = s_order_codes(aorder, 45, codes, 2100); /* 95,358 rows: 2,120 codes */
+    ck_assert_uint_ge(n, 2000);
+    static const char *const odd[] = {"E11", "S72.001", "E11.99X", "ZZZ99", "E119", "e11.9",
+                                      "A00-B99", "1", "E11..9", "S72001A", "T36.0X1A"};
+    json_t *all = json_array();
+    for (size_t i = 0; i < n + sizeof odd / sizeof odd[0]; i++) {
+        const char *code = i < n ? codes[i] : odd[i - n];
+        json_array_append_new(all, json_string(code));
+        json_t *req = json_pack("{s:s, s:s, s:s, s:[sss]}", "op", "lookup", "system",
+                                "icd10cm", "code", code, "include", "notes", "children",
+                                "ancestors");
+        char *text = json_dumps(req, JSON_COMPACT);
+        char path[64];
+        snprintf(path, sizeof path, "/v1/icd10cm/%s", code);
+        s_same_get(path, text);
+        free(text);
+        json_decref(req);
+    }
+    /* the whole list in one validate, without and with a date of service */
+    json_t *v = json_pack("{s:s, s:s, s:O}", "op", "validate", "system", "icd10cm", "codes", all);
+    char *text = json_dumps(v, JSON_COMPACT);
+    s_same(text);
+    free(text);
+    json_object_set_new(v, "date", json_string("2021-03-01"));
+    text = json_dumps(v, JSON_COMPACT);
+    s_same(text);
+    free(text);
+    fprintf(stderr, "http: FY2021: %zu lookups and a validate of them all answered over HTTP as "
+                    "over the wire\n", json_array_size(all));
+    json_decref(v);
+    json_decref(all);
+    s_teardown();
+}
+END_TEST
+
 /* ---- units ---- */
 
 static cs_proto_err_t s_decode(const char *text, cs_op_t op, hs_request_t *r, char *msg)
@@ -1116,6 +1201,10 @@ Suite *cs_http_suite(void)
     tcase_add_test(tc, test_clients_switch_once);
     tcase_add_test(tc, test_browser);
     suite_add_tcase(s, tc);
+    TCase *fy = tcase_create("fy2021");
+    tcase_set_timeout(fy, 600);
+    tcase_add_test(fy, test_fy2021_order_codes);
+    suite_add_tcase(s, fy);
     TCase *lim = tcase_create("limits");
     tcase_add_checked_fixture(lim, s_setup_short_timeout, s_teardown);
     tcase_set_timeout(lim, 120);
