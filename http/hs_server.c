@@ -123,14 +123,17 @@ static enum MHD_Result s_send(struct MHD_Connection *conn, unsigned status, cons
     return ret;
 }
 
-/* The JSON writer's reply, or 500 when it could not be written whole. */
+/* The JSON writer's reply, or 500 when it could not be written whole (out of memory, or a
+ * handler that wrote less than it announced: a bug, logged). */
 static enum MHD_Result s_send_out(struct MHD_Connection *conn, s_thread_t *t, unsigned status)
 {
     if (!cs_out_json_complete(&t->out)) {
-        static const char oom[] =
+        static const char fail[] =
             "{\"ok\":false,\"error\":{\"code\":\"internal\",\"message\":\"the reply could not "
-            "be written (out of memory)\"}}";
-        return s_send(conn, 500, "application/json", oom, sizeof oom - 1);
+            "be written whole\"}}";
+        fprintf(stderr, "codeset-http: a reply could not be written whole (%s)\n",
+                cs_out_json_status(&t->out) == CS_ENOMEM ? "out of memory" : "an unfinished tree");
+        return s_send(conn, 500, "application/json", fail, sizeof fail - 1);
     }
     return s_send(conn, status, "application/json", cs_out_json_data(&t->out),
                   cs_out_json_len(&t->out));
