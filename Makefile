@@ -418,13 +418,3 @@ $(CHECK_BIN): $(CLI_LIB_OBJ)
 
 # ---- bench_search compares with SQLite FTS5 (Debian: libsqlite3-dev) ----
 $(BUILD)/bench/bench_search: CORE_LIBS += -lsqlite3
-
-# ---- the FHIR facade's modules (http/fhir*.c) are linked into the test binary too
-# (tests/check_fhir.c): jansson (libjansson-dev) and libmicrohttpd (libmicrohttpd-dev, for its
-# URL unescaping in batch entries). Only while no codeset-http block (HTTP_SRC) builds http/.
-ifeq ($(origin HTTP_SRC),undefined)
-FHIR_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard http/fhir*.c))
-$(FHIR_OBJ) $(BUILD)/obj/tests/check_fhir.o: CFLAGS += $(shell $(PKG_CONFIG) --cflags jansson libmicrohttpd)
-$(CHECK_BIN): $(FHIR_OBJ)
-$(CHECK_BIN): CORE_LIBS += $(shell $(PKG_CONFIG) --libs jansson libmicrohttpd)
-endif

@@ -6,6 +6,7 @@
 #include <check.h>
 #include <jansson.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,9 +25,26 @@
 #include "load/cs_plugin_host.h"
 #include "store/cs_store.h"
 
+#define T_TIMEOUT 10000 /* ms for a broker's reply */
+
 Suite *cs_fhir_suite(void);
 
 /* ---- helpers ---- */
+
+/* Append to buf (cap bytes) at *at, never past its end. */
+static void s_cat(char *buf, size_t cap, size_t *at, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void s_cat(char *buf, size_t cap, size_t *at, const char *fmt, ...)
+{
+    if (*at + 1 >= cap) {
+        return;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf + *at, cap - *at, fmt, ap);
+    va_end(ap);
+    *at = n < 0 ? *at : (*at + (size_t)n >= cap ? cap - 1 : *at + (size_t)n);
+}
 
 static json_t *s_json(const char *text)
 {
@@ -86,7 +104,7 @@ static const char *s_props(const json_t *params, const char *code, char *buf, si
                             : json_is_true(val) ? "true"
                             : json_is_false(val) ? "false"
                                                  : "?";
-            at += (size_t)snprintf(buf + at, at < cap ? cap - at : 0, "%s%s", at ? "," : "", t);
+            s_cat(buf, cap, &at, "%s%s", at ? "," : "", t);
         }
     }
     return buf;
@@ -1223,18 +1241,21 @@ typedef struct t_known {
     char title[256], reason[32], message[512];
 } t_known_t;
 
-static size_t s_sample_codes(char (*codes)[32], size_t cap)
+/* Fakes, malformed codes, a chapter, a block, other spellings; then every stride-th code of
+ * an order file. */
+static size_t s_order_codes(const char *path, size_t stride, char (*codes)[32], size_t cap)
 {
-    static const char *const extra[] = {"e119", "E11.99", "XYZ", "A00.00", "4", "E08-E13", " E11.9 ", "S72.001A", "M48.40XA"};
-    size_t n = 0;
+    static const char *const extra[] = {"e119", "E11.99", "XYZ", "A00.00", "4", "E08-E13",
+                                        " E11.9 ", "S72.001A", "M48.40XA", "Z99.89", "13"};
+    size_t n = 0, line_no = 0;
     for (size_t i = 0; i < sizeof extra / sizeof extra[0] && n < cap; i++) {
         snprintf(codes[n++], 32, "%s", extra[i]);
     }
-    FILE *f = fopen("loaders/icd10cm-tabular/sample/icd10cm_order_sample.txt", "r");
-    ck_assert_ptr_nonnull(f);
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "%s", path);
     char line[512];
     while (n < cap && fgets(line, sizeof line, f)) {
-        if (sscanf(line, "%*s %31s", codes[n]) == 1) {
+        if (line_no++ % stride == 0 && sscanf(line, "%*s %31s", codes[n]) == 1) {
             n++;
         }
     }
@@ -1242,10 +1263,11 @@ static size_t s_sample_codes(char (*codes)[32], size_t cap)
     return n;
 }
 
-static void s_known(const char (*codes)[32], size_t n, t_known_t *k)
+/* What the embedded API (its own path through the engine: the typed writer) answers. */
+static void s_known(const char *db_dir, const char (*codes)[32], size_t n, t_known_t *k)
 {
     cs_error_t err;
-    cs_db_t *db = cs_db_open(s_d.db, s_plugins, &err);
+    cs_db_t *db = cs_db_open(db_dir, s_plugins, &err);
     ck_assert_msg(db != NULL, "cs_db_open: %s", err.msg);
     for (size_t i = 0; i < n; i++) {
         cs_db_entry_t ent;
@@ -1266,21 +1288,16 @@ static void s_known(const char (*codes)[32], size_t n, t_known_t *k)
     cs_db_close(&db);
 }
 
-START_TEST(test_e2e_agree)
+/* $lookup and $validate-code of each code answer as the embedded API did (the store open). */
+static void s_agree(const t_known_t *known, size_t n)
 {
-    static char codes[256][32];
-    static t_known_t known[256];
-    size_t n = s_sample_codes(codes, 256);
-    ck_assert_int_gt(n, 150);
-    s_known((const char (*)[32])codes, n, known);
-    s_open();
     char buf[64];
     for (size_t i = 0; i < n; i++) {
         const t_known_t *k = &known[i];
         json_t *p;
         int status = s_ask("GET", "CodeSystem/$lookup",
                            json_pack("{s:[s],s:[s]}", "system", CM, "code", k->code), NULL, &p);
-        ck_assert_int_eq(status, k->found ? 200 : 404);
+        ck_assert_msg(status == (k->found ? 200 : 404), "%s: %d", k->code, status);
         if (k->found) {
             ck_assert_str_eq(s_pstr(p, "display", "valueString"), k->title);
             ck_assert_str_eq(s_props(p, "notSelectable", buf, sizeof buf),
@@ -1299,18 +1316,32 @@ START_TEST(test_e2e_agree)
         }
         json_decref(p);
     }
+}
+
+START_TEST(test_e2e_agree)
+{
+    static char codes[256][32];
+    static t_known_t known[256];
+    size_t n = s_order_codes("loaders/icd10cm-tabular/sample/icd10cm_order_sample.txt", 1,
+                             codes, 256);
+    ck_assert_int_gt(n, 150);
+    s_known(s_d.db, (const char (*)[32])codes, n, known);
+    s_open();
+    s_agree(known, n);
     s_close();
 }
 END_TEST
 
-START_TEST(test_e2e_expand_order)
+/* $expand with each filter gives what the search op gives the embedded API: total and order
+ * (first 50). */
+static void s_expand_agrees(const char *db_dir)
 {
     static const char *const queries[] = {"diabetes", "type 2 diab", "e11", "hypertension",
-                                          "fracture femur", "diabetis"};
+                                          "fracture femur", "diabetis", "s72.0"};
     enum { N_Q = sizeof queries / sizeof queries[0] };
     char want[N_Q][2048];
     cs_error_t err;
-    cs_db_t *db = cs_db_open(s_d.db, s_plugins, &err);
+    cs_db_t *db = cs_db_open(db_dir, s_plugins, &err);
     ck_assert_msg(db != NULL, "cs_db_open: %s", err.msg);
     for (size_t q = 0; q < N_Q; q++) {
         const cs_db_hit_t *hits;
@@ -1318,14 +1349,14 @@ START_TEST(test_e2e_expand_order)
         uint64_t total;
         ck_assert_int_eq(cs_db_search(db, "icd10cm", queries[q], 50, 0, 0, NULL, &hits, &n_hits,
                                       &total, &err), CS_OK);
-        at += (size_t)snprintf(want[q], sizeof want[q], "%llu:", (unsigned long long)total);
+        s_cat(want[q], sizeof want[q], &at, "%llu:", (unsigned long long)total);
         for (size_t i = 0; i < n_hits; i++) {
-            at += (size_t)snprintf(want[q] + at, sizeof want[q] - at, "%.*s,",
-                                   (int)hits[i].code.len, hits[i].code.ptr);
+            s_cat(want[q], sizeof want[q], &at, "%.*s,", (int)hits[i].code.len,
+                  hits[i].code.ptr);
         }
     }
     cs_db_close(&db);
-    s_open();
+    s_open_dir(db_dir);
     for (size_t q = 0; q < N_Q; q++) {
         json_t *vs;
         ck_assert_int_eq(s_ask("GET", "ValueSet/$expand",
@@ -1333,18 +1364,22 @@ START_TEST(test_e2e_expand_order)
                                          queries[q], "count", "50"), NULL, &vs), 200);
         json_t *exp = json_object_get(vs, "expansion");
         char got[2048];
-        size_t at = (size_t)snprintf(got, sizeof got, "%lld:",
-                                     (long long)json_integer_value(json_object_get(exp, "total")));
-        size_t i;
+        size_t at = 0, i;
+        s_cat(got, sizeof got, &at, "%lld:",
+              (long long)json_integer_value(json_object_get(exp, "total")));
         json_t *c;
         json_array_foreach(json_object_get(exp, "contains"), i, c) {
-            at += (size_t)snprintf(got + at, sizeof got - at, "%s,",
-                                   json_string_value(json_object_get(c, "code")));
+            s_cat(got, sizeof got, &at, "%s,", json_string_value(json_object_get(c, "code")));
         }
         ck_assert_str_eq(got, want[q]);
         json_decref(vs);
     }
     s_close();
+}
+
+START_TEST(test_e2e_expand_order)
+{
+    s_expand_agrees(s_d.db);
 }
 END_TEST
 
@@ -1521,6 +1556,130 @@ START_TEST(test_real_not_effective)
 }
 END_TEST
 
+/* FY2021 and the 2018 GEMs: $lookup and $validate-code agree with the embedded API on 2,000
+ * order-file codes (every 45th) with headers, fakes and malformed codes; $expand gives the
+ * search op's order; $translate gives the GEM rows the broker's crosswalk gives. */
+typedef struct t_xwalk {
+    char source[16];
+    char targets[4096]; /* "code/equivalence," per row, as the wire's crosswalk answers */
+} t_xwalk_t;
+
+/* Every stride-th source of a GEM file, asked of the live broker. */
+static size_t s_gem_rows(cs_tclient_t *q, const char *gem, size_t stride, t_xwalk_t *out,
+                         size_t cap)
+{
+    FILE *f = fopen(gem, "r");
+    ck_assert_ptr_nonnull(f);
+    char line[256], last[16] = "";
+    size_t n = 0, line_no = 0;
+    while (n < cap && fgets(line, sizeof line, f)) {
+        char src[16];
+        if (sscanf(line, "%15s", src) != 1 || strcmp(src, last) == 0 || line_no++ % stride) {
+            continue;
+        }
+        snprintf(last, sizeof last, "%s", src);
+        msgpack_packer *pk = cs_tclient_begin(q);
+        msgpack_pack_map(pk, 4);
+        cs_tpack_kv(pk, "op", "crosswalk");
+        cs_tpack_kv(pk, "from", "icd9cm");
+        cs_tpack_kv(pk, "to", "icd10cm");
+        cs_tpack_kv(pk, "code", src);
+        const msgpack_object *r = cs_tclient_call(q, T_TIMEOUT);
+        ck_assert_msg(r && cs_obj_true(cs_obj_get(r, "ok")), "crosswalk %s", src);
+        t_xwalk_t *x = &out[n++];
+        cs_obj_cstr(cs_obj_get(r, "code"), x->source, sizeof x->source);
+        const msgpack_object *t = cs_obj_get(r, "targets");
+        size_t at = 0;
+        x->targets[0] = '\0';
+        for (uint32_t i = 0; t && i < t->via.array.size; i++) {
+            const msgpack_object *row = &t->via.array.ptr[i];
+            char code[32];
+            const char *eq = cs_obj_true(cs_obj_get(row, "no_map"))        ? "unmatched"
+                             : cs_obj_true(cs_obj_get(row, "approximate")) ? "inexact"
+                                                                            : "equivalent";
+            cs_obj_cstr(cs_obj_get(row, "code"), code, sizeof code);
+            s_cat(x->targets, sizeof x->targets, &at, "%s/%s,", code, eq);
+        }
+    }
+    fclose(f);
+    return n;
+}
+
+/* The same through $translate, the store open. */
+static void s_translate_agrees(const t_xwalk_t *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        json_t *p;
+        ck_assert_int_eq(s_ask("GET", "ConceptMap/$translate",
+                               json_pack("{s:[s],s:[s],s:[s]}", "system",
+                                         "http://hl7.org/fhir/sid/icd-9-cm", "code", x[i].source,
+                                         "targetsystem", CM), NULL, &p), 200);
+        char got[4096];
+        size_t at = 0, k;
+        json_t *m;
+        got[0] = '\0';
+        json_array_foreach(json_object_get(p, "parameter"), k, m) {
+            if (strcmp(json_string_value(json_object_get(m, "name")), "match") != 0) {
+                continue;
+            }
+            json_t *concept = json_object_get(s_part(m, "concept"), "valueCoding");
+            const char *code = json_string_value(json_object_get(concept, "code"));
+            s_cat(got, sizeof got, &at, "%s/%s,", code ? code : "",
+                  json_string_value(json_object_get(s_part(m, "equivalence"), "valueCode")));
+        }
+        ck_assert_str_eq(got, x[i].targets);
+        json_decref(p);
+    }
+}
+
+START_TEST(test_real_fy2021)
+{
+    char f[4][PATH_MAX], a[4][PATH_MAX];
+    static const char *const rel[] = {
+        "icd10cm/2021/icd10cm_tabular_2021.xml", "icd10cm/2021/icd10cm_order_2021.txt",
+        "gems/2018/2018_I9gem.txt", "gems/2018/2018_I10gem.txt"};
+    int ok = 1;
+    for (size_t i = 0; i < 4 && ok; i++) {
+        ok = cs_test_data_path(rel[i], f[i], sizeof f[i]) && realpath(f[i], a[i]) != NULL;
+    }
+    CS_SKIP_UNLESS_DATA(ok, "icd10cm/2021 or gems/2018");
+    cs_daemon_t d;
+    memset(&d, 0, sizeof d);
+    ck_assert_int_eq(cs_daemon_start(&d, NULL), 0);
+    cs_tclient_t *admin = cs_tclient_new(d.admin_ep);
+    cs_tclient_t *q = cs_tclient_new(d.query_ep);
+    char state[64];
+    const char *f21[] = {a[0], a[1]}, *fgems[] = {a[2], a[3]};
+    cs_daemon_load(&d, admin, "icd10cm-tabular", "2021", "2020-10-01", f21, 2, state,
+                   sizeof state, 120000);
+    ck_assert_str_eq(state, "done");
+    cs_daemon_load(&d, admin, "gems", "2018", "2017-10-01", fgems, 2, state, sizeof state,
+                   120000);
+    ck_assert_str_eq(state, "done");
+    static t_xwalk_t xw[200];
+    size_t n_xw = s_gem_rows(q, a[2], 150, xw, 200);
+    ck_assert_int_gt(n_xw, 100);
+    cs_tclient_destroy(&q);
+    cs_tclient_destroy(&admin);
+    ck_assert_int_eq(cs_daemon_stop(&d), 0);
+    snprintf(s_plugins, sizeof s_plugins, "%s/plugins", cs_test_build_dir());
+
+    static char codes[2400][32];
+    static t_known_t known[2400];
+    size_t n = s_order_codes(a[1], 45, codes, 2400);
+    ck_assert_int_gt(n, 2000);
+    s_known(d.db, (const char (*)[32])codes, n, known);
+    s_open_dir(d.db);
+    s_agree(known, n);
+    s_translate_agrees(xw, n_xw);
+    s_close();
+    s_expand_agrees(d.db);
+    fprintf(stderr, "fhir: FY2021: %zu codes looked up and validated, %zu GEM sources "
+            "translated, as the engine answers them\n", n, n_xw);
+    cs_daemon_cleanup(&d);
+}
+END_TEST
+
 /* Every shape a client could send where another was expected: a 4xx, never a crash. */
 START_TEST(test_e2e_hostile)
 {
@@ -1636,6 +1795,7 @@ Suite *cs_fhir_suite(void)
     tc = tcase_create("official releases");
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_real_not_effective);
+    tcase_add_test(tc, test_real_fy2021);
     suite_add_tcase(s, tc);
     return s;
 }
