@@ -46,7 +46,10 @@ typedef struct fhir_args {
 
 /* A Coding, its members borrowed (NULL when absent). */
 typedef struct fhir_coding {
-    const char *system, *version, *code, *display;
+    const char *system;  /* the code system's URI */
+    const char *version; /* a release label */
+    const char *code;    /* the code as given */
+    const char *display; /* the display the client holds */
 } fhir_coding_t;
 
 /* Read a GET query object ({name: [str...]}; NULL is an empty query). */

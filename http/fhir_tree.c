@@ -22,12 +22,12 @@ typedef struct s_ev {
 } s_ev_t;
 
 struct fhir_tree {
-    cs_out_t out; /* first: the writer the handler sees */
-    s_ev_t *ev;
-    size_t n_ev, cap_ev;
-    char *arena;
-    size_t n_arena, cap_arena;
-    int oom;
+    cs_out_t out;             /* first: the writer the handler sees */
+    s_ev_t *ev;               /* what was written, in order */
+    size_t n_ev, cap_ev;      /* events written (mark), and room */
+    char *arena;              /* the bytes of every str, back to back */
+    size_t n_arena, cap_arena; /* bytes used, and room */
+    int oom;                  /* memory ran out: a sink until taken */
 };
 
 static fhir_tree_t *s_t(cs_out_t *o)
