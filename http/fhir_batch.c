@@ -81,6 +81,12 @@ static json_t *s_entry(const fhir_request_t *r, size_t at, const json_t *entry)
                   "Bundle.entry[%zu].request.url cannot be read (not UTF-8 once decoded?)", at);
     }
     if (!e.status) {
+        /* the base may be written out: this server's, or "/fhir/" */
+        const char *base = r->config && r->config->base_url ? r->config->base_url : NULL;
+        size_t blen = base ? strlen(base) : 0;
+        if (blen && strncmp(path, base, blen) == 0 && path[blen] == '/') {
+            path += blen + 1;
+        }
         path += strncmp(path, "/fhir/", 6) == 0 ? 6 : 0;
         while (*path == '/') {
             path++;

@@ -1205,15 +1205,16 @@ START_TEST(test_e2e_batch)
                "{\"request\":{\"method\":\"GET\",\"url\":\"CodeSystem/$lookup?system=x&code=1\"}},"
                "{\"request\":{\"method\":\"GET\"}},"
                "{\"request\":{\"method\":\"POST\",\"url\":\"/\"}},"
+               "{\"request\":{\"method\":\"GET\",\"url\":\"http://127.0.0.1:8080/fhir/metadata\"}},"
                "{\"request\":{\"method\":\"GET\",\"url\":\"/fhir/ValueSet/$expand?url="
                "http%3A%2F%2Fhl7.org%2Ffhir%2Fsid%2Ficd-10-cm%3Ffhir_vs&filter=type+2+diab&count=1\"}}]}",
                &b), 200);
     ck_assert_str_eq(json_string_value(json_object_get(b, "type")), "batch-response");
     json_t *entries = json_object_get(b, "entry");
-    ck_assert_int_eq(json_array_size(entries), 6);
+    ck_assert_int_eq(json_array_size(entries), 7);
     static const char *const want[] = {"200 OK", "200 OK", "404 Not Found", "400 Bad Request",
-                                       "400 Bad Request", "200 OK"};
-    for (size_t i = 0; i < 6; i++) {
+                                       "400 Bad Request", "200 OK", "200 OK"};
+    for (size_t i = 0; i < 7; i++) {
         json_t *resp = json_object_get(json_array_get(entries, i), "response");
         ck_assert_str_eq(json_string_value(json_object_get(resp, "status")), want[i]);
     }
@@ -1221,7 +1222,7 @@ START_TEST(test_e2e_batch)
     json_t *r1 = json_object_get(json_array_get(entries, 1), "resource");
     ck_assert(json_is_true(s_pval(r0, "result", "valueBoolean")));
     ck_assert(json_is_false(s_pval(r1, "result", "valueBoolean")));
-    json_t *exp = json_object_get(json_object_get(json_array_get(entries, 5), "resource"),
+    json_t *exp = json_object_get(json_object_get(json_array_get(entries, 6), "resource"),
                                   "expansion");
     ck_assert_int_gt(json_integer_value(json_object_get(exp, "total")), 0); /* '+': spaces */
     ck_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(exp,
