@@ -8,6 +8,7 @@
 #include "store/cs_catalog.h"
 #include "store/cs_codeidx.h"
 #include "engine/cs_crosswalk.h"
+#include "engine/cs_index_answer.h"
 #include "engine/cs_diff.h"
 #include "store/cs_entry.h"
 #include "store/cs_key.h"
@@ -1093,6 +1094,16 @@ static cs_proto_err_t s_read_op(cs_engine_t *e, s_read_fn fn, const cs_request_t
 static cs_proto_err_t s_crosswalk(cs_engine_t *e, const cs_request_t *req, msgpack_packer *pk)
 {
     return cs_crosswalk_answer(e->store, e->reader, e->plugins, req, pk);
+}
+
+static cs_proto_err_t s_index(cs_engine_t *e, const cs_request_t *req, msgpack_packer *pk)
+{
+    return cs_index_answer(e->store, e->reader, e->plugins, req, pk);
+}
+
+cs_proto_err_t cs_op_index(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_packer *pk)
+{
+    return s_read_op(ctx->engine, s_index, req, pk);
 }
 
 cs_proto_err_t cs_op_ping(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_packer *pk)

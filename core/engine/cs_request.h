@@ -39,6 +39,7 @@ typedef enum cs_op {
     CS_OP_RELEASES,
     CS_OP_DIFF,
     CS_OP_STATS,
+    CS_OP_INDEX,
     /* admin ops: only on the admin endpoint */
     CS_OP_LOAD,
     CS_OP_JOB,
@@ -123,6 +124,10 @@ typedef struct cs_request {
     int64_t offset;            /* search offset; 0 when absent */
     int billable_only;         /* search flag */
     int reverse;               /* crosswalk: which sources map to code */
+    cs_str_t table;            /* index: index, eindex, drug, neoplasm */
+    uint32_t n_path;           /* index: terms in "path" */
+    const cs_str_t *path;      /* index: the "path" array */
+    int follow;                /* index: follow see and see also */
     void *zone_;               /* the codec's decode memory; internal to it */
     int reuse_;                /* keep zone_ between decodes; internal to the codec */
 } cs_request_t;

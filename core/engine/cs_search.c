@@ -773,6 +773,19 @@ static int s_page(s_q_t *q, const cs_search_query_t *sq, s_work_t *w, cs_search_
     return CS_OK;
 }
 
+/* Clear in bits every doc outside [lo, hi). */
+static void s_keep_range(uint64_t *bits, size_t words64, uint32_t lo, uint32_t hi)
+{
+    for (size_t wi = 0; wi < words64; wi++) {
+        uint64_t first = (uint64_t)wi * 64;
+        for (unsigned b = 0; b < 64 && bits[wi]; b++) {
+            if (first + b < lo || first + b >= hi) {
+                bits[wi] &= ~(1ull << b);
+            }
+        }
+    }
+}
+
 static int s_run_text(s_q_t *q, const cs_search_query_t *sq, cs_search_result_t *out,
                       cs_error_t *err)
 {
@@ -799,6 +812,9 @@ static int s_run_text(s_q_t *q, const cs_search_query_t *sq, cs_search_result_t 
     if (rc == CS_OK) {
         if (sq->billable_only) {
             s_and_stored(q, CS_SEARCH_TAG_BILLABLE, -1, w.bits, w.words64);
+        }
+        if (sq->doc_hi) {
+            s_keep_range(w.bits, w.words64, sq->doc_lo, sq->doc_hi);
         }
         out->total = s_popcount(w.bits, w.words64);
         rc = s_rank(q, &w, out->total);

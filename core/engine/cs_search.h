@@ -42,6 +42,9 @@ typedef struct cs_search_query {
     uint32_t limit;                  /* 1..CS_SEARCH_MAX_LIMIT (clamped) */
     uint64_t offset;                 /* hits skipped */
     int billable_only;               /* 1: count and return billable codes only */
+    uint32_t doc_lo, doc_hi;         /* only docs with ids in [doc_lo, doc_hi) count: one
+                                      * table of an index set (cs_index_format.h); doc_hi 0:
+                                      * every doc */
 } cs_search_query_t;
 
 typedef struct cs_search_hit {

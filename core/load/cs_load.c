@@ -14,10 +14,10 @@
 
 #include "store/cs_catalog.h"
 #include "store/cs_entry.h"
+#include "load/cs_index_keys.h"
 #include "load/cs_infile.h"
 #include "store/cs_key.h"
 #include "util/cs_log.h"
-#include "store/cs_index_format.h"
 #include "store/cs_maps.h"
 #include "store/cs_search_build.h"
 #include "store/cs_verify.h"
@@ -106,29 +106,6 @@ static int s_normalize(const cs_system_ops_t *sys, const char *code, uint8_t cls
     out->cls = cls;
     return CS_OK;
 }
-
-/* An index set's keys (CS_LOADER_INDEX) are taken as they are: cs_index_format.h says what
- * one looks like, and no system plugin stands behind the set. */
-static int s_index_normalize(const char *in, size_t len, cs_code_t *out, cs_error_t *err)
-{
-    if (!cs_index_key_ok(in, len)) {
-        return cs_error_set(err, CS_EMALFORMED, "'%.*s' is not an index set key (upper-case "
-                            "letters and digits, 1 to 31)", (int)(len > 40 ? 40 : len), in);
-    }
-    memcpy(out->key, in, len);
-    out->key[len] = '\0';
-    memcpy(out->display, in, len + 1);
-    return CS_OK;
-}
-
-static const cs_system_ops_t s_index_ops = {.normalize = s_index_normalize};
-static const cs_plugin_desc_t s_index_desc = {
-    CS_PLUGIN_HEADER,
-    .kind = CS_PLUGIN_SYSTEM,
-    .name = CS_INDEX_SET,
-    .title = "index set keys (built in)",
-    .system = &s_index_ops,
-};
 
 /* CS_ETERM with why, when the running load should stop; CS_OK otherwise. Checked for every
  * record, so a load stops within one record of a cancel whatever its loader checks. */
@@ -626,7 +603,7 @@ static int s_run(cs_jobs_t *jobs, cs_release_t *rel, cs_sink_t *sink, cs_error_t
     const cs_plugin_desc_t *sysp =
         maps ? NULL
              : (jobs->loader_flags & CS_LOADER_INDEX)
-                   ? &s_index_desc
+                   ? cs_index_keys_system()
                    : cs_plugin_host_system(jobs->plugins, rel->system, strlen(rel->system));
     if (!sysp && !maps) {
         return cs_error_set(err, CS_ENOTFOUND, "no system plugin '%s' is loaded", rel->system);

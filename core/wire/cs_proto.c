@@ -466,6 +466,7 @@ static const struct {
     {CS_KEY_MAP, offsetof(cs_request_t, map), CS_PROTO_MAX_STR},
     {CS_KEY_LOADER, offsetof(cs_request_t, loader), CS_PROTO_MAX_STR},
     {CS_KEY_JOB, offsetof(cs_request_t, job), CS_PROTO_MAX_STR},
+    {CS_KEY_TABLE, offsetof(cs_request_t, table), CS_PROTO_MAX_STR},
 };
 
 void cs_request_init(cs_request_t *req)
@@ -679,6 +680,14 @@ static cs_proto_err_t s_decode_values(cs_request_t *req, const s_keys_t *k, cs_e
     if (e == CS_PERR_NONE && val[CS_KEY_REVERSE] != NULL) {
         e = s_decode_bool(val[CS_KEY_REVERSE], "reverse", &req->reverse, err);
     }
+    if (e == CS_PERR_NONE && val[CS_KEY_PATH] != NULL) {
+        e = s_check_str_array(val[CS_KEY_PATH], "path", CS_INDEX_PATH_MAX, 1, err);
+        req->n_path = e == CS_PERR_NONE ? val[CS_KEY_PATH]->via.array.size : 0;
+        req->path = e == CS_PERR_NONE ? val[CS_KEY_PATH]->via.array.ptr : NULL;
+    }
+    if (e == CS_PERR_NONE && val[CS_KEY_FOLLOW] != NULL) {
+        e = s_decode_bool(val[CS_KEY_FOLLOW], "follow", &req->follow, err);
+    }
     return e;
 }
 
@@ -778,6 +787,16 @@ cs_str_t cs_request_file_at(const cs_request_t *req, uint32_t i)
         return none;
     }
     const msgpack_object *o = &req->files[i];
+    return o->type == MSGPACK_OBJECT_STR ? s_str_of(o) : none;
+}
+
+cs_str_t cs_request_path_at(const cs_request_t *req, uint32_t i)
+{
+    cs_str_t none = {NULL, 0};
+    if (i >= req->n_path || req->path == NULL) {
+        return none;
+    }
+    const msgpack_object *o = &req->path[i];
     return o->type == MSGPACK_OBJECT_STR ? s_str_of(o) : none;
 }
 

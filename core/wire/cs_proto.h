@@ -40,6 +40,7 @@ typedef enum cs_op {
     CS_OP_RELEASES,
     CS_OP_DIFF,
     CS_OP_STATS,
+    CS_OP_INDEX,
     /* admin ops: only on the admin endpoint */
     CS_OP_LOAD,
     CS_OP_JOB,
@@ -102,6 +103,10 @@ typedef struct cs_request {
     int64_t offset;            /* search offset; 0 when absent */
     int billable_only;         /* search flag */
     int reverse;               /* crosswalk: which sources map to code */
+    cs_str_t table;            /* index: index, eindex, drug, neoplasm */
+    uint32_t n_path;           /* index: terms in "path" */
+    const msgpack_object *path; /* index: the "path" array's items (each a str) */
+    int follow;                /* index: follow see and see also */
     msgpack_zone *zone_;       /* holds the decoded tree; internal */
     int reuse_;                /* keep zone_ between decodes; internal */
 } cs_request_t;
@@ -139,6 +144,8 @@ void cs_request_fini(cs_request_t *req);
 cs_str_t cs_request_code_at(const cs_request_t *req, uint32_t i);
 /* The i-th file of a load request. */
 cs_str_t cs_request_file_at(const cs_request_t *req, uint32_t i);
+/* The i-th term of an index request's path. */
+cs_str_t cs_request_path_at(const cs_request_t *req, uint32_t i);
 
 /* Clamp a search request's limit to a broker's ceiling max (below CS_PROTO_MAX_LIMIT): a
  * larger limit, or no limit when the default (20) is above max, becomes max. */

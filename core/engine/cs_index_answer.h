@@ -1,0 +1,28 @@
+/* cs_index_answer.h: the index op (docs/PROTOCOL.md, index): a request's table, q, path,
+ * follow, release and date become a cs_index_query_t (cs_index.h), and its result the reply.
+ *
+ * Thread-safety: as cs_index_run (one thread's reader, inside its snapshot).
+ */
+#ifndef CS_INDEX_ANSWER_H
+#define CS_INDEX_ANSWER_H
+
+#include <msgpack.h>
+
+#include "load/cs_plugin_host.h"
+#include "store/cs_store.h"
+#include "wire/cs_proto.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Answer req into pk (the reply or an error reply); returns the error packed, or
+ * CS_PERR_NONE. */
+cs_proto_err_t cs_index_answer(cs_store_t *store, cs_reader_t *r,
+                               const cs_plugin_host_t *plugins, const cs_request_t *req,
+                               msgpack_packer *pk);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CS_INDEX_ANSWER_H */
