@@ -469,14 +469,19 @@ static cs_proto_err_t s_by_words(s_ix_t *ix)
 
 typedef struct s_page {
     uint64_t seen;
+    size_t n;
+    char keys[CS_INDEX_MAX_LIMIT][CS_CODE_MAX]; /* the page's keys, read once the walk ends
+                                                 * (a row reads the children db too) */
 } s_page_t;
 
 static int s_page_fn(s_ix_t *ix, void *arg, const char *key, size_t klen)
 {
     s_page_t *p = arg;
     uint64_t i = p->seen++;
-    if (i >= ix->q->offset && i < ix->q->offset + ix->q->limit) {
-        s_row(ix, key, klen);
+    if (i >= ix->q->offset && i < ix->q->offset + ix->q->limit && p->n < CS_INDEX_MAX_LIMIT &&
+        klen < CS_CODE_MAX) {
+        memcpy(p->keys[p->n], key, klen);
+        p->keys[p->n++][klen] = '\0';
     }
     return 0;
 }
@@ -484,9 +489,16 @@ static int s_page_fn(s_ix_t *ix, void *arg, const char *key, size_t klen)
 /* The children of (cls, key) as rows, paged; total counts them all. */
 static void s_list(s_ix_t *ix, uint8_t cls, const char *key)
 {
-    s_page_t p = {0};
-    s_children(ix, cls, key, strlen(key), s_page_fn, &p);
-    ix->res->total = p.seen;
+    s_page_t *p = calloc(1, sizeof *p);
+    if (!p) {
+        return;
+    }
+    s_children(ix, cls, key, strlen(key), s_page_fn, p);
+    ix->res->total = p->seen;
+    for (size_t i = 0; i < p->n; i++) {
+        s_row(ix, p->keys[i], strlen(p->keys[i]));
+    }
+    free(p);
 }
 
 static cs_proto_err_t s_by_path(s_ix_t *ix)
@@ -509,6 +521,26 @@ static cs_proto_err_t s_by_path(s_ix_t *ix)
         s_row(ix, at, strlen(at));
     }
     s_list(ix, cls, at);
+    return CS_PERR_NONE;
+}
+
+/* A term by its key: the term, then its subterms; found (matched 1) when the table holds it. */
+static cs_proto_err_t s_by_key(s_ix_t *ix)
+{
+    const cs_str_t *k = &ix->q->key;
+    ix->res->by_path = 1;
+    char key[CS_CODE_MAX];
+    cs_entry_t e;
+    if (k->len >= sizeof key || !cs_index_key_ok(k->ptr, k->len) ||
+        k->ptr[0] != cs_index_table_letter(ix->res->table) ||
+        s_get(ix, ix->set, CS_CLASS_CODE, k->ptr, k->len, &e, 1) != CS_OK) {
+        return CS_PERR_NONE; /* found: false, no rows */
+    }
+    memcpy(key, k->ptr, k->len);
+    key[k->len] = '\0';
+    ix->res->matched = 1;
+    s_row(ix, key, k->len);
+    s_list(ix, CS_CLASS_CODE, key);
     return CS_PERR_NONE;
 }
 
@@ -724,7 +756,9 @@ cs_proto_err_t cs_index_run(cs_reader_t *r, cs_store_t *store, const cs_plugin_h
     if (e != CS_PERR_NONE) {
         return e;
     }
-    if (qq.n_path) {
+    if (qq.key.len) {
+        e = s_by_key(&ix);
+    } else if (qq.n_path) {
         e = s_by_path(&ix);
     } else if (qq.q && qq.q_len) {
         e = s_by_words(&ix);

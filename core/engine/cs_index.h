@@ -108,6 +108,8 @@ typedef struct cs_index_query {
     size_t q_len;
     const cs_str_t *path;     /* n_path terms from the main term down, or NULL */
     uint32_t n_path;
+    cs_str_t key;             /* a term's key (a row's "key"): that term and its subterms, as
+                               * a path to it would; empty for none */
     int follow;               /* 1: follow see and see also */
     uint32_t limit;           /* 1..CS_INDEX_MAX_LIMIT (clamped; 0: the default) */
     uint64_t offset;
@@ -123,7 +125,7 @@ typedef struct cs_index_result {
     const char *table_title;
     const char *heads[CS_INDEX_MAX_COLS + 1]; /* column headings (drug, neoplasm) */
     uint64_t total;           /* matches (q), subterms (path), main terms (neither) */
-    int by_path;              /* 1 when path was given */
+    int by_path;              /* 1 when path or key was given */
     uint32_t matched;         /* path: the path's terms found, from the main term down */
     int fuzzy;                /* q: some word matched by edit distance 1 */
     cs_index_row_t *rows;     /* n_rows: matches first (a path's term, then its subterms),

@@ -115,7 +115,7 @@ static void s_pack_result(msgpack_packer *pk, const cs_request_t *req,
     }
     cs_pack_kv_int(pk, "total", (int64_t)res->total);
     if (res->by_path) {
-        cs_pack_kv_bool(pk, "found", res->matched == req->n_path);
+        cs_pack_kv_bool(pk, "found", res->matched == (req->code.len ? 1 : req->n_path));
         cs_pack_kv_int(pk, "matched", res->matched);
     }
     int scored = !res->by_path && req->q.len > 0;
@@ -156,6 +156,7 @@ cs_proto_err_t cs_index_answer(cs_store_t *store, cs_reader_t *r,
         .q_len = req->q.len,
         .path = n_path ? path : NULL,
         .n_path = n_path,
+        .key = req->code,
         .follow = req->follow,
         .limit = req->limit > 0 ? (uint32_t)req->limit : 0,
         .offset = req->offset > 0 ? (uint64_t)req->offset : 0,
