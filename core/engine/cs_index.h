@@ -24,7 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "wire/cs_proto.h" /* cs_str_t, cs_proto_err_t (engine/cs_request.h once wired) */
+#include "engine/cs_request.h"
 #include "load/cs_plugin_host.h"
 #include "store/cs_catalog.h"
 #include "store/cs_index_format.h"

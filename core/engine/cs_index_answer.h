@@ -6,21 +6,20 @@
 #ifndef CS_INDEX_ANSWER_H
 #define CS_INDEX_ANSWER_H
 
-#include <msgpack.h>
-
 #include "load/cs_plugin_host.h"
 #include "store/cs_store.h"
-#include "wire/cs_proto.h"
+#include "engine/cs_out.h"
+#include "engine/cs_request.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* Answer req into pk (the reply or an error reply); returns the error packed, or
+/* Answer req into out (the reply or an error reply); returns the error written, or
  * CS_PERR_NONE. */
 cs_proto_err_t cs_index_answer(cs_store_t *store, cs_reader_t *r,
                                const cs_plugin_host_t *plugins, const cs_request_t *req,
-                               msgpack_packer *pk);
+                               cs_out_t *out);
 
 #ifdef __cplusplus
 }

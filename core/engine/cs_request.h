@@ -64,7 +64,7 @@ typedef enum cs_proto_err {
     CS_PERR_FORBIDDEN,
     CS_PERR_BUSY,
     CS_PERR_LOAD_FAILED,
-    CS_PERR_CORRUPT_RELEASE, /* the release failed its integrity check (store/cs_verify.h) */
+    CS_PERR_CORRUPT_RELEASE, /* the release failed its integrity check (broker/cs_verify.h) */
     CS_PERR_INTERNAL,
 } cs_proto_err_t;
 
@@ -139,6 +139,8 @@ void cs_request_init(cs_request_t *req);
 cs_str_t cs_request_code_at(const cs_request_t *req, uint32_t i);
 /* The i-th file of a load request. */
 cs_str_t cs_request_file_at(const cs_request_t *req, uint32_t i);
+/* The i-th term of an index request's path. */
+cs_str_t cs_request_path_at(const cs_request_t *req, uint32_t i);
 
 /* Clamp a search request's limit to a broker's ceiling max (below CS_PROTO_MAX_LIMIT): a
  * larger limit, or no limit when the default (20) is above max, becomes max. */

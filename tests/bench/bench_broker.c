@@ -28,6 +28,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "../embed_engine.h"
 #include "bench_util.h"
 #include "codeset/codeset.h"
 #include "engine/cs_embed.h"
