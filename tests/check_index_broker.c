@@ -225,6 +225,29 @@ START_TEST(test_samples)
     s_title_is(row, "Diabetes, diabetic (mellitus) (sugar)");
     ck_assert(cs_obj_is_str(cs_obj_get(row, "nemod"), "(mellitus) (sugar)"));
     s_code_is(row, "code", "E11.9", "billable");
+    /* the search op: without "include":["index"] no index key; with it, the index's rows
+     * beside the tabular's hits */
+    msgpack_packer *pk = cs_tclient_begin(s_q);
+    msgpack_pack_map(pk, 3);
+    cs_tpack_kv(pk, "op", "search");
+    cs_tpack_kv(pk, "system", "icd10cm");
+    cs_tpack_kv(pk, "q", "fall from ladder");
+    r = cs_tclient_call(s_q, S_TIMEOUT);
+    ck_assert_ptr_null(cs_obj_get(r, "index"));
+    pk = cs_tclient_begin(s_q);
+    msgpack_pack_map(pk, 5);
+    cs_tpack_kv(pk, "op", "search");
+    cs_tpack_kv(pk, "system", "icd10cm");
+    cs_tpack_kv(pk, "q", "fall from ladder");
+    cs_tpack_kv(pk, "release", "2022");
+    cs_tpack_str(pk, "include");
+    msgpack_pack_array(pk, 1);
+    cs_tpack_str(pk, "index");
+    r = cs_tclient_call(s_q, S_TIMEOUT);
+    ck_assert(cs_obj_true(cs_obj_get(r, "ok")));
+    row = s_row_at(cs_obj_get(r, "index"), 0);
+    s_title_is(row, "ladder");
+    ck_assert(cs_obj_is_str(cs_obj_get(row, "table"), "eindex"));
     /* a table answers only its own terms */
     ck_assert_uint_eq(cs_obj_int(cs_obj_get(s_ok(&(s_req_t){.table = "drug", .q = "diabetes"}),
                                             "total")),
@@ -469,6 +492,23 @@ START_TEST(test_fy2022_rows)
     ck_assert(cs_obj_is_str(cs_obj_get(c, "text"), "W11"));
     ck_assert(cs_obj_is_str(cs_obj_get(c, "placeholder"), "W11.XXX"));
     s_chars_are(c, "ADS");
+    /* the search op with the index as a source: W11 through the External Cause Index */
+    msgpack_packer *pk = cs_tclient_begin(s_q);
+    msgpack_pack_map(pk, 4);
+    cs_tpack_kv(pk, "op", "search");
+    cs_tpack_kv(pk, "system", "icd10cm");
+    cs_tpack_kv(pk, "q", "fall from ladder");
+    cs_tpack_str(pk, "include");
+    msgpack_pack_array(pk, 1);
+    cs_tpack_str(pk, "index");
+    r = cs_tclient_call(s_q, S_TIMEOUT);
+    ck_assert(cs_obj_true(cs_obj_get(r, "ok")));
+    const msgpack_object *ix = cs_obj_get(r, "index");
+    ck_assert(cs_obj_is_str(cs_obj_get(ix, "release"), "2022"));
+    row = s_row_at(ix, 0);
+    ck_assert(cs_obj_is_str(cs_obj_get(row, "table"), "eindex"));
+    s_title_is(row, "ladder");
+    s_code_is(row, "code", "W11", "needs_7th");
     /* a term with a see, followed: Accident > automobile, see Accident, transport, car */
     const char *autom[] = {"Accident", "automobile", NULL};
     r = s_ok(&(s_req_t){.table = "eindex", .path = autom, .follow = 1});

@@ -82,8 +82,10 @@ typedef struct s_ix {
     uint32_t set;                /* the index set's release id */
     uint32_t tab;                /* the tabular's release id, or 0 */
     const cs_system_ops_t *cm;   /* the icd10cm plugin, or NULL */
-    const char *root;            /* the table's root code */
+    const char *root;            /* the table's root code (NULL with all) */
     size_t cap_rows;
+    const char *heads[CS_INDEX_TABLES][CS_INDEX_MAX_COLS + 1]; /* column headings */
+    unsigned heads_read;         /* bit t: heads[t] read */
 } s_ix_t;
 
 static int s_get(s_ix_t *ix, uint32_t rel, uint8_t cls, const char *key, size_t klen,
@@ -237,6 +239,37 @@ static void s_state(s_ix_t *ix, cs_index_code_t *c)
 
 static const char *const s_code_attrs[] = {"code", "manif", "subcat", "see_cat"};
 
+/* The table a key belongs to (by its letter), or -1. */
+static int s_table_of_key(const char *key)
+{
+    for (int t = 0; t < CS_INDEX_TABLES; t++) {
+        if (key[0] == cs_index_table_letter(t)) {
+            return t;
+        }
+    }
+    return -1;
+}
+
+/* Read table t's root: its title (returned, or NULL when the set lacks the table) and
+ * column headings (into ix->heads[t]). */
+static const char *s_read_root(s_ix_t *ix, int t)
+{
+    const char *root = cs_index_table_root(t);
+    cs_entry_t e;
+    ix->heads_read |= 1u << t;
+    if (s_get(ix, ix->set, CS_CLASS_CHAPTER, root, strlen(root), &e, 0) != CS_OK) {
+        return NULL;
+    }
+    const uint8_t *pos = e.attrs;
+    cs_span_t n, v;
+    for (uint16_t i = 0; i < e.n_attrs && cs_entry_attr_next(&e, &pos, &n, &v); i++) {
+        if (n.len == 5 && memcmp(n.ptr, "head", 4) == 0 && n.ptr[4] >= '1' && n.ptr[4] <= '9') {
+            ix->heads[t][n.ptr[4] - '0'] = s_dup_span(ix->res, v);
+        }
+    }
+    return s_dup_span(ix->res, e.title);
+}
+
 /* The row for the term at key, appended to res->rows (NULL when it cannot be read). */
 static cs_index_row_t *s_row(s_ix_t *ix, const char *key, size_t klen)
 {
@@ -257,6 +290,11 @@ static cs_index_row_t *s_row(s_ix_t *ix, const char *key, size_t klen)
     cs_index_row_t *row = &res->rows[res->n_rows++];
     memset(row, 0, sizeof *row);
     row->key = s_dup(res, key, klen);
+    row->table = s_table_of_key(row->key);
+    const char *const *heads = row->table >= 0 ? ix->heads[row->table] : NULL;
+    if (heads && !(ix->heads_read >> row->table & 1)) {
+        s_read_root(ix, row->table);
+    }
     row->kind = s_dup_span(res, e.kind);
     row->title = s_dup_span(res, e.title);
     const uint8_t *pos = e.terms;
@@ -280,7 +318,7 @@ static cs_index_row_t *s_row(s_ix_t *ix, const char *key, size_t klen)
             c->text = val;
             if (name[0] == 'c' && name[1] == 'e') {
                 c->col = (uint8_t)(name[4] - '0');
-                c->head = c->col <= CS_INDEX_MAX_COLS ? res->heads[c->col] : NULL;
+                c->head = heads && c->col <= CS_INDEX_MAX_COLS ? heads[c->col] : NULL;
             }
             s_state(ix, c);
         } else if (strcmp(name, "nemod") == 0) {
@@ -444,7 +482,9 @@ static cs_proto_err_t s_by_words(s_ix_t *ix)
     const cs_index_query_t *q = ix->q;
     cs_search_query_t sq = {.q = q->q, .q_len = q->q_len, .limit = q->limit,
                             .offset = q->offset};
-    s_doc_range(ix, &sq.doc_lo, &sq.doc_hi);
+    if (ix->root) {
+        s_doc_range(ix, &sq.doc_lo, &sq.doc_hi);
+    }
     cs_search_result_t *sr = malloc(sizeof *sr);
     if (!sr) {
         return s_fail(ix->res, CS_PERR_INTERNAL, "out of memory searching the index");
@@ -549,7 +589,7 @@ static cs_proto_err_t s_by_key(s_ix_t *ix)
 /* The term a reference names ("Accident, transport, car occupant"): main term, then subterms,
  * each part (split at commas) matched as one title or as the start of one. The key of the
  * deepest term reached into out; 0 when not even the main term is found. */
-static int s_resolve_ref(s_ix_t *ix, const char *ref, char *out)
+static int s_resolve_ref(s_ix_t *ix, const char *root, const char *ref, char *out)
 {
     const char *parts[16];
     size_t lens[16], n = 0;
@@ -561,7 +601,7 @@ static int s_resolve_ref(s_ix_t *ix, const char *ref, char *out)
         p += l + (c ? 1 : 0);
     }
     char at[CS_CODE_MAX];
-    snprintf(at, sizeof at, "%s", ix->root);
+    snprintf(at, sizeof at, "%s", root);
     uint8_t cls = CS_CLASS_CHAPTER;
     size_t i = 0;
     int found = 0;
@@ -625,7 +665,8 @@ static size_t s_follow_rows(s_ix_t *ix, size_t from, size_t to, size_t *budget)
             }
             if (*budget == 0) {
                 s_unfollowed(ix, key, via, ref, "limit");
-            } else if (!s_resolve_ref(ix, ref, target)) {
+            } else if (!s_resolve_ref(ix, cs_index_table_root(res->rows[i].table), ref,
+                                      target)) {
                 s_unfollowed(ix, key, via, ref, "not_found");
             } else if (s_in_rows(res, target)) {
                 s_unfollowed(ix, key, via, ref, "cycle");
@@ -679,8 +720,8 @@ static cs_proto_err_t s_open(s_ix_t *ix, cs_store_t *store, const cs_plugin_host
                       "ICD-10-CM Index answers for icd10cm)",
                       cs_str_printable(q->system, buf, sizeof buf));
     }
-    res->table = s_table_of(q->table);
-    if (res->table < 0) {
+    res->table = q->all ? -1 : s_table_of(q->table);
+    if (res->table < 0 && !q->all) {
         return s_fail(res, CS_PERR_BAD_REQUEST, "table '%s' is not one of index, eindex, drug, "
                       "neoplasm", cs_str_printable(q->table, buf, sizeof buf));
     }
@@ -721,20 +762,13 @@ static cs_proto_err_t s_open_table(s_ix_t *ix)
 {
     cs_index_result_t *res = ix->res;
     ix->root = cs_index_table_root(res->table);
-    cs_entry_t e;
-    if (s_get(ix, ix->set, CS_CLASS_CHAPTER, ix->root, strlen(ix->root), &e, 0) != CS_OK) {
+    res->table_title = s_read_root(ix, res->table);
+    if (!res->table_title) {
         return s_fail(res, CS_PERR_UNKNOWN_RELEASE, "index set %s holds no %s (load its file "
                       "with the loader icd10cm-index)", res->set_label,
                       cs_index_table_title(res->table));
     }
-    res->table_title = s_dup_span(res, e.title);
-    const uint8_t *pos = e.attrs;
-    cs_span_t n, v;
-    for (uint16_t i = 0; i < e.n_attrs && cs_entry_attr_next(&e, &pos, &n, &v); i++) {
-        if (n.len == 5 && memcmp(n.ptr, "head", 4) == 0 && n.ptr[4] >= '1' && n.ptr[4] <= '9') {
-            res->heads[n.ptr[4] - '0'] = s_dup_span(res, v);
-        }
-    }
+    memcpy(res->heads, ix->heads[res->table], sizeof res->heads);
     return CS_PERR_NONE;
 }
 
@@ -750,13 +784,15 @@ cs_proto_err_t cs_index_run(cs_reader_t *r, cs_store_t *store, const cs_plugin_h
     }
     s_ix_t ix = {.r = r, .res = res, .q = &qq};
     cs_proto_err_t e = s_open(&ix, store, plugins);
-    if (e == CS_PERR_NONE) {
+    if (e == CS_PERR_NONE && !qq.all) {
         e = s_open_table(&ix);
     }
     if (e != CS_PERR_NONE) {
         return e;
     }
-    if (qq.key.len) {
+    if (qq.all) {
+        e = qq.q && qq.q_len ? s_by_words(&ix) : CS_PERR_NONE;
+    } else if (qq.key.len) {
         e = s_by_key(&ix);
     } else if (qq.n_path) {
         e = s_by_path(&ix);

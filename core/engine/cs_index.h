@@ -76,6 +76,7 @@ typedef struct cs_index_code {
 /* One term. */
 typedef struct cs_index_row {
     const char *key;          /* the term's key in the set (lookup system icd10cm-index) */
+    int table;                /* cs_index_table_t of the term */
     const char *kind;         /* "main_term" or "term" */
     const char *title;        /* with its nonessential modifiers, as the file writes it */
     const char *path[CS_INDEX_MAX_LEVEL + 1]; /* the titles above it, main term first */
@@ -101,7 +102,9 @@ typedef struct cs_index_unfollowed {
 
 typedef struct cs_index_query {
     cs_str_t system;          /* "icd10cm": the set is "<system>-index" */
-    cs_str_t table;           /* "index", "eindex", "drug", "neoplasm" */
+    cs_str_t table;           /* "index", "eindex", "drug", "neoplasm" (unread with all) */
+    int all;                  /* 1: words over every table of the set (the search op's
+                               * index source); rows say their table */
     cs_str_t release;         /* the set's label, or empty */
     int date;                 /* yyyymmdd, or 0 */
     const char *q;            /* words, or NULL */
@@ -121,8 +124,8 @@ typedef struct cs_index_result {
     char msg[256];            /* why, when run returned an error */
     char set_label[64];       /* the index set answering */
     char tabular_label[64];   /* the ICD-10-CM release codes were checked in ("" if none) */
-    int table;                /* cs_index_table_t */
-    const char *table_title;
+    int table;                /* cs_index_table_t (-1 with all) */
+    const char *table_title;  /* NULL with all */
     const char *heads[CS_INDEX_MAX_COLS + 1]; /* column headings (drug, neoplasm) */
     uint64_t total;           /* matches (q), subterms (path), main terms (neither) */
     int by_path;              /* 1 when path or key was given */

@@ -46,12 +46,15 @@ static void s_pack_code(cs_out_t *out, const cs_index_code_t *c)
     }
 }
 
-static void s_pack_row(cs_out_t *out, const cs_index_row_t *row, int scored)
+static void s_pack_row(cs_out_t *out, const cs_index_row_t *row, int scored, int tables)
 {
-    uint32_t n = 6 + (row->nemod ? 1 : 0) + (row->see ? 1 : 0) + (row->see_also ? 1 : 0) +
+    uint32_t n = 6 + (tables ? 1 : 0) + (row->nemod ? 1 : 0) + (row->see ? 1 : 0) + (row->see_also ? 1 : 0) +
                  (row->warning ? 1 : 0) + (scored && !row->via ? 1 : 0) + (row->via ? 3 : 0);
     cs_out_map(out, n);
     cs_out_kv_str(out, "key", row->key);
+    if (tables) {
+        cs_out_kv_str(out, "table", cs_index_table_name(row->table));
+    }
     cs_out_kv_str(out, "kind", row->kind);
     cs_out_kv_str(out, "title", row->title);
     cs_out_cstr(out, "path");
@@ -121,7 +124,7 @@ static void s_pack_result(cs_out_t *out, const cs_request_t *req,
     cs_out_cstr(out, "rows");
     cs_out_array(out, (uint32_t)res->n_rows);
     for (size_t i = 0; i < res->n_rows; i++) {
-        s_pack_row(out, &res->rows[i], scored);
+        s_pack_row(out, &res->rows[i], scored, 0);
     }
     if (req->follow) {
         cs_out_cstr(out, "unfollowed");
@@ -174,4 +177,42 @@ cs_proto_err_t cs_index_answer(cs_store_t *store, cs_reader_t *r,
     cs_index_result_free(res);
     free(res);
     return e;
+}
+
+void cs_index_source_write(void *arg, cs_out_t *out)
+{
+    const cs_index_source_t *src = arg;
+    const cs_request_t *req = src->req;
+    cs_index_query_t q = {
+        .system = req->system,
+        .all = 1,
+        .date = req->has_date ? req->date : 0,
+        .q = req->q.ptr,
+        .q_len = req->q.len,
+        .limit = req->limit > 0 ? (uint32_t)req->limit : 0,
+    };
+    cs_index_result_t *res = calloc(1, sizeof *res);
+    cs_proto_err_t e = res ? cs_index_run(src->r, src->store, src->plugins, &q, res)
+                           : CS_PERR_INTERNAL;
+    if (e != CS_PERR_NONE) {
+        cs_out_map(out, 4);
+        cs_out_kv_str(out, "release", NULL);
+        cs_out_kv_int(out, "total", 0);
+        cs_out_cstr(out, "rows");
+        cs_out_array(out, 0);
+        cs_out_kv_str(out, "message", res ? res->msg : "out of memory");
+    } else {
+        cs_out_map(out, 3);
+        cs_out_kv_str(out, "release", res->set_label);
+        cs_out_kv_int(out, "total", (int64_t)res->total);
+        cs_out_cstr(out, "rows");
+        cs_out_array(out, (uint32_t)res->n_rows);
+        for (size_t i = 0; i < res->n_rows; i++) {
+            s_pack_row(out, &res->rows[i], 1, 1);
+        }
+    }
+    if (res) {
+        cs_index_result_free(res);
+        free(res);
+    }
 }

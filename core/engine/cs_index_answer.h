@@ -21,6 +21,19 @@ cs_proto_err_t cs_index_answer(cs_store_t *store, cs_reader_t *r,
                                const cs_plugin_host_t *plugins, const cs_request_t *req,
                                cs_out_t *out);
 
+/* The search op's index source ("include":["index"]): the terms of every table of the index
+ * set in effect on the request's date (or the newest) that match its q, as the index op's
+ * rows, each with its "table"; written as {"release", "total", "rows"} (release nil and a
+ * "message" when no index set answers). */
+typedef struct cs_index_source {
+    cs_store_t *store;
+    cs_reader_t *r;
+    const cs_plugin_host_t *plugins;
+    const cs_request_t *req;
+} cs_index_source_t;
+
+void cs_index_source_write(void *arg, cs_out_t *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -22,7 +22,7 @@ const cs_op_def_t cs_ops[CS_OP_COUNT_] = {
     [CS_OP_SEARCH] = {
         .name = "search", .required = {CS_KEY_SYSTEM, CS_KEY_Q},
         .accepts = CS_KEYS_COMMON | CS_KEYS_RELEASE | B(Q) | B(LIMIT) | B(OFFSET) |
-                   B(BILLABLE_ONLY),
+                   B(BILLABLE_ONLY) | B(INCLUDE),
         .limit_max = CS_PROTO_MAX_LIMIT,
         .flags = CS_OPF_ENGINE | CS_OPF_SLOW, .handler = cs_op_search},
     [CS_OP_CROSSWALK] = {

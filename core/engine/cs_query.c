@@ -1006,7 +1006,14 @@ static cs_proto_err_t s_search(cs_engine_t *e, const cs_request_t *req, cs_out_t
     if (perr != CS_PERR_NONE) {
         return perr;
     }
-    return cs_search_answer(e->reader, ctx.sys->system, ctx.rel.id, ctx.rel.label, req, out);
+    if (!(req->include & CS_INCLUDE_INDEX)) {
+        return cs_search_answer(e->reader, ctx.sys->system, ctx.rel.id, ctx.rel.label, req, out);
+    }
+    /* the ICD-10-CM Index's terms as a source too (engine/cs_index_answer.h) */
+    cs_index_source_t src = {e->store, e->reader, e->plugins, req};
+    cs_search_extra_t extra = {"index", cs_index_source_write, &src};
+    return cs_search_answer_with(e->reader, ctx.sys->system, ctx.rel.id, ctx.rel.label, req,
+                                 &extra, out);
 }
 
 /* ---- diff ---- */

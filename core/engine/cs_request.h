@@ -102,6 +102,7 @@ enum {
     CS_INCLUDE_NOTES = 1u << 0,
     CS_INCLUDE_CHILDREN = 1u << 1,
     CS_INCLUDE_ANCESTORS = 1u << 2,
+    CS_INCLUDE_INDEX = 1u << 3, /* search: the ICD-10-CM Index's terms as a source too */
 };
 
 /* A decoded request. Absent optional keys leave their fields zero / empty. */

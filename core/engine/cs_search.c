@@ -928,6 +928,13 @@ int cs_search_run(cs_reader_t *r, uint32_t release, const cs_search_query_t *sq,
 cs_proto_err_t cs_search_answer(cs_reader_t *r, const cs_system_ops_t *sys, uint32_t release,
                                 cs_span_t label, const cs_request_t *req, cs_out_t *out)
 {
+    return cs_search_answer_with(r, sys, release, label, req, NULL, out);
+}
+
+cs_proto_err_t cs_search_answer_with(cs_reader_t *r, const cs_system_ops_t *sys,
+                                     uint32_t release, cs_span_t label, const cs_request_t *req,
+                                     const cs_search_extra_t *extra, cs_out_t *out)
+{
     cs_search_query_t sq = {
         .q = req->q.ptr,
         .q_len = req->q.len,
@@ -952,7 +959,7 @@ cs_proto_err_t cs_search_answer(cs_reader_t *r, const cs_system_ops_t *sys, uint
         free(res);
         return CS_PERR_INTERNAL;
     }
-    cs_reply_begin(out, req, 1, 3);
+    cs_reply_begin(out, req, 1, extra ? 4 : 3);
     cs_out_cstr(out, "release");
     cs_out_strn(out, label.ptr, label.len);
     cs_out_kv_int(out, "total", (int64_t)res->total);
@@ -973,5 +980,9 @@ cs_proto_err_t cs_search_answer(cs_reader_t *r, const cs_system_ops_t *sys, uint
         cs_out_hit(out, &hit);
     }
     free(res);
+    if (extra) {
+        cs_out_cstr(out, extra->key);
+        extra->write(extra->arg, out);
+    }
     return CS_PERR_NONE;
 }

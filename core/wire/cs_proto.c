@@ -536,6 +536,8 @@ static cs_proto_err_t s_decode_include(cs_request_t *req, const msgpack_object *
             req->include |= CS_INCLUDE_CHILDREN;
         } else if (s.len == 9 && memcmp(s.ptr, "ancestors", 9) == 0) {
             req->include |= CS_INCLUDE_ANCESTORS;
+        } else if (s.len == 5 && memcmp(s.ptr, "index", 5) == 0) {
+            req->include |= CS_INCLUDE_INDEX;
         }
     }
     return e;
