@@ -509,6 +509,18 @@ START_TEST(test_fy2022_rows)
     ck_assert(cs_obj_is_str(cs_obj_get(row, "table"), "eindex"));
     s_title_is(row, "ladder");
     s_code_is(row, "code", "W11", "needs_7th");
+    /* the CLI: one row per line, a column per heading, each code with its state's mark */
+    char cmd[2048], out[8192];
+    snprintf(cmd, sizeof cmd, "%s/bin/codeset --connect %s index drug acetaminophen 2>&1",
+             cs_test_build_dir(), s_d.query_ep);
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    size_t got = fread(out, 1, sizeof out - 1, p);
+    out[got] = '\0';
+    ck_assert_int_eq(pclose(p), 0);
+    ck_assert_msg(strstr(out, "Adverse effect") && strstr(out, "T39.1X5 +7") &&
+                      strstr(out, "Acetaminophen") && strstr(out, "ICD-10-CM 2022"),
+                  "%s", out);
     /* a term with a see, followed: Accident > automobile, see Accident, transport, car */
     const char *autom[] = {"Accident", "automobile", NULL};
     r = s_ok(&(s_req_t){.table = "eindex", .path = autom, .follow = 1});

@@ -202,7 +202,9 @@ static int s_small_attr(s_load_t *ld, const char *name, int max)
 static size_t s_scratch_put(s_load_t *ld, size_t *used, size_t off, size_t len)
 {
     size_t at = *used;
-    memcpy(ld->scratch + at, ld->arena + off, len);
+    if (len) { /* the arena is NULL until its first byte */
+        memcpy(ld->scratch + at, ld->arena + off, len);
+    }
     ld->scratch[at + len] = '\0';
     *used += len + 1;
     return at;
