@@ -68,7 +68,8 @@ typedef struct cs_index_code {
     char chars[40];           /* needs_7th: the 7th characters that apply, in order ("ADS") */
     const char *placeholder;  /* needs_7th: code padded with X to 6 characters ("W11.XXX"),
                                * or NULL when it has 6 */
-    const char *hint[CS_INDEX_HINT_MAX]; /* header, needs_more: billable codes under it */
+    const char *hint[CS_INDEX_HINT_MAX]; /* billable codes under it (the reply shows them for
+                                          * header and needs_more) */
     uint32_t n_hint;
     uint32_t n_under;         /* billable codes under it that were read (up to the scan cap) */
 } cs_index_code_t;

@@ -10,8 +10,9 @@
 static void s_pack_code(cs_out_t *out, const cs_index_code_t *c)
 {
     int needs_7th = c->state == CS_INDEX_NEEDS_7TH;
+    int hint = c->n_hint && !needs_7th; /* chars says it all, in a third of the bytes */
     uint32_t n = 3 + (c->col ? 2 : 0) + (c->code ? 1 : 0) + (c->title ? 1 : 0) +
-                 (needs_7th ? 1 : 0) + (c->placeholder ? 1 : 0) + (c->n_hint ? 1 : 0);
+                 (needs_7th ? 1 : 0) + (c->placeholder ? 1 : 0) + (hint ? 1 : 0);
     cs_out_map(out, n);
     cs_out_kv_str(out, "name", c->name);
     if (c->col) {
@@ -37,7 +38,7 @@ static void s_pack_code(cs_out_t *out, const cs_index_code_t *c)
     if (c->placeholder) {
         cs_out_kv_str(out, "placeholder", c->placeholder);
     }
-    if (c->n_hint) {
+    if (hint) {
         cs_out_cstr(out, "hint");
         cs_out_array(out, c->n_hint);
         for (uint32_t i = 0; i < c->n_hint; i++) {
