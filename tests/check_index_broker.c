@@ -543,6 +543,10 @@ typedef struct s_census {
     uint64_t levels[12], cells, refs, state[6], requests;
     char unknown[4096];
     size_t unknown_len;
+    char (*with_refs)[32];  /* keys of the terms with a see or a see also */
+    size_t n_with_refs;
+    uint64_t sees[2];       /* see, see also */
+    uint64_t outcome[2][6]; /* per kind: whole, partial, not_found, cycle, limit, a table */
 } s_census_t;
 
 static const char *const s_states[6] = {"none", "billable", "header", "needs_7th",
@@ -551,6 +555,14 @@ static const char *const s_states[6] = {"none", "billable", "header", "needs_7th
 static void s_count_row(s_census_t *c, const msgpack_object *row)
 {
     c->levels[cs_obj_get(row, "path")->via.array.size]++;
+    int see = cs_obj_get(row, "see") != NULL, also = cs_obj_get(row, "see_also") != NULL;
+    c->sees[0] += see;
+    c->sees[1] += also;
+    if (see || also) {
+        c->with_refs = realloc(c->with_refs, (c->n_with_refs + 1) * sizeof *c->with_refs);
+        ck_assert_ptr_nonnull(c->with_refs);
+        cs_obj_cstr(cs_obj_get(row, "key"), c->with_refs[c->n_with_refs++], 32);
+    }
     const msgpack_object *codes = cs_obj_get(row, "codes");
     for (uint32_t i = 0; i < codes->via.array.size; i++) {
         const msgpack_object *it = &codes->via.array.ptr[i];
@@ -612,6 +624,40 @@ static void s_walk(s_census_t *c, const char *table, const char *key)
     }
 }
 
+/* Follow the references of every term that has one: how each ends. */
+static void s_follow_all(s_census_t *c, const char *table)
+{
+    static const char *const whys[3] = {"not_found", "cycle", "limit"};
+    for (size_t i = 0; i < c->n_with_refs; i++) {
+        const char *key = c->with_refs[i];
+        const msgpack_object *r = s_ok(&(s_req_t){.table = table, .key = key, .follow = 1,
+                                                  .limit = 1});
+        const msgpack_object *rows = s_rows(r);
+        for (uint32_t k = 0; k < rows->via.array.size; k++) {
+            const msgpack_object *row = &rows->via.array.ptr[k];
+            if (!cs_obj_is_str(cs_obj_get(row, "from"), key)) {
+                continue;
+            }
+            int also = cs_obj_is_str(cs_obj_get(row, "via"), "see_also");
+            c->outcome[also][cs_obj_true(cs_obj_get(row, "partial")) ? 1 : 0]++;
+        }
+        const msgpack_object *un = cs_obj_get(r, "unfollowed");
+        for (uint32_t k = 0; k < un->via.array.size; k++) {
+            const msgpack_object *u = &un->via.array.ptr[k];
+            if (!cs_obj_is_str(cs_obj_get(u, "from"), key)) {
+                continue;
+            }
+            int also = cs_obj_is_str(cs_obj_get(u, "via"), "see_also");
+            int known = 0;
+            for (int w = 0; w < 3; w++) {
+                known |= cs_obj_is_str(cs_obj_get(u, "why"), whys[w]);
+                c->outcome[also][2 + w] += cs_obj_is_str(cs_obj_get(u, "why"), whys[w]);
+            }
+            c->outcome[also][5] += !known; /* a table's name */
+        }
+    }
+}
+
 START_TEST(test_fy2022_census)
 {
     int ok = s_load_fy2022();
@@ -619,11 +665,11 @@ START_TEST(test_fy2022_census)
     static const struct {
         const char *table;
         uint64_t levels[10];
-        uint64_t cells, refs;
+        uint64_t cells, refs, see, see_also;
     } want[] = {
-        {"drug", {5175, 1900, 294, 49, 5}, 43182, 0},
-        {"neoplasm", {1, 593, 957, 352, 36}, 10916, 1},
-        {"eindex", {314, 1380, 1587, 1268, 917, 1004, 862, 364, 104}, 0, 6416 + 4 + 11},
+        {"drug", {5175, 1900, 294, 49, 5}, 43182, 0, 97, 35},
+        {"neoplasm", {1, 593, 957, 352, 36}, 10916, 1, 67, 120},
+        {"eindex", {314, 1380, 1587, 1268, 917, 1004, 862, 364, 104}, 0, 6416 + 4 + 11, 788, 98},
     };
     for (size_t t = 0; t < 3; t++) {
         s_census_t *c = calloc(1, sizeof *c);
@@ -634,6 +680,25 @@ START_TEST(test_fy2022_census)
         }
         ck_assert_uint_eq(c->cells, want[t].cells);
         ck_assert_uint_eq(c->refs, want[t].refs);
+        ck_assert_uint_eq(c->sees[0], want[t].see);
+        ck_assert_uint_eq(c->sees[1], want[t].see_also);
+        s_follow_all(c, want[t].table);
+        for (int k = 0; k < 2; k++) {
+            uint64_t sum = 0;
+            for (int o = 0; o < 6; o++) {
+                sum += c->outcome[k][o];
+            }
+            ck_assert_msg(sum == c->sees[k], "%s: %llu %s ended, of %llu", want[t].table,
+                          (unsigned long long)sum, k ? "see also" : "see",
+                          (unsigned long long)c->sees[k]);
+            fprintf(stderr, "FY2022 %s %s references: %llu reach their whole path, %llu only "
+                    "its start, %llu nothing, %llu a cycle, %llu the limit, %llu a whole "
+                    "table\n", want[t].table, k ? "see also" : "see",
+                    (unsigned long long)c->outcome[k][0], (unsigned long long)c->outcome[k][1],
+                    (unsigned long long)c->outcome[k][2], (unsigned long long)c->outcome[k][3],
+                    (unsigned long long)c->outcome[k][4], (unsigned long long)c->outcome[k][5]);
+        }
+        free(c->with_refs);
         fprintf(stderr,
                 "FY2022 %s through the broker (%llu requests): %llu cells, %llu code "
                 "references; none %llu, billable %llu, header %llu, needs_7th %llu, "

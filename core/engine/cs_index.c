@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "engine/cs_resolve.h"
 #include "engine/cs_search.h"
@@ -390,17 +391,33 @@ static size_t s_fold(const char *text, size_t len, int essential, char *out, siz
     return o;
 }
 
-/* Does title answer want (folded)? Its whole folded text, its essential words, or the part
- * before its first comma ("Disease, diseased" answers "Disease"). */
-static int s_title_answers(const char *title, size_t tl, const char *want)
+/* A folded title with a final "nec" or "nos" (not elsewhere classified / specified) taken
+ * off: "Copper (dust) (fumes) NEC" is what "see Copper" names. Returns the new length. */
+static size_t s_strip_nec(char *f, size_t n)
+{
+    if (n > 4 && (strcmp(f + n - 4, " nec") == 0 || strcmp(f + n - 4, " nos") == 0)) {
+        n -= 4;
+        f[n] = '\0';
+    }
+    return n;
+}
+
+/* Does title answer want (its folded whole, and its folded words outside parentheses)? The
+ * title's whole folded text, its essential words (with or without a final NEC or NOS), or
+ * the part before its first comma ("Disease, diseased" answers "Disease"). */
+static int s_title_answers(const char *title, size_t tl, const char *want, const char *want_ess)
 {
     char f[512];
     s_fold(title, tl, 0, f, sizeof f);
     if (strcmp(f, want) == 0) {
         return 1;
     }
-    s_fold(title, tl, 1, f, sizeof f);
-    if (strcmp(f, want) == 0) {
+    size_t n = s_fold(title, tl, 1, f, sizeof f);
+    if (strcmp(f, want) == 0 || strcmp(f, want_ess) == 0) {
+        return 1;
+    }
+    s_strip_nec(f, n);
+    if (strcmp(f, want) == 0 || strcmp(f, want_ess) == 0) {
         return 1;
     }
     const char *comma = memchr(title, ',', tl);
@@ -408,11 +425,12 @@ static int s_title_answers(const char *title, size_t tl, const char *want)
         return 0;
     }
     s_fold(title, (size_t)(comma - title), 1, f, sizeof f);
-    return strcmp(f, want) == 0;
+    return strcmp(f, want) == 0 || strcmp(f, want_ess) == 0;
 }
 
 typedef struct s_find {
     const char *want;   /* folded */
+    const char *want_ess; /* folded, words in parentheses left out */
     char key[CS_CODE_MAX];
 } s_find_t;
 
@@ -421,7 +439,7 @@ static int s_find_fn(s_ix_t *ix, void *arg, const char *key, size_t klen)
     s_find_t *f = arg;
     cs_entry_t e;
     if (klen >= sizeof f->key || s_get(ix, ix->set, CS_CLASS_CODE, key, klen, &e, 1) != CS_OK ||
-        !s_title_answers(e.title.ptr, e.title.len, f->want)) {
+        !s_title_answers(e.title.ptr, e.title.len, f->want, f->want_ess)) {
         return 0;
     }
     memcpy(f->key, key, klen);
@@ -433,8 +451,9 @@ static int s_find_fn(s_ix_t *ix, void *arg, const char *key, size_t klen)
 static int s_child_named(s_ix_t *ix, uint8_t cls, const char *parent, const char *text,
                          size_t len, char *out)
 {
-    char want[512];
-    s_find_t f = {.want = want};
+    char want[512], want_ess[512];
+    s_find_t f = {.want = want, .want_ess = want_ess};
+    s_fold(text, len, 1, want_ess, sizeof want_ess);
     if (s_fold(text, len, 0, want, sizeof want) == 0 ||
         !s_children(ix, cls, parent, strlen(parent), s_find_fn, &f)) {
         return 0;
@@ -588,7 +607,8 @@ static cs_proto_err_t s_by_key(s_ix_t *ix)
 
 /* The term a reference names ("Accident, transport, car occupant"): main term, then subterms,
  * each part (split at commas) matched as one title or as the start of one. The key of the
- * deepest term reached into out; 0 when not even the main term is found. */
+ * deepest term reached into out; 2 when every part was matched, 1 when only some were ("by
+ * site"), 0 when not even the main term is found. */
 static int s_resolve_ref(s_ix_t *ix, const char *root, const char *ref, char *out)
 {
     const char *parts[16];
@@ -626,7 +646,42 @@ static int s_resolve_ref(s_ix_t *ix, const char *root, const char *ref, char *ou
     if (found) {
         memcpy(out, at, CS_CODE_MAX);
     }
-    return found;
+    return found ? (i == n ? 2 : 1) : 0;
+}
+
+/* References that name another table first: "see Table of Drugs and Chemicals, lead" looks
+ * up lead in the drug table; the name alone names the whole table. */
+static const struct {
+    const char *name;
+    int table;
+} s_table_refs[] = {
+    {"Table of Drugs and Chemicals", CS_INDEX_T_DRUG},
+    {"Index to Diseases and Injuries", CS_INDEX_T_INDEX},
+    {"Index to disease", CS_INDEX_T_INDEX},
+    {"External Cause of Injuries Index", CS_INDEX_T_EINDEX},
+};
+
+/* A reference from a row of table t: in the table it names first, else in t, else ("see
+ * Neoplasm, malignant, by site" in the Index to Diseases) in the Neoplasm Table. As
+ * s_resolve_ref, and 3 when it names a whole table (*table_out says which). */
+static int s_resolve_ref_from(s_ix_t *ix, int t, const char *ref, char *out, int *table_out)
+{
+    for (size_t i = 0; i < sizeof s_table_refs / sizeof s_table_refs[0]; i++) {
+        size_t n = strlen(s_table_refs[i].name);
+        if (strncasecmp(ref, s_table_refs[i].name, n) == 0 && (!ref[n] || ref[n] == ',')) {
+            *table_out = s_table_refs[i].table;
+            const char *rest = ref[n] ? ref + n + 1 : "";
+            while (*rest == ' ') {
+                rest++;
+            }
+            return *rest ? s_resolve_ref(ix, cs_index_table_root(*table_out), rest, out) : 3;
+        }
+    }
+    int got = s_resolve_ref(ix, cs_index_table_root(t), ref, out);
+    if (!got && t != CS_INDEX_T_NEOPLASM && strncmp(ref, "Neoplasm", 8) == 0) {
+        got = s_resolve_ref(ix, CS_INDEX_ROOT_NEOPLASM, ref, out);
+    }
+    return got;
 }
 
 static int s_in_rows(const cs_index_result_t *res, const char *key)
@@ -663,11 +718,14 @@ static size_t s_follow_rows(s_ix_t *ix, size_t from, size_t to, size_t *budget)
             if (!ref) {
                 continue;
             }
+            int got = 0, table = -1;
             if (*budget == 0) {
                 s_unfollowed(ix, key, via, ref, "limit");
-            } else if (!s_resolve_ref(ix, cs_index_table_root(res->rows[i].table), ref,
-                                      target)) {
+            } else if (!(got = s_resolve_ref_from(ix, res->rows[i].table, ref, target,
+                                                  &table))) {
                 s_unfollowed(ix, key, via, ref, "not_found");
+            } else if (got == 3) {
+                s_unfollowed(ix, key, via, ref, cs_index_table_name(table));
             } else if (s_in_rows(res, target)) {
                 s_unfollowed(ix, key, via, ref, "cycle");
             } else {
@@ -677,6 +735,7 @@ static size_t s_follow_rows(s_ix_t *ix, size_t from, size_t to, size_t *budget)
                     row->via = via;
                     row->from = key; /* an arena string: stable across the realloc */
                     row->ref = ref;
+                    row->partial = got == 1;
                     added++;
                 }
             }

@@ -90,6 +90,9 @@ typedef struct cs_index_row {
     const char *via;          /* a followed row: "see" or "see_also"; NULL for a match */
     const char *from;         /* a followed row: the key of the row that referred to it */
     const char *ref;          /* a followed row: the reference as written */
+    int partial;              /* a followed row: only the start of ref was found (the rest,
+                               * "by site", "by type", is an instruction, or the file's
+                               * wording differs); the row is the deepest term reached */
 } cs_index_row_t;
 
 /* A reference that was not followed to a row. */
@@ -98,7 +101,9 @@ typedef struct cs_index_unfollowed {
     const char *via;          /* "see" or "see_also" */
     const char *ref;          /* as written */
     const char *why;          /* "cycle" (its row is in the answer already), "not_found",
-                               * "limit" (CS_INDEX_FOLLOW_MAX reached) */
+                               * "limit" (CS_INDEX_FOLLOW_MAX reached), or a table's name
+                               * ("drug") when ref names a whole table ("see Table of Drugs
+                               * and Chemicals") */
 } cs_index_unfollowed_t;
 
 typedef struct cs_index_query {

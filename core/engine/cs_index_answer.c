@@ -50,7 +50,7 @@ static void s_pack_code(cs_out_t *out, const cs_index_code_t *c)
 static void s_pack_row(cs_out_t *out, const cs_index_row_t *row, int scored, int tables)
 {
     uint32_t n = 6 + (tables ? 1 : 0) + (row->nemod ? 1 : 0) + (row->see ? 1 : 0) + (row->see_also ? 1 : 0) +
-                 (row->warning ? 1 : 0) + (scored && !row->via ? 1 : 0) + (row->via ? 3 : 0);
+                 (row->warning ? 1 : 0) + (scored && !row->via ? 1 : 0) + (row->via ? 4 : 0);
     cs_out_map(out, n);
     cs_out_kv_str(out, "key", row->key);
     if (tables) {
@@ -83,6 +83,7 @@ static void s_pack_row(cs_out_t *out, const cs_index_row_t *row, int scored, int
         cs_out_kv_str(out, "via", row->via);
         cs_out_kv_str(out, "from", row->from);
         cs_out_kv_str(out, "ref", row->ref);
+        cs_out_kv_bool(out, "partial", row->partial);
     }
     cs_out_cstr(out, "codes");
     cs_out_array(out, row->n_items);
@@ -125,7 +126,8 @@ static void s_pack_result(cs_out_t *out, const cs_request_t *req,
     cs_out_cstr(out, "rows");
     cs_out_array(out, (uint32_t)res->n_rows);
     for (size_t i = 0; i < res->n_rows; i++) {
-        s_pack_row(out, &res->rows[i], scored, 0);
+        /* a followed row of another table (the Neoplasm Table) says which */
+        s_pack_row(out, &res->rows[i], scored, res->rows[i].table != res->table);
     }
     if (req->follow) {
         cs_out_cstr(out, "unfollowed");
