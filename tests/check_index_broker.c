@@ -335,6 +335,37 @@ START_TEST(test_samples_walk)
     /* "see Disease, Alzheimer's" reaches the main term Disease, diseased and its subterm */
     r = s_ok(&(s_req_t){.table = "index", .q = "dementia alzheimers", .follow = 1});
     s_title_is(s_row_at(r, 1), "Alzheimer's");
+    /* refused: a path that is not a list of str, or longer than a main term and 9 levels */
+    msgpack_packer *pk = cs_tclient_begin(s_q);
+    msgpack_pack_map(pk, 4);
+    cs_tpack_kv(pk, "op", "index");
+    cs_tpack_kv(pk, "system", "icd10cm");
+    cs_tpack_kv(pk, "table", "eindex");
+    cs_tpack_kv(pk, "path", "Fall");
+    ck_assert_str_eq(s_err(cs_tclient_call(s_q, S_TIMEOUT)), "bad_request");
+    pk = cs_tclient_begin(s_q);
+    msgpack_pack_map(pk, 4);
+    cs_tpack_kv(pk, "op", "index");
+    cs_tpack_kv(pk, "system", "icd10cm");
+    cs_tpack_kv(pk, "table", "eindex");
+    cs_tpack_str(pk, "path");
+    msgpack_pack_array(pk, 11);
+    for (int i = 0; i < 11; i++) {
+        cs_tpack_str(pk, "Fall");
+    }
+    ck_assert_str_eq(s_err(cs_tclient_call(s_q, S_TIMEOUT)), "too_many");
+    /* a path of odd bytes and a key of another shape are answered, found false */
+    const char *odd[] = {"\xff\xfe(((", "", NULL};
+    ck_assert(!cs_obj_true(cs_obj_get(s_ok(&(s_req_t){.table = "eindex", .path = odd}),
+                                      "found")));
+    ck_assert(!cs_obj_true(cs_obj_get(s_ok(&(s_req_t){.table = "eindex", .key = "e../x"}),
+                                      "found")));
+    /* no table */
+    pk = cs_tclient_begin(s_q);
+    msgpack_pack_map(pk, 2);
+    cs_tpack_kv(pk, "op", "index");
+    cs_tpack_kv(pk, "system", "icd10cm");
+    ck_assert_str_eq(s_err(cs_tclient_call(s_q, S_TIMEOUT)), "bad_request");
     /* refused: a table, a system, a release */
     ck_assert_str_eq(s_err(s_index(&(s_req_t){.table = "tabular"})), "bad_request");
     ck_assert_str_eq(s_err(s_index(&(s_req_t){.table = "drug", .system = "icd9cm"})),
