@@ -286,13 +286,17 @@ $(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(BUILD)/obj/tests/bench/bench_ut
                   $(BUILD)/obj/tests/embed_engine.o $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS) -lm
-BENCHES := $(filter-out $(BUILD)/bench/bench_util,$(BENCHES))
+BENCHES := $(filter-out $(BUILD)/bench/bench_util $(BUILD)/bench/bench_redis,$(BENCHES))
 # Keep the objects (intermediates of the pattern rule above) so a second `make bench` links only.
 .SECONDARY: $(BENCHES:$(BUILD)/bench/%=$(BUILD)/obj/tests/bench/%.o) \
-            $(BUILD)/obj/tests/bench/bench_util.o
+            $(BUILD)/obj/tests/bench/bench_util.o $(BUILD)/obj/tests/bench/bench_redis.o
+# The benchmarks that set codeset beside Redis link its helpers and hiredis.
+REDIS_BENCHES := $(BUILD)/bench/bench_broker $(BUILD)/bench/bench_clients
 HIREDIS_CFLAGS = $(shell $(PKG_CONFIG) --cflags hiredis 2>/dev/null)
-$(BUILD)/obj/tests/bench/bench_broker.o: CFLAGS += $(HIREDIS_CFLAGS)
-$(BUILD)/bench/bench_broker: CORE_LIBS += $(shell $(PKG_CONFIG) --libs hiredis 2>/dev/null)
+$(REDIS_BENCHES:$(BUILD)/bench/%=$(BUILD)/obj/tests/bench/%.o) \
+    $(BUILD)/obj/tests/bench/bench_redis.o: CFLAGS += $(HIREDIS_CFLAGS)
+$(REDIS_BENCHES): $(BUILD)/obj/tests/bench/bench_redis.o
+$(REDIS_BENCHES): CORE_LIBS += $(shell $(PKG_CONFIG) --libs hiredis 2>/dev/null)
 
 bench: all $(BENCHES)
 	$(Q)for b in $(BENCHES); do \

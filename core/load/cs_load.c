@@ -2,6 +2,7 @@
 #include "load/cs_load.h"
 
 #include <limits.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -643,6 +644,9 @@ static void *s_job_main(void *arg)
     cs_infiles_unpin_text(jobs->in, err.file, sizeof err.file);
     s_log_files = NULL;
     cs_infiles_close(&jobs->in);
+    /* A load frees tens of MiB in this thread's malloc arena, which glibc keeps mapped for
+     * the next load: give the free pages back, or the broker holds them while it serves. */
+    malloc_trim(0);
 
     pthread_mutex_lock(&jobs->lock);
     s_job_t *job = jobs->cur;
