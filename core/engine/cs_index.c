@@ -429,37 +429,58 @@ static int s_title_answers(const char *title, size_t tl, const char *want, const
 }
 
 typedef struct s_find {
-    const char *want;   /* folded */
-    const char *want_ess; /* folded, words in parentheses left out */
-    char key[CS_CODE_MAX];
+    const char *want;        /* folded */
+    const char *want_ess;    /* folded, words in parentheses left out */
+    size_t want_ess_len;
+    char key[CS_CODE_MAX];   /* the child whose title answers */
+    char near[CS_CODE_MAX];  /* else the shortest whose essential words start with want's */
+    size_t near_len;         /* its essential words' length; 0: none */
 } s_find_t;
 
 static int s_find_fn(s_ix_t *ix, void *arg, const char *key, size_t klen)
 {
     s_find_t *f = arg;
     cs_entry_t e;
-    if (klen >= sizeof f->key || s_get(ix, ix->set, CS_CLASS_CODE, key, klen, &e, 1) != CS_OK ||
-        !s_title_answers(e.title.ptr, e.title.len, f->want, f->want_ess)) {
+    if (klen >= sizeof f->key || s_get(ix, ix->set, CS_CLASS_CODE, key, klen, &e, 1) != CS_OK) {
         return 0;
     }
-    memcpy(f->key, key, klen);
-    f->key[klen] = '\0';
-    return 1;
+    if (s_title_answers(e.title.ptr, e.title.len, f->want, f->want_ess)) {
+        memcpy(f->key, key, klen);
+        f->key[klen] = '\0';
+        return 1;
+    }
+    /* "streetcar" for "streetcar occupant": whole words, the shortest title first */
+    char ess[512];
+    size_t n = s_fold(e.title.ptr, e.title.len, 1, ess, sizeof ess);
+    if (f->want_ess_len && n > f->want_ess_len && ess[f->want_ess_len] == ' ' &&
+        memcmp(ess, f->want_ess, f->want_ess_len) == 0 && (!f->near_len || n < f->near_len)) {
+        memcpy(f->near, key, klen);
+        f->near[klen] = '\0';
+        f->near_len = n;
+    }
+    return 0;
 }
 
-/* The child of (cls, parent) whose title answers text; its key into out (CS_CODE_MAX). */
+/* The child of (cls, parent) whose title answers text, else the shortest whose title starts
+ * with text's words; its key into out (CS_CODE_MAX). */
 static int s_child_named(s_ix_t *ix, uint8_t cls, const char *parent, const char *text,
                          size_t len, char *out)
 {
     char want[512], want_ess[512];
     s_find_t f = {.want = want, .want_ess = want_ess};
-    s_fold(text, len, 1, want_ess, sizeof want_ess);
-    if (s_fold(text, len, 0, want, sizeof want) == 0 ||
-        !s_children(ix, cls, parent, strlen(parent), s_find_fn, &f)) {
+    f.want_ess_len = s_fold(text, len, 1, want_ess, sizeof want_ess);
+    if (s_fold(text, len, 0, want, sizeof want) == 0) {
         return 0;
     }
-    memcpy(out, f.key, sizeof f.key);
-    return 1;
+    if (s_children(ix, cls, parent, strlen(parent), s_find_fn, &f)) {
+        memcpy(out, f.key, sizeof f.key);
+        return 1;
+    }
+    if (f.near_len) {
+        memcpy(out, f.near, sizeof f.near);
+        return 1;
+    }
+    return 0;
 }
 
 /* ---- the three ways in: words, a path, the main terms ---- */
