@@ -93,6 +93,14 @@ HTTP_LIB_OBJ  := $(filter-out $(BUILD)/obj/http/main.o,$(HTTP_OBJ))
 HTTP_CFLAGS   := $(shell $(PKG_CONFIG) --cflags libmicrohttpd jansson)
 HTTP_LIBS     := $(shell $(PKG_CONFIG) --libs libmicrohttpd jansson)
 HTTP_ASSETS   := $(wildcard http/www/*)
+# The page is compiled in: tools/embed-assets.c (a build-time generator, built first with the
+# host compiler) writes http/www's files as arrays into $(HTTP_WWW_C); hs_assets.c serves them
+# unless --assets DIR is given.
+EMBED_TOOL    := $(BUILD)/tools/embed-assets
+HTTP_WWW_C    := $(BUILD)/gen/http/hs_www.c
+HTTP_WWW_OBJ  := $(BUILD)/obj/gen/http/hs_www.o
+HTTP_OBJ      += $(HTTP_WWW_OBJ)
+HTTP_LIB_OBJ  += $(HTTP_WWW_OBJ)
 
 # ---- plugins: every folder under plugins/ and loaders/ is one .so ----------
 # loaders/common/ holds sources several loaders compile in (see their plugin.mk), not a plugin.
@@ -141,6 +149,15 @@ $(CLI): $(CLI_OBJ) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS) -lm
 
+$(EMBED_TOOL): tools/embed-assets.c
+	@mkdir -p $(dir $@)
+	$(call say,CC,$<)$(CC) -std=c11 $(WARN) -O2 -o $@ $<
+$(HTTP_WWW_C): $(EMBED_TOOL) $(HTTP_ASSETS)
+	@mkdir -p $(dir $@)
+	$(call say,GEN,$@)$(EMBED_TOOL) $@ $(sort $(HTTP_ASSETS))
+$(HTTP_WWW_OBJ): $(HTTP_WWW_C)
+	@mkdir -p $(dir $@)
+	$(call say,CC,$<)$(CC) $(CPPFLAGS) -Ihttp $(CFLAGS) -c $< -o $@
 $(HTTP_OBJ) $(TEST_OBJ): CPPFLAGS += -Ihttp
 $(HTTP_OBJ) $(TEST_OBJ): CFLAGS += $(HTTP_CFLAGS)
 $(HTTP_BIN): $(HTTP_OBJ) $(LIB_A)
@@ -347,8 +364,6 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/codeset/plugins \
 	    $(DESTDIR)$(PREFIX)/include/codeset $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 0755 $(CODESETD) $(CLI) $(HTTP_BIN) $(DESTDIR)$(PREFIX)/bin/
-	install -d $(DESTDIR)$(PREFIX)/share/codeset/www
-	install -m 0644 $(HTTP_ASSETS) $(DESTDIR)$(PREFIX)/share/codeset/www/
 	install -m 0644 $(PLUGINS) $(DESTDIR)$(PREFIX)/lib/codeset/plugins/
 	install -m 0644 $(LIB_A) $(DESTDIR)$(PREFIX)/lib/
 	$(call so_install,$(LIB_SO).$(SO_VERSION),libcodeset)

@@ -1,4 +1,4 @@
-/* hs_assets.c: static files under one directory (hs_assets.h). */
+/* hs_assets.c: static files, compiled in or under one directory (hs_assets.h). */
 #include "hs_assets.h"
 
 #include <errno.h>
@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 struct hs_assets {
-    int dirfd;           /* the directory, opened once */
+    int dirfd;           /* the directory, opened once; -1: the compiled-in copy */
     char real[PATH_MAX]; /* its real path */
     size_t real_len;
 };
@@ -22,6 +22,11 @@ hs_assets_t *hs_assets_open(const char *dir, cs_error_t *err)
     if (a == NULL) {
         cs_error_set(err, CS_ENOMEM, "out of memory opening the assets");
         return NULL;
+    }
+    if (dir == NULL) {
+        a->dirfd = -1;
+        snprintf(a->real, sizeof a->real, "(compiled in)");
+        return a;
     }
     if (realpath(dir, a->real) == NULL) {
         cs_error_set(err, CS_EIO, "assets directory %s: %s", dir, strerror(errno));
@@ -41,7 +46,9 @@ hs_assets_t *hs_assets_open(const char *dir, cs_error_t *err)
 void hs_assets_destroy(hs_assets_t **ap)
 {
     if (ap && *ap) {
-        close((*ap)->dirfd);
+        if ((*ap)->dirfd >= 0) {
+            close((*ap)->dirfd);
+        }
         free(*ap);
         *ap = NULL;
     }
@@ -50,28 +57,6 @@ void hs_assets_destroy(hs_assets_t **ap)
 const char *hs_assets_dir(const hs_assets_t *a)
 {
     return a->real;
-}
-
-static int s_is_dir(const char *p)
-{
-    struct stat st;
-    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-void hs_assets_default_dir(char *out, size_t cap)
-{
-    char exe[PATH_MAX - 64];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    char *slash = n > 0 ? (exe[n] = '\0', strrchr(exe, '/')) : NULL;
-    if (slash == NULL) {
-        snprintf(out, cap, "/usr/local/share/codeset/www");
-        return;
-    }
-    *slash = '\0';
-    snprintf(out, cap, "%s/../share/codeset/www", exe);
-    if (!s_is_dir(out)) {
-        snprintf(out, cap, "%s/../../http/www", exe);
-    }
 }
 
 /* 1 when every segment of path (after its leading '/') is a plain name. */
@@ -115,13 +100,31 @@ static int s_beneath(const hs_assets_t *a, int fd)
            real[a->real_len] == '/';
 }
 
-int hs_assets_open_file(const hs_assets_t *a, const char *url_path, int *fd, off_t *size,
-                        const char **ctype)
+/* The compiled-in file for a checked path; 200 or 404. */
+static int s_get_embedded(const char *url_path, hs_asset_t *out)
 {
+    for (const hs_embedded_t *e = hs_embedded; e->path; e++) {
+        if (strcmp(e->path, url_path) == 0) {
+            out->data = e->data;
+            out->size = (off_t)e->size;
+            out->ctype = hs_assets_content_type(e->path);
+            return 200;
+        }
+    }
+    return 404;
+}
+
+int hs_assets_get(const hs_assets_t *a, const char *url_path, hs_asset_t *out)
+{
+    memset(out, 0, sizeof *out);
+    out->fd = -1;
     if (!s_path_ok(url_path)) {
         return 400;
     }
     const char *rel = strcmp(url_path, "/") == 0 ? "index.html" : url_path + 1;
+    if (a->dirfd < 0) {
+        return s_get_embedded(strcmp(url_path, "/") == 0 ? "/index.html" : url_path, out);
+    }
     int f = openat(a->dirfd, rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
     if (f < 0) {
         return 404;
@@ -131,9 +134,9 @@ int hs_assets_open_file(const hs_assets_t *a, const char *url_path, int *fd, off
         close(f);
         return 404;
     }
-    *fd = f;
-    *size = st.st_size;
-    *ctype = hs_assets_content_type(rel);
+    out->fd = f;
+    out->size = st.st_size;
+    out->ctype = hs_assets_content_type(rel);
     return 200;
 }
 

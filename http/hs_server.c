@@ -357,22 +357,25 @@ static enum MHD_Result s_asset(struct MHD_Connection *conn, hs_server_t *s, cons
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
         return s_send(conn, 405, text, "method not allowed\n", 19);
     }
-    int fd = -1;
-    off_t size = 0;
-    const char *ctype = NULL;
-    int status = s->assets ? hs_assets_open_file(s->assets, url, &fd, &size, &ctype) : 404;
+    hs_asset_t f = {.fd = -1};
+    int status = s->assets ? hs_assets_get(s->assets, url, &f) : 404;
     if (status == 400) {
         return s_send(conn, 400, text, "bad path\n", 9);
     }
     if (status != 200) {
         return s_send(conn, 404, text, "not found\n", 10);
     }
-    struct MHD_Response *r = MHD_create_response_from_fd((uint64_t)size, fd);
+    struct MHD_Response *r =
+        f.data ? MHD_create_response_from_buffer((size_t)f.size, (void *)f.data,
+                                                 MHD_RESPMEM_PERSISTENT)
+               : MHD_create_response_from_fd((uint64_t)f.size, f.fd);
     if (r == NULL) {
-        close(fd);
+        if (f.fd >= 0) {
+            close(f.fd);
+        }
         return MHD_NO;
     }
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, f.ctype);
     MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(r, "Content-Security-Policy",
@@ -593,11 +596,10 @@ static int s_open_data(hs_server_t *s, cs_error_t *err)
     if (cs_plugin_host_load_dir(s->plugins, s->conf.plugins, NULL, err) != CS_OK) {
         return -1;
     }
-    if (s->conf.assets) {
-        s->assets = hs_assets_open(s->conf.assets, err);
-        if (s->assets == NULL) {
-            return -1;
-        }
+    /* --assets DIR wins over the compiled-in copy */
+    s->assets = hs_assets_open(s->conf.assets, err);
+    if (s->assets == NULL) {
+        return -1;
     }
     return 0;
 }

@@ -40,7 +40,7 @@ extern "C" {
 typedef struct hs_conf {
     const char *db;                             /* --db DIR */
     const char *plugins;                        /* --plugins DIR */
-    const char *assets;                         /* --assets DIR */
+    const char *assets;                         /* --assets DIR; NULL: compiled in */
     const char *listen[HS_MAX_LISTEN];          /* --listen HOST:PORT (port 0: any free) */
     int n_listen;
     unsigned threads;                           /* --threads N per listen address */

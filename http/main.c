@@ -10,7 +10,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "hs_assets.h"
 #include "hs_server.h"
 
 static void s_usage(FILE *f)
@@ -24,7 +23,7 @@ static void s_usage(FILE *f)
             "; repeatable; port 0: any free)\n"
             "  --plugins DIR         plugin directory (default: beside the program)\n"
             "  --threads N           threads per address (default: the CPUs, at most 16)\n"
-            "  --assets DIR          the web page's files (default: beside the program)\n"
+            "  --assets DIR          serve the web page from DIR, not the copy compiled in\n"
             "  --system-uri NAME=URI a FHIR URI for a plugin's code system (repeatable)\n"
             "  --max-body BYTES      largest request body (default %u)\n"
             "  --max-connections N   connections per address (default %u)\n"
@@ -143,7 +142,7 @@ static int s_parse(int argc, char **argv, hs_conf_t *c)
 
 int main(int argc, char **argv)
 {
-    static char plugins[PATH_MAX], assets[PATH_MAX];
+    static char plugins[PATH_MAX];
     hs_conf_t conf = {.threads = (unsigned)s_default_threads(),
                       .max_body = HS_DEFAULT_MAX_BODY,
                       .max_connections = HS_DEFAULT_MAX_CONNECTIONS,
@@ -158,10 +157,6 @@ int main(int argc, char **argv)
     if (conf.plugins == NULL) {
         s_default_plugins(plugins, sizeof plugins);
         conf.plugins = plugins;
-    }
-    if (conf.assets == NULL) {
-        hs_assets_default_dir(assets, sizeof assets);
-        conf.assets = assets;
     }
     /* the pool's threads inherit this mask: the signals reach sigwait below only */
     sigset_t set;

@@ -1,6 +1,6 @@
 /* check_http.c: codeset-http, the HTTP facade. A real codesetd loads the bundled samples
  * (ICD-10-CM tabular and order, the GEMs) and a real codeset-http serves the same directory
- * read-only on loopback; the test speaks HTTP/1.1 over a plain TCP socket.
+ * read-only on loopback; the test speaks HTTP/1.1 over a plain TCP socket (tests/cs_http.h).
  *   - "same answers": each request is sent to the broker over ZeroMQ (msgpack) and to
  *     codeset-http as JSON (POST, and GET where the op takes it); the replies, converted to
  *     jansson values, must be equal value by value, errors included (the same code and
@@ -16,6 +16,8 @@
  *     GET /v1/icd10cm/<code> and validated in one POST, as the wire answers them;
  *   - "limits": 500 idle connections and a half-sent request are cut off (--timeout 1) while
  *     the server answers beside them;
+ *   - "assets": the page compiled into the program is byte for byte http/www, served with
+ *     no --assets from another working directory, with the same path rules;
  *   - "units": the JSON request decoder, the query-string typing and the assets' path rules
  *     called directly, and 20,000 random requests decoded by the JSON decoder and by the
  *     wire's msgpack decoder (the same map) with the same outcome: the same error code and
@@ -43,6 +45,7 @@
 #include <unistd.h>
 
 #include "cs_daemon.h"
+#include "cs_http.h"
 #include "cs_test.h"
 #include "hs_assets.h"
 #include "hs_request.h"
@@ -54,153 +57,71 @@ Suite *cs_http_suite(void);
 
 static cs_daemon_t s_d;
 static cs_tclient_t *s_q;   /* the broker's query endpoint */
-static pid_t s_http_pid;    /* codeset-http */
+static cs_http_server_t s_h; /* codeset-http */
 static int s_port;          /* its port */
-static char s_http_log[700];
 
 /* ---- codeset-http ---- */
 
-/* Start codeset-http on the broker's database, on a free loopback port, with up to two extra
- * arguments (NULL for none). */
-static void s_http_start(const char *extra, const char *extra2)
+/* Start codeset-http on the broker's database, on a free loopback port, serving the page from
+ * the tree's http/www (--assets) unless embedded, and then from another working directory (/),
+ * with up to two extra arguments (NULL for none). */
+static void s_http_start_ex(int embedded, const char *extra, const char *extra2)
 {
-    snprintf(s_http_log, sizeof s_http_log, "%s/http.log", s_d.dir);
-    char exe[PATH_MAX], cwd[PATH_MAX], assets[PATH_MAX + 16];
+    char exe[PATH_MAX], cwd[PATH_MAX], assets[PATH_MAX + 16], log[700], why[800];
     snprintf(exe, sizeof exe, "%s/bin/codeset-http", cs_test_build_dir());
+    snprintf(log, sizeof log, "%s/http.log", s_d.dir);
     ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
     snprintf(assets, sizeof assets, "%s/http/www", cwd);
-    unlink(s_http_log);
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        int fd = open(s_http_log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        dup2(fd, 2);
-        execl(exe, exe, "--db", s_d.db, "--listen", "127.0.0.1:0", "--threads", "2",
-              "--assets", assets, "--max-body", "200000", extra, extra2, (char *)NULL);
-        _exit(127);
-    }
-    s_http_pid = pid;
-    s_port = 0;
-    for (int i = 0; i < 1000 && s_port == 0; i++) {
-        FILE *f = fopen(s_http_log, "r");
-        char line[512];
-        while (f && fgets(line, sizeof line, f)) {
-            const char *p = strstr(line, "listening on http://127.0.0.1:");
-            if (p) {
-                s_port = atoi(p + strlen("listening on http://127.0.0.1:"));
-            }
-        }
-        if (f) {
-            fclose(f);
-        }
-        if (s_port == 0) {
-            ck_assert_msg(waitpid(pid, NULL, WNOHANG) == 0, "codeset-http exited; see %s",
-                          s_http_log);
-            usleep(10000);
-        }
-    }
-    ck_assert_msg(s_port > 0, "codeset-http did not say where it listens (%s)", s_http_log);
+    const char *with_dir[] = {"--threads", "2", "--max-body", "200000", "--assets", assets,
+                              extra, extra2, NULL};
+    const char *compiled[] = {"--threads", "2", "--max-body", "200000", extra, extra2, NULL};
+    ck_assert_msg(cs_http_start(&s_h, exe, s_d.db, log, embedded ? "/" : NULL,
+                                embedded ? compiled : with_dir, why, sizeof why) == 0,
+                  "%s", why);
+    s_port = s_h.port;
+}
+
+static void s_http_start(const char *extra, const char *extra2)
+{
+    s_http_start_ex(0, extra, extra2);
 }
 
 static int s_http_stop(void)
 {
-    int status = -1;
-    if (s_http_pid > 0) {
-        kill(s_http_pid, SIGTERM);
-        waitpid(s_http_pid, &status, 0);
-        s_http_pid = 0;
-    }
-    return status;
+    return cs_http_stop(&s_h);
 }
 
-/* ---- a tiny HTTP client ---- */
+/* ---- the client (tests/cs_http.h) on s_port ---- */
 
-typedef struct t_resp {
-    int status;
-    char *head; /* status line and headers */
-    char *body;
-    size_t body_len;
-} t_resp_t;
+typedef cs_hresp_t t_resp_t;
 
 static void s_resp_free(t_resp_t *r)
 {
-    free(r->head);
-    r->head = NULL;
-    r->body = NULL;
+    cs_hresp_free(r);
 }
 
 /* Send raw bytes, read until the server closes; the status, or -1 when it answered nothing. */
 static int s_raw(const void *req, size_t len, t_resp_t *out)
 {
-    memset(out, 0, sizeof *out);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)s_port)};
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-    for (size_t off = 0; off < len;) {
-        ssize_t n = send(fd, (const char *)req + off, len - off, MSG_NOSIGNAL);
-        if (n <= 0) {
-            break; /* the server may answer and close before reading a body it refuses */
-        }
-        off += (size_t)n;
-    }
-    shutdown(fd, SHUT_WR);
-    size_t cap = 65536, got = 0;
-    char *buf = malloc(cap + 1);
-    for (;;) {
-        struct pollfd p = {fd, POLLIN, 0};
-        if (poll(&p, 1, T_TIMEOUT) <= 0) {
-            break;
-        }
-        if (got == cap) {
-            cap *= 2;
-            buf = realloc(buf, cap + 1);
-        }
-        ssize_t n = recv(fd, buf + got, cap - got, 0);
-        if (n <= 0) {
-            break;
-        }
-        got += (size_t)n;
-    }
-    close(fd);
-    buf[got] = '\0';
-    char *sep = strstr(buf, "\r\n\r\n");
-    if (got < 12 || strncmp(buf, "HTTP/1.", 7) != 0 || sep == NULL) {
-        free(buf);
-        return out->status = -1;
-    }
-    *sep = '\0';
-    out->head = buf;
-    out->body = sep + 4;
-    out->body_len = got - (size_t)(out->body - buf);
-    out->status = atoi(buf + 9);
-    return out->status;
+    int st = cs_http_raw(s_port, req, len, T_TIMEOUT, out);
+    ck_assert_msg(st != -2, "could not connect to codeset-http on port %d", s_port);
+    return st;
 }
 
 static int s_http(const char *method, const char *path, const char *body, size_t blen,
                   t_resp_t *out)
 {
-    size_t cap = 512 + strlen(path) + blen;
-    char *req = malloc(cap);
-    int n = snprintf(req, cap,
-                     "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
-                     "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
-                     method, path, body ? blen : 0);
-    if (body) {
-        memcpy(req + n, body, blen);
-    }
-    int st = s_raw(req, (size_t)n + (body ? blen : 0), out);
-    free(req);
+    int st = cs_http_call(s_port, method, path, body, blen, T_TIMEOUT, out);
+    ck_assert_msg(st != -2, "could not connect to codeset-http on port %d", s_port);
     return st;
 }
 
 /* The body as JSON; fails the test when it is not. */
 static json_t *s_body_json(const t_resp_t *r)
 {
-    json_error_t err;
-    json_t *v = json_loadb(r->body, r->body_len, 0, &err);
-    ck_assert_msg(v != NULL, "reply is not JSON (%s): %.*s", err.text, (int)r->body_len,
-                  r->body);
+    char why[400];
+    json_t *v = cs_hresp_json(r, why, sizeof why);
+    ck_assert_msg(v != NULL, "reply %s", why);
     return v;
 }
 
@@ -389,15 +310,9 @@ static void s_setup_short_timeout(void)
 /* A sanitizer's report in the server's log fails the test that made it. */
 static void s_log_clean(void)
 {
-    FILE *f = fopen(s_http_log, "r");
     char line[512];
-    while (f && fgets(line, sizeof line, f)) {
-        ck_assert_msg(!strstr(line, "Sanitizer") && !strstr(line, "runtime error"),
-                      "codeset-http: %s(see %s)", line, s_http_log);
-    }
-    if (f) {
-        fclose(f);
-    }
+    ck_assert_msg(cs_http_log_clean(&s_h, line, sizeof line), "codeset-http: %s(see %s)", line,
+                  s_h.log);
 }
 
 static void s_teardown(void)
@@ -547,6 +462,18 @@ static void s_refused(const char *method, const char *path, const char *body, si
 }
 
 /* The server still answers a lookup. */
+/* The bytes of a file of the tree (malloc'ed), its size into *n. */
+static char *s_file_bytes(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "%s", path);
+    char *buf = malloc(1 << 20);
+    *n = fread(buf, 1, 1 << 20, f);
+    ck_assert_int_lt(*n, 1 << 20);
+    fclose(f);
+    return buf;
+}
+
 static void s_alive(void)
 {
     t_resp_t r;
@@ -556,7 +483,7 @@ static void s_alive(void)
                      "Type 2 diabetes mellitus without complications");
     json_decref(v);
     s_resp_free(&r);
-    ck_assert_int_eq(waitpid(s_http_pid, NULL, WNOHANG), 0);
+    ck_assert_int_eq(waitpid(s_h.pid, NULL, WNOHANG), 0);
 }
 
 START_TEST(test_hostile)
@@ -672,6 +599,44 @@ START_TEST(test_assets_served)
     ck_assert_str_eq(json_string_value(json_object_get(v, "resourceType")), "OperationOutcome");
     json_decref(v);
     s_resp_free(&r);
+}
+END_TEST
+
+/* codeset-http started with no --assets, from / (so no tree path can be found by accident):
+ * the page, app.js and style.css are byte for byte the files of http/www, with their types;
+ * traversal in every spelling is still refused. */
+START_TEST(test_assets_compiled_in_served)
+{
+    s_http_stop();
+    s_http_start_ex(1, NULL, NULL);
+    static const char *const files[][3] = {
+        {"/", "http/www/index.html", "text/html; charset=utf-8"},
+        {"/index.html", "http/www/index.html", "text/html; charset=utf-8"},
+        {"/app.js", "http/www/app.js", "text/javascript; charset=utf-8"},
+        {"/style.css", "http/www/style.css", "text/css; charset=utf-8"}};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        t_resp_t r;
+        size_t n;
+        char *want = s_file_bytes(files[i][1], &n), ct[128];
+        ck_assert_int_eq(s_http("GET", files[i][0], NULL, 0, &r), 200);
+        snprintf(ct, sizeof ct, "Content-Type: %s", files[i][2]);
+        ck_assert_msg(strstr(r.head, ct) != NULL, "%s: %s", files[i][0], r.head);
+        ck_assert_int_eq(r.body_len, n);
+        ck_assert_msg(memcmp(r.body, want, n) == 0, "%s differs from %s", files[i][0],
+                      files[i][1]);
+        free(want);
+        s_resp_free(&r);
+    }
+    static const char *const bad[] = {"/../Makefile", "/%2e%2e/Makefile", "/%2E%2E%2Fetc",
+                                      "/..%2fMakefile", "/.git", "/a/../../etc/passwd",
+                                      "/http/www/index.html", "/nosuch.js"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        t_resp_t r;
+        int st = s_http("GET", bad[i], NULL, 0, &r);
+        ck_assert_msg(st == 400 || st == 404, "%s: %d", bad[i], st);
+        s_resp_free(&r);
+    }
+    s_alive();
 }
 END_TEST
 
@@ -1102,6 +1067,17 @@ START_TEST(test_decoder_as_wire)
 }
 END_TEST
 
+/* Paths refused by their form (400) or not there (404); the symlinks of test_assets_units
+ * lead out, so they are not there either. */
+static const struct {
+    const char *path;
+    int status;
+} s_asset_cases[] = {{"/leak.txt", 404},        {"/up/secret.txt", 404}, {"/sub/etc/passwd", 404},
+                     {"/../secret.txt", 400},   {"/sub/../index.html", 400},
+                     {"/.hidden", 400},         {"index.html", 400},     {"/sub", 404},
+                     {"/sub/", 400},            {"/a b", 400},           {"//index.html", 400},
+                     {"/nosuch", 404},          {"/%2e%2e/secret.txt", 400}};
+
 START_TEST(test_assets_units)
 {
     char dir[PATH_MAX], path[PATH_MAX + 64], out[PATH_MAX + 64];
@@ -1131,33 +1107,56 @@ START_TEST(test_assets_units)
     cs_error_clear(&err);
     hs_assets_t *a = hs_assets_open(path, &err);
     ck_assert_ptr_nonnull(a);
-    int fd = -1;
-    off_t size = 0;
-    const char *ct = NULL;
-    ck_assert_int_eq(hs_assets_open_file(a, "/", &fd, &size, &ct), 200);
-    ck_assert_int_eq(size, 9);
-    ck_assert_str_eq(ct, "text/html; charset=utf-8");
-    close(fd);
-    static const struct {
-        const char *path;
-        int status;
-    } cases[] = {{"/leak.txt", 404},        {"/up/secret.txt", 404}, {"/sub/etc/passwd", 404},
-                 {"/../secret.txt", 400},   {"/sub/../index.html", 400},
-                 {"/.hidden", 400},         {"index.html", 400},     {"/sub", 404},
-                 {"/sub/", 400},            {"/a b", 400},           {"//index.html", 400},
-                 {"/nosuch", 404}};
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        fd = -1;
-        int st = hs_assets_open_file(a, cases[i].path, &fd, &size, &ct);
-        ck_assert_msg(st == cases[i].status, "%s: %d, expected %d", cases[i].path, st,
-                      cases[i].status);
-        ck_assert_int_eq(fd, -1);
+    hs_asset_t got;
+    ck_assert_int_eq(hs_assets_get(a, "/", &got), 200);
+    ck_assert_int_eq(got.size, 9);
+    ck_assert_ptr_null(got.data);
+    ck_assert_str_eq(got.ctype, "text/html; charset=utf-8");
+    close(got.fd);
+    for (size_t i = 0; i < sizeof s_asset_cases / sizeof s_asset_cases[0]; i++) {
+        int st = hs_assets_get(a, s_asset_cases[i].path, &got);
+        ck_assert_msg(st == s_asset_cases[i].status, "%s: %d, expected %d",
+                      s_asset_cases[i].path, st, s_asset_cases[i].status);
+        ck_assert_int_eq(got.fd, -1);
     }
     ck_assert_str_eq(hs_assets_content_type("x.js"), "text/javascript; charset=utf-8");
     ck_assert_str_eq(hs_assets_content_type("x"), "application/octet-stream");
     hs_assets_destroy(&a);
     hs_assets_destroy(&a);
     cs_test_rmtree(dir);
+}
+END_TEST
+
+/* The compiled-in copy: every file of http/www, byte for byte, and the same path rules. */
+START_TEST(test_assets_compiled_in)
+{
+    cs_error_t err;
+    hs_assets_t *a = hs_assets_open(NULL, &err);
+    ck_assert_ptr_nonnull(a);
+    static const char *const files[] = {"index.html", "app.js", "style.css"};
+    for (size_t i = 0; i < 3; i++) {
+        char path[64], url[64];
+        snprintf(path, sizeof path, "http/www/%s", files[i]);
+        snprintf(url, sizeof url, "/%s", i == 0 ? "" : files[i]);
+        size_t n;
+        char *want = s_file_bytes(path, &n);
+        hs_asset_t f;
+        ck_assert_int_eq(hs_assets_get(a, url, &f), 200);
+        ck_assert_int_eq(f.fd, -1);
+        ck_assert_int_eq(f.size, n);
+        ck_assert_msg(memcmp(f.data, want, n) == 0, "%s differs from the compiled-in copy",
+                      path);
+        ck_assert_str_eq(f.ctype, hs_assets_content_type(files[i]));
+        free(want);
+    }
+    for (size_t i = 0; i < sizeof s_asset_cases / sizeof s_asset_cases[0]; i++) {
+        hs_asset_t f;
+        int st = hs_assets_get(a, s_asset_cases[i].path, &f);
+        ck_assert_msg(st == s_asset_cases[i].status, "%s: %d, expected %d",
+                      s_asset_cases[i].path, st, s_asset_cases[i].status);
+        ck_assert_ptr_null(f.data);
+    }
+    hs_assets_destroy(&a);
 }
 END_TEST
 
@@ -1188,6 +1187,7 @@ Suite *cs_http_suite(void)
     TCase *units = tcase_create("units");
     tcase_add_test(units, test_decoder_units);
     tcase_add_test(units, test_assets_units);
+    tcase_add_test(units, test_assets_compiled_in);
     tcase_add_test(units, test_decoder_as_wire);
     suite_add_tcase(s, units);
     TCase *tc = tcase_create("live");
@@ -1197,6 +1197,7 @@ Suite *cs_http_suite(void)
     tcase_add_test(tc, test_same_answers_get);
     tcase_add_test(tc, test_hostile);
     tcase_add_test(tc, test_assets_served);
+    tcase_add_test(tc, test_assets_compiled_in_served);
     tcase_add_test(tc, test_new_release_and_sigterm);
     tcase_add_test(tc, test_clients_switch_once);
     tcase_add_test(tc, test_browser);
