@@ -333,6 +333,11 @@ $(REDIS_BENCHES:$(BUILD)/bench/%=$(BUILD)/obj/tests/bench/%.o) \
     $(BUILD)/obj/tests/bench/bench_redis.o: CFLAGS += $(HIREDIS_CFLAGS)
 $(REDIS_BENCHES): $(BUILD)/obj/tests/bench/bench_redis.o
 $(REDIS_BENCHES): CORE_LIBS += $(shell $(PKG_CONFIG) --libs hiredis 2>/dev/null)
+# bench_http drives codeset-http with wrk, beside a floor of libmicrohttpd alone; it links the
+# tests' HTTP helper (tests/cs_http.c: starts codeset-http, a tiny client).
+$(BUILD)/obj/tests/bench/bench_http.o: CFLAGS += $(HTTP_CFLAGS)
+$(BUILD)/bench/bench_http: $(BUILD)/obj/tests/cs_http.o
+$(BUILD)/bench/bench_http: CORE_LIBS += $(HTTP_LIBS)
 
 bench: all $(BENCHES)
 	$(Q)for b in $(BENCHES); do \

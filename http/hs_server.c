@@ -17,6 +17,7 @@
 #include "engine/cs_query.h"
 #include "fhir.h"
 #include "hs_assets.h"
+#include "hs_json_dump.h"
 #include "hs_request.h"
 #include "load/cs_plugin_host.h"
 #include "store/cs_codeidx.h"
@@ -104,12 +105,17 @@ static s_thread_t *s_self(hs_server_t *s)
 
 /* ---- responses ---- */
 
-static enum MHD_Result s_send(struct MHD_Connection *conn, unsigned status, const char *ctype,
-                              const char *data, size_t len)
+/* Queue data as the reply; mode MHD_RESPMEM_MUST_FREE hands a malloc'ed data over (freed
+ * here when no response could be made). */
+static enum MHD_Result s_send_mode(struct MHD_Connection *conn, unsigned status,
+                                   const char *ctype, const char *data, size_t len,
+                                   enum MHD_ResponseMemoryMode mode)
 {
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_MUST_COPY);
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)data, mode);
     if (r == NULL) {
+        if (mode == MHD_RESPMEM_MUST_FREE) {
+            free((void *)data);
+        }
         return MHD_NO;
     }
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
@@ -121,6 +127,12 @@ static enum MHD_Result s_send(struct MHD_Connection *conn, unsigned status, cons
     enum MHD_Result ret = MHD_queue_response(conn, status, r);
     MHD_destroy_response(r);
     return ret;
+}
+
+static enum MHD_Result s_send(struct MHD_Connection *conn, unsigned status, const char *ctype,
+                              const char *data, size_t len)
+{
+    return s_send_mode(conn, status, ctype, data, len, MHD_RESPMEM_MUST_COPY);
 }
 
 /* The JSON writer's reply, or 500 when it could not be written whole (out of memory, or a
@@ -151,17 +163,14 @@ static enum MHD_Result s_api_error(struct MHD_Connection *conn, s_thread_t *t, u
 static enum MHD_Result s_send_json(struct MHD_Connection *conn, unsigned status,
                                    const char *ctype, json_t *v)
 {
-    char *text = v ? json_dumps(v, JSON_COMPACT) : NULL;
-    enum MHD_Result ret;
+    size_t len = 0;
+    char *text = v ? hs_json_dump(v, &len) : NULL;
     if (text == NULL) {
         static const char oom[] = "{\"resourceType\":\"OperationOutcome\",\"issue\":[{"
                                   "\"severity\":\"error\",\"code\":\"exception\"}]}";
-        ret = s_send(conn, 500, ctype, oom, sizeof oom - 1);
-    } else {
-        ret = s_send(conn, status, ctype, text, strlen(text));
+        return s_send(conn, 500, ctype, oom, sizeof oom - 1);
     }
-    free(text);
-    return ret;
+    return s_send_mode(conn, status, ctype, text, len, MHD_RESPMEM_MUST_FREE);
 }
 
 /* ---- the JSON API ---- */

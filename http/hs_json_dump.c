@@ -1,0 +1,161 @@
+/* hs_json_dump.c: a jansson value as compact JSON text (hs_json_dump.h). */
+#include "hs_json_dump.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct s_buf {
+    char *p;
+    size_t len, cap;
+    int failed;
+} s_buf_t;
+
+static int s_room(s_buf_t *b, size_t n)
+{
+    if (b->failed) {
+        return 0;
+    }
+    if (b->len + n + 1 <= b->cap) {
+        return 1;
+    }
+    size_t cap = b->cap ? b->cap : 1024;
+    while (cap < b->len + n + 1) {
+        cap *= 2;
+    }
+    char *p = realloc(b->p, cap);
+    if (p == NULL) {
+        b->failed = 1;
+        return 0;
+    }
+    b->p = p;
+    b->cap = cap;
+    return 1;
+}
+
+static void s_put(s_buf_t *b, const char *s, size_t n)
+{
+    if (s_room(b, n)) {
+        memcpy(b->p + b->len, s, n);
+        b->len += n;
+    }
+}
+
+static void s_putc(s_buf_t *b, char c)
+{
+    if (s_room(b, 1)) {
+        b->p[b->len++] = c;
+    }
+}
+
+/* A string, quoted and escaped as jansson escapes it. */
+static void s_string(s_buf_t *b, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    s_putc(b, '"');
+    size_t run = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            continue;
+        }
+        s_put(b, s + run, i - run);
+        run = i + 1;
+        char esc[7] = {'\\', 0};
+        size_t len = 2;
+        switch (c) {
+        case '"': esc[1] = '"'; break;
+        case '\\': esc[1] = '\\'; break;
+        case '\b': esc[1] = 'b'; break;
+        case '\f': esc[1] = 'f'; break;
+        case '\n': esc[1] = 'n'; break;
+        case '\r': esc[1] = 'r'; break;
+        case '\t': esc[1] = 't'; break;
+        default:
+            memcpy(esc + 1, "u00", 3);
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 15];
+            len = 6;
+        }
+        s_put(b, esc, len);
+    }
+    s_put(b, s + run, n - run);
+    s_putc(b, '"');
+}
+
+/* A real, as jansson writes it. */
+static void s_real(s_buf_t *b, const json_t *v)
+{
+    char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (text == NULL) {
+        b->failed = 1;
+        return;
+    }
+    s_put(b, text, strlen(text));
+    free(text);
+}
+
+static void s_value(s_buf_t *b, const json_t *v, int depth)
+{
+    if (depth > HS_JSON_DUMP_MAX_DEPTH) {
+        b->failed = 1;
+        return;
+    }
+    char num[32];
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: {
+        const char *key;
+        size_t klen;
+        json_t *x;
+        int first = 1;
+        s_putc(b, '{');
+        json_object_keylen_foreach((json_t *)v, key, klen, x) {
+            if (!first) {
+                s_putc(b, ',');
+            }
+            first = 0;
+            s_string(b, key, klen);
+            s_putc(b, ':');
+            s_value(b, x, depth + 1);
+        }
+        s_putc(b, '}');
+        return;
+    }
+    case JSON_ARRAY:
+        s_putc(b, '[');
+        for (size_t i = 0, n = json_array_size(v); i < n; i++) {
+            if (i) {
+                s_putc(b, ',');
+            }
+            s_value(b, json_array_get(v, i), depth + 1);
+        }
+        s_putc(b, ']');
+        return;
+    case JSON_STRING: s_string(b, json_string_value(v), json_string_length(v)); return;
+    case JSON_INTEGER:
+        s_put(b, num, (size_t)snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT,
+                                       json_integer_value(v)));
+        return;
+    case JSON_REAL: s_real(b, v); return;
+    case JSON_TRUE: s_put(b, "true", 4); return;
+    case JSON_FALSE: s_put(b, "false", 5); return;
+    case JSON_NULL: s_put(b, "null", 4); return;
+    default: b->failed = 1; return;
+    }
+}
+
+char *hs_json_dump(const json_t *v, size_t *len)
+{
+    s_buf_t b = {0};
+    if (v == NULL) {
+        return NULL;
+    }
+    s_value(&b, v, 0);
+    if (b.failed || !s_room(&b, 0)) {
+        free(b.p);
+        return NULL;
+    }
+    b.p[b.len] = '\0';
+    *len = b.len;
+    return b.p;
+}
