@@ -1,6 +1,8 @@
 /* hs_json_dump.c: a jansson value as compact JSON text (hs_json_dump.h). */
 #include "hs_json_dump.h"
 
+#include "hs_arena.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,7 +94,7 @@ static void s_real(s_buf_t *b, const json_t *v)
         return;
     }
     s_put(b, text, strlen(text));
-    free(text);
+    hs_arena_free(text); /* jansson's memory: its free, arena or not */
 }
 
 static void s_value(s_buf_t *b, const json_t *v, int depth)

@@ -16,6 +16,7 @@
 #include "engine/cs_op.h"
 #include "engine/cs_query.h"
 #include "fhir.h"
+#include "hs_arena.h"
 #include "hs_assets.h"
 #include "hs_json_dump.h"
 #include "hs_request.h"
@@ -32,6 +33,7 @@ typedef struct s_thread {
     cs_op_ctx_t ctx;      /* what the handlers read */
     cs_out_json_t out;    /* the reply being written */
     hs_request_t req;     /* the request being answered */
+    hs_arena_t arena;     /* jansson's memory while a FHIR request is answered */
     struct s_thread *next; /* in the server's list, freed at stop */
 } s_thread_t;
 
@@ -95,6 +97,7 @@ static s_thread_t *s_self(hs_server_t *s)
     t->ctx.plugins = s->plugins;
     cs_out_json_init(&t->out);
     hs_request_init(&t->req);
+    hs_arena_init(&t->arena);
     pthread_mutex_lock(&s->lock);
     t->next = s->threads;
     s->threads = t;
@@ -330,6 +333,8 @@ static enum MHD_Result s_fhir(struct MHD_Connection *conn, hs_server_t *s, s_thr
 {
     static const char ctype[] = "application/fhir+json";
     char msg[256];
+    /* every jansson value below is freed before the window ends (hs_arena.h) */
+    hs_arena_begin(&t->arena);
     s_fhir_query_t q = {json_object(), 0};
     q.bad = q.obj == NULL;
     json_t *query = q.obj;
@@ -354,6 +359,7 @@ static enum MHD_Result s_fhir(struct MHD_Connection *conn, hs_server_t *s, s_thr
     json_decref(res);
     json_decref(body);
     json_decref(query);
+    hs_arena_end(&t->arena);
     return ret;
 }
 
@@ -629,6 +635,7 @@ hs_server_t *hs_server_start(const hs_conf_t *conf, cs_error_t *err)
     }
     s->fhir.base_url = s->base_url;
     json_object_seed(0); /* before any thread builds an object */
+    hs_arena_install();
     if (s_open_data(s, err) != 0) {
         hs_server_stop(&s);
         return NULL;
@@ -655,6 +662,7 @@ void hs_server_stop(hs_server_t **sp)
     for (s_thread_t *t = s->threads, *next; t; t = next) {
         next = t->next;
         hs_request_fini(&t->req);
+        hs_arena_fini(&t->arena);
         cs_out_json_free(&t->out);
         cs_engine_destroy(&t->engine);
         free(t);
