@@ -71,7 +71,10 @@ static void s_free(void *p)
 
 void hs_arena_install(void)
 {
-#ifndef S_ASAN
+#ifdef S_ASAN
+    (void)s_alloc;
+    (void)s_free;
+#else
     json_set_alloc_funcs(s_alloc, s_free);
 #endif
 }
