@@ -21,7 +21,8 @@
  *   - "units": the JSON request decoder, the query-string typing and the assets' path rules
  *     called directly, and 20,000 random requests decoded by the JSON decoder and by the
  *     wire's msgpack decoder (the same map) with the same outcome: the same error code and
- *     sentence, or the same decoded fields;
+ *     sentence, or the same decoded fields; the reply dumper (hs_json_dump) writes what
+ *     json_dumps writes for 20,000 random trees;
  *   - "browser": tests/http_browser.py drives the page in headless Chromium (skipped, saying
  *     so, without chromium, chromium-driver or python3-selenium).
  */
