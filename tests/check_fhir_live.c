@@ -7,6 +7,8 @@
  *     order-file codes (every 45th line: billable codes and headers), fakes, malformed codes,
  *     a chapter and a block: found or 404, display, short title, notSelectable; result,
  *     message and the reason's issue;
+ *   - a batch Bundle of the first 1,000 of those $validate-code calls, POSTed once: each
+ *     entry the resource the single call answered;
  *   - $expand with a filter against the search op: total and order (first 50);
  *   - $translate against the rows of the 2018 ICD-9-CM GEM file itself (every 60th source):
  *     each row a match, with its equivalence and its flags as properties.
@@ -26,6 +28,7 @@
 #define T_TIMEOUT 30000
 #define CM "http://hl7.org/fhir/sid/icd-10-cm"
 #define I9 "http://hl7.org/fhir/sid/icd-9-cm"
+#define S_BATCH 1000 /* codes in the batch Bundle: the most one may hold */
 
 Suite *cs_fhir_live_suite(void);
 
@@ -221,8 +224,9 @@ static void s_lookup_agrees(const char *code)
     json_decref(p);
 }
 
-/* $validate-code of code answers as the broker's validate does. */
-static void s_validate_agrees(const char *code)
+/* $validate-code of code answers as the broker's validate does; the answer into *kept when
+ * kept is not NULL (the caller decrefs). */
+static void s_validate_agrees(const char *code, json_t **kept)
 {
     char reason[64], message[1024], title[512];
     const msgpack_object *r = s_ask("validate", "code", code, NULL, NULL);
@@ -250,7 +254,50 @@ static void s_validate_agrees(const char *code)
         ck_assert_msg(s_has_reason(p, reason), "$validate-code [%s]: no %s issue", code,
                       reason);
     }
-    json_decref(p);
+    if (kept) {
+        *kept = p;
+    } else {
+        json_decref(p);
+    }
+}
+
+/* A batch Bundle of the first n codes' $validate-code (GET entries), POSTed once: each entry
+ * is 200 OK with the resource the single GET answered (kept[i]). n large enough that the
+ * server's per-request arena grows past its first chunks. */
+static void s_batch_agrees(const char (*codes)[32], size_t n, json_t *const *kept)
+{
+    size_t cap = n * 256 + 256, at = 0;
+    char *body = malloc(cap), enc[128];
+    at += (size_t)snprintf(body, cap, "{\"resourceType\":\"Bundle\",\"type\":\"batch\","
+                                      "\"entry\":[");
+    for (size_t i = 0; i < n; i++) {
+        at += (size_t)snprintf(body + at, cap - at,
+                               "%s{\"request\":{\"method\":\"GET\",\"url\":\"CodeSystem/"
+                               "$validate-code?url=http%%3A%%2F%%2Fhl7.org%%2Ffhir%%2Fsid%%2F"
+                               "icd-10-cm&code=%s\"}}", i ? "," : "",
+                               s_enc(codes[i], enc, sizeof enc));
+    }
+    at += (size_t)snprintf(body + at, cap - at, "]}");
+    ck_assert_int_lt(at, cap);
+    cs_hresp_t r;
+    char why[400];
+    ck_assert_int_eq(cs_http_call(s_h.port, "POST", "/fhir", body, at, T_TIMEOUT, &r), 200);
+    json_t *b = cs_hresp_json(&r, why, sizeof why);
+    ck_assert_msg(b != NULL, "the batch: %s", why);
+    cs_hresp_free(&r);
+    json_t *entries = json_object_get(b, "entry");
+    ck_assert_int_eq(json_array_size(entries), n);
+    for (size_t i = 0; i < n; i++) {
+        json_t *e = json_array_get(entries, i);
+        const char *st = json_string_value(json_object_get(json_object_get(e, "response"),
+                                                           "status"));
+        ck_assert_msg(st && strcmp(st, "200 OK") == 0, "batch entry %zu [%s]: %s", i, codes[i],
+                      st ? st : "no status");
+        ck_assert_msg(json_equal(json_object_get(e, "resource"), kept[i]),
+                      "batch entry %zu [%s] differs from the single answer", i, codes[i]);
+    }
+    json_decref(b);
+    free(body);
 }
 
 /* ---- $expand and the search op ---- */
@@ -489,9 +536,14 @@ START_TEST(test_fy2021_pair)
     static char codes[2400][32];
     size_t n = s_codes(order, 45, codes, 2400);
     ck_assert_int_gt(n, 2000);
+    static json_t *kept[S_BATCH];
     for (size_t i = 0; i < n; i++) {
         s_lookup_agrees(codes[i]);
-        s_validate_agrees(codes[i]);
+        s_validate_agrees(codes[i], i < S_BATCH ? &kept[i] : NULL);
+    }
+    s_batch_agrees((const char (*)[32])codes, S_BATCH, kept);
+    for (size_t i = 0; i < S_BATCH; i++) {
+        json_decref(kept[i]);
     }
     static const char *const queries[] = {"diabetes", "type 2 diab", "diab mel", "e11",
                                           "hypertension", "fracture femur", "diabetis",
@@ -502,8 +554,9 @@ START_TEST(test_fy2021_pair)
     size_t n_src = s_gem_sources(i9gem, 60);
     ck_assert_int_gt(n_src, 200);
     fprintf(stderr, "fhir_live: FY2021 through codeset-http: %zu codes looked up and "
-            "validated as the broker answers them, %zu queries expanded, %zu GEM sources "
-            "translated as the file maps them\n", n,
+            "validated as the broker answers them (%d of them again in one batch), %zu queries "
+            "expanded, %zu GEM sources "
+            "translated as the file maps them\n", n, S_BATCH,
             sizeof queries / sizeof queries[0], n_src);
     s_stop();
 }
