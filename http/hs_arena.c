@@ -9,18 +9,24 @@
 #define S_CHUNK0 (64u << 10)
 #define S_ALIGN 16
 
-static __thread hs_arena_t *t_arena; /* the open window's arena on this thread, or NULL */
+/* the open window's arena on this thread, or NULL; initial-exec: every jansson allocation
+ * reads it, and the default model for -fPIC code calls __tls_get_addr each time */
+static __thread hs_arena_t *t_arena __attribute__((tls_model("initial-exec")));
 
 static size_t s_size(int i)
 {
     return (size_t)S_CHUNK0 << i;
 }
 
-/* The chunk p lies in, or -1. */
+/* The chunk p lies in, or -1 (the current chunk, where most frees land, first). */
 static int s_owner(const hs_arena_t *a, const void *p)
 {
     uintptr_t x = (uintptr_t)p;
-    for (int i = 0; i <= a->cur && i < HS_ARENA_MAX_CHUNKS; i++) {
+    if (a->cur >= 0 && x >= (uintptr_t)a->chunk[a->cur] &&
+        x < (uintptr_t)a->chunk[a->cur] + s_size(a->cur)) {
+        return a->cur;
+    }
+    for (int i = 0; i < a->cur && i < HS_ARENA_MAX_CHUNKS; i++) {
         uintptr_t lo = (uintptr_t)a->chunk[i];
         if (a->chunk[i] && x >= lo && x < lo + s_size(i)) {
             return i;
@@ -36,6 +42,11 @@ static void *s_alloc(size_t n)
         return malloc(n);
     }
     n = (n + S_ALIGN - 1) & ~(size_t)(S_ALIGN - 1);
+    if (a->cur >= 0 && a->used + n <= s_size(a->cur)) { /* the common case */
+        void *p = a->chunk[a->cur] + a->used;
+        a->used += n;
+        return p;
+    }
     while (a->cur < 0 || a->used + n > s_size(a->cur)) {
         if (a->cur + 1 >= HS_ARENA_MAX_CHUNKS) {
             return malloc(n);

@@ -3,6 +3,7 @@
 
 #include "hs_arena.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +14,7 @@ typedef struct s_buf {
     int failed;
 } s_buf_t;
 
-static int s_room(s_buf_t *b, size_t n)
+static inline int s_room(s_buf_t *b, size_t n)
 {
     if (b->failed) {
         return 0;
@@ -21,7 +22,7 @@ static int s_room(s_buf_t *b, size_t n)
     if (b->len + n + 1 <= b->cap) {
         return 1;
     }
-    size_t cap = b->cap ? b->cap : 1024;
+    size_t cap = b->cap ? b->cap : 4096; /* a one-code answer fits at once */
     while (cap < b->len + n + 1) {
         cap *= 2;
     }
@@ -50,39 +51,41 @@ static void s_putc(s_buf_t *b, char c)
     }
 }
 
-/* A string, quoted and escaped as jansson escapes it. */
+/* A string, quoted and escaped as jansson escapes it: room for the worst case (every byte
+ * \u00XX) is made once, then bytes are copied without a call each. */
 static void s_string(s_buf_t *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789ABCDEF";
-    s_putc(b, '"');
-    size_t run = 0;
+    if (n > (SIZE_MAX - 2) / 6 || !s_room(b, n * 6 + 2)) {
+        b->failed = 1;
+        return;
+    }
+    char *o = b->p + b->len;
+    *o++ = '"';
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c >= 0x20 && c != '"' && c != '\\') {
+            *o++ = (char)c;
             continue;
         }
-        s_put(b, s + run, i - run);
-        run = i + 1;
-        char esc[7] = {'\\', 0};
-        size_t len = 2;
+        *o++ = '\\';
         switch (c) {
-        case '"': esc[1] = '"'; break;
-        case '\\': esc[1] = '\\'; break;
-        case '\b': esc[1] = 'b'; break;
-        case '\f': esc[1] = 'f'; break;
-        case '\n': esc[1] = 'n'; break;
-        case '\r': esc[1] = 'r'; break;
-        case '\t': esc[1] = 't'; break;
+        case '"': *o++ = '"'; break;
+        case '\\': *o++ = '\\'; break;
+        case '\b': *o++ = 'b'; break;
+        case '\f': *o++ = 'f'; break;
+        case '\n': *o++ = 'n'; break;
+        case '\r': *o++ = 'r'; break;
+        case '\t': *o++ = 't'; break;
         default:
-            memcpy(esc + 1, "u00", 3);
-            esc[4] = hex[c >> 4];
-            esc[5] = hex[c & 15];
-            len = 6;
+            memcpy(o, "u00", 3);
+            o[3] = hex[c >> 4];
+            o[4] = hex[c & 15];
+            o += 5;
         }
-        s_put(b, esc, len);
     }
-    s_put(b, s + run, n - run);
-    s_putc(b, '"');
+    *o++ = '"';
+    b->len = (size_t)(o - b->p);
 }
 
 /* A real, as jansson writes it. */
