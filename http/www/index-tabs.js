@@ -35,17 +35,19 @@ function ixContext() {
 }
 
 function ixView() {
-  if (!IX.views[IX.table]) IX.views[IX.table] = { q: "", walk: null };
+  if (!IX.views[IX.table]) IX.views[IX.table] = { q: "", walk: null, offset: 0 };
   return IX.views[IX.table];
 }
 
 /* ---- a code and its state ---- */
 
-function ixCodeLinks(codes) {
-  const span = el("span", null, "hint");
-  for (const c of codes.slice(0, 8)) span.append(codeLink("icd10cm", c), document.createTextNode(" "));
-  if (codes.length > 8) span.append(el("span", "…"));
-  return span;
+/* The billable codes under a header (or a code written with a final '-'), folded away: a
+ * table row holds up to eight cells of them. */
+function ixHint(codes) {
+  const box = el("details", null, "hint");
+  box.append(el("summary", "billable codes under it")); /* the first few: hint is capped */
+  for (const c of codes) box.append(codeLink("icd10cm", c), document.createTextNode(" "));
+  return box;
 }
 
 function ixCode(c) {
@@ -60,10 +62,10 @@ function ixCode(c) {
   box.append(" ", badge);
   if (c.state === "needs_7th") {
     const more = (c.chars && c.chars.length ? "7th: " + c.chars.join(", ") : "") +
-      (c.placeholder ? " (" + c.placeholder + "_)" : "");
+      (c.placeholder ? " after " + c.placeholder : "");
     if (more) box.append(" ", el("span", more, "chars"));
   } else if ((c.state === "header" || c.state === "needs_more") && c.hint && c.hint.length) {
-    box.append(" ", el("span", "pick one of", "muted"), " ", ixCodeLinks(c.hint));
+    box.append(ixHint(c.hint));
   }
   return box;
 }
@@ -170,7 +172,8 @@ function ixCrumbs(reply, walk) {
 async function ixShow() {
   const v = ixView();
   const seq = ++IX.seq;
-  const body = { ...ixContext(), system: "icd10cm", table: IX.table, limit: IX.LIMIT };
+  const body = { ...ixContext(), system: "icd10cm", table: IX.table, limit: IX.LIMIT,
+                 offset: v.offset };
   if (v.walk) Object.assign(body, v.walk);
   else if (v.q.trim()) body.q = v.q.trim();
   if (IX.loaded === false) { ixNone(); return; }
@@ -199,18 +202,44 @@ function ixRender(reply, walk) {
   if (walk && reply.found === false) {
     what = "the path goes astray after its first " + reply.matched + " terms: the subterms there";
   } else if (walk) {
-    what = rows.length ? "the term and " + reply.total + " subterms" : "no such term";
+    what = rows.length === 0 ? "no such term"
+         : reply.total === 0 ? "the term (no subterms)"
+         : "the term and " + ixRange(reply.total) + " subterms";
   } else if (rows.length === 0) {
     what = "no match";
   } else {
-    what = rows.length + " of " + reply.total + (ixView().q.trim() ? " matches" : " main terms");
+    what = ixRange(reply.total) + (!ixView().q.trim() ? " main terms"
+                                   : reply.total === 1 ? " match" : " matches");
   }
   ixStatus(what + " · index set " + reply.release + ", " + tab);
+  ixPager(reply.total);
+}
+
+/* "51-100 of 230" when paged, else the total. */
+function ixRange(total) {
+  const at = ixView().offset;
+  if (total <= IX.LIMIT && at === 0) return String(total);
+  return (at + 1) + "–" + Math.min(total, at + IX.LIMIT) + " of " + total;
+}
+
+/* Previous and next pages of the rows (or of a term's subterms). */
+function ixPager(total) {
+  const v = ixView();
+  const nav = el("p", null, "pager");
+  for (const [label, to] of [["‹ previous", v.offset - IX.LIMIT], ["next ›", v.offset + IX.LIMIT]]) {
+    if (to < 0 || to >= total) continue;
+    const b = el("button", label, "linkish");
+    b.type = "button";
+    b.addEventListener("click", () => { v.offset = to; ixShow(); });
+    nav.append(b, " ");
+  }
+  if (nav.childNodes.length) $("ix-rows").append(nav);
 }
 
 function ixWalk(walk, table) {
   if (table && table !== IX.table) ixSelect(table, false);
   ixView().walk = walk;
+  ixView().offset = 0;
   ixShow();
 }
 
@@ -226,6 +255,7 @@ async function ixFollow(row, via) {
     if (un && IX.tables[un.why]) {
       ixSelect(un.why, false);
       ixView().walk = null;
+      ixView().offset = 0;
       ixView().q = row.title.replace(/\s*\(.*\)\s*/g, " ").trim();
       $("ix-q").value = ixView().q;
       ixShow();
@@ -292,6 +322,7 @@ async function ixInit() {
   $("ix-q").addEventListener("input", () => {
     ixView().q = $("ix-q").value;
     ixView().walk = null;
+    ixView().offset = 0;
     clearTimeout(IX.timer);
     IX.timer = setTimeout(ixShow, 150);
   });
