@@ -275,7 +275,8 @@ def run_index(drv, base, shots):
     wait.until(lambda d: crumbs(d)[-1:] == ["enteric coated"])
     check(ix_first_title(drv) == "enteric coated", "walked into %r" % ix_first_title(drv))
     drv.save_screenshot(os.path.join(shots, "index-drug-walk.png"))
-    drv.find_element(By.XPATH, "//ol[@id='ix-crumbs']//button[text()='Acetylsalicylic acid (salts)']").click()
+    drv.find_element(By.XPATH, "//ol[@id='ix-crumbs']//button"
+                               "[text()='Acetylsalicylic acid (salts)']").click()
     wait.until(lambda d: crumbs(d)[-1:] == ["Acetylsalicylic acid (salts)"])
 
     # a see, followed on request: Adrenalin, see Adrenaline

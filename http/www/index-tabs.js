@@ -7,8 +7,10 @@
 
 const IX = {
   tables: {
-    index: { label: "Index", name: "the Index to Diseases and Injuries", hint: "e.g. diabetes type 2" },
-    eindex: { label: "External causes", name: "the External Cause Index", hint: "e.g. fall from ladder" },
+    index: { label: "Index", name: "the Index to Diseases and Injuries",
+             hint: "e.g. diabetes type 2" },
+    eindex: { label: "External causes", name: "the External Cause Index",
+              hint: "e.g. fall from ladder" },
     drug: { label: "Drugs", name: "the Table of Drugs and Chemicals", hint: "e.g. acetaminophen" },
     neoplasm: { label: "Neoplasms", name: "the Neoplasm Table", hint: "e.g. breast" },
   },
@@ -54,7 +56,9 @@ function ixCode(c) {
   const box = el("span", null, "ixcode");
   box.dataset.state = c.state;
   if (c.col) box.dataset.col = String(c.col);
-  if (c.name && !c.col && c.name !== "code") box.append(el("span", c.name.replace("_", " ") + " ", "muted"));
+  if (c.name && !c.col && c.name !== "code") {
+    box.append(el("span", c.name.replace("_", " ") + " ", "muted"));
+  }
   if (c.state === "none" || c.state === "unknown") box.append(el("span", c.text, "code"));
   else box.append(codeLink("icd10cm", c.code || c.text.replace(/[.-]+$/, ""), c.text));
   const badge = el("span", IX.STATES[c.state] || c.state, "badge state-" + c.state);
@@ -88,15 +92,23 @@ function ixRefs(row) {
 /* The term: the titles above it, then its title, a button that walks into it. */
 function ixTerm(row) {
   const box = el("span", null, "term");
-  if (row.table && row.table !== IX.table) box.append(el("span", "[" + IX.tables[row.table].label + "] ", "muted"));
-  if (row.path && row.path.length) box.append(el("span", row.path.join(" › ") + " › ", "muted path"));
+  if (row.table && row.table !== IX.table) {
+    box.append(el("span", "[" + IX.tables[row.table].label + "] ", "muted"));
+  }
+  if (row.path && row.path.length) {
+    box.append(el("span", row.path.join(" › ") + " › ", "muted path"));
+  }
   const b = el("button", row.title, "linkish title");
   b.type = "button";
   b.title = row.subterms ? "show its subterms" : "show this term";
   b.addEventListener("click", () => ixWalk({ code: row.key }, row.table));
   box.append(b);
   if (row.subterms) box.append(el("span", " ▸", "muted"));
-  if (row.via) box.append(" ", el("span", (row.via === "see" ? "reached by see " : "reached by see also ") + row.ref + (row.partial ? " (only its start was found)" : ""), "badge via"));
+  if (row.via) {
+    const how = (row.via === "see" ? "reached by see " : "reached by see also ") + row.ref +
+      (row.partial ? " (only its start was found)" : "");
+    box.append(" ", el("span", how, "badge via"));
+  }
   if (row.warning) box.append(" ", el("span", row.warning, "warning"));
   return box;
 }
@@ -226,7 +238,8 @@ function ixRange(total) {
 function ixPager(total) {
   const v = ixView();
   const nav = el("p", null, "pager");
-  for (const [label, to] of [["‹ previous", v.offset - IX.LIMIT], ["next ›", v.offset + IX.LIMIT]]) {
+  const pages = [["‹ previous", v.offset - IX.LIMIT], ["next ›", v.offset + IX.LIMIT]];
+  for (const [label, to] of pages) {
     if (to < 0 || to >= total) continue;
     const b = el("button", label, "linkish");
     b.type = "button";
@@ -261,7 +274,8 @@ async function ixFollow(row, via) {
       ixShow();
       return;
     }
-    ixStatus("\u201c" + row[via] + "\u201d: " + (un ? (un.why === "not_found" ? "not found in this table" : un.why) : "not followed"));
+    const why = !un ? "not followed" : un.why === "not_found" ? "not found in this table" : un.why;
+    ixStatus("\u201c" + row[via] + "\u201d: " + why);
   } catch (e) {
     ixStatus(e.message);
   }
