@@ -4,7 +4,9 @@
  *   - "same answers": each request is sent to the broker over ZeroMQ (msgpack) and to
  *     codeset-http as JSON (POST, and GET where the op takes it); the replies, converted to
  *     jansson values, must be equal value by value, errors included (the same code and
- *     message), with the HTTP status the error maps to;
+ *     message), with the HTTP status the error maps to; the index op too, before and after
+ *     the bundled ICD-10-CM Index samples are loaded (path as a list, follow, GET's repeated
+ *     path);
  *   - "hostile": bad JSON, a huge body, wrong types, unknown and admin ops, wrong methods,
  *     traversal in every spelling, raw garbage: each gets a 4xx and the server keeps
  *     answering;
@@ -21,7 +23,8 @@
  *     wire's msgpack decoder (the same map) with the same outcome: the same error code and
  *     sentence, or the same decoded fields;
  *   - "browser": tests/http_browser.py drives the page in headless Chromium (skipped, saying
- *     so, without chromium, chromium-driver or python3-selenium).
+ *     so, without chromium, chromium-driver or python3-selenium): the Index's tabs first with
+ *     no index set (they say so), then the whole page with the index samples loaded.
  */
 #include <arpa/inet.h>
 #include <check.h>
