@@ -8,6 +8,13 @@
 
 cs_proto_err_t cs_op_batch(cs_op_ctx_t *ctx, const cs_request_t *req, cs_out_t *out)
 {
+    if (req->items == NULL) {
+        /* a codec that does not decode "requests" (the HTTP facade's JSON): never an empty
+         * answer in place of the items' */
+        return cs_reply_errorf(out, req, CS_PERR_BAD_REQUEST,
+                               "batch is answered over ZeroMQ only: this front end does not "
+                               "decode its \"requests\"");
+    }
     cs_reply_begin(out, req, 1, 1);
     cs_out_cstr(out, "replies");
     cs_out_array(out, req->n_items);
