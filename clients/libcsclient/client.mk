@@ -49,6 +49,10 @@ $(BUILD)/obj/tests/check_csclient.o $(BUILD)/obj/tests/check_csclient_async.o: \
     CPPFLAGS += -I$(CSCLIENT_DIR)
 $(CHECK_BIN): $(CSCLIENT_OBJ)
 
+# bench_broker measures the asynchronous calls (issue 19) through the library itself.
+$(BUILD)/obj/tests/bench/bench_broker.o: CPPFLAGS += -I$(CSCLIENT_DIR)
+$(BUILD)/bench/bench_broker: $(CSCLIENT_A)
+
 # The public header compiles alone, as pedantic C11 (like core's public headers).
 .PHONY: csclient-header-check python-check
 csclient-header-check:
