@@ -349,6 +349,7 @@ int csc_open(cs_client_t *c, cs_client_error_t *err)
                           zmq_strerror(e));
         }
     }
+    csc_async_reopened(c); /* what went out on the old socket is sent again on this one */
     return CS_CLIENT_OK;
 }
 

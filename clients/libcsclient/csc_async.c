@@ -394,6 +394,11 @@ static int s_pump(cs_client_t *c, const cs_client_call_t *call)
     return CS_CLIENT_OK;
 }
 
+void csc_async_reopened(cs_client_t *c)
+{
+    s_requeue_all(c);
+}
+
 void csc_async_close(cs_client_t *c)
 {
     cs_client_error_t err;

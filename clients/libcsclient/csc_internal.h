@@ -111,6 +111,9 @@ uint64_t csc_reply_id(const msgpack_object *reply);
 /* csc_async.c: hand a reply whose id no synchronous run owns to the asynchronous calls;
  * 1 if it answered one of their messages, else 0 (dropped). */
 int csc_async_reply(cs_client_t *c, uint64_t id, const msgpack_object *reply);
+/* csc_async.c: c has a new socket: the asynchronous calls in flight on the old one are to be
+ * sent again. */
+void csc_async_reopened(cs_client_t *c);
 /* csc_async.c: the client goes away: every call not answered ends with CS_CLIENT_EIO. */
 void csc_async_close(cs_client_t *c);
 
