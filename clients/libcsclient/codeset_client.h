@@ -89,7 +89,8 @@ const char *cs_client_strerror(int status);
 typedef struct cs_client_opts {
     int timeout_ms;    /* wait for a reply before reconnecting and resending; default 2500 */
     int tries;         /* timeouts in a row before CS_CLIENT_ETIMEOUT; default 3 */
-    unsigned window;   /* batch requests in flight at once; default 256 */
+    unsigned window;   /* requests in flight at once (a batch run's, asynchronous calls);
+                        * default 256 */
     size_t max_reply;  /* largest reply accepted, in bytes; default 64 MiB. ZeroMQ drops the
                         * connection on a larger one, so it shows as a timeout */
     void *zmq_ctx;     /* a ZeroMQ context to share (borrowed, must outlive the client), or

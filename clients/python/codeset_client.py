@@ -92,6 +92,8 @@ class Call(concurrent.futures.Future):
         self._alone = False    # never coalesced again (a batch holding it was too long)
 
     def result(self, timeout=None):
+        """The reply map (or raises). timeout is not used: the client's own timeout and
+        tries bound the wait, as for every call."""
         self._client.wait(self)
         return super().result(0)
 
