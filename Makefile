@@ -86,14 +86,8 @@ CLI        := $(BUILD)/bin/codeset
 
 # ---- codeset-http: the HTTP facade (http/: JSON API, FHIR, web page) --------
 # Every http/*.c is compiled in; main.c apart, they are linked into the test binary too.
-# Until the FHIR facade (http/fhir.h and its http/fhir*.c) is in the tree, http/fhir_stub/
-# stands in for it (fhir_handle answers 501); once http/fhir.h exists the stub is left out.
 HTTP_BIN      := $(BUILD)/bin/codeset-http
 HTTP_SRC      := $(wildcard http/*.c)
-ifeq ($(wildcard http/fhir.h),)
-  HTTP_SRC      += http/fhir_stub/fhir_stub.c
-  HTTP_STUB_INC := -Ihttp/fhir_stub
-endif
 HTTP_OBJ      := $(HTTP_SRC:%.c=$(BUILD)/obj/%.o)
 HTTP_LIB_OBJ  := $(filter-out $(BUILD)/obj/http/main.o,$(HTTP_OBJ))
 HTTP_CFLAGS   := $(shell $(PKG_CONFIG) --cflags libmicrohttpd jansson)
@@ -147,9 +141,7 @@ $(CLI): $(CLI_OBJ) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS) -lm
 
-$(HTTP_OBJ) $(TEST_OBJ): CPPFLAGS += -Ihttp $(HTTP_STUB_INC)
-# the header that replaces the stub's, when it arrives, rebuilds what includes it
-$(BUILD)/obj/http/hs_server.o: $(wildcard http/fhir.h)
+$(HTTP_OBJ) $(TEST_OBJ): CPPFLAGS += -Ihttp
 $(HTTP_OBJ) $(TEST_OBJ): CFLAGS += $(HTTP_CFLAGS)
 $(HTTP_BIN): $(HTTP_OBJ) $(LIB_A)
 	@mkdir -p $(dir $@)

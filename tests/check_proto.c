@@ -1174,7 +1174,8 @@ START_TEST(test_names)
     ck_assert_ptr_nonnull(cs_proto_errname(CS_PERR_NONE));
 
     static const char *ops[] = {"ping", "lookup", "validate", "search", "crosswalk", "releases",
-                                "diff", "stats", "load", "job", "retire", "drop", "plugins",
+                                "diff", "stats", "index", "load", "job", "retire", "drop",
+                                "plugins",
                                 "cancel", "verify", "batch"};
     ck_assert_uint_eq(sizeof ops / sizeof ops[0], CS_OP_COUNT_ - 1);
     for (int op = CS_OP_PING; op < CS_OP_COUNT_; op++) {

@@ -22,7 +22,7 @@ const cs_op_def_t cs_ops[CS_OP_COUNT_] = {
     [CS_OP_SEARCH] = {
         .name = "search", .required = {CS_KEY_SYSTEM, CS_KEY_Q},
         .accepts = CS_KEYS_COMMON | CS_KEYS_RELEASE | B(Q) | B(LIMIT) | B(OFFSET) |
-                   B(BILLABLE_ONLY),
+                   B(BILLABLE_ONLY) | B(INCLUDE),
         .limit_max = CS_PROTO_MAX_LIMIT,
         .flags = CS_OPF_ENGINE | CS_OPF_SLOW, .handler = cs_op_search},
     [CS_OP_CROSSWALK] = {
@@ -30,6 +30,12 @@ const cs_op_def_t cs_ops[CS_OP_COUNT_] = {
         .accepts = CS_KEYS_COMMON | B(FROM) | B(TO) | B(CODE) | B(MAP) | B(REVERSE) |
                    B(RELEASE) | B(TO_RELEASE) | B(DATE),
         .flags = CS_OPF_ENGINE | CS_OPF_SLOW, .handler = cs_op_crosswalk},
+    [CS_OP_INDEX] = {
+        .name = "index", .required = {CS_KEY_SYSTEM, CS_KEY_TABLE},
+        .accepts = CS_KEYS_COMMON | CS_KEYS_RELEASE | B(TABLE) | B(Q) | B(PATH) | B(CODE) | B(FOLLOW) |
+                   B(LIMIT) | B(OFFSET),
+        .limit_max = 100,
+        .flags = CS_OPF_ENGINE | CS_OPF_SLOW, .handler = cs_op_index},
     [CS_OP_RELEASES] = {
         .name = "releases", .accepts = CS_KEYS_COMMON | B(SYSTEM),
         .flags = CS_OPF_ENGINE, .handler = cs_op_releases},
@@ -98,6 +104,9 @@ static const char *const s_keynames[CS_KEY_COUNT_] = {
     [CS_KEY_BILLABLE_ONLY] = "billable_only",
     [CS_KEY_REVERSE] = "reverse",
     [CS_KEY_REQUESTS] = "requests",
+    [CS_KEY_TABLE] = "table",
+    [CS_KEY_PATH] = "path",
+    [CS_KEY_FOLLOW] = "follow",
 };
 
 /* Names are short and few: compare the length and the first byte before the rest. */

@@ -53,6 +53,9 @@ typedef enum cs_key {
     CS_KEY_BILLABLE_ONLY,  /* bool */
     CS_KEY_REVERSE,        /* bool */
     CS_KEY_REQUESTS,       /* array of request maps, at most CS_PROTO_MAX_ITEMS (batch) */
+    CS_KEY_TABLE,          /* str */
+    CS_KEY_PATH,           /* array of str, at most CS_INDEX_PATH_MAX */
+    CS_KEY_FOLLOW,         /* bool */
     CS_KEY_COUNT_
 } cs_key_t;
 
@@ -76,6 +79,7 @@ enum {
 };
 
 #define CS_OP_SLOW_CODES 100
+#define CS_INDEX_PATH_MAX 10 /* terms of an index path: a main term and 9 levels */
 
 /* What a handler works with; the serving thread fills it in. */
 struct cs_engine;
@@ -130,6 +134,8 @@ cs_proto_err_t cs_op_releases(cs_op_ctx_t *ctx, const cs_request_t *req, cs_out_
 cs_proto_err_t cs_op_diff(cs_op_ctx_t *ctx, const cs_request_t *req, cs_out_t *out);
 /* the engine (cs_batch.c): each item through its own op's handler */
 cs_proto_err_t cs_op_batch(cs_op_ctx_t *ctx, const cs_request_t *req, cs_out_t *out);
+/* the engine (cs_query.c, answered by cs_index_answer.c) */
+cs_proto_err_t cs_op_index(cs_op_ctx_t *ctx, const cs_request_t *req, cs_out_t *out);
 /* the broker (cs_broker.c) */
 cs_proto_err_t cs_op_stats(cs_op_ctx_t *ctx, const cs_request_t *req, cs_out_t *out);
 /* the admin ops (cs_admin.c) */

@@ -1,6 +1,4 @@
-/* http/fhir_stub/fhir.h: a copy of the interface of http/fhir.h (the FHIR facade), used only
- * while http/fhir.h is not in the tree (the Makefile adds this folder to the include path then).
- * The real header replaces it; this folder can be removed once it has landed. */
+/* http/fhir.h */
 #ifndef FHIR_H
 #define FHIR_H
 
