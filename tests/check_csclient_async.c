@@ -459,8 +459,8 @@ START_TEST(test_async_equals_sync)
     }
     ck_assert_uint_eq(cs_client_outstanding(c), 0);
     ck_assert(cs_client_coalescing(c));
-    /* 32 calls a message (the default): so many batches, and no plain request */
-    ck_assert_int_eq(s_served(d.query_ep, "batch") - batches, (int64_t)(s_n_items + 31) / 32);
+    /* 64 calls a message (the default): so many batches, and no plain request */
+    ck_assert_int_eq(s_served(d.query_ep, "batch") - batches, (int64_t)(s_n_items + 63) / 64);
     for (size_t lo = 0; lo < s_n_items; lo += 100) {
         size_t hi = lo + 100 < s_n_items ? lo + 100 : s_n_items;
         for (size_t i = lo; i < hi; i++) {
@@ -683,7 +683,7 @@ START_TEST(test_older_broker)
      * every call went alone, and goes alone from then on */
     int tried = o.batches;
     ck_assert_int_ge(tried, 1);
-    ck_assert_int_le(tried, (300 + 31) / 32);
+    ck_assert_int_le(tried, (300 + 63) / 64);
     for (size_t i = 0; i < 100; i++) {
         ck_assert_int_eq(s_call_async(c, i, &calls[i]), CS_CLIENT_OK);
     }

@@ -19,7 +19,7 @@
 #define S_DEFAULT_TRIES 3
 #define S_DEFAULT_WINDOW 256
 #define S_DEFAULT_MAX_REPLY ((size_t)64 << 20)
-#define CSC_DEFAULT_COALESCE 32
+#define CSC_DEFAULT_COALESCE 64
 
 /* ---- growable byte buffer, the msgpack packer's sink ---- */
 

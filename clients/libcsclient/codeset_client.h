@@ -402,7 +402,7 @@ const cs_client_releases_t *cs_client_batch_releases(const cs_client_batch_t *b,
  *
  * cs_client_lookup_async and cs_client_validate_async return at once with a call handle; the
  * request waits in the client until cs_client_flush or a wait sends it. Calls waiting together go out coalesced: up to
- * cs_client_set_coalesce() of them (default 32) in one "batch" message (docs/PROTOCOL.md),
+ * cs_client_set_coalesce() of them (default 64) in one "batch" message (docs/PROTOCOL.md),
  * whose reply holds each call's reply, byte for byte what the call would get alone; a lone
  * call goes out as a plain request. Several such messages may be in flight at once (at most
  * `window` calls in all), so the broker answers one while the client reads another.

@@ -135,7 +135,7 @@ class Client:
     coalesce: most asynchronous calls in one batch message (1: each goes alone).
     """
 
-    def __init__(self, endpoints, timeout=2.5, tries=3, context=None, window=256, coalesce=32):
+    def __init__(self, endpoints, timeout=2.5, tries=3, context=None, window=256, coalesce=64):
         if isinstance(endpoints, str):
             endpoints = [endpoints]
         self.endpoints = list(endpoints)

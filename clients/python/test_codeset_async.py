@@ -95,7 +95,7 @@ class AsyncTest(unittest.TestCase):
             self.assertEqual(c.outstanding, 0)
             self.assertTrue(c.coalescing)
         self.assertEqual(got, self.expect)
-        self.assertEqual(served(BROKER.query, "batch") - batches, (len(self.reqs) + 31) // 32)
+        self.assertEqual(served(BROKER.query, "batch") - batches, (len(self.reqs) + 63) // 64)
         self.assertIn(("error", "unknown_system"), got)
 
     def test_helpers_and_interleaving(self):

@@ -540,9 +540,9 @@ static void s_broker_section(bench_broker_t *b, bench_conn_t *q)
     s_sum.pipe100 = s_pipe_section(b->query_ep, "pipelined lookups, 100 in flight", ided,
                                    PIPE_N, 100);
     s_pipe_section(b->query_ep, "pipelined lookups, 1,000 in flight", ided, PIPE_N, 1000);
-    s_sum.async100 = s_async_section(b->query_ep, 100, 32); /* the library's default */
+    s_sum.async100 = s_async_section(b->query_ep, 100, 64); /* the library's default */
     s_async_section(b->query_ep, 100, 8);
-    s_async_section(b->query_ep, 100, 64);
+    s_async_section(b->query_ep, 100, 32);
     s_async_section(b->query_ep, 100, 100);
     int clients[2] = {4, 16};
     for (int k = 0; k < 2; k++) {
