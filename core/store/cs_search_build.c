@@ -14,7 +14,9 @@
 #include "store/cs_search_memo.h"
 #include "util/cs_fold.h"
 
-#define S_COMMIT_BYTES ((size_t)32 << 20)     /* bytes written between batch commits */
+/* Bytes written between batch commits: LMDB caches the pages of its largest write
+ * transaction for good (cs_load.c, CS_LOAD_BATCH). */
+#define S_COMMIT_BYTES ((size_t)4 << 20)
 #define S_NONE UINT32_MAX
 
 typedef struct s_bword {
