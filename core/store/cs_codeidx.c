@@ -15,9 +15,18 @@
 #define S_QUEUE_MAX 8    /* releases waiting for the builder */
 #define S_REFUSED_MAX 16 /* releases that cannot be indexed, remembered */
 
-/* A record in the arena: u8 cls, u8 key length, u8 flags, u16 head length (native order),
- * then the key, then the head bytes. Slots hold (hash tag << 32) | (record offset + 1). */
-#define S_REC_FIXED 5
+/* A record in the arena: u8 cls, u8 key length, u8 flags, u16 head length (native order), u8
+ * parent prefix (n > 0: the parent's key is the first n characters of the key), then the key,
+ * then the head: the stored value's head (cs_entry.h) but that a field equal to another is
+ * written empty, with a flag or the parent prefix saying which it equals (the short title is
+ * the title for 44% of FY2021's codes; an ICD-10-PCS or HCPCS code displays as its key; E11.9's
+ * parent is E11). Slots hold (hash tag << 32) | (record offset + 1). */
+#define S_REC_FIXED 6
+#define S_SHORT_IS_TITLE 0x10u    /* the short title is the title */
+#define S_DISPLAY_IS_KEY 0x20u    /* the display form is the storage key */
+#define S_PARENT_IS_KEY 0x40u     /* the parent's display form is its storage key */
+#define S_HEAD_FIXED 12           /* version, flags, classes, validity dates */
+#define S_HEAD_MAX (S_HEAD_FIXED + 4 * 256 + 2 * 65536)
 
 struct cs_codeidx {
     atomic_int refs;   /* the set's own, plus one per acquirer */
@@ -26,6 +35,7 @@ struct cs_codeidx {
     uint64_t mask;
     uint8_t *arena;
     size_t arena_len;
+    size_t arena_map;  /* bytes mapped while building (s_arena_put); 0 once in its place */
     size_t entries;
     size_t bytes;      /* slots + arena */
     uint64_t used_at;  /* the set's clock when last acquired (under the set's lock) */
@@ -107,7 +117,11 @@ static void s_free(cs_codeidx_t *idx)
 {
     atomic_fetch_sub(&s_live, 1);
     free(idx->slots);
-    free(idx->arena);
+    if (idx->arena_map) {
+        munmap(idx->arena, idx->arena_map);
+    } else {
+        free(idx->arena);
+    }
     free(idx);
 }
 
@@ -124,7 +138,7 @@ uint32_t cs_codeidx_release_id(const cs_codeidx_t *idx)
 }
 
 int cs_codeidx_find(const cs_codeidx_t *idx, uint8_t cls, const char *key, size_t klen,
-                    const uint8_t **head, size_t *head_len, unsigned *flags)
+                    cs_entry_t *head, unsigned *flags)
 {
     uint64_t h = s_hash(cls, key, klen);
     uint64_t tag = h >> 32;
@@ -140,9 +154,24 @@ int cs_codeidx_find(const cs_codeidx_t *idx, uint8_t cls, const char *key, size_
         if (rec[0] == cls && rec[1] == klen && memcmp(rec + S_REC_FIXED, key, klen) == 0) {
             uint16_t hl;
             memcpy(&hl, rec + 3, sizeof hl);
-            *head = rec + S_REC_FIXED + klen;
-            *head_len = hl;
-            *flags = rec[2];
+            const char *k = (const char *)rec + S_REC_FIXED;
+            if (cs_entry_decode_head(k + klen, hl, head) != CS_OK) {
+                return 0; /* not reached: s_add wrote what decodes */
+            }
+            unsigned f = rec[2];
+            if (f & S_SHORT_IS_TITLE) {
+                head->short_title = head->title;
+            }
+            if (f & S_DISPLAY_IS_KEY) {
+                head->display = (cs_span_t){k, klen};
+            }
+            if (rec[5]) {
+                head->parent_key = (cs_span_t){k, rec[5]};
+            }
+            if (f & S_PARENT_IS_KEY) {
+                head->parent = head->parent_key;
+            }
+            *flags = f & (CS_CODEIDX_HAS_NOTES | CS_CODEIDX_HAS_ATTRS);
             return 1;
         }
     }
@@ -150,6 +179,9 @@ int cs_codeidx_find(const cs_codeidx_t *idx, uint8_t cls, const char *key, size_
 
 /* ---- building ---- */
 
+/* The arena grows in a mapping of its own while the release is read (s_hash_all copies it to
+ * where lookups read it): unmapped, its pages go back to the system at once, where freed
+ * heap would stay in the process (a build thread's malloc arena is not trimmed). */
 static int s_arena_put(cs_codeidx_t *idx, size_t *cap, const void *p, size_t n)
 {
     if (idx->arena_len + n > *cap) {
@@ -157,20 +189,78 @@ static int s_arena_put(cs_codeidx_t *idx, size_t *cap, const void *p, size_t n)
         while (want < idx->arena_len + n) {
             want *= 2;
         }
-        uint8_t *a = realloc(idx->arena, want);
-        if (!a) {
+        void *a = *cap ? mremap(idx->arena, *cap, want, MREMAP_MAYMOVE)
+                       : mmap(NULL, want, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                              -1, 0);
+        if (a == MAP_FAILED) {
             return CS_ENOMEM;
         }
         idx->arena = a;
-        *cap = want;
+        idx->arena_map = *cap = want;
     }
     memcpy(idx->arena + idx->arena_len, p, n);
     idx->arena_len += n;
     return CS_OK;
 }
 
-/* Append one stored entry's record. CS_EMALFORMED for a value of another layout. */
-static int s_add(cs_codeidx_t *idx, size_t *cap, const cs_val_t *k, const cs_val_t *v)
+static int s_span_eq(cs_span_t a, cs_span_t b)
+{
+    return a.len == b.len && memcmp(a.ptr, b.ptr, a.len) == 0;
+}
+
+static size_t s_put_str(uint8_t *out, cs_span_t s, int wide)
+{
+    size_t n = 0;
+    if (wide) {
+        out[n++] = (uint8_t)(s.len >> 8);
+    }
+    out[n++] = (uint8_t)s.len;
+    memcpy(out + n, s.ptr, s.len);
+    return n + s.len;
+}
+
+/* The head of stored value v (decoded as head) into out, each field equal to another written
+ * empty and named in *flags or *prefix (the parent key's length when it starts the key);
+ * returns its length. out holds S_HEAD_MAX bytes. */
+static size_t s_compact_head(const cs_val_t *v, const cs_entry_t *head, const char *code,
+                             size_t clen, uint8_t *out, unsigned *flags, uint8_t *prefix)
+{
+    static const cs_span_t none = {"", 0};
+    cs_span_t display = head->display, parent = head->parent, short_title = head->short_title;
+    cs_span_t parent_key = head->parent_key;
+    if (short_title.len > 0 && s_span_eq(short_title, head->title)) {
+        short_title = none;
+        *flags |= S_SHORT_IS_TITLE;
+    }
+    if (display.len > 0 && s_span_eq(display, (cs_span_t){code, clen})) {
+        display = none;
+        *flags |= S_DISPLAY_IS_KEY;
+    }
+    if (parent.len > 0 && s_span_eq(parent, head->parent_key)) {
+        parent = none;
+        *flags |= S_PARENT_IS_KEY;
+    }
+    *prefix = 0;
+    if (parent_key.len > 0 && parent_key.len <= clen &&
+        memcmp(parent_key.ptr, code, parent_key.len) == 0) {
+        *prefix = (uint8_t)parent_key.len;
+        parent_key = none;
+    }
+    size_t n = S_HEAD_FIXED;
+    memcpy(out, v->data, n);
+    n += s_put_str(out + n, display, 0);
+    n += s_put_str(out + n, parent_key, 0);
+    n += s_put_str(out + n, parent, 0);
+    n += s_put_str(out + n, head->kind, 0);
+    n += s_put_str(out + n, head->title, 1);
+    n += s_put_str(out + n, short_title, 1);
+    return n;
+}
+
+/* Append one stored entry's record (compact: S_HEAD_MAX bytes of scratch). CS_EMALFORMED for
+ * a value of another layout. */
+static int s_add(cs_codeidx_t *idx, size_t *cap, const cs_val_t *k, const cs_val_t *v,
+                 uint8_t *compact)
 {
     uint32_t rel;
     uint8_t cls;
@@ -180,26 +270,28 @@ static int s_add(cs_codeidx_t *idx, size_t *cap, const cs_val_t *k, const cs_val
         return CS_EMALFORMED;
     }
     cs_entry_t full, head;
-    if (v->len == 0 || ((const uint8_t *)v->data)[0] != CS_ENTRY_VERSION ||
+    if (v->len < S_HEAD_FIXED || ((const uint8_t *)v->data)[0] != CS_ENTRY_VERSION ||
         cs_entry_decode(v->data, v->len, &full) != CS_OK ||
         cs_entry_decode_head(v->data, v->len, &head) != CS_OK) {
         return CS_EMALFORMED;
     }
-    size_t hl = (size_t)(head.notes - (const uint8_t *)v->data);
+    unsigned flags = (full.n_notes ? CS_CODEIDX_HAS_NOTES : 0) |
+                     (full.n_attrs ? CS_CODEIDX_HAS_ATTRS : 0);
+    uint8_t prefix = 0;
+    size_t hl = s_compact_head(v, &head, code, clen, compact, &flags, &prefix);
     if (hl > UINT16_MAX) {
         return CS_EMALFORMED;
     }
     uint16_t hl16 = (uint16_t)hl;
-    uint8_t fixed[S_REC_FIXED] = {cls, (uint8_t)clen,
-                                  (uint8_t)((full.n_notes ? CS_CODEIDX_HAS_NOTES : 0) |
-                                            (full.n_attrs ? CS_CODEIDX_HAS_ATTRS : 0))};
+    uint8_t fixed[S_REC_FIXED] = {cls, (uint8_t)clen, (uint8_t)flags};
     memcpy(fixed + 3, &hl16, sizeof hl16);
+    fixed[5] = prefix;
     int rc = s_arena_put(idx, cap, fixed, sizeof fixed);
     if (rc == CS_OK) {
         rc = s_arena_put(idx, cap, code, clen);
     }
     if (rc == CS_OK) {
-        rc = s_arena_put(idx, cap, v->data, hl);
+        rc = s_arena_put(idx, cap, compact, hl);
     }
     idx->entries++;
     return rc;
@@ -247,8 +339,9 @@ static int s_hash_all(cs_codeidx_t *idx)
         return CS_ENOMEM;
     }
     memcpy(arena, idx->arena, idx->arena_len);
-    free(idx->arena);
+    munmap(idx->arena, idx->arena_map);
     idx->arena = arena;
+    idx->arena_map = 0;
     idx->mask = n - 1;
     for (size_t off = 0; off < idx->arena_len;) {
         const uint8_t *rec = idx->arena + off;
@@ -292,12 +385,14 @@ static int s_build(cs_store_t *store, uint32_t release, cs_codeidx_t **out, cs_e
     size_t cap = 0;
     cs_val_t k, v;
     int rc = cs_reader_seek(r, CS_DB_CODES, prefix, sizeof prefix, &k, &v);
-    int bad = CS_OK;
+    uint8_t *compact = malloc(S_HEAD_MAX);
+    int bad = compact ? CS_OK : CS_ENOMEM;
     while (rc == CS_OK && bad == CS_OK && k.len >= sizeof prefix &&
            memcmp(k.data, prefix, sizeof prefix) == 0) {
-        bad = s_add(idx, &cap, &k, &v);
+        bad = s_add(idx, &cap, &k, &v, compact);
         rc = cs_reader_next(r, CS_DB_CODES, &k, &v);
     }
+    free(compact);
     cs_reader_end(r);
     cs_reader_destroy(&r);
     if (bad == CS_OK && idx->entries == 0) {
@@ -446,8 +541,8 @@ static int s_build_and_publish(cs_codeidx_set_t *set, uint32_t release, cs_error
                          release, idx->bytes);
             cs_codeidx_release(idx);
         } else {
-            CS_INFO("code index of release %u: %zu entries, %zu bytes", release, idx->entries,
-                    idx->bytes);
+            CS_INFO("code index of release %u: %zu entries, %zu bytes (%zu of records)",
+                    release, idx->entries, idx->bytes, idx->arena_len);
         }
     }
     if (rc == CS_ESPACE) {
@@ -656,15 +751,13 @@ int cs_codeidx_entry(cs_codeidx_holder_t *h, cs_reader_t *r, uint32_t rel, uint8
 {
     const cs_codeidx_t *idx = cs_codeidx_holder_get(h, rel);
     if (idx) {
-        const uint8_t *head;
-        size_t hl;
         unsigned flags;
-        if (!cs_codeidx_find(idx, cls, key, klen, &head, &hl, &flags)) {
+        if (!cs_codeidx_find(idx, cls, key, klen, out, &flags)) {
             return CS_ENOTFOUND;
         }
         /* The head copy answers whatever does not need the notes or attributes it lacks. */
         if (!(flags & need)) {
-            return cs_entry_decode_head(head, hl, out);
+            return CS_OK;
         }
     }
     uint8_t k[CS_KEY_MAX];

@@ -5,10 +5,10 @@
  * dependent cache and TLB misses, 0.7-0.9 us on the reference VM, most of a lookup's or a
  * validated code's time. A probe here costs two misses.
  *
- * What an index holds. For every entry of one release (any class): its key, a copy of the
- * head of its stored value (cs_entry.h: version 3, the fields up to the short title, which is
- * all that validation and a plain lookup read) and whether the entry also has notes or
- * attributes. Nothing in it points into the LMDB map. A release's entries never change once
+ * What an index holds. For every entry of one release (any class): its key, the head of its
+ * stored value (cs_entry.h: version 3, the fields up to the short title, which is all that
+ * validation and a plain lookup read; a field equal to another, such as a short title that is
+ * the title, is held once) and whether the entry also has notes or attributes. Nothing in it points into the LMDB map. A release's entries never change once
  * it is published (loading a label again makes a new release id; ids are never reused), so
  * an index built once stays true for as long as its release exists.
  *
@@ -63,11 +63,11 @@ void cs_codeidx_release(cs_codeidx_t *idx);
 /* The release an index is of. */
 uint32_t cs_codeidx_release_id(const cs_codeidx_t *idx);
 
-/* Find entry (cls, key) of the index's release. 1 with *head (cs_entry_decode_head reads
- * it), *head_len and *flags (CS_CODEIDX_*) filled, borrowed from idx; 0 when the release has
- * no such entry. */
+/* Find entry (cls, key) of the index's release. 1 with *head (the fields
+ * cs_entry_decode_head gives of the stored value, the same bytes: spans borrowed from idx or
+ * key) and *flags (CS_CODEIDX_*) filled; 0 when the release has no such entry. */
 int cs_codeidx_find(const cs_codeidx_t *idx, uint8_t cls, const char *key, size_t klen,
-                    const uint8_t **head, size_t *head_len, unsigned *flags);
+                    cs_entry_t *head, unsigned *flags);
 
 /* For a batch: start fetching what a find of (cls, key) will read, some finds ahead. Stage 0
  * fetches the hash slot; stage 1, later, reads that slot and fetches the entry's record. */

@@ -11,9 +11,12 @@
 
 #include "store/cs_key.h"
 #include "store/cs_search_format.h"
+#include "store/cs_search_memo.h"
 #include "util/cs_fold.h"
 
-#define S_COMMIT_BYTES ((size_t)32 << 20)     /* bytes written between batch commits */
+/* Bytes written between batch commits: LMDB caches the pages of its largest write
+ * transaction for good (cs_load.c, CS_LOAD_BATCH). */
+#define S_COMMIT_BYTES ((size_t)4 << 20)
 #define S_NONE UINT32_MAX
 
 typedef struct s_bword {
@@ -21,6 +24,8 @@ typedef struct s_bword {
     uint32_t len;     /* length */
     uint32_t df;      /* docs holding it */
     uint32_t id;      /* final id (rank in byte order), set by write */
+    uint32_t mark;    /* 1 + the doc that last took it, so a doc finds its own words at once */
+    uint32_t slot;    /* where in pairs[] that doc holds it */
 } s_bword_t;
 
 typedef struct s_bdoc {
@@ -47,6 +52,9 @@ struct cs_search_builder {
     size_t n_pairs, cap_pairs;
     uint8_t *buf;            /* value buffer for writing */
     size_t buf_cap;
+    uint32_t *toks;          /* one text's tokens: word index << 1 | in parentheses */
+    size_t n_toks, cap_toks;
+    cs_search_memo_t memo;   /* index terms already tokenized (they repeat across codes) */
 };
 
 static int s_grow(void **p, size_t *cap, size_t need, size_t size)
@@ -103,6 +111,8 @@ void cs_search_builder_destroy(cs_search_builder_t **b)
     free(x->docs);
     free(x->pairs);
     free(x->buf);
+    free(x->toks);
+    cs_search_memo_free(&x->memo);
     free(x);
     *b = NULL;
 }
@@ -157,6 +167,8 @@ static uint32_t s_intern(cs_search_builder_t *b, const char *w, size_t len)
     nw->len = (uint32_t)len;
     nw->df = 0;
     nw->id = 0;
+    nw->mark = 0;
+    nw->slot = 0;
     memcpy(b->arena + b->arena_len, w, len);
     b->arena_len += len;
     b->hash[s] = ++b->n_words;
@@ -166,33 +178,42 @@ static uint32_t s_intern(cs_search_builder_t *b, const char *w, size_t len)
     return b->n_words - 1;
 }
 
-/* Add the words of text to the doc being built (pairs from b->n_pairs on). */
-static int s_add_text(cs_search_builder_t *b, size_t first, const char *text, int field)
+/* The tokens of text[0..len) into b->toks[0..b->n_toks): each word interned. */
+static int s_tokenize(cs_search_builder_t *b, const char *text, size_t len)
 {
-    if (!text) {
-        return CS_OK;
-    }
     cs_fold_iter_t it;
-    cs_fold_iter_init(&it, text, strlen(text));
+    cs_fold_iter_init(&it, text, len);
     char w[CS_FOLD_WORD_MAX + 1];
     size_t wl = 0;
     int paren = 0;
+    b->n_toks = 0;
     while (cs_fold_next(&it, w, &wl, &paren)) {
-        uint32_t f = (uint32_t)field;
-        if (field == CS_SEARCH_FIELD_TITLE && paren) {
-            f = CS_SEARCH_FIELD_PAREN;
-        }
         uint32_t idx = s_intern(b, w, wl);
-        if (idx == S_NONE) {
+        if (idx == S_NONE ||
+            s_grow((void **)&b->toks, &b->cap_toks, b->n_toks + 1, sizeof *b->toks) != CS_OK) {
             return CS_ENOMEM;
         }
-        size_t i = first;
-        while (i < b->n_pairs && (b->pairs[i] >> 3) != idx) {
-            i++;
+        b->toks[b->n_toks++] = idx << 1 | (paren != 0);
+    }
+    return CS_OK;
+}
+
+/* Add tokens to the doc being built (b->n_docs, its pairs from first on): a word it holds
+ * keeps its strongest field; a new one is added while the doc has room. */
+static int s_add_toks(cs_search_builder_t *b, size_t first, const uint32_t *toks, size_t n,
+                      int field)
+{
+    uint32_t mark = b->n_docs + 1;
+    for (size_t t = 0; t < n; t++) {
+        uint32_t idx = toks[t] >> 1;
+        uint32_t f = (uint32_t)field;
+        if (field == CS_SEARCH_FIELD_TITLE && (toks[t] & 1)) {
+            f = CS_SEARCH_FIELD_PAREN;
         }
-        if (i < b->n_pairs) {
-            if ((b->pairs[i] & 7) > f) {
-                b->pairs[i] = idx << 3 | f;
+        s_bword_t *bw = &b->words[idx];
+        if (bw->mark == mark) {
+            if ((b->pairs[bw->slot] & 7) > f) {
+                b->pairs[bw->slot] = idx << 3 | f;
             }
             continue;
         }
@@ -203,9 +224,38 @@ static int s_add_text(cs_search_builder_t *b, size_t first, const char *text, in
             CS_OK) {
             return CS_ENOMEM;
         }
+        bw->mark = mark;
+        bw->slot = (uint32_t)b->n_pairs;
         b->pairs[b->n_pairs++] = idx << 3 | f;
     }
     return CS_OK;
+}
+
+/* Add the words of text to the doc being built (pairs from first on). Index terms are
+ * looked up in the memo first: most of them name many codes. */
+static int s_add_text(cs_search_builder_t *b, size_t first, const char *text, int field)
+{
+    if (!text) {
+        return CS_OK;
+    }
+    size_t len = strlen(text);
+    uint64_t h = 0;
+    if (field == CS_SEARCH_FIELD_TERM) {
+        const uint32_t *toks = NULL;
+        uint32_t n = 0;
+        h = cs_search_memo_hash(text, len);
+        if (cs_search_memo_find(&b->memo, h, text, len, &toks, &n)) {
+            return s_add_toks(b, first, toks, n, field);
+        }
+    }
+    int rc = s_tokenize(b, text, len);
+    if (rc != CS_OK) {
+        return rc;
+    }
+    if (field == CS_SEARCH_FIELD_TERM) {
+        cs_search_memo_put(&b->memo, h, text, len, b->toks, (uint32_t)b->n_toks);
+    }
+    return s_add_toks(b, first, b->toks, b->n_toks, field);
 }
 
 int cs_search_builder_add(cs_search_builder_t *b, const cs_record_t *rec, const cs_code_t *self)
@@ -216,8 +266,10 @@ int cs_search_builder_add(cs_search_builder_t *b, const cs_record_t *rec, const 
     if (self->cls != CS_CLASS_CODE) {
         return CS_OK;
     }
-    if (s_grow32((void **)&b->docs, &b->cap_docs, (size_t)b->n_docs + 1, sizeof *b->docs) !=
-        CS_OK) {
+    /* a doc id shares a u32 with a field (doc << 3) while the index is written */
+    if (b->n_docs >= UINT32_MAX >> 3 ||
+        s_grow32((void **)&b->docs, &b->cap_docs, (size_t)b->n_docs + 1, sizeof *b->docs) !=
+            CS_OK) {
         return b->status = CS_ENOMEM;
     }
     size_t first = b->n_pairs;
@@ -275,12 +327,6 @@ static int s_cmp_sortword(const void *a, const void *b)
     return x->len < y->len ? -1 : (x->len > y->len);
 }
 
-static int s_cmp_u32(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return x < y ? -1 : (x > y);
-}
-
 /* Write-side state: the writer and the bytes since the last batch commit. */
 typedef struct s_wctx {
     cs_writer_t *w;
@@ -323,8 +369,9 @@ static int s_write_words(cs_search_builder_t *b, s_wctx_t *c, const uint32_t *or
         size_t n = CS_SEARCH_WORD_HEAD;
         uint32_t prev = 0;
         for (size_t i = start[id]; i < start[id + 1]; i++) {
-            n += cs_search_varint_put(b->buf + n, posts[i] - prev);
-            prev = posts[i];
+            uint32_t d = posts[i] >> 3;
+            n += cs_search_varint_put(b->buf + n, d - prev);
+            prev = d;
         }
         cum += bw->df;
         size_t klen = cs_search_key_word(key, b->release, b->arena + bw->off, bw->len);
@@ -338,7 +385,6 @@ static int s_write_words(cs_search_builder_t *b, s_wctx_t *c, const uint32_t *or
 
 static int s_write_docs(cs_search_builder_t *b, s_wctx_t *c)
 {
-    uint32_t ids[CS_SEARCH_DOC_WORDS_MAX];
     uint8_t key[16];
     for (uint32_t c0 = 0; c0 < b->n_docs; c0 += CS_SEARCH_CHUNK) {
         uint32_t n = b->n_docs - c0 < CS_SEARCH_CHUNK ? b->n_docs - c0 : CS_SEARCH_CHUNK;
@@ -363,11 +409,8 @@ static int s_write_docs(cs_search_builder_t *b, s_wctx_t *c)
             pos += d->key_len;
             out[pos++] = d->n_title;
             out[pos++] = (uint8_t)d->n_pairs;
-            for (uint16_t k = 0; k < d->n_pairs; k++) {
-                uint32_t p = b->pairs[d->pair + k];
-                ids[k] = b->words[p >> 3].id << 3 | (p & 7);
-            }
-            qsort(ids, d->n_pairs, sizeof ids[0], s_cmp_u32);
+            /* s_doc_order left the doc's pairs as word id << 3 | field, in id order */
+            const uint32_t *ids = b->pairs + d->pair;
             uint32_t prev = 0;
             for (uint16_t k = 0; k < d->n_pairs; k++) {
                 uint32_t id = ids[k] >> 3;
@@ -435,8 +478,9 @@ static void s_assign_ids(cs_search_builder_t *b, s_sortword_t *sw, uint32_t *ord
     }
 }
 
-/* Postings by counting sort: word id's docs are posts[start[id] .. start[id + 1]). Docs are
- * visited in order, so each list comes out sorted. */
+/* Postings by counting sort: word id's docs are posts[start[id] .. start[id + 1]), each as
+ * doc << 3 | the word's field in it. Docs are visited in order, so each list comes out
+ * sorted. */
 static void s_postings(const cs_search_builder_t *b, const uint32_t *order, size_t *start,
                        uint32_t *posts)
 {
@@ -446,14 +490,31 @@ static void s_postings(const cs_search_builder_t *b, const uint32_t *order, size
     for (uint32_t d = 0; d < b->n_docs; d++) {
         const s_bdoc_t *doc = &b->docs[d];
         for (uint16_t k = 0; k < doc->n_pairs; k++) {
-            uint32_t id = b->words[b->pairs[doc->pair + k] >> 3].id;
-            posts[start[id]++] = d;
+            uint32_t p = b->pairs[doc->pair + k];
+            uint32_t id = b->words[p >> 3].id;
+            posts[start[id]++] = d << 3 | (p & 7);
         }
     }
     for (uint32_t id = b->n_words; id > 0; id--) {
         start[id] = start[id - 1];
     }
     start[0] = 0;
+}
+
+/* Each doc's pairs rewritten in place as word id << 3 | field, in id order: the postings
+ * read word by word in id order hand every doc its words already sorted (no sort per doc).
+ * fill has a slot per doc. */
+static void s_doc_order(cs_search_builder_t *b, const uint32_t *posts, const size_t *start,
+                        size_t *fill)
+{
+    for (uint32_t d = 0; d < b->n_docs; d++) {
+        fill[d] = b->docs[d].pair;
+    }
+    for (uint32_t id = 0; id < b->n_words; id++) {
+        for (size_t i = start[id]; i < start[id + 1]; i++) {
+            b->pairs[fill[posts[i] >> 3]++] = id << 3 | (posts[i] & 7);
+        }
+    }
 }
 
 /* The word list, in id order (what the typo fallback scans). */
@@ -503,12 +564,15 @@ int cs_search_builder_write(cs_search_builder_t *b, cs_writer_t *w, cs_error_t *
     uint32_t *order = calloc((size_t)b->n_words + 1, sizeof *order);
     size_t *start = calloc((size_t)b->n_words + 2, sizeof *start);
     uint32_t *posts = calloc(b->n_pairs + 1, sizeof *posts);
-    if (!sw || !order || !start || !posts) {
+    size_t *fill = calloc((size_t)b->n_docs + 1, sizeof *fill);
+    if (!sw || !order || !start || !posts || !fill) {
         cs_error_set(err, CS_ENOMEM, "search index: out of memory");
         goto done;
     }
     s_assign_ids(b, sw, order);
     s_postings(b, order, start, posts);
+    s_doc_order(b, posts, start, fill);
+    b->status = CS_EINVAL; /* pairs now hold ids: the builder takes no more records */
     rc = s_write_words(b, &c, order, posts, start);
     if (rc == CS_OK) {
         rc = s_write_docs(b, &c);
@@ -528,6 +592,7 @@ done:
     free(order);
     free(start);
     free(posts);
+    free(fill);
     return rc;
 }
 

@@ -223,6 +223,15 @@ static int s_in_file(cs_store_t *st, const void *p, size_t len)
     return end <= atomic_load(&st->file_bytes);
 }
 
+void cs_store_prefetch(cs_store_t *st)
+{
+    int fd;
+    struct stat sb;
+    if (st && mdb_env_get_fd(st->env, &fd) == MDB_SUCCESS && fstat(fd, &sb) == 0) {
+        (void)posix_fadvise(fd, 0, sb.st_size, POSIX_FADV_WILLNEED);
+    }
+}
+
 /* ---- release health ---- */
 
 void cs_store_release_fail(cs_store_t *st, uint32_t id, const char *why)

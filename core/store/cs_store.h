@@ -89,6 +89,12 @@ size_t cs_store_map_size(const cs_store_t *store);
 /* Bytes the data file uses (last page used * page size). Thread-safe. */
 uint64_t cs_store_used_bytes(cs_store_t *store);
 
+/* Ask the kernel to read the data file into the page cache ahead of use (posix_fadvise
+ * WILLNEED: it returns once the reads are queued, and pages come in while the caller goes
+ * on), so that the first queries after a start on a cold cache do not each wait on a disk
+ * read. Advice only: nothing happens where the file cannot be read. Thread-safe. */
+void cs_store_prefetch(cs_store_t *store);
+
 /* Double the map (at least to min_size). Waits for readers to leave their transactions and
  * blocks new ones meanwhile. Must be called with no write transaction open. */
 int cs_store_grow(cs_store_t *store, size_t min_size, cs_error_t *err);

@@ -750,6 +750,41 @@ static int s_iref_cmp(const void *a, const void *b)
     return x->title < y->title ? -1 : x->title > y->title;
 }
 
+/* Point every includes text and index main term at the first pool string of the same text,
+ * so s_add_term compares pointers instead of strings (a code gathers a dozen terms, and a
+ * row expands into thousands of codes). The irefs keep their order. */
+static int s_pool_canon(s_load_t *ld)
+{
+    size_t n = ld->n_incl + ld->n_irefs;
+    size_t cap = 1024;
+    while (cap < 2 * n) {
+        cap *= 2;
+    }
+    size_t *slots = calloc(cap, sizeof *slots); /* pool offset + 1, 0 empty */
+    if (!slots) {
+        return s_nomem(ld);
+    }
+    for (size_t k = 0; k < n; k++) {
+        size_t *off = k < ld->n_incl ? &ld->incl[k] : &ld->irefs[k - ld->n_incl].title;
+        const char *t = ld->pool.p + *off;
+        uint64_t h = 1469598103934665603u;
+        for (const unsigned char *p = (const unsigned char *)t; *p; p++) {
+            h = (h ^ *p) * 1099511628211u;
+        }
+        size_t i = (size_t)h & (cap - 1);
+        while (slots[i] && strcmp(ld->pool.p + slots[i] - 1, t) != 0) {
+            i = (i + 1) & (cap - 1);
+        }
+        if (slots[i]) {
+            *off = slots[i] - 1;
+        } else {
+            slots[i] = *off + 1;
+        }
+    }
+    free(slots);
+    return CS_OK;
+}
+
 /* ---- emitting --------------------------------------------------------------------------- */
 
 static int s_emit(s_load_t *ld, const cs_record_t *rec)
@@ -764,11 +799,12 @@ static int s_emit(s_load_t *ld, const cs_record_t *rec)
     return s_poll(ld);
 }
 
-/* Add term t to ld->terms[0..*n) unless it is there already. */
+/* Add term t to ld->terms[0..*n) unless it is there already. Terms are pool strings made
+ * unique by s_pool_canon, so equal texts are one pointer. */
 static int s_add_term(s_load_t *ld, size_t *n, const char *t)
 {
     for (size_t i = 0; i < *n; i++) {
-        if (ld->terms[i] == t || strcmp(ld->terms[i], t) == 0) {
+        if (ld->terms[i] == t) {
             return CS_OK;
         }
     }
@@ -1409,6 +1445,9 @@ static int s_run(s_load_t *ld, const char *const by[5])
         if (rc == CS_OK && ld->n_irefs > 1) {
             qsort(ld->irefs, ld->n_irefs, sizeof *ld->irefs, s_iref_cmp);
         }
+    }
+    if (rc == CS_OK) {
+        rc = s_pool_canon(ld);
     }
     if (rc == CS_OK) {
         rc = s_walk(ld, by[S_IS_TABLES], S_ROOT, &s_tab_walker, &ld->tab);
