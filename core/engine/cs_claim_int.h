@@ -1,0 +1,100 @@
+/* cs_claim_int.h: what the files of the claim edits share (cs_claim.c: the run, lines and
+ * duplicates; cs_claim_notes.c: the tabular's notes and titles; cs_claim_sets.c: the edit
+ * sets). Not an API: only those three include it.
+ */
+#ifndef CS_CLAIM_INT_H
+#define CS_CLAIM_INT_H
+
+#include <stdarg.h>
+
+#include "engine/cs_claim.h"
+#include "engine/cs_coderef.h"
+#include "store/cs_entry.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum { CS_CNOTE_EXCLUDES1 = 1, CS_CNOTE_CODE_FIRST = 2 };
+
+/* A note met on a diagnosis or one of its ancestors; text borrowed from the snapshot. */
+typedef struct cs_claim_note {
+    uint8_t type;           /* CS_CNOTE_* */
+    uint8_t on_cls;         /* the class of the entry it sits on */
+    uint16_t n_refs;        /* the codes its text names: run->refs[ref_first ..) */
+    uint32_t ref_first;
+    cs_span_t text;
+    char on[CS_CODE_MAX];   /* the display form of the entry it sits on */
+} cs_claim_note_t;
+
+/* What the run knows of one line. */
+typedef struct cs_claim_lineinfo {
+    int found;               /* the code is in its release (any reason but malformed, unknown) */
+    cs_code_t code;          /* normalised (when not malformed) */
+    const cs_plugin_desc_t *sys;
+    uint32_t rel;            /* release id read (0: none) */
+    uint32_t note_first;     /* its notes: run->notes[note_first .. +note_n) */
+    uint32_t note_n;
+    int manif_title;         /* a title on its chain reads "in diseases classified elsewhere" */
+    char manif_on[CS_CODE_MAX];
+    char manif_text[256];
+} cs_claim_lineinfo_t;
+
+typedef struct cs_claim_run {
+    const cs_claim_env_t *env;
+    const cs_claim_t *claim;
+    cs_claim_result_t *res;
+    cs_codeidx_holder_t own_index; /* when env->index is NULL: LMDB only */
+    cs_codeidx_holder_t *index;
+    cs_catalog_memo_t own_memo;    /* when env->memo is NULL */
+    cs_catalog_memo_t *memo;
+    char cm_label[64];             /* the ICD-10-CM release used */
+    uint32_t cm_rel;
+    cs_claim_lineinfo_t info[CS_CLAIM_MAX_DX + CS_CLAIM_MAX_PX];
+    cs_claim_note_t *notes;        /* in res's scratch */
+    uint32_t n_notes, cap_notes;
+    cs_coderef_t *refs;            /* in res's second scratch */
+    uint32_t n_refs, cap_refs;
+    int failed;                    /* out of memory */
+} cs_claim_run_t;
+
+/* Record an edit over lines (n of them, at most CS_CLAIM_EDIT_LINES); the message is
+ * printf-style. Returns the edit for its source, or NULL when out of memory (run->failed). */
+cs_claim_edit_t *cs_claim_add_edit(cs_claim_run_t *run, const char *edit,
+                                   cs_claim_severity_t sev, const uint32_t *lines, uint32_t n,
+                                   const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* Record a skipped edit with why (printf-style). */
+void cs_claim_add_skip(cs_claim_run_t *run, const char *edit, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Note that the claim used release label of set. */
+void cs_claim_add_used(cs_claim_run_t *run, const char *set, const char *label, size_t llen);
+/* Fill an edit's source. */
+void cs_claim_source(cs_claim_edit_t *e, const char *set, const char *release, const char *what,
+                     const char *name, const char *on, const char *text, size_t tlen,
+                     int derived);
+/* The date as YYYY-MM-DD. */
+void cs_claim_date(int yyyymmdd, char out[11]);
+/* Copy at most cap-1 bytes of s[0..n), cut at a UTF-8 boundary, NUL-terminated. */
+void cs_claim_copy(char *dst, size_t cap, const char *s, size_t n);
+
+/* The tabular's edits (cs_claim_notes.c): collect each diagnosis's notes and titles, then
+ * excludes1, code_first, and manifestation_principal unless mce_manif (an MCE list answered
+ * it). */
+void cs_claim_collect_notes(cs_claim_run_t *run);
+void cs_claim_excludes1(cs_claim_run_t *run);
+void cs_claim_manifestation_tabular(cs_claim_run_t *run);
+void cs_claim_code_first(cs_claim_run_t *run);
+/* 1 if an edit of that name is already recorded on line i. */
+int cs_claim_has_edit(const cs_claim_run_t *run, const char *edit, uint32_t line);
+/* Make room for one more element of *arr; 0 when out of memory. */
+int cs_claim_grow(void **arr, uint32_t *cap, uint32_t n, size_t size);
+
+/* The edit sets' edits (cs_claim_sets.c); returns 1 when an MCE set answered the
+ * manifestation edit. */
+int cs_claim_mce(cs_claim_run_t *run);
+void cs_claim_poa(cs_claim_run_t *run);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CS_CLAIM_INT_H */

@@ -1,0 +1,112 @@
+/* cs_tsv.c: tab-delimited edit-set lists. */
+#include "cs_tsv.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Split line[0..len) at tabs; a field wrapped in double quotes loses them. */
+static int s_split(cs_text_t *t, char *line, size_t len, cs_tsv_row_t *row)
+{
+    row->n = 0;
+    size_t start = 0;
+    for (size_t i = 0; i <= len; i++) {
+        if (i < len && line[i] != '\t') {
+            continue;
+        }
+        if (row->n == CS_TSV_FIELDS) {
+            return cs_text_fail(t, CS_EMALFORMED, row->line, (unsigned)start + 1,
+                                "more than %d tab-separated fields", CS_TSV_FIELDS);
+        }
+        line[i] = '\0';
+        char *f = line + start;
+        size_t fl = i - start;
+        if (fl >= 2 && f[0] == '"' && f[fl - 1] == '"') {
+            f[fl - 1] = '\0';
+            f++;
+        }
+        row->f[row->n] = f;
+        row->col[row->n++] = (unsigned)start + 1;
+        start = i + 1;
+    }
+    return CS_OK;
+}
+
+int cs_tsv_read(cs_text_t *t, const char *path, char *buf, cs_tsv_fn fn, void *ud)
+{
+    t->base = cs_text_base_name(path);
+    FILE *fp = fopen(path, "rb");
+    if (!fp) {
+        return cs_text_fail(t, CS_EIO, 0, 0, "cannot open %s: %s", path, strerror(errno));
+    }
+    cs_text_start(t, fp, buf, CS_TSV_LINE_MAX);
+    int rc = CS_OK;
+    for (;;) {
+        char *line;
+        size_t len;
+        unsigned shift;
+        rc = cs_text_next_filled(t, &line, &len, &shift);
+        if (rc != CS_OK || !line) {
+            break;
+        }
+        size_t bad = cs_text_utf8_end(line, len, 1);
+        if (bad < len) {
+            rc = cs_text_fail(t, CS_EMALFORMED, t->lineno, (unsigned)(bad + shift) + 1,
+                              "not UTF-8 text");
+            break;
+        }
+        cs_tsv_row_t row = {.line = t->lineno};
+        if ((rc = s_split(t, line, len, &row)) != CS_OK ||
+            (rc = fn(ud, t, &row)) != CS_OK ||
+            (t->lineno % 4096 == 0 && (rc = cs_text_poll(t, t->lineno, t->done)) != CS_OK)) {
+            break;
+        }
+    }
+    fclose(fp);
+    return rc;
+}
+
+int cs_tsv_first_line(const char *path, char *out, size_t cap)
+{
+    FILE *fp = path ? fopen(path, "rb") : NULL;
+    if (!fp || cap == 0) {
+        if (fp) {
+            fclose(fp);
+        }
+        return -1;
+    }
+    size_t n = fread(out, 1, cap - 1, fp);
+    fclose(fp);
+    out[n] = '\0';
+    char *nl = strpbrk(out, "\r\n");
+    if (nl) {
+        *nl = '\0';
+    }
+    if ((unsigned char)out[0] == 0xEF && (unsigned char)out[1] == 0xBB &&
+        (unsigned char)out[2] == 0xBF) {
+        memmove(out, out + 3, strlen(out + 3) + 1);
+    }
+    return 0;
+}
+
+int cs_tsv_emit(cs_text_t *t, unsigned line, const char *map, const char *from,
+                const char *code, const char *data)
+{
+    cs_map_row_t row = {
+        .struct_size = sizeof row,
+        .map = map,
+        .from_system = from,
+        .to_system = "edit-set",
+        .source = code,
+        .target = NULL,
+        .flags = CS_MAP_NO_MAP,
+        .relationship = data,
+    };
+    int rc = t->host->emit_map(t->sink, &row, t->err);
+    if (rc != CS_OK && rc != CS_ETERM && t->err) {
+        char why[sizeof t->err->msg];
+        snprintf(why, sizeof why, "%s", t->err->msg);
+        cs_text_fail(t, rc, line, 0, "%s", why);
+    }
+    return rc;
+}
