@@ -102,6 +102,7 @@ BENCHES    := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 PUBLIC_HDR := $(wildcard core/include/codeset/*.h)
 
 .PHONY: all check asan tsan bench fuzz fuzz-build install uninstall clean format-check headers-check \
+        layers-check \
         plugin-symbols-check replay run-check valgrind
 all: $(LIB_A) $(LIB_SO) $(CODESETD) $(CLI) $(PLUGINS)
 
@@ -244,7 +245,11 @@ plugin-symbols-check: $(PLUGINS)
 	done
 	$(Q)echo "plugins export only their descriptors"
 
-check: headers-check plugin-symbols-check replay run-check
+check: layers-check headers-check plugin-symbols-check replay run-check
+
+# Every #include between core/'s folders points down the layers (README, "Layout").
+layers-check:
+	$(Q)tools/layers-check
 
 # A sanitized broker is several times slower: longer Check timeouts, and the GEMs sweep
 # checks every 20th source (the plain build checks all of them).
@@ -277,7 +282,8 @@ DEB_hiredis := libhiredis-dev
 ifneq ($(filter bench,$(MAKECMDGOALS)),)
 $(call need_pc,hiredis)
 endif
-$(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(BUILD)/obj/tests/bench/bench_util.o $(LIB_A)
+$(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(BUILD)/obj/tests/bench/bench_util.o \
+                  $(BUILD)/obj/tests/embed_engine.o $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS) -lm
 BENCHES := $(filter-out $(BUILD)/bench/bench_util,$(BENCHES))

@@ -14,13 +14,13 @@
 
 #include "../clients/codeset/cli.h"
 #include "../clients/codeset/cli_commands.h"
-#include "codeset/cs_version.h"
 #include "../clients/codeset/cli_conn.h"
 #include "../clients/codeset/cli_json.h"
 #include "../clients/codeset/cli_msg.h"
 #include "../clients/codeset/cli_progress.h"
 #include "../clients/codeset/cli_render.h"
 #include "../clients/codeset/cli_table.h"
+#include "codeset/cs_version.h"
 #include "cs_test.h"
 
 Suite *cs_cli_suite(void);

@@ -7,12 +7,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "cs_test.h"
 #include "store/cs_catalog.h"
 #include "store/cs_codeidx.h"
 #include "store/cs_entry.h"
 #include "store/cs_key.h"
 #include "store/cs_store.h"
-#include "cs_test.h"
 
 #define S_ENTRIES 3000
 

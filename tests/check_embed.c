@@ -17,10 +17,11 @@
 
 #include "codeset/codeset.h"
 #include "cs_daemon.h"
+#include "cs_test.h"
+#include "embed_engine.h"
 #include "engine/cs_embed.h"
 #include "store/cs_key.h"
 #include "store/cs_store.h"
-#include "cs_test.h"
 
 #define T_TIMEOUT 5000
 #define T_TEXT 512

@@ -15,8 +15,8 @@
 #include <time.h>
 
 #include "codeset/cs_plugin.h"
-#include "load/cs_plugin_host.h"
 #include "cs_test.h"
+#include "load/cs_plugin_host.h"
 #include "loader_test.h"
 
 #define S_SEEN_CAP (1u << 18) /* slots of the recorder's set of emitted codes */

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "load/cs_plugin_host.h"
 #include "cs_test.h"
+#include "load/cs_plugin_host.h"
 #include "plugin_test.h"
 
 static const cs_system_ops_t *s_ops;

@@ -10,8 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "load/cs_infile.h"
 #include "cs_test.h"
+#include "load/cs_infile.h"
 
 static void s_write(const char *path, const char *text)
 {

@@ -18,8 +18,8 @@
 
 #include "codeset/codeset.h"
 #include "cs_daemon.h"
-#include "store/cs_store.h"
 #include "cs_test.h"
+#include "store/cs_store.h"
 
 #define T_TIMEOUT 5000
 

@@ -12,9 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "util/cs_log.h"
-#include "load/cs_plugin_host.h"
 #include "cs_test.h"
+#include "load/cs_plugin_host.h"
+#include "util/cs_log.h"
 
 static char s_tmp[1024];  /* root of the fixture plugins, "" until built */
 static char s_repo[1024]; /* repository root (the tests run from it) */

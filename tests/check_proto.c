@@ -5,6 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <msgpack.h>
+
+#include "engine/cs_out.h"
+#include "util/cs_date.h"
+#include "wire/cs_out_msgpack.h"
 #include "wire/cs_proto.h"
 
 /* ---- helpers ---- */
@@ -142,8 +147,8 @@ START_TEST(test_lookup_fields)
     ck_assert_uint_eq(req.include,
                       CS_INCLUDE_NOTES | CS_INCLUDE_ANCESTORS | CS_INCLUDE_CHILDREN);
     ck_assert_int_eq(req.has_id, 1);
-    ck_assert_int_eq(req.id.type, MSGPACK_OBJECT_POSITIVE_INTEGER);
-    ck_assert_uint_eq(req.id.via.u64, 42);
+    ck_assert_int_eq(req.id.type, CS_SCALAR_UINT);
+    ck_assert_uint_eq(req.id.via.u, 42);
     ck_assert_int_eq(req.limit, -1);
     ck_assert_int_eq(req.offset, 0);
     ck_assert_uint_eq(req.n_codes, 0);
@@ -324,17 +329,14 @@ START_TEST(test_valid_result_bytes)
             msgpack_packer pw, pg;
             msgpack_packer_init(&pw, &want, msgpack_sbuffer_write);
             msgpack_packer_init(&pg, &got, msgpack_sbuffer_write);
-            msgpack_pack_map(&pw, 5);
-            cs_pack_cstr(&pw, "input");
-            cs_pack_strn(&pw, text, in_len);
-            cs_pack_cstr(&pw, "code");
-            cs_pack_strn(&pw, text + 1, lens[a] < 300 ? lens[a] : 7);
-            cs_pack_kv_bool(&pw, "valid", 1);
-            cs_pack_kv_bool(&pw, "billable", 1);
-            cs_pack_cstr(&pw, "title");
-            cs_pack_strn(&pw, text, title_len);
-            cs_pack_valid_result(&pg, text, in_len, text + 1, lens[a] < 300 ? lens[a] : 7,
-                                 text, title_len);
+            cs_out_msgpack_t ww, wg;
+            cs_validation_t v = {.reason = CS_REASON_VALID,
+                                 .input = {text, in_len},
+                                 .code = {text + 1, lens[a] < 300 ? lens[a] : 7},
+                                 .title = {text, title_len}};
+            /* the tree, item by item, against the writer's one-write form */
+            cs_out_validation_tree(cs_out_msgpack_init(&ww, &pw), &v);
+            cs_out_validation(cs_out_msgpack_init(&wg, &pg), &v);
             ck_assert_msg(want.size == got.size && memcmp(want.data, got.data, want.size) == 0,
                           "input %zu, title %zu: %zu vs %zu bytes", in_len, title_len,
                           got.size, want.size);
@@ -465,7 +467,7 @@ END_TEST
 
 /* Decode a request whose id is packed by pack_id, then check the error and the echoed id. */
 static void s_check_id_echo(void (*pack_id)(msgpack_packer *), const char *op, const char *v,
-                            cs_proto_err_t want, msgpack_object_type id_type)
+                            cs_proto_err_t want, cs_scalar_type_t id_type)
 {
     s_buf_t b;
     s_buf_init(&b);
@@ -488,11 +490,24 @@ static void s_check_id_echo(void (*pack_id)(msgpack_packer *), const char *op, c
     msgpack_sbuffer_init(&out);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &out, msgpack_sbuffer_write);
+    cs_out_msgpack_t w;
+    cs_out_t *o = cs_out_msgpack_init(&w, &pk);
     if (want == CS_PERR_NONE) {
-        cs_reply_begin(&pk, &req, 1, 0);
+        cs_reply_begin(o, &req, 1, 0);
     } else {
-        cs_reply_error(&pk, &req, want, err.msg);
+        cs_reply_error(o, &req, want, err.msg);
     }
+    /* the id as sent, to hold the echo against */
+    msgpack_sbuffer sent;
+    msgpack_sbuffer_init(&sent);
+    msgpack_packer spk;
+    msgpack_packer_init(&spk, &sent, msgpack_sbuffer_write);
+    pack_id(&spk);
+    msgpack_unpacked su;
+    msgpack_unpacked_init(&su);
+    size_t soff = 0;
+    ck_assert_int_eq(msgpack_unpack_next(&su, sent.data, sent.size, &soff),
+                     MSGPACK_UNPACK_SUCCESS);
     msgpack_unpacked u;
     msgpack_unpacked_init(&u);
     size_t off = 0;
@@ -503,11 +518,14 @@ static void s_check_id_echo(void (*pack_id)(msgpack_packer *), const char *op, c
     for (uint32_t i = 0; i < u.data.via.map.size; i++) {
         const msgpack_object_kv *kv = &u.data.via.map.ptr[i];
         if (kv->key.via.str.size == 2 && memcmp(kv->key.via.str.ptr, "id", 2) == 0) {
-            ck_assert(msgpack_object_equal(kv->val, req.id));
+            ck_assert(msgpack_object_equal(kv->val, su.data));
+            ck_assert_int_eq(kv->val.type, su.data.type);
             seen = 1;
         }
     }
     ck_assert_int_eq(seen, 1);
+    msgpack_unpacked_destroy(&su);
+    msgpack_sbuffer_destroy(&sent);
     msgpack_unpacked_destroy(&u);
     msgpack_sbuffer_destroy(&out);
     cs_request_release(&req);
@@ -533,15 +551,15 @@ static void s_id_float(msgpack_packer *pk)
 
 START_TEST(test_id_echo)
 {
-    s_check_id_echo(s_id_int, "ping", NULL, CS_PERR_NONE, MSGPACK_OBJECT_NEGATIVE_INTEGER);
-    s_check_id_echo(s_id_str, "ping", NULL, CS_PERR_NONE, MSGPACK_OBJECT_STR);
-    s_check_id_echo(s_id_nil, "ping", NULL, CS_PERR_NONE, MSGPACK_OBJECT_NIL);
-    s_check_id_echo(s_id_float, "ping", NULL, CS_PERR_NONE, MSGPACK_OBJECT_FLOAT64);
+    s_check_id_echo(s_id_int, "ping", NULL, CS_PERR_NONE, CS_SCALAR_INT);
+    s_check_id_echo(s_id_str, "ping", NULL, CS_PERR_NONE, CS_SCALAR_STR);
+    s_check_id_echo(s_id_nil, "ping", NULL, CS_PERR_NONE, CS_SCALAR_NIL);
+    s_check_id_echo(s_id_float, "ping", NULL, CS_PERR_NONE, CS_SCALAR_F64);
     /* and on errors */
     s_check_id_echo(s_id_int, "frobnicate", NULL, CS_PERR_UNKNOWN_OP,
-                    MSGPACK_OBJECT_NEGATIVE_INTEGER);
-    s_check_id_echo(s_id_str, "ping", "2", CS_PERR_UNSUPPORTED_VERSION, MSGPACK_OBJECT_STR);
-    s_check_id_echo(s_id_nil, "lookup", NULL, CS_PERR_BAD_REQUEST, MSGPACK_OBJECT_NIL);
+                    CS_SCALAR_INT);
+    s_check_id_echo(s_id_str, "ping", "2", CS_PERR_UNSUPPORTED_VERSION, CS_SCALAR_STR);
+    s_check_id_echo(s_id_nil, "lookup", NULL, CS_PERR_BAD_REQUEST, CS_SCALAR_NIL);
 }
 END_TEST
 
@@ -582,7 +600,7 @@ START_TEST(test_id_echoed_on_later_errors)
     ck_assert_int_eq(s_decode(&req, &b, &err), CS_PERR_BAD_REQUEST);
     ck_assert_msg_has(err, "not a str");
     ck_assert_int_eq(req.has_id, 1);
-    ck_assert_uint_eq(req.id.via.u64, 9);
+    ck_assert_uint_eq(req.id.via.u, 9);
     cs_request_release(&req);
     s_buf_fini(&b);
 }
@@ -902,31 +920,31 @@ END_TEST
 START_TEST(test_dates)
 {
     int d = 0;
-    ck_assert_int_eq(cs_proto_parse_date("2020-02-29", 10, &d), CS_OK);
+    ck_assert_int_eq(cs_date_parse("2020-02-29", 10, &d), CS_OK);
     ck_assert_int_eq(d, 20200229);
-    ck_assert_int_eq(cs_proto_parse_date("2000-02-29", 10, &d), CS_OK);
-    ck_assert_int_eq(cs_proto_parse_date("1900-02-29", 10, &d), CS_EMALFORMED);
-    ck_assert_int_eq(cs_proto_parse_date("2021-02-29", 10, &d), CS_EMALFORMED);
-    ck_assert_int_eq(cs_proto_parse_date("2021-02-30", 10, &d), CS_EMALFORMED);
-    ck_assert_int_eq(cs_proto_parse_date("2021-13-01", 10, &d), CS_EMALFORMED);
-    ck_assert_int_eq(cs_proto_parse_date("2021-00-01", 10, &d), CS_EMALFORMED);
-    ck_assert_int_eq(cs_proto_parse_date("2021-04-31", 10, &d), CS_EMALFORMED);
-    ck_assert_int_eq(cs_proto_parse_date("2021-04-00", 10, &d), CS_EMALFORMED);
-    ck_assert_int_eq(cs_proto_parse_date("2021-1-01", 9, &d), CS_EMALFORMED);
-    ck_assert_int_eq(cs_proto_parse_date("yesterday", 9, &d), CS_EMALFORMED);
-    ck_assert_int_eq(cs_proto_parse_date("1899-12-31", 10, &d), CS_EMALFORMED);
-    ck_assert_int_eq(cs_proto_parse_date("9999-12-31", 10, &d), CS_OK);
-    ck_assert_int_eq(cs_proto_parse_date("2021-03-01T00", 13, &d), CS_EMALFORMED);
-    ck_assert_int_eq(cs_proto_parse_date("2021+03-01", 10, &d), CS_EMALFORMED);
-    ck_assert_int_eq(cs_proto_parse_date("2021-03-0a", 10, &d), CS_EMALFORMED);
-    ck_assert_int_eq(cs_proto_parse_date(NULL, 0, &d), CS_EMALFORMED);
+    ck_assert_int_eq(cs_date_parse("2000-02-29", 10, &d), CS_OK);
+    ck_assert_int_eq(cs_date_parse("1900-02-29", 10, &d), CS_EMALFORMED);
+    ck_assert_int_eq(cs_date_parse("2021-02-29", 10, &d), CS_EMALFORMED);
+    ck_assert_int_eq(cs_date_parse("2021-02-30", 10, &d), CS_EMALFORMED);
+    ck_assert_int_eq(cs_date_parse("2021-13-01", 10, &d), CS_EMALFORMED);
+    ck_assert_int_eq(cs_date_parse("2021-00-01", 10, &d), CS_EMALFORMED);
+    ck_assert_int_eq(cs_date_parse("2021-04-31", 10, &d), CS_EMALFORMED);
+    ck_assert_int_eq(cs_date_parse("2021-04-00", 10, &d), CS_EMALFORMED);
+    ck_assert_int_eq(cs_date_parse("2021-1-01", 9, &d), CS_EMALFORMED);
+    ck_assert_int_eq(cs_date_parse("yesterday", 9, &d), CS_EMALFORMED);
+    ck_assert_int_eq(cs_date_parse("1899-12-31", 10, &d), CS_EMALFORMED);
+    ck_assert_int_eq(cs_date_parse("9999-12-31", 10, &d), CS_OK);
+    ck_assert_int_eq(cs_date_parse("2021-03-01T00", 13, &d), CS_EMALFORMED);
+    ck_assert_int_eq(cs_date_parse("2021+03-01", 10, &d), CS_EMALFORMED);
+    ck_assert_int_eq(cs_date_parse("2021-03-0a", 10, &d), CS_EMALFORMED);
+    ck_assert_int_eq(cs_date_parse(NULL, 0, &d), CS_EMALFORMED);
 
     char out[11];
-    cs_proto_format_date(20241001, out);
+    cs_date_format(20241001, out);
     ck_assert_str_eq(out, "2024-10-01");
-    cs_proto_format_date(19000101, out);
+    cs_date_format(19000101, out);
     ck_assert_str_eq(out, "1900-01-01");
-    cs_proto_format_date(-5, out); /* nonsense in, ten characters out */
+    cs_date_format(-5, out); /* nonsense in, ten characters out */
     ck_assert_uint_eq(strlen(out), 10);
 
     cs_error_t err;
@@ -1200,17 +1218,19 @@ START_TEST(test_reply_helpers)
     msgpack_sbuffer_init(&out);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &out, msgpack_sbuffer_write);
+    cs_out_msgpack_t w;
+    cs_out_t *o = cs_out_msgpack_init(&w, &pk);
 
     /* a success reply without id */
     cs_request_t req;
     cs_request_init(&req);
-    cs_reply_begin(&pk, &req, 1, 5);
-    cs_pack_kv_str(&pk, "code", "E11.9");
-    cs_pack_kv_str(&pk, "parent", NULL);
-    cs_pack_kv_int(&pk, "total", -3);
-    cs_pack_kv_bool(&pk, "billable", 7);
-    cs_pack_cstr(&pk, "input");
-    cs_pack_strn(&pk, "e119xyz", 4);
+    cs_reply_begin(o, &req, 1, 5);
+    cs_out_kv_str(o, "code", "E11.9");
+    cs_out_kv_str(o, "parent", NULL);
+    cs_out_kv_int(o, "total", -3);
+    cs_out_kv_bool(o, "billable", 7);
+    cs_out_cstr(o, "input");
+    cs_out_strn(o, "e119xyz", 4);
 
     msgpack_unpacked u;
     msgpack_unpacked_init(&u);
@@ -1235,8 +1255,8 @@ START_TEST(test_reply_helpers)
     cs_error_t err;
     cs_proto_err_t e = s_decode(&req, &b, &err);
     ck_assert_int_eq(e, CS_PERR_BAD_REQUEST);
-    cs_reply_error(&pk, &req, e, err.msg);
-    cs_reply_error(&pk, NULL, CS_PERR_INTERNAL, NULL);
+    cs_reply_error(o, &req, e, err.msg);
+    cs_reply_error(o, NULL, CS_PERR_INTERNAL, NULL);
     cs_request_release(&req);
     s_buf_fini(&b);
 

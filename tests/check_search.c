@@ -8,14 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/cs_entry.h"
-#include "util/cs_fold.h"
-#include "store/cs_key.h"
+#include "cs_test.h"
 #include "engine/cs_search.h"
+#include "store/cs_entry.h"
+#include "store/cs_key.h"
 #include "store/cs_search_build.h"
 #include "store/cs_search_format.h"
 #include "store/cs_store.h"
-#include "cs_test.h"
+#include "util/cs_fold.h"
 
 #define T_REL 7
 

@@ -3,11 +3,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cs_test.h"
 #include "store/cs_catalog.h"
 #include "store/cs_entry.h"
 #include "store/cs_key.h"
 #include "store/cs_store.h"
-#include "cs_test.h"
 
 /* ---- key codec ---- */
 

@@ -11,8 +11,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "cli_conn.h"
 #include "cli_addenda.h"
+#include "cli_conn.h"
 #include "cli_json.h"
 #include "cli_msg.h"
 #include "cli_progress.h"

@@ -10,10 +10,10 @@
 #include <unistd.h>
 
 #include "broker/cs_broker.h"
-#include "wire/cs_curve.h"
-#include "util/cs_log.h"
-#include "wire/cs_proto.h"
 #include "engine/cs_query.h"
+#include "util/cs_log.h"
+#include "wire/cs_curve.h"
+#include "wire/cs_proto.h"
 
 #define CS_EXIT_USAGE 2
 

@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "load/cs_load.h"
 #include "engine/cs_op.h"
+#include "load/cs_load.h"
 #include "load/cs_plugin_host.h"
 
 /* Copy a wire string into a C string; 0 if it does not fit. */
@@ -20,13 +20,13 @@ static int s_cstr(cs_str_t s, char *out, size_t cap)
     return 1;
 }
 
-cs_proto_err_t cs_op_load(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_packer *pk)
+cs_proto_err_t cs_op_load(cs_op_ctx_t *ctx, const cs_request_t *req, cs_out_t *out)
 {
     char files_buf[CS_PROTO_MAX_FILES][PATH_MAX];
     const char *files[CS_PROTO_MAX_FILES];
     for (uint32_t i = 0; i < req->n_files; i++) {
         if (!s_cstr(cs_request_file_at(req, i), files_buf[i], sizeof files_buf[i])) {
-            cs_reply_error(pk, req, CS_PERR_BAD_REQUEST, "a file path is too long");
+            cs_reply_error(out, req, CS_PERR_BAD_REQUEST, "a file path is too long");
             return CS_PERR_BAD_REQUEST;
         }
         files[i] = files_buf[i];
@@ -40,7 +40,7 @@ cs_proto_err_t cs_op_load(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_pac
             char msg[256];
             snprintf(msg, sizeof msg, "no loader '%.*s' is loaded (see the plugins op)",
                      (int)(req->loader.len > 64 ? 64 : req->loader.len), req->loader.ptr);
-            cs_reply_error(pk, req, CS_PERR_BAD_REQUEST, msg);
+            cs_reply_error(out, req, CS_PERR_BAD_REQUEST, msg);
             return CS_PERR_BAD_REQUEST;
         }
     } else {
@@ -49,11 +49,11 @@ cs_proto_err_t cs_op_load(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_pac
     char label[64];
     char system[32];
     if (!s_cstr(req->release, label, sizeof label)) {
-        cs_reply_error(pk, req, CS_PERR_BAD_REQUEST, "the release label is too long");
+        cs_reply_error(out, req, CS_PERR_BAD_REQUEST, "the release label is too long");
         return CS_PERR_BAD_REQUEST;
     }
     if (req->system.len && !s_cstr(req->system, system, sizeof system)) {
-        cs_reply_error(pk, req, CS_PERR_BAD_REQUEST, "the system id is too long");
+        cs_reply_error(out, req, CS_PERR_BAD_REQUEST, "the system id is too long");
         return CS_PERR_BAD_REQUEST;
     }
     cs_load_spec_t spec = {
@@ -67,28 +67,28 @@ cs_proto_err_t cs_op_load(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_pac
     char id[CS_JOB_ID_MAX];
     int rc = cs_jobs_start(ctx->jobs, &spec, id, &err);
     if (rc == CS_EEXIST) {
-        cs_reply_error(pk, req, CS_PERR_BUSY, err.msg);
+        cs_reply_error(out, req, CS_PERR_BUSY, err.msg);
         return CS_PERR_BUSY;
     }
     if (rc != CS_OK) {
-        cs_reply_error(pk, req, CS_PERR_LOAD_FAILED, err.msg);
+        cs_reply_error(out, req, CS_PERR_LOAD_FAILED, err.msg);
         return CS_PERR_LOAD_FAILED;
     }
-    cs_reply_begin(pk, req, 1, loader ? 2 : 1);
-    cs_pack_kv_str(pk, "job", id);
+    cs_reply_begin(out, req, 1, loader ? 2 : 1);
+    cs_out_kv_str(out, "job", id);
     if (loader) {
-        cs_pack_kv_str(pk, "loader", loader->name);
+        cs_out_kv_str(out, "loader", loader->name);
     }
     return CS_PERR_NONE;
 }
 
 static cs_proto_err_t s_retire_or_drop(cs_op_ctx_t *ctx, const cs_request_t *req,
-                                       msgpack_packer *pk, int drop)
+                                       cs_out_t *out, int drop)
 {
     char system[32], label[64];
     if (!s_cstr(req->system, system, sizeof system) ||
         !s_cstr(req->release, label, sizeof label)) {
-        cs_reply_error(pk, req, CS_PERR_BAD_REQUEST, "the system id or release is too long");
+        cs_reply_error(out, req, CS_PERR_BAD_REQUEST, "the system id or release is too long");
         return CS_PERR_BAD_REQUEST;
     }
     uint64_t codes = 0;
@@ -100,26 +100,26 @@ static cs_proto_err_t s_retire_or_drop(cs_op_ctx_t *ctx, const cs_request_t *req
                        : rc == CS_ENOTFOUND ? CS_PERR_UNKNOWN_RELEASE
                                            : CS_PERR_INTERNAL;
     if (e != CS_PERR_NONE) {
-        cs_reply_error(pk, req, e, err.msg);
+        cs_reply_error(out, req, e, err.msg);
         return e;
     }
-    cs_reply_begin(pk, req, 1, drop ? 3 : 2);
-    cs_pack_kv_str(pk, "system", system);
-    cs_pack_kv_str(pk, "release", label);
+    cs_reply_begin(out, req, 1, drop ? 3 : 2);
+    cs_out_kv_str(out, "system", system);
+    cs_out_kv_str(out, "release", label);
     if (drop) {
-        cs_pack_kv_int(pk, "codes", (int64_t)codes);
+        cs_out_kv_int(out, "codes", (int64_t)codes);
     }
     return CS_PERR_NONE;
 }
 
-cs_proto_err_t cs_op_retire(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_packer *pk)
+cs_proto_err_t cs_op_retire(cs_op_ctx_t *ctx, const cs_request_t *req, cs_out_t *out)
 {
-    return s_retire_or_drop(ctx, req, pk, 0);
+    return s_retire_or_drop(ctx, req, out, 0);
 }
 
-cs_proto_err_t cs_op_drop(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_packer *pk)
+cs_proto_err_t cs_op_drop(cs_op_ctx_t *ctx, const cs_request_t *req, cs_out_t *out)
 {
-    return s_retire_or_drop(ctx, req, pk, 1);
+    return s_retire_or_drop(ctx, req, out, 1);
 }
 
 static const char *s_state_name(cs_job_state_t s)
@@ -131,82 +131,82 @@ static const char *s_state_name(cs_job_state_t s)
     }
 }
 
-cs_proto_err_t cs_op_job(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_packer *pk)
+cs_proto_err_t cs_op_job(cs_op_ctx_t *ctx, const cs_request_t *req, cs_out_t *out)
 {
     cs_job_status_t st;
     if (cs_jobs_status(ctx->jobs, req->job.ptr, req->job.len, &st) != CS_OK) {
-        cs_reply_error(pk, req, CS_PERR_BAD_REQUEST, "no such job");
+        cs_reply_error(out, req, CS_PERR_BAD_REQUEST, "no such job");
         return CS_PERR_BAD_REQUEST;
     }
     int failed = st.state == CS_JOB_FAILED;
-    cs_reply_begin(pk, req, 1, 11 + (failed ? 2 : 0));
-    cs_pack_kv_str(pk, "job", st.id);
-    cs_pack_kv_str(pk, "state", s_state_name(st.state));
-    cs_pack_kv_int(pk, "bytes_done", (int64_t)st.bytes_done);
-    cs_pack_kv_int(pk, "bytes_total", (int64_t)st.bytes_total);
-    cs_pack_kv_int(pk, "records", (int64_t)st.records);
-    cs_pack_kv_int(pk, "codes", (int64_t)st.codes);
-    cs_pack_kv_int(pk, "billable", (int64_t)st.billable);
-    cs_pack_cstr(pk, "seconds");
-    msgpack_pack_double(pk, st.seconds);
-    cs_pack_kv_str(pk, "system", st.system);
-    cs_pack_kv_str(pk, "release", st.label);
-    cs_pack_kv_str(pk, "loader", st.loader[0] ? st.loader : NULL);
+    cs_reply_begin(out, req, 1, 11 + (failed ? 2 : 0));
+    cs_out_kv_str(out, "job", st.id);
+    cs_out_kv_str(out, "state", s_state_name(st.state));
+    cs_out_kv_int(out, "bytes_done", (int64_t)st.bytes_done);
+    cs_out_kv_int(out, "bytes_total", (int64_t)st.bytes_total);
+    cs_out_kv_int(out, "records", (int64_t)st.records);
+    cs_out_kv_int(out, "codes", (int64_t)st.codes);
+    cs_out_kv_int(out, "billable", (int64_t)st.billable);
+    cs_out_cstr(out, "seconds");
+    cs_out_f64(out, st.seconds);
+    cs_out_kv_str(out, "system", st.system);
+    cs_out_kv_str(out, "release", st.label);
+    cs_out_kv_str(out, "loader", st.loader[0] ? st.loader : NULL);
     if (failed) {
-        cs_pack_kv_bool(pk, "cancelled", st.cancelled);
-        cs_pack_cstr(pk, "error");
-        msgpack_pack_map(pk, 5);
-        cs_pack_kv_str(pk, "code", "load_failed");
-        cs_pack_kv_str(pk, "message", st.error.msg);
-        cs_pack_kv_str(pk, "file", st.error.file[0] ? st.error.file : NULL);
-        cs_pack_kv_int(pk, "line", st.error.line);
-        cs_pack_kv_int(pk, "column", st.error.column);
+        cs_out_kv_bool(out, "cancelled", st.cancelled);
+        cs_out_cstr(out, "error");
+        cs_out_map(out, 5);
+        cs_out_kv_str(out, "code", "load_failed");
+        cs_out_kv_str(out, "message", st.error.msg);
+        cs_out_kv_str(out, "file", st.error.file[0] ? st.error.file : NULL);
+        cs_out_kv_int(out, "line", st.error.line);
+        cs_out_kv_int(out, "column", st.error.column);
     }
     return CS_PERR_NONE;
 }
 
-cs_proto_err_t cs_op_cancel(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_packer *pk)
+cs_proto_err_t cs_op_cancel(cs_op_ctx_t *ctx, const cs_request_t *req, cs_out_t *out)
 {
     cs_job_status_t st;
     cs_error_t err;
     cs_error_clear(&err);
     if (cs_jobs_cancel(ctx->jobs, req->job.ptr, req->job.len, &st, &err) != CS_OK) {
-        cs_reply_error(pk, req, CS_PERR_BAD_REQUEST, err.msg);
+        cs_reply_error(out, req, CS_PERR_BAD_REQUEST, err.msg);
         return CS_PERR_BAD_REQUEST;
     }
-    cs_reply_begin(pk, req, 1, 2);
-    cs_pack_kv_str(pk, "job", st.id);
-    cs_pack_kv_str(pk, "state", "cancelling");
+    cs_reply_begin(out, req, 1, 2);
+    cs_out_kv_str(out, "job", st.id);
+    cs_out_kv_str(out, "state", "cancelling");
     return CS_PERR_NONE;
 }
 
-cs_proto_err_t cs_op_plugins(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_packer *pk)
+cs_proto_err_t cs_op_plugins(cs_op_ctx_t *ctx, const cs_request_t *req, cs_out_t *out)
 {
     size_t n = cs_plugin_host_count(ctx->plugins);
-    cs_reply_begin(pk, req, 1, 1);
-    cs_pack_cstr(pk, "plugins");
-    msgpack_pack_array(pk, (uint32_t)n);
+    cs_reply_begin(out, req, 1, 1);
+    cs_out_cstr(out, "plugins");
+    cs_out_array(out, (uint32_t)n);
     for (size_t i = 0; i < n; i++) {
         const cs_plugin_desc_t *p = cs_plugin_host_at(ctx->plugins, i);
         int loader = p->kind == CS_PLUGIN_LOADER;
         char abi[32];
         snprintf(abi, sizeof abi, "%u.%u", p->abi_major, p->abi_minor);
-        msgpack_pack_map(pk, 6 + (loader ? 1 : 0));
-        cs_pack_kv_str(pk, "name", p->name);
-        cs_pack_kv_str(pk, "kind", loader ? "loader" : "system");
-        cs_pack_kv_str(pk, "version", p->version);
-        cs_pack_kv_str(pk, "title", p->title);
-        cs_pack_kv_str(pk, "abi", abi);
-        cs_pack_kv_str(pk, "path", cs_plugin_host_path_at(ctx->plugins, i));
+        cs_out_map(out, 6 + (loader ? 1 : 0));
+        cs_out_kv_str(out, "name", p->name);
+        cs_out_kv_str(out, "kind", loader ? "loader" : "system");
+        cs_out_kv_str(out, "version", p->version);
+        cs_out_kv_str(out, "title", p->title);
+        cs_out_kv_str(out, "abi", abi);
+        cs_out_kv_str(out, "path", cs_plugin_host_path_at(ctx->plugins, i));
         if (loader) {
             uint32_t ns = 0;
             while (p->loader->systems[ns]) {
                 ns++;
             }
-            cs_pack_cstr(pk, "systems");
-            msgpack_pack_array(pk, ns);
+            cs_out_cstr(out, "systems");
+            cs_out_array(out, ns);
             for (uint32_t s = 0; s < ns; s++) {
-                cs_pack_cstr(pk, p->loader->systems[s]);
+                cs_out_cstr(out, p->loader->systems[s]);
             }
         }
     }

@@ -12,22 +12,23 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#include "store/cs_catalog.h"
 #include "broker/cs_conncap.h"
-#include "wire/cs_curve.h"
-#include "load/cs_load.h"
-#include "engine/cs_op.h"
 #include "broker/cs_peers.h"
-#include "util/cs_log.h"
-#include "load/cs_plugin_host.h"
-#include "wire/cs_proto.h"
-#include "engine/cs_query.h"
 #include "broker/cs_replypool.h"
 #include "broker/cs_slices.h"
 #include "broker/cs_stats.h"
-#include "store/cs_store.h"
-#include "store/cs_verify.h"
+#include "broker/cs_verify.h"
 #include "broker/cs_workers.h"
+#include "engine/cs_op.h"
+#include "engine/cs_query.h"
+#include "load/cs_load.h"
+#include "load/cs_plugin_host.h"
+#include "store/cs_catalog.h"
+#include "store/cs_store.h"
+#include "util/cs_log.h"
+#include "wire/cs_curve.h"
+#include "wire/cs_out_msgpack.h"
+#include "wire/cs_proto.h"
 
 #define CS_MAX_FRAMES 16 /* envelope frames kept per request */
 #define CS_POLL_MS 200
@@ -83,6 +84,8 @@ typedef struct s_broker {
     uint32_t max_limit;         /* search limit ceiling (configured, clamped) */
     cs_stats_t stats;
     msgpack_sbuffer out;        /* reply buffer, reused */
+    msgpack_packer pk;          /* packs into out */
+    cs_out_msgpack_t writer;    /* the result interface over pk (wire/cs_out_msgpack.h) */
     cs_request_t req;           /* decoded request, reused */
     cs_peers_t *peers;          /* what each query connection holds; its waiting requests */
     cs_peer_t *peer;            /* the connection of the request being served, or NULL */
@@ -105,32 +108,32 @@ static uint64_t s_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-cs_proto_err_t cs_op_stats(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_packer *pk)
+cs_proto_err_t cs_op_stats(cs_op_ctx_t *ctx, const cs_request_t *req, cs_out_t *out)
 {
     const s_broker_t *b = ctx->server;
     if (!b) {
-        return cs_reply_errorf(pk, req, CS_PERR_INTERNAL, "stats are the broker's thread's");
+        return cs_reply_errorf(out, req, CS_PERR_INTERNAL, "stats are the broker's thread's");
     }
-    cs_reply_begin(pk, req, 1, 4 + 6);
-    cs_stats_pack(&b->stats, pk);
-    cs_pack_cstr(pk, "connections");
-    msgpack_pack_map(pk, 6);
-    cs_pack_kv_int(pk, "open", (int64_t)cs_conncap_open(b->conncap));
-    cs_pack_kv_int(pk, "max", (int64_t)cs_conncap_max(b->conncap));
-    cs_pack_kv_int(pk, "refused", (int64_t)cs_conncap_refused(b->conncap));
-    cs_pack_kv_int(pk, "busy", (int64_t)b->refused);
-    cs_pack_kv_int(pk, "dropped", (int64_t)b->dropped);
-    cs_pack_kv_int(pk, "waiting", (int64_t)cs_peers_waiting(b->peers));
+    cs_reply_begin(out, req, 1, 4 + 6);
+    cs_stats_write(&b->stats, out);
+    cs_out_cstr(out, "connections");
+    cs_out_map(out, 6);
+    cs_out_kv_int(out, "open", (int64_t)cs_conncap_open(b->conncap));
+    cs_out_kv_int(out, "max", (int64_t)cs_conncap_max(b->conncap));
+    cs_out_kv_int(out, "refused", (int64_t)cs_conncap_refused(b->conncap));
+    cs_out_kv_int(out, "busy", (int64_t)b->refused);
+    cs_out_kv_int(out, "dropped", (int64_t)b->dropped);
+    cs_out_kv_int(out, "waiting", (int64_t)cs_peers_waiting(b->peers));
     size_t n_idx, idx_bytes;
     cs_codeidx_usage(b->index, &n_idx, &idx_bytes);
-    cs_pack_cstr(pk, "code_indexes");
-    msgpack_pack_map(pk, 2);
-    cs_pack_kv_int(pk, "count", (int64_t)n_idx);
-    cs_pack_kv_int(pk, "bytes", (int64_t)idx_bytes);
-    cs_pack_kv_int(pk, "workers", cs_workers_count(b->workers));
-    cs_pack_kv_int(pk, "db_bytes", (int64_t)cs_store_used_bytes(b->store));
-    cs_pack_kv_int(pk, "map_bytes", (int64_t)cs_store_map_size(b->store));
-    cs_pack_kv_str(pk, "version", CS_VERSION);
+    cs_out_cstr(out, "code_indexes");
+    cs_out_map(out, 2);
+    cs_out_kv_int(out, "count", (int64_t)n_idx);
+    cs_out_kv_int(out, "bytes", (int64_t)idx_bytes);
+    cs_out_kv_int(out, "workers", cs_workers_count(b->workers));
+    cs_out_kv_int(out, "db_bytes", (int64_t)cs_store_used_bytes(b->store));
+    cs_out_kv_int(out, "map_bytes", (int64_t)cs_store_map_size(b->store));
+    cs_out_kv_str(out, "version", CS_VERSION);
     return CS_PERR_NONE;
 }
 
@@ -139,10 +142,10 @@ cs_proto_err_t cs_op_stats(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_pa
 /* The busy answer to a request of a client that is not reading its replies: small, and not
  * at a worker. */
 static cs_proto_err_t s_busy(s_broker_t *b, const cs_request_t *req, const cs_peer_t *peer,
-                             msgpack_packer *pk)
+                             cs_out_t *out)
 {
     b->refused++;
-    return cs_reply_errorf(pk, req, CS_PERR_BUSY,
+    return cs_reply_errorf(out, req, CS_PERR_BUSY,
                            "this connection holds %llu bytes of unread replies and waiting "
                            "requests, more than the %llu it may: read replies before sending "
                            "more",
@@ -151,7 +154,7 @@ static cs_proto_err_t s_busy(s_broker_t *b, const cs_request_t *req, const cs_pe
 }
 
 static cs_proto_err_t s_dispatch(s_broker_t *b, const void *body, size_t len, int is_admin,
-                                 msgpack_packer *pk, cs_op_t *op_out)
+                                 cs_out_t *out, cs_op_t *op_out)
 {
     cs_request_t *req = &b->req;
     cs_error_t err;
@@ -159,7 +162,7 @@ static cs_proto_err_t s_dispatch(s_broker_t *b, const void *body, size_t len, in
     cs_proto_err_t e = cs_request_decode(req, body, len, &err);
     *op_out = req->op;
     if (e != CS_PERR_NONE) {
-        cs_reply_error(pk, req, e, err.msg[0] ? err.msg : "malformed request");
+        cs_reply_error(out, req, e, err.msg[0] ? err.msg : "malformed request");
         cs_request_release(req);
         return e;
     }
@@ -168,7 +171,7 @@ static cs_proto_err_t s_dispatch(s_broker_t *b, const void *body, size_t len, in
         char msg[128];
         snprintf(msg, sizeof msg, "%u codes in one request; this broker takes at most %u",
                  (unsigned)req->n_codes, (unsigned)b->max_codes);
-        cs_reply_error(pk, req, CS_PERR_TOO_MANY, msg);
+        cs_reply_error(out, req, CS_PERR_TOO_MANY, msg);
         cs_request_release(req);
         return CS_PERR_TOO_MANY;
     }
@@ -179,12 +182,12 @@ static cs_proto_err_t s_dispatch(s_broker_t *b, const void *body, size_t len, in
         char msg[128];
         snprintf(msg, sizeof msg, "'%s' is an admin op: send it to the admin endpoint",
                  def->name);
-        cs_reply_error(pk, req, e, msg);
+        cs_reply_error(out, req, e, msg);
         cs_request_release(req);
         return e;
     }
     if (b->peer && cs_peer_over(b->peers, b->peer)) {
-        e = s_busy(b, req, b->peer, pk);
+        e = s_busy(b, req, b->peer, out);
         cs_request_release(req);
         return e;
     }
@@ -193,7 +196,7 @@ static cs_proto_err_t s_dispatch(s_broker_t *b, const void *body, size_t len, in
         cs_request_release(req);
         return S_FORWARD;
     }
-    e = def->handler(&b->ctx, req, pk);
+    e = def->handler(&b->ctx, req, out);
     cs_request_release(req);
     return e;
 }
@@ -253,6 +256,13 @@ static void s_forward(s_broker_t *b, zmq_msg_t *frames, int n)
     b->forwarded = 1;
 }
 
+/* An empty reply buffer, and the writer that fills it. */
+static cs_out_t *s_reply_start(s_broker_t *b)
+{
+    msgpack_sbuffer_clear(&b->out);
+    return &b->writer.out;
+}
+
 /* ---- long validates, answered in slices ---- */
 
 /* Answer a waiting request busy: its client has not read what it was sent meanwhile. Busy
@@ -261,9 +271,7 @@ static void s_forward(s_broker_t *b, zmq_msg_t *frames, int n)
 static void s_refuse(s_broker_t *b, cs_handover_t *h)
 {
     uint64_t t0 = s_now_ns();
-    msgpack_sbuffer_clear(&b->out);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &b->out, msgpack_sbuffer_write);
+    cs_out_t *out = s_reply_start(b);
     cs_request_t *req = &b->req;
     cs_error_t err;
     cs_error_clear(&err);
@@ -271,9 +279,9 @@ static void s_refuse(s_broker_t *b, cs_handover_t *h)
     cs_proto_err_t e = cs_request_decode(req, zmq_msg_data(body), zmq_msg_size(body), &err);
     cs_op_t op = req->op;
     if (e != CS_PERR_NONE) {
-        cs_reply_error(&pk, req, e, err.msg[0] ? err.msg : "malformed request");
+        cs_reply_error(out, req, e, err.msg[0] ? err.msg : "malformed request");
     } else {
-        e = s_busy(b, req, h->peer, &pk);
+        e = s_busy(b, req, h->peer, out);
     }
     cs_request_release(req);
     void *buf = s_reply_copy(b, b->out.data, b->out.size);
@@ -447,17 +455,15 @@ static int s_serve_one(s_broker_t *b, void *sock, int is_admin)
     /* the connection, by its routing identity (the first frame), on the query endpoint */
     b->peer = is_admin ? NULL : cs_peers_get(b->peers, zmq_msg_data(&frames[0]),
                                              zmq_msg_size(&frames[0]));
-    msgpack_sbuffer_clear(&b->out);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &b->out, msgpack_sbuffer_write);
+    cs_out_t *out = s_reply_start(b);
     cs_op_t op = CS_OP_UNKNOWN;
     cs_proto_err_t e;
     if (overflow) {
         e = CS_PERR_BAD_REQUEST;
-        cs_reply_error(&pk, NULL, e, "too many frames: a request is an envelope and one body");
+        cs_reply_error(out, NULL, e, "too many frames: a request is an envelope and one body");
     } else {
         zmq_msg_t *body = &frames[n - 1];
-        e = s_dispatch(b, zmq_msg_data(body), zmq_msg_size(body), is_admin, &pk, &op);
+        e = s_dispatch(b, zmq_msg_data(body), zmq_msg_size(body), is_admin, out, &op);
         if (e == S_FORWARD) {
             s_hand_over(b, frames, n);
             b->peer = NULL;
@@ -895,6 +901,8 @@ int cs_broker_run(const cs_broker_config_t *cfg, volatile sig_atomic_t *stop, cs
                       : CS_PROTO_MAX_LIMIT;
     cs_stats_init(&b.stats);
     msgpack_sbuffer_init(&b.out);
+    msgpack_packer_init(&b.pk, &b.out, msgpack_sbuffer_write);
+    cs_out_msgpack_init(&b.writer, &b.pk);
     cs_request_init_reusable(&b.req);
     int rc = s_start(&b, err);
     if (rc != CS_OK) {

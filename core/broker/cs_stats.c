@@ -70,7 +70,7 @@ double cs_stats_quantile_us(const cs_stats_t *s, cs_op_t op, double q)
     return 0;
 }
 
-void cs_stats_pack(const cs_stats_t *s, msgpack_packer *pk)
+void cs_stats_write(const cs_stats_t *s, cs_out_t *out)
 {
     uint32_t n_ops = 0, n_err = 0;
     for (unsigned op = 0; op < CS_OP_COUNT_; op++) {
@@ -79,32 +79,32 @@ void cs_stats_pack(const cs_stats_t *s, msgpack_packer *pk)
     for (unsigned e = 1; e <= CS_PERR_INTERNAL; e++) {
         n_err += s->errors[e] ? 1 : 0;
     }
-    cs_pack_kv_int(pk, "uptime_s", (int64_t)time(NULL) - s->started);
-    cs_pack_cstr(pk, "requests");
-    msgpack_pack_map(pk, n_ops);
+    cs_out_kv_int(out, "uptime_s", (int64_t)time(NULL) - s->started);
+    cs_out_cstr(out, "requests");
+    cs_out_map(out, n_ops);
     for (unsigned op = 0; op < CS_OP_COUNT_; op++) {
         if (s->requests[op]) {
-            cs_pack_kv_int(pk, cs_proto_opname((cs_op_t)op), (int64_t)s->requests[op]);
+            cs_out_kv_int(out, cs_proto_opname((cs_op_t)op), (int64_t)s->requests[op]);
         }
     }
-    cs_pack_cstr(pk, "errors");
-    msgpack_pack_map(pk, n_err);
+    cs_out_cstr(out, "errors");
+    cs_out_map(out, n_err);
     for (unsigned e = 1; e <= CS_PERR_INTERNAL; e++) {
         if (s->errors[e]) {
-            cs_pack_kv_int(pk, cs_proto_errname((cs_proto_err_t)e), (int64_t)s->errors[e]);
+            cs_out_kv_int(out, cs_proto_errname((cs_proto_err_t)e), (int64_t)s->errors[e]);
         }
     }
-    cs_pack_cstr(pk, "latency_us");
-    msgpack_pack_map(pk, n_ops);
+    cs_out_cstr(out, "latency_us");
+    cs_out_map(out, n_ops);
     for (unsigned op = 0; op < CS_OP_COUNT_; op++) {
         if (!s->requests[op]) {
             continue;
         }
-        cs_pack_cstr(pk, cs_proto_opname((cs_op_t)op));
-        msgpack_pack_map(pk, 2);
-        cs_pack_cstr(pk, "p50");
-        msgpack_pack_double(pk, cs_stats_quantile_us(s, (cs_op_t)op, 0.50));
-        cs_pack_cstr(pk, "p99");
-        msgpack_pack_double(pk, cs_stats_quantile_us(s, (cs_op_t)op, 0.99));
+        cs_out_cstr(out, cs_proto_opname((cs_op_t)op));
+        cs_out_map(out, 2);
+        cs_out_cstr(out, "p50");
+        cs_out_f64(out, cs_stats_quantile_us(s, (cs_op_t)op, 0.50));
+        cs_out_cstr(out, "p99");
+        cs_out_f64(out, cs_stats_quantile_us(s, (cs_op_t)op, 0.99));
     }
 }

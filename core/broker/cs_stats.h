@@ -5,9 +5,7 @@
 
 #include <stdint.h>
 
-#include <msgpack.h>
-
-#include "wire/cs_proto.h"
+#include "engine/cs_out.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -27,8 +25,8 @@ void cs_stats_init(cs_stats_t *s);
 void cs_stats_record(cs_stats_t *s, cs_op_t op, cs_proto_err_t e, uint64_t ns);
 /* The q-quantile (0..1) of op's latency in microseconds; 0 if no request yet. */
 double cs_stats_quantile_us(const cs_stats_t *s, cs_op_t op, double q);
-/* Pack the stats keys (uptime_s, requests, errors, latency_us) into pk: 4 map entries. */
-void cs_stats_pack(const cs_stats_t *s, msgpack_packer *pk);
+/* Pack the stats keys (uptime_s, requests, errors, latency_us) into out: 4 map entries. */
+void cs_stats_write(const cs_stats_t *s, cs_out_t *out);
 
 #ifdef __cplusplus
 }

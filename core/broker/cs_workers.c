@@ -9,9 +9,10 @@
 #include <time.h>
 #include <zmq.h>
 
-#include "util/cs_log.h"
-#include "wire/cs_proto.h"
 #include "engine/cs_query.h"
+#include "util/cs_log.h"
+#include "wire/cs_out_msgpack.h"
+#include "wire/cs_proto.h"
 
 /* Frames a worker takes of one hand-over: the broker keeps at most 15 envelope frames. */
 #define S_FRAMES CS_WORKER_FRAMES(15)
@@ -75,19 +76,21 @@ static cs_worker_meta_t s_answer(s_worker_t *wk, cs_request_t *req,
     msgpack_sbuffer_clear(out);
     msgpack_packer pk;
     msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+    cs_out_msgpack_t writer;
+    cs_out_t *w = cs_out_msgpack_init(&writer, &pk);
     cs_error_t err;
     cs_error_clear(&err);
     uint64_t snapshot = 0;
     cs_proto_err_t e = cs_request_decode(req, body, len, &err);
     if (e != CS_PERR_NONE) {
         /* the broker decoded it before handing it over: only a corrupt hand-over gets here */
-        cs_reply_error(&pk, req, e, err.msg[0] ? err.msg : "malformed request");
+        cs_reply_error(w, req, e, err.msg[0] ? err.msg : "malformed request");
     } else if (part) {
-        e = cs_engine_validate_part(wk->engine, req, part->lo, part->hi, part->index == 0, &pk,
+        e = cs_engine_validate_part(wk->engine, req, part->lo, part->hi, part->index == 0, w,
                                     &snapshot);
     } else {
         cs_request_clamp_limit(req, wk->max_limit);
-        e = cs_engine_handle(wk->engine, req, &pk); /* the engine's ops only */
+        e = cs_engine_handle(wk->engine, req, w); /* the engine's ops only */
     }
     cs_worker_meta_t meta = {.op = (uint32_t)req->op, .err = (uint32_t)e,
                              .ns = s_now_ns() - t0, .snapshot = snapshot};

@@ -24,8 +24,8 @@
 #include <stdint.h>
 
 #include "codeset/cs_error.h"
-#include "store/cs_codeidx.h"
 #include "load/cs_plugin_host.h"
+#include "store/cs_codeidx.h"
 #include "store/cs_store.h"
 
 #ifdef __cplusplus

@@ -10,6 +10,7 @@
 #include "store/cs_entry.h"
 #include "store/cs_key.h"
 #include "store/cs_maps.h"
+#include "util/cs_date.h"
 
 /* One target (or source, reversed) as the reply lists it; spans borrowed from the snapshot
  * or from the request's normalised code. */
@@ -39,16 +40,16 @@ static int s_str_is(cs_str_t s, const char *c)
 }
 
 /* 1 when release id (of system, labelled label) failed its integrity check (cs_verify.h):
- * the corrupt_release error is then packed into pk and *e set. A crosswalk reads nothing of
+ * the corrupt_release error is then packed into out and *e set. A crosswalk reads nothing of
  * such a release, never a silently different answer. */
 static int s_refused(s_xw_t *x, uint32_t id, const char *system, cs_span_t label,
-                     msgpack_packer *pk, cs_proto_err_t *e)
+                     cs_out_t *out, cs_proto_err_t *e)
 {
     char why[320];
     if (!id || !cs_store_release_failed(x->store, id, why, sizeof why)) {
         return 0;
     }
-    *e = cs_reply_errorf(pk, x->req, CS_PERR_CORRUPT_RELEASE,
+    *e = cs_reply_errorf(out, x->req, CS_PERR_CORRUPT_RELEASE,
                          "%s release %.*s %s; reload it or restore the database", system,
                          (int)label.len, label.ptr, why);
     return 1;
@@ -93,53 +94,48 @@ static uint32_t s_title_release(s_xw_t *x, const char *system, cs_span_t *label)
     return res.id;
 }
 
-static void s_pack_span(msgpack_packer *pk, cs_span_t s)
-{
-    cs_pack_strn(pk, s.ptr, s.len);
-}
-
 /* targets (or sources): [{code, title, flags...}] */
-static void s_pack_targets(s_xw_t *x, const char *key, uint32_t title_rel, msgpack_packer *pk)
+static void s_pack_targets(s_xw_t *x, const char *key, uint32_t title_rel, cs_out_t *out)
 {
-    cs_pack_cstr(pk, key);
-    msgpack_pack_array(pk, (uint32_t)x->n);
+    cs_out_cstr(out, key);
+    cs_out_array(out, (uint32_t)x->n);
     for (size_t i = 0; i < x->n; i++) {
         const s_target_t *t = &x->t[i];
         int gem = (t->flags & CS_MAP_GEM_FLAGS) != 0;
         int no_map = (t->flags & CS_MAP_NO_MAP) != 0;
-        msgpack_pack_map(pk, 2 + (gem ? 5 : (no_map ? 1 : 0)) + (t->relationship.len ? 1 : 0));
-        cs_pack_cstr(pk, "code");
+        cs_out_map(out, 2 + (gem ? 5 : (no_map ? 1 : 0)) + (t->relationship.len ? 1 : 0));
+        cs_out_cstr(out, "code");
         if (t->display.len) {
-            s_pack_span(pk, t->display);
+            cs_out_span(out, t->display);
         } else {
-            msgpack_pack_nil(pk);
+            cs_out_nil(out);
         }
-        cs_pack_cstr(pk, "title");
+        cs_out_cstr(out, "title");
         cs_span_t title = t->key.len ? s_title(x->r, title_rel, t->key) : (cs_span_t){"", 0};
         if (title.len) {
-            s_pack_span(pk, title);
+            cs_out_span(out, title);
         } else {
-            msgpack_pack_nil(pk);
+            cs_out_nil(out);
         }
         if (gem) {
-            cs_pack_kv_bool(pk, "approximate", (t->flags & CS_MAP_APPROXIMATE) != 0);
-            cs_pack_kv_bool(pk, "no_map", no_map);
-            cs_pack_kv_bool(pk, "combination", (t->flags & CS_MAP_COMBINATION) != 0);
-            cs_pack_kv_int(pk, "scenario", t->scenario);
-            cs_pack_kv_int(pk, "choice", t->choice);
+            cs_out_kv_bool(out, "approximate", (t->flags & CS_MAP_APPROXIMATE) != 0);
+            cs_out_kv_bool(out, "no_map", no_map);
+            cs_out_kv_bool(out, "combination", (t->flags & CS_MAP_COMBINATION) != 0);
+            cs_out_kv_int(out, "scenario", t->scenario);
+            cs_out_kv_int(out, "choice", t->choice);
         } else if (no_map) {
-            cs_pack_kv_bool(pk, "no_map", 1);
+            cs_out_kv_bool(out, "no_map", 1);
         }
         if (t->relationship.len) {
-            cs_pack_cstr(pk, "relationship");
-            s_pack_span(pk, t->relationship);
+            cs_out_cstr(out, "relationship");
+            cs_out_span(out, t->relationship);
         }
     }
 }
 
 /* scenarios: [{scenario, choices: [{choice, codes: [...]}]}] for combination rows, in the
  * order they first appear: a combination is one code from each choice list. */
-static void s_pack_scenarios(const s_xw_t *x, msgpack_packer *pk)
+static void s_pack_scenarios(const s_xw_t *x, cs_out_t *out)
 {
     uint8_t scen[256]; /* distinct u8 values */
     size_t n_scen = 0;
@@ -149,8 +145,8 @@ static void s_pack_scenarios(const s_xw_t *x, msgpack_packer *pk)
         }
         scen[n_scen++] = x->t[i].scenario;
     }
-    cs_pack_cstr(pk, "scenarios");
-    msgpack_pack_array(pk, (uint32_t)n_scen);
+    cs_out_cstr(out, "scenarios");
+    cs_out_array(out, (uint32_t)n_scen);
     for (size_t s = 0; s < n_scen; s++) {
         uint8_t ch[256];
         size_t n_ch = 0;
@@ -161,10 +157,10 @@ static void s_pack_scenarios(const s_xw_t *x, msgpack_packer *pk)
                 ch[n_ch++] = t->choice;
             }
         }
-        msgpack_pack_map(pk, 2);
-        cs_pack_kv_int(pk, "scenario", scen[s]);
-        cs_pack_cstr(pk, "choices");
-        msgpack_pack_array(pk, (uint32_t)n_ch);
+        cs_out_map(out, 2);
+        cs_out_kv_int(out, "scenario", scen[s]);
+        cs_out_cstr(out, "choices");
+        cs_out_array(out, (uint32_t)n_ch);
         for (size_t c = 0; c < n_ch; c++) {
             uint32_t n_codes = 0;
             for (size_t i = 0; i < x->n; i++) {
@@ -172,15 +168,15 @@ static void s_pack_scenarios(const s_xw_t *x, msgpack_packer *pk)
                 n_codes += (t->flags & CS_MAP_COMBINATION) && t->scenario == scen[s] &&
                            t->choice == ch[c];
             }
-            msgpack_pack_map(pk, 2);
-            cs_pack_kv_int(pk, "choice", ch[c]);
-            cs_pack_cstr(pk, "codes");
-            msgpack_pack_array(pk, n_codes);
+            cs_out_map(out, 2);
+            cs_out_kv_int(out, "choice", ch[c]);
+            cs_out_cstr(out, "codes");
+            cs_out_array(out, n_codes);
             for (size_t i = 0; i < x->n; i++) {
                 const s_target_t *t = &x->t[i];
                 if ((t->flags & CS_MAP_COMBINATION) && t->scenario == scen[s] &&
                     t->choice == ch[c]) {
-                    s_pack_span(pk, t->display);
+                    cs_out_span(out, t->display);
                 }
             }
         }
@@ -215,7 +211,7 @@ static int s_map_named(const cs_release_t *rel, uint32_t m, cs_str_t want)
 /* Between two systems. */
 static cs_proto_err_t s_between(s_xw_t *x, const cs_plugin_desc_t *from,
                                 const cs_plugin_desc_t *to, const cs_code_t *code,
-                                msgpack_packer *pk)
+                                cs_out_t *out)
 {
     const cs_request_t *req = x->req;
     const cs_release_t *best = NULL;
@@ -235,12 +231,12 @@ static cs_proto_err_t s_between(s_xw_t *x, const cs_plugin_desc_t *from,
         }
     }
     if (!best) {
-        return cs_reply_errorf(pk, req, CS_PERR_UNKNOWN_RELEASE, "no map from %s to %s%s is loaded",
+        return cs_reply_errorf(out, req, CS_PERR_UNKNOWN_RELEASE, "no map from %s to %s%s is loaded",
                                from->name, to->name, req->map.len ? " by that name" : "");
     }
     cs_proto_err_t e;
     if (s_refused(x, best->id, best->system, (cs_span_t){best->label, strlen(best->label)},
-                  pk, &e)) {
+                  out, &e)) {
         return e;
     }
     cs_maps_iter_t it;
@@ -254,7 +250,7 @@ static cs_proto_err_t s_between(s_xw_t *x, const cs_plugin_desc_t *from,
     cs_span_t title_label;
     const char *title_sys = req->reverse ? from->name : to->name;
     uint32_t title_rel = s_title_release(x, title_sys, &title_label);
-    if (s_refused(x, title_rel, title_sys, title_label, pk, &e)) {
+    if (s_refused(x, title_rel, title_sys, title_label, out, &e)) {
         return e;
     }
     int has_comb = 0;
@@ -263,21 +259,21 @@ static cs_proto_err_t s_between(s_xw_t *x, const cs_plugin_desc_t *from,
     }
     char map_id[160];
     snprintf(map_id, sizeof map_id, "%s/%s", best->system, best->maps[best_map].name);
-    cs_reply_begin(pk, req, 1, 7 + (has_comb ? 1 : 0));
-    cs_pack_kv_str(pk, "map", map_id);
-    cs_pack_kv_str(pk, "map_release", best->label);
-    cs_pack_kv_str(pk, "from", from->name);
-    cs_pack_kv_str(pk, "to", to->name);
-    cs_pack_kv_str(pk, "code", code->display);
-    cs_pack_cstr(pk, "release");
+    cs_reply_begin(out, req, 1, 7 + (has_comb ? 1 : 0));
+    cs_out_kv_str(out, "map", map_id);
+    cs_out_kv_str(out, "map_release", best->label);
+    cs_out_kv_str(out, "from", from->name);
+    cs_out_kv_str(out, "to", to->name);
+    cs_out_kv_str(out, "code", code->display);
+    cs_out_cstr(out, "release");
     if (title_rel) {
-        s_pack_span(pk, title_label);
+        cs_out_span(out, title_label);
     } else {
-        msgpack_pack_nil(pk);
+        cs_out_nil(out);
     }
-    s_pack_targets(x, req->reverse ? "sources" : "targets", title_rel, pk);
+    s_pack_targets(x, req->reverse ? "sources" : "targets", title_rel, out);
     if (has_comb) {
-        s_pack_scenarios(x, pk);
+        s_pack_scenarios(x, out);
     }
     return CS_PERR_NONE;
 }
@@ -298,7 +294,7 @@ static int s_map_effective(const cs_release_t *rel, uint32_t m)
         }
     }
     int date;
-    if (len == 10 && cs_proto_parse_date(name, len, &date) == 0) {
+    if (len == 10 && cs_date_parse(name, len, &date) == 0) {
         return date;
     }
     return rel->effective_from;
@@ -306,7 +302,7 @@ static int s_map_effective(const cs_release_t *rel, uint32_t m)
 
 /* One system from release to to_release through its conversion tables. */
 static cs_proto_err_t s_across(s_xw_t *x, const cs_plugin_desc_t *sys, const cs_code_t *code,
-                               msgpack_packer *pk)
+                               cs_out_t *out)
 {
     const cs_request_t *req = x->req;
     size_t slen = strlen(sys->name);
@@ -315,7 +311,7 @@ static cs_proto_err_t s_across(s_xw_t *x, const cs_plugin_desc_t *sys, const cs_
                                                     req->release.len, &a)
                               : CS_ENOTFOUND;
     if (rc != CS_OK) {
-        return cs_reply_errorf(pk, req,
+        return cs_reply_errorf(out, req,
                                req->release.len ? CS_PERR_UNKNOWN_RELEASE : CS_PERR_BAD_REQUEST,
                                "a crosswalk within %s needs \"release\" and \"to_release\" "
                                "of loaded releases",
@@ -325,12 +321,12 @@ static cs_proto_err_t s_across(s_xw_t *x, const cs_plugin_desc_t *sys, const cs_
                                                    req->to_release.len, &b)
                              : cs_catalog_newest(x->r, sys->name, slen, &b);
     if (rc != CS_OK) {
-        return cs_reply_errorf(pk, req, CS_PERR_UNKNOWN_RELEASE, "%s has no such to_release",
+        return cs_reply_errorf(out, req, CS_PERR_UNKNOWN_RELEASE, "%s has no such to_release",
                                sys->name);
     }
     cs_proto_err_t e;
-    if (s_refused(x, a.id, sys->name, a.label, pk, &e) ||
-        s_refused(x, b.id, sys->name, b.label, pk, &e)) {
+    if (s_refused(x, a.id, sys->name, a.label, out, &e) ||
+        s_refused(x, b.id, sys->name, b.label, out, &e)) {
         return e;
     }
     int forward = b.effective_from >= a.effective_from;
@@ -400,29 +396,29 @@ static cs_proto_err_t s_across(s_xw_t *x, const cs_plugin_desc_t *sys, const cs_
         x->t = next;
         x->n = n_next;
     }
-    cs_reply_begin(pk, req, 1, 7);
-    cs_pack_kv_str(pk, "map", "conversion");
-    cs_pack_kv_str(pk, "from", sys->name);
-    cs_pack_kv_str(pk, "to", sys->name);
-    cs_pack_kv_str(pk, "code", code->display);
-    cs_pack_cstr(pk, "release");
-    s_pack_span(pk, a.label);
-    cs_pack_cstr(pk, "to_release");
-    s_pack_span(pk, b.label);
-    s_pack_targets(x, "targets", b.id, pk);
+    cs_reply_begin(out, req, 1, 7);
+    cs_out_kv_str(out, "map", "conversion");
+    cs_out_kv_str(out, "from", sys->name);
+    cs_out_kv_str(out, "to", sys->name);
+    cs_out_kv_str(out, "code", code->display);
+    cs_out_cstr(out, "release");
+    cs_out_span(out, a.label);
+    cs_out_cstr(out, "to_release");
+    cs_out_span(out, b.label);
+    s_pack_targets(x, "targets", b.id, out);
     return CS_PERR_NONE;
 }
 
 cs_proto_err_t cs_crosswalk_answer(cs_store_t *store, cs_reader_t *r,
                                    const cs_plugin_host_t *plugins,
-                                   const cs_request_t *req, msgpack_packer *pk)
+                                   const cs_request_t *req, cs_out_t *out)
 {
     const cs_plugin_desc_t *from = cs_plugin_host_system(plugins, req->from.ptr,
                                                          req->from.len);
     const cs_plugin_desc_t *to = cs_plugin_host_system(plugins, req->to.ptr, req->to.len);
     if (!from || !to) {
         cs_str_t bad = from ? req->to : req->from;
-        return cs_reply_errorf(pk, req, CS_PERR_UNKNOWN_SYSTEM,
+        return cs_reply_errorf(out, req, CS_PERR_UNKNOWN_SYSTEM,
                                "no code system '%.*s' is known here",
                                (int)(bad.len > 40 ? 40 : bad.len), bad.ptr);
     }
@@ -432,13 +428,13 @@ cs_proto_err_t cs_crosswalk_answer(cs_store_t *store, cs_reader_t *r,
     cs_error_t nerr;
     cs_error_clear(&nerr);
     if (of->system->normalize(req->code.ptr, req->code.len, &code, &nerr) != CS_OK) {
-        cs_reply_begin(pk, req, 1, 4);
-        cs_pack_cstr(pk, "code");
-        cs_pack_strn(pk, req->code.ptr, req->code.len);
-        cs_pack_kv_str(pk, "reason", "malformed");
-        cs_pack_kv_str(pk, "message", nerr.msg);
-        cs_pack_cstr(pk, req->reverse ? "sources" : "targets");
-        msgpack_pack_array(pk, 0);
+        cs_reply_begin(out, req, 1, 4);
+        cs_out_cstr(out, "code");
+        cs_out_strn(out, req->code.ptr, req->code.len);
+        cs_out_kv_str(out, "reason", "malformed");
+        cs_out_kv_str(out, "message", nerr.msg);
+        cs_out_cstr(out, req->reverse ? "sources" : "targets");
+        cs_out_array(out, 0);
         return CS_PERR_NONE;
     }
     s_xw_t *x = calloc(1, sizeof *x);
@@ -452,18 +448,18 @@ cs_proto_err_t cs_crosswalk_answer(cs_store_t *store, cs_reader_t *r,
             free(x->next);
         }
         free(x);
-        return cs_reply_errorf(pk, req, CS_PERR_INTERNAL, "out of memory");
+        return cs_reply_errorf(out, req, CS_PERR_INTERNAL, "out of memory");
     }
     x->store = store;
     x->r = r;
     x->req = req;
     cs_proto_err_t e;
     if (cs_catalog_list(r, NULL, 0, &x->all, &x->n_all) != CS_OK) {
-        e = cs_reply_errorf(pk, req, CS_PERR_INTERNAL, "out of memory listing releases");
+        e = cs_reply_errorf(out, req, CS_PERR_INTERNAL, "out of memory listing releases");
     } else if (from == to) {
-        e = s_across(x, from, &code, pk);
+        e = s_across(x, from, &code, out);
     } else {
-        e = s_between(x, from, to, &code, pk);
+        e = s_between(x, from, to, &code, out);
     }
     free(x->all);
     free(x->t);

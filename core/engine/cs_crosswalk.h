@@ -18,10 +18,8 @@
 #ifndef CS_CROSSWALK_H
 #define CS_CROSSWALK_H
 
-#include <msgpack.h>
-
+#include "engine/cs_out.h"
 #include "load/cs_plugin_host.h"
-#include "wire/cs_proto.h"
 #include "store/cs_store.h"
 
 #ifdef __cplusplus
@@ -32,7 +30,7 @@ extern "C" {
 
 cs_proto_err_t cs_crosswalk_answer(cs_store_t *store, cs_reader_t *r,
                                    const cs_plugin_host_t *plugins,
-                                   const cs_request_t *req, msgpack_packer *pk);
+                                   const cs_request_t *req, cs_out_t *out);
 
 #ifdef __cplusplus
 }

@@ -84,33 +84,33 @@ static int s_walk(cs_reader_t *r, uint32_t a, uint32_t b, int kind_absent, int c
     return CS_OK;
 }
 
-static void s_pack_list(msgpack_packer *pk, int kind, const s_lists_t *l)
+static void s_pack_list(cs_out_t *out, int kind, const s_lists_t *l)
 {
-    cs_pack_cstr(pk, s_list_names[kind]);
-    msgpack_pack_array(pk, l->kept[kind]);
+    cs_out_cstr(out, s_list_names[kind]);
+    cs_out_array(out, l->kept[kind]);
     for (uint32_t i = 0; i < l->kept[kind]; i++) {
         const s_change_t *c = &l->items[kind][i];
-        msgpack_pack_map(pk, kind == D_REVISED || kind == D_BILLABLE ? 3 : 2);
-        cs_pack_cstr(pk, "code");
-        cs_pack_strn(pk, c->code.ptr, c->code.len);
+        cs_out_map(out, kind == D_REVISED || kind == D_BILLABLE ? 3 : 2);
+        cs_out_cstr(out, "code");
+        cs_out_strn(out, c->code.ptr, c->code.len);
         if (kind == D_REVISED) {
-            cs_pack_cstr(pk, "old_title");
-            cs_pack_strn(pk, c->old_title.ptr, c->old_title.len);
-            cs_pack_cstr(pk, "new_title");
-            cs_pack_strn(pk, c->title.ptr, c->title.len);
+            cs_out_cstr(out, "old_title");
+            cs_out_strn(out, c->old_title.ptr, c->old_title.len);
+            cs_out_cstr(out, "new_title");
+            cs_out_strn(out, c->title.ptr, c->title.len);
             continue;
         }
-        cs_pack_cstr(pk, "title");
-        cs_pack_strn(pk, c->title.ptr, c->title.len);
+        cs_out_cstr(out, "title");
+        cs_out_strn(out, c->title.ptr, c->title.len);
         if (kind == D_BILLABLE) {
-            cs_pack_kv_bool(pk, "billable", c->billable);
+            cs_out_kv_bool(out, "billable", c->billable);
         }
     }
 }
 
 cs_proto_err_t cs_diff_answer(cs_reader_t *r, const char *system, uint32_t from,
                               cs_span_t from_label, uint32_t to, cs_span_t to_label,
-                              const cs_request_t *req, msgpack_packer *pk)
+                              const cs_request_t *req, cs_out_t *out)
 {
     s_lists_t l;
     memset(&l, 0, sizeof l);
@@ -128,24 +128,24 @@ cs_proto_err_t cs_diff_answer(cs_reader_t *r, const char *system, uint32_t from,
         for (int i = 0; i < D_KINDS; i++) {
             free(l.items[i]);
         }
-        cs_reply_error(pk, req, CS_PERR_INTERNAL, rc == CS_ENOMEM
+        cs_reply_error(out, req, CS_PERR_INTERNAL, rc == CS_ENOMEM
                        ? "out of memory computing the diff" : "a stored entry is corrupt");
         return CS_PERR_INTERNAL;
     }
-    cs_reply_begin(pk, req, 1, 4 + D_KINDS);
-    cs_pack_kv_str(pk, "system", system);
-    cs_pack_cstr(pk, "release");
-    cs_pack_strn(pk, from_label.ptr, from_label.len);
-    cs_pack_cstr(pk, "to_release");
-    cs_pack_strn(pk, to_label.ptr, to_label.len);
+    cs_reply_begin(out, req, 1, 4 + D_KINDS);
+    cs_out_kv_str(out, "system", system);
+    cs_out_cstr(out, "release");
+    cs_out_strn(out, from_label.ptr, from_label.len);
+    cs_out_cstr(out, "to_release");
+    cs_out_strn(out, to_label.ptr, to_label.len);
     for (int i = 0; i < D_KINDS; i++) {
-        s_pack_list(pk, i, &l);
+        s_pack_list(out, i, &l);
         free(l.items[i]);
     }
-    cs_pack_cstr(pk, "counts");
-    msgpack_pack_map(pk, D_KINDS);
+    cs_out_cstr(out, "counts");
+    cs_out_map(out, D_KINDS);
     for (int i = 0; i < D_KINDS; i++) {
-        cs_pack_kv_int(pk, s_list_names[i], (int64_t)l.counts[i]);
+        cs_out_kv_int(out, s_list_names[i], (int64_t)l.counts[i]);
     }
     return CS_PERR_NONE;
 }

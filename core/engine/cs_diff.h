@@ -7,11 +7,10 @@
 #ifndef CS_DIFF_H
 #define CS_DIFF_H
 
-#include <msgpack.h>
 #include <stdint.h>
 
+#include "engine/cs_out.h"
 #include "store/cs_entry.h"
-#include "wire/cs_proto.h"
 #include "store/cs_store.h"
 
 #ifdef __cplusplus
@@ -20,11 +19,11 @@ extern "C" {
 
 #define CS_DIFF_LIMIT 1000
 
-/* Answer a diff between release ids from and to (both of system) into pk. Returns
- * CS_PERR_NONE, or the error packed (internal on a corrupt store or out of memory). */
+/* Answer a diff between release ids from and to (both of system) into out. Returns
+ * CS_PERR_NONE, or the error written (internal on a corrupt store or out of memory). */
 cs_proto_err_t cs_diff_answer(cs_reader_t *r, const char *system, uint32_t from,
                               cs_span_t from_label, uint32_t to, cs_span_t to_label,
-                              const cs_request_t *req, msgpack_packer *pk);
+                              const cs_request_t *req, cs_out_t *out);
 
 #ifdef __cplusplus
 }

@@ -1,8 +1,9 @@
 /* cs_embed.c: the embedded API (codeset/codeset.h): the store opened read-only in-process.
  *
- * Two paths. Validate and search build a cs_request_t in-process, hand it to the broker's own
- * engine (cs_engine_handle) and decode the msgpack reply into typed structs: one source of
- * truth for reasons, hints and ranking, and a batch amortises the msgpack round trip.
+ * Two paths. Validate and search build a cs_request_t in-process and hand it to the broker's
+ * own engine (cs_engine_handle) with the typed writer (engine/cs_out_typed.h), which keeps the
+ * results as the public structs: one source of truth for reasons, hints and ranking, and no
+ * encoding in between.
  * Lookup reads the entry directly (normalise, resolve, one get, its head decoded): the engine
  * round trip costs about as much again as the lookup itself (bench_broker prints both), and
  * a lookup's answer is a handful of fields. Texts are copied out of the map into the handle
@@ -11,20 +12,20 @@
  */
 #include "engine/cs_embed.h"
 
-#include <msgpack.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/cs_out_typed.h"
+#include "engine/cs_query.h"
+#include "engine/cs_resolve.h"
+#include "load/cs_plugin_host.h"
 #include "store/cs_catalog.h"
 #include "store/cs_codeidx.h"
 #include "store/cs_entry.h"
 #include "store/cs_key.h"
-#include "load/cs_plugin_host.h"
-#include "wire/cs_proto.h"
-#include "engine/cs_query.h"
-#include "engine/cs_resolve.h"
 #include "store/cs_store.h"
+#include "util/cs_date.h"
 
 #define CS_DB_MAGIC 0x43534442u /* "CSDB" */
 #define S_DEFAULT_PLUGINS "/usr/local/lib/codeset/plugins"
@@ -46,17 +47,9 @@ struct cs_db_handle {
     cs_catalog_memo_t memo;     /* releases resolved in reader's current snapshot */
     cs_codeidx_holder_t index;  /* code indexes the direct lookup holds */
     cs_engine_t *engine;        /* this handle's engine (its own reader) */
-    msgpack_sbuffer out;        /* the engine's last reply; answers point into it */
-    msgpack_zone zone;          /* the decoded reply's objects */
-    msgpack_object reply;       /* the decoded reply */
-    msgpack_object *codes;      /* a validate request's codes, as msgpack str objects */
+    cs_out_typed_t answer;      /* the engine's last answer; results and hits point into it */
+    cs_str_t *codes;            /* a validate request's codes */
     size_t codes_cap;
-    cs_db_result_t *results;    /* the last validate's results */
-    size_t results_cap;
-    cs_db_str_t *lists;         /* hint / valid_in / replaced_by texts of those results */
-    size_t lists_cap;
-    cs_db_hit_t *hits;          /* the last search's hits */
-    size_t hits_cap;
     char *text;                 /* the last direct lookup's texts, copied out of the map */
     size_t text_cap;
 };
@@ -88,17 +81,11 @@ static cs_db_t *s_handle_new(s_shared_t *sh, cs_error_t *err)
     }
     db->magic = CS_DB_MAGIC;
     db->shared = sh;
-    msgpack_sbuffer_init(&db->out);
-    if (!msgpack_zone_init(&db->zone, 4096)) {
-        free(db);
-        cs_error_set(err, CS_ENOMEM, "out of memory opening a codeset handle");
-        return NULL;
-    }
+    cs_out_typed_init(&db->answer);
     db->reader = cs_reader_new(sh->store, err);
     db->engine = db->reader ? cs_engine_new(sh->store, sh->plugins, err) : NULL;
     if (!db->engine) {
         cs_reader_destroy(&db->reader);
-        msgpack_zone_destroy(&db->zone);
         free(db);
         return NULL;
     }
@@ -185,12 +172,8 @@ void cs_db_close(cs_db_t **dbp)
     cs_codeidx_holder_fini(&db->index);
     cs_engine_destroy(&db->engine);
     cs_reader_destroy(&db->reader);
-    msgpack_sbuffer_destroy(&db->out);
-    msgpack_zone_destroy(&db->zone);
+    cs_out_typed_free(&db->answer);
     free(db->codes);
-    free(db->results);
-    free(db->lists);
-    free(db->hits);
     free(db->text);
     s_shared_t *sh = db->shared;
     free(db);
@@ -218,7 +201,7 @@ static int s_check(cs_db_t *db, const char *system, const char *what, const cs_d
     if (q && q->release) {
         sel->release = q->release;
     } else if (q && q->date) {
-        if (cs_proto_parse_date(q->date, strlen(q->date), &sel->date) != CS_OK) {
+        if (cs_date_parse(q->date, strlen(q->date), &sel->date) != CS_OK) {
             return cs_error_set(err, CS_EINVAL, "date '%.40s' is not a real YYYY-MM-DD date",
                                 q->date);
         }
@@ -378,45 +361,9 @@ int cs_db_lookup(cs_db_t *db, const char *system, const char *code, const cs_db_
 
 /* ---- the engine path ---- */
 
-static const msgpack_object *s_get(const msgpack_object *m, const char *key)
-{
-    if (!m || m->type != MSGPACK_OBJECT_MAP) {
-        return NULL;
-    }
-    size_t klen = strlen(key);
-    for (uint32_t i = 0; i < m->via.map.size; i++) {
-        const msgpack_object *k = &m->via.map.ptr[i].key;
-        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == klen &&
-            memcmp(k->via.str.ptr, key, klen) == 0) {
-            return &m->via.map.ptr[i].val;
-        }
-    }
-    return NULL;
-}
-
-static cs_db_str_t s_str(const msgpack_object *o)
-{
-    cs_db_str_t s = {"", 0};
-    if (o && o->type == MSGPACK_OBJECT_STR) {
-        s.ptr = o->via.str.ptr;
-        s.len = o->via.str.size;
-    }
-    return s;
-}
-
-static int s_bool(const msgpack_object *o)
-{
-    return o && o->type == MSGPACK_OBJECT_BOOLEAN && o->via.boolean;
-}
-
-static int s_array_size(const msgpack_object *o)
-{
-    return o && o->type == MSGPACK_OBJECT_ARRAY ? (int)o->via.array.size : 0;
-}
-
 static void s_req_init(cs_request_t *req, cs_op_t op, const char *system, const s_sel_t *sel)
 {
-    memset(req, 0, sizeof *req);
+    cs_request_init(req);
     req->op = op;
     req->system = (cs_str_t){system, (uint32_t)strlen(system)};
     if (sel->release) {
@@ -424,115 +371,55 @@ static void s_req_init(cs_request_t *req, cs_op_t op, const char *system, const 
     }
     req->has_date = sel->has_date;
     req->date = sel->date;
-    req->limit = -1;
 }
 
-/* Run req through the engine and decode its reply into db->reply. An error reply becomes
- * the matching CS_E* with its message in err. */
+/* Run req through the engine into db->answer. An error reply becomes the matching CS_E* with
+ * its message in err. */
 static int s_engine_call(cs_db_t *db, const cs_request_t *req, cs_error_t *err)
 {
-    msgpack_sbuffer_clear(&db->out);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &db->out, msgpack_sbuffer_write);
-    cs_proto_err_t e = cs_engine_handle(db->engine, req, &pk);
-    msgpack_zone_clear(&db->zone);
-    size_t off = 0;
-    if (msgpack_unpack(db->out.data, db->out.size, &off, &db->zone, &db->reply) !=
-        MSGPACK_UNPACK_SUCCESS) {
-        return cs_error_set(err, CS_EINTERNAL, "the engine's reply could not be decoded");
+    cs_out_typed_reset(&db->answer);
+    cs_proto_err_t e = cs_engine_handle(db->engine, req, &db->answer.out);
+    if (cs_out_typed_finish(&db->answer) != CS_OK) {
+        return cs_error_set(err, CS_ENOMEM, "out of memory keeping the engine's answer");
     }
     if (e == CS_PERR_NONE) {
         return CS_OK;
     }
-    cs_db_str_t msg = s_str(s_get(s_get(&db->reply, "error"), "message"));
-    int code = e == CS_PERR_UNKNOWN_RELEASE || e == CS_PERR_NO_RELEASE_FOR_DATE ? CS_ENOTFOUND
-               : e == CS_PERR_TOO_MANY                                         ? CS_ETOOMANY
-               : e == CS_PERR_INTERNAL                                         ? CS_EINTERNAL
-               : e == CS_PERR_CORRUPT_RELEASE                                  ? CS_EMALFORMED
-                                                                               : CS_EINVAL;
-    return cs_error_set(err, code, "%.*s", (int)msg.len, msg.ptr ? msg.ptr : "");
+    cs_db_str_t msg = db->answer.message;
+    return cs_error_set(err, cs_embed_error(e), "%.*s", (int)msg.len, msg.ptr);
 }
 
-int cs_embed_lookup_engine(cs_db_t *db, const char *system, const char *code,
-                           const cs_db_query_t *q, cs_db_entry_t *out, cs_error_t *err)
+int cs_embed_error(cs_proto_err_t e)
+{
+    return e == CS_PERR_UNKNOWN_RELEASE || e == CS_PERR_NO_RELEASE_FOR_DATE ? CS_ENOTFOUND
+           : e == CS_PERR_TOO_MANY                                         ? CS_ETOOMANY
+           : e == CS_PERR_INTERNAL                                         ? CS_EINTERNAL
+           : e == CS_PERR_CORRUPT_RELEASE                                  ? CS_EMALFORMED
+                                                                           : CS_EINVAL;
+}
+
+cs_engine_t *cs_embed_engine(cs_db_t *db)
+{
+    return db && db->magic == CS_DB_MAGIC ? db->engine : NULL;
+}
+
+int cs_embed_check(cs_db_t *db, const char *system, const char *code, const cs_db_query_t *q,
+                   cs_request_t *req, cs_error_t *err)
 {
     s_sel_t sel;
-    if (!out) {
-        return cs_error_set(err, CS_EINVAL, "cs_db_lookup: no entry to fill");
-    }
-    memset(out, 0, sizeof *out);
     int rc = s_check(db, system, code, q, &sel, err);
-    if (rc != CS_OK) {
-        return rc;
+    if (rc == CS_OK) {
+        s_req_init(req, CS_OP_LOOKUP, system, &sel);
     }
-    cs_request_t req;
-    s_req_init(&req, CS_OP_LOOKUP, system, &sel);
-    req.code = (cs_str_t){code, (uint32_t)strlen(code)};
-    req.n_codes = 1;
-    rc = s_engine_call(db, &req, err);
-    if (rc != CS_OK) {
-        return rc;
-    }
-    const msgpack_object *r = &db->reply;
-    out->found = s_bool(s_get(r, "found"));
-    out->malformed = s_get(r, "reason") != NULL;
-    out->code = s_str(s_get(r, "code"));
-    out->release = s_str(s_get(r, "release"));
-    out->kind = s_str(s_get(r, "kind"));
-    out->billable = s_bool(s_get(r, "billable"));
-    out->title = s_str(s_get(r, "title"));
-    out->short_title = s_str(s_get(r, "short"));
-    out->parent = s_str(s_get(r, "parent"));
-    cs_db_str_t from = s_str(s_get(r, "valid_from")), to = s_str(s_get(r, "valid_to"));
-    if (from.len) {
-        cs_proto_parse_date(from.ptr, from.len, &out->valid_from);
-    }
-    if (to.len) {
-        cs_proto_parse_date(to.ptr, to.len, &out->valid_to);
-    }
-    s_no_null(out);
-    return CS_OK;
+    return rc;
 }
 
 /* ---- validate ---- */
 
 const char *cs_db_reason_name(cs_db_reason_t reason)
 {
-    switch (reason) {
-    case CS_DB_VALID: return "valid";
-    case CS_DB_MALFORMED: return "malformed";
-    case CS_DB_UNKNOWN: return "unknown";
-    case CS_DB_NOT_BILLABLE: return "not_billable";
-    case CS_DB_NOT_EFFECTIVE: return "not_effective";
-    default: return "unknown_reason";
-    }
-}
-
-static cs_db_reason_t s_reason(cs_db_str_t s)
-{
-    static const cs_db_reason_t all[] = {CS_DB_MALFORMED, CS_DB_UNKNOWN, CS_DB_NOT_BILLABLE,
-                                         CS_DB_NOT_EFFECTIVE};
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
-        const char *n = cs_db_reason_name(all[i]);
-        if (s.len == strlen(n) && memcmp(s.ptr, n, s.len) == 0) {
-            return all[i];
-        }
-    }
-    return CS_DB_UNKNOWN;
-}
-
-/* Fill a list from a reply array of strings; *at advances through db->lists. */
-static const cs_db_str_t *s_list(cs_db_t *db, const msgpack_object *arr, size_t *n, size_t *at)
-{
-    *n = (size_t)s_array_size(arr);
-    if (*n == 0) {
-        return NULL;
-    }
-    cs_db_str_t *first = db->lists + *at;
-    for (size_t i = 0; i < *n; i++) {
-        db->lists[(*at)++] = s_str(&arr->via.array.ptr[i]);
-    }
-    return first;
+    return (unsigned)reason <= CS_DB_NOT_EFFECTIVE ? cs_reason_name((cs_reason_t)reason)
+                                                   : "unknown_reason";
 }
 
 int cs_db_validate(cs_db_t *db, const char *system, const char *const *codes, size_t n,
@@ -561,9 +448,8 @@ int cs_db_validate(cs_db_t *db, const char *system, const char *const *codes, si
         if (!codes[i]) {
             return cs_error_set(err, CS_EINVAL, "code %zu is NULL", i);
         }
-        db->codes[i].type = MSGPACK_OBJECT_STR;
-        db->codes[i].via.str.ptr = codes[i];
-        db->codes[i].via.str.size = (uint32_t)strlen(codes[i]);
+        size_t len = strlen(codes[i]);
+        db->codes[i] = (cs_str_t){codes[i], len > UINT32_MAX ? UINT32_MAX : (uint32_t)len};
     }
     cs_request_t req;
     s_req_init(&req, CS_OP_VALIDATE, system, &sel);
@@ -573,42 +459,12 @@ int cs_db_validate(cs_db_t *db, const char *system, const char *const *codes, si
     if (rc != CS_OK) {
         return rc;
     }
-    const msgpack_object *arr = s_get(&db->reply, "results");
-    if (s_array_size(arr) != (int)n) {
-        return cs_error_set(err, CS_EINTERNAL, "the engine answered %d results for %zu codes",
-                            s_array_size(arr), n);
+    if (db->answer.n_results != n) {
+        return cs_error_set(err, CS_EINTERNAL, "the engine answered %zu results for %zu codes",
+                            db->answer.n_results, n);
     }
-    size_t n_lists = 0;
-    for (size_t i = 0; i < n; i++) {
-        const msgpack_object *r = &arr->via.array.ptr[i];
-        n_lists += (size_t)s_array_size(s_get(r, "hint")) +
-                   (size_t)s_array_size(s_get(r, "valid_in")) +
-                   (size_t)s_array_size(s_get(r, "replaced_by"));
-    }
-    if (s_reserve((void **)&db->results, &db->results_cap, n ? n : 1, sizeof *db->results) !=
-            CS_OK ||
-        s_reserve((void **)&db->lists, &db->lists_cap, n_lists ? n_lists : 1,
-                  sizeof *db->lists) != CS_OK) {
-        return cs_error_set(err, CS_ENOMEM, "out of memory validating %zu codes", n);
-    }
-    size_t at = 0;
-    for (size_t i = 0; i < n; i++) {
-        const msgpack_object *r = &arr->via.array.ptr[i];
-        cs_db_result_t *o = &db->results[i];
-        memset(o, 0, sizeof *o);
-        o->valid = s_bool(s_get(r, "valid"));
-        o->reason = o->valid ? CS_DB_VALID : s_reason(s_str(s_get(r, "reason")));
-        o->input = s_str(s_get(r, "input"));
-        o->code = s_str(s_get(r, "code"));
-        o->title = s_str(s_get(r, "title"));
-        o->kind = s_str(s_get(r, "kind"));
-        o->message = s_str(s_get(r, "message"));
-        o->hint = s_list(db, s_get(r, "hint"), &o->n_hint, &at);
-        o->valid_in = s_list(db, s_get(r, "valid_in"), &o->n_valid_in, &at);
-        o->replaced_by = s_list(db, s_get(r, "replaced_by"), &o->n_replaced_by, &at);
-    }
-    *results = db->results;
-    *release = s_str(s_get(&db->reply, "release"));
+    *results = db->answer.results;
+    *release = db->answer.release;
     return CS_OK;
 }
 
@@ -644,28 +500,8 @@ int cs_db_search(cs_db_t *db, const char *system, const char *text, size_t limit
     if (rc != CS_OK) {
         return rc;
     }
-    const msgpack_object *arr = s_get(&db->reply, "hits");
-    size_t n = (size_t)s_array_size(arr);
-    if (s_reserve((void **)&db->hits, &db->hits_cap, n ? n : 1, sizeof *db->hits) != CS_OK) {
-        return cs_error_set(err, CS_ENOMEM, "out of memory reading %zu hits", n);
-    }
-    for (size_t i = 0; i < n; i++) {
-        const msgpack_object *h = &arr->via.array.ptr[i];
-        const msgpack_object *score = s_get(h, "score");
-        db->hits[i].code = s_str(s_get(h, "code"));
-        db->hits[i].title = s_str(s_get(h, "title"));
-        db->hits[i].billable = s_bool(s_get(h, "billable"));
-        if (score && score->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
-            db->hits[i].score = (int64_t)score->via.u64;
-        } else if (score && score->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
-            db->hits[i].score = score->via.i64;
-        } else {
-            db->hits[i].score = 0;
-        }
-    }
-    const msgpack_object *t = s_get(&db->reply, "total");
-    *total = t && t->type == MSGPACK_OBJECT_POSITIVE_INTEGER ? t->via.u64 : 0;
-    *hits = db->hits;
-    *n_hits = n;
+    *total = db->answer.total > 0 ? (uint64_t)db->answer.total : 0;
+    *hits = db->answer.hits;
+    *n_hits = db->answer.n_hits;
     return CS_OK;
 }

@@ -6,10 +6,12 @@
  * the dispatch all read this table; nothing else spells an op. How to add one: README, "How
  * to add an op".
  *
- * Layers. The table sits beside the codec; its handlers are defined by the layers that
- * answer them (the engine, cs_query.c and cs_crosswalk.c; the broker, cs_admin.c and
- * cs_broker.c) and reached through a context that the serving thread fills in, so the codec
- * includes none of their headers.
+ * Layers. The table is the engine's; every codec above it (the msgpack decoder, the HTTP
+ * facade's JSON) reads it. Its handlers are defined by the layers that answer them (the
+ * engine: cs_query.c, cs_crosswalk.c...; the broker: cs_admin.c, cs_verify.c, cs_broker.c)
+ * and reached through a context that the serving thread fills in, so the engine includes
+ * none of the broker's headers. Each writes its reply through the result interface
+ * (engine/cs_out.h).
  *
  * Thread-safety: the table is constant; a context belongs to one serving thread.
  */
@@ -18,7 +20,7 @@
 
 #include <stdint.h>
 
-#include "wire/cs_proto.h"
+#include "engine/cs_out.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -86,11 +88,11 @@ typedef struct cs_op_ctx {
     void *server;                         /* the broker (its stats), or NULL */
 } cs_op_ctx_t;
 
-/* A handler answers req into pk (a reply map, ok or error) and returns the error it packed
+/* A handler answers req into out (a reply map, ok or error) and returns the error it wrote
  * (CS_PERR_NONE for a success). req was decoded against the handler's row: its required keys
  * are there, every key has its type. */
 typedef cs_proto_err_t (*cs_op_handler_fn)(cs_op_ctx_t *ctx, const cs_request_t *req,
-                                           msgpack_packer *pk);
+                                           cs_out_t *out);
 
 typedef struct cs_op_def {
     const char *name;          /* as on the wire */
@@ -117,24 +119,24 @@ int cs_op_is_slow(const cs_request_t *req);
 /* ---- the handlers, defined by the layers that answer them ---- */
 
 /* the engine (cs_query.c): each reads one store snapshot */
-cs_proto_err_t cs_op_ping(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_packer *pk);
-cs_proto_err_t cs_op_lookup(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_packer *pk);
-cs_proto_err_t cs_op_validate(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_packer *pk);
-cs_proto_err_t cs_op_search(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_packer *pk);
-cs_proto_err_t cs_op_crosswalk(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_packer *pk);
-cs_proto_err_t cs_op_releases(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_packer *pk);
-cs_proto_err_t cs_op_diff(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_packer *pk);
+cs_proto_err_t cs_op_ping(cs_op_ctx_t *ctx, const cs_request_t *req, cs_out_t *out);
+cs_proto_err_t cs_op_lookup(cs_op_ctx_t *ctx, const cs_request_t *req, cs_out_t *out);
+cs_proto_err_t cs_op_validate(cs_op_ctx_t *ctx, const cs_request_t *req, cs_out_t *out);
+cs_proto_err_t cs_op_search(cs_op_ctx_t *ctx, const cs_request_t *req, cs_out_t *out);
+cs_proto_err_t cs_op_crosswalk(cs_op_ctx_t *ctx, const cs_request_t *req, cs_out_t *out);
+cs_proto_err_t cs_op_releases(cs_op_ctx_t *ctx, const cs_request_t *req, cs_out_t *out);
+cs_proto_err_t cs_op_diff(cs_op_ctx_t *ctx, const cs_request_t *req, cs_out_t *out);
 /* the broker (cs_broker.c) */
-cs_proto_err_t cs_op_stats(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_packer *pk);
+cs_proto_err_t cs_op_stats(cs_op_ctx_t *ctx, const cs_request_t *req, cs_out_t *out);
 /* the admin ops (cs_admin.c) */
-cs_proto_err_t cs_op_load(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_packer *pk);
-cs_proto_err_t cs_op_job(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_packer *pk);
-cs_proto_err_t cs_op_retire(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_packer *pk);
-cs_proto_err_t cs_op_drop(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_packer *pk);
-cs_proto_err_t cs_op_plugins(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_packer *pk);
-cs_proto_err_t cs_op_cancel(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_packer *pk);
+cs_proto_err_t cs_op_load(cs_op_ctx_t *ctx, const cs_request_t *req, cs_out_t *out);
+cs_proto_err_t cs_op_job(cs_op_ctx_t *ctx, const cs_request_t *req, cs_out_t *out);
+cs_proto_err_t cs_op_retire(cs_op_ctx_t *ctx, const cs_request_t *req, cs_out_t *out);
+cs_proto_err_t cs_op_drop(cs_op_ctx_t *ctx, const cs_request_t *req, cs_out_t *out);
+cs_proto_err_t cs_op_plugins(cs_op_ctx_t *ctx, const cs_request_t *req, cs_out_t *out);
+cs_proto_err_t cs_op_cancel(cs_op_ctx_t *ctx, const cs_request_t *req, cs_out_t *out);
 /* cs_verify.c */
-cs_proto_err_t cs_op_verify(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_packer *pk);
+cs_proto_err_t cs_op_verify(cs_op_ctx_t *ctx, const cs_request_t *req, cs_out_t *out);
 
 #ifdef __cplusplus
 }

@@ -5,17 +5,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/cs_catalog.h"
-#include "store/cs_codeidx.h"
 #include "engine/cs_crosswalk.h"
 #include "engine/cs_diff.h"
-#include "store/cs_entry.h"
-#include "store/cs_key.h"
-#include "util/cs_log.h"
-#include "store/cs_maps.h"
 #include "engine/cs_op.h"
 #include "engine/cs_resolve.h"
 #include "engine/cs_search.h"
+#include "store/cs_catalog.h"
+#include "store/cs_codeidx.h"
+#include "store/cs_entry.h"
+#include "store/cs_key.h"
+#include "store/cs_maps.h"
+#include "util/cs_date.h"
+#include "util/cs_log.h"
 
 #define CS_NOTE_TYPES_MAX 16
 
@@ -95,30 +96,18 @@ void cs_engine_destroy(cs_engine_t **engine)
     *engine = NULL;
 }
 
-/* ---- small packing helpers ---- */
-
-static void s_pack_span(msgpack_packer *pk, cs_span_t s)
-{
-    cs_pack_strn(pk, s.ptr, s.len);
-}
-
-static void s_pack_key(msgpack_packer *pk, const char *k)
-{
-    cs_pack_cstr(pk, k);
-}
-
 /* ---- release resolution ---- */
 
 /* The request's release (cs_resolve.h), or its error packed. */
 static cs_proto_err_t s_resolve_release(cs_engine_t *e, const cs_request_t *req,
-                                        msgpack_packer *pk, s_ctx_t *ctx)
+                                        cs_out_t *out, s_ctx_t *ctx)
 {
     memset(ctx, 0, sizeof *ctx);
     ctx->req = req;
     cs_resolution_t res;
     if (cs_resolve(e->reader, &e->memo, e->plugins, req->system, req->release,
                    req->has_date ? req->date : 0, &res) != CS_PERR_NONE) {
-        cs_reply_error(pk, req, res.err, res.msg);
+        cs_reply_error(out, req, res.err, res.msg);
         return res.err;
     }
     ctx->sys = res.sys;
@@ -129,43 +118,39 @@ static cs_proto_err_t s_resolve_release(cs_engine_t *e, const cs_request_t *req,
 /* A release that failed its integrity check answers nothing, and says why: never a silently
  * different answer, not even from the release before it. */
 static cs_proto_err_t s_refuse_failed(cs_engine_t *e, const cs_request_t *req,
-                                      msgpack_packer *pk, const char *system,
+                                      cs_out_t *out, const char *system,
                                       const cs_resolved_t *rel)
 {
     char why[320];
     if (!cs_store_release_failed(e->store, rel->id, why, sizeof why)) {
         return CS_PERR_NONE;
     }
-    return cs_reply_errorf(pk, req, CS_PERR_CORRUPT_RELEASE,
+    return cs_reply_errorf(out, req, CS_PERR_CORRUPT_RELEASE,
                            "%s release %.*s %s; reload it or restore the database", system,
                            (int)rel->label.len, rel->label.ptr, why);
 }
 
-static cs_proto_err_t s_resolve(cs_engine_t *e, const cs_request_t *req, msgpack_packer *pk,
+static cs_proto_err_t s_resolve(cs_engine_t *e, const cs_request_t *req, cs_out_t *out,
                                 s_ctx_t *ctx)
 {
-    cs_proto_err_t perr = s_resolve_release(e, req, pk, ctx);
-    return perr != CS_PERR_NONE ? perr : s_refuse_failed(e, req, pk, ctx->sys->name, &ctx->rel);
+    cs_proto_err_t perr = s_resolve_release(e, req, out, ctx);
+    return perr != CS_PERR_NONE ? perr : s_refuse_failed(e, req, out, ctx->sys->name, &ctx->rel);
 }
 
 /* A request that met a corrupt page (cs_reader_corrupt) gets an error in place of whatever
  * was packed since mark: part of its answer could not be read. */
 static cs_proto_err_t s_unless_corrupt(cs_engine_t *e, const cs_request_t *req,
-                                       msgpack_packer *pk, size_t mark, cs_proto_err_t rc)
+                                       cs_out_t *out, size_t mark, cs_proto_err_t rc)
 {
-    if (!cs_reader_corrupt(e->reader) || pk->callback != msgpack_sbuffer_write) {
+    if (!cs_reader_corrupt(e->reader)) {
         return rc;
     }
-    ((msgpack_sbuffer *)pk->data)->size = mark;
-    return cs_reply_errorf(pk, req, CS_PERR_CORRUPT_RELEASE,
+    cs_out_rewind(out, mark);
+    return cs_reply_errorf(out, req, CS_PERR_CORRUPT_RELEASE,
                            "a page of the database this answer needs is corrupt (the data file "
                            "is damaged); see codeset verify");
 }
 
-static size_t s_mark(const msgpack_packer *pk)
-{
-    return pk->callback == msgpack_sbuffer_write ? ((const msgpack_sbuffer *)pk->data)->size : 0;
-}
 
 /* ---- entry access ---- */
 
@@ -217,10 +202,10 @@ static uint32_t s_count_children(cs_engine_t *e, uint32_t rel, uint8_t cls, cons
 }
 
 static void s_pack_children(cs_engine_t *e, uint32_t rel, uint8_t cls, const char *key,
-                            size_t klen, msgpack_packer *pk)
+                            size_t klen, cs_out_t *out)
 {
     uint32_t n = s_count_children(e, rel, cls, key, klen);
-    msgpack_pack_array(pk, n);
+    cs_out_array(out, n);
     uint8_t prefix[CS_KEY_MAX];
     size_t plen = cs_key_children(prefix, rel, cls, key, klen);
     cs_val_t k, v;
@@ -231,21 +216,21 @@ static void s_pack_children(cs_engine_t *e, uint32_t rel, uint8_t cls, const cha
                  s_get_entry(e, rel, ((const uint8_t *)v.data)[0], (const char *)v.data + 1,
                              v.len - 1, &child) == CS_OK;
         if (!ok) {
-            msgpack_pack_nil(pk); /* a corrupt store: keep the array's count true */
+            cs_out_nil(out); /* a corrupt store: keep the array's count true */
         } else {
-            msgpack_pack_map(pk, 3);
-            s_pack_key(pk, "code");
-            s_pack_span(pk, child.display);
-            s_pack_key(pk, "title");
-            s_pack_span(pk, child.title);
-            cs_pack_kv_bool(pk, "billable", child.billable);
+            cs_out_map(out, 3);
+            cs_out_cstr(out, "code");
+            cs_out_span(out, child.display);
+            cs_out_cstr(out, "title");
+            cs_out_span(out, child.title);
+            cs_out_kv_bool(out, "billable", child.billable);
         }
         rc = cs_reader_next(e->reader, CS_DB_CHILDREN, &k, &v);
     }
 }
 
 static void s_pack_ancestors(cs_engine_t *e, uint32_t rel, const cs_entry_t *start,
-                             msgpack_packer *pk)
+                             cs_out_t *out)
 {
     cs_entry_t chain[16];
     uint32_t n = 0;
@@ -255,15 +240,15 @@ static void s_pack_ancestors(cs_engine_t *e, uint32_t rel, const cs_entry_t *sta
                        &chain[n]) == CS_OK) {
         cur = chain[n++];
     }
-    msgpack_pack_array(pk, n);
+    cs_out_array(out, n);
     for (uint32_t i = 0; i < n; i++) {
-        msgpack_pack_map(pk, 3);
-        s_pack_key(pk, "code");
-        s_pack_span(pk, chain[i].display);
-        s_pack_key(pk, "kind");
-        s_pack_span(pk, chain[i].kind);
-        s_pack_key(pk, "title");
-        s_pack_span(pk, chain[i].title);
+        cs_out_map(out, 3);
+        cs_out_cstr(out, "code");
+        cs_out_span(out, chain[i].display);
+        cs_out_cstr(out, "kind");
+        cs_out_span(out, chain[i].kind);
+        cs_out_cstr(out, "title");
+        cs_out_span(out, chain[i].title);
     }
 }
 
@@ -273,7 +258,7 @@ static int s_span_eq(cs_span_t a, cs_span_t b)
 }
 
 /* notes: {type: [text...]}, seven_chr_def: {char: meaning}. Types in first-seen order. */
-static void s_pack_notes(const cs_entry_t *ent, msgpack_packer *pk)
+static void s_pack_notes(const cs_entry_t *ent, cs_out_t *out)
 {
     cs_span_t types[CS_NOTE_TYPES_MAX];
     uint32_t counts[CS_NOTE_TYPES_MAX];
@@ -294,14 +279,14 @@ static void s_pack_notes(const cs_entry_t *ent, msgpack_packer *pk)
         }
         counts[i]++;
     }
-    msgpack_pack_map(pk, n_types);
+    cs_out_map(out, n_types);
     for (uint32_t i = 0; i < n_types; i++) {
-        s_pack_span(pk, types[i]);
+        cs_out_span(out, types[i]);
         int is_map = types[i].len == 13 && memcmp(types[i].ptr, "seven_chr_def", 13) == 0;
         if (is_map) {
-            msgpack_pack_map(pk, counts[i]);
+            cs_out_map(out, counts[i]);
         } else {
-            msgpack_pack_array(pk, counts[i]);
+            cs_out_array(out, counts[i]);
         }
         pos = ent->notes;
         uint32_t packed = 0;
@@ -310,28 +295,28 @@ static void s_pack_notes(const cs_entry_t *ent, msgpack_packer *pk)
                 continue;
             }
             if (is_map) {
-                s_pack_span(pk, label);
+                cs_out_span(out, label);
             }
-            s_pack_span(pk, text);
+            cs_out_span(out, text);
             packed++;
         }
     }
 }
 
-static void s_pack_date(msgpack_packer *pk, const char *key, int yyyymmdd)
+static void s_pack_date(cs_out_t *out, const char *key, int yyyymmdd)
 {
-    s_pack_key(pk, key);
+    cs_out_cstr(out, key);
     if (yyyymmdd <= 0) {
-        msgpack_pack_nil(pk);
+        cs_out_nil(out);
         return;
     }
     char d[11];
-    cs_proto_format_date(yyyymmdd, d);
-    cs_pack_cstr(pk, d);
+    cs_date_format(yyyymmdd, d);
+    cs_out_cstr(out, d);
 }
 
 /* attributes: {name: value}, in emission order (loaders give each name once per entry). */
-static void s_pack_attrs(const cs_entry_t *ent, msgpack_packer *pk)
+static void s_pack_attrs(const cs_entry_t *ent, cs_out_t *out)
 {
     uint32_t n = 0;
     const uint8_t *pos = ent->attrs;
@@ -339,11 +324,11 @@ static void s_pack_attrs(const cs_entry_t *ent, msgpack_packer *pk)
     while (cs_entry_attr_next(ent, &pos, &name, &value)) {
         n++;
     }
-    msgpack_pack_map(pk, n);
+    cs_out_map(out, n);
     pos = ent->attrs;
     for (uint32_t i = 0; i < n && cs_entry_attr_next(ent, &pos, &name, &value); i++) {
-        s_pack_span(pk, name);
-        s_pack_span(pk, value);
+        cs_out_span(out, name);
+        cs_out_span(out, value);
     }
 }
 
@@ -352,10 +337,10 @@ static int s_input_differs(cs_str_t in, const char *display)
     return in.len != strlen(display) || memcmp(in.ptr, display, in.len) != 0;
 }
 
-static cs_proto_err_t s_lookup(cs_engine_t *e, const cs_request_t *req, msgpack_packer *pk)
+static cs_proto_err_t s_lookup(cs_engine_t *e, const cs_request_t *req, cs_out_t *out)
 {
     s_ctx_t ctx;
-    cs_proto_err_t perr = s_resolve(e, req, pk, &ctx);
+    cs_proto_err_t perr = s_resolve(e, req, out, &ctx);
     if (perr != CS_PERR_NONE) {
         return perr;
     }
@@ -363,30 +348,30 @@ static cs_proto_err_t s_lookup(cs_engine_t *e, const cs_request_t *req, msgpack_
     cs_error_t nerr;
     cs_error_clear(&nerr);
     if (ctx.sys->system->normalize(req->code.ptr, req->code.len, &code, &nerr) != CS_OK) {
-        cs_reply_begin(pk, req, 1, 6);
-        cs_pack_kv_bool(pk, "found", 0);
-        s_pack_key(pk, "code");
-        cs_pack_strn(pk, req->code.ptr, req->code.len);
-        s_pack_key(pk, "input");
-        cs_pack_strn(pk, req->code.ptr, req->code.len);
-        cs_pack_kv_str(pk, "reason", "malformed");
-        cs_pack_kv_str(pk, "message", nerr.msg);
-        s_pack_key(pk, "release");
-        s_pack_span(pk, ctx.rel.label);
+        cs_reply_begin(out, req, 1, 6);
+        cs_out_kv_bool(out, "found", 0);
+        cs_out_cstr(out, "code");
+        cs_out_strn(out, req->code.ptr, req->code.len);
+        cs_out_cstr(out, "input");
+        cs_out_strn(out, req->code.ptr, req->code.len);
+        cs_out_kv_str(out, "reason", "malformed");
+        cs_out_kv_str(out, "message", nerr.msg);
+        cs_out_cstr(out, "release");
+        cs_out_span(out, ctx.rel.label);
         return CS_PERR_NONE;
     }
     cs_entry_t ent;
     int differs = s_input_differs(req->code, code.display);
     if (s_find_full(e, ctx.rel.id, &code, req->include, &ent) != CS_OK) {
-        cs_reply_begin(pk, req, 1, 4 + (differs ? 1 : 0));
-        cs_pack_kv_bool(pk, "found", 0);
-        cs_pack_kv_str(pk, "code", code.display);
-        cs_pack_kv_str(pk, "system", ctx.sys->name);
-        s_pack_key(pk, "release");
-        s_pack_span(pk, ctx.rel.label);
+        cs_reply_begin(out, req, 1, 4 + (differs ? 1 : 0));
+        cs_out_kv_bool(out, "found", 0);
+        cs_out_kv_str(out, "code", code.display);
+        cs_out_kv_str(out, "system", ctx.sys->name);
+        cs_out_cstr(out, "release");
+        cs_out_span(out, ctx.rel.label);
         if (differs) {
-            s_pack_key(pk, "input");
-            cs_pack_strn(pk, req->code.ptr, req->code.len);
+            cs_out_cstr(out, "input");
+            cs_out_strn(out, req->code.ptr, req->code.len);
         }
         return CS_PERR_NONE;
     }
@@ -395,54 +380,54 @@ static cs_proto_err_t s_lookup(cs_engine_t *e, const cs_request_t *req, msgpack_
     n += (req->include & CS_INCLUDE_CHILDREN) ? 1 : 0;
     n += (req->include & CS_INCLUDE_ANCESTORS) ? 1 : 0;
     n += (req->include & CS_INCLUDE_NOTES) ? 1 : 0;
-    cs_reply_begin(pk, req, 1, n);
-    cs_pack_kv_bool(pk, "found", 1);
-    s_pack_key(pk, "code");
-    s_pack_span(pk, ent.display);
-    cs_pack_kv_str(pk, "system", ctx.sys->name);
-    s_pack_key(pk, "release");
-    s_pack_span(pk, ctx.rel.label);
-    s_pack_key(pk, "kind");
-    s_pack_span(pk, ent.kind);
-    cs_pack_kv_bool(pk, "billable", ent.billable);
-    s_pack_key(pk, "title");
-    s_pack_span(pk, ent.title);
-    s_pack_key(pk, "parent");
+    cs_reply_begin(out, req, 1, n);
+    cs_out_kv_bool(out, "found", 1);
+    cs_out_cstr(out, "code");
+    cs_out_span(out, ent.display);
+    cs_out_kv_str(out, "system", ctx.sys->name);
+    cs_out_cstr(out, "release");
+    cs_out_span(out, ctx.rel.label);
+    cs_out_cstr(out, "kind");
+    cs_out_span(out, ent.kind);
+    cs_out_kv_bool(out, "billable", ent.billable);
+    cs_out_cstr(out, "title");
+    cs_out_span(out, ent.title);
+    cs_out_cstr(out, "parent");
     if (ent.parent_cls) {
-        s_pack_span(pk, ent.parent);
+        cs_out_span(out, ent.parent);
     } else {
-        msgpack_pack_nil(pk);
+        cs_out_nil(out);
     }
     if (ent.short_title.len) {
-        s_pack_key(pk, "short");
-        s_pack_span(pk, ent.short_title);
+        cs_out_cstr(out, "short");
+        cs_out_span(out, ent.short_title);
     }
     if (differs) {
-        s_pack_key(pk, "input");
-        cs_pack_strn(pk, req->code.ptr, req->code.len);
+        cs_out_cstr(out, "input");
+        cs_out_strn(out, req->code.ptr, req->code.len);
     }
     if (ent.n_attrs) {
-        s_pack_key(pk, "attributes");
-        s_pack_attrs(&ent, pk);
+        cs_out_cstr(out, "attributes");
+        s_pack_attrs(&ent, out);
     }
     if (ent.valid_from) {
-        s_pack_date(pk, "valid_from", ent.valid_from);
+        s_pack_date(out, "valid_from", ent.valid_from);
     }
     if (ent.valid_to) {
-        s_pack_date(pk, "valid_to", ent.valid_to);
+        s_pack_date(out, "valid_to", ent.valid_to);
     }
     if (req->include & CS_INCLUDE_NOTES) {
-        s_pack_key(pk, "notes");
-        s_pack_notes(&ent, pk);
+        cs_out_cstr(out, "notes");
+        s_pack_notes(&ent, out);
     }
     /* The entry's spans stay valid: LMDB read snapshots do not move data. */
     if (req->include & CS_INCLUDE_ANCESTORS) {
-        s_pack_key(pk, "ancestors");
-        s_pack_ancestors(e, ctx.rel.id, &ent, pk);
+        cs_out_cstr(out, "ancestors");
+        s_pack_ancestors(e, ctx.rel.id, &ent, out);
     }
     if (req->include & CS_INCLUDE_CHILDREN) {
-        s_pack_key(pk, "children");
-        s_pack_children(e, ctx.rel.id, code.cls, code.key, strlen(code.key), pk);
+        cs_out_cstr(out, "children");
+        s_pack_children(e, ctx.rel.id, code.cls, code.key, strlen(code.key), out);
     }
     return CS_PERR_NONE;
 }
@@ -653,8 +638,8 @@ static void s_hint_for(cs_engine_t *e, uint32_t rel, const cs_code_t *code, s_hi
     }
 }
 
-static void s_pack_not_billable(cs_engine_t *e, const s_ctx_t *ctx, const cs_code_t *code,
-                                const cs_entry_t *ent, cs_str_t input, msgpack_packer *pk)
+static void s_not_billable(cs_engine_t *e, const s_ctx_t *ctx, const cs_code_t *code,
+                           const cs_entry_t *ent, cs_validation_t *v, cs_out_t *out)
 {
     s_hint_t h;
     s_hint_for(e, ctx->rel.id, code, &h);
@@ -672,20 +657,13 @@ static void s_pack_not_billable(cs_engine_t *e, const s_ctx_t *ctx, const cs_cod
         snprintf(msg, sizeof msg, "%s %s: use %.*s", code->display, what, (int)h.codes[0].len,
                  h.codes[0].ptr);
     }
-    msgpack_pack_map(pk, 7);
-    s_pack_key(pk, "input");
-    cs_pack_strn(pk, input.ptr, input.len);
-    cs_pack_kv_str(pk, "code", code->display);
-    cs_pack_kv_bool(pk, "valid", 0);
-    cs_pack_kv_str(pk, "reason", "not_billable");
-    s_pack_key(pk, "kind");
-    s_pack_span(pk, ent->kind);
-    cs_pack_kv_str(pk, "message", msg);
-    s_pack_key(pk, "hint");
-    msgpack_pack_array(pk, h.n);
-    for (uint32_t i = 0; i < h.n; i++) {
-        s_pack_span(pk, h.codes[i]);
-    }
+    v->reason = CS_REASON_NOT_BILLABLE;
+    v->code = (cs_span_t){code->display, strlen(code->display)};
+    v->kind = ent->kind;
+    v->message = msg;
+    v->hint = h.codes;
+    v->n_hint = h.n;
+    cs_out_validation(out, v);
 }
 
 /* Releases of the request's system, other than the one answering, that hold code. */
@@ -742,9 +720,9 @@ static size_t s_replaced_by(cs_engine_t *e, s_ctx_t *ctx, const cs_code_t *code,
 }
 
 /* not_effective: why, where the code is valid, what replaced it. */
-static void s_pack_not_effective(cs_engine_t *e, s_ctx_t *ctx, const cs_code_t *code,
-                                 cs_str_t input, const char *why, const char **labels,
-                                 size_t n_labels, msgpack_packer *pk)
+static void s_not_effective(cs_engine_t *e, s_ctx_t *ctx, const cs_code_t *code,
+                            const char *why, const char **labels, size_t n_labels,
+                            cs_validation_t *v, cs_out_t *out)
 {
     cs_span_t repl[CS_REPLACED_MAX];
     size_t n_repl = s_replaced_by(e, ctx, code, repl);
@@ -758,23 +736,14 @@ static void s_pack_not_effective(cs_engine_t *e, s_ctx_t *ctx, const cs_code_t *
         len += snprintf(msg + len, sizeof msg - (size_t)len, "%s%.*s",
                         i == 0 ? "; replaced by " : ", ", (int)repl[i].len, repl[i].ptr);
     }
-    msgpack_pack_map(pk, 7);
-    s_pack_key(pk, "input");
-    cs_pack_strn(pk, input.ptr, input.len);
-    cs_pack_kv_str(pk, "code", code->display);
-    cs_pack_kv_bool(pk, "valid", 0);
-    cs_pack_kv_str(pk, "reason", "not_effective");
-    cs_pack_kv_str(pk, "message", msg);
-    s_pack_key(pk, "valid_in");
-    msgpack_pack_array(pk, (uint32_t)n_labels);
-    for (size_t i = 0; i < n_labels; i++) {
-        cs_pack_cstr(pk, labels[i]);
-    }
-    s_pack_key(pk, "replaced_by");
-    msgpack_pack_array(pk, (uint32_t)n_repl);
-    for (size_t i = 0; i < n_repl; i++) {
-        s_pack_span(pk, repl[i]);
-    }
+    v->reason = CS_REASON_NOT_EFFECTIVE;
+    v->code = (cs_span_t){code->display, strlen(code->display)};
+    v->message = msg;
+    v->valid_in = labels;
+    v->n_valid_in = (uint32_t)n_labels;
+    v->replaced_by = repl;
+    v->n_replaced_by = (uint32_t)n_repl;
+    cs_out_validation(out, v);
 }
 
 /* The code is in the release, but the date of service falls outside its own dates (an
@@ -789,8 +758,8 @@ static const char *s_outside_dates(const s_ctx_t *ctx, const cs_entry_t *ent, ch
     int after = req->has_date && ent->valid_to && req->date > ent->valid_to;
     int before = req->has_date && ent->valid_from && req->date < ent->valid_from;
     if (!req->has_date && ent->valid_to && ent->valid_to < ctx->rel.effective_from) {
-        cs_proto_format_date(ent->valid_to, d);
-        cs_proto_format_date(ctx->rel.effective_from, when);
+        cs_date_format(ent->valid_to, d);
+        cs_date_format(ctx->rel.effective_from, when);
         snprintf(buf, cap, "was terminated on %s, before release %.*s took effect on %s", d,
                  (int)ctx->rel.label.len, ctx->rel.label.ptr, when);
         return buf;
@@ -798,8 +767,8 @@ static const char *s_outside_dates(const s_ctx_t *ctx, const cs_entry_t *ent, ch
     if (!after && !before) {
         return NULL; /* the common case: no dates of its own */
     }
-    cs_proto_format_date(req->date, when);
-    cs_proto_format_date(after ? ent->valid_to : ent->valid_from, d);
+    cs_date_format(req->date, when);
+    cs_date_format(after ? ent->valid_to : ent->valid_from, d);
     snprintf(buf, cap, after ? "was terminated on %s, before the date of service %s"
                              : "takes effect on %s, after the date of service %s",
              d, when);
@@ -808,20 +777,20 @@ static const char *s_outside_dates(const s_ctx_t *ctx, const cs_entry_t *ent, ch
 
 /* Validate one input; pre is its normalised form when the caller already has it. */
 static void s_validate_one(cs_engine_t *e, s_ctx_t *ctx, cs_str_t input, const cs_code_t *pre,
-                           msgpack_packer *pk)
+                           cs_out_t *out)
 {
+    cs_validation_t v;
+    memset(&v, 0, sizeof v);
+    v.input = (cs_span_t){input.ptr, input.len};
     cs_code_t code;
     cs_error_t nerr;
     cs_error_clear(&nerr);
     if (pre) {
         code = *pre;
     } else if (ctx->sys->system->normalize(input.ptr, input.len, &code, &nerr) != CS_OK) {
-        msgpack_pack_map(pk, 4);
-        s_pack_key(pk, "input");
-        cs_pack_strn(pk, input.ptr, input.len);
-        cs_pack_kv_bool(pk, "valid", 0);
-        cs_pack_kv_str(pk, "reason", "malformed");
-        cs_pack_kv_str(pk, "message", nerr.msg);
+        v.reason = CS_REASON_MALFORMED;
+        v.message = nerr.msg;
+        cs_out_validation(out, &v);
         return;
     }
     cs_entry_t ent;
@@ -832,40 +801,38 @@ static void s_validate_one(cs_engine_t *e, s_ctx_t *ctx, cs_str_t input, const c
             char why[160];
             if (ctx->req->has_date) {
                 char d[11];
-                cs_proto_format_date(ctx->req->date, d);
+                cs_date_format(ctx->req->date, d);
                 snprintf(why, sizeof why, "is not in effect on %s (release %.*s)", d,
                          (int)ctx->rel.label.len, ctx->rel.label.ptr);
             } else {
                 snprintf(why, sizeof why, "is not a code of release %.*s",
                          (int)ctx->rel.label.len, ctx->rel.label.ptr);
             }
-            s_pack_not_effective(e, ctx, &code, input, why, labels, n_labels, pk);
+            s_not_effective(e, ctx, &code, why, labels, n_labels, &v, out);
             return;
         }
         char msg[200];
         snprintf(msg, sizeof msg, "%s is not a code of %s release %.*s", code.display,
                  ctx->sys->name, (int)ctx->rel.label.len, ctx->rel.label.ptr);
-        msgpack_pack_map(pk, 5);
-        s_pack_key(pk, "input");
-        cs_pack_strn(pk, input.ptr, input.len);
-        cs_pack_kv_str(pk, "code", code.display);
-        cs_pack_kv_bool(pk, "valid", 0);
-        cs_pack_kv_str(pk, "reason", "unknown");
-        cs_pack_kv_str(pk, "message", msg);
+        v.reason = CS_REASON_UNKNOWN;
+        v.code = (cs_span_t){code.display, strlen(code.display)};
+        v.message = msg;
+        cs_out_validation(out, &v);
         return;
     }
     char why[160];
     if (s_outside_dates(ctx, &ent, why, sizeof why)) {
         size_t n_labels = s_valid_in(e, ctx, &code, labels);
-        s_pack_not_effective(e, ctx, &code, input, why, labels, n_labels, pk);
+        s_not_effective(e, ctx, &code, why, labels, n_labels, &v, out);
         return;
     }
     if (!ent.billable) {
-        s_pack_not_billable(e, ctx, &code, &ent, input, pk);
+        s_not_billable(e, ctx, &code, &ent, &v, out);
         return;
     }
-    cs_pack_valid_result(pk, input.ptr, input.len, ent.display.ptr, ent.display.len,
-                         ent.title.ptr, ent.title.len);
+    v.code = ent.display;
+    v.title = ent.title;
+    cs_out_validation(out, &v);
 }
 
 /* A batch through a code index, fetching ahead: each find is two dependent cache misses (the
@@ -889,7 +856,7 @@ static void s_ahead_fill(s_ctx_t *ctx, const cs_codeidx_t *idx, cs_str_t input, 
 }
 
 static void s_validate_ahead(cs_engine_t *e, s_ctx_t *ctx, const cs_codeidx_t *idx,
-                             uint32_t lo, uint32_t hi, msgpack_packer *pk)
+                             uint32_t lo, uint32_t hi, cs_out_t *out)
 {
     const cs_request_t *req = ctx->req;
     s_ahead_t ring[S_AHEAD];
@@ -902,7 +869,7 @@ static void s_validate_ahead(cs_engine_t *e, s_ctx_t *ctx, const cs_codeidx_t *i
             cs_codeidx_prefetch(idx, ring[mid % S_AHEAD].hash, 1);
         }
         s_ahead_t *cur = &ring[i % S_AHEAD];
-        s_validate_one(e, ctx, cs_request_code_at(req, i), cur->ok ? &cur->code : NULL, pk);
+        s_validate_one(e, ctx, cs_request_code_at(req, i), cur->ok ? &cur->code : NULL, out);
         if (i + S_AHEAD < hi) {
             s_ahead_fill(ctx, idx, cs_request_code_at(req, i + S_AHEAD), cur);
         }
@@ -911,27 +878,27 @@ static void s_validate_ahead(cs_engine_t *e, s_ctx_t *ctx, const cs_codeidx_t *i
 
 /* The results of codes [lo, hi), after the reply's opening when header is set. */
 static cs_proto_err_t s_validate_range(cs_engine_t *e, const cs_request_t *req, uint32_t lo,
-                                       uint32_t hi, int header, msgpack_packer *pk)
+                                       uint32_t hi, int header, cs_out_t *out)
 {
     s_ctx_t ctx;
-    cs_proto_err_t perr = s_resolve(e, req, pk, &ctx);
+    cs_proto_err_t perr = s_resolve(e, req, out, &ctx);
     if (perr != CS_PERR_NONE) {
         return perr;
     }
     if (header) {
-        cs_reply_begin(pk, req, 1, 3);
-        cs_pack_kv_str(pk, "system", ctx.sys->name);
-        s_pack_key(pk, "release");
-        s_pack_span(pk, ctx.rel.label);
-        s_pack_key(pk, "results");
-        msgpack_pack_array(pk, req->n_codes);
+        cs_reply_begin(out, req, 1, 3);
+        cs_out_kv_str(out, "system", ctx.sys->name);
+        cs_out_cstr(out, "release");
+        cs_out_span(out, ctx.rel.label);
+        cs_out_cstr(out, "results");
+        cs_out_array(out, req->n_codes);
     }
     const cs_codeidx_t *idx = cs_codeidx_holder_get(&e->index, ctx.rel.id);
     if (idx && hi - lo >= 2 * S_AHEAD) {
-        s_validate_ahead(e, &ctx, idx, lo, hi, pk);
+        s_validate_ahead(e, &ctx, idx, lo, hi, out);
     } else {
         for (uint32_t i = lo; i < hi; i++) {
-            s_validate_one(e, &ctx, cs_request_code_at(req, i), NULL, pk);
+            s_validate_one(e, &ctx, cs_request_code_at(req, i), NULL, out);
         }
     }
     s_ctx_free(&ctx);
@@ -946,27 +913,27 @@ static int s_request_begin(cs_engine_t *e)
     return rc;
 }
 
-static cs_proto_err_t s_validate(cs_engine_t *e, const cs_request_t *req, msgpack_packer *pk)
+static cs_proto_err_t s_validate(cs_engine_t *e, const cs_request_t *req, cs_out_t *out)
 {
-    return s_validate_range(e, req, 0, req->n_codes, 1, pk);
+    return s_validate_range(e, req, 0, req->n_codes, 1, out);
 }
 
 cs_proto_err_t cs_engine_validate_part(cs_engine_t *e, const cs_request_t *req, uint32_t lo,
-                                       uint32_t hi, int header, msgpack_packer *pk,
+                                       uint32_t hi, int header, cs_out_t *out,
                                        uint64_t *snapshot)
 {
     *snapshot = 0;
     if (req->op != CS_OP_VALIDATE || lo > hi || hi > req->n_codes) {
-        return cs_reply_errorf(pk, req, CS_PERR_INTERNAL, "a malformed part of a validate");
+        return cs_reply_errorf(out, req, CS_PERR_INTERNAL, "a malformed part of a validate");
     }
     if (s_request_begin(e) != CS_OK) {
-        return cs_reply_errorf(pk, req, CS_PERR_INTERNAL, "the store cannot be read right now");
+        return cs_reply_errorf(out, req, CS_PERR_INTERNAL, "the store cannot be read right now");
     }
     *snapshot = cs_reader_snapshot(e->reader);
-    size_t mark = s_mark(pk);
-    cs_proto_err_t rc = s_validate_range(e, req, lo, hi, header, pk);
+    size_t mark = cs_out_mark(out);
+    cs_proto_err_t rc = s_validate_range(e, req, lo, hi, header, out);
     cs_reader_end(e->reader);
-    rc = s_unless_corrupt(e, req, pk, mark, rc);
+    rc = s_unless_corrupt(e, req, out, mark, rc);
     if (rc != CS_PERR_NONE) {
         *snapshot = 0;
     }
@@ -975,53 +942,53 @@ cs_proto_err_t cs_engine_validate_part(cs_engine_t *e, const cs_request_t *req, 
 
 /* ---- releases ---- */
 
-static cs_proto_err_t s_releases(cs_engine_t *e, const cs_request_t *req, msgpack_packer *pk)
+static cs_proto_err_t s_releases(cs_engine_t *e, const cs_request_t *req, cs_out_t *out)
 {
     cs_release_t *rels = NULL;
     size_t n = 0;
     const char *sys = req->system.len ? req->system.ptr : NULL;
     if (cs_catalog_list(e->reader, sys, req->system.len, &rels, &n) != CS_OK) {
-        return cs_reply_errorf(pk, req, CS_PERR_INTERNAL, "out of memory listing releases");
+        return cs_reply_errorf(out, req, CS_PERR_INTERNAL, "out of memory listing releases");
     }
-    cs_reply_begin(pk, req, 1, 1);
-    s_pack_key(pk, "releases");
-    msgpack_pack_array(pk, (uint32_t)n);
+    cs_reply_begin(out, req, 1, 1);
+    cs_out_cstr(out, "releases");
+    cs_out_array(out, (uint32_t)n);
     for (size_t i = 0; i < n; i++) {
         const cs_release_t *r = &rels[i];
-        msgpack_pack_map(pk, 9 + (r->n_maps ? 1 : 0));
-        cs_pack_kv_str(pk, "system", r->system);
-        cs_pack_kv_str(pk, "release", r->label);
-        s_pack_date(pk, "effective_from", r->effective_from);
-        s_pack_date(pk, "effective_to", r->effective_to);
-        cs_pack_kv_str(pk, "status", r->status == CS_REL_RETIRED ? "retired" : "active");
-        cs_pack_kv_int(pk, "codes", (int64_t)r->codes);
-        cs_pack_kv_int(pk, "billable", (int64_t)r->billable);
-        cs_pack_kv_int(pk, "loaded_at", r->loaded_at);
-        s_pack_key(pk, "source");
-        msgpack_pack_map(pk, 2);
-        cs_pack_kv_str(pk, "loader", r->loader);
-        s_pack_key(pk, "files");
-        msgpack_pack_array(pk, r->n_files);
+        cs_out_map(out, 9 + (r->n_maps ? 1 : 0));
+        cs_out_kv_str(out, "system", r->system);
+        cs_out_kv_str(out, "release", r->label);
+        s_pack_date(out, "effective_from", r->effective_from);
+        s_pack_date(out, "effective_to", r->effective_to);
+        cs_out_kv_str(out, "status", r->status == CS_REL_RETIRED ? "retired" : "active");
+        cs_out_kv_int(out, "codes", (int64_t)r->codes);
+        cs_out_kv_int(out, "billable", (int64_t)r->billable);
+        cs_out_kv_int(out, "loaded_at", r->loaded_at);
+        cs_out_cstr(out, "source");
+        cs_out_map(out, 2);
+        cs_out_kv_str(out, "loader", r->loader);
+        cs_out_cstr(out, "files");
+        cs_out_array(out, r->n_files);
         for (uint32_t f = 0; f < r->n_files; f++) {
-            msgpack_pack_map(pk, 3);
-            cs_pack_kv_str(pk, "name", r->files[f].name);
-            s_pack_key(pk, "sha256");
+            cs_out_map(out, 3);
+            cs_out_kv_str(out, "name", r->files[f].name);
+            cs_out_cstr(out, "sha256");
             if (r->files[f].sha256[0]) {
-                cs_pack_cstr(pk, r->files[f].sha256);
+                cs_out_cstr(out, r->files[f].sha256);
             } else {
-                msgpack_pack_nil(pk);
+                cs_out_nil(out);
             }
-            cs_pack_kv_int(pk, "bytes", (int64_t)r->files[f].bytes);
+            cs_out_kv_int(out, "bytes", (int64_t)r->files[f].bytes);
         }
         if (r->n_maps) {
-            s_pack_key(pk, "maps");
-            msgpack_pack_array(pk, r->n_maps);
+            cs_out_cstr(out, "maps");
+            cs_out_array(out, r->n_maps);
             for (uint32_t m = 0; m < r->n_maps; m++) {
-                msgpack_pack_map(pk, 4);
-                cs_pack_kv_str(pk, "name", r->maps[m].name);
-                cs_pack_kv_str(pk, "from", r->maps[m].from);
-                cs_pack_kv_str(pk, "to", r->maps[m].to);
-                cs_pack_kv_int(pk, "rows", (int64_t)r->maps[m].rows);
+                cs_out_map(out, 4);
+                cs_out_kv_str(out, "name", r->maps[m].name);
+                cs_out_kv_str(out, "from", r->maps[m].from);
+                cs_out_kv_str(out, "to", r->maps[m].to);
+                cs_out_kv_int(out, "rows", (int64_t)r->maps[m].rows);
             }
         }
     }
@@ -1031,22 +998,22 @@ static cs_proto_err_t s_releases(cs_engine_t *e, const cs_request_t *req, msgpac
 
 /* ---- search ---- */
 
-static cs_proto_err_t s_search(cs_engine_t *e, const cs_request_t *req, msgpack_packer *pk)
+static cs_proto_err_t s_search(cs_engine_t *e, const cs_request_t *req, cs_out_t *out)
 {
     s_ctx_t ctx;
-    cs_proto_err_t perr = s_resolve(e, req, pk, &ctx);
+    cs_proto_err_t perr = s_resolve(e, req, out, &ctx);
     if (perr != CS_PERR_NONE) {
         return perr;
     }
-    return cs_search_answer(e->reader, ctx.sys->system, ctx.rel.id, ctx.rel.label, req, pk);
+    return cs_search_answer(e->reader, ctx.sys->system, ctx.rel.id, ctx.rel.label, req, out);
 }
 
 /* ---- diff ---- */
 
-static cs_proto_err_t s_diff(cs_engine_t *e, const cs_request_t *req, msgpack_packer *pk)
+static cs_proto_err_t s_diff(cs_engine_t *e, const cs_request_t *req, cs_out_t *out)
 {
     s_ctx_t ctx;
-    cs_proto_err_t perr = s_resolve(e, req, pk, &ctx); /* "release" pins the older one */
+    cs_proto_err_t perr = s_resolve(e, req, out, &ctx); /* "release" pins the older one */
     if (perr != CS_PERR_NONE) {
         return perr;
     }
@@ -1054,90 +1021,90 @@ static cs_proto_err_t s_diff(cs_engine_t *e, const cs_request_t *req, msgpack_pa
     char lbuf[80];
     if (cs_catalog_by_label(e->reader, req->system.ptr, req->system.len, req->to_release.ptr,
                             req->to_release.len, &to) != CS_OK) {
-        return cs_reply_errorf(pk, req, CS_PERR_UNKNOWN_RELEASE, "%s has no release '%s'",
+        return cs_reply_errorf(out, req, CS_PERR_UNKNOWN_RELEASE, "%s has no release '%s'",
                                ctx.sys->name, cs_str_printable(req->to_release, lbuf, sizeof lbuf));
     }
-    perr = s_refuse_failed(e, req, pk, ctx.sys->name, &to);
+    perr = s_refuse_failed(e, req, out, ctx.sys->name, &to);
     if (perr != CS_PERR_NONE) {
         return perr;
     }
     return cs_diff_answer(e->reader, ctx.sys->name, ctx.rel.id, ctx.rel.label, to.id, to.label,
-                          req, pk);
+                          req, out);
 }
 
-static cs_proto_err_t s_ping(const cs_request_t *req, msgpack_packer *pk)
+static cs_proto_err_t s_ping(const cs_request_t *req, cs_out_t *out)
 {
-    cs_reply_begin(pk, req, 1, 2);
-    cs_pack_kv_str(pk, "version", CS_VERSION);
-    cs_pack_kv_int(pk, "protocol", CS_PROTO_VERSION);
+    cs_reply_begin(out, req, 1, 2);
+    cs_out_kv_str(out, "version", CS_VERSION);
+    cs_out_kv_int(out, "protocol", CS_PROTO_VERSION);
     return CS_PERR_NONE;
 }
 
 typedef cs_proto_err_t (*s_read_fn)(cs_engine_t *e, const cs_request_t *req,
-                                     msgpack_packer *pk);
+                                     cs_out_t *out);
 
 /* One op that reads the store: a fresh snapshot, the answer, the snapshot let go (so it is
  * never held across a poll). */
 static cs_proto_err_t s_read_op(cs_engine_t *e, s_read_fn fn, const cs_request_t *req,
-                                msgpack_packer *pk)
+                                cs_out_t *out)
 {
     if (s_request_begin(e) != CS_OK) {
-        return cs_reply_errorf(pk, req, CS_PERR_INTERNAL, "the store cannot be read right now");
+        return cs_reply_errorf(out, req, CS_PERR_INTERNAL, "the store cannot be read right now");
     }
-    size_t mark = s_mark(pk);
-    cs_proto_err_t rc = fn(e, req, pk);
+    size_t mark = cs_out_mark(out);
+    cs_proto_err_t rc = fn(e, req, out);
     cs_reader_end(e->reader);
-    return s_unless_corrupt(e, req, pk, mark, rc);
+    return s_unless_corrupt(e, req, out, mark, rc);
 }
 
-static cs_proto_err_t s_crosswalk(cs_engine_t *e, const cs_request_t *req, msgpack_packer *pk)
+static cs_proto_err_t s_crosswalk(cs_engine_t *e, const cs_request_t *req, cs_out_t *out)
 {
-    return cs_crosswalk_answer(e->store, e->reader, e->plugins, req, pk);
+    return cs_crosswalk_answer(e->store, e->reader, e->plugins, req, out);
 }
 
-cs_proto_err_t cs_op_ping(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_packer *pk)
+cs_proto_err_t cs_op_ping(cs_op_ctx_t *ctx, const cs_request_t *req, cs_out_t *out)
 {
     (void)ctx;
-    return s_ping(req, pk);
+    return s_ping(req, out);
 }
 
-cs_proto_err_t cs_op_lookup(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_packer *pk)
+cs_proto_err_t cs_op_lookup(cs_op_ctx_t *ctx, const cs_request_t *req, cs_out_t *out)
 {
-    return s_read_op(ctx->engine, s_lookup, req, pk);
+    return s_read_op(ctx->engine, s_lookup, req, out);
 }
 
-cs_proto_err_t cs_op_validate(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_packer *pk)
+cs_proto_err_t cs_op_validate(cs_op_ctx_t *ctx, const cs_request_t *req, cs_out_t *out)
 {
-    return s_read_op(ctx->engine, s_validate, req, pk);
+    return s_read_op(ctx->engine, s_validate, req, out);
 }
 
-cs_proto_err_t cs_op_search(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_packer *pk)
+cs_proto_err_t cs_op_search(cs_op_ctx_t *ctx, const cs_request_t *req, cs_out_t *out)
 {
-    return s_read_op(ctx->engine, s_search, req, pk);
+    return s_read_op(ctx->engine, s_search, req, out);
 }
 
-cs_proto_err_t cs_op_crosswalk(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_packer *pk)
+cs_proto_err_t cs_op_crosswalk(cs_op_ctx_t *ctx, const cs_request_t *req, cs_out_t *out)
 {
-    return s_read_op(ctx->engine, s_crosswalk, req, pk);
+    return s_read_op(ctx->engine, s_crosswalk, req, out);
 }
 
-cs_proto_err_t cs_op_releases(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_packer *pk)
+cs_proto_err_t cs_op_releases(cs_op_ctx_t *ctx, const cs_request_t *req, cs_out_t *out)
 {
-    return s_read_op(ctx->engine, s_releases, req, pk);
+    return s_read_op(ctx->engine, s_releases, req, out);
 }
 
-cs_proto_err_t cs_op_diff(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_packer *pk)
+cs_proto_err_t cs_op_diff(cs_op_ctx_t *ctx, const cs_request_t *req, cs_out_t *out)
 {
-    return s_read_op(ctx->engine, s_diff, req, pk);
+    return s_read_op(ctx->engine, s_diff, req, out);
 }
 
-cs_proto_err_t cs_engine_handle(cs_engine_t *e, const cs_request_t *req, msgpack_packer *pk)
+cs_proto_err_t cs_engine_handle(cs_engine_t *e, const cs_request_t *req, cs_out_t *out)
 {
     const cs_op_def_t *def = (unsigned)req->op < CS_OP_COUNT_ ? &cs_ops[req->op] : NULL;
     if (!def || !(def->flags & CS_OPF_ENGINE)) {
-        return cs_reply_errorf(pk, req, CS_PERR_UNKNOWN_OP, "op '%s' is not answered here",
+        return cs_reply_errorf(out, req, CS_PERR_UNKNOWN_OP, "op '%s' is not answered here",
                                cs_proto_opname(req->op));
     }
     cs_op_ctx_t ctx = {.engine = e};
-    return def->handler(&ctx, req, pk);
+    return def->handler(&ctx, req, out);
 }

@@ -1,20 +1,19 @@
 /* cs_query.h: the query engine: resolves the release (pinned, by date, newest) and answers
- * lookup, validate and releases from a store snapshot, packing the reply as PROTOCOL.md says.
+ * the query ops from a store snapshot (lookup, validate and releases here; search, diff and
+ * crosswalk in their own files), writing the reply as PROTOCOL.md says through the result
+ * interface (engine/cs_out.h), whatever its encoding.
  *
- * One engine per thread (it owns a store reader). Replies are packed into the caller's
- * msgpack_packer; nothing is allocated per request on the lookup/validate paths except by
- * the packer's buffer. The snapshot is taken when a request starts and released before
+ * One engine per thread (it owns a store reader). Nothing is allocated per request on the
+ * lookup/validate paths except by the writer. The snapshot is taken when a request starts and released before
  * cs_engine_handle returns, so it is never held across a poll.
  */
 #ifndef CS_QUERY_H
 #define CS_QUERY_H
 
-#include <msgpack.h>
-
 #include "codeset/cs_version.h" /* CS_VERSION, for the replies that carry it */
-#include "store/cs_codeidx.h"
+#include "engine/cs_out.h"
 #include "load/cs_plugin_host.h"
-#include "wire/cs_proto.h"
+#include "store/cs_codeidx.h"
 #include "store/cs_store.h"
 
 #ifdef __cplusplus
@@ -35,20 +34,20 @@ void cs_engine_destroy(cs_engine_t **engine);
  * through LMDB only (the default). The answers are the same either way. */
 void cs_engine_use_index(cs_engine_t *e, cs_codeidx_set_t *set);
 
-/* Answer one decoded query op (ping, lookup, validate, releases) into pk. Returns
- * CS_PERR_NONE when the reply is a success, else the error that was packed. Ops the engine
+/* Answer one decoded query op (ping, lookup, validate, releases) into out. Returns
+ * CS_PERR_NONE when the reply is a success, else the error that was written. Ops the engine
  * does not serve get unknown_op. */
 cs_proto_err_t cs_engine_handle(cs_engine_t *engine, const cs_request_t *req,
-                                msgpack_packer *pk);
+                                cs_out_t *out);
 
 /* One slice of a validate request, for a broker that spreads a long one over its workers:
- * the results of codes [lo, hi) (as cs_engine_handle packs them), preceded, when header is
+ * the results of codes [lo, hi) (as cs_engine_handle writes them), preceded, when header is
  * set, by the reply's opening (the map, system, release and the array header of all
  * req->n_codes results). *snapshot is the store snapshot it read (cs_reader_snapshot): slices
  * join into one reply only when they read the same one. On an error (unknown system,
- * release...) a whole error reply is packed, *snapshot is 0, and the error returned. */
+ * release...) a whole error reply is written, *snapshot is 0, and the error returned. */
 cs_proto_err_t cs_engine_validate_part(cs_engine_t *e, const cs_request_t *req, uint32_t lo,
-                                       uint32_t hi, int header, msgpack_packer *pk,
+                                       uint32_t hi, int header, cs_out_t *out,
                                        uint64_t *snapshot);
 
 #ifdef __cplusplus

@@ -63,7 +63,7 @@ typedef enum cs_proto_err {
     CS_PERR_FORBIDDEN,
     CS_PERR_BUSY,
     CS_PERR_LOAD_FAILED,
-    CS_PERR_CORRUPT_RELEASE, /* the release failed its integrity check (store/cs_verify.h) */
+    CS_PERR_CORRUPT_RELEASE, /* the release failed its integrity check (broker/cs_verify.h) */
     CS_PERR_INTERNAL,
 } cs_proto_err_t;
 

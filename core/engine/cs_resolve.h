@@ -9,9 +9,9 @@
 #define CS_RESOLVE_H
 
 #include "codeset/cs_plugin.h"
-#include "store/cs_catalog.h"
+#include "engine/cs_out.h"
 #include "load/cs_plugin_host.h"
-#include "wire/cs_proto.h"
+#include "store/cs_catalog.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -13,9 +13,9 @@
 #include <string.h>
 
 #include "store/cs_entry.h"
-#include "util/cs_fold.h"
 #include "store/cs_key.h"
 #include "store/cs_search_format.h"
+#include "util/cs_fold.h"
 
 #define S_NONE UINT32_MAX
 
@@ -910,7 +910,7 @@ int cs_search_run(cs_reader_t *r, uint32_t release, const cs_search_query_t *sq,
 }
 
 cs_proto_err_t cs_search_answer(cs_reader_t *r, const cs_system_ops_t *sys, uint32_t release,
-                                cs_span_t label, const cs_request_t *req, msgpack_packer *pk)
+                                cs_span_t label, const cs_request_t *req, cs_out_t *out)
 {
     cs_search_query_t sq = {
         .q = req->q.ptr,
@@ -926,22 +926,22 @@ cs_proto_err_t cs_search_answer(cs_reader_t *r, const cs_system_ops_t *sys, uint
     }
     cs_search_result_t *res = malloc(sizeof *res);
     if (!res) {
-        cs_reply_error(pk, req, CS_PERR_INTERNAL, "out of memory searching");
+        cs_reply_error(out, req, CS_PERR_INTERNAL, "out of memory searching");
         return CS_PERR_INTERNAL;
     }
     cs_error_t err;
     cs_error_clear(&err);
     if (cs_search_run(r, release, &sq, res, &err) != CS_OK) {
-        cs_reply_error(pk, req, CS_PERR_INTERNAL, err.msg);
+        cs_reply_error(out, req, CS_PERR_INTERNAL, err.msg);
         free(res);
         return CS_PERR_INTERNAL;
     }
-    cs_reply_begin(pk, req, 1, 3);
-    cs_pack_cstr(pk, "release");
-    cs_pack_strn(pk, label.ptr, label.len);
-    cs_pack_kv_int(pk, "total", (int64_t)res->total);
-    cs_pack_cstr(pk, "hits");
-    msgpack_pack_array(pk, (uint32_t)res->n_hits);
+    cs_reply_begin(out, req, 1, 3);
+    cs_out_cstr(out, "release");
+    cs_out_strn(out, label.ptr, label.len);
+    cs_out_kv_int(out, "total", (int64_t)res->total);
+    cs_out_cstr(out, "hits");
+    cs_out_array(out, (uint32_t)res->n_hits);
     for (size_t i = 0; i < res->n_hits; i++) {
         const cs_search_hit_t *h = &res->hits[i];
         uint8_t key[CS_KEY_MAX];
@@ -950,16 +950,11 @@ cs_proto_err_t cs_search_answer(cs_reader_t *r, const cs_system_ops_t *sys, uint
         cs_entry_t ent;
         if (klen == 0 || cs_reader_get(r, CS_DB_CODES, key, klen, &v) != CS_OK ||
             cs_entry_decode_head(v.data, v.len, &ent) != CS_OK) {
-            msgpack_pack_nil(pk); /* a corrupt store: keep the array's count true */
+            cs_out_nil(out); /* a corrupt store: keep the array's count true */
             continue;
         }
-        msgpack_pack_map(pk, 4);
-        cs_pack_cstr(pk, "code");
-        cs_pack_strn(pk, ent.display.ptr, ent.display.len);
-        cs_pack_cstr(pk, "title");
-        cs_pack_strn(pk, ent.title.ptr, ent.title.len);
-        cs_pack_kv_bool(pk, "billable", ent.billable);
-        cs_pack_kv_int(pk, "score", res->hits[i].score);
+        cs_hit_t hit = {ent.display, ent.title, ent.billable, res->hits[i].score};
+        cs_out_hit(out, &hit);
     }
     free(res);
     return CS_PERR_NONE;

@@ -16,11 +16,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <msgpack.h>
-
 #include "codeset/cs_plugin.h"
+#include "engine/cs_out.h"
 #include "store/cs_entry.h"
-#include "wire/cs_proto.h"
 #include "store/cs_store.h"
 
 #ifdef __cplusplus
@@ -65,10 +63,10 @@ int cs_search_run(cs_reader_t *r, uint32_t release, const cs_search_query_t *q,
                   cs_search_result_t *out, cs_error_t *err);
 
 /* The search op: run req's query (q, limit, offset, billable_only) on release and pack the
- * whole reply {ok, id, release, total, hits:[{code, title, billable, score}]} into pk.
- * Returns CS_PERR_NONE, or the error it packed instead (internal). */
+ * whole reply {ok, id, release, total, hits:[{code, title, billable, score}]} into out.
+ * Returns CS_PERR_NONE, or the error it wrote instead (internal). */
 cs_proto_err_t cs_search_answer(cs_reader_t *r, const cs_system_ops_t *sys, uint32_t release,
-                                cs_span_t label, const cs_request_t *req, msgpack_packer *pk);
+                                cs_span_t label, const cs_request_t *req, cs_out_t *out);
 
 #ifdef __cplusplus
 }

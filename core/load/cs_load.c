@@ -2,6 +2,7 @@
 #include "load/cs_load.h"
 
 #include <limits.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,14 +13,14 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "store/cs_catalog.h"
-#include "store/cs_entry.h"
 #include "load/cs_infile.h"
+#include "store/cs_catalog.h"
+#include "store/cs_checksum.h"
+#include "store/cs_entry.h"
 #include "store/cs_key.h"
-#include "util/cs_log.h"
 #include "store/cs_maps.h"
 #include "store/cs_search_build.h"
-#include "store/cs_verify.h"
+#include "util/cs_log.h"
 
 #define CS_JOBS_KEPT 64           /* finished jobs remembered for the job op */
 #define CS_LOAD_BATCH 20000       /* records per write transaction */
@@ -378,7 +379,7 @@ static const char *s_base(const char *path)
     return slash ? slash + 1 : path;
 }
 
-/* The checksum of what was written and committed (cs_verify.h), into rel before publish. */
+/* The checksum of what was written and committed (store/cs_checksum.h), into rel before publish. */
 static int s_checksum(cs_jobs_t *jobs, cs_release_t *rel, cs_error_t *err)
 {
     struct timespec t0;
@@ -390,7 +391,7 @@ static int s_checksum(cs_jobs_t *jobs, cs_release_t *rel, cs_error_t *err)
     uint64_t n = 0;
     cs_error_t cerr;
     cs_error_clear(&cerr);
-    int rc = cs_verify_checksum(r, rel->id, rel->checksum, &n, &jobs->cancel, &cerr);
+    int rc = cs_checksum_release(r, rel->id, rel->checksum, &n, &jobs->cancel, &cerr);
     cs_reader_destroy(&r);
     if (rc != CS_OK) {
         return cs_error_set(err, rc, "cannot checksum what was written: %s", cerr.msg);
@@ -639,6 +640,9 @@ static void *s_job_main(void *arg)
     cs_infiles_unpin_text(jobs->in, err.file, sizeof err.file);
     s_log_files = NULL;
     cs_infiles_close(&jobs->in);
+    /* A load frees tens of MiB in this thread's malloc arena, which glibc keeps mapped for
+     * the next load: give the free pages back, or the broker holds them while it serves. */
+    malloc_trim(0);
 
     pthread_mutex_lock(&jobs->lock);
     s_job_t *job = jobs->cur;

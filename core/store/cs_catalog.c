@@ -8,8 +8,8 @@
 #include <time.h>
 
 #include "store/cs_key.h"
+#include "util/cs_date.h"
 #include "util/cs_log.h"
-#include "wire/cs_proto.h"
 
 #define CS_PURGE_BATCH 20000
 
@@ -202,7 +202,7 @@ int cs_catalog_why_none(cs_reader_t *r, const char *system, size_t slen, const c
         }
     }
     char d[11], f[11];
-    cs_proto_format_date(date, d);
+    cs_date_format(date, d);
     if (n_active == 0 && n_retired == 0) {
         snprintf(msg, cap, "no release of %s is loaded", name);
         return CS_ENOTFOUND;
@@ -212,13 +212,13 @@ int cs_catalog_why_none(cs_reader_t *r, const char *system, size_t slen, const c
         if (date) {
             snprintf(when, sizeof when, "no release of %s is in effect on %s: ", name, d);
         }
-        cs_proto_format_date(newest_from, f);
+        cs_date_format(newest_from, f);
         snprintf(msg, cap,
                  "%severy release of %s is retired (the newest is %s, in effect from %s); pin "
                  "one with \"release\": \"%s\"",
                  when, name, newest, f, newest);
     } else if (covering[0] != '\0') {
-        cs_proto_format_date(covering_from, f);
+        cs_date_format(covering_from, f);
         snprintf(msg, cap,
                  "no release of %s is in effect on %s: %s, in effect from %s, is retired; pin "
                  "it with \"release\": \"%s\"",

@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/cs_fold.h"
 #include "store/cs_key.h"
 #include "store/cs_search_format.h"
+#include "util/cs_fold.h"
 
 #define S_COMMIT_BYTES ((size_t)32 << 20)     /* bytes written between batch commits */
 #define S_NONE UINT32_MAX

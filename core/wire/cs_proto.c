@@ -12,7 +12,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <msgpack.h>
+
 #include "engine/cs_op.h"
+#include "util/cs_date.h"
 #include "util/cs_utf8.h"
 
 /* Largest offset kept after clamping; leaves room for offset + limit in any int64 sum. */
@@ -175,110 +178,6 @@ int cs_proto_prescan(const void *body, size_t len, cs_error_t *err)
     return CS_OK;
 }
 
-/* ---- names -------------------------------------------------------------------------------- */
-
-static const char *const s_errnames[] = {
-    [CS_PERR_NONE] = "none",
-    [CS_PERR_BAD_REQUEST] = "bad_request",
-    [CS_PERR_UNKNOWN_OP] = "unknown_op",
-    [CS_PERR_UNSUPPORTED_VERSION] = "unsupported_version",
-    [CS_PERR_UNKNOWN_SYSTEM] = "unknown_system",
-    [CS_PERR_UNKNOWN_RELEASE] = "unknown_release",
-    [CS_PERR_NO_RELEASE_FOR_DATE] = "no_release_for_date",
-    [CS_PERR_TOO_MANY] = "too_many",
-    [CS_PERR_FORBIDDEN] = "forbidden",
-    [CS_PERR_BUSY] = "busy",
-    [CS_PERR_LOAD_FAILED] = "load_failed",
-    [CS_PERR_CORRUPT_RELEASE] = "corrupt_release",
-    [CS_PERR_INTERNAL] = "internal",
-};
-
-const char *cs_str_printable(cs_str_t s, char *buf, size_t cap)
-{
-    size_t n = s.len < cap - 1 ? s.len : cap - 1;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s.ptr[i];
-        buf[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
-    }
-    buf[n] = '\0';
-    return buf;
-}
-
-const char *cs_proto_opname(cs_op_t op)
-{
-    if ((unsigned)op >= CS_OP_COUNT_ || op == CS_OP_UNKNOWN) {
-        return "unknown";
-    }
-    return cs_ops[op].name;
-}
-
-const char *cs_proto_errname(cs_proto_err_t e)
-{
-    if ((unsigned)e >= sizeof s_errnames / sizeof s_errnames[0]) {
-        return "internal";
-    }
-    return s_errnames[e];
-}
-
-int cs_proto_op_is_admin(cs_op_t op)
-{
-    return (unsigned)op < CS_OP_COUNT_ && (cs_ops[op].flags & CS_OPF_ADMIN) != 0;
-}
-
-/* ---- dates -------------------------------------------------------------------------------- */
-
-static int s_digits(const char *s, unsigned n, int *out)
-{
-    int v = 0;
-    for (unsigned i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9') {
-            return 0;
-        }
-        v = v * 10 + (s[i] - '0');
-    }
-    *out = v;
-    return 1;
-}
-
-int cs_proto_parse_date(const char *s, size_t len, int *yyyymmdd)
-{
-    static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    int y, m, d;
-    if (s == NULL || len != 10 || s[4] != '-' || s[7] != '-' || !s_digits(s, 4, &y)
-        || !s_digits(s + 5, 2, &m) || !s_digits(s + 8, 2, &d)) {
-        return CS_EMALFORMED;
-    }
-    if (y < 1900 || m < 1 || m > 12 || d < 1) {
-        return CS_EMALFORMED;
-    }
-    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    int max = mdays[m - 1] + (m == 2 && leap ? 1 : 0);
-    if (d > max) {
-        return CS_EMALFORMED;
-    }
-    if (yyyymmdd) {
-        *yyyymmdd = y * 10000 + m * 100 + d;
-    }
-    return CS_OK;
-}
-
-void cs_proto_format_date(int yyyymmdd, char out[11])
-{
-    int v = yyyymmdd < 0 ? 0 : yyyymmdd;
-    int y = (v / 10000) % 10000, m = (v / 100) % 100, d = v % 100;
-    out[0] = (char)('0' + y / 1000);
-    out[1] = (char)('0' + y / 100 % 10);
-    out[2] = (char)('0' + y / 10 % 10);
-    out[3] = (char)('0' + y % 10);
-    out[4] = '-';
-    out[5] = (char)('0' + m / 10);
-    out[6] = (char)('0' + m % 10);
-    out[7] = '-';
-    out[8] = (char)('0' + d / 10);
-    out[9] = (char)('0' + d % 10);
-    out[10] = '\0';
-}
-
 /* ---- request decoding --------------------------------------------------------------------- */
 
 /* A printable, bounded copy of s[0..n) for messages: control and non-ASCII bytes become '?'. */
@@ -408,7 +307,7 @@ static cs_proto_err_t s_check_date(const msgpack_object *o, const char *key, int
         return s_bad(err, CS_PERR_BAD_REQUEST, "\"%s\" must be a str YYYY-MM-DD, not %s", key,
                      s_typename(o));
     }
-    if (cs_proto_parse_date(o->via.str.ptr, o->via.str.size, out) != CS_OK) {
+    if (cs_date_parse(o->via.str.ptr, o->via.str.size, out) != CS_OK) {
         char shown[48];
         return s_bad(err, CS_PERR_BAD_REQUEST,
                      "\"%s\" must be a real date written YYYY-MM-DD (got \"%s\")", key,
@@ -432,6 +331,47 @@ static cs_proto_err_t s_check_int(const msgpack_object *o, const char *key, int6
                      s_typename(o));
     }
     *out = v < lo ? lo : v;
+    return CS_PERR_NONE;
+}
+
+/* The id as the engine keeps it: the scalar's type and value, so that it is echoed with the
+ * bytes it came in (a float32 stays one). */
+static cs_scalar_t s_scalar_of(const msgpack_object *o)
+{
+    cs_scalar_t v;
+    memset(&v, 0, sizeof v);
+    switch (o->type) {
+    case MSGPACK_OBJECT_BOOLEAN: v.type = CS_SCALAR_BOOL; v.via.b = o->via.boolean; break;
+    case MSGPACK_OBJECT_POSITIVE_INTEGER: v.type = CS_SCALAR_UINT; v.via.u = o->via.u64; break;
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER: v.type = CS_SCALAR_INT; v.via.i = o->via.i64; break;
+    case MSGPACK_OBJECT_FLOAT32: v.type = CS_SCALAR_F32; v.via.f = o->via.f64; break;
+    case MSGPACK_OBJECT_FLOAT64: v.type = CS_SCALAR_F64; v.via.f = o->via.f64; break;
+    case MSGPACK_OBJECT_STR: v.type = CS_SCALAR_STR; v.via.s = s_str_of(o); break;
+    case MSGPACK_OBJECT_BIN:
+        v.type = CS_SCALAR_BIN;
+        v.via.s = (cs_str_t){o->via.bin.ptr, o->via.bin.size};
+        break;
+    default: v.type = CS_SCALAR_NIL; break;
+    }
+    return v;
+}
+
+/* A checked array of str as the engine reads it: its strings, in the request's zone. */
+static cs_proto_err_t s_str_list(cs_request_t *req, const msgpack_object *o,
+                                 const cs_str_t **out, uint32_t *n, cs_error_t *err)
+{
+    uint32_t size = o->via.array.size;
+    cs_str_t *list = msgpack_zone_malloc((msgpack_zone *)req->zone_,
+                                         (size ? size : 1) * sizeof *list);
+    if (list == NULL) {
+        cs_error_set(err, CS_ENOMEM, "out of memory decoding the request");
+        return CS_PERR_INTERNAL;
+    }
+    for (uint32_t i = 0; i < size; i++) {
+        list[i] = s_str_of(&o->via.array.ptr[i]);
+    }
+    *out = list;
+    *n = size;
     return CS_PERR_NONE;
 }
 
@@ -468,12 +408,6 @@ static const struct {
     {CS_KEY_JOB, offsetof(cs_request_t, job), CS_PROTO_MAX_STR},
 };
 
-void cs_request_init(cs_request_t *req)
-{
-    memset(req, 0, sizeof *req);
-    req->limit = -1;
-}
-
 void cs_request_init_reusable(cs_request_t *req)
 {
     cs_request_init(req);
@@ -483,7 +417,7 @@ void cs_request_init_reusable(cs_request_t *req)
 /* Reset every decoded field, keeping the zone and the reuse choice. */
 static void s_reset(cs_request_t *req)
 {
-    msgpack_zone *zone = req->zone_;
+    void *zone = req->zone_;
     int reuse = req->reuse_;
     memset(req, 0, sizeof *req);
     req->zone_ = zone;
@@ -557,7 +491,7 @@ static cs_proto_err_t s_decode_envelope(cs_request_t *req, const msgpack_object 
                          s_typename(id));
         }
         req->has_id = 1;
-        req->id = *id;
+        req->id = s_scalar_of(id);
     }
     if (k->bad_key >= 0) {
         return s_bad(err, CS_PERR_BAD_REQUEST, "key %ld of the request map is %s, not a str",
@@ -651,15 +585,17 @@ static cs_proto_err_t s_decode_values(cs_request_t *req, const s_keys_t *k, cs_e
     cs_proto_err_t e = CS_PERR_NONE;
     if (val[CS_KEY_CODES] != NULL) {
         e = s_check_str_array(val[CS_KEY_CODES], "codes", CS_PROTO_MAX_CODES, 0, err);
-        req->n_codes = e == CS_PERR_NONE ? val[CS_KEY_CODES]->via.array.size : 0;
-        req->codes = e == CS_PERR_NONE ? val[CS_KEY_CODES]->via.array.ptr : NULL;
+        if (e == CS_PERR_NONE) {
+            e = s_str_list(req, val[CS_KEY_CODES], &req->codes, &req->n_codes, err);
+        }
     } else if ((def->accepts & CS_KEY_BIT(CS_KEY_CODES)) && val[CS_KEY_CODE] != NULL) {
         req->n_codes = 1; /* "code" alone stands for a list of one */
     }
     if (e == CS_PERR_NONE && val[CS_KEY_FILES] != NULL) {
         e = s_check_str_array(val[CS_KEY_FILES], "files", CS_PROTO_MAX_FILES, 1, err);
-        req->n_files = e == CS_PERR_NONE ? val[CS_KEY_FILES]->via.array.size : 0;
-        req->files = e == CS_PERR_NONE ? val[CS_KEY_FILES]->via.array.ptr : NULL;
+        if (e == CS_PERR_NONE) {
+            e = s_str_list(req, val[CS_KEY_FILES], &req->files, &req->n_files, err);
+        }
     }
     if (e == CS_PERR_NONE && val[CS_KEY_LIMIT] != NULL) {
         int64_t hi = def->limit_max ? def->limit_max : CS_PROTO_MAX_LIMIT;
@@ -715,7 +651,7 @@ cs_proto_err_t cs_request_decode(cs_request_t *req, const void *body, size_t len
     }
     size_t off = 0;
     msgpack_object top;
-    msgpack_unpack_return ur = msgpack_unpack(body, len, &off, req->zone_, &top);
+    msgpack_unpack_return ur = msgpack_unpack(body, len, &off, (msgpack_zone *)req->zone_, &top);
     if (ur != MSGPACK_UNPACK_SUCCESS || off != len) {
         cs_error_set(err, CS_EMALFORMED, "malformed msgpack");
         return CS_PERR_BAD_REQUEST;
@@ -742,9 +678,9 @@ void cs_request_release(cs_request_t *req)
         return;
     }
     if (req->zone_ && req->reuse_) {
-        msgpack_zone_clear(req->zone_); /* keeps its first chunk for the next decode */
+        msgpack_zone_clear((msgpack_zone *)req->zone_); /* keeps its first chunk for the next decode */
     } else if (req->zone_) {
-        msgpack_zone_free(req->zone_);
+        msgpack_zone_free((msgpack_zone *)req->zone_);
         req->zone_ = NULL;
     }
     s_reset(req);
@@ -753,210 +689,8 @@ void cs_request_release(cs_request_t *req)
 void cs_request_fini(cs_request_t *req)
 {
     if (req && req->zone_) {
-        msgpack_zone_free(req->zone_);
+        msgpack_zone_free((msgpack_zone *)req->zone_);
         req->zone_ = NULL;
     }
 }
 
-cs_str_t cs_request_code_at(const cs_request_t *req, uint32_t i)
-{
-    cs_str_t none = {NULL, 0};
-    if (i >= req->n_codes) {
-        return none;
-    }
-    if (req->codes != NULL) {
-        const msgpack_object *o = &req->codes[i];
-        return o->type == MSGPACK_OBJECT_STR ? s_str_of(o) : none;
-    }
-    return i == 0 ? req->code : none;
-}
-
-cs_str_t cs_request_file_at(const cs_request_t *req, uint32_t i)
-{
-    cs_str_t none = {NULL, 0};
-    if (i >= req->n_files || req->files == NULL) {
-        return none;
-    }
-    const msgpack_object *o = &req->files[i];
-    return o->type == MSGPACK_OBJECT_STR ? s_str_of(o) : none;
-}
-
-/* ---- reply packing ------------------------------------------------------------------------ */
-
-/* s[0..n) with each ill-formed part replaced by U+FFFD; s[0..good) is well-formed. */
-static void s_pack_repaired(msgpack_packer *pk, const char *s, size_t n, size_t good)
-{
-    size_t out = cs_utf8_repaired_len(s, n, good);
-    msgpack_pack_str(pk, out <= UINT32_MAX ? out : 0);
-    if (out > UINT32_MAX) {
-        return;
-    }
-    const unsigned char *p = (const unsigned char *)s;
-    size_t run = 0; /* start of the well-formed run being gathered */
-    for (size_t i = good; i < n;) {
-        int ok;
-        size_t len = cs_utf8_step(p + i, n - i, &ok);
-        if (!ok) {
-            msgpack_pack_str_body(pk, s + run, i - run);
-            msgpack_pack_str_body(pk, CS_UTF8_REPLACEMENT, CS_UTF8_REPLACEMENT_LEN);
-            run = i + len;
-        }
-        i += len;
-    }
-    msgpack_pack_str_body(pk, s + run, n - run);
-}
-
-void cs_pack_strn(msgpack_packer *pk, const char *s, size_t n)
-{
-    if (s == NULL) {
-        n = 0;
-    }
-    if (n > UINT32_MAX) {
-        n = UINT32_MAX;
-    }
-    /* A reply echoes client bytes (codes, labels, messages quoting them): a str in a reply is
-     * always UTF-8, so a strict decoder reads every reply. */
-    size_t good = n ? cs_utf8_end(s, n, 1) : 0;
-    if (good < n) {
-        s_pack_repaired(pk, s, n, good);
-        return;
-    }
-    msgpack_pack_str(pk, n);
-    if (n > 0) {
-        msgpack_pack_str_body(pk, s, n);
-    }
-}
-
-void cs_pack_cstr(msgpack_packer *pk, const char *s)
-{
-    if (s == NULL) {
-        msgpack_pack_nil(pk);
-        return;
-    }
-    cs_pack_strn(pk, s, strlen(s));
-}
-
-void cs_pack_kv_str(msgpack_packer *pk, const char *key, const char *val)
-{
-    cs_pack_cstr(pk, key);
-    cs_pack_cstr(pk, val);
-}
-
-void cs_pack_kv_int(msgpack_packer *pk, const char *key, int64_t val)
-{
-    cs_pack_cstr(pk, key);
-    msgpack_pack_int64(pk, val);
-}
-
-void cs_pack_kv_bool(msgpack_packer *pk, const char *key, int val)
-{
-    cs_pack_cstr(pk, key);
-    if (val) {
-        msgpack_pack_true(pk);
-    } else {
-        msgpack_pack_false(pk);
-    }
-}
-
-/* A str header and its bytes at p, as msgpack_pack_str writes them (fixstr, str8, str16);
- * returns the end. The caller keeps n below 65,536. */
-static unsigned char *s_put_str(unsigned char *p, const char *s, size_t n)
-{
-    if (n < 32) {
-        *p++ = (unsigned char)(0xa0 | n);
-    } else if (n < 256) {
-        *p++ = 0xd9;
-        *p++ = (unsigned char)n;
-    } else {
-        *p++ = 0xda;
-        *p++ = (unsigned char)(n >> 8);
-        *p++ = (unsigned char)n;
-    }
-    if (n) {
-        memcpy(p, s, n);
-    }
-    return p + n;
-}
-
-void cs_pack_valid_result(msgpack_packer *pk, const char *input, size_t input_len,
-                          const char *code, size_t code_len, const char *title,
-                          size_t title_len)
-{
-    /* the same bytes as five msgpack_pack_* pairs, in one write: a batch packs one of
-     * these per code, and the packer's per-call work was a tenth of a worker's time */
-    static const char k_input[] = "\x85\xa5input";
-    static const char k_code[] = "\xa4" "code";
-    static const char k_rest[] = "\xa5valid\xc3\xa8" "billable\xc3\xa5title";
-    unsigned char buf[768];
-    size_t need = sizeof k_input + sizeof k_code + sizeof k_rest + 9 + input_len + code_len +
-                  title_len;
-    if (need > sizeof buf || input_len > UINT16_MAX || code_len > UINT16_MAX ||
-        title_len > UINT16_MAX || !cs_utf8_ascii(input, input_len) ||
-        !cs_utf8_ascii(code, code_len) || !cs_utf8_ascii(title, title_len)) {
-        msgpack_pack_map(pk, 5);
-        cs_pack_cstr(pk, "input");
-        cs_pack_strn(pk, input, input_len);
-        cs_pack_cstr(pk, "code");
-        cs_pack_strn(pk, code, code_len);
-        cs_pack_kv_bool(pk, "valid", 1);
-        cs_pack_kv_bool(pk, "billable", 1);
-        cs_pack_cstr(pk, "title");
-        cs_pack_strn(pk, title, title_len);
-        return;
-    }
-    unsigned char *p = buf;
-    memcpy(p, k_input, sizeof k_input - 1);
-    p = s_put_str(p + sizeof k_input - 1, input, input_len);
-    memcpy(p, k_code, sizeof k_code - 1);
-    p = s_put_str(p + sizeof k_code - 1, code, code_len);
-    memcpy(p, k_rest, sizeof k_rest - 1);
-    p = s_put_str(p + sizeof k_rest - 1, title, title_len);
-    pk->callback(pk->data, (const char *)buf, (size_t)(p - buf));
-}
-
-void cs_reply_begin(msgpack_packer *pk, const cs_request_t *req, int ok, uint32_t n_keys)
-{
-    int has_id = req != NULL && req->has_id;
-    msgpack_pack_map(pk, n_keys + 1 + (has_id ? 1 : 0));
-    cs_pack_kv_bool(pk, "ok", ok);
-    if (has_id) {
-        cs_pack_cstr(pk, "id");
-        const msgpack_object_str *id = &req->id.via.str;
-        if (req->id.type == MSGPACK_OBJECT_STR && cs_utf8_end(id->ptr, id->size, 1) != id->size) {
-            /* as bin, byte for byte: repaired, it could no longer be matched to its request */
-            msgpack_pack_bin(pk, id->size);
-            msgpack_pack_bin_body(pk, id->ptr, id->size);
-        } else {
-            msgpack_pack_object(pk, req->id);
-        }
-    }
-}
-
-void cs_reply_error(msgpack_packer *pk, const cs_request_t *req, cs_proto_err_t e,
-                    const char *message)
-{
-    cs_reply_begin(pk, req, 0, 1);
-    cs_pack_cstr(pk, "error");
-    msgpack_pack_map(pk, 2);
-    cs_pack_kv_str(pk, "code", cs_proto_errname(e));
-    cs_pack_kv_str(pk, "message", message ? message : cs_proto_errname(e));
-}
-
-cs_proto_err_t cs_reply_errorf(msgpack_packer *pk, const cs_request_t *req, cs_proto_err_t e,
-                               const char *fmt, ...)
-{
-    char msg[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    cs_reply_error(pk, req, e, msg);
-    return e;
-}
-
-void cs_request_clamp_limit(cs_request_t *req, uint32_t max)
-{
-    if (req->op == CS_OP_SEARCH && (req->limit > (int64_t)max || (req->limit < 1 && max < 20))) {
-        req->limit = max;
-    }
-}

@@ -82,6 +82,20 @@ int cs_code_text_fail(cs_error_t *err, const unsigned char *in, size_t len, cons
     return cs_error_set(err, CS_EMALFORMED, "'%s'%s", quoted, rest);
 }
 
+int cs_code_text_bad_char(cs_error_t *err, const unsigned char *in, size_t len, size_t at,
+                          const char *a_system)
+{
+    if (cs_code_text_is_space(in[at])) {
+        return cs_code_text_fail(err, in, len,
+                                 ": white space inside a code is not allowed (position %zu)",
+                                 at + 1);
+    }
+    char shown[8];
+    cs_code_text_quote(shown, sizeof shown, in + at, 1);
+    return cs_code_text_fail(err, in, len, ": '%s' (position %zu) is not allowed in %s", shown,
+                             at + 1, a_system);
+}
+
 int cs_code_text_input(const char *plugin, const char *in, size_t len, const cs_code_t *out,
                        const unsigned char **text, size_t *n, cs_error_t *err)
 {

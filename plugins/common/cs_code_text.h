@@ -64,6 +64,12 @@ void cs_code_text_quote(char *out, size_t cap, const unsigned char *in, size_t l
 int cs_code_text_fail(cs_error_t *err, const unsigned char *in, size_t len, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* Fail on in[at], a character the code system does not allow: white space gets "white space
+ * inside a code is not allowed (position N)", anything else "'<c>' (position N) is not
+ * allowed in <a_system>" (e.g. "an ICD-9-CM code"). Returns CS_EMALFORMED. */
+int cs_code_text_bad_char(cs_error_t *err, const unsigned char *in, size_t len, size_t at,
+                          const char *a_system);
+
 /* The checks every normalize() starts with. Refuses a missing output or input (CS_EINVAL,
  * "<plugin>: normalize called without input or output"), an empty input and one of white
  * space only (CS_EMALFORMED); otherwise sets *text and *n to the input without its

@@ -49,16 +49,7 @@ static int s_check_chars(const unsigned char *p, size_t n, cs_error_t *err)
         if (c == '.') {
             return cs_code_text_fail(err, p, n, ": CPT codes have no dot (position %zu)", i + 1);
         }
-        if (cs_code_text_is_space(c)) {
-            return cs_code_text_fail(err, p, n,
-                                     ": white space inside a code is not allowed (position "
-                                     "%zu)",
-                                     i + 1);
-        }
-        char shown[8];
-        cs_code_text_quote(shown, sizeof shown, p + i, 1);
-        return cs_code_text_fail(err, p, n, ": '%s' (position %zu) is not allowed in a CPT code",
-                                 shown, i + 1);
+        return cs_code_text_bad_char(err, p, n, i, "a CPT code");
     }
     return CS_OK;
 }

@@ -28,6 +28,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "../embed_engine.h"
 #include "bench_util.h"
 #include "codeset/codeset.h"
 #include "engine/cs_embed.h"
@@ -51,6 +52,7 @@ static double s_lat[SYNC_N > CONC_N ? SYNC_N : CONC_N];
 static struct {
     double zmq_p50, zmq_pipe100, lookup_p50, pipe100, batch1000, mget_keys, redis_pipe100;
     double embed_ns, embed_hot_ns, lmdb_get_ns, lmdb_renew_ns, load_s, rss_beside;
+    double anon, redis_anon; /* RssAnon, MiB */
 } s_sum;
 
 /* The machine is shared: print the load average beside the figures it disturbs. */
@@ -445,6 +447,8 @@ static void s_redis(void)
     if (bench_rss(pid, "(none)", &rss, &unused) == 0) {
         printf("  %-46s %11.1f MiB\n", "redis-server VmRSS (95,358 keys)", rss / 1048576.0);
     }
+    s_sum.redis_anon = bench_rss_anon(pid) / 1048576.0;
+    printf("  %-46s %11.1f MiB\n", "redis-server RssAnon (95,358 keys)", s_sum.redis_anon);
     redisFree(c);
     s_child_stop(pid);
 }
@@ -632,6 +636,8 @@ static void s_broker_section(bench_broker_t *b, bench_conn_t *q)
                "codesetd RSS beside the map", s_sum.rss_beside, rss / 1048576.0,
                map_rss / 1048576.0);
     }
+    s_sum.anon = bench_rss_anon(b->pid) / 1048576.0;
+    printf("  %-46s %11.1f MiB\n", "codesetd RssAnon (after its loads, serving)", s_sum.anon);
     bench_bodies_free(lookups, SYNC_N);
     bench_bodies_free(validates, SYNC_N);
     bench_bodies_free(ided, PIPE_N);
@@ -705,6 +711,8 @@ static void s_summary(void)
     printf("  %-52s %14.2f\n", "embedded lookup / LMDB reset+renew+get floor",
            s_sum.lmdb_renew_ns > 0 ? s_sum.embed_ns / s_sum.lmdb_renew_ns : 0);
     printf("  %-52s %14.0f ns\n", "LMDB mdb_get of a random code (the floor)", s_sum.lmdb_get_ns);
+    printf("  %-52s %14.2f\n", "codesetd RssAnon / redis-server RssAnon",
+           s_sum.redis_anon > 0 ? s_sum.anon / s_sum.redis_anon : 0);
 }
 
 int main(void)

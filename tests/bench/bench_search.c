@@ -16,13 +16,13 @@
 #include <zmq.h>
 
 #include "bench_util.h"
+#include "engine/cs_search.h"
+#include "load/cs_plugin_host.h"
 #include "store/cs_catalog.h"
 #include "store/cs_entry.h"
-#include "util/cs_fold.h"
 #include "store/cs_key.h"
-#include "load/cs_plugin_host.h"
-#include "engine/cs_search.h"
 #include "store/cs_store.h"
+#include "util/cs_fold.h"
 
 #define PASSES 5
 #define CLIENTS 8

@@ -21,10 +21,11 @@
 #include <zmq.h>
 
 #include "bench_util.h"
-#include "load/cs_plugin_host.h"
-#include "wire/cs_proto.h"
 #include "engine/cs_query.h"
+#include "load/cs_plugin_host.h"
 #include "store/cs_store.h"
+#include "wire/cs_out_msgpack.h"
+#include "wire/cs_proto.h"
 
 #define RUNS 5
 #define MAX_CODES 100000
@@ -104,11 +105,13 @@ static void s_reply(s_engine_ctx_t *e, void *sock, zmq_msg_t *frames, int n, int
     msgpack_sbuffer_clear(&e->out);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &e->out, msgpack_sbuffer_write);
+    cs_out_msgpack_t w;
+    cs_out_t *out = cs_out_msgpack_init(&w, &pk);
     if (decoded) {
-        cs_engine_handle(e->engine, &e->req, &pk);
+        cs_engine_handle(e->engine, &e->req, out);
         cs_request_release(&e->req);
     } else {
-        cs_reply_error(&pk, NULL, CS_PERR_BAD_REQUEST, err->msg);
+        cs_reply_error(out, NULL, CS_PERR_BAD_REQUEST, err->msg);
     }
     for (int i = 0; i < n - 1; i++) {
         zmq_msg_send(&frames[i], sock, ZMQ_SNDMORE);

@@ -79,6 +79,24 @@ double bench_print3(const char *what, const char *unit, double *v, size_t n)
     return med;
 }
 
+double bench_rss_anon(pid_t pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    double bytes = -1;
+    while (f && fgets(line, sizeof line, f)) {
+        unsigned long kb;
+        if (sscanf(line, "RssAnon: %lu kB", &kb) == 1) {
+            bytes = (double)kb * 1024.0;
+        }
+    }
+    if (f) {
+        fclose(f);
+    }
+    return bytes;
+}
+
 int bench_rss(pid_t pid, const char *map_suffix, double *vmrss, double *map_rss)
 {
     char path[64], line[4096];

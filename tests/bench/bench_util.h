@@ -38,6 +38,8 @@ double bench_print3(const char *what, const char *unit, double *v, size_t n);
 /* Resident memory of a process, from /proc/<pid>/status (VmRSS) and /proc/<pid>/smaps (the
  * resident pages of every mapping whose path ends in map_suffix). Bytes; -1 on failure. */
 int bench_rss(pid_t pid, const char *map_suffix, double *vmrss, double *map_rss);
+/* RssAnon of pid (its anonymous memory: heap, not files it maps), in bytes; -1 if unread. */
+double bench_rss_anon(pid_t pid);
 
 /* ---- codes of an ICD-10-CM order file ---- */
 typedef struct bench_code {

@@ -2,6 +2,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <msgpack.h>
+
+#include "util/cs_date.h"
+#include "wire/cs_out_msgpack.h"
 #include "wire/cs_proto.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -38,11 +42,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         char d[11];
         if (req.has_date) {
-            cs_proto_format_date(req.date, d);
+            cs_date_format(req.date, d);
             sink += (unsigned char)d[0];
         }
         if (req.has_effective_from) {
-            cs_proto_format_date(req.effective_from, d);
+            cs_date_format(req.effective_from, d);
             sink += (unsigned char)d[0];
         }
         sink += (unsigned)req.include + (unsigned)req.limit + (unsigned)req.offset
@@ -54,11 +58,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     msgpack_sbuffer_init(&sb);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    cs_out_msgpack_t w;
+    cs_out_t *out = cs_out_msgpack_init(&w, &pk);
     if (e == CS_PERR_NONE) {
-        cs_reply_begin(&pk, &req, 1, 1);
-        cs_pack_kv_str(&pk, "op", cs_proto_opname(req.op));
+        cs_reply_begin(out, &req, 1, 1);
+        cs_out_kv_str(out, "op", cs_proto_opname(req.op));
     } else {
-        cs_reply_error(&pk, &req, e, err.msg);
+        cs_reply_error(out, &req, e, err.msg);
     }
     sink += (unsigned)sb.size;
     msgpack_sbuffer_destroy(&sb);

@@ -1,109 +1,19 @@
-/* cs_verify.c: release checksums (computed at publish) and the background verifier. */
-#include "store/cs_verify.h"
+/* cs_verify.c: the background verifier of release checksums, and the admin op verify. */
+#include "broker/cs_verify.h"
 
-#include <nettle/sha2.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "engine/cs_op.h"
 #include "store/cs_catalog.h"
+#include "store/cs_checksum.h"
 #include "store/cs_key.h"
 #include "util/cs_log.h"
-#include "engine/cs_op.h"
 
-#define S_CHUNK 4096      /* records read per snapshot: keeps each read transaction short */
 #define S_MAX_RELEASES 256 /* releases one pass reports */
-
-/* The databases a release's records live in, in the order they are hashed. */
-static const int s_dbs[] = {CS_DB_CODES, CS_DB_CHILDREN, CS_DB_SEARCH, CS_DB_MAPS, CS_DB_RMAPS};
-
-static void s_hash_record(struct sha256_ctx *ctx, int db, const cs_val_t *k, const cs_val_t *v)
-{
-    uint8_t head[7];
-    head[0] = (uint8_t)db;
-    head[1] = (uint8_t)(k->len >> 8);
-    head[2] = (uint8_t)k->len;
-    cs_key_put_u32(head + 3, (uint32_t)v->len);
-    sha256_update(ctx, sizeof head, head);
-    sha256_update(ctx, k->len, k->data);
-    sha256_update(ctx, v->len, v->data);
-}
-
-/* Hash up to S_CHUNK records of db from key `from` (exclusive when skip) that start with
- * prefix. *more = 1 when records may remain; from/flen then name the last one hashed. */
-static int s_hash_chunk(cs_reader_t *r, int db, const uint8_t *prefix, uint8_t *from,
-                        size_t *flen, int skip, struct sha256_ctx *ctx, uint64_t *n, int *more)
-{
-    *more = 0;
-    if (cs_reader_begin(r) != CS_OK) {
-        return CS_EINTERNAL;
-    }
-    cs_val_t k, v;
-    int rc = cs_reader_seek(r, db, from, *flen, &k, &v);
-    if (rc == CS_OK && skip && k.len == *flen && memcmp(k.data, from, *flen) == 0) {
-        rc = cs_reader_next(r, db, &k, &v);
-    }
-    unsigned done = 0;
-    while (rc == CS_OK && k.len >= 4 && memcmp(k.data, prefix, 4) == 0) {
-        if (k.len > CS_STORE_KEY_MAX) {
-            rc = CS_EMALFORMED;
-            break;
-        }
-        s_hash_record(ctx, db, &k, &v);
-        (*n)++;
-        if (++done == S_CHUNK) {
-            memcpy(from, k.data, k.len);
-            *flen = k.len;
-            *more = 1;
-            break;
-        }
-        rc = cs_reader_next(r, db, &k, &v);
-    }
-    cs_reader_end(r);
-    return rc == CS_ENOTFOUND ? CS_OK : rc;
-}
-
-int cs_verify_checksum(cs_reader_t *r, uint32_t release, char hex[65], uint64_t *records,
-                       atomic_int *stop, cs_error_t *err)
-{
-    struct sha256_ctx ctx;
-    sha256_init(&ctx);
-    uint64_t n = 0;
-    uint8_t prefix[4], from[CS_STORE_KEY_MAX];
-    cs_key_put_u32(prefix, release);
-    hex[0] = '\0';
-    for (size_t d = 0; d < sizeof s_dbs / sizeof s_dbs[0]; d++) {
-        size_t flen = 4;
-        memcpy(from, prefix, 4);
-        int more = 1;
-        for (int skip = 0; more; skip = 1) {
-            if (stop && atomic_load(stop)) {
-                return cs_error_set(err, CS_ETERM, "stopped");
-            }
-            int rc = s_hash_chunk(r, s_dbs[d], prefix, from, &flen, skip, &ctx, &n, &more);
-            if (rc == CS_EMALFORMED) {
-                return cs_error_set(err, rc, "a page of its records cannot be read (record %llu"
-                                    " of the %s records)", (unsigned long long)n + 1,
-                                    d == 0 ? "code" : d == 1 ? "child" : d == 2 ? "search"
-                                                                              : "map");
-            }
-            if (rc != CS_OK) {
-                return cs_error_set(err, rc, "the store cannot be read: %s", cs_strerror(rc));
-            }
-        }
-    }
-    uint8_t digest[SHA256_DIGEST_SIZE];
-    sha256_digest(&ctx, sizeof digest, digest);
-    for (size_t i = 0; i < sizeof digest; i++) {
-        snprintf(hex + 2 * i, 3, "%02x", digest[i]);
-    }
-    if (records) {
-        *records = n;
-    }
-    return CS_OK;
-}
 
 /* ---- the verifier ---- */
 
@@ -142,7 +52,7 @@ static void s_check_one(cs_verify_t *v, cs_reader_t *rd, const cs_release_t *rel
     uint64_t n = 0;
     cs_error_t err;
     cs_error_clear(&err);
-    int rc = cs_verify_checksum(rd, rel->id, hex, &n, &v->stop, &err);
+    int rc = cs_checksum_release(rd, rel->id, hex, &n, &v->stop, &err);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     cs_release_t now;
@@ -313,7 +223,7 @@ static unsigned s_job_pass(cs_str_t job)
     return n;
 }
 
-cs_proto_err_t cs_verify_answer(cs_verify_t *v, const cs_request_t *req, msgpack_packer *pk)
+cs_proto_err_t cs_verify_answer(cs_verify_t *v, const cs_request_t *req, cs_out_t *out)
 {
     pthread_mutex_lock(&v->mu);
     unsigned pass;
@@ -321,7 +231,7 @@ cs_proto_err_t cs_verify_answer(cs_verify_t *v, const cs_request_t *req, msgpack
         pass = s_job_pass(req->job);
         if (pass == 0 || pass > v->requested) {
             pthread_mutex_unlock(&v->mu);
-            return cs_reply_errorf(pk, req, CS_PERR_BAD_REQUEST,
+            return cs_reply_errorf(out, req, CS_PERR_BAD_REQUEST,
                                    "no verify job '%.*s' (the last is verify-%u)",
                                    (int)(req->job.len > 40 ? 40 : req->job.len), req->job.ptr,
                                    v->requested);
@@ -341,29 +251,29 @@ cs_proto_err_t cs_verify_answer(cs_verify_t *v, const cs_request_t *req, msgpack
     for (size_t i = 0; i < v->n_res; i++) {
         failed += v->res[i].state == S_FAILED;
     }
-    cs_reply_begin(pk, req, 1, 4);
-    cs_pack_kv_str(pk, "job", job);
-    cs_pack_cstr(pk, "state");
-    cs_pack_cstr(pk, !done ? "running" : failed ? "failed" : "done");
-    cs_pack_kv_int(pk, "failed", (int64_t)failed);
-    cs_pack_cstr(pk, "releases");
-    msgpack_pack_array(pk, (uint32_t)v->n_res);
+    cs_reply_begin(out, req, 1, 4);
+    cs_out_kv_str(out, "job", job);
+    cs_out_cstr(out, "state");
+    cs_out_cstr(out, !done ? "running" : failed ? "failed" : "done");
+    cs_out_kv_int(out, "failed", (int64_t)failed);
+    cs_out_cstr(out, "releases");
+    cs_out_array(out, (uint32_t)v->n_res);
     for (size_t i = 0; i < v->n_res; i++) {
         const s_result_t *r = &v->res[i];
-        msgpack_pack_map(pk, 4);
-        cs_pack_kv_str(pk, "system", r->system);
-        cs_pack_kv_str(pk, "release", r->label);
-        cs_pack_kv_str(pk, "state", s_state_names[r->state]);
-        cs_pack_kv_str(pk, "message", r->message);
+        cs_out_map(out, 4);
+        cs_out_kv_str(out, "system", r->system);
+        cs_out_kv_str(out, "release", r->label);
+        cs_out_kv_str(out, "state", s_state_names[r->state]);
+        cs_out_kv_str(out, "message", r->message);
     }
     pthread_mutex_unlock(&v->mu);
     return CS_PERR_NONE;
 }
 
-cs_proto_err_t cs_op_verify(cs_op_ctx_t *ctx, const cs_request_t *req, msgpack_packer *pk)
+cs_proto_err_t cs_op_verify(cs_op_ctx_t *ctx, const cs_request_t *req, cs_out_t *out)
 {
     if (!ctx->verify) {
-        return cs_reply_errorf(pk, req, CS_PERR_INTERNAL, "no verifier runs here");
+        return cs_reply_errorf(out, req, CS_PERR_INTERNAL, "no verifier runs here");
     }
-    return cs_verify_answer(ctx->verify, req, pk);
+    return cs_verify_answer(ctx->verify, req, out);
 }
