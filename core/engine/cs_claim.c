@@ -8,6 +8,7 @@
 
 #include "engine/cs_claim_int.h"
 #include "engine/cs_resolve.h"
+#include "util/cs_date.h"
 
 void cs_claim_result_init(cs_claim_result_t *res)
 {
@@ -60,8 +61,7 @@ void cs_claim_copy(char *dst, size_t cap, const char *s, size_t n)
 
 void cs_claim_date(int d, char out[11])
 {
-    unsigned u = d > 0 ? (unsigned)d : 0;
-    snprintf(out, 11, "%04u-%02u-%02u", (u / 10000) % 10000, (u / 100) % 100, u % 100);
+    cs_date_format(d, out);
 }
 
 int cs_claim_has_edit(const cs_claim_run_t *run, const char *edit, uint32_t line)
@@ -322,6 +322,16 @@ static int s_check_lines(cs_claim_run_t *run)
 
 /* ---- duplicates ---- */
 
+static const char *s_label_of(const cs_claim_result_t *res, const char *set)
+{
+    for (uint32_t i = 0; i < res->n_used; i++) {
+        if (strcmp(res->used[i].set, set) == 0) {
+            return res->used[i].label;
+        }
+    }
+    return "";
+}
+
 static int s_same_modifiers(const cs_claim_px_t *a, const cs_claim_px_t *b)
 {
     if (a->n_modifiers != b->n_modifiers) {
@@ -362,7 +372,8 @@ static void s_duplicates(cs_claim_run_t *run)
                    : "%s is billed twice with the same modifiers (lines %u and %u): combine "
                      "the units on one line or add a modifier that tells them apart",
                 b->code.display, i, j);
-            cs_claim_source(e, "claim", "", "lines", NULL, NULL, NULL, 0, 0);
+            cs_claim_source(e, b->sys->name, s_label_of(run->res, b->sys->name), "claim",
+                            "each code once a claim", NULL, NULL, 0, 0);
             break;
         }
     }

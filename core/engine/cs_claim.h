@@ -29,9 +29,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Until the engine reads cs_request.h (issue 14's conversion), the request types come from
- * the codec's header, as for every other engine module. */
-#include "wire/cs_proto.h"
+#include "engine/cs_out.h"
+#include "engine/cs_request.h"
 #include "load/cs_plugin_host.h"
 #include "store/cs_catalog.h"
 #include "store/cs_codeidx.h"
@@ -195,6 +194,11 @@ cs_proto_err_t cs_claim_check(const cs_claim_env_t *env, const cs_claim_t *claim
 
 /* The wire name of a severity. */
 const char *cs_claim_severity_name(cs_claim_severity_t s);
+
+/* Write a result as the body of a claim reply (docs/PROTOCOL.md), after cs_reply_begin with
+ * CS_CLAIM_REPLY_KEYS keys: clean, releases, lines, edits, skipped. */
+#define CS_CLAIM_REPLY_KEYS 5
+void cs_claim_write(cs_out_t *out, const cs_claim_result_t *res);
 
 #ifdef __cplusplus
 }

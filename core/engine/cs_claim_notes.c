@@ -221,7 +221,8 @@ static int s_named_before(const cs_claim_run_t *run, const cs_claim_note_t *no, 
 }
 
 /* A diagnosis with "code first" notes that name codes, none of which is listed before it.
- * The principal is left to manifestation_principal when that edit fired on it. */
+ * A note that says "if applicable" asks for its codes only when the claim has such a
+ * condition, which the codes alone cannot tell: it is left out. The principal is left to manifestation_principal when that edit fired on it. */
 void cs_claim_code_first(cs_claim_run_t *run)
 {
     for (uint32_t k = 0; k < run->claim->n_dx; k++) {
@@ -233,8 +234,9 @@ void cs_claim_code_first(cs_claim_run_t *run)
         int met = 0;
         for (uint32_t n = a->note_first; n < a->note_first + a->note_n && !met; n++) {
             const cs_claim_note_t *no = &run->notes[n];
-            if (no->type != CS_CNOTE_CODE_FIRST || no->n_refs == 0) {
-                continue;
+            if (no->type != CS_CNOTE_CODE_FIRST || no->n_refs == 0 ||
+                s_contains(no->text, "if applicable")) {
+                continue; /* "code first, if applicable, ...": only when there is one */
             }
             first = first ? first : no;
             met = s_named_before(run, no, k);

@@ -47,6 +47,9 @@ typedef enum cs_op {
     CS_OP_PLUGINS,
     CS_OP_CANCEL,
     CS_OP_VERIFY,
+    /* query ops added since: claim scrubbing (engine/cs_claim.h) */
+    CS_OP_CLAIM,
+    CS_OP_CLAIMS,
     CS_OP_COUNT_
 } cs_op_t;
 
@@ -123,6 +126,9 @@ typedef struct cs_request {
     int64_t offset;            /* search offset; 0 when absent */
     int billable_only;         /* search flag */
     int reverse;               /* crosswalk: which sources map to code */
+    const struct cs_claim *claims; /* claim: the one claim; claims: n_claims of them
+                                    * (engine/cs_claim.h), in the codec's memory */
+    uint32_t n_claims;
     void *zone_;               /* the codec's decode memory; internal to it */
     int reuse_;                /* keep zone_ between decodes; internal to the codec */
 } cs_request_t;
