@@ -2,6 +2,7 @@
  * edits called in turn (cs_claim_notes.c, cs_claim_sets.c). */
 #include "engine/cs_claim.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,8 +21,13 @@ void cs_claim_result_fini(cs_claim_result_t *res)
     free(res->lines);
     free(res->edits);
     free(res->skipped);
-    free(res->scratch_);
-    free(res->scratch2_);
+    cs_claim_run_t *run = res->run_;
+    if (run) {
+        free(run->notes);
+        free(run->refs);
+        cs_codeidx_holder_fini(&run->own_index);
+        free(run);
+    }
     memset(res, 0, sizeof *res);
 }
 
@@ -403,16 +409,8 @@ static int s_prepare(cs_claim_run_t *run, cs_claim_result_t *res, const cs_claim
         res->cap_lines_ = n;
     }
     res->n_lines = n;
-    run->notes = res->scratch_;
-    run->cap_notes = (uint32_t)(res->scratch_cap_ / sizeof(cs_claim_note_t));
-    run->refs = res->scratch2_;
-    run->cap_refs = (uint32_t)(res->scratch2_cap_ / sizeof(cs_coderef_t));
     run->memo = run->env->memo ? run->env->memo : &run->own_memo;
-    run->index = run->env->index;
-    if (!run->index) {
-        cs_codeidx_holder_init(&run->own_index, NULL);
-        run->index = &run->own_index;
-    }
+    run->index = run->env->index ? run->env->index : &run->own_index;
     return 0;
 }
 
@@ -440,29 +438,26 @@ cs_proto_err_t cs_claim_check(const cs_claim_env_t *env, const cs_claim_t *claim
                               cs_claim_result_t *res)
 {
     s_reset(res);
-    cs_claim_run_t *run = calloc(1, sizeof *run);
+    cs_claim_run_t *run = res->run_;
     if (!run) {
-        res->err = CS_PERR_INTERNAL;
-        snprintf(res->err_msg, sizeof res->err_msg, "out of memory");
-        return res->err;
+        /* zeroed once: the holder (no index set: LMDB only) and the memo start empty */
+        run = res->run_ = calloc(1, sizeof *run);
+        if (!run) {
+            res->err = CS_PERR_INTERNAL;
+            snprintf(res->err_msg, sizeof res->err_msg, "out of memory");
+            return res->err;
+        }
     }
+    memset(run, 0, offsetof(cs_claim_run_t, notes));
     run->env = env;
     run->claim = claim;
     run->res = res;
     if (s_prepare(run, res, claim) == 0 && s_check_lines(run) == 0) {
         s_edits(run);
     }
-    res->scratch_ = run->notes; /* kept for the next claim */
-    res->scratch_cap_ = (size_t)run->cap_notes * sizeof(cs_claim_note_t);
-    res->scratch2_ = run->refs;
-    res->scratch2_cap_ = (size_t)run->cap_refs * sizeof(cs_coderef_t);
     if (run->failed && res->err == CS_PERR_NONE) {
         res->err = CS_PERR_INTERNAL;
         snprintf(res->err_msg, sizeof res->err_msg, "out of memory checking the claim");
     }
-    if (!env->index) {
-        cs_codeidx_holder_fini(&run->own_index);
-    }
-    free(run);
     return res->err;
 }

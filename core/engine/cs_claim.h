@@ -165,11 +165,7 @@ typedef struct cs_claim_result {
     cs_claim_used_t used[CS_CLAIM_MAX_USED];
     uint32_t n_used;
     int clean;                   /* 1 when no edit has severity error */
-    /* scratch reused between claims (internal) */
-    void *scratch_;
-    size_t scratch_cap_;
-    void *scratch2_;
-    size_t scratch2_cap_;
+    void *run_;                  /* the run's state, kept between claims (internal) */
     uint32_t cap_lines_;
 } cs_claim_result_t;
 

@@ -40,22 +40,38 @@ typedef struct cs_claim_lineinfo {
     char manif_text[256];
 } cs_claim_lineinfo_t;
 
+/* An edit set in effect on a claim's date, remembered for the claims after it that read the
+ * same snapshot on the same date (a batch). */
+typedef struct cs_claim_set {
+    int ok;              /* a release of the set is in effect */
+    int cached;          /* snapshot and date say what it was resolved for */
+    uint64_t snapshot;
+    int date;
+    int derived;         /* the set is a third party's derivation */
+    cs_release_t rel;
+} cs_claim_set_t;
+
+enum { CS_CLAIM_SET_MCE = 0, CS_CLAIM_SET_POA = 1, CS_CLAIM_SETS = 2 };
+
 typedef struct cs_claim_run {
     const cs_claim_env_t *env;
     const cs_claim_t *claim;
     cs_claim_result_t *res;
-    cs_codeidx_holder_t own_index; /* when env->index is NULL: LMDB only */
     cs_codeidx_holder_t *index;
-    cs_catalog_memo_t own_memo;    /* when env->memo is NULL */
     cs_catalog_memo_t *memo;
     char cm_label[64];             /* the ICD-10-CM release used */
     uint32_t cm_rel;
-    cs_claim_lineinfo_t info[CS_CLAIM_MAX_DX + CS_CLAIM_MAX_PX];
-    cs_claim_note_t *notes;        /* in res's scratch */
-    uint32_t n_notes, cap_notes;
-    cs_coderef_t *refs;            /* in res's second scratch */
-    uint32_t n_refs, cap_refs;
+    uint32_t n_notes, n_refs;
     int failed;                    /* out of memory */
+    /* kept between the claims of a result: cs_claim_check resets only what is above */
+    cs_claim_note_t *notes;        /* the diagnoses' notes */
+    uint32_t cap_notes;
+    cs_coderef_t *refs;            /* the codes they name */
+    uint32_t cap_refs;
+    cs_codeidx_holder_t own_index; /* when env->index is NULL: LMDB only */
+    cs_catalog_memo_t own_memo;    /* when env->memo is NULL (keyed by snapshot) */
+    cs_claim_set_t sets[CS_CLAIM_SETS];
+    cs_claim_lineinfo_t info[CS_CLAIM_MAX_DX + CS_CLAIM_MAX_PX]; /* set line by line */
 } cs_claim_run_t;
 
 /* Record an edit over lines (n of them, at most CS_CLAIM_EDIT_LINES); the message is

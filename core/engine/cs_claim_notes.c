@@ -19,13 +19,7 @@ static int s_is(cs_span_t s, const char *lit)
 
 static int s_contains(cs_span_t s, const char *lit)
 {
-    size_t n = strlen(lit);
-    for (size_t i = 0; n <= s.len && i + n <= s.len; i++) {
-        if (memcmp(s.ptr + i, lit, n) == 0) {
-            return 1;
-        }
-    }
-    return 0;
+    return s.len && memmem(s.ptr, s.len, lit, strlen(lit)) != NULL;
 }
 
 /* Keep one note of entry ent (display on) for line i, with the codes it names. */

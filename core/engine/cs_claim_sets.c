@@ -13,25 +13,29 @@
 #include "engine/cs_claim_int.h"
 #include "store/cs_maps.h"
 
-/* An edit set in effect on the claim's date. */
-typedef struct s_set {
-    int ok;
-    cs_release_t rel;
-    int derived; /* the MCE lists are a third party's derivation */
-} s_set_t;
+typedef cs_claim_set_t s_set_t;
 
-static int s_open(cs_claim_run_t *run, const char *name, s_set_t *set)
+/* The set name (slot which of the run's) in effect on the claim's date, or NULL. */
+static const s_set_t *s_open(cs_claim_run_t *run, const char *name, int which)
 {
-    cs_resolved_t r;
-    set->ok = 0;
-    if (cs_catalog_in_effect(run->env->reader, run->memo, name, strlen(name),
-                             run->claim->date, &r) != CS_OK ||
-        cs_catalog_read(run->env->reader, r.id, &set->rel) != CS_OK || set->rel.n_maps == 0) {
-        return 0;
+    s_set_t *set = &run->sets[which];
+    uint64_t snap = cs_reader_snapshot(run->env->reader);
+    if (!set->cached || set->snapshot != snap || set->date != run->claim->date) {
+        cs_resolved_t r;
+        set->ok = cs_catalog_in_effect(run->env->reader, run->memo, name, strlen(name),
+                                       run->claim->date, &r) == CS_OK &&
+                  cs_catalog_read(run->env->reader, r.id, &set->rel) == CS_OK &&
+                  set->rel.n_maps > 0;
+        set->cached = 1;
+        set->snapshot = snap;
+        set->date = run->claim->date;
+        set->derived = which == CS_CLAIM_SET_MCE;
     }
-    set->ok = 1;
+    if (!set->ok) {
+        return NULL;
+    }
     cs_claim_add_used(run, name, set->rel.label, strlen(set->rel.label));
-    return 1;
+    return set;
 }
 
 /* Is line i's code on list of set? *data gets the row's relationship (NUL-terminated). */
@@ -193,20 +197,15 @@ static void s_inpatient(cs_claim_run_t *run, const s_set_t *set)
 
 int cs_claim_mce(cs_claim_run_t *run)
 {
-    s_set_t *set = malloc(sizeof *set);
-    if (!set) {
-        run->failed = 1;
-        return 0;
-    }
     int answered = 0;
     char d[11];
     cs_claim_date(run->claim->date, d);
-    if (!s_open(run, "mce", set)) {
+    const s_set_t *set = s_open(run, "mce", CS_CLAIM_SET_MCE);
+    if (!set) {
         for (size_t k = 0; k < sizeof s_mce_edits / sizeof s_mce_edits[0]; k++) {
             cs_claim_add_skip(run, s_mce_edits[k], "no mce edit set is in effect on %s", d);
         }
     } else {
-        set->derived = 1;
         s_age(run, set);
         s_sex(run, set);
         uint32_t l0 = 0;
@@ -227,7 +226,6 @@ int cs_claim_mce(cs_claim_run_t *run)
             }
         }
     }
-    free(set);
     return answered;
 }
 
@@ -276,22 +274,16 @@ void cs_claim_poa(cs_claim_run_t *run)
         }
         return;
     }
-    s_set_t *set = malloc(sizeof *set);
-    if (!set) {
-        run->failed = 1;
-        return;
-    }
     char d[11];
     cs_claim_date(c->date, d);
-    if (!s_open(run, "poa-exempt", set)) {
+    const s_set_t *set = s_open(run, "poa-exempt", CS_CLAIM_SET_POA);
+    if (!set) {
         cs_claim_add_skip(run, "poa", "no poa-exempt edit set is in effect on %s", d);
     } else {
-        set->derived = 0;
         for (uint32_t i = 0; i < c->n_dx; i++) {
             if (run->info[i].found) {
                 s_poa_line(run, set, i);
             }
         }
     }
-    free(set);
 }

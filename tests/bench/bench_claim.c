@@ -1,0 +1,207 @@
+/* bench_claim: the figures of issue 17 (claim scrubbing). A broker loads ICD-10-CM FY2021,
+ * ICD-10-PCS FY2025 and the MCE v34 lists (all as if in effect from 2020-10-01); then:
+ *   server   cs_claim_check in this process on the broker's database (read-only): a claim
+ *            of 25 diagnoses (billable FY2021 codes, each with its notes and ancestors read)
+ *            and 10 ICD-10-PCS procedures, inpatient, with age and sex: the engine's time a
+ *            claim, what the broker spends besides decoding and encoding;
+ *   round    the same claim as a "claim" request over tcp loopback (1 REQ client);
+ *   batch    "claims" requests of 1,000 such claims: claims per second end to end.
+ * Goals (issue 17): <= 50 us a claim server side, >= 20,000 claims/s in batches. Every figure
+ * is min / median / max over RUNS runs. Skips, saying so, without ../shared/data. */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench_util.h"
+#include "engine/cs_claim.h"
+
+#define RUNS 5
+#define N_DX 25
+#define N_PX 10
+#define SERVER_N 2000
+#define ROUND_N 500
+#define BATCH 1000
+
+static bench_code_t s_codes[100000];
+static char s_dx[N_DX][8], s_px[N_PX][8];
+
+static void s_pick(const char *order, char (*out)[8], int n, int stride)
+{
+    size_t got = bench_read_order(order, s_codes, sizeof s_codes / sizeof s_codes[0]);
+    int k = 0;
+    for (size_t i = 0; i < got && k < n; i += (size_t)stride) {
+        while (i < got && !s_codes[i].billable) {
+            i++;
+        }
+        if (i < got) {
+            snprintf(out[k++], 8, "%s", s_codes[i].code);
+        }
+    }
+}
+
+static void s_pack_claim(msgpack_packer *pk, int with_op)
+{
+    msgpack_pack_map(pk, 5 + (with_op ? 1 : 0));
+    if (with_op) {
+        bench_pack_str(pk, "op");
+        bench_pack_str(pk, "claim");
+    }
+    bench_pack_str(pk, "date");
+    bench_pack_str(pk, "2021-03-01");
+    bench_pack_str(pk, "setting");
+    bench_pack_str(pk, "inpatient");
+    bench_pack_str(pk, "patient");
+    msgpack_pack_map(pk, 2);
+    bench_pack_str(pk, "age");
+    msgpack_pack_int(pk, 50);
+    bench_pack_str(pk, "sex");
+    bench_pack_str(pk, "F");
+    bench_pack_str(pk, "diagnoses");
+    msgpack_pack_array(pk, N_DX);
+    for (int i = 0; i < N_DX; i++) {
+        msgpack_pack_map(pk, 2);
+        bench_pack_str(pk, "code");
+        bench_pack_str(pk, s_dx[i]);
+        bench_pack_str(pk, "poa");
+        bench_pack_str(pk, "Y");
+    }
+    bench_pack_str(pk, "procedures");
+    msgpack_pack_array(pk, N_PX);
+    for (int i = 0; i < N_PX; i++) {
+        msgpack_pack_map(pk, 2);
+        bench_pack_str(pk, "system");
+        bench_pack_str(pk, "icd10pcs");
+        bench_pack_str(pk, "code");
+        bench_pack_str(pk, s_px[i]);
+    }
+}
+
+/* The engine alone: cs_claim_check over the broker's database, read-only. */
+static void s_server(const char *db, const char *plugins)
+{
+    cs_error_t err;
+    cs_store_t *st = cs_store_open_ex(db, 0, 0, CS_STORE_RDONLY, &err);
+    cs_reader_t *r = st ? cs_reader_new(st, &err) : NULL;
+    cs_plugin_host_t *ph = cs_plugin_host_new();
+    size_t n = 0;
+    if (!r || !ph || cs_plugin_host_load_dir(ph, plugins, &n, &err) != CS_OK) {
+        fprintf(stderr, "bench_claim: cannot open the database: %s\n", err.msg);
+        exit(1);
+    }
+    cs_claim_dx_t dx[N_DX];
+    cs_claim_px_t px[N_PX];
+    for (int i = 0; i < N_DX; i++) {
+        dx[i] = (cs_claim_dx_t){{s_dx[i], (uint32_t)strlen(s_dx[i])}, {"Y", 1}};
+    }
+    for (int i = 0; i < N_PX; i++) {
+        px[i] = (cs_claim_px_t){.system = {"icd10pcs", 8}, .code = {s_px[i], 7}, .units = 1};
+    }
+    cs_claim_t c = {.date = 20210301, .setting = CS_SETTING_INPATIENT, .has_age = 1, .age = 50,
+                    .sex = CS_SEX_FEMALE, .dx = dx, .n_dx = N_DX, .px = px, .n_px = N_PX};
+    cs_claim_result_t res;
+    cs_claim_result_init(&res);
+    cs_catalog_memo_t memo;
+    memset(&memo, 0, sizeof memo);
+    cs_claim_env_t env = {.reader = r, .plugins = ph, .memo = &memo};
+    double v[RUNS];
+    uint32_t edits = 0;
+    for (int run = 0; run < RUNS; run++) {
+        cs_reader_begin(r);
+        uint64_t t0 = bench_now_ns();
+        for (int i = 0; i < SERVER_N; i++) {
+            cs_claim_check(&env, &c, &res);
+        }
+        v[run] = (double)(bench_now_ns() - t0) / SERVER_N / 1000.0;
+        cs_reader_end(r);
+        edits = res.n_edits;
+    }
+    printf("claim: %d diagnoses, %d procedures: %u edits, %u skipped\n", N_DX, N_PX, edits,
+           res.n_skipped);
+    bench_print3("claim, server side (cs_claim_check, LMDB)", "us", v, RUNS);
+    cs_claim_result_fini(&res);
+    cs_plugin_host_destroy(&ph);
+    cs_reader_destroy(&r);
+    cs_store_destroy(&st);
+}
+
+static void s_round_and_batch(bench_conn_t *q)
+{
+    double v[RUNS];
+    for (int run = 0; run < RUNS; run++) {
+        msgpack_sbuffer_clear(&q->sb);
+        s_pack_claim(&q->pk, 1);
+        uint64_t t0 = bench_now_ns();
+        for (int i = 0; i < ROUND_N; i++) {
+            if (!bench_ok(bench_call(q, NULL, 0))) {
+                fprintf(stderr, "bench_claim: a claim failed\n");
+                exit(1);
+            }
+        }
+        v[run] = (double)(bench_now_ns() - t0) / ROUND_N / 1000.0;
+    }
+    bench_print3("claim, round trip (1 client, tcp)", "us", v, RUNS);
+    msgpack_sbuffer_clear(&q->sb);
+    msgpack_pack_map(&q->pk, 2);
+    bench_pack_str(&q->pk, "op");
+    bench_pack_str(&q->pk, "claims");
+    bench_pack_str(&q->pk, "claims");
+    msgpack_pack_array(&q->pk, BATCH);
+    for (int i = 0; i < BATCH; i++) {
+        s_pack_claim(&q->pk, 0);
+    }
+    for (int run = 0; run < RUNS; run++) {
+        uint64_t t0 = bench_now_ns();
+        const msgpack_object *r = bench_call(q, NULL, 0);
+        if (!bench_ok(r)) {
+            fprintf(stderr, "bench_claim: a batch failed\n");
+            exit(1);
+        }
+        v[run] = BATCH / ((double)(bench_now_ns() - t0) / 1e9);
+    }
+    bench_print3("claims, batches of 1,000 (end to end)", "claims/s", v, RUNS);
+}
+
+int main(void)
+{
+    char cm[PATH_MAX], cmo[PATH_MAX], pcs[PATH_MAX], pcso[PATH_MAX], mce[PATH_MAX];
+    if (!bench_data_path("icd10cm/2021/icd10cm_tabular_2021.xml", cm, sizeof cm) ||
+        !bench_data_path("icd10cm/2021/icd10cm_order_2021.txt", cmo, sizeof cmo) ||
+        !bench_data_path("icd10pcs/2025/icd10pcs_tables_2025.xml", pcs, sizeof pcs) ||
+        !bench_data_path("icd10pcs/2025/icd10pcs_order_2025.txt", pcso, sizeof pcso) ||
+        !bench_data_path("mce/MCE_Simple_Code_Edits_v34.txt", mce, sizeof mce)) {
+        printf("bench_claim: skipped (../shared/data is absent)\n");
+        return 0;
+    }
+    s_pick(cmo, s_dx, N_DX, 3001);
+    s_pick(pcso, s_px, N_PX, 7001);
+    char ep[64], ranges[PATH_MAX + 64], cwd[PATH_MAX], plugins[PATH_MAX];
+    snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", bench_free_port());
+    bench_broker_t b;
+    if (!getcwd(cwd, sizeof cwd) || bench_broker_start(&b, ep) != 0) {
+        fprintf(stderr, "bench_claim: no broker\n");
+        return 1;
+    }
+    snprintf(ranges, sizeof ranges, "%s/loaders/mce-lists/mce_age_ranges.tsv", cwd);
+    const char *env_build = getenv("CS_BUILD_DIR");
+    snprintf(plugins, sizeof plugins, "%s/plugins", env_build ? env_build : "build");
+    void *ctx = zmq_ctx_new();
+    bench_conn_t admin, q;
+    bench_conn_open(&admin, ctx, ZMQ_REQ, b.admin_ep);
+    bench_conn_open(&q, ctx, ZMQ_REQ, b.query_ep);
+    const char *f1[] = {cm, cmo}, *f2[] = {pcs, pcso}, *f3[] = {mce, ranges};
+    if (bench_load(&admin, "icd10cm-tabular", "2021", f1, 2) < 0 ||
+        bench_load(&admin, "icd10pcs-tables", "2025", f2, 2) < 0 ||
+        bench_load(&admin, "mce-lists", "v34", f3, 2) < 0) {
+        bench_broker_stop(&b);
+        return 1;
+    }
+    s_server(b.db, plugins);
+    s_round_and_batch(&q);
+    bench_conn_close(&admin);
+    bench_conn_close(&q);
+    zmq_ctx_term(ctx);
+    bench_broker_stop(&b);
+    return 0;
+}
