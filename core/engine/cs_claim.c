@@ -24,7 +24,7 @@ void cs_claim_result_fini(cs_claim_result_t *res)
     cs_claim_run_t *run = res->run_;
     if (run) {
         free(run->notes);
-        free(run->refs);
+        cs_claim_cache_fini(&run->cache);
         cs_codeidx_holder_fini(&run->own_index);
         free(run);
     }
@@ -411,6 +411,7 @@ static int s_prepare(cs_claim_run_t *run, cs_claim_result_t *res, const cs_claim
     res->n_lines = n;
     run->memo = run->env->memo ? run->env->memo : &run->own_memo;
     run->index = run->env->index ? run->env->index : &run->own_index;
+    cs_claim_cache_begin(&run->cache, cs_reader_snapshot(run->env->reader));
     return 0;
 }
 

@@ -21,11 +21,53 @@ enum { CS_CNOTE_EXCLUDES1 = 1, CS_CNOTE_CODE_FIRST = 2 };
 typedef struct cs_claim_note {
     uint8_t type;           /* CS_CNOTE_* */
     uint8_t on_cls;         /* the class of the entry it sits on */
-    uint16_t n_refs;        /* the codes its text names: run->refs[ref_first ..) */
+    uint16_t n_refs;        /* the codes its text names: run->cache.refs[ref_first ..) */
     uint32_t ref_first;
     cs_span_t text;
     char on[CS_CODE_MAX];   /* the display form of the entry it sits on */
 } cs_claim_note_t;
+
+/* What a snapshot's claims have read (cs_claim_cache.c). An entry of the ICD-10-CM tabular
+ * (kind CS_CENTRY_ENTRY: its parent, its notes parsed, its title) or a code's rows in an edit
+ * set's lists (kind CS_CENTRY_LIST: rel is the set's release, cls 0 for a diagnosis, 1 for a
+ * procedure; bit m of checked: map m was looked up, of hit: it holds the code). */
+enum { CS_CENTRY_ENTRY = 1, CS_CENTRY_LIST = 2 };
+
+typedef struct cs_claim_centry {
+    uint8_t kind;            /* 0: an empty slot */
+    uint8_t cls;
+    uint8_t found;           /* entry: it is in the release */
+    uint8_t parent_cls;      /* entry: 0 when it has no parent */
+    uint32_t rel;
+    uint32_t tag;            /* the key's hash, compared before the key */
+    char key[CS_CODE_MAX];
+    char parent[CS_CODE_MAX];  /* entry: the parent's storage key */
+    char display[CS_CODE_MAX]; /* entry: its display form */
+    cs_span_t title;           /* entry: borrowed from the snapshot */
+    uint32_t note_first, note_n; /* entry: its notes in the cache's notes[] */
+    uint32_t checked, hit;       /* list */
+    int16_t lo[CS_RELEASE_MAX_MAPS], hi[CS_RELEASE_MAX_MAPS]; /* list: a row's age range */
+} cs_claim_centry_t;
+
+#define CS_CLAIM_CACHE_MAX 65536 /* entries kept before the table starts over */
+
+typedef struct cs_claim_cache {
+    cs_claim_centry_t *slots;
+    uint32_t cap, count;
+    uint64_t snapshot;         /* the snapshot the spans belong to */
+    cs_claim_note_t *notes;    /* the entries' notes */
+    uint32_t n_notes, cap_notes;
+    cs_coderef_t *refs;        /* the codes they name */
+    uint32_t n_refs, cap_refs;
+} cs_claim_cache_t;
+
+/* A claim starts: empty the table when the snapshot changed (or it grew past its bound). */
+void cs_claim_cache_begin(cs_claim_cache_t *c, uint64_t snapshot);
+/* The slot of (kind, rel, cls, key), made (*fresh = 1, zeroed) when absent; valid until the
+ * next call. NULL when out of memory or key too long. */
+cs_claim_centry_t *cs_claim_cache_get(cs_claim_cache_t *c, uint8_t kind, uint32_t rel,
+                                      uint8_t cls, const char *key, int *fresh);
+void cs_claim_cache_fini(cs_claim_cache_t *c);
 
 /* What the run knows of one line. */
 typedef struct cs_claim_lineinfo {
@@ -36,8 +78,8 @@ typedef struct cs_claim_lineinfo {
     uint32_t note_first;     /* its notes: run->notes[note_first .. +note_n) */
     uint32_t note_n;
     int manif_title;         /* a title on its chain reads "in diseases classified elsewhere" */
-    char manif_on[CS_CODE_MAX];
-    char manif_text[256];
+    char manif_on[CS_CODE_MAX]; /* the entry whose title it is */
+    cs_span_t manif_text;       /* that title, borrowed from the snapshot */
 } cs_claim_lineinfo_t;
 
 /* An edit set in effect on a claim's date, remembered for the claims after it that read the
@@ -61,15 +103,14 @@ typedef struct cs_claim_run {
     cs_catalog_memo_t *memo;
     char cm_label[64];             /* the ICD-10-CM release used */
     uint32_t cm_rel;
-    uint32_t n_notes, n_refs;
+    uint32_t n_notes;
     int failed;                    /* out of memory */
     /* kept between the claims of a result: cs_claim_check resets only what is above */
-    cs_claim_note_t *notes;        /* the diagnoses' notes */
+    cs_claim_note_t *notes;        /* the diagnoses' notes (their refs: cache.refs) */
     uint32_t cap_notes;
-    cs_coderef_t *refs;            /* the codes they name */
-    uint32_t cap_refs;
     cs_codeidx_holder_t own_index; /* when env->index is NULL: LMDB only */
     cs_catalog_memo_t own_memo;    /* when env->memo is NULL (keyed by snapshot) */
+    cs_claim_cache_t cache;
     cs_claim_set_t sets[CS_CLAIM_SETS];
     cs_claim_lineinfo_t info[CS_CLAIM_MAX_DX + CS_CLAIM_MAX_PX]; /* set line by line */
 } cs_claim_run_t;

@@ -22,82 +22,117 @@ static int s_contains(cs_span_t s, const char *lit)
     return s.len && memmem(s.ptr, s.len, lit, strlen(lit)) != NULL;
 }
 
-/* Keep one note of entry ent (display on) for line i, with the codes it names. */
+/* Keep one note of entry ent in the cache, with the codes it names. */
 static void s_keep_note(cs_claim_run_t *run, uint8_t type, const cs_entry_t *ent,
                         cs_span_t text)
 {
-    if (!cs_claim_grow((void **)&run->notes, &run->cap_notes, run->n_notes,
-                       sizeof *run->notes)) {
+    cs_claim_cache_t *c = &run->cache;
+    if (!cs_claim_grow((void **)&c->notes, &c->cap_notes, c->n_notes, sizeof *c->notes)) {
         run->failed = 1;
         return;
     }
     cs_coderef_t refs[S_REFS_MAX];
     size_t n = cs_coderef_parse(text.ptr, text.len, refs, S_REFS_MAX);
     n = n > S_REFS_MAX ? S_REFS_MAX : n;
-    cs_claim_note_t *no = &run->notes[run->n_notes];
+    cs_claim_note_t *no = &c->notes[c->n_notes];
     no->type = type;
     no->on_cls = ent->cls;
     no->text = text;
-    no->ref_first = run->n_refs;
+    no->ref_first = c->n_refs;
     no->n_refs = 0;
     cs_claim_copy(no->on, sizeof no->on, ent->display.ptr, ent->display.len);
     for (size_t r = 0; r < n; r++) {
-        if (!cs_claim_grow((void **)&run->refs, &run->cap_refs, run->n_refs,
-                           sizeof *run->refs)) {
+        if (!cs_claim_grow((void **)&c->refs, &c->cap_refs, c->n_refs, sizeof *c->refs)) {
             run->failed = 1;
             return;
         }
-        run->refs[run->n_refs++] = refs[r];
+        c->refs[c->n_refs++] = refs[r];
         no->n_refs++;
     }
-    run->n_notes++;
+    c->n_notes++;
 }
 
-/* The notes of one entry that the edits read, and whether its title is a manifestation's. */
-static void s_entry_notes(cs_claim_run_t *run, cs_claim_lineinfo_t *inf, const cs_entry_t *ent)
+/* Read entry (cls, key) of the ICD-10-CM release into its fresh cache slot: its parent, the
+ * notes the edits read, and its title when it is a manifestation's. The slot is looked up
+ * again after (keeping notes may not move it, but the caller's pointer is the rule). */
+static void s_entry_load(cs_claim_run_t *run, cs_claim_centry_t *e)
 {
-    const uint8_t *pos = ent->notes;
+    cs_entry_t ent;
+    if (cs_codeidx_entry(run->index, run->env->reader, run->cm_rel, e->cls, e->key,
+                         strlen(e->key), CS_CODEIDX_HAS_NOTES, &ent) != CS_OK) {
+        return;
+    }
+    e->found = 1;
+    cs_claim_copy(e->display, sizeof e->display, ent.display.ptr, ent.display.len);
+    if (ent.parent_cls && ent.parent_key.len > 0 && ent.parent_key.len < sizeof e->parent) {
+        e->parent_cls = ent.parent_cls;
+        memcpy(e->parent, ent.parent_key.ptr, ent.parent_key.len);
+        e->parent[ent.parent_key.len] = '\0';
+    }
+    if (ent.cls == CS_CLASS_CODE && s_contains(ent.title, s_elsewhere)) {
+        e->title = ent.title;
+    }
+    e->note_first = run->cache.n_notes;
+    const uint8_t *pos = ent.notes;
     cs_span_t type, label, text;
-    for (uint16_t k = 0; k < ent->n_notes && cs_entry_note_next(ent, &pos, &type, &label, &text);
+    for (uint16_t k = 0; k < ent.n_notes && cs_entry_note_next(&ent, &pos, &type, &label, &text);
          k++) {
         if (s_is(type, "excludes1")) {
-            s_keep_note(run, CS_CNOTE_EXCLUDES1, ent, text);
+            s_keep_note(run, CS_CNOTE_EXCLUDES1, &ent, text);
         } else if (s_is(type, "code_first")) {
-            s_keep_note(run, CS_CNOTE_CODE_FIRST, ent, text);
+            s_keep_note(run, CS_CNOTE_CODE_FIRST, &ent, text);
         }
     }
-    if (!inf->manif_title && ent->cls == CS_CLASS_CODE && s_contains(ent->title, s_elsewhere)) {
+    e->note_n = run->cache.n_notes - e->note_first;
+}
+
+/* Append a cached entry's notes to the claim's, for line inf; and its manifestation title. */
+static void s_take(cs_claim_run_t *run, cs_claim_lineinfo_t *inf, const cs_claim_centry_t *e)
+{
+    for (uint32_t k = e->note_first; k < e->note_first + e->note_n; k++) {
+        if (!cs_claim_grow((void **)&run->notes, &run->cap_notes, run->n_notes,
+                           sizeof *run->notes)) {
+            run->failed = 1;
+            return;
+        }
+        run->notes[run->n_notes++] = run->cache.notes[k];
+    }
+    if (!inf->manif_title && e->title.len) {
         inf->manif_title = 1;
-        cs_claim_copy(inf->manif_on, sizeof inf->manif_on, ent->display.ptr, ent->display.len);
-        cs_claim_copy(inf->manif_text, sizeof inf->manif_text, ent->title.ptr, ent->title.len);
+        snprintf(inf->manif_on, sizeof inf->manif_on, "%s", e->display);
+        inf->manif_text = e->title;
     }
 }
 
 void cs_claim_collect_notes(cs_claim_run_t *run)
 {
-    run->n_notes = run->n_refs = 0;
+    run->n_notes = 0;
     for (uint32_t i = 0; i < run->claim->n_dx; i++) {
         cs_claim_lineinfo_t *inf = &run->info[i];
         inf->note_first = run->n_notes;
-        if (!inf->found) {
-            continue;
-        }
         uint8_t cls = inf->code.cls;
         char key[CS_CODE_MAX];
         snprintf(key, sizeof key, "%s", inf->code.key);
-        for (int depth = 0; depth < S_CHAIN_MAX; depth++) {
-            cs_entry_t ent;
-            if (cs_codeidx_entry(run->index, run->env->reader, run->cm_rel, cls, key,
-                                 strlen(key), CS_CODEIDX_HAS_NOTES, &ent) != CS_OK) {
+        for (int depth = 0; inf->found && depth < S_CHAIN_MAX; depth++) {
+            int fresh = 0;
+            cs_claim_centry_t *e = cs_claim_cache_get(&run->cache, CS_CENTRY_ENTRY,
+                                                      run->cm_rel, cls, key, &fresh);
+            if (!e) {
+                run->failed = 1;
                 break;
             }
-            s_entry_notes(run, inf, &ent);
-            if (!ent.parent_cls || ent.parent_key.len == 0 || ent.parent_key.len >= sizeof key) {
+            if (fresh) {
+                s_entry_load(run, e);
+            }
+            if (!e->found) {
                 break;
             }
-            cls = ent.parent_cls;
-            memcpy(key, ent.parent_key.ptr, ent.parent_key.len);
-            key[ent.parent_key.len] = '\0';
+            s_take(run, inf, e);
+            if (!e->parent_cls) {
+                break;
+            }
+            cls = e->parent_cls;
+            snprintf(key, sizeof key, "%s", e->parent);
         }
         inf->note_n = run->n_notes - inf->note_first;
     }
@@ -115,7 +150,7 @@ static const cs_claim_note_t *s_naming(const cs_claim_run_t *run, uint32_t i, ui
             continue;
         }
         for (uint32_t r = no->ref_first; r < no->ref_first + no->n_refs; r++) {
-            if (cs_coderef_match(&run->refs[r], b->code.key, klen)) {
+            if (cs_coderef_match(&run->cache.refs[r], b->code.key, klen)) {
                 return no;
             }
         }
@@ -177,11 +212,11 @@ void cs_claim_manifestation_tabular(cs_claim_run_t *run)
     if (p->manif_title) {
         cs_claim_edit_t *e = cs_claim_add_edit(
             run, "manifestation_principal", CS_SEV_ERROR, &l0, 1,
-            "%s is a manifestation (%s: \"%s\"): it cannot be the principal diagnosis; list "
+            "%s is a manifestation (%s: \"%.*s\"): it cannot be the principal diagnosis; list "
             "the underlying condition first",
-            p->code.display, p->manif_on, p->manif_text);
+            p->code.display, p->manif_on, (int)p->manif_text.len, p->manif_text.ptr);
         cs_claim_source(e, "icd10cm", run->cm_label, "title", "title", p->manif_on,
-                        p->manif_text, strlen(p->manif_text), 0);
+                        p->manif_text.ptr, p->manif_text.len, 0);
         return;
     }
     const cs_claim_note_t *no = s_code_first_note(run, 0);
@@ -206,7 +241,7 @@ static int s_named_before(const cs_claim_run_t *run, const cs_claim_note_t *no, 
             continue;
         }
         for (uint32_t r = no->ref_first; r < no->ref_first + no->n_refs; r++) {
-            if (cs_coderef_match(&run->refs[r], b->code.key, strlen(b->code.key))) {
+            if (cs_coderef_match(&run->cache.refs[r], b->code.key, strlen(b->code.key))) {
                 return 1;
             }
         }

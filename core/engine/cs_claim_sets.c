@@ -38,7 +38,30 @@ static const s_set_t *s_open(cs_claim_run_t *run, const char *name, int which)
     return set;
 }
 
-/* Is line i's code on list of set? *data gets the row's relationship (NUL-terminated). */
+/* Look map m of set up for the code of line i, into its cache slot e. */
+static void s_lookup(cs_claim_run_t *run, const s_set_t *set, uint32_t m,
+                     const cs_claim_lineinfo_t *inf, cs_claim_centry_t *e)
+{
+    cs_maps_iter_t it;
+    cs_map_hit_t hit;
+    e->checked |= 1u << m;
+    e->lo[m] = e->hi[m] = -1;
+    if (!cs_maps_first(&it, run->env->reader, set->rel.id, (uint8_t)m, inf->code.key,
+                       strlen(inf->code.key), 0, &hit)) {
+        return;
+    }
+    e->hit |= 1u << m;
+    int lo, hi;
+    char range[32];
+    cs_claim_copy(range, sizeof range, hit.relationship.ptr, hit.relationship.len);
+    if (sscanf(range, "%d-%d", &lo, &hi) == 2 && lo >= 0 && hi >= lo && hi < 1000) {
+        e->lo[m] = (int16_t)lo;
+        e->hi[m] = (int16_t)hi;
+    }
+}
+
+/* Is line i's code on list of set? *data gets the row's range ("12-55"; "" for none). Each
+ * code is looked up once a list for all the claims of a snapshot (the run's cache). */
 static int s_on_list(cs_claim_run_t *run, const s_set_t *set, const char *list, uint32_t i,
                      char *data, size_t cap)
 {
@@ -51,16 +74,23 @@ static int s_on_list(cs_claim_run_t *run, const s_set_t *set, const char *list, 
         if (strcmp(mp->name, list) != 0 || strcmp(mp->from, inf->sys->name) != 0) {
             continue;
         }
-        cs_maps_iter_t it;
-        cs_map_hit_t hit;
-        if (!cs_maps_first(&it, run->env->reader, set->rel.id, (uint8_t)m, inf->code.key,
-                           strlen(inf->code.key), 0, &hit)) {
+        int fresh;
+        cs_claim_centry_t *e = cs_claim_cache_get(&run->cache, CS_CENTRY_LIST, set->rel.id,
+                                                  i < run->claim->n_dx ? 0 : 1, inf->code.key,
+                                                  &fresh);
+        if (!e) {
+            run->failed = 1;
             return 0;
         }
-        if (data) {
-            cs_claim_copy(data, cap, hit.relationship.ptr, hit.relationship.len);
+        if (!(e->checked & (1u << m))) {
+            s_lookup(run, set, m, inf, e);
         }
-        return 1;
+        if (data && e->lo[m] >= 0) {
+            snprintf(data, cap, "%d-%d", e->lo[m], e->hi[m]);
+        } else if (data) {
+            data[0] = '\0';
+        }
+        return (e->hit >> m) & 1u;
     }
     return 0;
 }

@@ -80,7 +80,7 @@ size_t cs_coderef_parse(const char *text, size_t len, cs_coderef_t *out, size_t 
     return n;
 }
 
-int cs_coderef_match(const cs_coderef_t *ref, const char *key, size_t klen)
+int cs_coderef_match_slow(const cs_coderef_t *ref, const char *key, size_t klen)
 {
     size_t ll = ref->lo_len, hl = ref->hi_len;
     if (memcmp(ref->lo, ref->hi, CS_CODEREF_KEY) == 0) {
