@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <libxml/xmlreader.h>
+
 #include "cs_daemon.h"
 #include "cs_test.h"
 #include "engine/cs_claim.h"
@@ -69,13 +71,17 @@ static void s_setup(void)
                                       "icd10cm/2017/icd10cm_order_2017.txt"};
     static const char *const y21[] = {"icd10cm/2021/icd10cm_tabular_2021.xml",
                                       "icd10cm/2021/icd10cm_order_2021.txt"};
+    static const char *const y25[] = {"icd10cm/order/icd10cm_order_2025.txt"};
     static const char *const y26[] = {"icd10cm/order/icd10cm_order_2026.txt"};
+    static const char *const poa25[] = {"poa/POAexemptCodesFY25.txt"};
     static const char *const poa[] = {"poa/POAexemptCodesFY26.txt"};
     const char *mce[] = {"mce/MCE_Simple_Code_Edits_v34.txt", ranges};
     s_load(admin, NULL, "2016", "2015-10-01", y16, 2);
     s_load(admin, NULL, "2017", "2016-10-01", y17, 2);
     s_load(admin, NULL, "2021", "2020-10-01", y21, 2);
+    s_load(admin, "icd10cm-order", "2025", "2024-10-01", y25, 1);
     s_load(admin, "icd10cm-order", "2026", "2025-10-01", y26, 1);
+    s_load(admin, "poa-exempt", "FY2025", "2024-10-01", poa25, 1);
     s_load(admin, "mce-lists", "v34", "2016-10-01", mce, 2);
     s_load(admin, "poa-exempt", "FY2026", "2025-10-01", poa, 1);
     cs_tclient_destroy(&admin);
@@ -228,6 +234,12 @@ START_TEST(test_coderef_parse)
     ck_assert_uint_eq(cs_coderef_parse(g, strlen(g), r, 8), 1);
     ck_assert_int_eq(cs_coderef_match(&r[0], "O9A11", 5), 1);
     ck_assert_int_eq(cs_coderef_match(&r[0], "P00", 3), 0);
+    const char *j = "pneumoconiosis (J60-J67.9)";
+    ck_assert_uint_eq(cs_coderef_parse(j, strlen(j), r, 8), 1);
+    ck_assert_int_eq(cs_coderef_match(&r[0], "J60", 3), 1);   /* shorter than J67.9 */
+    ck_assert_int_eq(cs_coderef_match(&r[0], "J679", 4), 1);
+    ck_assert_int_eq(cs_coderef_match(&r[0], "J68", 3), 0);
+    ck_assert_int_eq(cs_coderef_match(&r[0], "J59", 3), 0);
 }
 END_TEST
 
@@ -415,6 +427,339 @@ START_TEST(test_invalid_and_duplicate)
 }
 END_TEST
 
+/* ---- sweeps over whole files ---- */
+
+/* The tab-separated fields of each line of a data file after its header, into fn. */
+typedef void (*t_row_fn)(void *ud, char **f, int n);
+static void s_rows(const char *rel, t_row_fn fn, void *ud)
+{
+    char path[PATH_MAX], line[4096];
+    ck_assert(cs_test_data_path(rel, path, sizeof path));
+    FILE *fp = fopen(path, "r");
+    ck_assert_ptr_nonnull(fp);
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, fp)); /* the header */
+    while (fgets(line, sizeof line, fp)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        char *f[12], *p = line;
+        int n = 0;
+        for (char *tok; n < 12 && (tok = strsep(&p, "\t")) != NULL;) {
+            f[n++] = tok;
+        }
+        fn(ud, f, n);
+    }
+    fclose(fp);
+}
+
+/* One claim of one diagnosis (principal), with a patient; 1 if edit is on line 0. */
+static int s_one(const char *code, int date, cs_claim_setting_t setting, int age,
+                 cs_claim_sex_t sex, const char *poa, const char *edit, int *found)
+{
+    t_claim_t t;
+    const char *codes[1] = {code}, *poas[1] = {poa};
+    s_claim(&t, date, setting, codes, poas, 1);
+    s_age_sex(&t, age, sex);
+    cs_claim_env_t env = {.reader = s_reader, .plugins = s_plugins};
+    ck_assert_int_eq(cs_claim_check(&env, &t.c, &s_res), CS_PERR_NONE);
+    *found = s_res.lines[0].reason != CS_CLAIM_UNKNOWN &&
+             s_res.lines[0].reason != CS_CLAIM_MALFORMED;
+    return s_edit(&s_res, edit, 0, -1) != NULL;
+}
+
+typedef struct t_mce {
+    long rows, absent, flagged, clean, px;
+    long by_list[6][2]; /* age lists, sex: flagged, rows checked */
+} t_mce_t;
+
+/* An MCE v34 diagnosis row: a patient who breaks it gets the edit, one who fits none. */
+static void s_mce_row(void *ud, char **f, int n)
+{
+    t_mce_t *m = ud;
+    if (n < 7) {
+        return;
+    }
+    m->rows++;
+    if (strcmp(f[5], "D") != 0) {
+        m->px++; /* no ICD-10-PCS FY2017 release here */
+        return;
+    }
+    static const struct {
+        const char *type, *edit;
+        int bad_age, good_age;
+        cs_claim_sex_t bad_sex, good_sex;
+        cs_claim_setting_t setting;
+    } k[] = {
+        {"Newborn_Only", "age", 1, 0, CS_SEX_NONE, CS_SEX_NONE, CS_SETTING_OUTPATIENT},
+        {"Pediatric_Only", "age", 18, 17, CS_SEX_NONE, CS_SEX_NONE, CS_SETTING_OUTPATIENT},
+        {"Maternity_Only", "age", 56, 12, CS_SEX_FEMALE, CS_SEX_FEMALE, CS_SETTING_OUTPATIENT},
+        {"Adult_Only", "age", 14, 15, CS_SEX_NONE, CS_SEX_NONE, CS_SETTING_OUTPATIENT},
+        {"Female_Only", "sex", 30, 30, CS_SEX_MALE, CS_SEX_FEMALE, CS_SETTING_OUTPATIENT},
+        {"Male_Only", "sex", 30, 30, CS_SEX_FEMALE, CS_SEX_MALE, CS_SETTING_OUTPATIENT},
+        {"Principal_Manifestation", "manifestation_principal", 30, -2, CS_SEX_NONE,
+         CS_SEX_NONE, CS_SETTING_OUTPATIENT},
+        {"Principal_Unacceptable", "unacceptable_principal", 30, -2, CS_SEX_NONE,
+         CS_SEX_NONE, CS_SETTING_INPATIENT},
+        {"Principal_Questionable_Admit", "questionable_admission", 30, -2, CS_SEX_NONE,
+         CS_SEX_NONE, CS_SETTING_INPATIENT},
+    };
+    for (size_t i = 0; i < sizeof k / sizeof k[0]; i++) {
+        if (strcmp(f[4], k[i].type) != 0) {
+            continue;
+        }
+        int found = 0;
+        int bad = s_one(f[6], 20170301, k[i].setting, k[i].bad_age, k[i].bad_sex, "", k[i].edit,
+                        &found);
+        if (!found) {
+            m->absent++; /* a code the FY2017 release does not hold */
+            return;
+        }
+        ck_assert_msg(bad, "%s %s: no %s edit", f[4], f[6], k[i].edit);
+        m->flagged++;
+        if (k[i].good_age >= -1) {
+            int good = s_one(f[6], 20170301, k[i].setting, k[i].good_age, k[i].good_sex, "",
+                             k[i].edit, &found);
+            ck_assert_msg(!good, "%s %s: %s edit for a patient who fits", f[4], f[6],
+                          k[i].edit);
+            m->clean++;
+        }
+        return;
+    }
+}
+
+START_TEST(test_mce_sweep_v34)
+{
+    SKIP_UNLESS_LOADED();
+    t_mce_t m = {0};
+    ck_assert_int_eq(cs_reader_begin(s_reader), CS_OK);
+    s_rows("mce/MCE_Simple_Code_Edits_v34.txt", s_mce_row, &m);
+    cs_reader_end(s_reader);
+    fprintf(stderr, "MCE v34 on FY2017: %ld rows; %ld diagnosis rows flagged with a patient who "
+            "breaks them, %ld of them clean with one who fits; %ld codes not in FY2017; %ld "
+            "procedure rows not checked (no ICD-10-PCS FY2017 release here)\n",
+            m.rows, m.flagged, m.clean, m.absent, m.px);
+    ck_assert_int_gt(m.flagged, 7000);
+    ck_assert_int_lt(m.absent, m.flagged / 100); /* the lists fit their release */
+}
+END_TEST
+
+typedef struct t_poa {
+    long exempt, absent, wrong;
+} t_poa_t;
+
+static void s_poa_row(void *ud, char **f, int n)
+{
+    t_poa_t *p = ud;
+    if (n < 2) {
+        return;
+    }
+    int found = 0;
+    int with_y = s_one(f[1], 20251101, CS_SETTING_INPATIENT, 40, CS_SEX_NONE, "Y", "poa", &found);
+    if (!found) {
+        p->absent++;
+        return;
+    }
+    int blank = s_one(f[1], 20251101, CS_SETTING_INPATIENT, 40, CS_SEX_NONE, "", "poa", &found);
+    p->exempt++;
+    p->wrong += !with_y || blank;
+    ck_assert_msg(with_y && !blank, "%s: exempt, Y %d blank %d", f[1], with_y, blank);
+}
+
+START_TEST(test_poa_sweep_fy2026)
+{
+    SKIP_UNLESS_LOADED();
+    t_poa_t p = {0};
+    ck_assert_int_eq(cs_reader_begin(s_reader), CS_OK);
+    s_rows("poa/POAexemptCodesFY26.txt", s_poa_row, &p);
+    cs_reader_end(s_reader);
+    fprintf(stderr, "POA FY2026: %ld exempt codes give the error with Y and none blank; %ld "
+            "not in the FY2026 order file\n", p.exempt, p.absent);
+    ck_assert_int_gt(p.exempt, 38000);
+    ck_assert_int_eq(p.absent, 0);
+}
+END_TEST
+
+/* Billable codes of the 2026 order file, every 20th, that the exempt list does not hold: a
+ * blank is an error, Y is clean. */
+START_TEST(test_poa_non_exempt)
+{
+    SKIP_UNLESS_LOADED();
+    char path[PATH_MAX], line[512];
+    ck_assert(cs_test_data_path("icd10cm/order/icd10cm_order_2026.txt", path, sizeof path));
+    FILE *fp = fopen(path, "r");
+    ck_assert_ptr_nonnull(fp);
+    long n = 0, seen = 0, exempt = 0;
+    ck_assert_int_eq(cs_reader_begin(s_reader), CS_OK);
+    while (n < 1000 && fgets(line, sizeof line, fp)) {
+        if (strlen(line) < 16 || line[14] != '1' || seen++ % 20 != 0) {
+            continue;
+        }
+        char code[8];
+        sscanf(line + 6, "%7s", code);
+        int found = 0;
+        if (!s_one(code, 20251101, CS_SETTING_INPATIENT, 40, CS_SEX_NONE, "", "poa", &found)) {
+            exempt++; /* on the exempt list: a blank is right */
+            continue;
+        }
+        ck_assert(found);
+        ck_assert_msg(!s_one(code, 20251101, CS_SETTING_INPATIENT, 40, CS_SEX_NONE, "Y", "poa",
+                             &found), "%s: Y flagged", code);
+        n++;
+    }
+    cs_reader_end(s_reader);
+    fclose(fp);
+    fprintf(stderr, "POA: %ld non-exempt billable codes: blank flagged, Y clean (%ld exempt "
+            "ones passed over)\n", n, exempt);
+    ck_assert_int_eq(n, 1000);
+}
+END_TEST
+
+typedef struct t_change {
+    int added;     /* 1: the add list, 0: the delete list */
+    long both;     /* codes of both years: checked on both sides */
+    long one;      /* codes of one year only: checked on that side */
+} t_change_t;
+
+/* A code added to the exempt list on 2025-10-01 needs an indicator the day before (when it
+ * is a code then) and takes none from that day; a deleted one the other way round. */
+static void s_change_row(void *ud, char **f, int n)
+{
+    t_change_t *c = ud;
+    const char *code = c->added ? (n >= 2 ? f[1] : NULL) : (n >= 1 ? f[0] : NULL);
+    if (!code || !*code) {
+        return;
+    }
+    int f1 = 0, f2 = 0;
+    int before = s_one(code, 20250930, CS_SETTING_INPATIENT, 40, CS_SEX_NONE, "", "poa", &f1);
+    int after = s_one(code, 20251001, CS_SETTING_INPATIENT, 40, CS_SEX_NONE, "", "poa", &f2);
+    ck_assert_msg(f1 || f2, "%s is a code of neither FY2025 nor FY2026", code);
+    ck_assert_msg(!f1 || before == c->added, "%s %s: blank on 2025-09-30 flagged %d",
+                  c->added ? "added" : "deleted", code, before);
+    ck_assert_msg(!f2 || after == !c->added, "%s %s: blank on 2025-10-01 flagged %d",
+                  c->added ? "added" : "deleted", code, after);
+    if (f1 && f2) {
+        c->both++;
+    } else {
+        c->one++;
+    }
+}
+
+START_TEST(test_poa_fy2025_to_fy2026)
+{
+    SKIP_UNLESS_LOADED();
+    t_change_t add = {.added = 1}, del = {.added = 0};
+    ck_assert_int_eq(cs_reader_begin(s_reader), CS_OK);
+    s_rows("poa/POAexemptAddCodesFY26.txt", s_change_row, &add);
+    s_rows("poa/POAexemptDeleteCodesFY26.txt", s_change_row, &del);
+    cs_reader_end(s_reader);
+    fprintf(stderr, "POA FY2025 -> FY2026: the %ld added and %ld deleted codes agree with the "
+            "lists on either side of 2025-10-01 (codes of both years: %ld added, %ld deleted; "
+            "the others are codes of one year, checked in that year)\n",
+            add.both + add.one, del.both + del.one, add.both, del.both);
+    ck_assert_int_eq(add.both + add.one, 209);
+    ck_assert_int_eq(del.both + del.one, 14);
+}
+END_TEST
+
+typedef struct t_excl {
+    long notes, mentions, parsed; /* every Excludes1 note of the file */
+    long pairs, flagged, absent, self;
+} t_excl_t;
+
+/* A diagnosis holding an Excludes1 note, and each code the note names: the two on one claim
+ * give the excludes1 edit. */
+static void s_excl_pairs(t_excl_t *x, const char *holder, const char *text)
+{
+    cs_coderef_t refs[32];
+    size_t n = cs_coderef_parse(text, strlen(text), refs, 32);
+    for (size_t r = 0; r < n && r < 32; r++) {
+        char hkey[16];
+        size_t k = 0;
+        for (const char *p = holder; *p && k < sizeof hkey - 1; p++) {
+            if (*p != '.') {
+                hkey[k++] = *p;
+            }
+        }
+        hkey[k] = '\0';
+        if (strcmp(hkey, refs[r].lo) == 0) {
+            x->self++;
+            continue;
+        }
+        t_claim_t t;
+        const char *codes[2] = {holder, refs[r].lo};
+        s_claim(&t, 20210301, CS_SETTING_OUTPATIENT, codes, NULL, 2);
+        cs_claim_env_t env = {.reader = s_reader, .plugins = s_plugins};
+        ck_assert_int_eq(cs_claim_check(&env, &t.c, &s_res), CS_PERR_NONE);
+        if (s_res.lines[0].reason == CS_CLAIM_UNKNOWN || s_res.lines[1].reason == CS_CLAIM_UNKNOWN ||
+            s_res.lines[1].reason == CS_CLAIM_MALFORMED) {
+            x->absent++;
+            continue;
+        }
+        x->pairs++;
+        ck_assert_msg(s_edit(&s_res, "excludes1", 0, 1) != NULL, "%s with %s (note \"%s\")",
+                      holder, refs[r].lo, text);
+        x->flagged++;
+    }
+}
+
+/* Walk the tabular: the innermost <diag>'s <name>, and each <note> of an <excludes1>. */
+static void s_excl_walk(xmlTextReaderPtr rd, t_excl_t *x)
+{
+    char diag[16][16];
+    int depth_of[16], nd = 0, in_excl = -1, in_note = 0, in_name = 0;
+    while (xmlTextReaderRead(rd) == 1) {
+        int type = xmlTextReaderNodeType(rd), depth = xmlTextReaderDepth(rd);
+        const char *name = (const char *)xmlTextReaderConstName(rd);
+        if (type == XML_READER_TYPE_ELEMENT) {
+            if (strcmp(name, "diag") == 0 && nd < 16) {
+                depth_of[nd] = depth;
+                diag[nd++][0] = '\0';
+            }
+            in_name = strcmp(name, "name") == 0 && nd > 0 && depth == depth_of[nd - 1] + 1;
+            in_excl = strcmp(name, "excludes1") == 0 ? depth : in_excl;
+            in_note = in_excl >= 0 && strcmp(name, "note") == 0;
+        } else if (type == XML_READER_TYPE_END_ELEMENT) {
+            if (strcmp(name, "diag") == 0 && nd > 0) {
+                nd--;
+            }
+            in_excl = strcmp(name, "excludes1") == 0 ? -1 : in_excl;
+            in_note = in_name = 0;
+        } else if (type == XML_READER_TYPE_TEXT) {
+            const char *v = (const char *)xmlTextReaderConstValue(rd);
+            if (in_name) {
+                snprintf(diag[nd - 1], sizeof diag[0], "%s", v);
+            } else if (in_note) {
+                cs_coderef_t refs[32];
+                x->notes++;
+                x->mentions += cs_coderef_mentions(v, strlen(v));
+                x->parsed += cs_coderef_parse(v, strlen(v), refs, 32) > 0;
+                if (nd > 0) {
+                    s_excl_pairs(x, diag[nd - 1], v);
+                }
+            }
+        }
+    }
+}
+
+START_TEST(test_excludes1_sweep_fy2021)
+{
+    SKIP_UNLESS_LOADED();
+    char path[PATH_MAX];
+    ck_assert(cs_test_data_path("icd10cm/2021/icd10cm_tabular_2021.xml", path, sizeof path));
+    xmlTextReaderPtr rd = xmlReaderForFile(path, NULL, XML_PARSE_NONET);
+    ck_assert_ptr_nonnull(rd);
+    t_excl_t x = {0};
+    ck_assert_int_eq(cs_reader_begin(s_reader), CS_OK);
+    s_excl_walk(rd, &x);
+    cs_reader_end(s_reader);
+    xmlFreeTextReader(rd);
+    fprintf(stderr, "Excludes1 FY2021: %ld notes, %ld name codes, %ld parsed; %ld pairs of a "
+            "diagnosis and a code its note names, all %ld flagged (%ld name a code FY2021 does "
+            "not hold, %ld name the diagnosis itself)\n", x.notes, x.mentions, x.parsed,
+            x.pairs, x.flagged, x.absent, x.self);
+    ck_assert_int_eq(x.parsed, x.mentions);
+    ck_assert_int_gt(x.flagged, 5000);
+}
+END_TEST
+
 Suite *cs_claim_suite(void);
 Suite *cs_claim_suite(void)
 {
@@ -432,6 +777,11 @@ Suite *cs_claim_suite(void)
     tcase_add_test(tc, test_mce_manifestation_and_age_sex);
     tcase_add_test(tc, test_poa);
     tcase_add_test(tc, test_invalid_and_duplicate);
+    tcase_add_test(tc, test_mce_sweep_v34);
+    tcase_add_test(tc, test_excludes1_sweep_fy2021);
+    tcase_add_test(tc, test_poa_sweep_fy2026);
+    tcase_add_test(tc, test_poa_non_exempt);
+    tcase_add_test(tc, test_poa_fy2025_to_fy2026);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -86,10 +86,10 @@ int cs_coderef_match_slow(const cs_coderef_t *ref, const char *key, size_t klen)
     if (memcmp(ref->lo, ref->hi, CS_CODEREF_KEY) == 0) {
         return klen >= ll && memcmp(key, ref->lo, ll) == 0;
     }
-    if (klen < ll || klen < hl) {
-        return 0;
-    }
-    return memcmp(key, ref->lo, ll) >= 0 && memcmp(key, ref->hi, hl) <= 0;
+    /* each end compared over the shorter of the two: J60 lies in J60-J67.9, and so does
+     * J67.9's own J679 */
+    size_t l = klen < ll ? klen : ll, h = klen < hl ? klen : hl;
+    return memcmp(key, ref->lo, l) >= 0 && memcmp(key, ref->hi, h) <= 0;
 }
 
 int cs_coderef_mentions(const char *text, size_t len)

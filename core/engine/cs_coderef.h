@@ -8,8 +8,8 @@
  *   "(E08.-, E09.-, E13.-)"                      several
  * A reference is kept in storage form (upper case, no dot): lo..hi, equal for one code or
  * family. A code matches a single reference when its key starts with it, and a range when
- * its key, cut to each end's length, lies between them (ASCII order is the tabular's: O9A
- * sorts after O99). Text that merely looks like a code inside a word ("A1C") is not one:
+ * its key lies between them, each end compared over the shorter of the two (J60 and J67.9
+ * both lie in J60-J67.9; ASCII order is the tabular's: O9A sorts after O99). Text that merely looks like a code inside a word ("A1C") is not one:
  * a reference starts and ends at a non-alphanumeric byte.
  *
  * Pure functions, no allocation; thread-safe.
