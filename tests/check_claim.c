@@ -76,6 +76,12 @@ static void s_setup(void)
     static const char *const poa25[] = {"poa/POAexemptCodesFY25.txt"};
     static const char *const poa[] = {"poa/POAexemptCodesFY26.txt"};
     const char *mce[] = {"mce/MCE_Simple_Code_Edits_v34.txt", ranges};
+    static const char *const h20[] = {"hcpcs/HCPC2020_ANWEB_w_disclaimer.txt"};
+    static const char *const h25[] = {"hcpcs/HCPC2025_JAN_ANWEB_12172024.txt"};
+    char ptp[PATH_MAX + 64], mue[PATH_MAX + 64];
+    snprintf(ptp, sizeof ptp, "%s/loaders/ncci-ptp/sample/ncci_ptp_sample.txt", cwd);
+    snprintf(mue, sizeof mue, "%s/loaders/ncci-mue/sample/ncci_mue_sample.csv", cwd);
+    const char *ptps[] = {ptp}, *mues[] = {mue};
     s_load(admin, NULL, "2016", "2015-10-01", y16, 2);
     s_load(admin, NULL, "2017", "2016-10-01", y17, 2);
     s_load(admin, NULL, "2021", "2020-10-01", y21, 2);
@@ -84,6 +90,11 @@ static void s_setup(void)
     s_load(admin, "poa-exempt", "FY2025", "2024-10-01", poa25, 1);
     s_load(admin, "mce-lists", "v34", "2016-10-01", mce, 2);
     s_load(admin, "poa-exempt", "FY2026", "2025-10-01", poa, 1);
+    s_load(admin, "hcpcs-anweb", "2020", "2020-01-01", h20, 1);
+    s_load(admin, "hcpcs-anweb", "2025-01", "2025-01-01", h25, 1);
+    /* the synthetic NCCI samples (no CMS NCCI file is available here) */
+    s_load(admin, "ncci-ptp", "sample", "2020-01-01", ptps, 1);
+    s_load(admin, "ncci-mue", "sample", "2025-01-01", mues, 1);
     cs_tclient_destroy(&admin);
 }
 
@@ -399,6 +410,104 @@ START_TEST(test_poa)
     s_claim(&t, 20210301, CS_SETTING_INPATIENT, c, bad, 2);
     r = s_check(&t);
     ck_assert_ptr_nonnull(s_skipped(r, "poa"));
+}
+END_TEST
+
+/* ---- NCCI (the synthetic samples in their published layouts) ---- */
+
+static void s_px(t_claim_t *t, const char *code, int64_t units, const char *mod)
+{
+    cs_claim_px_t *p = &t->px[t->c.n_px++];
+    memset(p, 0, sizeof *p);
+    p->system = s_s("hcpcs");
+    p->code = s_s(code);
+    p->units = units;
+    if (mod) {
+        p->modifiers[0] = s_s(mod);
+        p->n_modifiers = 1;
+    }
+}
+
+/* A claim on date of one diagnosis and the procedures a (and b when not NULL). */
+static const cs_claim_result_t *s_pair(int date, const char *a, const char *ma, const char *b,
+                                       const char *mb)
+{
+    static const char *const dx[] = {"Z00.00"};
+    static t_claim_t t;
+    s_claim(&t, date, CS_SETTING_OUTPATIENT, dx, NULL, 1);
+    s_px(&t, a, 1, ma);
+    if (b) {
+        s_px(&t, b, 1, mb);
+    }
+    return s_check(&t);
+}
+
+START_TEST(test_ncci_ptp)
+{
+    SKIP_UNLESS_LOADED();
+    const cs_claim_result_t *r = s_pair(20250301, "G0101", NULL, "G0102", NULL);
+    const cs_claim_edit_t *e = s_edit(r, "ncci_ptp", 1, 2);
+    ck_assert_msg(e != NULL, "G0101 with G0102 (indicator 0) not flagged");
+    ck_assert_str_eq(e->source.set, "ncci-ptp");
+    ck_assert_str_eq(e->source.name, "ptp-hcpcs");
+    ck_assert_int_eq(s_count(s_pair(20250301, "G0101", NULL, "G0102", "59"), "ncci_ptp"), 1);
+    /* indicator 1: an NCCI-associated modifier on either line lets the pair through */
+    ck_assert_int_eq(s_count(s_pair(20250301, "G0101", NULL, "J1100", NULL), "ncci_ptp"), 1);
+    ck_assert_int_eq(s_count(s_pair(20250301, "G0101", NULL, "J1100", "59"), "ncci_ptp"), 0);
+    ck_assert_int_eq(s_count(s_pair(20250301, "G0101", "XS", "J1100", NULL), "ncci_ptp"), 0);
+    ck_assert_int_eq(s_count(s_pair(20250301, "G0101", "F3", "J1100", NULL), "ncci_ptp"), 0);
+    ck_assert_int_eq(s_count(s_pair(20250301, "G0101", "GA", "J1100", NULL), "ncci_ptp"), 1);
+    /* indicator 9: not applicable */
+    ck_assert_int_eq(s_count(s_pair(20250301, "G0101", NULL, "J3490", NULL), "ncci_ptp"), 0);
+    /* deleted 2020-12-31: in effect on 2020-06-01, not on 2025-03-01 */
+    ck_assert_int_eq(s_count(s_pair(20200601, "G0102", NULL, "J7050", NULL), "ncci_ptp"), 1);
+    ck_assert_int_eq(s_count(s_pair(20250301, "G0102", NULL, "J7050", NULL), "ncci_ptp"), 0);
+    /* in effect from 2025-07-01 */
+    ck_assert_int_eq(s_count(s_pair(20250301, "J1100", NULL, "A4550", NULL), "ncci_ptp"), 0);
+    ck_assert_int_eq(s_count(s_pair(20250801, "J1100", NULL, "A4550", NULL), "ncci_ptp"), 1);
+    /* column 2 before column 1 on the claim: still the pair */
+    ck_assert_int_eq(s_count(s_pair(20250301, "G0102", NULL, "G0101", NULL), "ncci_ptp"), 1);
+}
+END_TEST
+
+START_TEST(test_ncci_mue)
+{
+    SKIP_UNLESS_LOADED();
+    static const char *const dx[] = {"Z00.00"};
+    t_claim_t t;
+    /* G0101: 1 a date (indicator 2): 1 unit clean, 2 units flagged, 1 + 1 on two lines too */
+    s_claim(&t, 20250301, CS_SETTING_OUTPATIENT, dx, NULL, 1);
+    s_px(&t, "G0101", 1, NULL);
+    ck_assert_int_eq(s_count(s_check(&t), "mue"), 0);
+    t.c.px = t.px;
+    t.px[0].units = 2;
+    const cs_claim_edit_t *e = s_edit(s_check(&t), "mue", 1, -1);
+    ck_assert_ptr_nonnull(e);
+    ck_assert_ptr_nonnull(strstr(e->message, "2 Date of Service Edit: Policy"));
+    ck_assert_str_eq(e->source.text, "2 Date of Service Edit: Policy");
+    s_claim(&t, 20250301, CS_SETTING_OUTPATIENT, dx, NULL, 1);
+    s_px(&t, "G0101", 1, NULL);
+    s_px(&t, "G0101", 1, "76");
+    ck_assert_ptr_nonnull(s_edit(s_check(&t), "mue", 1, 2));
+    /* A4550: 2 a line (indicator 1): two lines of 2 are clean, one line of 3 is not */
+    s_claim(&t, 20250301, CS_SETTING_OUTPATIENT, dx, NULL, 1);
+    s_px(&t, "A4550", 2, NULL);
+    s_px(&t, "A4550", 2, "76");
+    ck_assert_int_eq(s_count(s_check(&t), "mue"), 0);
+    t.px[1].units = 3;
+    ck_assert_ptr_nonnull(s_edit(s_check(&t), "mue", 2, -1));
+    /* J1100 at and over its value of 10 */
+    s_claim(&t, 20250301, CS_SETTING_OUTPATIENT, dx, NULL, 1);
+    s_px(&t, "J1100", 10, NULL);
+    ck_assert_int_eq(s_count(s_check(&t), "mue"), 0);
+    t.px[0].units = 11;
+    ck_assert_int_eq(s_count(s_check(&t), "mue"), 1);
+    /* before the MUE sample's effective date: skipped, saying so */
+    s_claim(&t, 20240601, CS_SETTING_OUTPATIENT, dx, NULL, 1);
+    s_px(&t, "J1100", 11, NULL);
+    const cs_claim_result_t *r = s_check(&t);
+    ck_assert_int_eq(s_count(r, "mue"), 0);
+    ck_assert_ptr_nonnull(s_skipped(r, "mue"));
 }
 END_TEST
 
@@ -777,6 +886,8 @@ Suite *cs_claim_suite(void)
     tcase_add_test(tc, test_mce_manifestation_and_age_sex);
     tcase_add_test(tc, test_poa);
     tcase_add_test(tc, test_invalid_and_duplicate);
+    tcase_add_test(tc, test_ncci_ptp);
+    tcase_add_test(tc, test_ncci_mue);
     tcase_add_test(tc, test_mce_sweep_v34);
     tcase_add_test(tc, test_excludes1_sweep_fy2021);
     tcase_add_test(tc, test_poa_sweep_fy2026);

@@ -187,6 +187,72 @@ START_TEST(test_mce_hostile)
 }
 END_TEST
 
+START_TEST(test_ncci_samples)
+{
+    char p[PATH_MAX], m[PATH_MAX];
+    s_sample("ncci-ptp", "sample/ncci_ptp_sample.txt", p, sizeof p);
+    s_sample("ncci-mue", "sample/ncci_mue_sample.csv", m, sizeof m);
+    const char *pf[] = {p}, *mf[] = {m};
+    cs_error_t err;
+    cs_mock_host_t *h = NULL;
+    ck_assert_msg(s_run("ncci-ptp", pf, 1, &err, &h) == CS_OK, "%s:%u: %s", err.file, err.line,
+                  err.msg);
+    ck_assert_uint_eq(cs_mock_host_map_count(h), 6);
+    const cs_mock_map_row_t *r = cs_mock_host_map_row(h, 3);
+    ck_assert_str_eq(r->map, "ptp-hcpcs");
+    ck_assert_str_eq(r->source, "G0102");
+    ck_assert_str_eq(r->relationship, "J7050 19960101 20201231 0");
+    r = cs_mock_host_map_row(h, 5);
+    ck_assert_str_eq(r->map, "ptp-cpt");
+    ck_assert_str_eq(r->from_system, "cpt");
+    cs_mock_host_destroy(&h);
+    ck_assert_msg(s_run("ncci-mue", mf, 1, &err, &h) == CS_OK, "%s:%u: %s", err.file, err.line,
+                  err.msg);
+    ck_assert_uint_eq(cs_mock_host_map_count(h), 4);
+    ck_assert_str_eq(cs_mock_host_map_row(h, 0)->relationship,
+                     "1 2 Date of Service Edit: Policy");
+    cs_mock_host_destroy(&h);
+}
+END_TEST
+
+START_TEST(test_ncci_hostile)
+{
+    static const char ptp_head[] = "notice\n\nColumn 1\tColumn 2\t*=in existence prior to "
+                                   "1996\tEffective \tDeletion \tModifier\tPTP Edit "
+                                   "Rationale\n\t\t\tDate\tDate\t0=not allowed\t\n";
+    static const char mue_head[] = "notice, with a comma\nHCPCS/CPT Code,MUE Value,MUE "
+                                   "Adjudication Indicator,MUE Rationale\n";
+    static const struct {
+        const char *loader, *head, *rows;
+        unsigned line;
+        const char *why;
+    } cases[] = {
+        {"ncci-ptp", ptp_head, "G0101\tG0102\t\t2000010\t*\t0\tx\n", 5, "effective"},
+        {"ncci-ptp", ptp_head, "G0101\tG0102\t\t20000101\t2020\t0\tx\n", 5, "deletion"},
+        {"ncci-ptp", ptp_head, "G0101\tG0102\t\t20000101\t*\t2\tx\n", 5, "indicator"},
+        {"ncci-ptp", ptp_head, "G0101\tG0102\t\t20000101\t*\t0\tx\n\tG0103\n", 6,
+         "expected 7"},
+        {"ncci-ptp", ptp_head, "G0101\tG01\t\t20000101\t*\t0\tx\n", 5, "column 2"},
+        {"ncci-mue", mue_head, "G0101,x,1 Line Edit,r\n", 3, "MUE value"},
+        {"ncci-mue", mue_head, "G0101,1,4 Other,r\n", 3, "adjudication"},
+        {"ncci-mue", mue_head, "G0101,1,\"1 Line Edit,r\n", 3, "not closed"},
+        {"ncci-mue", mue_head, "G0101,1,1 Line Edit\n", 3, "expected 4"},
+        {"ncci-mue", "no header here\n", "G0101,1,1 Line Edit,r\n", 0, "no header"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char text[1024], path[PATH_MAX];
+        snprintf(text, sizeof text, "%s%s", cases[i].head, cases[i].rows);
+        s_write("ncci_bad.txt", text, path, sizeof path);
+        const char *files[] = {path};
+        cs_error_t err;
+        ck_assert_int_ne(s_run(cases[i].loader, files, 1, &err, NULL), CS_OK);
+        ck_assert_str_eq(err.file, "ncci_bad.txt");
+        ck_assert_msg(err.line == cases[i].line && strstr(err.msg, cases[i].why),
+                      "case %zu: %u: %s", i, err.line, err.msg);
+    }
+}
+END_TEST
+
 Suite *cs_edit_loaders_suite(void);
 Suite *cs_edit_loaders_suite(void)
 {
@@ -197,6 +263,8 @@ Suite *cs_edit_loaders_suite(void)
     tcase_add_test(tc, test_poa_hostile);
     tcase_add_test(tc, test_mce_sample);
     tcase_add_test(tc, test_mce_hostile);
+    tcase_add_test(tc, test_ncci_samples);
+    tcase_add_test(tc, test_ncci_hostile);
     suite_add_tcase(s, tc);
     return s;
 }

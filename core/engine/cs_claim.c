@@ -433,6 +433,7 @@ static void s_edits(cs_claim_run_t *run)
     }
     cs_claim_code_first(run);
     cs_claim_poa(run);
+    cs_claim_ncci(run);
 }
 
 cs_proto_err_t cs_claim_check(const cs_claim_env_t *env, const cs_claim_t *claim,

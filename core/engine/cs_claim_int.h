@@ -93,7 +93,13 @@ typedef struct cs_claim_set {
     cs_release_t rel;
 } cs_claim_set_t;
 
-enum { CS_CLAIM_SET_MCE = 0, CS_CLAIM_SET_POA = 1, CS_CLAIM_SETS = 2 };
+enum {
+    CS_CLAIM_SET_MCE = 0,
+    CS_CLAIM_SET_POA = 1,
+    CS_CLAIM_SET_PTP = 2,
+    CS_CLAIM_SET_MUE = 3,
+    CS_CLAIM_SETS = 4
+};
 
 typedef struct cs_claim_run {
     const cs_claim_env_t *env;
@@ -150,6 +156,17 @@ int cs_claim_grow(void **arr, uint32_t *cap, uint32_t n, size_t size);
  * manifestation edit. */
 int cs_claim_mce(cs_claim_run_t *run);
 void cs_claim_poa(cs_claim_run_t *run);
+/* The set name (the run's slot which) in effect on the claim's date, noted as used; NULL when
+ * none is. */
+const cs_claim_set_t *cs_claim_set_open(cs_claim_run_t *run, const char *name, int which);
+/* The index of list in set for codes of system, or -1. */
+int cs_claim_set_list(const cs_claim_set_t *set, const char *list, const char *system);
+/* Fill an edit's source from a list of set (detail: the row's data to show, or NULL). */
+cs_claim_edit_t *cs_claim_list_source(const cs_claim_set_t *set, const char *list,
+                                      const char *detail, cs_claim_edit_t *e);
+
+/* The NCCI edits (cs_claim_ncci.c): ncci_ptp and mue over the procedure lines. */
+void cs_claim_ncci(cs_claim_run_t *run);
 
 #ifdef __cplusplus
 }

@@ -40,7 +40,7 @@ static void s_write_source(cs_out_t *out, const cs_claim_source_t *s)
     int note = strcmp(s->what, "note") == 0, title = strcmp(s->what, "title") == 0;
     int list = strcmp(s->what, "list") == 0;
     uint32_t n = 2 + (s->name[0] && !title ? 1 : 0) + (s->on[0] ? 1 : 0) +
-                 ((note || title) ? 1 : 0) + (s->derived ? 1 : 0);
+                 ((note || title || (list && s->text[0])) ? 1 : 0) + (s->derived ? 1 : 0);
     cs_out_map(out, n);
     cs_out_kv_str(out, "set", s->set);
     cs_out_kv_str(out, "release", s->release);
@@ -50,8 +50,8 @@ static void s_write_source(cs_out_t *out, const cs_claim_source_t *s)
     if (s->on[0]) {
         cs_out_kv_str(out, "on", s->on);
     }
-    if (note || title) {
-        cs_out_kv_str(out, note ? "text" : "title", s->text);
+    if (note || title || (list && s->text[0])) {
+        cs_out_kv_str(out, note ? "text" : title ? "title" : "detail", s->text);
     }
     if (s->derived) {
         cs_out_kv_str(out, "derived", s_derived);

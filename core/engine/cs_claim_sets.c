@@ -15,8 +15,7 @@
 
 typedef cs_claim_set_t s_set_t;
 
-/* The set name (slot which of the run's) in effect on the claim's date, or NULL. */
-static const s_set_t *s_open(cs_claim_run_t *run, const char *name, int which)
+const cs_claim_set_t *cs_claim_set_open(cs_claim_run_t *run, const char *name, int which)
 {
     s_set_t *set = &run->sets[which];
     uint64_t snap = cs_reader_snapshot(run->env->reader);
@@ -95,12 +94,22 @@ static int s_on_list(cs_claim_run_t *run, const s_set_t *set, const char *list, 
     return 0;
 }
 
-static cs_claim_edit_t *s_list_edit(const s_set_t *set, const char *list,
-                                    cs_claim_edit_t *e)
+cs_claim_edit_t *cs_claim_list_source(const cs_claim_set_t *set, const char *list,
+                                      const char *detail, cs_claim_edit_t *e)
 {
-    cs_claim_source(e, set->rel.system, set->rel.label, "list", list, NULL, NULL, 0,
-                    set->derived);
+    cs_claim_source(e, set->rel.system, set->rel.label, "list", list, NULL, detail,
+                    detail ? strlen(detail) : 0, set->derived);
     return e;
+}
+
+int cs_claim_set_list(const cs_claim_set_t *set, const char *list, const char *system)
+{
+    for (uint32_t m = 0; m < set->rel.n_maps; m++) {
+        if (strcmp(set->rel.maps[m].name, list) == 0 && strcmp(set->rel.maps[m].from, system) == 0) {
+            return (int)m;
+        }
+    }
+    return -1;
 }
 
 /* ---- MCE ---- */
@@ -130,7 +139,7 @@ static void s_age(cs_claim_run_t *run, const s_set_t *set)
                 sscanf(range, "%d-%d", &lo, &hi) != 2 || (c->age >= lo && c->age <= hi)) {
                 continue;
             }
-            s_list_edit(set, s_ages[a].list,
+            cs_claim_list_source(set, s_ages[a].list, NULL,
                         cs_claim_add_edit(run, "age", CS_SEV_ERROR, &i, 1,
                                           "%s is a %s diagnosis (ages %d to %d in MCE %s), but "
                                           "the patient is %d: check the code or the age",
@@ -156,7 +165,7 @@ static void s_sex(cs_claim_run_t *run, const s_set_t *set)
         if (!s_on_list(run, set, list, i, NULL, 0)) {
             continue;
         }
-        s_list_edit(set, list,
+        cs_claim_list_source(set, list, NULL,
                     cs_claim_add_edit(run, "sex", CS_SEV_ERROR, &i, 1,
                                       "%s is a %s for %s patients only, and the patient is %s: "
                                       "check the code or the sex",
@@ -173,7 +182,7 @@ static void s_principal(cs_claim_run_t *run, const s_set_t *set, const char *lis
     if (s_on_list(run, set, list, 0, NULL, 0)) {
         cs_claim_edit_t *e = cs_claim_add_edit(run, edit, sev, &l0, 1, "%s %s",
                                                run->info[0].code.display, fmt);
-        s_list_edit(set, list, e);
+        cs_claim_list_source(set, list, NULL, e);
     }
 }
 
@@ -185,7 +194,7 @@ static void s_coverage(cs_claim_run_t *run, const s_set_t *set)
         char range[64];
         int lo = 0, hi = 0;
         if (s_on_list(run, set, "noncovered", i, NULL, 0)) {
-            s_list_edit(set, "noncovered",
+            cs_claim_list_source(set, "noncovered", NULL,
                         cs_claim_add_edit(run, "noncovered_procedure", CS_SEV_ERROR, &i, 1,
                                           "%s is never covered by Medicare", code));
         } else if (s_on_list(run, set, "noncovered-age", i, range, sizeof range) &&
@@ -194,14 +203,14 @@ static void s_coverage(cs_claim_run_t *run, const s_set_t *set)
                 cs_claim_add_skip(run, "noncovered_procedure", "the patient's age is not given "
                                   "(%s is not covered at ages %d to %d)", code, lo, hi);
             } else if (c->age >= lo && c->age <= hi) {
-                s_list_edit(set, "noncovered-age",
+                cs_claim_list_source(set, "noncovered-age", NULL,
                             cs_claim_add_edit(run, "noncovered_procedure", CS_SEV_ERROR, &i, 1,
                                               "%s is not covered by Medicare for a patient of "
                                               "%d (ages %d to %d)", code, c->age, lo, hi));
             }
         }
         if (s_on_list(run, set, "limited-coverage", i, NULL, 0)) {
-            s_list_edit(set, "limited-coverage",
+            cs_claim_list_source(set, "limited-coverage", NULL,
                         cs_claim_add_edit(run, "limited_coverage", CS_SEV_WARNING, &i, 1,
                                           "%s has limited coverage: Medicare pays it only "
                                           "under conditions the claim must show", code));
@@ -230,7 +239,7 @@ int cs_claim_mce(cs_claim_run_t *run)
     int answered = 0;
     char d[11];
     cs_claim_date(run->claim->date, d);
-    const s_set_t *set = s_open(run, "mce", CS_CLAIM_SET_MCE);
+    const s_set_t *set = cs_claim_set_open(run, "mce", CS_CLAIM_SET_MCE);
     if (!set) {
         for (size_t k = 0; k < sizeof s_mce_edits / sizeof s_mce_edits[0]; k++) {
             cs_claim_add_skip(run, s_mce_edits[k], "no mce edit set is in effect on %s", d);
@@ -240,7 +249,7 @@ int cs_claim_mce(cs_claim_run_t *run)
         s_sex(run, set);
         uint32_t l0 = 0;
         if (s_on_list(run, set, "manifestation", 0, NULL, 0)) {
-            s_list_edit(set, "manifestation",
+            cs_claim_list_source(set, "manifestation", NULL,
                         cs_claim_add_edit(run, "manifestation_principal", CS_SEV_ERROR, &l0, 1,
                                           "%s is a manifestation code: it cannot be the "
                                           "principal diagnosis; list the underlying condition "
@@ -290,7 +299,7 @@ static void s_poa_line(cs_claim_run_t *run, const s_set_t *set, uint32_t i)
                               "POA-exempt list", code);
     }
     if (e) {
-        s_list_edit(set, "exempt", e);
+        cs_claim_list_source(set, "exempt", NULL, e);
     }
 }
 
@@ -306,7 +315,7 @@ void cs_claim_poa(cs_claim_run_t *run)
     }
     char d[11];
     cs_claim_date(c->date, d);
-    const s_set_t *set = s_open(run, "poa-exempt", CS_CLAIM_SET_POA);
+    const s_set_t *set = cs_claim_set_open(run, "poa-exempt", CS_CLAIM_SET_POA);
     if (!set) {
         cs_claim_add_skip(run, "poa", "no poa-exempt edit set is in effect on %s", d);
     } else {

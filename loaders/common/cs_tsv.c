@@ -5,18 +5,60 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Split line[0..len) at tabs; a field wrapped in double quotes loses them. */
-static int s_split(cs_text_t *t, char *line, size_t len, cs_tsv_row_t *row)
+/* A quoted field of a CSV line starting at line[i] (the opening quote): its text unquoted in
+ * place ("" becomes "), NUL-terminated; *end gets the offset after the closing quote. */
+static int s_quoted(cs_text_t *t, char *line, size_t len, size_t i, unsigned lineno,
+                    size_t *end)
+{
+    size_t o = i;
+    for (size_t p = i + 1; p < len; p++) {
+        if (line[p] == '"' && p + 1 < len && line[p + 1] == '"') {
+            line[o++] = '"';
+            p++;
+        } else if (line[p] == '"') {
+            line[o] = '\0';
+            *end = p + 1;
+            return CS_OK;
+        } else {
+            line[o++] = line[p];
+        }
+    }
+    return cs_text_fail(t, CS_EMALFORMED, lineno, (unsigned)i + 1, "a quoted field is not "
+                        "closed on its line");
+}
+
+/* Split line[0..len) at sep; a field wrapped in double quotes loses them (and, for ',', may
+ * hold the separator). */
+static int s_split(cs_text_t *t, char *line, size_t len, char sep, cs_tsv_row_t *row)
 {
     row->n = 0;
     size_t start = 0;
     for (size_t i = 0; i <= len; i++) {
-        if (i < len && line[i] != '\t') {
+        if (sep == ',' && i == start && i < len && line[i] == '"') {
+            size_t end = 0;
+            int rc = s_quoted(t, line, len, i, row->line, &end);
+            if (rc != CS_OK) {
+                return rc;
+            }
+            if (end < len && line[end] != sep) {
+                return cs_text_fail(t, CS_EMALFORMED, row->line, (unsigned)end + 1,
+                                    "text after a quoted field");
+            }
+            if (row->n == CS_TSV_FIELDS) {
+                break;
+            }
+            row->f[row->n] = line + i;
+            row->col[row->n++] = (unsigned)i + 1;
+            i = end;
+            start = end + 1;
+            continue;
+        }
+        if (i < len && line[i] != sep) {
             continue;
         }
         if (row->n == CS_TSV_FIELDS) {
             return cs_text_fail(t, CS_EMALFORMED, row->line, (unsigned)start + 1,
-                                "more than %d tab-separated fields", CS_TSV_FIELDS);
+                                "more than %d fields", CS_TSV_FIELDS);
         }
         line[i] = '\0';
         char *f = line + start;
@@ -34,6 +76,12 @@ static int s_split(cs_text_t *t, char *line, size_t len, cs_tsv_row_t *row)
 
 int cs_tsv_read(cs_text_t *t, const char *path, char *buf, cs_tsv_fn fn, void *ud)
 {
+    return cs_tsv_read_sep(t, path, buf, '\t', 0, fn, ud);
+}
+
+int cs_tsv_read_sep(cs_text_t *t, const char *path, char *buf, char sep, int blank_ok,
+                    cs_tsv_fn fn, void *ud)
+{
     t->base = cs_text_base_name(path);
     FILE *fp = fopen(path, "rb");
     if (!fp) {
@@ -45,9 +93,13 @@ int cs_tsv_read(cs_text_t *t, const char *path, char *buf, cs_tsv_fn fn, void *u
         char *line;
         size_t len;
         unsigned shift;
-        rc = cs_text_next_filled(t, &line, &len, &shift);
+        rc = blank_ok ? cs_text_next(t, &line, &len, &shift)
+                      : cs_text_next_filled(t, &line, &len, &shift);
         if (rc != CS_OK || !line) {
             break;
+        }
+        if (blank_ok && cs_text_is_empty(line, len)) {
+            continue;
         }
         size_t bad = cs_text_utf8_end(line, len, 1);
         if (bad < len) {
@@ -56,7 +108,7 @@ int cs_tsv_read(cs_text_t *t, const char *path, char *buf, cs_tsv_fn fn, void *u
             break;
         }
         cs_tsv_row_t row = {.line = t->lineno};
-        if ((rc = s_split(t, line, len, &row)) != CS_OK ||
+        if ((rc = s_split(t, line, len, sep, &row)) != CS_OK ||
             (rc = fn(ud, t, &row)) != CS_OK ||
             (t->lineno % 4096 == 0 && (rc = cs_text_poll(t, t->lineno, t->done)) != CS_OK)) {
             break;

@@ -35,6 +35,12 @@ typedef int (*cs_tsv_fn)(void *ud, cs_text_t *t, const cs_tsv_row_t *row);
  * and cancel. CS_OK or the first failure. */
 int cs_tsv_read(cs_text_t *t, const char *path, char *buf, cs_tsv_fn fn, void *ud);
 
+/* cs_tsv_read with another separator (',': a field may be wrapped in double quotes, with ""
+ * for a quote inside, and hold the separator) and, with blank_ok, blank lines anywhere
+ * (skipped; a CMS notice has some). */
+int cs_tsv_read_sep(cs_text_t *t, const char *path, char *buf, char sep, int blank_ok,
+                    cs_tsv_fn fn, void *ud);
+
 /* The first line of path (CR and BOM removed) into out[cap]; 0, or -1 when unreadable. */
 int cs_tsv_first_line(const char *path, char *out, size_t cap);
 
