@@ -13,12 +13,14 @@ CC         ?= cc
 V          ?= 0
 
 # Debian 12 packages behind each pkg-config module, for the error message.
-DEPS_PC    := libzmq lmdb msgpack libxml-2.0 nettle
+DEPS_PC    := libzmq lmdb msgpack libxml-2.0 nettle libmicrohttpd jansson
 DEB_libzmq := libzmq3-dev
 DEB_lmdb   := liblmdb-dev
 DEB_msgpack := libmsgpack-dev
 DEB_libxml-2.0 := libxml2-dev
 DEB_nettle := nettle-dev
+DEB_libmicrohttpd := libmicrohttpd-dev
+DEB_jansson := libjansson-dev
 DEB_check  := check
 
 define need_pc
@@ -82,6 +84,16 @@ CLI_SRC    := $(wildcard clients/codeset/*.c)
 CLI_OBJ    := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 CLI        := $(BUILD)/bin/codeset
 
+# ---- codeset-http: the HTTP facade (http/: JSON API, FHIR, web page) --------
+# Every http/*.c is compiled in; main.c apart, they are linked into the test binary too.
+HTTP_BIN      := $(BUILD)/bin/codeset-http
+HTTP_SRC      := $(wildcard http/*.c)
+HTTP_OBJ      := $(HTTP_SRC:%.c=$(BUILD)/obj/%.o)
+HTTP_LIB_OBJ  := $(filter-out $(BUILD)/obj/http/main.o,$(HTTP_OBJ))
+HTTP_CFLAGS   := $(shell $(PKG_CONFIG) --cflags libmicrohttpd jansson)
+HTTP_LIBS     := $(shell $(PKG_CONFIG) --libs libmicrohttpd jansson)
+HTTP_ASSETS   := $(wildcard http/www/*)
+
 # ---- plugins: every folder under plugins/ and loaders/ is one .so ----------
 # loaders/common/ holds sources several loaders compile in (see their plugin.mk), not a plugin.
 PLUGIN_DIRS := $(filter-out plugins/common loaders/common,\
@@ -104,7 +116,7 @@ PUBLIC_HDR := $(wildcard core/include/codeset/*.h)
 .PHONY: all check asan tsan bench fuzz fuzz-build install uninstall clean format-check headers-check \
         layers-check \
         plugin-symbols-check replay run-check valgrind
-all: $(LIB_A) $(LIB_SO) $(CODESETD) $(CLI) $(PLUGINS)
+all: $(LIB_A) $(LIB_SO) $(CODESETD) $(CLI) $(PLUGINS) $(HTTP_BIN)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -128,6 +140,12 @@ $(CODESETD): $(BUILD)/obj/core/broker/codesetd.o $(LIB_A)
 $(CLI): $(CLI_OBJ) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS) -lm
+
+$(HTTP_OBJ) $(TEST_OBJ): CPPFLAGS += -Ihttp
+$(HTTP_OBJ) $(TEST_OBJ): CFLAGS += $(HTTP_CFLAGS)
+$(HTTP_BIN): $(HTTP_OBJ) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS) $(HTTP_LIBS) -lm
 
 # A plugin links only libc and its declared libraries (-z defs: no daemon symbols).
 define plugin_rule
@@ -154,9 +172,10 @@ $(TEST_OBJ) $(BUILD)/obj/tests/bench/%.o: CFLAGS += -Wno-format-truncation
 $(BUILD)/obj/tests/check_main.o: CPPFLAGS += -I$(BUILD)/tests
 $(BUILD)/obj/tests/check_main.o: $(BUILD)/tests/suites.h
 
-$(CHECK_BIN): $(TEST_OBJ) $(LIB_A)
+$(CHECK_BIN): $(TEST_OBJ) $(HTTP_LIB_OBJ) $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(CORE_LIBS) $(XML_LIBS) -lm
+	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(CORE_LIBS) $(XML_LIBS) \
+	    $(HTTP_LIBS) -lm
 
 # Every fuzz binary links the loader harness (tests/fuzz/loader_run.c) and the mock host: the
 # loader targets need them, the others ignore them.
@@ -286,13 +305,17 @@ $(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(BUILD)/obj/tests/bench/bench_ut
                   $(BUILD)/obj/tests/embed_engine.o $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS) -lm
-BENCHES := $(filter-out $(BUILD)/bench/bench_util,$(BENCHES))
+BENCHES := $(filter-out $(BUILD)/bench/bench_util $(BUILD)/bench/bench_redis,$(BENCHES))
 # Keep the objects (intermediates of the pattern rule above) so a second `make bench` links only.
 .SECONDARY: $(BENCHES:$(BUILD)/bench/%=$(BUILD)/obj/tests/bench/%.o) \
-            $(BUILD)/obj/tests/bench/bench_util.o
+            $(BUILD)/obj/tests/bench/bench_util.o $(BUILD)/obj/tests/bench/bench_redis.o
+# The benchmarks that set codeset beside Redis link its helpers and hiredis.
+REDIS_BENCHES := $(BUILD)/bench/bench_broker $(BUILD)/bench/bench_clients
 HIREDIS_CFLAGS = $(shell $(PKG_CONFIG) --cflags hiredis 2>/dev/null)
-$(BUILD)/obj/tests/bench/bench_broker.o: CFLAGS += $(HIREDIS_CFLAGS)
-$(BUILD)/bench/bench_broker: CORE_LIBS += $(shell $(PKG_CONFIG) --libs hiredis 2>/dev/null)
+$(REDIS_BENCHES:$(BUILD)/bench/%=$(BUILD)/obj/tests/bench/%.o) \
+    $(BUILD)/obj/tests/bench/bench_redis.o: CFLAGS += $(HIREDIS_CFLAGS)
+$(REDIS_BENCHES): $(BUILD)/obj/tests/bench/bench_redis.o
+$(REDIS_BENCHES): CORE_LIBS += $(shell $(PKG_CONFIG) --libs hiredis 2>/dev/null)
 
 bench: all $(BENCHES)
 	$(Q)for b in $(BENCHES); do \
@@ -323,7 +346,9 @@ all: $(PC_FILE)
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/codeset/plugins \
 	    $(DESTDIR)$(PREFIX)/include/codeset $(DESTDIR)$(PREFIX)/lib/pkgconfig
-	install -m 0755 $(CODESETD) $(CLI) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0755 $(CODESETD) $(CLI) $(HTTP_BIN) $(DESTDIR)$(PREFIX)/bin/
+	install -d $(DESTDIR)$(PREFIX)/share/codeset/www
+	install -m 0644 $(HTTP_ASSETS) $(DESTDIR)$(PREFIX)/share/codeset/www/
 	install -m 0644 $(PLUGINS) $(DESTDIR)$(PREFIX)/lib/codeset/plugins/
 	install -m 0644 $(LIB_A) $(DESTDIR)$(PREFIX)/lib/
 	$(call so_install,$(LIB_SO).$(SO_VERSION),libcodeset)
@@ -332,37 +357,42 @@ install: all
 	$(Q)if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then ldconfig; fi
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/codesetd $(DESTDIR)$(PREFIX)/bin/codeset
+	rm -f $(DESTDIR)$(PREFIX)/bin/codesetd $(DESTDIR)$(PREFIX)/bin/codeset \
+	    $(DESTDIR)$(PREFIX)/bin/codeset-http
+	rm -rf $(DESTDIR)$(PREFIX)/share/codeset
 	rm -rf $(DESTDIR)$(PREFIX)/lib/codeset $(DESTDIR)$(PREFIX)/include/codeset
 	rm -f $(DESTDIR)$(PREFIX)/lib/libcodeset.a $(DESTDIR)$(PREFIX)/lib/libcodeset.so*
 	rm -f $(DESTDIR)$(PREFIX)/lib/pkgconfig/codeset.pc
 
 # ---- man pages, systemd unit, sysusers entry, example configuration ----------
-MAN_PAGES := man/codeset.1 man/codesetd.8
+MAN_PAGES := man/codeset.1 man/codesetd.8 man/codeset-http.8
 UNIT_FILE := $(BUILD)/packaging/codesetd.service
+HTTP_UNIT := $(BUILD)/packaging/codeset-http.service
 # Rewritten only when its text changes (a new PREFIX), like codeset.pc.
-$(UNIT_FILE): packaging/codesetd.service.in pc-force
+$(BUILD)/packaging/%.service: packaging/%.service.in pc-force
 	@mkdir -p $(dir $@)
 	$(Q)sed 's|@BINDIR@|$(PREFIX)/bin|g' $< > $@.tmp
 	$(Q)if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
-all: $(UNIT_FILE)
+all: $(UNIT_FILE) $(HTTP_UNIT)
 .PHONY: packaging-install packaging-uninstall
 install: packaging-install
 uninstall: packaging-uninstall
-packaging-install: $(UNIT_FILE)
+packaging-install: $(UNIT_FILE) $(HTTP_UNIT)
 	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man8 \
 	    $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(PREFIX)/lib/sysusers.d \
 	    $(DESTDIR)$(PREFIX)/share/doc/codeset/examples
 	install -m 0644 man/codeset.1 $(DESTDIR)$(PREFIX)/share/man/man1/
-	install -m 0644 man/codesetd.8 $(DESTDIR)$(PREFIX)/share/man/man8/
-	install -m 0644 $(UNIT_FILE) $(DESTDIR)$(PREFIX)/lib/systemd/system/
+	install -m 0644 man/codesetd.8 man/codeset-http.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 0644 $(UNIT_FILE) $(HTTP_UNIT) $(DESTDIR)$(PREFIX)/lib/systemd/system/
 	install -m 0644 packaging/codeset.sysusers $(DESTDIR)$(PREFIX)/lib/sysusers.d/codeset.conf
 	install -m 0644 packaging/codesetd.default packaging/codeset.sysusers \
 	    $(DESTDIR)$(PREFIX)/share/doc/codeset/examples/
 packaging-uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/share/man/man1/codeset.1 \
-	    $(DESTDIR)$(PREFIX)/share/man/man8/codesetd.8
-	rm -f $(DESTDIR)$(PREFIX)/lib/systemd/system/codesetd.service
+	    $(DESTDIR)$(PREFIX)/share/man/man8/codesetd.8 \
+	    $(DESTDIR)$(PREFIX)/share/man/man8/codeset-http.8
+	rm -f $(DESTDIR)$(PREFIX)/lib/systemd/system/codesetd.service \
+	    $(DESTDIR)$(PREFIX)/lib/systemd/system/codeset-http.service
 	rm -f $(DESTDIR)$(PREFIX)/lib/sysusers.d/codeset.conf
 	rm -rf $(DESTDIR)$(PREFIX)/share/doc/codeset
 

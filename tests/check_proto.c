@@ -1174,8 +1174,8 @@ START_TEST(test_names)
     ck_assert_ptr_nonnull(cs_proto_errname(CS_PERR_NONE));
 
     static const char *ops[] = {"ping", "lookup", "validate", "search", "crosswalk", "releases",
-                                "diff", "stats", "load", "job", "retire", "drop", "plugins",
-                                "cancel", "verify", "claim", "claims"};
+                                "diff", "stats", "index", "load", "job", "retire", "drop",
+                                "plugins", "cancel", "verify", "claim", "claims"};
     ck_assert_uint_eq(sizeof ops / sizeof ops[0], CS_OP_COUNT_ - 1);
     for (int op = CS_OP_PING; op < CS_OP_COUNT_; op++) {
         ck_assert_str_eq(cs_proto_opname((cs_op_t)op), ops[op - 1]);

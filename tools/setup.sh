@@ -1,7 +1,7 @@
 #!/bin/sh
 # Install what codeset needs to build and test on Debian 12 (idempotent).
 set -eu
-PKGS="build-essential pkg-config libzmq3-dev liblmdb-dev libxml2-dev libmsgpack-dev check lmdb-utils libsqlite3-dev python3-zmq python3-msgpack libzip-dev nettle-dev redis-server libhiredis-dev"
+PKGS="build-essential pkg-config libzmq3-dev liblmdb-dev libxml2-dev libmsgpack-dev check lmdb-utils libsqlite3-dev python3-zmq python3-msgpack libzip-dev nettle-dev redis-server libhiredis-dev libmicrohttpd-dev libjansson-dev chromium chromium-driver python3-selenium wrk"
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
     SUDO="sudo"

@@ -278,6 +278,62 @@ static int s_search(cs_cli_t *cli, const cs_cli_args_t *args)
     return s_simple(cli, cli->connect, &req, cs_cli_render_search);
 }
 
+/* TABLE [WORDS...]: words are searched; words holding '>' are a path ("Neoplasm, neoplastic >
+ * breast"); none lists the main terms. */
+static int s_index(cs_cli_t *cli, const cs_cli_args_t *args)
+{
+    const char *limit = args->opt[CS_CLI_OPT_LIMIT];
+    const char *offset = args->opt[CS_CLI_OPT_OFFSET];
+    const char *release = args->opt[CS_CLI_OPT_RELEASE];
+    const char *date = args->opt[CS_CLI_OPT_DATE];
+    char q[1024];
+    size_t o = 0;
+    q[0] = '\0';
+    for (int i = 1; i < args->n_pos && o < sizeof q; i++) {
+        o += (size_t)snprintf(q + o, sizeof q - o, "%s%s", i > 1 ? " " : "", args->pos[i]);
+    }
+    const char *parts[10];
+    uint32_t n_parts = 0;
+    char *save = NULL;
+    if (strchr(q, '>')) {
+        for (char *p = strtok_r(q, ">", &save); p && n_parts < 10; p = strtok_r(NULL, ">", &save)) {
+            while (*p == ' ') {
+                p++;
+            }
+            size_t l = strlen(p);
+            while (l && p[l - 1] == ' ') {
+                p[--l] = '\0';
+            }
+            parts[n_parts++] = p;
+        }
+    }
+    s_req_t req;
+    s_req_init(&req, "index", 2 + (q[0] ? 1 : 0) + s_n(limit, offset, release) +
+                                  s_n(date, NULL, NULL));
+    cs_cli_pack_kv_str(&req.pk, "system", "icd10cm");
+    cs_cli_pack_kv_str(&req.pk, "table", args->pos[0]);
+    if (n_parts) {
+        cs_cli_pack_str(&req.pk, "path");
+        msgpack_pack_array(&req.pk, n_parts);
+        for (uint32_t i = 0; i < n_parts; i++) {
+            cs_cli_pack_str(&req.pk, parts[i]);
+        }
+    } else if (q[0]) {
+        cs_cli_pack_kv_str(&req.pk, "q", q);
+    }
+    s_kv_opt(&req, "release", release);
+    s_kv_opt(&req, "date", date);
+    if (limit != NULL) {
+        cs_cli_pack_str(&req.pk, "limit");
+        msgpack_pack_int64(&req.pk, strtoll(limit, NULL, 10));
+    }
+    if (offset != NULL) {
+        cs_cli_pack_str(&req.pk, "offset");
+        msgpack_pack_int64(&req.pk, strtoll(offset, NULL, 10));
+    }
+    return s_simple(cli, cli->connect, &req, cs_cli_render_index);
+}
+
 static int s_crosswalk(cs_cli_t *cli, const cs_cli_args_t *args)
 {
     const char *map = args->opt[CS_CLI_OPT_MAP];
@@ -629,6 +685,10 @@ static const cs_cli_command_t s_commands[] = {
      O(LIMIT) | O(OFFSET) | O(BILLABLE_ONLY) | O(RELEASE) | O(DATE), 0,
      "SYSTEM WORDS... [--limit N] [--offset N] [--billable-only] [--release R] [--date D]",
      "find codes by words of their titles, or by code prefix"},
+    {"index", s_index, 1, -1, 0, O(LIMIT) | O(OFFSET) | O(RELEASE) | O(DATE), 0,
+     "TABLE [WORDS... | TERM > SUBTERM...] [--limit N] [--offset N] [--release R] [--date D]",
+     "the ICD-10-CM Index: TABLE index, eindex, drug or neoplasm; words searched, or a path "
+     "walked (TERM > SUBTERM), or the main terms"},
     {"crosswalk", s_crosswalk, 3, 3, 0,
      O(MAP) | O(RELEASE) | O(TO_RELEASE) | O(DATE) | O(REVERSE), 0,
      "FROM TO CODE [--map M] [--reverse] [--date D] [--release R --to-release R]",

@@ -30,6 +30,8 @@ size_t cs_cli_render_validate(const cs_cli_t *cli, const msgpack_object *reply);
 size_t cs_cli_count_invalid(const msgpack_object *reply);
 
 void cs_cli_render_search(const cs_cli_t *cli, const msgpack_object *reply);
+/* The index op's reply (cli_render_index.c). */
+void cs_cli_render_index(const cs_cli_t *cli, const msgpack_object *reply);
 void cs_cli_render_crosswalk(const cs_cli_t *cli, const msgpack_object *reply);
 void cs_cli_render_releases(const cs_cli_t *cli, const msgpack_object *reply);
 void cs_cli_render_diff(const cs_cli_t *cli, const msgpack_object *reply);

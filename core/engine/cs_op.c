@@ -5,6 +5,9 @@
 
 #define B(k) CS_KEY_BIT(CS_KEY_##k)
 
+/* "accepts" is a uint32_t of key bits: a key past bit 31 needs a wider type there first. */
+_Static_assert(CS_KEY_COUNT_ <= 32, "cs_op_def_t.accepts holds at most 32 key bits");
+
 /* clang-format off */
 const cs_op_def_t cs_ops[CS_OP_COUNT_] = {
     [CS_OP_PING] = {
@@ -22,7 +25,7 @@ const cs_op_def_t cs_ops[CS_OP_COUNT_] = {
     [CS_OP_SEARCH] = {
         .name = "search", .required = {CS_KEY_SYSTEM, CS_KEY_Q},
         .accepts = CS_KEYS_COMMON | CS_KEYS_RELEASE | B(Q) | B(LIMIT) | B(OFFSET) |
-                   B(BILLABLE_ONLY),
+                   B(BILLABLE_ONLY) | B(INCLUDE),
         .limit_max = CS_PROTO_MAX_LIMIT,
         .flags = CS_OPF_ENGINE | CS_OPF_SLOW, .handler = cs_op_search},
     [CS_OP_CROSSWALK] = {
@@ -30,6 +33,12 @@ const cs_op_def_t cs_ops[CS_OP_COUNT_] = {
         .accepts = CS_KEYS_COMMON | B(FROM) | B(TO) | B(CODE) | B(MAP) | B(REVERSE) |
                    B(RELEASE) | B(TO_RELEASE) | B(DATE),
         .flags = CS_OPF_ENGINE | CS_OPF_SLOW, .handler = cs_op_crosswalk},
+    [CS_OP_INDEX] = {
+        .name = "index", .required = {CS_KEY_SYSTEM, CS_KEY_TABLE},
+        .accepts = CS_KEYS_COMMON | CS_KEYS_RELEASE | B(TABLE) | B(Q) | B(PATH) | B(CODE) | B(FOLLOW) |
+                   B(LIMIT) | B(OFFSET),
+        .limit_max = 100,
+        .flags = CS_OPF_ENGINE | CS_OPF_SLOW, .handler = cs_op_index},
     [CS_OP_RELEASES] = {
         .name = "releases", .accepts = CS_KEYS_COMMON | B(SYSTEM),
         .flags = CS_OPF_ENGINE, .handler = cs_op_releases},
@@ -101,6 +110,9 @@ static const char *const s_keynames[CS_KEY_COUNT_] = {
     [CS_KEY_OFFSET] = "offset",
     [CS_KEY_BILLABLE_ONLY] = "billable_only",
     [CS_KEY_REVERSE] = "reverse",
+    [CS_KEY_TABLE] = "table",
+    [CS_KEY_PATH] = "path",
+    [CS_KEY_FOLLOW] = "follow",
     [CS_KEY_SETTING] = "setting",
     [CS_KEY_PATIENT] = "patient",
     [CS_KEY_DIAGNOSES] = "diagnoses",

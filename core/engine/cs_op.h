@@ -52,6 +52,9 @@ typedef enum cs_key {
     CS_KEY_OFFSET,         /* int >= 0 */
     CS_KEY_BILLABLE_ONLY,  /* bool */
     CS_KEY_REVERSE,        /* bool */
+    CS_KEY_TABLE,          /* str */
+    CS_KEY_PATH,           /* array of str, at most CS_INDEX_PATH_MAX */
+    CS_KEY_FOLLOW,         /* bool */
     CS_KEY_SETTING,        /* str: inpatient, outpatient, professional */
     CS_KEY_PATIENT,        /* map: age, age_days (int), sex (str) */
     CS_KEY_DIAGNOSES,      /* array of maps: code (str), poa (str) */
@@ -79,6 +82,7 @@ enum {
 };
 
 #define CS_OP_SLOW_CODES 100
+#define CS_INDEX_PATH_MAX 10 /* terms of an index path: a main term and 9 levels */
 
 /* What a handler works with; the serving thread fills it in. */
 struct cs_engine;
@@ -131,6 +135,8 @@ cs_proto_err_t cs_op_search(cs_op_ctx_t *ctx, const cs_request_t *req, cs_out_t 
 cs_proto_err_t cs_op_crosswalk(cs_op_ctx_t *ctx, const cs_request_t *req, cs_out_t *out);
 cs_proto_err_t cs_op_releases(cs_op_ctx_t *ctx, const cs_request_t *req, cs_out_t *out);
 cs_proto_err_t cs_op_diff(cs_op_ctx_t *ctx, const cs_request_t *req, cs_out_t *out);
+/* the engine (cs_query.c, answered by cs_index_answer.c) */
+cs_proto_err_t cs_op_index(cs_op_ctx_t *ctx, const cs_request_t *req, cs_out_t *out);
 /* claim scrubbing (cs_claim_op.c) */
 cs_proto_err_t cs_op_claim(cs_op_ctx_t *ctx, const cs_request_t *req, cs_out_t *out);
 cs_proto_err_t cs_op_claims(cs_op_ctx_t *ctx, const cs_request_t *req, cs_out_t *out);

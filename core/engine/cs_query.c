@@ -7,6 +7,7 @@
 
 #include "engine/cs_crosswalk.h"
 #include "engine/cs_diff.h"
+#include "engine/cs_index_answer.h"
 #include "engine/cs_op.h"
 #include "engine/cs_resolve.h"
 #include "engine/cs_search.h"
@@ -1005,7 +1006,14 @@ static cs_proto_err_t s_search(cs_engine_t *e, const cs_request_t *req, cs_out_t
     if (perr != CS_PERR_NONE) {
         return perr;
     }
-    return cs_search_answer(e->reader, ctx.sys->system, ctx.rel.id, ctx.rel.label, req, out);
+    if (!(req->include & CS_INCLUDE_INDEX)) {
+        return cs_search_answer(e->reader, ctx.sys->system, ctx.rel.id, ctx.rel.label, req, out);
+    }
+    /* the ICD-10-CM Index's terms as a source too (engine/cs_index_answer.h) */
+    cs_index_source_t src = {e->store, e->reader, e->plugins, req};
+    cs_search_extra_t extra = {"index", cs_index_source_write, &src};
+    return cs_search_answer_with(e->reader, ctx.sys->system, ctx.rel.id, ctx.rel.label, req,
+                                 &extra, out);
 }
 
 /* ---- diff ---- */
@@ -1060,6 +1068,16 @@ static cs_proto_err_t s_read_op(cs_engine_t *e, s_read_fn fn, const cs_request_t
 static cs_proto_err_t s_crosswalk(cs_engine_t *e, const cs_request_t *req, cs_out_t *out)
 {
     return cs_crosswalk_answer(e->store, e->reader, e->plugins, req, out);
+}
+
+static cs_proto_err_t s_index(cs_engine_t *e, const cs_request_t *req, cs_out_t *out)
+{
+    return cs_index_answer(e->store, e->reader, e->plugins, req, out);
+}
+
+cs_proto_err_t cs_op_index(cs_op_ctx_t *ctx, const cs_request_t *req, cs_out_t *out)
+{
+    return s_read_op(ctx->engine, s_index, req, out);
 }
 
 cs_proto_err_t cs_op_ping(cs_op_ctx_t *ctx, const cs_request_t *req, cs_out_t *out)

@@ -32,6 +32,15 @@ cs_str_t cs_request_file_at(const cs_request_t *req, uint32_t i)
     return req->files[i];
 }
 
+cs_str_t cs_request_path_at(const cs_request_t *req, uint32_t i)
+{
+    cs_str_t none = {NULL, 0};
+    if (i >= req->n_path || req->path == NULL) {
+        return none;
+    }
+    return req->path[i];
+}
+
 void cs_request_clamp_limit(cs_request_t *req, uint32_t max)
 {
     if (req->op == CS_OP_SEARCH && (req->limit > (int64_t)max || (req->limit < 1 && max < 20))) {

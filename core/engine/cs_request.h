@@ -39,6 +39,7 @@ typedef enum cs_op {
     CS_OP_RELEASES,
     CS_OP_DIFF,
     CS_OP_STATS,
+    CS_OP_INDEX,
     /* admin ops: only on the admin endpoint */
     CS_OP_LOAD,
     CS_OP_JOB,
@@ -104,6 +105,7 @@ enum {
     CS_INCLUDE_NOTES = 1u << 0,
     CS_INCLUDE_CHILDREN = 1u << 1,
     CS_INCLUDE_ANCESTORS = 1u << 2,
+    CS_INCLUDE_INDEX = 1u << 3, /* search: the ICD-10-CM Index's terms as a source too */
 };
 
 /* A decoded request. Absent optional keys leave their fields zero / empty. */
@@ -126,6 +128,10 @@ typedef struct cs_request {
     int64_t offset;            /* search offset; 0 when absent */
     int billable_only;         /* search flag */
     int reverse;               /* crosswalk: which sources map to code */
+    cs_str_t table;            /* index: index, eindex, drug, neoplasm */
+    uint32_t n_path;           /* index: terms in "path" */
+    const cs_str_t *path;      /* index: the "path" array */
+    int follow;                /* index: follow see and see also */
     const struct cs_claim *claims; /* claim: the one claim; claims: n_claims of them
                                     * (engine/cs_claim.h), in the codec's memory */
     uint32_t n_claims;
@@ -140,6 +146,8 @@ void cs_request_init(cs_request_t *req);
 cs_str_t cs_request_code_at(const cs_request_t *req, uint32_t i);
 /* The i-th file of a load request. */
 cs_str_t cs_request_file_at(const cs_request_t *req, uint32_t i);
+/* The i-th term of an index request's path. */
+cs_str_t cs_request_path_at(const cs_request_t *req, uint32_t i);
 
 /* Clamp a search request's limit to a broker's ceiling max (below CS_PROTO_MAX_LIMIT): a
  * larger limit, or no limit when the default (20) is above max, becomes max. */

@@ -1,5 +1,6 @@
 /* cs_resolve.c: the one release resolver. */
 #include "engine/cs_resolve.h"
+#include "load/cs_index_keys.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -12,6 +13,9 @@ cs_proto_err_t cs_resolve(cs_reader_t *r, cs_catalog_memo_t *memo,
     out->msg[0] = '\0'; /* not the whole struct: this runs for every lookup */
     out->err = CS_PERR_NONE;
     out->sys = cs_plugin_host_system(plugins, system.ptr, system.len);
+    if (!out->sys) {
+        out->sys = cs_index_keys_for(system.ptr, system.len); /* an index set's keys */
+    }
     if (!out->sys) {
         snprintf(out->msg, sizeof out->msg, "no code system '%s' is known here",
                  cs_str_printable(system, sbuf, sizeof sbuf));

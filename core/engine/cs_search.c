@@ -773,6 +773,19 @@ static int s_page(s_q_t *q, const cs_search_query_t *sq, s_work_t *w, cs_search_
     return CS_OK;
 }
 
+/* Clear in bits every doc outside [lo, hi). */
+static void s_keep_range(uint64_t *bits, size_t words64, uint32_t lo, uint32_t hi)
+{
+    for (size_t wi = 0; wi < words64; wi++) {
+        uint64_t first = (uint64_t)wi * 64;
+        for (unsigned b = 0; b < 64 && bits[wi]; b++) {
+            if (first + b < lo || first + b >= hi) {
+                bits[wi] &= ~(1ull << b);
+            }
+        }
+    }
+}
+
 static int s_run_text(s_q_t *q, const cs_search_query_t *sq, cs_search_result_t *out,
                       cs_error_t *err)
 {
@@ -799,6 +812,9 @@ static int s_run_text(s_q_t *q, const cs_search_query_t *sq, cs_search_result_t 
     if (rc == CS_OK) {
         if (sq->billable_only) {
             s_and_stored(q, CS_SEARCH_TAG_BILLABLE, -1, w.bits, w.words64);
+        }
+        if (sq->doc_hi) {
+            s_keep_range(w.bits, w.words64, sq->doc_lo, sq->doc_hi);
         }
         out->total = s_popcount(w.bits, w.words64);
         rc = s_rank(q, &w, out->total);
@@ -912,6 +928,13 @@ int cs_search_run(cs_reader_t *r, uint32_t release, const cs_search_query_t *sq,
 cs_proto_err_t cs_search_answer(cs_reader_t *r, const cs_system_ops_t *sys, uint32_t release,
                                 cs_span_t label, const cs_request_t *req, cs_out_t *out)
 {
+    return cs_search_answer_with(r, sys, release, label, req, NULL, out);
+}
+
+cs_proto_err_t cs_search_answer_with(cs_reader_t *r, const cs_system_ops_t *sys,
+                                     uint32_t release, cs_span_t label, const cs_request_t *req,
+                                     const cs_search_extra_t *extra, cs_out_t *out)
+{
     cs_search_query_t sq = {
         .q = req->q.ptr,
         .q_len = req->q.len,
@@ -936,7 +959,7 @@ cs_proto_err_t cs_search_answer(cs_reader_t *r, const cs_system_ops_t *sys, uint
         free(res);
         return CS_PERR_INTERNAL;
     }
-    cs_reply_begin(out, req, 1, 3);
+    cs_reply_begin(out, req, 1, extra ? 4 : 3);
     cs_out_cstr(out, "release");
     cs_out_strn(out, label.ptr, label.len);
     cs_out_kv_int(out, "total", (int64_t)res->total);
@@ -957,5 +980,9 @@ cs_proto_err_t cs_search_answer(cs_reader_t *r, const cs_system_ops_t *sys, uint
         cs_out_hit(out, &hit);
     }
     free(res);
+    if (extra) {
+        cs_out_cstr(out, extra->key);
+        extra->write(extra->arg, out);
+    }
     return CS_PERR_NONE;
 }

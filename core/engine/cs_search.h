@@ -40,6 +40,9 @@ typedef struct cs_search_query {
     uint32_t limit;                  /* 1..CS_SEARCH_MAX_LIMIT (clamped) */
     uint64_t offset;                 /* hits skipped */
     int billable_only;               /* 1: count and return billable codes only */
+    uint32_t doc_lo, doc_hi;         /* only docs with ids in [doc_lo, doc_hi) count: one
+                                      * table of an index set (cs_index_format.h); doc_hi 0:
+                                      * every doc */
 } cs_search_query_t;
 
 typedef struct cs_search_hit {
@@ -67,6 +70,19 @@ int cs_search_run(cs_reader_t *r, uint32_t release, const cs_search_query_t *q,
  * Returns CS_PERR_NONE, or the error it wrote instead (internal). */
 cs_proto_err_t cs_search_answer(cs_reader_t *r, const cs_system_ops_t *sys, uint32_t release,
                                 cs_span_t label, const cs_request_t *req, cs_out_t *out);
+
+/* One more key of the search reply, written by another source (the ICD-10-CM Index's terms,
+ * engine/cs_index_answer.h): write(arg, out) writes the value of key. */
+typedef struct cs_search_extra {
+    const char *key;
+    void (*write)(void *arg, cs_out_t *out);
+    void *arg;
+} cs_search_extra_t;
+
+/* cs_search_answer with the extra key after "hits" (extra NULL: none). */
+cs_proto_err_t cs_search_answer_with(cs_reader_t *r, const cs_system_ops_t *sys,
+                                     uint32_t release, cs_span_t label, const cs_request_t *req,
+                                     const cs_search_extra_t *extra, cs_out_t *out);
 
 #ifdef __cplusplus
 }

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "load/cs_index_keys.h"
 #include "load/cs_infile.h"
 #include "store/cs_catalog.h"
 #include "store/cs_checksum.h"
@@ -529,10 +530,11 @@ static int s_check_loader(const cs_plugin_host_t *plugins, const cs_plugin_desc_
                             loader->name, want);
     }
     const cs_plugin_desc_t *sysp = cs_plugin_host_system(plugins, system, strlen(system));
-    if (!(flags & CS_LOADER_MAPS) && !sysp) {
+    uint32_t own = CS_LOADER_MAPS | CS_LOADER_INDEX; /* sets with no system plugin */
+    if (!(flags & own) && !sysp) {
         return cs_error_set(err, CS_EINVAL, "no system plugin '%s' is loaded", system);
     }
-    if ((flags & CS_LOADER_MAPS) && sysp) {
+    if ((flags & own) && sysp) {
         return cs_error_set(err, CS_EINVAL, "'%s' is a code system; a map set needs a name "
                             "of its own", system);
     }
@@ -599,9 +601,11 @@ static int s_prepare(cs_jobs_t *jobs, cs_release_t *rel, cs_error_t *err)
 static int s_run(cs_jobs_t *jobs, cs_release_t *rel, cs_sink_t *sink, cs_error_t *err)
 {
     int maps = (jobs->loader_flags & CS_LOADER_MAPS) != 0;
-    const cs_plugin_desc_t *sysp = maps ? NULL : cs_plugin_host_system(jobs->plugins,
-                                                                       rel->system,
-                                                                       strlen(rel->system));
+    const cs_plugin_desc_t *sysp =
+        maps ? NULL
+             : (jobs->loader_flags & CS_LOADER_INDEX)
+                   ? cs_index_keys_system()
+                   : cs_plugin_host_system(jobs->plugins, rel->system, strlen(rel->system));
     if (!sysp && !maps) {
         return cs_error_set(err, CS_ENOTFOUND, "no system plugin '%s' is loaded", rel->system);
     }

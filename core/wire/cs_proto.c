@@ -407,6 +407,7 @@ static const struct {
     {CS_KEY_MAP, offsetof(cs_request_t, map), CS_PROTO_MAX_STR},
     {CS_KEY_LOADER, offsetof(cs_request_t, loader), CS_PROTO_MAX_STR},
     {CS_KEY_JOB, offsetof(cs_request_t, job), CS_PROTO_MAX_STR},
+    {CS_KEY_TABLE, offsetof(cs_request_t, table), CS_PROTO_MAX_STR},
 };
 
 void cs_request_init_reusable(cs_request_t *req)
@@ -536,6 +537,8 @@ static cs_proto_err_t s_decode_include(cs_request_t *req, const msgpack_object *
             req->include |= CS_INCLUDE_CHILDREN;
         } else if (s.len == 9 && memcmp(s.ptr, "ancestors", 9) == 0) {
             req->include |= CS_INCLUDE_ANCESTORS;
+        } else if (s.len == 5 && memcmp(s.ptr, "index", 5) == 0) {
+            req->include |= CS_INCLUDE_INDEX;
         }
     }
     return e;
@@ -865,6 +868,15 @@ static cs_proto_err_t s_decode_values(cs_request_t *req, const s_keys_t *k, cs_e
     }
     if (e == CS_PERR_NONE && val[CS_KEY_REVERSE] != NULL) {
         e = s_decode_bool(val[CS_KEY_REVERSE], "reverse", &req->reverse, err);
+    }
+    if (e == CS_PERR_NONE && val[CS_KEY_PATH] != NULL) {
+        e = s_check_str_array(val[CS_KEY_PATH], "path", CS_INDEX_PATH_MAX, 1, err);
+        if (e == CS_PERR_NONE) {
+            e = s_str_list(req, val[CS_KEY_PATH], &req->path, &req->n_path, err);
+        }
+    }
+    if (e == CS_PERR_NONE && val[CS_KEY_FOLLOW] != NULL) {
+        e = s_decode_bool(val[CS_KEY_FOLLOW], "follow", &req->follow, err);
     }
     if (e == CS_PERR_NONE && (req->op == CS_OP_CLAIM || req->op == CS_OP_CLAIMS)) {
         e = s_decode_claims(req, k, err); /* the nested claim shape */

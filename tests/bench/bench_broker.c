@@ -29,6 +29,7 @@
 #include <zmq.h>
 
 #include "../embed_engine.h"
+#include "bench_redis.h"
 #include "bench_util.h"
 #include "codeset/codeset.h"
 #include "engine/cs_embed.h"
@@ -140,14 +141,6 @@ static pid_t s_echo_start(const char *ep, const void *reply, size_t len)
             zmq_msg_close(&frames[n - 1]);
             zmq_send(s, reply, len, ZMQ_DONTWAIT);
         }
-    }
-}
-
-static void s_child_stop(pid_t pid)
-{
-    if (pid > 0) {
-        kill(pid, SIGTERM);
-        waitpid(pid, NULL, 0);
     }
 }
 
@@ -281,108 +274,25 @@ static void s_floor_lmdb(const char *dbdir)
 
 /* ---- Redis ---- */
 
-static int s_find_exe(const char *name, char *out, size_t cap)
-{
-    const char *path = getenv("PATH");
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", path ? path : "/usr/bin:/bin");
-    for (char *dir = strtok(buf, ":"); dir; dir = strtok(NULL, ":")) {
-        snprintf(out, cap, "%s/%s", dir, name);
-        if (access(out, X_OK) == 0) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
-static pid_t s_redis_start(const char *exe, int port)
-{
-    pid_t pid = fork();
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGTERM); /* never outlive the bench */
-        int fd = open("/dev/null", O_WRONLY);
-        if (fd >= 0) {
-            dup2(fd, STDOUT_FILENO);
-            close(fd);
-        }
-        char p[16];
-        snprintf(p, sizeof p, "%d", port);
-        execl(exe, exe, "--port", p, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-              "--daemonize", "no", (char *)NULL);
-        _exit(127);
-    }
-    return pid;
-}
-
-static redisContext *s_redis_connect(int port)
-{
-    for (int i = 0; i < 100; i++) {
-        redisContext *c = redisConnect("127.0.0.1", port);
-        if (c && !c->err) {
-            redisReply *r = redisCommand(c, "PING");
-            int ok = r && r->type == REDIS_REPLY_STATUS;
-            freeReplyObject(r);
-            if (ok) {
-                return c;
-            }
-        }
-        redisFree(c);
-        usleep(50000);
-    }
-    return NULL;
-}
-
-/* Read one reply; then every reply already buffered. Returns how many, or -1. */
-static long s_redis_drain(redisContext *c)
-{
-    void *reply = NULL;
-    if (redisGetReply(c, &reply) != REDIS_OK || !reply) {
-        return -1;
-    }
-    long n = 1;
-    freeReplyObject(reply);
-    for (;;) {
-        reply = NULL;
-        if (redisReaderGetReply(c->reader, &reply) != REDIS_OK) {
-            return -1;
-        }
-        if (!reply) {
-            return n;
-        }
-        freeReplyObject(reply);
-        n++;
-    }
-}
-
 static void s_redis(void)
 {
     char exe[PATH_MAX];
-    if (!s_find_exe("redis-server", exe, sizeof exe)) {
+    if (!bench_find_exe("redis-server", exe, sizeof exe)) {
         printf("  redis-server not found (apt-get install redis-server): Redis skipped\n");
         return;
     }
     int port = bench_free_port();
-    pid_t pid = s_redis_start(exe, port);
-    redisContext *c = s_redis_connect(port);
+    pid_t pid = bench_redis_start(exe, port);
+    redisContext *c = bench_redis_connect(port);
     if (!c) {
         printf("  redis-server did not answer on port %d: Redis skipped\n", port);
-        s_child_stop(pid);
+        bench_child_stop(pid);
         return;
     }
     /* the same code -> title pairs the broker holds, loaded by pipelined SETs */
-    for (size_t i = 0; i < s_n_codes;) {
-        size_t batch = 0;
-        for (; i < s_n_codes && batch < 1000; i++, batch++) {
-            redisAppendCommand(c, "SET %s %s", s_codes[i].code, s_codes[i].title);
-        }
-        for (size_t k = 0; k < batch;) {
-            long got = s_redis_drain(c);
-            if (got < 0) {
-                fprintf(stderr, "bench: redis SET failed\n");
-                exit(1);
-            }
-            k += (size_t)got;
-        }
+    if (bench_redis_fill(c, s_codes, s_n_codes) != 0) {
+        fprintf(stderr, "bench: redis SET failed\n");
+        exit(1);
     }
     redisReply *dbsize = redisCommand(c, "DBSIZE");
     printf("  redis-server %s on port %d, %lld keys\n", exe, port,
@@ -412,7 +322,7 @@ static void s_redis(void)
                 redisAppendCommand(c, "GET %s", s_codes[(size_t)rand_r(&seed) % s_n_codes].code);
                 sent++;
             }
-            long n = s_redis_drain(c);
+            long n = bench_redis_drain(c);
             if (n < 0) {
                 fprintf(stderr, "bench: redis pipeline failed\n");
                 exit(1);
@@ -450,7 +360,7 @@ static void s_redis(void)
     s_sum.redis_anon = bench_rss_anon(pid) / 1048576.0;
     printf("  %-46s %11.1f MiB\n", "redis-server RssAnon (95,358 keys)", s_sum.redis_anon);
     redisFree(c);
-    s_child_stop(pid);
+    bench_child_stop(pid);
 }
 
 /* ---- embedded ---- */
@@ -675,7 +585,7 @@ static void s_zmq_floor(bench_conn_t *q)
     s_sum.zmq_pipe100 = s_pipe_section(ep, "bare ZeroMQ pipelined, 100 in flight", ided,
                                        PIPE_N, 100);
     bench_conn_close(&c);
-    s_child_stop(pid);
+    bench_child_stop(pid);
     free(reply);
     bench_bodies_free(lookups, SYNC_N);
     bench_bodies_free(ided, PIPE_N);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -77,6 +78,34 @@ double bench_print3(const char *what, const char *unit, double *v, size_t n)
     printf("  %-46s min %11.2f  median %11.2f  max %11.2f %s\n", what, lo, med, hi, unit);
     fflush(stdout);
     return med;
+}
+
+double bench_cpu_seconds(pid_t pid)
+{
+    char path[64], line[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        return -1;
+    }
+    int got = fgets(line, sizeof line, f) != NULL;
+    fclose(f);
+    /* the command may hold spaces: the fields start after its closing parenthesis */
+    const char *p = got ? strrchr(line, ')') : NULL;
+    unsigned long utime, stime;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime,
+                     &stime) != 2) {
+        return -1;
+    }
+    return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
+}
+
+double bench_cpu_self(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 double bench_rss_anon(pid_t pid)

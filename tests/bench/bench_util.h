@@ -41,6 +41,11 @@ int bench_rss(pid_t pid, const char *map_suffix, double *vmrss, double *map_rss)
 /* RssAnon of pid (its anonymous memory: heap, not files it maps), in bytes; -1 if unread. */
 double bench_rss_anon(pid_t pid);
 
+/* CPU time (user + system, all threads) pid has used so far, in seconds; -1 if unread. */
+double bench_cpu_seconds(pid_t pid);
+/* The same for this process (getrusage). */
+double bench_cpu_self(void);
+
 /* ---- codes of an ICD-10-CM order file ---- */
 typedef struct bench_code {
     char code[8];    /* as the order file writes it: "E119" */

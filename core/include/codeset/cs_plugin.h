@@ -23,6 +23,10 @@
  *                     built for 1.0 keeps working: the host reads the appended fields only
  *                     when struct_size (records) or abi_minor (loader ops) says they exist,
  *                     and a loader checks CS_HOST_HAS before it calls emit_map.
+ *   1.2 (2026-12-03)  cs_loader_ops_t flags: CS_LOADER_INDEX (an index set: entries whose
+ *                     codes are keys of core/store/cs_index_format.h, taken as they are, with
+ *                     no system plugin). Nothing else changes; a 1.1 host refuses a 1.2
+ *                     plugin (abi_minor too new), so it never misreads the flag.
  */
 #ifndef CS_PLUGIN_H
 #define CS_PLUGIN_H
@@ -37,7 +41,7 @@ extern "C" {
 #endif
 
 #define CS_ABI_MAJOR 1 /* bump when anything is removed or changed */
-#define CS_ABI_MINOR 1 /* bump when anything is appended */
+#define CS_ABI_MINOR 2 /* bump when anything is appended */
 
 enum cs_plugin_kind {
     CS_PLUGIN_SYSTEM = 1,
@@ -199,6 +203,12 @@ enum cs_loader_flag {
      * FHIR CodeSystem). The host files every record under that system and ignores
      * rec->system. With CS_LOADER_MAPS, "system" names the map set instead of systems[0]. */
     CS_LOADER_ANY_SYSTEM = 1u << 1,
+    /* ABI 1.2. The loader fills an index set (the ICD-10-CM Index and its tables), not a code
+     * system: systems[0] names the set ("icd10cm-index"), no system plugin is involved, and
+     * it emits records (never map rows) whose code and parent are keys as
+     * core/store/cs_index_format.h lays them out (upper-case letters and digits, taken as they
+     * are). Its releases answer the index op. */
+    CS_LOADER_INDEX = 1u << 2,
 };
 
 /* The descriptor every plugin exports as `const cs_plugin_desc_t cs_plugin_<name>`. */
