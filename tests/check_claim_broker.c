@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../clients/codeset/cli.h"
 #include "cs_daemon.h"
 #include "cs_test.h"
 
@@ -315,6 +316,55 @@ START_TEST(test_hostile_edit_set)
 }
 END_TEST
 
+/* codeset claim FILE: a claim object, and a batch array, through the CLI. */
+static int s_cli_claim(const char *json, int as_json, char *out, size_t cap)
+{
+    char dir[PATH_MAX], path[PATH_MAX + 16];
+    cs_test_tmpdir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/claim.json", dir);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(json, f);
+    fclose(f);
+    char *text = NULL, *etext = NULL;
+    size_t n = 0, en = 0;
+    FILE *o = open_memstream(&text, &n), *e = open_memstream(&etext, &en);
+    const char *argv[] = {"codeset", "--connect", s_d.query_ep, "claim", path, "--json"};
+    int rc = cs_cli_main(as_json ? 6 : 5, (char **)argv, o, e);
+    fclose(o);
+    fclose(e);
+    snprintf(out, cap, "%s%s", text, etext);
+    free(text);
+    free(etext);
+    cs_test_rmtree(dir);
+    return rc;
+}
+
+START_TEST(test_cli_claim)
+{
+    SKIP_UNLESS();
+    char out[8192];
+    int rc = s_cli_claim("{\"date\":\"2021-03-01\",\"setting\":\"outpatient\",\"diagnoses\":"
+                         "[{\"code\":\"E10.9\"},{\"code\":\"E11.9\"}]}", 0, out, sizeof out);
+    ck_assert_msg(rc == 0 && strstr(out, "excludes1") && strstr(out, "claim: clean"), "%d: %s",
+                  rc, out);
+    rc = s_cli_claim("[{\"date\":\"2021-03-01\",\"diagnoses\":[{\"code\":\"E11.9\"}]},"
+                     "{\"date\":\"2021-03-01\",\"diagnoses\":[{\"code\":\"G63\"}]}]", 0,
+                     out, sizeof out);
+    if (getenv("CS_SHOW_CLI")) {
+        fprintf(stderr, "%s", out);
+    }
+    ck_assert_msg(rc == 4 && strstr(out, "claim 2: NOT CLEAN") &&
+                  strstr(out, "manifestation_principal"), "%d: %s", rc, out);
+    rc = s_cli_claim("[{\"date\":\"2021-03-01\",\"diagnoses\":[{\"code\":\"G63\"}]}]", 1,
+                     out, sizeof out);
+    ck_assert_msg(rc == 4 && strstr(out, "\"edit\":\"manifestation_principal\""), "%d: %s",
+                  rc, out);
+    rc = s_cli_claim("{\"date\": \"2021-03-01\", \"date\": 1}", 0, out, sizeof out);
+    ck_assert_msg(rc == 2 && strstr(out, "claim.json:1:"), "%d: %s", rc, out);
+}
+END_TEST
+
 Suite *cs_claim_broker_suite(void);
 Suite *cs_claim_broker_suite(void)
 {
@@ -326,6 +376,7 @@ Suite *cs_claim_broker_suite(void)
     tcase_add_test(tc, test_claim_errors);
     tcase_add_test(tc, test_claims_batch);
     tcase_add_test(tc, test_hostile_edit_set);
+    tcase_add_test(tc, test_cli_claim);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -123,10 +123,17 @@ static cs_proto_err_t s_answer(const cs_claim_env_t *env, const cs_request_t *re
     return CS_PERR_NONE;
 }
 
+/* A codec that does not decode the nested claim shape leaves req->claims NULL. */
+static cs_proto_err_t s_not_decoded(cs_out_t *out, const cs_request_t *req)
+{
+    return cs_reply_errorf(out, req, CS_PERR_BAD_REQUEST, "%s: this interface does not decode "
+                           "claims (send them over the wire protocol)", cs_proto_opname(req->op));
+}
+
 static cs_proto_err_t s_claim(const cs_engine_view_t *v, const cs_request_t *req, cs_out_t *out)
 {
     if (req->n_claims != 1 || !req->claims) {
-        return cs_reply_errorf(out, req, CS_PERR_INTERNAL, "the claim was not decoded");
+        return s_not_decoded(out, req);
     }
     cs_claim_env_t env = s_env(v);
     cs_claim_result_t res;
@@ -141,6 +148,9 @@ static cs_proto_err_t s_claim(const cs_engine_view_t *v, const cs_request_t *req
 static cs_proto_err_t s_claims(const cs_engine_view_t *v, const cs_request_t *req,
                                cs_out_t *out)
 {
+    if (!req->claims) {
+        return s_not_decoded(out, req);
+    }
     cs_claim_env_t env = s_env(v);
     cs_claim_result_t res;
     cs_claim_result_init(&res);
