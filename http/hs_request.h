@@ -30,6 +30,7 @@ typedef struct hs_request {
     json_t *root;     /* the object it borrows from (a reference held) */
     cs_str_t *codes;  /* "codes", as req->codes */
     cs_str_t *files;  /* "files", as req->files */
+    void *claims;     /* claim and claims: their memory (hs_claim.h), as req->claims */
 } hs_request_t;
 
 void hs_request_init(hs_request_t *r);
