@@ -238,9 +238,15 @@ START_TEST(test_coderef_parse)
     ck_assert_str_eq(r[1].lo, "E11");
     ck_assert_int_eq(cs_coderef_match(&r[1], "E119", 4), 1);
     ck_assert_int_eq(cs_coderef_match(&r[2], "P702", 4), 1);
-    const char *w = "HbA1C level (R73.09) O9A";
-    ck_assert_uint_eq(cs_coderef_parse(w, strlen(w), r, 8), 2); /* not the word A1C */
+    const char *w = "HbA1C level, vitamin B12 (R73.09, O9A)";
+    ck_assert_uint_eq(cs_coderef_parse(w, strlen(w), r, 8), 2); /* not A1C, not B12 */
+    ck_assert_str_eq(r[0].lo, "R7309");
     ck_assert_str_eq(r[1].lo, "O9A");
+    const char *o = "diabetic acidosis - see categories E08-E10, E13 with ketoacidosis, D09.8";
+    ck_assert_uint_eq(cs_coderef_parse(o, strlen(o), r, 8), 3);
+    ck_assert_str_eq(r[0].hi, "E10");
+    ck_assert_str_eq(r[1].lo, "E13");
+    ck_assert_str_eq(r[2].lo, "D098");
     const char *g = "pregnancy (O00-O9A)";
     ck_assert_uint_eq(cs_coderef_parse(g, strlen(g), r, 8), 1);
     ck_assert_int_eq(cs_coderef_match(&r[0], "O9A11", 5), 1);
@@ -533,6 +539,13 @@ START_TEST(test_invalid_and_duplicate)
     ck_assert_uint_ge(r->n_used, 1);
     ck_assert_str_eq(r->used[0].set, "icd10cm");
     ck_assert_str_eq(r->used[0].label, "2021");
+    /* H40.11X0 is a code of FY2016, not of FY2017 (split into H40.1110...): not_effective on
+     * a date of FY2017, naming the release that holds it */
+    static const char *const gone[] = {"H40.11X0"};
+    s_claim(&t, 20170301, CS_SETTING_OUTPATIENT, gone, NULL, 1);
+    r = s_check(&t);
+    ck_assert_int_eq(r->lines[0].reason, CS_CLAIM_NOT_EFFECTIVE);
+    ck_assert_msg(strstr(r->lines[0].message, "release 2016"), "%s", r->lines[0].message);
 }
 END_TEST
 
@@ -569,8 +582,8 @@ static int s_one(const char *code, int date, cs_claim_setting_t setting, int age
     s_age_sex(&t, age, sex);
     cs_claim_env_t env = {.reader = s_reader, .plugins = s_plugins};
     ck_assert_int_eq(cs_claim_check(&env, &t.c, &s_res), CS_PERR_NONE);
-    *found = s_res.lines[0].reason != CS_CLAIM_UNKNOWN &&
-             s_res.lines[0].reason != CS_CLAIM_MALFORMED;
+    *found = s_res.lines[0].reason == CS_CLAIM_VALID ||
+             s_res.lines[0].reason == CS_CLAIM_NOT_BILLABLE; /* in the release in effect */
     return s_edit(&s_res, edit, 0, -1) != NULL;
 }
 
@@ -797,8 +810,10 @@ static void s_excl_pairs(t_excl_t *x, const char *holder, const char *text)
         s_claim(&t, 20210301, CS_SETTING_OUTPATIENT, codes, NULL, 2);
         cs_claim_env_t env = {.reader = s_reader, .plugins = s_plugins};
         ck_assert_int_eq(cs_claim_check(&env, &t.c, &s_res), CS_PERR_NONE);
-        if (s_res.lines[0].reason == CS_CLAIM_UNKNOWN || s_res.lines[1].reason == CS_CLAIM_UNKNOWN ||
-            s_res.lines[1].reason == CS_CLAIM_MALFORMED) {
+        if ((s_res.lines[0].reason != CS_CLAIM_VALID &&
+             s_res.lines[0].reason != CS_CLAIM_NOT_BILLABLE) ||
+            (s_res.lines[1].reason != CS_CLAIM_VALID &&
+             s_res.lines[1].reason != CS_CLAIM_NOT_BILLABLE)) {
             x->absent++;
             continue;
         }
@@ -860,11 +875,13 @@ START_TEST(test_excludes1_sweep_fy2021)
     s_excl_walk(rd, &x);
     cs_reader_end(s_reader);
     xmlFreeTextReader(rd);
-    fprintf(stderr, "Excludes1 FY2021: %ld notes, %ld name codes, %ld parsed; %ld pairs of a "
+    fprintf(stderr, "Excludes1 FY2021: %ld notes, %ld hold a code-like word, %ld parsed as "
+            "naming codes; %ld pairs of a "
             "diagnosis and a code its note names, all %ld flagged (%ld name a code FY2021 does "
             "not hold, %ld name the diagnosis itself)\n", x.notes, x.mentions, x.parsed,
             x.pairs, x.flagged, x.absent, x.self);
-    ck_assert_int_eq(x.parsed, x.mentions);
+    ck_assert_int_le(x.parsed, x.mentions);
+    ck_assert_int_ge(x.parsed * 100, x.mentions * 97);
     ck_assert_int_gt(x.flagged, 5000);
 }
 END_TEST

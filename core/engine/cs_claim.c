@@ -224,6 +224,42 @@ static int s_outside(const cs_claim_t *c, const cs_entry_t *ent, char *why, size
     return 0;
 }
 
+/* Line i's code is not in the release in effect: not_effective when other releases of its
+ * system hold it (named, as validate names them), else unknown. */
+static void s_not_here(cs_claim_run_t *run, uint32_t i, const cs_resolution_t *rs)
+{
+    cs_claim_line_t *l = &run->res->lines[i];
+    const cs_code_t *code = &run->info[i].code;
+    const char *sys = rs->sys->name;
+    cs_release_t *all = NULL;
+    size_t n = 0;
+    char in[160] = "";
+    size_t at = 0, found = 0;
+    if (cs_catalog_list(run->env->reader, sys, strlen(sys), &all, &n) == CS_OK) {
+        for (size_t k = 0; k < n && at < sizeof in - 40; k++) {
+            cs_entry_t ent;
+            if (all[k].id != rs->rel.id &&
+                cs_codeidx_entry(run->index, run->env->reader, all[k].id, code->cls, code->key,
+                                 strlen(code->key), 0, &ent) == CS_OK) {
+                at += (size_t)snprintf(in + at, sizeof in - at, "%s%s", found++ ? ", " : "",
+                                       all[k].label);
+            }
+        }
+    }
+    free(all);
+    char d[11];
+    cs_claim_date(run->claim->date, d);
+    l->reason = found ? CS_CLAIM_NOT_EFFECTIVE : CS_CLAIM_UNKNOWN;
+    if (found) {
+        snprintf(l->message, sizeof l->message, "%s is not in effect on %s (release %.*s); it "
+                 "is a code of release%s %s", code->display, d, (int)rs->rel.label.len,
+                 rs->rel.label.ptr, found > 1 ? "s" : "", in);
+    } else {
+        snprintf(l->message, sizeof l->message, "%s is not a code of %s release %.*s",
+                 code->display, sys, (int)rs->rel.label.len, rs->rel.label.ptr);
+    }
+}
+
 /* Validate line i (system and code as sent) into res->lines[i]. */
 static void s_check_code(cs_claim_run_t *run, uint32_t i, const cs_resolution_t *rs,
                          cs_str_t code)
@@ -241,9 +277,7 @@ static void s_check_code(cs_claim_run_t *run, uint32_t i, const cs_resolution_t 
     cs_entry_t ent;
     if (cs_codeidx_entry(run->index, run->env->reader, rs->rel.id, inf->code.cls, inf->code.key,
                          strlen(inf->code.key), 0, &ent) != CS_OK) {
-        l->reason = CS_CLAIM_UNKNOWN;
-        snprintf(l->message, sizeof l->message, "%s is not a code of %s release %.*s",
-                 inf->code.display, rs->sys->name, (int)rs->rel.label.len, rs->rel.label.ptr);
+        s_not_here(run, i, rs);
         return;
     }
     inf->found = 1;

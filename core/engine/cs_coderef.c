@@ -51,27 +51,53 @@ static void s_set(cs_coderef_t *r, const char *lo, const char *hi)
     r->hi_len = (uint8_t)strlen(hi);
 }
 
+/* Only separators between two references of one list: ", ", " and ", " or ". */
+static int s_list_gap(const char *t, size_t from, size_t to)
+{
+    static const char *const gaps[] = {", ", ",", " and ", " or ", ", and "};
+    for (size_t g = 0; g < sizeof gaps / sizeof gaps[0]; g++) {
+        size_t n = strlen(gaps[g]);
+        if (to - from == n && memcmp(t + from, gaps[g], n) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 size_t cs_coderef_parse(const char *text, size_t len, cs_coderef_t *out, size_t cap)
 {
     size_t n = 0;
+    int depth = 0;       /* parentheses open */
+    size_t last = 0;     /* where the last reference ended (0: none yet) */
     for (size_t p = 0; text && p < len;) {
         char lo[CS_CODEREF_KEY], hi[CS_CODEREF_KEY];
-        size_t m = s_code_at(text, len, p, lo);
+        depth += text[p] == '(' ? 1 : text[p] == ')' && depth > 0 ? -1 : 0;
+        size_t start = p, m = s_code_at(text, len, p, lo);
         if (!m) {
             p++;
             continue;
         }
         p += m;
         memcpy(hi, lo, sizeof hi);
+        int marked = memchr(text + start, '.', m) != NULL; /* "D09.8": a code by its dot */
         if (p + 1 < len && text[p] == '.' && text[p + 1] == '-') {
             p += 2; /* "E10.-": the family, which is the prefix */
+            marked = 1;
         } else if (p < len && text[p] == '-') {
             size_t m2 = s_code_at(text, len, p + 1, hi);
             p += m2 ? m2 + 1 : 1; /* "E08-E13" a range; "O24.4-" a family */
             if (!m2) {
                 memcpy(hi, lo, sizeof hi);
             }
+            marked = 1;
         }
+        /* Inside parentheses anything shaped like a code is one; outside, only a code marked
+         * as one (a dot, a family's dash, a range) or the next of a list that began with one
+         * ("categories E08-E10, E13"): "vitamin B12 deficiency" names no code B12. */
+        if (!depth && !marked && !(last && s_list_gap(text, last, start))) {
+            continue;
+        }
+        last = p;
         if (n < cap) {
             s_set(&out[n], lo, hi);
         }

@@ -9,8 +9,12 @@
  * A reference is kept in storage form (upper case, no dot): lo..hi, equal for one code or
  * family. A code matches a single reference when its key starts with it, and a range when
  * its key lies between them, each end compared over the shorter of the two (J60 and J67.9
- * both lie in J60-J67.9; ASCII order is the tabular's: O9A sorts after O99). Text that merely looks like a code inside a word ("A1C") is not one:
- * a reference starts and ends at a non-alphanumeric byte.
+ * both lie in J60-J67.9; ASCII order is the tabular's: O9A sorts after O99). Inside
+ * parentheses anything shaped like a code is one; outside them (23 Excludes1 notes of FY2021
+ * write "carcinoma in situ of nose NOS D09.8") only a code marked as one by a dot, a family's
+ * dash or a range, and the codes of a list it begins ("categories E08-E10, E13"): "vitamin
+ * B12 deficiency (E53.8)" names E53.8, not B12. Text that looks like a code inside a word
+ * ("HbA1C") is not one: a reference starts and ends at a non-alphanumeric byte.
  *
  * Pure functions, no allocation; thread-safe.
  */
