@@ -144,7 +144,7 @@ static cs_proto_err_t s_diagnoses(const s_cx_t *c, const json_t *v, cs_claim_t *
         return s_bad(c, CS_PERR_INTERNAL, "out of memory decoding the claim");
     }
     for (size_t i = 0; e == CS_PERR_NONE && i < n; i++) {
-        char what[32];
+        char what[48];
         snprintf(what, sizeof what, "diagnoses[%zu]", i);
         const json_t *d = json_array_get(v, i);
         e = s_str(c, d, what, "code", CS_PROTO_MAX_STR, 1, &dx[i].code);
@@ -160,7 +160,7 @@ static cs_proto_err_t s_diagnoses(const s_cx_t *c, const json_t *v, cs_claim_t *
 static cs_proto_err_t s_procedure(const s_cx_t *c, const json_t *p, size_t i,
                                   cs_claim_px_t *px)
 {
-    char what[32];
+    char what[48];
     snprintf(what, sizeof what, "procedures[%zu]", i);
     int has = 0;
     px->units = 1;
