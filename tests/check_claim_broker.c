@@ -168,6 +168,26 @@ static void s_expect(cs_tclient_t *q, const char *code, const char *what)
                   what, got);
 }
 
+/* A claim of one diagnosis: {key: "E11.9"} (as_map) or the int 5, with setting if given. */
+static void s_one_dx(cs_tclient_t *q, const char *setting, const char *key, int as_map)
+{
+    msgpack_packer *pk = cs_tclient_begin(q);
+    msgpack_pack_map(pk, setting ? 4 : 3);
+    cs_tpack_kv(pk, "op", "claim");
+    cs_tpack_kv(pk, "date", "2021-03-01");
+    if (setting) {
+        cs_tpack_kv(pk, "setting", setting);
+    }
+    cs_tpack_str(pk, "diagnoses");
+    msgpack_pack_array(pk, 1);
+    if (as_map) {
+        msgpack_pack_map(pk, 1);
+        cs_tpack_kv(pk, key, key[0] == 'p' ? "Y" : "E11.9");
+    } else {
+        msgpack_pack_int(pk, 5);
+    }
+}
+
 START_TEST(test_claim_errors)
 {
     SKIP_UNLESS();
@@ -191,32 +211,11 @@ START_TEST(test_claim_errors)
     ck_assert_str_eq(cs_obj_error_code(r, got, sizeof got), "no_release_for_date");
     r = s_claim(q, "2021-02-30", dx, 1, NULL, NULL);
     ck_assert_str_eq(cs_obj_error_code(r, got, sizeof got), "bad_request");
-    pk = cs_tclient_begin(q);
-    msgpack_pack_map(pk, 4);
-    cs_tpack_kv(pk, "op", "claim");
-    cs_tpack_kv(pk, "date", "2021-03-01");
-    cs_tpack_kv(pk, "setting", "home");
-    cs_tpack_str(pk, "diagnoses");
-    msgpack_pack_array(pk, 1);
-    msgpack_pack_map(pk, 1);
-    cs_tpack_kv(pk, "code", "E11.9");
+    s_one_dx(q, "home", "code", 1);
     s_expect(q, "bad_request", "setting home");
-    pk = cs_tclient_begin(q);
-    msgpack_pack_map(pk, 3);
-    cs_tpack_kv(pk, "op", "claim");
-    cs_tpack_kv(pk, "date", "2021-03-01");
-    cs_tpack_str(pk, "diagnoses");
-    msgpack_pack_array(pk, 1);
-    msgpack_pack_map(pk, 1);
-    cs_tpack_kv(pk, "poa", "Y");
+    s_one_dx(q, NULL, "poa", 1);
     s_expect(q, "bad_request", "a diagnosis without code");
-    pk = cs_tclient_begin(q);
-    msgpack_pack_map(pk, 3);
-    cs_tpack_kv(pk, "op", "claim");
-    cs_tpack_kv(pk, "date", "2021-03-01");
-    cs_tpack_str(pk, "diagnoses");
-    msgpack_pack_array(pk, 1);
-    msgpack_pack_int(pk, 5);
+    s_one_dx(q, NULL, "code", 0);
     s_expect(q, "bad_request", "a diagnosis that is not a map");
     /* the broker still answers */
     static const char *const one[] = {"E11.9"};

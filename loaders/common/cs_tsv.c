@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* A quoted field of a CSV line starting at line[i] (the opening quote): its text unquoted in
@@ -161,4 +162,49 @@ int cs_tsv_emit(cs_text_t *t, unsigned line, const char *map, const char *from,
         cs_text_fail(t, rc, line, 0, "%s", why);
     }
     return rc;
+}
+
+int cs_tsv_load_notice(const cs_host_api_t *host, cs_sink_t *sink, const char *const *files,
+                       size_t n_files, cs_error_t *err, char sep, cs_tsv_fn fn,
+                       size_t state_size, const char *what)
+{
+    if (!host || !files || !CS_HOST_HAS(host, emit_map)) {
+        return cs_error_set(err, CS_EINVAL, "%s: no host, no files, or no emit_map", what);
+    }
+    char *buf = malloc(CS_TEXT_BUF_SIZE + 1);
+    void *state = malloc(state_size < sizeof(int) ? sizeof(int) : state_size);
+    int rc = buf && state ? CS_OK : cs_error_set(err, CS_ENOMEM, "%s: out of memory", what);
+    for (size_t i = 0; i < n_files && rc == CS_OK; i++) {
+        cs_text_t t = {0};
+        memset(state, 0, state_size < sizeof(int) ? sizeof(int) : state_size);
+        cs_text_begin(&t, host, sink, err);
+        rc = files[i] ? cs_tsv_read_sep(&t, files[i], buf, sep, 1, fn, state)
+                      : cs_error_set(err, CS_EINVAL, "%s: file %zu is NULL", what, i + 1);
+        if (rc == CS_OK && !*(int *)state) {
+            rc = cs_text_fail(&t, CS_EMALFORMED, 0, 0, "no header line: not %s", what);
+        }
+    }
+    free(state);
+    free(buf);
+    return rc;
+}
+
+int cs_tsv_sniff_prefix(const char *const *files, size_t n_files, const char *prefix)
+{
+    size_t plen = strlen(prefix);
+    for (size_t i = 0; i < n_files; i++) {
+        FILE *fp = files && files[i] ? fopen(files[i], "r") : NULL;
+        char line[512];
+        int found = 0;
+        for (int k = 0; fp && k < 40 && !found && fgets(line, sizeof line, fp); k++) {
+            found = strncmp(line, prefix, plen) == 0;
+        }
+        if (fp) {
+            fclose(fp);
+        }
+        if (!found) {
+            return 0;
+        }
+    }
+    return n_files > 0;
 }

@@ -41,6 +41,17 @@ int cs_tsv_read(cs_text_t *t, const char *path, char *buf, cs_tsv_fn fn, void *u
 int cs_tsv_read_sep(cs_text_t *t, const char *path, char *buf, char sep, int blank_ok,
                     cs_tsv_fn fn, void *ud);
 
+/* The CMS layout (NCCI PTP, MUE): each file a notice, then a header, then rows, all through
+ * fn (sep, blank lines allowed). fn gets a state of state_size bytes, zeroed for each file,
+ * whose first member is an int the callback sets once it has seen the header; a file without
+ * one fails ("no header line ...: not <what>"). CS_OK or the first failure. */
+int cs_tsv_load_notice(const cs_host_api_t *host, cs_sink_t *sink, const char *const *files,
+                       size_t n_files, cs_error_t *err, char sep, cs_tsv_fn fn,
+                       size_t state_size, const char *what);
+
+/* 1 when every file holds, within its first 40 lines, a line starting with prefix. */
+int cs_tsv_sniff_prefix(const char *const *files, size_t n_files, const char *prefix);
+
 /* The first line of path (CR and BOM removed) into out[cap]; 0, or -1 when unreadable. */
 int cs_tsv_first_line(const char *path, char *out, size_t cap);
 

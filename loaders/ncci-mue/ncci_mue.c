@@ -56,45 +56,13 @@ static int s_row(void *ud, cs_text_t *t, const cs_tsv_row_t *row)
 static int s_load(const cs_host_api_t *host, cs_sink_t *sink, const char *const *files,
                   size_t n_files, cs_error_t *err)
 {
-    if (!host || !files || !CS_HOST_HAS(host, emit_map)) {
-        return cs_error_set(err, CS_EINVAL, "ncci-mue: no host, no files, or no emit_map");
-    }
-    char *buf = malloc(CS_TEXT_BUF_SIZE + 1);
-    if (!buf) {
-        return cs_error_set(err, CS_ENOMEM, "ncci-mue: out of memory");
-    }
-    int rc = CS_OK;
-    for (size_t i = 0; i < n_files && rc == CS_OK; i++) {
-        cs_text_t t = {0};
-        int header = 0;
-        cs_text_begin(&t, host, sink, err);
-        rc = cs_tsv_read_sep(&t, files[i], buf, ',', 1, s_row, &header);
-        if (rc == CS_OK && !header) {
-            rc = cs_text_fail(&t, CS_EMALFORMED, 0, 0, "no header line (HCPCS/CPT Code, MUE "
-                              "Value, ...): not an MUE file");
-        }
-    }
-    free(buf);
-    return rc;
+    return cs_tsv_load_notice(host, sink, files, n_files, err, ',', s_row, sizeof(int),
+                              "an MUE file (HCPCS/CPT Code, MUE Value, ...)");
 }
 
 static int s_sniff(const char *const *files, size_t n_files)
 {
-    for (size_t i = 0; i < n_files; i++) {
-        FILE *fp = files && files[i] ? fopen(files[i], "r") : NULL;
-        char line[512];
-        int found = 0;
-        for (int k = 0; fp && k < 40 && !found && fgets(line, sizeof line, fp); k++) {
-            found = strncmp(line, "HCPCS/CPT Code,MUE Value,", 25) == 0;
-        }
-        if (fp) {
-            fclose(fp);
-        }
-        if (!found) {
-            return 0;
-        }
-    }
-    return n_files > 0;
+    return cs_tsv_sniff_prefix(files, n_files, "HCPCS/CPT Code,MUE Value,");
 }
 
 static const char *const s_systems[] = {"ncci-mue", NULL};

@@ -24,7 +24,7 @@
 #include "codeset/cs_plugin.h"
 
 typedef struct s_load {
-    int header;    /* 0: in the notice; 1: in or after the header */
+    int header;    /* 0: in the notice; 1: in or after the header (first: cs_tsv.h) */
     uint64_t rows;
 } s_load_t;
 
@@ -95,46 +95,14 @@ static int s_row(void *ud, cs_text_t *t, const cs_tsv_row_t *row)
 static int s_load(const cs_host_api_t *host, cs_sink_t *sink, const char *const *files,
                   size_t n_files, cs_error_t *err)
 {
-    if (!host || !files || !CS_HOST_HAS(host, emit_map)) {
-        return cs_error_set(err, CS_EINVAL, "ncci-ptp: no host, no files, or no emit_map");
-    }
-    char *buf = malloc(CS_TEXT_BUF_SIZE + 1);
-    if (!buf) {
-        return cs_error_set(err, CS_ENOMEM, "ncci-ptp: out of memory");
-    }
-    int rc = CS_OK;
-    for (size_t i = 0; i < n_files && rc == CS_OK; i++) {
-        cs_text_t t = {0};
-        s_load_t ld = {0};
-        cs_text_begin(&t, host, sink, err);
-        rc = cs_tsv_read_sep(&t, files[i], buf, '\t', 1, s_row, &ld);
-        if (rc == CS_OK && !ld.header) {
-            rc = cs_text_fail(&t, CS_EMALFORMED, 0, 0, "no header line (Column 1, Column 2, "
-                              "...): not an NCCI PTP file");
-        }
-    }
-    free(buf);
-    return rc;
+    return cs_tsv_load_notice(host, sink, files, n_files, err, '\t', s_row, sizeof(s_load_t),
+                              "an NCCI PTP file (Column 1, Column 2, ...)");
 }
 
 /* Within its first lines, a line starting "Column 1<TAB>Column 2<TAB>". */
 static int s_sniff(const char *const *files, size_t n_files)
 {
-    for (size_t i = 0; i < n_files; i++) {
-        FILE *fp = files && files[i] ? fopen(files[i], "r") : NULL;
-        char line[512];
-        int found = 0;
-        for (int k = 0; fp && k < 40 && !found && fgets(line, sizeof line, fp); k++) {
-            found = strncmp(line, "Column 1\tColumn 2\t", 18) == 0;
-        }
-        if (fp) {
-            fclose(fp);
-        }
-        if (!found) {
-            return 0;
-        }
-    }
-    return n_files > 0;
+    return cs_tsv_sniff_prefix(files, n_files, "Column 1\tColumn 2\t");
 }
 
 static const char *const s_systems[] = {"ncci-ptp", NULL};
