@@ -886,6 +886,30 @@ START_TEST(test_excludes1_sweep_fy2021)
 }
 END_TEST
 
+/* The broker's log says, at each edit-set load, what its lists' codes are in their releases. */
+START_TEST(test_list_codes_reported)
+{
+    SKIP_UNLESS_LOADED();
+    FILE *f = fopen(s_d.log, "r");
+    ck_assert_ptr_nonnull(f);
+    char line[1024];
+    int mce = 0, poa = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (!strstr(line, "its lists:")) {
+            continue;
+        }
+        fprintf(stderr, "%s", strstr(line, "load "));
+        mce |= strstr(line, "mce/v34") && strstr(line, "icd10cm rows, 0 naming a code icd10cm "
+                                                      "release 2017 does not hold") &&
+               strstr(line, "4064 icd10pcs rows unchecked (no icd10pcs release in effect)");
+        poa |= strstr(line, "poa-exempt/FY2026: its lists: 38349 icd10cm rows, 0 naming") != NULL;
+    }
+    fclose(f);
+    ck_assert(mce);
+    ck_assert(poa);
+}
+END_TEST
+
 Suite *cs_claim_suite(void);
 Suite *cs_claim_suite(void)
 {
@@ -906,6 +930,7 @@ Suite *cs_claim_suite(void)
     tcase_add_test(tc, test_ncci_ptp);
     tcase_add_test(tc, test_ncci_mue);
     tcase_add_test(tc, test_mce_sweep_v34);
+    tcase_add_test(tc, test_list_codes_reported);
     tcase_add_test(tc, test_excludes1_sweep_fy2021);
     tcase_add_test(tc, test_poa_sweep_fy2026);
     tcase_add_test(tc, test_poa_non_exempt);

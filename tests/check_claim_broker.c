@@ -311,6 +311,29 @@ START_TEST(test_hostile_edit_set)
     const msgpack_object *e = s_at(cs_obj_get(r, "edits"), 0);
     ck_assert(cs_obj_is_str(cs_obj_get(cs_obj_get(e, "source"), "list"), "manifestation"));
     cs_tclient_destroy(&q);
+    /* a list naming a code its system's release does not hold: kept, and reported */
+    char poa[PATH_MAX + 32];
+    snprintf(poa, sizeof poa, "%s/POAexemptCodesFY99.txt", dir);
+    f = fopen(poa, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("Order99\tPOAexemptCode\tDescription\n1\tZ79.4\tx\n2\tZ79.4ZZ\tnot a code\n", f);
+    fclose(f);
+    admin = cs_tclient_new(s_d.admin_ep);
+    const char *pf[] = {poa};
+    cs_daemon_load(&s_d, admin, "poa-exempt", "FY99", "2021-01-01", pf, 1, state,
+                   sizeof state, T_TIMEOUT);
+    ck_assert_str_eq(state, "done");
+    cs_tclient_destroy(&admin);
+    char line[1024];
+    int said = 0;
+    FILE *log = fopen(s_d.log, "r");
+    ck_assert_ptr_nonnull(log);
+    while (fgets(line, sizeof line, log)) {
+        said |= strstr(line, "poa-exempt/FY99: its lists: 2 icd10cm rows, 1 naming a code "
+                             "icd10cm release 2021 does not hold (e.g. Z79.4ZZ)") != NULL;
+    }
+    fclose(log);
+    ck_assert_msg(said, "the unknown code was not reported in %s", s_d.log);
     cs_test_rmtree(dir);
 }
 END_TEST
