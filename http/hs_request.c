@@ -50,6 +50,7 @@ void hs_request_fini(hs_request_t *r)
     json_decref(r->root);
     free(r->codes);
     free(r->files);
+    free(r->path);
     hs_claim_free(&r->claims);
     hs_request_init(r);
 }
@@ -201,6 +202,7 @@ static const struct {
     {CS_KEY_MAP, offsetof(cs_request_t, map), CS_PROTO_MAX_STR},
     {CS_KEY_LOADER, offsetof(cs_request_t, loader), CS_PROTO_MAX_STR},
     {CS_KEY_JOB, offsetof(cs_request_t, job), CS_PROTO_MAX_STR},
+    {CS_KEY_TABLE, offsetof(cs_request_t, table), CS_PROTO_MAX_STR},
 };
 
 static const json_t *s_get(const json_t *root, cs_key_t k)
@@ -299,6 +301,8 @@ static cs_proto_err_t s_include(cs_request_t *req, const json_t *v, char *msg, s
             req->include |= CS_INCLUDE_CHILDREN;
         } else if (strcmp(s, "ancestors") == 0) {
             req->include |= CS_INCLUDE_ANCESTORS;
+        } else if (strcmp(s, "index") == 0) {
+            req->include |= CS_INCLUDE_INDEX;
         }
     }
     return e;
@@ -365,6 +369,14 @@ static cs_proto_err_t s_values(hs_request_t *r, char *msg, size_t cap)
     }
     if (e == CS_PERR_NONE && (v = s_get(r->root, CS_KEY_REVERSE)) != NULL) {
         e = s_check_bool(v, "reverse", &req->reverse, msg, cap);
+    }
+    if (e == CS_PERR_NONE && (v = s_get(r->root, CS_KEY_PATH)) != NULL) {
+        e = s_check_str_array(v, "path", CS_INDEX_PATH_MAX, 1, &r->path, msg, cap);
+        req->n_path = e == CS_PERR_NONE ? (uint32_t)json_array_size(v) : 0;
+        req->path = e == CS_PERR_NONE ? r->path : NULL;
+    }
+    if (e == CS_PERR_NONE && (v = s_get(r->root, CS_KEY_FOLLOW)) != NULL) {
+        e = s_check_bool(v, "follow", &req->follow, msg, cap);
     }
     if (e == CS_PERR_NONE && (req->op == CS_OP_CLAIM || req->op == CS_OP_CLAIMS)) {
         e = hs_claim_decode(req, r->root, &r->claims, msg, cap); /* the nested claim shape */
@@ -477,6 +489,7 @@ static json_t *s_typed(cs_key_t k, const char *key, const char *val, size_t vlen
         return json_integer(n);
     case CS_KEY_BILLABLE_ONLY:
     case CS_KEY_REVERSE:
+    case CS_KEY_FOLLOW:
         if ((vlen == 4 && memcmp(val, "true", 4) == 0) || (vlen == 1 && val[0] == '1')) {
             return json_true();
         }
@@ -506,7 +519,7 @@ int hs_query_add(json_t *obj, cs_op_t op, const char *key, size_t klen, const ch
         val = "";
         vlen = 0;
     }
-    if (k == CS_KEY_INCLUDE || k == CS_KEY_CODES || k == CS_KEY_FILES) {
+    if (k == CS_KEY_INCLUDE || k == CS_KEY_CODES || k == CS_KEY_FILES || k == CS_KEY_PATH) {
         if (s_append(obj, name, val, vlen, k == CS_KEY_INCLUDE) != 0) {
             snprintf(msg, cap, "the value of \"%s\" is not UTF-8", name);
             return -1;

@@ -30,6 +30,7 @@ typedef struct hs_request {
     json_t *root;     /* the object it borrows from (a reference held) */
     cs_str_t *codes;  /* "codes", as req->codes */
     cs_str_t *files;  /* "files", as req->files */
+    cs_str_t *path;   /* "path" (index), as req->path */
     void *claims;     /* claim and claims: their memory (hs_claim.h), as req->claims */
 } hs_request_t;
 
@@ -50,6 +51,7 @@ cs_proto_err_t hs_request_decode(hs_request_t *r, cs_op_t op, json_t *root, char
 /* Add one query-string parameter key=val (lengths given: a value may hold any byte) to obj,
  * typed by the key: limit, offset and v are ints; billable_only and reverse bools ("true",
  * "false", "1", "0"); include a list (comma-separated, or repeated); codes a list (repeated);
+ * path (index) a list, repeated and never split (its terms hold commas);
  * code repeated for validate becomes "codes"; any other key a str. A key given twice
  * otherwise is refused. 0, or -1 with a sentence in msg. */
 int hs_query_add(json_t *obj, cs_op_t op, const char *key, size_t klen, const char *val,

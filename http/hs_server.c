@@ -207,7 +207,7 @@ static int s_get_ok(cs_op_t op)
 {
     return op == CS_OP_PING || op == CS_OP_LOOKUP || op == CS_OP_VALIDATE ||
            op == CS_OP_SEARCH || op == CS_OP_CROSSWALK || op == CS_OP_RELEASES ||
-           op == CS_OP_DIFF;
+           op == CS_OP_DIFF || op == CS_OP_INDEX;
 }
 
 /* Decode root as op's request and answer it. */

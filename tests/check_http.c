@@ -4,7 +4,9 @@
  *   - "same answers": each request is sent to the broker over ZeroMQ (msgpack) and to
  *     codeset-http as JSON (POST, and GET where the op takes it); the replies, converted to
  *     jansson values, must be equal value by value, errors included (the same code and
- *     message), with the HTTP status the error maps to;
+ *     message), with the HTTP status the error maps to; the index op too, before and after
+ *     the bundled ICD-10-CM Index samples are loaded (path as a list, follow, GET's repeated
+ *     path);
  *   - "hostile": bad JSON, a huge body, wrong types, unknown and admin ops, wrong methods,
  *     traversal in every spelling, raw garbage: each gets a 4xx and the server keeps
  *     answering;
@@ -21,7 +23,8 @@
  *     wire's msgpack decoder (the same map) with the same outcome: the same error code and
  *     sentence, or the same decoded fields;
  *   - "browser": tests/http_browser.py drives the page in headless Chromium (skipped, saying
- *     so, without chromium, chromium-driver or python3-selenium).
+ *     so, without chromium, chromium-driver or python3-selenium): the Index's tabs first with
+ *     no index set (they say so), then the whole page with the index samples loaded.
  */
 #include <arpa/inet.h>
 #include <check.h>
@@ -356,6 +359,25 @@ static void s_load(cs_tclient_t *admin, const char *label, const char *effective
     cs_daemon_load_sample(&s_d, admin, label, effective);
 }
 
+/* The bundled ICD-10-CM Index samples (the four tables) as index set "2021", through the
+ * broker's admin endpoint: codeset-http answers from them at its next request. */
+static void s_load_index(void)
+{
+    char cwd[PATH_MAX], p[4][PATH_MAX + 80], state[64];
+    ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
+    static const char *const tables[4] = {"index", "eindex", "drug", "neoplasm"};
+    for (int i = 0; i < 4; i++) {
+        snprintf(p[i], sizeof p[i], "%s/loaders/icd10cm-index/sample/icd10cm_%s_sample.xml",
+                 cwd, tables[i]);
+    }
+    const char *files[4] = {p[0], p[1], p[2], p[3]};
+    cs_tclient_t *admin = cs_tclient_new(s_d.admin_ep);
+    ck_assert_ptr_nonnull(cs_daemon_load(&s_d, admin, "icd10cm-index", "2021", "2020-10-01",
+                                         files, 4, state, sizeof state, 60000));
+    ck_assert_str_eq(state, "done");
+    cs_tclient_destroy(&admin);
+}
+
 static void s_setup(void)
 {
     memset(&s_d, 0, sizeof s_d);
@@ -412,6 +434,66 @@ static void s_teardown(void)
 }
 
 /* ---- same answers ---- */
+
+static void s_refused(const char *method, const char *path, const char *body, size_t blen,
+                      int want, const char *code);
+
+/* The index op, before and after an index set is loaded: words, a path (a list whose terms
+ * hold commas), a row's key, see and see also followed, paging, and the errors. */
+static void s_same_index(void)
+{
+    s_same("{\"op\":\"index\",\"system\":\"icd10cm\",\"table\":\"drug\",\"q\":\"x\"}");
+    s_load_index();
+    static const char *const reqs[] = {
+        "{\"op\":\"index\",\"system\":\"icd10cm\",\"table\":\"drug\",\"q\":\"propanol\"}",
+        "{\"op\":\"index\",\"system\":\"icd10cm\",\"table\":\"eindex\","
+        "\"q\":\"fall from ladder\",\"date\":\"2021-03-01\"}",
+        "{\"op\":\"index\",\"system\":\"icd10cm\",\"table\":\"index\","
+        "\"path\":[\"Diabetes\",\"type 2\"]}",
+        "{\"op\":\"index\",\"system\":\"icd10cm\",\"table\":\"eindex\","
+        "\"path\":[\"Fall, falling\",\"from, off, out of\"],\"limit\":1,\"offset\":1}",
+        "{\"op\":\"index\",\"system\":\"icd10cm\",\"table\":\"eindex\","
+        "\"q\":\"submersion\",\"follow\":true}",
+        "{\"op\":\"index\",\"system\":\"icd10cm\",\"table\":\"drug\",\"q\":\"adrenalin\","
+        "\"follow\":false}",
+        "{\"op\":\"index\",\"system\":\"icd10cm\",\"table\":\"neoplasm\",\"limit\":1000}",
+        "{\"op\":\"index\",\"system\":\"icd10cm\",\"table\":\"eindex\",\"code\":\"e../x\"}",
+        "{\"op\":\"search\",\"system\":\"icd10cm\",\"q\":\"fall from ladder\","
+        "\"include\":[\"index\"],\"release\":\"2021\"}",
+        /* errors */
+        "{\"op\":\"index\",\"system\":\"icd10cm\",\"table\":\"tabular\"}",
+        "{\"op\":\"index\",\"system\":\"icd10cm\"}",
+        "{\"op\":\"index\",\"system\":\"icd9cm\",\"table\":\"drug\"}",
+        "{\"op\":\"index\",\"system\":\"icd10cm\",\"table\":5}",
+        "{\"op\":\"index\",\"system\":\"icd10cm\",\"table\":\"drug\",\"release\":\"1999\"}",
+        "{\"op\":\"index\",\"system\":\"icd10cm\",\"table\":\"eindex\",\"path\":\"Fall\"}",
+        "{\"op\":\"index\",\"system\":\"icd10cm\",\"table\":\"eindex\",\"path\":[\"Fall\",3]}",
+        "{\"op\":\"index\",\"system\":\"icd10cm\",\"table\":\"eindex\","
+        "\"path\":[\"Fa\\u0007ll\"]}",
+        "{\"op\":\"index\",\"system\":\"icd10cm\",\"table\":\"eindex\",\"path\":[\"a\",\"a\","
+        "\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\"]}",
+        "{\"op\":\"index\",\"system\":\"icd10cm\",\"table\":\"eindex\",\"q\":\"x\","
+        "\"follow\":1}",
+    };
+    for (size_t i = 0; i < sizeof reqs / sizeof reqs[0]; i++) {
+        s_same(reqs[i]);
+    }
+    /* the forms the page sends by GET: path repeated (never split at its commas), follow */
+    s_same_get("/api/v1/index?system=icd10cm&table=eindex&path=Fall%2C%20falling"
+               "&path=from%2C%20off%2C%20out%20of&follow=true",
+               "{\"op\":\"index\",\"system\":\"icd10cm\",\"table\":\"eindex\","
+               "\"path\":[\"Fall, falling\",\"from, off, out of\"],\"follow\":true}");
+    s_same_get("/api/v1/index?system=icd10cm&table=drug&q=acetaminophen&limit=3&follow=0",
+               "{\"op\":\"index\",\"system\":\"icd10cm\",\"table\":\"drug\","
+               "\"q\":\"acetaminophen\",\"limit\":3,\"follow\":false}");
+    s_same_get("/api/v1/search?system=icd10cm&q=fall%20from%20ladder&include=index",
+               "{\"op\":\"search\",\"system\":\"icd10cm\",\"q\":\"fall from ladder\","
+               "\"include\":[\"index\"]}");
+    s_refused("GET", "/api/v1/index?system=icd10cm&table=drug&follow=yes", NULL, 0, 400,
+              "bad_request");
+    s_refused("GET", "/api/v1/index?system=icd10cm&table=drug&table=index", NULL, 0, 400,
+              "bad_request");
+}
 
 START_TEST(test_same_answers)
 {
@@ -478,6 +560,7 @@ START_TEST(test_same_answers)
     for (size_t i = 0; i < sizeof reqs / sizeof reqs[0]; i++) {
         s_same(reqs[i]);
     }
+    s_same_index();
     /* a search query at its limit, and one byte over */
     char q[CS_PROTO_MAX_Q + 2];
     memset(q, 'a', sizeof q - 1);
@@ -988,6 +1071,49 @@ START_TEST(test_decoder_units)
     ck_assert_int_eq(hs_query_add(o, CS_OP_LOOKUP, "code", 4, "A", 1, msg, 256), 0);
     ck_assert_int_eq(hs_query_add(o, CS_OP_LOOKUP, "code", 4, "B", 1, msg, 256), -1);
     json_decref(o);
+    /* the index op: table, path (repeated, never split: terms hold commas), follow */
+    o = json_object();
+    ck_assert_int_eq(hs_query_add(o, CS_OP_INDEX, "table", 5, "eindex", 6, msg, 256), 0);
+    ck_assert_int_eq(hs_query_add(o, CS_OP_INDEX, "path", 4, "Fall, falling", 13, msg, 256), 0);
+    ck_assert_int_eq(hs_query_add(o, CS_OP_INDEX, "path", 4, "ladder", 6, msg, 256), 0);
+    ck_assert_int_eq(hs_query_add(o, CS_OP_INDEX, "follow", 6, "true", 4, msg, 256), 0);
+    ck_assert_int_eq(hs_query_add(o, CS_OP_INDEX, "follow", 6, "1", 1, msg, 256), -1);
+    ck_assert_ptr_nonnull(strstr(msg, "more than once"));
+    want = json_pack("{s:s, s:[ss], s:b}", "table", "eindex", "path", "Fall, falling", "ladder",
+                     "follow", 1);
+    ck_assert_msg(json_equal(o, want), "%s", json_dumps(o, 0));
+    json_decref(want);
+    json_decref(o);
+    o = json_object();
+    ck_assert_int_eq(hs_query_add(o, CS_OP_INDEX, "follow", 6, "on", 2, msg, 256), -1);
+    ck_assert_ptr_nonnull(strstr(msg, "\"follow\" must be a bool"));
+    json_decref(o);
+    hs_request_init(&r);
+    ck_assert_int_eq(s_decode("{\"system\":\"icd10cm\",\"table\":\"eindex\","
+                              "\"path\":[\"Fall, falling\",\"ladder\"],\"follow\":true}",
+                              CS_OP_INDEX, &r, msg),
+                     CS_PERR_NONE);
+    ck_assert_uint_eq(r.req.n_path, 2);
+    cs_str_t t = cs_request_path_at(&r.req, 0);
+    ck_assert(t.len == 13 && memcmp(t.ptr, "Fall, falling", 13) == 0);
+    ck_assert(r.req.follow == 1 && r.req.table.len == 6);
+    ck_assert_int_eq(s_decode("{\"system\":\"icd10cm\",\"table\":\"drug\",\"follow\":\"yes\"}",
+                              CS_OP_INDEX, &r, msg),
+                     CS_PERR_BAD_REQUEST);
+    ck_assert_str_eq(msg, "\"follow\" must be a bool, not str");
+    ck_assert_int_eq(s_decode("{\"system\":\"icd10cm\",\"table\":\"drug\",\"path\":[\"a\\n\"]}",
+                              CS_OP_INDEX, &r, msg),
+                     CS_PERR_BAD_REQUEST);
+    ck_assert_ptr_nonnull(strstr(msg, "\"path\"[0] contains a control character"));
+    ck_assert_int_eq(s_decode("{\"system\":\"icd10cm\",\"table\":\"drug\",\"path\":[\"a\","
+                              "\"b\",\"c\",\"d\",\"e\",\"f\",\"g\",\"h\",\"i\",\"j\",\"k\"]}",
+                              CS_OP_INDEX, &r, msg),
+                     CS_PERR_TOO_MANY);
+    ck_assert_int_eq(s_decode("{\"system\":\"icd10cm\",\"q\":\"x\",\"include\":[\"index\"]}",
+                              CS_OP_SEARCH, &r, msg),
+                     CS_PERR_NONE);
+    ck_assert_uint_eq(r.req.include, CS_INCLUDE_INDEX);
+    hs_request_fini(&r);
 }
 END_TEST
 
@@ -1008,7 +1134,8 @@ static json_t *s_rand_value(int depth)
 {
     static const char *const strs[] = {"icd10cm", "E11.9", "2021", "2021-02-29", "2020-02-29",
                                        "notes", "children", "", "x\ty", "diab", "ancestors",
-                                       "1999-12-31", "icd9cm"};
+                                       "1999-12-31", "icd9cm", "drug", "eindex",
+                                       "Fall, falling", "index"};
     switch (s_rand(depth > 1 ? 6 : 8)) {
     case 0: return json_null();
     case 1: return json_boolean(s_rand(2));
@@ -1033,12 +1160,13 @@ static void s_same_request(const cs_request_t *a, const cs_request_t *b, const c
     ck_assert_msg(a->has_id == b->has_id && a->n_codes == b->n_codes && a->limit == b->limit &&
                       a->offset == b->offset && a->include == b->include &&
                       a->billable_only == b->billable_only && a->reverse == b->reverse &&
-                      a->has_date == b->has_date && a->date == b->date,
+                      a->has_date == b->has_date && a->date == b->date &&
+                      a->n_path == b->n_path && a->follow == b->follow,
                   "decoded differently: %s", text);
     const cs_str_t *sa[] = {&a->system, &a->release, &a->to_release, &a->code, &a->q,
-                            &a->from, &a->to, &a->map};
+                            &a->from, &a->to, &a->map, &a->table};
     const cs_str_t *sb[] = {&b->system, &b->release, &b->to_release, &b->code, &b->q,
-                            &b->from, &b->to, &b->map};
+                            &b->from, &b->to, &b->map, &b->table};
     for (size_t i = 0; i < sizeof sa / sizeof sa[0]; i++) {
         ck_assert_msg(sa[i]->len == sb[i]->len && (sa[i]->ptr == NULL) == (sb[i]->ptr == NULL) &&
                           (sa[i]->len == 0 || memcmp(sa[i]->ptr, sb[i]->ptr, sa[i]->len) == 0),
@@ -1049,15 +1177,22 @@ static void s_same_request(const cs_request_t *a, const cs_request_t *b, const c
         ck_assert_msg(ca.len == cb.len && memcmp(ca.ptr, cb.ptr, ca.len) == 0,
                       "code %u decoded differently: %s", i, text);
     }
+    for (uint32_t i = 0; i < a->n_path; i++) {
+        cs_str_t pa = cs_request_path_at(a, i), pb = cs_request_path_at(b, i);
+        ck_assert_msg(pa.len == pb.len && memcmp(pa.ptr, pb.ptr, pa.len) == 0,
+                      "path term %u decoded differently: %s", i, text);
+    }
 }
 
 START_TEST(test_decoder_as_wire)
 {
     static const char *const keys[] = {"id", "v", "system", "release", "to_release", "code",
                                        "q", "from", "to", "map", "date", "include", "codes",
-                                       "limit", "offset", "billable_only", "reverse", "other"};
-    static const cs_op_t ops[] = {CS_OP_PING, CS_OP_LOOKUP, CS_OP_VALIDATE, CS_OP_SEARCH,
-                                  CS_OP_CROSSWALK, CS_OP_RELEASES, CS_OP_DIFF};
+                                       "limit", "offset", "billable_only", "reverse", "table",
+                                       "path", "follow", "other"};
+    static const cs_op_t ops[] = {CS_OP_PING,     CS_OP_LOOKUP,   CS_OP_VALIDATE,
+                                  CS_OP_SEARCH,   CS_OP_CROSSWALK, CS_OP_RELEASES,
+                                  CS_OP_DIFF,     CS_OP_INDEX};
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
     int agreed_ok = 0;
@@ -1171,21 +1306,33 @@ END_TEST
 
 /* ---- the page, in a browser ---- */
 
-START_TEST(test_browser)
+/* Run tests/http_browser.py with extra arguments: 1 when it passed, 0 when it skipped. */
+static int s_browser(const char *extra)
 {
     char cmd[PATH_MAX * 2];
     /* Debian's python3, where python3-selenium is (PYTHON3 overrides, as check_install) */
     const char *py = getenv("PYTHON3") ? getenv("PYTHON3") : "/usr/bin/python3";
-    snprintf(cmd, sizeof cmd, "%s tests/http_browser.py http://127.0.0.1:%d/ %s/http-shots", py,
-             s_port, cs_test_build_dir());
+    snprintf(cmd, sizeof cmd, "%s tests/http_browser.py http://127.0.0.1:%d/ %s/http-shots%s",
+             py, s_port, cs_test_build_dir(), extra);
     int rc = system(cmd);
     ck_assert_msg(WIFEXITED(rc), "the browser test did not exit");
     if (WEXITSTATUS(rc) == 77) {
         fprintf(stderr, "http: the browser test is skipped (see its line above)\n");
+        return 0;
+    }
+    ck_assert_msg(WEXITSTATUS(rc) == 0, "tests/http_browser.py%s failed (exit %d)", extra,
+                  WEXITSTATUS(rc));
+    return 1;
+}
+
+START_TEST(test_browser)
+{
+    /* no index set yet: the Index's tabs say so; then the samples, and the whole page */
+    if (!s_browser(" --no-index")) {
         return;
     }
-    ck_assert_msg(WEXITSTATUS(rc) == 0, "tests/http_browser.py failed (exit %d)",
-                  WEXITSTATUS(rc));
+    s_load_index();
+    s_browser("");
     s_alive();
 }
 END_TEST

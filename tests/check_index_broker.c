@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../clients/codeset/cli.h"
 #include "cs_daemon.h"
 #include "cs_test.h"
 
@@ -372,6 +373,42 @@ START_TEST(test_samples_walk)
                      "unknown_system");
     ck_assert_str_eq(s_err(s_index(&(s_req_t){.table = "drug", .release = "1999"})),
                      "unknown_release");
+    cs_daemon_stop(&s_d);
+}
+END_TEST
+
+/* `codeset index ... --follow` through the live broker: the term a see reaches is a row marked
+ * (see), the see also back is cut as a cycle and said so; without --follow neither. */
+static char *s_cli_index(const char *words, int follow)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    FILE *err = tmpfile();
+    ck_assert(out && err);
+    const char *argv[] = {"codeset", "--connect", s_d.query_ep, "index", "eindex", words,
+                          "--follow"};
+    int rc = cs_cli_main(follow ? 7 : 6, (char **)argv, out, err);
+    fclose(out);
+    fclose(err);
+    ck_assert_msg(rc == 0, "codeset index eindex %s: exit %d", words, rc);
+    return text;
+}
+
+START_TEST(test_cli_follow)
+{
+    s_load_samples("2022");
+    char *out = s_cli_index("submersion", 1);
+    ck_assert_msg(strstr(out, "Submersion (accidental)") && strstr(out, "see Drowning") &&
+                      strstr(out, "Drowning (accidental)  (see)  W74 ?") &&
+                      strstr(out, "not followed: see also Submersion (cycle)\n"),
+                  "%s", out);
+    free(out);
+    out = s_cli_index("submersion", 0);
+    ck_assert_msg(strstr(out, "see Drowning") && !strstr(out, "Drowning (accidental)") &&
+                      !strstr(out, "not followed"),
+                  "%s", out);
+    free(out);
     cs_daemon_stop(&s_d);
 }
 END_TEST
@@ -756,6 +793,7 @@ Suite *cs_index_broker_suite(void)
     tcase_add_test(tc, test_samples_states);
     tcase_add_test(tc, test_samples_walk);
     tcase_add_test(tc, test_set_is_a_release);
+    tcase_add_test(tc, test_cli_follow);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("fy2022");

@@ -31,6 +31,8 @@ static const struct {
     [CS_CLI_OPT_SYSTEM] = {"--system", "ID", "the system (or map set) a loader fills, for "
                                              "loaders that fill any (fhir-codesystem)"},
     [CS_CLI_OPT_REVERSE] = {"--reverse", NULL, "list the sources that map to CODE instead"},
+    [CS_CLI_OPT_FOLLOW] = {"--follow", NULL, "follow each row's see and see also: the terms "
+                                             "they reach are shown too"},
 };
 
 static const char s_exit_help[] =

@@ -287,6 +287,7 @@ static int s_index(cs_cli_t *cli, const cs_cli_args_t *args)
     const char *offset = args->opt[CS_CLI_OPT_OFFSET];
     const char *release = args->opt[CS_CLI_OPT_RELEASE];
     const char *date = args->opt[CS_CLI_OPT_DATE];
+    int follow = args->opt[CS_CLI_OPT_FOLLOW] != NULL;
     char q[1024];
     size_t o = 0;
     q[0] = '\0';
@@ -309,8 +310,8 @@ static int s_index(cs_cli_t *cli, const cs_cli_args_t *args)
         }
     }
     s_req_t req;
-    s_req_init(&req, "index", 2 + (q[0] ? 1 : 0) + s_n(limit, offset, release) +
-                                  s_n(date, NULL, NULL));
+    s_req_init(&req, "index", 2 + (q[0] ? 1 : 0) + (uint32_t)follow +
+                                  s_n(limit, offset, release) + s_n(date, NULL, NULL));
     cs_cli_pack_kv_str(&req.pk, "system", "icd10cm");
     cs_cli_pack_kv_str(&req.pk, "table", args->pos[0]);
     if (n_parts) {
@@ -324,6 +325,10 @@ static int s_index(cs_cli_t *cli, const cs_cli_args_t *args)
     }
     s_kv_opt(&req, "release", release);
     s_kv_opt(&req, "date", date);
+    if (follow) {
+        cs_cli_pack_str(&req.pk, "follow");
+        msgpack_pack_true(&req.pk);
+    }
     if (limit != NULL) {
         cs_cli_pack_str(&req.pk, "limit");
         msgpack_pack_int64(&req.pk, strtoll(limit, NULL, 10));
@@ -715,10 +720,12 @@ static const cs_cli_command_t s_commands[] = {
      O(LIMIT) | O(OFFSET) | O(BILLABLE_ONLY) | O(RELEASE) | O(DATE), 0,
      "SYSTEM WORDS... [--limit N] [--offset N] [--billable-only] [--release R] [--date D]",
      "find codes by words of their titles, or by code prefix"},
-    {"index", s_index, 1, -1, 0, O(LIMIT) | O(OFFSET) | O(RELEASE) | O(DATE), 0,
-     "TABLE [WORDS... | TERM > SUBTERM...] [--limit N] [--offset N] [--release R] [--date D]",
+    {"index", s_index, 1, -1, 0, O(LIMIT) | O(OFFSET) | O(RELEASE) | O(DATE) | O(FOLLOW), 0,
+     "TABLE [WORDS... | TERM > SUBTERM...] [--follow] [--limit N] [--offset N] [--release R] "
+     "[--date D]",
      "the ICD-10-CM Index: TABLE index, eindex, drug or neoplasm; words searched, or a path "
-     "walked (TERM > SUBTERM), or the main terms"},
+     "walked (TERM > SUBTERM), or the main terms; --follow adds the terms see and see also "
+     "reach"},
     {"claim", s_claim, 1, 1, 0, 0, 0, "FILE.json",
      "scrub a claim (a JSON object) or a batch (a JSON array of claims): its edits"},
     {"crosswalk", s_crosswalk, 3, 3, 0,

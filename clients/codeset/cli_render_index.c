@@ -81,6 +81,22 @@ static const char *s_refs(const msgpack_object *row, char *buf, size_t cap)
     return buf;
 }
 
+/* The references --follow left unfollowed, one a line, with why. */
+static void s_unfollowed(const cs_cli_t *cli, const msgpack_object *reply)
+{
+    const msgpack_object *un = cs_cli_msg_get(reply, "unfollowed");
+    uint32_t n = cs_cli_msg_is(un, MSGPACK_OBJECT_ARRAY) ? un->via.array.size : 0;
+    char via[32], ref[S_CELL], why[32];
+    for (uint32_t i = 0; i < n; i++) {
+        const msgpack_object *u = &un->via.array.ptr[i];
+        cs_cli_msg_text(cs_cli_msg_get(u, "via"), via, sizeof via);
+        cs_cli_msg_text(cs_cli_msg_get(u, "ref"), ref, sizeof ref);
+        cs_cli_msg_text(cs_cli_msg_get(u, "why"), why, sizeof why);
+        fprintf(cli->out, "not followed: %s %s (%s)\n", strcmp(via, "see") ? "see also" : "see",
+                ref, why);
+    }
+}
+
 void cs_cli_render_index(const cs_cli_t *cli, const msgpack_object *reply)
 {
     const msgpack_object *cols = cs_cli_msg_get(reply, "columns");
@@ -131,6 +147,7 @@ void cs_cli_render_index(const cs_cli_t *cli, const msgpack_object *reply)
         cs_cli_table_print(t, cli->out, cli->color);
     }
     cs_cli_table_destroy(&t);
+    s_unfollowed(cli, reply);
     char total[32], rel[64], tab[64];
     cs_cli_msg_text(cs_cli_msg_get(reply, "total"), total, sizeof total);
     cs_cli_msg_text(cs_cli_msg_get(reply, "release"), rel, sizeof rel);

@@ -52,6 +52,7 @@ typedef enum cs_cli_opt {
     CS_CLI_OPT_TO_RELEASE,
     CS_CLI_OPT_SYSTEM,
     CS_CLI_OPT_REVERSE,
+    CS_CLI_OPT_FOLLOW,
     CS_CLI_OPT_COUNT
 } cs_cli_opt_t;
 

@@ -47,7 +47,9 @@ function codeLink(system, code, text) {
 
 async function loadReleases() {
   const reply = await api("releases", {});
-  state.releases = reply.releases.filter((r) => r.status === "active" && r.codes > 0);
+  /* the index set has its own tabs (index-tabs.js): its term keys are no codes to pick */
+  state.releases = reply.releases.filter((r) => r.status === "active" && r.codes > 0 &&
+                                                r.system !== "icd10cm-index");
   const systems = [...new Set(state.releases.map((r) => r.system))];
   const sel = $("system");
   sel.replaceChildren(...systems.map((s) => el("option", s)));
