@@ -61,6 +61,7 @@ typedef enum s_op {
     S_OP_SEARCH,
     S_OP_CROSSWALK,
     S_OP_RELEASES,
+    S_OP_CLAIM,
 } s_op_t;
 
 /* One encoded request: its key/value pairs without the map header, so that the "id" a run
@@ -251,6 +252,59 @@ static int s_build_releases(s_req_t *req, const char *system)
     return s_build_done(&b, S_OP_RELEASES, req);
 }
 
+/* The claim's keys (docs/PROTOCOL.md, claim). */
+static int s_build_claim(s_req_t *req, const cs_client_claim_t *cl)
+{
+    s_builder_t b;
+    s_build_init(&b, "claim");
+    s_kv_str(&b, "date", cl->date);
+    s_kv_str(&b, "setting", cl->setting);
+    if (cl->age >= 0 || cl->sex) {
+        s_pack_cstr(&b, "patient");
+        msgpack_pack_map(&b.pk, (cl->age >= 0) + (cl->sex != NULL));
+        if (cl->age >= 0) {
+            s_pack_cstr(&b, "age");
+            msgpack_pack_int(&b.pk, cl->age);
+        }
+        if (cl->sex) {
+            s_pack_cstr(&b, "sex");
+            s_pack_cstr(&b, cl->sex);
+        }
+        b.nkeys++;
+    }
+    s_pack_cstr(&b, "diagnoses");
+    msgpack_pack_array(&b.pk, cl->n_dx);
+    for (size_t i = 0; i < cl->n_dx; i++) {
+        msgpack_pack_map(&b.pk, 2);
+        s_pack_cstr(&b, "code");
+        s_pack_cstr(&b, cl->dx[i].code ? cl->dx[i].code : "");
+        s_pack_cstr(&b, "poa");
+        s_pack_cstr(&b, cl->dx[i].poa ? cl->dx[i].poa : "");
+    }
+    b.nkeys++;
+    if (cl->n_px) {
+        s_pack_cstr(&b, "procedures");
+        msgpack_pack_array(&b.pk, cl->n_px);
+        for (size_t i = 0; i < cl->n_px; i++) {
+            const cs_client_claim_px_t *p = &cl->px[i];
+            msgpack_pack_map(&b.pk, 4);
+            s_pack_cstr(&b, "system");
+            s_pack_cstr(&b, p->system ? p->system : "");
+            s_pack_cstr(&b, "code");
+            s_pack_cstr(&b, p->code ? p->code : "");
+            s_pack_cstr(&b, "units");
+            msgpack_pack_int64(&b.pk, p->units > 0 ? p->units : 1);
+            s_pack_cstr(&b, "modifiers");
+            msgpack_pack_array(&b.pk, p->n_modifiers);
+            for (size_t m = 0; m < p->n_modifiers; m++) {
+                s_pack_cstr(&b, p->modifiers[m] ? p->modifiers[m] : "");
+            }
+        }
+        b.nkeys++;
+    }
+    return s_build_done(&b, S_OP_CLAIM, req);
+}
+
 /* ---- the outcome of one request in a run ---- */
 
 enum { S_UNSENT, S_SENT, S_DONE };
@@ -273,6 +327,7 @@ static void s_slot_clear(s_op_t op, s_slot_t *s)
     case S_OP_SEARCH: cs_client_search_destroy((cs_client_search_t **)&s->result); break;
     case S_OP_CROSSWALK: cs_client_crosswalk_destroy((cs_client_crosswalk_t **)&s->result); break;
     case S_OP_RELEASES: cs_client_releases_destroy((cs_client_releases_t **)&s->result); break;
+    case S_OP_CLAIM: cs_client_claim_destroy((cs_client_claim_result_t **)&s->result); break;
     case S_OP_PING: break;
     }
     memset(s, 0, sizeof *s);
@@ -302,6 +357,9 @@ static void s_slot_decode(s_op_t op, const msgpack_object *reply, s_slot_t *s)
         break;
     case S_OP_RELEASES:
         rc = cs_client_decode_releases(reply, (cs_client_releases_t **)&s->result);
+        break;
+    case S_OP_CLAIM:
+        rc = cs_client_decode_claim(reply, (cs_client_claim_result_t **)&s->result);
         break;
     }
     if (rc != CS_CLIENT_OK) {
@@ -800,6 +858,22 @@ S_DESTROY(cs_client_validation_t, cs_client_validation_destroy)
 S_DESTROY(cs_client_search_t, cs_client_search_destroy)
 S_DESTROY(cs_client_crosswalk_t, cs_client_crosswalk_destroy)
 S_DESTROY(cs_client_releases_t, cs_client_releases_destroy)
+S_DESTROY(cs_client_claim_result_t, cs_client_claim_destroy)
+
+int cs_client_claim(cs_client_t *c, const cs_client_claim_t *claim,
+                    cs_client_claim_result_t **out)
+{
+    if (!c) {
+        return CS_CLIENT_EINVAL;
+    }
+    if (!out || !claim || !claim->date || (claim->n_dx && !claim->dx) ||
+        (claim->n_px && !claim->px)) {
+        return s_fail(&c->last, CS_CLIENT_EINVAL, "out, claim, its date or a list is NULL");
+    }
+    s_req_t req = {0};
+    int b = s_build_claim(&req, claim);
+    return s_call_result(c, &req, b, (void **)out);
+}
 
 /* ---- batches ---- */
 
