@@ -3,8 +3,9 @@
  * has 25 diagnoses and 10 ICD-10-PCS procedures, inpatient, with age and sex; claim k takes
  * its codes from a pool of POOL_DX billable FY2021 codes and POOL_PX PCS codes, shifted by k,
  * so no two claims in a row are alike. Then:
- *   server   cs_claim_check in this process on the broker's database (read-only), the
- *            engine's time a claim, besides decoding and encoding: "alone" with a fresh
+ *   server   cs_claim_check in this process on the broker's database (read-only), through
+ *            code indexes as the broker's engine reads codes, the engine's time a claim,
+ *            besides decoding and encoding: "alone" with a fresh
  *            result a claim (what one claim request costs: nothing read before), and "in a
  *            batch" with one result for many claims in one snapshot (what claims reuses);
  *   round    one claim as a "claim" request over tcp loopback (1 REQ client);
@@ -124,13 +125,27 @@ static void s_server(const char *db, const char *plugins)
     cs_claim_result_t res;
     cs_catalog_memo_t memo;
     memset(&memo, 0, sizeof memo);
-    cs_claim_env_t env = {.reader = r, .plugins = ph, .memo = &memo};
+    /* the code indexes the broker's engine reads codes through */
+    cs_codeidx_set_t *set = cs_codeidx_set_new(st, (size_t)256 << 20, &err);
+    cs_codeidx_holder_t holder;
+    cs_codeidx_holder_init(&holder, set);
+    static const char *const systems[] = {"icd10cm", "icd10pcs"};
+    cs_reader_begin(r);
+    for (int i = 0; set && i < 2; i++) {
+        cs_resolved_t rel;
+        if (cs_catalog_newest(r, systems[i], strlen(systems[i]), &rel) == CS_OK) {
+            cs_codeidx_build(set, rel.id, &err);
+        }
+    }
+    cs_reader_end(r);
+    cs_claim_env_t env = {.reader = r, .plugins = ph, .index = &holder, .memo = &memo};
     double v[RUNS], w[RUNS];
     uint64_t edits = 0;
     for (int run = 0; run < RUNS; run++) {
         cs_reader_begin(r);
         uint64_t t0 = bench_now_ns();
         for (int k = 0; k < SERVER_N; k++) {
+            cs_codeidx_holder_unpin(&holder); /* as a request starts */
             cs_claim_result_init(&res);
             cs_claim_check(&env, &c[k], &res);
             edits += res.n_edits;
@@ -150,6 +165,8 @@ static void s_server(const char *db, const char *plugins)
            (double)edits / RUNS / SERVER_N);
     bench_print3("claim, server side, alone (cs_claim_check)", "us", v, RUNS);
     bench_print3("claim, server side, in a batch", "us", w, RUNS);
+    cs_codeidx_holder_fini(&holder);
+    cs_codeidx_set_destroy(&set);
     cs_plugin_host_destroy(&ph);
     cs_reader_destroy(&r);
     cs_store_destroy(&st);
