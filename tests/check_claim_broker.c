@@ -338,12 +338,12 @@ START_TEST(test_hostile_edit_set)
 }
 END_TEST
 
-/* codeset claim FILE: a claim object, and a batch array, through the CLI. */
-static int s_cli_claim(const char *json, int as_json, char *out, size_t cap)
+/* codeset claim FILE: a claim object, a batch array or a CSV (name), through the CLI. */
+static int s_cli_run(const char *name, const char *json, int as_json, char *out, size_t cap)
 {
     char dir[PATH_MAX], path[PATH_MAX + 16];
     cs_test_tmpdir(dir, sizeof dir);
-    snprintf(path, sizeof path, "%s/claim.json", dir);
+    snprintf(path, sizeof path, "%s/%s", dir, name);
     FILE *f = fopen(path, "w");
     ck_assert_ptr_nonnull(f);
     fputs(json, f);
@@ -360,6 +360,16 @@ static int s_cli_claim(const char *json, int as_json, char *out, size_t cap)
     free(etext);
     cs_test_rmtree(dir);
     return rc;
+}
+
+static int s_cli_claim(const char *json, int as_json, char *out, size_t cap)
+{
+    return s_cli_run("claim.json", json, as_json, out, cap);
+}
+
+static int s_cli_claim_csv(const char *csv, char *out, size_t cap)
+{
+    return s_cli_run("claims.csv", csv, 0, out, cap);
 }
 
 START_TEST(test_cli_claim)
@@ -382,6 +392,11 @@ START_TEST(test_cli_claim)
                      out, sizeof out);
     ck_assert_msg(rc == 4 && strstr(out, "\"edit\":\"manifestation_principal\""), "%d: %s",
                   rc, out);
+    rc = s_cli_claim_csv("claim_id,date,setting,dx1,poa1,dx2,poa2\n"
+                         "A,2021-03-01,outpatient,E10.9,,E11.9,\n"
+                         "B,2021-03-01,outpatient,G63,,,\n", out, sizeof out);
+    ck_assert_msg(rc == 4 && strstr(out, "claim 1: clean") && strstr(out, "excludes1") &&
+                  strstr(out, "claim 2: NOT CLEAN"), "%d: %s", rc, out);
     rc = s_cli_claim("{\"date\": \"2021-03-01\", \"date\": 1}", 0, out, sizeof out);
     ck_assert_msg(rc == 2 && strstr(out, "claim.json:1:"), "%d: %s", rc, out);
 }

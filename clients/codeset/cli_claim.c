@@ -3,6 +3,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -52,12 +53,133 @@ static void s_pack(msgpack_packer *pk, const json_t *v, const char *skip)
     }
 }
 
+/* Split a CSV line in place at commas (a field may be quoted, with "" for a quote); at most
+ * max fields. Returns how many. */
+static int s_csv_split(char *line, char **f, int max)
+{
+    int n = 0;
+    char *p = line;
+    while (n < max) {
+        char *out = p;
+        f[n++] = p;
+        int quoted = *p == '"';
+        char *r = quoted ? p + 1 : p;
+        for (; *r && (quoted || *r != ','); r++) {
+            if (quoted && *r == '"' && r[1] == '"') {
+                *out++ = '"';
+                r++;
+            } else if (quoted && *r == '"') {
+                quoted = 0;
+            } else {
+                *out++ = *r;
+            }
+        }
+        int more = *r == ',';
+        *out = '\0';
+        if (!more) {
+            break;
+        }
+        p = r + 1;
+    }
+    return n;
+}
+
+/* What a CSV column holds: the claim's date, setting, age or sex, a diagnosis (dx...), the
+ * POA of the diagnosis before it (poa...), or a procedure of the system it names
+ * (icd10pcs..., hcpcs..., cpt...); anything else (claim_id) is left out. */
+static json_t *s_csv_claim(char **head, char **f, int n)
+{
+    json_t *c = json_object(), *dx = json_array(), *px = json_array(), *patient = json_object();
+    for (int i = 0; i < n; i++) {
+        const char *h = head[i], *v = f[i];
+        if (!*v) {
+            continue;
+        }
+        if (strcmp(h, "date") == 0 || strcmp(h, "setting") == 0) {
+            json_object_set_new(c, h, json_string(v));
+        } else if (strcmp(h, "age") == 0) {
+            json_object_set_new(patient, "age", json_integer(strtol(v, NULL, 10)));
+        } else if (strcmp(h, "sex") == 0) {
+            json_object_set_new(patient, "sex", json_string(v));
+        } else if (strncmp(h, "dx", 2) == 0) {
+            json_array_append_new(dx, json_pack("{ss}", "code", v));
+        } else if (strncmp(h, "poa", 3) == 0 && json_array_size(dx) > 0) {
+            json_object_set_new(json_array_get(dx, json_array_size(dx) - 1), "poa",
+                                json_string(v));
+        } else {
+            static const char *const systems[] = {"icd10pcs", "hcpcs", "cpt"};
+            for (size_t k = 0; k < 3; k++) {
+                if (strncmp(h, systems[k], strlen(systems[k])) == 0) {
+                    json_array_append_new(px, json_pack("{ssss}", "system", systems[k], "code",
+                                                        v));
+                }
+            }
+        }
+    }
+    json_object_set_new(c, "diagnoses", dx);
+    if (json_array_size(px)) {
+        json_object_set_new(c, "procedures", px);
+    } else {
+        json_decref(px);
+    }
+    if (json_object_size(patient)) {
+        json_object_set_new(c, "patient", patient);
+    } else {
+        json_decref(patient);
+    }
+    return c;
+}
+
+/* A CSV of claims, one a line after a header row naming the columns, as a JSON array. */
+static json_t *s_csv(const char *path, char *err, size_t cap)
+{
+    FILE *fp = fopen(path, "r");
+    if (!fp) {
+        snprintf(err, cap, "%s: cannot open it", path);
+        return NULL;
+    }
+    static char head_line[4096], line[4096];
+    char *head[64], *f[64];
+    int nh = 0;
+    json_t *all = json_array();
+    if (fgets(head_line, sizeof head_line, fp)) {
+        head_line[strcspn(head_line, "\r\n")] = '\0';
+        nh = s_csv_split(head_line, head, 64);
+    }
+    for (unsigned lineno = 2; nh > 0 && fgets(line, sizeof line, fp); lineno++) {
+        line[strcspn(line, "\r\n")] = '\0';
+        if (line[0] == '\0') {
+            continue;
+        }
+        int n = s_csv_split(line, f, 64);
+        if (n > nh) {
+            snprintf(err, cap, "%s:%u: %d fields, but the header names %d", path, lineno, n, nh);
+            json_decref(all);
+            all = NULL;
+            break;
+        }
+        json_array_append_new(all, s_csv_claim(head, f, n));
+    }
+    fclose(fp);
+    if (all && nh == 0) {
+        snprintf(err, cap, "%s: no header row (date, setting, age, sex, dx..., poa..., "
+                 "icd10pcs..., hcpcs..., cpt...)", path);
+        json_decref(all);
+        all = NULL;
+    }
+    return all;
+}
+
 int cs_cli_claim_pack(msgpack_packer *pk, const char *path, char *err, size_t cap)
 {
     json_error_t je;
-    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+    size_t plen = strlen(path);
+    int csv = plen > 4 && strcmp(path + plen - 4, ".csv") == 0;
+    json_t *root = csv ? s_csv(path, err, cap) : json_load_file(path, JSON_REJECT_DUPLICATES, &je);
     if (!root) {
-        snprintf(err, cap, "%s:%d:%d: %s", path, je.line, je.column, je.text);
+        if (!csv) {
+            snprintf(err, cap, "%s:%d:%d: %s", path, je.line, je.column, je.text);
+        }
         return -1;
     }
     int rc = 0;

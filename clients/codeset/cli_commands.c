@@ -726,7 +726,7 @@ static const cs_cli_command_t s_commands[] = {
      "the ICD-10-CM Index: TABLE index, eindex, drug or neoplasm; words searched, or a path "
      "walked (TERM > SUBTERM), or the main terms; --follow adds the terms see and see also "
      "reach"},
-    {"claim", s_claim, 1, 1, 0, 0, 0, "FILE.json",
+    {"claim", s_claim, 1, 1, 0, 0, 0, "FILE.json|FILE.csv",
      "scrub a claim (a JSON object) or a batch (a JSON array of claims): its edits"},
     {"crosswalk", s_crosswalk, 3, 3, 0,
      O(MAP) | O(RELEASE) | O(TO_RELEASE) | O(DATE) | O(REVERSE), 0,
