@@ -91,6 +91,12 @@ typedef struct cs_claim_set {
     int date;
     int derived;         /* the set is a third party's derivation */
     cs_release_t rel;
+    /* lists already found, by the pointers of their (literal) name and system id */
+    struct {
+        const char *list, *system;
+        int map;             /* -1: the set has no such list */
+    } found[24];
+    uint32_t n_found;
 } cs_claim_set_t;
 
 enum {
@@ -159,7 +165,8 @@ void cs_claim_poa(cs_claim_run_t *run);
 /* The set name (the run's slot which) in effect on the claim's date, noted as used; NULL when
  * none is. */
 const cs_claim_set_t *cs_claim_set_open(cs_claim_run_t *run, const char *name, int which);
-/* The index of list in set for codes of system, or -1. */
+/* The index of list in set for codes of system, or -1. list and system must be strings that
+ * outlive the set's resolution (literals, plugin ids): they are remembered by pointer. */
 int cs_claim_set_list(const cs_claim_set_t *set, const char *list, const char *system);
 /* Fill an edit's source from a list of set (detail: the row's data to show, or NULL). */
 cs_claim_edit_t *cs_claim_list_source(const cs_claim_set_t *set, const char *list,

@@ -44,6 +44,14 @@ static int s_has_ncci_modifier(const cs_claim_px_t *p)
     return 0;
 }
 
+/* The list of kind ("ptp" or "mue") for line a's system: literals, as cs_claim_set_list
+ * remembers lists by pointer. */
+static const char *s_list(const cs_claim_run_t *run, uint32_t a, int mue)
+{
+    int cpt = strcmp(run->info[a].sys->name, "cpt") == 0;
+    return mue ? (cpt ? "mue-cpt" : "mue-hcpcs") : (cpt ? "ptp-cpt" : "ptp-hcpcs");
+}
+
 /* A CPT or HCPCS line that is in its release. */
 static int s_ncci_line(const cs_claim_run_t *run, uint32_t i)
 {
@@ -98,8 +106,7 @@ static void s_ptp(cs_claim_run_t *run, const cs_claim_set_t *set)
             continue;
         }
         const char *sys = run->info[a].sys->name;
-        char list[32];
-        snprintf(list, sizeof list, "ptp-%s", sys);
+        const char *list = s_list(run, a, 0);
         int m = cs_claim_set_list(set, list, sys);
         cs_maps_iter_t it;
         cs_map_hit_t hit;
@@ -119,9 +126,7 @@ static int s_mue_of(cs_claim_run_t *run, const cs_claim_set_t *set, uint32_t a, 
                     char *adj, size_t cap)
 {
     const char *sys = run->info[a].sys->name;
-    char list[32];
-    snprintf(list, sizeof list, "mue-%s", sys);
-    int m = cs_claim_set_list(set, list, sys);
+    int m = cs_claim_set_list(set, s_list(run, a, 1), sys);
     cs_maps_iter_t it;
     cs_map_hit_t hit;
     const char *key = run->info[a].code.key;
@@ -171,9 +176,7 @@ static void s_mue(cs_claim_run_t *run, const cs_claim_set_t *set)
             "%s: %lld units %s, over its medically unlikely edit of %ld (%s)",
             run->info[a].code.display, (long long)units, per_line ? "on one line" : "on one date",
             value, adj);
-        char list[32];
-        snprintf(list, sizeof list, "mue-%s", run->info[a].sys->name);
-        cs_claim_list_source(set, list, adj, e);
+        cs_claim_list_source(set, s_list(run, a, 1), adj, e);
     }
 }
 

@@ -29,6 +29,7 @@ const cs_claim_set_t *cs_claim_set_open(cs_claim_run_t *run, const char *name, i
         set->snapshot = snap;
         set->date = run->claim->date;
         set->derived = which == CS_CLAIM_SET_MCE;
+        set->n_found = 0;
     }
     if (!set->ok) {
         return NULL;
@@ -68,11 +69,9 @@ static int s_on_list(cs_claim_run_t *run, const s_set_t *set, const char *list, 
     if (!set->ok || !inf->found) {
         return 0;
     }
-    for (uint32_t m = 0; m < set->rel.n_maps; m++) {
-        const cs_release_map_t *mp = &set->rel.maps[m];
-        if (strcmp(mp->name, list) != 0 || strcmp(mp->from, inf->sys->name) != 0) {
-            continue;
-        }
+    int mi = cs_claim_set_list(set, list, inf->sys->name);
+    if (mi >= 0) {
+        uint32_t m = (uint32_t)mi;
         int fresh;
         cs_claim_centry_t *e = cs_claim_cache_get(&run->cache, CS_CENTRY_LIST, set->rel.id,
                                                   i < run->claim->n_dx ? 0 : 1, inf->code.key,
@@ -104,12 +103,25 @@ cs_claim_edit_t *cs_claim_list_source(const cs_claim_set_t *set, const char *lis
 
 int cs_claim_set_list(const cs_claim_set_t *set, const char *list, const char *system)
 {
-    for (uint32_t m = 0; m < set->rel.n_maps; m++) {
-        if (strcmp(set->rel.maps[m].name, list) == 0 && strcmp(set->rel.maps[m].from, system) == 0) {
-            return (int)m;
+    /* every line asks for a few lists: a pointer compare instead of strcmp over every map */
+    cs_claim_set_t *memo = (cs_claim_set_t *)set;
+    for (uint32_t k = 0; k < memo->n_found; k++) {
+        if (memo->found[k].list == list && memo->found[k].system == system) {
+            return memo->found[k].map;
         }
     }
-    return -1;
+    int m = -1;
+    for (uint32_t j = 0; j < set->rel.n_maps && m < 0; j++) {
+        if (strcmp(set->rel.maps[j].name, list) == 0 && strcmp(set->rel.maps[j].from, system) == 0) {
+            m = (int)j;
+        }
+    }
+    if (memo->n_found < sizeof memo->found / sizeof memo->found[0]) {
+        memo->found[memo->n_found].list = list;
+        memo->found[memo->n_found].system = system;
+        memo->found[memo->n_found++].map = m;
+    }
+    return m;
 }
 
 /* ---- MCE ---- */
