@@ -44,9 +44,14 @@ $(CSCLIENT_EXAMPLE): $(BUILD)/obj/$(CSCLIENT_DIR)/example.o $(CSCLIENT_A)
 	@mkdir -p $(dir $@)
 	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $^ $(CSCLIENT_LIBS)
 
-# tests/check_csclient.c tests the library inside the one Check binary.
-$(BUILD)/obj/tests/check_csclient.o: CPPFLAGS += -I$(CSCLIENT_DIR)
+# tests/check_csclient.c and check_csclient_async.c test the library inside the one Check binary.
+$(BUILD)/obj/tests/check_csclient.o $(BUILD)/obj/tests/check_csclient_async.o: \
+    CPPFLAGS += -I$(CSCLIENT_DIR)
 $(CHECK_BIN): $(CSCLIENT_OBJ)
+
+# bench_broker measures the asynchronous calls (issue 19) through the library itself.
+$(BUILD)/obj/tests/bench/bench_broker.o: CPPFLAGS += -I$(CSCLIENT_DIR)
+$(BUILD)/bench/bench_broker: $(CSCLIENT_A)
 
 # The public header compiles alone, as pedantic C11 (like core's public headers).
 .PHONY: csclient-header-check python-check

@@ -13,24 +13,20 @@
 #include <zmq.h>
 
 #include "csc_decode.h"
+#include "csc_internal.h"
 
 #define S_DEFAULT_TIMEOUT_MS 2500
 #define S_DEFAULT_TRIES 3
 #define S_DEFAULT_WINDOW 256
 #define S_DEFAULT_MAX_REPLY ((size_t)64 << 20)
+#define CSC_DEFAULT_COALESCE 64
 
 /* ---- growable byte buffer, the msgpack packer's sink ---- */
 
-typedef struct s_buf {
-    char *data;  /* owned bytes */
-    size_t len;  /* bytes used */
-    size_t cap;  /* bytes allocated */
-    int failed;  /* 1 once a write could not grow the buffer */
-} s_buf_t;
 
-static int s_buf_write(void *data, const char *bytes, size_t n)
+int csc_buf_write(void *data, const char *bytes, size_t n)
 {
-    s_buf_t *b = data;
+    csc_buf_t *b = data;
     if (b->failed) {
         return -1;
     }
@@ -54,27 +50,10 @@ static int s_buf_write(void *data, const char *bytes, size_t n)
 
 /* ---- requests ---- */
 
-typedef enum s_op {
-    S_OP_PING,
-    S_OP_LOOKUP,
-    S_OP_VALIDATE,
-    S_OP_SEARCH,
-    S_OP_CROSSWALK,
-    S_OP_RELEASES,
-    S_OP_CLAIM,
-} s_op_t;
 
-/* One encoded request: its key/value pairs without the map header, so that the "id" a run
- * assigns can be put in front without re-encoding the rest. */
-typedef struct s_req {
-    s_op_t op;       /* what the reply decodes into */
-    char *pairs;     /* owned msgpack key/value pairs */
-    size_t len;      /* bytes in pairs */
-    uint32_t nkeys;  /* pairs in pairs */
-} s_req_t;
 
 typedef struct s_builder {
-    s_buf_t buf;        /* the pairs */
+    csc_buf_t buf;        /* the pairs */
     msgpack_packer pk;  /* writes into buf */
     uint32_t nkeys;     /* pairs so far */
 } s_builder_t;
@@ -82,7 +61,7 @@ typedef struct s_builder {
 static void s_build_init(s_builder_t *b, const char *op)
 {
     memset(b, 0, sizeof *b);
-    msgpack_packer_init(&b->pk, &b->buf, s_buf_write);
+    msgpack_packer_init(&b->pk, &b->buf, csc_buf_write);
     msgpack_pack_str_with_body(&b->pk, "op", 2);
     msgpack_pack_str_with_body(&b->pk, op, strlen(op));
     b->nkeys = 1;
@@ -119,7 +98,7 @@ static void s_kv_when(s_builder_t *b, const cs_client_when_t *when)
 }
 
 /* Hand the built pairs to req, or free them on failure. */
-static int s_build_done(s_builder_t *b, s_op_t op, s_req_t *req)
+static int s_build_done(s_builder_t *b, csc_op_t op, csc_req_t *req)
 {
     if (b->buf.failed) {
         free(b->buf.data);
@@ -132,14 +111,14 @@ static int s_build_done(s_builder_t *b, s_op_t op, s_req_t *req)
     return CS_CLIENT_OK;
 }
 
-static int s_build_ping(s_req_t *req)
+static int s_build_ping(csc_req_t *req)
 {
     s_builder_t b;
     s_build_init(&b, "ping");
-    return s_build_done(&b, S_OP_PING, req);
+    return s_build_done(&b, CSC_OP_PING, req);
 }
 
-static int s_build_lookup(s_req_t *req, const char *system, const char *code, unsigned include,
+int csc_build_lookup(csc_req_t *req, const char *system, const char *code, unsigned include,
                           const cs_client_when_t *when)
 {
     if (!system || !code) {
@@ -170,10 +149,10 @@ static int s_build_lookup(s_req_t *req, const char *system, const char *code, un
         }
         b.nkeys++;
     }
-    return s_build_done(&b, S_OP_LOOKUP, req);
+    return s_build_done(&b, CSC_OP_LOOKUP, req);
 }
 
-static int s_build_validate(s_req_t *req, const char *system, const char *const *codes,
+int csc_build_validate(csc_req_t *req, const char *system, const char *const *codes,
                             size_t n, const cs_client_when_t *when)
 {
     if (!system || (n > 0 && !codes) || n > UINT32_MAX) {
@@ -194,10 +173,10 @@ static int s_build_validate(s_req_t *req, const char *system, const char *const 
         s_pack_cstr(&b, codes[i]);
     }
     b.nkeys++;
-    return s_build_done(&b, S_OP_VALIDATE, req);
+    return s_build_done(&b, CSC_OP_VALIDATE, req);
 }
 
-static int s_build_search(s_req_t *req, const char *system, const char *q,
+static int s_build_search(csc_req_t *req, const char *system, const char *q,
                           const cs_client_search_opts_t *opts)
 {
     if (!system || !q) {
@@ -222,10 +201,10 @@ static int s_build_search(s_req_t *req, const char *system, const char *q,
             b.nkeys++;
         }
     }
-    return s_build_done(&b, S_OP_SEARCH, req);
+    return s_build_done(&b, CSC_OP_SEARCH, req);
 }
 
-static int s_build_crosswalk(s_req_t *req, const char *from, const char *to, const char *code,
+static int s_build_crosswalk(csc_req_t *req, const char *from, const char *to, const char *code,
                              const cs_client_crosswalk_opts_t *opts)
 {
     if (!from || !to || !code) {
@@ -241,19 +220,19 @@ static int s_build_crosswalk(s_req_t *req, const char *from, const char *to, con
         s_kv_str(&b, "release", opts->release);
         s_kv_str(&b, "to_release", opts->to_release);
     }
-    return s_build_done(&b, S_OP_CROSSWALK, req);
+    return s_build_done(&b, CSC_OP_CROSSWALK, req);
 }
 
-static int s_build_releases(s_req_t *req, const char *system)
+static int s_build_releases(csc_req_t *req, const char *system)
 {
     s_builder_t b;
     s_build_init(&b, "releases");
     s_kv_str(&b, "system", system);
-    return s_build_done(&b, S_OP_RELEASES, req);
+    return s_build_done(&b, CSC_OP_RELEASES, req);
 }
 
 /* The claim's keys (docs/PROTOCOL.md, claim). */
-static int s_build_claim(s_req_t *req, const cs_client_claim_t *cl)
+static int s_build_claim(csc_req_t *req, const cs_client_claim_t *cl)
 {
     s_builder_t b;
     s_build_init(&b, "claim");
@@ -302,63 +281,54 @@ static int s_build_claim(s_req_t *req, const cs_client_claim_t *cl)
         }
         b.nkeys++;
     }
-    return s_build_done(&b, S_OP_CLAIM, req);
+    return s_build_done(&b, CSC_OP_CLAIM, req);
 }
 
 /* ---- the outcome of one request in a run ---- */
 
-enum { S_UNSENT, S_SENT, S_DONE };
 
-typedef struct s_slot {
-    int state;                /* S_UNSENT, S_SENT, S_DONE */
-    int status;               /* CS_CLIENT_* once done */
-    cs_client_error_t err;    /* details when status is not OK */
-    cs_client_ping_t ping;    /* S_OP_PING result */
-    void *result;             /* other ops: owned typed result, or NULL */
-} s_slot_t;
-
-static void s_slot_clear(s_op_t op, s_slot_t *s)
+void csc_slot_clear(csc_op_t op, csc_slot_t *s)
 {
     switch (op) {
-    case S_OP_LOOKUP: cs_client_lookup_destroy((cs_client_lookup_t **)&s->result); break;
-    case S_OP_VALIDATE:
+    case CSC_OP_LOOKUP: cs_client_lookup_destroy((cs_client_lookup_t **)&s->result); break;
+    case CSC_OP_VALIDATE:
         cs_client_validation_destroy((cs_client_validation_t **)&s->result);
         break;
-    case S_OP_SEARCH: cs_client_search_destroy((cs_client_search_t **)&s->result); break;
-    case S_OP_CROSSWALK: cs_client_crosswalk_destroy((cs_client_crosswalk_t **)&s->result); break;
-    case S_OP_RELEASES: cs_client_releases_destroy((cs_client_releases_t **)&s->result); break;
-    case S_OP_CLAIM: cs_client_claim_destroy((cs_client_claim_result_t **)&s->result); break;
-    case S_OP_PING: break;
+    case CSC_OP_SEARCH: cs_client_search_destroy((cs_client_search_t **)&s->result); break;
+    case CSC_OP_CROSSWALK: cs_client_crosswalk_destroy((cs_client_crosswalk_t **)&s->result); break;
+    case CSC_OP_RELEASES: cs_client_releases_destroy((cs_client_releases_t **)&s->result); break;
+    case CSC_OP_CLAIM: cs_client_claim_destroy((cs_client_claim_result_t **)&s->result); break;
+    case CSC_OP_PING: break;
     }
     memset(s, 0, sizeof *s);
 }
 
-static void s_slot_decode(s_op_t op, const msgpack_object *reply, s_slot_t *s)
+void csc_slot_decode(csc_op_t op, const msgpack_object *reply, csc_slot_t *s)
 {
-    s->state = S_DONE;
+    s->state = CSC_DONE;
     s->status = cs_client_decode_status(reply, &s->err);
     if (s->status != CS_CLIENT_OK) {
         return;
     }
     int rc = CS_CLIENT_OK;
     switch (op) {
-    case S_OP_PING: rc = cs_client_decode_ping(reply, &s->ping); break;
-    case S_OP_LOOKUP:
+    case CSC_OP_PING: rc = cs_client_decode_ping(reply, &s->ping); break;
+    case CSC_OP_LOOKUP:
         rc = cs_client_decode_lookup(reply, (cs_client_lookup_t **)&s->result);
         break;
-    case S_OP_VALIDATE:
+    case CSC_OP_VALIDATE:
         rc = cs_client_decode_validation(reply, (cs_client_validation_t **)&s->result);
         break;
-    case S_OP_SEARCH:
+    case CSC_OP_SEARCH:
         rc = cs_client_decode_search(reply, (cs_client_search_t **)&s->result);
         break;
-    case S_OP_CROSSWALK:
+    case CSC_OP_CROSSWALK:
         rc = cs_client_decode_crosswalk(reply, (cs_client_crosswalk_t **)&s->result);
         break;
-    case S_OP_RELEASES:
+    case CSC_OP_RELEASES:
         rc = cs_client_decode_releases(reply, (cs_client_releases_t **)&s->result);
         break;
-    case S_OP_CLAIM:
+    case CSC_OP_CLAIM:
         rc = cs_client_decode_claim(reply, (cs_client_claim_result_t **)&s->result);
         break;
     }
@@ -373,21 +343,6 @@ static void s_slot_decode(s_op_t op, const msgpack_object *reply, s_slot_t *s)
 
 /* ---- the client ---- */
 
-struct cs_client {
-    void *ctx;               /* ZeroMQ context */
-    int own_ctx;             /* 1 if ctx is ours to terminate */
-    void *sock;              /* DEALER connected to every endpoint */
-    char **endpoints;        /* owned copies */
-    size_t n_endpoints;      /* entries in endpoints */
-    int timeout_ms;          /* wait for a reply before reconnecting */
-    int tries;               /* timeouts in a row before giving up */
-    unsigned window;         /* requests in flight at once */
-    size_t max_reply;        /* ZMQ_MAXMSGSIZE */
-    uint64_t next_id;        /* the next request id; ids are never reused by a client */
-    uint64_t reconnects;     /* sockets given up after a timeout */
-    s_buf_t frame;           /* scratch: one request as sent */
-    cs_client_error_t last;  /* the last call's failure */
-};
 
 const char *cs_client_strerror(int status)
 {
@@ -403,9 +358,7 @@ const char *cs_client_strerror(int status)
     }
 }
 
-static int s_fail(cs_client_error_t *err, int status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int s_fail(cs_client_error_t *err, int status, const char *fmt, ...)
+int csc_fail(cs_client_error_t *err, int status, const char *fmt, ...)
 {
     if (err) {
         memset(err, 0, sizeof *err);
@@ -418,7 +371,7 @@ static int s_fail(cs_client_error_t *err, int status, const char *fmt, ...)
     return status;
 }
 
-static int64_t s_now_ms(void)
+int64_t csc_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -427,11 +380,11 @@ static int64_t s_now_ms(void)
 
 /* A fresh DEALER connected to every endpoint. ZMQ_IMMEDIATE keeps requests off endpoints whose
  * connection is not up, so one dead broker does not swallow a share of them. */
-static int s_open(cs_client_t *c, cs_client_error_t *err)
+int csc_open(cs_client_t *c, cs_client_error_t *err)
 {
     c->sock = zmq_socket(c->ctx, ZMQ_DEALER);
     if (!c->sock) {
-        return s_fail(err, CS_CLIENT_EIO, "cannot create a DEALER socket: %s",
+        return csc_fail(err, CS_CLIENT_EIO, "cannot create a DEALER socket: %s",
                       zmq_strerror(errno));
     }
     int linger = 0, immediate = 1;
@@ -442,17 +395,18 @@ static int s_open(cs_client_t *c, cs_client_error_t *err)
         int e = errno;
         zmq_close(c->sock);
         c->sock = NULL;
-        return s_fail(err, CS_CLIENT_EIO, "cannot set socket options: %s", zmq_strerror(e));
+        return csc_fail(err, CS_CLIENT_EIO, "cannot set socket options: %s", zmq_strerror(e));
     }
     for (size_t i = 0; i < c->n_endpoints; i++) {
         if (zmq_connect(c->sock, c->endpoints[i]) != 0) {
             int e = errno;
             zmq_close(c->sock);
             c->sock = NULL;
-            return s_fail(err, CS_CLIENT_EINVAL, "cannot connect to %s: %s", c->endpoints[i],
+            return csc_fail(err, CS_CLIENT_EINVAL, "cannot connect to %s: %s", c->endpoints[i],
                           zmq_strerror(e));
         }
     }
+    csc_async_reopened(c); /* what went out on the old socket is sent again on this one */
     return CS_CLIENT_OK;
 }
 
@@ -460,19 +414,19 @@ cs_client_t *cs_client_new(const char *const *endpoints, size_t n, const cs_clie
                            cs_client_error_t *err)
 {
     if (!endpoints || n == 0) {
-        s_fail(err, CS_CLIENT_EINVAL, "no endpoint given");
+        csc_fail(err, CS_CLIENT_EINVAL, "no endpoint given");
         return NULL;
     }
     for (size_t i = 0; i < n; i++) {
         if (!endpoints[i] || !endpoints[i][0]) {
-            s_fail(err, CS_CLIENT_EINVAL, "endpoint %zu is empty", i);
+            csc_fail(err, CS_CLIENT_EINVAL, "endpoint %zu is empty", i);
             return NULL;
         }
     }
     cs_client_t *c = calloc(1, sizeof *c);
     if (!c || !(c->endpoints = calloc(n, sizeof *c->endpoints))) {
         free(c);
-        s_fail(err, CS_CLIENT_ENOMEM, "out of memory creating a client");
+        csc_fail(err, CS_CLIENT_ENOMEM, "out of memory creating a client");
         return NULL;
     }
     c->n_endpoints = n;
@@ -485,9 +439,10 @@ cs_client_t *cs_client_new(const char *const *endpoints, size_t n, const cs_clie
     c->window = o.window > 0 ? o.window : S_DEFAULT_WINDOW;
     c->max_reply = o.max_reply > 0 ? o.max_reply : S_DEFAULT_MAX_REPLY;
     c->next_id = 1;
+    c->coalesce = CSC_DEFAULT_COALESCE;
     for (size_t i = 0; i < n; i++) {
         if (!(c->endpoints[i] = strdup(endpoints[i]))) {
-            s_fail(err, CS_CLIENT_ENOMEM, "out of memory creating a client");
+            csc_fail(err, CS_CLIENT_ENOMEM, "out of memory creating a client");
             goto fail;
         }
     }
@@ -497,12 +452,12 @@ cs_client_t *cs_client_new(const char *const *endpoints, size_t n, const cs_clie
         c->ctx = zmq_ctx_new();
         c->own_ctx = 1;
         if (!c->ctx) {
-            s_fail(err, CS_CLIENT_EIO, "cannot create a ZeroMQ context: %s",
+            csc_fail(err, CS_CLIENT_EIO, "cannot create a ZeroMQ context: %s",
                    zmq_strerror(errno));
             goto fail;
         }
     }
-    if (s_open(c, err) != CS_CLIENT_OK) {
+    if (csc_open(c, err) != CS_CLIENT_OK) {
         goto fail;
     }
     return c;
@@ -517,6 +472,7 @@ void cs_client_destroy(cs_client_t **cp)
         return;
     }
     cs_client_t *c = *cp;
+    csc_async_close(c);
     if (c->sock) {
         zmq_close(c->sock);
     }
@@ -547,19 +503,19 @@ uint64_t cs_client_reconnects(const cs_client_t *c)
 
 /* Send one request with its id. Returns 0, 1 when the socket cannot take it now (no connected
  * broker, or the send queue is full), or a negative status. */
-static int s_send(cs_client_t *c, const s_req_t *req, uint64_t id)
+int csc_send(cs_client_t *c, const csc_req_t *req, uint64_t id)
 {
-    s_buf_t *f = &c->frame;
+    csc_buf_t *f = &c->frame;
     f->len = 0;
     f->failed = 0;
     msgpack_packer pk;
-    msgpack_packer_init(&pk, f, s_buf_write);
+    msgpack_packer_init(&pk, f, csc_buf_write);
     msgpack_pack_map(&pk, req->nkeys + 1);
     msgpack_pack_str_with_body(&pk, "id", 2);
     msgpack_pack_uint64(&pk, id);
-    s_buf_write(f, req->pairs, req->len);
+    csc_buf_write(f, req->pairs, req->len);
     if (f->failed) {
-        return s_fail(&c->last, CS_CLIENT_ENOMEM, "out of memory encoding a request");
+        return csc_fail(&c->last, CS_CLIENT_ENOMEM, "out of memory encoding a request");
     }
     if (zmq_send(c->sock, f->data, f->len, ZMQ_DONTWAIT) < 0) {
         if (errno == EAGAIN) {
@@ -568,104 +524,117 @@ static int s_send(cs_client_t *c, const s_req_t *req, uint64_t id)
         if (errno == EINTR) {
             return 1;
         }
-        return s_fail(&c->last, CS_CLIENT_EIO, "cannot send a request: %s",
+        return csc_fail(&c->last, CS_CLIENT_EIO, "cannot send a request: %s",
                       zmq_strerror(errno));
     }
     return 0;
 }
 
 /* The id of a reply, or 0 when it has none that could be ours. */
-static uint64_t s_reply_id(const msgpack_object *reply)
+uint64_t csc_reply_id(const msgpack_object *reply)
 {
     const msgpack_object *id = cs_client_obj_get(reply, "id");
     return id && id->type == MSGPACK_OBJECT_POSITIVE_INTEGER ? id->via.u64 : 0;
 }
 
-/* Take every reply waiting on the socket; decode those that answer a request of this run that
- * is not answered yet. Returns the number of such replies, or a negative status. */
-static int s_drain(cs_client_t *c, const s_req_t *reqs, s_slot_t *slots, size_t n,
-                   uint64_t base, size_t *in_flight)
+int csc_recv(cs_client_t *c, zmq_msg_t *frame, msgpack_unpacked *u)
 {
-    int matched = 0;
     for (;;) {
-        zmq_msg_t frame;
-        zmq_msg_init(&frame);
-        if (zmq_msg_recv(&frame, c->sock, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_init(frame);
+        if (zmq_msg_recv(frame, c->sock, ZMQ_DONTWAIT) < 0) {
             int e = errno;
-            zmq_msg_close(&frame);
+            zmq_msg_close(frame);
             if (e == EAGAIN || e == EINTR) {
-                return matched;
+                return 0;
             }
-            return s_fail(&c->last, CS_CLIENT_EIO, "cannot receive: %s", zmq_strerror(e));
+            return csc_fail(&c->last, CS_CLIENT_EIO, "cannot receive: %s", zmq_strerror(e));
         }
         /* The body is the last frame; any frames before it are an envelope we did not send
          * (a DEALER's replies have none), so they are skipped. */
-        while (zmq_msg_more(&frame)) {
-            zmq_msg_close(&frame);
-            zmq_msg_init(&frame);
-            if (zmq_msg_recv(&frame, c->sock, 0) < 0) {
+        while (zmq_msg_more(frame)) {
+            zmq_msg_close(frame);
+            zmq_msg_init(frame);
+            if (zmq_msg_recv(frame, c->sock, 0) < 0) {
                 int e = errno;
-                zmq_msg_close(&frame);
-                return s_fail(&c->last, CS_CLIENT_EIO, "cannot receive: %s", zmq_strerror(e));
+                zmq_msg_close(frame);
+                return csc_fail(&c->last, CS_CLIENT_EIO, "cannot receive: %s", zmq_strerror(e));
             }
         }
-        const void *data = zmq_msg_data(&frame);
-        size_t len = zmq_msg_size(&frame);
-        if (cs_client_prescan(data, len) != 0) {
-            zmq_msg_close(&frame); /* garbage cannot be matched to a request: drop it */
-            continue;
-        }
-        msgpack_unpacked u;
-        msgpack_unpacked_init(&u);
+        const void *data = zmq_msg_data(frame);
+        size_t len = zmq_msg_size(frame);
         size_t off = 0;
-        if (msgpack_unpack_next(&u, data, len, &off) == MSGPACK_UNPACK_SUCCESS &&
-            u.data.type == MSGPACK_OBJECT_MAP) {
-            uint64_t id = s_reply_id(&u.data);
-            size_t i = n;
-            if (id >= base && id - base < n) {
-                i = (size_t)(id - base);
-            } else if (id == 0 && n == 1) {
-                i = 0; /* a broker that could not read our id still answers the one request */
+        /* garbage cannot be matched to a request: it is dropped */
+        if (cs_client_prescan(data, len) == 0) {
+            msgpack_unpacked_init(u);
+            if (msgpack_unpack_next(u, data, len, &off) == MSGPACK_UNPACK_SUCCESS &&
+                u->data.type == MSGPACK_OBJECT_MAP) {
+                return 1;
             }
-            if (i < n && slots[i].state != S_DONE) {
-                if (slots[i].state == S_SENT) {
-                    (*in_flight)--;
-                }
-                s_slot_decode(reqs[i].op, &u.data, &slots[i]);
-                matched++;
+            msgpack_unpacked_destroy(u);
+        }
+        zmq_msg_close(frame);
+    }
+}
+
+/* Take every reply waiting on the socket; decode those that answer a request of this run that
+ * is not answered yet (and hand the asynchronous calls theirs). Returns the number of such
+ * replies, or a negative status. */
+static int s_drain(cs_client_t *c, const csc_req_t *reqs, csc_slot_t *slots, size_t n,
+                   uint64_t base, size_t *in_flight)
+{
+    int matched = 0;
+    zmq_msg_t frame;
+    msgpack_unpacked u;
+    int rc;
+    while ((rc = csc_recv(c, &frame, &u)) == 1) {
+        uint64_t id = csc_reply_id(&u.data);
+        size_t i = n;
+        if (id >= base && id - base < n) {
+            i = (size_t)(id - base);
+        } else if (id == 0 && n == 1) {
+            i = 0; /* a broker that could not read our id still answers the one request */
+        }
+        if (i < n && slots[i].state != CSC_DONE) {
+            if (slots[i].state == CSC_SENT) {
+                (*in_flight)--;
             }
+            csc_slot_decode(reqs[i].op, &u.data, &slots[i]);
+            matched++;
+        } else if (i == n) {
+            (void)csc_async_reply(c, id, &u.data); /* an asynchronous call's: not lost */
         }
         msgpack_unpacked_destroy(&u);
         zmq_msg_close(&frame);
     }
+    return rc < 0 ? rc : matched;
 }
 
-static int s_run(cs_client_t *c, const s_req_t *reqs, s_slot_t *slots, size_t n)
+static int s_run(cs_client_t *c, const csc_req_t *reqs, csc_slot_t *slots, size_t n)
 {
     memset(&c->last, 0, sizeof c->last);
     for (size_t i = 0; i < n; i++) {
-        slots[i].state = S_UNSENT;
+        slots[i].state = CSC_UNSENT;
         slots[i].status = CS_CLIENT_ETIMEOUT;
     }
     uint64_t base = c->next_id;
     c->next_id += n;
     size_t done = 0, cursor = 0, in_flight = 0;
     int timeouts = 0;
-    int64_t deadline = s_now_ms() + c->timeout_ms;
+    int64_t deadline = csc_now_ms() + c->timeout_ms;
     while (done < n) {
         if (!c->sock) {
-            int rc = s_open(c, &c->last);
+            int rc = csc_open(c, &c->last);
             if (rc != CS_CLIENT_OK) {
                 return rc;
             }
         }
         int blocked = 0;
         while (in_flight < c->window && cursor < n) {
-            if (slots[cursor].state != S_UNSENT) {
+            if (slots[cursor].state != CSC_UNSENT) {
                 cursor++;
                 continue;
             }
-            int rc = s_send(c, &reqs[cursor], base + cursor);
+            int rc = csc_send(c, &reqs[cursor], base + cursor);
             if (rc < 0) {
                 return rc;
             }
@@ -673,16 +642,16 @@ static int s_run(cs_client_t *c, const s_req_t *reqs, s_slot_t *slots, size_t n)
                 blocked = 1;
                 break;
             }
-            slots[cursor].state = S_SENT;
+            slots[cursor].state = CSC_SENT;
             in_flight++;
             cursor++;
         }
-        int64_t wait = deadline - s_now_ms();
+        int64_t wait = deadline - csc_now_ms();
         zmq_pollitem_t item = {.socket = c->sock,
                                .events = (short)(ZMQ_POLLIN | (blocked ? ZMQ_POLLOUT : 0))};
         int pr = zmq_poll(&item, 1, wait > 0 ? (long)wait : 0);
         if (pr < 0 && errno != EINTR) {
-            return s_fail(&c->last, CS_CLIENT_EIO, "cannot poll: %s", zmq_strerror(errno));
+            return csc_fail(&c->last, CS_CLIENT_EIO, "cannot poll: %s", zmq_strerror(errno));
         }
         if (pr > 0 && (item.revents & ZMQ_POLLIN)) {
             int got = s_drain(c, reqs, slots, n, base, &in_flight);
@@ -692,10 +661,10 @@ static int s_run(cs_client_t *c, const s_req_t *reqs, s_slot_t *slots, size_t n)
             if (got > 0) {
                 done += (size_t)got;
                 timeouts = 0;
-                deadline = s_now_ms() + c->timeout_ms;
+                deadline = csc_now_ms() + c->timeout_ms;
             }
         }
-        if (done < n && s_now_ms() >= deadline) {
+        if (done < n && csc_now_ms() >= deadline) {
             /* Lazy Pirate: a reply may be lost for good (a broker died holding it), and the
              * socket may still hold requests queued for a peer that is gone. Start over on a
              * fresh socket and resend whatever is unanswered. */
@@ -703,29 +672,29 @@ static int s_run(cs_client_t *c, const s_req_t *reqs, s_slot_t *slots, size_t n)
             c->sock = NULL;
             c->reconnects++;
             if (++timeouts >= c->tries) {
-                return s_fail(&c->last, CS_CLIENT_ETIMEOUT,
+                return csc_fail(&c->last, CS_CLIENT_ETIMEOUT,
                               "%zu of %zu requests got no reply after %d tries of %d ms",
                               n - done, n, c->tries, c->timeout_ms);
             }
             for (size_t i = 0; i < n; i++) {
-                if (slots[i].state == S_SENT) {
-                    slots[i].state = S_UNSENT;
+                if (slots[i].state == CSC_SENT) {
+                    slots[i].state = CSC_UNSENT;
                 }
             }
             in_flight = 0;
             cursor = 0;
-            deadline = s_now_ms() + c->timeout_ms;
+            deadline = csc_now_ms() + c->timeout_ms;
         }
     }
     return CS_CLIENT_OK;
 }
 
 /* One request, synchronously: run it, and leave the failure in c->last. */
-static int s_call(cs_client_t *c, s_req_t *req, int build_rc, s_slot_t *slot)
+static int s_call(cs_client_t *c, csc_req_t *req, int build_rc, csc_slot_t *slot)
 {
     memset(slot, 0, sizeof *slot);
     if (build_rc != CS_CLIENT_OK) {
-        return s_fail(&c->last, build_rc, "%s", build_rc == CS_CLIENT_EINVAL
+        return csc_fail(&c->last, build_rc, "%s", build_rc == CS_CLIENT_EINVAL
                                                     ? "a required argument is NULL"
                                                     : "out of memory encoding a request");
     }
@@ -733,13 +702,13 @@ static int s_call(cs_client_t *c, s_req_t *req, int build_rc, s_slot_t *slot)
     free(req->pairs);
     req->pairs = NULL;
     if (rc != CS_CLIENT_OK) {
-        s_slot_clear(req->op, slot);
+        csc_slot_clear(req->op, slot);
         return rc;
     }
     if (slot->status != CS_CLIENT_OK) {
         c->last = slot->err;
         rc = slot->status;
-        s_slot_clear(req->op, slot);
+        csc_slot_clear(req->op, slot);
     }
     return rc;
 }
@@ -751,8 +720,8 @@ int cs_client_ping(cs_client_t *c, cs_client_ping_t *out)
     if (!c) {
         return CS_CLIENT_EINVAL;
     }
-    s_req_t req = {0};
-    s_slot_t slot;
+    csc_req_t req = {0};
+    csc_slot_t slot;
     int rc = s_call(c, &req, s_build_ping(&req), &slot);
     if (rc == CS_CLIENT_OK && out) {
         *out = slot.ping;
@@ -761,9 +730,9 @@ int cs_client_ping(cs_client_t *c, cs_client_ping_t *out)
 }
 
 /* Shared tail of the calls with an owned result. */
-static int s_call_result(cs_client_t *c, s_req_t *req, int build_rc, void **out)
+static int s_call_result(cs_client_t *c, csc_req_t *req, int build_rc, void **out)
 {
-    s_slot_t slot;
+    csc_slot_t slot;
     *out = NULL;
     int rc = s_call(c, req, build_rc, &slot);
     if (rc == CS_CLIENT_OK) {
@@ -779,10 +748,10 @@ int cs_client_lookup(cs_client_t *c, const char *system, const char *code, unsig
         return CS_CLIENT_EINVAL;
     }
     if (!out) {
-        return s_fail(&c->last, CS_CLIENT_EINVAL, "out is NULL");
+        return csc_fail(&c->last, CS_CLIENT_EINVAL, "out is NULL");
     }
-    s_req_t req = {0};
-    int b = s_build_lookup(&req, system, code, include, when);
+    csc_req_t req = {0};
+    int b = csc_build_lookup(&req, system, code, include, when);
     return s_call_result(c, &req, b, (void **)out);
 }
 
@@ -793,10 +762,10 @@ int cs_client_validate(cs_client_t *c, const char *system, const char *const *co
         return CS_CLIENT_EINVAL;
     }
     if (!out) {
-        return s_fail(&c->last, CS_CLIENT_EINVAL, "out is NULL");
+        return csc_fail(&c->last, CS_CLIENT_EINVAL, "out is NULL");
     }
-    s_req_t req = {0};
-    int b = s_build_validate(&req, system, codes, n, when);
+    csc_req_t req = {0};
+    int b = csc_build_validate(&req, system, codes, n, when);
     return s_call_result(c, &req, b, (void **)out);
 }
 
@@ -807,9 +776,9 @@ int cs_client_search(cs_client_t *c, const char *system, const char *q,
         return CS_CLIENT_EINVAL;
     }
     if (!out) {
-        return s_fail(&c->last, CS_CLIENT_EINVAL, "out is NULL");
+        return csc_fail(&c->last, CS_CLIENT_EINVAL, "out is NULL");
     }
-    s_req_t req = {0};
+    csc_req_t req = {0};
     int b = s_build_search(&req, system, q, opts);
     return s_call_result(c, &req, b, (void **)out);
 }
@@ -821,9 +790,9 @@ int cs_client_crosswalk(cs_client_t *c, const char *from, const char *to, const 
         return CS_CLIENT_EINVAL;
     }
     if (!out) {
-        return s_fail(&c->last, CS_CLIENT_EINVAL, "out is NULL");
+        return csc_fail(&c->last, CS_CLIENT_EINVAL, "out is NULL");
     }
-    s_req_t req = {0};
+    csc_req_t req = {0};
     int b = s_build_crosswalk(&req, from, to, code, opts);
     return s_call_result(c, &req, b, (void **)out);
 }
@@ -834,9 +803,9 @@ int cs_client_releases(cs_client_t *c, const char *system, cs_client_releases_t 
         return CS_CLIENT_EINVAL;
     }
     if (!out) {
-        return s_fail(&c->last, CS_CLIENT_EINVAL, "out is NULL");
+        return csc_fail(&c->last, CS_CLIENT_EINVAL, "out is NULL");
     }
-    s_req_t req = {0};
+    csc_req_t req = {0};
     int b = s_build_releases(&req, system);
     return s_call_result(c, &req, b, (void **)out);
 }
@@ -868,9 +837,9 @@ int cs_client_claim(cs_client_t *c, const cs_client_claim_t *claim,
     }
     if (!out || !claim || !claim->date || (claim->n_dx && !claim->dx) ||
         (claim->n_px && !claim->px)) {
-        return s_fail(&c->last, CS_CLIENT_EINVAL, "out, claim, its date or a list is NULL");
+        return csc_fail(&c->last, CS_CLIENT_EINVAL, "out, claim, its date or a list is NULL");
     }
-    s_req_t req = {0};
+    csc_req_t req = {0};
     int b = s_build_claim(&req, claim);
     return s_call_result(c, &req, b, (void **)out);
 }
@@ -878,10 +847,10 @@ int cs_client_claim(cs_client_t *c, const cs_client_claim_t *claim,
 /* ---- batches ---- */
 
 struct cs_client_batch {
-    s_req_t *reqs;    /* requests, in add order */
+    csc_req_t *reqs;    /* requests, in add order */
     size_t n;         /* requests added */
     size_t cap;       /* entries allocated in reqs */
-    s_slot_t *slots;  /* outcomes of the last run (n_slots entries), or NULL */
+    csc_slot_t *slots;  /* outcomes of the last run (n_slots entries), or NULL */
     size_t n_slots;   /* requests the last run covered */
     size_t answered;  /* replies the last run got */
 };
@@ -894,7 +863,7 @@ cs_client_batch_t *cs_client_batch_new(void)
 static void s_batch_clear_slots(cs_client_batch_t *b)
 {
     for (size_t i = 0; b->slots && i < b->n_slots; i++) {
-        s_slot_clear(b->reqs[i].op, &b->slots[i]);
+        csc_slot_clear(b->reqs[i].op, &b->slots[i]);
     }
     free(b->slots);
     b->slots = NULL;
@@ -922,14 +891,14 @@ size_t cs_client_batch_size(const cs_client_batch_t *b)
     return b ? b->n : 0;
 }
 
-static int s_batch_add(cs_client_batch_t *b, s_req_t *req, int build_rc, size_t *index)
+static int s_batch_add(cs_client_batch_t *b, csc_req_t *req, int build_rc, size_t *index)
 {
     if (build_rc != CS_CLIENT_OK) {
         return build_rc;
     }
     if (b->n == b->cap) {
         size_t cap = b->cap ? b->cap * 2 : 64;
-        s_req_t *p = realloc(b->reqs, cap * sizeof *p);
+        csc_req_t *p = realloc(b->reqs, cap * sizeof *p);
         if (!p) {
             free(req->pairs);
             return CS_CLIENT_ENOMEM;
@@ -949,7 +918,7 @@ int cs_client_batch_add_ping(cs_client_batch_t *b, size_t *index)
     if (!b) {
         return CS_CLIENT_EINVAL;
     }
-    s_req_t req = {0};
+    csc_req_t req = {0};
     return s_batch_add(b, &req, s_build_ping(&req), index);
 }
 
@@ -959,8 +928,8 @@ int cs_client_batch_add_lookup(cs_client_batch_t *b, const char *system, const c
     if (!b) {
         return CS_CLIENT_EINVAL;
     }
-    s_req_t req = {0};
-    return s_batch_add(b, &req, s_build_lookup(&req, system, code, include, when), index);
+    csc_req_t req = {0};
+    return s_batch_add(b, &req, csc_build_lookup(&req, system, code, include, when), index);
 }
 
 int cs_client_batch_add_validate(cs_client_batch_t *b, const char *system,
@@ -970,8 +939,8 @@ int cs_client_batch_add_validate(cs_client_batch_t *b, const char *system,
     if (!b) {
         return CS_CLIENT_EINVAL;
     }
-    s_req_t req = {0};
-    return s_batch_add(b, &req, s_build_validate(&req, system, codes, n, when), index);
+    csc_req_t req = {0};
+    return s_batch_add(b, &req, csc_build_validate(&req, system, codes, n, when), index);
 }
 
 int cs_client_batch_add_search(cs_client_batch_t *b, const char *system, const char *q,
@@ -980,7 +949,7 @@ int cs_client_batch_add_search(cs_client_batch_t *b, const char *system, const c
     if (!b) {
         return CS_CLIENT_EINVAL;
     }
-    s_req_t req = {0};
+    csc_req_t req = {0};
     return s_batch_add(b, &req, s_build_search(&req, system, q, opts), index);
 }
 
@@ -991,7 +960,7 @@ int cs_client_batch_add_crosswalk(cs_client_batch_t *b, const char *from, const 
     if (!b) {
         return CS_CLIENT_EINVAL;
     }
-    s_req_t req = {0};
+    csc_req_t req = {0};
     return s_batch_add(b, &req, s_build_crosswalk(&req, from, to, code, opts), index);
 }
 
@@ -1000,7 +969,7 @@ int cs_client_batch_add_releases(cs_client_batch_t *b, const char *system, size_
     if (!b) {
         return CS_CLIENT_EINVAL;
     }
-    s_req_t req = {0};
+    csc_req_t req = {0};
     return s_batch_add(b, &req, s_build_releases(&req, system), index);
 }
 
@@ -1010,7 +979,7 @@ int cs_client_batch_run(cs_client_t *c, cs_client_batch_t *b)
         return CS_CLIENT_EINVAL;
     }
     if (!b) {
-        return s_fail(&c->last, CS_CLIENT_EINVAL, "batch is NULL");
+        return csc_fail(&c->last, CS_CLIENT_EINVAL, "batch is NULL");
     }
     s_batch_clear_slots(b);
     if (b->n == 0) {
@@ -1019,13 +988,13 @@ int cs_client_batch_run(cs_client_t *c, cs_client_batch_t *b)
     }
     b->slots = calloc(b->n, sizeof *b->slots);
     if (!b->slots) {
-        return s_fail(&c->last, CS_CLIENT_ENOMEM, "out of memory for %zu replies", b->n);
+        return csc_fail(&c->last, CS_CLIENT_ENOMEM, "out of memory for %zu replies", b->n);
     }
     b->n_slots = b->n;
     int rc = s_run(c, b->reqs, b->slots, b->n);
     for (size_t i = 0; i < b->n; i++) {
-        s_slot_t *s = &b->slots[i];
-        if (s->state == S_DONE) {
+        csc_slot_t *s = &b->slots[i];
+        if (s->state == CSC_DONE) {
             b->answered++;
         } else {
             s->status = rc == CS_CLIENT_OK ? CS_CLIENT_ETIMEOUT : rc;
@@ -1055,7 +1024,7 @@ int cs_client_batch_status(const cs_client_batch_t *b, size_t i, const cs_client
 }
 
 /* The slot of request i when it succeeded and is of op, else NULL. */
-static const s_slot_t *s_batch_ok(const cs_client_batch_t *b, size_t i, s_op_t op)
+static const csc_slot_t *s_batch_ok(const cs_client_batch_t *b, size_t i, csc_op_t op)
 {
     if (!b || !b->slots || i >= b->n_slots || b->reqs[i].op != op ||
         b->slots[i].status != CS_CLIENT_OK) {
@@ -1066,36 +1035,36 @@ static const s_slot_t *s_batch_ok(const cs_client_batch_t *b, size_t i, s_op_t o
 
 const cs_client_ping_t *cs_client_batch_ping(const cs_client_batch_t *b, size_t i)
 {
-    const s_slot_t *s = s_batch_ok(b, i, S_OP_PING);
+    const csc_slot_t *s = s_batch_ok(b, i, CSC_OP_PING);
     return s ? &s->ping : NULL;
 }
 
 const cs_client_lookup_t *cs_client_batch_lookup(const cs_client_batch_t *b, size_t i)
 {
-    const s_slot_t *s = s_batch_ok(b, i, S_OP_LOOKUP);
+    const csc_slot_t *s = s_batch_ok(b, i, CSC_OP_LOOKUP);
     return s ? s->result : NULL;
 }
 
 const cs_client_validation_t *cs_client_batch_validation(const cs_client_batch_t *b, size_t i)
 {
-    const s_slot_t *s = s_batch_ok(b, i, S_OP_VALIDATE);
+    const csc_slot_t *s = s_batch_ok(b, i, CSC_OP_VALIDATE);
     return s ? s->result : NULL;
 }
 
 const cs_client_search_t *cs_client_batch_search(const cs_client_batch_t *b, size_t i)
 {
-    const s_slot_t *s = s_batch_ok(b, i, S_OP_SEARCH);
+    const csc_slot_t *s = s_batch_ok(b, i, CSC_OP_SEARCH);
     return s ? s->result : NULL;
 }
 
 const cs_client_crosswalk_t *cs_client_batch_crosswalk(const cs_client_batch_t *b, size_t i)
 {
-    const s_slot_t *s = s_batch_ok(b, i, S_OP_CROSSWALK);
+    const csc_slot_t *s = s_batch_ok(b, i, CSC_OP_CROSSWALK);
     return s ? s->result : NULL;
 }
 
 const cs_client_releases_t *cs_client_batch_releases(const cs_client_batch_t *b, size_t i)
 {
-    const s_slot_t *s = s_batch_ok(b, i, S_OP_RELEASES);
+    const csc_slot_t *s = s_batch_ok(b, i, CSC_OP_RELEASES);
     return s ? s->result : NULL;
 }

@@ -12,6 +12,8 @@
  *   synchronous   cs_client_ping, _lookup, _validate, _search, _crosswalk, _releases
  *   pipelined     a cs_client_batch_t of many requests, sent by cs_client_batch_run with up to
  *                 `window` requests in flight, replies collected by id.
+ *   asynchronous  cs_client_lookup_async, _validate_async: a handle to wait on; calls
+ *                 outstanding together go out coalesced into one "batch" message.
  *
  * Timeouts and retries (the "Lazy Pirate" pattern of the ZeroMQ guide): when no reply arrives
  * for timeout_ms, the client closes its socket, opens a new one to every endpoint and resends
@@ -33,9 +35,9 @@
  * left out is NULL (strings), false or 0. Results stay valid after the client is destroyed.
  * Strings passed in are only read during the call; the library keeps no pointer to them.
  *
- * Thread-safety: a cs_client_t, and a cs_client_batch_t, must be used by one thread at a time
- * (the simplest rule: one client handle per thread). Different handles may be used from
- * different threads at once. Results are plain data: any thread may read or free them.
+ * Thread-safety: a cs_client_t, a cs_client_batch_t and a cs_client_call_t must be used by one
+ * thread at a time, and a call with its client (the simplest rule: one client handle per
+ * thread). Different clients may be used from different threads at once. Results are plain data: any thread may read or free them.
  * cs_client_strerror is thread-safe.
  *
  * Example:
@@ -87,7 +89,8 @@ const char *cs_client_strerror(int status);
 typedef struct cs_client_opts {
     int timeout_ms;    /* wait for a reply before reconnecting and resending; default 2500 */
     int tries;         /* timeouts in a row before CS_CLIENT_ETIMEOUT; default 3 */
-    unsigned window;   /* batch requests in flight at once; default 256 */
+    unsigned window;   /* requests in flight at once (a batch run's, asynchronous calls);
+                        * default 256 */
     size_t max_reply;  /* largest reply accepted, in bytes; default 64 MiB. ZeroMQ drops the
                         * connection on a larger one, so it shows as a timeout */
     void *zmq_ctx;     /* a ZeroMQ context to share (borrowed, must outlive the client), or
@@ -454,6 +457,89 @@ const cs_client_validation_t *cs_client_batch_validation(const cs_client_batch_t
 const cs_client_search_t *cs_client_batch_search(const cs_client_batch_t *b, size_t i);
 const cs_client_crosswalk_t *cs_client_batch_crosswalk(const cs_client_batch_t *b, size_t i);
 const cs_client_releases_t *cs_client_batch_releases(const cs_client_batch_t *b, size_t i);
+
+/* ---- asynchronous calls ----
+ *
+ * cs_client_lookup_async and cs_client_validate_async return at once with a call handle; the
+ * request waits in the client until cs_client_flush or a wait sends it. Calls waiting together go out coalesced: up to
+ * cs_client_set_coalesce() of them (default 64) in one "batch" message (docs/PROTOCOL.md),
+ * whose reply holds each call's reply, byte for byte what the call would get alone; a lone
+ * call goes out as a plain request. Several such messages may be in flight at once (at most
+ * `window` calls in all), so the broker answers one while the client reads another.
+ *
+ * Why a handle to wait on and not a callback: the caller keeps control of when and where
+ * results are read (no code of the caller runs inside the library's receive loop, so no
+ * re-entrancy rules); a result is owned like a synchronous one; and waiting on a call that
+ * is already answered costs nothing, so an application that keeps N calls outstanding
+ * waits on the oldest, reads it, and makes a new one: the new ones gather in the client and
+ * go out together when it next has to wait. A callback style is a loop over handles.
+ *
+ * Order and errors: every call gets its own reply, whatever order the broker's replies come
+ * in; each has its own status (an error reply for one call, "unknown_system" say, is that
+ * call's CS_CLIENT_ESERVER only). Timeouts and retries are as for the synchronous calls:
+ * when no reply at all arrives for timeout_ms, the socket is reopened and every call in
+ * flight sent again; after `tries` timeouts in a row every call not answered ends with
+ * CS_CLIENT_ETIMEOUT, so a broker that dies never leaves a call waiting for ever.
+ *
+ * Older brokers: a broker without the batch op answers it "unknown_op". The client then
+ * remembers (cs_client_coalescing() turns false), sends the calls of that message again as
+ * plain requests, and sends plain requests from then on; nothing changes for the caller but
+ * one round trip. A batch the broker refuses as too long ("too_many", under a --max-codes
+ * below the client's) is sent again as plain requests too.
+ *
+ * Thread-safety: as for the synchronous calls: a client and the calls made on it are used
+ * by one thread at a time (one client per thread; calls of different clients may be used
+ * from different threads at once). Results are plain data.
+ */
+typedef struct cs_client_call cs_client_call_t;
+
+/* Start a lookup or a validate (arguments as for cs_client_lookup / cs_client_validate, copied).
+ * On CS_CLIENT_OK *call is an owned handle (free it with cs_client_call_destroy, answered or
+ * not). Returns CS_CLIENT_EINVAL (a NULL argument) or CS_CLIENT_ENOMEM, *call NULL. Nothing
+ * is sent yet. */
+int cs_client_lookup_async(cs_client_t *c, const char *system, const char *code,
+                           unsigned include, const cs_client_when_t *when,
+                           cs_client_call_t **call);
+int cs_client_validate_async(cs_client_t *c, const char *system, const char *const *codes,
+                             size_t n, const cs_client_when_t *when, cs_client_call_t **call);
+
+/* Send the calls waiting in c now (coalesced), as far as the window and the socket allow,
+ * without waiting for replies; replies already arrived are read. Returns CS_CLIENT_OK or
+ * CS_CLIENT_EIO / CS_CLIENT_ENOMEM. */
+int cs_client_flush(cs_client_t *c);
+
+/* Send what waits and read replies until call is answered (at once if it is). Returns the
+ * call's status: CS_CLIENT_OK, CS_CLIENT_ESERVER (an error reply: cs_client_call_status
+ * gives its code), CS_CLIENT_ETIMEOUT, CS_CLIENT_EPROTO, CS_CLIENT_EIO; CS_CLIENT_EINVAL if
+ * call is NULL or not a call of c. Other calls answered meanwhile are answered too. */
+int cs_client_wait(cs_client_t *c, cs_client_call_t *call);
+/* The same until every call of c is answered. Returns CS_CLIENT_OK, or the status that
+ * ended the wait early (CS_CLIENT_EIO); calls that timed out have their own status. */
+int cs_client_wait_all(cs_client_t *c);
+
+/* Calls of c not answered yet (waiting in the client or in flight). */
+size_t cs_client_outstanding(const cs_client_t *c);
+
+/* Most calls coalesced into one message (1: every call goes out alone; at most 1,000).
+ * Returns CS_CLIENT_OK or CS_CLIENT_EINVAL. */
+int cs_client_set_coalesce(cs_client_t *c, unsigned max_calls);
+/* false once a broker of c answered that it has no batch op (calls then go out alone). */
+bool cs_client_coalescing(const cs_client_t *c);
+
+/* true once the call is answered (whatever its status). */
+bool cs_client_call_done(const cs_client_call_t *call);
+/* The call's status (CS_CLIENT_ETIMEOUT while not answered); err (may be NULL) receives its
+ * details, borrowed from the call. */
+int cs_client_call_status(const cs_client_call_t *call, const cs_client_error_t **err);
+/* The typed result of an answered call of that kind with status CS_CLIENT_OK, else NULL.
+ * Borrowed: valid until cs_client_call_destroy. */
+const cs_client_lookup_t *cs_client_call_lookup(const cs_client_call_t *call);
+const cs_client_validation_t *cs_client_call_validation(const cs_client_call_t *call);
+
+/* Free a call (NULL and *call == NULL are fine; sets *call to NULL). A call not answered yet
+ * is forgotten: its reply, when it comes, is dropped. A call may outlive its client (it then
+ * ended with CS_CLIENT_EIO, "the client was destroyed"), but must still be destroyed. */
+void cs_client_call_destroy(cs_client_call_t **call);
 
 #ifdef __cplusplus
 }

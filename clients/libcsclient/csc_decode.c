@@ -2,6 +2,7 @@
 #include "csc_decode.h"
 
 #include <stdalign.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,10 @@
 /* ---- arena ---- */
 
 #define S_CHUNK_MIN 4096
+/* The chunk that comes with the arena, in the same allocation: what a plain lookup's or a
+ * short validate's result needs, so most results cost one malloc (an application that keeps
+ * 100 lookups in flight makes and frees them by the hundred thousand). */
+#define S_FIRST_CHUNK 1024
 
 typedef struct s_chunk {
     struct s_chunk *next; /* the chunk allocated before this one */
@@ -22,9 +27,27 @@ struct cs_client_arena {
     int failed;      /* 1 once an allocation failed */
 };
 
+/* The arena's header, rounded up so that its first chunk is aligned for any type. */
+#define S_ARENA_HEAD                                                                       \
+    ((sizeof(cs_client_arena_t) + alignof(max_align_t) - 1) / alignof(max_align_t) *        \
+     alignof(max_align_t))
+
+static s_chunk_t *s_first(cs_client_arena_t *a)
+{
+    return (s_chunk_t *)(void *)((unsigned char *)a + S_ARENA_HEAD);
+}
+
 cs_client_arena_t *cs_client_arena_new(void)
 {
-    return calloc(1, sizeof(cs_client_arena_t));
+    cs_client_arena_t *a = malloc(S_ARENA_HEAD + sizeof(s_chunk_t) + S_FIRST_CHUNK);
+    if (a) {
+        a->failed = 0;
+        a->head = s_first(a);
+        a->head->next = NULL;
+        a->head->used = 0;
+        a->head->cap = S_FIRST_CHUNK;
+    }
+    return a;
 }
 
 void *cs_client_arena_alloc(cs_client_arena_t *a, size_t size)
@@ -67,7 +90,7 @@ void cs_client_arena_destroy(cs_client_arena_t **a)
         return;
     }
     s_chunk_t *ch = (*a)->head;
-    while (ch) {
+    while (ch && ch != s_first(*a)) {
         s_chunk_t *next = ch->next;
         free(ch);
         ch = next;
@@ -403,6 +426,61 @@ static int s_decode_notes(cs_client_arena_t *a, const msgpack_object *notes,
     return 1;
 }
 
+/* A lookup reply's str and bool keys, in one walk over its map (a reply of some 12 keys read
+ * key by key would be walked 12 times). */
+static void s_lookup_scalars(cs_client_arena_t *a, const msgpack_object *reply,
+                             cs_client_lookup_t *r)
+{
+    static const struct {
+        const char *key;
+        uint32_t len; /* strlen(key) */
+        size_t field; /* offsetof the const char * in cs_client_lookup_t */
+    } strs[] = {
+        {"code", 4, offsetof(cs_client_lookup_t, code)},
+        {"input", 5, offsetof(cs_client_lookup_t, input)},
+        {"system", 6, offsetof(cs_client_lookup_t, system)},
+        {"release", 7, offsetof(cs_client_lookup_t, release)},
+        {"reason", 6, offsetof(cs_client_lookup_t, reason)},
+        {"message", 7, offsetof(cs_client_lookup_t, message)},
+        {"kind", 4, offsetof(cs_client_lookup_t, kind)},
+        {"title", 5, offsetof(cs_client_lookup_t, title)},
+        {"short", 5, offsetof(cs_client_lookup_t, short_title)},
+        {"parent", 6, offsetof(cs_client_lookup_t, parent)},
+    };
+    if (reply->type != MSGPACK_OBJECT_MAP) {
+        return;
+    }
+    unsigned seen = 0; /* keys given twice: the first counts, as cs_client_obj_get reads */
+    for (uint32_t i = 0; i < reply->via.map.size; i++) {
+        const msgpack_object *k = &reply->via.map.ptr[i].key;
+        const msgpack_object *v = &reply->via.map.ptr[i].val;
+        if (k->type != MSGPACK_OBJECT_STR) {
+            continue;
+        }
+        const char *kp = k->via.str.ptr;
+        uint32_t kn = k->via.str.size;
+        if ((kn == 5 && memcmp(kp, "found", 5) == 0) ||
+            (kn == 8 && memcmp(kp, "billable", 8) == 0)) {
+            unsigned bit = kn == 5 ? 1u << 30 : 1u << 31;
+            if (!(seen & bit)) {
+                seen |= bit;
+                *(kn == 5 ? &r->found : &r->billable) =
+                    v->type == MSGPACK_OBJECT_BOOLEAN && v->via.boolean;
+            }
+            continue;
+        }
+        for (unsigned j = 0; j < sizeof strs / sizeof strs[0]; j++) {
+            if (strs[j].len == kn && memcmp(strs[j].key, kp, kn) == 0) {
+                if (!(seen & (1u << j))) {
+                    seen |= 1u << j;
+                    *(const char **)(void *)((char *)r + strs[j].field) = s_str(a, v);
+                }
+                break;
+            }
+        }
+    }
+}
+
 int cs_client_decode_lookup(const msgpack_object *reply, cs_client_lookup_t **out)
 {
     cs_client_arena_t *a = NULL;
@@ -411,18 +489,7 @@ int cs_client_decode_lookup(const msgpack_object *reply, cs_client_lookup_t **ou
         return CS_CLIENT_ENOMEM;
     }
     r->arena = a;
-    r->found = s_key_bool(reply, "found");
-    r->code = s_key_str(a, reply, "code");
-    r->input = s_key_str(a, reply, "input");
-    r->system = s_key_str(a, reply, "system");
-    r->release = s_key_str(a, reply, "release");
-    r->reason = s_key_str(a, reply, "reason");
-    r->message = s_key_str(a, reply, "message");
-    r->kind = s_key_str(a, reply, "kind");
-    r->billable = s_key_bool(reply, "billable");
-    r->title = s_key_str(a, reply, "title");
-    r->short_title = s_key_str(a, reply, "short");
-    r->parent = s_key_str(a, reply, "parent");
+    s_lookup_scalars(a, reply, r);
     int ok = 1;
     const msgpack_object *items;
     size_t n;

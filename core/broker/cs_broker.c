@@ -166,8 +166,9 @@ static cs_proto_err_t s_dispatch(s_broker_t *b, const void *body, size_t len, in
         cs_request_release(req);
         return e;
     }
-    /* The configured limits sit below the protocol's own (cs_proto checks those). */
-    if (req->op == CS_OP_VALIDATE && req->n_codes > b->max_codes) {
+    /* The configured limits sit below the protocol's own (cs_proto checks those). A batch
+     * counts its items' codes, so none of its items gets past the limit either. */
+    if ((req->op == CS_OP_VALIDATE || req->op == CS_OP_BATCH) && req->n_codes > b->max_codes) {
         char msg[128];
         snprintf(msg, sizeof msg, "%u codes in one request; this broker takes at most %u",
                  (unsigned)req->n_codes, (unsigned)b->max_codes);

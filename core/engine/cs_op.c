@@ -16,11 +16,11 @@ const cs_op_def_t cs_ops[CS_OP_COUNT_] = {
     [CS_OP_LOOKUP] = {
         .name = "lookup", .required = {CS_KEY_SYSTEM, CS_KEY_CODE},
         .accepts = CS_KEYS_COMMON | CS_KEYS_RELEASE | B(CODE) | B(INCLUDE),
-        .flags = CS_OPF_ENGINE, .handler = cs_op_lookup},
+        .flags = CS_OPF_ENGINE | CS_OPF_BATCHABLE, .handler = cs_op_lookup},
     [CS_OP_VALIDATE] = {
         .name = "validate", .required = {CS_KEY_SYSTEM}, .one_of = {CS_KEY_CODES, CS_KEY_CODE},
         .accepts = CS_KEYS_COMMON | CS_KEYS_RELEASE | B(CODE) | B(CODES),
-        .flags = CS_OPF_ENGINE | CS_OPF_SLOW_LONG | CS_OPF_SLICEABLE,
+        .flags = CS_OPF_ENGINE | CS_OPF_SLOW_LONG | CS_OPF_SLICEABLE | CS_OPF_BATCHABLE,
         .handler = cs_op_validate},
     [CS_OP_SEARCH] = {
         .name = "search", .required = {CS_KEY_SYSTEM, CS_KEY_Q},
@@ -83,6 +83,11 @@ const cs_op_def_t cs_ops[CS_OP_COUNT_] = {
     [CS_OP_VERIFY] = {
         .name = "verify", .accepts = CS_KEYS_COMMON | B(JOB),
         .flags = CS_OPF_ADMIN, .handler = cs_op_verify},
+    /* n_codes of a batch counts its items' codes, so a long one goes to a worker */
+    [CS_OP_BATCH] = {
+        .name = "batch", .required = {CS_KEY_REQUESTS},
+        .accepts = CS_KEYS_COMMON | B(REQUESTS),
+        .flags = CS_OPF_ENGINE | CS_OPF_SLOW_LONG, .handler = cs_op_batch},
 };
 /* clang-format on */
 
@@ -110,6 +115,7 @@ static const char *const s_keynames[CS_KEY_COUNT_] = {
     [CS_KEY_OFFSET] = "offset",
     [CS_KEY_BILLABLE_ONLY] = "billable_only",
     [CS_KEY_REVERSE] = "reverse",
+    [CS_KEY_REQUESTS] = "requests",
     [CS_KEY_TABLE] = "table",
     [CS_KEY_PATH] = "path",
     [CS_KEY_FOLLOW] = "follow",

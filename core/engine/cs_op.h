@@ -52,6 +52,7 @@ typedef enum cs_key {
     CS_KEY_OFFSET,         /* int >= 0 */
     CS_KEY_BILLABLE_ONLY,  /* bool */
     CS_KEY_REVERSE,        /* bool */
+    CS_KEY_REQUESTS,       /* array of request maps, at most CS_PROTO_MAX_ITEMS (batch) */
     CS_KEY_TABLE,          /* str */
     CS_KEY_PATH,           /* array of str, at most CS_INDEX_PATH_MAX */
     CS_KEY_FOLLOW,         /* bool */
@@ -79,6 +80,7 @@ enum {
     CS_OPF_SLICEABLE = 1u << 3, /* a long one may be cut into slices the workers answer
                                  * together (cs_engine_validate_part) */
     CS_OPF_ENGINE = 1u << 4,    /* answered by the query engine alone (the embedded API too) */
+    CS_OPF_BATCHABLE = 1u << 5, /* may be an item of a batch (cs_batch.c) */
 };
 
 #define CS_OP_SLOW_CODES 100
@@ -135,6 +137,8 @@ cs_proto_err_t cs_op_search(cs_op_ctx_t *ctx, const cs_request_t *req, cs_out_t 
 cs_proto_err_t cs_op_crosswalk(cs_op_ctx_t *ctx, const cs_request_t *req, cs_out_t *out);
 cs_proto_err_t cs_op_releases(cs_op_ctx_t *ctx, const cs_request_t *req, cs_out_t *out);
 cs_proto_err_t cs_op_diff(cs_op_ctx_t *ctx, const cs_request_t *req, cs_out_t *out);
+/* the engine (cs_batch.c): each item through its own op's handler */
+cs_proto_err_t cs_op_batch(cs_op_ctx_t *ctx, const cs_request_t *req, cs_out_t *out);
 /* the engine (cs_query.c, answered by cs_index_answer.c) */
 cs_proto_err_t cs_op_index(cs_op_ctx_t *ctx, const cs_request_t *req, cs_out_t *out);
 /* claim scrubbing (cs_claim_op.c) */

@@ -28,6 +28,7 @@ extern "C" {
 #define CS_PROTO_MAX_Q 1024        /* longest search query, in bytes */
 #define CS_PROTO_MAX_LIMIT 500     /* search limit ceiling (larger values are clamped) */
 #define CS_PROTO_MAX_DIFF_LIMIT 100000 /* diff list ceiling (larger values are clamped) */
+#define CS_PROTO_MAX_ITEMS 10000   /* requests in one batch (their codes: CS_PROTO_MAX_CODES) */
 
 typedef enum cs_op {
     CS_OP_UNKNOWN = 0,
@@ -48,6 +49,8 @@ typedef enum cs_op {
     CS_OP_PLUGINS,
     CS_OP_CANCEL,
     CS_OP_VERIFY,
+    /* a query op again, added after the admin ops: many lookups and validates in one message */
+    CS_OP_BATCH,
     /* query ops added since: claim scrubbing (engine/cs_claim.h) */
     CS_OP_CLAIM,
     CS_OP_CLAIMS,
@@ -128,6 +131,10 @@ typedef struct cs_request {
     int64_t offset;            /* search offset; 0 when absent */
     int billable_only;         /* search flag */
     int reverse;               /* crosswalk: which sources map to code */
+    uint32_t n_items;          /* batch: requests in "requests" (n_codes: their codes) */
+    const struct cs_request *items; /* batch: each item decoded as a request of its own */
+    cs_proto_err_t item_err;   /* a batch item: the error its decoding found, or NONE */
+    const char *item_msg;      /* a batch item: item_err's sentence (NUL-terminated) */
     cs_str_t table;            /* index: index, eindex, drug, neoplasm */
     uint32_t n_path;           /* index: terms in "path" */
     const cs_str_t *path;      /* index: the "path" array */

@@ -581,6 +581,8 @@ static cs_proto_err_t s_decode_strings(cs_request_t *req, const s_keys_t *k, cs_
     return e;
 }
 
+static cs_proto_err_t s_decode_items(cs_request_t *req, const msgpack_object *o,
+                                     cs_error_t *err);
 /* ---- claim and claims: the nested claim shape (engine/cs_claim.h, docs/PROTOCOL.md) ---- */
 
 /* Where a claim's values are named in messages: "" for the claim op, "claims[3]: ". */
@@ -878,6 +880,11 @@ static cs_proto_err_t s_decode_values(cs_request_t *req, const s_keys_t *k, cs_e
     if (e == CS_PERR_NONE && val[CS_KEY_FOLLOW] != NULL) {
         e = s_decode_bool(val[CS_KEY_FOLLOW], "follow", &req->follow, err);
     }
+    /* only a batch reads "requests": an item that holds some never nests another batch */
+    if (e == CS_PERR_NONE && val[CS_KEY_REQUESTS] != NULL &&
+        (def->accepts & CS_KEY_BIT(CS_KEY_REQUESTS))) {
+        e = s_decode_items(req, val[CS_KEY_REQUESTS], err);
+    }
     if (e == CS_PERR_NONE && (req->op == CS_OP_CLAIM || req->op == CS_OP_CLAIMS)) {
         e = s_decode_claims(req, k, err); /* the nested claim shape */
     }
@@ -903,6 +910,90 @@ static cs_proto_err_t s_check_required(const cs_request_t *req, const s_keys_t *
     return CS_PERR_NONE;
 }
 
+/* Hold one request map against the schema: the map's own decoding, shared by a whole body
+ * and by each item of a batch. item: req is an item of a batch (its op must be batchable). */
+static cs_proto_err_t s_decode_map(cs_request_t *req, const msgpack_object *top, int item,
+                                   cs_error_t *err)
+{
+    if (top->type != MSGPACK_OBJECT_MAP) {
+        return s_bad(err, CS_PERR_BAD_REQUEST, "the request must be a map, not %s",
+                     s_typename(top));
+    }
+    s_keys_t k;
+    s_scan_keys(top, &k);
+    cs_proto_err_t e = s_decode_envelope(req, top, &k, err);
+    if (e == CS_PERR_NONE && item && !(cs_ops[req->op].flags & CS_OPF_BATCHABLE)) {
+        e = s_bad(err, CS_PERR_BAD_REQUEST,
+                  "op \"%s\" cannot be an item of a batch (only lookup and validate)",
+                  cs_ops[req->op].name);
+    }
+    if (e == CS_PERR_NONE) {
+        e = s_decode_strings(req, &k, err);
+    }
+    if (e == CS_PERR_NONE) {
+        e = s_decode_values(req, &k, err);
+    }
+    return e == CS_PERR_NONE ? s_check_required(req, &k, err) : e;
+}
+
+/* A NUL-terminated copy of s in the request's zone, or a fixed sentence when out of memory. */
+static const char *s_zone_strdup(cs_request_t *req, const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = msgpack_zone_malloc((msgpack_zone *)req->zone_, n);
+    if (p == NULL) {
+        return "out of memory decoding the request";
+    }
+    memcpy(p, s, n);
+    return p;
+}
+
+/* "requests" of a batch: each item decoded on its own, as if it were a whole body, so that
+ * its answer is the one it would get alone; its decoding error is its own answer, not the
+ * batch's. n_codes becomes the codes of every item (a lookup counts one). */
+static cs_proto_err_t s_decode_items(cs_request_t *req, const msgpack_object *o, cs_error_t *err)
+{
+    if (o->type != MSGPACK_OBJECT_ARRAY) {
+        return s_bad(err, CS_PERR_BAD_REQUEST, "\"requests\" must be an array of maps, not %s",
+                     s_typename(o));
+    }
+    uint32_t n = o->via.array.size;
+    if (n > CS_PROTO_MAX_ITEMS) {
+        return s_bad(err, CS_PERR_TOO_MANY, "\"requests\" holds %lu items (at most %d)",
+                     (unsigned long)n, CS_PROTO_MAX_ITEMS);
+    }
+    cs_request_t *items = msgpack_zone_malloc((msgpack_zone *)req->zone_,
+                                              (n ? n : 1) * sizeof *items);
+    if (items == NULL) {
+        cs_error_set(err, CS_ENOMEM, "out of memory decoding the request");
+        return CS_PERR_INTERNAL;
+    }
+    uint64_t codes = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        cs_request_t *it = &items[i];
+        memset(it, 0, sizeof *it);
+        it->limit = -1;
+        it->zone_ = req->zone_; /* borrowed: the batch's decode memory, freed with it */
+        cs_error_t ierr;
+        cs_error_clear(&ierr);
+        it->item_err = s_decode_map(it, &o->via.array.ptr[i], 1, &ierr);
+        if (it->item_err != CS_PERR_NONE) {
+            it->item_msg = s_zone_strdup(req, ierr.msg[0] ? ierr.msg : "malformed request");
+        } else {
+            codes += it->n_codes ? it->n_codes : 1;
+        }
+        it->zone_ = NULL;
+    }
+    if (codes > CS_PROTO_MAX_CODES) {
+        return s_bad(err, CS_PERR_TOO_MANY, "the requests of the batch hold %llu codes (at most %d)",
+                     (unsigned long long)codes, CS_PROTO_MAX_CODES);
+    }
+    req->items = items;
+    req->n_items = n;
+    req->n_codes = (uint32_t)codes;
+    return CS_PERR_NONE;
+}
+
 cs_proto_err_t cs_request_decode(cs_request_t *req, const void *body, size_t len,
                                  cs_error_t *err)
 {
@@ -922,20 +1013,7 @@ cs_proto_err_t cs_request_decode(cs_request_t *req, const void *body, size_t len
         cs_error_set(err, CS_EMALFORMED, "malformed msgpack");
         return CS_PERR_BAD_REQUEST;
     }
-    if (top.type != MSGPACK_OBJECT_MAP) {
-        return s_bad(err, CS_PERR_BAD_REQUEST, "the request must be a map, not %s",
-                     s_typename(&top));
-    }
-    s_keys_t k;
-    s_scan_keys(&top, &k);
-    cs_proto_err_t e = s_decode_envelope(req, &top, &k, err);
-    if (e == CS_PERR_NONE) {
-        e = s_decode_strings(req, &k, err);
-    }
-    if (e == CS_PERR_NONE) {
-        e = s_decode_values(req, &k, err);
-    }
-    return e == CS_PERR_NONE ? s_check_required(req, &k, err) : e;
+    return s_decode_map(req, &top, 0, err);
 }
 
 void cs_request_release(cs_request_t *req)

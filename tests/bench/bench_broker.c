@@ -30,6 +30,7 @@
 
 #include "../embed_engine.h"
 #include "bench_redis.h"
+#include "codeset_client.h"
 #include "bench_util.h"
 #include "codeset/codeset.h"
 #include "engine/cs_embed.h"
@@ -54,6 +55,7 @@ static struct {
     double zmq_p50, zmq_pipe100, lookup_p50, pipe100, batch1000, mget_keys, redis_pipe100;
     double embed_ns, embed_hot_ns, lmdb_get_ns, lmdb_renew_ns, load_s, rss_beside;
     double anon, redis_anon; /* RssAnon, MiB */
+    double async100;         /* libcsclient's asynchronous lookups, 100 outstanding */
 } s_sum;
 
 /* The machine is shared: print the load average beside the figures it disturbs. */
@@ -480,6 +482,53 @@ static double s_pipe_section(const char *ep, const char *what, const bench_body_
     return bench_print3(what, "replies/s", v, RUNS);
 }
 
+/* 100 outstanding single-code lookups through libcsclient's asynchronous calls, as an
+ * application keeps them: wait for the oldest, read it, make a new one. The calls waiting
+ * together go out coalesced, up to `coalesce` a batch message. */
+static double s_async_section(const char *ep, size_t window, unsigned coalesce)
+{
+    const char *eps[] = {ep};
+    cs_client_error_t err;
+    cs_client_t *c = cs_client_new(eps, 1, NULL, &err);
+    if (!c || cs_client_set_coalesce(c, coalesce) != CS_CLIENT_OK) {
+        fprintf(stderr, "bench: cs_client_new: %s\n", c ? "bad coalesce" : err.message);
+        exit(1);
+    }
+    static cs_client_call_t *ring[1000];
+    unsigned seed = 41;
+    double v[RUNS];
+    for (int r = 0; r < RUNS; r++) {
+        uint64_t t0 = bench_now_ns();
+        for (size_t i = 0; i < window && i < PIPE_N; i++) {
+            cs_client_lookup_async(c, "icd10cm", s_codes[(size_t)rand_r(&seed) % s_n_codes].code,
+                                   0, NULL, &ring[i]);
+        }
+        for (size_t done = 0; done < PIPE_N; done++) {
+            cs_client_call_t **slot = &ring[done % window];
+            const cs_client_lookup_t *l = cs_client_wait(c, *slot) == CS_CLIENT_OK
+                                              ? cs_client_call_lookup(*slot)
+                                              : NULL;
+            if (!l || !l->found) {
+                fprintf(stderr, "bench: an asynchronous lookup failed: %s\n",
+                        cs_client_last_error(c)->message);
+                exit(1);
+            }
+            cs_client_call_destroy(slot);
+            if (done + window < PIPE_N) {
+                cs_client_lookup_async(c, "icd10cm",
+                                       s_codes[(size_t)rand_r(&seed) % s_n_codes].code, 0, NULL,
+                                       slot);
+            }
+        }
+        v[r] = PIPE_N / ((double)(bench_now_ns() - t0) / 1e9);
+    }
+    cs_client_destroy(&c);
+    char what[96];
+    snprintf(what, sizeof what, "libcsclient async lookups, %zu out, %u a batch", window,
+             coalesce);
+    return bench_print3(what, "lookups/s", v, RUNS);
+}
+
 static void s_broker_section(bench_broker_t *b, bench_conn_t *q)
 {
     bench_body_t *lookups = bench_code_bodies("lookup", s_codes, s_n_codes, SYNC_N, 0, 0, 1);
@@ -491,6 +540,10 @@ static void s_broker_section(bench_broker_t *b, bench_conn_t *q)
     s_sum.pipe100 = s_pipe_section(b->query_ep, "pipelined lookups, 100 in flight", ided,
                                    PIPE_N, 100);
     s_pipe_section(b->query_ep, "pipelined lookups, 1,000 in flight", ided, PIPE_N, 1000);
+    s_sum.async100 = s_async_section(b->query_ep, 100, 64); /* the library's default */
+    s_async_section(b->query_ep, 100, 8);
+    s_async_section(b->query_ep, 100, 32);
+    s_async_section(b->query_ep, 100, 100);
     int clients[2] = {4, 16};
     for (int k = 0; k < 2; k++) {
         double rate[RUNS], p50[RUNS], p99[RUNS];
@@ -607,6 +660,8 @@ static void s_summary(void)
     s_row("lookup p50 / bare ZeroMQ p50", s_sum.lookup_p50 / s_sum.zmq_p50, "<=", 1.15, 1);
     s_row("pipelined lookups/s / Redis pipelined GET/s (100)",
           s_sum.redis_pipe100 > 0 ? s_sum.pipe100 / s_sum.redis_pipe100 : 0, ">=", 1, 0);
+    s_row("async lookups/s (libcsclient, 100 out) / Redis pipelined GET/s",
+          s_sum.redis_pipe100 > 0 ? s_sum.async100 / s_sum.redis_pipe100 : 0, ">=", 1.5, 0);
     s_row("batch validation codes/s (1,000 a request)", s_sum.batch1000, ">=", 2e6, 0);
     s_row("batch validation codes/s / Redis MGET keys/s",
           s_sum.mget_keys > 0 ? s_sum.batch1000 / s_sum.mget_keys : 0, ">=", 1.5, 0);

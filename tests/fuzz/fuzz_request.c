@@ -75,6 +75,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         sink += (unsigned)req.include + (unsigned)req.limit + (unsigned)req.offset
                 + (unsigned)req.billable_only + (unsigned)cs_proto_op_is_admin(req.op);
         sink += (unsigned char)cs_proto_opname(req.op)[0];
+        /* a batch's items, each decoded as a request of its own */
+        for (uint32_t i = 0; i < req.n_items; i++) {
+            const cs_request_t *it = &req.items[i];
+            sink += s_touch(it->system) + s_touch(it->code) + (unsigned)it->item_err;
+            for (uint32_t k = 0; k < it->n_codes && it->item_err == CS_PERR_NONE; k++) {
+                sink += s_touch(cs_request_code_at(it, k));
+            }
+            sink += it->item_msg ? (unsigned char)it->item_msg[0] : 0;
+        }
         sink += s_touch_claims(&req);
     }
     /* the reply path echoes the id whatever happened */

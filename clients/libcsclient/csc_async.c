@@ -1,0 +1,565 @@
+/* csc_async.c: asynchronous lookups and validates (codeset_client.h): calls wait in the
+ * client, go out coalesced into "batch" messages (or alone), and each gets its own reply.
+ *
+ *     cs_client_call_t *calls[100];
+ *     for (int i = 0; i < 100; i++) {
+ *         cs_client_lookup_async(c, "icd10cm", codes[i], 0, NULL, &calls[i]);
+ *     }
+ *     for (int i = 0; i < 100; i++) {
+ *         if (cs_client_wait(c, calls[i]) == CS_CLIENT_OK) {
+ *             use(cs_client_call_lookup(calls[i]));
+ *         }
+ *         cs_client_call_destroy(&calls[i]);
+ *     }
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <msgpack.h>
+#include <zmq.h>
+
+#include "csc_decode.h"
+#include "csc_internal.h"
+
+#define S_MAX_COALESCE 1000
+/* Codes in one batch message at most: a validate of more goes alone, and a batch never
+ * nears the broker's limit (10,000 by default). */
+#define S_COALESCE_CODES 1000
+
+struct cs_client_call {
+    cs_client_t *c;          /* the client; not to be read once the call is answered */
+    csc_req_t req;           /* the encoded request */
+    csc_slot_t slot;         /* state (CSC_UNSENT, CSC_SENT, CSC_DONE) and outcome */
+    uint64_t seq;            /* when it was made, among the client's calls */
+    size_t codes;            /* codes it carries (a lookup: 1) */
+    int alone;               /* 1: never coalesced (a batch holding it was refused as long) */
+    cs_client_call_t *next;  /* the queue's link while CSC_UNSENT */
+    struct csc_msg *msg;     /* the message carrying it while CSC_SENT */
+    uint32_t item;           /* its place in msg */
+};
+
+typedef struct csc_msg {
+    uint64_t id;                /* the request id it was sent with */
+    int batch;                  /* 1: a batch message; 0: one plain request */
+    uint32_t n;                 /* calls it carries */
+    cs_client_call_t *calls[];  /* in item order; NULL where a call was destroyed */
+} csc_msg_t;
+
+/* ---- the queue of calls not sent, in the order they were made ---- */
+
+static void s_queue_push(cs_client_t *c, cs_client_call_t *call)
+{
+    call->next = NULL;
+    if (c->q_tail) {
+        c->q_tail->next = call;
+    } else {
+        c->q_head = call;
+    }
+    c->q_tail = call;
+}
+
+/* Put a call back where its seq says (it was sent, and is to be sent again). */
+static void s_queue_insert(cs_client_t *c, cs_client_call_t *call)
+{
+    call->slot.state = CSC_UNSENT;
+    call->msg = NULL;
+    cs_client_call_t **pp = &c->q_head;
+    while (*pp && (*pp)->seq < call->seq) {
+        pp = &(*pp)->next;
+    }
+    call->next = *pp;
+    *pp = call;
+    if (!call->next) {
+        c->q_tail = call;
+    }
+}
+
+static void s_queue_unlink(cs_client_t *c, cs_client_call_t *call)
+{
+    cs_client_call_t *prev = NULL;
+    for (cs_client_call_t *p = c->q_head; p; prev = p, p = p->next) {
+        if (p == call) {
+            if (prev) {
+                prev->next = p->next;
+            } else {
+                c->q_head = p->next;
+            }
+            if (c->q_tail == p) {
+                c->q_tail = prev;
+            }
+            return;
+        }
+    }
+}
+
+/* ---- messages in flight ---- */
+
+/* Take message k out of the list (its calls stay as they are). */
+static csc_msg_t *s_msg_take(cs_client_t *c, size_t k)
+{
+    csc_msg_t *m = c->msgs[k];
+    memmove(&c->msgs[k], &c->msgs[k + 1], (c->n_msgs - k - 1) * sizeof *c->msgs);
+    c->n_msgs--;
+    c->items_in_flight -= m->n;
+    return m;
+}
+
+/* Answer a call with a status of the client's own (a timeout, the client going away). */
+static void s_call_end(cs_client_call_t *call, int status, const cs_client_error_t *err)
+{
+    call->slot.state = CSC_DONE;
+    call->slot.status = status;
+    call->slot.err = *err;
+    call->msg = NULL;
+    call->next = NULL;
+}
+
+/* Every call not answered ends with status. */
+static void s_end_all(cs_client_t *c, int status, const cs_client_error_t *err)
+{
+    while (c->n_msgs > 0) {
+        csc_msg_t *m = s_msg_take(c, c->n_msgs - 1);
+        for (uint32_t i = 0; i < m->n; i++) {
+            if (m->calls[i]) {
+                s_call_end(m->calls[i], status, err);
+            }
+        }
+        free(m);
+    }
+    while (c->q_head) {
+        cs_client_call_t *call = c->q_head;
+        c->q_head = call->next;
+        s_call_end(call, status, err);
+    }
+    c->q_tail = NULL;
+}
+
+/* Every call in flight goes back to the queue, to be sent again (on a new socket). */
+static void s_requeue_all(cs_client_t *c)
+{
+    while (c->n_msgs > 0) {
+        csc_msg_t *m = s_msg_take(c, c->n_msgs - 1);
+        for (uint32_t i = 0; i < m->n; i++) {
+            if (m->calls[i]) {
+                s_queue_insert(c, m->calls[i]);
+            }
+        }
+        free(m);
+    }
+}
+
+/* ---- sending ---- */
+
+/* How many calls from the queue's head go in the next message. */
+static uint32_t s_group(const cs_client_t *c)
+{
+    const cs_client_call_t *call = c->q_head;
+    if (c->no_batch || c->coalesce <= 1 || call->alone) {
+        return 1;
+    }
+    uint32_t k = 0;
+    size_t codes = 0;
+    for (; call && k < c->coalesce && c->items_in_flight + k < c->window && !call->alone &&
+           codes + call->codes <= S_COALESCE_CODES;
+         call = call->next) {
+        codes += call->codes;
+        k++;
+    }
+    return k ? k : 1;
+}
+
+/* A batch of the k calls at the queue's head, with id, into c->frame. */
+static int s_encode_batch(cs_client_t *c, uint32_t k, uint64_t id)
+{
+    csc_buf_t *f = &c->frame;
+    f->len = 0;
+    f->failed = 0;
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, f, csc_buf_write);
+    msgpack_pack_map(&pk, 3);
+    msgpack_pack_str_with_body(&pk, "id", 2);
+    msgpack_pack_uint64(&pk, id);
+    msgpack_pack_str_with_body(&pk, "op", 2);
+    msgpack_pack_str_with_body(&pk, "batch", 5);
+    msgpack_pack_str_with_body(&pk, "requests", 8);
+    msgpack_pack_array(&pk, k);
+    const cs_client_call_t *call = c->q_head;
+    for (uint32_t i = 0; i < k; i++, call = call->next) {
+        msgpack_pack_map(&pk, call->req.nkeys);
+        csc_buf_write(f, call->req.pairs, call->req.len);
+    }
+    return f->failed ? csc_fail(&c->last, CS_CLIENT_ENOMEM, "out of memory encoding a batch")
+                     : CS_CLIENT_OK;
+}
+
+/* Send one message of the calls at the queue's head: 0, 1 when the socket cannot take it
+ * now, or a negative status. */
+static int s_send_one(cs_client_t *c)
+{
+    uint32_t k = s_group(c);
+    csc_msg_t *m = malloc(sizeof *m + k * sizeof m->calls[0]);
+    if (!m || (c->n_msgs == c->cap_msgs && c->cap_msgs > SIZE_MAX / 2)) {
+        free(m);
+        return csc_fail(&c->last, CS_CLIENT_ENOMEM, "out of memory sending a call");
+    }
+    if (c->n_msgs == c->cap_msgs) {
+        size_t cap = c->cap_msgs ? c->cap_msgs * 2 : 16;
+        csc_msg_t **p = realloc(c->msgs, cap * sizeof *p);
+        if (!p) {
+            free(m);
+            return csc_fail(&c->last, CS_CLIENT_ENOMEM, "out of memory sending a call");
+        }
+        c->msgs = p;
+        c->cap_msgs = cap;
+    }
+    m->id = c->next_id;
+    m->batch = k > 1;
+    m->n = k;
+    int rc;
+    if (k == 1) {
+        rc = csc_send(c, &c->q_head->req, m->id);
+    } else if ((rc = s_encode_batch(c, k, m->id)) == CS_CLIENT_OK &&
+               zmq_send(c->sock, c->frame.data, c->frame.len, ZMQ_DONTWAIT) < 0) {
+        rc = errno == EAGAIN || errno == EINTR
+                 ? 1
+                 : csc_fail(&c->last, CS_CLIENT_EIO, "cannot send a batch: %s",
+                            zmq_strerror(errno));
+    }
+    if (rc != 0) {
+        free(m);
+        return rc;
+    }
+    c->next_id++;
+    for (uint32_t i = 0; i < k; i++) {
+        cs_client_call_t *call = c->q_head;
+        c->q_head = call->next;
+        call->next = NULL;
+        call->slot.state = CSC_SENT;
+        call->msg = m;
+        call->item = i;
+        m->calls[i] = call;
+    }
+    if (!c->q_head) {
+        c->q_tail = NULL;
+    }
+    c->msgs[c->n_msgs++] = m;
+    c->items_in_flight += k;
+    return 0;
+}
+
+/* Send what waits, as far as the window and the socket allow. 0, 1 when the socket is full,
+ * or a negative status. */
+static int s_send_queued(cs_client_t *c)
+{
+    while (c->q_head && c->items_in_flight < c->window) {
+        if (!c->sock) {
+            int rc = csc_open(c, &c->last);
+            if (rc != CS_CLIENT_OK) {
+                return rc;
+            }
+        }
+        int rc = s_send_one(c);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
+/* ---- replies ---- */
+
+/* A batch's reply: each item to its call; a batch the broker does not know or refused as too
+ * long is sent again as plain requests. */
+static void s_batch_reply(cs_client_t *c, csc_msg_t *m, const msgpack_object *reply)
+{
+    cs_client_error_t err;
+    int st = cs_client_decode_status(reply, &err);
+    int unknown = st == CS_CLIENT_ESERVER && strcmp(err.code, "unknown_op") == 0;
+    int too_long = st == CS_CLIENT_ESERVER && strcmp(err.code, "too_many") == 0;
+    const msgpack_object *items = st == CS_CLIENT_OK ? cs_client_obj_get(reply, "replies") : NULL;
+    if (st == CS_CLIENT_OK &&
+        (!items || items->type != MSGPACK_OBJECT_ARRAY || items->via.array.size != m->n)) {
+        st = csc_fail(&err, CS_CLIENT_EPROTO, "a batch reply without one reply per request");
+    }
+    c->no_batch |= unknown;
+    for (uint32_t i = 0; i < m->n; i++) {
+        cs_client_call_t *call = m->calls[i];
+        if (!call) {
+            continue;
+        }
+        if (unknown || too_long) {
+            call->alone = too_long;
+            s_queue_insert(c, call);
+        } else if (st != CS_CLIENT_OK) {
+            s_call_end(call, st, &err);
+        } else {
+            call->msg = NULL;
+            csc_slot_decode(call->req.op, &items->via.array.ptr[i], &call->slot);
+        }
+    }
+}
+
+int csc_async_reply(cs_client_t *c, uint64_t id, const msgpack_object *reply)
+{
+    size_t k = 0;
+    while (k < c->n_msgs && c->msgs[k]->id != id) {
+        k++;
+    }
+    if (k == c->n_msgs) {
+        return 0; /* a duplicate after a resend, or a destroyed call's */
+    }
+    csc_msg_t *m = s_msg_take(c, k);
+    c->a_timeouts = 0;
+    if (m->batch) {
+        s_batch_reply(c, m, reply);
+    } else if (m->calls[0]) {
+        m->calls[0]->msg = NULL;
+        csc_slot_decode(m->calls[0]->req.op, reply, &m->calls[0]->slot);
+    }
+    free(m);
+    return 1;
+}
+
+/* Every reply waiting on the socket. Returns the replies that answered a message, or a
+ * negative status. */
+static int s_drain(cs_client_t *c)
+{
+    int got = 0;
+    zmq_msg_t frame;
+    msgpack_unpacked u;
+    int rc = 0;
+    while (c->sock && (rc = csc_recv(c, &frame, &u)) == 1) {
+        got += csc_async_reply(c, csc_reply_id(&u.data), &u.data);
+        msgpack_unpacked_destroy(&u);
+        zmq_msg_close(&frame);
+    }
+    return c->sock && rc < 0 ? rc : got;
+}
+
+/* No reply for timeout_ms: a new socket and every call in flight sent again, or, after `tries`
+ * timeouts in a row, every call not answered ends (Lazy Pirate, as the synchronous calls). */
+static void s_timeout(cs_client_t *c)
+{
+    zmq_close(c->sock);
+    c->sock = NULL;
+    c->reconnects++;
+    if (++c->a_timeouts < c->tries) {
+        s_requeue_all(c);
+        return;
+    }
+    c->a_timeouts = 0;
+    cs_client_error_t err;
+    csc_fail(&err, CS_CLIENT_ETIMEOUT, "no reply after %d tries of %d ms", c->tries,
+             c->timeout_ms);
+    s_end_all(c, CS_CLIENT_ETIMEOUT, &err);
+}
+
+/* Send and read until call is answered (NULL: until none is outstanding). Returns
+ * CS_CLIENT_OK or the status that stopped it (EIO, ENOMEM). */
+static int s_pump(cs_client_t *c, const cs_client_call_t *call)
+{
+    int64_t deadline = csc_now_ms() + c->timeout_ms;
+    while (call ? call->slot.state != CSC_DONE : (c->q_head || c->n_msgs)) {
+        if (!c->sock) {
+            s_requeue_all(c); /* a synchronous call gave the socket up, and what it carried */
+        }
+        int blocked = s_send_queued(c);
+        if (blocked < 0) {
+            return blocked;
+        }
+        int64_t wait = deadline - csc_now_ms();
+        zmq_pollitem_t item = {.socket = c->sock,
+                               .events = (short)(ZMQ_POLLIN | (blocked ? ZMQ_POLLOUT : 0))};
+        int pr = zmq_poll(&item, 1, wait > 0 ? (long)wait : 0);
+        if (pr < 0 && errno != EINTR) {
+            return csc_fail(&c->last, CS_CLIENT_EIO, "cannot poll: %s", zmq_strerror(errno));
+        }
+        if (pr > 0 && (item.revents & ZMQ_POLLIN)) {
+            int got = s_drain(c);
+            if (got < 0) {
+                return got;
+            }
+            if (got > 0) {
+                deadline = csc_now_ms() + c->timeout_ms;
+            }
+        }
+        if ((call ? call->slot.state != CSC_DONE : (c->q_head || c->n_msgs)) &&
+            csc_now_ms() >= deadline) {
+            s_timeout(c);
+            deadline = csc_now_ms() + c->timeout_ms;
+        }
+    }
+    return CS_CLIENT_OK;
+}
+
+void csc_async_reopened(cs_client_t *c)
+{
+    s_requeue_all(c);
+}
+
+void csc_async_close(cs_client_t *c)
+{
+    cs_client_error_t err;
+    csc_fail(&err, CS_CLIENT_EIO, "the client was destroyed before the reply came");
+    s_end_all(c, CS_CLIENT_EIO, &err);
+    free(c->msgs);
+    c->msgs = NULL;
+    c->cap_msgs = 0;
+}
+
+/* ---- the public calls ---- */
+
+static int s_start(cs_client_t *c, csc_req_t *req, int build_rc, size_t codes,
+                   cs_client_call_t **out)
+{
+    if (build_rc != CS_CLIENT_OK) {
+        return csc_fail(&c->last, build_rc, "%s", build_rc == CS_CLIENT_EINVAL
+                                                      ? "a required argument is NULL"
+                                                      : "out of memory encoding a request");
+    }
+    cs_client_call_t *call = calloc(1, sizeof *call);
+    if (!call) {
+        free(req->pairs);
+        return csc_fail(&c->last, CS_CLIENT_ENOMEM, "out of memory for a call");
+    }
+    call->c = c;
+    call->req = *req;
+    call->slot.state = CSC_UNSENT;
+    call->slot.status = CS_CLIENT_ETIMEOUT;
+    call->seq = c->next_seq++;
+    call->codes = codes;
+    s_queue_push(c, call);
+    *out = call;
+    return CS_CLIENT_OK;
+}
+
+int cs_client_lookup_async(cs_client_t *c, const char *system, const char *code,
+                           unsigned include, const cs_client_when_t *when,
+                           cs_client_call_t **call)
+{
+    if (!c || !call) {
+        return CS_CLIENT_EINVAL;
+    }
+    *call = NULL;
+    csc_req_t req = {0};
+    int b = csc_build_lookup(&req, system, code, include, when);
+    return s_start(c, &req, b, 1, call);
+}
+
+int cs_client_validate_async(cs_client_t *c, const char *system, const char *const *codes,
+                             size_t n, const cs_client_when_t *when, cs_client_call_t **call)
+{
+    if (!c || !call) {
+        return CS_CLIENT_EINVAL;
+    }
+    *call = NULL;
+    csc_req_t req = {0};
+    int b = csc_build_validate(&req, system, codes, n, when);
+    return s_start(c, &req, b, n ? n : 1, call);
+}
+
+int cs_client_flush(cs_client_t *c)
+{
+    if (!c) {
+        return CS_CLIENT_EINVAL;
+    }
+    int rc = s_send_queued(c);
+    if (rc >= 0) {
+        rc = s_drain(c);
+    }
+    return rc < 0 ? rc : CS_CLIENT_OK;
+}
+
+int cs_client_wait(cs_client_t *c, cs_client_call_t *call)
+{
+    if (!c || !call || (call->slot.state != CSC_DONE && call->c != c)) {
+        return CS_CLIENT_EINVAL;
+    }
+    int rc = s_pump(c, call);
+    return call->slot.state == CSC_DONE ? call->slot.status : rc;
+}
+
+int cs_client_wait_all(cs_client_t *c)
+{
+    if (!c) {
+        return CS_CLIENT_EINVAL;
+    }
+    return s_pump(c, NULL);
+}
+
+size_t cs_client_outstanding(const cs_client_t *c)
+{
+    if (!c) {
+        return 0;
+    }
+    size_t n = c->items_in_flight;
+    for (const cs_client_call_t *p = c->q_head; p; p = p->next) {
+        n++;
+    }
+    return n;
+}
+
+int cs_client_set_coalesce(cs_client_t *c, unsigned max_calls)
+{
+    if (!c || max_calls == 0 || max_calls > S_MAX_COALESCE) {
+        return CS_CLIENT_EINVAL;
+    }
+    c->coalesce = max_calls;
+    return CS_CLIENT_OK;
+}
+
+bool cs_client_coalescing(const cs_client_t *c)
+{
+    return c && !c->no_batch && c->coalesce > 1;
+}
+
+bool cs_client_call_done(const cs_client_call_t *call)
+{
+    return call && call->slot.state == CSC_DONE;
+}
+
+int cs_client_call_status(const cs_client_call_t *call, const cs_client_error_t **err)
+{
+    if (err) {
+        *err = call ? &call->slot.err : NULL;
+    }
+    if (!call) {
+        return CS_CLIENT_EINVAL;
+    }
+    return call->slot.state == CSC_DONE ? call->slot.status : CS_CLIENT_ETIMEOUT;
+}
+
+const cs_client_lookup_t *cs_client_call_lookup(const cs_client_call_t *call)
+{
+    return call && call->slot.state == CSC_DONE && call->slot.status == CS_CLIENT_OK &&
+                   call->req.op == CSC_OP_LOOKUP
+               ? call->slot.result
+               : NULL;
+}
+
+const cs_client_validation_t *cs_client_call_validation(const cs_client_call_t *call)
+{
+    return call && call->slot.state == CSC_DONE && call->slot.status == CS_CLIENT_OK &&
+                   call->req.op == CSC_OP_VALIDATE
+               ? call->slot.result
+               : NULL;
+}
+
+void cs_client_call_destroy(cs_client_call_t **cp)
+{
+    if (!cp || !*cp) {
+        return;
+    }
+    cs_client_call_t *call = *cp;
+    if (call->slot.state == CSC_UNSENT) {
+        s_queue_unlink(call->c, call);
+    } else if (call->slot.state == CSC_SENT && call->msg) {
+        call->msg->calls[call->item] = NULL; /* its reply will be dropped */
+    }
+    csc_slot_clear(call->req.op, &call->slot);
+    free(call->req.pairs);
+    free(call);
+    *cp = NULL;
+}
