@@ -51,7 +51,7 @@ const cs_op_def_t cs_ops[CS_OP_COUNT_] = {
         .name = "claim", .required = {CS_KEY_DATE, CS_KEY_DIAGNOSES},
         .accepts = CS_KEYS_COMMON | B(DATE) | B(SETTING) | B(PATIENT) | B(DIAGNOSES) |
                    B(PROCEDURES),
-        .flags = CS_OPF_ENGINE, .handler = cs_op_claim},
+        .flags = CS_OPF_ENGINE | CS_OPF_SLOW, .handler = cs_op_claim},
     [CS_OP_CLAIMS] = {
         .name = "claims", .required = {CS_KEY_CLAIMS},
         .accepts = CS_KEYS_COMMON | B(CLAIMS),
