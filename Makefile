@@ -145,9 +145,12 @@ $(CODESETD): $(BUILD)/obj/core/broker/codesetd.o $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS)
 
+# The CLI reads claims as JSON (codeset claim FILE.json) with jansson.
+CLI_LIBS   := $(shell $(PKG_CONFIG) --libs jansson)
+$(CLI_OBJ): CFLAGS += $(shell $(PKG_CONFIG) --cflags jansson)
 $(CLI): $(CLI_OBJ) $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS) -lm
+	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $^ $(CORE_LIBS) $(CLI_LIBS) -lm
 
 $(EMBED_TOOL): tools/embed-assets.c
 	@mkdir -p $(dir $@)

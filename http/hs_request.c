@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hs_claim.h"
 #include "util/cs_date.h"
 
 #define S_MAX_OFFSET 2147483647 /* as the wire decoder: room for offset + limit in an int64 */
@@ -50,6 +51,7 @@ void hs_request_fini(hs_request_t *r)
     free(r->codes);
     free(r->files);
     free(r->path);
+    hs_claim_free(&r->claims);
     hs_request_init(r);
 }
 
@@ -375,6 +377,9 @@ static cs_proto_err_t s_values(hs_request_t *r, char *msg, size_t cap)
     }
     if (e == CS_PERR_NONE && (v = s_get(r->root, CS_KEY_FOLLOW)) != NULL) {
         e = s_check_bool(v, "follow", &req->follow, msg, cap);
+    }
+    if (e == CS_PERR_NONE && (req->op == CS_OP_CLAIM || req->op == CS_OP_CLAIMS)) {
+        e = hs_claim_decode(req, r->root, &r->claims, msg, cap); /* the nested claim shape */
     }
     return e;
 }

@@ -31,6 +31,7 @@ typedef struct hs_request {
     cs_str_t *codes;  /* "codes", as req->codes */
     cs_str_t *files;  /* "files", as req->files */
     cs_str_t *path;   /* "path" (index), as req->path */
+    void *claims;     /* claim and claims: their memory (hs_claim.h), as req->claims */
 } hs_request_t;
 
 void hs_request_init(hs_request_t *r);

@@ -300,6 +300,50 @@ START_TEST(test_validate)
 }
 END_TEST
 
+/* The typed claim call: an E11.9 listed twice is a duplicate_code error; a claim on a date
+ * no release covers is the broker's no_release_for_date. */
+START_TEST(test_claim)
+{
+    cs_daemon_t d;
+    s_start_with_sample(&d);
+    const char *eps[] = {d.query_ep};
+    cs_client_t *c = s_client(eps, 1, 5000, 3);
+    const cs_client_claim_dx_t dx[] = {{"E11.9", "Y"}, {"e119", NULL}, {"E11", NULL}};
+    const char *mods[] = {"59"};
+    const cs_client_claim_px_t px[] = {{"hcpcs", "J3490", mods, 1, 2}};
+    cs_client_claim_t claim = {.date = "2021-03-01", .setting = "outpatient", .age = 40,
+                               .sex = "F", .dx = dx, .n_dx = 3, .px = px, .n_px = 1};
+    cs_client_claim_result_t *r = NULL;
+    ck_assert_int_eq(cs_client_claim(c, &claim, &r), CS_CLIENT_OK);
+    ck_assert(!r->clean);
+    ck_assert_uint_eq(r->n_lines, 4);
+    ck_assert_uint_eq(r->n_invalid, 2); /* E11 is a header; no HCPCS release: unchecked */
+    int dup = 0;
+    for (size_t i = 0; i < r->n_edits; i++) {
+        const cs_client_edit_t *e = &r->edits[i];
+        if (strcmp(e->edit, "duplicate_code") == 0) {
+            dup = 1;
+            ck_assert(e->error);
+            ck_assert_uint_eq(e->n_lines, 2);
+            ck_assert_int_eq(e->lines[1], 1);
+            ck_assert_str_eq(e->codes[1], "E11.9");
+            ck_assert_str_eq(e->source_set, "icd10cm");
+        }
+    }
+    ck_assert(dup);
+    ck_assert_uint_ge(r->n_skipped, 1);
+    cs_client_claim_destroy(&r);
+    claim.date = "1999-01-01";
+    ck_assert_int_eq(cs_client_claim(c, &claim, &r), CS_CLIENT_ESERVER);
+    ck_assert_ptr_null(r);
+    ck_assert_str_eq(cs_client_last_error(c)->code, "no_release_for_date");
+    claim.date = NULL;
+    ck_assert_int_eq(cs_client_claim(c, &claim, &r), CS_CLIENT_EINVAL);
+    cs_client_destroy(&c);
+    s_stop(&d);
+}
+END_TEST
+
 START_TEST(test_search_releases_crosswalk)
 {
     cs_daemon_t d;
@@ -697,6 +741,7 @@ Suite *cs_csclient_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_ping_lookup);
     tcase_add_test(tc, test_validate);
+    tcase_add_test(tc, test_claim);
     tcase_add_test(tc, test_search_releases_crosswalk);
     suite_add_tcase(s, tc);
     tc = tcase_create("pipelining");

@@ -431,6 +431,14 @@ START_TEST(test_same_answers)
         "\"Z99.99\",\"e1165\",\"\",\"M4840XA\",\"E11.\\u0001\"]}",
         "{\"op\":\"validate\",\"system\":\"icd10cm\",\"code\":\"E11\",\"id\":true}",
         "{\"op\":\"validate\",\"system\":\"icd10cm\",\"codes\":[]}",
+        "{\"op\":\"claim\",\"date\":\"2021-03-01\",\"setting\":\"inpatient\",\"patient\":"
+        "{\"age\":40,\"sex\":\"F\"},\"diagnoses\":[{\"code\":\"E11.9\",\"poa\":\"Y\"},"
+        "{\"code\":\"e119\"}],\"procedures\":[{\"system\":\"icd10cm\",\"code\":\"E11\","
+        "\"units\":2,\"modifiers\":[\"59\"]}],\"id\":9}",
+        "{\"op\":\"claims\",\"claims\":[{\"date\":\"2021-03-01\",\"diagnoses\":"
+        "[{\"code\":\"E11\"}]},{\"date\":\"2021-03-01\",\"diagnoses\":[{\"code\":"
+        "\"E11.9\"}],\"procedures\":[{\"system\":\"nosuch\",\"code\":\"X\"}]}]}",
+        "{\"op\":\"claim\",\"date\":\"2021-03-01\"}",
         "{\"op\":\"search\",\"system\":\"icd10cm\",\"q\":\"diab mel\"}",
         "{\"op\":\"search\",\"system\":\"icd10cm\",\"q\":\"diab\",\"limit\":3,\"offset\":2}",
         "{\"op\":\"search\",\"system\":\"icd10cm\",\"q\":\"fracture\",\"billable_only\":true,"

@@ -1175,8 +1175,7 @@ START_TEST(test_names)
 
     static const char *ops[] = {"ping", "lookup", "validate", "search", "crosswalk", "releases",
                                 "diff", "stats", "index", "load", "job", "retire", "drop",
-                                "plugins",
-                                "cancel", "verify", "batch"};
+                                "plugins", "cancel", "verify", "batch", "claim", "claims"};
     ck_assert_uint_eq(sizeof ops / sizeof ops[0], CS_OP_COUNT_ - 1);
     for (int op = CS_OP_PING; op < CS_OP_COUNT_; op++) {
         ck_assert_str_eq(cs_proto_opname((cs_op_t)op), ops[op - 1]);

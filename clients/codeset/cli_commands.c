@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "cli_addenda.h"
+#include "cli_claim.h"
 #include "cli_conn.h"
 #include "cli_json.h"
 #include "cli_msg.h"
@@ -671,6 +672,35 @@ static int s_verify(cs_cli_t *cli, const cs_cli_args_t *args)
     return rc;
 }
 
+/* A claim (a JSON object) or claims (an array) from a file; exit 4 when one is not clean. */
+static int s_claim(cs_cli_t *cli, const cs_cli_args_t *args)
+{
+    s_req_t req;
+    msgpack_sbuffer_init(&req.sb);
+    msgpack_packer_init(&req.pk, &req.sb, msgpack_sbuffer_write);
+    char err[512];
+    if (cs_cli_claim_pack(&req.pk, args->pos[0], err, sizeof err) != 0) {
+        fprintf(cli->err, "codeset: %s\n", err);
+        s_req_destroy(&req);
+        return CS_CLI_EXIT_USAGE;
+    }
+    cs_cli_reply_t reply;
+    int rc = s_call(cli, cli->connect, &req, &reply);
+    if (rc == CS_CLI_EXIT_OK) {
+        size_t unclean;
+        if (cli->json) {
+            s_print_json(cli, reply.root);
+            unclean = cs_cli_claim_unclean(reply.root);
+        } else {
+            unclean = cs_cli_claim_render(cli, reply.root);
+        }
+        rc = unclean > 0 ? CS_CLI_EXIT_INVALID : CS_CLI_EXIT_OK;
+    }
+    cs_cli_reply_release(&reply);
+    s_req_destroy(&req);
+    return rc;
+}
+
 /* ---- the table ---------------------------------------------------------------------------- */
 
 #define O(x) CS_CLI_OPT(CS_CLI_OPT_##x)
@@ -696,6 +726,8 @@ static const cs_cli_command_t s_commands[] = {
      "the ICD-10-CM Index: TABLE index, eindex, drug or neoplasm; words searched, or a path "
      "walked (TERM > SUBTERM), or the main terms; --follow adds the terms see and see also "
      "reach"},
+    {"claim", s_claim, 1, 1, 0, 0, 0, "FILE.json|FILE.csv",
+     "scrub a claim (a JSON object) or a batch (a JSON array of claims): its edits"},
     {"crosswalk", s_crosswalk, 3, 3, 0,
      O(MAP) | O(RELEASE) | O(TO_RELEASE) | O(DATE) | O(REVERSE), 0,
      "FROM TO CODE [--map M] [--reverse] [--date D] [--release R --to-release R]",

@@ -231,6 +231,59 @@ static int s_build_releases(csc_req_t *req, const char *system)
     return s_build_done(&b, CSC_OP_RELEASES, req);
 }
 
+/* The claim's keys (docs/PROTOCOL.md, claim). */
+static int s_build_claim(csc_req_t *req, const cs_client_claim_t *cl)
+{
+    s_builder_t b;
+    s_build_init(&b, "claim");
+    s_kv_str(&b, "date", cl->date);
+    s_kv_str(&b, "setting", cl->setting);
+    if (cl->age >= 0 || cl->sex) {
+        s_pack_cstr(&b, "patient");
+        msgpack_pack_map(&b.pk, (cl->age >= 0) + (cl->sex != NULL));
+        if (cl->age >= 0) {
+            s_pack_cstr(&b, "age");
+            msgpack_pack_int(&b.pk, cl->age);
+        }
+        if (cl->sex) {
+            s_pack_cstr(&b, "sex");
+            s_pack_cstr(&b, cl->sex);
+        }
+        b.nkeys++;
+    }
+    s_pack_cstr(&b, "diagnoses");
+    msgpack_pack_array(&b.pk, cl->n_dx);
+    for (size_t i = 0; i < cl->n_dx; i++) {
+        msgpack_pack_map(&b.pk, 2);
+        s_pack_cstr(&b, "code");
+        s_pack_cstr(&b, cl->dx[i].code ? cl->dx[i].code : "");
+        s_pack_cstr(&b, "poa");
+        s_pack_cstr(&b, cl->dx[i].poa ? cl->dx[i].poa : "");
+    }
+    b.nkeys++;
+    if (cl->n_px) {
+        s_pack_cstr(&b, "procedures");
+        msgpack_pack_array(&b.pk, cl->n_px);
+        for (size_t i = 0; i < cl->n_px; i++) {
+            const cs_client_claim_px_t *p = &cl->px[i];
+            msgpack_pack_map(&b.pk, 4);
+            s_pack_cstr(&b, "system");
+            s_pack_cstr(&b, p->system ? p->system : "");
+            s_pack_cstr(&b, "code");
+            s_pack_cstr(&b, p->code ? p->code : "");
+            s_pack_cstr(&b, "units");
+            msgpack_pack_int64(&b.pk, p->units > 0 ? p->units : 1);
+            s_pack_cstr(&b, "modifiers");
+            msgpack_pack_array(&b.pk, p->n_modifiers);
+            for (size_t m = 0; m < p->n_modifiers; m++) {
+                s_pack_cstr(&b, p->modifiers[m] ? p->modifiers[m] : "");
+            }
+        }
+        b.nkeys++;
+    }
+    return s_build_done(&b, CSC_OP_CLAIM, req);
+}
+
 /* ---- the outcome of one request in a run ---- */
 
 
@@ -244,6 +297,7 @@ void csc_slot_clear(csc_op_t op, csc_slot_t *s)
     case CSC_OP_SEARCH: cs_client_search_destroy((cs_client_search_t **)&s->result); break;
     case CSC_OP_CROSSWALK: cs_client_crosswalk_destroy((cs_client_crosswalk_t **)&s->result); break;
     case CSC_OP_RELEASES: cs_client_releases_destroy((cs_client_releases_t **)&s->result); break;
+    case CSC_OP_CLAIM: cs_client_claim_destroy((cs_client_claim_result_t **)&s->result); break;
     case CSC_OP_PING: break;
     }
     memset(s, 0, sizeof *s);
@@ -273,6 +327,9 @@ void csc_slot_decode(csc_op_t op, const msgpack_object *reply, csc_slot_t *s)
         break;
     case CSC_OP_RELEASES:
         rc = cs_client_decode_releases(reply, (cs_client_releases_t **)&s->result);
+        break;
+    case CSC_OP_CLAIM:
+        rc = cs_client_decode_claim(reply, (cs_client_claim_result_t **)&s->result);
         break;
     }
     if (rc != CS_CLIENT_OK) {
@@ -770,6 +827,22 @@ S_DESTROY(cs_client_validation_t, cs_client_validation_destroy)
 S_DESTROY(cs_client_search_t, cs_client_search_destroy)
 S_DESTROY(cs_client_crosswalk_t, cs_client_crosswalk_destroy)
 S_DESTROY(cs_client_releases_t, cs_client_releases_destroy)
+S_DESTROY(cs_client_claim_result_t, cs_client_claim_destroy)
+
+int cs_client_claim(cs_client_t *c, const cs_client_claim_t *claim,
+                    cs_client_claim_result_t **out)
+{
+    if (!c) {
+        return CS_CLIENT_EINVAL;
+    }
+    if (!out || !claim || !claim->date || (claim->n_dx && !claim->dx) ||
+        (claim->n_px && !claim->px)) {
+        return csc_fail(&c->last, CS_CLIENT_EINVAL, "out, claim, its date or a list is NULL");
+    }
+    csc_req_t req = {0};
+    int b = s_build_claim(&req, claim);
+    return s_call_result(c, &req, b, (void **)out);
+}
 
 /* ---- batches ---- */
 

@@ -309,6 +309,66 @@ int cs_client_crosswalk(cs_client_t *c, const char *from, const char *to, const 
                         const cs_client_crosswalk_opts_t *opts, cs_client_crosswalk_t **out);
 void cs_client_crosswalk_destroy(cs_client_crosswalk_t **r);
 
+/* ---- claim ---- */
+
+typedef struct cs_client_claim_dx {
+    const char *code;
+    const char *poa;         /* "Y", "N", "U", "W", "1", or NULL for blank */
+} cs_client_claim_dx_t;
+
+typedef struct cs_client_claim_px {
+    const char *system;      /* "icd10pcs", "hcpcs", "cpt" */
+    const char *code;
+    const char *const *modifiers;
+    size_t n_modifiers;      /* at most 4 */
+    int64_t units;           /* 0: not given (1) */
+} cs_client_claim_px_t;
+
+/* A claim as docs/PROTOCOL.md's claim op takes it. */
+typedef struct cs_client_claim {
+    const char *date;        /* date of service YYYY-MM-DD (required) */
+    const char *setting;     /* "inpatient", "outpatient", "professional", or NULL */
+    int age;                 /* whole years, or -1 when not known */
+    const char *sex;         /* "F", "M", "U", or NULL */
+    const cs_client_claim_dx_t *dx; /* at least one; the first is the principal */
+    size_t n_dx;
+    const cs_client_claim_px_t *px;
+    size_t n_px;
+} cs_client_claim_t;
+
+typedef struct cs_client_edit {
+    const char *edit;         /* "excludes1", "age", "poa", ... */
+    bool error;               /* severity "error" (else "warning") */
+    size_t n_lines;           /* lines of the claim: diagnoses, then procedures */
+    const int64_t *lines;
+    const char *const *codes; /* their codes, canonical (n_lines of them) */
+    const char *message;
+    const char *source_set;   /* the system or edit set that answered */
+    const char *source_release;
+} cs_client_edit_t;
+
+typedef struct cs_client_skip {
+    const char *edit;
+    const char *why;
+} cs_client_skip_t;
+
+typedef struct cs_client_claim_result {
+    bool clean;                    /* no edit has severity error */
+    size_t n_lines;                /* lines checked (see the wire reply for their details) */
+    size_t n_invalid;              /* lines not valid */
+    size_t n_edits;
+    const cs_client_edit_t *edits;
+    size_t n_skipped;
+    const cs_client_skip_t *skipped;
+    cs_client_arena_t *arena;      /* internal: owns everything above */
+} cs_client_claim_result_t;
+
+/* Scrub one claim. On CS_CLIENT_OK *out is owned: cs_client_claim_destroy. A claim the broker
+ * refuses (a bad shape, no release on the date) is CS_CLIENT_ESERVER with its code. */
+int cs_client_claim(cs_client_t *c, const cs_client_claim_t *claim,
+                    cs_client_claim_result_t **out);
+void cs_client_claim_destroy(cs_client_claim_result_t **r);
+
 /* ---- releases ---- */
 
 typedef struct cs_client_file {

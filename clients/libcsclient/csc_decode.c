@@ -691,3 +691,65 @@ int cs_client_decode_releases(const msgpack_object *reply, cs_client_releases_t 
     }
     return s_finish(&a, ok, r, (void **)out);
 }
+
+/* One edit of a claim reply. 0, or -1 when a key has the wrong shape. */
+static int s_edit(cs_client_arena_t *a, const msgpack_object *x, cs_client_edit_t *e)
+{
+    const msgpack_object *lines, *codes;
+    size_t nl, nc;
+    const char *sev = s_key_str(a, x, "severity");
+    e->edit = s_key_str(a, x, "edit");
+    e->error = sev && strcmp(sev, "error") == 0;
+    e->message = s_key_str(a, x, "message");
+    const msgpack_object *src = cs_client_obj_get(x, "source");
+    e->source_set = s_key_str(a, src, "set");
+    e->source_release = s_key_str(a, src, "release");
+    if (!e->edit || s_key_array(x, "lines", &lines, &nl) != 0 ||
+        s_key_array(x, "codes", &codes, &nc) != 0 || nl != nc) {
+        return -1;
+    }
+    int64_t *l = s_array(a, nl, sizeof *l);
+    const char **c = s_array(a, nc, sizeof *c);
+    for (size_t i = 0; l && c && i < nl; i++) {
+        l[i] = lines[i].type == MSGPACK_OBJECT_POSITIVE_INTEGER ? (int64_t)lines[i].via.u64 : -1;
+        c[i] = s_str(a, &codes[i]);
+    }
+    e->lines = l;
+    e->codes = (const char *const *)c;
+    e->n_lines = l && c ? nl : 0;
+    return 0;
+}
+
+int cs_client_decode_claim(const msgpack_object *reply, cs_client_claim_result_t **out)
+{
+    cs_client_arena_t *a = NULL;
+    cs_client_claim_result_t *r = s_start(&a, sizeof *r);
+    if (!r) {
+        return CS_CLIENT_ENOMEM;
+    }
+    r->arena = a;
+    r->clean = s_key_bool(reply, "clean");
+    const msgpack_object *lines, *edits, *skipped;
+    size_t nl, ne, ns;
+    int ok = s_key_array(reply, "lines", &lines, &nl) == 0 &&
+             s_key_array(reply, "edits", &edits, &ne) == 0 &&
+             s_key_array(reply, "skipped", &skipped, &ns) == 0;
+    r->n_lines = ok ? nl : 0;
+    for (size_t i = 0; i < r->n_lines; i++) {
+        r->n_invalid += !s_key_bool(&lines[i], "valid");
+    }
+    cs_client_edit_t *e = ok ? s_array(a, ne, sizeof *e) : NULL;
+    for (size_t i = 0; e && i < ne; i++) {
+        ok &= s_edit(a, &edits[i], &e[i]) == 0;
+    }
+    cs_client_skip_t *s = ok ? s_array(a, ns, sizeof *s) : NULL;
+    for (size_t i = 0; s && i < ns; i++) {
+        s[i].edit = s_key_str(a, &skipped[i], "edit");
+        s[i].why = s_key_str(a, &skipped[i], "why");
+    }
+    r->edits = e;
+    r->n_edits = e ? ne : 0; /* none when out of memory: s_finish says so */
+    r->skipped = s;
+    r->n_skipped = s ? ns : 0;
+    return s_finish(&a, ok, r, (void **)out);
+}

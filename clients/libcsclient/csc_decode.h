@@ -40,6 +40,7 @@ int cs_client_decode_validation(const msgpack_object *reply, cs_client_validatio
 int cs_client_decode_search(const msgpack_object *reply, cs_client_search_t **out);
 int cs_client_decode_crosswalk(const msgpack_object *reply, cs_client_crosswalk_t **out);
 int cs_client_decode_releases(const msgpack_object *reply, cs_client_releases_t **out);
+int cs_client_decode_claim(const msgpack_object *reply, cs_client_claim_result_t **out);
 
 #ifdef __cplusplus
 }

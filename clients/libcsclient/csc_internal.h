@@ -30,6 +30,7 @@ typedef enum csc_op {
     CSC_OP_SEARCH,
     CSC_OP_CROSSWALK,
     CSC_OP_RELEASES,
+    CSC_OP_CLAIM,
 } csc_op_t;
 
 /* One encoded request: its key/value pairs without the map header, so that the "id" a run

@@ -485,6 +485,18 @@ class Client:
             req["to_release"] = to_release
         return self.request(req)
 
+    def claim(self, claim):
+        """Scrub one claim (a dict: date, diagnoses, and optionally setting, patient,
+        procedures; docs/PROTOCOL.md): {"clean", "releases", "lines", "edits", "skipped"}."""
+        req = dict(claim)
+        req["op"] = "claim"
+        return self.request(req)
+
+    def claims(self, claims):
+        """Scrub a batch (at most 10,000 claims): {"results": [one claim reply per claim]}; a
+        claim the broker refuses is {"ok": False, "error": ...} in its place."""
+        return self.request({"op": "claims", "claims": [dict(c) for c in claims]})
+
     def releases(self, system=None):
         """{"releases": [{system, release, effective_from, effective_to, status, ...}]}"""
         req = {"op": "releases"}

@@ -236,6 +236,21 @@ class LazyPirateTest(unittest.TestCase):
         finally:
             other.stop()
 
+    def test_claim_and_claims(self):
+        with Client(BROKER.query) as c:
+            r = c.claim({"date": "2021-03-01", "diagnoses": [{"code": "E11.9"},
+                                                             {"code": "E11.9"}]})
+            self.assertFalse(r["clean"])
+            self.assertEqual(r["edits"][0]["edit"], "duplicate_code")
+            self.assertEqual(r["edits"][0]["lines"], [0, 1])
+            b = c.claims([{"date": "2021-03-01", "diagnoses": [{"code": "E11.9"}]},
+                          {"date": "1999-01-01", "diagnoses": [{"code": "E11.9"}]}])
+            self.assertTrue(b["results"][0]["clean"])
+            self.assertEqual(b["results"][1]["error"]["code"], "no_release_for_date")
+            with self.assertRaises(CodesetError) as cm:
+                c.claim({"date": "2021-03-01", "diagnoses": []})
+            self.assertEqual(cm.exception.code, "bad_request")
+
     def test_bad_arguments(self):
         with self.assertRaises(ValueError):
             Client([])
@@ -261,7 +276,8 @@ class ValidateClaimsTest(unittest.TestCase):
         self.assertTrue(problems[3].startswith("C3 line 6: E11.9: no_release_for_date: "))
         self.assertTrue(problems[4].startswith("C4 line 8: S72.001: not_billable: "))
         self.assertIn("7th character", problems[4])
-        self.assertEqual(lines[-1], "8 code(s) on 5 claim(s): 5 problem(s) on 4 claim(s)")
+        self.assertEqual(lines[-1], "8 code(s) on 5 claim(s): 5 problem(s), 0 edit(s) "
+                                    "(0 error(s)) on 4 claim(s)")
 
     def test_clean_file_and_errors(self):
         d = tempfile.mkdtemp(prefix="cs-py-claims-")
@@ -272,6 +288,15 @@ class ValidateClaimsTest(unittest.TestCase):
             p = self.run_script("--connect", BROKER.query, clean)
             self.assertEqual(p.returncode, 0, p.stderr)
             self.assertIn("0 problem(s)", p.stdout)
+            dup = os.path.join(d, "dup.csv")
+            with open(dup, "w") as f:
+                f.write("claim_id,date_of_service,code\nX2,2021-03-01,E11.9\n"
+                        "X2,2021-03-01,e119\n")
+            p = self.run_script("--connect", BROKER.query, dup)
+            self.assertEqual(p.returncode, 4, p.stdout)
+            self.assertIn("X2: duplicate_code (error): E11.9 is listed twice", p.stdout)
+            p = self.run_script("--connect", BROKER.query, "--no-edits", dup)
+            self.assertEqual(p.returncode, 0, p.stdout)
             bad = os.path.join(d, "bad.csv")
             with open(bad, "w") as f:
                 f.write("claim,code\nX1,E11.9\n")

@@ -5,6 +5,9 @@
 
 #define B(k) CS_KEY_BIT(CS_KEY_##k)
 
+/* "accepts" is a uint32_t of key bits: a key past bit 31 needs a wider type there first. */
+_Static_assert(CS_KEY_COUNT_ <= 32, "cs_op_def_t.accepts holds at most 32 key bits");
+
 /* clang-format off */
 const cs_op_def_t cs_ops[CS_OP_COUNT_] = {
     [CS_OP_PING] = {
@@ -44,6 +47,15 @@ const cs_op_def_t cs_ops[CS_OP_COUNT_] = {
         .accepts = CS_KEYS_COMMON | B(SYSTEM) | B(RELEASE) | B(TO_RELEASE) | B(LIMIT),
         .limit_max = CS_PROTO_MAX_DIFF_LIMIT,
         .flags = CS_OPF_ENGINE | CS_OPF_SLOW, .handler = cs_op_diff},
+    [CS_OP_CLAIM] = {
+        .name = "claim", .required = {CS_KEY_DATE, CS_KEY_DIAGNOSES},
+        .accepts = CS_KEYS_COMMON | B(DATE) | B(SETTING) | B(PATIENT) | B(DIAGNOSES) |
+                   B(PROCEDURES),
+        .flags = CS_OPF_ENGINE | CS_OPF_SLOW, .handler = cs_op_claim},
+    [CS_OP_CLAIMS] = {
+        .name = "claims", .required = {CS_KEY_CLAIMS},
+        .accepts = CS_KEYS_COMMON | B(CLAIMS),
+        .flags = CS_OPF_ENGINE | CS_OPF_SLOW, .handler = cs_op_claims},
     [CS_OP_STATS] = {
         .name = "stats", .accepts = CS_KEYS_COMMON, .handler = cs_op_stats},
     [CS_OP_LOAD] = {
@@ -107,6 +119,11 @@ static const char *const s_keynames[CS_KEY_COUNT_] = {
     [CS_KEY_TABLE] = "table",
     [CS_KEY_PATH] = "path",
     [CS_KEY_FOLLOW] = "follow",
+    [CS_KEY_SETTING] = "setting",
+    [CS_KEY_PATIENT] = "patient",
+    [CS_KEY_DIAGNOSES] = "diagnoses",
+    [CS_KEY_PROCEDURES] = "procedures",
+    [CS_KEY_CLAIMS] = "claims",
 };
 
 /* Names are short and few: compare the length and the first byte before the rest. */

@@ -56,6 +56,11 @@ typedef enum cs_key {
     CS_KEY_TABLE,          /* str */
     CS_KEY_PATH,           /* array of str, at most CS_INDEX_PATH_MAX */
     CS_KEY_FOLLOW,         /* bool */
+    CS_KEY_SETTING,        /* str: inpatient, outpatient, professional */
+    CS_KEY_PATIENT,        /* map: age, age_days (int), sex (str) */
+    CS_KEY_DIAGNOSES,      /* array of maps: code (str), poa (str) */
+    CS_KEY_PROCEDURES,     /* array of maps: system, code (str), modifiers (array), units */
+    CS_KEY_CLAIMS,         /* array of claim maps (date, setting, patient, diagnoses, ...) */
     CS_KEY_COUNT_
 } cs_key_t;
 
@@ -136,6 +141,9 @@ cs_proto_err_t cs_op_diff(cs_op_ctx_t *ctx, const cs_request_t *req, cs_out_t *o
 cs_proto_err_t cs_op_batch(cs_op_ctx_t *ctx, const cs_request_t *req, cs_out_t *out);
 /* the engine (cs_query.c, answered by cs_index_answer.c) */
 cs_proto_err_t cs_op_index(cs_op_ctx_t *ctx, const cs_request_t *req, cs_out_t *out);
+/* claim scrubbing (cs_claim_op.c) */
+cs_proto_err_t cs_op_claim(cs_op_ctx_t *ctx, const cs_request_t *req, cs_out_t *out);
+cs_proto_err_t cs_op_claims(cs_op_ctx_t *ctx, const cs_request_t *req, cs_out_t *out);
 /* the broker (cs_broker.c) */
 cs_proto_err_t cs_op_stats(cs_op_ctx_t *ctx, const cs_request_t *req, cs_out_t *out);
 /* the admin ops (cs_admin.c) */

@@ -1116,6 +1116,19 @@ cs_proto_err_t cs_op_diff(cs_op_ctx_t *ctx, const cs_request_t *req, cs_out_t *o
     return s_read_op(ctx->engine, s_diff, req, out);
 }
 
+cs_proto_err_t cs_engine_read(cs_engine_t *e, cs_engine_read_fn fn, const cs_request_t *req,
+                              cs_out_t *out)
+{
+    if (s_request_begin(e) != CS_OK) {
+        return cs_reply_errorf(out, req, CS_PERR_INTERNAL, "the store cannot be read right now");
+    }
+    cs_engine_view_t v = {e->reader, &e->index, &e->memo, e->plugins};
+    size_t mark = cs_out_mark(out);
+    cs_proto_err_t rc = fn(&v, req, out);
+    cs_reader_end(e->reader);
+    return s_unless_corrupt(e, req, out, mark, rc);
+}
+
 cs_proto_err_t cs_engine_handle(cs_engine_t *e, const cs_request_t *req, cs_out_t *out)
 {
     const cs_op_def_t *def = (unsigned)req->op < CS_OP_COUNT_ ? &cs_ops[req->op] : NULL;

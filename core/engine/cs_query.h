@@ -13,6 +13,7 @@
 #include "codeset/cs_version.h" /* CS_VERSION, for the replies that carry it */
 #include "engine/cs_out.h"
 #include "load/cs_plugin_host.h"
+#include "store/cs_catalog.h"
 #include "store/cs_codeidx.h"
 #include "store/cs_store.h"
 
@@ -49,6 +50,24 @@ cs_proto_err_t cs_engine_handle(cs_engine_t *engine, const cs_request_t *req,
 cs_proto_err_t cs_engine_validate_part(cs_engine_t *e, const cs_request_t *req, uint32_t lo,
                                        uint32_t hi, int header, cs_out_t *out,
                                        uint64_t *snapshot);
+
+/* What a read op of another engine file (cs_claim_op.c) reads with: this thread's reader,
+ * inside a fresh snapshot, its code indexes and release memo. Borrowed for the call. */
+typedef struct cs_engine_view {
+    cs_reader_t *reader;
+    cs_codeidx_holder_t *index;
+    cs_catalog_memo_t *memo;
+    const cs_plugin_host_t *plugins;
+} cs_engine_view_t;
+
+typedef cs_proto_err_t (*cs_engine_read_fn)(const cs_engine_view_t *v, const cs_request_t *req,
+                                            cs_out_t *out);
+
+/* Answer req with fn as the engine answers its own read ops: a fresh snapshot, the index pins
+ * renewed, the snapshot let go after, and a corrupt page met on the way turned into a
+ * corrupt_release reply in place of what fn wrote. */
+cs_proto_err_t cs_engine_read(cs_engine_t *e, cs_engine_read_fn fn, const cs_request_t *req,
+                              cs_out_t *out);
 
 #ifdef __cplusplus
 }

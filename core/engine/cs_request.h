@@ -51,6 +51,9 @@ typedef enum cs_op {
     CS_OP_VERIFY,
     /* a query op again, added after the admin ops: many lookups and validates in one message */
     CS_OP_BATCH,
+    /* query ops added since: claim scrubbing (engine/cs_claim.h) */
+    CS_OP_CLAIM,
+    CS_OP_CLAIMS,
     CS_OP_COUNT_
 } cs_op_t;
 
@@ -136,6 +139,9 @@ typedef struct cs_request {
     uint32_t n_path;           /* index: terms in "path" */
     const cs_str_t *path;      /* index: the "path" array */
     int follow;                /* index: follow see and see also */
+    const struct cs_claim *claims; /* claim: the one claim; claims: n_claims of them
+                                    * (engine/cs_claim.h), in the codec's memory */
+    uint32_t n_claims;
     void *zone_;               /* the codec's decode memory; internal to it */
     int reuse_;                /* keep zone_ between decodes; internal to the codec */
 } cs_request_t;

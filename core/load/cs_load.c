@@ -20,6 +20,7 @@
 #include "store/cs_entry.h"
 #include "store/cs_key.h"
 #include "store/cs_maps.h"
+#include "load/cs_listcheck.h"
 #include "store/cs_search_build.h"
 #include "util/cs_log.h"
 
@@ -57,6 +58,7 @@ struct cs_sink {
     cs_search_builder_t *search;     /* the release's search index, built as records come */
     cs_release_t *rel;               /* the release record (map sets register maps in it) */
     uint64_t map_rows;               /* crosswalk rows stored */
+    cs_listcheck_t lists;            /* an edit set's codes against their releases */
 };
 
 struct cs_jobs {
@@ -319,6 +321,9 @@ static int s_host_emit_map(cs_sink_t *sink, const cs_map_row_t *row, cs_error_t 
     if (rc != CS_OK) {
         return rc;
     }
+    if (!row->target && strcmp(row->to_system, "edit-set") == 0) {
+        cs_listcheck_row(&sink->lists, sink->w, row->from_system, &source); /* cs_claim.h */
+    }
     rc = cs_maps_put(sink->w, sink->release, idx, &source, row->target ? &target : NULL, row,
                      ++sink->seq);
     if (rc != CS_OK) {
@@ -428,6 +433,7 @@ static int s_attempt(cs_jobs_t *jobs, const cs_plugin_desc_t *sysp, cs_release_t
     sink->release = rel->id;
     sink->records = sink->codes = sink->billable = sink->in_batch = 0;
     sink->map_rows = 0;
+    cs_listcheck_init(&sink->lists, rel->effective_from);
     sink->seq = 0;
     sink->rel = rel;
     rel->n_maps = 0;
@@ -666,6 +672,10 @@ static void *s_job_main(void *arg)
                   job->st.id, sys, rel.label, (unsigned long long)sink.records,
                   (unsigned long long)sink.codes, (unsigned long long)sink.billable,
                   job->st.seconds);
+        char lists[512];
+        if (cs_listcheck_summary(&sink.lists, lists, sizeof lists) > 0) {
+            CS_NOTICE("load %s %s/%s: its lists: %s", job->st.id, sys, rel.label, lists);
+        }
     } else {
         job->st.state = CS_JOB_FAILED;
         job->st.cancelled = rc == CS_ETERM && atomic_load(&jobs->cancel) != S_RUN;

@@ -719,3 +719,27 @@ int cs_catalog_drop(cs_writer_t *w, const char *system, const char *label, uint6
     }
     return cs_catalog_purge(w, id, err);
 }
+
+int cs_catalog_in_effect_w(cs_writer_t *w, const char *system, int yyyymmdd, uint32_t *id,
+                           char label[64])
+{
+    uint8_t key[CS_STORE_KEY_MAX];
+    size_t plen = s_sys_key(key, sizeof key - 8, 'A', system, strlen(system));
+    cs_val_t k, v;
+    int rc = plen ? cs_writer_seek(w, CS_DB_META, key, plen, &k, &v) : CS_ENOTFOUND;
+    int found = 0;
+    /* the "A" keys of a system are in date order: keep the last that starts by the date */
+    for (; rc == CS_OK && k.len == plen + 8 && memcmp(k.data, key, plen) == 0;
+         rc = cs_writer_next(w, CS_DB_META, &k, &v)) {
+        const uint8_t *b = (const uint8_t *)k.data + plen;
+        if ((int)cs_key_get_u32(b) > yyyymmdd) {
+            break;
+        }
+        *id = cs_key_get_u32(b + 4);
+        size_t n = v.len < 63 ? v.len : 63;
+        memcpy(label, v.data, n);
+        label[n] = '\0';
+        found = 1;
+    }
+    return found ? CS_OK : CS_ENOTFOUND;
+}

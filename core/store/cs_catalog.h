@@ -148,6 +148,11 @@ int cs_catalog_retire(cs_writer_t *w, const char *system, const char *label, cs_
  * (may be NULL). */
 int cs_catalog_drop(cs_writer_t *w, const char *system, const char *label, uint64_t *n_codes,
                     cs_error_t *err);
+/* The active release of system in effect on yyyymmdd, as the writer's transaction sees it
+ * (for the load thread, which holds no reader): its id and label (64 bytes). CS_OK or
+ * CS_ENOTFOUND. */
+int cs_catalog_in_effect_w(cs_writer_t *w, const char *system, int yyyymmdd, uint32_t *id,
+                           char label[64]);
 /* Read one release record by id, in the writer's transaction. */
 int cs_catalog_get(cs_writer_t *w, uint32_t id, cs_release_t *out);
 

@@ -14,6 +14,7 @@
 
 #include <msgpack.h>
 
+#include "engine/cs_claim.h"
 #include "engine/cs_op.h"
 #include "util/cs_date.h"
 #include "util/cs_utf8.h"
@@ -582,6 +583,255 @@ static cs_proto_err_t s_decode_strings(cs_request_t *req, const s_keys_t *k, cs_
 
 static cs_proto_err_t s_decode_items(cs_request_t *req, const msgpack_object *o,
                                      cs_error_t *err);
+/* ---- claim and claims: the nested claim shape (engine/cs_claim.h, docs/PROTOCOL.md) ---- */
+
+/* Where a claim's values are named in messages: "" for the claim op, "claims[3]: ". */
+typedef struct s_cl {
+    cs_request_t *req;
+    char pre[32];
+    cs_error_t *err;
+} s_cl_t;
+
+static void *s_zalloc(cs_request_t *req, size_t n)
+{
+    void *p = msgpack_zone_malloc((msgpack_zone *)req->zone_, n ? n : 1);
+    if (p) {
+        memset(p, 0, n ? n : 1);
+    }
+    return p;
+}
+
+/* The value of name in map o, or NULL. */
+static const msgpack_object *s_member(const msgpack_object *o, const char *name)
+{
+    size_t n = strlen(name);
+    for (uint32_t i = 0; i < o->via.map.size; i++) {
+        const msgpack_object *k = &o->via.map.ptr[i].key;
+        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == n &&
+            memcmp(k->via.str.ptr, name, n) == 0) {
+            return &o->via.map.ptr[i].val;
+        }
+    }
+    return NULL;
+}
+
+/* Member name of map o (what names it in messages) as a str of at most max bytes into *out;
+ * absent leaves *out empty unless required. */
+static cs_proto_err_t s_cl_str(const s_cl_t *c, const msgpack_object *o, const char *what,
+                               const char *name, uint32_t max, int required, cs_str_t *out)
+{
+    const msgpack_object *v = s_member(o, name);
+    char key[96];
+    snprintf(key, sizeof key, "%s%s.%s", c->pre, what, name);
+    if (!v) {
+        return required ? s_bad(c->err, CS_PERR_BAD_REQUEST, "%s is missing", key)
+                        : CS_PERR_NONE;
+    }
+    return s_check_str(v, key, -1, max, 1, out, c->err);
+}
+
+static cs_proto_err_t s_cl_int(const s_cl_t *c, const msgpack_object *o, const char *what,
+                               const char *name, int64_t lo, int64_t hi, int *has, int64_t *out)
+{
+    const msgpack_object *v = s_member(o, name);
+    char key[96];
+    snprintf(key, sizeof key, "%s%s.%s", c->pre, what, name);
+    if (!v) {
+        return CS_PERR_NONE;
+    }
+    if ((v->type == MSGPACK_OBJECT_POSITIVE_INTEGER && v->via.u64 > (uint64_t)hi) ||
+        (v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER && v->via.i64 < lo)) {
+        return s_bad(c->err, CS_PERR_BAD_REQUEST, "%s must be from %lld to %lld", key,
+                     (long long)lo, (long long)hi);
+    }
+    *has = 1;
+    return s_check_int(v, key, lo, hi, out, c->err);
+}
+
+/* An array key of the claim (diagnoses, procedures) of at most max maps. */
+static cs_proto_err_t s_cl_array(const s_cl_t *c, const msgpack_object *o, const char *key,
+                                 uint32_t max)
+{
+    if (o->type != MSGPACK_OBJECT_ARRAY) {
+        return s_bad(c->err, CS_PERR_BAD_REQUEST, "%s\"%s\" must be an array of maps, not %s",
+                     c->pre, key, s_typename(o));
+    }
+    if (o->via.array.size > max) {
+        return s_bad(c->err, CS_PERR_TOO_MANY, "%s\"%s\" holds %lu items (at most %lu)", c->pre,
+                     key, (unsigned long)o->via.array.size, (unsigned long)max);
+    }
+    for (uint32_t i = 0; i < o->via.array.size; i++) {
+        if (o->via.array.ptr[i].type != MSGPACK_OBJECT_MAP) {
+            return s_bad(c->err, CS_PERR_BAD_REQUEST, "%s\"%s\"[%lu] must be a map, not %s",
+                         c->pre, key, (unsigned long)i, s_typename(&o->via.array.ptr[i]));
+        }
+    }
+    return CS_PERR_NONE;
+}
+
+static cs_proto_err_t s_cl_diagnoses(const s_cl_t *c, const msgpack_object *o, cs_claim_t *cl)
+{
+    cs_proto_err_t e = s_cl_array(c, o, "diagnoses", CS_CLAIM_MAX_DX);
+    if (e == CS_PERR_NONE && o->via.array.size == 0) {
+        e = s_bad(c->err, CS_PERR_BAD_REQUEST, "%s\"diagnoses\" is empty: a claim needs its "
+                  "principal or first-listed diagnosis", c->pre);
+    }
+    cs_claim_dx_t *dx = e == CS_PERR_NONE ? s_zalloc(c->req, o->via.array.size * sizeof *dx)
+                                          : NULL;
+    for (uint32_t i = 0; dx && e == CS_PERR_NONE && i < o->via.array.size; i++) {
+        char what[32];
+        snprintf(what, sizeof what, "diagnoses[%lu]", (unsigned long)i);
+        e = s_cl_str(c, &o->via.array.ptr[i], what, "code", CS_PROTO_MAX_STR, 1, &dx[i].code);
+        if (e == CS_PERR_NONE) {
+            e = s_cl_str(c, &o->via.array.ptr[i], what, "poa", 8, 0, &dx[i].poa);
+        }
+    }
+    cl->dx = dx;
+    cl->n_dx = dx ? o->via.array.size : 0;
+    return e != CS_PERR_NONE || dx ? e : CS_PERR_INTERNAL;
+}
+
+static cs_proto_err_t s_cl_modifiers(const s_cl_t *c, const msgpack_object *px,
+                                     const char *what, cs_claim_px_t *p)
+{
+    const msgpack_object *m = s_member(px, "modifiers");
+    if (!m) {
+        return CS_PERR_NONE;
+    }
+    char key[96];
+    snprintf(key, sizeof key, "%s%s.modifiers", c->pre, what);
+    cs_proto_err_t e = s_check_str_array(m, key, CS_CLAIM_MAX_MODIFIERS, 1, c->err);
+    for (uint32_t j = 0; e == CS_PERR_NONE && j < m->via.array.size; j++) {
+        p->modifiers[j] = s_str_of(&m->via.array.ptr[j]);
+    }
+    p->n_modifiers = e == CS_PERR_NONE ? m->via.array.size : 0;
+    return e;
+}
+
+static cs_proto_err_t s_cl_procedures(const s_cl_t *c, const msgpack_object *o, cs_claim_t *cl)
+{
+    cs_proto_err_t e = s_cl_array(c, o, "procedures", CS_CLAIM_MAX_PX);
+    cs_claim_px_t *px = e == CS_PERR_NONE ? s_zalloc(c->req, o->via.array.size * sizeof *px)
+                                          : NULL;
+    for (uint32_t i = 0; px && e == CS_PERR_NONE && i < o->via.array.size; i++) {
+        const msgpack_object *m = &o->via.array.ptr[i];
+        char what[32];
+        snprintf(what, sizeof what, "procedures[%lu]", (unsigned long)i);
+        int has = 0;
+        px[i].units = 1;
+        e = s_cl_str(c, m, what, "system", CS_PROTO_MAX_STR, 1, &px[i].system);
+        if (e == CS_PERR_NONE) {
+            e = s_cl_str(c, m, what, "code", CS_PROTO_MAX_STR, 1, &px[i].code);
+        }
+        if (e == CS_PERR_NONE) {
+            e = s_cl_int(c, m, what, "units", 1, 999999, &has, &px[i].units);
+        }
+        if (e == CS_PERR_NONE) {
+            e = s_cl_modifiers(c, m, what, &px[i]);
+        }
+    }
+    cl->px = px;
+    cl->n_px = px ? o->via.array.size : 0;
+    return e != CS_PERR_NONE || px ? e : CS_PERR_INTERNAL;
+}
+
+static cs_proto_err_t s_cl_setting(const s_cl_t *c, const msgpack_object *o, cs_claim_t *cl)
+{
+    static const char *const names[] = {"inpatient", "outpatient", "professional"};
+    char key[48];
+    cs_str_t s;
+    snprintf(key, sizeof key, "%ssetting", c->pre);
+    cs_proto_err_t e = s_check_str(o, key, -1, 32, 1, &s, c->err);
+    for (int i = 0; e == CS_PERR_NONE && i < 3; i++) {
+        if (s.len == strlen(names[i]) && memcmp(s.ptr, names[i], s.len) == 0) {
+            cl->setting = (cs_claim_setting_t)(CS_SETTING_INPATIENT + i);
+            return CS_PERR_NONE;
+        }
+    }
+    return e != CS_PERR_NONE ? e : s_bad(c->err, CS_PERR_BAD_REQUEST, "\"%s\" must be "
+                                         "inpatient, outpatient or professional", key);
+}
+
+static cs_proto_err_t s_cl_patient(const s_cl_t *c, const msgpack_object *o, cs_claim_t *cl)
+{
+    if (o->type != MSGPACK_OBJECT_MAP) {
+        return s_bad(c->err, CS_PERR_BAD_REQUEST, "%s\"patient\" must be a map, not %s", c->pre,
+                     s_typename(o));
+    }
+    int64_t age = 0, days = 0;
+    cs_str_t sex = {0};
+    cs_proto_err_t e = s_cl_int(c, o, "patient", "age", 0, 150, &cl->has_age, &age);
+    if (e == CS_PERR_NONE) {
+        e = s_cl_int(c, o, "patient", "age_days", 0, 150 * 366, &cl->has_age_days, &days);
+    }
+    if (e == CS_PERR_NONE) {
+        e = s_cl_str(c, o, "patient", "sex", 1, 0, &sex);
+    }
+    if (e == CS_PERR_NONE && sex.ptr && sex.len == 1 &&
+        (sex.ptr[0] == 'F' || sex.ptr[0] == 'M' || sex.ptr[0] == 'U')) {
+        cl->sex = sex.ptr[0] == 'F' ? CS_SEX_FEMALE : sex.ptr[0] == 'M' ? CS_SEX_MALE
+                                                                        : CS_SEX_UNKNOWN;
+    } else if (e == CS_PERR_NONE && sex.ptr) {
+        e = s_bad(c->err, CS_PERR_BAD_REQUEST, "%spatient.sex must be F, M or U", c->pre);
+    }
+    cl->age = (int)(cl->has_age ? age : days / 365);
+    cl->age_days = (int)days;
+    cl->has_age |= cl->has_age_days;
+    return e;
+}
+
+/* One claim from its keys (the request's for claim, an element's for claims). */
+static cs_proto_err_t s_cl_decode(const s_cl_t *c, const s_keys_t *k, cs_claim_t *cl)
+{
+    const msgpack_object *const *v = k->val;
+    int has_date = 0;
+    cs_proto_err_t e = CS_PERR_NONE;
+    if (!v[CS_KEY_DATE] || !v[CS_KEY_DIAGNOSES]) {
+        return s_bad(c->err, CS_PERR_BAD_REQUEST, "%sa claim needs \"%s\"", c->pre,
+                     v[CS_KEY_DATE] ? "diagnoses" : "date");
+    }
+    e = s_check_date(v[CS_KEY_DATE], "date", &has_date, &cl->date, c->err);
+    if (e == CS_PERR_NONE && v[CS_KEY_SETTING]) {
+        e = s_cl_setting(c, v[CS_KEY_SETTING], cl);
+    }
+    if (e == CS_PERR_NONE && v[CS_KEY_PATIENT]) {
+        e = s_cl_patient(c, v[CS_KEY_PATIENT], cl);
+    }
+    if (e == CS_PERR_NONE) {
+        e = s_cl_diagnoses(c, v[CS_KEY_DIAGNOSES], cl);
+    }
+    if (e == CS_PERR_NONE && v[CS_KEY_PROCEDURES]) {
+        e = s_cl_procedures(c, v[CS_KEY_PROCEDURES], cl);
+    }
+    return e;
+}
+
+/* claim: the request is the claim; claims: each element of "claims" is one. */
+static cs_proto_err_t s_decode_claims(cs_request_t *req, const s_keys_t *k, cs_error_t *err)
+{
+    s_cl_t c = {.req = req, .err = err};
+    if (req->op == CS_OP_CLAIM) {
+        cs_claim_t *cl = s_zalloc(req, sizeof *cl);
+        req->claims = cl;
+        req->n_claims = cl ? 1 : 0;
+        return cl ? s_cl_decode(&c, k, cl) : CS_PERR_INTERNAL;
+    }
+    const msgpack_object *o = k->val[CS_KEY_CLAIMS];
+    if (req->op != CS_OP_CLAIMS || !o) {
+        return CS_PERR_NONE;
+    }
+    cs_proto_err_t e = s_cl_array(&c, o, "claims", CS_CLAIM_MAX_BATCH);
+    cs_claim_t *cl = e == CS_PERR_NONE ? s_zalloc(req, o->via.array.size * sizeof *cl) : NULL;
+    for (uint32_t i = 0; cl && e == CS_PERR_NONE && i < o->via.array.size; i++) {
+        s_keys_t ck;
+        s_scan_keys(&o->via.array.ptr[i], &ck);
+        snprintf(c.pre, sizeof c.pre, "claims[%lu]: ", (unsigned long)i);
+        e = s_cl_decode(&c, &ck, &cl[i]);
+    }
+    req->claims = cl;
+    req->n_claims = cl ? o->via.array.size : 0;
+    return e != CS_PERR_NONE || cl ? e : CS_PERR_INTERNAL;
+}
 
 /* The list, number and bool keys. */
 static cs_proto_err_t s_decode_values(cs_request_t *req, const s_keys_t *k, cs_error_t *err)
@@ -634,6 +884,9 @@ static cs_proto_err_t s_decode_values(cs_request_t *req, const s_keys_t *k, cs_e
     if (e == CS_PERR_NONE && val[CS_KEY_REQUESTS] != NULL &&
         (def->accepts & CS_KEY_BIT(CS_KEY_REQUESTS))) {
         e = s_decode_items(req, val[CS_KEY_REQUESTS], err);
+    }
+    if (e == CS_PERR_NONE && (req->op == CS_OP_CLAIM || req->op == CS_OP_CLAIMS)) {
+        e = s_decode_claims(req, k, err); /* the nested claim shape */
     }
     return e;
 }

@@ -4,6 +4,7 @@
 
 #include <msgpack.h>
 
+#include "engine/cs_claim.h"
 #include "util/cs_date.h"
 #include "wire/cs_out_msgpack.h"
 #include "wire/cs_proto.h"
@@ -16,6 +17,28 @@ static unsigned s_touch(cs_str_t s)
     unsigned sum = 0;
     for (uint32_t i = 0; i < s.len; i++) {
         sum += (unsigned char)s.ptr[i];
+    }
+    return sum;
+}
+
+/* Every string and number of the decoded claims (claim and claims). */
+static unsigned s_touch_claims(const cs_request_t *req)
+{
+    unsigned sum = 0;
+    for (uint32_t c = 0; req->claims && c < req->n_claims; c++) {
+        const cs_claim_t *cl = &req->claims[c];
+        sum += (unsigned)cl->date + (unsigned)cl->setting + (unsigned)cl->age +
+               (unsigned)cl->sex;
+        for (uint32_t i = 0; i < cl->n_dx; i++) {
+            sum += s_touch(cl->dx[i].code) + s_touch(cl->dx[i].poa);
+        }
+        for (uint32_t i = 0; i < cl->n_px; i++) {
+            const cs_claim_px_t *p = &cl->px[i];
+            sum += s_touch(p->system) + s_touch(p->code) + (unsigned)p->units;
+            for (uint32_t m = 0; m < p->n_modifiers; m++) {
+                sum += s_touch(p->modifiers[m]);
+            }
+        }
     }
     return sum;
 }
@@ -61,6 +84,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             }
             sink += it->item_msg ? (unsigned char)it->item_msg[0] : 0;
         }
+        sink += s_touch_claims(&req);
     }
     /* the reply path echoes the id whatever happened */
     msgpack_sbuffer sb;

@@ -1,0 +1,3 @@
+# poa-exempt: the shared line reading and tab-delimited lists (loaders/common/, hidden).
+$(BUILD)/plugins/poa-exempt.so: $(BUILD)/obj/loaders/common/cs_text.o \
+                                $(BUILD)/obj/loaders/common/cs_tsv.o

@@ -1,0 +1,25 @@
+/* fuzz_ncci_mue.c: fuzz target for the ncci-mue loader plugin (an edit set of the claim op), through
+ * its load() (see loader_run.h: the input is cut into files at each CS_FUZZ_FILE_SEP line). */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "loader_run.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Load the plugin before libFuzzer starts counting coverage, so its counters are known. */
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    cs_fuzz_loader_init("ncci-mue");
+    return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static const char *const names[] = {"ncci_mue.csv"};
+    cs_fuzz_loader_run("ncci-mue", names, sizeof names / sizeof names[0], data, size);
+    return 0;
+}
