@@ -33,6 +33,7 @@ static void s_clear(cs_claim_cache_t *c)
         memset(c->slots, 0, (size_t)c->cap * sizeof *c->slots);
     }
     c->count = c->n_notes = c->n_refs = 0;
+    c->refs_known = 0;
 }
 
 void cs_claim_cache_begin(cs_claim_cache_t *c, uint64_t snapshot)

@@ -8,7 +8,7 @@
 #include <stdarg.h>
 
 #include "engine/cs_claim.h"
-#include "engine/cs_coderef.h"
+#include "util/cs_coderef.h"
 #include "store/cs_entry.h"
 
 #ifdef __cplusplus
@@ -59,6 +59,9 @@ typedef struct cs_claim_cache {
     uint32_t n_notes, cap_notes;
     cs_coderef_t *refs;        /* the codes they name */
     uint32_t n_refs, cap_refs;
+    int refs_known;            /* refs_stored says whether release refs_rel was loaded with */
+    int refs_stored;           /* its notes' references stored (store/cs_noterefs.h) */
+    uint32_t refs_rel;
 } cs_claim_cache_t;
 
 /* A claim starts: empty the table when the snapshot changed (or it grew past its bound). */

@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "engine/cs_claim_int.h"
+#include "store/cs_key.h"
+#include "store/cs_noterefs.h"
 
 #define S_CHAIN_MAX 12 /* entries from a code up to its chapter (7 in ICD-10-CM) */
 #define S_REFS_MAX 64  /* codes one note may name */
@@ -22,18 +24,15 @@ static int s_contains(cs_span_t s, const char *lit)
     return s.len && memmem(s.ptr, s.len, lit, strlen(lit)) != NULL;
 }
 
-/* Keep one note of entry ent in the cache, with the codes it names. */
+/* Keep one note of entry ent in the cache, with the n codes refs it names. */
 static void s_keep_note(cs_claim_run_t *run, uint8_t type, const cs_entry_t *ent,
-                        cs_span_t text)
+                        cs_span_t text, const cs_coderef_t *refs, size_t n)
 {
     cs_claim_cache_t *c = &run->cache;
     if (!cs_claim_grow((void **)&c->notes, &c->cap_notes, c->n_notes, sizeof *c->notes)) {
         run->failed = 1;
         return;
     }
-    cs_coderef_t refs[S_REFS_MAX];
-    size_t n = cs_coderef_parse(text.ptr, text.len, refs, S_REFS_MAX);
-    n = n > S_REFS_MAX ? S_REFS_MAX : n;
     cs_claim_note_t *no = &c->notes[c->n_notes];
     no->type = type;
     no->on_cls = ent->cls;
@@ -52,35 +51,115 @@ static void s_keep_note(cs_claim_run_t *run, uint8_t type, const cs_entry_t *ent
     c->n_notes++;
 }
 
+/* The same, parsing the note's text here: a release loaded before references were stored. */
+static void s_parse_note(cs_claim_run_t *run, uint8_t type, const cs_entry_t *ent,
+                         cs_span_t text)
+{
+    cs_coderef_t refs[S_REFS_MAX];
+    size_t n = cs_coderef_parse(text.ptr, text.len, refs, S_REFS_MAX);
+    s_keep_note(run, type, ent, text, refs, n > S_REFS_MAX ? S_REFS_MAX : n);
+}
+
+/* What the chain walk needs of an entry's head: its display, parent and manifestation
+ * title. */
+static void s_entry_head(cs_claim_centry_t *e, const cs_entry_t *ent)
+{
+    e->found = 1;
+    cs_claim_copy(e->display, sizeof e->display, ent->display.ptr, ent->display.len);
+    if (ent->parent_cls && ent->parent_key.len > 0 && ent->parent_key.len < sizeof e->parent) {
+        e->parent_cls = ent->parent_cls;
+        memcpy(e->parent, ent->parent_key.ptr, ent->parent_key.len);
+        e->parent[ent->parent_key.len] = '\0';
+    }
+    if (ent->cls == CS_CLASS_CODE && s_contains(ent->title, s_elsewhere)) {
+        e->title = ent->title;
+    }
+}
+
+/* 1 if the ICD-10-CM release was loaded with its notes' references stored (asked once a
+ * snapshot and release). */
+static int s_refs_stored(cs_claim_run_t *run)
+{
+    cs_claim_cache_t *c = &run->cache;
+    if (!c->refs_known || c->refs_rel != run->cm_rel) {
+        uint8_t key[4];
+        cs_key_put_u32(key, run->cm_rel);
+        cs_val_t v;
+        c->refs_stored = cs_reader_get(run->env->reader, CS_DB_NOTEREFS, key, sizeof key,
+                                       &v) == CS_OK;
+        c->refs_rel = run->cm_rel;
+        c->refs_known = 1;
+    }
+    return c->refs_stored;
+}
+
+/* Keep the notes of a stored references record (store/cs_noterefs.h) of entry ent. */
+static void s_keep_stored(cs_claim_run_t *run, const cs_entry_t *ent, const cs_val_t *v)
+{
+    const uint8_t *pos = NULL;
+    cs_noterefs_note_t no;
+    while (cs_noterefs_next(v->data, v->len, &pos, &no)) {
+        cs_coderef_t refs[CS_NOTEREFS_MAX];
+        const uint8_t *p = no.refs;
+        unsigned m = no.n_refs > CS_NOTEREFS_MAX ? CS_NOTEREFS_MAX : no.n_refs;
+        for (unsigned r = 0; r < m; r++) {
+            cs_noterefs_ref(&p, &refs[r]);
+        }
+        s_keep_note(run, no.type == CS_NOTEREF_EXCLUDES1 ? CS_CNOTE_EXCLUDES1 : CS_CNOTE_CODE_FIRST,
+                    ent, no.text, refs, m);
+    }
+}
+
+/* Read entry e from the release's stored references: the head from the code index (or
+ * LMDB), and one get of the references when the entry has notes at all. */
+static void s_entry_load_stored(cs_claim_run_t *run, cs_claim_centry_t *e)
+{
+    cs_entry_t ent;
+    unsigned flags = CS_CODEIDX_HAS_NOTES;
+    size_t klen = strlen(e->key);
+    const cs_codeidx_t *ix = cs_codeidx_holder_get(run->index, run->cm_rel);
+    if (ix ? !cs_codeidx_find(ix, e->cls, e->key, klen, &ent, &flags)
+           : cs_codeidx_entry(run->index, run->env->reader, run->cm_rel, e->cls, e->key, klen,
+                              0, &ent) != CS_OK) {
+        return;
+    }
+    s_entry_head(e, &ent);
+    e->note_first = run->cache.n_notes;
+    uint8_t key[CS_STORE_KEY_MAX];
+    size_t n = cs_key_code(key, run->cm_rel, e->cls, e->key, klen);
+    cs_val_t v;
+    if ((flags & CS_CODEIDX_HAS_NOTES) && n &&
+        cs_reader_get(run->env->reader, CS_DB_NOTEREFS, key, n, &v) == CS_OK) {
+        s_keep_stored(run, &ent, &v);
+    }
+    e->note_n = run->cache.n_notes - e->note_first;
+}
+
 /* Read entry (cls, key) of the ICD-10-CM release into its fresh cache slot: its parent, the
- * notes the edits read, and its title when it is a manifestation's. The slot is looked up
- * again after (keeping notes may not move it, but the caller's pointer is the rule). */
+ * notes the edits read, and its title when it is a manifestation's. A release loaded with its
+ * notes' references stored is read from them; an older one by reading the whole entry and
+ * parsing its notes. */
 static void s_entry_load(cs_claim_run_t *run, cs_claim_centry_t *e)
 {
+    if (s_refs_stored(run)) {
+        s_entry_load_stored(run, e);
+        return;
+    }
     cs_entry_t ent;
     if (cs_codeidx_entry(run->index, run->env->reader, run->cm_rel, e->cls, e->key,
                          strlen(e->key), CS_CODEIDX_HAS_NOTES, &ent) != CS_OK) {
         return;
     }
-    e->found = 1;
-    cs_claim_copy(e->display, sizeof e->display, ent.display.ptr, ent.display.len);
-    if (ent.parent_cls && ent.parent_key.len > 0 && ent.parent_key.len < sizeof e->parent) {
-        e->parent_cls = ent.parent_cls;
-        memcpy(e->parent, ent.parent_key.ptr, ent.parent_key.len);
-        e->parent[ent.parent_key.len] = '\0';
-    }
-    if (ent.cls == CS_CLASS_CODE && s_contains(ent.title, s_elsewhere)) {
-        e->title = ent.title;
-    }
+    s_entry_head(e, &ent);
     e->note_first = run->cache.n_notes;
     const uint8_t *pos = ent.notes;
     cs_span_t type, label, text;
     for (uint16_t k = 0; k < ent.n_notes && cs_entry_note_next(&ent, &pos, &type, &label, &text);
          k++) {
         if (s_is(type, "excludes1")) {
-            s_keep_note(run, CS_CNOTE_EXCLUDES1, &ent, text);
+            s_parse_note(run, CS_CNOTE_EXCLUDES1, &ent, text);
         } else if (s_is(type, "code_first")) {
-            s_keep_note(run, CS_CNOTE_CODE_FIRST, &ent, text);
+            s_parse_note(run, CS_CNOTE_CODE_FIRST, &ent, text);
         }
     }
     e->note_n = run->cache.n_notes - e->note_first;
