@@ -39,7 +39,8 @@ typedef struct cs_claim_centry {
     uint8_t found;           /* entry: it is in the release */
     uint8_t parent_cls;      /* entry: 0 when it has no parent */
     uint32_t rel;
-    uint32_t tag;            /* the key's hash, compared before the key */
+    uint32_t tag;            /* the key's hash (high half), compared before the key */
+    uint32_t hlow;           /* its low half: the slot, when the index grows */
     char key[CS_CODE_MAX];
     char parent[CS_CODE_MAX];  /* entry: the parent's storage key */
     char display[CS_CODE_MAX]; /* entry: its display form */
@@ -52,8 +53,9 @@ typedef struct cs_claim_centry {
 #define CS_CLAIM_CACHE_MAX 65536 /* entries kept before the table starts over */
 
 typedef struct cs_claim_cache {
-    cs_claim_centry_t *slots;
-    uint32_t cap, count;
+    cs_claim_centry_t *ents;   /* the entries, in the order made (count of cap_ents) */
+    uint32_t *index;           /* open addressing over ents: 0 empty, else position + 1 */
+    uint32_t cap, count, cap_ents;
     uint64_t snapshot;         /* the snapshot the spans belong to */
     cs_claim_note_t *notes;    /* the entries' notes */
     uint32_t n_notes, cap_notes;

@@ -191,7 +191,7 @@ void cs_claim_collect_notes(cs_claim_run_t *run)
         inf->note_first = run->n_notes;
         uint8_t cls = inf->code.cls;
         char key[CS_CODE_MAX];
-        snprintf(key, sizeof key, "%s", inf->code.key);
+        memcpy(key, inf->code.key, sizeof key); /* both CS_CODE_MAX, NUL-terminated */
         for (int depth = 0; inf->found && depth < S_CHAIN_MAX; depth++) {
             int fresh = 0;
             cs_claim_centry_t *e = cs_claim_cache_get(&run->cache, CS_CENTRY_ENTRY,
@@ -211,7 +211,7 @@ void cs_claim_collect_notes(cs_claim_run_t *run)
                 break;
             }
             cls = e->parent_cls;
-            snprintf(key, sizeof key, "%s", e->parent);
+            memcpy(key, e->parent, sizeof key);
         }
         inf->note_n = run->n_notes - inf->note_first;
     }
