@@ -111,11 +111,12 @@ static void s_keep_stored(cs_claim_run_t *run, const cs_entry_t *ent, const cs_v
 }
 
 /* Read entry e from the release's stored references: the head from the code index (or
- * LMDB), and one get of the references when the entry has notes at all. */
+ * LMDB), and one get of the references when the index says the entry has such notes (most
+ * entries of a chain have none: a get that finds nothing costs as much as one that does). */
 static void s_entry_load_stored(cs_claim_run_t *run, cs_claim_centry_t *e)
 {
     cs_entry_t ent;
-    unsigned flags = CS_CODEIDX_HAS_NOTES;
+    unsigned flags = CS_CODEIDX_HAS_REFS; /* without an index: ask LMDB */
     size_t klen = strlen(e->key);
     const cs_codeidx_t *ix = cs_codeidx_holder_get(run->index, run->cm_rel);
     if (ix ? !cs_codeidx_find(ix, e->cls, e->key, klen, &ent, &flags)
@@ -128,7 +129,7 @@ static void s_entry_load_stored(cs_claim_run_t *run, cs_claim_centry_t *e)
     uint8_t key[CS_STORE_KEY_MAX];
     size_t n = cs_key_code(key, run->cm_rel, e->cls, e->key, klen);
     cs_val_t v;
-    if ((flags & CS_CODEIDX_HAS_NOTES) && n &&
+    if ((flags & CS_CODEIDX_HAS_REFS) && n &&
         cs_reader_get(run->env->reader, CS_DB_NOTEREFS, key, n, &v) == CS_OK) {
         s_keep_stored(run, &ent, &v);
     }
