@@ -68,8 +68,9 @@ typedef struct cs_claim_cache {
 
 /* A claim starts: empty the table when the snapshot changed (or it grew past its bound). */
 void cs_claim_cache_begin(cs_claim_cache_t *c, uint64_t snapshot);
-/* The slot of (kind, rel, cls, key), made (*fresh = 1, zeroed) when absent; valid until the
- * next call. NULL when out of memory or key too long. */
+/* The slot of (kind, rel, cls, key), made (*fresh = 1, zeroed) when absent; the pointer is
+ * valid until the next call, its position in c->ents until the table is emptied (at a
+ * cs_claim_cache_begin). NULL when out of memory or key too long. */
 cs_claim_centry_t *cs_claim_cache_get(cs_claim_cache_t *c, uint8_t kind, uint32_t rel,
                                       uint8_t cls, const char *key, int *fresh);
 void cs_claim_cache_fini(cs_claim_cache_t *c);
@@ -85,6 +86,9 @@ typedef struct cs_claim_lineinfo {
     int manif_title;         /* a title on its chain reads "in diseases classified elsewhere" */
     char manif_on[CS_CODE_MAX]; /* the entry whose title it is */
     cs_span_t manif_text;       /* that title, borrowed from the snapshot */
+    uint32_t list_rel;          /* the edit set whose lists' cache entry of the code is */
+    uint32_t list_ent;          /* run->cache.ents[list_ent - 1] (0: none yet): a line asks
+                                 * several lists of one set, all answered by that entry */
 } cs_claim_lineinfo_t;
 
 /* An edit set in effect on a claim's date, remembered for the claims after it that read the

@@ -66,20 +66,26 @@ static void s_lookup(cs_claim_run_t *run, const s_set_t *set, uint32_t m,
 static int s_on_list(cs_claim_run_t *run, const s_set_t *set, const char *list, uint32_t i,
                      int *lo, int *hi)
 {
-    const cs_claim_lineinfo_t *inf = &run->info[i];
+    cs_claim_lineinfo_t *inf = &run->info[i];
     if (!set->ok || !inf->found) {
         return 0;
     }
     int mi = cs_claim_set_list(set, list, inf->sys->name);
     if (mi >= 0) {
         uint32_t m = (uint32_t)mi;
-        int fresh;
-        cs_claim_centry_t *e = cs_claim_cache_get(&run->cache, CS_CENTRY_LIST, set->rel.id,
-                                                  i < run->claim->n_dx ? 0 : 1, inf->code.key,
-                                                  &fresh);
-        if (!e) {
-            run->failed = 1;
-            return 0;
+        cs_claim_centry_t *e;
+        if (inf->list_ent && inf->list_rel == set->rel.id) {
+            e = &run->cache.ents[inf->list_ent - 1];
+        } else {
+            int fresh;
+            e = cs_claim_cache_get(&run->cache, CS_CENTRY_LIST, set->rel.id,
+                                   i < run->claim->n_dx ? 0 : 1, inf->code.key, &fresh);
+            if (!e) {
+                run->failed = 1;
+                return 0;
+            }
+            inf->list_rel = set->rel.id;
+            inf->list_ent = (uint32_t)(e - run->cache.ents) + 1;
         }
         if (!(e->checked & (1u << m))) {
             s_lookup(run, set, m, inf, e);
