@@ -218,19 +218,21 @@ void cs_claim_collect_notes(cs_claim_run_t *run)
     }
 }
 
-/* The first note of type on line i that names the code of line j, or NULL. */
+/* The first note of type on line i that names the code of line j (key length klen), or
+ * NULL. */
 static const cs_claim_note_t *s_naming(const cs_claim_run_t *run, uint32_t i, uint8_t type,
-                                       uint32_t j)
+                                       uint32_t j, size_t klen)
 {
-    const cs_claim_lineinfo_t *a = &run->info[i], *b = &run->info[j];
-    size_t klen = strlen(b->code.key);
+    const cs_claim_lineinfo_t *a = &run->info[i];
+    const char *key = run->info[j].code.key;
+    const cs_coderef_t *refs = run->cache.refs;
     for (uint32_t k = a->note_first; k < a->note_first + a->note_n; k++) {
         const cs_claim_note_t *no = &run->notes[k];
         if (no->type != type) {
             continue;
         }
         for (uint32_t r = no->ref_first; r < no->ref_first + no->n_refs; r++) {
-            if (cs_coderef_match(&run->cache.refs[r], b->code.key, klen)) {
+            if (cs_coderef_match(&refs[r], key, klen)) {
                 return no;
             }
         }
@@ -241,15 +243,21 @@ static const cs_claim_note_t *s_naming(const cs_claim_run_t *run, uint32_t i, ui
 void cs_claim_excludes1(cs_claim_run_t *run)
 {
     const cs_claim_t *c = run->claim;
+    size_t klen[CS_CLAIM_MAX_DX]; /* each pair asks both ways: the lengths once */
+    for (uint32_t i = 0; i < c->n_dx; i++) {
+        klen[i] = strlen(run->info[i].code.key);
+    }
     for (uint32_t i = 0; i < c->n_dx; i++) {
         for (uint32_t j = i + 1; j < c->n_dx && run->info[i].found; j++) {
-            if (!run->info[j].found || strcmp(run->info[i].code.key, run->info[j].code.key) == 0) {
+            if (!run->info[j].found || (klen[i] == klen[j] &&
+                                        memcmp(run->info[i].code.key, run->info[j].code.key,
+                                               klen[i]) == 0)) {
                 continue; /* a repeat is duplicate_code's */
             }
-            const cs_claim_note_t *no = s_naming(run, i, CS_CNOTE_EXCLUDES1, j);
+            const cs_claim_note_t *no = s_naming(run, i, CS_CNOTE_EXCLUDES1, j, klen[j]);
             uint32_t by = i, named = j;
             if (!no) {
-                no = s_naming(run, j, CS_CNOTE_EXCLUDES1, i);
+                no = s_naming(run, j, CS_CNOTE_EXCLUDES1, i, klen[i]);
                 by = j;
                 named = i;
             }
