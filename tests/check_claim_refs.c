@@ -2,7 +2,8 @@
  * ICD-10-CM tabular is loaded and stored with the release (store/cs_noterefs.h). On the
  * official FY2021 release: every stored record holds the notes the entry holds, with the
  * same text and the references cs_coderef_parse reads from it; and a release without them
- * (as loaded before they were stored) gives claims the same edits, parsing as it goes. */
+ * (as loaded before they were stored) gives claims the same edits, parsing as it goes; and
+ * purging the release removes them. */
 #include <check.h>
 #include <limits.h>
 #include <stdio.h>
@@ -230,6 +231,36 @@ START_TEST(test_release_without_refs_parses)
 }
 END_TEST
 
+/* Purging the release (what drop and a replacing load do) takes its references with it. */
+START_TEST(test_purge_removes_refs)
+{
+    CS_SKIP_UNLESS_DATA(s_have, "the ICD-10-CM FY2021 files");
+    cs_error_t err;
+    cs_store_t *st = cs_store_open(s_d.db, 0, 0, &err);
+    ck_assert_msg(st != NULL, "open: %s", err.msg);
+    cs_reader_t *r = cs_reader_new(st, &err);
+    uint32_t id = s_release(r);
+    uint8_t prefix[4];
+    cs_key_put_u32(prefix, id);
+    cs_val_t k, v;
+    ck_assert_int_eq(cs_reader_begin(r), CS_OK);
+    int before = cs_reader_seek(r, CS_DB_NOTEREFS, prefix, 4, &k, &v) == CS_OK &&
+                 k.len > 4 && memcmp(k.data, prefix, 4) == 0;
+    cs_reader_end(r);
+    ck_assert(before);
+    cs_writer_t *w = cs_writer_new(st, &err);
+    ck_assert_ptr_nonnull(w);
+    ck_assert_int_eq(cs_catalog_purge(w, id, &err), CS_OK);
+    cs_writer_destroy(&w);
+    ck_assert_int_eq(cs_reader_begin(r), CS_OK);
+    int rc = cs_reader_seek(r, CS_DB_NOTEREFS, prefix, 4, &k, &v);
+    ck_assert(rc != CS_OK || k.len < 4 || memcmp(k.data, prefix, 4) != 0);
+    cs_reader_end(r);
+    cs_reader_destroy(&r);
+    cs_store_destroy(&st);
+}
+END_TEST
+
 Suite *cs_claim_refs_suite(void);
 Suite *cs_claim_refs_suite(void)
 {
@@ -239,6 +270,7 @@ Suite *cs_claim_refs_suite(void)
     tcase_add_unchecked_fixture(tc, s_setup, s_teardown);
     tcase_add_test(tc, test_stored_refs_match_parse);
     tcase_add_test(tc, test_release_without_refs_parses);
+    tcase_add_test(tc, test_purge_removes_refs);
     suite_add_tcase(s, tc);
     return s;
 }
