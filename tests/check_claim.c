@@ -15,7 +15,7 @@
 #include "cs_daemon.h"
 #include "cs_test.h"
 #include "engine/cs_claim.h"
-#include "engine/cs_coderef.h"
+#include "util/cs_coderef.h"
 
 #define T_LOAD_MS 600000
 

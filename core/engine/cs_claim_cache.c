@@ -21,7 +21,8 @@ static uint64_t s_hash(uint8_t kind, uint32_t rel, uint8_t cls, const char *key)
 
 void cs_claim_cache_fini(cs_claim_cache_t *c)
 {
-    free(c->slots);
+    free(c->ents);
+    free(c->index);
     free(c->notes);
     free(c->refs);
     memset(c, 0, sizeof *c);
@@ -29,10 +30,11 @@ void cs_claim_cache_fini(cs_claim_cache_t *c)
 
 static void s_clear(cs_claim_cache_t *c)
 {
-    if (c->slots) {
-        memset(c->slots, 0, (size_t)c->cap * sizeof *c->slots);
+    if (c->index) {
+        memset(c->index, 0, (size_t)c->cap * sizeof *c->index);
     }
     c->count = c->n_notes = c->n_refs = 0;
+    c->refs_known = 0;
 }
 
 void cs_claim_cache_begin(cs_claim_cache_t *c, uint64_t snapshot)
@@ -43,37 +45,57 @@ void cs_claim_cache_begin(cs_claim_cache_t *c, uint64_t snapshot)
     }
 }
 
-static cs_claim_centry_t *s_probe(cs_claim_centry_t *slots, uint32_t cap, uint64_t h,
-                                  uint8_t kind, uint32_t rel, uint8_t cls, const char *key)
+/* The index slot of (kind, rel, cls, key): the one holding it, or the empty one where it
+ * goes. */
+static uint32_t *s_probe(const cs_claim_cache_t *c, uint64_t h, uint8_t kind, uint32_t rel,
+                         uint8_t cls, const char *key)
 {
     uint32_t tag = (uint32_t)(h >> 32);
-    for (uint32_t i = (uint32_t)h & (cap - 1);; i = (i + 1) & (cap - 1)) {
-        cs_claim_centry_t *e = &slots[i];
-        if (!e->kind || (e->tag == tag && e->kind == kind && e->rel == rel && e->cls == cls &&
-                         strcmp(e->key, key) == 0)) {
-            return e;
+    for (uint32_t i = (uint32_t)h & (c->cap - 1);; i = (i + 1) & (c->cap - 1)) {
+        uint32_t *slot = &c->index[i];
+        if (!*slot) {
+            return slot;
+        }
+        const cs_claim_centry_t *e = &c->ents[*slot - 1];
+        if (e->tag == tag && e->kind == kind && e->rel == rel && e->cls == cls &&
+            strcmp(e->key, key) == 0) {
+            return slot;
         }
     }
 }
 
-/* Double the table (at most half full after). 0 when out of memory. */
+/* Double the index (at most half full after), and make room for one more entry: the index
+ * holds positions, 4 bytes a slot, so growing it moves no entry. 0 when out of memory. */
 static int s_grow(cs_claim_cache_t *c)
 {
+    if (c->count == c->cap_ents) {
+        uint32_t n = c->cap_ents ? c->cap_ents * 2 : S_CAP0 / 2;
+        cs_claim_centry_t *ents = realloc(c->ents, (size_t)n * sizeof *ents);
+        if (!ents) {
+            return 0;
+        }
+        c->ents = ents;
+        c->cap_ents = n;
+    }
+    if ((c->count + 1) * 2 <= c->cap) {
+        return 1;
+    }
     uint32_t cap = c->cap ? c->cap * 2 : S_CAP0;
-    cs_claim_centry_t *slots = calloc(cap, sizeof *slots);
-    if (!slots) {
+    uint32_t *index = calloc(cap, sizeof *index);
+    if (!index) {
         return 0;
     }
-    for (uint32_t i = 0; i < c->cap; i++) {
-        const cs_claim_centry_t *e = &c->slots[i];
-        if (e->kind) {
-            uint64_t h = s_hash(e->kind, e->rel, e->cls, e->key);
-            *s_probe(slots, cap, h, e->kind, e->rel, e->cls, e->key) = *e;
-        }
-    }
-    free(c->slots);
-    c->slots = slots;
+    free(c->index);
+    c->index = index;
     c->cap = cap;
+    for (uint32_t k = 0; k < c->count; k++) {
+        const cs_claim_centry_t *e = &c->ents[k];
+        uint32_t i = e->hlow & (cap - 1);
+        while (index[i]) {
+            i = (i + 1) & (cap - 1);
+        }
+        index[i] = k + 1;
+    }
     return 1;
 }
 
@@ -81,20 +103,23 @@ cs_claim_centry_t *cs_claim_cache_get(cs_claim_cache_t *c, uint8_t kind, uint32_
                                       uint8_t cls, const char *key, int *fresh)
 {
     *fresh = 0;
-    if (strlen(key) >= CS_CODE_MAX || ((c->count + 1) * 2 > c->cap && !s_grow(c))) {
+    if (strlen(key) >= CS_CODE_MAX || !s_grow(c)) {
         return NULL;
     }
     uint64_t h = s_hash(kind, rel, cls, key);
-    cs_claim_centry_t *e = s_probe(c->slots, c->cap, h, kind, rel, cls, key);
-    if (!e->kind) {
-        memset(e, 0, sizeof *e);
-        e->tag = (uint32_t)(h >> 32);
-        e->kind = kind;
-        e->rel = rel;
-        e->cls = cls;
-        strcpy(e->key, key);
-        c->count++;
-        *fresh = 1;
+    uint32_t *slot = s_probe(c, h, kind, rel, cls, key);
+    if (*slot) {
+        return &c->ents[*slot - 1];
     }
+    cs_claim_centry_t *e = &c->ents[c->count];
+    memset(e, 0, sizeof *e);
+    e->tag = (uint32_t)(h >> 32);
+    e->hlow = (uint32_t)h;
+    e->kind = kind;
+    e->rel = rel;
+    e->cls = cls;
+    strcpy(e->key, key);
+    *slot = ++c->count;
+    *fresh = 1;
     return e;
 }

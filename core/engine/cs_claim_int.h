@@ -8,7 +8,7 @@
 #include <stdarg.h>
 
 #include "engine/cs_claim.h"
-#include "engine/cs_coderef.h"
+#include "util/cs_coderef.h"
 #include "store/cs_entry.h"
 
 #ifdef __cplusplus
@@ -39,7 +39,8 @@ typedef struct cs_claim_centry {
     uint8_t found;           /* entry: it is in the release */
     uint8_t parent_cls;      /* entry: 0 when it has no parent */
     uint32_t rel;
-    uint32_t tag;            /* the key's hash, compared before the key */
+    uint32_t tag;            /* the key's hash (high half), compared before the key */
+    uint32_t hlow;           /* its low half: the slot, when the index grows */
     char key[CS_CODE_MAX];
     char parent[CS_CODE_MAX];  /* entry: the parent's storage key */
     char display[CS_CODE_MAX]; /* entry: its display form */
@@ -52,19 +53,24 @@ typedef struct cs_claim_centry {
 #define CS_CLAIM_CACHE_MAX 65536 /* entries kept before the table starts over */
 
 typedef struct cs_claim_cache {
-    cs_claim_centry_t *slots;
-    uint32_t cap, count;
+    cs_claim_centry_t *ents;   /* the entries, in the order made (count of cap_ents) */
+    uint32_t *index;           /* open addressing over ents: 0 empty, else position + 1 */
+    uint32_t cap, count, cap_ents;
     uint64_t snapshot;         /* the snapshot the spans belong to */
     cs_claim_note_t *notes;    /* the entries' notes */
     uint32_t n_notes, cap_notes;
     cs_coderef_t *refs;        /* the codes they name */
     uint32_t n_refs, cap_refs;
+    int refs_known;            /* refs_stored says whether release refs_rel was loaded with */
+    int refs_stored;           /* its notes' references stored (store/cs_noterefs.h) */
+    uint32_t refs_rel;
 } cs_claim_cache_t;
 
 /* A claim starts: empty the table when the snapshot changed (or it grew past its bound). */
 void cs_claim_cache_begin(cs_claim_cache_t *c, uint64_t snapshot);
-/* The slot of (kind, rel, cls, key), made (*fresh = 1, zeroed) when absent; valid until the
- * next call. NULL when out of memory or key too long. */
+/* The slot of (kind, rel, cls, key), made (*fresh = 1, zeroed) when absent; the pointer is
+ * valid until the next call, its position in c->ents until the table is emptied (at a
+ * cs_claim_cache_begin). NULL when out of memory or key too long. */
 cs_claim_centry_t *cs_claim_cache_get(cs_claim_cache_t *c, uint8_t kind, uint32_t rel,
                                       uint8_t cls, const char *key, int *fresh);
 void cs_claim_cache_fini(cs_claim_cache_t *c);
@@ -80,6 +86,9 @@ typedef struct cs_claim_lineinfo {
     int manif_title;         /* a title on its chain reads "in diseases classified elsewhere" */
     char manif_on[CS_CODE_MAX]; /* the entry whose title it is */
     cs_span_t manif_text;       /* that title, borrowed from the snapshot */
+    uint32_t list_rel;          /* the edit set whose lists' cache entry of the code is */
+    uint32_t list_ent;          /* run->cache.ents[list_ent - 1] (0: none yet): a line asks
+                                 * several lists of one set, all answered by that entry */
 } cs_claim_lineinfo_t;
 
 /* An edit set in effect on a claim's date, remembered for the claims after it that read the

@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "engine/cs_claim_int.h"
+#include "store/cs_key.h"
+#include "store/cs_noterefs.h"
 
 #define S_CHAIN_MAX 12 /* entries from a code up to its chapter (7 in ICD-10-CM) */
 #define S_REFS_MAX 64  /* codes one note may name */
@@ -22,18 +24,15 @@ static int s_contains(cs_span_t s, const char *lit)
     return s.len && memmem(s.ptr, s.len, lit, strlen(lit)) != NULL;
 }
 
-/* Keep one note of entry ent in the cache, with the codes it names. */
+/* Keep one note of entry ent in the cache, with the n codes refs it names. */
 static void s_keep_note(cs_claim_run_t *run, uint8_t type, const cs_entry_t *ent,
-                        cs_span_t text)
+                        cs_span_t text, const cs_coderef_t *refs, size_t n)
 {
     cs_claim_cache_t *c = &run->cache;
     if (!cs_claim_grow((void **)&c->notes, &c->cap_notes, c->n_notes, sizeof *c->notes)) {
         run->failed = 1;
         return;
     }
-    cs_coderef_t refs[S_REFS_MAX];
-    size_t n = cs_coderef_parse(text.ptr, text.len, refs, S_REFS_MAX);
-    n = n > S_REFS_MAX ? S_REFS_MAX : n;
     cs_claim_note_t *no = &c->notes[c->n_notes];
     no->type = type;
     no->on_cls = ent->cls;
@@ -52,35 +51,116 @@ static void s_keep_note(cs_claim_run_t *run, uint8_t type, const cs_entry_t *ent
     c->n_notes++;
 }
 
+/* The same, parsing the note's text here: a release loaded before references were stored. */
+static void s_parse_note(cs_claim_run_t *run, uint8_t type, const cs_entry_t *ent,
+                         cs_span_t text)
+{
+    cs_coderef_t refs[S_REFS_MAX];
+    size_t n = cs_coderef_parse(text.ptr, text.len, refs, S_REFS_MAX);
+    s_keep_note(run, type, ent, text, refs, n > S_REFS_MAX ? S_REFS_MAX : n);
+}
+
+/* What the chain walk needs of an entry's head: its display, parent and manifestation
+ * title. */
+static void s_entry_head(cs_claim_centry_t *e, const cs_entry_t *ent)
+{
+    e->found = 1;
+    cs_claim_copy(e->display, sizeof e->display, ent->display.ptr, ent->display.len);
+    if (ent->parent_cls && ent->parent_key.len > 0 && ent->parent_key.len < sizeof e->parent) {
+        e->parent_cls = ent->parent_cls;
+        memcpy(e->parent, ent->parent_key.ptr, ent->parent_key.len);
+        e->parent[ent->parent_key.len] = '\0';
+    }
+    if (ent->cls == CS_CLASS_CODE && s_contains(ent->title, s_elsewhere)) {
+        e->title = ent->title;
+    }
+}
+
+/* 1 if the ICD-10-CM release was loaded with its notes' references stored (asked once a
+ * snapshot and release). */
+static int s_refs_stored(cs_claim_run_t *run)
+{
+    cs_claim_cache_t *c = &run->cache;
+    if (!c->refs_known || c->refs_rel != run->cm_rel) {
+        uint8_t key[4];
+        cs_key_put_u32(key, run->cm_rel);
+        cs_val_t v;
+        c->refs_stored = cs_reader_get(run->env->reader, CS_DB_NOTEREFS, key, sizeof key,
+                                       &v) == CS_OK;
+        c->refs_rel = run->cm_rel;
+        c->refs_known = 1;
+    }
+    return c->refs_stored;
+}
+
+/* Keep the notes of a stored references record (store/cs_noterefs.h) of entry ent. */
+static void s_keep_stored(cs_claim_run_t *run, const cs_entry_t *ent, const cs_val_t *v)
+{
+    const uint8_t *pos = NULL;
+    cs_noterefs_note_t no;
+    while (cs_noterefs_next(v->data, v->len, &pos, &no)) {
+        cs_coderef_t refs[CS_NOTEREFS_MAX];
+        const uint8_t *p = no.refs;
+        unsigned m = no.n_refs > CS_NOTEREFS_MAX ? CS_NOTEREFS_MAX : no.n_refs;
+        for (unsigned r = 0; r < m; r++) {
+            cs_noterefs_ref(&p, &refs[r]);
+        }
+        s_keep_note(run, no.type == CS_NOTEREF_EXCLUDES1 ? CS_CNOTE_EXCLUDES1 : CS_CNOTE_CODE_FIRST,
+                    ent, no.text, refs, m);
+    }
+}
+
+/* Read entry e from the release's stored references: the head from the code index (or
+ * LMDB), and one get of the references when the index says the entry has such notes (most
+ * entries of a chain have none: a get that finds nothing costs as much as one that does). */
+static void s_entry_load_stored(cs_claim_run_t *run, cs_claim_centry_t *e)
+{
+    cs_entry_t ent;
+    unsigned flags = CS_CODEIDX_HAS_REFS; /* without an index: ask LMDB */
+    size_t klen = strlen(e->key);
+    const cs_codeidx_t *ix = cs_codeidx_holder_get(run->index, run->cm_rel);
+    if (ix ? !cs_codeidx_find(ix, e->cls, e->key, klen, &ent, &flags)
+           : cs_codeidx_entry(run->index, run->env->reader, run->cm_rel, e->cls, e->key, klen,
+                              0, &ent) != CS_OK) {
+        return;
+    }
+    s_entry_head(e, &ent);
+    e->note_first = run->cache.n_notes;
+    uint8_t key[CS_STORE_KEY_MAX];
+    size_t n = cs_key_code(key, run->cm_rel, e->cls, e->key, klen);
+    cs_val_t v;
+    if ((flags & CS_CODEIDX_HAS_REFS) && n &&
+        cs_reader_get(run->env->reader, CS_DB_NOTEREFS, key, n, &v) == CS_OK) {
+        s_keep_stored(run, &ent, &v);
+    }
+    e->note_n = run->cache.n_notes - e->note_first;
+}
+
 /* Read entry (cls, key) of the ICD-10-CM release into its fresh cache slot: its parent, the
- * notes the edits read, and its title when it is a manifestation's. The slot is looked up
- * again after (keeping notes may not move it, but the caller's pointer is the rule). */
+ * notes the edits read, and its title when it is a manifestation's. A release loaded with its
+ * notes' references stored is read from them; an older one by reading the whole entry and
+ * parsing its notes. */
 static void s_entry_load(cs_claim_run_t *run, cs_claim_centry_t *e)
 {
+    if (s_refs_stored(run)) {
+        s_entry_load_stored(run, e);
+        return;
+    }
     cs_entry_t ent;
     if (cs_codeidx_entry(run->index, run->env->reader, run->cm_rel, e->cls, e->key,
                          strlen(e->key), CS_CODEIDX_HAS_NOTES, &ent) != CS_OK) {
         return;
     }
-    e->found = 1;
-    cs_claim_copy(e->display, sizeof e->display, ent.display.ptr, ent.display.len);
-    if (ent.parent_cls && ent.parent_key.len > 0 && ent.parent_key.len < sizeof e->parent) {
-        e->parent_cls = ent.parent_cls;
-        memcpy(e->parent, ent.parent_key.ptr, ent.parent_key.len);
-        e->parent[ent.parent_key.len] = '\0';
-    }
-    if (ent.cls == CS_CLASS_CODE && s_contains(ent.title, s_elsewhere)) {
-        e->title = ent.title;
-    }
+    s_entry_head(e, &ent);
     e->note_first = run->cache.n_notes;
     const uint8_t *pos = ent.notes;
     cs_span_t type, label, text;
     for (uint16_t k = 0; k < ent.n_notes && cs_entry_note_next(&ent, &pos, &type, &label, &text);
          k++) {
         if (s_is(type, "excludes1")) {
-            s_keep_note(run, CS_CNOTE_EXCLUDES1, &ent, text);
+            s_parse_note(run, CS_CNOTE_EXCLUDES1, &ent, text);
         } else if (s_is(type, "code_first")) {
-            s_keep_note(run, CS_CNOTE_CODE_FIRST, &ent, text);
+            s_parse_note(run, CS_CNOTE_CODE_FIRST, &ent, text);
         }
     }
     e->note_n = run->cache.n_notes - e->note_first;
@@ -112,7 +192,7 @@ void cs_claim_collect_notes(cs_claim_run_t *run)
         inf->note_first = run->n_notes;
         uint8_t cls = inf->code.cls;
         char key[CS_CODE_MAX];
-        snprintf(key, sizeof key, "%s", inf->code.key);
+        memcpy(key, inf->code.key, sizeof key); /* both CS_CODE_MAX, NUL-terminated */
         for (int depth = 0; inf->found && depth < S_CHAIN_MAX; depth++) {
             int fresh = 0;
             cs_claim_centry_t *e = cs_claim_cache_get(&run->cache, CS_CENTRY_ENTRY,
@@ -132,25 +212,27 @@ void cs_claim_collect_notes(cs_claim_run_t *run)
                 break;
             }
             cls = e->parent_cls;
-            snprintf(key, sizeof key, "%s", e->parent);
+            memcpy(key, e->parent, sizeof key);
         }
         inf->note_n = run->n_notes - inf->note_first;
     }
 }
 
-/* The first note of type on line i that names the code of line j, or NULL. */
+/* The first note of type on line i that names the code of line j (key length klen), or
+ * NULL. */
 static const cs_claim_note_t *s_naming(const cs_claim_run_t *run, uint32_t i, uint8_t type,
-                                       uint32_t j)
+                                       uint32_t j, size_t klen)
 {
-    const cs_claim_lineinfo_t *a = &run->info[i], *b = &run->info[j];
-    size_t klen = strlen(b->code.key);
+    const cs_claim_lineinfo_t *a = &run->info[i];
+    const char *key = run->info[j].code.key;
+    const cs_coderef_t *refs = run->cache.refs;
     for (uint32_t k = a->note_first; k < a->note_first + a->note_n; k++) {
         const cs_claim_note_t *no = &run->notes[k];
         if (no->type != type) {
             continue;
         }
         for (uint32_t r = no->ref_first; r < no->ref_first + no->n_refs; r++) {
-            if (cs_coderef_match(&run->cache.refs[r], b->code.key, klen)) {
+            if (cs_coderef_match(&refs[r], key, klen)) {
                 return no;
             }
         }
@@ -161,15 +243,21 @@ static const cs_claim_note_t *s_naming(const cs_claim_run_t *run, uint32_t i, ui
 void cs_claim_excludes1(cs_claim_run_t *run)
 {
     const cs_claim_t *c = run->claim;
+    size_t klen[CS_CLAIM_MAX_DX]; /* each pair asks both ways: the lengths once */
+    for (uint32_t i = 0; i < c->n_dx; i++) {
+        klen[i] = strlen(run->info[i].code.key);
+    }
     for (uint32_t i = 0; i < c->n_dx; i++) {
         for (uint32_t j = i + 1; j < c->n_dx && run->info[i].found; j++) {
-            if (!run->info[j].found || strcmp(run->info[i].code.key, run->info[j].code.key) == 0) {
+            if (!run->info[j].found || (klen[i] == klen[j] &&
+                                        memcmp(run->info[i].code.key, run->info[j].code.key,
+                                               klen[i]) == 0)) {
                 continue; /* a repeat is duplicate_code's */
             }
-            const cs_claim_note_t *no = s_naming(run, i, CS_CNOTE_EXCLUDES1, j);
+            const cs_claim_note_t *no = s_naming(run, i, CS_CNOTE_EXCLUDES1, j, klen[j]);
             uint32_t by = i, named = j;
             if (!no) {
-                no = s_naming(run, j, CS_CNOTE_EXCLUDES1, i);
+                no = s_naming(run, j, CS_CNOTE_EXCLUDES1, i, klen[i]);
                 by = j;
                 named = i;
             }

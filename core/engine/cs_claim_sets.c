@@ -60,33 +60,39 @@ static void s_lookup(cs_claim_run_t *run, const s_set_t *set, uint32_t m,
     }
 }
 
-/* Is line i's code on list of set? *data gets the row's range ("12-55"; "" for none). Each
+/* Is line i's code on list of set? *lo and *hi (when lo is not NULL) get the row's age range
+ * ("12-55"), -1 for none: numbers, not text, as every diagnosis asks four age lists. Each
  * code is looked up once a list for all the claims of a snapshot (the run's cache). */
 static int s_on_list(cs_claim_run_t *run, const s_set_t *set, const char *list, uint32_t i,
-                     char *data, size_t cap)
+                     int *lo, int *hi)
 {
-    const cs_claim_lineinfo_t *inf = &run->info[i];
+    cs_claim_lineinfo_t *inf = &run->info[i];
     if (!set->ok || !inf->found) {
         return 0;
     }
     int mi = cs_claim_set_list(set, list, inf->sys->name);
     if (mi >= 0) {
         uint32_t m = (uint32_t)mi;
-        int fresh;
-        cs_claim_centry_t *e = cs_claim_cache_get(&run->cache, CS_CENTRY_LIST, set->rel.id,
-                                                  i < run->claim->n_dx ? 0 : 1, inf->code.key,
-                                                  &fresh);
-        if (!e) {
-            run->failed = 1;
-            return 0;
+        cs_claim_centry_t *e;
+        if (inf->list_ent && inf->list_rel == set->rel.id) {
+            e = &run->cache.ents[inf->list_ent - 1];
+        } else {
+            int fresh;
+            e = cs_claim_cache_get(&run->cache, CS_CENTRY_LIST, set->rel.id,
+                                   i < run->claim->n_dx ? 0 : 1, inf->code.key, &fresh);
+            if (!e) {
+                run->failed = 1;
+                return 0;
+            }
+            inf->list_rel = set->rel.id;
+            inf->list_ent = (uint32_t)(e - run->cache.ents) + 1;
         }
         if (!(e->checked & (1u << m))) {
             s_lookup(run, set, m, inf, e);
         }
-        if (data && e->lo[m] >= 0) {
-            snprintf(data, cap, "%d-%d", e->lo[m], e->hi[m]);
-        } else if (data) {
-            data[0] = '\0';
+        if (lo) {
+            *lo = e->lo[m];
+            *hi = e->hi[m];
         }
         return (e->hit >> m) & 1u;
     }
@@ -145,10 +151,9 @@ static void s_age(cs_claim_run_t *run, const s_set_t *set)
     }
     for (uint32_t i = 0; i < c->n_dx; i++) {
         for (size_t a = 0; a < sizeof s_ages / sizeof s_ages[0]; a++) {
-            char range[64];
-            int lo = 0, hi = 0;
-            if (!s_on_list(run, set, s_ages[a].list, i, range, sizeof range) ||
-                sscanf(range, "%d-%d", &lo, &hi) != 2 || (c->age >= lo && c->age <= hi)) {
+            int lo = -1, hi = -1;
+            if (!s_on_list(run, set, s_ages[a].list, i, &lo, &hi) || lo < 0 ||
+                (c->age >= lo && c->age <= hi)) {
                 continue;
             }
             cs_claim_list_source(set, s_ages[a].list, NULL,
@@ -174,7 +179,7 @@ static void s_sex(cs_claim_run_t *run, const s_set_t *set)
         int dx = i < c->n_dx;
         const char *list = female ? (dx ? "sex-male-dx" : "sex-male-px")
                                   : (dx ? "sex-female-dx" : "sex-female-px");
-        if (!s_on_list(run, set, list, i, NULL, 0)) {
+        if (!s_on_list(run, set, list, i, NULL, NULL)) {
             continue;
         }
         cs_claim_list_source(set, list, NULL,
@@ -191,7 +196,7 @@ static void s_principal(cs_claim_run_t *run, const s_set_t *set, const char *lis
                         const char *edit, cs_claim_severity_t sev, const char *fmt)
 {
     uint32_t l0 = 0;
-    if (s_on_list(run, set, list, 0, NULL, 0)) {
+    if (s_on_list(run, set, list, 0, NULL, NULL)) {
         cs_claim_edit_t *e = cs_claim_add_edit(run, edit, sev, &l0, 1, "%s %s",
                                                run->info[0].code.display, fmt);
         cs_claim_list_source(set, list, NULL, e);
@@ -203,14 +208,12 @@ static void s_coverage(cs_claim_run_t *run, const s_set_t *set)
     const cs_claim_t *c = run->claim;
     for (uint32_t i = c->n_dx; i < c->n_dx + c->n_px; i++) {
         const char *code = run->info[i].code.display;
-        char range[64];
-        int lo = 0, hi = 0;
-        if (s_on_list(run, set, "noncovered", i, NULL, 0)) {
+        int lo = -1, hi = -1;
+        if (s_on_list(run, set, "noncovered", i, NULL, NULL)) {
             cs_claim_list_source(set, "noncovered", NULL,
                         cs_claim_add_edit(run, "noncovered_procedure", CS_SEV_ERROR, &i, 1,
                                           "%s is never covered by Medicare", code));
-        } else if (s_on_list(run, set, "noncovered-age", i, range, sizeof range) &&
-                   sscanf(range, "%d-%d", &lo, &hi) == 2) {
+        } else if (s_on_list(run, set, "noncovered-age", i, &lo, &hi) && lo >= 0) {
             if (!c->has_age) {
                 cs_claim_add_skip(run, "noncovered_procedure", "the patient's age is not given "
                                   "(%s is not covered at ages %d to %d)", code, lo, hi);
@@ -221,7 +224,7 @@ static void s_coverage(cs_claim_run_t *run, const s_set_t *set)
                                               "%d (ages %d to %d)", code, c->age, lo, hi));
             }
         }
-        if (s_on_list(run, set, "limited-coverage", i, NULL, 0)) {
+        if (s_on_list(run, set, "limited-coverage", i, NULL, NULL)) {
             cs_claim_list_source(set, "limited-coverage", NULL,
                         cs_claim_add_edit(run, "limited_coverage", CS_SEV_WARNING, &i, 1,
                                           "%s has limited coverage: Medicare pays it only "
@@ -260,7 +263,7 @@ int cs_claim_mce(cs_claim_run_t *run)
         s_age(run, set);
         s_sex(run, set);
         uint32_t l0 = 0;
-        if (s_on_list(run, set, "manifestation", 0, NULL, 0)) {
+        if (s_on_list(run, set, "manifestation", 0, NULL, NULL)) {
             cs_claim_list_source(set, "manifestation", NULL,
                         cs_claim_add_edit(run, "manifestation_principal", CS_SEV_ERROR, &l0, 1,
                                           "%s is a manifestation code: it cannot be the "
@@ -291,7 +294,7 @@ static int s_poa_value(cs_str_t p)
 static void s_poa_line(cs_claim_run_t *run, const s_set_t *set, uint32_t i)
 {
     cs_str_t p = run->claim->dx[i].poa;
-    int exempt = s_on_list(run, set, "exempt", i, NULL, 0);
+    int exempt = s_on_list(run, set, "exempt", i, NULL, NULL);
     int blank = p.len == 0 || (p.len == 1 && p.ptr[0] == '1');
     const char *code = run->info[i].code.display;
     char shown[16];

@@ -20,6 +20,7 @@
 #include "store/cs_entry.h"
 #include "store/cs_key.h"
 #include "store/cs_maps.h"
+#include "store/cs_noterefs.h"
 #include "load/cs_listcheck.h"
 #include "store/cs_search_build.h"
 #include "util/cs_log.h"
@@ -55,6 +56,7 @@ struct cs_sink {
     uint64_t in_batch;               /* records since the last commit */
     uint32_t seq;                    /* emission counter */
     cs_buf_t buf;                    /* reused value buffer */
+    cs_buf_t nbuf;                   /* reused note references buffer */
     cs_search_builder_t *search;     /* the release's search index, built as records come */
     cs_release_t *rel;               /* the release record (map sets register maps in it) */
     uint64_t map_rows;               /* crosswalk rows stored */
@@ -127,6 +129,29 @@ static int s_check_cancel(cs_jobs_t *jobs, cs_error_t *err)
                                                  : "the broker is shutting down");
 }
 
+/* Store the codes rec's Excludes1 and "code first" notes name (store/cs_noterefs.h) under
+ * the entry's key, and with the release's first record the marker saying it has them: a
+ * claim then reads them with one get, not by reading and parsing the whole entry. */
+static int s_put_noterefs(cs_sink_t *sink, const cs_record_t *rec, const uint8_t *key,
+                          size_t klen, const cs_code_t *self, cs_error_t *err)
+{
+    int rc = CS_OK;
+    if (sink->records == 0) {
+        uint8_t mkey[4], ver = CS_NOTEREFS_VERSION;
+        cs_key_put_u32(mkey, sink->release);
+        rc = cs_writer_put(sink->w, CS_DB_NOTEREFS, mkey, sizeof mkey, &ver, 1);
+    }
+    if (rc == CS_OK && cs_noterefs_encode(&sink->nbuf, rec) != CS_OK) {
+        return cs_error_set(err, CS_ENOMEM, "out of memory encoding %s's notes", self->display);
+    }
+    if (rc == CS_OK && sink->nbuf.len) {
+        rc = cs_writer_put(sink->w, CS_DB_NOTEREFS, key, klen, sink->nbuf.data, sink->nbuf.len);
+    }
+    return rc == CS_OK ? CS_OK
+                       : cs_error_set(err, rc, "store: cannot write %s's note references: %s",
+                                      self->display, cs_strerror(rc));
+}
+
 static int s_host_emit(cs_sink_t *sink, const cs_record_t *rec, cs_error_t *err)
 {
     if (!sink || sink->magic != CS_SINK_MAGIC || !rec) {
@@ -196,6 +221,9 @@ static int s_host_emit(cs_sink_t *sink, const cs_record_t *rec, cs_error_t *err)
     if (rc != CS_OK) {
         return cs_error_set(err, rc, "store: cannot write %s: %s", self.display,
                             cs_strerror(rc));
+    }
+    if ((rc = s_put_noterefs(sink, rec, key, klen, &self, err)) != CS_OK) {
+        return rc;
     }
     if (cs_search_builder_add(sink->search, rec, &self) != CS_OK) {
         return cs_error_set(err, CS_ENOMEM, "out of memory indexing %s for search",
@@ -649,6 +677,7 @@ static void *s_job_main(void *arg)
         rc = s_run(jobs, &rel, &sink, &err);
     }
     cs_buf_free(&sink.buf);
+    cs_buf_free(&sink.nbuf);
     /* Messages name the admin's paths, never the pins. */
     cs_infiles_unpin_text(jobs->in, err.msg, sizeof err.msg);
     cs_infiles_unpin_text(jobs->in, err.file, sizeof err.file);

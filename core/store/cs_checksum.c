@@ -10,7 +10,10 @@
 #define S_CHUNK 4096      /* records read per snapshot: keeps each read transaction short */
 
 /* The databases a release's records live in, in the order they are hashed. */
-static const int s_dbs[] = {CS_DB_CODES, CS_DB_CHILDREN, CS_DB_SEARCH, CS_DB_MAPS, CS_DB_RMAPS};
+static const int s_dbs[] = {CS_DB_CODES, CS_DB_CHILDREN, CS_DB_SEARCH, CS_DB_MAPS, CS_DB_RMAPS,
+                            CS_DB_NOTEREFS};
+static const char *const s_db_what[] = {"code", "child", "search", "map", "reversed map",
+                                        "note reference"};
 
 static void s_hash_record(struct sha256_ctx *ctx, int db, const cs_val_t *k, const cs_val_t *v)
 {
@@ -79,8 +82,7 @@ int cs_checksum_release(cs_reader_t *r, uint32_t release, char hex[65], uint64_t
             if (rc == CS_EMALFORMED) {
                 return cs_error_set(err, rc, "a page of its records cannot be read (record %llu"
                                     " of the %s records)", (unsigned long long)n + 1,
-                                    d == 0 ? "code" : d == 1 ? "child" : d == 2 ? "search"
-                                                                              : "map");
+                                    s_db_what[d]);
             }
             if (rc != CS_OK) {
                 return cs_error_set(err, rc, "the store cannot be read: %s", cs_strerror(rc));

@@ -15,6 +15,21 @@
 #define S_QUEUE_MAX 8    /* releases waiting for the builder */
 #define S_REFUSED_MAX 16 /* releases that cannot be indexed, remembered */
 
+/* CS_CODEIDX_HAS_REFS when entry e has a note whose references cs_noterefs.h stores. */
+static unsigned s_has_refs(const cs_entry_t *e)
+{
+    const uint8_t *pos = e->notes;
+    cs_span_t type, label, text;
+    for (uint16_t k = 0; k < e->n_notes && cs_entry_note_next(e, &pos, &type, &label, &text);
+         k++) {
+        if ((type.len == 9 && memcmp(type.ptr, "excludes1", 9) == 0) ||
+            (type.len == 10 && memcmp(type.ptr, "code_first", 10) == 0)) {
+            return CS_CODEIDX_HAS_REFS;
+        }
+    }
+    return 0;
+}
+
 /* A record in the arena: u8 cls, u8 key length, u8 flags, u16 head length (native order), u8
  * parent prefix (n > 0: the parent's key is the first n characters of the key), then the key,
  * then the head: the stored value's head (cs_entry.h) but that a field equal to another is
@@ -171,7 +186,7 @@ int cs_codeidx_find(const cs_codeidx_t *idx, uint8_t cls, const char *key, size_
             if (f & S_PARENT_IS_KEY) {
                 head->parent = head->parent_key;
             }
-            *flags = f & (CS_CODEIDX_HAS_NOTES | CS_CODEIDX_HAS_ATTRS);
+            *flags = f & (CS_CODEIDX_HAS_NOTES | CS_CODEIDX_HAS_ATTRS | CS_CODEIDX_HAS_REFS);
             return 1;
         }
     }
@@ -276,7 +291,7 @@ static int s_add(cs_codeidx_t *idx, size_t *cap, const cs_val_t *k, const cs_val
         return CS_EMALFORMED;
     }
     unsigned flags = (full.n_notes ? CS_CODEIDX_HAS_NOTES : 0) |
-                     (full.n_attrs ? CS_CODEIDX_HAS_ATTRS : 0);
+                     (full.n_attrs ? CS_CODEIDX_HAS_ATTRS : 0) | s_has_refs(&full);
     uint8_t prefix = 0;
     size_t hl = s_compact_head(v, &head, code, clen, compact, &flags, &prefix);
     if (hl > UINT16_MAX) {

@@ -47,6 +47,8 @@ typedef struct cs_codeidx_set cs_codeidx_set_t; /* a process's indexes over one 
 /* Flags of a found entry. */
 #define CS_CODEIDX_HAS_NOTES 1u /* the stored value has notes the head copy lacks */
 #define CS_CODEIDX_HAS_ATTRS 2u /* ... or attributes */
+#define CS_CODEIDX_HAS_REFS 4u  /* it has an Excludes1 or "code first" note: a release loaded
+                                 * with note references (cs_noterefs.h) holds a record of it */
 
 /* A set over store (borrowed; it must outlive the set) keeping at most budget bytes of
  * indexes. NULL with err set (CS_ENOMEM). */

@@ -83,6 +83,16 @@ static void s_str(cs_buf_t *b, const char *s, int wide)
     }
 }
 
+void cs_buf_u8(cs_buf_t *b, unsigned v)
+{
+    s_u8(b, v);
+}
+
+void cs_buf_str(cs_buf_t *b, const char *s, int wide)
+{
+    s_str(b, s, wide);
+}
+
 int cs_entry_encode(cs_buf_t *b, const cs_record_t *rec, const cs_code_t *self,
                     const cs_code_t *parent)
 {

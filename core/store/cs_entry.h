@@ -65,6 +65,10 @@ typedef struct cs_buf {
 
 void cs_buf_reset(cs_buf_t *b);
 void cs_buf_free(cs_buf_t *b);
+/* Append one byte; a string as u8 length (u16 when wide) and bytes, cut at a UTF-8 boundary
+ * to what the length holds, as cs_entry_encode writes its fields. */
+void cs_buf_u8(cs_buf_t *b, unsigned v);
+void cs_buf_str(cs_buf_t *b, const char *s, int wide);
 
 /* Encode rec (whose own and parent's display/key forms the host computed) into b (reset
  * first). Texts longer than a field allows are cut at a UTF-8 boundary. Returns CS_OK or

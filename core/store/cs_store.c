@@ -27,12 +27,13 @@
 /* A write that came up short (LMDB says EIO) with less than this free is a full disk. */
 #define S_DISK_LOW ((uint64_t)16 << 20)
 
-static const char *const s_db_names[CS_DB_COUNT_] = {"meta",   "codes", "children",
-                                                      "search", "maps",  "rmaps"};
+static const char *const s_db_names[CS_DB_COUNT_] = {"meta", "codes", "children", "search",
+                                                      "maps", "rmaps", "noterefs"};
 
 struct cs_store {
     MDB_env *env;              /* the one environment of the process */
     MDB_dbi dbi[CS_DB_COUNT_]; /* handles opened at start, never closed while open */
+    uint8_t absent[CS_DB_COUNT_]; /* an optional database a read-only open did not find */
     pthread_rwlock_t quiesce;  /* readers hold it shared inside a snapshot; remaps take it */
     atomic_size_t map_size;    /* current map size in bytes */
     unsigned map_gen;          /* remaps so far (under quiesce: written exclusive) */
@@ -417,6 +418,10 @@ static int s_setup_dbs(cs_store_t *st, int rdonly, const char **step, MDB_txn **
     *step = "open the named databases";
     for (int i = 0; i < CS_DB_COUNT_; i++) {
         rc = mdb_dbi_open(txn, s_db_names[i], rdonly ? 0 : MDB_CREATE, &st->dbi[i]);
+        if (rdonly && rc == MDB_NOTFOUND && i == CS_DB_NOTEREFS) {
+            st->absent[i] = 1; /* a store made before it: its releases parse notes as read */
+            continue;
+        }
         if (rdonly && (rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE)) {
             cs_error_set(err, CS_EMALFORMED, "%s: not a codeset database (no '%s' database)",
                          st->dir, s_db_names[i]);
@@ -703,6 +708,9 @@ cs_reader_t *cs_reader_new(cs_store_t *store, cs_error_t *err)
         return NULL;
     }
     for (int i = 0; i < CS_DB_COUNT_; i++) {
+        if (store->absent[i]) {
+            continue;
+        }
         rc = mdb_cursor_open(r->txn, store->dbi[i], &r->cur[i]);
         if (rc != MDB_SUCCESS) {
             cs_error_set(err, s_map_err(rc), "cannot open a cursor: %s", mdb_strerror(rc));
@@ -807,6 +815,9 @@ int cs_reader_get(cs_reader_t *r, int db, const void *key, size_t klen, cs_val_t
     if (r->corrupt) {
         return CS_EMALFORMED;
     }
+    if (r->store->absent[db]) {
+        return CS_ENOTFOUND;
+    }
     int rc;
     S_GUARDED(r, rc, s_map_err(mdb_get(r->txn, r->store->dbi[db], &k, &v)));
     if (rc == CS_OK) {
@@ -853,6 +864,9 @@ static int s_reader_move(cs_reader_t *r, int db, MDB_cursor_op op, const void *k
 {
     if (r->corrupt) {
         return CS_EMALFORMED;
+    }
+    if (r->store->absent[db]) {
+        return CS_ENOTFOUND;
     }
     MDB_val mk = {.mv_size = klen, .mv_data = (void *)key};
     MDB_val mv = {0, NULL};

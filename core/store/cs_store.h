@@ -8,6 +8,10 @@
  *   CS_DB_SEARCH    [release][tag u8]... -> the release's search index (cs_search_format.h)
  *   CS_DB_MAPS      [release][map u8][source key][0][seq u32] -> one crosswalk row (cs_maps.h)
  *   CS_DB_RMAPS     [release][map u8][target key][0][seq u32] -> the row's source, reversed
+ *   CS_DB_NOTEREFS  [release][class][code key] -> the codes an entry's notes name, parsed at
+ *                   load (cs_noterefs.h); [release] alone marks a release loaded with them.
+ *                   Optional: a store made before it, opened read-only, lacks it, and its
+ *                   reads answer CS_ENOTFOUND.
  *
  * Caveats (as lmdb.h's):
  *  - one cs_store_t per process and per directory; never use it across fork();
@@ -40,6 +44,7 @@ enum cs_db {
     CS_DB_SEARCH,
     CS_DB_MAPS,
     CS_DB_RMAPS,
+    CS_DB_NOTEREFS,
     CS_DB_COUNT_
 };
 

@@ -1,5 +1,5 @@
 /* cs_coderef.c: the codes a tabular note names. */
-#include "engine/cs_coderef.h"
+#include "util/cs_coderef.h"
 
 #include <string.h>
 
