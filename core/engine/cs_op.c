@@ -5,8 +5,8 @@
 
 #define B(k) CS_KEY_BIT(CS_KEY_##k)
 
-/* "accepts" is a uint32_t of key bits: a key past bit 31 needs a wider type there first. */
-_Static_assert(CS_KEY_COUNT_ <= 32, "cs_op_def_t.accepts holds at most 32 key bits");
+/* "accepts" is a uint64_t of key bits: a key past bit 63 needs a wider type there first. */
+_Static_assert(CS_KEY_COUNT_ <= 64, "cs_op_def_t.accepts holds at most 64 key bits");
 
 /* clang-format off */
 const cs_op_def_t cs_ops[CS_OP_COUNT_] = {

@@ -64,7 +64,7 @@ typedef enum cs_key {
     CS_KEY_COUNT_
 } cs_key_t;
 
-#define CS_KEY_BIT(k) (1u << (k))
+#define CS_KEY_BIT(k) (UINT64_C(1) << (k))
 
 /* The keys every op reads. */
 #define CS_KEYS_COMMON (CS_KEY_BIT(CS_KEY_ID) | CS_KEY_BIT(CS_KEY_V) | CS_KEY_BIT(CS_KEY_OP))
@@ -109,7 +109,7 @@ typedef struct cs_op_def {
     const char *name;          /* as on the wire */
     cs_key_t required[4];      /* keys it needs, in the order a missing one is reported */
     cs_key_t one_of[2];        /* and one of these, when set ("codes" or "code") */
-    uint32_t accepts;          /* CS_KEY_BIT of every key it reads */
+    uint64_t accepts;          /* CS_KEY_BIT of every key it reads */
     int64_t limit_max;         /* the highest "limit" it takes (0: it reads none) */
     unsigned flags;            /* CS_OPF_* */
     cs_op_handler_fn handler;
