@@ -1,7 +1,8 @@
 #!/bin/sh
 # The main job: build, load every bundled sample release into a local database, start the
 # broker, and show it answering: lookups, claim validation with reasons, dates of service,
-# search, crosswalks, the other code systems. Leaves the broker stopped.
+# search, crosswalks, the other code systems, the ICD-10-CM Index, a claim scrubbed, and
+# the same broker's releases over HTTP (JSON and FHIR). Leaves the broker stopped.
 set -eu
 cd "$(dirname "$0")/.."
 make -j2 all
@@ -10,7 +11,8 @@ EP=tcp://127.0.0.1:${CODESET_DEMO_PORT:-5599}
 rm -rf "$DB"
 build/bin/codesetd --db "$DB" --listen "$EP" &
 PID=$!
-trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null || true' EXIT INT TERM
+HTTP_PID=
+trap 'kill $PID $HTTP_PID 2>/dev/null; wait $PID $HTTP_PID 2>/dev/null || true' EXIT INT TERM
 CS="build/bin/codeset --connect $EP --db $DB"
 for i in 1 2 3 4 5 6 7 8 9 10; do
     $CS ping >/dev/null 2>&1 && break
@@ -37,6 +39,11 @@ $CS load --release sample --effective 2020-01-01 \
     $L/fhir-conceptmap/sample/dx_icd10cm_to_icd9cm.xml
 $CS load --release sample --effective 2016-10-01 \
     $L/icd10cm-conversion/sample/icd10cm_conversion_sample.csv
+$CS load --loader icd10cm-index --release sample --effective 2020-10-01 \
+    $L/icd10cm-index/sample/icd10cm_index_sample.xml \
+    $L/icd10cm-index/sample/icd10cm_eindex_sample.xml \
+    $L/icd10cm-index/sample/icd10cm_drug_sample.xml \
+    $L/icd10cm-index/sample/icd10cm_neoplasm_sample.xml
 
 step "releases"
 $CS releases
@@ -66,3 +73,40 @@ $CS crosswalk icd10cm icd9cm E11.9 --map gems
 
 step "the same validation as JSON, for programs"
 $CS --json validate icd10cm E11 || true
+
+step "the ICD-10-CM Index, as a coder starts: each code with its state in the tabular"
+$CS index index diabetes
+
+step "scrub a claim: a header and a code listed twice"
+CLAIM=build/demo-claim.json
+cat >"$CLAIM" <<'JSON'
+{"date":"2021-03-01","setting":"outpatient",
+ "diagnoses":[{"code":"E11"},{"code":"E11.9"},{"code":"I10"},{"code":"E11.9"}]}
+JSON
+$CS claim "$CLAIM" || true
+
+step "the same releases over HTTP: codeset-http beside the broker (JSON API and FHIR)"
+HTTP_PORT=${CODESET_DEMO_HTTP_PORT:-8099}
+build/bin/codeset-http --db "$DB" --listen 127.0.0.1:$HTTP_PORT &
+HTTP_PID=$!
+python3 - "$HTTP_PORT" <<'PY'
+import json, sys, time, urllib.error, urllib.request
+base = "http://127.0.0.1:%s" % sys.argv[1]
+def get(path):
+    for _ in range(50):
+        try:
+            with urllib.request.urlopen(base + path) as r:
+                return json.load(r)
+        except urllib.error.HTTPError as e:
+            return json.load(e)
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit("codeset-http did not answer")
+r = get("/api/v1/lookup?system=icd10cm&code=E11.9")
+print("GET /api/v1/lookup?system=icd10cm&code=E11.9 ->", r["code"], r["title"])
+p = get("/fhir/CodeSystem/$validate-code?url=http://hl7.org/fhir/sid/icd-10-cm&code=E11")
+params = {x["name"]: x for x in p["parameter"]}
+print("FHIR $validate-code E11 -> result", params["result"]["valueBoolean"], "|",
+      params["message"]["valueString"])
+print("the page for coders: " + base + "/ (while codeset-http runs)")
+PY
