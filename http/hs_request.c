@@ -186,24 +186,6 @@ static cs_proto_err_t s_check_bool(const json_t *v, const char *key, int *out, c
 
 /* ---- the request ---- */
 
-/* The str-valued keys with their bounds; all reject control characters. */
-static const struct {
-    cs_key_t key;
-    size_t field; /* offsetof the cs_str_t in cs_request_t */
-    size_t max;
-} s_str_keys[] = {
-    {CS_KEY_SYSTEM, offsetof(cs_request_t, system), CS_PROTO_MAX_STR},
-    {CS_KEY_RELEASE, offsetof(cs_request_t, release), CS_PROTO_MAX_STR},
-    {CS_KEY_TO_RELEASE, offsetof(cs_request_t, to_release), CS_PROTO_MAX_STR},
-    {CS_KEY_CODE, offsetof(cs_request_t, code), CS_PROTO_MAX_STR},
-    {CS_KEY_Q, offsetof(cs_request_t, q), CS_PROTO_MAX_Q},
-    {CS_KEY_FROM, offsetof(cs_request_t, from), CS_PROTO_MAX_STR},
-    {CS_KEY_TO, offsetof(cs_request_t, to), CS_PROTO_MAX_STR},
-    {CS_KEY_MAP, offsetof(cs_request_t, map), CS_PROTO_MAX_STR},
-    {CS_KEY_LOADER, offsetof(cs_request_t, loader), CS_PROTO_MAX_STR},
-    {CS_KEY_JOB, offsetof(cs_request_t, job), CS_PROTO_MAX_STR},
-    {CS_KEY_TABLE, offsetof(cs_request_t, table), CS_PROTO_MAX_STR},
-};
 
 static const json_t *s_get(const json_t *root, cs_key_t k)
 {
@@ -312,11 +294,11 @@ static cs_proto_err_t s_strings(hs_request_t *r, char *msg, size_t cap)
 {
     cs_request_t *req = &r->req;
     cs_proto_err_t e = CS_PERR_NONE;
-    for (size_t i = 0; e == CS_PERR_NONE && i < sizeof s_str_keys / sizeof s_str_keys[0]; i++) {
-        const json_t *v = s_get(r->root, s_str_keys[i].key);
+    for (size_t i = 0; e == CS_PERR_NONE && i < cs_n_str_keys; i++) {
+        const json_t *v = s_get(r->root, cs_str_keys[i].key);
         if (v != NULL) {
-            cs_str_t *field = (cs_str_t *)((char *)req + s_str_keys[i].field);
-            e = s_check_str(v, cs_key_name(s_str_keys[i].key), -1, s_str_keys[i].max, 1, field,
+            cs_str_t *field = (cs_str_t *)((char *)req + cs_str_keys[i].field);
+            e = s_check_str(v, cs_key_name(cs_str_keys[i].key), -1, cs_str_keys[i].max, 1, field,
                             msg, cap);
         }
     }

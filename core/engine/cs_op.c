@@ -1,6 +1,7 @@
 /* cs_op.c: the op table. */
 #include "engine/cs_op.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #define B(k) CS_KEY_BIT(CS_KEY_##k)
@@ -159,3 +160,18 @@ int cs_op_is_slow(const cs_request_t *req)
     unsigned f = (unsigned)req->op < CS_OP_COUNT_ ? cs_ops[req->op].flags : 0;
     return (f & CS_OPF_SLOW) || ((f & CS_OPF_SLOW_LONG) && req->n_codes > CS_OP_SLOW_CODES);
 }
+
+const cs_str_key_t cs_str_keys[] = {
+    {CS_KEY_SYSTEM, offsetof(cs_request_t, system), CS_PROTO_MAX_STR},
+    {CS_KEY_RELEASE, offsetof(cs_request_t, release), CS_PROTO_MAX_STR},
+    {CS_KEY_TO_RELEASE, offsetof(cs_request_t, to_release), CS_PROTO_MAX_STR},
+    {CS_KEY_CODE, offsetof(cs_request_t, code), CS_PROTO_MAX_STR},
+    {CS_KEY_Q, offsetof(cs_request_t, q), CS_PROTO_MAX_Q},
+    {CS_KEY_FROM, offsetof(cs_request_t, from), CS_PROTO_MAX_STR},
+    {CS_KEY_TO, offsetof(cs_request_t, to), CS_PROTO_MAX_STR},
+    {CS_KEY_MAP, offsetof(cs_request_t, map), CS_PROTO_MAX_STR},
+    {CS_KEY_LOADER, offsetof(cs_request_t, loader), CS_PROTO_MAX_STR},
+    {CS_KEY_JOB, offsetof(cs_request_t, job), CS_PROTO_MAX_STR},
+    {CS_KEY_TABLE, offsetof(cs_request_t, table), CS_PROTO_MAX_STR},
+};
+const size_t cs_n_str_keys = sizeof cs_str_keys / sizeof cs_str_keys[0];

@@ -115,6 +115,16 @@ typedef struct cs_op_def {
     cs_op_handler_fn handler;
 } cs_op_def_t;
 
+/* The str-valued keys, with where each goes in cs_request_t and its longest value; every
+ * codec checks them alike, and all reject control characters. */
+typedef struct cs_str_key {
+    cs_key_t key;
+    size_t field; /* offsetof the cs_str_t in cs_request_t */
+    uint32_t max; /* bytes */
+} cs_str_key_t;
+extern const cs_str_key_t cs_str_keys[];
+extern const size_t cs_n_str_keys;
+
 /* The table, indexed by cs_op_t; row CS_OP_UNKNOWN has no name and no handler. */
 extern const cs_op_def_t cs_ops[CS_OP_COUNT_];
 

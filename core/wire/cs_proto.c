@@ -391,24 +391,6 @@ static int s_is_scalar(const msgpack_object *o)
     }
 }
 
-/* The str-valued keys with their bounds; all reject control characters. */
-static const struct {
-    cs_key_t key;
-    size_t field; /* offsetof the cs_str_t in cs_request_t */
-    uint32_t max;
-} s_str_keys[] = {
-    {CS_KEY_SYSTEM, offsetof(cs_request_t, system), CS_PROTO_MAX_STR},
-    {CS_KEY_RELEASE, offsetof(cs_request_t, release), CS_PROTO_MAX_STR},
-    {CS_KEY_TO_RELEASE, offsetof(cs_request_t, to_release), CS_PROTO_MAX_STR},
-    {CS_KEY_CODE, offsetof(cs_request_t, code), CS_PROTO_MAX_STR},
-    {CS_KEY_Q, offsetof(cs_request_t, q), CS_PROTO_MAX_Q},
-    {CS_KEY_FROM, offsetof(cs_request_t, from), CS_PROTO_MAX_STR},
-    {CS_KEY_TO, offsetof(cs_request_t, to), CS_PROTO_MAX_STR},
-    {CS_KEY_MAP, offsetof(cs_request_t, map), CS_PROTO_MAX_STR},
-    {CS_KEY_LOADER, offsetof(cs_request_t, loader), CS_PROTO_MAX_STR},
-    {CS_KEY_JOB, offsetof(cs_request_t, job), CS_PROTO_MAX_STR},
-    {CS_KEY_TABLE, offsetof(cs_request_t, table), CS_PROTO_MAX_STR},
-};
 
 void cs_request_init_reusable(cs_request_t *req)
 {
@@ -560,11 +542,11 @@ static cs_proto_err_t s_decode_bool(const msgpack_object *o, const char *key, in
 static cs_proto_err_t s_decode_strings(cs_request_t *req, const s_keys_t *k, cs_error_t *err)
 {
     cs_proto_err_t e = CS_PERR_NONE;
-    for (size_t i = 0; e == CS_PERR_NONE && i < sizeof s_str_keys / sizeof s_str_keys[0]; i++) {
-        const msgpack_object *o = k->val[s_str_keys[i].key];
+    for (size_t i = 0; e == CS_PERR_NONE && i < cs_n_str_keys; i++) {
+        const msgpack_object *o = k->val[cs_str_keys[i].key];
         if (o != NULL) {
-            cs_str_t *field = (cs_str_t *)((char *)req + s_str_keys[i].field);
-            e = s_check_str(o, cs_key_name(s_str_keys[i].key), -1, s_str_keys[i].max, 1, field,
+            cs_str_t *field = (cs_str_t *)((char *)req + cs_str_keys[i].field);
+            e = s_check_str(o, cs_key_name(cs_str_keys[i].key), -1, cs_str_keys[i].max, 1, field,
                             err);
         }
     }
