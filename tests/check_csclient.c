@@ -300,8 +300,9 @@ START_TEST(test_validate)
 }
 END_TEST
 
-/* The typed claim call: an E11.9 listed twice is a duplicate_code error; a claim on a date
- * no release covers is the broker's no_release_for_date. */
+/* The typed claim call: an E11.9 listed twice is a duplicate_code error, the lines are
+ * validate's verdicts; a claim on a date no release covers is the broker's
+ * no_release_for_date. */
 START_TEST(test_claim)
 {
     cs_daemon_t d;
@@ -318,6 +319,15 @@ START_TEST(test_claim)
     ck_assert(!r->clean);
     ck_assert_uint_eq(r->n_lines, 4);
     ck_assert_uint_eq(r->n_invalid, 2); /* E11 is a header; no HCPCS release: unchecked */
+    /* the lines are validate's verdicts: the header with its hint, the HCPCS line unchecked */
+    ck_assert_ptr_nonnull(r->lines);
+    ck_assert(r->lines[1].valid && r->lines[1].billable);
+    ck_assert_str_eq(r->lines[1].code, "E11.9");
+    ck_assert_int_eq(r->lines[2].why, CS_CLIENT_NOT_BILLABLE);
+    ck_assert_uint_gt(r->lines[2].n_hint, 0);
+    ck_assert_str_eq(r->lines[2].hint[0], "E11.00");
+    ck_assert_int_eq(r->lines[3].why, CS_CLIENT_OTHER_REASON);
+    ck_assert_str_eq(r->lines[3].reason, "unchecked");
     int dup = 0;
     for (size_t i = 0; i < r->n_edits; i++) {
         const cs_client_edit_t *e = &r->edits[i];

@@ -354,13 +354,17 @@ typedef struct cs_client_skip {
 
 typedef struct cs_client_claim_result {
     bool clean;                    /* no edit has severity error */
-    size_t n_lines;                /* lines checked (see the wire reply for their details) */
+    size_t n_lines;                /* lines checked: diagnoses, then procedures */
     size_t n_invalid;              /* lines not valid */
     size_t n_edits;
     const cs_client_edit_t *edits;
     size_t n_skipped;
     const cs_client_skip_t *skipped;
-    cs_client_arena_t *arena;      /* internal: owns everything above */
+    cs_client_arena_t *arena;      /* internal: owns everything above and below */
+    const cs_client_verdict_t *lines; /* n_lines: each what validate says of its code on the
+                                       * date (why, hint, valid_in, replaced_by); a line with
+                                       * the claim's own reason "unchecked" has why
+                                       * CS_CLIENT_OTHER_REASON */
 } cs_client_claim_result_t;
 
 /* Scrub one claim. On CS_CLIENT_OK *out is owned: cs_client_claim_destroy. A claim the broker

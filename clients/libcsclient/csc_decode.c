@@ -542,6 +542,26 @@ static cs_client_reason_t s_reason(const char *reason, bool valid)
     return CS_CLIENT_OTHER_REASON;
 }
 
+/* One validate result (or claim line) into d. 0, or -1 when a list has the wrong shape. */
+static int s_verdict(cs_client_arena_t *a, const msgpack_object *x, cs_client_verdict_t *d)
+{
+    d->input = s_key_str(a, x, "input");
+    d->code = s_key_str(a, x, "code");
+    d->valid = s_key_bool(x, "valid");
+    d->billable = s_key_bool(x, "billable");
+    d->title = s_key_str(a, x, "title");
+    d->reason = s_key_str(a, x, "reason");
+    d->message = s_key_str(a, x, "message");
+    d->kind = s_key_str(a, x, "kind");
+    d->why = s_reason(d->reason, d->valid);
+    if (s_key_strlist(a, x, "hint", &d->hint, &d->n_hint) != 0 ||
+        s_key_strlist(a, x, "valid_in", &d->valid_in, &d->n_valid_in) != 0 ||
+        s_key_strlist(a, x, "replaced_by", &d->replaced_by, &d->n_replaced_by) != 0) {
+        return -1;
+    }
+    return 0;
+}
+
 int cs_client_decode_validation(const msgpack_object *reply, cs_client_validation_t **out)
 {
     cs_client_arena_t *a = NULL;
@@ -559,23 +579,8 @@ int cs_client_decode_validation(const msgpack_object *reply, cs_client_validatio
              s_key_array(reply, "results", &items, &n) == 0;
     cs_client_verdict_t *v = ok ? s_array(a, n, sizeof *v) : NULL;
     for (size_t i = 0; v && i < n; i++) {
-        const msgpack_object *x = &items[i];
-        cs_client_verdict_t *d = &v[i];
-        d->input = s_key_str(a, x, "input");
-        d->code = s_key_str(a, x, "code");
-        d->valid = s_key_bool(x, "valid");
-        d->billable = s_key_bool(x, "billable");
-        d->title = s_key_str(a, x, "title");
-        d->reason = s_key_str(a, x, "reason");
-        d->message = s_key_str(a, x, "message");
-        d->kind = s_key_str(a, x, "kind");
-        d->why = s_reason(d->reason, d->valid);
-        if (s_key_strlist(a, x, "hint", &d->hint, &d->n_hint) != 0 ||
-            s_key_strlist(a, x, "valid_in", &d->valid_in, &d->n_valid_in) != 0 ||
-            s_key_strlist(a, x, "replaced_by", &d->replaced_by, &d->n_replaced_by) != 0) {
-            ok = 0;
-        }
-        if (!d->valid) {
+        ok &= s_verdict(a, &items[i], &v[i]) == 0;
+        if (!v[i].valid) {
             r->n_invalid++;
         }
     }
@@ -734,10 +739,13 @@ int cs_client_decode_claim(const msgpack_object *reply, cs_client_claim_result_t
     int ok = s_key_array(reply, "lines", &lines, &nl) == 0 &&
              s_key_array(reply, "edits", &edits, &ne) == 0 &&
              s_key_array(reply, "skipped", &skipped, &ns) == 0;
-    r->n_lines = ok ? nl : 0;
-    for (size_t i = 0; i < r->n_lines; i++) {
-        r->n_invalid += !s_key_bool(&lines[i], "valid");
+    cs_client_verdict_t *v = ok ? s_array(a, nl, sizeof *v) : NULL;
+    for (size_t i = 0; v && i < nl; i++) {
+        ok &= s_verdict(a, &lines[i], &v[i]) == 0;
+        r->n_invalid += !v[i].valid;
     }
+    r->lines = v;
+    r->n_lines = v ? nl : 0;
     cs_client_edit_t *e = ok ? s_array(a, ne, sizeof *e) : NULL;
     for (size_t i = 0; e && i < ne; i++) {
         ok &= s_edit(a, &edits[i], &e[i]) == 0;

@@ -9,6 +9,7 @@
 
 #include "engine/cs_claim_int.h"
 #include "engine/cs_resolve.h"
+#include "engine/cs_validate.h"
 #include "util/cs_date.h"
 
 void cs_claim_result_init(cs_claim_result_t *res)
@@ -19,6 +20,7 @@ void cs_claim_result_init(cs_claim_result_t *res)
 void cs_claim_result_fini(cs_claim_result_t *res)
 {
     free(res->lines);
+    free(res->details);
     free(res->edits);
     free(res->skipped);
     cs_claim_run_t *run = res->run_;
@@ -206,95 +208,74 @@ static cs_proto_err_t s_line_release(cs_claim_run_t *run, uint32_t i, cs_str_t s
     return rs->err;
 }
 
-/* The entry's own dates against the date of service (an HCPCS code terminated before it). */
-static int s_outside(const cs_claim_t *c, const cs_entry_t *ent, char *why, size_t cap)
+/* Copy up to cap of spans into rows of width w; the count. */
+static uint32_t s_copy_spans(char *rows, size_t w, uint32_t cap, const cs_span_t *src,
+                             uint32_t n)
 {
-    char d[11], when[11];
-    cs_claim_date(c->date, when);
-    if (ent->valid_to && c->date > ent->valid_to) {
-        cs_claim_date(ent->valid_to, d);
-        snprintf(why, cap, "was terminated on %s, before the date of service %s", d, when);
-        return 1;
+    uint32_t k = 0;
+    for (; k < n && k < cap; k++) {
+        cs_claim_copy(rows + k * w, w, src[k].ptr, src[k].len);
     }
-    if (ent->valid_from && c->date < ent->valid_from) {
-        cs_claim_date(ent->valid_from, d);
-        snprintf(why, cap, "takes effect on %s, after the date of service %s", d, when);
-        return 1;
-    }
-    return 0;
+    return k;
 }
 
-/* Line i's code is not in the release in effect: not_effective when other releases of its
- * system hold it (named, as validate names them), else unknown. */
-static void s_not_here(cs_claim_run_t *run, uint32_t i, const cs_resolution_t *rs)
+/* A not_billable or not_effective line's lists, into a detail of the result. */
+static void s_line_detail(cs_claim_run_t *run, cs_claim_line_t *l, const cs_validation_t *v)
 {
-    cs_claim_line_t *l = &run->res->lines[i];
-    const cs_code_t *code = &run->info[i].code;
-    const char *sys = rs->sys->name;
-    cs_release_t *all = NULL;
-    size_t n = 0;
-    char in[160] = "";
-    size_t at = 0, found = 0;
-    if (cs_catalog_list(run->env->reader, sys, strlen(sys), &all, &n) == CS_OK) {
-        for (size_t k = 0; k < n && at < sizeof in - 40; k++) {
-            cs_entry_t ent;
-            if (all[k].id != rs->rel.id &&
-                cs_codeidx_entry(run->index, run->env->reader, all[k].id, code->cls, code->key,
-                                 strlen(code->key), 0, &ent) == CS_OK) {
-                at += (size_t)snprintf(in + at, sizeof in - at, "%s%s", found++ ? ", " : "",
-                                       all[k].label);
-            }
-        }
+    cs_claim_result_t *res = run->res;
+    if (v->n_hint + v->n_valid_in + v->n_replaced_by == 0) {
+        return; /* the lists are written empty */
     }
-    free(all);
-    char d[11];
-    cs_claim_date(run->claim->date, d);
-    l->reason = found ? CS_CLAIM_NOT_EFFECTIVE : CS_CLAIM_UNKNOWN;
-    if (found) {
-        snprintf(l->message, sizeof l->message, "%s is not in effect on %s (release %.*s); it "
-                 "is a code of release%s %s", code->display, d, (int)rs->rel.label.len,
-                 rs->rel.label.ptr, found > 1 ? "s" : "", in);
-    } else {
-        snprintf(l->message, sizeof l->message, "%s is not a code of %s release %.*s",
-                 code->display, sys, (int)rs->rel.label.len, rs->rel.label.ptr);
+    if (!cs_claim_grow((void **)&res->details, &res->cap_details, res->n_details,
+                       sizeof *res->details)) {
+        run->failed = 1;
+        return;
+    }
+    cs_claim_detail_t *d = &res->details[res->n_details++];
+    l->detail = res->n_details;
+    d->n_hint = s_copy_spans(&d->hint[0][0], sizeof d->hint[0], CS_HINT_MAX, v->hint, v->n_hint);
+    d->n_replaced_by = s_copy_spans(&d->replaced_by[0][0], sizeof d->replaced_by[0],
+                                    CS_REPLACED_MAX, v->replaced_by, v->n_replaced_by);
+    d->n_valid_in = 0;
+    for (uint32_t k = 0; k < v->n_valid_in && k < CS_VALID_IN_MAX; k++) {
+        const char *lb = v->valid_in[k];
+        cs_claim_copy(d->valid_in[d->n_valid_in++], CS_CLAIM_LABEL, lb, strlen(lb));
     }
 }
 
-/* Validate line i (system and code as sent) into res->lines[i]. */
+/* Validate line i (system and code as sent) into res->lines[i], as the validate op answers
+ * the code on the date of service (engine/cs_validate.h). */
 static void s_check_code(cs_claim_run_t *run, uint32_t i, const cs_resolution_t *rs,
                          cs_str_t code)
 {
+    static const cs_claim_reason_t reasons[] = {
+        [CS_REASON_VALID] = CS_CLAIM_VALID,
+        [CS_REASON_MALFORMED] = CS_CLAIM_MALFORMED,
+        [CS_REASON_UNKNOWN] = CS_CLAIM_UNKNOWN,
+        [CS_REASON_NOT_BILLABLE] = CS_CLAIM_NOT_BILLABLE,
+        [CS_REASON_NOT_EFFECTIVE] = CS_CLAIM_NOT_EFFECTIVE,
+    };
     cs_claim_line_t *l = &run->res->lines[i];
     cs_claim_lineinfo_t *inf = &run->info[i];
-    cs_error_t nerr;
-    cs_error_clear(&nerr);
-    if (rs->sys->system->normalize(code.ptr, code.len, &inf->code, &nerr) != CS_OK) {
-        l->reason = CS_CLAIM_MALFORMED;
-        snprintf(l->message, sizeof l->message, "%s", nerr.msg);
-        return;
+    cs_validator_t vx;
+    cs_validator_init(&vx, run->env->reader, run->index, rs->sys, &rs->rel, 1, run->claim->date);
+    cs_validate_buf_t buf;
+    cs_validation_t v;
+    cs_validate_code(&vx, code, NULL, &buf, &v);
+    l->reason = reasons[v.reason];
+    if (v.reason != CS_REASON_MALFORMED) {
+        inf->code = buf.code;
+        inf->found = buf.in_release;
+        cs_claim_copy(l->code, sizeof l->code, v.code.ptr, v.code.len);
     }
-    snprintf(l->code, sizeof l->code, "%s", inf->code.display);
-    cs_entry_t ent;
-    if (cs_codeidx_entry(run->index, run->env->reader, rs->rel.id, inf->code.cls, inf->code.key,
-                         strlen(inf->code.key), 0, &ent) != CS_OK) {
-        s_not_here(run, i, rs);
-        return;
-    }
-    inf->found = 1;
-    char why[160];
-    if (s_outside(run->claim, &ent, why, sizeof why)) {
-        l->reason = CS_CLAIM_NOT_EFFECTIVE;
-        snprintf(l->message, sizeof l->message, "%s %s", inf->code.display, why);
-    } else if (!ent.billable) {
-        l->reason = CS_CLAIM_NOT_BILLABLE;
-        cs_claim_copy(l->kind, sizeof l->kind, ent.kind.ptr, ent.kind.len);
-        snprintf(l->message, sizeof l->message,
-                 "%s is a %s, not billable: pick a billable code under it", inf->code.display,
-                 l->kind);
+    if (v.reason == CS_REASON_VALID) {
+        cs_claim_copy(l->title, sizeof l->title, v.title.ptr, v.title.len);
     } else {
-        l->reason = CS_CLAIM_VALID;
-        cs_claim_copy(l->title, sizeof l->title, ent.title.ptr, ent.title.len);
+        cs_claim_copy(l->kind, sizeof l->kind, v.kind.ptr, v.kind.len);
+        cs_claim_copy(l->message, sizeof l->message, v.message, strlen(v.message));
+        s_line_detail(run, l, &v);
     }
+    cs_validator_fini(&vx);
 }
 
 /* Line i: its release, then its code. A procedure system without a release on the date
@@ -453,7 +434,7 @@ static void s_reset(cs_claim_result_t *res)
 {
     res->err = CS_PERR_NONE;
     res->err_msg[0] = '\0';
-    res->n_lines = res->n_edits = res->n_skipped = res->n_used = 0;
+    res->n_lines = res->n_edits = res->n_skipped = res->n_used = res->n_details = 0;
     res->clean = 1;
 }
 

@@ -31,6 +31,7 @@
 
 #include "engine/cs_out.h"
 #include "engine/cs_request.h"
+#include "engine/cs_validate.h"
 #include "load/cs_plugin_host.h"
 #include "store/cs_catalog.h"
 #include "store/cs_codeidx.h"
@@ -106,7 +107,8 @@ typedef enum cs_claim_severity {
 
 #define CS_CLAIM_TEXT 512 /* messages and quoted notes, cut at a UTF-8 boundary */
 
-/* One line's validation, shaped like a validate result. */
+/* One line's validation, shaped like a validate result: what cs_validate_code answers for
+ * the code on the date of service (engine/cs_validate.h), copied. */
 typedef struct cs_claim_line {
     cs_claim_reason_t reason;
     char system[32];
@@ -115,7 +117,20 @@ typedef struct cs_claim_line {
     char kind[32];               /* not_billable: the entry's kind */
     char title[256];             /* valid: the code's title */
     char message[CS_CLAIM_TEXT]; /* why, when not valid */
+    uint32_t detail;             /* not_billable, not_effective: its lists are
+                                  * res->details[detail - 1]; 0: none (empty lists) */
 } cs_claim_line_t;
+
+#define CS_CLAIM_LABEL 64
+
+/* A not_billable or not_effective line's lists, as validate gives them: kept apart from the
+ * line, so a claim of valid codes carries none of their room. */
+typedef struct cs_claim_detail {
+    uint32_t n_hint, n_valid_in, n_replaced_by;
+    char hint[CS_HINT_MAX][CS_CODE_MAX];              /* billable codes under a header */
+    char valid_in[CS_VALID_IN_MAX][CS_CLAIM_LABEL];   /* other releases that hold the code */
+    char replaced_by[CS_REPLACED_MAX][CS_CODE_MAX];   /* what a conversion table gives */
+} cs_claim_detail_t;
 
 /* Where an edit comes from. */
 typedef struct cs_claim_source {
@@ -158,6 +173,8 @@ typedef struct cs_claim_result {
     char err_msg[256];
     cs_claim_line_t *lines;      /* n_dx + n_px */
     uint32_t n_lines;
+    cs_claim_detail_t *details;  /* the lines' lists (cs_claim_line_t.detail) */
+    uint32_t n_details, cap_details;
     cs_claim_edit_t *edits;
     uint32_t n_edits, cap_edits;
     cs_claim_skip_t *skipped;

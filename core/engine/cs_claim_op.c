@@ -11,12 +11,28 @@ static const char s_derived[] =
     "a third party's lists (nlindner/CMS_Issued_Codes_For_SQL), derived from CMS's "
     "Definitions of Medicare Code Edits; not a CMS file";
 
-static void s_write_line(cs_out_t *out, uint32_t i, const cs_claim_line_t *l)
+/* rows[0 .. n) of width w as an array under key. */
+static void s_write_rows(cs_out_t *out, const char *key, const char *rows, size_t w, uint32_t n)
 {
+    cs_out_cstr(out, key);
+    cs_out_array(out, n);
+    for (uint32_t k = 0; k < n; k++) {
+        cs_out_cstr(out, rows + k * w);
+    }
+}
+
+/* A line: validate's result for the code (engine/cs_out.c, cs_out_validation_tree: the same
+ * keys in the same order) with line and system first; unchecked is the claim's own reason. */
+static void s_write_line(cs_out_t *out, const cs_claim_result_t *res, uint32_t i)
+{
+    static const cs_claim_detail_t none; /* the empty lists */
+    const cs_claim_line_t *l = &res->lines[i];
+    const cs_claim_detail_t *d = l->detail ? &res->details[l->detail - 1] : &none;
     int valid = l->reason == CS_CLAIM_VALID;
     int has_code = l->code[0] != '\0';
-    int has_kind = l->reason == CS_CLAIM_NOT_BILLABLE;
-    cs_out_map(out, 5 + (uint32_t)has_code + (uint32_t)has_kind + (valid ? 0 : 1));
+    int nb = l->reason == CS_CLAIM_NOT_BILLABLE, ne = l->reason == CS_CLAIM_NOT_EFFECTIVE;
+    uint32_t n = 4 + (uint32_t)has_code + (valid ? 2 : 2 + (uint32_t)(2 * nb + 2 * ne));
+    cs_out_map(out, n);
     cs_out_kv_int(out, "line", i);
     cs_out_kv_str(out, "system", l->system);
     cs_out_kv_str(out, "input", l->input);
@@ -25,14 +41,23 @@ static void s_write_line(cs_out_t *out, uint32_t i, const cs_claim_line_t *l)
     }
     cs_out_kv_bool(out, "valid", valid);
     if (valid) {
+        cs_out_kv_bool(out, "billable", 1);
         cs_out_kv_str(out, "title", l->title);
         return;
     }
     cs_out_kv_str(out, "reason", cs_claim_reason_name(l->reason));
-    if (has_kind) {
+    if (nb) {
         cs_out_kv_str(out, "kind", l->kind);
     }
     cs_out_kv_str(out, "message", l->message);
+    if (nb) {
+        s_write_rows(out, "hint", &d->hint[0][0], sizeof d->hint[0], d->n_hint);
+    }
+    if (ne) {
+        s_write_rows(out, "valid_in", &d->valid_in[0][0], sizeof d->valid_in[0], d->n_valid_in);
+        s_write_rows(out, "replaced_by", &d->replaced_by[0][0], sizeof d->replaced_by[0],
+                     d->n_replaced_by);
+    }
 }
 
 static void s_write_source(cs_out_t *out, const cs_claim_source_t *s)
@@ -89,7 +114,7 @@ void cs_claim_write(cs_out_t *out, const cs_claim_result_t *res)
     cs_out_cstr(out, "lines");
     cs_out_array(out, res->n_lines);
     for (uint32_t i = 0; i < res->n_lines; i++) {
-        s_write_line(out, i, &res->lines[i]);
+        s_write_line(out, res, i);
     }
     cs_out_cstr(out, "edits");
     cs_out_array(out, res->n_edits);

@@ -11,6 +11,7 @@
 #include "engine/cs_op.h"
 #include "engine/cs_resolve.h"
 #include "engine/cs_search.h"
+#include "engine/cs_validate.h"
 #include "store/cs_catalog.h"
 #include "store/cs_codeidx.h"
 #include "store/cs_entry.h"
@@ -34,33 +35,7 @@ typedef struct s_ctx {
     const cs_request_t *req;
     const cs_plugin_desc_t *sys;  /* system plugin */
     cs_resolved_t rel;            /* release */
-    int listed;                   /* 1 once the lists below are filled (on first need) */
-    cs_release_t *all;            /* every release, of every system and map set */
-    size_t n_all;
 } s_ctx_t;
-
-#define CS_VALID_IN_MAX 32    /* releases named in valid_in */
-#define CS_REPLACED_MAX 20    /* codes named in replaced_by */
-
-static void s_ctx_free(s_ctx_t *ctx)
-{
-    free(ctx->all);
-    ctx->all = NULL;
-    ctx->n_all = 0;
-    ctx->listed = 0;
-}
-
-/* The catalog, read once per request and only when a code is not in its release. */
-static void s_ctx_list(cs_engine_t *e, s_ctx_t *ctx)
-{
-    if (!ctx->listed) {
-        ctx->listed = 1;
-        if (cs_catalog_list(e->reader, NULL, 0, &ctx->all, &ctx->n_all) != CS_OK) {
-            ctx->all = NULL;
-            ctx->n_all = 0;
-        }
-    }
-}
 
 cs_engine_t *cs_engine_new(cs_store_t *store, const cs_plugin_host_t *plugins,
                            cs_error_t *err)
@@ -169,12 +144,6 @@ static int s_get_entry(cs_engine_t *e, uint32_t rel, uint8_t cls, const char *ke
                        cs_entry_t *out)
 {
     return s_get_entry_as(e, rel, cls, key, klen, 0, out);
-}
-
-/* Find the head of the entry for a normalised code. */
-static int s_find(cs_engine_t *e, uint32_t rel, const cs_code_t *c, cs_entry_t *out)
-{
-    return s_get_entry_as(e, rel, c->cls, c->key, strlen(c->key), 0, out);
 }
 
 /* Find the entry with what a lookup shows: attributes, and notes when asked for. */
@@ -435,404 +404,13 @@ static cs_proto_err_t s_lookup(cs_engine_t *e, const cs_request_t *req, cs_out_t
 
 /* ---- validate ---- */
 
-/* The first (forward) or last (backward) child of a parent: its class and key. */
-static int s_edge_child(cs_engine_t *e, uint32_t rel, uint8_t cls, const char *key, size_t klen,
-                        int last, uint8_t *ccls, char *ckey, size_t *cklen)
-{
-    uint8_t prefix[CS_KEY_MAX + 1];
-    size_t plen = cs_key_children(prefix, rel, cls, key, klen);
-    if (plen == 0) {
-        return CS_ENOTFOUND;
-    }
-    cs_val_t k, v;
-    int rc;
-    if (last) {
-        uint8_t past[CS_KEY_MAX + 1];
-        memcpy(past, prefix, plen);
-        past[plen - 1] = 1; /* the byte after the 0 separator: just past every child */
-        rc = cs_reader_seek(e->reader, CS_DB_CHILDREN, past, plen, &k, &v);
-        rc = rc == CS_OK ? cs_reader_prev(e->reader, CS_DB_CHILDREN, &k, &v)
-                         : cs_reader_last(e->reader, CS_DB_CHILDREN, &k, &v);
-    } else {
-        rc = cs_reader_seek(e->reader, CS_DB_CHILDREN, prefix, plen, &k, &v);
-    }
-    if (rc != CS_OK || k.len < plen || memcmp(k.data, prefix, plen) != 0 || v.len < 2 ||
-        v.len - 1 >= CS_CODE_MAX) {
-        return CS_ENOTFOUND;
-    }
-    *ccls = ((const uint8_t *)v.data)[0];
-    *cklen = v.len - 1;
-    memcpy(ckey, (const char *)v.data + 1, *cklen);
-    ckey[*cklen] = '\0';
-    return CS_OK;
-}
-
-/* Descend from a chapter or block to its first or last code. */
-static int s_edge_code(cs_engine_t *e, uint32_t rel, uint8_t cls, const char *key, size_t klen,
-                       int last, char *out, size_t *olen)
-{
-    uint8_t c = cls;
-    char k[CS_CODE_MAX];
-    memcpy(k, key, klen);
-    k[klen] = '\0';
-    size_t kl = klen;
-    for (int depth = 0; c != CS_CLASS_CODE && depth < 4; depth++) {
-        if (s_edge_child(e, rel, c, k, kl, last, &c, k, &kl) != CS_OK) {
-            return CS_ENOTFOUND;
-        }
-    }
-    if (c != CS_CLASS_CODE) {
-        return CS_ENOTFOUND;
-    }
-    memcpy(out, k, kl + 1);
-    *olen = kl;
-    return CS_OK;
-}
-
-typedef struct s_hint {
-    uint32_t n;                         /* billable codes collected */
-    cs_span_t codes[CS_HINT_MAX];       /* display forms, borrowed from the snapshot */
-    char last[CS_CODE_MAX];             /* display form of the last billable one */
-    int seventh;                        /* 1 if they differ from the header by a 7th char */
-} s_hint_t;
-
-/* Lexicographic comparison of two byte strings (LMDB's default key order). */
-static int s_keycmp(const void *a, size_t alen, const void *b, size_t blen)
-{
-    int c = memcmp(a, b, alen < blen ? alen : blen);
-    if (c != 0) {
-        return c;
-    }
-    return alen < blen ? -1 : (alen > blen);
-}
-
-/* Is key k at or before the end of the range "everything that starts with end"? */
-static int s_within(const cs_val_t *k, const uint8_t *end, size_t elen)
-{
-    if (k->len >= elen && memcmp(k->data, end, elen) == 0) {
-        return 1;
-    }
-    return s_keycmp(k->data, k->len, end, elen) < 0;
-}
-
-/* Collect up to CS_HINT_MAX billable codes with keys in [lo, hi-prefix...] in code order,
- * and the last billable one in the range. */
-static void s_collect_hint(cs_engine_t *e, uint32_t rel, const char *lo, size_t lolen,
-                           const char *hi, size_t hilen, s_hint_t *h)
-{
-    uint8_t start[CS_KEY_MAX], end[CS_KEY_MAX + 1];
-    size_t slen = cs_key_code(start, rel, CS_CLASS_CODE, lo, lolen);
-    size_t elen = cs_key_code(end, rel, CS_CLASS_CODE, hi, hilen);
-    if (!slen || !elen) {
-        return;
-    }
-    cs_val_t k, v;
-    int rc = cs_reader_seek(e->reader, CS_DB_CODES, start, slen, &k, &v);
-    while (rc == CS_OK && h->n < CS_HINT_MAX && s_within(&k, end, elen)) {
-        cs_entry_t ent;
-        if (cs_entry_decode_head(v.data, v.len, &ent) == CS_OK && ent.billable) {
-            h->codes[h->n++] = ent.display;
-        }
-        rc = cs_reader_next(e->reader, CS_DB_CODES, &k, &v);
-    }
-    /* the last billable code under hi: seek just past hi's range and step back */
-    end[elen] = 0xFF;
-    rc = cs_reader_seek(e->reader, CS_DB_CODES, end, elen + 1, &k, &v);
-    rc = rc == CS_OK ? cs_reader_prev(e->reader, CS_DB_CODES, &k, &v)
-                     : cs_reader_last(e->reader, CS_DB_CODES, &k, &v);
-    for (int steps = 0; rc == CS_OK && steps < 100000; steps++) {
-        if (s_keycmp(k.data, k.len, start, slen) < 0) {
-            break;
-        }
-        cs_entry_t ent;
-        if (cs_entry_decode_head(v.data, v.len, &ent) == CS_OK && ent.billable) {
-            size_t n = ent.display.len < CS_CODE_MAX - 1 ? ent.display.len : CS_CODE_MAX - 1;
-            memcpy(h->last, ent.display.ptr, n);
-            h->last[n] = '\0';
-            break;
-        }
-        rc = cs_reader_prev(e->reader, CS_DB_CODES, &k, &v);
-    }
-}
-
-/* Billable descendants in release order, breadth first, for systems whose hierarchy is not
- * spelled in the codes (a FHIR CodeSystem's CPT categories): at most CS_HINT_MAX, found by
- * visiting at most a few hundred entries. */
-static void s_hint_descendants(cs_engine_t *e, uint32_t rel, const cs_code_t *code,
-                               s_hint_t *h)
-{
-    enum { QUEUE = 256 };
-    char queue[QUEUE][CS_CODE_MAX];
-    uint8_t qcls[QUEUE];
-    size_t head = 0, tail = 0;
-    snprintf(queue[tail], CS_CODE_MAX, "%s", code->key);
-    qcls[tail++] = code->cls;
-    while (head < tail && h->n < CS_HINT_MAX) {
-        const char *key = queue[head];
-        size_t klen = strlen(key);
-        uint8_t cls = qcls[head++];
-        uint8_t prefix[CS_KEY_MAX];
-        size_t plen = cs_key_children(prefix, rel, cls, key, klen);
-        cs_val_t k, v;
-        int rc = plen ? cs_reader_seek(e->reader, CS_DB_CHILDREN, prefix, plen, &k, &v) : -1;
-        for (; rc == CS_OK && k.len >= plen && memcmp(k.data, prefix, plen) == 0;
-             rc = cs_reader_next(e->reader, CS_DB_CHILDREN, &k, &v)) {
-            cs_entry_t child;
-            if (v.len < 2 || v.len - 1 >= CS_CODE_MAX ||
-                s_get_entry(e, rel, ((const uint8_t *)v.data)[0], (const char *)v.data + 1,
-                            v.len - 1, &child) != CS_OK) {
-                continue;
-            }
-            if (child.billable && h->n < CS_HINT_MAX) {
-                h->codes[h->n++] = child.display;
-                size_t n = child.display.len < CS_CODE_MAX - 1 ? child.display.len
-                                                               : CS_CODE_MAX - 1;
-                memcpy(h->last, child.display.ptr, n);
-                h->last[n] = '\0';
-            }
-            if (tail < QUEUE) {
-                memcpy(queue[tail], (const char *)v.data + 1, v.len - 1);
-                queue[tail][v.len - 1] = '\0';
-                qcls[tail++] = ((const uint8_t *)v.data)[0];
-            }
-        }
-    }
-}
-
-static void s_hint_for(cs_engine_t *e, uint32_t rel, const cs_code_t *code, s_hint_t *h)
-{
-    memset(h, 0, sizeof *h);
-    size_t klen = strlen(code->key);
-    if (code->cls == CS_CLASS_CODE) {
-        s_collect_hint(e, rel, code->key, klen, code->key, klen, h);
-        if (h->n == 0) {
-            s_hint_descendants(e, rel, code, h);
-            return;
-        }
-        /* A header that only lacks its 7th character: every billable code below it is the
-         * header, padded with placeholder X to six characters, plus one character. */
-        if (h->n > 0 && klen < 7 && h->codes[0].len > 0) {
-            char want[CS_CODE_MAX];
-            size_t n = 0;
-            for (size_t i = 0; i < klen; i++) {
-                want[n++] = code->key[i];
-            }
-            while (n < 6) {
-                want[n++] = 'X';
-            }
-            char got[CS_CODE_MAX];
-            size_t g = 0;
-            for (size_t i = 0; i < h->codes[0].len && g < sizeof got - 1; i++) {
-                if (h->codes[0].ptr[i] != '.') {
-                    got[g++] = h->codes[0].ptr[i];
-                }
-            }
-            h->seventh = g == 7 && memcmp(got, want, 6) == 0;
-        }
-        return;
-    }
-    char lo[CS_CODE_MAX], hi[CS_CODE_MAX];
-    size_t lolen, hilen;
-    if (s_edge_code(e, rel, code->cls, code->key, klen, 0, lo, &lolen) == CS_OK &&
-        s_edge_code(e, rel, code->cls, code->key, klen, 1, hi, &hilen) == CS_OK) {
-        s_collect_hint(e, rel, lo, lolen, hi, hilen, h);
-    }
-}
-
-static void s_not_billable(cs_engine_t *e, const s_ctx_t *ctx, const cs_code_t *code,
-                           const cs_entry_t *ent, cs_validation_t *v, cs_out_t *out)
-{
-    s_hint_t h;
-    s_hint_for(e, ctx->rel.id, code, &h);
-    char msg[256];
-    const char *what = h.seventh ? "needs a 7th character" : "is a header, not billable";
-    if (h.n == 0) {
-        snprintf(msg, sizeof msg, "%s %s, and no billable code lies under it", code->display,
-                 what);
-    } else if (h.last[0] && (h.codes[h.n - 1].len != strlen(h.last) ||
-                             memcmp(h.codes[h.n - 1].ptr, h.last, strlen(h.last)) != 0 ||
-                             h.n > 1)) {
-        snprintf(msg, sizeof msg, "%s %s: pick one of %.*s\xe2\x80\xa6%s", code->display, what,
-                 (int)h.codes[0].len, h.codes[0].ptr, h.last);
-    } else {
-        snprintf(msg, sizeof msg, "%s %s: use %.*s", code->display, what, (int)h.codes[0].len,
-                 h.codes[0].ptr);
-    }
-    v->reason = CS_REASON_NOT_BILLABLE;
-    v->code = (cs_span_t){code->display, strlen(code->display)};
-    v->kind = ent->kind;
-    v->message = msg;
-    v->hint = h.codes;
-    v->n_hint = h.n;
-    cs_out_validation(out, v);
-}
-
-/* Releases of the request's system, other than the one answering, that hold code. */
-static size_t s_valid_in(cs_engine_t *e, s_ctx_t *ctx, const cs_code_t *code,
-                         const char **labels)
-{
-    s_ctx_list(e, ctx);
-    size_t n = 0;
-    size_t slen = strlen(ctx->sys->name);
-    for (size_t i = 0; i < ctx->n_all && n < CS_VALID_IN_MAX; i++) {
-        const cs_release_t *r = &ctx->all[i];
-        cs_entry_t ent;
-        if (r->id == ctx->rel.id || r->n_maps || strlen(r->system) != slen ||
-            memcmp(r->system, ctx->sys->name, slen) != 0) {
-            continue;
-        }
-        if (s_find(e, r->id, code, &ent) == CS_OK) {
-            labels[n++] = r->label;
-        }
-    }
-    return n;
-}
-
-/* Codes that a loaded conversion table (a map of the system onto itself) gives for code. */
-static size_t s_replaced_by(cs_engine_t *e, s_ctx_t *ctx, const cs_code_t *code,
-                            cs_span_t *out)
-{
-    s_ctx_list(e, ctx);
-    size_t n = 0;
-    for (size_t i = 0; i < ctx->n_all; i++) {
-        const cs_release_t *r = &ctx->all[i];
-        for (uint32_t m = 0; r->status == CS_REL_ACTIVE && m < r->n_maps; m++) {
-            if (strcmp(r->maps[m].from, ctx->sys->name) != 0 ||
-                strcmp(r->maps[m].to, ctx->sys->name) != 0) {
-                continue;
-            }
-            cs_maps_iter_t it;
-            cs_map_hit_t hit;
-            int more = cs_maps_first(&it, e->reader, r->id, (uint8_t)m, code->key,
-                                     strlen(code->key), 0, &hit);
-            for (; more && n < CS_REPLACED_MAX; more = cs_maps_next(&it, &hit)) {
-                int seen = hit.display.len == 0 || s_span_eq(hit.display, (cs_span_t){
-                    code->display, strlen(code->display)});
-                for (size_t k = 0; k < n && !seen; k++) {
-                    seen = s_span_eq(out[k], hit.display);
-                }
-                if (!seen) {
-                    out[n++] = hit.display;
-                }
-            }
-        }
-    }
-    return n;
-}
-
-/* not_effective: why, where the code is valid, what replaced it. */
-static void s_not_effective(cs_engine_t *e, s_ctx_t *ctx, const cs_code_t *code,
-                            const char *why, const char **labels, size_t n_labels,
-                            cs_validation_t *v, cs_out_t *out)
-{
-    cs_span_t repl[CS_REPLACED_MAX];
-    size_t n_repl = s_replaced_by(e, ctx, code, repl);
-    char msg[320];
-    int len = snprintf(msg, sizeof msg, "%s %s", code->display, why);
-    for (size_t i = 0; i < n_labels && i < 4 && len > 0 && (size_t)len < sizeof msg; i++) {
-        len += snprintf(msg + len, sizeof msg - (size_t)len, "%s%s",
-                        i == 0 ? "; it is a code of release " : ", ", labels[i]);
-    }
-    for (size_t i = 0; i < n_repl && i < 4 && len > 0 && (size_t)len < sizeof msg; i++) {
-        len += snprintf(msg + len, sizeof msg - (size_t)len, "%s%.*s",
-                        i == 0 ? "; replaced by " : ", ", (int)repl[i].len, repl[i].ptr);
-    }
-    v->reason = CS_REASON_NOT_EFFECTIVE;
-    v->code = (cs_span_t){code->display, strlen(code->display)};
-    v->message = msg;
-    v->valid_in = labels;
-    v->n_valid_in = (uint32_t)n_labels;
-    v->replaced_by = repl;
-    v->n_replaced_by = (uint32_t)n_repl;
-    cs_out_validation(out, v);
-}
-
-/* The code is in the release, but the date of service falls outside its own dates (an
- * HCPCS code terminated before the date, or added after it), or, without a date, it ended
- * before its release took effect (the HCPCS 2025 file still lists codes terminated in 2017):
- * the reason, else NULL. */
-static const char *s_outside_dates(const s_ctx_t *ctx, const cs_entry_t *ent, char *buf,
-                                   size_t cap)
-{
-    const cs_request_t *req = ctx->req;
-    char d[11], when[11];
-    int after = req->has_date && ent->valid_to && req->date > ent->valid_to;
-    int before = req->has_date && ent->valid_from && req->date < ent->valid_from;
-    if (!req->has_date && ent->valid_to && ent->valid_to < ctx->rel.effective_from) {
-        cs_date_format(ent->valid_to, d);
-        cs_date_format(ctx->rel.effective_from, when);
-        snprintf(buf, cap, "was terminated on %s, before release %.*s took effect on %s", d,
-                 (int)ctx->rel.label.len, ctx->rel.label.ptr, when);
-        return buf;
-    }
-    if (!after && !before) {
-        return NULL; /* the common case: no dates of its own */
-    }
-    cs_date_format(req->date, when);
-    cs_date_format(after ? ent->valid_to : ent->valid_from, d);
-    snprintf(buf, cap, after ? "was terminated on %s, before the date of service %s"
-                             : "takes effect on %s, after the date of service %s",
-             d, when);
-    return buf;
-}
-
-/* Validate one input; pre is its normalised form when the caller already has it. */
-static void s_validate_one(cs_engine_t *e, s_ctx_t *ctx, cs_str_t input, const cs_code_t *pre,
+/* One input into out; pre is its normalised form when the caller already has it. */
+static void s_validate_one(cs_validator_t *vx, cs_str_t input, const cs_code_t *pre,
                            cs_out_t *out)
 {
+    cs_validate_buf_t buf;
     cs_validation_t v;
-    memset(&v, 0, sizeof v);
-    v.input = (cs_span_t){input.ptr, input.len};
-    cs_code_t code;
-    cs_error_t nerr;
-    cs_error_clear(&nerr);
-    if (pre) {
-        code = *pre;
-    } else if (ctx->sys->system->normalize(input.ptr, input.len, &code, &nerr) != CS_OK) {
-        v.reason = CS_REASON_MALFORMED;
-        v.message = nerr.msg;
-        cs_out_validation(out, &v);
-        return;
-    }
-    cs_entry_t ent;
-    const char *labels[CS_VALID_IN_MAX];
-    if (s_find(e, ctx->rel.id, &code, &ent) != CS_OK) {
-        size_t n_labels = s_valid_in(e, ctx, &code, labels);
-        if (n_labels > 0) {
-            char why[160];
-            if (ctx->req->has_date) {
-                char d[11];
-                cs_date_format(ctx->req->date, d);
-                snprintf(why, sizeof why, "is not in effect on %s (release %.*s)", d,
-                         (int)ctx->rel.label.len, ctx->rel.label.ptr);
-            } else {
-                snprintf(why, sizeof why, "is not a code of release %.*s",
-                         (int)ctx->rel.label.len, ctx->rel.label.ptr);
-            }
-            s_not_effective(e, ctx, &code, why, labels, n_labels, &v, out);
-            return;
-        }
-        char msg[200];
-        snprintf(msg, sizeof msg, "%s is not a code of %s release %.*s", code.display,
-                 ctx->sys->name, (int)ctx->rel.label.len, ctx->rel.label.ptr);
-        v.reason = CS_REASON_UNKNOWN;
-        v.code = (cs_span_t){code.display, strlen(code.display)};
-        v.message = msg;
-        cs_out_validation(out, &v);
-        return;
-    }
-    char why[160];
-    if (s_outside_dates(ctx, &ent, why, sizeof why)) {
-        size_t n_labels = s_valid_in(e, ctx, &code, labels);
-        s_not_effective(e, ctx, &code, why, labels, n_labels, &v, out);
-        return;
-    }
-    if (!ent.billable) {
-        s_not_billable(e, ctx, &code, &ent, &v, out);
-        return;
-    }
-    v.code = ent.display;
-    v.title = ent.title;
+    cs_validate_code(vx, input, pre, &buf, &v);
     cs_out_validation(out, &v);
 }
 
@@ -856,7 +434,7 @@ static void s_ahead_fill(s_ctx_t *ctx, const cs_codeidx_t *idx, cs_str_t input, 
     }
 }
 
-static void s_validate_ahead(cs_engine_t *e, s_ctx_t *ctx, const cs_codeidx_t *idx,
+static void s_validate_ahead(s_ctx_t *ctx, cs_validator_t *vx, const cs_codeidx_t *idx,
                              uint32_t lo, uint32_t hi, cs_out_t *out)
 {
     const cs_request_t *req = ctx->req;
@@ -870,7 +448,7 @@ static void s_validate_ahead(cs_engine_t *e, s_ctx_t *ctx, const cs_codeidx_t *i
             cs_codeidx_prefetch(idx, ring[mid % S_AHEAD].hash, 1);
         }
         s_ahead_t *cur = &ring[i % S_AHEAD];
-        s_validate_one(e, ctx, cs_request_code_at(req, i), cur->ok ? &cur->code : NULL, out);
+        s_validate_one(vx, cs_request_code_at(req, i), cur->ok ? &cur->code : NULL, out);
         if (i + S_AHEAD < hi) {
             s_ahead_fill(ctx, idx, cs_request_code_at(req, i + S_AHEAD), cur);
         }
@@ -894,15 +472,17 @@ static cs_proto_err_t s_validate_range(cs_engine_t *e, const cs_request_t *req, 
         cs_out_cstr(out, "results");
         cs_out_array(out, req->n_codes);
     }
+    cs_validator_t vx;
+    cs_validator_init(&vx, e->reader, &e->index, ctx.sys, &ctx.rel, req->has_date, req->date);
     const cs_codeidx_t *idx = cs_codeidx_holder_get(&e->index, ctx.rel.id);
     if (idx && hi - lo >= 2 * S_AHEAD) {
-        s_validate_ahead(e, &ctx, idx, lo, hi, out);
+        s_validate_ahead(&ctx, &vx, idx, lo, hi, out);
     } else {
         for (uint32_t i = lo; i < hi; i++) {
-            s_validate_one(e, &ctx, cs_request_code_at(req, i), NULL, out);
+            s_validate_one(&vx, cs_request_code_at(req, i), NULL, out);
         }
     }
-    s_ctx_free(&ctx);
+    cs_validator_fini(&vx);
     return CS_PERR_NONE;
 }
 

@@ -21,8 +21,6 @@
 extern "C" {
 #endif
 
-#define CS_HINT_MAX 20 /* billable codes listed under a header */
-
 typedef struct cs_engine cs_engine_t;
 
 /* A new engine over store and plugins (both borrowed; they must outlive it). NULL with err
