@@ -164,9 +164,25 @@ int cs_tsv_emit(cs_text_t *t, unsigned line, const char *map, const char *from,
     return rc;
 }
 
+/* A CMS text file: fields split at *(const char *)how, blank lines allowed. */
+static int s_read_text(cs_text_t *t, const char *path, char *buf, const void *how,
+                       cs_tsv_fn fn, void *ud)
+{
+    return cs_tsv_read_sep(t, path, buf, *(const char *)how, 1, fn, ud);
+}
+
 int cs_tsv_load_notice(const cs_host_api_t *host, cs_sink_t *sink, const char *const *files,
                        size_t n_files, cs_error_t *err, char sep, cs_tsv_fn fn,
                        size_t state_size, const char *what)
+{
+    return cs_tsv_load_notice_with(host, sink, files, n_files, err, s_read_text, &sep, fn,
+                                   state_size, what);
+}
+
+int cs_tsv_load_notice_with(const cs_host_api_t *host, cs_sink_t *sink,
+                            const char *const *files, size_t n_files, cs_error_t *err,
+                            cs_tsv_file_fn read, const void *how, cs_tsv_fn fn,
+                            size_t state_size, const char *what)
 {
     if (!host || !files || !CS_HOST_HAS(host, emit_map)) {
         return cs_error_set(err, CS_EINVAL, "%s: no host, no files, or no emit_map", what);
@@ -178,7 +194,7 @@ int cs_tsv_load_notice(const cs_host_api_t *host, cs_sink_t *sink, const char *c
         cs_text_t t = {0};
         memset(state, 0, state_size < sizeof(int) ? sizeof(int) : state_size);
         cs_text_begin(&t, host, sink, err);
-        rc = files[i] ? cs_tsv_read_sep(&t, files[i], buf, sep, 1, fn, state)
+        rc = files[i] ? read(&t, files[i], buf, how, fn, state)
                       : cs_error_set(err, CS_EINVAL, "%s: file %zu is NULL", what, i + 1);
         if (rc == CS_OK && !*(int *)state) {
             rc = cs_text_fail(&t, CS_EMALFORMED, 0, 0, "no header line: not %s", what);

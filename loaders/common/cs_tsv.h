@@ -49,6 +49,17 @@ int cs_tsv_load_notice(const cs_host_api_t *host, cs_sink_t *sink, const char *c
                        size_t n_files, cs_error_t *err, char sep, cs_tsv_fn fn,
                        size_t state_size, const char *what);
 
+/* How a notice loader reads one file: path into fn (ud its state), as the format how
+ * (the reader's own) says; buf holds CS_TEXT_BUF_SIZE + 1 bytes. CS_OK or the failure. */
+typedef int (*cs_tsv_file_fn)(cs_text_t *t, const char *path, char *buf, const void *how,
+                              cs_tsv_fn fn, void *ud);
+
+/* cs_tsv_load_notice with each file read by read (cs_tsv_xlsx.h reads spreadsheets too). */
+int cs_tsv_load_notice_with(const cs_host_api_t *host, cs_sink_t *sink,
+                            const char *const *files, size_t n_files, cs_error_t *err,
+                            cs_tsv_file_fn read, const void *how, cs_tsv_fn fn,
+                            size_t state_size, const char *what);
+
 /* 1 when every file holds, within its first 40 lines, a line starting with prefix. */
 int cs_tsv_sniff_prefix(const char *const *files, size_t n_files, const char *prefix);
 

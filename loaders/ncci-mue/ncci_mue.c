@@ -7,7 +7,10 @@
  * adjudication indicator ("1 Line Edit", "2 Date of Service Edit: Policy", "3 Date of Service
  * Edit: Clinical") and the rationale; a field holding a comma is quoted. Each becomes a no-map
  * row of list "mue-cpt" or "mue-hcpcs" (a digit first is CPT, a letter HCPCS Level II), its
- * relationship "<value> <indicator text>". The xlsx twin is not read yet.
+ * relationship "<value> <indicator text>".
+ *
+ * The xlsx twin (a file that is a zip archive) is read from its first sheet, a row of cells
+ * for a line of fields (loaders/common/cs_tsv_xlsx.h), through the same row reading.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +18,7 @@
 
 #include "../common/cs_text.h"
 #include "../common/cs_tsv.h"
+#include "../common/cs_tsv_xlsx.h"
 #include "codeset/cs_plugin.h"
 
 static const char s_header[] = "HCPCS/CPT Code";
@@ -56,13 +60,16 @@ static int s_row(void *ud, cs_text_t *t, const cs_tsv_row_t *row)
 static int s_load(const cs_host_api_t *host, cs_sink_t *sink, const char *const *files,
                   size_t n_files, cs_error_t *err)
 {
-    return cs_tsv_load_notice(host, sink, files, n_files, err, ',', s_row, sizeof(int),
-                              "an MUE file (HCPCS/CPT Code, MUE Value, ...)");
+    return cs_tsv_load_notice_any(host, sink, files, n_files, err, ',', 4, s_row, sizeof(int),
+                                  "an MUE file (HCPCS/CPT Code, MUE Value, ...)");
 }
 
+/* The header line, or in a workbook a row starting with its first two cells. */
 static int s_sniff(const char *const *files, size_t n_files)
 {
-    return cs_tsv_sniff_prefix(files, n_files, "HCPCS/CPT Code,MUE Value,");
+    static const char *const first[] = {s_header, "MUE Value"};
+    return cs_tsv_sniff_prefix(files, n_files, "HCPCS/CPT Code,MUE Value,") ||
+           cs_tsv_sniff_xlsx(files, n_files, first, 2);
 }
 
 static const char *const s_systems[] = {"ncci-mue", NULL};
@@ -79,7 +86,7 @@ CS_PLUGIN_EXPORT const cs_plugin_desc_t cs_plugin_ncci_mue = {
     .kind = CS_PLUGIN_LOADER,
     .name = "ncci-mue",
     .version = "1.0.0",
-    .title = "CMS NCCI medically unlikely edits (CSV)",
+    .title = "CMS NCCI medically unlikely edits (CSV or xlsx)",
     .system = NULL,
     .loader = &s_ops,
 };

@@ -1,3 +1,6 @@
-# ncci-mue: the shared line reading and delimited lists (loaders/common/, hidden).
+# ncci-mue: the shared line reading, delimited lists and xlsx reader (loaders/common/, hidden)
+# and libzip, for the xlsx twin.
 $(BUILD)/plugins/ncci-mue.so: $(BUILD)/obj/loaders/common/cs_text.o \
-                        $(BUILD)/obj/loaders/common/cs_tsv.o
+                        $(BUILD)/obj/loaders/common/cs_tsv.o \
+                        $(BUILD)/obj/loaders/common/cs_tsv_xlsx.o $(XLSX_OBJ)
+PLUGIN_LIBS_ncci-mue := $(ZIP_LIBS)

@@ -12,8 +12,12 @@
  * (YYYYMMDD), deletion date (YYYYMMDD, or "*" for none), modifier indicator (0, 1 or 9) and
  * the rationale. Each edit becomes a no-map row of list "ptp-cpt" or "ptp-hcpcs" (by column
  * 1's shape: a digit first is CPT, a letter HCPCS Level II) keyed by column 1, its
- * relationship "<column 2> <effective> <deletion or 0> <indicator>". The xlsx twin is not
- * read yet.
+ * relationship "<column 2> <effective> <deletion or 0> <indicator>".
+ *
+ * The xlsx twin (a file that is a zip archive) is read from its first sheet, a row of cells
+ * for a line of fields (loaders/common/cs_tsv_xlsx.h), through the same row reading: the same
+ * notice, header and columns, the same checks, the same rows, its faults at the sheet's row
+ * and column.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +25,7 @@
 
 #include "../common/cs_text.h"
 #include "../common/cs_tsv.h"
+#include "../common/cs_tsv_xlsx.h"
 #include "codeset/cs_plugin.h"
 
 typedef struct s_load {
@@ -95,14 +100,17 @@ static int s_row(void *ud, cs_text_t *t, const cs_tsv_row_t *row)
 static int s_load(const cs_host_api_t *host, cs_sink_t *sink, const char *const *files,
                   size_t n_files, cs_error_t *err)
 {
-    return cs_tsv_load_notice(host, sink, files, n_files, err, '\t', s_row, sizeof(s_load_t),
-                              "an NCCI PTP file (Column 1, Column 2, ...)");
+    return cs_tsv_load_notice_any(host, sink, files, n_files, err, '\t', 7, s_row,
+                                  sizeof(s_load_t), "an NCCI PTP file (Column 1, Column 2, ...)");
 }
 
-/* Within its first lines, a line starting "Column 1<TAB>Column 2<TAB>". */
+/* Within its first lines, a line starting "Column 1<TAB>Column 2<TAB>", or, in a workbook, a
+ * row starting with cells "Column 1" and "Column 2". */
 static int s_sniff(const char *const *files, size_t n_files)
 {
-    return cs_tsv_sniff_prefix(files, n_files, "Column 1\tColumn 2\t");
+    static const char *const first[] = {"Column 1", "Column 2"};
+    return cs_tsv_sniff_prefix(files, n_files, "Column 1\tColumn 2\t") ||
+           cs_tsv_sniff_xlsx(files, n_files, first, 2);
 }
 
 static const char *const s_systems[] = {"ncci-ptp", NULL};
@@ -119,7 +127,7 @@ CS_PLUGIN_EXPORT const cs_plugin_desc_t cs_plugin_ncci_ptp = {
     .kind = CS_PLUGIN_LOADER,
     .name = "ncci-ptp",
     .version = "1.0.0",
-    .title = "CMS NCCI procedure-to-procedure edits (tab-delimited text)",
+    .title = "CMS NCCI procedure-to-procedure edits (tab-delimited text or xlsx)",
     .system = NULL,
     .loader = &s_ops,
 };
