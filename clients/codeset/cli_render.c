@@ -516,8 +516,36 @@ void cs_cli_render_releases(const cs_cli_t *cli, const msgpack_object *reply)
     cs_cli_table_destroy(&t);
 }
 
+/* An edit set's diff: each list's added, deleted and changed rows (code and the row's data). */
+static void s_render_set_diff(const cs_cli_t *cli, const msgpack_object *lists)
+{
+    static const char *const kinds[] = {"added", "deleted", "changed"};
+    for (uint32_t i = 0; i < lists->via.array.size; i++) {
+        const msgpack_object *l = &lists->via.array.ptr[i];
+        char name[64], sys[32], total[64], title[160];
+        cs_cli_msg_text(cs_cli_msg_get(l, "list"), name, sizeof name);
+        cs_cli_msg_text(cs_cli_msg_get(l, "system"), sys, sizeof sys);
+        fprintf(cli->out, "list %s (%s):\n", name, sys);
+        for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+            cs_cli_msg_text(cs_cli_msg_get(cs_cli_msg_get(l, "counts"), kinds[k]), total,
+                            sizeof total);
+            snprintf(title, sizeof title, "%s, %s in all", kinds[k], total);
+            static const char *const rows[] = {"code", "data"};
+            static const char *const changes[] = {"code", "old_data", "new_data"};
+            int chg = strcmp(kinds[k], "changed") == 0;
+            s_render_list(cli, title, cs_cli_msg_get(l, kinds[k]), chg ? changes : rows,
+                          chg ? 3 : 2, 2);
+        }
+    }
+}
+
 void cs_cli_render_diff(const cs_cli_t *cli, const msgpack_object *reply)
 {
+    const msgpack_object *sets = cs_cli_msg_get(reply, "lists");
+    if (cs_cli_msg_is(sets, MSGPACK_OBJECT_ARRAY)) {
+        s_render_set_diff(cli, sets);
+        return;
+    }
     const msgpack_object *counts = cs_cli_msg_get(reply, "counts");
     static const char *const lists[] = {"added", "deleted", "revised", "billable_changed"};
     char total[64];

@@ -7,6 +7,7 @@
 
 #include "engine/cs_crosswalk.h"
 #include "engine/cs_diff.h"
+#include "engine/cs_diff_sets.h"
 #include "engine/cs_index_answer.h"
 #include "engine/cs_op.h"
 #include "engine/cs_resolve.h"
@@ -598,8 +599,53 @@ static cs_proto_err_t s_search(cs_engine_t *e, const cs_request_t *req, cs_out_t
 
 /* ---- diff ---- */
 
+/* A diff of an edit set (no system plugin has its name, and its releases are edit sets):
+ * "release" (else the newest) against "to_release". -1 when req names no edit set. */
+static int s_diff_set(cs_engine_t *e, const cs_request_t *req, cs_out_t *out,
+                      cs_proto_err_t *perr)
+{
+    cs_resolved_t from, to;
+    const char *sys = req->system.ptr;
+    size_t slen = req->system.len;
+    if (cs_plugin_host_system(e->plugins, sys, slen) ||
+        cs_catalog_newest(e->reader, sys, slen, &from) != CS_OK) {
+        return -1;
+    }
+    cs_release_t a, b;
+    if (cs_catalog_read(e->reader, from.id, &a) != CS_OK || !cs_diff_sets_is_set(&a)) {
+        return -1;
+    }
+    char lbuf[80];
+    cs_str_t labels[2] = {req->release, req->to_release};
+    cs_resolved_t *rels[2] = {&from, &to};
+    for (int i = 0; i < 2; i++) {
+        if ((i == 1 || labels[i].len) &&
+            cs_catalog_by_label(e->reader, sys, slen, labels[i].ptr, labels[i].len, rels[i]) !=
+                CS_OK) {
+            *perr = cs_reply_errorf(out, req, CS_PERR_UNKNOWN_RELEASE, "%s has no release '%s'",
+                                    a.system, cs_str_printable(labels[i], lbuf, sizeof lbuf));
+            return 0;
+        }
+        *perr = s_refuse_failed(e, req, out, a.system, rels[i]);
+        if (*perr != CS_PERR_NONE) {
+            return 0;
+        }
+    }
+    if (cs_catalog_read(e->reader, from.id, &a) != CS_OK ||
+        cs_catalog_read(e->reader, to.id, &b) != CS_OK) {
+        *perr = cs_reply_errorf(out, req, CS_PERR_INTERNAL, "a release record is unreadable");
+        return 0;
+    }
+    *perr = cs_diff_sets_answer(e->reader, e->plugins, &a, &b, req, out);
+    return 0;
+}
+
 static cs_proto_err_t s_diff(cs_engine_t *e, const cs_request_t *req, cs_out_t *out)
 {
+    cs_proto_err_t set_err;
+    if (s_diff_set(e, req, out, &set_err) == 0) {
+        return set_err;
+    }
     s_ctx_t ctx;
     cs_proto_err_t perr = s_resolve(e, req, out, &ctx); /* "release" pins the older one */
     if (perr != CS_PERR_NONE) {

@@ -122,3 +122,50 @@ int cs_maps_next(cs_maps_iter_t *it, cs_map_hit_t *hit)
     int rc = cs_reader_next(it->reader, it->db, &k, &v);
     return s_step(it, rc, &k, &v, hit);
 }
+
+/* A scanned row: the map's prefix, a code, the 0 separator and the seq. */
+static int s_scan_step(cs_maps_iter_t *it, int rc, const cs_val_t *k, const cs_val_t *v,
+                       cs_map_hit_t *hit, cs_span_t *code)
+{
+    if (rc != CS_OK || k->len < it->plen + 6 || memcmp(k->data, it->prefix, it->plen) != 0) {
+        return 0;
+    }
+    const char *key = (const char *)k->data;
+    size_t clen = k->len - it->plen - 5;
+    if (key[it->plen + clen] != 0) {
+        return 0; /* not a row key: a store written otherwise */
+    }
+    *code = (cs_span_t){key + it->plen, clen};
+    return s_decode(v, hit);
+}
+
+int cs_maps_scan(cs_maps_iter_t *it, cs_reader_t *r, uint32_t release, uint8_t map,
+                 const char *after, size_t alen, cs_map_hit_t *hit, cs_span_t *code)
+{
+    it->reader = r;
+    it->db = CS_DB_MAPS;
+    cs_key_put_u32(it->prefix, release);
+    it->prefix[4] = map;
+    it->plen = 5;
+    uint8_t start[CS_STORE_KEY_MAX];
+    size_t slen = 5;
+    memcpy(start, it->prefix, 5);
+    if (after) {
+        if (alen == 0 || alen >= CS_CODE_MAX) {
+            return 0;
+        }
+        memcpy(start + 5, after, alen);
+        start[5 + alen] = 1; /* past the code's rows ([code][0][seq]), before any longer code */
+        slen = 6 + alen;
+    }
+    cs_val_t k, v;
+    int rc = cs_reader_seek(r, CS_DB_MAPS, start, slen, &k, &v);
+    return s_scan_step(it, rc, &k, &v, hit, code);
+}
+
+int cs_maps_scan_next(cs_maps_iter_t *it, cs_map_hit_t *hit, cs_span_t *code)
+{
+    cs_val_t k, v;
+    int rc = cs_reader_next(it->reader, it->db, &k, &v);
+    return s_scan_step(it, rc, &k, &v, hit, code);
+}

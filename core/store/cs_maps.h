@@ -50,6 +50,16 @@ int cs_maps_first(cs_maps_iter_t *it, cs_reader_t *r, uint32_t release, uint8_t 
                   const char *key, size_t klen, int reverse, cs_map_hit_t *hit);
 int cs_maps_next(cs_maps_iter_t *it, cs_map_hit_t *hit);
 
+/* Iterate every row of one map in key order: its codes in byte order, a code's rows in
+ * emission order. cs_maps_scan starts at the first code after the code key after[0..alen)
+ * (NULL: at the first code), then cs_maps_scan_next while it returns 1; *code gets each row's
+ * source key (borrowed, like hit). The scan uses the reader's CS_DB_MAPS cursor: a
+ * cs_maps_first in between moves it, and the scan is resumed with cs_maps_scan after the last
+ * code read. */
+int cs_maps_scan(cs_maps_iter_t *it, cs_reader_t *r, uint32_t release, uint8_t map,
+                 const char *after, size_t alen, cs_map_hit_t *hit, cs_span_t *code);
+int cs_maps_scan_next(cs_maps_iter_t *it, cs_map_hit_t *hit, cs_span_t *code);
+
 #ifdef __cplusplus
 }
 #endif
