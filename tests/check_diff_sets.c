@@ -7,6 +7,7 @@
  *     changed in each way (a modifier indicator, a deletion date, an MUE value), one deleted,
  *     one added, and a list (ptp-cpt) gone;
  *   - the CLI's `codeset diff` prints them;
+ *   - the load job's reply reports an edit set's rows against their releases (`lists`);
  *   - a system diff still answers as before, an unknown set is still unknown_system.
  * Skips, saying so, where ../shared/data is absent (the NCCI part runs without it). */
 #include <check.h>
@@ -31,6 +32,8 @@ static int s_have; /* the POA and MCE files are there and loaded */
 static char s_tmp[PATH_MAX];
 static char s_ptp2[PATH_MAX], s_mue2[PATH_MAX];
 
+static char s_poa_lists[512]; /* the job reply's report of the FY2025 POA load's lists */
+
 static void s_load(cs_tclient_t *admin, const char *loader, const char *label, const char *eff,
                    const char *f1, const char *f2)
 {
@@ -41,6 +44,9 @@ static void s_load(cs_tclient_t *admin, const char *loader, const char *label, c
     char msg[300] = "";
     cs_obj_cstr(cs_obj_get(cs_obj_get(r, "error"), "message"), msg, sizeof msg);
     ck_assert_msg(strcmp(state, "done") == 0, "load %s %s: %s %s", loader, label, state, msg);
+    if (strcmp(label, "FY2025") == 0) {
+        cs_obj_cstr(cs_obj_get(r, "lists"), s_poa_lists, sizeof s_poa_lists);
+    }
 }
 
 /* path <- the file at src with each line starting with a from[k] replaced by to[k] ("" to
@@ -187,12 +193,14 @@ static int s_strcmp(const void *a, const void *b)
 
 static void s_sort(s_set_t *set)
 {
-    qsort(set->s, set->n, sizeof *set->s, s_strcmp);
+    if (set->n) {
+        qsort(set->s, set->n, sizeof *set->s, s_strcmp);
+    }
 }
 
 static int s_has(const s_set_t *set, const char *e)
 {
-    return bsearch(&e, set->s, set->n, sizeof *set->s, s_strcmp) != NULL;
+    return set->n && bsearch(&e, set->s, set->n, sizeof *set->s, s_strcmp) != NULL;
 }
 
 static void s_free(s_set_t *set)
@@ -288,6 +296,9 @@ START_TEST(test_poa_fy2025_fy2026)
     s_same(&add, &got_add, "POA added");
     s_same(&del, &got_del, "POA deleted");
     ck_assert_uint_eq(got_chg.n, 0); /* a code is exempt or not: nothing to change */
+    /* the load's job reported its rows as unchecked: no ICD-10-CM release is loaded here */
+    ck_assert_msg(strstr(s_poa_lists, "38154 icd10cm rows unchecked (no icd10cm release in "
+                         "effect)"), "job lists: '%s'", s_poa_lists);
     ck_assert_uint_gt(add.n, 0);
     ck_assert_uint_gt(del.n, 0);
     /* a code's display form, as a diff of the system shows it */

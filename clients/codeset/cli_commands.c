@@ -539,6 +539,11 @@ static int s_load_wait(cs_cli_t *cli, cs_cli_conn_t *conn, const msgpack_object 
         } else if (!cli->json) {
             fprintf(cli->out, "loaded %s: %" PRIu64 " records in %.1f s\n", release,
                     s_u64(reply.root, "records"), s_now() - started);
+            char lists[512];
+            const msgpack_object *l = cs_cli_msg_get(reply.root, "lists");
+            if (l && cs_cli_msg_text(l, lists, sizeof lists)[0]) {
+                fprintf(cli->out, "its lists: %s\n", lists);
+            }
         }
         cs_cli_reply_release(&reply);
         return rc;

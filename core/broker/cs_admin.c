@@ -138,8 +138,8 @@ cs_proto_err_t cs_op_job(cs_op_ctx_t *ctx, const cs_request_t *req, cs_out_t *ou
         cs_reply_error(out, req, CS_PERR_BAD_REQUEST, "no such job");
         return CS_PERR_BAD_REQUEST;
     }
-    int failed = st.state == CS_JOB_FAILED;
-    cs_reply_begin(out, req, 1, 11 + (failed ? 2 : 0));
+    int failed = st.state == CS_JOB_FAILED, lists = st.lists[0] != '\0';
+    cs_reply_begin(out, req, 1, 11 + (failed ? 2 : 0) + (lists ? 1 : 0));
     cs_out_kv_str(out, "job", st.id);
     cs_out_kv_str(out, "state", s_state_name(st.state));
     cs_out_kv_int(out, "bytes_done", (int64_t)st.bytes_done);
@@ -152,6 +152,9 @@ cs_proto_err_t cs_op_job(cs_op_ctx_t *ctx, const cs_request_t *req, cs_out_t *ou
     cs_out_kv_str(out, "system", st.system);
     cs_out_kv_str(out, "release", st.label);
     cs_out_kv_str(out, "loader", st.loader[0] ? st.loader : NULL);
+    if (lists) {
+        cs_out_kv_str(out, "lists", st.lists); /* an edit set's rows against their releases */
+    }
     if (failed) {
         cs_out_kv_bool(out, "cancelled", st.cancelled);
         cs_out_cstr(out, "error");

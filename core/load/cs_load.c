@@ -701,9 +701,10 @@ static void *s_job_main(void *arg)
                   job->st.id, sys, rel.label, (unsigned long long)sink.records,
                   (unsigned long long)sink.codes, (unsigned long long)sink.billable,
                   job->st.seconds);
-        char lists[512];
+        char lists[sizeof job->st.lists];
         if (cs_listcheck_summary(&sink.lists, lists, sizeof lists) > 0) {
             CS_NOTICE("load %s %s/%s: its lists: %s", job->st.id, sys, rel.label, lists);
+            memcpy(job->st.lists, lists, sizeof lists);
         }
     } else {
         job->st.state = CS_JOB_FAILED;

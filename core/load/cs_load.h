@@ -58,6 +58,8 @@ typedef struct cs_job_status {
     char loader[64];     /* the loader's id; "" until sniffed */
     int cancelled;       /* 1: failed because the admin or a shutdown cancelled it */
     cs_error_t error;    /* code CS_OK unless failed */
+    char lists[512];     /* done: an edit set's lists against their systems' releases
+                          * (cs_listcheck_summary); "" for other loads */
 } cs_job_status_t;
 
 typedef struct cs_jobs cs_jobs_t;
