@@ -15,6 +15,8 @@
 #include "cs_test.h"
 
 #define T_TIMEOUT 120000
+#define S_CONV                                                                                 \
+    "icd10cm/conversion/ICD-10-CM-Conversion-Table-FY20-Effective-10-1-2019-corrected.csv"
 
 static const char *const s_codes[] = {"E11.9", "E11", "H40.11X0", "A00.00", "E11.9.9Z"};
 #define N_CODES (sizeof s_codes / sizeof s_codes[0])
@@ -83,9 +85,7 @@ START_TEST(test_lines_are_validate_results)
              cs_test_data_path("icd10cm/2016/icd10cm_order_2016.txt", o16, sizeof o16) &&
              cs_test_data_path("icd10cm/2017/icd10cm_tabular_2017.xml", x17, sizeof x17) &&
              cs_test_data_path("icd10cm/2017/icd10cm_order_2017.txt", o17, sizeof o17) &&
-             cs_test_data_path("icd10cm/conversion/"
-                               "ICD-10-CM-Conversion-Table-FY20-Effective-10-1-2019-corrected.csv", tab,
-                               sizeof tab);
+             cs_test_data_path(S_CONV, tab, sizeof tab);
     CS_SKIP_UNLESS_DATA(ok, "icd10cm/2016, icd10cm/2017 or the FY2020 conversion table");
     cs_daemon_t d;
     memset(&d, 0, sizeof d);

@@ -1,12 +1,13 @@
 /* check_ncci_xlsx.c: the xlsx twins of the NCCI files (loaders ncci-ptp and ncci-mue, through
  * loaders/common/cs_tsv_xlsx.c). The twins are made here from the synthetic text samples
  * (loaders/ncci-ptp/sample, loaders/ncci-mue/sample; no CMS NCCI file is available), a cell
- * for each field, digits as number cells as a spreadsheet keeps them, empty fields as skipped cells, the samples'
- * "SYNTHETIC SAMPLE" notice in their first row and sheet name. Then: the same rows from text
- * and xlsx through the recording mock host; the same claim replies from two live brokers, one
- * loaded with each, on ICD-10-CM FY2021 and HCPCS 2025 (skipped, saying so, where
- * ../shared/data is absent); and hostile workbooks (truncated, no sheet, a wrong header, a bad
- * cell, a cell past the columns), each failing at the file, row and column with why. */
+ * for each field, digits as number cells as a spreadsheet keeps them, empty fields as skipped
+ * cells, the samples' "SYNTHETIC SAMPLE" notice in their first row and sheet name. Then:
+ *   - the same rows from text and xlsx through the recording mock host;
+ *   - the same claim replies from two live brokers, one loaded with each, on ICD-10-CM FY2021
+ *     and HCPCS 2025 (skipped, saying so, where ../shared/data is absent);
+ *   - hostile workbooks (truncated, no sheet, a wrong header, a bad cell, a cell past the
+ *     columns), each failing at the file, row and column with why. */
 #include <check.h>
 #include <limits.h>
 #include <stdio.h>
@@ -77,7 +78,10 @@ static void s_cell(s_buf_t *b, unsigned row, size_t col, const char *f, size_t n
              digits ? "" : " t=\"inlineStr\"", digits ? "<v>" : "<is><t xml:space=\"preserve\">");
     s_puts(b, head);
     for (size_t i = 0; i < n; i++) {
-        const char *esc = f[i] == '&' ? "&amp;" : f[i] == '<' ? "&lt;" : f[i] == '>' ? "&gt;" : NULL;
+        const char *esc = f[i] == '&'   ? "&amp;"
+                          : f[i] == '<' ? "&lt;"
+                          : f[i] == '>' ? "&gt;"
+                                        : NULL;
         if (esc) {
             s_puts(b, esc);
         } else {

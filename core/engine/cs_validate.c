@@ -218,7 +218,8 @@ static void s_hint_descendants(cs_validator_t *vx, uint32_t rel, const cs_code_t
     }
 }
 
-static void s_hint_for(cs_validator_t *vx, uint32_t rel, const cs_code_t *code, cs_validate_hint_t *h)
+static void s_hint_for(cs_validator_t *vx, uint32_t rel, const cs_code_t *code,
+                       cs_validate_hint_t *h)
 {
     memset(h, 0, sizeof *h);
     size_t klen = strlen(code->key);
