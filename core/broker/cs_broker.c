@@ -193,7 +193,7 @@ static cs_proto_err_t s_dispatch(s_broker_t *b, const void *body, size_t len, in
         return e;
     }
     if (!is_admin && b->workers && cs_op_is_slow(req)) {
-        b->fwd_codes = def->flags & CS_OPF_SLICEABLE ? req->n_codes : 0;
+        b->fwd_codes = def->flags & CS_OPF_SLICEABLE ? cs_op_slice_units(req) : 0;
         cs_request_release(req);
         return S_FORWARD;
     }

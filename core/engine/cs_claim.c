@@ -31,6 +31,31 @@ void cs_claim_result_fini(cs_claim_result_t *res)
     memset(res, 0, sizeof *res);
 }
 
+#define S_KEEP_EDITS 256 /* edits a kept result holds room for (340 KB) */
+
+void cs_claim_result_trim(cs_claim_result_t *res)
+{
+    if (res->cap_edits > S_KEEP_EDITS) {
+        free(res->edits);
+        res->edits = NULL;
+        res->n_edits = res->cap_edits = 0;
+        res->n_lines = 0; /* the result is no longer whole */
+    }
+}
+
+size_t cs_claim_result_bytes(const cs_claim_result_t *res)
+{
+    size_t n = (size_t)res->cap_lines_ * sizeof *res->lines +
+               (size_t)res->cap_edits * sizeof *res->edits +
+               (size_t)res->cap_skipped * sizeof *res->skipped;
+    const cs_claim_run_t *run = res->run_;
+    if (run) {
+        n += sizeof *run + (size_t)run->cap_notes * sizeof *run->notes +
+             cs_claim_cache_bytes(&run->cache);
+    }
+    return n;
+}
+
 const char *cs_claim_reason_name(cs_claim_reason_t r)
 {
     static const char *const names[] = {"valid",        "malformed",     "unknown",
@@ -445,7 +470,7 @@ static int s_prepare(cs_claim_run_t *run, cs_claim_result_t *res, const cs_claim
     res->n_lines = n;
     run->memo = run->env->memo ? run->env->memo : &run->own_memo;
     run->index = run->env->index ? run->env->index : &run->own_index;
-    cs_claim_cache_begin(&run->cache, cs_reader_snapshot(run->env->reader));
+    cs_claim_cache_begin(&run->cache, run->env->reader);
     return 0;
 }
 

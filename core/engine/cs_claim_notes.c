@@ -60,9 +60,25 @@ static void s_parse_note(cs_claim_run_t *run, uint8_t type, const cs_entry_t *en
     s_keep_note(run, type, ent, text, refs, n > S_REFS_MAX ? S_REFS_MAX : n);
 }
 
+/* A manifestation's title, borrowed from the snapshot's map rather than from a code index:
+ * the cache outlives the request, and an index may be dropped after it (cs_codeidx.h), but
+ * the map holds still while the cache is kept (cs_claim_cache_begin). Rare: a few hundred
+ * codes. */
+static cs_span_t s_title_in_map(cs_claim_run_t *run, const cs_claim_centry_t *e)
+{
+    cs_codeidx_holder_t lmdb_only;
+    memset(&lmdb_only, 0, sizeof lmdb_only);
+    cs_entry_t ent;
+    if (cs_codeidx_entry(&lmdb_only, run->env->reader, run->cm_rel, e->cls, e->key,
+                         strlen(e->key), 0, &ent) != CS_OK) {
+        return (cs_span_t){0};
+    }
+    return ent.title;
+}
+
 /* What the chain walk needs of an entry's head: its display, parent and manifestation
  * title. */
-static void s_entry_head(cs_claim_centry_t *e, const cs_entry_t *ent)
+static void s_entry_head(cs_claim_run_t *run, cs_claim_centry_t *e, const cs_entry_t *ent)
 {
     e->found = 1;
     cs_claim_copy(e->display, sizeof e->display, ent->display.ptr, ent->display.len);
@@ -72,7 +88,7 @@ static void s_entry_head(cs_claim_centry_t *e, const cs_entry_t *ent)
         e->parent[ent->parent_key.len] = '\0';
     }
     if (ent->cls == CS_CLASS_CODE && s_contains(ent->title, s_elsewhere)) {
-        e->title = ent->title;
+        e->title = s_title_in_map(run, e);
     }
 }
 
@@ -124,7 +140,7 @@ static void s_entry_load_stored(cs_claim_run_t *run, cs_claim_centry_t *e)
                               0, &ent) != CS_OK) {
         return;
     }
-    s_entry_head(e, &ent);
+    s_entry_head(run, e, &ent);
     e->note_first = run->cache.n_notes;
     uint8_t key[CS_STORE_KEY_MAX];
     size_t n = cs_key_code(key, run->cm_rel, e->cls, e->key, klen);
@@ -151,7 +167,7 @@ static void s_entry_load(cs_claim_run_t *run, cs_claim_centry_t *e)
                          strlen(e->key), CS_CODEIDX_HAS_NOTES, &ent) != CS_OK) {
         return;
     }
-    s_entry_head(e, &ent);
+    s_entry_head(run, e, &ent);
     e->note_first = run->cache.n_notes;
     const uint8_t *pos = ent.notes;
     cs_span_t type, label, text;
