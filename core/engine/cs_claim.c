@@ -181,7 +181,7 @@ void cs_claim_add_used(cs_claim_run_t *run, const char *set, const char *label, 
     }
     if (res->n_used < CS_CLAIM_MAX_USED) {
         cs_claim_used_t *u = &res->used[res->n_used++];
-        snprintf(u->set, sizeof u->set, "%s", set);
+        cs_claim_strcpy(u->set, sizeof u->set, set);
         cs_claim_copy(u->label, sizeof u->label, label, llen);
     }
 }
@@ -194,11 +194,11 @@ void cs_claim_source(cs_claim_edit_t *e, const char *set, const char *release, c
         return;
     }
     cs_claim_source_t *s = &e->source;
-    snprintf(s->set, sizeof s->set, "%s", set);
-    snprintf(s->release, sizeof s->release, "%s", release);
-    snprintf(s->what, sizeof s->what, "%s", what);
-    snprintf(s->name, sizeof s->name, "%s", name ? name : "");
-    snprintf(s->on, sizeof s->on, "%s", on ? on : "");
+    cs_claim_strcpy(s->set, sizeof s->set, set);
+    cs_claim_strcpy(s->release, sizeof s->release, release);
+    cs_claim_strcpy(s->what, sizeof s->what, what);
+    cs_claim_strcpy(s->name, sizeof s->name, name ? name : "");
+    cs_claim_strcpy(s->on, sizeof s->on, on ? on : "");
     cs_claim_copy(s->text, sizeof s->text, text, text ? tlen : 0);
     s->derived = derived;
 }
@@ -298,7 +298,7 @@ static void s_check_code(cs_claim_run_t *run, uint32_t i, const cs_resolution_t 
         snprintf(l->message, sizeof l->message, "%s", nerr.msg);
         return;
     }
-    snprintf(l->code, sizeof l->code, "%s", inf->code.display);
+    cs_claim_strcpy(l->code, sizeof l->code, inf->code.display);
     cs_entry_t ent;
     if (cs_codeidx_entry(run->index, run->env->reader, rs->rel.id, inf->code.cls, inf->code.key,
                          strlen(inf->code.key), 0, &ent) != CS_OK) {

@@ -6,6 +6,7 @@
 #define CS_CLAIM_INT_H
 
 #include <stdarg.h>
+#include <string.h>
 
 #include "engine/cs_claim.h"
 #include "util/cs_coderef.h"
@@ -46,6 +47,7 @@ typedef struct cs_claim_centry {
     char display[CS_CODE_MAX]; /* entry: its display form */
     cs_span_t title;           /* entry: borrowed from the snapshot */
     uint32_t note_first, note_n; /* entry: its notes in the cache's notes[] */
+    uint32_t parent_pos;         /* entry: its parent's position + 1 in ents[], once met */
     uint32_t checked, hit;       /* list */
     int16_t lo[CS_RELEASE_MAX_MAPS], hi[CS_RELEASE_MAX_MAPS]; /* list: a row's age range */
 } cs_claim_centry_t;
@@ -54,7 +56,7 @@ typedef struct cs_claim_centry {
  * worth (CS_CLAIM_CACHE_CLAIM entries: 100 chains of 12 and 200 lines' list rows; notes and
  * references: far fewer than the margins below) of any of them, so that its arrays, which
  * double, never pass them: a result kept for good (the engine keeps one a thread) holds at
- * most 13.6 MB of entries (208 bytes), 0.5 MB of table, 3.7 MB of notes (56 bytes) and
+ * most 14.2 MB of entries (216 bytes), 0.5 MB of table, 3.7 MB of notes (56 bytes) and
  * 4.7 MB of the codes they name (18 bytes). */
 #define CS_CLAIM_CACHE_MAX 65536
 #define CS_CLAIM_CACHE_CLAIM 2048
@@ -172,6 +174,15 @@ void cs_claim_source(cs_claim_edit_t *e, const char *set, const char *release, c
 void cs_claim_date(int yyyymmdd, char out[11]);
 /* Copy at most cap-1 bytes of s[0..n), cut at a UTF-8 boundary, NUL-terminated. */
 void cs_claim_copy(char *dst, size_t cap, const char *s, size_t n);
+/* snprintf(dst, cap, "%s", s), byte for byte (cut at cap-1 bytes), without the formatting
+ * machinery: a claim copies a few dozen short strings. */
+static inline void cs_claim_strcpy(char *dst, size_t cap, const char *s)
+{
+    size_t n = strlen(s);
+    n = n < cap ? n : cap - 1;
+    memcpy(dst, s, n);
+    dst[n] = '\0';
+}
 
 /* The tabular's edits (cs_claim_notes.c): collect each diagnosis's notes and titles, then
  * excludes1, code_first, and manifestation_principal unless mce_manif (an MCE list answered
