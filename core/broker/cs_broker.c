@@ -96,8 +96,9 @@ typedef struct s_broker {
     uint64_t refused;           /* requests answered busy: their connection held too much */
     uint64_t dropped;           /* replies a client could not take (left, or queue full) */
     int forwarded;              /* a request went to the workers since the loop last looked */
-    uint32_t fwd_codes;         /* codes of the validate s_dispatch just left to the workers */
-    cs_slices_t *slices;        /* long validates being answered in slices */
+    uint32_t fwd_codes;         /* slicing units (cs_op_slice_units) of what s_dispatch just
+                                 * left to the workers */
+    cs_slices_t *slices;        /* long validates and claims answered in slices */
     char admin_path[PATH_MAX];  /* ipc socket file, for chmod and unlink */
 } s_broker_t;
 
