@@ -20,30 +20,40 @@
 static cs_daemon_t s_d;
 static int s_have;
 
-static void s_setup(void)
+/* Load ICD-10-CM FY2021 and the MCE v34 lists into d. */
+static void s_load_data(cs_daemon_t *d)
 {
     char xml[PATH_MAX], order[PATH_MAX], mce[PATH_MAX], cwd[PATH_MAX], ranges[PATH_MAX + 64];
-    s_have = cs_test_data_path("icd10cm/2021/icd10cm_tabular_2021.xml", xml, sizeof xml) &&
-             cs_test_data_path("icd10cm/2021/icd10cm_order_2021.txt", order, sizeof order) &&
-             cs_test_data_path("mce/MCE_Simple_Code_Edits_v34.txt", mce, sizeof mce);
+    ck_assert(cs_test_data_path("icd10cm/2021/icd10cm_tabular_2021.xml", xml, sizeof xml));
+    ck_assert(cs_test_data_path("icd10cm/2021/icd10cm_order_2021.txt", order, sizeof order));
+    ck_assert(cs_test_data_path("mce/MCE_Simple_Code_Edits_v34.txt", mce, sizeof mce));
+    cs_tclient_t *admin = cs_tclient_new(d->admin_ep);
+    ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
+    snprintf(ranges, sizeof ranges, "%s/loaders/mce-lists/mce_age_ranges.tsv", cwd);
+    char state[64];
+    const char *cm[] = {xml, order};
+    cs_daemon_load(d, admin, NULL, "2021", "2020-10-01", cm, 2, state, sizeof state,
+                   T_TIMEOUT);
+    ck_assert_str_eq(state, "done");
+    const char *m[] = {mce, ranges};
+    cs_daemon_load(d, admin, "mce-lists", "v34", "2016-10-01", m, 2, state, sizeof state,
+                   T_TIMEOUT);
+    ck_assert_str_eq(state, "done");
+    cs_tclient_destroy(&admin);
+}
+
+static void s_setup(void)
+{
+    char path[PATH_MAX];
+    s_have = cs_test_data_path("icd10cm/2021/icd10cm_tabular_2021.xml", path, sizeof path) &&
+             cs_test_data_path("icd10cm/2021/icd10cm_order_2021.txt", path, sizeof path) &&
+             cs_test_data_path("mce/MCE_Simple_Code_Edits_v34.txt", path, sizeof path);
     if (!s_have) {
         return;
     }
     memset(&s_d, 0, sizeof s_d);
     ck_assert_int_eq(cs_daemon_start(&s_d, NULL), 0);
-    cs_tclient_t *admin = cs_tclient_new(s_d.admin_ep);
-    ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
-    snprintf(ranges, sizeof ranges, "%s/loaders/mce-lists/mce_age_ranges.tsv", cwd);
-    char state[64];
-    const char *cm[] = {xml, order};
-    cs_daemon_load(&s_d, admin, NULL, "2021", "2020-10-01", cm, 2, state, sizeof state,
-                   T_TIMEOUT);
-    ck_assert_str_eq(state, "done");
-    const char *m[] = {mce, ranges};
-    cs_daemon_load(&s_d, admin, "mce-lists", "v34", "2016-10-01", m, 2, state, sizeof state,
-                   T_TIMEOUT);
-    ck_assert_str_eq(state, "done");
-    cs_tclient_destroy(&admin);
+    s_load_data(&s_d);
 }
 
 static void s_teardown(void)
@@ -277,6 +287,78 @@ START_TEST(test_claims_batch)
 }
 END_TEST
 
+/* Batches long enough to be cut into slices (8 claims and more: cs_slices.h) answered by
+ * two workers together are, byte for byte, the answers of one worker answering them whole,
+ * a failing claim in its place; and a worker's kept claim state (cs_claim.h) is dropped when
+ * an edit set is published: the next claim reads the new one. */
+START_TEST(test_claims_in_slices)
+{
+    SKIP_UNLESS();
+    cs_daemon_t one;
+    memset(&one, 0, sizeof one);
+    const char *whole[] = {"--workers", "1", NULL};
+    ck_assert_int_eq(cs_daemon_start(&one, whole), 0);
+    s_load_data(&one);
+    const char *sliced[] = {"--workers", "2", NULL};
+    cs_daemon_t two;
+    memset(&two, 0, sizeof two);
+    ck_assert_int_eq(cs_daemon_start(&two, sliced), 0);
+    s_load_data(&two);
+    cs_tclient_t *a = cs_tclient_new(two.query_ep), *b = cs_tclient_new(one.query_ep);
+    static const uint32_t sizes[] = {7, 8, 9, 64, 1001};
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        msgpack_sbuffer_clear(&sb);
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        s_batch(&pk, sizes[k], sizes[k] / 2);
+        char why[128];
+        const msgpack_object *r = cs_tclient_same_answer(a, b, sb.data, sb.size, why,
+                                                         sizeof why);
+        ck_assert_msg(r != NULL, "%u claims: %s", sizes[k], why);
+        ck_assert_uint_eq(cs_obj_get(r, "results")->via.array.size, sizes[k]);
+    }
+    msgpack_sbuffer_destroy(&sb);
+    /* the poa edit: skipped while no poa-exempt set is in effect, then answered */
+    static const char *const dx[] = {"E10.9", "E11.9"};
+    int before = 0, after = 0;
+    for (int round = 0; round < 2; round++) {
+        const msgpack_object *r = s_claim(b, "2021-03-01", dx, 2, NULL, NULL);
+        ck_assert(cs_obj_true(cs_obj_get(r, "ok")));
+        const msgpack_object *sk = cs_obj_get(r, "skipped");
+        int skipped = 0;
+        for (uint32_t i = 0; i < sk->via.array.size; i++) {
+            skipped += cs_obj_is_str(cs_obj_get(&sk->via.array.ptr[i], "edit"), "poa");
+        }
+        int has_set = cs_obj_get(cs_obj_get(r, "releases"), "poa-exempt") != NULL;
+        *(round ? &after : &before) = skipped && !has_set;
+        if (round == 0) {
+            char poa[PATH_MAX], state[64];
+            if (!cs_test_data_path("poa/POAexemptCodesFY25.txt", poa, sizeof poa)) {
+                after = 0;
+                break;
+            }
+            cs_tclient_t *admin = cs_tclient_new(one.admin_ep);
+            const char *f[] = {poa};
+            cs_daemon_load(&one, admin, "poa-exempt", "FY2025", "2020-10-01", f, 1, state,
+                           sizeof state, T_TIMEOUT);
+            ck_assert_str_eq(state, "done");
+            cs_tclient_destroy(&admin);
+        }
+    }
+    ck_assert_int_eq(before, 1);
+    ck_assert_int_eq(after, 0);
+    cs_tclient_destroy(&a);
+    cs_tclient_destroy(&b);
+    cs_daemon_t *ds[] = {&one, &two};
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(cs_daemon_stop(ds[i]), 0);
+        cs_daemon_cleanup(ds[i]);
+    }
+}
+END_TEST
+
 START_TEST(test_hostile_edit_set)
 {
     SKIP_UNLESS();
@@ -412,6 +494,7 @@ Suite *cs_claim_broker_suite(void)
     tcase_add_test(tc, test_claim_reply);
     tcase_add_test(tc, test_claim_errors);
     tcase_add_test(tc, test_claims_batch);
+    tcase_add_test(tc, test_claims_in_slices);
     tcase_add_test(tc, test_hostile_edit_set);
     tcase_add_test(tc, test_cli_claim);
     suite_add_tcase(s, tc);

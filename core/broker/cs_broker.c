@@ -96,8 +96,9 @@ typedef struct s_broker {
     uint64_t refused;           /* requests answered busy: their connection held too much */
     uint64_t dropped;           /* replies a client could not take (left, or queue full) */
     int forwarded;              /* a request went to the workers since the loop last looked */
-    uint32_t fwd_codes;         /* codes of the validate s_dispatch just left to the workers */
-    cs_slices_t *slices;        /* long validates being answered in slices */
+    uint32_t fwd_codes;         /* slicing units (cs_op_slice_units) of what s_dispatch just
+                                 * left to the workers */
+    cs_slices_t *slices;        /* long validates and claims answered in slices */
     char admin_path[PATH_MAX];  /* ipc socket file, for chmod and unlink */
 } s_broker_t;
 
@@ -193,7 +194,7 @@ static cs_proto_err_t s_dispatch(s_broker_t *b, const void *body, size_t len, in
         return e;
     }
     if (!is_admin && b->workers && cs_op_is_slow(req)) {
-        b->fwd_codes = def->flags & CS_OPF_SLICEABLE ? req->n_codes : 0;
+        b->fwd_codes = def->flags & CS_OPF_SLICEABLE ? cs_op_slice_units(req) : 0;
         cs_request_release(req);
         return S_FORWARD;
     }

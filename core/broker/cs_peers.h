@@ -40,7 +40,7 @@ typedef struct cs_peers cs_peers_t;
 typedef struct cs_handover {
     struct cs_handover *next; /* in its peer's queue */
     cs_peer_t *peer;          /* whose request it is */
-    uint32_t codes;           /* a validate's code count (for slicing), else 0 */
+    uint32_t codes;           /* its slicing units (cs_op_slice_units), else 0 */
     size_t bytes;             /* what it is charged to its peer */
     int n;                    /* frames */
     zmq_msg_t frames[];       /* envelope frames, then the body */

@@ -1,11 +1,13 @@
-/* cs_slices.h: a long validate answered in slices by the workers together, then joined.
+/* cs_slices.h: a long validate or claims answered in slices by the workers together, then
+ * joined.
  *
- * A validate of at least CS_SLICES_MIN codes is cut into slices of at least CS_SLICES_CODES
- * codes (one per worker, at most CS_SLICES_MAX): the workers answer them at the same time
- * (cs_engine_validate_part) and the joined reply is byte for byte the one a single worker
- * would give; on two cores 1,000 codes take half the time. Each slice reports the store
- * snapshot it read: when they differ (a release was published between them) or a slice
- * failed, the request is answered whole by one worker instead. At most CS_SLICES_JOINS
+ * A request of at least CS_SLICES_MIN units (cs_op_slice_units: a validate's codes; a claim
+ * of a claims weighs CS_OP_CLAIM_UNITS, so 8 claims or more) is cut into slices of at least
+ * CS_SLICES_CODES units (one per worker, at most CS_SLICES_MAX): the workers answer them at
+ * the same time (cs_engine_part) and the joined reply is byte for byte the one a single
+ * worker would give; on two cores 1,000 codes take half the time. Each slice reports the
+ * store snapshot it read: when they differ (a release was published between them) or a
+ * slice failed, the request is answered whole by one worker instead. At most CS_SLICES_JOINS
  * requests are joined at once; past that they go to one worker whole.
  *
  * The hand-over format is cs_workers.h's. Thread-safety: one thread (the broker's) owns a
@@ -51,7 +53,7 @@ cs_slices_t *cs_slices_new(cs_replypool_t *pool);
 /* Free it, closing what open joins hold. *s becomes NULL; NULL is accepted. */
 void cs_slices_destroy(cs_slices_t **s);
 
-/* Send h (a validate of h->codes codes) to the workers' socket ws in slices for workers
+/* Send h (a request of h->codes units) to the workers' socket ws in slices for workers
  * workers; its frames are taken. Returns the slices sent, or 0 when it is not worth it or
  * there is no room (h is left as it was: forward it whole). */
 int cs_slices_split(cs_slices_t *s, void *ws, int workers, cs_handover_t *h);

@@ -86,7 +86,7 @@ static cs_worker_meta_t s_answer(s_worker_t *wk, cs_request_t *req,
         /* the broker decoded it before handing it over: only a corrupt hand-over gets here */
         cs_reply_error(w, req, e, err.msg[0] ? err.msg : "malformed request");
     } else if (part) {
-        e = cs_engine_validate_part(wk->engine, req, part->lo, part->hi, part->index == 0, w,
+        e = cs_engine_part(wk->engine, req, part->lo, part->hi, part->index == 0, w,
                                     &snapshot);
     } else {
         cs_request_clamp_limit(req, wk->max_limit);

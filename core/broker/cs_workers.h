@@ -47,8 +47,8 @@ typedef struct cs_worker_meta {
  * broker's bound), the body, and on the way back the meta. */
 #define CS_WORKER_FRAMES(max_envelope) ((max_envelope) + 3)
 
-/* A part: one slice of a long validate, which the broker spreads over the workers so that
- * they answer it together, then joins (cs_engine_validate_part).
+/* A part: one slice of a long validate or claims, which the broker spreads over the workers so that
+ * they answer it together, then joins (cs_engine_part).
  *   to the workers:   [CS_WORKER_PART] [cs_worker_part_t] [request body]
  *   from the workers: [CS_WORKER_PART] [cs_worker_part_t] [packed slice] [cs_worker_meta_t] */
 #define CS_WORKER_PART_MAGIC 0x50415254u /* "PART": a check against a corrupt hand-over */

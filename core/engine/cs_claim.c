@@ -33,6 +33,31 @@ void cs_claim_result_fini(cs_claim_result_t *res)
     memset(res, 0, sizeof *res);
 }
 
+#define S_KEEP_EDITS 256 /* edits a kept result holds room for (340 KB) */
+
+void cs_claim_result_trim(cs_claim_result_t *res)
+{
+    if (res->cap_edits > S_KEEP_EDITS) {
+        free(res->edits);
+        res->edits = NULL;
+        res->n_edits = res->cap_edits = 0;
+        res->n_lines = 0; /* the result is no longer whole */
+    }
+}
+
+size_t cs_claim_result_bytes(const cs_claim_result_t *res)
+{
+    size_t n = (size_t)res->cap_lines_ * sizeof *res->lines +
+               (size_t)res->cap_edits * sizeof *res->edits +
+               (size_t)res->cap_skipped * sizeof *res->skipped;
+    const cs_claim_run_t *run = res->run_;
+    if (run) {
+        n += sizeof *run + (size_t)run->cap_notes * sizeof *run->notes +
+             cs_claim_cache_bytes(&run->cache);
+    }
+    return n;
+}
+
 const char *cs_claim_reason_name(cs_claim_reason_t r)
 {
     static const char *const names[] = {"valid",        "malformed",     "unknown",
@@ -158,7 +183,7 @@ void cs_claim_add_used(cs_claim_run_t *run, const char *set, const char *label, 
     }
     if (res->n_used < CS_CLAIM_MAX_USED) {
         cs_claim_used_t *u = &res->used[res->n_used++];
-        snprintf(u->set, sizeof u->set, "%s", set);
+        cs_claim_strcpy(u->set, sizeof u->set, set);
         cs_claim_copy(u->label, sizeof u->label, label, llen);
     }
 }
@@ -171,11 +196,11 @@ void cs_claim_source(cs_claim_edit_t *e, const char *set, const char *release, c
         return;
     }
     cs_claim_source_t *s = &e->source;
-    snprintf(s->set, sizeof s->set, "%s", set);
-    snprintf(s->release, sizeof s->release, "%s", release);
-    snprintf(s->what, sizeof s->what, "%s", what);
-    snprintf(s->name, sizeof s->name, "%s", name ? name : "");
-    snprintf(s->on, sizeof s->on, "%s", on ? on : "");
+    cs_claim_strcpy(s->set, sizeof s->set, set);
+    cs_claim_strcpy(s->release, sizeof s->release, release);
+    cs_claim_strcpy(s->what, sizeof s->what, what);
+    cs_claim_strcpy(s->name, sizeof s->name, name ? name : "");
+    cs_claim_strcpy(s->on, sizeof s->on, on ? on : "");
     cs_claim_copy(s->text, sizeof s->text, text, text ? tlen : 0);
     s->derived = derived;
 }
@@ -426,7 +451,7 @@ static int s_prepare(cs_claim_run_t *run, cs_claim_result_t *res, const cs_claim
     res->n_lines = n;
     run->memo = run->env->memo ? run->env->memo : &run->own_memo;
     run->index = run->env->index ? run->env->index : &run->own_index;
-    cs_claim_cache_begin(&run->cache, cs_reader_snapshot(run->env->reader));
+    cs_claim_cache_begin(&run->cache, run->env->reader);
     return 0;
 }
 

@@ -21,7 +21,14 @@
  * Memory: a result owns its arrays (cs_claim_result_fini frees them) and can be reused for
  * claim after claim (cs_claim_check resets it first). Texts in a result are copied: they
  * outlive the snapshot. The claim's strings are borrowed for the call only.
- * Thread-safety: one env (a reader, its snapshot begun) per thread.
+ * A result also keeps what its claims read (the tabular's entries and notes, edit-set rows
+ * and the sets in effect), so a result reused for claim after claim reads each once: in one
+ * snapshot (a batch), and across snapshots of the same reader while no release or edit set
+ * is published (the engine keeps one result a thread, request after request). What is kept
+ * is dropped when the reader, its snapshot or the place of its map changes, and is bounded
+ * (about 23 MB at most; cs_claim_result_bytes): it never changes an answer.
+ * Thread-safety: one env (a reader, its snapshot begun) per thread; a result is used with one
+ * thread's reader at a time.
  */
 #ifndef CS_CLAIM_H
 #define CS_CLAIM_H
@@ -197,6 +204,11 @@ typedef struct cs_claim_env {
 
 void cs_claim_result_init(cs_claim_result_t *res);
 void cs_claim_result_fini(cs_claim_result_t *res);
+/* A result kept between requests, after its reply is written: give back the edits array a
+ * claim with thousands of edits grew (its lines and edits are then gone). */
+void cs_claim_result_trim(cs_claim_result_t *res);
+/* The bytes a result holds, with what it keeps. */
+size_t cs_claim_result_bytes(const cs_claim_result_t *res);
 
 /* Check one claim. Returns res->err: CS_PERR_NONE with lines, edits and skipped filled, or
  * CS_PERR_BAD_REQUEST / _TOO_MANY / _UNKNOWN_SYSTEM / _NO_RELEASE_FOR_DATE (no ICD-10-CM

@@ -1,7 +1,9 @@
 /* cs_claim_cache.c: what the claims of one snapshot have read, so a batch reads each entry
  * and each list row once: an open-addressing table of the tabular entries met on the
  * diagnoses' chains (their notes parsed once) and of the codes looked up in edit-set lists.
- * Spans point into the snapshot, so the table is emptied when the snapshot changes. */
+ * A result kept from request to request (the engine keeps one a thread) keeps it too, so a
+ * single claim costs what one in a batch does. Spans point into the snapshot's map, so the
+ * table is emptied when the reader, the snapshot or the map's place changes. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,12 +39,24 @@ static void s_clear(cs_claim_cache_t *c)
     c->refs_known = 0;
 }
 
-void cs_claim_cache_begin(cs_claim_cache_t *c, uint64_t snapshot)
+void cs_claim_cache_begin(cs_claim_cache_t *c, const cs_reader_t *reader)
 {
-    if (c->snapshot != snapshot || c->count > CS_CLAIM_CACHE_MAX) {
+    uint64_t snapshot = cs_reader_snapshot(reader);
+    unsigned gen = cs_reader_map_gen(reader);
+    if (c->reader != reader || c->snapshot != snapshot || c->map_gen != gen ||
+        c->count > CS_CLAIM_CACHE_MAX - CS_CLAIM_CACHE_CLAIM || c->n_notes > CS_CLAIM_NOTES_MAX - CS_CLAIM_NOTES_CLAIM ||
+        c->n_refs > CS_CLAIM_REFS_MAX - CS_CLAIM_REFS_CLAIM) {
         s_clear(c);
+        c->reader = reader;
         c->snapshot = snapshot;
+        c->map_gen = gen;
     }
+}
+
+size_t cs_claim_cache_bytes(const cs_claim_cache_t *c)
+{
+    return (size_t)c->cap_ents * sizeof *c->ents + (size_t)c->cap * sizeof *c->index +
+           (size_t)c->cap_notes * sizeof *c->notes + (size_t)c->cap_refs * sizeof *c->refs;
 }
 
 /* The index slot of (kind, rel, cls, key): the one holding it, or the empty one where it

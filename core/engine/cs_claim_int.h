@@ -6,6 +6,7 @@
 #define CS_CLAIM_INT_H
 
 #include <stdarg.h>
+#include <string.h>
 
 #include "engine/cs_claim.h"
 #include "util/cs_coderef.h"
@@ -46,17 +47,31 @@ typedef struct cs_claim_centry {
     char display[CS_CODE_MAX]; /* entry: its display form */
     cs_span_t title;           /* entry: borrowed from the snapshot */
     uint32_t note_first, note_n; /* entry: its notes in the cache's notes[] */
+    uint32_t parent_pos;         /* entry: its parent's position + 1 in ents[], once met */
     uint32_t checked, hit;       /* list */
     int16_t lo[CS_RELEASE_MAX_MAPS], hi[CS_RELEASE_MAX_MAPS]; /* list: a row's age range */
 } cs_claim_centry_t;
 
-#define CS_CLAIM_CACHE_MAX 65536 /* entries kept before the table starts over */
+/* Bounds of a cache: it starts over at the first claim that finds it within one claim's
+ * worth (CS_CLAIM_CACHE_CLAIM entries: 100 chains of 12 and 200 lines' list rows; notes and
+ * references: far fewer than the margins below) of any of them, so that its arrays, which
+ * double, never pass them: a result kept for good (the engine keeps one a thread) holds at
+ * most 14.2 MB of entries (216 bytes), 0.5 MB of table, 3.7 MB of notes (56 bytes) and
+ * 4.7 MB of the codes they name (18 bytes). */
+#define CS_CLAIM_CACHE_MAX 65536
+#define CS_CLAIM_CACHE_CLAIM 2048
+#define CS_CLAIM_NOTES_MAX 65536
+#define CS_CLAIM_NOTES_CLAIM 8192
+#define CS_CLAIM_REFS_MAX 262144
+#define CS_CLAIM_REFS_CLAIM 32768
 
 typedef struct cs_claim_cache {
     cs_claim_centry_t *ents;   /* the entries, in the order made (count of cap_ents) */
     uint32_t *index;           /* open addressing over ents: 0 empty, else position + 1 */
     uint32_t cap, count, cap_ents;
-    uint64_t snapshot;         /* the snapshot the spans belong to */
+    const cs_reader_t *reader; /* the reader, snapshot and map place the spans belong to */
+    uint64_t snapshot;
+    unsigned map_gen;
     cs_claim_note_t *notes;    /* the entries' notes */
     uint32_t n_notes, cap_notes;
     cs_coderef_t *refs;        /* the codes they name */
@@ -66,8 +81,11 @@ typedef struct cs_claim_cache {
     uint32_t refs_rel;
 } cs_claim_cache_t;
 
-/* A claim starts: empty the table when the snapshot changed (or it grew past its bound). */
-void cs_claim_cache_begin(cs_claim_cache_t *c, uint64_t snapshot);
+/* A claim starts (reader begun): empty the table when the reader, its snapshot or the map's
+ * place (cs_reader_map_gen) changed, or it grew past its bounds. */
+void cs_claim_cache_begin(cs_claim_cache_t *c, const cs_reader_t *reader);
+/* The bytes it holds. */
+size_t cs_claim_cache_bytes(const cs_claim_cache_t *c);
 /* The slot of (kind, rel, cls, key), made (*fresh = 1, zeroed) when absent; the pointer is
  * valid until the next call, its position in c->ents until the table is emptied (at a
  * cs_claim_cache_begin). NULL when out of memory or key too long. */
@@ -92,10 +110,12 @@ typedef struct cs_claim_lineinfo {
 } cs_claim_lineinfo_t;
 
 /* An edit set in effect on a claim's date, remembered for the claims after it that read the
- * same snapshot on the same date (a batch). */
+ * same snapshot on the same date (a batch, or the requests after it while no release is
+ * published). */
 typedef struct cs_claim_set {
     int ok;              /* a release of the set is in effect */
-    int cached;          /* snapshot and date say what it was resolved for */
+    int cached;          /* reader, snapshot and date say what it was resolved for */
+    const cs_reader_t *reader;
     uint64_t snapshot;
     int date;
     int derived;         /* the set is a third party's derivation */
@@ -154,6 +174,15 @@ void cs_claim_source(cs_claim_edit_t *e, const char *set, const char *release, c
 void cs_claim_date(int yyyymmdd, char out[11]);
 /* Copy at most cap-1 bytes of s[0..n), cut at a UTF-8 boundary, NUL-terminated. */
 void cs_claim_copy(char *dst, size_t cap, const char *s, size_t n);
+/* snprintf(dst, cap, "%s", s), byte for byte (cut at cap-1 bytes), without the formatting
+ * machinery: a claim copies a few dozen short strings. */
+static inline void cs_claim_strcpy(char *dst, size_t cap, const char *s)
+{
+    size_t n = strlen(s);
+    n = n < cap ? n : cap - 1;
+    memcpy(dst, s, n);
+    dst[n] = '\0';
+}
 
 /* The tabular's edits (cs_claim_notes.c): collect each diagnosis's notes and titles, then
  * excludes1, code_first, and manifestation_principal unless mce_manif (an MCE list answered

@@ -60,9 +60,25 @@ static void s_parse_note(cs_claim_run_t *run, uint8_t type, const cs_entry_t *en
     s_keep_note(run, type, ent, text, refs, n > S_REFS_MAX ? S_REFS_MAX : n);
 }
 
+/* A manifestation's title, borrowed from the snapshot's map rather than from a code index:
+ * the cache outlives the request, and an index may be dropped after it (cs_codeidx.h), but
+ * the map holds still while the cache is kept (cs_claim_cache_begin). Rare: a few hundred
+ * codes. */
+static cs_span_t s_title_in_map(cs_claim_run_t *run, const cs_claim_centry_t *e)
+{
+    cs_codeidx_holder_t lmdb_only;
+    memset(&lmdb_only, 0, sizeof lmdb_only);
+    cs_entry_t ent;
+    if (cs_codeidx_entry(&lmdb_only, run->env->reader, run->cm_rel, e->cls, e->key,
+                         strlen(e->key), 0, &ent) != CS_OK) {
+        return (cs_span_t){0};
+    }
+    return ent.title;
+}
+
 /* What the chain walk needs of an entry's head: its display, parent and manifestation
  * title. */
-static void s_entry_head(cs_claim_centry_t *e, const cs_entry_t *ent)
+static void s_entry_head(cs_claim_run_t *run, cs_claim_centry_t *e, const cs_entry_t *ent)
 {
     e->found = 1;
     cs_claim_copy(e->display, sizeof e->display, ent->display.ptr, ent->display.len);
@@ -72,7 +88,7 @@ static void s_entry_head(cs_claim_centry_t *e, const cs_entry_t *ent)
         e->parent[ent->parent_key.len] = '\0';
     }
     if (ent->cls == CS_CLASS_CODE && s_contains(ent->title, s_elsewhere)) {
-        e->title = ent->title;
+        e->title = s_title_in_map(run, e);
     }
 }
 
@@ -124,7 +140,7 @@ static void s_entry_load_stored(cs_claim_run_t *run, cs_claim_centry_t *e)
                               0, &ent) != CS_OK) {
         return;
     }
-    s_entry_head(e, &ent);
+    s_entry_head(run, e, &ent);
     e->note_first = run->cache.n_notes;
     uint8_t key[CS_STORE_KEY_MAX];
     size_t n = cs_key_code(key, run->cm_rel, e->cls, e->key, klen);
@@ -151,7 +167,7 @@ static void s_entry_load(cs_claim_run_t *run, cs_claim_centry_t *e)
                          strlen(e->key), CS_CODEIDX_HAS_NOTES, &ent) != CS_OK) {
         return;
     }
-    s_entry_head(e, &ent);
+    s_entry_head(run, e, &ent);
     e->note_first = run->cache.n_notes;
     const uint8_t *pos = ent.notes;
     cs_span_t type, label, text;
@@ -179,7 +195,7 @@ static void s_take(cs_claim_run_t *run, cs_claim_lineinfo_t *inf, const cs_claim
     }
     if (!inf->manif_title && e->title.len) {
         inf->manif_title = 1;
-        snprintf(inf->manif_on, sizeof inf->manif_on, "%s", e->display);
+        cs_claim_strcpy(inf->manif_on, sizeof inf->manif_on, e->display);
         inf->manif_text = e->title;
     }
 }
@@ -193,16 +209,25 @@ void cs_claim_collect_notes(cs_claim_run_t *run)
         uint8_t cls = inf->code.cls;
         char key[CS_CODE_MAX];
         memcpy(key, inf->code.key, sizeof key); /* both CS_CODE_MAX, NUL-terminated */
+        cs_claim_cache_t *c = &run->cache;
+        uint32_t child = 0; /* the entry below, c->ents[child - 1]; 0 at the code itself */
         for (int depth = 0; inf->found && depth < S_CHAIN_MAX; depth++) {
-            int fresh = 0;
-            cs_claim_centry_t *e = cs_claim_cache_get(&run->cache, CS_CENTRY_ENTRY,
-                                                      run->cm_rel, cls, key, &fresh);
+            /* up a chain met before: by position, not by hashing the parent's key */
+            uint32_t up = child ? c->ents[child - 1].parent_pos : 0;
+            cs_claim_centry_t *e = up ? &c->ents[up - 1] : NULL;
             if (!e) {
-                run->failed = 1;
-                break;
-            }
-            if (fresh) {
-                s_entry_load(run, e);
+                int fresh = 0;
+                e = cs_claim_cache_get(c, CS_CENTRY_ENTRY, run->cm_rel, cls, key, &fresh);
+                if (!e) {
+                    run->failed = 1;
+                    break;
+                }
+                if (fresh) {
+                    s_entry_load(run, e);
+                }
+                if (child) {
+                    c->ents[child - 1].parent_pos = (uint32_t)(e - c->ents) + 1;
+                }
             }
             if (!e->found) {
                 break;
@@ -211,6 +236,7 @@ void cs_claim_collect_notes(cs_claim_run_t *run)
             if (!e->parent_cls) {
                 break;
             }
+            child = (uint32_t)(e - c->ents) + 1;
             cls = e->parent_cls;
             memcpy(key, e->parent, sizeof key);
         }
@@ -240,12 +266,46 @@ static const cs_claim_note_t *s_naming(const cs_claim_run_t *run, uint32_t i, ui
     return NULL;
 }
 
+#define S_ANY_LETTER 0xFFFFFFFFu
+
+/* The first letters the codes named by line i's Excludes1 notes may start with (bit k:
+ * 'A' + k), so that a pair whose codes cannot match is passed over without reading the
+ * notes (cs_coderef_match answers 0 for a key whose first letter lies outside a
+ * reference's); S_ANY_LETTER when a reference does not start with a capital letter. */
+static uint32_t s_letters(const cs_claim_run_t *run, uint32_t i)
+{
+    const cs_claim_lineinfo_t *a = &run->info[i];
+    const cs_coderef_t *refs = run->cache.refs;
+    uint32_t m = 0;
+    for (uint32_t k = a->note_first; k < a->note_first + a->note_n; k++) {
+        const cs_claim_note_t *no = &run->notes[k];
+        for (uint32_t r = no->ref_first; no->type == CS_CNOTE_EXCLUDES1 &&
+                                         r < no->ref_first + no->n_refs; r++) {
+            char lo = refs[r].lo[0], hi = refs[r].hi[0];
+            if (lo < 'A' || hi > 'Z' || lo > hi) {
+                return S_ANY_LETTER;
+            }
+            m |= ((2u << (hi - 'A')) - 1u) & ~((1u << (lo - 'A')) - 1u);
+        }
+    }
+    return m;
+}
+
+/* May line i's notes name a code starting with key's first letter? */
+static int s_may_name(uint32_t letters, const char *key)
+{
+    unsigned k = (unsigned)(unsigned char)key[0] - 'A';
+    return k >= 26 || ((letters >> k) & 1u);
+}
+
 void cs_claim_excludes1(cs_claim_run_t *run)
 {
     const cs_claim_t *c = run->claim;
     size_t klen[CS_CLAIM_MAX_DX]; /* each pair asks both ways: the lengths once */
+    uint32_t letters[CS_CLAIM_MAX_DX];
     for (uint32_t i = 0; i < c->n_dx; i++) {
         klen[i] = strlen(run->info[i].code.key);
+        letters[i] = s_letters(run, i);
     }
     for (uint32_t i = 0; i < c->n_dx; i++) {
         for (uint32_t j = i + 1; j < c->n_dx && run->info[i].found; j++) {
@@ -254,9 +314,12 @@ void cs_claim_excludes1(cs_claim_run_t *run)
                                                klen[i]) == 0)) {
                 continue; /* a repeat is duplicate_code's */
             }
-            const cs_claim_note_t *no = s_naming(run, i, CS_CNOTE_EXCLUDES1, j, klen[j]);
+            const cs_claim_note_t *no =
+                s_may_name(letters[i], run->info[j].code.key)
+                    ? s_naming(run, i, CS_CNOTE_EXCLUDES1, j, klen[j])
+                    : NULL;
             uint32_t by = i, named = j;
-            if (!no) {
+            if (!no && s_may_name(letters[j], run->info[i].code.key)) {
                 no = s_naming(run, j, CS_CNOTE_EXCLUDES1, i, klen[i]);
                 by = j;
                 named = i;

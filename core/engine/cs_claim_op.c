@@ -155,38 +155,66 @@ static cs_proto_err_t s_not_decoded(cs_out_t *out, const cs_request_t *req)
                            "claims (send them over the wire protocol)", cs_proto_opname(req->op));
 }
 
+/* The result to check with: the one the engine keeps (what earlier requests read is
+ * reused), else tmp. */
+static cs_claim_result_t *s_result(const cs_engine_view_t *v, cs_claim_result_t *tmp)
+{
+    cs_claim_result_init(tmp);
+    return v->claim ? v->claim : tmp;
+}
+
+/* After the reply: a kept result gives back what a large claim grew; one that met a corrupt
+ * page is dropped whole, as what it read in this snapshot cannot be trusted. */
+static void s_result_done(const cs_engine_view_t *v, cs_claim_result_t *res)
+{
+    if (res != v->claim || cs_reader_corrupt(v->reader)) {
+        cs_claim_result_fini(res);
+    } else {
+        cs_claim_result_trim(res);
+    }
+}
+
 static cs_proto_err_t s_claim(const cs_engine_view_t *v, const cs_request_t *req, cs_out_t *out)
 {
     if (req->n_claims != 1 || !req->claims) {
         return s_not_decoded(out, req);
     }
     cs_claim_env_t env = s_env(v);
-    cs_claim_result_t res;
-    cs_claim_result_init(&res);
-    cs_proto_err_t e = s_answer(&env, req, req->claims, &res, out);
-    cs_claim_result_fini(&res);
+    cs_claim_result_t tmp;
+    cs_claim_result_t *res = s_result(v, &tmp);
+    cs_proto_err_t e = s_answer(&env, req, req->claims, res, out);
+    s_result_done(v, res);
     return e;
 }
 
-/* A batch: one reply per claim, in order; a claim that fails is an error map in its place,
- * and the batch is still ok. */
-static cs_proto_err_t s_claims(const cs_engine_view_t *v, const cs_request_t *req,
-                               cs_out_t *out)
+cs_proto_err_t cs_claims_part(const cs_engine_view_t *v, const cs_request_t *req, uint32_t lo,
+                              uint32_t hi, int header, cs_out_t *out)
 {
     if (!req->claims) {
         return s_not_decoded(out, req);
     }
     cs_claim_env_t env = s_env(v);
-    cs_claim_result_t res;
-    cs_claim_result_init(&res);
-    cs_reply_begin(out, req, 1, 1);
-    cs_out_cstr(out, "results");
-    cs_out_array(out, req->n_claims);
-    for (uint32_t i = 0; i < req->n_claims; i++) {
-        s_answer(&env, NULL, &req->claims[i], &res, out);
+    cs_claim_result_t tmp;
+    cs_claim_result_t *res = s_result(v, &tmp);
+    if (header) {
+        cs_reply_begin(out, req, 1, 1);
+        cs_out_cstr(out, "results");
+        cs_out_array(out, req->n_claims);
     }
-    cs_claim_result_fini(&res);
+    for (uint32_t i = lo; i < hi && i < req->n_claims; i++) {
+        s_answer(&env, NULL, &req->claims[i], res, out);
+    }
+    s_result_done(v, res);
     return CS_PERR_NONE;
+}
+
+/* A batch: one reply per claim, in order; a claim that fails is an error map in its place,
+ * and the batch is still ok. A long one reaching a broker with workers is answered by them
+ * together in slices (cs_engine_part), the same bytes. */
+static cs_proto_err_t s_claims(const cs_engine_view_t *v, const cs_request_t *req,
+                               cs_out_t *out)
+{
+    return cs_claims_part(v, req, 0, req->n_claims, 1, out);
 }
 
 cs_proto_err_t cs_op_claim(cs_op_ctx_t *ctx, const cs_request_t *req, cs_out_t *out)

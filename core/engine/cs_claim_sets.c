@@ -19,13 +19,15 @@ const cs_claim_set_t *cs_claim_set_open(cs_claim_run_t *run, const char *name, i
 {
     s_set_t *set = &run->sets[which];
     uint64_t snap = cs_reader_snapshot(run->env->reader);
-    if (!set->cached || set->snapshot != snap || set->date != run->claim->date) {
+    if (!set->cached || set->reader != run->env->reader || set->snapshot != snap ||
+        set->date != run->claim->date) {
         cs_resolved_t r;
         set->ok = cs_catalog_in_effect(run->env->reader, run->memo, name, strlen(name),
                                        run->claim->date, &r) == CS_OK &&
                   cs_catalog_read(run->env->reader, r.id, &set->rel) == CS_OK &&
                   set->rel.n_maps > 0;
         set->cached = 1;
+        set->reader = run->env->reader;
         set->snapshot = snap;
         set->date = run->claim->date;
         set->derived = which == CS_CLAIM_SET_MCE;

@@ -56,7 +56,7 @@ const cs_op_def_t cs_ops[CS_OP_COUNT_] = {
     [CS_OP_CLAIMS] = {
         .name = "claims", .required = {CS_KEY_CLAIMS},
         .accepts = CS_KEYS_COMMON | B(CLAIMS),
-        .flags = CS_OPF_ENGINE | CS_OPF_SLOW, .handler = cs_op_claims},
+        .flags = CS_OPF_ENGINE | CS_OPF_SLOW | CS_OPF_SLICEABLE, .handler = cs_op_claims},
     [CS_OP_STATS] = {
         .name = "stats", .accepts = CS_KEYS_COMMON, .handler = cs_op_stats},
     [CS_OP_LOAD] = {
@@ -159,6 +159,14 @@ int cs_op_is_slow(const cs_request_t *req)
 {
     unsigned f = (unsigned)req->op < CS_OP_COUNT_ ? cs_ops[req->op].flags : 0;
     return (f & CS_OPF_SLOW) || ((f & CS_OPF_SLOW_LONG) && req->n_codes > CS_OP_SLOW_CODES);
+}
+
+uint32_t cs_op_slice_units(const cs_request_t *req)
+{
+    if (req->op == CS_OP_CLAIMS) {
+        return req->n_claims * CS_OP_CLAIM_UNITS; /* at most CS_CLAIM_MAX_BATCH: no overflow */
+    }
+    return req->op == CS_OP_VALIDATE ? req->n_codes : 0;
 }
 
 const cs_str_key_t cs_str_keys[] = {

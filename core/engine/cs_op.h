@@ -78,12 +78,17 @@ enum {
     CS_OPF_SLOW_LONG = 1u << 2, /* answered by a worker when it holds more than
                                  * CS_OP_SLOW_CODES codes */
     CS_OPF_SLICEABLE = 1u << 3, /* a long one may be cut into slices the workers answer
-                                 * together (cs_engine_validate_part) */
+                                 * together (cs_engine_part) */
     CS_OPF_ENGINE = 1u << 4,    /* answered by the query engine alone (the embedded API too) */
     CS_OPF_BATCHABLE = 1u << 5, /* may be an item of a batch (cs_batch.c) */
 };
 
 #define CS_OP_SLOW_CODES 100
+/* What a claim of a claims request weighs against a validated code when a broker decides to
+ * cut a request into slices (cs_slices.h counts codes): a claim of 35 lines costs about 30
+ * codes' time, so 8 claims or more are cut. A power of two, so that slice bounds in units
+ * divide into whole claims. */
+#define CS_OP_CLAIM_UNITS 32
 #define CS_INDEX_PATH_MAX 10 /* terms of an index path: a main term and 9 levels */
 
 /* What a handler works with; the serving thread fills it in. */
@@ -136,6 +141,9 @@ const char *cs_key_name(cs_key_t k);
 cs_key_t cs_key_find(const char *s, size_t n);
 /* 1 when a worker should answer req (its op is slow, or long and its request is). */
 int cs_op_is_slow(const cs_request_t *req);
+/* The units a sliceable request is cut by (cs_engine_part): a validate's codes, a claims
+ * request's claims times CS_OP_CLAIM_UNITS; 0 for any other op. */
+uint32_t cs_op_slice_units(const cs_request_t *req);
 
 /* ---- the handlers, defined by the layers that answer them ---- */
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/cs_claim.h"
 #include "engine/cs_crosswalk.h"
 #include "engine/cs_diff.h"
 #include "engine/cs_diff_sets.h"
@@ -29,6 +30,8 @@ struct cs_engine {
     cs_reader_t *reader;              /* this thread's snapshot */
     cs_catalog_memo_t memo;           /* releases resolved in the current snapshot */
     cs_codeidx_holder_t index;        /* code indexes this thread holds */
+    cs_claim_result_t claim;          /* claims' results and what they read, kept from request
+                                       * to request (cs_claim_op.c) */
 };
 
 /* The release a request resolved to, and its system. */
@@ -67,6 +70,7 @@ void cs_engine_destroy(cs_engine_t **engine)
     if (!engine || !*engine) {
         return;
     }
+    cs_claim_result_fini(&(*engine)->claim);
     cs_codeidx_holder_fini(&(*engine)->index);
     cs_reader_destroy(&(*engine)->reader);
     free(*engine);
@@ -500,20 +504,25 @@ static cs_proto_err_t s_validate(cs_engine_t *e, const cs_request_t *req, cs_out
     return s_validate_range(e, req, 0, req->n_codes, 1, out);
 }
 
-cs_proto_err_t cs_engine_validate_part(cs_engine_t *e, const cs_request_t *req, uint32_t lo,
-                                       uint32_t hi, int header, cs_out_t *out,
-                                       uint64_t *snapshot)
+cs_proto_err_t cs_engine_part(cs_engine_t *e, const cs_request_t *req, uint32_t lo,
+                              uint32_t hi, int header, cs_out_t *out, uint64_t *snapshot)
 {
     *snapshot = 0;
-    if (req->op != CS_OP_VALIDATE || lo > hi || hi > req->n_codes) {
-        return cs_reply_errorf(out, req, CS_PERR_INTERNAL, "a malformed part of a validate");
+    int claims = req->op == CS_OP_CLAIMS;
+    if ((!claims && req->op != CS_OP_VALIDATE) || lo > hi || hi > cs_op_slice_units(req)) {
+        return cs_reply_errorf(out, req, CS_PERR_INTERNAL, "a malformed part of a %s",
+                               cs_proto_opname(req->op));
     }
     if (s_request_begin(e) != CS_OK) {
         return cs_reply_errorf(out, req, CS_PERR_INTERNAL, "the store cannot be read right now");
     }
     *snapshot = cs_reader_snapshot(e->reader);
     size_t mark = cs_out_mark(out);
-    cs_proto_err_t rc = s_validate_range(e, req, lo, hi, header, out);
+    cs_engine_view_t v = {e->reader, &e->index, &e->memo, e->plugins, &e->claim};
+    cs_proto_err_t rc =
+        claims ? cs_claims_part(&v, req, lo / CS_OP_CLAIM_UNITS, hi / CS_OP_CLAIM_UNITS, header,
+                                out)
+               : s_validate_range(e, req, lo, hi, header, out);
     cs_reader_end(e->reader);
     rc = s_unless_corrupt(e, req, out, mark, rc);
     if (rc != CS_PERR_NONE) {
@@ -748,7 +757,7 @@ cs_proto_err_t cs_engine_read(cs_engine_t *e, cs_engine_read_fn fn, const cs_req
     if (s_request_begin(e) != CS_OK) {
         return cs_reply_errorf(out, req, CS_PERR_INTERNAL, "the store cannot be read right now");
     }
-    cs_engine_view_t v = {e->reader, &e->index, &e->memo, e->plugins};
+    cs_engine_view_t v = {e->reader, &e->index, &e->memo, e->plugins, &e->claim};
     size_t mark = cs_out_mark(out);
     cs_proto_err_t rc = fn(&v, req, out);
     cs_reader_end(e->reader);

@@ -39,24 +39,33 @@ void cs_engine_use_index(cs_engine_t *e, cs_codeidx_set_t *set);
 cs_proto_err_t cs_engine_handle(cs_engine_t *engine, const cs_request_t *req,
                                 cs_out_t *out);
 
-/* One slice of a validate request, for a broker that spreads a long one over its workers:
- * the results of codes [lo, hi) (as cs_engine_handle writes them), preceded, when header is
- * set, by the reply's opening (the map, system, release and the array header of all
- * req->n_codes results). *snapshot is the store snapshot it read (cs_reader_snapshot): slices
- * join into one reply only when they read the same one. On an error (unknown system,
- * release...) a whole error reply is written, *snapshot is 0, and the error returned. */
-cs_proto_err_t cs_engine_validate_part(cs_engine_t *e, const cs_request_t *req, uint32_t lo,
-                                       uint32_t hi, int header, cs_out_t *out,
-                                       uint64_t *snapshot);
+/* One slice of a long request, for a broker that spreads it over its workers (ops flagged
+ * CS_OPF_SLICEABLE: validate, claims): the results of units [lo, hi) of it
+ * (cs_op_slice_units: a validate's codes; CS_OP_CLAIM_UNITS a claim of a claims, so unit u
+ * is claim u / CS_OP_CLAIM_UNITS), as cs_engine_handle writes them, preceded, when header is
+ * set, by the reply's opening (the map, a validate's system and release, and the array
+ * header of all the request's results). *snapshot is the store snapshot it read
+ * (cs_reader_snapshot): slices join into one reply only when they read the same one. On an
+ * error (unknown system, release...) a whole error reply is written, *snapshot is 0, and the
+ * error returned. */
+cs_proto_err_t cs_engine_part(cs_engine_t *e, const cs_request_t *req, uint32_t lo,
+                              uint32_t hi, int header, cs_out_t *out, uint64_t *snapshot);
 
 /* What a read op of another engine file (cs_claim_op.c) reads with: this thread's reader,
- * inside a fresh snapshot, its code indexes and release memo. Borrowed for the call. */
+ * inside a fresh snapshot, its code indexes and release memo, and the claim result the
+ * engine keeps between requests (cs_claim.h). Borrowed for the call. */
 typedef struct cs_engine_view {
     cs_reader_t *reader;
     cs_codeidx_holder_t *index;
     cs_catalog_memo_t *memo;
     const cs_plugin_host_t *plugins;
+    struct cs_claim_result *claim;
 } cs_engine_view_t;
+
+/* The results of claims [lo, hi) of a claims request (cs_claim_op.c), after the reply's
+ * opening when header is set; inside the view's snapshot. */
+cs_proto_err_t cs_claims_part(const cs_engine_view_t *v, const cs_request_t *req, uint32_t lo,
+                              uint32_t hi, int header, cs_out_t *out);
 
 typedef cs_proto_err_t (*cs_engine_read_fn)(const cs_engine_view_t *v, const cs_request_t *req,
                                             cs_out_t *out);

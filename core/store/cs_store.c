@@ -773,6 +773,12 @@ uint64_t cs_reader_snapshot(const cs_reader_t *r)
     return r->active ? (uint64_t)mdb_txn_id(r->txn) : 0;
 }
 
+unsigned cs_reader_map_gen(const cs_reader_t *r)
+{
+    /* written only under the exclusive lock; an active reader holds the shared one */
+    return r->store->map_gen;
+}
+
 /* db's cursor, bound to the current snapshot. */
 static MDB_cursor *s_reader_cursor(cs_reader_t *r, int db)
 {

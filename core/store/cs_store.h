@@ -129,6 +129,11 @@ int cs_reader_begin(cs_reader_t *reader);
 /* The snapshot's id (LMDB's transaction id), between begin and end: every commit makes a new
  * one, so two snapshots with the same id hold the same data. 0 when not begun. */
 uint64_t cs_reader_snapshot(const cs_reader_t *reader);
+/* Where the map lies in this snapshot: a number that changes whenever the map moves (it
+ * grew, here or in another process), read between begin and end. Pointers into a snapshot
+ * kept past cs_reader_end point at the same bytes in a later snapshot of the same reader only
+ * when both its id and this are the same. */
+unsigned cs_reader_map_gen(const cs_reader_t *reader);
 /* 1 if a call in the current snapshot met a corrupt page (it and every later one failed
  * with CS_EMALFORMED); cleared by the next cs_reader_begin. */
 int cs_reader_corrupt(const cs_reader_t *reader);

@@ -597,37 +597,64 @@ static const msgpack_object *s_member(const msgpack_object *o, const char *name)
     return NULL;
 }
 
-/* Member name of map o (what names it in messages) as a str of at most max bytes into *out;
+/* Where a value of a claim sits, for messages: item idx of list ("diagnoses", 3), or, with
+ * idx -1, the map list ("patient"). Named only when a message needs it: a claim holds dozens
+ * of values, and formatting each one's name up front cost more than checking them all. */
+typedef struct s_cl_at {
+    const char *list;
+    long idx;
+} s_cl_at_t;
+
+/* The name of member name at at: "claims[3]: diagnoses[0].code". */
+static const char *s_cl_key(const s_cl_t *c, s_cl_at_t at, const char *name, char *key,
+                            size_t cap)
+{
+    char what[32];
+    if (at.idx < 0) {
+        snprintf(what, sizeof what, "%s", at.list);
+    } else {
+        snprintf(what, sizeof what, "%s[%lu]", at.list, (unsigned long)at.idx);
+    }
+    snprintf(key, cap, "%s%s.%s", c->pre, what, name);
+    return key;
+}
+
+/* Member name of map o (at names it in messages) as a str of at most max bytes into *out;
  * absent leaves *out empty unless required. */
-static cs_proto_err_t s_cl_str(const s_cl_t *c, const msgpack_object *o, const char *what,
+static cs_proto_err_t s_cl_str(const s_cl_t *c, const msgpack_object *o, s_cl_at_t at,
                                const char *name, uint32_t max, int required, cs_str_t *out)
 {
     const msgpack_object *v = s_member(o, name);
     char key[96];
-    snprintf(key, sizeof key, "%s%s.%s", c->pre, what, name);
     if (!v) {
-        return required ? s_bad(c->err, CS_PERR_BAD_REQUEST, "%s is missing", key)
+        return required ? s_bad(c->err, CS_PERR_BAD_REQUEST, "%s is missing",
+                                s_cl_key(c, at, name, key, sizeof key))
                         : CS_PERR_NONE;
     }
-    return s_check_str(v, key, -1, max, 1, out, c->err);
+    if (s_check_str(v, "", -1, max, 1, out, NULL) == CS_PERR_NONE) {
+        return CS_PERR_NONE;
+    }
+    return s_check_str(v, s_cl_key(c, at, name, key, sizeof key), -1, max, 1, out, c->err);
 }
 
-static cs_proto_err_t s_cl_int(const s_cl_t *c, const msgpack_object *o, const char *what,
+static cs_proto_err_t s_cl_int(const s_cl_t *c, const msgpack_object *o, s_cl_at_t at,
                                const char *name, int64_t lo, int64_t hi, int *has, int64_t *out)
 {
     const msgpack_object *v = s_member(o, name);
     char key[96];
-    snprintf(key, sizeof key, "%s%s.%s", c->pre, what, name);
     if (!v) {
         return CS_PERR_NONE;
     }
     if ((v->type == MSGPACK_OBJECT_POSITIVE_INTEGER && v->via.u64 > (uint64_t)hi) ||
         (v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER && v->via.i64 < lo)) {
-        return s_bad(c->err, CS_PERR_BAD_REQUEST, "%s must be from %lld to %lld", key,
-                     (long long)lo, (long long)hi);
+        return s_bad(c->err, CS_PERR_BAD_REQUEST, "%s must be from %lld to %lld",
+                     s_cl_key(c, at, name, key, sizeof key), (long long)lo, (long long)hi);
     }
     *has = 1;
-    return s_check_int(v, key, lo, hi, out, c->err);
+    if (s_check_int(v, "", lo, hi, out, NULL) == CS_PERR_NONE) {
+        return CS_PERR_NONE;
+    }
+    return s_check_int(v, s_cl_key(c, at, name, key, sizeof key), lo, hi, out, c->err);
 }
 
 /* An array key of the claim (diagnoses, procedures) of at most max maps. */
@@ -661,8 +688,7 @@ static cs_proto_err_t s_cl_diagnoses(const s_cl_t *c, const msgpack_object *o, c
     cs_claim_dx_t *dx = e == CS_PERR_NONE ? s_zalloc(c->req, o->via.array.size * sizeof *dx)
                                           : NULL;
     for (uint32_t i = 0; dx && e == CS_PERR_NONE && i < o->via.array.size; i++) {
-        char what[32];
-        snprintf(what, sizeof what, "diagnoses[%lu]", (unsigned long)i);
+        s_cl_at_t what = {"diagnoses", (long)i};
         e = s_cl_str(c, &o->via.array.ptr[i], what, "code", CS_PROTO_MAX_STR, 1, &dx[i].code);
         if (e == CS_PERR_NONE) {
             e = s_cl_str(c, &o->via.array.ptr[i], what, "poa", 8, 0, &dx[i].poa);
@@ -674,15 +700,18 @@ static cs_proto_err_t s_cl_diagnoses(const s_cl_t *c, const msgpack_object *o, c
 }
 
 static cs_proto_err_t s_cl_modifiers(const s_cl_t *c, const msgpack_object *px,
-                                     const char *what, cs_claim_px_t *p)
+                                     s_cl_at_t what, cs_claim_px_t *p)
 {
     const msgpack_object *m = s_member(px, "modifiers");
     if (!m) {
         return CS_PERR_NONE;
     }
     char key[96];
-    snprintf(key, sizeof key, "%s%s.modifiers", c->pre, what);
-    cs_proto_err_t e = s_check_str_array(m, key, CS_CLAIM_MAX_MODIFIERS, 1, c->err);
+    cs_proto_err_t e = s_check_str_array(m, "", CS_CLAIM_MAX_MODIFIERS, 1, NULL);
+    if (e != CS_PERR_NONE) {
+        e = s_check_str_array(m, s_cl_key(c, what, "modifiers", key, sizeof key),
+                              CS_CLAIM_MAX_MODIFIERS, 1, c->err);
+    }
     for (uint32_t j = 0; e == CS_PERR_NONE && j < m->via.array.size; j++) {
         p->modifiers[j] = s_str_of(&m->via.array.ptr[j]);
     }
@@ -697,8 +726,7 @@ static cs_proto_err_t s_cl_procedures(const s_cl_t *c, const msgpack_object *o, 
                                           : NULL;
     for (uint32_t i = 0; px && e == CS_PERR_NONE && i < o->via.array.size; i++) {
         const msgpack_object *m = &o->via.array.ptr[i];
-        char what[32];
-        snprintf(what, sizeof what, "procedures[%lu]", (unsigned long)i);
+        s_cl_at_t what = {"procedures", (long)i};
         int has = 0;
         px[i].units = 1;
         e = s_cl_str(c, m, what, "system", CS_PROTO_MAX_STR, 1, &px[i].system);
@@ -742,12 +770,13 @@ static cs_proto_err_t s_cl_patient(const s_cl_t *c, const msgpack_object *o, cs_
     }
     int64_t age = 0, days = 0;
     cs_str_t sex = {0};
-    cs_proto_err_t e = s_cl_int(c, o, "patient", "age", 0, 150, &cl->has_age, &age);
+    const s_cl_at_t patient = {"patient", -1};
+    cs_proto_err_t e = s_cl_int(c, o, patient, "age", 0, 150, &cl->has_age, &age);
     if (e == CS_PERR_NONE) {
-        e = s_cl_int(c, o, "patient", "age_days", 0, 150 * 366, &cl->has_age_days, &days);
+        e = s_cl_int(c, o, patient, "age_days", 0, 150 * 366, &cl->has_age_days, &days);
     }
     if (e == CS_PERR_NONE) {
-        e = s_cl_str(c, o, "patient", "sex", 1, 0, &sex);
+        e = s_cl_str(c, o, patient, "sex", 1, 0, &sex);
     }
     if (e == CS_PERR_NONE && sex.ptr && sex.len == 1 &&
         (sex.ptr[0] == 'F' || sex.ptr[0] == 'M' || sex.ptr[0] == 'U')) {
