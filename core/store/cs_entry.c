@@ -172,9 +172,50 @@ static uint32_t s_rd_u32(s_rd_t *r)
     return hi << 16 | s_rd_u16(r);
 }
 
+/* Version 3's head (the layout every current load writes) read in place: its 12 fixed bytes at
+ * once and each text's length checked once, where the byte reader checks every byte. A
+ * code index probe decodes a head per lookup, and this took most of its time. 1 when read;
+ * 0 when r holds another version or too few bytes (s_decode_head then reads it as before). */
+static int s_decode_head_v3(s_rd_t *r, cs_entry_t *out)
+{
+    const uint8_t *p = r->p;
+    if (r->end - p < 12 || p[0] != 3) {
+        return 0;
+    }
+    out->billable = p[1] & 1;
+    out->cls = p[2];
+    out->parent_cls = p[3];
+    out->valid_from = (int32_t)((uint32_t)p[4] << 24 | (uint32_t)p[5] << 16 |
+                                (uint32_t)p[6] << 8 | p[7]);
+    out->valid_to = (int32_t)((uint32_t)p[8] << 24 | (uint32_t)p[9] << 16 |
+                              (uint32_t)p[10] << 8 | p[11]);
+    p += 12;
+    cs_span_t *texts[6] = {&out->display, &out->parent_key, &out->parent,
+                           &out->kind,    &out->title,      &out->short_title};
+    for (int i = 0; i < 6; i++) {
+        int wide = i >= 4; /* title and short title have 16-bit lengths */
+        if (r->end - p < 1 + wide) {
+            return 0;
+        }
+        size_t len = wide ? (size_t)p[0] << 8 | p[1] : p[0];
+        p += 1 + wide;
+        if ((size_t)(r->end - p) < len) {
+            return 0;
+        }
+        *texts[i] = (cs_span_t){(const char *)p, len};
+        p += len;
+    }
+    r->p = p;
+    return 1;
+}
+
 /* The fields every decode reads; *version gets the layout version. */
 static void s_decode_head(s_rd_t *r, cs_entry_t *out, unsigned *version)
 {
+    if (s_decode_head_v3(r, out)) {
+        *version = 3;
+        return;
+    }
     *version = s_rd_u8(r);
     if (*version < 1 || *version > CS_ENTRY_VERSION) {
         r->bad = 1;
