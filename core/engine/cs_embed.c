@@ -365,8 +365,10 @@ static int s_answer(cs_db_t *db, const char *system, const char *code,
                     const cs_codeidx_t *idx, cs_db_entry_t *out, cs_error_t *err)
 {
     cs_code_t c;
-    cs_error_t nerr;
-    cs_error_clear(&nerr);
+    cs_error_t nerr; /* never read: a malformed code is an answer. Not zeroed whole per call */
+    nerr.code = CS_OK;
+    nerr.msg[0] = nerr.file[0] = '\0';
+    nerr.line = nerr.column = 0;
     size_t clen = strlen(code);
     if (sys->system->normalize(code, clen, &c, &nerr) != CS_OK) {
         out->malformed = 1;

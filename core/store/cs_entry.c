@@ -172,6 +172,24 @@ static uint32_t s_rd_u32(s_rd_t *r)
     return hi << 16 | s_rd_u16(r);
 }
 
+/* One text of a head at *p (a 1-byte length, or 2 when wide, then the bytes); 0 when it runs
+ * past end. */
+static inline int s_head_text(const uint8_t **p, const uint8_t *end, int wide, cs_span_t *out)
+{
+    const uint8_t *q = *p;
+    if (end - q < 1 + wide) {
+        return 0;
+    }
+    size_t len = wide ? (size_t)q[0] << 8 | q[1] : q[0];
+    q += 1 + wide;
+    if ((size_t)(end - q) < len) {
+        return 0;
+    }
+    *out = (cs_span_t){(const char *)q, len};
+    *p = q + len;
+    return 1;
+}
+
 /* Version 3's head (the layout every current load writes) read in place: its 12 fixed bytes at
  * once and each text's length checked once, where the byte reader checks every byte. A
  * code index probe decodes a head per lookup, and this took most of its time. 1 when read;
@@ -190,20 +208,12 @@ static int s_decode_head_v3(s_rd_t *r, cs_entry_t *out)
     out->valid_to = (int32_t)((uint32_t)p[8] << 24 | (uint32_t)p[9] << 16 |
                               (uint32_t)p[10] << 8 | p[11]);
     p += 12;
-    cs_span_t *texts[6] = {&out->display, &out->parent_key, &out->parent,
-                           &out->kind,    &out->title,      &out->short_title};
-    for (int i = 0; i < 6; i++) {
-        int wide = i >= 4; /* title and short title have 16-bit lengths */
-        if (r->end - p < 1 + wide) {
-            return 0;
-        }
-        size_t len = wide ? (size_t)p[0] << 8 | p[1] : p[0];
-        p += 1 + wide;
-        if ((size_t)(r->end - p) < len) {
-            return 0;
-        }
-        *texts[i] = (cs_span_t){(const char *)p, len};
-        p += len;
+    if (!s_head_text(&p, r->end, 0, &out->display) ||
+        !s_head_text(&p, r->end, 0, &out->parent_key) ||
+        !s_head_text(&p, r->end, 0, &out->parent) || !s_head_text(&p, r->end, 0, &out->kind) ||
+        !s_head_text(&p, r->end, 1, &out->title) ||
+        !s_head_text(&p, r->end, 1, &out->short_title)) {
+        return 0;
     }
     r->p = p;
     return 1;

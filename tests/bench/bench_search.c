@@ -349,7 +349,7 @@ int main(void)
     /* The same LMDB file, opened in-process (LMDB allows several processes). */
     cs_error_t err;
     cs_error_clear(&err);
-    cs_store_t *st = cs_store_open(b.db, 0, 0, &err);
+    cs_store_t *st = cs_store_open_ex(b.db, 0, 0, CS_STORE_RDONLY, &err);
     cs_plugin_host_t *host = cs_plugin_host_new();
     char plugin[700];
     const char *build = getenv("CS_BUILD_DIR");
