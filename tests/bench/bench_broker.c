@@ -660,7 +660,7 @@ static void s_summary(void)
     bench_goal("batch validation / Redis MGET keys/s (round one)",
                s_sum.mget_keys > 0 ? s_sum.batch1000 / s_sum.mget_keys : 0, "x", ">=", 1.5,
                floor);
-    snprintf(floor, sizeof floor, "bare ZeroMQ echo, 100 in flight %.0fk/s",
+    snprintf(floor, sizeof floor, "bare ZeroMQ echo (100 in flight) %.0fk/s",
              s_sum.zmq_pipe100 / 1e3);
     bench_goal("pipelined lookups, 100 in flight / bare echo (19.1)",
                s_sum.zmq_pipe100 > 0 ? s_sum.pipe100 / s_sum.zmq_pipe100 : 0, "x", ">=", 0.9,
@@ -668,7 +668,7 @@ static void s_summary(void)
     bench_goal("pipelined lookups, 1,000 in flight / bare echo (19.1)",
                s_sum.zmq_pipe100 > 0 ? s_sum.pipe1000 / s_sum.zmq_pipe100 : 0, "x", ">=", 0.9,
                floor);
-    snprintf(floor, sizeof floor, "Redis pipelined GET, 100 in flight %.0fk/s",
+    snprintf(floor, sizeof floor, "Redis pipelined GET (100) %.0fk/s",
              s_sum.redis_pipe100 / 1e3);
     bench_goal("async lookups (libcsclient, 100 out) / Redis (19.1)",
                s_sum.redis_pipe100 > 0 ? s_sum.async100 / s_sum.redis_pipe100 : 0, "x", ">=",
