@@ -20,6 +20,7 @@
 #include "cs_test.h"
 #include "embed_engine.h"
 #include "engine/cs_embed.h"
+#include "store/cs_codeidx.h"
 #include "store/cs_key.h"
 #include "store/cs_store.h"
 
@@ -613,6 +614,76 @@ START_TEST(test_map_growth)
 }
 END_TEST
 
+/* ---- a handle kept open while the broker publishes and retires ---- */
+
+static void s_retire(cs_tclient_t *admin, const char *label)
+{
+    msgpack_packer *pk = cs_tclient_begin(admin);
+    msgpack_pack_map(pk, 3);
+    cs_tpack_kv(pk, "op", "retire");
+    cs_tpack_kv(pk, "system", "icd10cm");
+    cs_tpack_kv(pk, "release", label);
+    const msgpack_object *r = cs_tclient_call(admin, T_TIMEOUT);
+    ck_assert_msg(r && cs_obj_true(cs_obj_get(r, "ok")), "retire %s failed", label);
+}
+
+/* Lookups of E11.9 on db until the code index of its release answers them (a lookup then
+ * takes no snapshot while nothing is committed); asserts each answers from release want. */
+static void s_lookups_until_indexed(cs_db_t *db, const char *want)
+{
+    cs_error_t err;
+    cs_db_entry_t e;
+    for (int i = 0; i < 2000; i++) {
+        ck_assert_int_eq(cs_db_lookup(db, "icd10cm", "E11.9", NULL, &e, &err), CS_OK);
+        ck_assert(e.found);
+        s_eq(e.release, want, "release", "E11.9");
+        if (i >= 3 && cs_codeidx_live() > 0) {
+            break;
+        }
+        usleep(1000);
+    }
+    ck_assert_uint_gt(cs_codeidx_live(), 0);
+    for (int i = 0; i < 3; i++) { /* past the build: the index's own answers */
+        ck_assert_int_eq(cs_db_lookup(db, "icd10cm", "E11.9", NULL, &e, &err), CS_OK);
+        s_eq(e.release, want, "release", "E11.9");
+        s_eq(e.title, "Type 2 diabetes mellitus without complications", "title", "E11.9");
+    }
+}
+
+/* An embedded handle open across a broker's commits answers from what each commit made the
+ * newest release, never from what it remembered of an earlier one. */
+START_TEST(test_commits_seen)
+{
+    cs_daemon_t d;
+    memset(&d, 0, sizeof d);
+    ck_assert_int_eq(cs_daemon_start(&d, NULL), 0);
+    cs_tclient_t *admin = cs_tclient_new(d.admin_ep);
+    cs_daemon_load_sample(&d, admin, "S", "2020-10-01");
+    char plugins[PATH_MAX];
+    snprintf(plugins, sizeof plugins, "%s/plugins", cs_test_build_dir());
+    cs_error_t err;
+    cs_db_t *db = cs_db_open(d.db, plugins, &err);
+    ck_assert_msg(db != NULL, "cs_db_open: %s", err.msg);
+    s_lookups_until_indexed(db, "S");
+    cs_daemon_load_sample(&d, admin, "T", "2021-10-01"); /* the newest from now on */
+    s_lookups_until_indexed(db, "T");
+    s_retire(admin, "T"); /* S again */
+    cs_db_entry_t e;
+    ck_assert_int_eq(cs_db_lookup(db, "icd10cm", "E11.9", NULL, &e, &err), CS_OK);
+    s_eq(e.release, "S", "release", "E11.9");
+    cs_db_query_t pin = {.release = "T"}; /* a retired release answers when pinned */
+    ck_assert_int_eq(cs_db_lookup(db, "icd10cm", "E11.9", &pin, &e, &err), CS_OK);
+    s_eq(e.release, "T", "release", "E11.9");
+    ck_assert(e.found);
+    s_retire(admin, "S"); /* none: the error, as before any index */
+    ck_assert_int_eq(cs_db_lookup(db, "icd10cm", "E11.9", NULL, &e, &err), CS_ENOTFOUND);
+    cs_db_close(&db);
+    cs_tclient_destroy(&admin);
+    ck_assert_int_eq(cs_daemon_stop(&d), 0);
+    cs_daemon_cleanup(&d);
+}
+END_TEST
+
 Suite *cs_embed_suite(void)
 {
     Suite *s = suite_create("embed");
@@ -625,6 +696,7 @@ Suite *cs_embed_suite(void)
     tcase_add_test(tc, test_search);
     tcase_add_test(tc, test_threads);
     tcase_add_test(tc, test_open_errors);
+    tcase_add_test(tc, test_commits_seen);
     suite_add_tcase(s, tc);
     tc = tcase_create("map growth");
     tcase_add_unchecked_fixture(tc, s_grow_setup, s_grow_teardown);

@@ -10,6 +10,8 @@
 
 #include "cs_test.h"
 #include "engine/cs_search.h"
+#include "engine/cs_search_cache.h"
+#include "wire/cs_out_msgpack.h"
 #include "store/cs_entry.h"
 #include "store/cs_key.h"
 #include "store/cs_search_build.h"
@@ -368,6 +370,81 @@ START_TEST(test_paging_and_billable)
 }
 END_TEST
 
+/* A search's reply bytes (the search op over the fixture, packed), aided by aids. */
+static void s_reply(const cs_search_aids_t *aids, const char *q, int64_t limit, int64_t offset,
+                    msgpack_sbuffer *sb)
+{
+    msgpack_sbuffer_clear(sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+    cs_out_msgpack_t writer;
+    cs_out_t *w = cs_out_msgpack_init(&writer, &pk);
+    cs_request_t req;
+    cs_request_init(&req);
+    req.op = CS_OP_SEARCH;
+    req.q = (cs_str_t){q, (uint32_t)strlen(q)};
+    req.limit = limit;
+    req.offset = offset;
+    cs_span_t label = {"T", 1};
+    ck_assert_int_eq(cs_search_answer_aided(s_reader, aids, &s_sys, T_REL, label, &req, NULL, w),
+                     CS_PERR_NONE);
+}
+
+/* A kept result answers exactly as the search it stands for, and only that search. */
+START_TEST(test_cache_same_answers)
+{
+    cs_search_cache_t *cache = cs_search_cache_new(2); /* keep results of 2 matches or more */
+    ck_assert_ptr_nonnull(cache);
+    cs_search_aids_t aids = {NULL, cache};
+    static const char *const qs[] = {"of", "diab", "hypertension", "e11", "neck", "sezary"};
+    static const int64_t pages[][2] = {{20, 0}, {2, 0}, {2, 2}, {1, 1}};
+    msgpack_sbuffer plain, aided;
+    msgpack_sbuffer_init(&plain);
+    msgpack_sbuffer_init(&aided);
+    for (int round = 0; round < 2; round++) { /* the second round answers from the cache */
+        for (size_t i = 0; i < sizeof qs / sizeof qs[0]; i++) {
+            for (size_t p = 0; p < sizeof pages / sizeof pages[0]; p++) {
+                s_reply(NULL, qs[i], pages[p][0], pages[p][1], &plain);
+                s_reply(&aids, qs[i], pages[p][0], pages[p][1], &aided);
+                ck_assert_msg(plain.size == aided.size &&
+                                  memcmp(plain.data, aided.data, plain.size) == 0,
+                              "'%s' limit %d offset %d, round %d: the replies differ", qs[i],
+                              (int)pages[p][0], (int)pages[p][1], round);
+            }
+        }
+    }
+    uint64_t hits, kept;
+    cs_search_cache_counts(cache, &hits, &kept);
+    ck_assert_uint_gt(kept, 0);
+    ck_assert_uint_eq(hits, kept); /* every kept result answered once more, nothing else */
+    /* "sezary" has one match: below min_total, never kept */
+    cs_search_query_t sq = {.q = "sezary", .q_len = 6, .sys = &s_sys, .limit = 20};
+    ck_assert_int_eq(cs_search_cache_get(cache, T_REL, &sq, &s_res), 0);
+    /* another release, or billable_only, is another search */
+    sq = (cs_search_query_t){.q = "of", .q_len = 2, .sys = &s_sys, .limit = 20};
+    ck_assert_int_eq(cs_search_cache_get(cache, T_REL, &sq, &s_res), 1);
+    ck_assert_int_eq(cs_search_cache_get(cache, T_REL + 1, &sq, &s_res), 0);
+    sq.billable_only = 1;
+    ck_assert_int_eq(cs_search_cache_get(cache, T_REL, &sq, &s_res), 0);
+    /* past its capacity the least recently used goes: "of" was just asked for, it stays */
+    sq.billable_only = 0;
+    char q[16];
+    cs_search_result_t one = {.total = 5, .n_hits = 0};
+    for (int i = 0; i < CS_SEARCH_CACHE_ENTRIES - 1; i++) {
+        snprintf(q, sizeof q, "q%d", i);
+        cs_search_query_t other = {.q = q, .q_len = strlen(q), .limit = 20};
+        cs_search_cache_put(cache, T_REL, &other, &one);
+    }
+    ck_assert_int_eq(cs_search_cache_get(cache, T_REL, &sq, &s_res), 1);
+    cs_search_query_t diab = {.q = "diab", .q_len = 4, .sys = &s_sys, .limit = 2};
+    ck_assert_int_eq(cs_search_cache_get(cache, T_REL, &diab, &s_res), 0);
+    msgpack_sbuffer_destroy(&plain);
+    msgpack_sbuffer_destroy(&aided);
+    cs_search_cache_destroy(&cache);
+    ck_assert_ptr_null(cache);
+}
+END_TEST
+
 START_TEST(test_bad_input)
 {
     ck_assert_uint_eq(s_q("", 20, 0, 0), 0);
@@ -547,6 +624,7 @@ Suite *cs_search_suite(void)
     tcase_add_test(tc, test_code_prefix);
     tcase_add_test(tc, test_paging_and_billable);
     tcase_add_test(tc, test_bad_input);
+    tcase_add_test(tc, test_cache_same_answers);
     tcase_add_test(tc, test_index_purged_by_release_prefix);
     tcase_add_test(tc, test_index_bytes_pinned);
     suite_add_tcase(s, tc);

@@ -9,9 +9,14 @@
  * a lookup's answer is a handful of fields. Texts are copied out of the map into the handle
  * before the read transaction ends, so no snapshot is held between calls: a broker loading
  * into the same file may reuse those pages as soon as the call returns.
+ * Once a lookup has resolved its release and the release's code index is built, later lookups
+ * of the same system and selection take no transaction while nothing is committed to the
+ * file (s_fast_t): the index answers, and lends its texts, which stay held until the next
+ * call on the handle.
  */
 #include "engine/cs_embed.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +36,24 @@
 #define S_DEFAULT_PLUGINS "/usr/local/lib/codeset/plugins"
 #define S_SYSTEM_MAX 64 /* longest system id accepted */
 #define CS_DB_INDEX_MIB 64 /* budget of the code indexes, as the broker's default */
+#define S_LABEL_MAX 63 /* longest release label the direct lookup's memo keeps */
+
+/* The direct lookup's last resolution (system and selection -> release), with the commit it
+ * was made in. While the store's last commit is still that one, nothing the resolution read
+ * has changed (a release id is never reused, and its entries never change), so a lookup with
+ * the same system and selection answers from the release's code index with no LMDB
+ * transaction at all: renewing and resetting one, and resolving in it, cost more than the
+ * probe. */
+typedef struct s_fast {
+    uint64_t commit;                    /* snapshot id of the resolution; 0: none kept */
+    const cs_plugin_desc_t *sys;        /* the system's plugin */
+    char system[S_SYSTEM_MAX + 1];      /* the system id asked for */
+    char release[S_LABEL_MAX + 1];      /* the label asked for; "" for none */
+    int date;                           /* the date asked for (yyyymmdd), 0 for none */
+    uint32_t rel;                       /* the release it resolved to */
+    char label[S_LABEL_MAX + 1];        /* that release's label */
+    size_t label_len;
+} s_fast_t;
 
 /* What every handle of one environment shares. */
 typedef struct s_shared {
@@ -52,6 +75,7 @@ struct cs_db_handle {
     size_t codes_cap;
     char *text;                 /* the last direct lookup's texts, copied out of the map */
     size_t text_cap;
+    s_fast_t fast;              /* the direct lookup's last resolution */
 };
 
 /* The release a caller asked for, checked before the store is read. */
@@ -261,26 +285,124 @@ static int s_resolve(cs_db_t *db, const char *system, const s_sel_t *sel, cs_res
     return CS_OK;
 }
 
-/* Copy spans[0..n) into db->text and point outs[i] at the copies. */
-static int s_copy_texts(cs_db_t *db, const cs_span_t *spans, cs_db_str_t *const *outs, size_t n)
+/* A span lent as it is, or copied: with lo NULL every span is copied (it points into the map,
+ * which the snapshot's end may hand to a writer); else only spans inside [lo, hi) are (the
+ * caller's scratch), and the others, which live in a code index the handle holds until its
+ * next call, are lent. */
+static int s_must_copy(cs_span_t s, const void *lo, const void *hi)
+{
+    return !lo || ((uintptr_t)s.ptr >= (uintptr_t)lo && (uintptr_t)s.ptr < (uintptr_t)hi);
+}
+
+/* Point outs[i] at spans[i], copied into db->text where s_must_copy says so. */
+static int s_copy_texts(cs_db_t *db, const cs_span_t *spans, cs_db_str_t *const *outs, size_t n,
+                        const void *lo, const void *hi)
 {
     size_t total = 0;
     for (size_t i = 0; i < n; i++) {
-        total += spans[i].len;
+        total += s_must_copy(spans[i], lo, hi) ? spans[i].len : 0;
     }
     if (s_reserve((void **)&db->text, &db->text_cap, total + 1, 1) != CS_OK) {
         return CS_ENOMEM;
     }
     size_t at = 0;
     for (size_t i = 0; i < n; i++) {
+        outs[i]->len = spans[i].len;
+        if (!s_must_copy(spans[i], lo, hi)) {
+            outs[i]->ptr = spans[i].ptr;
+            continue;
+        }
         if (spans[i].len) {
             memcpy(db->text + at, spans[i].ptr, spans[i].len);
         }
         outs[i]->ptr = db->text + at;
-        outs[i]->len = spans[i].len;
         at += spans[i].len;
     }
     return CS_OK;
+}
+
+/* Keep the resolution of (system, sel) to rel made in db's current snapshot (s_fast_t). */
+static void s_fast_remember(cs_db_t *db, const char *system, const cs_plugin_desc_t *sys,
+                            const s_sel_t *sel, const cs_resolved_t *rel)
+{
+    s_fast_t *f = &db->fast;
+    size_t llen = sel->release ? strlen(sel->release) : 0;
+    uint64_t snap = cs_reader_snapshot(db->reader);
+    f->commit = 0;
+    if (snap == 0 || llen > S_LABEL_MAX || rel->label.len > S_LABEL_MAX) {
+        return;
+    }
+    snprintf(f->system, sizeof f->system, "%s", system); /* s_check bounded its length */
+    memcpy(f->release, sel->release ? sel->release : "", llen);
+    f->release[llen] = '\0';
+    f->date = sel->has_date ? sel->date : 0;
+    f->sys = sys;
+    f->rel = rel->id;
+    memcpy(f->label, rel->label.ptr, rel->label.len);
+    f->label_len = rel->label.len;
+    f->commit = snap;
+}
+
+/* The code index that answers (system, sel) with no transaction, or NULL (s_fast_t). */
+static const cs_codeidx_t *s_fast_index(cs_db_t *db, const char *system, const s_sel_t *sel)
+{
+    const s_fast_t *f = &db->fast;
+    if (f->commit == 0 || strcmp(f->system, system) != 0 ||
+        strcmp(f->release, sel->release ? sel->release : "") != 0 ||
+        f->date != (sel->has_date ? sel->date : 0)) {
+        return NULL;
+    }
+    cs_codeidx_holder_unpin(&db->index);
+    const cs_codeidx_t *idx = cs_codeidx_holder_get(&db->index, f->rel);
+    /* Checked after the index is held: what it holds is then true as of this commit. */
+    return idx && cs_store_last_commit(db->shared->store) == f->commit ? idx : NULL;
+}
+
+/* The answer to code in release rel (label): found in idx when given (its texts lent), else
+ * through the handle's index holder or its snapshot (texts copied). */
+static int s_answer(cs_db_t *db, const char *system, const char *code,
+                    const cs_plugin_desc_t *sys, uint32_t rel, cs_span_t label,
+                    const cs_codeidx_t *idx, cs_db_entry_t *out, cs_error_t *err)
+{
+    cs_code_t c;
+    cs_error_t nerr; /* never read: a malformed code is an answer. Not zeroed whole per call */
+    nerr.code = CS_OK;
+    nerr.msg[0] = nerr.file[0] = '\0';
+    nerr.line = nerr.column = 0;
+    size_t clen = strlen(code);
+    if (sys->system->normalize(code, clen, &c, &nerr) != CS_OK) {
+        out->malformed = 1;
+        cs_span_t s[2] = {{code, clen}, label};
+        cs_db_str_t *o[2] = {&out->code, &out->release};
+        return s_copy_texts(db, s, o, 2, NULL, NULL);
+    }
+    cs_entry_t ent;
+    unsigned flags;
+    size_t klen = strlen(c.key);
+    int found = idx ? cs_codeidx_find(idx, c.cls, c.key, klen, &ent, &flags)
+                    : cs_codeidx_entry(&db->index, db->reader, rel, c.cls, c.key, klen, 0,
+                                       &ent) == CS_OK;
+    /* Lent texts: those of idx and the label (db->fast's); copied: those of c. */
+    const void *lo = idx ? (const void *)&c : NULL;
+    const void *hi = idx ? (const void *)(&c + 1) : NULL;
+    if (!found) {
+        if (!idx && cs_reader_corrupt(db->reader)) { /* not "not found": it could not be read */
+            return cs_error_set(err, CS_EMALFORMED, "a page of the database holding %s %s is "
+                                "corrupt (the data file is damaged)", system, code);
+        }
+        cs_span_t s[2] = {{c.display, strlen(c.display)}, label};
+        cs_db_str_t *o[2] = {&out->code, &out->release};
+        return s_copy_texts(db, s, o, 2, lo, hi);
+    }
+    out->found = 1;
+    out->billable = ent.billable;
+    out->valid_from = ent.valid_from;
+    out->valid_to = ent.valid_to;
+    cs_span_t parent = ent.parent_cls ? ent.parent : (cs_span_t){NULL, 0};
+    cs_span_t s[6] = {ent.display, label, ent.kind, ent.title, ent.short_title, parent};
+    cs_db_str_t *o[6] = {&out->code,  &out->release,     &out->kind,
+                         &out->title, &out->short_title, &out->parent};
+    return s_copy_texts(db, s, o, 6, lo, hi);
 }
 
 static int s_lookup(cs_db_t *db, const char *system, const char *code, const cs_db_query_t *q,
@@ -295,6 +417,13 @@ static int s_lookup(cs_db_t *db, const char *system, const char *code, const cs_
     if (rc != CS_OK) {
         return rc;
     }
+    const cs_codeidx_t *idx = s_fast_index(db, system, &sel);
+    if (idx) {
+        const s_fast_t *f = &db->fast;
+        rc = s_answer(db, system, code, f->sys, f->rel, (cs_span_t){f->label, f->label_len},
+                      idx, out, err);
+        return rc == CS_ENOMEM ? cs_error_set(err, rc, "out of memory") : rc;
+    }
     const cs_plugin_desc_t *sys = cs_plugin_host_system(db->shared->plugins, system,
                                                         strlen(system));
     if (!sys) {
@@ -306,47 +435,12 @@ static int s_lookup(cs_db_t *db, const char *system, const char *code, const cs_
     cs_codeidx_holder_unpin(&db->index);
     cs_resolved_t rel = {0};
     rc = s_resolve(db, system, &sel, &rel, err);
-    if (rc != CS_OK) {
-        cs_reader_end(db->reader);
-        return rc;
+    if (rc == CS_OK) {
+        s_fast_remember(db, system, sys, &sel, &rel);
+        rc = s_answer(db, system, code, sys, rel.id, rel.label, NULL, out, err);
     }
-    cs_code_t c;
-    cs_error_t nerr;
-    cs_error_clear(&nerr);
-    size_t clen = strlen(code);
-    if (sys->system->normalize(code, clen, &c, &nerr) != CS_OK) {
-        out->malformed = 1;
-        cs_span_t s[2] = {{code, clen}, rel.label};
-        cs_db_str_t *o[2] = {&out->code, &out->release};
-        rc = s_copy_texts(db, s, o, 2);
-        cs_reader_end(db->reader);
-        return rc == CS_OK ? CS_OK : cs_error_set(err, rc, "out of memory");
-    }
-    cs_entry_t ent;
-    if (cs_codeidx_entry(&db->index, db->reader, rel.id, c.cls, c.key, strlen(c.key), 0, &ent) !=
-        CS_OK) {
-        if (cs_reader_corrupt(db->reader)) { /* not "not found": it could not be read */
-            cs_reader_end(db->reader);
-            return cs_error_set(err, CS_EMALFORMED, "a page of the database holding %s %s is "
-                                "corrupt (the data file is damaged)", system, code);
-        }
-        cs_span_t s[2] = {{c.display, strlen(c.display)}, rel.label};
-        cs_db_str_t *o[2] = {&out->code, &out->release};
-        rc = s_copy_texts(db, s, o, 2);
-        cs_reader_end(db->reader);
-        return rc == CS_OK ? CS_OK : cs_error_set(err, rc, "out of memory");
-    }
-    out->found = 1;
-    out->billable = ent.billable;
-    out->valid_from = ent.valid_from;
-    out->valid_to = ent.valid_to;
-    cs_span_t parent = ent.parent_cls ? ent.parent : (cs_span_t){NULL, 0};
-    cs_span_t s[6] = {ent.display, rel.label, ent.kind, ent.title, ent.short_title, parent};
-    cs_db_str_t *o[6] = {&out->code,  &out->release,     &out->kind,
-                         &out->title, &out->short_title, &out->parent};
-    rc = s_copy_texts(db, s, o, 6);
     cs_reader_end(db->reader);
-    return rc == CS_OK ? CS_OK : cs_error_set(err, rc, "out of memory");
+    return rc == CS_ENOMEM ? cs_error_set(err, rc, "out of memory") : rc;
 }
 
 int cs_db_lookup(cs_db_t *db, const char *system, const char *code, const cs_db_query_t *q,

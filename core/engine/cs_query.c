@@ -13,6 +13,7 @@
 #include "engine/cs_op.h"
 #include "engine/cs_resolve.h"
 #include "engine/cs_search.h"
+#include "engine/cs_search_cache.h"
 #include "engine/cs_validate.h"
 #include "store/cs_catalog.h"
 #include "store/cs_codeidx.h"
@@ -32,6 +33,7 @@ struct cs_engine {
     cs_codeidx_holder_t index;        /* code indexes this thread holds */
     cs_claim_result_t claim;          /* claims' results and what they read, kept from request
                                        * to request (cs_claim_op.c) */
+    cs_search_cache_t *searches;      /* results of costly searches; NULL: none kept */
 };
 
 /* The release a request resolved to, and its system. */
@@ -56,6 +58,7 @@ cs_engine_t *cs_engine_new(cs_store_t *store, const cs_plugin_host_t *plugins,
         free(e);
         return NULL;
     }
+    e->searches = cs_search_cache_new(CS_SEARCH_CACHE_MIN_TOTAL); /* NULL: none kept */
     return e;
 }
 
@@ -72,6 +75,7 @@ void cs_engine_destroy(cs_engine_t **engine)
     }
     cs_claim_result_fini(&(*engine)->claim);
     cs_codeidx_holder_fini(&(*engine)->index);
+    cs_search_cache_destroy(&(*engine)->searches);
     cs_reader_destroy(&(*engine)->reader);
     free(*engine);
     *engine = NULL;
@@ -596,14 +600,16 @@ static cs_proto_err_t s_search(cs_engine_t *e, const cs_request_t *req, cs_out_t
     if (perr != CS_PERR_NONE) {
         return perr;
     }
+    cs_search_aids_t aids = {&e->index, e->searches};
     if (!(req->include & CS_INCLUDE_INDEX)) {
-        return cs_search_answer(e->reader, ctx.sys->system, ctx.rel.id, ctx.rel.label, req, out);
+        return cs_search_answer_aided(e->reader, &aids, ctx.sys->system, ctx.rel.id,
+                                      ctx.rel.label, req, NULL, out);
     }
     /* the ICD-10-CM Index's terms as a source too (engine/cs_index_answer.h) */
     cs_index_source_t src = {e->store, e->reader, e->plugins, req};
     cs_search_extra_t extra = {"index", cs_index_source_write, &src};
-    return cs_search_answer_with(e->reader, ctx.sys->system, ctx.rel.id, ctx.rel.label, req,
-                                 &extra, out);
+    return cs_search_answer_aided(e->reader, &aids, ctx.sys->system, ctx.rel.id, ctx.rel.label,
+                                  req, &extra, out);
 }
 
 /* ---- diff ---- */

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/cs_search_cache.h"
 #include "store/cs_entry.h"
 #include "store/cs_key.h"
 #include "store/cs_search_format.h"
@@ -935,6 +936,46 @@ cs_proto_err_t cs_search_answer_with(cs_reader_t *r, const cs_system_ops_t *sys,
                                      uint32_t release, cs_span_t label, const cs_request_t *req,
                                      const cs_search_extra_t *extra, cs_out_t *out)
 {
+    return cs_search_answer_aided(r, NULL, sys, release, label, req, extra, out);
+}
+
+/* A hit's entry head: from the release's code index where aids' holder has it, else read. */
+static int s_hit_entry(cs_reader_t *r, const cs_search_aids_t *aids, uint32_t release,
+                       const cs_search_hit_t *h, cs_entry_t *ent)
+{
+    size_t len = strlen(h->key);
+    if (aids && aids->index) {
+        return cs_codeidx_entry(aids->index, r, release, h->cls, h->key, len, 0, ent);
+    }
+    uint8_t key[CS_KEY_MAX];
+    size_t klen = cs_key_code(key, release, h->cls, h->key, len);
+    cs_val_t v;
+    if (klen == 0 || cs_reader_get(r, CS_DB_CODES, key, klen, &v) != CS_OK) {
+        return CS_ENOTFOUND;
+    }
+    return cs_entry_decode_head(v.data, v.len, ent);
+}
+
+/* q's result: remembered by aids' cache, else run (and offered to the cache). */
+static int s_run_aided(cs_reader_t *r, const cs_search_aids_t *aids, uint32_t release,
+                       const cs_search_query_t *q, cs_search_result_t *res, cs_error_t *err)
+{
+    cs_search_cache_t *cache = aids ? aids->cache : NULL;
+    if (cache && cs_search_cache_get(cache, release, q, res)) {
+        return CS_OK;
+    }
+    int rc = cs_search_run(r, release, q, res, err);
+    if (rc == CS_OK && cache) {
+        cs_search_cache_put(cache, release, q, res);
+    }
+    return rc;
+}
+
+cs_proto_err_t cs_search_answer_aided(cs_reader_t *r, const cs_search_aids_t *aids,
+                                      const cs_system_ops_t *sys, uint32_t release,
+                                      cs_span_t label, const cs_request_t *req,
+                                      const cs_search_extra_t *extra, cs_out_t *out)
+{
     cs_search_query_t sq = {
         .q = req->q.ptr,
         .q_len = req->q.len,
@@ -954,7 +995,7 @@ cs_proto_err_t cs_search_answer_with(cs_reader_t *r, const cs_system_ops_t *sys,
     }
     cs_error_t err;
     cs_error_clear(&err);
-    if (cs_search_run(r, release, &sq, res, &err) != CS_OK) {
+    if (s_run_aided(r, aids, release, &sq, res, &err) != CS_OK) {
         cs_reply_error(out, req, CS_PERR_INTERNAL, err.msg);
         free(res);
         return CS_PERR_INTERNAL;
@@ -967,12 +1008,8 @@ cs_proto_err_t cs_search_answer_with(cs_reader_t *r, const cs_system_ops_t *sys,
     cs_out_array(out, (uint32_t)res->n_hits);
     for (size_t i = 0; i < res->n_hits; i++) {
         const cs_search_hit_t *h = &res->hits[i];
-        uint8_t key[CS_KEY_MAX];
-        size_t klen = cs_key_code(key, release, h->cls, h->key, strlen(h->key));
-        cs_val_t v;
         cs_entry_t ent;
-        if (klen == 0 || cs_reader_get(r, CS_DB_CODES, key, klen, &v) != CS_OK ||
-            cs_entry_decode_head(v.data, v.len, &ent) != CS_OK) {
+        if (s_hit_entry(r, aids, release, h, &ent) != CS_OK) {
             cs_out_nil(out); /* a corrupt store: keep the array's count true */
             continue;
         }

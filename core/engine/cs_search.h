@@ -18,6 +18,7 @@
 
 #include "codeset/cs_plugin.h"
 #include "engine/cs_out.h"
+#include "store/cs_codeidx.h"
 #include "store/cs_entry.h"
 #include "store/cs_store.h"
 
@@ -83,6 +84,19 @@ typedef struct cs_search_extra {
 cs_proto_err_t cs_search_answer_with(cs_reader_t *r, const cs_system_ops_t *sys,
                                      uint32_t release, cs_span_t label, const cs_request_t *req,
                                      const cs_search_extra_t *extra, cs_out_t *out);
+
+/* What an engine lends a search besides its reader; either may be NULL. */
+struct cs_search_cache;
+typedef struct cs_search_aids {
+    cs_codeidx_holder_t *index;    /* the hits' entries read from their release's code index
+                                    * where the holder has it (the same bytes), else LMDB */
+    struct cs_search_cache *cache; /* results of costly queries (engine/cs_search_cache.h) */
+} cs_search_aids_t;
+/* cs_search_answer_with, aided (aids NULL: none); the reply is the same bytes. */
+cs_proto_err_t cs_search_answer_aided(cs_reader_t *r, const cs_search_aids_t *aids,
+                                      const cs_system_ops_t *sys, uint32_t release,
+                                      cs_span_t label, const cs_request_t *req,
+                                      const cs_search_extra_t *extra, cs_out_t *out);
 
 #ifdef __cplusplus
 }

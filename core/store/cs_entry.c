@@ -172,9 +172,60 @@ static uint32_t s_rd_u32(s_rd_t *r)
     return hi << 16 | s_rd_u16(r);
 }
 
+/* One text of a head at *p (a 1-byte length, or 2 when wide, then the bytes); 0 when it runs
+ * past end. */
+static inline int s_head_text(const uint8_t **p, const uint8_t *end, int wide, cs_span_t *out)
+{
+    const uint8_t *q = *p;
+    if (end - q < 1 + wide) {
+        return 0;
+    }
+    size_t len = wide ? (size_t)q[0] << 8 | q[1] : q[0];
+    q += 1 + wide;
+    if ((size_t)(end - q) < len) {
+        return 0;
+    }
+    *out = (cs_span_t){(const char *)q, len};
+    *p = q + len;
+    return 1;
+}
+
+/* Version 3's head (the layout every current load writes) read in place: its 12 fixed bytes at
+ * once and each text's length checked once, where the byte reader checks every byte. A
+ * code index probe decodes a head per lookup, and this took most of its time. 1 when read;
+ * 0 when r holds another version or too few bytes (s_decode_head then reads it as before). */
+static int s_decode_head_v3(s_rd_t *r, cs_entry_t *out)
+{
+    const uint8_t *p = r->p;
+    if (r->end - p < 12 || p[0] != 3) {
+        return 0;
+    }
+    out->billable = p[1] & 1;
+    out->cls = p[2];
+    out->parent_cls = p[3];
+    out->valid_from = (int32_t)((uint32_t)p[4] << 24 | (uint32_t)p[5] << 16 |
+                                (uint32_t)p[6] << 8 | p[7]);
+    out->valid_to = (int32_t)((uint32_t)p[8] << 24 | (uint32_t)p[9] << 16 |
+                              (uint32_t)p[10] << 8 | p[11]);
+    p += 12;
+    if (!s_head_text(&p, r->end, 0, &out->display) ||
+        !s_head_text(&p, r->end, 0, &out->parent_key) ||
+        !s_head_text(&p, r->end, 0, &out->parent) || !s_head_text(&p, r->end, 0, &out->kind) ||
+        !s_head_text(&p, r->end, 1, &out->title) ||
+        !s_head_text(&p, r->end, 1, &out->short_title)) {
+        return 0;
+    }
+    r->p = p;
+    return 1;
+}
+
 /* The fields every decode reads; *version gets the layout version. */
 static void s_decode_head(s_rd_t *r, cs_entry_t *out, unsigned *version)
 {
+    if (s_decode_head_v3(r, out)) {
+        *version = 3;
+        return;
+    }
     *version = s_rd_u8(r);
     if (*version < 1 || *version > CS_ENTRY_VERSION) {
         r->bad = 1;

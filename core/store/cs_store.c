@@ -692,6 +692,17 @@ static int s_read_txn_begin(cs_store_t *st, MDB_txn **txn, int renew)
     }
 }
 
+uint64_t cs_store_last_commit(cs_store_t *store)
+{
+    MDB_envinfo info;
+    int rc;
+    /* The meta pages are in the map: read under the lock a remap takes, and the guard. */
+    pthread_rwlock_rdlock(&store->quiesce);
+    S_GUARD_RUN(rc, mdb_env_info(store->env, &info), MDB_CORRUPTED);
+    pthread_rwlock_unlock(&store->quiesce);
+    return rc == MDB_SUCCESS ? (uint64_t)info.me_last_txnid : 0;
+}
+
 cs_reader_t *cs_reader_new(cs_store_t *store, cs_error_t *err)
 {
     cs_reader_t *r = calloc(1, sizeof *r);

@@ -100,6 +100,13 @@ uint64_t cs_store_used_bytes(cs_store_t *store);
  * read. Advice only: nothing happens where the file cannot be read. Thread-safe. */
 void cs_store_prefetch(cs_store_t *store);
 
+/* The id of the newest commit to the file, by any process (LMDB's last transaction id, read
+ * from its meta pages without taking a reader slot): equal to a snapshot's id
+ * (cs_reader_snapshot) as long as nothing was committed since that snapshot began, so a
+ * caller can tell that what it read then is still true for a few dozen instructions instead
+ * of a snapshot. 0 when it cannot be told. Thread-safe. */
+uint64_t cs_store_last_commit(cs_store_t *store);
+
 /* Double the map (at least to min_size). Waits for readers to leave their transactions and
  * blocks new ones meanwhile. Must be called with no write transaction open. */
 int cs_store_grow(cs_store_t *store, size_t min_size, cs_error_t *err);

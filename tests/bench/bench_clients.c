@@ -254,9 +254,10 @@ int main(void)
     bench_broker_stop(&b);
     s_redis(counts, n_counts, &redis16);
     zmq_ctx_term(ctx);
-    printf("\nsummary: issue 19 section 3 (medians of this run)\n");
-    printf("  %-52s %14.2f   <= 1   %s\n", "codesetd CPU per lookup / redis CPU per GET, 16",
-           redis16 > 0 ? codeset16 / redis16 : 0,
-           redis16 > 0 && codeset16 <= redis16 ? "met" : "NOT met");
+    char floor[64];
+    bench_goal_head("issue 19 section 3, many clients (medians of the runs)");
+    snprintf(floor, sizeof floor, "redis-server %.1f us CPU per GET, 16 hiredis", redis16);
+    bench_goal("codesetd CPU per lookup / redis CPU per GET, 16",
+               redis16 > 0 ? codeset16 / redis16 : 0, "x", "<=", 1, floor);
     return 0;
 }

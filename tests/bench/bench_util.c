@@ -80,6 +80,33 @@ double bench_print3(const char *what, const char *unit, double *v, size_t n)
     return med;
 }
 
+void bench_goal_head(const char *title)
+{
+    printf("\nsummary: %s\n", title);
+    printf("  %-52s %12s  %-14s %-40s %s\n", "", "figure", "goal", "floor, same run", "");
+}
+
+/* v with its unit, to 3 significant figures (a ratio keeps 2 decimals). */
+static void s_figure(char *out, size_t cap, double v, const char *unit)
+{
+    snprintf(out, cap, v >= 100 ? "%.0f%s" : v >= 10 ? "%.1f%s" : "%.2f%s", v, unit);
+}
+
+void bench_goal(const char *what, double figure, const char *unit, const char *op, double goal,
+                const char *floor)
+{
+    char fig[32] = "n/a", want[32], g[24];
+    if (figure > 0) {
+        s_figure(fig, sizeof fig, figure, unit);
+    }
+    s_figure(g, sizeof g, goal, unit);
+    snprintf(want, sizeof want, "%s %s", op, g);
+    int met = op[0] == '<' ? figure <= goal : figure >= goal;
+    printf("  %-52s %12s  %-14s %-40s %s\n", what, fig, want, floor ? floor : "",
+           figure > 0 ? (met ? "met" : "MISSED") : "");
+    fflush(stdout);
+}
+
 double bench_cpu_seconds(pid_t pid)
 {
     char path[64], line[1024];

@@ -35,6 +35,15 @@ void bench_stats3(double *v, size_t n, double *lo, double *med, double *hi);
 /* Print "what  min .. median .. max unit" on one line; returns the median. */
 double bench_print3(const char *what, const char *unit, double *v, size_t n);
 
+/* A summary of goals, the same in every program: after bench_goal_head(title), one line per
+ * goal with the figure of this run, the goal (op "<=" or ">=", and its value), the floor or
+ * rival it is measured against in the same run (a text such as "bare ZeroMQ p50 113 us"; ""
+ * for none), and met or MISSED. unit follows the figure and the goal ("x", " us"...). A figure
+ * <= 0 was not measured: "n/a", neither met nor missed. */
+void bench_goal_head(const char *title);
+void bench_goal(const char *what, double figure, const char *unit, const char *op, double goal,
+                const char *floor);
+
 /* Resident memory of a process, from /proc/<pid>/status (VmRSS) and /proc/<pid>/smaps (the
  * resident pages of every mapping whose path ends in map_suffix). Bytes; -1 on failure. */
 int bench_rss(pid_t pid, const char *map_suffix, double *vmrss, double *map_rss);

@@ -24,7 +24,8 @@
  * the release does not hold, or that is malformed, is an answer (CS_OK), as on the wire.
  *
  * Threads. A handle is used by one thread at a time (it owns one LMDB read transaction, which
- * it renews per call and never holds between calls). For several threads, open one handle
+ * it renews when a call needs it and never holds between calls; a lookup answered by the code
+ * index below needs none while nothing new is committed to the file). For several threads, open one handle
  * and give every other thread its own with cs_db_dup: duplicates share the one LMDB
  * environment (LMDB allows one per process and file) and the plugins; each has its own
  * reader. Handles may be closed in any order, from any thread; the environment closes with
