@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -436,6 +437,7 @@ cs_client_t *cs_client_new(const char *const *endpoints, size_t n, const cs_clie
     }
     c->timeout_ms = o.timeout_ms > 0 ? o.timeout_ms : S_DEFAULT_TIMEOUT_MS;
     c->tries = o.tries > 0 ? o.tries : S_DEFAULT_TRIES;
+    c->spin_ns = 1000u * (uint64_t)(o.spin_us < 0 ? 0 : o.spin_us ? o.spin_us : CS_CLIENT_SPIN_US);
     c->window = o.window > 0 ? o.window : S_DEFAULT_WINDOW;
     c->max_reply = o.max_reply > 0 ? o.max_reply : S_DEFAULT_MAX_REPLY;
     c->next_id = 1;
@@ -609,6 +611,29 @@ static int s_drain(cs_client_t *c, const csc_req_t *reqs, csc_slot_t *slots, siz
     return rc < 0 ? rc : matched;
 }
 
+static uint64_t s_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Look for replies without sleeping for up to c->spin_ns: a reply that comes meanwhile saves
+ * the wake-up of a sleep in zmq_poll. As s_drain; 0 when none came. */
+static int s_spin(cs_client_t *c, const csc_req_t *reqs, csc_slot_t *slots, size_t n,
+                  uint64_t base, size_t *in_flight)
+{
+    uint64_t end = s_now_ns() + c->spin_ns;
+    do {
+        int got = s_drain(c, reqs, slots, n, base, in_flight);
+        if (got != 0) {
+            return got;
+        }
+        sched_yield(); /* the I/O thread that brings the reply may be waiting for this CPU */
+    } while (s_now_ns() < end);
+    return 0;
+}
+
 static int s_run(cs_client_t *c, const csc_req_t *reqs, csc_slot_t *slots, size_t n)
 {
     memset(&c->last, 0, sizeof c->last);
@@ -646,23 +671,28 @@ static int s_run(cs_client_t *c, const csc_req_t *reqs, csc_slot_t *slots, size_
             in_flight++;
             cursor++;
         }
-        int64_t wait = deadline - csc_now_ms();
-        zmq_pollitem_t item = {.socket = c->sock,
-                               .events = (short)(ZMQ_POLLIN | (blocked ? ZMQ_POLLOUT : 0))};
-        int pr = zmq_poll(&item, 1, wait > 0 ? (long)wait : 0);
-        if (pr < 0 && errno != EINTR) {
-            return csc_fail(&c->last, CS_CLIENT_EIO, "cannot poll: %s", zmq_strerror(errno));
+        int got = !blocked && in_flight > 0 && c->spin_ns
+                      ? s_spin(c, reqs, slots, n, base, &in_flight)
+                      : 0;
+        if (got == 0) {
+            int64_t wait = deadline - csc_now_ms();
+            zmq_pollitem_t item = {.socket = c->sock,
+                                   .events = (short)(ZMQ_POLLIN | (blocked ? ZMQ_POLLOUT : 0))};
+            int pr = zmq_poll(&item, 1, wait > 0 ? (long)wait : 0);
+            if (pr < 0 && errno != EINTR) {
+                return csc_fail(&c->last, CS_CLIENT_EIO, "cannot poll: %s", zmq_strerror(errno));
+            }
+            if (pr > 0 && (item.revents & ZMQ_POLLIN)) {
+                got = s_drain(c, reqs, slots, n, base, &in_flight);
+            }
         }
-        if (pr > 0 && (item.revents & ZMQ_POLLIN)) {
-            int got = s_drain(c, reqs, slots, n, base, &in_flight);
-            if (got < 0) {
-                return got;
-            }
-            if (got > 0) {
-                done += (size_t)got;
-                timeouts = 0;
-                deadline = csc_now_ms() + c->timeout_ms;
-            }
+        if (got < 0) {
+            return got;
+        }
+        if (got > 0) {
+            done += (size_t)got;
+            timeouts = 0;
+            deadline = csc_now_ms() + c->timeout_ms;
         }
         if (done < n && csc_now_ms() >= deadline) {
             /* Lazy Pirate: a reply may be lost for good (a broker died holding it), and the

@@ -62,6 +62,7 @@ struct cs_client {
     size_t n_endpoints;      /* entries in endpoints */
     int timeout_ms;          /* wait for a reply before reconnecting */
     int tries;               /* timeouts in a row before giving up */
+    uint64_t spin_ns;        /* how long a run looks for replies before it sleeps */
     unsigned window;         /* requests in flight at once */
     size_t max_reply;        /* ZMQ_MAXMSGSIZE */
     uint64_t next_id;        /* the next request id; ids are never reused by a client */

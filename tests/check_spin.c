@@ -1,0 +1,148 @@
+/* check_spin.c: the round-trip settings of issue 19 (section 2) against real codesetd
+ * processes: a broker that spins (--spin-us) with its I/O threads placed and counted
+ * (--io-threads, --io-affinity) answers byte for byte as one that sleeps at once, a client
+ * that spins (cs_client_opts_t.spin_us) gets the same results, and the spin is bounded: an
+ * idle broker's serving thread, after a burst of requests, uses next to no CPU. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "codeset_client.h"
+#include "cs_daemon.h"
+#include "cs_test.h"
+
+/* A broker with extra options and the sample release "S" (effective 2020-10-01) loaded. */
+static void s_start(cs_daemon_t *d, const char *const *args)
+{
+    memset(d, 0, sizeof *d);
+    ck_assert_int_eq(cs_daemon_start(d, args), 0);
+    cs_tclient_t *admin = cs_tclient_new(d->admin_ep);
+    ck_assert_ptr_nonnull(admin);
+    cs_daemon_load_sample(d, admin, "S", "2020-10-01");
+    cs_tclient_destroy(&admin);
+}
+
+/* CPU clock ticks (user + system) the thread tid of process pid has used. */
+static long s_thread_ticks(pid_t pid, pid_t tid)
+{
+    char path[128], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    /* the fields after the command name, which is in parentheses and may hold spaces */
+    const char *p = strrchr(buf, ')');
+    ck_assert_ptr_nonnull(p);
+    long utime = 0, stime = 0;
+    ck_assert_int_eq(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %ld %ld", &utime,
+                            &stime),
+                     2);
+    return utime + stime;
+}
+
+static const char *const s_codes[] = {"E11.9", "E119", "A00", "A00.0", "E11", "Z99.99"};
+
+START_TEST(test_spin_same_bytes)
+{
+    static const char *const spin[] = {"--spin-us", "500", "--io-threads", "2",
+                                       "--io-affinity", "same", NULL};
+    static const char *const none[] = {"--spin-us", "0", "--io-affinity", "apart", NULL};
+    cs_daemon_t a, b;
+    s_start(&a, spin);
+    s_start(&b, none);
+    cs_tclient_t *qa = cs_tclient_new(a.query_ep), *qb = cs_tclient_new(b.query_ep);
+    ck_assert_ptr_nonnull(qa);
+    ck_assert_ptr_nonnull(qb);
+    for (size_t i = 0; i < sizeof s_codes / sizeof s_codes[0]; i++) {
+        msgpack_sbuffer sb;
+        msgpack_sbuffer_init(&sb);
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        msgpack_pack_map(&pk, 3);
+        cs_tpack_kv(&pk, "op", "lookup");
+        cs_tpack_kv(&pk, "system", "icd10cm");
+        cs_tpack_kv(&pk, "code", s_codes[i]);
+        char why[256];
+        const msgpack_object *r = cs_tclient_same_answer(qa, qb, sb.data, sb.size, why,
+                                                         sizeof why);
+        ck_assert_msg(r != NULL, "lookup %s: %s", s_codes[i], why);
+        msgpack_sbuffer_destroy(&sb);
+    }
+    /* a client that spins gets what one that sleeps gets */
+    const char *eps[] = {a.query_ep};
+    cs_client_opts_t spins = {.spin_us = 300}, sleeps = {.spin_us = -1};
+    cs_client_error_t err;
+    cs_client_t *cs = cs_client_new(eps, 1, &spins, &err);
+    cs_client_t *cz = cs_client_new(eps, 1, &sleeps, &err);
+    ck_assert_ptr_nonnull(cs);
+    ck_assert_ptr_nonnull(cz);
+    for (int k = 0; k < 50; k++) {
+        const char *code = s_codes[k % (sizeof s_codes / sizeof s_codes[0])];
+        cs_client_lookup_t *ls = NULL, *lz = NULL;
+        ck_assert_int_eq(cs_client_lookup(cs, "icd10cm", code, 0, NULL, &ls), CS_CLIENT_OK);
+        ck_assert_int_eq(cs_client_lookup(cz, "icd10cm", code, 0, NULL, &lz), CS_CLIENT_OK);
+        ck_assert_int_eq(ls->found, lz->found);
+        if (ls->found) {
+            ck_assert_str_eq(ls->code, lz->code);
+            ck_assert_str_eq(ls->title, lz->title);
+        }
+        cs_client_lookup_destroy(&ls);
+        cs_client_lookup_destroy(&lz);
+    }
+    cs_client_destroy(&cs);
+    cs_client_destroy(&cz);
+    cs_tclient_destroy(&qa);
+    cs_tclient_destroy(&qb);
+    ck_assert_int_eq(cs_daemon_stop(&a), 0);
+    ck_assert_int_eq(cs_daemon_stop(&b), 0);
+    cs_daemon_cleanup(&a);
+    cs_daemon_cleanup(&b);
+}
+END_TEST
+
+/* The spin is bounded: after a burst of requests from one client (which starts it), an idle
+ * broker's serving thread (the process's first) sleeps. Over a second of idleness a loop
+ * that kept spinning would use most of it; a sleeping one wakes five times. */
+START_TEST(test_spin_bounded)
+{
+    static const char *const spin[] = {"--spin-us", "10000", NULL};
+    cs_daemon_t d;
+    s_start(&d, spin);
+    const char *eps[] = {d.query_ep};
+    cs_client_error_t err;
+    cs_client_t *c = cs_client_new(eps, 1, NULL, &err);
+    ck_assert_ptr_nonnull(c);
+    for (int k = 0; k < 2000; k++) {
+        cs_client_lookup_t *l = NULL;
+        ck_assert_int_eq(cs_client_lookup(c, "icd10cm", "E11.9", 0, NULL, &l), CS_CLIENT_OK);
+        cs_client_lookup_destroy(&l);
+    }
+    struct timespec settle = {0, 100 * 1000000L}, idle = {1, 0};
+    nanosleep(&settle, NULL); /* past the spin's 10 ms */
+    long t0 = s_thread_ticks(d.pid, d.pid);
+    nanosleep(&idle, NULL);
+    long used = s_thread_ticks(d.pid, d.pid) - t0;
+    long hz = sysconf(_SC_CLK_TCK);
+    ck_assert_msg(used * 10 < hz, "an idle broker's loop used %ld of %ld ticks", used, hz);
+    cs_client_destroy(&c);
+    ck_assert_int_eq(cs_daemon_stop(&d), 0);
+    cs_daemon_cleanup(&d);
+}
+END_TEST
+
+Suite *cs_spin_suite(void);
+Suite *cs_spin_suite(void)
+{
+    Suite *s = suite_create("spin");
+    TCase *tc = tcase_create("round-trip settings");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_spin_same_bytes);
+    tcase_add_test(tc, test_spin_bounded);
+    suite_add_tcase(s, tc);
+    return s;
+}
