@@ -9,12 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <msgpack.h>
 #include <zmq.h>
 
 #include "csc_decode.h"
 #include "csc_internal.h"
+#include "csc_zmtp.h"
 
 #define S_DEFAULT_TIMEOUT_MS 2500
 #define S_DEFAULT_TRIES 3
@@ -442,6 +444,8 @@ cs_client_t *cs_client_new(const char *const *endpoints, size_t n, const cs_clie
     c->max_reply = o.max_reply > 0 ? o.max_reply : S_DEFAULT_MAX_REPLY;
     c->next_id = 1;
     c->coalesce = CSC_DEFAULT_COALESCE;
+    c->zfd = -1;
+    c->direct = !o.via_zmq && n == 1 && csc_zmtp_usable(endpoints[0]);
     for (size_t i = 0; i < n; i++) {
         if (!(c->endpoints[i] = strdup(endpoints[i]))) {
             csc_fail(err, CS_CLIENT_ENOMEM, "out of memory creating a client");
@@ -486,6 +490,10 @@ void cs_client_destroy(cs_client_t **cp)
     }
     free(c->endpoints);
     free(c->frame.data);
+    if (c->zfd >= 0) {
+        close(c->zfd);
+    }
+    free(c->zbody.data);
     free(c);
     *cp = NULL;
 }
@@ -505,7 +513,8 @@ uint64_t cs_client_reconnects(const cs_client_t *c)
 
 /* Send one request with its id. Returns 0, 1 when the socket cannot take it now (no connected
  * broker, or the send queue is full), or a negative status. */
-int csc_send(cs_client_t *c, const csc_req_t *req, uint64_t id)
+/* req with its id, in c->frame. 0, or CS_CLIENT_ENOMEM (c->last filled). */
+static int s_encode(cs_client_t *c, const csc_req_t *req, uint64_t id)
 {
     csc_buf_t *f = &c->frame;
     f->len = 0;
@@ -519,6 +528,16 @@ int csc_send(cs_client_t *c, const csc_req_t *req, uint64_t id)
     if (f->failed) {
         return csc_fail(&c->last, CS_CLIENT_ENOMEM, "out of memory encoding a request");
     }
+    return 0;
+}
+
+int csc_send(cs_client_t *c, const csc_req_t *req, uint64_t id)
+{
+    int rc = s_encode(c, req, id);
+    if (rc != 0) {
+        return rc;
+    }
+    csc_buf_t *f = &c->frame;
     if (zmq_send(c->sock, f->data, f->len, ZMQ_DONTWAIT) < 0) {
         if (errno == EAGAIN) {
             return 1;
@@ -537,6 +556,23 @@ uint64_t csc_reply_id(const msgpack_object *reply)
 {
     const msgpack_object *id = cs_client_obj_get(reply, "id");
     return id && id->type == MSGPACK_OBJECT_POSITIVE_INTEGER ? id->via.u64 : 0;
+}
+
+/* A reply body decoded into u (1; the caller destroys u), or 0 for garbage, which cannot be
+ * matched to a request and is dropped. */
+static int s_unpack(const void *data, size_t len, msgpack_unpacked *u)
+{
+    size_t off = 0;
+    if (cs_client_prescan(data, len) != 0) {
+        return 0;
+    }
+    msgpack_unpacked_init(u);
+    if (msgpack_unpack_next(u, data, len, &off) == MSGPACK_UNPACK_SUCCESS &&
+        u->data.type == MSGPACK_OBJECT_MAP) {
+        return 1;
+    }
+    msgpack_unpacked_destroy(u);
+    return 0;
 }
 
 int csc_recv(cs_client_t *c, zmq_msg_t *frame, msgpack_unpacked *u)
@@ -562,17 +598,8 @@ int csc_recv(cs_client_t *c, zmq_msg_t *frame, msgpack_unpacked *u)
                 return csc_fail(&c->last, CS_CLIENT_EIO, "cannot receive: %s", zmq_strerror(e));
             }
         }
-        const void *data = zmq_msg_data(frame);
-        size_t len = zmq_msg_size(frame);
-        size_t off = 0;
-        /* garbage cannot be matched to a request: it is dropped */
-        if (cs_client_prescan(data, len) == 0) {
-            msgpack_unpacked_init(u);
-            if (msgpack_unpack_next(u, data, len, &off) == MSGPACK_UNPACK_SUCCESS &&
-                u->data.type == MSGPACK_OBJECT_MAP) {
-                return 1;
-            }
-            msgpack_unpacked_destroy(u);
+        if (s_unpack(zmq_msg_data(frame), zmq_msg_size(frame), u)) {
+            return 1;
         }
         zmq_msg_close(frame);
     }
@@ -634,6 +661,66 @@ static int s_spin(cs_client_t *c, const csc_req_t *reqs, csc_slot_t *slots, size
     return 0;
 }
 
+static int s_timed_out(cs_client_t *c, size_t left, size_t n)
+{
+    return csc_fail(&c->last, CS_CLIENT_ETIMEOUT,
+                    "%zu of %zu requests got no reply after %d tries of %d ms", left, n,
+                    c->tries, c->timeout_ms);
+}
+
+/* What s_direct returns when the request is to go through the ZeroMQ socket instead. */
+#define S_VIA_ZMQ 1
+
+static void s_direct_close(cs_client_t *c)
+{
+    close(c->zfd);
+    c->zfd = -1;
+}
+
+/* One request over the client's own ZMTP connection (csc_zmtp.h), connected first when there
+ * is none. CS_CLIENT_OK once answered (slot decoded), S_VIA_ZMQ when the request is to go
+ * through the ZeroMQ socket instead (no connection could be made, or it broke, or the reply
+ * did not come in time: *timeouts counts that, and the connection is given up, as the
+ * ZeroMQ socket would be), or a negative status. */
+static int s_direct(cs_client_t *c, const csc_req_t *req, csc_slot_t *slot, uint64_t id,
+                    int *timeouts)
+{
+    int64_t deadline = csc_now_ms() + c->timeout_ms;
+    if (c->zfd < 0 && (c->zfd = csc_zmtp_connect(c->endpoints[0], deadline)) < 0) {
+        return S_VIA_ZMQ;
+    }
+    int rc = s_encode(c, req, id);
+    if (rc != 0) {
+        return rc;
+    }
+    if (csc_zmtp_send(c->zfd, c->frame.data, c->frame.len, deadline) != 0) {
+        s_direct_close(c);
+        return S_VIA_ZMQ;
+    }
+    for (;;) {
+        int got = csc_zmtp_recv(c->zfd, &c->zbody, c->max_reply, deadline);
+        if (got <= 0) {
+            s_direct_close(c);
+            if (got == 0) {
+                (*timeouts)++;
+                c->reconnects++;
+            }
+            return S_VIA_ZMQ;
+        }
+        msgpack_unpacked u;
+        if (!s_unpack(c->zbody.data, c->zbody.len, &u)) {
+            continue;
+        }
+        uint64_t rid = csc_reply_id(&u.data);
+        if (rid == id || rid == 0) { /* 0: a broker that could not read our id */
+            csc_slot_decode(req->op, &u.data, slot);
+            msgpack_unpacked_destroy(&u);
+            return CS_CLIENT_OK;
+        }
+        msgpack_unpacked_destroy(&u); /* not ours: dropped */
+    }
+}
+
 static int s_run(cs_client_t *c, const csc_req_t *reqs, csc_slot_t *slots, size_t n)
 {
     memset(&c->last, 0, sizeof c->last);
@@ -645,6 +732,15 @@ static int s_run(cs_client_t *c, const csc_req_t *reqs, csc_slot_t *slots, size_
     c->next_id += n;
     size_t done = 0, cursor = 0, in_flight = 0;
     int timeouts = 0;
+    if (n == 1 && c->direct) {
+        int rc = s_direct(c, reqs, slots, base, &timeouts);
+        if (rc != S_VIA_ZMQ) {
+            return rc;
+        }
+        if (timeouts >= c->tries) {
+            return s_timed_out(c, 1, 1);
+        }
+    }
     int64_t deadline = csc_now_ms() + c->timeout_ms;
     while (done < n) {
         if (!c->sock) {
@@ -702,9 +798,7 @@ static int s_run(cs_client_t *c, const csc_req_t *reqs, csc_slot_t *slots, size_
             c->sock = NULL;
             c->reconnects++;
             if (++timeouts >= c->tries) {
-                return csc_fail(&c->last, CS_CLIENT_ETIMEOUT,
-                              "%zu of %zu requests got no reply after %d tries of %d ms",
-                              n - done, n, c->tries, c->timeout_ms);
+                return s_timed_out(c, n - done, n);
             }
             for (size_t i = 0; i < n; i++) {
                 if (slots[i].state == CSC_SENT) {

@@ -63,6 +63,9 @@ struct cs_client {
     int timeout_ms;          /* wait for a reply before reconnecting */
     int tries;               /* timeouts in a row before giving up */
     uint64_t spin_ns;        /* how long a run looks for replies before it sleeps */
+    int direct;              /* 1: synchronous calls go over zfd (csc_zmtp.h) */
+    int zfd;                 /* that connection, or -1 while there is none */
+    csc_buf_t zbody;         /* the last reply received on it */
     unsigned window;         /* requests in flight at once */
     size_t max_reply;        /* ZMQ_MAXMSGSIZE */
     uint64_t next_id;        /* the next request id; ids are never reused by a client */

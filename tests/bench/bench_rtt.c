@@ -5,8 +5,9 @@
  *   codesetd  cs_client_lookup through libcsclient against brokers started with one knob
  *             changed each: the loop's spin (--spin-us), where its ZeroMQ I/O thread runs
  *             (--io-affinity), how many I/O threads (--io-threads); and on the client's side
- *             its spin (cs_client_opts_t.spin_us), where its context's I/O thread runs, and
- *             that thread's scheduling priority.
+ *             its transport (its own ZMTP connection by default, or the ZeroMQ socket:
+ *             cs_client_opts_t.via_zmq), its spin (spin_us), and, through the ZeroMQ socket,
+ *             where its context's I/O thread runs and that thread's scheduling priority.
  * Every row runs once per round, rounds interleaved, so a burst of load from elsewhere hits
  * every row alike. For each row: p50 and p99 (median over rounds), and the CPU each side
  * spent per round trip (the bench process, its I/O thread included; the server process).
@@ -53,6 +54,7 @@ typedef struct s_row {
     const char *name;
     int broker;      /* index in s_brokers, or -1: the floor (-1) / Redis (-2) */
     int spin_us;     /* cs_client_opts_t.spin_us */
+    int via_zmq;     /* cs_client_opts_t.via_zmq */
     int placement;   /* P_ANY, P_SAME, P_APART */
     int io_threads;  /* the client context's; 0: 1 */
     int fifo;        /* the client's I/O thread SCHED_FIFO */
@@ -60,22 +62,22 @@ typedef struct s_row {
 } s_row_t;
 
 static s_row_t s_rows[] = {
-    {"bare ZeroMQ REQ -> ROUTER echo", -1, 0, P_ANY, 0, 0, {0}, {0}, {0}, {0}},
-    {"Redis GET (hiredis)", -2, 0, P_ANY, 0, 0, {0}, {0}, {0}, {0}},
-    {"lookup, the defaults (broker spins 50 us)", 1, 0, P_ANY, 0, 0, {0}, {0}, {0}, {0}},
-    {"lookup, neither side spins", 0, -1, P_ANY, 0, 0, {0}, {0}, {0}, {0}},
-    {"lookup, client spins 100 us, broker not", 0, 100, P_ANY, 0, 0, {0}, {0}, {0}, {0}},
-    {"defaults + client spin 20 us", 1, 20, P_ANY, 0, 0, {0}, {0}, {0}, {0}},
-    {"defaults + client spin 100 us", 1, 100, P_ANY, 0, 0, {0}, {0}, {0}, {0}},
-    {"defaults + client spin 500 us", 1, 500, P_ANY, 0, 0, {0}, {0}, {0}, {0}},
-    {"defaults + broker spin 200 us", 5, 0, P_ANY, 0, 0, {0}, {0}, {0}, {0}},
-    {"defaults + broker io on the loop's CPU", 2, 0, P_ANY, 0, 0, {0}, {0}, {0}, {0}},
-    {"defaults + broker io off the loop's CPU", 3, 0, P_ANY, 0, 0, {0}, {0}, {0}, {0}},
-    {"defaults + broker 2 io threads", 4, 0, P_ANY, 0, 0, {0}, {0}, {0}, {0}},
-    {"defaults + client io on its CPU", 1, 0, P_SAME, 0, 0, {0}, {0}, {0}, {0}},
-    {"defaults + client io off its CPU", 1, 0, P_APART, 0, 0, {0}, {0}, {0}, {0}},
-    {"defaults + client 2 io threads", 1, 0, P_ANY, 2, 0, {0}, {0}, {0}, {0}},
-    {"defaults + client io SCHED_FIFO", 1, 0, P_ANY, 0, 1, {0}, {0}, {0}, {0}},
+    {"bare ZeroMQ REQ -> ROUTER echo", -1, 0, 0, P_ANY, 0, 0, {0}, {0}, {0}, {0}},
+    {"Redis GET (hiredis)", -2, 0, 0, P_ANY, 0, 0, {0}, {0}, {0}, {0}},
+    {"lookup, the defaults", 1, 0, 0, P_ANY, 0, 0, {0}, {0}, {0}, {0}},
+    {"lookup, own ZMTP, broker --spin-us 0", 0, 0, 0, P_ANY, 0, 0, {0}, {0}, {0}, {0}},
+    {"lookup, via_zmq, neither spins (before)", 0, -1, 1, P_ANY, 0, 0, {0}, {0}, {0}, {0}},
+    {"via_zmq, client spins 100 us", 0, 100, 1, P_ANY, 0, 0, {0}, {0}, {0}, {0}},
+    {"via_zmq, broker spins 50 us", 1, 0, 1, P_ANY, 0, 0, {0}, {0}, {0}, {0}},
+    {"via_zmq, both spin (100 / 50 us)", 1, 100, 1, P_ANY, 0, 0, {0}, {0}, {0}, {0}},
+    {"defaults + broker spin 200 us", 5, 0, 0, P_ANY, 0, 0, {0}, {0}, {0}, {0}},
+    {"defaults + broker io on the loop's CPU", 2, 0, 0, P_ANY, 0, 0, {0}, {0}, {0}, {0}},
+    {"defaults + broker io off the loop's CPU", 3, 0, 0, P_ANY, 0, 0, {0}, {0}, {0}, {0}},
+    {"defaults + broker 2 io threads", 4, 0, 0, P_ANY, 0, 0, {0}, {0}, {0}, {0}},
+    {"via_zmq + client io on its CPU", 1, 0, 1, P_SAME, 0, 0, {0}, {0}, {0}, {0}},
+    {"via_zmq + client io off its CPU", 1, 0, 1, P_APART, 0, 0, {0}, {0}, {0}, {0}},
+    {"via_zmq + client 2 io threads", 1, 0, 1, P_ANY, 2, 0, {0}, {0}, {0}, {0}},
+    {"via_zmq + client io SCHED_FIFO", 1, 0, 1, P_ANY, 0, 1, {0}, {0}, {0}, {0}},
 };
 #define N_ROWS (sizeof s_rows / sizeof s_rows[0])
 
@@ -126,7 +128,7 @@ static void *s_client_ctx(const s_row_t *row)
 static int s_run_client(const s_row_t *row, const char *ep, unsigned *seed)
 {
     void *ctx = s_client_ctx(row);
-    cs_client_opts_t o = {.zmq_ctx = ctx, .spin_us = row->spin_us};
+    cs_client_opts_t o = {.zmq_ctx = ctx, .spin_us = row->spin_us, .via_zmq = row->via_zmq};
     const char *eps[] = {ep};
     cs_client_error_t err;
     cs_client_t *c = cs_client_new(eps, 1, &o, &err);
