@@ -698,7 +698,7 @@ static int s_direct(cs_client_t *c, const csc_req_t *req, csc_slot_t *slot, uint
         return S_VIA_ZMQ;
     }
     for (;;) {
-        int got = csc_zmtp_recv(c->zfd, &c->zbody, c->max_reply, deadline);
+        int got = csc_zmtp_recv(c->zfd, &c->zbody, c->max_reply, deadline, c->spin_ns);
         if (got <= 0) {
             s_direct_close(c);
             if (got == 0) {

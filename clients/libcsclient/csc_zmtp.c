@@ -7,12 +7,14 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Frame flags (ZMTP 3.0, 37/ZMTP section "Framing"). */
@@ -213,8 +215,32 @@ int csc_zmtp_send(int fd, const void *data, size_t len, int64_t deadline_ms)
     return s_writev(fd, iov, 2, deadline_ms);
 }
 
-int csc_zmtp_recv(int fd, csc_buf_t *body, size_t max, int64_t deadline_ms)
+/* Look whether fd is readable, without sleeping, for up to spin_ns (yielding the CPU between
+ * looks: the threads that bring the reply may be waiting for it). */
+static void s_spin(int fd, uint64_t spin_ns)
 {
+    struct timespec t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, 0) != 0) {
+            return;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        uint64_t ns = (uint64_t)(now.tv_sec - t0.tv_sec) * 1000000000u +
+                      (uint64_t)(now.tv_nsec - t0.tv_nsec);
+        if (ns >= spin_ns) {
+            return;
+        }
+        sched_yield();
+    }
+}
+
+int csc_zmtp_recv(int fd, csc_buf_t *body, size_t max, int64_t deadline_ms, uint64_t spin_ns)
+{
+    if (spin_ns) {
+        s_spin(fd, spin_ns);
+    }
     for (;;) {
         unsigned char h[9];
         int r = s_read(fd, h, 2, deadline_ms, 1);

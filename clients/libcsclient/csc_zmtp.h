@@ -28,9 +28,10 @@ int csc_zmtp_connect(const char *endpoint, int64_t deadline_ms);
 int csc_zmtp_send(int fd, const void *data, size_t len, int64_t deadline_ms);
 
 /* Receive the next message's last frame into body (replaced), skipping ZMTP commands and any
- * frames before the last. 1 with a message; 0 when deadline_ms passed first, -1 when the
+ * frames before the last; before it sleeps, it looks for the reply for spin_ns (0: none).
+ * Returns 1 with a message; 0 when deadline_ms passed first, -1 when the
  * connection failed or broke the protocol, or a frame is longer than max: close it then
  * (it may stand mid-frame). */
-int csc_zmtp_recv(int fd, csc_buf_t *body, size_t max, int64_t deadline_ms);
+int csc_zmtp_recv(int fd, csc_buf_t *body, size_t max, int64_t deadline_ms, uint64_t spin_ns);
 
 #endif /* CS_CSC_ZMTP_H */

@@ -70,6 +70,8 @@ static s_row_t s_rows[] = {
     {"via_zmq, client spins 100 us", 0, 100, 1, P_ANY, 0, 0, {0}, {0}, {0}, {0}},
     {"via_zmq, broker spins 50 us", 1, 0, 1, P_ANY, 0, 0, {0}, {0}, {0}, {0}},
     {"via_zmq, both spin (100 / 50 us)", 1, 100, 1, P_ANY, 0, 0, {0}, {0}, {0}, {0}},
+    {"defaults + client spin 20 us", 1, 20, 0, P_ANY, 0, 0, {0}, {0}, {0}, {0}},
+    {"defaults + client spin 100 us", 1, 100, 0, P_ANY, 0, 0, {0}, {0}, {0}, {0}},
     {"defaults + broker spin 200 us", 5, 0, 0, P_ANY, 0, 0, {0}, {0}, {0}, {0}},
     {"defaults + broker io on the loop's CPU", 2, 0, 0, P_ANY, 0, 0, {0}, {0}, {0}, {0}},
     {"defaults + broker io off the loop's CPU", 3, 0, 0, P_ANY, 0, 0, {0}, {0}, {0}, {0}},
