@@ -2,11 +2,16 @@
  * processes: a broker that spins (--spin-us) with its I/O threads placed and counted
  * (--io-threads, --io-affinity) answers byte for byte as one that sleeps at once, a client
  * that spins (cs_client_opts_t.spin_us) gets the same results, and the spin is bounded: an
- * idle broker's serving thread, after a burst of requests, uses next to no CPU. */
+ * idle broker's serving thread, after a burst of requests, uses next to no CPU. The client's
+ * own ZMTP connection (csc_zmtp.c) answers as the ZeroMQ socket does, over tcp and ipc, and
+ * outlives a broker's restart without a failed call. */
+#include <arpa/inet.h>
 #include <check.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -135,6 +140,69 @@ START_TEST(test_spin_bounded)
 }
 END_TEST
 
+/* A TCP port on 127.0.0.1 nothing listens on right now. */
+static int s_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+/* A lookup of code through c: its title, or "" when not found (out, cap). */
+static const char *s_title(cs_client_t *c, const char *code, char *out, size_t cap)
+{
+    cs_client_lookup_t *l = NULL;
+    int rc = cs_client_lookup(c, "icd10cm", code, 0, NULL, &l);
+    ck_assert_msg(rc == CS_CLIENT_OK, "lookup %s: %s", code, cs_client_last_error(c)->message);
+    snprintf(out, cap, "%s", l->found ? l->title : "");
+    cs_client_lookup_destroy(&l);
+    return out;
+}
+
+/* Synchronous calls over the client's own ZMTP connection (the default for one endpoint,
+ * tcp:// and ipc://) answer as through the ZeroMQ socket (via_zmq); a broker restarted under
+ * the connection costs no call, and calls go on over a new connection. */
+START_TEST(test_own_connection)
+{
+    char listen[64];
+    snprintf(listen, sizeof listen, "tcp://127.0.0.1:%d", s_free_port());
+    const char *args[] = {"--listen", listen, NULL};
+    cs_daemon_t d;
+    s_start(&d, args);
+    cs_client_opts_t own = {.timeout_ms = 2000}, zmq = {.timeout_ms = 2000, .via_zmq = 1};
+    cs_client_error_t err;
+    const char *tcp[] = {listen}, *ipc[] = {d.query_ep};
+    cs_client_t *c[3] = {cs_client_new(tcp, 1, &own, &err), cs_client_new(ipc, 1, &own, &err),
+                         cs_client_new(tcp, 1, &zmq, &err)};
+    for (int k = 0; k < 3; k++) {
+        ck_assert_ptr_nonnull(c[k]);
+    }
+    for (size_t i = 0; i < sizeof s_codes / sizeof s_codes[0]; i++) {
+        char a[512], b[512], z[512];
+        ck_assert_str_eq(s_title(c[0], s_codes[i], a, sizeof a),
+                         s_title(c[2], s_codes[i], z, sizeof z));
+        ck_assert_str_eq(s_title(c[1], s_codes[i], b, sizeof b), z);
+    }
+    ck_assert_int_eq(cs_daemon_stop(&d), 0);
+    ck_assert_int_eq(cs_daemon_start(&d, args), 0); /* the same database again */
+    for (int k = 0; k < 3; k++) {
+        for (int round = 0; round < 3; round++) {
+            char t[512];
+            ck_assert_str_eq(s_title(c[k], "E11.9", t, sizeof t),
+                             "Type 2 diabetes mellitus without complications");
+        }
+        ck_assert_uint_eq(cs_client_reconnects(c[k]), 0);
+        cs_client_destroy(&c[k]);
+    }
+    ck_assert_int_eq(cs_daemon_stop(&d), 0);
+    cs_daemon_cleanup(&d);
+}
+END_TEST
+
 Suite *cs_spin_suite(void);
 Suite *cs_spin_suite(void)
 {
@@ -143,6 +211,7 @@ Suite *cs_spin_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_spin_same_bytes);
     tcase_add_test(tc, test_spin_bounded);
+    tcase_add_test(tc, test_own_connection);
     suite_add_tcase(s, tc);
     return s;
 }
