@@ -2,6 +2,7 @@
 #include "csc_zmtp.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <time.h>
@@ -59,22 +61,22 @@ static int s_wait(int fd, short events, int64_t deadline_ms)
 static int s_read(int fd, void *buf, size_t n, int64_t deadline_ms, int wait_first)
 {
     size_t got = 0;
-    if (wait_first && n > 0) {
-        int w = s_wait(fd, POLLIN, deadline_ms);
-        if (w <= 0) {
-            return w;
-        }
-    }
     while (got < n) {
-        ssize_t r = recv(fd, (char *)buf + got, n - got, MSG_DONTWAIT);
+        /* the socket blocks, for at most its receive timeout (csc_zmtp_connect): one call
+         * sleeps until the bytes come, where a poll and a receive would be two */
+        ssize_t r = recv(fd, (char *)buf + got, n - got, wait_first ? 0 : MSG_DONTWAIT);
         if (r > 0) {
             got += (size_t)r;
+            wait_first = 0;
             continue;
         }
         if (r == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
             return -1;
         }
-        int w = errno == EINTR ? 1 : s_wait(fd, POLLIN, deadline_ms);
+        if (wait_first && csc_now_ms() >= deadline_ms) {
+            return 0;
+        }
+        int w = wait_first || errno == EINTR ? 1 : s_wait(fd, POLLIN, deadline_ms);
         if (w <= 0) {
             return w;
         }
@@ -150,6 +152,16 @@ static int s_socket(const char *ep, int64_t deadline_ms)
         int err = 0;
         socklen_t len = sizeof err;
         rc = getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0 ? 0 : -1;
+    }
+    /* blocking from now on, each receive for at most what is left of the deadline (the
+     * client's timeout, the same for every call) */
+    int64_t left = deadline_ms - csc_now_ms();
+    struct timeval tv = {.tv_sec = left > 0 ? left / 1000 : 0,
+                         .tv_usec = left > 0 ? (left % 1000) * 1000 : 1000};
+    int fl = fd >= 0 ? fcntl(fd, F_GETFL) : -1;
+    if (rc == 0 && (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0 ||
+                    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0)) {
+        rc = -1;
     }
     if (rc != 0 && fd >= 0) {
         close(fd);

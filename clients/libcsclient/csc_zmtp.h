@@ -20,7 +20,9 @@ int csc_zmtp_usable(const char *endpoint);
 
 /* Connect to endpoint and complete the ZMTP handshake as a DEALER by deadline_ms
  * (csc_now_ms's clock). The connected descriptor, or -1 (refused, unreachable, timed out, or
- * the peer is no ZMTP 3 NULL-mechanism peer). */
+ * the peer is no ZMTP 3 NULL-mechanism peer). The descriptor blocks, each receive for at
+ * most the time the connect had left (SO_RCVTIMEO): a later call's deadline may be passed by
+ * that much. */
 int csc_zmtp_connect(const char *endpoint, int64_t deadline_ms);
 
 /* Send one single-frame message by deadline_ms. 0, or -1 when the connection failed or the
