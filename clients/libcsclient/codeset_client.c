@@ -670,6 +670,8 @@ static int s_timed_out(cs_client_t *c, size_t left, size_t n)
 
 /* What s_direct returns when the request is to go through the ZeroMQ socket instead. */
 #define S_VIA_ZMQ 1
+/* How long after a failed connect the own connection is tried again. */
+#define S_RETRY_MS 1000
 
 static void s_direct_close(cs_client_t *c)
 {
@@ -685,9 +687,15 @@ static void s_direct_close(cs_client_t *c)
 static int s_direct(cs_client_t *c, const csc_req_t *req, csc_slot_t *slot, uint64_t id,
                     int *timeouts)
 {
-    int64_t deadline = csc_now_ms() + c->timeout_ms;
-    if (c->zfd < 0 && (c->zfd = csc_zmtp_connect(c->endpoints[0], deadline)) < 0) {
-        return S_VIA_ZMQ;
+    int64_t now = csc_now_ms(), deadline = now + c->timeout_ms;
+    if (c->zfd < 0) {
+        /* a broker that is down, or no plain ZMTP peer (CURVE): the socket serves meanwhile,
+         * and the connection is tried again a second later */
+        if (now < c->z_retry_ms ||
+            (c->zfd = csc_zmtp_connect(c->endpoints[0], deadline)) < 0) {
+            c->z_retry_ms = now < c->z_retry_ms ? c->z_retry_ms : now + S_RETRY_MS;
+            return S_VIA_ZMQ;
+        }
     }
     int rc = s_encode(c, req, id);
     if (rc != 0) {

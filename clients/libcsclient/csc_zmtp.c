@@ -135,7 +135,9 @@ static int s_socket(const char *ep, int64_t deadline_ms)
         }
         memcpy(host, h, hl);
         host[hl] = '\0';
-        struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+        /* as libzmq without ZMQ_IPV6: a name resolves to IPv4; a bracketed address is IPv6 */
+        struct addrinfo hints = {.ai_family = h != ep + 6 ? AF_INET6 : AF_INET,
+                                 .ai_socktype = SOCK_STREAM};
         struct addrinfo *ai = NULL;
         if (getaddrinfo(host, colon + 1, &hints, &ai) != 0 || !ai) {
             return -1;
