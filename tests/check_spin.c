@@ -8,10 +8,13 @@
 #include <arpa/inet.h>
 #include <check.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -203,6 +206,85 @@ START_TEST(test_own_connection)
 }
 END_TEST
 
+/* A peer that completes the ZMTP handshake as a ROUTER, then answers every request with a
+ * frame header claiming 2^64-1 bytes (mode 1) or with bytes that are no ZMTP (mode 0). */
+typedef struct s_liar {
+    int lfd;   /* listening socket */
+    int mode;
+    atomic_int stop;
+} s_liar_t;
+
+static void *s_liar_run(void *arg)
+{
+    s_liar_t *l = arg;
+    static const unsigned char greeting[64] = {0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0x7f, 3, 0,
+                                               'N', 'U', 'L', 'L'};
+    static const unsigned char ready[30] = {4, 28, 5, 'R', 'E', 'A', 'D', 'Y', 11, 'S', 'o',
+                                            'c', 'k', 'e', 't', '-', 'T', 'y', 'p', 'e', 0,
+                                            0, 0, 6, 'R', 'O', 'U', 'T', 'E', 'R'};
+    static const unsigned char huge[9] = {2, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    while (!atomic_load(&l->stop)) {
+        int fd = accept(l->lfd, NULL, NULL);
+        if (fd < 0) {
+            continue;
+        }
+        unsigned char in[512];
+        if (l->mode == 0) {
+            static const char junk[64] = "HTTP/1.0 200 OK\r\n\r\nnot ZMTP at all";
+            ssize_t w = write(fd, junk, sizeof junk);
+            (void)w;
+        } else if (write(fd, greeting, sizeof greeting) == (ssize_t)sizeof greeting &&
+                   write(fd, ready, sizeof ready) == (ssize_t)sizeof ready &&
+                   read(fd, in, sizeof in) > 0) { /* its greeting, READY, maybe a request */
+            struct timeval tv = {0, 200000};
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+            while (read(fd, in, sizeof in) > 0) {
+                if (write(fd, huge, sizeof huge) < 0) {
+                    break;
+                }
+            }
+        }
+        close(fd);
+    }
+    return NULL;
+}
+
+/* A peer that lies (no ZMTP, or a frame longer than anything) costs the client a timeout,
+ * never a crash or an allocation of the claimed size. */
+START_TEST(test_hostile_peer)
+{
+    for (int mode = 0; mode < 2; mode++) {
+        s_liar_t l = {.lfd = socket(AF_INET, SOCK_STREAM, 0), .mode = mode};
+        atomic_init(&l.stop, 0);
+        struct sockaddr_in a = {.sin_family = AF_INET,
+                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        socklen_t len = sizeof a;
+        ck_assert_int_eq(bind(l.lfd, (struct sockaddr *)&a, sizeof a), 0);
+        ck_assert_int_eq(getsockname(l.lfd, (struct sockaddr *)&a, &len), 0);
+        ck_assert_int_eq(listen(l.lfd, 16), 0);
+        struct timeval tv = {0, 100000}; /* accept wakes to see stop */
+        setsockopt(l.lfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        pthread_t th;
+        ck_assert_int_eq(pthread_create(&th, NULL, s_liar_run, &l), 0);
+        char ep[64];
+        snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", ntohs(a.sin_port));
+        const char *eps[] = {ep};
+        cs_client_opts_t o = {.timeout_ms = 300, .tries = 2};
+        cs_client_error_t err;
+        cs_client_t *c = cs_client_new(eps, 1, &o, &err);
+        ck_assert_ptr_nonnull(c);
+        cs_client_lookup_t *r = NULL;
+        ck_assert_int_eq(cs_client_lookup(c, "icd10cm", "E11.9", 0, NULL, &r),
+                         CS_CLIENT_ETIMEOUT);
+        ck_assert_ptr_null(r);
+        cs_client_destroy(&c);
+        atomic_store(&l.stop, 1);
+        pthread_join(th, NULL);
+        close(l.lfd);
+    }
+}
+END_TEST
+
 Suite *cs_spin_suite(void);
 Suite *cs_spin_suite(void)
 {
@@ -212,6 +294,7 @@ Suite *cs_spin_suite(void)
     tcase_add_test(tc, test_spin_same_bytes);
     tcase_add_test(tc, test_spin_bounded);
     tcase_add_test(tc, test_own_connection);
+    tcase_add_test(tc, test_hostile_peer);
     suite_add_tcase(s, tc);
     return s;
 }
