@@ -106,7 +106,7 @@ typedef struct cs_client_opts {
                         * thread speaks ZMTP itself (no hand-over to ZeroMQ's I/O thread and
                         * back: about 0.6x the round trip); batches and asynchronous calls,
                         * and any call that connection cannot make (no broker yet, a
-                        * timeout), use the ZeroMQ socket */
+                        * timeout), use the ZeroMQ socket: two connections to the broker */
 } cs_client_opts_t;
 
 /* cs_client_opts_t.spin_us by default, in microseconds: 0, wait at once (README, Benchmarks:
