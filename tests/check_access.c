@@ -6,7 +6,8 @@
  *  - CURVE on tcp: without the broker's key, or with a key not on the client list, a client
  *    gets no answer at all; with a listed key (raw ZeroMQ, and the codeset CLI with
  *    --curve-server-key/--curve-key) it gets answers; a readable secret key file is refused;
- *  - limits: --max-codes and --max-search-limit apply, and their bounds are enforced.
+ *  - limits: --max-codes and --max-search-limit apply, and their bounds are enforced (and
+ *    those of --spin-us, --io-threads and --io-affinity).
  */
 #include <check.h>
 #include <errno.h>
@@ -376,6 +377,12 @@ START_TEST(test_limits)
     s_refused(dir, a2, "--max-search-limit takes a number from 1 to 500");
     const char *a3[] = {"--listen", listen, "--max-search-limit", "501", NULL};
     s_refused(dir, a3, "--max-search-limit takes a number from 1 to 500");
+    const char *a4[] = {"--listen", listen, "--spin-us", "10001", NULL};
+    s_refused(dir, a4, "--spin-us takes microseconds from 0 to 10000");
+    const char *a5[] = {"--listen", listen, "--io-threads", "0", NULL};
+    s_refused(dir, a5, "--io-threads takes a number from 1 to 16");
+    const char *a6[] = {"--listen", listen, "--io-affinity", "near", NULL};
+    s_refused(dir, a6, "--io-affinity is any, same or apart, not 'near'");
     cs_test_rmtree(dir);
 
     cs_daemon_t d;

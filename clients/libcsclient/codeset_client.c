@@ -5,15 +5,18 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <msgpack.h>
 #include <zmq.h>
 
 #include "csc_decode.h"
 #include "csc_internal.h"
+#include "csc_zmtp.h"
 
 #define S_DEFAULT_TIMEOUT_MS 2500
 #define S_DEFAULT_TRIES 3
@@ -436,10 +439,13 @@ cs_client_t *cs_client_new(const char *const *endpoints, size_t n, const cs_clie
     }
     c->timeout_ms = o.timeout_ms > 0 ? o.timeout_ms : S_DEFAULT_TIMEOUT_MS;
     c->tries = o.tries > 0 ? o.tries : S_DEFAULT_TRIES;
+    c->spin_ns = 1000u * (uint64_t)(o.spin_us < 0 ? 0 : o.spin_us ? o.spin_us : CS_CLIENT_SPIN_US);
     c->window = o.window > 0 ? o.window : S_DEFAULT_WINDOW;
     c->max_reply = o.max_reply > 0 ? o.max_reply : S_DEFAULT_MAX_REPLY;
     c->next_id = 1;
     c->coalesce = CSC_DEFAULT_COALESCE;
+    c->zfd = -1;
+    c->direct = !o.via_zmq && n == 1 && csc_zmtp_usable(endpoints[0]);
     for (size_t i = 0; i < n; i++) {
         if (!(c->endpoints[i] = strdup(endpoints[i]))) {
             csc_fail(err, CS_CLIENT_ENOMEM, "out of memory creating a client");
@@ -484,6 +490,10 @@ void cs_client_destroy(cs_client_t **cp)
     }
     free(c->endpoints);
     free(c->frame.data);
+    if (c->zfd >= 0) {
+        close(c->zfd);
+    }
+    free(c->zbody.data);
     free(c);
     *cp = NULL;
 }
@@ -503,7 +513,8 @@ uint64_t cs_client_reconnects(const cs_client_t *c)
 
 /* Send one request with its id. Returns 0, 1 when the socket cannot take it now (no connected
  * broker, or the send queue is full), or a negative status. */
-int csc_send(cs_client_t *c, const csc_req_t *req, uint64_t id)
+/* req with its id, in c->frame. 0, or CS_CLIENT_ENOMEM (c->last filled). */
+static int s_encode(cs_client_t *c, const csc_req_t *req, uint64_t id)
 {
     csc_buf_t *f = &c->frame;
     f->len = 0;
@@ -517,6 +528,16 @@ int csc_send(cs_client_t *c, const csc_req_t *req, uint64_t id)
     if (f->failed) {
         return csc_fail(&c->last, CS_CLIENT_ENOMEM, "out of memory encoding a request");
     }
+    return 0;
+}
+
+int csc_send(cs_client_t *c, const csc_req_t *req, uint64_t id)
+{
+    int rc = s_encode(c, req, id);
+    if (rc != 0) {
+        return rc;
+    }
+    csc_buf_t *f = &c->frame;
     if (zmq_send(c->sock, f->data, f->len, ZMQ_DONTWAIT) < 0) {
         if (errno == EAGAIN) {
             return 1;
@@ -535,6 +556,23 @@ uint64_t csc_reply_id(const msgpack_object *reply)
 {
     const msgpack_object *id = cs_client_obj_get(reply, "id");
     return id && id->type == MSGPACK_OBJECT_POSITIVE_INTEGER ? id->via.u64 : 0;
+}
+
+/* A reply body decoded into u (1; the caller destroys u), or 0 for garbage, which cannot be
+ * matched to a request and is dropped. */
+static int s_unpack(const void *data, size_t len, msgpack_unpacked *u)
+{
+    size_t off = 0;
+    if (cs_client_prescan(data, len) != 0) {
+        return 0;
+    }
+    msgpack_unpacked_init(u);
+    if (msgpack_unpack_next(u, data, len, &off) == MSGPACK_UNPACK_SUCCESS &&
+        u->data.type == MSGPACK_OBJECT_MAP) {
+        return 1;
+    }
+    msgpack_unpacked_destroy(u);
+    return 0;
 }
 
 int csc_recv(cs_client_t *c, zmq_msg_t *frame, msgpack_unpacked *u)
@@ -560,17 +598,8 @@ int csc_recv(cs_client_t *c, zmq_msg_t *frame, msgpack_unpacked *u)
                 return csc_fail(&c->last, CS_CLIENT_EIO, "cannot receive: %s", zmq_strerror(e));
             }
         }
-        const void *data = zmq_msg_data(frame);
-        size_t len = zmq_msg_size(frame);
-        size_t off = 0;
-        /* garbage cannot be matched to a request: it is dropped */
-        if (cs_client_prescan(data, len) == 0) {
-            msgpack_unpacked_init(u);
-            if (msgpack_unpack_next(u, data, len, &off) == MSGPACK_UNPACK_SUCCESS &&
-                u->data.type == MSGPACK_OBJECT_MAP) {
-                return 1;
-            }
-            msgpack_unpacked_destroy(u);
+        if (s_unpack(zmq_msg_data(frame), zmq_msg_size(frame), u)) {
+            return 1;
         }
         zmq_msg_close(frame);
     }
@@ -609,6 +638,97 @@ static int s_drain(cs_client_t *c, const csc_req_t *reqs, csc_slot_t *slots, siz
     return rc < 0 ? rc : matched;
 }
 
+static uint64_t s_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Look for replies without sleeping for up to c->spin_ns: a reply that comes meanwhile saves
+ * the wake-up of a sleep in zmq_poll. As s_drain; 0 when none came. */
+static int s_spin(cs_client_t *c, const csc_req_t *reqs, csc_slot_t *slots, size_t n,
+                  uint64_t base, size_t *in_flight)
+{
+    uint64_t end = s_now_ns() + c->spin_ns;
+    do {
+        int got = s_drain(c, reqs, slots, n, base, in_flight);
+        if (got != 0) {
+            return got;
+        }
+        sched_yield(); /* the I/O thread that brings the reply may be waiting for this CPU */
+    } while (s_now_ns() < end);
+    return 0;
+}
+
+static int s_timed_out(cs_client_t *c, size_t left, size_t n)
+{
+    return csc_fail(&c->last, CS_CLIENT_ETIMEOUT,
+                    "%zu of %zu requests got no reply after %d tries of %d ms", left, n,
+                    c->tries, c->timeout_ms);
+}
+
+/* What s_direct returns when the request is to go through the ZeroMQ socket instead. */
+#define S_VIA_ZMQ 1
+/* How long after a failed connect the own connection is tried again. */
+#define S_RETRY_MS 1000
+
+static void s_direct_close(cs_client_t *c)
+{
+    close(c->zfd);
+    c->zfd = -1;
+}
+
+/* One request over the client's own ZMTP connection (csc_zmtp.h), connected first when there
+ * is none. CS_CLIENT_OK once answered (slot decoded), S_VIA_ZMQ when the request is to go
+ * through the ZeroMQ socket instead (no connection could be made, or it broke, or the reply
+ * did not come in time: *timeouts counts that, and the connection is given up, as the
+ * ZeroMQ socket would be), or a negative status. */
+static int s_direct(cs_client_t *c, const csc_req_t *req, csc_slot_t *slot, uint64_t id,
+                    int *timeouts)
+{
+    int64_t now = csc_now_ms(), deadline = now + c->timeout_ms;
+    if (c->zfd < 0) {
+        /* a broker that is down, or no plain ZMTP peer (CURVE): the socket serves meanwhile,
+         * and the connection is tried again a second later */
+        if (now < c->z_retry_ms ||
+            (c->zfd = csc_zmtp_connect(c->endpoints[0], deadline)) < 0) {
+            c->z_retry_ms = now < c->z_retry_ms ? c->z_retry_ms : now + S_RETRY_MS;
+            return S_VIA_ZMQ;
+        }
+    }
+    int rc = s_encode(c, req, id);
+    if (rc != 0) {
+        return rc;
+    }
+    if (csc_zmtp_send(c->zfd, c->frame.data, c->frame.len, deadline) != 0) {
+        s_direct_close(c);
+        return S_VIA_ZMQ;
+    }
+    for (;;) {
+        int got = csc_zmtp_recv(c->zfd, &c->zbody, c->max_reply, deadline, c->spin_ns);
+        if (got <= 0) {
+            s_direct_close(c);
+            if (got == 0) {
+                (*timeouts)++;
+                c->reconnects++;
+            }
+            return S_VIA_ZMQ;
+        }
+        msgpack_unpacked u;
+        if (!s_unpack(c->zbody.data, c->zbody.len, &u)) {
+            continue;
+        }
+        uint64_t rid = csc_reply_id(&u.data);
+        if (rid == id || rid == 0) { /* 0: a broker that could not read our id */
+            csc_slot_decode(req->op, &u.data, slot);
+            msgpack_unpacked_destroy(&u);
+            return CS_CLIENT_OK;
+        }
+        msgpack_unpacked_destroy(&u); /* not ours: dropped */
+    }
+}
+
 static int s_run(cs_client_t *c, const csc_req_t *reqs, csc_slot_t *slots, size_t n)
 {
     memset(&c->last, 0, sizeof c->last);
@@ -620,6 +740,15 @@ static int s_run(cs_client_t *c, const csc_req_t *reqs, csc_slot_t *slots, size_
     c->next_id += n;
     size_t done = 0, cursor = 0, in_flight = 0;
     int timeouts = 0;
+    if (n == 1 && c->direct) {
+        int rc = s_direct(c, reqs, slots, base, &timeouts);
+        if (rc != S_VIA_ZMQ) {
+            return rc;
+        }
+        if (timeouts >= c->tries) {
+            return s_timed_out(c, 1, 1);
+        }
+    }
     int64_t deadline = csc_now_ms() + c->timeout_ms;
     while (done < n) {
         if (!c->sock) {
@@ -646,23 +775,28 @@ static int s_run(cs_client_t *c, const csc_req_t *reqs, csc_slot_t *slots, size_
             in_flight++;
             cursor++;
         }
-        int64_t wait = deadline - csc_now_ms();
-        zmq_pollitem_t item = {.socket = c->sock,
-                               .events = (short)(ZMQ_POLLIN | (blocked ? ZMQ_POLLOUT : 0))};
-        int pr = zmq_poll(&item, 1, wait > 0 ? (long)wait : 0);
-        if (pr < 0 && errno != EINTR) {
-            return csc_fail(&c->last, CS_CLIENT_EIO, "cannot poll: %s", zmq_strerror(errno));
+        int got = !blocked && in_flight > 0 && c->spin_ns
+                      ? s_spin(c, reqs, slots, n, base, &in_flight)
+                      : 0;
+        if (got == 0) {
+            int64_t wait = deadline - csc_now_ms();
+            zmq_pollitem_t item = {.socket = c->sock,
+                                   .events = (short)(ZMQ_POLLIN | (blocked ? ZMQ_POLLOUT : 0))};
+            int pr = zmq_poll(&item, 1, wait > 0 ? (long)wait : 0);
+            if (pr < 0 && errno != EINTR) {
+                return csc_fail(&c->last, CS_CLIENT_EIO, "cannot poll: %s", zmq_strerror(errno));
+            }
+            if (pr > 0 && (item.revents & ZMQ_POLLIN)) {
+                got = s_drain(c, reqs, slots, n, base, &in_flight);
+            }
         }
-        if (pr > 0 && (item.revents & ZMQ_POLLIN)) {
-            int got = s_drain(c, reqs, slots, n, base, &in_flight);
-            if (got < 0) {
-                return got;
-            }
-            if (got > 0) {
-                done += (size_t)got;
-                timeouts = 0;
-                deadline = csc_now_ms() + c->timeout_ms;
-            }
+        if (got < 0) {
+            return got;
+        }
+        if (got > 0) {
+            done += (size_t)got;
+            timeouts = 0;
+            deadline = csc_now_ms() + c->timeout_ms;
         }
         if (done < n && csc_now_ms() >= deadline) {
             /* Lazy Pirate: a reply may be lost for good (a broker died holding it), and the
@@ -672,9 +806,7 @@ static int s_run(cs_client_t *c, const csc_req_t *reqs, csc_slot_t *slots, size_
             c->sock = NULL;
             c->reconnects++;
             if (++timeouts >= c->tries) {
-                return csc_fail(&c->last, CS_CLIENT_ETIMEOUT,
-                              "%zu of %zu requests got no reply after %d tries of %d ms",
-                              n - done, n, c->tries, c->timeout_ms);
+                return s_timed_out(c, n - done, n);
             }
             for (size_t i = 0; i < n; i++) {
                 if (slots[i].state == CSC_SENT) {

@@ -95,7 +95,23 @@ typedef struct cs_client_opts {
                         * connection on a larger one, so it shows as a timeout */
     void *zmq_ctx;     /* a ZeroMQ context to share (borrowed, must outlive the client), or
                         * NULL for one of the client's own */
+    int spin_us;       /* after sending, how long a call looks for its reply without
+                        * sleeping (non-blocking receives, yielding the CPU between them)
+                        * before it waits in zmq_poll: a reply that comes within it saves a
+                        * wake-up, for a core's time meanwhile. Default CS_CLIENT_SPIN_US;
+                        * -1: wait at once */
+    int via_zmq;       /* 1: synchronous calls go through the ZeroMQ socket like the rest.
+                        * By default a client of one tcp:// or ipc:// endpoint makes its
+                        * synchronous calls over a connection of its own on which the calling
+                        * thread speaks ZMTP itself (no hand-over to ZeroMQ's I/O thread and
+                        * back: about 0.6x the round trip); batches and asynchronous calls,
+                        * and any call that connection cannot make (no broker yet, a
+                        * timeout), use the ZeroMQ socket: two connections to the broker */
 } cs_client_opts_t;
+
+/* cs_client_opts_t.spin_us by default, in microseconds: 0, wait at once (README, Benchmarks:
+ * on two shared cores the spin did not pay for itself). */
+#define CS_CLIENT_SPIN_US 0
 
 typedef struct cs_client cs_client_t;
 

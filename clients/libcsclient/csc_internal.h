@@ -62,6 +62,11 @@ struct cs_client {
     size_t n_endpoints;      /* entries in endpoints */
     int timeout_ms;          /* wait for a reply before reconnecting */
     int tries;               /* timeouts in a row before giving up */
+    uint64_t spin_ns;        /* how long a run looks for replies before it sleeps */
+    int direct;              /* 1: synchronous calls go over zfd (csc_zmtp.h) */
+    int zfd;                 /* that connection, or -1 while there is none */
+    int64_t z_retry_ms;      /* after a failed connect, no other before this (csc_now_ms) */
+    csc_buf_t zbody;         /* the last reply received on it */
     unsigned window;         /* requests in flight at once */
     size_t max_reply;        /* ZMQ_MAXMSGSIZE */
     uint64_t next_id;        /* the next request id; ids are never reused by a client */

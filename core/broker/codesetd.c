@@ -25,6 +25,9 @@ static void s_on_signal(int sig)
     s_stop = 1;
 }
 
+#define S_STR(x) #x
+#define S_XSTR(x) S_STR(x)
+
 static void s_usage(FILE *f)
 {
     fprintf(f,
@@ -32,6 +35,7 @@ static void s_usage(FILE *f)
             "                [--workers N] [--max-msg BYTES] [--map-size BYTES]\n"
             "                [--max-codes N] [--max-search-limit N] [--index-mib N]\n"
             "                [--max-peer-bytes BYTES] [--max-connections N]\n"
+            "                [--spin-us N] [--io-threads N] [--io-affinity any|same|apart]\n"
             "                [--curve-secret FILE [--curve-clients PATH]]\n"
             "                [--log-level error|warning|notice|info|debug]\n"
             "       codesetd --curve-keygen FILE\n"
@@ -51,6 +55,11 @@ static void s_usage(FILE *f)
             "                   may hold; past it its requests are answered busy (64 MiB)\n"
             "  --max-connections N  query connections at once (default: the descriptor\n"
             "                   limit, raised to its hard limit at start, less 256)\n"
+            "  --spin-us N      after a request, look for the next this long before\n"
+            "                   sleeping (default " S_XSTR(CS_BROKER_SPIN_US) "; 0: sleep at once)\n"
+            "  --io-threads N   ZeroMQ I/O threads (default 1)\n"
+            "  --io-affinity any|same|apart  the I/O threads on the serving thread's CPU\n"
+            "                   (both pinned), off it, or where the scheduler puts them\n"
             "  --curve-secret FILE   CURVE on every tcp endpoint with this secret key\n"
             "                   (a file of mode 0600); ipc endpoints keep file permissions\n"
             "  --curve-clients PATH  only these client public keys may connect over tcp\n"
@@ -112,8 +121,6 @@ typedef struct s_num_opt {
     const char *range; /* "a number from 0 to 64" */
 } s_num_opt_t;
 
-#define S_STR(x) #x
-#define S_XSTR(x) S_STR(x)
 static const s_num_opt_t s_num_opts[] = {
     {'w', "workers", 0, 64, "a number from 0 to 64"},
     {'m', "max-msg", 1024, 1LL << 30, "bytes from 1024 to 1073741824"},
@@ -125,6 +132,8 @@ static const s_num_opt_t s_num_opts[] = {
     {'I', "index-mib", 0, 1 << 20, "a number from 0 to 1048576"},
     {'P', "max-peer-bytes", 1 << 16, 1LL << 40, "bytes from 65536 to 2^40"},
     {'N', "max-connections", 1, 1 << 24, "a number from 1 to 16777216"},
+    {'s', "spin-us", 0, 10000, "microseconds from 0 to 10000"},
+    {'i', "io-threads", 1, 16, "a number from 1 to 16"},
 };
 
 /* Store numeric option id's value v in cfg. */
@@ -138,6 +147,8 @@ static void s_set_num(cs_broker_config_t *cfg, int id, long long v)
     case 'S': cfg->max_search_limit = (uint32_t)v; break;
     case 'I': cfg->index_mib = v == 0 ? -1 : (int)v; break;
     case 'P': cfg->max_peer_bytes = (uint64_t)v; break;
+    case 's': cfg->spin_us = v == 0 ? -1 : (int)v; break;
+    case 'i': cfg->io_threads = (int)v; break;
     default: cfg->max_connections = (size_t)v; break;
     }
 }
@@ -178,6 +189,14 @@ static int s_other_option(cs_broker_config_t *cfg, int c, const char *arg, char 
     case 'a': snprintf(admin, admin_cap, "%s", arg); return -1;
     case 'p': snprintf(plugins, plugins_cap, "%s", arg); return -1;
     case 'K': cfg->curve_secret = arg; return -1;
+    case 'f':
+        if (strcmp(arg, "any") && strcmp(arg, "same") && strcmp(arg, "apart")) {
+            return s_fail("--io-affinity is any, same or apart, not '%s'", arg);
+        }
+        cfg->io_affinity = arg[0] == 'a' && arg[1] == 'n' ? CS_BROKER_IO_ANY
+                           : arg[0] == 's'               ? CS_BROKER_IO_SAME
+                                                         : CS_BROKER_IO_APART;
+        return -1;
     case 'A': cfg->curve_clients = arg; return -1;
     case 'G': {
         cs_error_t kerr;
@@ -222,6 +241,9 @@ static int s_parse(int argc, char **argv, cs_broker_config_t *cfg, char *admin,
         {"index-mib", required_argument, NULL, 'I'},
         {"max-peer-bytes", required_argument, NULL, 'P'},
         {"max-connections", required_argument, NULL, 'N'},
+        {"spin-us", required_argument, NULL, 's'},
+        {"io-threads", required_argument, NULL, 'i'},
+        {"io-affinity", required_argument, NULL, 'f'},
         {"curve-secret", required_argument, NULL, 'K'},
         {"curve-clients", required_argument, NULL, 'A'},
         {"curve-keygen", required_argument, NULL, 'G'},

@@ -2,6 +2,8 @@
 #include "broker/cs_broker.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdio.h>
@@ -47,6 +49,8 @@
 #define S_PEER_BYTES_DEFAULT (64u << 20)
 /* Hand-overs each worker may have queued besides the one it answers. */
 #define S_CREDITS_PER_WORKER 2
+/* How long one connection must have been alone in sending before the loop spins. */
+#define S_LONE_NS 2000000u
 /* What s_dispatch returns for a request it leaves to the workers (not a protocol error). */
 #define S_FORWARD ((cs_proto_err_t)-1)
 
@@ -100,6 +104,10 @@ typedef struct s_broker {
                                  * left to the workers */
     cs_slices_t *slices;        /* long validates and claims answered in slices */
     char admin_path[PATH_MAX];  /* ipc socket file, for chmod and unlink */
+    int loop_cpu;               /* the CPU the loop is pinned to, or -1 (s_io_threads) */
+    uint64_t spin_ns;           /* how long the loop looks for work before it sleeps */
+    const cs_peer_t *last_peer; /* the connection of the last request served */
+    uint64_t mixed_ns;          /* when a request last came from another connection */
 } s_broker_t;
 
 static uint64_t s_now_ns(void)
@@ -457,6 +465,10 @@ static int s_serve_one(s_broker_t *b, void *sock, int is_admin)
     /* the connection, by its routing identity (the first frame), on the query endpoint */
     b->peer = is_admin ? NULL : cs_peers_get(b->peers, zmq_msg_data(&frames[0]),
                                              zmq_msg_size(&frames[0]));
+    if (b->peer != b->last_peer) {
+        b->last_peer = b->peer;
+        b->mixed_ns = t0;
+    }
     cs_out_t *out = s_reply_start(b);
     cs_op_t op = CS_OP_UNKNOWN;
     cs_proto_err_t e;
@@ -618,6 +630,51 @@ static int s_start_store(s_broker_t *b, size_t *n_plugins, cs_error_t *err)
     return CS_OK;
 }
 
+/* The ZeroMQ I/O threads: how many, and where they run (set before any socket starts them).
+ * With CS_BROKER_IO_SAME or _APART the loop's CPU is the one this thread runs on now; the
+ * loop pins itself there when it starts (s_pin_loop), after the workers have started, so
+ * they stay free. */
+static int s_io_threads(s_broker_t *b, cs_error_t *err)
+{
+    const cs_broker_config_t *cfg = b->cfg;
+    int n = cfg->io_threads > 0 ? cfg->io_threads : 1;
+    if (zmq_ctx_set(b->zctx, ZMQ_IO_THREADS, n) != 0) {
+        return cs_error_set(err, CS_EINVAL, "cannot use %d ZeroMQ I/O threads: %s", n,
+                            zmq_strerror(errno));
+    }
+    b->loop_cpu = -1;
+    if (cfg->io_affinity == CS_BROKER_IO_ANY) {
+        return CS_OK;
+    }
+    b->loop_cpu = sched_getcpu();
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    for (int cpu = 0; b->loop_cpu >= 0 && cpu < cpus && cpu < CPU_SETSIZE; cpu++) {
+        int same = cpu == b->loop_cpu;
+        if ((cfg->io_affinity == CS_BROKER_IO_SAME) == same &&
+            zmq_ctx_set(b->zctx, ZMQ_THREAD_AFFINITY_CPU_ADD, cpu) != 0) {
+            return cs_error_set(err, CS_EINVAL, "cannot place the ZeroMQ I/O threads: %s",
+                                zmq_strerror(errno));
+        }
+    }
+    return CS_OK;
+}
+
+/* Pin the loop's thread to the CPU s_io_threads placed the I/O threads by (none: no-op).
+ * Threads it starts later (loads) inherit the pin. */
+static void s_pin_loop(const s_broker_t *b)
+{
+    if (b->loop_cpu < 0) {
+        return;
+    }
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(b->loop_cpu, &set);
+    int rc = pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+    if (rc != 0) {
+        CS_WARN("cannot pin the loop to CPU %d: %s", b->loop_cpu, strerror(rc));
+    }
+}
+
 /* The ZeroMQ context, the reply buffers and the per-connection accounting, CURVE, the
  * workers. */
 static int s_start_serving(s_broker_t *b, cs_error_t *err)
@@ -627,6 +684,10 @@ static int s_start_serving(s_broker_t *b, cs_error_t *err)
     if (!b->zctx) {
         return cs_error_set(err, CS_EINTERNAL, "cannot create the ZeroMQ context: %s",
                             zmq_strerror(errno));
+    }
+    int rc = s_io_threads(b, err);
+    if (rc != CS_OK) {
+        return rc;
     }
     b->replies = cs_replypool_new(S_REPLY_BUFFERS, S_REPLY_BYTES);
     b->cfg_peer_bytes = cfg->max_peer_bytes ? cfg->max_peer_bytes : S_PEER_BYTES_DEFAULT;
@@ -641,7 +702,7 @@ static int s_start_serving(s_broker_t *b, cs_error_t *err)
             return err->code;
         }
         /* the ZAP handler first: no CURVE handshake may happen before it can refuse one */
-        int rc = cs_curve_zap_start(b->curve, b->zctx, err);
+        rc = cs_curve_zap_start(b->curve, b->zctx, err);
         if (rc != CS_OK) {
             return rc;
         }
@@ -853,6 +914,18 @@ static int s_loop_wait(s_loop_t *l, int ms)
     return 0;
 }
 
+/* Whether the loop looks for the next request (a zero-timeout poll) rather than sleep, now,
+ * having last served one at busy. A lone synchronous client's next request follows its
+ * reply within tens of microseconds: looking for it for a bounded while saves the sleep and
+ * the wake-up. Only while one connection alone has been sending (for S_LONE_NS): with many,
+ * a sleeping loop wakes to a batch of requests, whose replies go out together, and a
+ * spinning one would take each alone and the CPU their clients need besides. An idle broker
+ * sleeps. */
+static int s_spins(const s_broker_t *b, uint64_t now, uint64_t busy)
+{
+    return now - busy < b->spin_ns && now - b->mixed_ns > S_LONE_NS;
+}
+
 /* Nothing received but not yet answered: no request waiting or at the workers. */
 static int s_idle(const s_broker_t *b)
 {
@@ -913,15 +986,23 @@ int cs_broker_run(const cs_broker_config_t *cfg, volatile sig_atomic_t *stop, cs
     }
     s_loop_t l;
     s_loop_init(&b, &l);
-    uint64_t swept = s_now_ns();
+    s_pin_loop(&b);
+    b.spin_ns = cfg->spin_us < 0 ? 0 : 1000u * (uint64_t)(cfg->spin_us ? cfg->spin_us
+                                                                          : CS_BROKER_SPIN_US);
+    uint64_t swept = s_now_ns(), busy = 0;
     while (!*stop) {
-        s_loop_serve(&b, l.w);
+        int moved = s_loop_serve(&b, l.w);
         uint64_t now = s_now_ns();
         if (now - swept > 1000000000u) {
             cs_peers_sweep(b.peers); /* connections that hold nothing are forgotten */
             swept = now;
         }
-        if (s_loop_wait(&l, CS_POLL_MS) != 0) {
+        busy = moved ? now : busy;
+        int spin = s_spins(&b, now, busy);
+        if (spin && !moved) {
+            sched_yield(); /* the I/O thread that brings the request may wait for this CPU */
+        }
+        if (s_loop_wait(&l, spin ? 0 : CS_POLL_MS) != 0) {
             CS_ERROR("poll failed: %s", strerror(errno));
             break;
         }

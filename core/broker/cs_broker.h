@@ -47,7 +47,19 @@ typedef struct cs_broker_config {
                                   * one, less 256 */
     const char *curve_secret;    /* CURVE secret key file for tcp endpoints, or NULL */
     const char *curve_clients;   /* file or directory of allowed client keys, or NULL */
+    int spin_us;                 /* after its last request, how long the loop keeps looking
+                                  * for the next (zero-timeout polls) before it sleeps;
+                                  * 0: the default (CS_BROKER_SPIN_US); -1: never */
+    int io_threads;              /* ZeroMQ I/O threads (ZMQ_IO_THREADS); 0: 1 */
+    int io_affinity;             /* CS_BROKER_IO_ANY (0), _SAME or _APART: where the I/O
+                                  * threads run beside the loop's thread */
 } cs_broker_config_t;
+
+/* The loop's spin by default, in microseconds (cs_broker_config_t.spin_us). */
+#define CS_BROKER_SPIN_US 50
+/* io_affinity: the scheduler places the threads; the loop's thread and the I/O threads
+ * pinned to the CPU the loop started on; the I/O threads kept off that CPU. */
+enum { CS_BROKER_IO_ANY, CS_BROKER_IO_SAME, CS_BROKER_IO_APART };
 
 /* Run until *stop becomes non-zero (a signal handler sets it). Returns CS_OK after a clean
  * shutdown, or an error (with err set) if the broker could not start: the store, the

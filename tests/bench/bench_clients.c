@@ -163,8 +163,8 @@ static void s_redis(const int *counts, int n_counts, double *cpu16)
 
 /* ---- codesetd ---- */
 
-static void s_codesetd(void *ctx, const bench_broker_t *b, const int *counts, int n_counts,
-                       double *cpu16)
+static void s_codesetd(void *ctx, const bench_broker_t *b, const char *who, const int *counts,
+                       int n_counts, double *cpu16)
 {
     bench_body_t *bodies = bench_code_bodies("lookup", s_codes, s_n_codes, 4096, 0, 0, 5);
     for (int k = 0; k < n_counts; k++) {
@@ -180,7 +180,7 @@ static void s_codesetd(void *ctx, const bench_broker_t *b, const int *counts, in
             }
             s_cpu_stop(&cpu, REQUESTS / (size_t)counts[k] * (size_t)counts[k], &runs[r]);
         }
-        s_print("codesetd lookup", counts[k], runs);
+        s_print(who, counts[k], runs);
         if (counts[k] == 16) {
             double v[RUNS];
             for (int r = 0; r < RUNS; r++) {
@@ -193,8 +193,9 @@ static void s_codesetd(void *ctx, const bench_broker_t *b, const int *counts, in
     bench_bodies_free(bodies, 4096);
 }
 
-/* Start a broker and load FY2021 (or the bundled sample) through its admin endpoint. */
-static int s_broker(void *ctx, bench_broker_t *b)
+/* Start a broker (extra: more codesetd options, or NULL) and load FY2021 (or the bundled
+ * sample) through its admin endpoint. */
+static int s_broker(void *ctx, bench_broker_t *b, const char *const *extra)
 {
     char xml[PATH_MAX], order[PATH_MAX], axml[PATH_MAX], aorder[PATH_MAX];
     if (!bench_data_path("icd10cm/2021/icd10cm_tabular_2021.xml", xml, sizeof xml) ||
@@ -210,7 +211,7 @@ static int s_broker(void *ctx, bench_broker_t *b)
     }
     char ep[64];
     snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", bench_free_port());
-    if (bench_broker_start(b, ep) != 0) {
+    if (bench_broker_start_args(b, ep, extra) != 0) {
         fprintf(stderr, "bench: cannot start codesetd\n");
         return -1;
     }
@@ -233,9 +234,13 @@ int main(void)
     static const int counts[] = {4, 16, 64};
     int n_counts = (int)(sizeof counts / sizeof counts[0]);
     void *ctx = zmq_ctx_new();
-    bench_broker_t b;
-    if (s_broker(ctx, &b) != 0) {
+    /* the broker with its defaults, and one whose loop sleeps as soon as it finds nothing
+     * (--spin-us 0, the loop before issue 19's spin) */
+    static const char *const nospin[] = {"--spin-us", "0", NULL};
+    bench_broker_t b, b0;
+    if (s_broker(ctx, &b, NULL) != 0 || s_broker(ctx, &b0, nospin) != 0) {
         bench_broker_stop(&b);
+        bench_broker_stop(&b0);
         return 1;
     }
     double load[3] = {0};
@@ -249,9 +254,11 @@ int main(void)
     printf("bench_clients: %zu codes, %d requests a run, %d runs, min/median/max "
            "(load average %.2f)\n",
            s_n_codes, REQUESTS, RUNS, load[0]);
-    double codeset16 = 0, redis16 = 0;
-    s_codesetd(ctx, &b, counts, n_counts, &codeset16);
+    double codeset16 = 0, nospin16 = 0, redis16 = 0;
+    s_codesetd(ctx, &b, "codesetd lookup", counts, n_counts, &codeset16);
+    s_codesetd(ctx, &b0, "codesetd --spin-us 0 lookup", counts, n_counts, &nospin16);
     bench_broker_stop(&b);
+    bench_broker_stop(&b0);
     s_redis(counts, n_counts, &redis16);
     zmq_ctx_term(ctx);
     char floor[64];
@@ -259,5 +266,7 @@ int main(void)
     snprintf(floor, sizeof floor, "redis-server %.1f us CPU per GET, 16 hiredis", redis16);
     bench_goal("codesetd CPU per lookup / redis CPU per GET, 16",
                redis16 > 0 ? codeset16 / redis16 : 0, "x", "<=", 1, floor);
+    bench_goal("the same, codesetd --spin-us 0", redis16 > 0 ? nospin16 / redis16 : 0, "x",
+               "<=", 1, floor);
     return 0;
 }

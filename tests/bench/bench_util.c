@@ -199,6 +199,11 @@ int bench_rss(pid_t pid, const char *map_suffix, double *vmrss, double *map_rss)
 
 int bench_broker_start(bench_broker_t *b, const char *query_ep)
 {
+    return bench_broker_start_args(b, query_ep, NULL);
+}
+
+int bench_broker_start_args(bench_broker_t *b, const char *query_ep, const char *const *extra)
+{
     memset(b, 0, sizeof *b);
     snprintf(b->dir, sizeof b->dir, "/tmp/codeset-bench-XXXXXX");
     if (!mkdtemp(b->dir)) {
@@ -223,8 +228,12 @@ int bench_broker_start(bench_broker_t *b, const char *query_ep)
             dup2(fd, STDERR_FILENO);
             close(fd);
         }
-        execl(exe, exe, "--db", b->db, "--listen", query_ep, "--admin", b->admin_ep,
-              (char *)NULL);
+        const char *argv[24] = {exe, "--db", b->db, "--listen", query_ep, "--admin",
+                                b->admin_ep};
+        for (int i = 0; extra && extra[i] && i < 16; i++) {
+            argv[7 + i] = extra[i];
+        }
+        execv(exe, (char *const *)argv);
         _exit(127);
     }
     b->pid = pid;
@@ -635,4 +644,52 @@ double bench_concurrent(void *ctx, const char *ep, const bench_body_t *bodies, s
     pthread_barrier_destroy(&start);
     free(w);
     return failed ? -1 : (double)(per * (size_t)clients) / secs;
+}
+
+/* ---- a bare ZeroMQ ROUTER echo (the floor) ---- */
+
+pid_t bench_echo_start(const char *ep, const void *reply, size_t len)
+{
+    pid_t pid = fork();
+    if (pid != 0) {
+        return pid;
+    }
+    /* The child dies with the bench, and uses a context of its own, never the parent's. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    void *ctx = zmq_ctx_new();
+    void *s = zmq_socket(ctx, ZMQ_ROUTER);
+    int hwm = 100000;
+    zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    if (zmq_bind(s, ep) != 0) {
+        _exit(1);
+    }
+    zmq_pollitem_t item = {.socket = s, .events = ZMQ_POLLIN};
+    /* The broker's own receive pattern: poll, then drain frames without blocking. */
+    for (;;) {
+        if (zmq_poll(&item, 1, -1) < 0) {
+            continue;
+        }
+        for (;;) {
+            zmq_msg_t frames[8];
+            int n = 0, more = 1;
+            while (more && n < 8) {
+                zmq_msg_init(&frames[n]);
+                if (zmq_msg_recv(&frames[n], s, ZMQ_DONTWAIT) < 0) {
+                    zmq_msg_close(&frames[n]);
+                    break;
+                }
+                more = zmq_msg_more(&frames[n]);
+                n++;
+            }
+            if (n == 0) {
+                break;
+            }
+            for (int i = 0; i < n - 1; i++) {
+                zmq_msg_send(&frames[i], s, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+            }
+            zmq_msg_close(&frames[n - 1]);
+            zmq_send(s, reply, len, ZMQ_DONTWAIT);
+        }
+    }
 }

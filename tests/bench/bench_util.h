@@ -19,6 +19,8 @@ typedef struct bench_broker {
 
 /* Start build/bin/codesetd on a fresh temp dir, query endpoint ep (tcp://127.0.0.1:PORT). */
 int bench_broker_start(bench_broker_t *b, const char *query_ep);
+/* The same with more codesetd options (extra: NULL-terminated, at most 16, or NULL). */
+int bench_broker_start_args(bench_broker_t *b, const char *query_ep, const char *const *extra);
 void bench_broker_stop(bench_broker_t *b);
 
 uint64_t bench_now_ns(void);
@@ -115,5 +117,10 @@ double bench_pipeline(void *ctx, const char *ep, const bench_body_t *bodies, siz
  * aggregate requests/s; lat_us (total entries) gets every round trip. -1 on a failure. */
 double bench_concurrent(void *ctx, const char *ep, const bench_body_t *bodies, size_t nb,
                         int clients, size_t total, double *lat_us);
+
+/* A ROUTER in a child process of its own (its own context; it dies with the bench) bound to
+ * ep, answering every request with the same len reply bytes, as the broker's loop receives:
+ * poll, then drain frames without blocking. The child's pid. */
+pid_t bench_echo_start(const char *ep, const void *reply, size_t len);
 
 #endif
