@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "fhir_ops.h"
+#include "util/cs_utf8.h"
 
 /* s lower-cased, trimmed, each run of white space one space, into out (cut at cap). */
 static void s_fold(const char *s, char *out, size_t cap)
@@ -43,166 +44,240 @@ static int s_loose_eq(const char *a, const char *b)
     return strcmp(fa, fb) == 0;
 }
 
-/* v's array key, made when first needed: most verdicts have no issue. */
-static json_t *s_list(json_t *v, const char *key)
-{
-    json_t *list = json_object_get(v, key);
-    if (!list) {
-        list = json_array();
-        json_object_set_new_nocheck(v, key, list);
-    }
-    return list;
-}
+/* The issues a verdict may raise, in the order they are written. */
+enum {
+    S_HEADER_OK = 1,  /* information: a header, allowed by abstract=true */
+    S_REASON = 2,     /* error: the reason the code is refused */
+    S_NOT_IN_VS = 4,  /* error: not in the value set asked about */
+    S_DISPLAY = 8,    /* warning: the display given is not the code's */
+};
 
-/* An issue onto verdict v ("issues"), its text onto v's "texts". */
-static void s_issue(json_t *v, const char *severity, const char *code, const char *tx,
-                    const char *reason, const char *text, const char *where, const char *field)
-{
+/* One issue, ready to print. */
+typedef struct s_issue {
+    const char *severity, *code, *tx, *reason;
+    const char *text;   /* as printed: UTF-8 (fhir_str's repair) */
     char expr[96];
-    snprintf(expr, sizeof expr, "%s%s", where ? where : "", field);
-    json_array_append_new(s_list(v, "issues"),
-                          fhir_issue(severity, code, tx, reason, text, expr));
-    json_array_append_new(s_list(v, "texts"), fhir_str(text));
+    char buf[1024];     /* text, when made here */
+} s_issue_t;
+
+/* s as fhir_str makes it: itself when UTF-8, else its ASCII with '?' for every other byte
+ * (into buf, cut at cap). */
+static const char *s_utf8(const char *s, char *buf, size_t cap)
+{
+    size_t n = strlen(s);
+    if (cs_utf8_end(s, n, 1) == n) {
+        return s;
+    }
+    size_t i = 0;
+    for (; i < n && i + 1 < cap; i++) {
+        buf[i] = (unsigned char)s[i] >= 0x80 ? '?' : s[i];
+    }
+    buf[i] = '\0';
+    return buf;
 }
 
-static const char *s_get(const json_t *o, const char *k)
+static void s_set(s_issue_t *is, const fhir_verdict_t *v, const char *severity,
+                  const char *code, const char *tx, const char *reason, const char *field)
 {
-    return json_string_value(json_object_get(o, k));
+    is->severity = severity;
+    is->code = code;
+    is->tx = tx;
+    is->reason = reason;
+    snprintf(is->expr, sizeof is->expr, "%s%s", v->in.where ? v->in.where : "", field);
 }
 
-/* The reason's issue: an error, typed as the reason says. */
-static void s_reason_issue(const fhir_vc_in_t *in, const char *code, json_t *v)
+/* Issue `which` (one S_ bit) of v, its text made and repaired. */
+static void s_issue(const fhir_verdict_t *v, unsigned which, s_issue_t *is)
 {
-    const char *reason = s_get(in->result, "reason");
-    const char *msg = s_get(in->result, "message");
-    char fallback[256];
-    if (!reason) {
-        reason = "unknown";
-    }
-    if (!msg) {
-        snprintf(fallback, sizeof fallback, "Unknown code '%.100s' in the CodeSystem '%.100s'",
-                 code, in->uri);
-        msg = fallback;
-    }
-    int rule = strcmp(reason, "not_billable") == 0 || strcmp(reason, "not_effective") == 0;
-    const char *type = strcmp(reason, "malformed") == 0 ? "invalid"
-                       : rule                         ? "business-rule"
-                                                      : "code-invalid";
-    s_issue(v, "error", type, rule ? "code-rule" : "invalid-code", reason, msg,
-            in->where, "code");
-    if (in->value_set && strcmp(reason, "not_billable") != 0) {
-        char text[768];
-        snprintf(text, sizeof text,
+    const fhir_vc_in_t *in = &v->in;
+    const char *reason = in->result.reason ? in->result.reason : "unknown";
+    char text[1024];
+    const char *t = text;
+    if (which == S_HEADER_OK) {
+        s_set(is, v, "information", "business-rule", "code-rule", in->result.reason, "code");
+        t = in->result.message ? in->result.message : "";
+    } else if (which == S_REASON) {
+        int rule = strcmp(reason, "not_billable") == 0 || strcmp(reason, "not_effective") == 0;
+        s_set(is, v, "error", strcmp(reason, "malformed") == 0 ? "invalid"
+                              : rule                           ? "business-rule"
+                                                               : "code-invalid",
+              rule ? "code-rule" : "invalid-code", reason, "code");
+        if (in->result.message) {
+            t = in->result.message;
+        } else {
+            snprintf(text, 256, "Unknown code '%.100s' in the CodeSystem '%.100s'", v->code,
+                     in->uri);
+        }
+    } else if (which == S_NOT_IN_VS) {
+        s_set(is, v, "error", "code-invalid", "not-in-vs", NULL, "code");
+        snprintf(text, 768,
                  "The provided code '%.200s#%.100s' was not found in the value set '%.300s'",
-                 in->uri, code, in->value_set);
-        s_issue(v, "error", "code-invalid", "not-in-vs", NULL, text, in->where,
-                "code");
-    }
-}
-
-json_t *fhir_vc_verdict(const fhir_vc_in_t *in)
-{
-    int valid = json_is_true(json_object_get(in->result, "valid"));
-    const char *reason = s_get(in->result, "reason");
-    /* abstract=true: the client allows a header here (a grouping, not a claim line). */
-    int header_ok = !valid && in->abstract_ok && reason && strcmp(reason, "not_billable") == 0;
-    const char *code = s_get(in->result, "code");
-    if (!code) {
-        code = s_get(in->result, "input");
-    }
-    code = code ? code : "";
-    const char *title = s_get(in->result, "title");
-    title = title ? title : in->title;
-    json_t *v = json_object();
-    /* The reply's own strings are shared (a reference, not a copy): they are UTF-8 already. */
-    json_t *jcode = json_object_get(in->result, json_object_get(in->result, "code") ? "code"
-                                                                                    : "input");
-    json_t *jtitle = json_object_get(in->result, "title");
-    json_object_set_new_nocheck(v, "result", json_boolean(valid || header_ok));
-    json_object_set_new_nocheck(v, "system", fhir_str(in->uri));
-    json_object_set_new_nocheck(v, "code", json_is_string(jcode) ? json_incref(jcode)
-                                                                 : fhir_str(code));
-    if (in->release) {
-        json_object_set_new_nocheck(v, "version", fhir_str(in->release));
-    }
-    if (title) {
-        json_object_set_new_nocheck(v, "display", json_is_string(jtitle) ? json_incref(jtitle)
-                                                                         : fhir_str(title));
-    }
-    if (header_ok) {
-        s_issue(v, "information", "business-rule", "code-rule", reason,
-                s_get(in->result, "message"), in->where, "code");
-    } else if (!valid) {
-        s_reason_issue(in, code, v);
-    }
-    if (in->display && title && !s_loose_eq(in->display, title) &&
-        !(in->short_title && s_loose_eq(in->display, in->short_title))) {
-        char text[1024];
+                 in->uri, v->code, in->value_set);
+    } else {
+        s_set(is, v, "warning", "invalid", "invalid-display", NULL, "display");
         snprintf(text, sizeof text,
                  "Wrong Display Name '%.200s' for %.200s#%.100s. Valid display is '%.400s'",
-                 in->display, in->uri, code, title);
-        s_issue(v, "warning", "invalid", "invalid-display", NULL, text, in->where,
-                "display");
+                 in->display, in->uri, v->code, v->title);
     }
-    return v;
+    is->text = s_utf8(t, is->buf, sizeof is->buf);
+    if (is->text == text) {
+        snprintf(is->buf, sizeof is->buf, "%s", text);
+        is->text = is->buf;
+    }
 }
 
-/* The texts of v joined with "; " onto buf. */
-static void s_join(const json_t *v, char *buf, size_t cap, size_t *at)
+void fhir_vc_verdict(const fhir_vc_in_t *in, fhir_verdict_t *v)
 {
-    size_t i;
-    json_t *t;
-    json_array_foreach(json_object_get(v, "texts"), i, t) {
-        int n = snprintf(buf + *at, cap - *at, "%s%s", *at ? "; " : "", json_string_value(t));
-        *at += n > 0 ? (size_t)n : 0;
-        if (*at >= cap) {
-            *at = cap - 1;
+    memset(v, 0, sizeof *v);
+    v->in = *in;
+    const fhir_vres_t *res = &in->result;
+    /* abstract=true: the client allows a header here (a grouping, not a claim line). */
+    int header_ok = !res->valid && in->abstract_ok && res->reason &&
+                    strcmp(res->reason, "not_billable") == 0;
+    v->result = res->valid || header_ok;
+    v->code = res->code ? res->code : "";
+    v->title = res->title ? res->title : in->title;
+    if (header_ok) {
+        v->issues |= S_HEADER_OK;
+    } else if (!res->valid) {
+        v->issues |= S_REASON;
+        if (in->value_set && !(res->reason && strcmp(res->reason, "not_billable") == 0)) {
+            v->issues |= S_NOT_IN_VS;
         }
     }
+    if (in->display && v->title && !s_loose_eq(in->display, v->title) &&
+        !(in->short_title && s_loose_eq(in->display, in->short_title))) {
+        v->issues |= S_DISPLAY;
+    }
 }
 
-json_t *fhir_vc_parameters(const json_t *verdicts)
+/* ---- printing ---- */
+
+static void s_lit(hs_jbuf_t *b, const char *s)
 {
-    size_t n = json_array_size(verdicts), pick = 0;
+    hs_jbuf_lit(b, s);
+}
+
+static void s_str(hs_jbuf_t *b, const char *s)
+{
+    hs_jbuf_str(b, s, strlen(s));
+}
+
+/* {"name":name,"vkey":"s"}, s as fhir_str makes it; a comma before unless first. */
+static void s_param_str(hs_jbuf_t *b, const char *name, const char *vkey, const char *s)
+{
+    char fixed[4096];
+    s_lit(b, ",{\"name\":\"");
+    s_lit(b, name);
+    s_lit(b, "\",\"");
+    s_lit(b, vkey);
+    s_lit(b, "\":");
+    s_str(b, s_utf8(s, fixed, sizeof fixed));
+    s_lit(b, "}");
+}
+
+/* An issue as fhir_issue makes it. */
+static void s_issue_write(hs_jbuf_t *b, const s_issue_t *is)
+{
+    s_lit(b, "{\"severity\":");
+    s_str(b, is->severity);
+    s_lit(b, ",\"code\":");
+    s_str(b, is->code);
+    s_lit(b, ",\"details\":{");
+    if (is->tx || is->reason) {
+        s_lit(b, "\"coding\":[");
+        if (is->tx) {
+            s_lit(b, "{\"system\":\"" FHIR_TX_ISSUE_SYSTEM "\",\"code\":");
+            s_str(b, is->tx);
+            s_lit(b, is->reason ? "}," : "}");
+        }
+        if (is->reason) {
+            s_lit(b, "{\"system\":\"" FHIR_REASON_SYSTEM "\",\"code\":");
+            s_str(b, is->reason);
+            s_lit(b, "}");
+        }
+        s_lit(b, "],");
+    }
+    s_lit(b, "\"text\":");
+    s_str(b, is->text);
+    s_lit(b, "},\"location\":[");
+    s_str(b, is->expr);
+    s_lit(b, "],\"expression\":[");
+    s_str(b, is->expr);
+    s_lit(b, "]}");
+}
+
+/* Whether verdict i speaks in the answer: a valid answer of its own coding only. */
+static int s_speaks(const fhir_verdict_t *v, size_t i, int any, size_t pick)
+{
+    return !(any && i != pick) && v[i].issues != 0;
+}
+
+/* The texts of the verdicts that speak, joined with "; " (cut at cap); their length. */
+static size_t s_join(const fhir_verdict_t *v, size_t n, int any, size_t pick, char *msg,
+                     size_t cap)
+{
+    size_t at = 0;
+    msg[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        for (unsigned bit = 1; s_speaks(v, i, any, pick) && bit <= S_DISPLAY; bit <<= 1) {
+            if (!(v[i].issues & bit)) {
+                continue;
+            }
+            s_issue_t is;
+            s_issue(&v[i], bit, &is);
+            int k = snprintf(msg + at, cap - at, "%s%s", at ? "; " : "", is.text);
+            at += k > 0 ? (size_t)k : 0;
+            if (at >= cap) {
+                at = cap - 1;
+            }
+        }
+    }
+    return at;
+}
+
+void fhir_vc_write(hs_jbuf_t *b, const fhir_verdict_t *v, size_t n)
+{
+    size_t pick = 0;
     int any = 0;
     for (size_t i = 0; i < n && !any; i++) {
-        if (json_is_true(json_object_get(json_array_get(verdicts, i), "result"))) {
+        if (v[i].result) {
             any = 1;
             pick = i;
         }
     }
-    const json_t *chosen = json_array_get(verdicts, pick);
-    json_t *params = fhir_parameters_new();
-    fhir_put(params, "result", "valueBoolean", json_boolean(any));
-    static const char *const keys[][2] = {{"code", "valueCode"},
-                                          {"system", "valueUri"},
-                                          {"version", "valueString"},
-                                          {"display", "valueString"}};
-    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
-        json_t *val = json_object_get(chosen, keys[k][0]);
-        if (val) {
-            fhir_put(params, keys[k][0], keys[k][1], json_incref(val));
+    s_lit(b, "{\"resourceType\":\"Parameters\",\"parameter\":[{\"name\":\"result\","
+             "\"valueBoolean\":");
+    s_lit(b, any ? "true}" : "false}");
+    if (n > 0) {
+        const fhir_verdict_t *c = &v[pick];
+        s_param_str(b, "code", "valueCode", c->code);
+        s_param_str(b, "system", "valueUri", c->in.uri ? c->in.uri : "");
+        if (c->in.release) {
+            s_param_str(b, "version", "valueString", c->in.release);
+        }
+        if (c->title) {
+            s_param_str(b, "display", "valueString", c->title);
         }
     }
-    /* A valid answer speaks of its own coding; a refusal of every coding that failed. */
     char msg[4096];
-    size_t at = 0;
-    json_t *issues = NULL;
-    msg[0] = '\0';
+    if (s_join(v, n, any, pick, msg, sizeof msg)) {
+        s_param_str(b, "message", "valueString", msg);
+    }
+    int first = 1;
     for (size_t i = 0; i < n; i++) {
-        const json_t *v = json_array_get(verdicts, i);
-        if ((any && i != pick) || !json_array_size(json_object_get(v, "issues"))) {
-            continue;
+        for (unsigned bit = 1; s_speaks(v, i, any, pick) && bit <= S_DISPLAY; bit <<= 1) {
+            if (!(v[i].issues & bit)) {
+                continue;
+            }
+            s_issue_t is;
+            s_issue(&v[i], bit, &is);
+            s_lit(b, first ? ",{\"name\":\"issues\",\"resource\":{\"resourceType\":"
+                             "\"OperationOutcome\",\"issue\":["
+                           : ",");
+            first = 0;
+            s_issue_write(b, &is);
         }
-        s_join(v, msg, sizeof msg, &at);
-        issues = issues ? issues : json_array();
-        json_array_extend(issues, json_object_get(v, "issues"));
     }
-    if (at) {
-        fhir_put_str(params, "message", "valueString", msg);
-    }
-    if (issues) {
-        fhir_put(params, "issues", "resource", fhir_outcome_of(issues));
-    }
-    return params;
+    s_lit(b, first ? "]}" : "]}}]}");
 }

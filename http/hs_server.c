@@ -340,6 +340,7 @@ static enum MHD_Result s_fhir(struct MHD_Connection *conn, hs_server_t *s, s_thr
     json_t *query = q.obj;
     json_t *body = NULL;
     json_t *res = NULL;
+    hs_jbuf_t text = {0};
     unsigned status;
     if (query) {
         MHD_get_connection_values_n(conn, MHD_GET_ARGUMENT_KIND, s_fhir_arg, &q);
@@ -353,9 +354,18 @@ static enum MHD_Result s_fhir(struct MHD_Connection *conn, hs_server_t *s, s_thr
         res = s_outcome("invalid", msg);
     } else {
         fhir_request_t r = {method, path, query, body, &t->ctx, &s->fhir};
-        status = (unsigned)fhir_handle(&r, &res);
+        status = (unsigned)fhir_answer(&r, &text);
     }
-    enum MHD_Result ret = s_send_json(conn, status, ctype, res);
+    enum MHD_Result ret;
+    if (res) {
+        ret = s_send_json(conn, status, ctype, res);
+    } else if (hs_jbuf_text(&text) == NULL) {
+        ret = s_send_json(conn, 500, ctype, NULL);
+    } else {
+        ret = s_send_mode(conn, status, ctype, text.p, text.len, MHD_RESPMEM_MUST_FREE);
+        text.p = NULL; /* handed over */
+    }
+    hs_jbuf_free(&text);
     json_decref(res);
     json_decref(body);
     json_decref(query);
