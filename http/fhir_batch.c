@@ -110,10 +110,15 @@ static void s_entry(const fhir_request_t *r, size_t at, const json_t *entry, hs_
     }
     free(copy);
     json_decref(query);
-    char pre[96];
-    int n = snprintf(pre, sizeof pre, "%s{\"response\":{\"status\":\"%s\"%s", at ? "," : "",
-                     s_reason(status), status == 200 ? "},\"resource\":" : ",\"outcome\":");
-    hs_jbuf_insert(out, head, pre, (size_t)n);
+    char pre[96] = ",{\"response\":{\"status\":\"";
+    size_t n = strlen(pre);
+    const char *parts[] = {s_reason(status), status == 200 ? "\"},\"resource\":"
+                                                           : "\",\"outcome\":"};
+    for (size_t k = 0; k < 2; k++) {
+        memcpy(pre + n, parts[k], strlen(parts[k]));
+        n += strlen(parts[k]);
+    }
+    hs_jbuf_insert(out, head, at ? pre : pre + 1, at ? n : n - 1);
     hs_jbuf_lit(out, status == 200 ? "}" : "}}");
 }
 

@@ -62,7 +62,8 @@ typedef struct fhir_vres {
     const char *message; /* "message" */
 } fhir_vres_t;
 
-/* What $validate-code knows of one coding. Strings are borrowed. */
+/* What $validate-code knows of one coding. Strings are borrowed; the result's, release and
+ * the titles are UTF-8 (a reply's strs are), the others are checked as printed. */
 typedef struct fhir_vc_in {
     const char *uri;         /* the system URI */
     fhir_vres_t result;      /* its validate result */

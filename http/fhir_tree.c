@@ -336,20 +336,36 @@ fhir_tv_t fhir_tree_root(const fhir_tree_t *t)
     return t->oom || t->n_ev == 0 || s_skip(t, 0) == SIZE_MAX ? FHIR_TV_NONE : 0;
 }
 
-fhir_tv_t fhir_tree_get(const fhir_tree_t *t, fhir_tv_t m, const char *key)
+void fhir_tree_getv(const fhir_tree_t *t, fhir_tv_t m, const char *const *keys, fhir_tv_t *out,
+                    size_t n)
 {
-    if (m >= t->n_ev || t->ev[m].type != S_MAP) {
-        return FHIR_TV_NONE;
+    size_t left = 0;
+    for (size_t i = 0; i < n; i++) {
+        out[i] = FHIR_TV_NONE;
     }
-    size_t at = m + 1, klen = strlen(key);
-    for (uint32_t i = 0; i < t->ev[m].n && at < t->n_ev; i++) {
+    if (m < t->n_ev && t->ev[m].type == S_MAP) {
+        left = n;
+    }
+    size_t at = m + 1;
+    for (uint32_t p = 0; left > 0 && p < t->ev[m].n && at < t->n_ev - 1; p++) {
         const s_ev_t *k = &t->ev[at];
-        if (k->type == S_STR && k->n == klen && memcmp(t->arena + k->v.off, key, klen) == 0) {
-            return at + 1 < t->n_ev ? at + 1 : FHIR_TV_NONE;
+        const char *name = t->arena + k->v.off; /* NUL-terminated: strcmp stops there */
+        for (size_t i = 0; i < n && k->type == S_STR; i++) {
+            if (out[i] == FHIR_TV_NONE && keys[i][0] == name[0] && strcmp(keys[i], name) == 0 &&
+                strlen(name) == k->n) {
+                out[i] = at + 1;
+                left--;
+            }
         }
         at = s_skip(t, at + 1);
     }
-    return FHIR_TV_NONE;
+}
+
+fhir_tv_t fhir_tree_get(const fhir_tree_t *t, fhir_tv_t m, const char *key)
+{
+    fhir_tv_t v;
+    fhir_tree_getv(t, m, &key, &v, 1);
+    return v;
 }
 
 fhir_tv_t fhir_tree_item(const fhir_tree_t *t, fhir_tv_t a, size_t i)

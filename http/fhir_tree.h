@@ -41,6 +41,10 @@ typedef size_t fhir_tv_t;
 fhir_tv_t fhir_tree_root(const fhir_tree_t *t);
 /* The value of key in map m (the first such key), or FHIR_TV_NONE. */
 fhir_tv_t fhir_tree_get(const fhir_tree_t *t, fhir_tv_t m, const char *key);
+/* The values of n keys of map m in one pass: out[i] that of keys[i] (FHIR_TV_NONE when
+ * absent). */
+void fhir_tree_getv(const fhir_tree_t *t, fhir_tv_t m, const char *const *keys, fhir_tv_t *out,
+                    size_t n);
 /* Item i of array a, or FHIR_TV_NONE. */
 fhir_tv_t fhir_tree_item(const fhir_tree_t *t, fhir_tv_t a, size_t i);
 /* The text of a str value, or NULL when v is not a str. */

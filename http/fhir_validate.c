@@ -89,7 +89,9 @@ static s_slot_t *s_slot(s_vc_t *v)
 static void s_judged(s_vc_t *v, fhir_vc_in_t *in)
 {
     s_slot_t *sl = &v->slots[v->n];
-    snprintf(sl->where, sizeof sl->where, "%s", in->where ? in->where : "");
+    size_t n = in->where ? strnlen(in->where, sizeof sl->where - 1) : 0;
+    memcpy(sl->where, in->where ? in->where : "", n);
+    sl->where[n] = '\0';
     in->where = sl->where;
     in->value_set = v->vs_url;
     fhir_vc_verdict(in, &v->verdicts[v->n++]);
@@ -119,17 +121,20 @@ static int s_one(s_vc_t *v, const fhir_coding_t *c, const char *sys, const char 
         return -1;
     }
     const fhir_tree_t *t = sl->reply;
-    fhir_tv_t root = fhir_tree_root(t);
-    fhir_tv_t res = fhir_tree_item(t, fhir_tree_get(t, root, "results"), 0);
-    const char *code = fhir_tree_str(t, fhir_tree_get(t, res, "code"));
+    static const char *const keys[] = {"valid", "reason", "code", "input", "title", "message"};
+    static const char *const top[] = {"results", "release"};
+    fhir_tv_t root = fhir_tree_root(t), at[6], rr[2];
+    fhir_tree_getv(t, root, top, rr, 2);
+    fhir_tree_getv(t, fhir_tree_item(t, rr[0], 0), keys, at, 6);
+    const char *code = fhir_tree_str(t, at[2]);
     fhir_vc_in_t in = {
         .uri = sl->uri,
-        .result = {.valid = fhir_tree_true(t, fhir_tree_get(t, res, "valid")),
-                   .reason = fhir_tree_str(t, fhir_tree_get(t, res, "reason")),
-                   .code = code ? code : fhir_tree_str(t, fhir_tree_get(t, res, "input")),
-                   .title = fhir_tree_str(t, fhir_tree_get(t, res, "title")),
-                   .message = fhir_tree_str(t, fhir_tree_get(t, res, "message"))},
-        .release = fhir_tree_str(t, fhir_tree_get(t, root, "release")),
+        .result = {.valid = fhir_tree_true(t, at[0]),
+                   .reason = fhir_tree_str(t, at[1]),
+                   .code = code ? code : fhir_tree_str(t, at[3]),
+                   .title = fhir_tree_str(t, at[4]),
+                   .message = fhir_tree_str(t, at[5])},
+        .release = fhir_tree_str(t, rr[1]),
         .display = c->display ? c->display : v->display,
         .where = where,
         .abstract_ok = v->abstract_ok,
@@ -188,7 +193,7 @@ static int s_coding(s_vc_t *v, const fhir_coding_t *c, const char *where, int ma
             return s_outside(v, c, where, e);
         }
     } else if (v->vs_sys[0]) {
-        snprintf(sys, sizeof sys, "%s", v->vs_sys);
+        memcpy(sys, v->vs_sys, sizeof sys); /* the same size, NUL-terminated */
     } else {
         return fhir_fail(e, 400, "required", NULL,
                          "%ssystem is required (or url: a code system, or {uri}?fhir_vs)",

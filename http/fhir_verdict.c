@@ -163,18 +163,21 @@ static void s_str(hs_jbuf_t *b, const char *s)
     hs_jbuf_str(b, s, strlen(s));
 }
 
-/* {"name":name,"vkey":"s"}, s as fhir_str makes it; a comma before unless first. */
-static void s_param_str(hs_jbuf_t *b, const char *name, const char *vkey, const char *s)
+/* A parameter of a Parameters, after the first: head is `,{"name":"x","valueY":` and s is
+ * written as fhir_str makes it. */
+#define S_PARAM(name, vkey) ",{\"name\":\"" name "\",\"" vkey "\":"
+static void s_param_str(hs_jbuf_t *b, const char *head, size_t head_len, const char *s,
+                        int checked)
 {
     char fixed[4096];
-    s_lit(b, ",{\"name\":\"");
-    s_lit(b, name);
-    s_lit(b, "\",\"");
-    s_lit(b, vkey);
-    s_lit(b, "\":");
-    s_str(b, s_utf8(s, fixed, sizeof fixed));
-    s_lit(b, "}");
+    hs_jbuf_raw(b, head, head_len);
+    s_str(b, checked ? s : s_utf8(s, fixed, sizeof fixed));
+    hs_jbuf_raw(b, "}", 1);
 }
+/* checked: s is UTF-8 already (a reply's str: cs_out_strn repaired it; a request's: jansson
+ * checked it). */
+#define S_PUT(b, name, vkey, s, checked)                                                        \
+    s_param_str(b, S_PARAM(name, vkey), sizeof S_PARAM(name, vkey) - 1, s, checked)
 
 /* An issue as fhir_issue makes it. */
 static void s_issue_write(hs_jbuf_t *b, const s_issue_t *is)
@@ -251,18 +254,18 @@ void fhir_vc_write(hs_jbuf_t *b, const fhir_verdict_t *v, size_t n)
     s_lit(b, any ? "true}" : "false}");
     if (n > 0) {
         const fhir_verdict_t *c = &v[pick];
-        s_param_str(b, "code", "valueCode", c->code);
-        s_param_str(b, "system", "valueUri", c->in.uri ? c->in.uri : "");
+        S_PUT(b, "code", "valueCode", c->code, 1);
+        S_PUT(b, "system", "valueUri", c->in.uri ? c->in.uri : "", 0);
         if (c->in.release) {
-            s_param_str(b, "version", "valueString", c->in.release);
+            S_PUT(b, "version", "valueString", c->in.release, 1);
         }
         if (c->title) {
-            s_param_str(b, "display", "valueString", c->title);
+            S_PUT(b, "display", "valueString", c->title, 1);
         }
     }
     char msg[4096];
     if (s_join(v, n, any, pick, msg, sizeof msg)) {
-        s_param_str(b, "message", "valueString", msg);
+        S_PUT(b, "message", "valueString", msg, 0);
     }
     int first = 1;
     for (size_t i = 0; i < n; i++) {
