@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/cs_utf8.h"
+
 static const char *s_reason(int status)
 {
     switch (status) {
@@ -40,17 +42,22 @@ static json_t *s_query(char *q)
         }
         MHD_http_unescape(pair);
         MHD_http_unescape(val);
-        json_t *list = json_object_get(query, pair);
-        json_t *s = json_string(val); /* NULL when not UTF-8: the entry is then refused */
-        if (!s) {
+        /* a value not UTF-8 refuses the entry; a name not UTF-8 is a parameter no one reads,
+         * dropped (as jansson refuses it as a key) */
+        size_t pn = strlen(pair), vn = strlen(val);
+        if (cs_utf8_end(val, vn, 1) != vn) {
             json_decref(query);
             return NULL;
         }
+        if (cs_utf8_end(pair, pn, 1) != pn) {
+            continue;
+        }
+        json_t *list = json_object_get(query, pair);
         if (!list) {
             list = json_array();
-            json_object_set_new(query, pair, list);
+            json_object_set_new_nocheck(query, pair, list);
         }
-        json_array_append_new(list, s);
+        json_array_append_new(list, json_stringn_nocheck(val, vn));
     }
     return query;
 }
