@@ -210,50 +210,67 @@ static void s_issue_write(hs_jbuf_t *b, const s_issue_t *is)
     s_lit(b, "]}");
 }
 
-/* Whether verdict i speaks in the answer: a valid answer of its own coding only. */
-static int s_speaks(const fhir_verdict_t *v, size_t i, int any, size_t pick)
+/* What the answer says: its issues and their texts, from the verdicts that speak (a valid
+ * answer speaks of its own coding only). */
+typedef struct s_say {
+    const fhir_verdict_t *v;
+    size_t n, pick;
+    int any;
+    /* the texts joined with "; " (cut at its size) */
+    char msg[4096];
+    size_t at;
+    hs_jbuf_t *b;    /* when set, the issues are printed onto it */
+    int n_printed;
+} s_say_t;
+
+static void s_say_one(s_say_t *say, const s_issue_t *is)
 {
-    return !(any && i != pick) && v[i].issues != 0;
+    if (!say->b) {
+        int k = snprintf(say->msg + say->at, sizeof say->msg - say->at, "%s%s",
+                         say->at ? "; " : "", is->text);
+        say->at += k > 0 ? (size_t)k : 0;
+        if (say->at >= sizeof say->msg) {
+            say->at = sizeof say->msg - 1;
+        }
+        return;
+    }
+    s_lit(say->b, say->n_printed++ ? "," : ",{\"name\":\"issues\",\"resource\":{"
+                                           "\"resourceType\":\"OperationOutcome\",\"issue\":[");
+    s_issue_write(say->b, is);
 }
 
-/* The texts of the verdicts that speak, joined with "; " (cut at cap); their length. */
-static size_t s_join(const fhir_verdict_t *v, size_t n, int any, size_t pick, char *msg,
-                     size_t cap)
+/* Every issue that speaks, in order, through s_say_one. */
+static void s_say(s_say_t *say)
 {
-    size_t at = 0;
-    msg[0] = '\0';
-    for (size_t i = 0; i < n; i++) {
-        for (unsigned bit = 1; s_speaks(v, i, any, pick) && bit <= S_DISPLAY; bit <<= 1) {
-            if (!(v[i].issues & bit)) {
-                continue;
-            }
-            s_issue_t is;
-            s_issue(&v[i], bit, &is);
-            int k = snprintf(msg + at, cap - at, "%s%s", at ? "; " : "", is.text);
-            at += k > 0 ? (size_t)k : 0;
-            if (at >= cap) {
-                at = cap - 1;
+    for (size_t i = 0; i < say->n; i++) {
+        const fhir_verdict_t *v = &say->v[i];
+        if ((say->any && i != say->pick) || v->issues == 0) {
+            continue;
+        }
+        for (unsigned bit = 1; bit <= S_DISPLAY; bit <<= 1) {
+            if (v->issues & bit) {
+                s_issue_t is;
+                s_issue(v, bit, &is);
+                s_say_one(say, &is);
             }
         }
     }
-    return at;
 }
 
 void fhir_vc_write(hs_jbuf_t *b, const fhir_verdict_t *v, size_t n)
 {
-    size_t pick = 0;
-    int any = 0;
-    for (size_t i = 0; i < n && !any; i++) {
+    s_say_t say = {.v = v, .n = n};
+    for (size_t i = 0; i < n && !say.any; i++) {
         if (v[i].result) {
-            any = 1;
-            pick = i;
+            say.any = 1;
+            say.pick = i;
         }
     }
     s_lit(b, "{\"resourceType\":\"Parameters\",\"parameter\":[{\"name\":\"result\","
              "\"valueBoolean\":");
-    s_lit(b, any ? "true}" : "false}");
+    s_lit(b, say.any ? "true}" : "false}");
     if (n > 0) {
-        const fhir_verdict_t *c = &v[pick];
+        const fhir_verdict_t *c = &v[say.pick];
         S_PUT(b, "code", "valueCode", c->code, 1);
         S_PUT(b, "system", "valueUri", c->in.uri ? c->in.uri : "", 0);
         if (c->in.release) {
@@ -263,24 +280,11 @@ void fhir_vc_write(hs_jbuf_t *b, const fhir_verdict_t *v, size_t n)
             S_PUT(b, "display", "valueString", c->title, 1);
         }
     }
-    char msg[4096];
-    if (s_join(v, n, any, pick, msg, sizeof msg)) {
-        S_PUT(b, "message", "valueString", msg, 0);
+    s_say(&say); /* the texts first: the message precedes the issues */
+    if (say.at) {
+        S_PUT(b, "message", "valueString", say.msg, 0);
     }
-    int first = 1;
-    for (size_t i = 0; i < n; i++) {
-        for (unsigned bit = 1; s_speaks(v, i, any, pick) && bit <= S_DISPLAY; bit <<= 1) {
-            if (!(v[i].issues & bit)) {
-                continue;
-            }
-            s_issue_t is;
-            s_issue(&v[i], bit, &is);
-            s_lit(b, first ? ",{\"name\":\"issues\",\"resource\":{\"resourceType\":"
-                             "\"OperationOutcome\",\"issue\":["
-                           : ",");
-            first = 0;
-            s_issue_write(b, &is);
-        }
-    }
-    s_lit(b, first ? "]}" : "]}}]}");
+    say.b = b;
+    s_say(&say);
+    s_lit(b, say.n_printed ? "]}}]}" : "]}");
 }
