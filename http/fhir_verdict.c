@@ -210,14 +210,16 @@ static void s_issue_write(hs_jbuf_t *b, const s_issue_t *is)
     s_lit(b, "]}");
 }
 
+#define S_MSG_MAX 4096 /* the message parameter, at most */
+
 /* What the answer says: its issues and their texts, from the verdicts that speak (a valid
  * answer speaks of its own coding only). */
 typedef struct s_say {
     const fhir_verdict_t *v;
     size_t n, pick;
     int any;
-    /* the texts joined with "; " (cut at its size) */
-    char msg[4096];
+    /* the texts joined with "; " (cut at S_MSG_MAX) */
+    char *msg;
     size_t at;
     hs_jbuf_t *b;    /* when set, the issues are printed onto it */
     int n_printed;
@@ -226,11 +228,11 @@ typedef struct s_say {
 static void s_say_one(s_say_t *say, const s_issue_t *is)
 {
     if (!say->b) {
-        int k = snprintf(say->msg + say->at, sizeof say->msg - say->at, "%s%s",
-                         say->at ? "; " : "", is->text);
+        int k = snprintf(say->msg + say->at, S_MSG_MAX - say->at, "%s%s", say->at ? "; " : "",
+                         is->text);
         say->at += k > 0 ? (size_t)k : 0;
-        if (say->at >= sizeof say->msg) {
-            say->at = sizeof say->msg - 1;
+        if (say->at >= S_MSG_MAX) {
+            say->at = S_MSG_MAX - 1;
         }
         return;
     }
@@ -259,7 +261,8 @@ static void s_say(s_say_t *say)
 
 void fhir_vc_write(hs_jbuf_t *b, const fhir_verdict_t *v, size_t n)
 {
-    s_say_t say = {.v = v, .n = n};
+    char msg[S_MSG_MAX]; /* not zeroed: only what is written is read */
+    s_say_t say = {.v = v, .n = n, .msg = msg};
     for (size_t i = 0; i < n && !say.any; i++) {
         if (v[i].result) {
             say.any = 1;
