@@ -26,8 +26,9 @@ char *hs_json_dump(const json_t *v, size_t *len);
 
 /* A text being written piece by piece: values dumped as above, or JSON written by hand
  * (an answer printed straight from its records, without a tree). Zero it to start; p is
- * malloc'ed (NUL-terminated once anything is written); failed is sticky (out of memory):
- * the writes after it do nothing. */
+ * malloc'ed (the caller's: hs_jbuf_free, or hand it over and set it NULL), NUL-terminated by
+ * hs_jbuf_text; failed is sticky (out of memory, or an insert past the end): the writes
+ * after it do nothing. A buffer belongs to one thread. */
 typedef struct hs_jbuf {
     char *p;
     size_t len, cap;
