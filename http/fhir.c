@@ -30,12 +30,6 @@ static const struct {
     {"ConceptMap/$translate", S_TRANSLATE},     {"CodeSystem/$subsumes", S_SUBSUMES},
 };
 
-static int s_fail(json_t **out, fhir_err_t *e)
-{
-    *out = fhir_outcome(e);
-    return e->status;
-}
-
 static int s_method(const fhir_request_t *r, int post_ok, fhir_err_t *e)
 {
     int get = strcmp(r->method, "GET") == 0, post = strcmp(r->method, "POST") == 0;
@@ -47,8 +41,9 @@ static int s_method(const fhir_request_t *r, int post_ok, fhir_err_t *e)
                      post_ok ? " (GET or POST)" : " (GET only)");
 }
 
-/* An operation: its parameters, then its answer. */
-static int s_operation(const fhir_request_t *r, s_kind_t kind, json_t **out, fhir_err_t *e)
+/* An operation: its parameters, then its answer (a tree into *out, or printed onto text). */
+static int s_operation(const fhir_request_t *r, s_kind_t kind, json_t **out, hs_jbuf_t *text,
+                       fhir_err_t *e)
 {
     fhir_args_t a = {0};
     int post = strcmp(r->method, "POST") == 0;
@@ -59,8 +54,8 @@ static int s_operation(const fhir_request_t *r, s_kind_t kind, json_t **out, fhi
     if (rc == 0) {
         switch (kind) {
         case S_LOOKUP: rc = fhir_op_lookup(r, &a, out, e); break;
-        case S_CS_VALIDATE: rc = fhir_op_validate(r, &a, 0, out, e); break;
-        case S_VS_VALIDATE: rc = fhir_op_validate(r, &a, 1, out, e); break;
+        case S_CS_VALIDATE: rc = fhir_op_validate(r, &a, 0, text, e); break;
+        case S_VS_VALIDATE: rc = fhir_op_validate(r, &a, 1, text, e); break;
         case S_EXPAND: rc = fhir_op_expand(r, &a, out, e); break;
         case S_TRANSLATE: rc = fhir_op_translate(r, &a, out, e); break;
         case S_SUBSUMES: rc = fhir_op_subsumes(r, &a, out, e); break;
@@ -119,48 +114,66 @@ static int s_trim_path(const char *path, char *buf, size_t cap)
     return 0;
 }
 
-int fhir_handle(const fhir_request_t *r, json_t **resource)
+/* Route r: 0 with the answer in *res or printed onto text, or -1 with e. */
+static int s_route(const fhir_request_t *r, json_t **res, hs_jbuf_t *text, fhir_err_t *e)
+{
+    char path[256];
+    if (!r || !r->method || s_trim_path(r->path, path, sizeof path) < 0) {
+        return fhir_fail(e, 404, "not-found", NULL, "no such FHIR path here");
+    }
+    if (strcmp(path, "metadata") == 0) {
+        return s_method(r, 0, e) < 0 ? -1 : s_metadata(r, res, e);
+    }
+    if (strcmp(path, "CodeSystem") == 0) {
+        return s_method(r, 0, e) < 0 ? -1 : s_codesystems(r, res, e);
+    }
+    if (strncmp(path, "CodeSystem/", 11) == 0 && path[11] && path[11] != '$' &&
+        !strchr(path + 11, '/')) {
+        return s_method(r, 0, e) < 0 ? -1 : fhir_op_codesystem_read(r, path + 11, res, e);
+    }
+    if (path[0] == '\0') {
+        return strcmp(r->method, "POST") != 0
+                   ? fhir_fail(e, 405, "not-supported", NULL,
+                               "the base takes a POST of a batch Bundle")
+                   : fhir_batch(r, text, e);
+    }
+    for (size_t i = 0; i < sizeof s_routes / sizeof s_routes[0]; i++) {
+        if (strcmp(path, s_routes[i].path) == 0) {
+            return s_method(r, 1, e) < 0 ? -1 : s_operation(r, s_routes[i].kind, res, text, e);
+        }
+    }
+    return fhir_fail(e, 404, "not-supported", NULL,
+                     "no operation or resource '%.200s' here: see metadata for what is", path);
+}
+
+int fhir_answer(const fhir_request_t *r, hs_jbuf_t *out)
 {
     fhir_err_t e = {0};
-    char path[256];
-    *resource = NULL;
-    if (!r || !r->method || s_trim_path(r->path, path, sizeof path) < 0) {
-        fhir_fail(&e, 404, "not-found", NULL, "no such FHIR path here");
-        return s_fail(resource, &e);
+    json_t *res = NULL;
+    size_t start = out->len;
+    int rc = s_route(r, &res, out, &e);
+    if (rc == 0 && res) {
+        hs_jbuf_value(out, res);
+    } else if (rc == 0 && out->len == start) {
+        rc = fhir_fail(&e, 500, "exception", NULL, "out of memory building the answer");
     }
-    int rc = -1;
-    if (strcmp(path, "metadata") == 0) {
-        rc = s_method(r, 0, &e) < 0 ? -1 : s_metadata(r, resource, &e);
-    } else if (strcmp(path, "CodeSystem") == 0) {
-        rc = s_method(r, 0, &e) < 0 ? -1 : s_codesystems(r, resource, &e);
-    } else if (strncmp(path, "CodeSystem/", 11) == 0 && path[11] && path[11] != '$' &&
-               !strchr(path + 11, '/')) {
-        rc = s_method(r, 0, &e) < 0 ? -1 : fhir_op_codesystem_read(r, path + 11, resource, &e);
-    } else if (path[0] == '\0') {
-        rc = strcmp(r->method, "POST") != 0
-                 ? fhir_fail(&e, 405, "not-supported", NULL,
-                             "the base takes a POST of a batch Bundle")
-                 : fhir_batch(r, resource, &e);
-    } else {
-        size_t i = 0;
-        for (; i < sizeof s_routes / sizeof s_routes[0]; i++) {
-            if (strcmp(path, s_routes[i].path) == 0) {
-                break;
-            }
-        }
-        if (i == sizeof s_routes / sizeof s_routes[0]) {
-            fhir_fail(&e, 404, "not-supported", NULL,
-                      "no operation or resource '%.200s' here: see metadata for what is", path);
-        } else {
-            rc = s_method(r, 1, &e) < 0 ? -1 : s_operation(r, s_routes[i].kind, resource, &e);
-        }
-    }
-    if (rc < 0 || !*resource) {
-        json_decref(*resource);
-        if (rc >= 0) {
-            fhir_fail(&e, 500, "exception", NULL, "out of memory building the answer");
-        }
-        return s_fail(resource, &e);
+    json_decref(res);
+    if (rc < 0) {
+        hs_jbuf_cut(out, start);
+        json_t *oo = fhir_outcome(&e);
+        hs_jbuf_value(out, oo);
+        json_decref(oo);
+        return e.status;
     }
     return 200;
+}
+
+int fhir_handle(const fhir_request_t *r, json_t **resource)
+{
+    hs_jbuf_t b = {0};
+    int status = fhir_answer(r, &b);
+    const char *text = hs_jbuf_text(&b);
+    *resource = text ? json_loadb(text, b.len, 0, NULL) : NULL;
+    hs_jbuf_free(&b);
+    return status;
 }

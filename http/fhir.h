@@ -4,6 +4,7 @@
 
 #include <jansson.h>
 #include "engine/cs_op.h"
+#include "hs_json_dump.h"
 
 /* The system URIs: the five built in (issue 16's table) plus "--system-uri NAME=URI" ones. */
 typedef struct fhir_config {
@@ -22,9 +23,13 @@ typedef struct fhir_request {
     const fhir_config_t *config;
 } fhir_request_t;
 
-/* Answer one FHIR request: returns the HTTP status (200, 400, 404, 405, 422 ...) and sets
- * *resource to a new reference: the FHIR resource, or an OperationOutcome on error. Never
- * NULL, never 5xx for anything a client sent. Thread-safe given one ctx per thread. */
+/* Answer one FHIR request: returns the HTTP status (200, 400, 404, 405, 422 ...) and prints
+ * onto out (appended, as compact JSON text) the FHIR resource, or an OperationOutcome on
+ * error; never 5xx for anything a client sent. out->failed says memory ran out (the text is
+ * then not whole). Thread-safe given one ctx per thread. */
+int fhir_answer(const fhir_request_t *r, hs_jbuf_t *out);
+/* The same answer as a tree: *resource a new reference (never NULL but when memory ran out).
+ * For tests and callers that read the resource. */
 int fhir_handle(const fhir_request_t *r, json_t **resource);
 
 #endif /* FHIR_H */

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/cs_utf8.h"
+
 static const char *s_reason(int status)
 {
     switch (status) {
@@ -40,29 +42,34 @@ static json_t *s_query(char *q)
         }
         MHD_http_unescape(pair);
         MHD_http_unescape(val);
-        json_t *list = json_object_get(query, pair);
-        json_t *s = json_string(val); /* NULL when not UTF-8: the entry is then refused */
-        if (!s) {
+        /* a value not UTF-8 refuses the entry; a name not UTF-8 is a parameter no one reads,
+         * dropped (as jansson refuses it as a key) */
+        size_t pn = strlen(pair), vn = strlen(val);
+        if (cs_utf8_end(val, vn, 1) != vn) {
             json_decref(query);
             return NULL;
         }
+        if (cs_utf8_end(pair, pn, 1) != pn) {
+            continue;
+        }
+        json_t *list = json_object_get(query, pair);
         if (!list) {
             list = json_array();
-            json_object_set_new(query, pair, list);
+            json_object_set_new_nocheck(query, pair, list);
         }
-        json_array_append_new(list, s);
+        json_array_append_new(list, json_stringn_nocheck(val, vn));
     }
     return query;
 }
 
-/* One entry answered: {"resource"|"response"...}. */
-static json_t *s_entry(const fhir_request_t *r, size_t at, const json_t *entry)
+/* One entry answered onto out: {"response":{"status"},"resource"} or
+ * {"response":{"status","outcome"}}. */
+static void s_entry(const fhir_request_t *r, size_t at, const json_t *entry, hs_jbuf_t *out)
 {
     json_t *req = json_object_get(entry, "request");
     const char *method = json_string_value(json_object_get(req, "method"));
     const char *url = json_string_value(json_object_get(req, "url"));
     fhir_err_t e = {0};
-    json_t *res = NULL;
     int status;
     size_t ulen = url ? strlen(url) : 0;
     if (!method || !url || ulen == 0 || ulen > 8192) {
@@ -95,24 +102,34 @@ static json_t *s_entry(const fhir_request_t *r, size_t at, const json_t *entry)
             fhir_fail(&e, 400, "invalid", NULL, "Bundle.entry[%zu]: a batch in a batch", at);
         }
     }
+    /* the answer goes after its status, which is known only once it is made: made first
+     * into the tail of out, then moved behind the head */
+    size_t head = out->len;
     if (!e.status) {
         json_t *body = json_object_get(entry, "resource");
         fhir_request_t sub = {method, path, query, body, r->ctx, r->config};
-        status = fhir_handle(&sub, &res);
+        status = fhir_answer(&sub, out);
     } else {
         status = e.status;
-        res = fhir_outcome(&e);
+        json_t *oo = fhir_outcome(&e);
+        hs_jbuf_value(out, oo);
+        json_decref(oo);
     }
     free(copy);
     json_decref(query);
-    json_t *out = json_object();
-    json_t *resp = json_pack("{s:s}", "status", s_reason(status));
-    json_object_set_new(out, "response", resp);
-    json_object_set_new(status == 200 ? out : resp, status == 200 ? "resource" : "outcome", res);
-    return out;
+    char pre[96] = ",{\"response\":{\"status\":\"";
+    size_t n = strlen(pre);
+    const char *parts[] = {s_reason(status), status == 200 ? "\"},\"resource\":"
+                                                           : "\",\"outcome\":"};
+    for (size_t k = 0; k < 2; k++) {
+        memcpy(pre + n, parts[k], strlen(parts[k]));
+        n += strlen(parts[k]);
+    }
+    hs_jbuf_insert(out, head, at ? pre : pre + 1, at ? n : n - 1);
+    hs_jbuf_lit(out, status == 200 ? "}" : "}}");
 }
 
-int fhir_batch(const fhir_request_t *r, json_t **out, fhir_err_t *e)
+int fhir_batch(const fhir_request_t *r, hs_jbuf_t *out, fhir_err_t *e)
 {
     const json_t *b = r->body;
     const char *rt = json_string_value(json_object_get(b, "resourceType"));
@@ -129,13 +146,12 @@ int fhir_batch(const fhir_request_t *r, json_t **out, fhir_err_t *e)
         return fhir_fail(e, 400, "too-costly", NULL, "a batch holds at most %d entries",
                          FHIR_BATCH_MAX);
     }
-    json_t *list = json_array();
+    hs_jbuf_lit(out, "{\"resourceType\":\"Bundle\",\"type\":\"batch-response\",\"entry\":[");
     size_t i;
     json_t *entry;
     json_array_foreach(entries, i, entry) {
-        json_array_append_new(list, s_entry(r, i, entry));
+        s_entry(r, i, entry, out);
     }
-    *out = json_pack("{s:s,s:s,s:o}", "resourceType", "Bundle", "type", "batch-response",
-                     "entry", list);
+    hs_jbuf_lit(out, "]}");
     return 0;
 }

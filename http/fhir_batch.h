@@ -13,10 +13,12 @@
 
 #include "fhir.h"
 #include "fhir_res.h"
+#include "hs_json_dump.h"
 
 #define FHIR_BATCH_MAX 1000
 
-/* 0 with *out a new batch-response Bundle, or -1 with e. */
-int fhir_batch(const fhir_request_t *r, json_t **out, fhir_err_t *e);
+/* 0 with the batch-response Bundle printed onto out (JSON text), or -1 with e (nothing
+ * printed). */
+int fhir_batch(const fhir_request_t *r, hs_jbuf_t *out, fhir_err_t *e);
 
 #endif /* FHIR_BATCH_H */

@@ -69,34 +69,50 @@ static int s_checked(const cs_request_t *req, fhir_err_t *e)
     return 0;
 }
 
-int fhir_call(const fhir_request_t *r, const cs_request_t *req, json_t **reply, fhir_err_t *e)
+int fhir_call_tree(const fhir_request_t *r, const cs_request_t *req, fhir_tree_t **t,
+                   fhir_err_t *e)
 {
-    *reply = NULL;
+    *t = NULL;
     if (!r->ctx || !r->ctx->engine) {
         return fhir_fail(e, 503, "exception", NULL, "no query engine is open on this thread");
     }
     if (s_checked(req, e) < 0) {
         return -1;
     }
-    fhir_tree_t *t = fhir_tree_new();
-    if (!t) {
+    fhir_tree_t *w = fhir_tree_new();
+    if (!w) {
         return fhir_fail(e, 500, "exception", NULL, "out of memory");
     }
-    cs_proto_err_t pe = cs_ops[req->op].handler(r->ctx, req, fhir_tree_out(t));
-    json_t *j = fhir_tree_take(t);
-    fhir_tree_free(&t);
-    if (!json_is_object(j)) {
-        json_decref(j);
+    cs_proto_err_t pe = cs_ops[req->op].handler(r->ctx, req, fhir_tree_out(w));
+    fhir_tv_t root = fhir_tree_root(w);
+    if (root == FHIR_TV_NONE || fhir_tree_get(w, root, "ok") == FHIR_TV_NONE) {
+        fhir_tree_free(&w);
         return fhir_fail(e, 500, "exception", NULL, "the %s op wrote no answer (out of memory)",
                          cs_ops[req->op].name);
     }
-    if (pe != CS_PERR_NONE || !json_is_true(json_object_get(j, "ok"))) {
-        json_t *err = json_object_get(j, "error");
+    if (pe != CS_PERR_NONE || !fhir_tree_true(w, fhir_tree_get(w, root, "ok"))) {
+        fhir_tv_t err = fhir_tree_get(w, root, "error");
         fhir_fail_proto(e, pe != CS_PERR_NONE ? pe : CS_PERR_INTERNAL,
-                        json_string_value(json_object_get(err, "message")));
-        json_decref(j);
+                        fhir_tree_str(w, fhir_tree_get(w, err, "message")));
+        fhir_tree_free(&w);
         return -1;
     }
-    *reply = j;
+    *t = w;
+    return 0;
+}
+
+int fhir_call(const fhir_request_t *r, const cs_request_t *req, json_t **reply, fhir_err_t *e)
+{
+    fhir_tree_t *t;
+    *reply = NULL;
+    if (fhir_call_tree(r, req, &t, e) < 0) {
+        return -1;
+    }
+    *reply = fhir_tree_take(t);
+    fhir_tree_free(&t);
+    if (!*reply) {
+        return fhir_fail(e, 500, "exception", NULL, "the %s op wrote no answer (out of memory)",
+                         cs_ops[req->op].name);
+    }
     return 0;
 }

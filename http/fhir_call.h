@@ -13,6 +13,7 @@
 #include "fhir.h"
 #include "fhir_args.h"
 #include "fhir_res.h"
+#include "fhir_tree.h"
 
 /* A borrowed cs_str_t over a C string (NULL: absent). */
 cs_str_t fhir_cstr(const char *s);
@@ -25,5 +26,10 @@ int fhir_req_release(const fhir_args_t *a, const char *version_param, cs_request
 /* Answer req (op, keys filled) through its handler. 0 with *reply the reply map (its "ok"
  * true); -1 with e filled from an error reply (fhir_fail_proto) or a writer failure. */
 int fhir_call(const fhir_request_t *r, const cs_request_t *req, json_t **reply, fhir_err_t *e);
+/* The same with the reply left in its writer, read in place (fhir_tree.h): 0 with *t the
+ * writer (the caller's: fhir_tree_free), whose root is the reply map; -1 with e filled and
+ * *t NULL. For answers printed without a jansson tree. */
+int fhir_call_tree(const fhir_request_t *r, const cs_request_t *req, fhir_tree_t **t,
+                   fhir_err_t *e);
 
 #endif /* FHIR_CALL_H */

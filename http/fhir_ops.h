@@ -19,13 +19,16 @@
 #include "fhir.h"
 #include "fhir_args.h"
 #include "fhir_res.h"
+#include "hs_json_dump.h"
 
 #define FHIR_EXPAND_DEFAULT 100  /* codes in an expansion page when count is not given */
 
 int fhir_op_lookup(const fhir_request_t *r, const fhir_args_t *a, json_t **out, fhir_err_t *e);
-/* value_set: 1 for ValueSet/$validate-code, 0 for CodeSystem/$validate-code. */
-int fhir_op_validate(const fhir_request_t *r, const fhir_args_t *a, int value_set, json_t **out,
-                     fhir_err_t *e);
+/* value_set: 1 for ValueSet/$validate-code, 0 for CodeSystem/$validate-code. Its answer is
+ * printed onto out as text (nothing is written when it fails), not returned as a tree: a
+ * batch answers it by the thousand. */
+int fhir_op_validate(const fhir_request_t *r, const fhir_args_t *a, int value_set,
+                     hs_jbuf_t *out, fhir_err_t *e);
 int fhir_op_expand(const fhir_request_t *r, const fhir_args_t *a, json_t **out, fhir_err_t *e);
 int fhir_op_translate(const fhir_request_t *r, const fhir_args_t *a, json_t **out,
                       fhir_err_t *e);
@@ -50,10 +53,20 @@ int fhir_op_codesystem_read(const fhir_request_t *r, const char *id, json_t **ou
 json_t *fhir_lookup_parameters(const fhir_config_t *c, const json_t *reply,
                                const char *const *props, size_t n_props);
 
-/* What $validate-code knows of one coding. */
+/* One validate result as a verdict reads it; NULL where the result has no such str. */
+typedef struct fhir_vres {
+    int valid;           /* "valid" is true */
+    const char *reason;  /* "reason" */
+    const char *code;    /* "code", else "input" */
+    const char *title;   /* "title" */
+    const char *message; /* "message" */
+} fhir_vres_t;
+
+/* What $validate-code knows of one coding. Strings are borrowed; the result's, release and
+ * the titles are UTF-8 (a reply's strs are), the others are checked as printed. */
 typedef struct fhir_vc_in {
     const char *uri;         /* the system URI */
-    const json_t *result;    /* one result of a validate reply */
+    fhir_vres_t result;      /* its validate result */
     const char *release;     /* the reply's release label (NULL: none) */
     const char *title;       /* the code's title from a lookup, where the result has none */
     const char *short_title; /* and its short title, for display checking (may be NULL) */
@@ -62,13 +75,22 @@ typedef struct fhir_vc_in {
     const char *value_set;   /* the value set's url for ValueSet/$validate-code, else NULL */
     int abstract_ok;         /* "abstract" true: a header (not billable) is acceptable here */
 } fhir_vc_in_t;
-/* One coding's verdict: {"result", "system", "code", "version", "display", "message",
- * "issues": [...]} (internal; fhir_vc_parameters makes the resource). */
-json_t *fhir_vc_verdict(const fhir_vc_in_t *in);
-/* The Parameters of $validate-code over verdicts (an array, borrowed): result true when any
- * is; code, system, version and display from the first true one (else the first); message
- * and issues from all. */
-json_t *fhir_vc_parameters(const json_t *verdicts);
+
+/* One coding's verdict (internal; fhir_vc_write prints the resource). Its strings are its
+ * input's: they must outlive it. */
+typedef struct fhir_verdict {
+    fhir_vc_in_t in;
+    int result;        /* valid, or a header where abstract is allowed */
+    const char *code;  /* the code as answered ("" when none) */
+    const char *title; /* the display answered, or NULL */
+    unsigned issues;   /* which issues it raises (fhir_verdict.c) */
+} fhir_verdict_t;
+
+void fhir_vc_verdict(const fhir_vc_in_t *in, fhir_verdict_t *out);
+/* The Parameters of $validate-code over n verdicts, as JSON text onto b: result true when
+ * any is; code, system, version and display from the first true one (else the first);
+ * message and issues from all (from the true one alone when one is). */
+void fhir_vc_write(hs_jbuf_t *b, const fhir_verdict_t *v, size_t n);
 
 /* A search reply as an expansion of uri?fhir_vs. */
 typedef struct fhir_expand_in {

@@ -6,8 +6,12 @@
  */
 #include "fhir_tree.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define S_POOL 8             /* writers a thread keeps for reuse */
+#define S_KEEP_BYTES 65536   /* a writer that grew past this is freed, not kept */
 
 typedef enum s_type { S_MAP, S_ARRAY, S_STR, S_INT, S_F64, S_BOOL, S_NIL } s_type_t;
 
@@ -95,9 +99,10 @@ static void s_str(cs_out_t *o, const char *s, size_t n)
     s_ev_t *e = s_push(t, S_STR);
     if (e) {
         memcpy(t->arena + t->n_arena, s ? s : "", n);
+        t->arena[t->n_arena + n] = '\0'; /* read in place (fhir_tree_str) */
         e->n = (uint32_t)n;
         e->v.off = t->n_arena;
-        t->n_arena += n;
+        t->n_arena += n + 1;
     }
 }
 
@@ -173,8 +178,61 @@ static const cs_out_ops_t s_ops = {
     .hit = cs_out_hit_tree,
 };
 
+/* ---- the thread's pool of writers ---- */
+
+typedef struct s_pool {
+    fhir_tree_t *t[S_POOL];
+    int n;
+} s_pool_t;
+
+static pthread_key_t s_key;
+static pthread_once_t s_once = PTHREAD_ONCE_INIT;
+
+static void s_destroy(fhir_tree_t *t)
+{
+    free(t->ev);
+    free(t->arena);
+    free(t);
+}
+
+static void s_pool_free(void *p)
+{
+    s_pool_t *pool = p;
+    for (int i = 0; i < pool->n; i++) {
+        s_destroy(pool->t[i]);
+    }
+    free(pool);
+}
+
+static void s_key_make(void)
+{
+    if (pthread_key_create(&s_key, s_pool_free) != 0) {
+        s_key = (pthread_key_t)-1; /* no pool: every writer is malloc'ed and freed */
+    }
+}
+
+/* This thread's pool, made on first use; NULL without one. */
+static s_pool_t *s_pool(int make)
+{
+    pthread_once(&s_once, s_key_make);
+    if (s_key == (pthread_key_t)-1) {
+        return NULL;
+    }
+    s_pool_t *pool = pthread_getspecific(s_key);
+    if (!pool && make && (pool = calloc(1, sizeof *pool)) != NULL &&
+        pthread_setspecific(s_key, pool) != 0) {
+        free(pool);
+        pool = NULL;
+    }
+    return pool;
+}
+
 fhir_tree_t *fhir_tree_new(void)
 {
+    s_pool_t *pool = s_pool(0);
+    if (pool && pool->n > 0) {
+        return pool->t[--pool->n];
+    }
     fhir_tree_t *t = calloc(1, sizeof *t);
     if (t) {
         t->out.ops = &s_ops;
@@ -244,10 +302,90 @@ json_t *fhir_tree_take(fhir_tree_t *t)
 
 void fhir_tree_free(fhir_tree_t **t)
 {
-    if (t && *t) {
-        free((*t)->ev);
-        free((*t)->arena);
-        free(*t);
-        *t = NULL;
+    if (!t || !*t) {
+        return;
     }
+    fhir_tree_t *x = *t;
+    *t = NULL;
+    x->n_ev = x->n_arena = 0;
+    x->oom = 0;
+    s_pool_t *pool = x->cap_ev * sizeof *x->ev + x->cap_arena <= S_KEEP_BYTES ? s_pool(1) : NULL;
+    if (pool && pool->n < S_POOL) {
+        pool->t[pool->n++] = x;
+        return;
+    }
+    s_destroy(x);
+}
+
+/* ---- reading in place ---- */
+
+/* The event after value v and all it holds; SIZE_MAX when the events end inside it. */
+static size_t s_skip(const fhir_tree_t *t, size_t v)
+{
+    size_t left = 1; /* values still to pass */
+    while (left > 0 && v < t->n_ev) {
+        const s_ev_t *e = &t->ev[v++];
+        left--;
+        left += e->type == S_MAP ? 2 * (size_t)e->n : e->type == S_ARRAY ? e->n : 0;
+    }
+    return left > 0 ? SIZE_MAX : v;
+}
+
+fhir_tv_t fhir_tree_root(const fhir_tree_t *t)
+{
+    return t->oom || t->n_ev == 0 || s_skip(t, 0) == SIZE_MAX ? FHIR_TV_NONE : 0;
+}
+
+void fhir_tree_getv(const fhir_tree_t *t, fhir_tv_t m, const char *const *keys, fhir_tv_t *out,
+                    size_t n)
+{
+    size_t left = 0;
+    for (size_t i = 0; i < n; i++) {
+        out[i] = FHIR_TV_NONE;
+    }
+    if (m < t->n_ev && t->ev[m].type == S_MAP) {
+        left = n;
+    }
+    size_t at = m + 1;
+    for (uint32_t p = 0; left > 0 && p < t->ev[m].n && at < t->n_ev - 1; p++) {
+        const s_ev_t *k = &t->ev[at];
+        const char *name = t->arena + k->v.off; /* NUL-terminated: strcmp stops there */
+        for (size_t i = 0; i < n && k->type == S_STR; i++) {
+            if (out[i] == FHIR_TV_NONE && keys[i][0] == name[0] && strcmp(keys[i], name) == 0 &&
+                strlen(name) == k->n) {
+                out[i] = at + 1;
+                left--;
+            }
+        }
+        at = s_skip(t, at + 1);
+    }
+}
+
+fhir_tv_t fhir_tree_get(const fhir_tree_t *t, fhir_tv_t m, const char *key)
+{
+    fhir_tv_t v;
+    fhir_tree_getv(t, m, &key, &v, 1);
+    return v;
+}
+
+fhir_tv_t fhir_tree_item(const fhir_tree_t *t, fhir_tv_t a, size_t i)
+{
+    if (a >= t->n_ev || t->ev[a].type != S_ARRAY || i >= t->ev[a].n) {
+        return FHIR_TV_NONE;
+    }
+    size_t at = a + 1;
+    for (size_t k = 0; k < i && at < t->n_ev; k++) {
+        at = s_skip(t, at);
+    }
+    return at < t->n_ev ? at : FHIR_TV_NONE;
+}
+
+const char *fhir_tree_str(const fhir_tree_t *t, fhir_tv_t v)
+{
+    return v < t->n_ev && t->ev[v].type == S_STR ? t->arena + t->ev[v].v.off : NULL;
+}
+
+int fhir_tree_true(const fhir_tree_t *t, fhir_tv_t v)
+{
+    return v < t->n_ev && t->ev[v].type == S_BOOL && t->ev[v].v.i;
 }

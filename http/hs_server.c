@@ -23,6 +23,7 @@
 #include "load/cs_plugin_host.h"
 #include "store/cs_codeidx.h"
 #include "store/cs_store.h"
+#include "util/cs_utf8.h"
 #include "wire/cs_out_json.h"
 
 #define S_INDEX_MIB 64 /* the code indexes' budget, as the broker's default */
@@ -313,18 +314,23 @@ static enum MHD_Result s_fhir_arg(void *cls, enum MHD_ValueKind kind, const char
 {
     (void)kind;
     s_fhir_query_t *q = cls;
-    json_t *k = json_stringn(key, klen);
-    json_t *s = json_stringn(val ? val : "", val ? vlen : 0);
-    json_t *arr = k ? json_object_get(q->obj, json_string_value(k)) : NULL;
-    if (k && s && arr == NULL) {
+    /* as json_stringn would check them, without a string made for the name */
+    const char *v = val ? val : "";
+    size_t vn = val ? vlen : 0;
+    json_t *s = cs_utf8_end(key, klen, 1) == klen && cs_utf8_end(v, vn, 1) == vn
+                    ? json_stringn_nocheck(v, vn)
+                    : NULL;
+    json_t *arr = s ? json_object_get(q->obj, key) : NULL;
+    if (s && arr == NULL) {
         arr = json_array();
-        if (arr && json_object_set_new(q->obj, json_string_value(k), arr) != 0) {
+        if (arr && json_object_set_new_nocheck(q->obj, key, arr) != 0) {
             arr = NULL;
         }
     }
-    q->bad = k == NULL || s == NULL || arr == NULL || json_array_append(arr, s) != 0;
-    json_decref(s);
-    json_decref(k);
+    q->bad = s == NULL || arr == NULL || json_array_append_new(arr, s) != 0;
+    if (s && arr == NULL) {
+        json_decref(s);
+    }
     return q->bad ? MHD_NO : MHD_YES;
 }
 
@@ -340,6 +346,7 @@ static enum MHD_Result s_fhir(struct MHD_Connection *conn, hs_server_t *s, s_thr
     json_t *query = q.obj;
     json_t *body = NULL;
     json_t *res = NULL;
+    hs_jbuf_t text = {0};
     unsigned status;
     if (query) {
         MHD_get_connection_values_n(conn, MHD_GET_ARGUMENT_KIND, s_fhir_arg, &q);
@@ -353,9 +360,18 @@ static enum MHD_Result s_fhir(struct MHD_Connection *conn, hs_server_t *s, s_thr
         res = s_outcome("invalid", msg);
     } else {
         fhir_request_t r = {method, path, query, body, &t->ctx, &s->fhir};
-        status = (unsigned)fhir_handle(&r, &res);
+        status = (unsigned)fhir_answer(&r, &text);
     }
-    enum MHD_Result ret = s_send_json(conn, status, ctype, res);
+    enum MHD_Result ret;
+    if (res) {
+        ret = s_send_json(conn, status, ctype, res);
+    } else if (hs_jbuf_text(&text) == NULL) {
+        ret = s_send_json(conn, 500, ctype, NULL);
+    } else {
+        ret = s_send_mode(conn, status, ctype, text.p, text.len, MHD_RESPMEM_MUST_FREE);
+        text.p = NULL; /* handed over */
+    }
+    hs_jbuf_free(&text);
     json_decref(res);
     json_decref(body);
     json_decref(query);
@@ -439,7 +455,9 @@ static enum MHD_Result s_route(struct MHD_Connection *conn, hs_server_t *s, cons
     int fhir = strcmp(url, "/fhir") == 0 || strncmp(url, "/fhir/", 6) == 0;
     int api = strncmp(url, "/api/v1/", 8) == 0 || strncmp(url, "/v1/", 4) == 0;
     char msg[96];
-    snprintf(msg, sizeof msg, "the body is over the limit of %zu bytes", s->conf.max_body);
+    if (call->too_big) {
+        snprintf(msg, sizeof msg, "the body is over the limit of %zu bytes", s->conf.max_body);
+    }
     if (call->too_big && fhir) {
         json_t *res = s_outcome("too-costly", msg);
         enum MHD_Result ret = s_send_json(conn, 413, "application/fhir+json", res);

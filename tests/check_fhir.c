@@ -166,6 +166,31 @@ START_TEST(test_tree_writer)
     ck_assert(json_is_null(json_array_get(list, 1)));
     ck_assert_ptr_nonnull(json_string_value(json_array_get(list, 2)));
     json_decref(j);
+    /* the same read in place, without a tree */
+    cs_out_map(o, 3);
+    cs_out_kv_str(o, "code", "E11.9");
+    cs_out_cstr(o, "list");
+    cs_out_array(o, 2);
+    cs_out_map(o, 1);
+    cs_out_kv_bool(o, "deep", 1);
+    cs_out_cstr(o, "x");
+    cs_out_kv_bool(o, "found", 1);
+    fhir_tv_t root = fhir_tree_root(t);
+    ck_assert(root != FHIR_TV_NONE);
+    ck_assert_str_eq(fhir_tree_str(t, fhir_tree_get(t, root, "code")), "E11.9");
+    ck_assert(fhir_tree_true(t, fhir_tree_get(t, root, "found"))); /* after a nested value */
+    fhir_tv_t list2 = fhir_tree_get(t, root, "list");
+    ck_assert(fhir_tree_true(t, fhir_tree_get(t, fhir_tree_item(t, list2, 0), "deep")));
+    ck_assert_str_eq(fhir_tree_str(t, fhir_tree_item(t, list2, 1)), "x");
+    ck_assert(fhir_tree_item(t, list2, 2) == FHIR_TV_NONE);
+    ck_assert(fhir_tree_get(t, root, "nope") == FHIR_TV_NONE);
+    ck_assert_ptr_null(fhir_tree_str(t, fhir_tree_get(t, root, "found")));
+    ck_assert(!fhir_tree_true(t, FHIR_TV_NONE));
+    json_decref(fhir_tree_take(t));
+    cs_out_map(o, 2); /* cut short: no root */
+    cs_out_kv_int(o, "a", 1);
+    ck_assert(fhir_tree_root(t) == FHIR_TV_NONE);
+    json_decref(fhir_tree_take(t));
     /* a validate result and a search hit, as their trees; an error reply */
     cs_span_t hint[] = {{"E11.9", 5}};
     cs_validation_t v = {.reason = CS_REASON_NOT_BILLABLE, .input = {"e11", 3},
@@ -454,17 +479,43 @@ END_TEST
 
 /* ---- validate-code ---- */
 
+/* A validate result (JSON, as a reply holds it) as the verdict reads it; borrowed from res. */
+static fhir_vres_t s_vres(const json_t *res)
+{
+    const char *code = json_string_value(json_object_get(res, "code"));
+    fhir_vres_t v = {
+        .valid = json_is_true(json_object_get(res, "valid")),
+        .reason = json_string_value(json_object_get(res, "reason")),
+        .code = code ? code : json_string_value(json_object_get(res, "input")),
+        .title = json_string_value(json_object_get(res, "title")),
+        .message = json_string_value(json_object_get(res, "message")),
+    };
+    return v;
+}
+
+/* The Parameters fhir_vc_write prints over n verdicts, parsed back (owned). */
+static json_t *s_vc_params(const fhir_verdict_t *v, size_t n)
+{
+    hs_jbuf_t b = {0};
+    fhir_vc_write(&b, v, n);
+    ck_assert_ptr_nonnull(hs_jbuf_text(&b));
+    json_error_t err;
+    json_t *p = json_loadb(b.p, b.len, 0, &err);
+    ck_assert_msg(p != NULL, "not JSON: %s", err.text);
+    hs_jbuf_free(&b);
+    return p;
+}
+
 static json_t *s_verdict1(const char *result_json, const char *title, const char *display,
                           const char *vs)
 {
     json_t *res = s_json(result_json);
-    fhir_vc_in_t in = {.uri = "http://hl7.org/fhir/sid/icd-10-cm", .result = res,
+    fhir_vc_in_t in = {.uri = "http://hl7.org/fhir/sid/icd-10-cm", .result = s_vres(res),
                        .release = "2021", .title = title, .display = display, .where = "",
                        .value_set = vs};
-    json_t *verdicts = json_array();
-    json_array_append_new(verdicts, fhir_vc_verdict(&in));
-    json_t *p = fhir_vc_parameters(verdicts);
-    json_decref(verdicts);
+    fhir_verdict_t v;
+    fhir_vc_verdict(&in, &v);
+    json_t *p = s_vc_params(&v, 1);
     json_decref(res);
     return p;
 }
@@ -524,27 +575,28 @@ START_TEST(test_validate_codeable_concept)
                           "\"title\":\"Essential (primary) hypertension\"}");
     fhir_vc_in_t in = {.uri = "http://hl7.org/fhir/sid/icd-10-cm", .release = "2021",
                        .where = "CodeableConcept.coding[0]."};
-    json_t *verdicts = json_array();
-    in.result = bad;
-    json_array_append_new(verdicts, fhir_vc_verdict(&in));
-    in.result = good;
+    fhir_verdict_t v[2];
+    in.result = s_vres(bad);
+    fhir_vc_verdict(&in, &v[0]);
+    in.result = s_vres(good);
     in.where = "CodeableConcept.coding[1].";
-    json_array_append_new(verdicts, fhir_vc_verdict(&in));
-    json_t *p = fhir_vc_parameters(verdicts);
+    fhir_vc_verdict(&in, &v[1]);
+    json_t *p = s_vc_params(v, 2);
     ck_assert(json_is_true(s_pval(p, "result", "valueBoolean")));
     ck_assert_str_eq(s_pstr(p, "code", "valueCode"), "I10");
+    ck_assert_ptr_null(fhir_get_param(p, "issues")); /* the valid coding speaks alone */
     json_decref(p);
     /* both bad: false, both messages, the location of each */
-    json_array_remove(verdicts, 1);
-    in.result = bad;
-    json_array_append_new(verdicts, fhir_vc_verdict(&in));
-    p = fhir_vc_parameters(verdicts);
+    in.result = s_vres(bad);
+    fhir_vc_verdict(&in, &v[1]);
+    p = s_vc_params(v, 2);
     ck_assert(json_is_false(s_pval(p, "result", "valueBoolean")));
     ck_assert_int_eq(json_array_size(s_issues(p)), 2);
+    ck_assert_str_eq(s_pstr(p, "message", "valueString"),
+                     "XYZ is not an ICD-10-CM code; XYZ is not an ICD-10-CM code");
     json_t *loc = json_object_get(json_array_get(s_issues(p), 1), "expression");
     ck_assert_str_eq(json_string_value(json_array_get(loc, 0)), "CodeableConcept.coding[1].code");
     json_decref(p);
-    json_decref(verdicts);
     json_decref(bad);
     json_decref(good);
 }

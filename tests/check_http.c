@@ -1290,6 +1290,39 @@ START_TEST(test_json_dump_as_jansson)
 }
 END_TEST
 
+/* A text written by hand (hs_jbuf): strings escaped as jansson escapes them (2,000 random
+ * ones), a piece put in before what was written, a cut. */
+START_TEST(test_jbuf_pieces)
+{
+    for (int i = 0; i < 2000; i++) {
+        json_t *v = s_rand_string();
+        hs_jbuf_t b = {0};
+        hs_jbuf_str(&b, json_string_value(v), json_string_length(v));
+        char *want = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        ck_assert_str_eq(hs_jbuf_text(&b), want);
+        free(want);
+        hs_jbuf_free(&b);
+        json_decref(v);
+    }
+    hs_jbuf_t b = {0};
+    ck_assert_str_eq(hs_jbuf_text(&b), "");
+    hs_jbuf_lit(&b, "[1,2]");
+    hs_jbuf_insert(&b, 1, "0,", 2);
+    ck_assert_str_eq(hs_jbuf_text(&b), "[0,1,2]");
+    size_t at = b.len;
+    hs_jbuf_lit(&b, ",\"gone\"");
+    hs_jbuf_cut(&b, at);
+    json_t *v = json_pack("{s:[i,s]}", "k", 3, "a\"b");
+    hs_jbuf_value(&b, v);
+    json_decref(v);
+    ck_assert_str_eq(hs_jbuf_text(&b), "[0,1,2]{\"k\":[3,\"a\\\"b\"]}");
+    hs_jbuf_insert(&b, b.len + 1, "x", 1); /* past the end: refused, and sticky */
+    ck_assert_ptr_null(hs_jbuf_text(&b));
+    hs_jbuf_free(&b);
+    ck_assert_ptr_null(b.p);
+}
+END_TEST
+
 
 /* Paths refused by their form (400) or not there (404); the symlinks of test_assets_units
  * lead out, so they are not there either. */
@@ -1425,6 +1458,7 @@ Suite *cs_http_suite(void)
     tcase_add_test(units, test_assets_units);
     tcase_add_test(units, test_assets_compiled_in);
     tcase_add_test(units, test_json_dump_as_jansson);
+    tcase_add_test(units, test_jbuf_pieces);
     tcase_add_test(units, test_decoder_as_wire);
     suite_add_tcase(s, units);
     TCase *tc = tcase_create("live");
