@@ -401,12 +401,13 @@ START_TEST(test_cli_follow)
     char *out = s_cli_index("submersion", 1);
     ck_assert_msg(strstr(out, "Submersion (accidental)") && strstr(out, "see Drowning") &&
                       strstr(out, "Drowning (accidental)  (see)  W74 ?") &&
-                      strstr(out, "not followed: see also Submersion (cycle)\n"),
+                      strstr(out, "not followed: see also Submersion (cycle)\n") &&
+                      strstr(out, "1 shown of 1 terms (and 1 reached by see or see also)"),
                   "%s", out);
     free(out);
     out = s_cli_index("submersion", 0);
     ck_assert_msg(strstr(out, "see Drowning") && !strstr(out, "Drowning (accidental)") &&
-                      !strstr(out, "not followed"),
+                      !strstr(out, "not followed") && strstr(out, "1 shown of 1 terms,"),
                   "%s", out);
     free(out);
     cs_daemon_stop(&s_d);

@@ -125,8 +125,10 @@ void cs_cli_render_index(const cs_cli_t *cli, const msgpack_object *reply)
     cs_cli_table_header(t, row);
     const msgpack_object *rows = cs_cli_msg_get(reply, "rows");
     uint32_t n = cs_cli_msg_is(rows, MSGPACK_OBJECT_ARRAY) ? rows->via.array.size : 0;
+    uint32_t n_followed = 0; /* rows a see or see also reached (follow): not among total */
     for (uint32_t i = 0; i < n; i++) {
         const msgpack_object *r = &rows->via.array.ptr[i];
+        n_followed += cs_cli_msg_get(r, "via") != NULL;
         s_term(r, cells[0], S_CELL);
         for (uint32_t c = 1; c < ncols; c++) {
             cells[c][0] = '\0';
@@ -158,9 +160,14 @@ void cs_cli_render_index(const cs_cli_t *cli, const msgpack_object *reply)
                 "are shown\n", cs_cli_msg_text(cs_cli_msg_get(reply, "matched"), rel,
                                                sizeof rel));
     }
-    fprintf(cli->out, "%" PRIu32 " shown of %s %s, index set %s, codes checked in ICD-10-CM %s "
-            "(B billable, +7 needs a 7th character, + needs more characters, H header, "
-            "? unknown)\n", n, total, found ? "subterms" : "terms",
+    char followed[48] = "";
+    if (n_followed) {
+        snprintf(followed, sizeof followed, " (and %" PRIu32 " reached by see or see also)",
+                 n_followed);
+    }
+    fprintf(cli->out, "%" PRIu32 " shown of %s %s%s, index set %s, codes checked in ICD-10-CM "
+            "%s (B billable, +7 needs a 7th character, + needs more characters, H header, "
+            "? unknown)\n", n - n_followed, total, found ? "subterms" : "terms", followed,
             cs_cli_msg_text(cs_cli_msg_get(reply, "release"), rel, sizeof rel),
             tab[0] ? tab : "(none loaded)");
 }
