@@ -226,13 +226,26 @@ static int s_in_file(cs_store_t *st, const void *p, size_t len)
     return end <= atomic_load(&st->file_bytes);
 }
 
-void cs_store_prefetch(cs_store_t *st)
+void cs_store_prefetch(cs_store_t *st, atomic_int *stop)
 {
     int fd;
     struct stat sb;
-    if (st && mdb_env_get_fd(st->env, &fd) == MDB_SUCCESS && fstat(fd, &sb) == 0) {
-        (void)posix_fadvise(fd, 0, sb.st_size, POSIX_FADV_WILLNEED);
+    if (!st || mdb_env_get_fd(st->env, &fd) != MDB_SUCCESS || fstat(fd, &sb) != 0) {
+        return;
     }
+    /* One step read at a time, not the whole file asked for at once: a query's read then
+     * waits behind at most one step, not behind the rest of the file. */
+    enum { S_STEP = 1 << 20 };
+    void *buf = mmap(NULL, S_STEP, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (buf == MAP_FAILED) {
+        return;
+    }
+    for (off_t off = 0; off < sb.st_size && !(stop && atomic_load(stop)); off += S_STEP) {
+        if (pread(fd, buf, S_STEP, off) <= 0) {
+            break;
+        }
+    }
+    munmap(buf, S_STEP);
 }
 
 /* ---- release health ---- */

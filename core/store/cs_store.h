@@ -30,6 +30,7 @@
 #ifndef CS_STORE_H
 #define CS_STORE_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -97,11 +98,13 @@ size_t cs_store_map_size(const cs_store_t *store);
 /* Bytes the data file uses (last page used * page size). Thread-safe. */
 uint64_t cs_store_used_bytes(cs_store_t *store);
 
-/* Ask the kernel to read the data file into the page cache ahead of use (posix_fadvise
- * WILLNEED: it returns once the reads are queued, and pages come in while the caller goes
- * on), so that the first queries after a start on a cold cache do not each wait on a disk
- * read. Advice only: nothing happens where the file cannot be read. Thread-safe. */
-void cs_store_prefetch(cs_store_t *store);
+/* Read the data file into the page cache, from start to end, one MiB at a time, so that the
+ * first queries after a start on a cold cache find their pages there instead of each waiting
+ * on a disk read; reading one step at a time (never the whole file asked for at once) keeps
+ * a query's own read from queueing behind the rest of the file. Blocks until done or until
+ * *stop (may be NULL) is set, polled between steps. Nothing happens where the file cannot
+ * be read. Thread-safe. */
+void cs_store_prefetch(cs_store_t *store, atomic_int *stop);
 
 /* Double the map (at least to min_size). Waits for readers to leave their transactions and
  * blocks new ones meanwhile. Must be called with no write transaction open. */
