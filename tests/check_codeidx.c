@@ -1,6 +1,8 @@
 /* check_codeidx.c: the in-memory code indexes against the LMDB entries they copy: every
  * entry found with the same head, absent keys absent, releases of an older layout refused,
- * the budget kept, background builds, and the holder's pinning. */
+ * the budget kept, background builds, and the holder's pinning; a release's image written
+ * as a load does, mapped with the same answers, refused when damaged (the index then built),
+ * read within its bounds whatever its bytes, in the release's checksum, purged with it. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +11,7 @@
 
 #include "cs_test.h"
 #include "store/cs_catalog.h"
+#include "store/cs_checksum.h"
 #include "store/cs_codeidx.h"
 #include "store/cs_entry.h"
 #include "store/cs_key.h"
@@ -366,6 +369,206 @@ START_TEST(test_holder_pins_per_request)
 }
 END_TEST
 
+/* ---- images ---- */
+
+/* Write rel's image as a load does, in a transaction of its own; its size. */
+static size_t s_write_image(uint32_t rel)
+{
+    cs_error_t err;
+    cs_writer_t *w = cs_writer_new(s_store, &err);
+    ck_assert_ptr_nonnull(w);
+    size_t bytes = 0;
+    ck_assert_int_eq(cs_codeidx_image_write(s_store, w, rel, &bytes, &err), CS_OK);
+    ck_assert_int_eq(cs_writer_commit(w, &err), CS_OK);
+    cs_writer_destroy(&w);
+    return bytes;
+}
+
+/* rel's image as stored (malloc'd; *len its size), or NULL when it has none. */
+static uint8_t *s_image_copy(uint32_t rel, size_t *len)
+{
+    cs_error_t err;
+    cs_reader_t *r = cs_reader_new(s_store, &err);
+    ck_assert_int_eq(cs_reader_begin(r), CS_OK);
+    uint8_t key[4];
+    cs_key_put_u32(key, rel);
+    cs_val_t v;
+    uint8_t *copy = NULL;
+    if (cs_reader_get(r, CS_DB_CODEIDX, key, sizeof key, &v) == CS_OK) {
+        copy = malloc(v.len);
+        ck_assert_ptr_nonnull(copy);
+        memcpy(copy, v.data, v.len);
+        *len = v.len;
+    }
+    cs_reader_end(r);
+    cs_reader_destroy(&r);
+    return copy;
+}
+
+static void s_image_put(uint32_t rel, const uint8_t *p, size_t len)
+{
+    cs_error_t err;
+    cs_writer_t *w = cs_writer_new(s_store, &err);
+    uint8_t key[4];
+    cs_key_put_u32(key, rel);
+    ck_assert_int_eq(cs_writer_put(w, CS_DB_CODEIDX, key, sizeof key, p, len), CS_OK);
+    ck_assert_int_eq(cs_writer_commit(w, &err), CS_OK);
+    cs_writer_destroy(&w);
+}
+
+/* rel's index through a set of its own: every entry as LMDB has it, absent keys absent;
+ * 1 if it is the image mapped, 0 if built in memory. */
+static int s_index_mapped(uint32_t rel, int n)
+{
+    cs_error_t err;
+    cs_codeidx_set_t *set = cs_codeidx_set_new(s_store, 64u << 20, &err);
+    ck_assert_int_eq(cs_codeidx_build(set, rel, &err), CS_OK);
+    cs_codeidx_t *idx = cs_codeidx_acquire(set, rel);
+    ck_assert_ptr_nonnull(idx);
+    int mapped = cs_codeidx_mapped(idx);
+    s_compare_all(idx, rel, n);
+    ck_assert(!s_found(idx, CS_CLASS_CODE, "X9999"));
+    ck_assert(!s_found(idx, CS_CLASS_BLOCK, "X0001"));
+    ck_assert(!s_found(idx, CS_CLASS_CODE, "X000"));
+    cs_codeidx_release(idx);
+    cs_codeidx_set_destroy(&set);
+    return mapped;
+}
+
+static void s_checksum(uint32_t rel, char hex[65])
+{
+    cs_error_t err;
+    cs_reader_t *r = cs_reader_new(s_store, &err);
+    ck_assert_int_eq(cs_checksum_release(r, rel, hex, NULL, NULL, &err), CS_OK);
+    cs_reader_destroy(&r);
+}
+
+START_TEST(test_image_mapped_with_the_same_answers)
+{
+    uint32_t rel = s_release("2021", 20201001, S_ENTRIES);
+    ck_assert(!s_index_mapped(rel, S_ENTRIES)); /* no image (an older store): built */
+    char before[65], with[65], damaged[65];
+    s_checksum(rel, before);
+    ck_assert_uint_gt(s_write_image(rel), 8 * 1024);
+    ck_assert(s_index_mapped(rel, S_ENTRIES));
+
+    /* a mapped index outlives a remap of LMDB's map and the snapshot it was read in */
+    cs_error_t err;
+    cs_codeidx_set_t *set = cs_codeidx_set_new(s_store, 64u << 20, &err);
+    ck_assert_int_eq(cs_codeidx_build(set, rel, &err), CS_OK);
+    cs_codeidx_t *idx = cs_codeidx_acquire(set, rel);
+    ck_assert(cs_codeidx_mapped(idx));
+    ck_assert_int_eq(cs_store_grow(s_store, cs_store_map_size(s_store) * 2, &err), CS_OK);
+    s_compare_all(idx, rel, S_ENTRIES);
+    cs_codeidx_release(idx);
+    cs_codeidx_set_destroy(&set);
+
+    /* the release's checksum covers the image: one byte changed changes it */
+    s_checksum(rel, with);
+    ck_assert_str_ne(before, with);
+    size_t len;
+    uint8_t *img = s_image_copy(rel, &len);
+    img[len - 1] ^= 1;
+    s_image_put(rel, img, len);
+    s_checksum(rel, damaged);
+    ck_assert_str_ne(with, damaged);
+    free(img);
+
+    /* purged with its release */
+    cs_writer_t *w = cs_writer_new(s_store, &err);
+    ck_assert_int_eq(cs_catalog_purge(w, rel, &err), CS_OK);
+    cs_writer_destroy(&w);
+    ck_assert_ptr_null(s_image_copy(rel, &len));
+}
+END_TEST
+
+/* Each damage a header check refuses: the index is built in memory instead, answering the
+ * same. */
+START_TEST(test_image_damaged_is_refused)
+{
+    uint32_t rel = s_release("2021", 20201001, 500);
+    s_write_image(rel);
+    size_t len;
+    uint8_t *good = s_image_copy(rel, &len);
+    ck_assert_ptr_nonnull(good);
+    uint8_t *bad = malloc(len);
+    uint32_t u32;
+    uint64_t u64;
+    for (int kind = 0; kind < 9; kind++) {
+        memcpy(bad, good, len);
+        size_t bad_len = len;
+        switch (kind) {
+        case 0: bad[0] ^= 0x20; break;                                 /* magic */
+        case 1: u32 = 2; memcpy(bad + 8, &u32, 4); break;              /* version */
+        case 2: u32 = 0x04030201; memcpy(bad + 12, &u32, 4); break;    /* byte order */
+        case 3: u32 = rel + 1; memcpy(bad + 16, &u32, 4); break;       /* another release */
+        case 4: u64 = 1000; memcpy(bad + 32, &u64, 8); break;          /* slots */
+        case 5: bad_len = len - 8; break;                              /* truncated */
+        case 6: u32 = UINT32_MAX; memcpy(bad + 48, &u32, 4); break;    /* longest probe */
+        case 7: memcpy(&u64, bad + 40, 8); u64++; memcpy(bad + 40, &u64, 8); break; /* arena */
+        default: bad_len = 40; break;                                  /* a header only */
+        }
+        s_image_put(rel, bad, bad_len);
+        ck_assert_msg(!s_index_mapped(rel, 500), "damage %d was not refused", kind);
+    }
+    s_image_put(rel, good, len);
+    ck_assert(s_index_mapped(rel, 500));
+    free(bad);
+    free(good);
+}
+END_TEST
+
+/* An image whose header is sound but whose table and records are garbage is mapped; no find
+ * reads outside it (ASan and a fault would say) and none loops for ever. */
+START_TEST(test_image_with_garbage_stays_in_bounds)
+{
+    uint32_t rel = s_release("2021", 20201001, 500);
+    s_write_image(rel);
+    size_t len;
+    uint8_t *good = s_image_copy(rel, &len);
+    uint8_t *bad = malloc(len);
+    uint64_t slots;
+    memcpy(&slots, good + 32, 8);
+    uint32_t seed = 12345;
+    for (int kind = 0; kind < 4; kind++) {
+        memcpy(bad, good, len);
+        for (size_t i = 64; i < len; i++) {
+            seed = seed * 1103515245u + 12345u;
+            if (kind == 0 || (kind == 1 && i < 64 + slots * 8) ||
+                (kind == 2 && i >= 64 + slots * 8)) {
+                bad[i] = (uint8_t)(seed >> 16); /* table, records, or both */
+            }
+        }
+        if (kind == 3) { /* every slot full, pointing past the end; probes as long as can be */
+            memset(bad + 64, 0xff, slots * 8);
+            uint32_t longest = (uint32_t)slots;
+            memcpy(bad + 48, &longest, 4);
+        }
+        s_image_put(rel, bad, len);
+        cs_error_t err;
+        cs_codeidx_set_t *set = cs_codeidx_set_new(s_store, 64u << 20, &err);
+        ck_assert_int_eq(cs_codeidx_build(set, rel, &err), CS_OK);
+        cs_codeidx_t *idx = cs_codeidx_acquire(set, rel);
+        ck_assert(cs_codeidx_mapped(idx));
+        for (int i = 0; i < 600; i++) {
+            char key[16];
+            snprintf(key, sizeof key, "X%04d", i);
+            cs_entry_t head;
+            unsigned flags;
+            int found = cs_codeidx_find(idx, CS_CLASS_CODE, key, strlen(key), &head, &flags);
+            ck_assert(found == 0 || found == 1);
+            uint64_t h = cs_codeidx_hash(CS_CLASS_CODE, key, strlen(key));
+            cs_codeidx_prefetch(idx, h, 0);
+            cs_codeidx_prefetch(idx, h, 1);
+        }
+        cs_codeidx_release(idx);
+        cs_codeidx_set_destroy(&set);
+    }
+    free(bad);
+    free(good);
+}
+END_TEST
+
 Suite *cs_codeidx_suite(void);
 Suite *cs_codeidx_suite(void)
 {
@@ -379,6 +582,9 @@ Suite *cs_codeidx_suite(void)
     tcase_add_test(tc, test_index_builds_in_the_background);
     tcase_add_test(tc, test_holder_pins_per_request);
     tcase_add_test(tc, test_holder_lets_go_of_a_dropped_index);
+    tcase_add_test(tc, test_image_mapped_with_the_same_answers);
+    tcase_add_test(tc, test_image_damaged_is_refused);
+    tcase_add_test(tc, test_image_with_garbage_stays_in_bounds);
     suite_add_tcase(s, tc);
     return s;
 }

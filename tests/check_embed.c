@@ -460,6 +460,36 @@ START_TEST(test_open_errors)
 }
 END_TEST
 
+/* The broker's load wrote the release's code index image before publishing it: a process
+ * that opens the file read-only maps it rather than building the index. */
+START_TEST(test_index_image_written_by_the_load)
+{
+    cs_error_t err;
+    cs_store_t *st = cs_store_open_ex(s_d.db, 0, 0, CS_STORE_RDONLY, &err);
+    ck_assert_msg(st != NULL, "%s", err.msg);
+    cs_reader_t *r = cs_reader_new(st, &err);
+    ck_assert_int_eq(cs_reader_begin(r), CS_OK);
+    uint8_t from[4] = {0, 0, 0, 0};
+    cs_val_t k, v;
+    ck_assert_int_eq(cs_reader_seek(r, CS_DB_CODEIDX, from, sizeof from, &k, &v), CS_OK);
+    ck_assert_uint_eq(k.len, 4);
+    uint32_t rel = cs_key_get_u32(k.data);
+    cs_reader_end(r);
+    cs_reader_destroy(&r);
+    cs_codeidx_set_t *set = cs_codeidx_set_new(st, 64u << 20, &err);
+    ck_assert_int_eq(cs_codeidx_build(set, rel, &err), CS_OK);
+    cs_codeidx_t *idx = cs_codeidx_acquire(set, rel);
+    ck_assert_ptr_nonnull(idx);
+    ck_assert(cs_codeidx_mapped(idx));
+    cs_entry_t head;
+    unsigned flags;
+    ck_assert(cs_codeidx_find(idx, CS_CLASS_CODE, "E119", 4, &head, &flags));
+    ck_assert(head.billable);
+    cs_codeidx_release(idx);
+    cs_codeidx_set_destroy(&set);
+    cs_store_destroy(&st);
+}
+END_TEST
 
 /* ---- map growth under readers: embedded handles on several threads keep reading while
  * another process (a broker's load) writes the file past their map, over and over ---- */
@@ -697,6 +727,7 @@ Suite *cs_embed_suite(void)
     tcase_add_test(tc, test_threads);
     tcase_add_test(tc, test_open_errors);
     tcase_add_test(tc, test_commits_seen);
+    tcase_add_test(tc, test_index_image_written_by_the_load);
     suite_add_tcase(s, tc);
     tc = tcase_create("map growth");
     tcase_add_unchecked_fixture(tc, s_grow_setup, s_grow_teardown);

@@ -145,12 +145,12 @@ static void s_pass(cs_verify_t *v, cs_reader_t *rd)
 static void *s_main(void *arg)
 {
     cs_verify_t *v = arg;
-    /* At a start on a cold page cache, have the kernel read the file in now, while the
-     * broker opens: the first queries then find their pages there instead of each waiting on
-     * a read. Then give way: a pass hashes every record (0.3 s of CPU for three releases), on
-     * the cores that answer queries, and nothing waits on it. */
-    cs_store_prefetch(v->store);
+    /* Give way: a pass hashes every record (0.3 s of CPU for three releases), on the cores
+     * that answer queries, and nothing waits on it; the nice value also lowers the priority
+     * of this thread's disk reads. At a start on a cold page cache, read the file in first,
+     * a step at a time: the first queries then find most of their pages there. */
     (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), S_NICE);
+    cs_store_prefetch(v->store, &v->stop);
     cs_error_t err;
     cs_reader_t *rd = cs_reader_new(v->store, &err);
     if (!rd) {

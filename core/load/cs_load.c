@@ -17,6 +17,7 @@
 #include "load/cs_infile.h"
 #include "store/cs_catalog.h"
 #include "store/cs_checksum.h"
+#include "store/cs_codeidx.h"
 #include "store/cs_entry.h"
 #include "store/cs_key.h"
 #include "store/cs_maps.h"
@@ -439,6 +440,33 @@ static int s_checksum(cs_jobs_t *jobs, cs_release_t *rel, cs_error_t *err)
     return CS_OK;
 }
 
+/* The release's code index image (store/cs_codeidx.h), written and committed before the
+ * checksum, which covers it, and before publish, so that a published release has it. A
+ * release that cannot be indexed gets none and is read from LMDB as before. */
+static int s_code_index_image(cs_jobs_t *jobs, const cs_release_t *rel, cs_writer_t *w,
+                              cs_error_t *err)
+{
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    size_t bytes = 0;
+    cs_error_t ierr;
+    cs_error_clear(&ierr);
+    int rc = cs_codeidx_image_write(jobs->store, w, rel->id, &bytes, &ierr);
+    if (rc == CS_ENOTFOUND || rc == CS_EMALFORMED) {
+        CS_NOTICE("load %s/%s: no code index image: %s", rel->system, rel->label, ierr.msg);
+        return CS_OK;
+    }
+    if (rc == CS_OK) {
+        rc = cs_writer_commit(w, &ierr);
+    }
+    if (rc != CS_OK) {
+        return cs_error_set(err, rc, "%s", ierr.msg);
+    }
+    CS_NOTICE("load %s/%s: code index image of %zu bytes written in %.3f s", rel->system,
+              rel->label, bytes, s_elapsed(&t0));
+    return CS_OK;
+}
+
 /* One attempt: write the release and publish it. On failure everything written is purged. */
 static int s_attempt(cs_jobs_t *jobs, const cs_plugin_desc_t *sysp, cs_release_t *rel,
                      cs_sink_t *sink, cs_error_t *err)
@@ -493,6 +521,9 @@ static int s_attempt(cs_jobs_t *jobs, const cs_plugin_desc_t *sysp, cs_release_t
     cs_search_builder_destroy(&sink->search);
     if (rc == CS_OK) {
         rc = cs_writer_commit(w, err);
+    }
+    if (rc == CS_OK && sysp && !(jobs->loader_flags & CS_LOADER_INDEX)) {
+        rc = s_code_index_image(jobs, rel, w, err);
     }
     if (rc == CS_OK) {
         rc = s_checksum(jobs, rel, err);

@@ -561,7 +561,7 @@ int cs_catalog_purge(cs_writer_t *w, uint32_t id, cs_error_t *err)
     uint8_t prefix[4];
     cs_key_put_u32(prefix, id);
     static const int dbs[] = {CS_DB_CODES, CS_DB_CHILDREN, CS_DB_SEARCH, CS_DB_MAPS,
-                              CS_DB_RMAPS, CS_DB_NOTEREFS};
+                              CS_DB_RMAPS, CS_DB_NOTEREFS, CS_DB_CODEIDX};
     for (size_t i = 0; i < sizeof dbs / sizeof dbs[0]; i++) {
         int more = 1;
         while (more) {

@@ -11,9 +11,9 @@
 
 /* The databases a release's records live in, in the order they are hashed. */
 static const int s_dbs[] = {CS_DB_CODES, CS_DB_CHILDREN, CS_DB_SEARCH, CS_DB_MAPS, CS_DB_RMAPS,
-                            CS_DB_NOTEREFS};
+                            CS_DB_NOTEREFS, CS_DB_CODEIDX};
 static const char *const s_db_what[] = {"code", "child", "search", "map", "reversed map",
-                                        "note reference"};
+                                        "note reference", "code index image"};
 
 static void s_hash_record(struct sha256_ctx *ctx, int db, const cs_val_t *k, const cs_val_t *v)
 {

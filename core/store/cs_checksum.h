@@ -3,8 +3,8 @@
  * LMDB keeps no checksums: a flipped byte in the data file changes answers silently. So at
  * publish the load thread computes a SHA-256 over the release's records, in key order,
  * database by database (CS_DB_CODES, CS_DB_CHILDREN, CS_DB_SEARCH, CS_DB_MAPS, CS_DB_RMAPS,
- * CS_DB_NOTEREFS: a release loaded before that database existed has no records in it, so its
- * checksum is unchanged),
+ * CS_DB_NOTEREFS, CS_DB_CODEIDX: a release loaded before one of them existed has no records in
+ * it, so its checksum is unchanged),
  * each record framed as [db u8][key length u16][value length u32][key][value], and stores it
  * in the release's catalog record (cs_release_t.checksum). The verifier (broker/cs_verify.h)
  * recomputes it.

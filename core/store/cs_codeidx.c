@@ -8,6 +8,7 @@
 #include <time.h>
 #include <sys/mman.h>
 
+#include "store/cs_codeidx_int.h"
 #include "store/cs_entry.h"
 #include "store/cs_key.h"
 #include "util/cs_log.h"
@@ -30,34 +31,12 @@ static unsigned s_has_refs(const cs_entry_t *e)
     return 0;
 }
 
-/* A record in the arena: u8 cls, u8 key length, u8 flags, u16 head length (native order), u8
- * parent prefix (n > 0: the parent's key is the first n characters of the key), then the key,
- * then the head: the stored value's head (cs_entry.h) but that a field equal to another is
- * written empty, with a flag or the parent prefix saying which it equals (the short title is
- * the title for 44% of FY2021's codes; an ICD-10-PCS or HCPCS code displays as its key; E11.9's
- * parent is E11). Slots hold (hash tag << 32) | (record offset + 1). */
-#define S_REC_FIXED 6
-#define S_SHORT_IS_TITLE 0x10u    /* the short title is the title */
-#define S_DISPLAY_IS_KEY 0x20u    /* the display form is the storage key */
-#define S_PARENT_IS_KEY 0x40u     /* the parent's display form is its storage key */
+#define S_REC_FIXED CS_CODEIDX_REC_FIXED
+#define S_SHORT_IS_TITLE CS_CODEIDX_SHORT_IS_TITLE
+#define S_DISPLAY_IS_KEY CS_CODEIDX_DISPLAY_IS_KEY
+#define S_PARENT_IS_KEY CS_CODEIDX_PARENT_IS_KEY
 #define S_HEAD_FIXED 12           /* version, flags, classes, validity dates */
 #define S_HEAD_MAX (S_HEAD_FIXED + 4 * 256 + 2 * 65536)
-
-struct cs_codeidx {
-    atomic_int refs;   /* the set's own, plus one per acquirer */
-    uint32_t release;
-    uint64_t *slots;   /* open addressing, linear probing; 0 is empty */
-    uint64_t mask;
-    uint8_t *arena;
-    size_t arena_len;
-    size_t arena_map;  /* bytes mapped while building (s_arena_put); 0 once in its place */
-    size_t entries;
-    size_t bytes;      /* slots + arena */
-    uint64_t used_at;  /* the set's clock when last acquired (under the set's lock) */
-    _Atomic uint64_t used_ms; /* monotonic ms of the last use: at acquire, and at most once a
-                               * second from the holders that keep it between requests */
-    atomic_int dropped;       /* the set let go of it: holders should too */
-};
 
 struct cs_codeidx_set {
     cs_store_t *store;
@@ -113,7 +92,8 @@ void cs_codeidx_prefetch(const cs_codeidx_t *idx, uint64_t hash, int stage)
         return;
     }
     uint64_t tag = hash >> 32;
-    for (int probes = 0; probes < 4; probes++, i = (i + 1) & idx->mask) {
+    for (uint32_t probes = 0; probes < 4 && probes < idx->max_probe;
+         probes++, i = (i + 1) & idx->mask) {
         uint64_t s = idx->slots[i];
         if (s == 0) {
             return;
@@ -128,22 +108,45 @@ void cs_codeidx_prefetch(const cs_codeidx_t *idx, uint64_t hash, int stage)
     }
 }
 
-static void s_free(cs_codeidx_t *idx)
+cs_codeidx_t *cs_codeidx_new_(uint32_t release)
+{
+    cs_codeidx_t *idx = calloc(1, sizeof *idx);
+    if (!idx) {
+        return NULL;
+    }
+    atomic_fetch_add(&s_live, 1);
+    idx->release = release;
+    atomic_init(&idx->refs, 1);
+    atomic_init(&idx->used_ms, 0);
+    atomic_init(&idx->dropped, 0);
+    return idx;
+}
+
+void cs_codeidx_free_(cs_codeidx_t *idx)
 {
     atomic_fetch_sub(&s_live, 1);
-    free(idx->slots);
-    if (idx->arena_map) {
-        munmap(idx->arena, idx->arena_map);
+    if (idx->image.addr) {
+        cs_mapping_unmap(&idx->image); /* slots and arena lie in it */
     } else {
-        free(idx->arena);
+        free((void *)idx->slots);
+        if (idx->arena_map) {
+            munmap((void *)idx->arena, idx->arena_map);
+        } else {
+            free((void *)idx->arena);
+        }
     }
     free(idx);
+}
+
+int cs_codeidx_mapped(const cs_codeidx_t *idx)
+{
+    return idx->image.addr != NULL;
 }
 
 void cs_codeidx_release(cs_codeidx_t *idx)
 {
     if (idx && atomic_fetch_sub_explicit(&idx->refs, 1, memory_order_acq_rel) == 1) {
-        s_free(idx);
+        cs_codeidx_free_(idx);
     }
 }
 
@@ -152,44 +155,53 @@ uint32_t cs_codeidx_release_id(const cs_codeidx_t *idx)
     return idx->release;
 }
 
+/* Every offset is checked against the arena before it is read: an image comes from a file
+ * (cs_codeidx_image.c), and a damaged one must give wrong answers at worst, never a read
+ * outside it; a probe stops after max_probe slots even in a table with no empty slot. */
 int cs_codeidx_find(const cs_codeidx_t *idx, uint8_t cls, const char *key, size_t klen,
                     cs_entry_t *head, unsigned *flags)
 {
     uint64_t h = s_hash(cls, key, klen);
     uint64_t tag = h >> 32;
-    for (uint64_t i = h & idx->mask;; i = (i + 1) & idx->mask) {
+    uint64_t i = h & idx->mask;
+    for (uint32_t probe = 0; probe < idx->max_probe; probe++, i = (i + 1) & idx->mask) {
         uint64_t s = idx->slots[i];
         if (s == 0) {
             return 0;
         }
-        if ((s >> 32) != tag) {
+        size_t off = (uint32_t)s - 1u;
+        if ((s >> 32) != tag || off > idx->arena_len - S_REC_FIXED) {
             continue;
         }
-        const uint8_t *rec = idx->arena + (uint32_t)s - 1;
-        if (rec[0] == cls && rec[1] == klen && memcmp(rec + S_REC_FIXED, key, klen) == 0) {
-            uint16_t hl;
-            memcpy(&hl, rec + 3, sizeof hl);
-            const char *k = (const char *)rec + S_REC_FIXED;
-            if (cs_entry_decode_head(k + klen, hl, head) != CS_OK) {
-                return 0; /* not reached: s_add wrote what decodes */
-            }
-            unsigned f = rec[2];
-            if (f & S_SHORT_IS_TITLE) {
-                head->short_title = head->title;
-            }
-            if (f & S_DISPLAY_IS_KEY) {
-                head->display = (cs_span_t){k, klen};
-            }
-            if (rec[5]) {
-                head->parent_key = (cs_span_t){k, rec[5]};
-            }
-            if (f & S_PARENT_IS_KEY) {
-                head->parent = head->parent_key;
-            }
-            *flags = f & (CS_CODEIDX_HAS_NOTES | CS_CODEIDX_HAS_ATTRS | CS_CODEIDX_HAS_REFS);
-            return 1;
+        const uint8_t *rec = idx->arena + off;
+        uint16_t hl;
+        memcpy(&hl, rec + 3, sizeof hl);
+        if (rec[0] != cls || rec[1] != klen || rec[5] > klen ||
+            idx->arena_len - off - S_REC_FIXED < klen + (size_t)hl ||
+            memcmp(rec + S_REC_FIXED, key, klen) != 0) {
+            continue;
         }
+        const char *k = (const char *)rec + S_REC_FIXED;
+        if (cs_entry_decode_head(k + klen, hl, head) != CS_OK) {
+            return 0; /* not reached but in a damaged image: s_add wrote what decodes */
+        }
+        unsigned f = rec[2];
+        if (f & S_SHORT_IS_TITLE) {
+            head->short_title = head->title;
+        }
+        if (f & S_DISPLAY_IS_KEY) {
+            head->display = (cs_span_t){k, klen};
+        }
+        if (rec[5]) {
+            head->parent_key = (cs_span_t){k, rec[5]};
+        }
+        if (f & S_PARENT_IS_KEY) {
+            head->parent = head->parent_key;
+        }
+        *flags = f & (CS_CODEIDX_HAS_NOTES | CS_CODEIDX_HAS_ATTRS | CS_CODEIDX_HAS_REFS);
+        return 1;
     }
+    return 0;
 }
 
 /* ---- building ---- */
@@ -204,7 +216,7 @@ static int s_arena_put(cs_codeidx_t *idx, size_t *cap, const void *p, size_t n)
         while (want < idx->arena_len + n) {
             want *= 2;
         }
-        void *a = *cap ? mremap(idx->arena, *cap, want, MREMAP_MAYMOVE)
+        void *a = *cap ? mremap((void *)idx->arena, *cap, want, MREMAP_MAYMOVE)
                        : mmap(NULL, want, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
                               -1, 0);
         if (a == MAP_FAILED) {
@@ -213,7 +225,7 @@ static int s_arena_put(cs_codeidx_t *idx, size_t *cap, const void *p, size_t n)
         idx->arena = a;
         idx->arena_map = *cap = want;
     }
-    memcpy(idx->arena + idx->arena_len, p, n);
+    memcpy((uint8_t *)idx->arena + idx->arena_len, p, n);
     idx->arena_len += n;
     return CS_OK;
 }
@@ -339,62 +351,72 @@ static void *s_alloc_random_access(size_t bytes)
     return p;
 }
 
+uint64_t cs_codeidx_slots_for_(size_t n)
+{
+    uint64_t slots = 1024;
+    while (slots < 2 * (uint64_t)n) {
+        slots *= 2;
+    }
+    return slots;
+}
+
+uint32_t cs_codeidx_fill_(uint64_t *slots, uint64_t mask, const uint8_t *arena, size_t len)
+{
+    uint32_t max_probe = 1;
+    for (size_t off = 0; off < len;) {
+        const uint8_t *rec = arena + off;
+        uint16_t hl;
+        memcpy(&hl, rec + 3, sizeof hl);
+        uint64_t h = s_hash(rec[0], (const char *)rec + S_REC_FIXED, rec[1]);
+        uint64_t i = h & mask;
+        uint32_t probe = 1;
+        while (slots[i] != 0) {
+            i = (i + 1) & mask;
+            probe++;
+        }
+        slots[i] = ((h >> 32) << 32) | (uint64_t)(off + 1);
+        max_probe = probe > max_probe ? probe : max_probe;
+        off += S_REC_FIXED + rec[1] + hl;
+    }
+    return max_probe;
+}
+
 /* Hash every record of the arena into a table of at least twice as many slots, both in
  * memory fit for random reads. */
 static int s_hash_all(cs_codeidx_t *idx)
 {
-    uint64_t n = 1024;
-    while (n < 2 * (uint64_t)idx->entries) {
-        n *= 2;
-    }
-    idx->slots = s_alloc_random_access(n * sizeof *idx->slots);
+    uint64_t n = cs_codeidx_slots_for_(idx->entries);
+    uint64_t *slots = s_alloc_random_access(n * sizeof *slots);
     uint8_t *arena = s_alloc_random_access(idx->arena_len);
-    if (!idx->slots || !arena) {
+    if (!slots || !arena) {
+        free(slots);
         free(arena);
         return CS_ENOMEM;
     }
     memcpy(arena, idx->arena, idx->arena_len);
-    munmap(idx->arena, idx->arena_map);
+    munmap((void *)idx->arena, idx->arena_map);
     idx->arena = arena;
     idx->arena_map = 0;
+    idx->slots = slots;
     idx->mask = n - 1;
-    for (size_t off = 0; off < idx->arena_len;) {
-        const uint8_t *rec = idx->arena + off;
-        uint16_t hl;
-        memcpy(&hl, rec + 3, sizeof hl);
-        uint64_t h = s_hash(rec[0], (const char *)rec + S_REC_FIXED, rec[1]);
-        uint64_t i = h & idx->mask;
-        while (idx->slots[i] != 0) {
-            i = (i + 1) & idx->mask;
-        }
-        idx->slots[i] = ((h >> 32) << 32) | (uint64_t)(off + 1);
-        off += S_REC_FIXED + rec[1] + hl;
-    }
+    idx->max_probe = cs_codeidx_fill_(slots, idx->mask, arena, idx->arena_len);
     idx->bytes = s_random_access_size(n * sizeof *idx->slots) +
                  s_random_access_size(idx->arena_len);
     return CS_OK;
 }
 
-/* Read release's entries in a snapshot of their own into a new index. */
-static int s_build(cs_store_t *store, uint32_t release, cs_codeidx_t **out, cs_error_t *err)
+int cs_codeidx_read_(cs_store_t *store, cs_codeidx_t *idx, cs_error_t *err)
 {
-    *out = NULL;
+    uint32_t release = idx->release;
     cs_reader_t *r = cs_reader_new(store, err);
     if (!r) {
         return err->code ? err->code : CS_EINTERNAL;
     }
-    cs_codeidx_t *idx = calloc(1, sizeof *idx);
-    if (!idx || cs_reader_begin(r) != CS_OK) {
-        free(idx);
+    if (cs_reader_begin(r) != CS_OK) {
         cs_reader_destroy(&r);
-        return cs_error_set(err, idx ? CS_EINTERNAL : CS_ENOMEM,
+        return cs_error_set(err, CS_EINTERNAL,
                             "release %u: cannot start reading it for its index", release);
     }
-    atomic_fetch_add(&s_live, 1);
-    idx->release = release;
-    atomic_init(&idx->refs, 1);
-    atomic_init(&idx->used_ms, 0);
-    atomic_init(&idx->dropped, 0);
     uint8_t prefix[4];
     cs_key_put_u32(prefix, release);
     size_t cap = 0;
@@ -411,21 +433,49 @@ static int s_build(cs_store_t *store, uint32_t release, cs_codeidx_t **out, cs_e
     cs_reader_end(r);
     cs_reader_destroy(&r);
     if (bad == CS_OK && idx->entries == 0) {
-        bad = cs_error_set(err, CS_ENOTFOUND, "release %u has no entries", release);
-    } else if (bad == CS_EMALFORMED) {
-        cs_error_set(err, bad, "release %u holds an entry of an older layout: not indexed",
-                     release);
-    } else if (bad == CS_OK && idx->arena_len >= UINT32_MAX) {
-        bad = cs_error_set(err, CS_ESPACE, "release %u is too large to index", release);
-    } else if (bad == CS_OK) {
-        bad = s_hash_all(idx);
+        return cs_error_set(err, CS_ENOTFOUND, "release %u has no entries", release);
+    }
+    if (bad == CS_EMALFORMED) {
+        return cs_error_set(err, bad, "release %u holds an entry of an older layout: not "
+                            "indexed", release);
+    }
+    if (bad == CS_OK && idx->arena_len >= UINT32_MAX) {
+        return cs_error_set(err, CS_ESPACE, "release %u is too large to index", release);
     }
     if (bad == CS_ENOMEM) {
-        cs_error_set(err, bad, "out of memory indexing release %u", release);
+        return cs_error_set(err, bad, "out of memory indexing release %u", release);
     }
-    if (bad != CS_OK) {
-        s_free(idx);
-        return bad;
+    return bad;
+}
+
+/* The release's image when the store holds a sound one (cs_codeidx_image.c), else its
+ * entries read in a snapshot of their own into a new index in memory. */
+static int s_build(cs_store_t *store, uint32_t release, cs_codeidx_t **out, cs_error_t *err)
+{
+    int rc = cs_codeidx_image_open_(store, release, out, err);
+    if (rc != CS_OK && rc != CS_ENOTFOUND && rc != CS_ENOMEM) {
+        CS_WARN("code index of release %u: %s; building it in memory instead", release,
+                err->msg);
+    }
+    if (rc == CS_OK || rc == CS_ENOMEM) {
+        return rc;
+    }
+    cs_error_clear(err);
+    *out = NULL;
+    cs_codeidx_t *idx = cs_codeidx_new_(release);
+    if (!idx) {
+        return cs_error_set(err, CS_ENOMEM, "out of memory indexing release %u", release);
+    }
+    rc = cs_codeidx_read_(store, idx, err);
+    if (rc == CS_OK) {
+        rc = s_hash_all(idx);
+        if (rc != CS_OK) {
+            cs_error_set(err, rc, "out of memory indexing release %u", release);
+        }
+    }
+    if (rc != CS_OK) {
+        cs_codeidx_free_(idx);
+        return rc;
     }
     *out = idx;
     return CS_OK;
@@ -556,8 +606,9 @@ static int s_build_and_publish(cs_codeidx_set_t *set, uint32_t release, cs_error
                          release, idx->bytes);
             cs_codeidx_release(idx);
         } else {
-            CS_INFO("code index of release %u: %zu entries, %zu bytes (%zu of records)",
-                    release, idx->entries, idx->bytes, idx->arena_len);
+            CS_INFO("code index of release %u: %zu entries, %zu bytes (%zu of records), %s",
+                    release, idx->entries, idx->bytes, idx->arena_len,
+                    idx->image.addr ? "its image mapped" : "built in memory");
         }
     }
     if (rc == CS_ESPACE) {

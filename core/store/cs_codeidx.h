@@ -12,12 +12,23 @@
  * it is published (loading a label again makes a new release id; ids are never reused), so
  * an index built once stays true for as long as its release exists.
  *
- * Building. The first time a thread asks for a release, a background thread (started on
- * first need) reads the release in its own snapshot, 0.03-0.2 s for 95,000 entries, and
- * publishes the index; until then callers read LMDB as before. A release holding an entry of
- * an older layout is never indexed (its callers keep reading LMDB).
+ * Images. A load writes its release's index, as it will be read, into the store before it
+ * publishes the release (cs_codeidx_image_write: the value [release] of CS_DB_CODEIDX, in
+ * the release's checksum, purged with it). A process maps that image read-only from the data
+ * file instead of building: nothing to build at start, and the pages are page cache shared by
+ * every process that maps the file, in none's anonymous memory. The image is checked when
+ * mapped (magic, version, byte order, release, sizes that add up) and refused otherwise, with
+ * a warning, the index then built in memory; every offset is checked before it is read, so a
+ * damaged image that passes gives wrong answers at worst, never a read outside it (the
+ * release's checksum, which the verifier recomputes, catches those). A release loaded before
+ * images, or one whose image was refused, is built in memory as below.
  *
- * Memory. Indexes are kept within a byte budget; when a new one does not fit, the least
+ * Building. The first time a thread asks for a release, a background thread (started on
+ * first need) maps its image, or reads the release in its own snapshot, 0.03-0.2 s for
+ * 95,000 entries, and publishes the index; until then callers read LMDB as before. A release
+ * holding an entry of an older layout is never indexed (its callers keep reading LMDB).
+ *
+ * Memory. Indexes, built or mapped, are kept within a byte budget; when a new one does not fit, the least
  * recently asked-for are dropped from the set, each freed when the last thread holding it
  * releases it, but never one asked for in the last CS_CODEIDX_KEEP_MS: then the new one is
  * not kept, and not built again before that time has passed (releases asked for in turn
@@ -76,10 +87,22 @@ int cs_codeidx_find(const cs_codeidx_t *idx, uint8_t cls, const char *key, size_
 uint64_t cs_codeidx_hash(uint8_t cls, const char *key, size_t klen);
 void cs_codeidx_prefetch(const cs_codeidx_t *idx, uint64_t hash, int stage);
 
-/* Build release's index now, in the caller's thread, and publish it (tests, and callers that
- * want it before their first query). CS_OK, CS_ENOTFOUND (no entries), CS_EMALFORMED (an
+/* Map release's image, or build its index, now, in the caller's thread, and publish it
+ * (tests, and callers that want it before their first query). CS_OK, CS_ENOTFOUND (no entries), CS_EMALFORMED (an
  * entry of an older layout), CS_ENOMEM, CS_ESPACE (over the budget), CS_EINTERNAL. */
 int cs_codeidx_build(cs_codeidx_set_t *set, uint32_t release, cs_error_t *err);
+
+/* 1 if idx is its release's image mapped from the store, 0 if it was built in memory. */
+int cs_codeidx_mapped(const cs_codeidx_t *idx);
+
+/* The load's step: read release's entries from what store has committed, build their index
+ * and write it as the release's image (CS_DB_CODEIDX) in w's transaction, for the caller to
+ * commit before it publishes the release. *bytes is the image's size. CS_OK; CS_ENOTFOUND (no
+ * entries) and CS_EMALFORMED (an entry of an older layout): no image, nothing written;
+ * CS_ESPACE (the map is full, w has failed), CS_ENOMEM, CS_EINTERNAL. err says why. Call
+ * from the writer's thread. */
+int cs_codeidx_image_write(cs_store_t *store, cs_writer_t *w, uint32_t release, size_t *bytes,
+                           cs_error_t *err);
 
 /* A thread's hold on a few indexes, so that reaching one costs no lock. An index used by the
  * current request stays held (pinned) until the next request starts, so what a request read

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -28,7 +29,8 @@
 #define S_DISK_LOW ((uint64_t)16 << 20)
 
 static const char *const s_db_names[CS_DB_COUNT_] = {"meta", "codes", "children", "search",
-                                                      "maps", "rmaps", "noterefs"};
+                                                      "maps", "rmaps", "noterefs",
+                                                      "codeidx"};
 
 struct cs_store {
     MDB_env *env;              /* the one environment of the process */
@@ -224,13 +226,26 @@ static int s_in_file(cs_store_t *st, const void *p, size_t len)
     return end <= atomic_load(&st->file_bytes);
 }
 
-void cs_store_prefetch(cs_store_t *st)
+void cs_store_prefetch(cs_store_t *st, atomic_int *stop)
 {
     int fd;
     struct stat sb;
-    if (st && mdb_env_get_fd(st->env, &fd) == MDB_SUCCESS && fstat(fd, &sb) == 0) {
-        (void)posix_fadvise(fd, 0, sb.st_size, POSIX_FADV_WILLNEED);
+    if (!st || mdb_env_get_fd(st->env, &fd) != MDB_SUCCESS || fstat(fd, &sb) != 0) {
+        return;
     }
+    /* One step read at a time, not the whole file asked for at once: a query's read then
+     * waits behind at most one step, not behind the rest of the file. */
+    enum { S_STEP = 1 << 20 };
+    void *buf = mmap(NULL, S_STEP, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (buf == MAP_FAILED) {
+        return;
+    }
+    for (off_t off = 0; off < sb.st_size && !(stop && atomic_load(stop)); off += S_STEP) {
+        if (pread(fd, buf, S_STEP, off) <= 0) {
+            break;
+        }
+    }
+    munmap(buf, S_STEP);
 }
 
 /* ---- release health ---- */
@@ -418,8 +433,9 @@ static int s_setup_dbs(cs_store_t *st, int rdonly, const char **step, MDB_txn **
     *step = "open the named databases";
     for (int i = 0; i < CS_DB_COUNT_; i++) {
         rc = mdb_dbi_open(txn, s_db_names[i], rdonly ? 0 : MDB_CREATE, &st->dbi[i]);
-        if (rdonly && rc == MDB_NOTFOUND && i == CS_DB_NOTEREFS) {
-            st->absent[i] = 1; /* a store made before it: its releases parse notes as read */
+        if (rdonly && rc == MDB_NOTFOUND && (i == CS_DB_NOTEREFS || i == CS_DB_CODEIDX)) {
+            /* a store made before it: its releases parse notes as read, build indexes */
+            st->absent[i] = 1;
             continue;
         }
         if (rdonly && (rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE)) {
@@ -848,6 +864,44 @@ int cs_reader_get(cs_reader_t *r, int db, const void *key, size_t klen, cs_val_t
     return CS_OK;
 }
 
+int cs_reader_map(cs_reader_t *r, const cs_val_t *v, cs_mapping_t *m, const void **data)
+{
+    m->addr = NULL;
+    m->len = 0;
+    int fd;
+    cs_store_t *st = r->store;
+    /* r holds the quiesce lock: LMDB's map, located at open and after each remap (LMDB
+     * tells its address only for a fixed map), cannot move while we read it */
+    if (!r->active || !st->map_lo || mdb_env_get_fd(st->env, &fd) != MDB_SUCCESS) {
+        return CS_EIO;
+    }
+    const uint8_t *p = v->data;
+    if (!s_in_file(st, p, v->len)) {
+        return CS_EMALFORMED;
+    }
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t off = (size_t)(p - st->map_lo);
+    size_t start = off - off % page;
+    size_t len = off - start + v->len;
+    void *a = mmap(NULL, len ? len : 1, PROT_READ, MAP_SHARED, fd, (off_t)start);
+    if (a == MAP_FAILED) {
+        return CS_EIO;
+    }
+    m->addr = a;
+    m->len = len ? len : 1;
+    *data = (const uint8_t *)a + (off - start);
+    return CS_OK;
+}
+
+void cs_mapping_unmap(cs_mapping_t *m)
+{
+    if (m->addr) {
+        munmap(m->addr, m->len);
+    }
+    m->addr = NULL;
+    m->len = 0;
+}
+
 /* Hand a cursor's key and value out (either may be NULL). */
 static void s_out(const MDB_val *mk, const MDB_val *mv, cs_val_t *k, cs_val_t *v)
 {
@@ -996,6 +1050,23 @@ int cs_writer_put(cs_writer_t *w, int db, const void *key, size_t klen, const vo
                   size_t vlen)
 {
     return s_put(w, db, key, klen, val, vlen, 0);
+}
+
+int cs_writer_reserve(cs_writer_t *w, int db, const void *key, size_t klen, size_t vlen,
+                      void **val)
+{
+    if (w->status != CS_OK) {
+        return w->status;
+    }
+    MDB_val k = {.mv_size = klen, .mv_data = (void *)key};
+    MDB_val v = {.mv_size = vlen, .mv_data = NULL};
+    int rc;
+    S_GUARD_RUN(rc, mdb_put(w->txn, w->store->dbi[db], &k, &v, MDB_RESERVE), MDB_CORRUPTED);
+    if (rc != MDB_SUCCESS) {
+        return s_writer_fail(w, rc);
+    }
+    *val = v.mv_data;
+    return CS_OK;
 }
 
 int cs_writer_add(cs_writer_t *w, int db, const void *key, size_t klen, const void *val,

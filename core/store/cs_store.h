@@ -12,6 +12,8 @@
  *                   load (cs_noterefs.h); [release] alone marks a release loaded with them.
  *                   Optional: a store made before it, opened read-only, lacks it, and its
  *                   reads answer CS_ENOTFOUND.
+ *   CS_DB_CODEIDX   [release] -> the release's code index image (cs_codeidx.h), written by
+ *                   the load before publish. Optional as CS_DB_NOTEREFS is.
  *
  * Caveats (as lmdb.h's):
  *  - one cs_store_t per process and per directory; never use it across fork();
@@ -28,6 +30,7 @@
 #ifndef CS_STORE_H
 #define CS_STORE_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -45,6 +48,7 @@ enum cs_db {
     CS_DB_MAPS,
     CS_DB_RMAPS,
     CS_DB_NOTEREFS,
+    CS_DB_CODEIDX,
     CS_DB_COUNT_
 };
 
@@ -94,11 +98,13 @@ size_t cs_store_map_size(const cs_store_t *store);
 /* Bytes the data file uses (last page used * page size). Thread-safe. */
 uint64_t cs_store_used_bytes(cs_store_t *store);
 
-/* Ask the kernel to read the data file into the page cache ahead of use (posix_fadvise
- * WILLNEED: it returns once the reads are queued, and pages come in while the caller goes
- * on), so that the first queries after a start on a cold cache do not each wait on a disk
- * read. Advice only: nothing happens where the file cannot be read. Thread-safe. */
-void cs_store_prefetch(cs_store_t *store);
+/* Read the data file into the page cache, from start to end, one MiB at a time, so that the
+ * first queries after a start on a cold cache find their pages there instead of each waiting
+ * on a disk read; reading one step at a time (never the whole file asked for at once) keeps
+ * a query's own read from queueing behind the rest of the file. Blocks until done or until
+ * *stop (may be NULL) is set, polled between steps. Nothing happens where the file cannot
+ * be read. Thread-safe. */
+void cs_store_prefetch(cs_store_t *store, atomic_int *stop);
 
 /* The id of the newest commit to the file, by any process (LMDB's last transaction id, read
  * from its meta pages without taking a reader slot): equal to a snapshot's id
@@ -151,6 +157,21 @@ int cs_reader_get(cs_reader_t *reader, int db, const void *key, size_t klen, cs_
 /* Position db's cursor at the first key >= key. CS_OK with *k, *v, or CS_ENOTFOUND. */
 int cs_reader_seek(cs_reader_t *reader, int db, const void *key, size_t klen, cs_val_t *k,
                    cs_val_t *v);
+/* A read-only mapping of some pages of the data file, made by cs_reader_map. */
+typedef struct cs_mapping {
+    void *addr;      /* NULL: nothing mapped */
+    size_t len;
+} cs_mapping_t;
+/* Map the bytes of value v (returned by r in its current snapshot) on their own: a
+ * read-only, shared mapping of the data file's pages that hold it, so its page cache is
+ * shared by every process that maps the file and counted in none's anonymous memory. *data
+ * is v's first byte inside *m. The mapping outlives the snapshot and a remap of LMDB's own
+ * map; its bytes stay v's only while v is in the store (LMDB reuses a deleted value's pages
+ * once no snapshot holds them), so whoever reads it after that must expect other bytes.
+ * CS_OK; CS_EMALFORMED (v does not lie inside the data file); CS_EIO (mmap failed). */
+int cs_reader_map(cs_reader_t *reader, const cs_val_t *v, cs_mapping_t *m, const void **data);
+/* Unmap; m becomes empty. Accepts an empty one. */
+void cs_mapping_unmap(cs_mapping_t *m);
 /* Step db's cursor forward / backward. CS_OK or CS_ENOTFOUND at the end. */
 int cs_reader_next(cs_reader_t *reader, int db, cs_val_t *k, cs_val_t *v);
 int cs_reader_prev(cs_reader_t *reader, int db, cs_val_t *k, cs_val_t *v);
@@ -166,6 +187,10 @@ void cs_writer_destroy(cs_writer_t **writer);
  * caller aborts, grows and starts over). Errors are sticky: after one, every call returns it. */
 int cs_writer_put(cs_writer_t *w, int db, const void *key, size_t klen, const void *val,
                   size_t vlen);
+/* Make room for a value of vlen bytes under key (overwriting) and point *val at it, for the
+ * caller to fill before the next call on w (LMDB's MDB_RESERVE: no copy of a large value). */
+int cs_writer_reserve(cs_writer_t *w, int db, const void *key, size_t klen, size_t vlen,
+                      void **val);
 /* Put only if absent: CS_EEXIST when the key is there. */
 int cs_writer_add(cs_writer_t *w, int db, const void *key, size_t klen, const void *val,
                   size_t vlen);
