@@ -15,6 +15,7 @@
  * Goals: p50 <= 1.3x the floor's, throughput >= 0.7x the floor's, a batch of 25 <= 2x one
  * code. The summary says which hold; a benchmark never fails on time.
  */
+#include <jansson.h>
 #include <microhttpd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -267,6 +268,25 @@ static void s_median(const s_wrk_t *runs, int n, s_wrk_t *out)
 
 enum { S_FLOOR1, S_ONE1, S_BATCH1, S_FLOOR16, S_ONE16, S_N_RUNS };
 
+/* What jansson alone takes to parse the batch's body (json_loadb and json_decref, with
+ * malloc), median of 5 rounds of 500, in microseconds: codeset-http must parse the body with
+ * it (issue 16 names jansson), so one code's p50 plus this is the least a batch can cost. */
+static double s_parse_floor_us(const char *body)
+{
+    double per[5];
+    size_t len = strlen(body);
+    for (int r = 0; r < 5; r++) {
+        uint64_t t0 = bench_now_ns();
+        for (int i = 0; i < 500; i++) {
+            json_error_t err;
+            json_t *j = json_loadb(body, len, 0, &err);
+            json_decref(j);
+        }
+        per[r] = (double)(bench_now_ns() - t0) / 500 / 1e3;
+    }
+    return bench_quantile(per, 5, 0.5);
+}
+
 /* The wrk runs, floor and codeset-http interleaved round after round (the machine's load
  * changes under a long run: each figure is the median of its rounds), and the summary. */
 static int s_measure(int http_port, int floor_port, const char *body, int rounds)
@@ -304,6 +324,10 @@ static int s_measure(int http_port, int floor_port, const char *body, int rounds
            s_ratio(m[S_ONE16].rps, m[S_FLOOR16].rps), ">=", 0.7);
     s_goal("p50, batch of 25 / one code", s_ratio(m[S_BATCH1].p50_us, m[S_ONE1].p50_us), "<=",
            2.0);
+    double parse = s_parse_floor_us(body);
+    printf("  context: jansson parsing the batch's %zu-byte body alone takes %.1f us, so a batch\n"
+           "  costs at least one code's p50 plus that: %.2fx one code\n", strlen(body), parse,
+           s_ratio(m[S_ONE1].p50_us + parse, m[S_ONE1].p50_us));
     return 0;
 }
 
