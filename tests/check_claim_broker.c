@@ -291,6 +291,20 @@ END_TEST
  * two workers together are, byte for byte, the answers of one worker answering them whole,
  * a failing claim in its place; and a worker's kept claim state (cs_claim.h) is dropped when
  * an edit set is published: the next claim reads the new one. */
+/* 1 if the file at path holds text on a line, 0 if not; fails the test if it is unreadable. */
+static int s_log_says(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "cannot read %s", path);
+    char line[1024];
+    int found = 0;
+    while (!found && fgets(line, sizeof line, f)) {
+        found = strstr(line, text) != NULL;
+    }
+    fclose(f);
+    return found;
+}
+
 START_TEST(test_claims_in_slices)
 {
     SKIP_UNLESS();
@@ -299,7 +313,7 @@ START_TEST(test_claims_in_slices)
     const char *whole[] = {"--workers", "1", NULL};
     ck_assert_int_eq(cs_daemon_start(&one, whole), 0);
     s_load_data(&one);
-    const char *sliced[] = {"--workers", "2", NULL};
+    const char *sliced[] = {"--workers", "2", "--log-level", "info", NULL};
     cs_daemon_t two;
     memset(&two, 0, sizeof two);
     ck_assert_int_eq(cs_daemon_start(&two, sliced), 0);
@@ -320,6 +334,8 @@ START_TEST(test_claims_in_slices)
         ck_assert_uint_eq(cs_obj_get(r, "results")->via.array.size, sizes[k]);
     }
     msgpack_sbuffer_destroy(&sb);
+    /* the slices were answered as slices: none was refused and the batch answered whole */
+    ck_assert_int_eq(s_log_says(two.log, "slices disagree"), 0);
     /* the poa edit: skipped while no poa-exempt set is in effect, then answered */
     static const char *const dx[] = {"E10.9", "E11.9"};
     int before = 0, after = 0;
