@@ -333,9 +333,34 @@ START_TEST(test_claims_in_slices)
         ck_assert_msg(r != NULL, "%u claims: %s", sizes[k], why);
         ck_assert_uint_eq(cs_obj_get(r, "results")->via.array.size, sizes[k]);
     }
-    msgpack_sbuffer_destroy(&sb);
     /* the slices were answered as slices: none was refused and the batch answered whole */
     ck_assert_int_eq(s_log_says(two.log, "slices disagree"), 0);
+    /* a bad claim in a long batch: the workers decode the claims of their slices, and the
+     * batch gets the error the broker of one worker gives */
+    msgpack_sbuffer_clear(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 2);
+    cs_tpack_kv(&pk, "op", "claims");
+    cs_tpack_str(&pk, "claims");
+    msgpack_pack_array(&pk, 64);
+    for (uint32_t i = 0; i < 64; i++) {
+        static const char *const ok[] = {"E11.9"};
+        msgpack_pack_map(&pk, i == 40 ? 2 : 4);
+        if (i == 40) {
+            cs_tpack_kv(&pk, "date", "2021-03-01");
+            cs_tpack_kv(&pk, "diagnoses", "E11.9");
+        } else {
+            s_pack_claim_keys(&pk, "2021-03-01", ok, 1, NULL, "X");
+        }
+    }
+    char why[128], msg[256];
+    const msgpack_object *bad = cs_tclient_same_answer(a, b, sb.data, sb.size, why,
+                                                       sizeof why);
+    ck_assert_msg(bad != NULL, "a bad claim: %s", why);
+    cs_obj_cstr(cs_obj_get(cs_obj_get(bad, "error"), "message"), msg, sizeof msg);
+    ck_assert_msg(strstr(msg, "claims[40]: \"diagnoses\"") == msg, "%s", msg);
+    msgpack_sbuffer_destroy(&sb);
     /* the poa edit: skipped while no poa-exempt set is in effect, then answered */
     static const char *const dx[] = {"E10.9", "E11.9"};
     int before = 0, after = 0;

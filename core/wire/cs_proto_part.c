@@ -40,9 +40,14 @@ static int s_find(const unsigned char *body, size_t len, uint32_t lo, uint32_t h
         size_t at = cs_proto_raw_skip(body, len, pos);
         int claims = key.kind == CS_RAW_STR && key.n == 6 &&
                      memcmp(body + key.data, "claims", 6) == 0;
+        int op = key.kind == CS_RAW_STR && key.n == 2 && memcmp(body + key.data, "op", 2) == 0;
         size_t end = at ? cs_proto_raw_skip(body, len, at) : 0;
         if (!end || (claims && found++)) {
             return 0; /* truncated, or "claims" twice: the whole decode says which */
+        }
+        if (op && !(cs_proto_raw_head(body, len, at, &val) && val.kind == CS_RAW_STR &&
+                    val.n == 6 && memcmp(body + val.data, "claims", 6) == 0)) {
+            return 0; /* another op: nothing to leave out, so stop walking */
         }
         if (claims) {
             s->at = at;
