@@ -1,6 +1,7 @@
 /* check_proto_part.c: a worker's decoding of one slice of a claims request
  * (cs_request_decode_part): the slice's claims as the whole decode gives them, the rest
- * zeroed, and a hand-over that is not what the broker sends decoded whole or refused. */
+ * zeroed, and what is not a slice the broker would send decoded whole, its error the whole
+ * decode's. */
 #include <check.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -138,8 +139,8 @@ START_TEST(test_slice_is_the_whole_decode)
 }
 END_TEST
 
-/* What the broker never hands over is decoded whole, so it meets the whole decode's error;
- * a slice whose own claim does not decode is an internal error. */
+/* What the broker never hands over, and a slice whose own claim does not decode, are decoded
+ * whole: the error is the whole decode's. */
 START_TEST(test_not_a_slice)
 {
     msgpack_sbuffer sb;
@@ -148,18 +149,36 @@ START_TEST(test_not_a_slice)
     cs_request_init(&whole);
     cs_request_init(&part);
     cs_error_t ew, ep;
-    /* a broken claim outside the slice: the whole decode's error, as it is not a slice */
+    /* a broken claim outside the slice is not this slice's to check (the one holding it is) */
     s_body(&sb, 6, 0, 4);
     ck_assert_int_eq(cs_request_decode(&whole, sb.data, sb.size, &ew), CS_PERR_BAD_REQUEST);
     ck_assert_int_eq(cs_request_decode_part(&part, sb.data, sb.size, 0, 2 * U, &ep),
                      CS_PERR_NONE);
     cs_request_release(&part);
-    /* inside it: refused, naming the claim from the slice's first */
+    /* inside it: decoded whole, so the error names the claim as the whole decode does */
     ck_assert_int_eq(cs_request_decode_part(&part, sb.data, sb.size, 3 * U, 6 * U, &ep),
-                     CS_PERR_INTERNAL);
-    ck_assert_msg(strstr(ep.msg, "claims[1]") != NULL, "%s", ep.msg);
+                     CS_PERR_BAD_REQUEST);
+    ck_assert_str_eq(ep.msg, ew.msg);
+    ck_assert_msg(strstr(ep.msg, "claims[4]") != NULL, "%s", ep.msg);
     cs_request_release(&part);
     cs_request_release(&whole);
+    /* too deep after the claims: the error's offset is the body's, not the rewritten one's */
+    msgpack_sbuffer deep;
+    msgpack_sbuffer_init(&deep);
+    msgpack_sbuffer_write(&deep, "\x84", 1); /* one more key: "x", arrays nested 40 deep */
+    msgpack_sbuffer_write(&deep, sb.data + 1, sb.size - 1);
+    msgpack_sbuffer_write(&deep, "\xa1x", 2);
+    for (int i = 0; i < 40; i++) {
+        msgpack_sbuffer_write(&deep, "\x91", 1);
+    }
+    msgpack_sbuffer_write(&deep, "\x01", 1);
+    ck_assert_int_eq(cs_request_decode(&whole, deep.data, deep.size, &ew), CS_PERR_BAD_REQUEST);
+    ck_assert_int_eq(cs_request_decode_part(&part, deep.data, deep.size, 0, 0, &ep),
+                     CS_PERR_BAD_REQUEST);
+    ck_assert_str_eq(ep.msg, ew.msg);
+    cs_request_release(&part);
+    cs_request_release(&whole);
+    msgpack_sbuffer_destroy(&deep);
     /* a slice past the claims, a truncated body, "claims" twice: decoded whole */
     s_body(&sb, 6, 0, 99);
     ck_assert_int_eq(cs_request_decode_part(&part, sb.data, sb.size, 0, 7 * U, &ep),

@@ -43,10 +43,10 @@ cs_proto_err_t cs_request_decode(cs_request_t *req, const void *body, size_t len
  * decoded already (cs_engine_part): lo and hi are the slice's units (cs_op_slice_units). Of a
  * claims request only claims [lo, hi) of its units are unpacked and decoded: req->claims still
  * holds n_claims claims, the others zeroed, for the answer reads only its slice's. The rest of
- * the body is stepped over without being trusted: whatever does not fit (or any other op) is
- * decoded whole by cs_request_decode instead, and a slice that does not decode is
- * CS_PERR_INTERNAL (its message names claims from the slice's first). With lo == hi == 0
- * no claim is decoded: the broker's read of a batch it leaves to the workers. */
+ * the body is stepped over without being trusted: whatever does not fit, any other op, and a
+ * slice that does not decode are decoded whole by cs_request_decode instead, so an error is
+ * the one the whole decode gives. With lo == hi == 0 no claim is decoded: the broker's read
+ * of a batch it leaves to the workers. */
 cs_proto_err_t cs_request_decode_part(cs_request_t *req, const void *body, size_t len,
                                       uint32_t lo, uint32_t hi, cs_error_t *err);
 

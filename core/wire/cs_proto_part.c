@@ -140,11 +140,11 @@ cs_proto_err_t cs_request_decode_part(cs_request_t *req, const void *body, size_
         return CS_PERR_INTERNAL;
     }
     cs_proto_err_t e = cs_request_decode(req, part, n, err);
-    if (e == CS_PERR_NONE && req->op != CS_OP_CLAIMS) {
-        return cs_request_decode(req, body, len, err); /* a "claims" key of another op */
-    }
-    if (e != CS_PERR_NONE) {
-        return CS_PERR_INTERNAL; /* the broker decoded it: only a corrupt hand-over gets here */
+    if (e != CS_PERR_NONE || req->op != CS_OP_CLAIMS) {
+        /* a bad claim of the slice, a "claims" key of another op, or an error whose message
+         * names an offset in the rewritten body: the whole decode says it as it always did */
+        cs_request_release(req);
+        return cs_request_decode(req, body, len, err);
     }
     return s_place(req, clo, chi, s.n, err);
 }
