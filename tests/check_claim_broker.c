@@ -291,6 +291,20 @@ END_TEST
  * two workers together are, byte for byte, the answers of one worker answering them whole,
  * a failing claim in its place; and a worker's kept claim state (cs_claim.h) is dropped when
  * an edit set is published: the next claim reads the new one. */
+/* 1 if the file at path holds text on a line, 0 if not; fails the test if it is unreadable. */
+static int s_log_says(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "cannot read %s", path);
+    char line[1024];
+    int found = 0;
+    while (!found && fgets(line, sizeof line, f)) {
+        found = strstr(line, text) != NULL;
+    }
+    fclose(f);
+    return found;
+}
+
 START_TEST(test_claims_in_slices)
 {
     SKIP_UNLESS();
@@ -299,7 +313,7 @@ START_TEST(test_claims_in_slices)
     const char *whole[] = {"--workers", "1", NULL};
     ck_assert_int_eq(cs_daemon_start(&one, whole), 0);
     s_load_data(&one);
-    const char *sliced[] = {"--workers", "2", NULL};
+    const char *sliced[] = {"--workers", "2", "--log-level", "info", NULL};
     cs_daemon_t two;
     memset(&two, 0, sizeof two);
     ck_assert_int_eq(cs_daemon_start(&two, sliced), 0);
@@ -319,6 +333,33 @@ START_TEST(test_claims_in_slices)
         ck_assert_msg(r != NULL, "%u claims: %s", sizes[k], why);
         ck_assert_uint_eq(cs_obj_get(r, "results")->via.array.size, sizes[k]);
     }
+    /* the slices were answered as slices: none was refused and the batch answered whole */
+    ck_assert_int_eq(s_log_says(two.log, "slices disagree"), 0);
+    /* a bad claim in a long batch: the workers decode the claims of their slices, and the
+     * batch gets the error the broker of one worker gives */
+    msgpack_sbuffer_clear(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 2);
+    cs_tpack_kv(&pk, "op", "claims");
+    cs_tpack_str(&pk, "claims");
+    msgpack_pack_array(&pk, 64);
+    for (uint32_t i = 0; i < 64; i++) {
+        static const char *const ok[] = {"E11.9"};
+        msgpack_pack_map(&pk, i == 40 ? 2 : 4);
+        if (i == 40) {
+            cs_tpack_kv(&pk, "date", "2021-03-01");
+            cs_tpack_kv(&pk, "diagnoses", "E11.9");
+        } else {
+            s_pack_claim_keys(&pk, "2021-03-01", ok, 1, NULL, "X");
+        }
+    }
+    char why[128], msg[256];
+    const msgpack_object *bad = cs_tclient_same_answer(a, b, sb.data, sb.size, why,
+                                                       sizeof why);
+    ck_assert_msg(bad != NULL, "a bad claim: %s", why);
+    cs_obj_cstr(cs_obj_get(cs_obj_get(bad, "error"), "message"), msg, sizeof msg);
+    ck_assert_msg(strstr(msg, "claims[40]: \"diagnoses\"") == msg, "%s", msg);
     msgpack_sbuffer_destroy(&sb);
     /* the poa edit: skipped while no poa-exempt set is in effect, then answered */
     static const char *const dx[] = {"E10.9", "E11.9"};

@@ -168,7 +168,16 @@ static cs_proto_err_t s_dispatch(s_broker_t *b, const void *body, size_t len, in
     cs_request_t *req = &b->req;
     cs_error_t err;
     cs_error_clear(&err);
-    cs_proto_err_t e = cs_request_decode(req, body, len, &err);
+    /* A claims batch for the workers leaves its claims to them: each decodes its slice's
+     * (cs_request_decode_part), and a batch with a bad claim is answered whole, the same
+     * error. Any other request decodes whole, as does one the broker must answer itself. */
+    int lazy = !is_admin && b->workers;
+    cs_proto_err_t e = lazy ? cs_request_decode_part(req, body, len, 0, 0, &err)
+                            : cs_request_decode(req, body, len, &err);
+    if (lazy && e == CS_PERR_NONE && b->peer && cs_peer_over(b->peers, b->peer)) {
+        cs_request_release(req); /* refused busy unless a claim is bad: that comes first */
+        e = cs_request_decode(req, body, len, &err);
+    }
     *op_out = req->op;
     if (e != CS_PERR_NONE) {
         cs_reply_error(out, req, e, err.msg[0] ? err.msg : "malformed request");

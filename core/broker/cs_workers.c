@@ -81,7 +81,9 @@ static cs_worker_meta_t s_answer(s_worker_t *wk, cs_request_t *req,
     cs_error_t err;
     cs_error_clear(&err);
     uint64_t snapshot = 0;
-    cs_proto_err_t e = cs_request_decode(req, body, len, &err);
+    /* a slice unpacks and decodes its own claims only (the broker checked them all) */
+    cs_proto_err_t e = part ? cs_request_decode_part(req, body, len, part->lo, part->hi, &err)
+                            : cs_request_decode(req, body, len, &err);
     if (e != CS_PERR_NONE) {
         /* the broker decoded it before handing it over: only a corrupt hand-over gets here */
         cs_reply_error(w, req, e, err.msg[0] ? err.msg : "malformed request");

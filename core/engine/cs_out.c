@@ -72,33 +72,6 @@ void cs_out_strn(cs_out_t *o, const char *s, size_t n)
     o->ops->str(o, n ? s : "", n);
 }
 
-void cs_out_cstr(cs_out_t *o, const char *s)
-{
-    if (s == NULL) {
-        o->ops->nil(o);
-        return;
-    }
-    cs_out_strn(o, s, strlen(s));
-}
-
-void cs_out_kv_str(cs_out_t *o, const char *key, const char *val)
-{
-    cs_out_cstr(o, key);
-    cs_out_cstr(o, val);
-}
-
-void cs_out_kv_int(cs_out_t *o, const char *key, int64_t val)
-{
-    cs_out_cstr(o, key);
-    o->ops->i64(o, val);
-}
-
-void cs_out_kv_bool(cs_out_t *o, const char *key, int val)
-{
-    cs_out_cstr(o, key);
-    o->ops->boolean(o, val);
-}
-
 void cs_reply_begin(cs_out_t *o, const cs_request_t *req, int ok, uint32_t n_keys)
 {
     int has_id = req != NULL && req->has_id;

@@ -22,6 +22,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "engine/cs_request.h"
 #include "store/cs_entry.h"
@@ -114,12 +115,34 @@ static inline void cs_out_hit(cs_out_t *o, const cs_hit_t *h) { o->ops->hit(o, h
 
 /* A str (repaired to UTF-8 when it is not); s NULL writes "". */
 void cs_out_strn(cs_out_t *o, const char *s, size_t n);
-/* A NUL-terminated str; NULL writes nil. */
-void cs_out_cstr(cs_out_t *o, const char *s);
+/* A NUL-terminated str; NULL writes nil. Inline, as are the kv writers below, so that the
+ * length of a literal (most keys) is known when compiled: a claims batch writes hundreds of
+ * keys a claim. */
+static inline void cs_out_cstr(cs_out_t *o, const char *s)
+{
+    if (s == NULL) {
+        o->ops->nil(o);
+        return;
+    }
+    cs_out_strn(o, s, strlen(s));
+}
 static inline void cs_out_span(cs_out_t *o, cs_span_t s) { cs_out_strn(o, s.ptr, s.len); }
-void cs_out_kv_str(cs_out_t *o, const char *key, const char *val); /* val NULL: nil */
-void cs_out_kv_int(cs_out_t *o, const char *key, int64_t val);
-void cs_out_kv_bool(cs_out_t *o, const char *key, int val);
+/* val NULL: nil */
+static inline void cs_out_kv_str(cs_out_t *o, const char *key, const char *val)
+{
+    cs_out_cstr(o, key);
+    cs_out_cstr(o, val);
+}
+static inline void cs_out_kv_int(cs_out_t *o, const char *key, int64_t val)
+{
+    cs_out_cstr(o, key);
+    o->ops->i64(o, val);
+}
+static inline void cs_out_kv_bool(cs_out_t *o, const char *key, int val)
+{
+    cs_out_cstr(o, key);
+    o->ops->boolean(o, val);
+}
 
 /* Begin a reply map of n_keys keys *besides* "ok" and "id": writes the map (counting "id"
  * when req has one), "ok": ok, and "id". */

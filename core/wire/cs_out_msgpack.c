@@ -25,6 +25,17 @@ static void s_array(cs_out_t *o, uint32_t n)
 
 static void s_str(cs_out_t *o, const char *s, size_t n)
 {
+    if (n < 32) {
+        /* a fixstr (keys, codes, most values): its header and bytes in one write */
+        msgpack_packer *pk = s_pk(o);
+        char buf[32];
+        buf[0] = (char)(0xa0u | (unsigned)n);
+        if (n > 0) {
+            memcpy(buf + 1, s, n);
+        }
+        pk->callback(pk->data, buf, n + 1);
+        return;
+    }
     msgpack_pack_str(s_pk(o), n);
     if (n > 0) {
         msgpack_pack_str_body(s_pk(o), s, n);

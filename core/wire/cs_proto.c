@@ -179,6 +179,57 @@ int cs_proto_prescan(const void *body, size_t len, cs_error_t *err)
     return CS_OK;
 }
 
+/* ---- raw walking (wire/cs_proto_part.c) ---------------------------------------------------- */
+
+int cs_proto_raw_head(const void *body, size_t len, size_t pos, cs_proto_raw_t *out)
+{
+    const unsigned char *p = body;
+    if (pos >= len) {
+        return 0;
+    }
+    unsigned char b = p[pos];
+    s_head_t h = s_classify(b);
+    if (h.kind == S_RESERVED || h.hdr > len - pos) {
+        return 0;
+    }
+    out->n = h.lenb ? s_be(p + pos + 1, h.lenb) : h.fixed;
+    out->data = pos + h.hdr;
+    out->kind = h.kind == S_MAP     ? CS_RAW_MAP
+                : h.kind == S_ARRAY ? CS_RAW_ARRAY
+                : (b >= 0xa0 && b <= 0xbf) || (b >= 0xd9 && b <= 0xdb) ? CS_RAW_STR
+                                                                      : CS_RAW_OTHER;
+    return out->kind != CS_RAW_STR || out->n <= len - out->data;
+}
+
+size_t cs_proto_raw_skip(const void *body, size_t len, size_t pos)
+{
+    const unsigned char *p = body;
+    uint64_t pending = 1; /* objects still to step over; each takes a byte at least */
+    while (pending > 0) {
+        if (pos >= len) {
+            return 0;
+        }
+        s_head_t h = s_classify(p[pos]);
+        if (h.kind == S_RESERVED || h.hdr > len - pos) {
+            return 0;
+        }
+        uint32_t n = h.lenb ? s_be(p + pos + 1, h.lenb) : h.fixed;
+        pos += h.hdr;
+        pending--;
+        if (h.kind == S_MAP || h.kind == S_ARRAY) {
+            pending += h.kind == S_MAP ? (uint64_t)n * 2 : n;
+        } else if (n > len - pos) {
+            return 0;
+        } else {
+            pos += n; /* a scalar's or a blob's payload (an ext's type byte is in hdr) */
+        }
+        if (pending > len - pos) {
+            return 0;
+        }
+    }
+    return pos;
+}
+
 /* ---- request decoding --------------------------------------------------------------------- */
 
 /* A printable, bounded copy of s[0..n) for messages: control and non-ASCII bytes become '?'. */

@@ -39,6 +39,34 @@ void cs_request_init_reusable(cs_request_t *req);
 cs_proto_err_t cs_request_decode(cs_request_t *req, const void *body, size_t len,
                                  cs_error_t *err);
 
+/* As cs_request_decode, for a worker answering one slice of a long request the broker has
+ * decoded already (cs_engine_part): lo and hi are the slice's units (cs_op_slice_units). Of a
+ * claims request only claims [lo, hi) of its units are unpacked and decoded: req->claims still
+ * holds n_claims claims, the others zeroed, for the answer reads only its slice's. The rest of
+ * the body is stepped over without being trusted: whatever does not fit, any other op, and a
+ * slice that does not decode are decoded whole by cs_request_decode instead, so an error is
+ * the one the whole decode gives. With lo == hi == 0 no claim is decoded: the broker's read
+ * of a batch it leaves to the workers. */
+cs_proto_err_t cs_request_decode_part(cs_request_t *req, const void *body, size_t len,
+                                      uint32_t lo, uint32_t hi, cs_error_t *err);
+
+/* ---- raw walking, for cs_request_decode_part: bounds-checked reads of a msgpack body that
+ * need no pre-scan (no allocation, no recursion) ---- */
+enum { CS_RAW_OTHER, CS_RAW_STR, CS_RAW_ARRAY, CS_RAW_MAP };
+typedef struct cs_proto_raw {
+    int kind;    /* CS_RAW_* */
+    uint32_t n;  /* a map's entries, an array's elements, a str's bytes; else unspecified */
+    size_t data; /* the offset just past the header (a str's bytes, a container's first) */
+} cs_proto_raw_t;
+
+/* The header of the object at offset pos of body (len bytes) into *out: 1, or 0 when it is
+ * a reserved byte, its header runs past len, or it is a str whose bytes do. */
+int cs_proto_raw_head(const void *body, size_t len, size_t pos, cs_proto_raw_t *out);
+
+/* The offset just past the one object (with all it holds) at offset pos of body, or 0 when
+ * it does not fit in len bytes. */
+size_t cs_proto_raw_skip(const void *body, size_t len, size_t pos);
+
 /* Free what a decode allocated (for a reusable request: all but the kept chunk); req can be
  * decoded again afterwards. */
 void cs_request_release(cs_request_t *req);

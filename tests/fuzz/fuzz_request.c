@@ -5,6 +5,7 @@
 #include <msgpack.h>
 
 #include "engine/cs_claim.h"
+#include "engine/cs_op.h"
 #include "util/cs_date.h"
 #include "wire/cs_out_msgpack.h"
 #include "wire/cs_proto.h"
@@ -102,6 +103,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sink += (unsigned)sb.size;
     msgpack_sbuffer_destroy(&sb);
     cs_request_release(&req);
+    /* a worker's slice of it (claims [1, 3)), and the broker's read without claims: the
+     * body stepped over raw before it is decoded */
+    static const uint32_t slices[][2] = {{CS_OP_CLAIM_UNITS, 3 * CS_OP_CLAIM_UNITS}, {0, 0}};
+    for (size_t k = 0; k < 2; k++) {
+        if (cs_request_decode_part(&req, data, size, slices[k][0], slices[k][1], &err) ==
+            CS_PERR_NONE) {
+            sink += s_touch_claims(&req) + (unsigned)req.n_claims;
+        }
+        cs_request_release(&req);
+    }
     (void)sink;
     return 0;
 }
