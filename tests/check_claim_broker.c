@@ -313,7 +313,7 @@ START_TEST(test_claims_in_slices)
     const char *whole[] = {"--workers", "1", NULL};
     ck_assert_int_eq(cs_daemon_start(&one, whole), 0);
     s_load_data(&one);
-    const char *sliced[] = {"--workers", "2", "--log-level", "info", NULL};
+    const char *sliced[] = {"--workers", "2", "--log-level", "debug", NULL};
     cs_daemon_t two;
     memset(&two, 0, sizeof two);
     ck_assert_int_eq(cs_daemon_start(&two, sliced), 0);
