@@ -344,6 +344,11 @@ static const msgpack_object *s_recv_reply(bench_conn_t *c)
     return s_recv_reply_flags(c, 0);
 }
 
+const msgpack_object *bench_recv(bench_conn_t *c)
+{
+    return s_recv_reply_flags(c, 0);
+}
+
 const msgpack_object *bench_call(bench_conn_t *c, const void *body, size_t len)
 {
     if (!body) {

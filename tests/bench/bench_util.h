@@ -82,6 +82,9 @@ void bench_conn_close(bench_conn_t *c);
 /* Send body (or c->sb when body is NULL), wait for the reply and decode it. NULL on timeout
  * or garbage. The reply is valid until the next call. */
 const msgpack_object *bench_call(bench_conn_t *c, const void *body, size_t len);
+/* Wait for the next reply on c (a DEALER with requests in flight) and decode it, as
+ * bench_call does. */
+const msgpack_object *bench_recv(bench_conn_t *c);
 /* Wait (up to timeout_ms) until the broker answers ping. 0 or -1. */
 int bench_wait_ping(bench_conn_t *c, int timeout_ms);
 /* Load files through the admin endpoint and wait; the job's seconds, or -1. */
