@@ -361,6 +361,18 @@ const char *cs_client_strerror(int status)
     }
 }
 
+int csc_wait(cs_client_t *c, int blocked, int64_t deadline)
+{
+    int64_t wait = deadline - csc_now_ms();
+    zmq_pollitem_t item = {.socket = c->sock,
+                           .events = (short)(ZMQ_POLLIN | (blocked ? ZMQ_POLLOUT : 0))};
+    int pr = zmq_poll(&item, 1, wait > 0 ? (long)wait : 0);
+    if (pr < 0 && errno != EINTR) {
+        return csc_fail(&c->last, CS_CLIENT_EIO, "cannot poll: %s", zmq_strerror(errno));
+    }
+    return pr > 0 && (item.revents & ZMQ_POLLIN);
+}
+
 int csc_fail(cs_client_error_t *err, int status, const char *fmt, ...)
 {
     if (err) {
@@ -779,14 +791,11 @@ static int s_run(cs_client_t *c, const csc_req_t *reqs, csc_slot_t *slots, size_
                       ? s_spin(c, reqs, slots, n, base, &in_flight)
                       : 0;
         if (got == 0) {
-            int64_t wait = deadline - csc_now_ms();
-            zmq_pollitem_t item = {.socket = c->sock,
-                                   .events = (short)(ZMQ_POLLIN | (blocked ? ZMQ_POLLOUT : 0))};
-            int pr = zmq_poll(&item, 1, wait > 0 ? (long)wait : 0);
-            if (pr < 0 && errno != EINTR) {
-                return csc_fail(&c->last, CS_CLIENT_EIO, "cannot poll: %s", zmq_strerror(errno));
+            int w = csc_wait(c, blocked, deadline);
+            if (w < 0) {
+                return w;
             }
-            if (pr > 0 && (item.revents & ZMQ_POLLIN)) {
+            if (w > 0) {
                 got = s_drain(c, reqs, slots, n, base, &in_flight);
             }
         }

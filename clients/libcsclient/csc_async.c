@@ -369,14 +369,11 @@ static int s_pump(cs_client_t *c, const cs_client_call_t *call)
         if (blocked < 0) {
             return blocked;
         }
-        int64_t wait = deadline - csc_now_ms();
-        zmq_pollitem_t item = {.socket = c->sock,
-                               .events = (short)(ZMQ_POLLIN | (blocked ? ZMQ_POLLOUT : 0))};
-        int pr = zmq_poll(&item, 1, wait > 0 ? (long)wait : 0);
-        if (pr < 0 && errno != EINTR) {
-            return csc_fail(&c->last, CS_CLIENT_EIO, "cannot poll: %s", zmq_strerror(errno));
+        int w = csc_wait(c, blocked, deadline);
+        if (w < 0) {
+            return w;
         }
-        if (pr > 0 && (item.revents & ZMQ_POLLIN)) {
+        if (w > 0) {
             int got = s_drain(c);
             if (got < 0) {
                 return got;

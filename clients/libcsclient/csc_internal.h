@@ -105,6 +105,9 @@ int csc_fail(cs_client_error_t *err, int status, const char *fmt, ...)
 int64_t csc_now_ms(void);
 /* A fresh DEALER on c->sock, connected to every endpoint. */
 int csc_open(cs_client_t *c, cs_client_error_t *err);
+/* Wait until c->sock has a reply (or, when blocked, room to send) or deadline (csc_now_ms's
+ * clock) passes: 1 when a reply waits, 0 when none does, or CS_CLIENT_EIO (c->last filled). */
+int csc_wait(cs_client_t *c, int blocked, int64_t deadline);
 /* Send req with id: 0, 1 when the socket cannot take it now, or a negative status. */
 int csc_send(cs_client_t *c, const csc_req_t *req, uint64_t id);
 /* Receive one reply without waiting: 1 with *frame holding its body and *u that body decoded
