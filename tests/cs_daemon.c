@@ -61,6 +61,13 @@ int cs_daemon_start(cs_daemon_t *d, const char *const *extra_args)
     const char *argv[32] = {exe, "--db", d->db, "--listen", d->query_ep, "--admin",
                             d->admin_ep};
     int argc = 7;
+    /* CS_TEST_FRONT=direct runs every test daemon with the broker's own front (an explicit
+     * --front among extra_args comes later and wins) */
+    const char *front = getenv("CS_TEST_FRONT");
+    if (front && *front) {
+        argv[argc++] = "--front";
+        argv[argc++] = front;
+    }
     for (int i = 0; extra_args && extra_args[i] && argc < 30; i++) {
         argv[argc++] = extra_args[i];
     }

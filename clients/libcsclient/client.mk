@@ -46,7 +46,7 @@ $(CSCLIENT_EXAMPLE): $(BUILD)/obj/$(CSCLIENT_DIR)/example.o $(CSCLIENT_A)
 
 # tests/check_csclient.c and check_csclient_async.c test the library inside the one Check binary.
 $(BUILD)/obj/tests/check_csclient.o $(BUILD)/obj/tests/check_csclient_async.o \
-    $(BUILD)/obj/tests/check_spin.o: \
+    $(BUILD)/obj/tests/check_spin.o $(BUILD)/obj/tests/check_zmtp_front.o: \
     CPPFLAGS += -I$(CSCLIENT_DIR)
 $(CHECK_BIN): $(CSCLIENT_OBJ)
 

@@ -37,6 +37,7 @@ static void s_usage(FILE *f)
             "                [--max-codes N] [--max-search-limit N] [--index-mib N]\n"
             "                [--max-peer-bytes BYTES] [--max-connections N]\n"
             "                [--spin-us N] [--io-threads N] [--io-affinity any|same|apart]\n"
+            "                [--front zmq|direct] [--handshake-ms N]\n"
             "                [--curve-secret FILE [--curve-clients PATH]]\n"
             "                [--log-level error|warning|notice|info|debug]\n"
             "       codesetd --curve-keygen FILE\n"
@@ -61,6 +62,11 @@ static void s_usage(FILE *f)
             "  --io-threads N   ZeroMQ I/O threads (default 1)\n"
             "  --io-affinity any|same|apart  the I/O threads on the serving thread's CPU\n"
             "                   (both pinned), off it, or where the scheduler puts them\n"
+            "  --front zmq|direct  who serves the tcp:// and ipc:// query endpoints: ZeroMQ's\n"
+            "                   I/O thread (default), or the serving thread itself (not\n"
+            "                   with --curve-secret)\n"
+            "  --handshake-ms N time a direct-front connection has for its ZMTP handshake\n"
+            "                   (default 30000)\n"
             "  --curve-secret FILE   CURVE on every tcp endpoint with this secret key\n"
             "                   (a file of mode 0600); ipc endpoints keep file permissions\n"
             "  --curve-clients PATH  only these client public keys may connect over tcp\n"
@@ -135,6 +141,7 @@ static const s_num_opt_t s_num_opts[] = {
     {'N', "max-connections", 1, 1 << 24, "a number from 1 to 16777216"},
     {'s', "spin-us", 0, 10000, "microseconds from 0 to 10000"},
     {'i', "io-threads", 1, 16, "a number from 1 to 16"},
+    {'H', "handshake-ms", 1, 3600000, "milliseconds from 1 to 3600000"},
 };
 
 /* Store numeric option id's value v in cfg. */
@@ -150,6 +157,7 @@ static void s_set_num(cs_broker_config_t *cfg, int id, long long v)
     case 'P': cfg->max_peer_bytes = (uint64_t)v; break;
     case 's': cfg->spin_us = v == 0 ? -1 : (int)v; break;
     case 'i': cfg->io_threads = (int)v; break;
+    case 'H': cfg->handshake_ms = (int)v; break;
     default: cfg->max_connections = (size_t)v; break;
     }
 }
@@ -199,6 +207,12 @@ static int s_other_option(cs_broker_config_t *cfg, int c, const char *arg, char 
                                                          : CS_BROKER_IO_APART;
         return -1;
     case 'A': cfg->curve_clients = arg; return -1;
+    case 'F':
+        if (strcmp(arg, "zmq") && strcmp(arg, "direct")) {
+            return s_fail("--front is zmq or direct, not '%s'", arg);
+        }
+        cfg->front = arg[0] == 'd' ? CS_BROKER_FRONT_DIRECT : CS_BROKER_FRONT_ZMQ;
+        return -1;
     case 'G': {
         cs_error_t kerr;
         cs_error_clear(&kerr);
@@ -245,6 +259,8 @@ static int s_parse(int argc, char **argv, cs_broker_config_t *cfg, char *admin,
         {"spin-us", required_argument, NULL, 's'},
         {"io-threads", required_argument, NULL, 'i'},
         {"io-affinity", required_argument, NULL, 'f'},
+        {"front", required_argument, NULL, 'F'},
+        {"handshake-ms", required_argument, NULL, 'H'},
         {"curve-secret", required_argument, NULL, 'K'},
         {"curve-clients", required_argument, NULL, 'A'},
         {"curve-keygen", required_argument, NULL, 'G'},

@@ -21,6 +21,7 @@
 #include "broker/cs_stats.h"
 #include "broker/cs_verify.h"
 #include "broker/cs_workers.h"
+#include "broker/cs_zmtp_front.h"
 #include "engine/cs_op.h"
 #include "engine/cs_query.h"
 #include "load/cs_load.h"
@@ -55,7 +56,7 @@
 #define S_FORWARD ((cs_proto_err_t)-1)
 
 /* The sockets the loop serves, in the order it serves them. */
-enum { S_FRONT, S_ADMIN, S_WORKERS, S_ZAP, S_CONNS, S_N };
+enum { S_FRONT, S_ADMIN, S_WORKERS, S_ZAP, S_CONNS, S_DIRECT, S_N };
 
 /* The loop polls the sockets' ZMQ_FD descriptors itself rather than calling zmq_poll: every
  * zmq_poll asks each socket for ZMQ_EVENTS twice, and each ask is a getpid() and a poll()
@@ -73,6 +74,7 @@ typedef struct s_broker {
     const cs_broker_config_t *cfg;
     void *zctx;                 /* the one ZeroMQ context */
     void *front;                /* query ROUTER */
+    cs_zfront_t *direct;        /* the query endpoints the loop serves itself, or NULL */
     void *admin;                /* admin ROUTER */
     cs_store_t *store;
     cs_plugin_host_t *plugins;
@@ -127,9 +129,13 @@ cs_proto_err_t cs_op_stats(cs_op_ctx_t *ctx, const cs_request_t *req, cs_out_t *
     cs_stats_write(&b->stats, out);
     cs_out_cstr(out, "connections");
     cs_out_map(out, 6);
-    cs_out_kv_int(out, "open", (int64_t)cs_conncap_open(b->conncap));
+    /* both fronts together; each has the same cap */
+    size_t open = cs_conncap_open(b->conncap) + (b->direct ? cs_zfront_open(b->direct) : 0);
+    uint64_t refused = cs_conncap_refused(b->conncap) +
+                       (b->direct ? cs_zfront_refused(b->direct) : 0);
+    cs_out_kv_int(out, "open", (int64_t)open);
     cs_out_kv_int(out, "max", (int64_t)cs_conncap_max(b->conncap));
-    cs_out_kv_int(out, "refused", (int64_t)cs_conncap_refused(b->conncap));
+    cs_out_kv_int(out, "refused", (int64_t)refused);
     cs_out_kv_int(out, "busy", (int64_t)b->refused);
     cs_out_kv_int(out, "dropped", (int64_t)b->dropped);
     cs_out_kv_int(out, "waiting", (int64_t)cs_peers_waiting(b->peers));
@@ -220,12 +226,37 @@ static cs_proto_err_t s_dispatch(s_broker_t *b, const void *body, size_t len, in
     return e;
 }
 
+/* A reply to a connection of the direct front (as s_send_reply's arguments, peer aside: the
+ * front charges its connections itself). */
+static void s_send_direct(s_broker_t *b, zmq_msg_t *env, int n_env, void *buf, size_t len)
+{
+    cs_zframe_t fr[CS_MAX_FRAMES];
+    int n = n_env < CS_MAX_FRAMES ? n_env : CS_MAX_FRAMES;
+    for (int i = 0; i < n; i++) {
+        fr[i] = (cs_zframe_t){zmq_msg_data(&env[i]), zmq_msg_size(&env[i])};
+    }
+    if (!buf || cs_zfront_send(b->direct, fr, n, buf, len) != 0) {
+        b->dropped++; /* the connection left, or out of memory */
+    }
+    if (buf) {
+        cs_replypool_put_back(b->replies, buf);
+    }
+    for (int i = 0; i < n_env; i++) {
+        zmq_msg_close(&env[i]);
+    }
+}
+
 /* Send a reply: the envelope frames (taken) and len bytes in buf (a buffer taken from the
  * reply pool, or NULL when none could be had), charged to peer until ZeroMQ frees it. A reply
  * the client cannot take (it left, or its queue is full) is counted as dropped. */
 static void s_send_reply(s_broker_t *b, void *sock, zmq_msg_t *env, int n_env, void *buf,
                          size_t len, cs_peer_t *peer)
 {
+    if (b->direct && sock == b->front && n_env > 0 &&
+        cs_zfront_owns(zmq_msg_data(&env[0]), zmq_msg_size(&env[0]))) {
+        s_send_direct(b, env, n_env, buf, len);
+        return;
+    }
     int i = 0;
     while (buf && i < n_env && zmq_msg_send(&env[i], sock, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0) {
         i++;
@@ -456,6 +487,30 @@ static void s_hand_over(s_broker_t *b, zmq_msg_t *frames, int n)
     }
 }
 
+#define S_TOO_MANY_FRAMES "too many frames: a request is an envelope and one body"
+
+/* Answer a request into b->out: of the connection of routing identity id (id_len bytes) on
+ * the query endpoint, or of the admin endpoint. A request refused before it is read (too
+ * many frames) is answered bad_request with refuse. S_FORWARD when it is left to the
+ * workers. */
+static cs_proto_err_t s_answer(s_broker_t *b, const void *id, size_t id_len, const void *body,
+                               size_t len, const char *refuse, int is_admin, uint64_t t0,
+                               cs_op_t *op)
+{
+    b->peer = is_admin ? NULL : cs_peers_get(b->peers, id, id_len);
+    if (b->peer != b->last_peer) {
+        b->last_peer = b->peer;
+        b->mixed_ns = t0;
+    }
+    cs_out_t *out = s_reply_start(b);
+    *op = CS_OP_UNKNOWN;
+    if (refuse) {
+        cs_reply_error(out, NULL, CS_PERR_BAD_REQUEST, refuse);
+        return CS_PERR_BAD_REQUEST;
+    }
+    return s_dispatch(b, body, len, is_admin, out, op);
+}
+
 /* Receive one request (all its frames), answer it, send the reply with the envelope.
  * Returns 0 when no request was waiting (the socket had nothing to read), else 1. */
 static int s_serve_one(s_broker_t *b, void *sock, int is_admin)
@@ -471,27 +526,22 @@ static int s_serve_one(s_broker_t *b, void *sock, int is_admin)
         return n > 0;
     }
     uint64_t t0 = s_now_ns();
-    /* the connection, by its routing identity (the first frame), on the query endpoint */
-    b->peer = is_admin ? NULL : cs_peers_get(b->peers, zmq_msg_data(&frames[0]),
-                                             zmq_msg_size(&frames[0]));
-    if (b->peer != b->last_peer) {
-        b->last_peer = b->peer;
-        b->mixed_ns = t0;
-    }
-    cs_out_t *out = s_reply_start(b);
-    cs_op_t op = CS_OP_UNKNOWN;
-    cs_proto_err_t e;
-    if (overflow) {
-        e = CS_PERR_BAD_REQUEST;
-        cs_reply_error(out, NULL, e, "too many frames: a request is an envelope and one body");
-    } else {
-        zmq_msg_t *body = &frames[n - 1];
-        e = s_dispatch(b, zmq_msg_data(body), zmq_msg_size(body), is_admin, out, &op);
-        if (e == S_FORWARD) {
-            s_hand_over(b, frames, n);
-            b->peer = NULL;
-            return 1;
-        }
+    const void *id = zmq_msg_data(&frames[0]);
+    size_t id_len = zmq_msg_size(&frames[0]);
+    /* with both fronts, a libzmq peer that picked an identity of the direct front's kind
+     * could have a worker's answer meant for it go to a direct connection */
+    const char *refuse = overflow ? S_TOO_MANY_FRAMES
+                         : !is_admin && b->direct && cs_zfront_owns(id, id_len)
+                             ? "this routing identity is reserved: pick another"
+                             : NULL;
+    cs_op_t op;
+    zmq_msg_t *body = &frames[n - 1];
+    cs_proto_err_t e = s_answer(b, id, id_len, zmq_msg_data(body), zmq_msg_size(body), refuse,
+                                is_admin, t0, &op);
+    if (e == S_FORWARD) {
+        s_hand_over(b, frames, n);
+        b->peer = NULL;
+        return 1;
     }
     zmq_msg_close(&frames[n - 1]);
     void *buf = s_reply_copy(b, b->out.data, b->out.size);
@@ -499,6 +549,41 @@ static int s_serve_one(s_broker_t *b, void *sock, int is_admin)
     b->peer = NULL;
     cs_stats_record(&b->stats, op, e, s_now_ns() - t0);
     return 1;
+}
+
+/* A request from a connection of the direct front (cs_zfront_request_fn): answered as
+ * s_serve_one answers one; a slow one goes to the workers as a copy of its frames. */
+static void s_serve_direct(void *arg, const cs_zframe_t *fr, int n, int overflow)
+{
+    s_broker_t *b = arg;
+    uint64_t t0 = s_now_ns();
+    cs_op_t op;
+    cs_proto_err_t e = s_answer(b, fr[0].data, fr[0].len, fr[n - 1].data, fr[n - 1].len,
+                                overflow ? S_TOO_MANY_FRAMES : NULL, 0, t0, &op);
+    if (e != S_FORWARD) {
+        if (cs_zfront_send(b->direct, fr, n - 1, b->out.data, b->out.size) != 0) {
+            b->dropped++;
+        }
+        cs_stats_record(&b->stats, op, e, s_now_ns() - t0);
+        b->peer = NULL;
+        return;
+    }
+    zmq_msg_t frames[CS_MAX_FRAMES];
+    int made = 0;
+    while (made < n && zmq_msg_init_size(&frames[made], fr[made].len) == 0) {
+        memcpy(zmq_msg_data(&frames[made]), fr[made].data, fr[made].len);
+        made++;
+    }
+    if (made == n) {
+        s_hand_over(b, frames, n);
+    } else {
+        CS_WARN("out of memory handing a request to the workers: dropped");
+        b->dropped++;
+        for (int i = 0; i < made; i++) {
+            zmq_msg_close(&frames[i]);
+        }
+    }
+    b->peer = NULL;
 }
 
 /* ---- set-up and the loop ---- */
@@ -725,6 +810,32 @@ static int s_start_serving(s_broker_t *b, cs_error_t *err)
     return CS_OK;
 }
 
+/* The direct front (--front direct), capped at conns connections: not with CURVE, whose
+ * handshake only libzmq does. */
+static int s_start_direct(s_broker_t *b, size_t conns, cs_error_t *err)
+{
+    const cs_broker_config_t *cfg = b->cfg;
+    if (cfg->front != CS_BROKER_FRONT_DIRECT) {
+        return CS_OK;
+    }
+    if (b->curve) {
+        CS_NOTICE("--front direct: CURVE is on, so ZeroMQ serves the query endpoints");
+        return CS_OK;
+    }
+    cs_zfront_config_t zc = {
+        .max_msg = cfg->max_msg,
+        .max_frames = CS_MAX_FRAMES,
+        .max_conns = conns,
+        .handshake_ms = cfg->handshake_ms > 0 ? cfg->handshake_ms : CS_BROKER_HANDSHAKE_MS,
+        .peers = b->peers,
+        .peer_bytes = b->cfg_peer_bytes,
+        .on_request = s_serve_direct,
+        .arg = b,
+    };
+    b->direct = cs_zfront_new(&zc, err);
+    return b->direct ? CS_OK : err->code;
+}
+
 /* The query socket, its connection cap and its endpoints. */
 static int s_bind_front(s_broker_t *b, cs_error_t *err)
 {
@@ -744,10 +855,24 @@ static int s_bind_front(s_broker_t *b, cs_error_t *err)
     if (!b->conncap) {
         return err->code;
     }
+    if (cfg->handshake_ms > 0) {
+        zmq_setsockopt(b->front, ZMQ_HANDSHAKE_IVL, &cfg->handshake_ms, sizeof(int));
+    }
+    int rc = s_start_direct(b, conns, err);
+    if (rc != CS_OK) {
+        return rc;
+    }
     for (size_t i = 0; i < cfg->n_listen; i++) {
+        if (b->direct && cs_zfront_handles(cfg->listen[i])) {
+            rc = cs_zfront_bind(b->direct, cfg->listen[i], err);
+            if (rc != CS_OK) {
+                return rc;
+            }
+            continue;
+        }
         /* CURVE is a bind-time option: on for tcp endpoints, off for ipc ones */
         if (b->curve) {
-            int rc = cs_curve_server(b->curve, b->front, cs_curve_applies(cfg->listen[i]), err);
+            rc = cs_curve_server(b->curve, b->front, cs_curve_applies(cfg->listen[i]), err);
             if (rc != CS_OK) {
                 return rc;
             }
@@ -810,6 +935,7 @@ static int s_stop(s_broker_t *b)
         cs_workers_stop(&b->workers);
     }
     cs_conncap_destroy(&b->conncap); /* before the socket it monitors */
+    cs_zfront_destroy(&b->direct);
     if (b->front) {
         zmq_close(b->front);
     }
@@ -849,7 +975,7 @@ static void s_loop_init(s_broker_t *b, s_loop_t *l)
 {
     memset(l, 0, sizeof *l);
     void *socks[S_N] = {b->front, b->admin, b->workers ? cs_workers_sock(b->workers) : NULL,
-                        cs_curve_zap_socket(b->curve), cs_conncap_socket(b->conncap)};
+                        cs_curve_zap_socket(b->curve), cs_conncap_socket(b->conncap), NULL};
     for (int i = 0; i < S_N; i++) {
         l->w[i].sock = socks[i];
         l->w[i].check = socks[i] != NULL; /* anything queued before the loop starts */
@@ -859,6 +985,11 @@ static void s_loop_init(s_broker_t *b, s_loop_t *l)
             l->pfd[l->n_fds].events = POLLIN;
             l->w[i].pfd = l->n_fds++;
         }
+    }
+    if (b->direct) { /* its epoll descriptor: readable while a connection has something */
+        l->pfd[l->n_fds] = (struct pollfd){.fd = cs_zfront_fd(b->direct), .events = POLLIN};
+        l->w[S_DIRECT].pfd = l->n_fds++;
+        l->w[S_DIRECT].check = 1;
     }
 }
 
@@ -876,6 +1007,14 @@ static int s_loop_serve(s_broker_t *b, s_watch_t *w)
             served++;
         }
         w[S_FRONT].check = served == 256;
+        moved |= served > 0;
+    }
+    if (b->direct) {
+        cs_zfront_expire(b->direct);
+    }
+    if (w[S_DIRECT].check) {
+        int served = 0;
+        w[S_DIRECT].check = cs_zfront_serve(b->direct, 64, &served);
         moved |= served > 0;
     }
     if (w[S_ADMIN].check) {
@@ -903,6 +1042,9 @@ static int s_loop_serve(s_broker_t *b, s_watch_t *w)
     }
     if (w[S_ZAP].check) {
         w[S_ZAP].check = cs_curve_zap_serve(b->curve); /* handshakes wait on these */
+    }
+    if (b->direct) {
+        cs_zfront_flush(b->direct); /* the workers' answers to direct connections */
     }
     return moved;
 }
@@ -952,6 +1094,9 @@ static int s_idle(const s_broker_t *b)
 static void s_drain(s_broker_t *b, s_loop_t *l)
 {
     cs_conncap_refuse_all(b->conncap, 1);
+    if (b->direct) {
+        cs_zfront_refuse_all(b->direct, 1);
+    }
     uint64_t t0 = s_now_ns(), quiet_since = t0;
     uint64_t answered = b->stats.requests[CS_OP_LOOKUP] + b->stats.requests[CS_OP_VALIDATE];
     for (;;) {
@@ -971,6 +1116,9 @@ static void s_drain(s_broker_t *b, s_loop_t *l)
     uint64_t spent_ms = (s_now_ns() - t0) / 1000000u;
     int linger = spent_ms >= S_DRAIN_MAX_MS ? 100 : (int)(S_DRAIN_MAX_MS - spent_ms);
     zmq_setsockopt(b->front, ZMQ_LINGER, &linger, sizeof linger);
+    if (b->direct) {
+        cs_zfront_linger(b->direct, linger); /* as ZMQ_LINGER gives libzmq's */
+    }
     CS_NOTICE("drained in %llu ms: %llu lookups and validates answered meanwhile",
               (unsigned long long)spent_ms,
               (unsigned long long)(b->stats.requests[CS_OP_LOOKUP] +

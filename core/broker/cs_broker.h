@@ -53,7 +53,17 @@ typedef struct cs_broker_config {
     int io_threads;              /* ZeroMQ I/O threads (ZMQ_IO_THREADS); 0: 1 */
     int io_affinity;             /* CS_BROKER_IO_ANY (0), _SAME or _APART: where the I/O
                                   * threads run beside the loop's thread */
+    int front;                   /* CS_BROKER_FRONT_ZMQ (0): libzmq serves the query
+                                  * endpoints; _DIRECT: the loop serves their tcp:// and
+                                  * ipc:// ones itself (cs_zmtp_front.h), unless CURVE is on */
+    int handshake_ms;            /* how long a direct-front connection has to finish its
+                                  * ZMTP handshake; 0: CS_BROKER_HANDSHAKE_MS */
 } cs_broker_config_t;
+
+/* front: who serves the query endpoints. */
+enum { CS_BROKER_FRONT_ZMQ, CS_BROKER_FRONT_DIRECT };
+/* The direct front's handshake deadline by default (libzmq's ZMQ_HANDSHAKE_IVL's). */
+#define CS_BROKER_HANDSHAKE_MS 30000
 
 /* The loop's spin by default, in microseconds (cs_broker_config_t.spin_us). */
 #define CS_BROKER_SPIN_US 50
