@@ -116,8 +116,8 @@ static void s_put32(uint8_t *p, uint32_t v)
 /* Room for n more bytes in *buf (len used of *cap). 0, or -1 when out of memory. */
 static int s_reserve(uint8_t **buf, size_t len, size_t *cap, size_t n)
 {
-    if (*cap - len >= n) {
-        return 0;
+    if (*buf && *cap - len >= n) {
+        return 0; /* never NULL once asked for: frames of 0 bytes point into it too */
     }
     size_t want = *cap ? *cap : 512;
     while (want - len < n) {
@@ -145,7 +145,9 @@ static int s_out_put(cs_zfront_t *f, s_conn_t *c, const void *data, size_t n)
     if (s_reserve(&c->out, c->out_len, &c->out_cap, n) != 0) {
         return -1;
     }
-    memcpy(c->out + c->out_len, data, n);
+    if (n) {
+        memcpy(c->out + c->out_len, data, n);
+    }
     c->out_len += n;
     f->unsent += n;
     return 0;
@@ -382,11 +384,11 @@ static void s_deliver(cs_zfront_t *f, s_conn_t *c)
 static int s_frame_data(cs_zfront_t *f, s_conn_t *c, const uint8_t *p, size_t n, int last,
                         int *requests)
 {
-    if (c->dest == S_TO_SLOT) {
+    if (c->dest == S_TO_SLOT && n) {
         memcpy(c->msg + c->msg_len, p, n);
         c->msg_len += n;
         c->slot_len[c->slot] += n;
-    } else if (c->dest == S_TO_CMD) {
+    } else if (c->dest == S_TO_CMD && n) {
         memcpy(c->cmd + c->cmd_len, p, n);
         c->cmd_len += n;
     }

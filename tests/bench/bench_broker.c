@@ -60,6 +60,8 @@ static struct {
     double client_p50;       /* cs_client_lookup, synchronous, the library's defaults */
     double zmq_pipe1000;     /* the bare echo, 1,000 in flight */
     double redis_p50;        /* Redis GET round trip */
+    /* the same through a broker of --front direct (its loop serves the query endpoint) */
+    double d_lookup_p50, d_client_p50, d_pipe100, d_pipe1000, d_async100;
 } s_sum;
 
 /* The machine is shared: print the load average beside the figures it disturbs. */
@@ -441,7 +443,8 @@ static double s_pipe_section(const char *ep, const char *what, const bench_body_
 /* 100 outstanding single-code lookups through libcsclient's asynchronous calls, as an
  * application keeps them: wait for the oldest, read it, make a new one. The calls waiting
  * together go out coalesced, up to `coalesce` a batch message. */
-static double s_async_section(const char *ep, size_t window, unsigned coalesce)
+static double s_async_section(const char *ep, size_t window, unsigned coalesce,
+                              const char *who)
 {
     const char *eps[] = {ep};
     cs_client_error_t err;
@@ -480,14 +483,14 @@ static double s_async_section(const char *ep, size_t window, unsigned coalesce)
     }
     cs_client_destroy(&c);
     char what[96];
-    snprintf(what, sizeof what, "libcsclient async lookups, %zu out, %u a batch", window,
-             coalesce);
+    snprintf(what, sizeof what, "%slibcsclient async lookups, %zu out, %u a batch", who,
+             window, coalesce);
     return bench_print3(what, "lookups/s", v, RUNS);
 }
 
 /* Synchronous cs_client_lookup round trips through libcsclient, both ends with their
  * defaults (issue 19, section 2; bench_rtt sets the knobs beside each other). */
-static void s_client_section(const char *ep)
+static void s_client_section(const char *ep, const char *who, double *p50_med)
 {
     const char *eps[] = {ep};
     cs_client_error_t err;
@@ -515,7 +518,9 @@ static void s_client_section(const char *ep)
         s_lat_quantiles(s_lat, SYNC_N, runs[r]);
     }
     cs_client_destroy(&c);
-    s_quantiles("cs_client_lookup round trip (libcsclient)", runs, &s_sum.client_p50);
+    char what[96];
+    snprintf(what, sizeof what, "%scs_client_lookup round trip (libcsclient)", who);
+    s_quantiles(what, runs, p50_med);
 }
 
 static void s_broker_section(bench_broker_t *b, bench_conn_t *q)
@@ -525,16 +530,16 @@ static void s_broker_section(bench_broker_t *b, bench_conn_t *q)
                                                 2);
     bench_body_t *ided = bench_code_bodies("lookup", s_codes, s_n_codes, PIPE_N, 1, 0, 3);
     s_sync_section(q, "lookup round trip, 1 client", lookups, SYNC_N, &s_sum.lookup_p50);
-    s_client_section(b->query_ep);
+    s_client_section(b->query_ep, "", &s_sum.client_p50);
     s_sync_section(q, "validate (1 code) round trip, 1 client", validates, SYNC_N, NULL);
     s_sum.pipe100 = s_pipe_section(b->query_ep, "pipelined lookups, 100 in flight", ided,
                                    PIPE_N, 100);
     s_sum.pipe1000 = s_pipe_section(b->query_ep, "pipelined lookups, 1,000 in flight", ided,
                                     PIPE_N, 1000);
-    s_sum.async100 = s_async_section(b->query_ep, 100, 64); /* the library's default */
-    s_async_section(b->query_ep, 100, 8);
-    s_async_section(b->query_ep, 100, 32);
-    s_async_section(b->query_ep, 100, 100);
+    s_sum.async100 = s_async_section(b->query_ep, 100, 64, ""); /* the library's default */
+    s_async_section(b->query_ep, 100, 8, "");
+    s_async_section(b->query_ep, 100, 32, "");
+    s_async_section(b->query_ep, 100, 100, "");
     int clients[2] = {4, 16};
     for (int k = 0; k < 2; k++) {
         double rate[RUNS], p50[RUNS], p99[RUNS];
@@ -595,6 +600,43 @@ static void s_broker_section(bench_broker_t *b, bench_conn_t *q)
     bench_bodies_free(lookups, SYNC_N);
     bench_bodies_free(validates, SYNC_N);
     bench_bodies_free(ided, PIPE_N);
+}
+
+/* The round trips and the pipelines again, through a second broker whose loop serves the
+ * query endpoint itself (--front direct), FY2021 loaded into it once. */
+static void s_direct_section(const char *const *files)
+{
+    char ep[64];
+    snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", bench_free_port());
+    static const char *const direct[] = {"--front", "direct", NULL};
+    bench_broker_t b;
+    if (bench_broker_start_args(&b, ep, direct) != 0) {
+        fprintf(stderr, "bench: cannot start codesetd --front direct\n");
+        exit(1);
+    }
+    bench_conn_t admin, q;
+    bench_conn_open(&admin, s_ctx, ZMQ_REQ, b.admin_ep);
+    bench_conn_open(&q, s_ctx, ZMQ_REQ, b.query_ep);
+    if (bench_wait_ping(&q, 10000) != 0 || bench_load(&admin, "icd10cm-tabular", "2021", files,
+                                                      2) < 0) {
+        fprintf(stderr, "bench: codesetd --front direct did not take the release\n");
+        exit(1);
+    }
+    bench_body_t *lookups = bench_code_bodies("lookup", s_codes, s_n_codes, SYNC_N, 0, 0, 1);
+    bench_body_t *ided = bench_code_bodies("lookup", s_codes, s_n_codes, PIPE_N, 1, 0, 3);
+    s_sync_section(&q, "direct: lookup round trip, 1 client", lookups, SYNC_N,
+                   &s_sum.d_lookup_p50);
+    s_client_section(b.query_ep, "direct: ", &s_sum.d_client_p50);
+    s_sum.d_pipe100 = s_pipe_section(b.query_ep, "direct: pipelined lookups, 100 in flight",
+                                     ided, PIPE_N, 100);
+    s_sum.d_pipe1000 = s_pipe_section(b.query_ep, "direct: pipelined lookups, 1,000 in flight",
+                                      ided, PIPE_N, 1000);
+    s_sum.d_async100 = s_async_section(b.query_ep, 100, 64, "direct: ");
+    bench_bodies_free(lookups, SYNC_N);
+    bench_bodies_free(ided, PIPE_N);
+    bench_conn_close(&admin);
+    bench_conn_close(&q);
+    bench_broker_stop(&b);
 }
 
 /* ---- the floors over the wire ---- */
@@ -677,7 +719,28 @@ static void s_summary(void)
     snprintf(floor, sizeof floor, "redis-server RssAnon %.1f MiB", s_sum.redis_anon);
     bench_goal("codesetd RssAnon after its loads / redis-server's (19.5)",
                s_sum.redis_anon > 0 ? s_sum.anon / s_sum.redis_anon : 0, "x", "<=", 1.0, floor);
+    snprintf(floor, sizeof floor, "bare ZeroMQ echo (100 in flight) %.0fk/s",
+             s_sum.zmq_pipe100 / 1e3);
+    bench_goal("the same, --front direct (100 in flight)",
+               s_sum.zmq_pipe100 > 0 ? s_sum.d_pipe100 / s_sum.zmq_pipe100 : 0, "x", ">=", 0.9,
+               floor);
+    snprintf(floor, sizeof floor, "bare ZeroMQ echo (1,000 in flight) %.0fk/s",
+             s_sum.zmq_pipe1000 / 1e3);
+    bench_goal("the same, --front direct (1,000 in flight)",
+               s_sum.zmq_pipe1000 > 0 ? s_sum.d_pipe1000 / s_sum.zmq_pipe1000 : 0, "x", ">=",
+               0.9, floor);
+    snprintf(floor, sizeof floor, "bare ZeroMQ REQ->ROUTER p50 %.0f us", s_sum.zmq_p50);
+    bench_goal("cs_client_lookup p50 / bare ZeroMQ p50, --front direct",
+               s_sum.zmq_p50 > 0 ? s_sum.d_client_p50 / s_sum.zmq_p50 : 0, "x", "<=", 0.6,
+               floor);
+    snprintf(floor, sizeof floor, "Redis pipelined GET (100) %.0fk/s",
+             s_sum.redis_pipe100 / 1e3);
+    bench_goal("async lookups / Redis, --front direct",
+               s_sum.redis_pipe100 > 0 ? s_sum.d_async100 / s_sum.redis_pipe100 : 0, "x", ">=",
+               1.5, floor);
     printf("  context, same run:\n");
+    printf("  %-52s %12.0f us\n", "lookup p50 (REQ), --front zmq", s_sum.lookup_p50);
+    printf("  %-52s %12.0f us\n", "lookup p50 (REQ), --front direct", s_sum.d_lookup_p50);
     printf("  %-52s %12.0f ns\n", "embedded lookup, a 1,000-code working set", s_sum.embed_hot_ns);
     printf("  %-52s %12.2f\n", "pipelined lookups/s / Redis pipelined GET/s (100)",
            s_sum.redis_pipe100 > 0 ? s_sum.pipe100 / s_sum.redis_pipe100 : 0);
@@ -746,6 +809,8 @@ int main(void)
 
     printf("codesetd over tcp loopback\n");
     s_broker_section(&b, &q);
+    printf("codesetd --front direct over tcp loopback (the loop serves the endpoint itself)\n");
+    s_direct_section(files);
 
     printf("Redis (same code -> title keys)\n");
     s_redis();
