@@ -5,6 +5,8 @@
  * thread that owns the sockets, since every extra thread hop costs a cross-CPU wake-up on a
  * small machine; loads run on their own thread (cs_load.h) and never block queries.
  * The broker never closes a connection over a bad request: every request gets a reply.
+ * With front CS_BROKER_FRONT_DIRECT the loop serves the tcp:// and ipc:// query endpoints
+ * itself (cs_zmtp_front.h), with the same replies and bounds, without ZeroMQ's I/O thread.
  *
  * Access (docs/SECURITY.md): the admin endpoint is ipc:// in a directory owned by the broker's
  * user and not writable by others, its socket file mode 0600; a tcp admin endpoint is refused
