@@ -448,6 +448,74 @@ START_TEST(test_slow_op_routed)
 }
 END_TEST
 
+/* An endpoint the direct front leaves to libzmq (an interface name) beside one it serves:
+ * both answer, a slow op of each goes back to its own connection, and a libzmq peer that
+ * picks a routing identity of the direct front's kind is refused, not routed. */
+START_TEST(test_both_fronts)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof sa;
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+    close(fd);
+    char lo[64], tcp[64];
+    snprintf(lo, sizeof lo, "tcp://lo:%d", ntohs(sa.sin_port));
+    snprintf(tcp, sizeof tcp, "tcp://127.0.0.1:%d", ntohs(sa.sin_port));
+    const char *more[] = {"--listen", lo, "--workers", "1", NULL};
+    cs_daemon_t d;
+    s_start(&d, "direct", more);
+    void *ctx = zmq_ctx_new();
+    void *viaz = s_dealer(ctx, tcp), *direct = s_dealer(ctx, d.query_ep);
+    msgpack_sbuffer search;
+    msgpack_sbuffer_init(&search);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &search, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 3);
+    cs_tpack_kv(&pk, "op", "search");
+    cs_tpack_kv(&pk, "system", "icd10cm");
+    cs_tpack_kv(&pk, "q", "cholera");
+    const void *fz[2] = {"z", search.data}, *fd2[2] = {"d", search.data};
+    size_t len[2] = {1, search.size};
+    s_send_frames(viaz, fz, len, 2);
+    s_send_frames(direct, fd2, len, 2);
+    msgpack_sbuffer r1, r2;
+    msgpack_sbuffer_init(&r1);
+    msgpack_sbuffer_init(&r2);
+    ck_assert(s_recv_joined(viaz, &r1) == 2 && s_recv_joined(direct, &r2) == 2);
+    ck_assert_int_eq(r1.data[4], 'z');
+    ck_assert_int_eq(r2.data[4], 'd');
+    ck_assert(r1.size == r2.size && memcmp(r1.data + 5, r2.data + 5, r1.size - 5) == 0);
+    msgpack_sbuffer_destroy(&r1);
+    msgpack_sbuffer_destroy(&r2);
+    /* an identity of the direct front's kind, through libzmq's */
+    void *spoof = zmq_socket(ctx, ZMQ_DEALER);
+    int linger = 0, to = T_TIMEOUT;
+    zmq_setsockopt(spoof, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(spoof, ZMQ_RCVTIMEO, &to, sizeof to);
+    zmq_setsockopt(spoof, ZMQ_ROUTING_ID, "\0Z\0\0\0\x09\0\0\0\x01", 10);
+    ck_assert_int_eq(zmq_connect(spoof, tcp), 0);
+    s_send_frames(spoof, fd2 + 1, len + 1, 1);
+    zmq_msg_t m;
+    zmq_msg_init(&m);
+    ck_assert_int_ge(zmq_msg_recv(&m, spoof, 0), 0);
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    ck_assert(msgpack_unpack_next(&u, zmq_msg_data(&m), zmq_msg_size(&m), NULL) ==
+              MSGPACK_UNPACK_SUCCESS);
+    char code[32];
+    ck_assert_str_eq(cs_obj_error_code(&u.data, code, sizeof code), "bad_request");
+    msgpack_unpacked_destroy(&u);
+    zmq_msg_close(&m);
+    msgpack_sbuffer_destroy(&search);
+    zmq_close(spoof);
+    zmq_close(viaz);
+    zmq_close(direct);
+    zmq_ctx_term(ctx);
+    s_stop(&d);
+}
+END_TEST
+
 /* ---- hostile peers ---- */
 
 /* Greetings refused: each connection is closed, with an ERROR command where the peer speaks
@@ -652,6 +720,7 @@ Suite *cs_zmtp_front_suite(void)
     tcase_add_test(tc, test_same_bytes);
     tcase_add_test(tc, test_csclient);
     tcase_add_test(tc, test_slow_op_routed);
+    tcase_add_test(tc, test_both_fronts);
     tcase_add_test(tc, test_bad_greetings);
     tcase_add_test(tc, test_bad_frames);
     tcase_add_test(tc, test_command_and_stall);

@@ -246,16 +246,24 @@ static void s_send_direct(s_broker_t *b, zmq_msg_t *env, int n_env, void *buf, s
     }
 }
 
+/* The socket argument of s_send_reply for an answer that comes back from the workers: the
+ * query front its routing identity belongs to (libzmq's, or the direct front's, which
+ * refuses its own kind of identity from libzmq's peers: the two never mix). */
+#define S_ROUTE NULL
+
 /* Send a reply: the envelope frames (taken) and len bytes in buf (a buffer taken from the
  * reply pool, or NULL when none could be had), charged to peer until ZeroMQ frees it. A reply
  * the client cannot take (it left, or its queue is full) is counted as dropped. */
 static void s_send_reply(s_broker_t *b, void *sock, zmq_msg_t *env, int n_env, void *buf,
                          size_t len, cs_peer_t *peer)
 {
-    if (b->direct && sock == b->front && n_env > 0 &&
-        cs_zfront_owns(zmq_msg_data(&env[0]), zmq_msg_size(&env[0]))) {
-        s_send_direct(b, env, n_env, buf, len);
-        return;
+    if (sock == S_ROUTE) {
+        if (b->direct && n_env > 0 &&
+            cs_zfront_owns(zmq_msg_data(&env[0]), zmq_msg_size(&env[0]))) {
+            s_send_direct(b, env, n_env, buf, len);
+            return;
+        }
+        sock = b->front;
     }
     int i = 0;
     while (buf && i < n_env && zmq_msg_send(&env[i], sock, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0) {
@@ -335,7 +343,7 @@ static void s_refuse(s_broker_t *b, cs_handover_t *h)
     }
     cs_request_release(req);
     void *buf = s_reply_copy(b, b->out.data, b->out.size);
-    s_send_reply(b, b->front, h->frames, h->n - 1, buf, b->out.size, h->peer);
+    s_send_reply(b, S_ROUTE, h->frames, h->n - 1, buf, b->out.size, h->peer);
     cs_stats_record(&b->stats, op, e, s_now_ns() - t0);
 }
 
@@ -385,7 +393,7 @@ static void s_slice_back(s_broker_t *b, const cs_worker_part_t *part, zmq_msg_t 
         return;
     }
     zmq_msg_close(&j.body);
-    s_send_reply(b, b->front, j.env, j.n_env, j.reply, j.len, j.peer);
+    s_send_reply(b, S_ROUTE, j.env, j.n_env, j.reply, j.len, j.peer);
     cs_peer_at_workers(j.peer, -1);
     cs_stats_record(&b->stats, CS_OP_VALIDATE, CS_PERR_NONE, s_now_ns() - j.t0);
 }
@@ -402,7 +410,7 @@ static void s_relay_whole(s_broker_t *b, zmq_msg_t *frames, int n)
     }
     zmq_msg_t *body = &frames[n - 2];
     void *buf = s_reply_copy(b, zmq_msg_data(body), zmq_msg_size(body));
-    s_send_reply(b, b->front, &frames[1], n - 3, buf, zmq_msg_size(body), peer);
+    s_send_reply(b, S_ROUTE, &frames[1], n - 3, buf, zmq_msg_size(body), peer);
     cs_stats_record(&b->stats, (cs_op_t)meta.op, (cs_proto_err_t)meta.err, meta.ns);
 }
 
