@@ -64,6 +64,30 @@ static void s_pack(msgpack_sbuffer *sb, const char *op, const char *code)
     }
 }
 
+/* A search the workers answer. */
+static void s_pack_search(msgpack_sbuffer *sb)
+{
+    msgpack_sbuffer_init(sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 3);
+    cs_tpack_kv(&pk, "op", "search");
+    cs_tpack_kv(&pk, "system", "icd10cm");
+    cs_tpack_kv(&pk, "q", "cholera");
+}
+
+/* A TCP port on 127.0.0.1 nothing listens on right now. */
+static int s_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof sa;
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+    close(fd);
+    return ntohs(sa.sin_port);
+}
+
 static const char *const s_codes[] = {"E11.9", "E119", "A00", "A00.0", "E11", "Z99.99", ""};
 
 /* ---- ZeroMQ DEALER peers ---- */
@@ -360,13 +384,8 @@ START_TEST(test_csclient)
 {
     cs_daemon_t d;
     char tcp[64];
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t sl = sizeof sa;
-    ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
-    close(fd);
-    snprintf(tcp, sizeof tcp, "tcp://127.0.0.1:%d", ntohs(sa.sin_port));
+    int port = s_free_port();
+    snprintf(tcp, sizeof tcp, "tcp://127.0.0.1:%d", port);
     const char *more[] = {"--listen", tcp, NULL};
     s_start(&d, "direct", more);
     const char *eps[2] = {d.query_ep, tcp};
@@ -407,13 +426,7 @@ START_TEST(test_slow_op_routed)
     void *za = s_dealer(ctx, z.query_ep), *zb = s_dealer(ctx, z.query_ep);
     void *da = s_dealer(ctx, d.query_ep), *db = s_dealer(ctx, d.query_ep);
     msgpack_sbuffer search, look;
-    msgpack_sbuffer_init(&search);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &search, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 3);
-    cs_tpack_kv(&pk, "op", "search");
-    cs_tpack_kv(&pk, "system", "icd10cm");
-    cs_tpack_kv(&pk, "q", "cholera");
+    s_pack_search(&search);
     s_pack(&look, "lookup", "E11.9");
     for (int k = 0; k < 5; k++) {
         const void *fs[2] = {"s", search.data}, *fl[2] = {"l", look.data};
@@ -453,28 +466,17 @@ END_TEST
  * picks a routing identity of the direct front's kind is refused, not routed. */
 START_TEST(test_both_fronts)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t sl = sizeof sa;
-    ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
-    close(fd);
+    int port = s_free_port();
     char lo[64], tcp[64];
-    snprintf(lo, sizeof lo, "tcp://lo:%d", ntohs(sa.sin_port));
-    snprintf(tcp, sizeof tcp, "tcp://127.0.0.1:%d", ntohs(sa.sin_port));
+    snprintf(lo, sizeof lo, "tcp://lo:%d", port);
+    snprintf(tcp, sizeof tcp, "tcp://127.0.0.1:%d", port);
     const char *more[] = {"--listen", lo, "--workers", "1", NULL};
     cs_daemon_t d;
     s_start(&d, "direct", more);
     void *ctx = zmq_ctx_new();
     void *viaz = s_dealer(ctx, tcp), *direct = s_dealer(ctx, d.query_ep);
     msgpack_sbuffer search;
-    msgpack_sbuffer_init(&search);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &search, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 3);
-    cs_tpack_kv(&pk, "op", "search");
-    cs_tpack_kv(&pk, "system", "icd10cm");
-    cs_tpack_kv(&pk, "q", "cholera");
+    s_pack_search(&search);
     const void *fz[2] = {"z", search.data}, *fd2[2] = {"d", search.data};
     size_t len[2] = {1, search.size};
     s_send_frames(viaz, fz, len, 2);
