@@ -977,6 +977,8 @@ typedef struct s_loop {
     s_watch_t w[S_N];
     struct pollfd pfd[S_N];
     int n_fds;
+    cs_zfront_t *direct; /* when set, the loop waits in its epoll set, which holds the
+                          * sockets' descriptors too: one wait, not a poll and an epoll */
 } s_loop_t;
 
 static void s_loop_init(s_broker_t *b, s_loop_t *l)
@@ -998,6 +1000,15 @@ static void s_loop_init(s_broker_t *b, s_loop_t *l)
         l->pfd[l->n_fds] = (struct pollfd){.fd = cs_zfront_fd(b->direct), .events = POLLIN};
         l->w[S_DIRECT].pfd = l->n_fds++;
         l->w[S_DIRECT].check = 1;
+        l->direct = b->direct;
+        cs_error_t err;
+        for (int i = 0; i < S_N && l->direct; i++) {
+            if (i != S_DIRECT && l->w[i].pfd >= 0 &&
+                cs_zfront_watch(b->direct, l->pfd[l->w[i].pfd].fd, i, &err) != CS_OK) {
+                CS_WARN("the loop polls its sockets apart: %s", err.msg);
+                l->direct = NULL; /* the poll covers them all, the epoll set among them */
+            }
+        }
     }
 }
 
@@ -1064,6 +1075,14 @@ static int s_loop_wait(s_loop_t *l, int ms)
     int again = 0;
     for (int i = 0; i < S_N; i++) {
         again |= l->w[i].check;
+    }
+    if (l->direct) {
+        int64_t ready = cs_zfront_wait(l->direct, again ? 0 : ms);
+        for (int i = 0; i < S_N && ready > 0; i++) {
+            l->w[i].check |= (ready >> i) & 1;
+        }
+        l->w[S_DIRECT].check |= (ready & CS_ZFRONT_READY) != 0;
+        return ready < 0 ? -1 : 0;
     }
     int n = poll(l->pfd, (nfds_t)l->n_fds, again ? 0 : ms);
     if (n < 0) {

@@ -25,7 +25,10 @@
 #define S_ACCEPTS 64           /* connections accepted from one listener in one pass */
 #define S_PAUSE_NS 100000000u  /* a listener out of descriptors rests this long */
 
-enum { S_LISTENER, S_CONN };
+#define S_MAX_WATCH 8
+#define S_EVENTS 64            /* epoll events taken at once */
+
+enum { S_LISTENER, S_CONN, S_WATCH }; /* what an epoll entry is */
 enum { S_GREET, S_HELLO, S_OPEN, S_CLOSING }; /* a connection's state */
 enum { S_TO_SLOT, S_TO_CMD, S_TO_SKIP };      /* where the frame being read goes */
 
@@ -65,6 +68,12 @@ typedef struct s_conn {
     struct s_conn *hs_prev, *hs_next;  /* in the list of handshakes, oldest first */
 } s_conn_t;
 
+/* A descriptor of the loop's own (a ZeroMQ socket's), in the set so one wait covers all. */
+typedef struct s_watched {
+    int kind; /* S_WATCH */
+    int tag;  /* its bit in what cs_zfront_wait returns */
+} s_watched_t;
+
 /* Where a reply was queued since the last flush: a connection by descriptor and identity. */
 typedef struct s_dirty {
     int fd;
@@ -89,6 +98,10 @@ struct cs_zfront {
     size_t n_dirty, dirty_cap;
     uint64_t unsent;               /* bytes queued, over all connections */
     uint8_t *rbuf;                 /* S_RBUF bytes, for every read */
+    s_watched_t watch[S_MAX_WATCH];
+    int n_watch;
+    struct epoll_event pend[S_EVENTS]; /* what cs_zfront_wait found for the next serve */
+    int n_pend;
 };
 
 static uint64_t s_now_ns(void)
@@ -185,6 +198,11 @@ static void s_uncharge(s_conn_t *c, size_t written, int done)
 
 static void s_close(cs_zfront_t *f, s_conn_t *c)
 {
+    for (int i = 0; i < f->n_pend; i++) {
+        if (f->pend[i].data.ptr == c) {
+            f->pend[i].data.ptr = NULL; /* found by a wait, gone before the serve */
+        }
+    }
     s_uncharge(c, 0, 1);
     s_hs_unlink(f, c);
     f->unsent -= c->out_len - c->out_off;
@@ -654,11 +672,22 @@ int cs_zfront_fd(const cs_zfront_t *f)
 
 int cs_zfront_serve(cs_zfront_t *f, int max_events, int *requests)
 {
-    struct epoll_event ev[64];
-    int want = max_events < 64 ? max_events : 64;
-    int n = epoll_wait(f->ep, ev, want, 0);
+    struct epoll_event local[S_EVENTS], *ev = local;
+    int want = max_events < S_EVENTS ? max_events : S_EVENTS, n;
+    if (f->n_pend > 0) {
+        ev = f->pend; /* a wait just found these: no second look */
+        n = f->n_pend;
+        want = S_EVENTS;
+        f->n_pend = 0;
+    } else {
+        n = epoll_wait(f->ep, ev, want, 0);
+    }
     for (int i = 0; i < n; i++) {
-        if (*(const int *)ev[i].data.ptr == S_LISTENER) {
+        int kind = ev[i].data.ptr ? *(const int *)ev[i].data.ptr : S_WATCH;
+        if (kind == S_WATCH) {
+            continue; /* the loop's own, or a connection closed since the wait */
+        }
+        if (kind == S_LISTENER) {
             s_accept(f, ev[i].data.ptr);
             continue;
         }
@@ -671,6 +700,38 @@ int cs_zfront_serve(cs_zfront_t *f, int max_events, int *requests)
         }
     }
     return n == want;
+}
+
+int cs_zfront_watch(cs_zfront_t *f, int fd, int tag, cs_error_t *err)
+{
+    if (f->n_watch == S_MAX_WATCH || tag < 0 || tag > 30) {
+        return cs_error_set(err, CS_EINVAL, "the direct front watches %d descriptors, tags "
+                            "0 to 30", S_MAX_WATCH);
+    }
+    s_watched_t *w = &f->watch[f->n_watch];
+    *w = (s_watched_t){S_WATCH, tag};
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = w};
+    if (epoll_ctl(f->ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
+        return cs_error_set(err, CS_EIO, "epoll: %s", strerror(errno));
+    }
+    f->n_watch++;
+    return CS_OK;
+}
+
+int64_t cs_zfront_wait(cs_zfront_t *f, int ms)
+{
+    f->n_pend = 0;
+    int n = epoll_wait(f->ep, f->pend, S_EVENTS, ms);
+    if (n < 0) {
+        return errno == EINTR ? 0 : -1;
+    }
+    int64_t ready = 0;
+    for (int i = 0; i < n; i++) {
+        const s_watched_t *w = f->pend[i].data.ptr;
+        ready |= w->kind == S_WATCH ? (int64_t)1 << w->tag : (int64_t)CS_ZFRONT_READY;
+    }
+    f->n_pend = n;
+    return ready;
 }
 
 void cs_zfront_expire(cs_zfront_t *f)
@@ -782,6 +843,7 @@ void cs_zfront_flush(cs_zfront_t *f)
 void cs_zfront_linger(cs_zfront_t *f, int ms)
 {
     cs_zfront_flush(f);
+    f->n_pend = 0;
     f->lingering = 1;
     for (size_t i = 0; i < f->n_listen; i++) {
         if (!f->listen[i].paused) {
@@ -801,8 +863,8 @@ void cs_zfront_linger(cs_zfront_t *f, int ms)
         struct epoll_event ev[64];
         int n = epoll_wait(f->ep, ev, 64, 10);
         for (int i = 0; i < n; i++) {
-            if (*(const int *)ev[i].data.ptr == S_LISTENER) {
-                continue; /* refused at once: nothing is accepted any more */
+            if (*(const int *)ev[i].data.ptr != S_CONN) {
+                continue; /* the loop's own, or a listener (no longer in the set) */
             }
             s_conn_t *c = ev[i].data.ptr;
             if (ev[i].events & EPOLLOUT) {

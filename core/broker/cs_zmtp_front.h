@@ -87,6 +87,17 @@ int cs_zfront_fd(const cs_zfront_t *f);
  * max_events descriptors. Returns 1 when it stopped at that bound (more may be ready), else
  * 0. *requests is increased by the requests delivered. */
 int cs_zfront_serve(cs_zfront_t *f, int max_events, int *requests);
+/* Put descriptor fd (one of the loop's others: a ZeroMQ socket's ZMQ_FD) in the epoll set
+ * under tag (0..30), so that one cs_zfront_wait covers everything the loop waits for. At most
+ * 8. CS_OK, or an error. */
+int cs_zfront_watch(cs_zfront_t *f, int fd, int tag, cs_error_t *err);
+/* Sleep up to ms (0: only look) until a connection, a listener or a watched descriptor has
+ * something. Returns the tags of the watched descriptors ready as bits (1 << tag), with
+ * CS_ZFRONT_READY when a connection or a listener has something: the next cs_zfront_serve
+ * serves what this wait found without a wait of its own. 0 when ms passed (or a signal
+ * came); -1 when epoll failed. */
+#define CS_ZFRONT_READY ((int64_t)1 << 32)
+int64_t cs_zfront_wait(cs_zfront_t *f, int ms);
 /* Close the connections whose handshake is overdue. Cheap when none is in a handshake. */
 void cs_zfront_expire(cs_zfront_t *f);
 
