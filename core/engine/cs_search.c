@@ -9,6 +9,7 @@
 #include "engine/cs_search.h"
 
 #include <ctype.h>
+#include <endian.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +20,9 @@
 #include "util/cs_fold.h"
 
 #define S_NONE UINT32_MAX
+/* Rank by scoring every match when the whole words' postings are this many times the matches
+ * or more (s_rank_directly). */
+#define S_DIRECT_RATIO 32
 
 /* What a match in each field adds to a score (by CS_SEARCH_FIELD_*). */
 static const uint32_t s_field_weight[CS_SEARCH_FIELDS] = {3, 3, 2, 1, 1};
@@ -34,6 +38,7 @@ typedef struct s_term {
     size_t len;
     uint32_t lo, hi;                   /* ids of the words it is a prefix of: [lo, hi) */
     uint32_t exact;                    /* id of the word itself, S_NONE if absent */
+    uint32_t exact_df;                 /* docs of the word itself (0 if absent) */
     uint32_t n_fuzzy;                  /* > 0: it matched by edit distance 1 instead */
     uint32_t fuzzy[CS_SEARCH_FUZZY_MAX]; /* those ids, ascending */
     uint64_t cost;                     /* postings of its ids */
@@ -115,6 +120,7 @@ static int s_term_range(s_q_t *q, s_term_t *t)
     size_t wl;
     t->lo = t->hi = 0;
     t->exact = S_NONE;
+    t->exact_df = 0;
     t->cost = 0;
     if (cs_reader_seek(q->r, CS_DB_SEARCH, key, klen, &k, &v) != CS_OK ||
         !s_is_word_key(q, &k, &w, &wl) || wl < t->len || memcmp(w, t->w, t->len) != 0) {
@@ -127,6 +133,7 @@ static int s_term_range(s_q_t *q, s_term_t *t)
     uint32_t cum_lo = cs_key_get_u32((const uint8_t *)v.data + 8);
     if (wl == t->len) {
         t->exact = t->lo;
+        t->exact_df = cs_key_get_u32((const uint8_t *)v.data + 4);
     }
     key[klen - 1]++; /* just past every word with this prefix (words are [a-z0-9]) */
     uint32_t cum_hi = q->meta.postings;
@@ -480,18 +487,18 @@ static void s_parse(s_q_t *q, const char *text, size_t len)
     }
 }
 
-/* 64 bits of a stored bitmap (bit d of byte d / 8), as the word bits[i] of a query bitmap. */
+/* 64 bits of a stored bitmap (bit d of byte d / 8), as the word bits[i] of a query bitmap:
+ * the bytes little-endian, read as one load. */
 static uint64_t s_load64(const uint8_t *p)
 {
-    uint64_t x = 0;
-    for (int i = 7; i >= 0; i--) {
-        x = x << 8 | p[i];
-    }
-    return x;
+    uint64_t x;
+    memcpy(&x, p, sizeof x);
+    return le64toh(x);
 }
 
-/* AND a stored bitmap (tag [, len]) into bits; a missing or short one empties bits. */
-static void s_and_stored(s_q_t *q, uint8_t tag, int len, uint64_t *bits, size_t words64)
+/* The stored bitmap (tag [, len]) of words64 words, borrowed from the snapshot; NULL when it
+ * is missing or short (it then matches no doc). */
+static const uint8_t *s_stored(s_q_t *q, uint8_t tag, int len, size_t words64)
 {
     uint8_t key[8];
     size_t klen = cs_search_key_tag(key, q->release, tag);
@@ -499,28 +506,46 @@ static void s_and_stored(s_q_t *q, uint8_t tag, int len, uint64_t *bits, size_t 
         key[klen++] = (uint8_t)len;
     }
     cs_val_t v;
-    int ok = cs_reader_get(q->r, CS_DB_SEARCH, key, klen, &v) == CS_OK &&
-             v.len >= words64 * 8;
-    for (size_t i = 0; i < words64; i++) {
-        bits[i] = ok ? bits[i] & s_load64((const uint8_t *)v.data + i * 8) : 0;
+    if (cs_reader_get(q->r, CS_DB_SEARCH, key, klen, &v) != CS_OK || v.len < words64 * 8) {
+        return NULL;
+    }
+    return v.data;
+}
+
+/* AND the stored bitmap sb (NULL: none, which empties bits) into bits[lo, hi). */
+static void s_and_stored(uint64_t *bits, const uint8_t *sb, size_t lo, size_t hi)
+{
+    for (size_t i = lo; i < hi; i++) {
+        bits[i] = sb ? bits[i] & s_load64(sb + i * 8) : 0;
     }
 }
 
-static uint64_t s_popcount(const uint64_t *bits, size_t words64)
+static uint64_t s_popcount(const uint64_t *bits, size_t lo, size_t hi)
 {
     uint64_t n = 0;
-    for (size_t i = 0; i < words64; i++) {
+    for (size_t i = lo; i < hi; i++) {
         n += (uint64_t)__builtin_popcountll(bits[i]);
     }
     return n;
 }
 
+/* Narrow [*lo, *hi) to the words of bits that hold a doc (an empty bitmap: *lo == *hi). */
+static void s_shrink(const uint64_t *bits, size_t *lo, size_t *hi)
+{
+    while (*lo < *hi && bits[*lo] == 0) {
+        (*lo)++;
+    }
+    while (*hi > *lo && bits[*hi - 1] == 0) {
+        (*hi)--;
+    }
+}
+
 /* Keep in bits only the docs that term t matches, checking each doc's record (cheaper than
  * reading t's postings when few docs remain). */
-static int s_filter_docs(s_q_t *q, const s_term_t *t, uint64_t *bits, size_t words64,
+static int s_filter_docs(s_q_t *q, const s_term_t *t, uint64_t *bits, size_t lo, size_t hi,
                          s_doc_t *doc)
 {
-    for (size_t wi = 0; wi < words64; wi++) {
+    for (size_t wi = lo; wi < hi; wi++) {
         uint64_t m = bits[wi];
         while (m) {
             uint32_t d = (uint32_t)(wi * 64 + (size_t)__builtin_ctzll(m));
@@ -550,10 +575,10 @@ static int s_count_word(s_q_t *q, const s_term_t *t, uint8_t *count)
     return s_walk_postings(q, &v, NULL, count);
 }
 
-/* Keep in bits only the docs whose count is c. */
-static void s_keep_tier(uint64_t *bits, size_t words64, const uint8_t *count, uint8_t c)
+/* Keep in bits[lo, hi) only the docs whose count is c. */
+static void s_keep_tier(uint64_t *bits, size_t lo, size_t hi, const uint8_t *count, uint8_t c)
 {
-    for (size_t wi = 0; wi < words64; wi++) {
+    for (size_t wi = lo; wi < hi; wi++) {
         uint64_t m = bits[wi];
         while (m) {
             uint64_t bit = m & (~m + 1);
@@ -600,9 +625,13 @@ static int s_plan(s_q_t *q, size_t *order, int *matchable, cs_search_result_t *o
 /* The buffers of one text query, sized by the release's docs and the hits it keeps. */
 typedef struct s_work {
     size_t words64;     /* 64-bit words of a doc bitmap */
+    size_t lo, hi;      /* bits' words [lo, hi) hold every doc of the match set; the rest are
+                         * 0, so every pass over bits reads those words only */
     uint64_t *bits;     /* the match set */
     uint64_t *tmp;      /* scratch: a term's docs, then the match set's docs of one tier */
-    uint64_t *cls;      /* scratch: a tier's docs of one code length */
+    const uint8_t *lens[32]; /* the stored bitmap of each key length (CS_SEARCH_TAG_CLASS),
+                              * borrowed from the snapshot; NULL: none */
+    uint32_t lens_read; /* bit n: lens[n] has been read */
     s_cand_t *heap;     /* the best k candidates (s_heap_push) */
     size_t k;           /* candidates kept: offset + limit, within CS_SEARCH_MAX_WINDOW */
     size_t n_heap;      /* candidates in heap */
@@ -623,20 +652,21 @@ static int s_work_init(s_work_t *w, const s_q_t *q, const cs_search_query_t *sq)
     w->n_heap = 0;
     w->words64 = ((size_t)q->meta.docs + 63) / 64;
     size_t n64 = w->words64 ? w->words64 : 1;
+    w->lo = 0;
+    w->hi = w->words64;
+    w->lens_read = 0;
     w->bits = calloc(n64, sizeof *w->bits);
     w->tmp = calloc(n64, sizeof *w->tmp);
-    w->cls = calloc(n64, sizeof *w->cls);
     w->heap = calloc(w->k ? w->k : 1, sizeof *w->heap);
     w->doc = malloc(sizeof *w->doc);
     w->tier = NULL;
-    return w->bits && w->tmp && w->cls && w->heap && w->doc ? CS_OK : CS_ENOMEM;
+    return w->bits && w->tmp && w->heap && w->doc ? CS_OK : CS_ENOMEM;
 }
 
 static void s_work_free(s_work_t *w)
 {
     free(w->bits);
     free(w->tmp);
-    free(w->cls);
     free(w->heap);
     free(w->doc);
     free(w->tier);
@@ -647,21 +677,23 @@ static void s_work_free(s_work_t *w)
 static int s_match_set(s_q_t *q, const size_t *order, s_work_t *w)
 {
     int rc = s_term_docs(q, &q->terms[order[0]], w->bits);
+    s_shrink(w->bits, &w->lo, &w->hi);
     for (size_t i = 1; rc == CS_OK && i < q->n_terms; i++) {
         const s_term_t *t = &q->terms[order[i]];
-        uint64_t left = s_popcount(w->bits, w->words64);
+        uint64_t left = s_popcount(w->bits, w->lo, w->hi);
         if (left == 0) {
             break;
         }
         if (left * 16 < t->cost) {
-            rc = s_filter_docs(q, t, w->bits, w->words64, w->doc);
+            rc = s_filter_docs(q, t, w->bits, w->lo, w->hi, w->doc);
         } else {
             memset(w->tmp, 0, w->words64 * sizeof *w->tmp);
             rc = s_term_docs(q, t, w->tmp);
-            for (size_t wi = 0; wi < w->words64; wi++) {
+            for (size_t wi = w->lo; wi < w->hi; wi++) {
                 w->bits[wi] &= w->tmp[wi];
             }
         }
+        s_shrink(w->bits, &w->lo, &w->hi);
     }
     return rc;
 }
@@ -687,15 +719,16 @@ static int s_count_tiers(s_q_t *q, s_work_t *w, uint32_t n_exact)
     return rc;
 }
 
-/* Score every doc of w->cls into the heap. */
-static int s_score_docs(s_q_t *q, s_work_t *w)
+/* Score every doc of w->tmp[lo, hi) that is also in the stored bitmap sb (the codes of one
+ * key length; NULL: every doc) into the heap. */
+static int s_score_docs(s_q_t *q, s_work_t *w, const uint8_t *sb, size_t lo, size_t hi)
 {
-    const uint64_t *cls = w->cls; /* locals: the calls below could alias w's fields */
+    const uint64_t *tmp = w->tmp; /* locals: the calls below could alias w's fields */
     s_doc_t *doc = w->doc;
     s_cand_t *heap = w->heap;
-    size_t words64 = w->words64, k = w->k;
-    for (size_t wi = 0; wi < words64; wi++) {
-        uint64_t m = cls[wi];
+    size_t k = w->k;
+    for (size_t wi = lo; wi < hi; wi++) {
+        uint64_t m = sb ? tmp[wi] & s_load64(sb + wi * 8) : tmp[wi];
         while (m) {
             uint32_t d = (uint32_t)(wi * 64 + (size_t)__builtin_ctzll(m));
             m &= m - 1;
@@ -710,6 +743,20 @@ static int s_score_docs(s_q_t *q, s_work_t *w)
         }
     }
     return CS_OK;
+}
+
+/* Is scoring every doc of the match set (total docs) cheaper than ranking it in tiers? The
+ * tiers cost a walk of every whole query word's postings (a few instructions a posting) and
+ * save scoring (a few hundred a doc) only where there are many more docs than hits. Either
+ * way the hits are the same: the best offset + limit by score, then code order. */
+static int s_rank_directly(const s_q_t *q, const s_work_t *w, uint64_t total)
+{
+    uint64_t tier_cost = 0;
+    for (size_t i = 0; i < q->n_terms; i++) {
+        const s_term_t *t = &q->terms[i];
+        tier_cost += (!t->n_fuzzy && t->exact != S_NONE) ? t->exact_df : 0;
+    }
+    return total <= w->k || total * S_DIRECT_RATIO <= tier_cost;
 }
 
 /* 2. Rank the match set (total docs) into the heap. A doc's quality is fixed by which terms it
@@ -729,6 +776,10 @@ static int s_rank(s_q_t *q, s_work_t *w, uint64_t total)
     if (total == 0) {
         return CS_OK;
     }
+    if (s_rank_directly(q, w, total)) {
+        memcpy(w->tmp + w->lo, w->bits + w->lo, (w->hi - w->lo) * sizeof *w->tmp);
+        return s_score_docs(q, w, NULL, w->lo, w->hi);
+    }
     int rc = s_count_tiers(q, w, n_exact);
     uint32_t max_weight = s_field_weight[CS_SEARCH_FIELD_TITLE] * (uint32_t)q->n_terms;
     for (int c = (int)n_exact; rc == CS_OK && c >= 0 && w->k > 0; c--) {
@@ -736,11 +787,13 @@ static int s_rank(s_q_t *q, s_work_t *w, uint64_t total)
         if (w->n_heap == w->k && w->heap[0].score > s_compose(tier_quality, max_weight, 0, 0)) {
             break;
         }
-        memcpy(w->tmp, w->bits, w->words64 * sizeof *w->tmp);
+        size_t lo = w->lo, hi = w->hi;
+        memcpy(w->tmp + lo, w->bits + lo, (hi - lo) * sizeof *w->tmp);
         if (w->tier) {
-            s_keep_tier(w->tmp, w->words64, w->tier, (uint8_t)c);
+            s_keep_tier(w->tmp, lo, hi, w->tier, (uint8_t)c);
+            s_shrink(w->tmp, &lo, &hi);
         }
-        for (int len = 1; rc == CS_OK && len < 32; len++) {
+        for (int len = 1; rc == CS_OK && len < 32 && lo < hi; len++) {
             if (!(q->meta.lengths & (1u << len))) {
                 continue;
             }
@@ -748,9 +801,13 @@ static int s_rank(s_q_t *q, s_work_t *w, uint64_t total)
                 w->heap[0].score > s_compose(tier_quality, max_weight, (size_t)len, 0)) {
                 break;
             }
-            memcpy(w->cls, w->tmp, w->words64 * sizeof *w->cls);
-            s_and_stored(q, CS_SEARCH_TAG_CLASS, len, w->cls, w->words64);
-            rc = s_score_docs(q, w);
+            if (!(w->lens_read & (1u << len))) {
+                w->lens[len] = s_stored(q, CS_SEARCH_TAG_CLASS, len, w->words64);
+                w->lens_read |= 1u << len;
+            }
+            if (w->lens[len]) { /* a missing bitmap: no code of that length */
+                rc = s_score_docs(q, w, w->lens[len], lo, hi);
+            }
         }
     }
     return rc;
@@ -774,17 +831,25 @@ static int s_page(s_q_t *q, const cs_search_query_t *sq, s_work_t *w, cs_search_
     return CS_OK;
 }
 
-/* Clear in bits every doc outside [lo, hi). */
-static void s_keep_range(uint64_t *bits, size_t words64, uint32_t lo, uint32_t hi)
+/* Clear in bits[w->lo, w->hi) every doc outside [lo, hi). */
+static void s_keep_range(s_work_t *w, uint32_t lo, uint32_t hi)
 {
-    for (size_t wi = 0; wi < words64; wi++) {
+    for (size_t wi = w->lo; wi < w->hi; wi++) {
         uint64_t first = (uint64_t)wi * 64;
-        for (unsigned b = 0; b < 64 && bits[wi]; b++) {
-            if (first + b < lo || first + b >= hi) {
-                bits[wi] &= ~(1ull << b);
+        uint64_t keep = ~0ull;
+        if (first + 64 <= lo || first >= hi) {
+            keep = 0;
+        } else {
+            if (first < lo) {
+                keep &= ~0ull << (lo - first);
+            }
+            if (first + 64 > hi) {
+                keep &= ~0ull >> (first + 64 - hi);
             }
         }
+        w->bits[wi] &= keep;
     }
+    s_shrink(w->bits, &w->lo, &w->hi);
 }
 
 static int s_run_text(s_q_t *q, const cs_search_query_t *sq, cs_search_result_t *out,
@@ -812,12 +877,14 @@ static int s_run_text(s_q_t *q, const cs_search_query_t *sq, cs_search_result_t 
     }
     if (rc == CS_OK) {
         if (sq->billable_only) {
-            s_and_stored(q, CS_SEARCH_TAG_BILLABLE, -1, w.bits, w.words64);
+            s_and_stored(w.bits, s_stored(q, CS_SEARCH_TAG_BILLABLE, -1, w.words64), w.lo,
+                         w.hi);
+            s_shrink(w.bits, &w.lo, &w.hi);
         }
         if (sq->doc_hi) {
-            s_keep_range(w.bits, w.words64, sq->doc_lo, sq->doc_hi);
+            s_keep_range(&w, sq->doc_lo, sq->doc_hi);
         }
-        out->total = s_popcount(w.bits, w.words64);
+        out->total = s_popcount(w.bits, w.lo, w.hi);
         rc = s_rank(q, &w, out->total);
     }
     if (rc == CS_OK) {
