@@ -23,6 +23,10 @@
 /* Rank by scoring every match when the whole words' postings are this many times the matches
  * or more (s_rank_directly). */
 #define S_DIRECT_RATIO 32
+/* Narrow the match set by checking its docs' records rather than by a term's postings when
+ * the postings are this many times the docs left or more (a record costs about as much to
+ * read as that many postings). */
+#define S_FILTER_RATIO 16
 
 /* What a match in each field adds to a score (by CS_SEARCH_FIELD_*). */
 static const uint32_t s_field_weight[CS_SEARCH_FIELDS] = {3, 3, 2, 1, 1};
@@ -266,7 +270,18 @@ static int s_match(const s_term_t *t, const s_doc_t *doc, uint32_t *quality, uin
 {
     int best_q = -1;
     uint32_t best_w = 0, best_f = 0;
-    for (uint32_t k = 0; k < doc->n; k++) {
+    /* a doc's ids ascend: a prefix's range starts at the first id >= lo */
+    uint32_t k = 0;
+    for (uint32_t n = t->n_fuzzy ? 0 : doc->n; n > 0;) {
+        uint32_t half = n / 2;
+        if (doc->ids[k + half] < t->lo) {
+            k += half + 1;
+            n -= half + 1;
+        } else {
+            n = half;
+        }
+    }
+    for (; k < doc->n; k++) {
         uint32_t id = doc->ids[k];
         int mq;
         if (t->n_fuzzy) {
@@ -275,9 +290,6 @@ static int s_match(const s_term_t *t, const s_doc_t *doc, uint32_t *quality, uin
             }
             mq = 0;
         } else {
-            if (id < t->lo) {
-                continue;
-            }
             if (id >= t->hi) {
                 break;
             }
@@ -540,10 +552,10 @@ static void s_shrink(const uint64_t *bits, size_t *lo, size_t *hi)
     }
 }
 
-/* Keep in bits only the docs that term t matches, checking each doc's record (cheaper than
- * reading t's postings when few docs remain). */
-static int s_filter_docs(s_q_t *q, const s_term_t *t, uint64_t *bits, size_t lo, size_t hi,
-                         s_doc_t *doc)
+/* Keep in bits only the docs that every term of q->terms[order[0..n)] matches, checking each
+ * doc's record once (cheaper than reading the terms' postings when few docs remain). */
+static int s_filter_docs(s_q_t *q, const size_t *order, size_t n, uint64_t *bits, size_t lo,
+                         size_t hi, s_doc_t *doc)
 {
     for (size_t wi = lo; wi < hi; wi++) {
         uint64_t m = bits[wi];
@@ -555,8 +567,11 @@ static int s_filter_docs(s_q_t *q, const s_term_t *t, uint64_t *bits, size_t lo,
             if (s_doc_get(q, d, doc) != CS_OK) {
                 return CS_EMALFORMED;
             }
-            if (!s_match(t, doc, &mq, &mw, &mf)) {
-                bits[wi] &= ~bit;
+            for (size_t i = 0; i < n; i++) {
+                if (!s_match(&q->terms[order[i]], doc, &mq, &mw, &mf)) {
+                    bits[wi] &= ~bit;
+                    break;
+                }
             }
         }
     }
@@ -684,8 +699,12 @@ static int s_match_set(s_q_t *q, const size_t *order, s_work_t *w)
         if (left == 0) {
             break;
         }
-        if (left * 16 < t->cost) {
-            rc = s_filter_docs(q, t, w->bits, w->lo, w->hi, w->doc);
+        if (left * S_FILTER_RATIO < t->cost) {
+            /* the terms after t cost no less (order), and fewer docs are left: check them all
+             * in the same pass */
+            rc = s_filter_docs(q, order + i, q->n_terms - i, w->bits, w->lo, w->hi, w->doc);
+            s_shrink(w->bits, &w->lo, &w->hi);
+            break;
         } else {
             memset(w->tmp, 0, w->words64 * sizeof *w->tmp);
             rc = s_term_docs(q, t, w->tmp);
