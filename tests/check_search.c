@@ -390,12 +390,15 @@ static void s_reply(const cs_search_aids_t *aids, const char *q, int64_t limit, 
                      CS_PERR_NONE);
 }
 
-/* A kept result answers exactly as the search it stands for, and only that search. */
+/* A kept result answers exactly as the search it stands for, and only that search; and
+ * searches in one scratch, one after another, answer as each in its own buffers. */
 START_TEST(test_cache_same_answers)
 {
     cs_search_cache_t *cache = cs_search_cache_new(2); /* keep results of 2 matches or more */
+    cs_search_scratch_t *scratch = cs_search_scratch_new();
     ck_assert_ptr_nonnull(cache);
-    cs_search_aids_t aids = {NULL, cache};
+    ck_assert_ptr_nonnull(scratch);
+    cs_search_aids_t aids = {NULL, cache, scratch};
     static const char *const qs[] = {"of", "diab", "hypertension", "e11", "neck", "sezary"};
     static const int64_t pages[][2] = {{20, 0}, {2, 0}, {2, 2}, {1, 1}};
     msgpack_sbuffer plain, aided;
@@ -442,6 +445,8 @@ START_TEST(test_cache_same_answers)
     msgpack_sbuffer_destroy(&aided);
     cs_search_cache_destroy(&cache);
     ck_assert_ptr_null(cache);
+    cs_search_scratch_destroy(&scratch);
+    ck_assert_ptr_null(scratch);
 }
 END_TEST
 

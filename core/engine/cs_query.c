@@ -34,6 +34,7 @@ struct cs_engine {
     cs_claim_result_t claim;          /* claims' results and what they read, kept from request
                                        * to request (cs_claim_op.c) */
     cs_search_cache_t *searches;      /* results of costly searches; NULL: none kept */
+    cs_search_scratch_t *scratch;     /* the buffers searches work in; NULL: each its own */
 };
 
 /* The release a request resolved to, and its system. */
@@ -59,6 +60,7 @@ cs_engine_t *cs_engine_new(cs_store_t *store, const cs_plugin_host_t *plugins,
         return NULL;
     }
     e->searches = cs_search_cache_new(CS_SEARCH_CACHE_MIN_TOTAL); /* NULL: none kept */
+    e->scratch = cs_search_scratch_new();                       /* NULL: each its own */
     return e;
 }
 
@@ -76,6 +78,7 @@ void cs_engine_destroy(cs_engine_t **engine)
     cs_claim_result_fini(&(*engine)->claim);
     cs_codeidx_holder_fini(&(*engine)->index);
     cs_search_cache_destroy(&(*engine)->searches);
+    cs_search_scratch_destroy(&(*engine)->scratch);
     cs_reader_destroy(&(*engine)->reader);
     free(*engine);
     *engine = NULL;
@@ -600,7 +603,7 @@ static cs_proto_err_t s_search(cs_engine_t *e, const cs_request_t *req, cs_out_t
     if (perr != CS_PERR_NONE) {
         return perr;
     }
-    cs_search_aids_t aids = {&e->index, e->searches};
+    cs_search_aids_t aids = {&e->index, e->searches, e->scratch};
     if (!(req->include & CS_INCLUDE_INDEX)) {
         return cs_search_answer_aided(e->reader, &aids, ctx.sys->system, ctx.rel.id,
                                       ctx.rel.label, req, NULL, out);

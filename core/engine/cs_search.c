@@ -532,6 +532,11 @@ static void s_and_stored(uint64_t *bits, const uint8_t *sb, size_t lo, size_t hi
     }
 }
 
+/* The docs of bits[lo, hi). Built twice on x86-64, the loader picking the popcnt instruction
+ * where the CPU has it (else a call per word, most of what counting a big match set costs). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+__attribute__((target_clones("popcnt", "default")))
+#endif
 static uint64_t s_popcount(const uint64_t *bits, size_t lo, size_t hi)
 {
     uint64_t n = 0;
@@ -652,11 +657,57 @@ typedef struct s_work {
     size_t n_heap;      /* candidates in heap */
     s_doc_t *doc;       /* a decoded doc record */
     uint8_t *tier;      /* per doc: how many terms it holds as whole words; NULL if unneeded */
+    cs_search_scratch_t *sc; /* where the buffers above live */
 } s_work_t;
 
-/* Size and allocate w for q (meta read) and sq. CS_OK or CS_ENOMEM; free with s_work_free
- * either way. */
-static int s_work_init(s_work_t *w, const s_q_t *q, const cs_search_query_t *sq)
+/* The buffers of a search, kept from one search to the next of the same thread: each grows to
+ * the largest release (or window) searched and never shrinks. */
+struct cs_search_scratch {
+    s_q_t q;                 /* the per-query state */
+    s_doc_t doc;             /* a decoded doc record */
+    uint64_t *bits, *tmp;    /* doc bitmaps of cap64 words */
+    size_t cap64;
+    uint8_t *tier;           /* cap_tier bytes */
+    size_t cap_tier;
+    s_cand_t *heap;          /* cap_heap candidates */
+    size_t cap_heap;
+    cs_search_result_t res;  /* the search op's result (cs_search_answer_aided) */
+};
+
+cs_search_scratch_t *cs_search_scratch_new(void)
+{
+    return calloc(1, sizeof(cs_search_scratch_t));
+}
+
+void cs_search_scratch_destroy(cs_search_scratch_t **sc)
+{
+    if (!sc || !*sc) {
+        return;
+    }
+    free((*sc)->bits);
+    free((*sc)->tmp);
+    free((*sc)->tier);
+    free((*sc)->heap);
+    free(*sc);
+    *sc = NULL;
+}
+
+/* Make *p hold at least n elements of size bytes (its contents are not kept). 0 when out of
+ * memory (*p is then NULL and *cap 0). */
+static int s_grow(void **p, size_t *cap, size_t n, size_t size)
+{
+    if (n <= *cap) {
+        return 1;
+    }
+    free(*p);
+    *p = malloc(n * size);
+    *cap = *p ? n : 0;
+    return *p != NULL;
+}
+
+/* Size w for q (meta read) and sq, in sc's buffers. CS_OK or CS_ENOMEM. */
+static int s_work_init(s_work_t *w, const s_q_t *q, const cs_search_query_t *sq,
+                       cs_search_scratch_t *sc)
 {
     /* Keep the best offset + limit; past the window only total is answered. */
     w->k = 0;
@@ -670,21 +721,20 @@ static int s_work_init(s_work_t *w, const s_q_t *q, const cs_search_query_t *sq)
     w->lo = 0;
     w->hi = w->words64;
     w->lens_read = 0;
-    w->bits = calloc(n64, sizeof *w->bits);
-    w->tmp = calloc(n64, sizeof *w->tmp);
-    w->heap = calloc(w->k ? w->k : 1, sizeof *w->heap);
-    w->doc = malloc(sizeof *w->doc);
+    w->sc = sc;
+    w->doc = &sc->doc;
     w->tier = NULL;
-    return w->bits && w->tmp && w->heap && w->doc ? CS_OK : CS_ENOMEM;
-}
-
-static void s_work_free(s_work_t *w)
-{
-    free(w->bits);
-    free(w->tmp);
-    free(w->heap);
-    free(w->doc);
-    free(w->tier);
+    size_t cap64 = sc->cap64;
+    if (!s_grow((void **)&sc->bits, &cap64, n64, sizeof *sc->bits) ||
+        !s_grow((void **)&sc->tmp, &sc->cap64, n64, sizeof *sc->tmp) ||
+        !s_grow((void **)&sc->heap, &sc->cap_heap, w->k ? w->k : 1, sizeof *sc->heap)) {
+        return CS_ENOMEM;
+    }
+    w->bits = sc->bits;
+    w->tmp = sc->tmp;
+    w->heap = sc->heap;
+    memset(w->bits, 0, n64 * sizeof *w->bits); /* the match set starts empty */
+    return CS_OK;
 }
 
 /* 1. The match set: the driver's docs, narrowed by every other term, each either by its
@@ -724,10 +774,12 @@ static int s_count_tiers(s_q_t *q, s_work_t *w, uint32_t n_exact)
     if (n_exact == 0) {
         return CS_OK;
     }
-    w->tier = calloc(q->meta.docs ? q->meta.docs : 1, 1);
-    if (!w->tier) {
+    size_t docs = q->meta.docs ? q->meta.docs : 1;
+    if (!s_grow((void **)&w->sc->tier, &w->sc->cap_tier, docs, 1)) {
         return CS_ENOMEM;
     }
+    w->tier = w->sc->tier;
+    memset(w->tier, 0, docs);
     int rc = CS_OK;
     for (size_t i = 0; rc == CS_OK && i < q->n_terms; i++) {
         const s_term_t *t = &q->terms[i];
@@ -871,8 +923,8 @@ static void s_keep_range(s_work_t *w, uint32_t lo, uint32_t hi)
     s_shrink(w->bits, &w->lo, &w->hi);
 }
 
-static int s_run_text(s_q_t *q, const cs_search_query_t *sq, cs_search_result_t *out,
-                      cs_error_t *err)
+static int s_run_text(s_q_t *q, const cs_search_query_t *sq, cs_search_scratch_t *sc,
+                      cs_search_result_t *out, cs_error_t *err)
 {
     if (q->n_terms == 0) {
         return CS_OK;
@@ -890,7 +942,7 @@ static int s_run_text(s_q_t *q, const cs_search_query_t *sq, cs_search_result_t 
                                           q->release);
     }
     s_work_t w;
-    rc = s_work_init(&w, q, sq);
+    rc = s_work_init(&w, q, sq, sc);
     if (rc == CS_OK) {
         rc = s_match_set(q, order, &w);
     }
@@ -909,7 +961,6 @@ static int s_run_text(s_q_t *q, const cs_search_query_t *sq, cs_search_result_t 
     if (rc == CS_OK) {
         rc = s_page(q, sq, &w, out);
     }
-    s_work_free(&w);
     if (rc == CS_ENOMEM) {
         return cs_error_set(err, rc, "out of memory searching");
     }
@@ -970,6 +1021,18 @@ static int s_run_code(s_q_t *q, const cs_search_query_t *sq, const char *prefix,
 int cs_search_run(cs_reader_t *r, uint32_t release, const cs_search_query_t *sq,
                   cs_search_result_t *out, cs_error_t *err)
 {
+    cs_search_scratch_t *sc = cs_search_scratch_new();
+    if (!sc) {
+        return cs_error_set(err, CS_ENOMEM, "out of memory searching");
+    }
+    int rc = cs_search_run_in(r, release, sq, sc, out, err);
+    cs_search_scratch_destroy(&sc);
+    return rc;
+}
+
+int cs_search_run_in(cs_reader_t *r, uint32_t release, const cs_search_query_t *sq,
+                     cs_search_scratch_t *sc, cs_search_result_t *out, cs_error_t *err)
+{
     out->total = 0;
     out->n_hits = 0;
     out->by_code = 0;
@@ -981,10 +1044,7 @@ int cs_search_run(cs_reader_t *r, uint32_t release, const cs_search_query_t *sq,
     if (qq.limit > CS_SEARCH_MAX_LIMIT) {
         qq.limit = CS_SEARCH_MAX_LIMIT;
     }
-    s_q_t *q = malloc(sizeof *q);
-    if (!q) {
-        return cs_error_set(err, CS_ENOMEM, "out of memory searching");
-    }
+    s_q_t *q = &sc->q;
     q->r = r;
     q->release = release;
     q->chunk = S_NONE;
@@ -1000,16 +1060,13 @@ int cs_search_run(cs_reader_t *r, uint32_t release, const cs_search_query_t *sq,
         rc = s_run_code(q, &qq, prefix, plen, out);
         if (rc == CS_OK && out->total > 0) {
             out->by_code = 1;
-            free(q);
             return CS_OK;
         }
         out->total = 0;
         out->n_hits = 0;
     }
     s_parse(q, qq.q, qq.q ? qq.q_len : 0);
-    rc = s_run_text(q, &qq, out, err);
-    free(q);
-    return rc;
+    return s_run_text(q, &qq, sc, out, err);
 }
 
 cs_proto_err_t cs_search_answer(cs_reader_t *r, const cs_system_ops_t *sys, uint32_t release,
@@ -1050,7 +1107,8 @@ static int s_run_aided(cs_reader_t *r, const cs_search_aids_t *aids, uint32_t re
     if (cache && cs_search_cache_get(cache, release, q, res)) {
         return CS_OK;
     }
-    int rc = cs_search_run(r, release, q, res, err);
+    int rc = aids && aids->scratch ? cs_search_run_in(r, release, q, aids->scratch, res, err)
+                                   : cs_search_run(r, release, q, res, err);
     if (rc == CS_OK && cache) {
         cs_search_cache_put(cache, release, q, res);
     }
@@ -1074,7 +1132,8 @@ cs_proto_err_t cs_search_answer_aided(cs_reader_t *r, const cs_search_aids_t *ai
         sq.limit = req->limit > CS_SEARCH_MAX_LIMIT ? CS_SEARCH_MAX_LIMIT
                                                     : (uint32_t)req->limit;
     }
-    cs_search_result_t *res = malloc(sizeof *res);
+    cs_search_result_t *own = aids && aids->scratch ? NULL : malloc(sizeof *own);
+    cs_search_result_t *res = own ? own : aids && aids->scratch ? &aids->scratch->res : NULL;
     if (!res) {
         cs_reply_error(out, req, CS_PERR_INTERNAL, "out of memory searching");
         return CS_PERR_INTERNAL;
@@ -1083,7 +1142,7 @@ cs_proto_err_t cs_search_answer_aided(cs_reader_t *r, const cs_search_aids_t *ai
     cs_error_clear(&err);
     if (s_run_aided(r, aids, release, &sq, res, &err) != CS_OK) {
         cs_reply_error(out, req, CS_PERR_INTERNAL, err.msg);
-        free(res);
+        free(own);
         return CS_PERR_INTERNAL;
     }
     cs_reply_begin(out, req, 1, extra ? 4 : 3);
@@ -1102,7 +1161,7 @@ cs_proto_err_t cs_search_answer_aided(cs_reader_t *r, const cs_search_aids_t *ai
         cs_hit_t hit = {ent.display, ent.title, ent.billable, res->hits[i].score};
         cs_out_hit(out, &hit);
     }
-    free(res);
+    free(own);
     if (extra) {
         cs_out_cstr(out, extra->key);
         extra->write(extra->arg, out);

@@ -66,6 +66,19 @@ typedef struct cs_search_result {
 int cs_search_run(cs_reader_t *r, uint32_t release, const cs_search_query_t *q,
                   cs_search_result_t *out, cs_error_t *err);
 
+/* The buffers a search works in (doc bitmaps sized by the release, the ranking heap, the
+ * query's state), kept from one search to the next so that a thread's searches allocate and
+ * fault in nothing once its buffers have grown to the largest release it searched. Owned by
+ * the caller; one thread at a time. */
+typedef struct cs_search_scratch cs_search_scratch_t;
+/* NULL when out of memory. */
+cs_search_scratch_t *cs_search_scratch_new(void);
+/* Free it; *sc becomes NULL. NULL is accepted. */
+void cs_search_scratch_destroy(cs_search_scratch_t **sc);
+/* cs_search_run in sc's buffers (the same result). */
+int cs_search_run_in(cs_reader_t *r, uint32_t release, const cs_search_query_t *q,
+                     cs_search_scratch_t *sc, cs_search_result_t *out, cs_error_t *err);
+
 /* The search op: run req's query (q, limit, offset, billable_only) on release and pack the
  * whole reply {ok, id, release, total, hits:[{code, title, billable, score}]} into out.
  * Returns CS_PERR_NONE, or the error it wrote instead (internal). */
@@ -91,6 +104,7 @@ typedef struct cs_search_aids {
     cs_codeidx_holder_t *index;    /* the hits' entries read from their release's code index
                                     * where the holder has it (the same bytes), else LMDB */
     struct cs_search_cache *cache; /* results of costly queries (engine/cs_search_cache.h) */
+    cs_search_scratch_t *scratch;  /* the buffers to search in; NULL: a search's own */
 } cs_search_aids_t;
 /* cs_search_answer_with, aided (aids NULL: none); the reply is the same bytes. */
 cs_proto_err_t cs_search_answer_aided(cs_reader_t *r, const cs_search_aids_t *aids,
