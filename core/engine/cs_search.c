@@ -70,7 +70,16 @@ typedef struct s_q {
     const uint8_t *chunk_data;         /* its value (borrowed from the snapshot) */
     size_t chunk_len;
     uint32_t chunk_n;
+    uint64_t work;                     /* what it has cost so far (CS_SEARCH_WORK_*) */
+    uint64_t budget;                   /* at most this much (0: no bound) */
 } s_q_t;
+
+/* Count units of work; CS_EAGAIN once they are over the query's budget. */
+static int s_charge(s_q_t *q, uint64_t units)
+{
+    q->work += units;
+    return q->budget && q->work > q->budget ? CS_EAGAIN : CS_OK;
+}
 
 /* A ranked candidate. */
 typedef struct s_cand {
@@ -160,6 +169,10 @@ static int s_term_range(s_q_t *q, s_term_t *t)
 /* No word starts with t: collect the words within edit distance 1 (bounded). */
 static int s_term_fuzzy(s_q_t *q, s_term_t *t)
 {
+    int rc = s_charge(q, q->meta.words / CS_SEARCH_WORK_WORDS);
+    if (rc != CS_OK) {
+        return rc;
+    }
     uint8_t key[8];
     cs_val_t v;
     size_t klen = cs_search_key_tag(key, q->release, CS_SEARCH_TAG_LIST);
@@ -196,6 +209,10 @@ static int s_term_fuzzy(s_q_t *q, s_term_t *t)
 /* Decode doc d's record (from its chunk, cached). */
 static int s_doc_get(s_q_t *q, uint32_t d, s_doc_t *out)
 {
+    int rc = s_charge(q, CS_SEARCH_WORK_DOC);
+    if (rc != CS_OK) {
+        return rc;
+    }
     uint32_t chunk = d / q->meta.chunk;
     if (chunk != q->chunk) {
         uint8_t key[16];
@@ -402,7 +419,7 @@ static int s_cmp_cand(const void *a, const void *b)
 
 /* Walk the docs of the word whose W value is v: set each one's bit in bits, or (bits NULL)
  * add 1 to its count. */
-static int s_walk_postings(const s_q_t *q, const cs_val_t *v, uint64_t *bits, uint8_t *count)
+static int s_walk_postings(s_q_t *q, const cs_val_t *v, uint64_t *bits, uint8_t *count)
 {
     if (v->len < CS_SEARCH_WORD_HEAD) {
         return CS_EMALFORMED;
@@ -410,6 +427,10 @@ static int s_walk_postings(const s_q_t *q, const cs_val_t *v, uint64_t *bits, ui
     const uint8_t *p = (const uint8_t *)v->data + CS_SEARCH_WORD_HEAD;
     const uint8_t *end = (const uint8_t *)v->data + v->len;
     uint32_t df = cs_key_get_u32((const uint8_t *)v->data + 4);
+    int rc = s_charge(q, df); /* before the walk: a budget stops it before it starts */
+    if (rc != CS_OK) {
+        return rc;
+    }
     uint32_t d = 0;
     for (uint32_t i = 0; i < df; i++) {
         uint32_t gap;
@@ -429,7 +450,7 @@ static int s_walk_postings(const s_q_t *q, const cs_val_t *v, uint64_t *bits, ui
     return CS_OK;
 }
 
-static int s_mark_postings(const s_q_t *q, const cs_val_t *v, uint64_t *bits)
+static int s_mark_postings(s_q_t *q, const cs_val_t *v, uint64_t *bits)
 {
     return s_walk_postings(q, v, bits, NULL);
 }
@@ -457,9 +478,12 @@ static int s_term_docs(s_q_t *q, const s_term_t *t, uint64_t *bits)
                 uint8_t wkey[8 + CS_FOLD_WORD_MAX + 1];
                 cs_val_t v;
                 size_t wk = cs_search_key_word(wkey, q->release, (const char *)p, wl);
-                if (cs_reader_get(q->r, CS_DB_SEARCH, wkey, wk, &v) != CS_OK ||
-                    s_mark_postings(q, &v, bits) != CS_OK) {
+                if (cs_reader_get(q->r, CS_DB_SEARCH, wkey, wk, &v) != CS_OK) {
                     return CS_EMALFORMED;
+                }
+                int rc = s_mark_postings(q, &v, bits);
+                if (rc != CS_OK) {
+                    return rc;
                 }
                 next++;
             }
@@ -475,8 +499,9 @@ static int s_term_docs(s_q_t *q, const s_term_t *t, uint64_t *bits)
     int rc = cs_reader_seek(q->r, CS_DB_SEARCH, key, klen, &k, &v);
     while (rc == CS_OK && s_is_word_key(q, &k, &w, &wl) && wl >= t->len &&
            memcmp(w, t->w, t->len) == 0) {
-        if (s_mark_postings(q, &v, bits) != CS_OK) {
-            return CS_EMALFORMED;
+        int mrc = s_mark_postings(q, &v, bits);
+        if (mrc != CS_OK) {
+            return mrc;
         }
         rc = cs_reader_next(q->r, CS_DB_SEARCH, &k, &v);
     }
@@ -569,8 +594,9 @@ static int s_filter_docs(s_q_t *q, const size_t *order, size_t n, uint64_t *bits
             uint64_t bit = m & (~m + 1);
             m &= m - 1;
             uint32_t mq, mw, mf;
-            if (s_doc_get(q, d, doc) != CS_OK) {
-                return CS_EMALFORMED;
+            int rc = s_doc_get(q, d, doc);
+            if (rc != CS_OK) {
+                return rc;
             }
             for (size_t i = 0; i < n; i++) {
                 if (!s_match(&q->terms[order[i]], doc, &mq, &mw, &mf)) {
@@ -923,6 +949,19 @@ static void s_keep_range(s_work_t *w, uint32_t lo, uint32_t hi)
     s_shrink(w->bits, &w->lo, &w->hi);
 }
 
+/* err for a search that failed with rc. Returns rc. */
+static int s_failed(const s_q_t *q, int rc, cs_error_t *err)
+{
+    if (rc == CS_ENOMEM) {
+        return cs_error_set(err, rc, "out of memory searching");
+    }
+    if (rc == CS_EAGAIN) {
+        return cs_error_set(err, rc, "the search costs more than its budget of %llu",
+                            (unsigned long long)q->budget);
+    }
+    return cs_error_set(err, rc, "release %u: the search index is corrupt", q->release);
+}
+
 static int s_run_text(s_q_t *q, const cs_search_query_t *sq, cs_search_scratch_t *sc,
                       cs_search_result_t *out, cs_error_t *err)
 {
@@ -937,9 +976,7 @@ static int s_run_text(s_q_t *q, const cs_search_query_t *sq, cs_search_scratch_t
     int matchable = 0;
     int rc = s_plan(q, order, &matchable, out);
     if (rc != CS_OK || !matchable) {
-        return rc == CS_OK ? CS_OK
-                           : cs_error_set(err, rc, "release %u: the search index is corrupt",
-                                          q->release);
+        return rc == CS_OK ? CS_OK : s_failed(q, rc, err);
     }
     s_work_t w;
     rc = s_work_init(&w, q, sq, sc);
@@ -961,13 +998,7 @@ static int s_run_text(s_q_t *q, const cs_search_query_t *sq, cs_search_scratch_t
     if (rc == CS_OK) {
         rc = s_page(q, sq, &w, out);
     }
-    if (rc == CS_ENOMEM) {
-        return cs_error_set(err, rc, "out of memory searching");
-    }
-    if (rc != CS_OK) {
-        return cs_error_set(err, rc, "release %u: the search index is corrupt", q->release);
-    }
-    return CS_OK;
+    return rc == CS_OK ? CS_OK : s_failed(q, rc, err);
 }
 
 /* q as a code prefix in storage form (dot and spaces dropped, upper case); 0 if it is not. */
@@ -1000,6 +1031,9 @@ static int s_run_code(s_q_t *q, const cs_search_query_t *sq, const char *prefix,
     cs_val_t k, v;
     int rc = cs_reader_seek(q->r, CS_DB_CODES, key, klen, &k, &v);
     while (rc == CS_OK && k.len >= klen && memcmp(k.data, key, klen) == 0) {
+        if (s_charge(q, CS_SEARCH_WORK_CODE) != CS_OK) {
+            return CS_EAGAIN;
+        }
         const uint8_t *val = v.data;
         int billable = v.len >= 2 && val[0] == CS_ENTRY_VERSION && (val[1] & 1);
         if (!sq->billable_only || billable) {
@@ -1037,6 +1071,7 @@ int cs_search_run_in(cs_reader_t *r, uint32_t release, const cs_search_query_t *
     out->n_hits = 0;
     out->by_code = 0;
     out->fuzzy = 0;
+    out->work = 0;
     cs_search_query_t qq = *sq;
     if (qq.limit == 0) {
         qq.limit = 1;
@@ -1051,6 +1086,8 @@ int cs_search_run_in(cs_reader_t *r, uint32_t release, const cs_search_query_t *
     q->chunk_data = NULL;
     q->chunk_len = 0;
     q->chunk_n = 0;
+    q->work = 0;
+    q->budget = qq.budget;
     int rc = CS_OK;
     char prefix[CS_CODE_MAX];
     size_t plen = 0;
@@ -1058,7 +1095,11 @@ int cs_search_run_in(cs_reader_t *r, uint32_t release, const cs_search_query_t *
         qq.sys->looks_like_code(qq.q, qq.q_len) &&
         (plen = s_code_prefix(qq.q, qq.q_len, prefix)) > 0) {
         rc = s_run_code(q, &qq, prefix, plen, out);
-        if (rc == CS_OK && out->total > 0) {
+        out->work = q->work;
+        if (rc != CS_OK) {
+            return s_failed(q, rc, err);
+        }
+        if (out->total > 0) {
             out->by_code = 1;
             return CS_OK;
         }
@@ -1066,7 +1107,9 @@ int cs_search_run_in(cs_reader_t *r, uint32_t release, const cs_search_query_t *
         out->n_hits = 0;
     }
     s_parse(q, qq.q, qq.q ? qq.q_len : 0);
-    return s_run_text(q, &qq, sc, out, err);
+    rc = s_run_text(q, &qq, sc, out, err);
+    out->work = q->work;
+    return rc;
 }
 
 cs_proto_err_t cs_search_answer(cs_reader_t *r, const cs_system_ops_t *sys, uint32_t release,
@@ -1140,7 +1183,14 @@ cs_proto_err_t cs_search_answer_aided(cs_reader_t *r, const cs_search_aids_t *ai
     }
     cs_error_t err;
     cs_error_clear(&err);
-    if (s_run_aided(r, aids, release, &sq, res, &err) != CS_OK) {
+    sq.budget = aids && aids->over_budget ? aids->budget : 0;
+    int rc = s_run_aided(r, aids, release, &sq, res, &err);
+    if (rc == CS_EAGAIN && sq.budget) {
+        *aids->over_budget = 1; /* nothing written: the caller hands it on */
+        free(own);
+        return CS_PERR_NONE;
+    }
+    if (rc != CS_OK) {
         cs_reply_error(out, req, CS_PERR_INTERNAL, err.msg);
         free(own);
         return CS_PERR_INTERNAL;
