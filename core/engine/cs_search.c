@@ -691,8 +691,8 @@ typedef struct s_work {
 struct cs_search_scratch {
     s_q_t q;                 /* the per-query state */
     s_doc_t doc;             /* a decoded doc record */
-    uint64_t *bits, *tmp;    /* doc bitmaps of cap64 words */
-    size_t cap64;
+    uint64_t *bits, *tmp;    /* doc bitmaps of cap_bits and cap_tmp words */
+    size_t cap_bits, cap_tmp;
     uint8_t *tier;           /* cap_tier bytes */
     size_t cap_tier;
     s_cand_t *heap;          /* cap_heap candidates */
@@ -750,9 +750,8 @@ static int s_work_init(s_work_t *w, const s_q_t *q, const cs_search_query_t *sq,
     w->sc = sc;
     w->doc = &sc->doc;
     w->tier = NULL;
-    size_t cap64 = sc->cap64;
-    if (!s_grow((void **)&sc->bits, &cap64, n64, sizeof *sc->bits) ||
-        !s_grow((void **)&sc->tmp, &sc->cap64, n64, sizeof *sc->tmp) ||
+    if (!s_grow((void **)&sc->bits, &sc->cap_bits, n64, sizeof *sc->bits) ||
+        !s_grow((void **)&sc->tmp, &sc->cap_tmp, n64, sizeof *sc->tmp) ||
         !s_grow((void **)&sc->heap, &sc->cap_heap, w->k ? w->k : 1, sizeof *sc->heap)) {
         return CS_ENOMEM;
     }
@@ -870,8 +869,8 @@ static int s_rank(s_q_t *q, s_work_t *w, uint64_t total)
         n_plain += t->n_fuzzy ? 0 : 1;
         n_exact += (!t->n_fuzzy && t->exact != S_NONE) ? 1 : 0;
     }
-    if (total == 0) {
-        return CS_OK;
+    if (total == 0 || w->k == 0) {
+        return CS_OK; /* nothing to rank, or a page past the window: total alone */
     }
     if (s_rank_directly(q, w, total)) {
         memcpy(w->tmp + w->lo, w->bits + w->lo, (w->hi - w->lo) * sizeof *w->tmp);
