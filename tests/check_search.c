@@ -457,7 +457,9 @@ START_TEST(test_budget_and_costly)
     static const char *const qs[] = {"of", "diab", "hypertension", "e11", "neck", "sezary",
                                      "diabetis", "fracture of neck"};
     cs_search_cache_t *cache = cs_search_cache_new(UINT64_MAX); /* by cost alone */
+    cs_search_scratch_t *scratch = cs_search_scratch_new();
     ck_assert_ptr_nonnull(cache);
+    ck_assert_ptr_nonnull(scratch);
     for (size_t i = 0; i < sizeof qs / sizeof qs[0]; i++) {
         ck_assert_uint_gt(s_q(qs[i], 20, 0, 0) + 1, 0);
         cs_search_result_t want = s_res;
@@ -473,6 +475,19 @@ START_TEST(test_budget_and_costly)
         sq.budget = want.work - 1; /* one unit short */
         ck_assert_int_eq(cs_search_run(s_reader, T_REL, &sq, &s_res, &err), CS_EAGAIN);
         ck_assert_msg(strstr(err.msg, "budget") != NULL, "%s", err.msg);
+        /* a search cut short leaves nothing behind in the buffers the next one works in */
+        for (uint64_t b = 1; b < want.work; b += 1 + want.work / 7) {
+            sq.budget = b;
+            ck_assert_int_eq(cs_search_run_in(s_reader, T_REL, &sq, scratch, &s_res, &err),
+                             CS_EAGAIN);
+            sq.budget = 0;
+            ck_assert_int_eq(cs_search_run_in(s_reader, T_REL, &sq, scratch, &s_res, &err),
+                             CS_OK);
+            ck_assert_uint_eq(s_res.total, want.total);
+            ck_assert_uint_eq(s_res.n_hits, want.n_hits);
+            ck_assert_int_eq(memcmp(s_res.hits, want.hits, want.n_hits * sizeof *want.hits),
+                             0);
+        }
         /* kept by cost: only what cost at least min_work */
         cs_search_cache_keep_costly(cache, want.work);
         sq.budget = 0;
@@ -485,6 +500,7 @@ START_TEST(test_budget_and_costly)
         ck_assert_int_eq(cs_search_cache_get(cache, T_REL, &sq, &s_res), 0);
     }
     cs_search_cache_destroy(&cache);
+    cs_search_scratch_destroy(&scratch);
 }
 END_TEST
 

@@ -70,6 +70,8 @@ typedef struct s_q {
     const uint8_t *chunk_data;         /* its value (borrowed from the snapshot) */
     size_t chunk_len;
     uint32_t chunk_n;
+    uint32_t mark_lo, mark_hi;         /* docs [lo, hi) hold every bit postings were marked in
+                                        * since they were last reset (s_walk_postings) */
     uint64_t work;                     /* what it has cost so far (CS_SEARCH_WORK_*) */
     uint64_t budget;                   /* at most this much (0: no bound) */
 } s_q_t;
@@ -443,6 +445,8 @@ static int s_walk_postings(s_q_t *q, const cs_val_t *v, uint64_t *bits, uint8_t 
         }
         if (bits) {
             bits[d >> 6] |= (uint64_t)1 << (d & 63);
+            q->mark_lo = d < q->mark_lo ? d : q->mark_lo;
+            q->mark_hi = d >= q->mark_hi ? d + 1 : q->mark_hi;
         } else {
             count[d]++;
         }
@@ -673,6 +677,8 @@ typedef struct s_work {
     size_t words64;     /* 64-bit words of a doc bitmap */
     size_t lo, hi;      /* bits' words [lo, hi) hold every doc of the match set; the rest are
                          * 0, so every pass over bits reads those words only */
+    size_t dlo, dhi;    /* bits' words [dlo, dhi) are all the search wrote (the driver's);
+                         * cleared when it ends, so that bits starts the next one all 0 */
     uint64_t *bits;     /* the match set */
     uint64_t *tmp;      /* scratch: a term's docs, then the match set's docs of one tier */
     const uint8_t *lens[32]; /* the stored bitmap of each key length (CS_SEARCH_TAG_CLASS),
@@ -744,29 +750,49 @@ static int s_work_init(s_work_t *w, const s_q_t *q, const cs_search_query_t *sq,
     w->n_heap = 0;
     w->words64 = ((size_t)q->meta.docs + 63) / 64;
     size_t n64 = w->words64 ? w->words64 : 1;
-    w->lo = 0;
-    w->hi = w->words64;
+    w->lo = w->dlo = 0;
+    w->hi = w->dhi = w->words64;
     w->lens_read = 0;
     w->sc = sc;
     w->doc = &sc->doc;
     w->tier = NULL;
-    if (!s_grow((void **)&sc->bits, &sc->cap_bits, n64, sizeof *sc->bits) ||
-        !s_grow((void **)&sc->tmp, &sc->cap_tmp, n64, sizeof *sc->tmp) ||
+    size_t had = sc->cap_bits;
+    if (!s_grow((void **)&sc->bits, &sc->cap_bits, n64, sizeof *sc->bits)) {
+        return CS_ENOMEM;
+    }
+    if (sc->cap_bits != had) {
+        memset(sc->bits, 0, sc->cap_bits * sizeof *sc->bits); /* then kept 0 (s_work_done) */
+    }
+    if (!s_grow((void **)&sc->tmp, &sc->cap_tmp, n64, sizeof *sc->tmp) ||
         !s_grow((void **)&sc->heap, &sc->cap_heap, w->k ? w->k : 1, sizeof *sc->heap)) {
         return CS_ENOMEM;
     }
     w->bits = sc->bits;
     w->tmp = sc->tmp;
     w->heap = sc->heap;
-    memset(w->bits, 0, n64 * sizeof *w->bits); /* the match set starts empty */
     return CS_OK;
+}
+
+/* Leave the scratch's match-set bitmap all 0 for the next search: the words the search wrote,
+ * or, after a failure (a walk cut short), every word. */
+static void s_work_done(s_work_t *w, int rc)
+{
+    size_t lo = rc == CS_OK ? w->dlo : 0, hi = rc == CS_OK ? w->dhi : w->sc->cap_bits;
+    if (w->sc->bits && hi > lo) {
+        memset(w->sc->bits + lo, 0, (hi - lo) * sizeof *w->sc->bits);
+    }
 }
 
 /* 1. The match set: the driver's docs, narrowed by every other term, each either by its
  * postings or, when few docs remain, by checking their records. */
 static int s_match_set(s_q_t *q, const size_t *order, s_work_t *w)
 {
+    q->mark_lo = UINT32_MAX;
+    q->mark_hi = 0;
     int rc = s_term_docs(q, &q->terms[order[0]], w->bits);
+    /* the driver's docs lie in [mark_lo, mark_hi): no need to scan the rest for them */
+    w->lo = w->dlo = q->mark_hi ? q->mark_lo / 64 : 0;
+    w->hi = w->dhi = q->mark_hi ? ((size_t)q->mark_hi + 63) / 64 : 0;
     s_shrink(w->bits, &w->lo, &w->hi);
     for (size_t i = 1; rc == CS_OK && i < q->n_terms; i++) {
         const s_term_t *t = &q->terms[order[i]];
@@ -781,7 +807,8 @@ static int s_match_set(s_q_t *q, const size_t *order, s_work_t *w)
             s_shrink(w->bits, &w->lo, &w->hi);
             break;
         } else {
-            memset(w->tmp, 0, w->words64 * sizeof *w->tmp);
+            /* only tmp[lo, hi) is read: the term's docs elsewhere may land on anything */
+            memset(w->tmp + w->lo, 0, (w->hi - w->lo) * sizeof *w->tmp);
             rc = s_term_docs(q, t, w->tmp);
             for (size_t wi = w->lo; wi < w->hi; wi++) {
                 w->bits[wi] &= w->tmp[wi];
@@ -997,6 +1024,7 @@ static int s_run_text(s_q_t *q, const cs_search_query_t *sq, cs_search_scratch_t
     if (rc == CS_OK) {
         rc = s_page(q, sq, &w, out);
     }
+    s_work_done(&w, rc);
     return rc == CS_OK ? CS_OK : s_failed(q, rc, err);
 }
 
