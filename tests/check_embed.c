@@ -20,6 +20,8 @@
 #include "cs_test.h"
 #include "embed_engine.h"
 #include "engine/cs_embed.h"
+#include "engine/cs_query.h"
+#include "wire/cs_out_msgpack.h"
 #include "store/cs_codeidx.h"
 #include "store/cs_key.h"
 #include "store/cs_store.h"
@@ -365,6 +367,51 @@ START_TEST(test_search)
         ck_assert_str_eq(got, s_bs[i].hits);
         ck_assert_uint_gt(n, 0);
     }
+    cs_db_close(&db);
+}
+END_TEST
+
+/* The search of text, answered by e into sb (packed); returns cs_engine_deferred after. */
+static int s_engine_search(cs_db_t *db, cs_engine_t *e, const char *text, msgpack_sbuffer *sb)
+{
+    cs_request_t req;
+    cs_error_t err;
+    ck_assert_int_eq(cs_embed_check(db, "icd10cm", "I10", NULL, &req, &err), CS_OK);
+    req.op = CS_OP_SEARCH;
+    req.q = (cs_str_t){text, (uint32_t)strlen(text)};
+    req.limit = 10;
+    msgpack_sbuffer_clear(sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+    cs_out_msgpack_t w;
+    cs_engine_handle(e, &req, cs_out_msgpack_init(&w, &pk));
+    return cs_engine_deferred(e);
+}
+
+/* An engine with a work budget (as the broker's own) answers a search that costs less
+ * exactly as one without; one that would cost more it leaves unwritten, and deferred. */
+START_TEST(test_search_budget)
+{
+    cs_db_t *db = s_open();
+    cs_engine_t *e = cs_embed_engine(db);
+    msgpack_sbuffer free_sb, bounded;
+    msgpack_sbuffer_init(&free_sb);
+    msgpack_sbuffer_init(&bounded);
+    for (size_t i = 0; i < N_SEARCHES; i++) {
+        cs_engine_set_budget(e, 0);
+        ck_assert_int_eq(s_engine_search(db, e, s_searches[i], &free_sb), 0);
+        ck_assert_uint_gt(free_sb.size, 0);
+        cs_engine_set_budget(e, 1u << 30);
+        ck_assert_int_eq(s_engine_search(db, e, s_searches[i], &bounded), 0);
+        ck_assert(bounded.size == free_sb.size &&
+                  memcmp(bounded.data, free_sb.data, free_sb.size) == 0);
+        cs_engine_set_budget(e, 1); /* no search costs that little */
+        ck_assert_int_eq(s_engine_search(db, e, s_searches[i], &bounded), 1);
+        ck_assert_uint_eq(bounded.size, 0);
+    }
+    cs_engine_set_budget(e, 0);
+    msgpack_sbuffer_destroy(&free_sb);
+    msgpack_sbuffer_destroy(&bounded);
     cs_db_close(&db);
 }
 END_TEST
@@ -724,6 +771,7 @@ Suite *cs_embed_suite(void)
     tcase_add_test(tc, test_lookup_engine);
     tcase_add_test(tc, test_validate);
     tcase_add_test(tc, test_search);
+    tcase_add_test(tc, test_search_budget);
     tcase_add_test(tc, test_threads);
     tcase_add_test(tc, test_open_errors);
     tcase_add_test(tc, test_commits_seen);

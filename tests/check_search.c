@@ -390,12 +390,15 @@ static void s_reply(const cs_search_aids_t *aids, const char *q, int64_t limit, 
                      CS_PERR_NONE);
 }
 
-/* A kept result answers exactly as the search it stands for, and only that search. */
+/* A kept result answers exactly as the search it stands for, and only that search; and
+ * searches in one scratch, one after another, answer as each in its own buffers. */
 START_TEST(test_cache_same_answers)
 {
     cs_search_cache_t *cache = cs_search_cache_new(2); /* keep results of 2 matches or more */
+    cs_search_scratch_t *scratch = cs_search_scratch_new();
     ck_assert_ptr_nonnull(cache);
-    cs_search_aids_t aids = {NULL, cache};
+    ck_assert_ptr_nonnull(scratch);
+    cs_search_aids_t aids = {NULL, cache, scratch, 0, NULL};
     static const char *const qs[] = {"of", "diab", "hypertension", "e11", "neck", "sezary"};
     static const int64_t pages[][2] = {{20, 0}, {2, 0}, {2, 2}, {1, 1}};
     msgpack_sbuffer plain, aided;
@@ -442,6 +445,62 @@ START_TEST(test_cache_same_answers)
     msgpack_sbuffer_destroy(&aided);
     cs_search_cache_destroy(&cache);
     ck_assert_ptr_null(cache);
+    cs_search_scratch_destroy(&scratch);
+    ck_assert_ptr_null(scratch);
+}
+END_TEST
+
+/* A budget cuts a search that would cost more (CS_EAGAIN), at the same point every time, and
+ * changes nothing in one that costs less; a cache keeps what cost min_work or more. */
+START_TEST(test_budget_and_costly)
+{
+    static const char *const qs[] = {"of", "diab", "hypertension", "e11", "neck", "sezary",
+                                     "diabetis", "fracture of neck"};
+    cs_search_cache_t *cache = cs_search_cache_new(UINT64_MAX); /* by cost alone */
+    cs_search_scratch_t *scratch = cs_search_scratch_new();
+    ck_assert_ptr_nonnull(cache);
+    ck_assert_ptr_nonnull(scratch);
+    for (size_t i = 0; i < sizeof qs / sizeof qs[0]; i++) {
+        ck_assert_uint_gt(s_q(qs[i], 20, 0, 0) + 1, 0);
+        cs_search_result_t want = s_res;
+        ck_assert_uint_gt(want.work, 0);
+        cs_search_query_t sq = {.q = qs[i], .q_len = strlen(qs[i]), .sys = &s_sys, .limit = 20};
+        cs_error_t err;
+        cs_error_clear(&err);
+        sq.budget = want.work; /* just enough */
+        ck_assert_int_eq(cs_search_run(s_reader, T_REL, &sq, &s_res, &err), CS_OK);
+        ck_assert_uint_eq(s_res.total, want.total);
+        ck_assert_uint_eq(s_res.n_hits, want.n_hits);
+        ck_assert_int_eq(memcmp(s_res.hits, want.hits, want.n_hits * sizeof *want.hits), 0);
+        sq.budget = want.work - 1; /* one unit short */
+        ck_assert_int_eq(cs_search_run(s_reader, T_REL, &sq, &s_res, &err), CS_EAGAIN);
+        ck_assert_msg(strstr(err.msg, "budget") != NULL, "%s", err.msg);
+        /* a search cut short leaves nothing behind in the buffers the next one works in */
+        for (uint64_t b = 1; b < want.work; b += 1 + want.work / 7) {
+            sq.budget = b;
+            ck_assert_int_eq(cs_search_run_in(s_reader, T_REL, &sq, scratch, &s_res, &err),
+                             CS_EAGAIN);
+            sq.budget = 0;
+            ck_assert_int_eq(cs_search_run_in(s_reader, T_REL, &sq, scratch, &s_res, &err),
+                             CS_OK);
+            ck_assert_uint_eq(s_res.total, want.total);
+            ck_assert_uint_eq(s_res.n_hits, want.n_hits);
+            ck_assert_int_eq(memcmp(s_res.hits, want.hits, want.n_hits * sizeof *want.hits),
+                             0);
+        }
+        /* kept by cost: only what cost at least min_work */
+        cs_search_cache_keep_costly(cache, want.work);
+        sq.budget = 0;
+        cs_search_cache_put(cache, T_REL, &sq, &want);
+        ck_assert_int_eq(cs_search_cache_get(cache, T_REL, &sq, &s_res), 1);
+        ck_assert_uint_eq(s_res.work, want.work);
+        sq.limit = 19; /* another search, costing the same: a cache wanting more skips it */
+        cs_search_cache_keep_costly(cache, want.work + 1);
+        cs_search_cache_put(cache, T_REL, &sq, &want);
+        ck_assert_int_eq(cs_search_cache_get(cache, T_REL, &sq, &s_res), 0);
+    }
+    cs_search_cache_destroy(&cache);
+    cs_search_scratch_destroy(&scratch);
 }
 END_TEST
 
@@ -625,6 +684,7 @@ Suite *cs_search_suite(void)
     tcase_add_test(tc, test_paging_and_billable);
     tcase_add_test(tc, test_bad_input);
     tcase_add_test(tc, test_cache_same_answers);
+    tcase_add_test(tc, test_budget_and_costly);
     tcase_add_test(tc, test_index_purged_by_release_prefix);
     tcase_add_test(tc, test_index_bytes_pinned);
     suite_add_tcase(s, tc);

@@ -201,8 +201,8 @@ static void s_abort(cs_workers_t **pw, void *zctx)
 }
 
 cs_workers_t *cs_workers_start(void *zctx, cs_store_t *store, const cs_plugin_host_t *plugins,
-                               cs_codeidx_set_t *index, int n, uint32_t max_limit,
-                               cs_error_t *err)
+                               cs_codeidx_set_t *index, cs_search_cache_t *searches, int n,
+                               uint32_t max_limit, cs_error_t *err)
 {
     if (n < 1 || n > CS_WORKERS_MAX) {
         cs_error_set(err, CS_EINVAL, "workers must be 1 to %d, not %d", CS_WORKERS_MAX, n);
@@ -237,6 +237,9 @@ cs_workers_t *cs_workers_start(void *zctx, cs_store_t *store, const cs_plugin_ho
             return NULL;
         }
         cs_engine_use_index(wk->engine, index);
+        if (searches) {
+            cs_engine_share_searches(wk->engine, searches);
+        }
         w->n = i + 1;
         if (pthread_create(&wk->thread, NULL, s_worker_main, wk) != 0) {
             cs_error_set(err, CS_EAGAIN, "cannot start worker %d", i + 1);

@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "codeset/cs_error.h"
+#include "engine/cs_search_cache.h"
 #include "load/cs_plugin_host.h"
 #include "store/cs_codeidx.h"
 #include "store/cs_store.h"
@@ -69,12 +70,13 @@ int cs_worker_part_read(const void *frame, size_t len, cs_worker_part_t *part);
 
 typedef struct cs_workers cs_workers_t;
 
-/* Start n (1..64) workers in zctx over store, plugins and the code indexes of index (all
- * borrowed; they outlive the workers; index may be NULL). max_limit is the broker's
- * search-limit ceiling. NULL with err set on failure. */
+/* Start n (1..64) workers in zctx over store, plugins, the code indexes of index and the
+ * search results of searches (all borrowed; they outlive the workers; index and searches may
+ * be NULL: each worker's own). max_limit is the broker's search-limit ceiling. NULL with err
+ * set on failure. */
 cs_workers_t *cs_workers_start(void *zctx, cs_store_t *store, const cs_plugin_host_t *plugins,
-                               cs_codeidx_set_t *index, int n, uint32_t max_limit,
-                               cs_error_t *err);
+                               cs_codeidx_set_t *index, cs_search_cache_t *searches, int n,
+                               uint32_t max_limit, cs_error_t *err);
 /* The broker's end: send requests to it, poll it and read answers from it. */
 void *cs_workers_sock(cs_workers_t *w);
 /* Number of worker threads. */

@@ -28,7 +28,7 @@ const cs_op_def_t cs_ops[CS_OP_COUNT_] = {
         .accepts = CS_KEYS_COMMON | CS_KEYS_RELEASE | B(Q) | B(LIMIT) | B(OFFSET) |
                    B(BILLABLE_ONLY) | B(INCLUDE),
         .limit_max = CS_PROTO_MAX_LIMIT,
-        .flags = CS_OPF_ENGINE | CS_OPF_SLOW, .handler = cs_op_search},
+        .flags = CS_OPF_ENGINE | CS_OPF_SLOW | CS_OPF_TRY_FIRST, .handler = cs_op_search},
     [CS_OP_CROSSWALK] = {
         .name = "crosswalk", .required = {CS_KEY_FROM, CS_KEY_TO, CS_KEY_CODE},
         .accepts = CS_KEYS_COMMON | B(FROM) | B(TO) | B(CODE) | B(MAP) | B(REVERSE) |

@@ -81,6 +81,9 @@ enum {
                                  * together (cs_engine_part) */
     CS_OPF_ENGINE = 1u << 4,    /* answered by the query engine alone (the embedded API too) */
     CS_OPF_BATCHABLE = 1u << 5, /* may be an item of a batch (cs_batch.c) */
+    CS_OPF_TRY_FIRST = 1u << 6, /* CS_OPF_SLOW, but the broker's thread tries it first within
+                                 * its engine's work budget (cs_engine_set_budget) and hands
+                                 * it to a worker only when it would cost more */
 };
 
 #define CS_OP_SLOW_CODES 100

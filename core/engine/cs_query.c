@@ -34,6 +34,10 @@ struct cs_engine {
     cs_claim_result_t claim;          /* claims' results and what they read, kept from request
                                        * to request (cs_claim_op.c) */
     cs_search_cache_t *searches;      /* results of costly searches; NULL: none kept */
+    cs_search_cache_t *shared;        /* instead of searches, another's (borrowed); NULL: none */
+    cs_search_scratch_t *scratch;     /* the buffers searches work in; NULL: each its own */
+    uint64_t budget;                  /* bound on a search's work (0: none) */
+    int deferred;                     /* the last search went over it and wrote nothing */
 };
 
 /* The release a request resolved to, and its system. */
@@ -59,6 +63,10 @@ cs_engine_t *cs_engine_new(cs_store_t *store, const cs_plugin_host_t *plugins,
         return NULL;
     }
     e->searches = cs_search_cache_new(CS_SEARCH_CACHE_MIN_TOTAL); /* NULL: none kept */
+    if (e->searches) {
+        cs_search_cache_keep_costly(e->searches, CS_SEARCH_CACHE_MIN_WORK);
+    }
+    e->scratch = cs_search_scratch_new();                       /* NULL: each its own */
     return e;
 }
 
@@ -76,6 +84,7 @@ void cs_engine_destroy(cs_engine_t **engine)
     cs_claim_result_fini(&(*engine)->claim);
     cs_codeidx_holder_fini(&(*engine)->index);
     cs_search_cache_destroy(&(*engine)->searches);
+    cs_search_scratch_destroy(&(*engine)->scratch);
     cs_reader_destroy(&(*engine)->reader);
     free(*engine);
     *engine = NULL;
@@ -593,14 +602,35 @@ static cs_proto_err_t s_releases(cs_engine_t *e, const cs_request_t *req, cs_out
 
 /* ---- search ---- */
 
+void cs_engine_share_searches(cs_engine_t *e, cs_search_cache_t *shared)
+{
+    e->shared = shared;
+}
+
+void cs_engine_set_budget(cs_engine_t *e, uint64_t units)
+{
+    e->budget = units;
+}
+
+int cs_engine_deferred(const cs_engine_t *e)
+{
+    return e->deferred;
+}
+
 static cs_proto_err_t s_search(cs_engine_t *e, const cs_request_t *req, cs_out_t *out)
 {
+    e->deferred = 0;
     s_ctx_t ctx;
     cs_proto_err_t perr = s_resolve(e, req, out, &ctx);
     if (perr != CS_PERR_NONE) {
         return perr;
     }
-    cs_search_aids_t aids = {&e->index, e->searches};
+    if (e->budget && (req->include & CS_INCLUDE_INDEX)) {
+        e->deferred = 1; /* the Index's terms are searched with no bound: not here */
+        return CS_PERR_NONE;
+    }
+    cs_search_aids_t aids = {&e->index, e->shared ? e->shared : e->searches, e->scratch,
+                             e->budget, &e->deferred};
     if (!(req->include & CS_INCLUDE_INDEX)) {
         return cs_search_answer_aided(e->reader, &aids, ctx.sys->system, ctx.rel.id,
                                       ctx.rel.label, req, NULL, out);

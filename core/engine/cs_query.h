@@ -33,6 +33,19 @@ void cs_engine_destroy(cs_engine_t **engine);
  * through LMDB only (the default). The answers are the same either way. */
 void cs_engine_use_index(cs_engine_t *e, cs_codeidx_set_t *set);
 
+struct cs_search_cache; /* engine/cs_search_cache.h */
+/* Keep costly searches' results in shared (borrowed; it must outlive the engine; engines of
+ * other threads may share it: engine/cs_search_cache.h) instead of the engine's own. */
+void cs_engine_share_searches(cs_engine_t *e, struct cs_search_cache *shared);
+
+/* A bound on the work of the ops that take one (search: units of cs_search.h's
+ * CS_SEARCH_WORK_*), for an engine whose thread must not be held up long (the broker's): an
+ * op that would cost more writes nothing and leaves cs_engine_deferred true, so that the
+ * caller hands it to a thread with no bound. 0 (the default): no bound. */
+void cs_engine_set_budget(cs_engine_t *e, uint64_t units);
+/* 1 when the last op this engine answered went over its budget and wrote nothing. */
+int cs_engine_deferred(const cs_engine_t *e);
+
 /* Answer one decoded query op (ping, lookup, validate, releases) into out. Returns
  * CS_PERR_NONE when the reply is a success, else the error that was written. Ops the engine
  * does not serve get unknown_op. */

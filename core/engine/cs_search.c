@@ -9,6 +9,7 @@
 #include "engine/cs_search.h"
 
 #include <ctype.h>
+#include <endian.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +20,13 @@
 #include "util/cs_fold.h"
 
 #define S_NONE UINT32_MAX
+/* Rank by scoring every match when the whole words' postings are this many times the matches
+ * or more (s_rank_directly). */
+#define S_DIRECT_RATIO 32
+/* Narrow the match set by checking its docs' records rather than by a term's postings when
+ * the postings are this many times the docs left or more (a record costs about as much to
+ * read as that many postings). */
+#define S_FILTER_RATIO 16
 
 /* What a match in each field adds to a score (by CS_SEARCH_FIELD_*). */
 static const uint32_t s_field_weight[CS_SEARCH_FIELDS] = {3, 3, 2, 1, 1};
@@ -34,6 +42,7 @@ typedef struct s_term {
     size_t len;
     uint32_t lo, hi;                   /* ids of the words it is a prefix of: [lo, hi) */
     uint32_t exact;                    /* id of the word itself, S_NONE if absent */
+    uint32_t exact_df;                 /* docs of the word itself (0 if absent) */
     uint32_t n_fuzzy;                  /* > 0: it matched by edit distance 1 instead */
     uint32_t fuzzy[CS_SEARCH_FUZZY_MAX]; /* those ids, ascending */
     uint64_t cost;                     /* postings of its ids */
@@ -61,7 +70,18 @@ typedef struct s_q {
     const uint8_t *chunk_data;         /* its value (borrowed from the snapshot) */
     size_t chunk_len;
     uint32_t chunk_n;
+    uint32_t mark_lo, mark_hi;         /* docs [lo, hi) hold every bit postings were marked in
+                                        * since they were last reset (s_walk_postings) */
+    uint64_t work;                     /* what it has cost so far (CS_SEARCH_WORK_*) */
+    uint64_t budget;                   /* at most this much (0: no bound) */
 } s_q_t;
+
+/* Count units of work; CS_EAGAIN once they are over the query's budget. */
+static int s_charge(s_q_t *q, uint64_t units)
+{
+    q->work += units;
+    return q->budget && q->work > q->budget ? CS_EAGAIN : CS_OK;
+}
 
 /* A ranked candidate. */
 typedef struct s_cand {
@@ -115,6 +135,7 @@ static int s_term_range(s_q_t *q, s_term_t *t)
     size_t wl;
     t->lo = t->hi = 0;
     t->exact = S_NONE;
+    t->exact_df = 0;
     t->cost = 0;
     if (cs_reader_seek(q->r, CS_DB_SEARCH, key, klen, &k, &v) != CS_OK ||
         !s_is_word_key(q, &k, &w, &wl) || wl < t->len || memcmp(w, t->w, t->len) != 0) {
@@ -127,6 +148,7 @@ static int s_term_range(s_q_t *q, s_term_t *t)
     uint32_t cum_lo = cs_key_get_u32((const uint8_t *)v.data + 8);
     if (wl == t->len) {
         t->exact = t->lo;
+        t->exact_df = cs_key_get_u32((const uint8_t *)v.data + 4);
     }
     key[klen - 1]++; /* just past every word with this prefix (words are [a-z0-9]) */
     uint32_t cum_hi = q->meta.postings;
@@ -149,6 +171,10 @@ static int s_term_range(s_q_t *q, s_term_t *t)
 /* No word starts with t: collect the words within edit distance 1 (bounded). */
 static int s_term_fuzzy(s_q_t *q, s_term_t *t)
 {
+    int rc = s_charge(q, q->meta.words / CS_SEARCH_WORK_WORDS);
+    if (rc != CS_OK) {
+        return rc;
+    }
     uint8_t key[8];
     cs_val_t v;
     size_t klen = cs_search_key_tag(key, q->release, CS_SEARCH_TAG_LIST);
@@ -185,6 +211,10 @@ static int s_term_fuzzy(s_q_t *q, s_term_t *t)
 /* Decode doc d's record (from its chunk, cached). */
 static int s_doc_get(s_q_t *q, uint32_t d, s_doc_t *out)
 {
+    int rc = s_charge(q, CS_SEARCH_WORK_DOC);
+    if (rc != CS_OK) {
+        return rc;
+    }
     uint32_t chunk = d / q->meta.chunk;
     if (chunk != q->chunk) {
         uint8_t key[16];
@@ -259,7 +289,18 @@ static int s_match(const s_term_t *t, const s_doc_t *doc, uint32_t *quality, uin
 {
     int best_q = -1;
     uint32_t best_w = 0, best_f = 0;
-    for (uint32_t k = 0; k < doc->n; k++) {
+    /* a doc's ids ascend: a prefix's range starts at the first id >= lo */
+    uint32_t k = 0;
+    for (uint32_t n = t->n_fuzzy ? 0 : doc->n; n > 0;) {
+        uint32_t half = n / 2;
+        if (doc->ids[k + half] < t->lo) {
+            k += half + 1;
+            n -= half + 1;
+        } else {
+            n = half;
+        }
+    }
+    for (; k < doc->n; k++) {
         uint32_t id = doc->ids[k];
         int mq;
         if (t->n_fuzzy) {
@@ -268,9 +309,6 @@ static int s_match(const s_term_t *t, const s_doc_t *doc, uint32_t *quality, uin
             }
             mq = 0;
         } else {
-            if (id < t->lo) {
-                continue;
-            }
             if (id >= t->hi) {
                 break;
             }
@@ -383,7 +421,7 @@ static int s_cmp_cand(const void *a, const void *b)
 
 /* Walk the docs of the word whose W value is v: set each one's bit in bits, or (bits NULL)
  * add 1 to its count. */
-static int s_walk_postings(const s_q_t *q, const cs_val_t *v, uint64_t *bits, uint8_t *count)
+static int s_walk_postings(s_q_t *q, const cs_val_t *v, uint64_t *bits, uint8_t *count)
 {
     if (v->len < CS_SEARCH_WORD_HEAD) {
         return CS_EMALFORMED;
@@ -391,6 +429,10 @@ static int s_walk_postings(const s_q_t *q, const cs_val_t *v, uint64_t *bits, ui
     const uint8_t *p = (const uint8_t *)v->data + CS_SEARCH_WORD_HEAD;
     const uint8_t *end = (const uint8_t *)v->data + v->len;
     uint32_t df = cs_key_get_u32((const uint8_t *)v->data + 4);
+    int rc = s_charge(q, df); /* before the walk: a budget stops it before it starts */
+    if (rc != CS_OK) {
+        return rc;
+    }
     uint32_t d = 0;
     for (uint32_t i = 0; i < df; i++) {
         uint32_t gap;
@@ -403,6 +445,8 @@ static int s_walk_postings(const s_q_t *q, const cs_val_t *v, uint64_t *bits, ui
         }
         if (bits) {
             bits[d >> 6] |= (uint64_t)1 << (d & 63);
+            q->mark_lo = d < q->mark_lo ? d : q->mark_lo;
+            q->mark_hi = d >= q->mark_hi ? d + 1 : q->mark_hi;
         } else {
             count[d]++;
         }
@@ -410,7 +454,7 @@ static int s_walk_postings(const s_q_t *q, const cs_val_t *v, uint64_t *bits, ui
     return CS_OK;
 }
 
-static int s_mark_postings(const s_q_t *q, const cs_val_t *v, uint64_t *bits)
+static int s_mark_postings(s_q_t *q, const cs_val_t *v, uint64_t *bits)
 {
     return s_walk_postings(q, v, bits, NULL);
 }
@@ -438,9 +482,12 @@ static int s_term_docs(s_q_t *q, const s_term_t *t, uint64_t *bits)
                 uint8_t wkey[8 + CS_FOLD_WORD_MAX + 1];
                 cs_val_t v;
                 size_t wk = cs_search_key_word(wkey, q->release, (const char *)p, wl);
-                if (cs_reader_get(q->r, CS_DB_SEARCH, wkey, wk, &v) != CS_OK ||
-                    s_mark_postings(q, &v, bits) != CS_OK) {
+                if (cs_reader_get(q->r, CS_DB_SEARCH, wkey, wk, &v) != CS_OK) {
                     return CS_EMALFORMED;
+                }
+                int rc = s_mark_postings(q, &v, bits);
+                if (rc != CS_OK) {
+                    return rc;
                 }
                 next++;
             }
@@ -456,8 +503,9 @@ static int s_term_docs(s_q_t *q, const s_term_t *t, uint64_t *bits)
     int rc = cs_reader_seek(q->r, CS_DB_SEARCH, key, klen, &k, &v);
     while (rc == CS_OK && s_is_word_key(q, &k, &w, &wl) && wl >= t->len &&
            memcmp(w, t->w, t->len) == 0) {
-        if (s_mark_postings(q, &v, bits) != CS_OK) {
-            return CS_EMALFORMED;
+        int mrc = s_mark_postings(q, &v, bits);
+        if (mrc != CS_OK) {
+            return mrc;
         }
         rc = cs_reader_next(q->r, CS_DB_SEARCH, &k, &v);
     }
@@ -480,18 +528,18 @@ static void s_parse(s_q_t *q, const char *text, size_t len)
     }
 }
 
-/* 64 bits of a stored bitmap (bit d of byte d / 8), as the word bits[i] of a query bitmap. */
+/* 64 bits of a stored bitmap (bit d of byte d / 8), as the word bits[i] of a query bitmap:
+ * the bytes little-endian, read as one load. */
 static uint64_t s_load64(const uint8_t *p)
 {
-    uint64_t x = 0;
-    for (int i = 7; i >= 0; i--) {
-        x = x << 8 | p[i];
-    }
-    return x;
+    uint64_t x;
+    memcpy(&x, p, sizeof x);
+    return le64toh(x);
 }
 
-/* AND a stored bitmap (tag [, len]) into bits; a missing or short one empties bits. */
-static void s_and_stored(s_q_t *q, uint8_t tag, int len, uint64_t *bits, size_t words64)
+/* The stored bitmap (tag [, len]) of words64 words, borrowed from the snapshot; NULL when it
+ * is missing or short (it then matches no doc). */
+static const uint8_t *s_stored(s_q_t *q, uint8_t tag, int len, size_t words64)
 {
     uint8_t key[8];
     size_t klen = cs_search_key_tag(key, q->release, tag);
@@ -499,39 +547,66 @@ static void s_and_stored(s_q_t *q, uint8_t tag, int len, uint64_t *bits, size_t 
         key[klen++] = (uint8_t)len;
     }
     cs_val_t v;
-    int ok = cs_reader_get(q->r, CS_DB_SEARCH, key, klen, &v) == CS_OK &&
-             v.len >= words64 * 8;
-    for (size_t i = 0; i < words64; i++) {
-        bits[i] = ok ? bits[i] & s_load64((const uint8_t *)v.data + i * 8) : 0;
+    if (cs_reader_get(q->r, CS_DB_SEARCH, key, klen, &v) != CS_OK || v.len < words64 * 8) {
+        return NULL;
+    }
+    return v.data;
+}
+
+/* AND the stored bitmap sb (NULL: none, which empties bits) into bits[lo, hi). */
+static void s_and_stored(uint64_t *bits, const uint8_t *sb, size_t lo, size_t hi)
+{
+    for (size_t i = lo; i < hi; i++) {
+        bits[i] = sb ? bits[i] & s_load64(sb + i * 8) : 0;
     }
 }
 
-static uint64_t s_popcount(const uint64_t *bits, size_t words64)
+/* The docs of bits[lo, hi). Built twice on x86-64, the loader picking the popcnt instruction
+ * where the CPU has it (else a call per word, most of what counting a big match set costs). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+__attribute__((target_clones("popcnt", "default")))
+#endif
+static uint64_t s_popcount(const uint64_t *bits, size_t lo, size_t hi)
 {
     uint64_t n = 0;
-    for (size_t i = 0; i < words64; i++) {
+    for (size_t i = lo; i < hi; i++) {
         n += (uint64_t)__builtin_popcountll(bits[i]);
     }
     return n;
 }
 
-/* Keep in bits only the docs that term t matches, checking each doc's record (cheaper than
- * reading t's postings when few docs remain). */
-static int s_filter_docs(s_q_t *q, const s_term_t *t, uint64_t *bits, size_t words64,
-                         s_doc_t *doc)
+/* Narrow [*lo, *hi) to the words of bits that hold a doc (an empty bitmap: *lo == *hi). */
+static void s_shrink(const uint64_t *bits, size_t *lo, size_t *hi)
 {
-    for (size_t wi = 0; wi < words64; wi++) {
+    while (*lo < *hi && bits[*lo] == 0) {
+        (*lo)++;
+    }
+    while (*hi > *lo && bits[*hi - 1] == 0) {
+        (*hi)--;
+    }
+}
+
+/* Keep in bits only the docs that every term of q->terms[order[0..n)] matches, checking each
+ * doc's record once (cheaper than reading the terms' postings when few docs remain). */
+static int s_filter_docs(s_q_t *q, const size_t *order, size_t n, uint64_t *bits, size_t lo,
+                         size_t hi, s_doc_t *doc)
+{
+    for (size_t wi = lo; wi < hi; wi++) {
         uint64_t m = bits[wi];
         while (m) {
             uint32_t d = (uint32_t)(wi * 64 + (size_t)__builtin_ctzll(m));
             uint64_t bit = m & (~m + 1);
             m &= m - 1;
             uint32_t mq, mw, mf;
-            if (s_doc_get(q, d, doc) != CS_OK) {
-                return CS_EMALFORMED;
+            int rc = s_doc_get(q, d, doc);
+            if (rc != CS_OK) {
+                return rc;
             }
-            if (!s_match(t, doc, &mq, &mw, &mf)) {
-                bits[wi] &= ~bit;
+            for (size_t i = 0; i < n; i++) {
+                if (!s_match(&q->terms[order[i]], doc, &mq, &mw, &mf)) {
+                    bits[wi] &= ~bit;
+                    break;
+                }
             }
         }
     }
@@ -550,10 +625,10 @@ static int s_count_word(s_q_t *q, const s_term_t *t, uint8_t *count)
     return s_walk_postings(q, &v, NULL, count);
 }
 
-/* Keep in bits only the docs whose count is c. */
-static void s_keep_tier(uint64_t *bits, size_t words64, const uint8_t *count, uint8_t c)
+/* Keep in bits[lo, hi) only the docs whose count is c. */
+static void s_keep_tier(uint64_t *bits, size_t lo, size_t hi, const uint8_t *count, uint8_t c)
 {
-    for (size_t wi = 0; wi < words64; wi++) {
+    for (size_t wi = lo; wi < hi; wi++) {
         uint64_t m = bits[wi];
         while (m) {
             uint64_t bit = m & (~m + 1);
@@ -600,19 +675,71 @@ static int s_plan(s_q_t *q, size_t *order, int *matchable, cs_search_result_t *o
 /* The buffers of one text query, sized by the release's docs and the hits it keeps. */
 typedef struct s_work {
     size_t words64;     /* 64-bit words of a doc bitmap */
+    size_t lo, hi;      /* bits' words [lo, hi) hold every doc of the match set; the rest are
+                         * 0, so every pass over bits reads those words only */
+    size_t dlo, dhi;    /* bits' words [dlo, dhi) are all the search wrote (the driver's);
+                         * cleared when it ends, so that bits starts the next one all 0 */
     uint64_t *bits;     /* the match set */
     uint64_t *tmp;      /* scratch: a term's docs, then the match set's docs of one tier */
-    uint64_t *cls;      /* scratch: a tier's docs of one code length */
+    const uint8_t *lens[32]; /* the stored bitmap of each key length (CS_SEARCH_TAG_CLASS),
+                              * borrowed from the snapshot; NULL: none */
+    uint32_t lens_read; /* bit n: lens[n] has been read */
     s_cand_t *heap;     /* the best k candidates (s_heap_push) */
     size_t k;           /* candidates kept: offset + limit, within CS_SEARCH_MAX_WINDOW */
     size_t n_heap;      /* candidates in heap */
     s_doc_t *doc;       /* a decoded doc record */
     uint8_t *tier;      /* per doc: how many terms it holds as whole words; NULL if unneeded */
+    cs_search_scratch_t *sc; /* where the buffers above live */
 } s_work_t;
 
-/* Size and allocate w for q (meta read) and sq. CS_OK or CS_ENOMEM; free with s_work_free
- * either way. */
-static int s_work_init(s_work_t *w, const s_q_t *q, const cs_search_query_t *sq)
+/* The buffers of a search, kept from one search to the next of the same thread: each grows to
+ * the largest release (or window) searched and never shrinks. */
+struct cs_search_scratch {
+    s_q_t q;                 /* the per-query state */
+    s_doc_t doc;             /* a decoded doc record */
+    uint64_t *bits, *tmp;    /* doc bitmaps of cap_bits and cap_tmp words */
+    size_t cap_bits, cap_tmp;
+    uint8_t *tier;           /* cap_tier bytes */
+    size_t cap_tier;
+    s_cand_t *heap;          /* cap_heap candidates */
+    size_t cap_heap;
+    cs_search_result_t res;  /* the search op's result (cs_search_answer_aided) */
+};
+
+cs_search_scratch_t *cs_search_scratch_new(void)
+{
+    return calloc(1, sizeof(cs_search_scratch_t));
+}
+
+void cs_search_scratch_destroy(cs_search_scratch_t **sc)
+{
+    if (!sc || !*sc) {
+        return;
+    }
+    free((*sc)->bits);
+    free((*sc)->tmp);
+    free((*sc)->tier);
+    free((*sc)->heap);
+    free(*sc);
+    *sc = NULL;
+}
+
+/* Make *p hold at least n elements of size bytes (its contents are not kept). 0 when out of
+ * memory (*p is then NULL and *cap 0). */
+static int s_grow(void **p, size_t *cap, size_t n, size_t size)
+{
+    if (n <= *cap) {
+        return 1;
+    }
+    free(*p);
+    *p = malloc(n * size);
+    *cap = *p ? n : 0;
+    return *p != NULL;
+}
+
+/* Size w for q (meta read) and sq, in sc's buffers. CS_OK or CS_ENOMEM. */
+static int s_work_init(s_work_t *w, const s_q_t *q, const cs_search_query_t *sq,
+                       cs_search_scratch_t *sc)
 {
     /* Keep the best offset + limit; past the window only total is answered. */
     w->k = 0;
@@ -623,45 +750,71 @@ static int s_work_init(s_work_t *w, const s_q_t *q, const cs_search_query_t *sq)
     w->n_heap = 0;
     w->words64 = ((size_t)q->meta.docs + 63) / 64;
     size_t n64 = w->words64 ? w->words64 : 1;
-    w->bits = calloc(n64, sizeof *w->bits);
-    w->tmp = calloc(n64, sizeof *w->tmp);
-    w->cls = calloc(n64, sizeof *w->cls);
-    w->heap = calloc(w->k ? w->k : 1, sizeof *w->heap);
-    w->doc = malloc(sizeof *w->doc);
+    w->lo = w->dlo = 0;
+    w->hi = w->dhi = w->words64;
+    w->lens_read = 0;
+    w->sc = sc;
+    w->doc = &sc->doc;
     w->tier = NULL;
-    return w->bits && w->tmp && w->cls && w->heap && w->doc ? CS_OK : CS_ENOMEM;
+    size_t had = sc->cap_bits;
+    if (!s_grow((void **)&sc->bits, &sc->cap_bits, n64, sizeof *sc->bits)) {
+        return CS_ENOMEM;
+    }
+    if (sc->cap_bits != had) {
+        memset(sc->bits, 0, sc->cap_bits * sizeof *sc->bits); /* then kept 0 (s_work_done) */
+    }
+    if (!s_grow((void **)&sc->tmp, &sc->cap_tmp, n64, sizeof *sc->tmp) ||
+        !s_grow((void **)&sc->heap, &sc->cap_heap, w->k ? w->k : 1, sizeof *sc->heap)) {
+        return CS_ENOMEM;
+    }
+    w->bits = sc->bits;
+    w->tmp = sc->tmp;
+    w->heap = sc->heap;
+    return CS_OK;
 }
 
-static void s_work_free(s_work_t *w)
+/* Leave the scratch's match-set bitmap all 0 for the next search: the words the search wrote,
+ * or, after a failure (a walk cut short), every word. */
+static void s_work_done(s_work_t *w, int rc)
 {
-    free(w->bits);
-    free(w->tmp);
-    free(w->cls);
-    free(w->heap);
-    free(w->doc);
-    free(w->tier);
+    size_t lo = rc == CS_OK ? w->dlo : 0, hi = rc == CS_OK ? w->dhi : w->sc->cap_bits;
+    if (w->sc->bits && hi > lo) {
+        memset(w->sc->bits + lo, 0, (hi - lo) * sizeof *w->sc->bits);
+    }
 }
 
 /* 1. The match set: the driver's docs, narrowed by every other term, each either by its
  * postings or, when few docs remain, by checking their records. */
 static int s_match_set(s_q_t *q, const size_t *order, s_work_t *w)
 {
+    q->mark_lo = UINT32_MAX;
+    q->mark_hi = 0;
     int rc = s_term_docs(q, &q->terms[order[0]], w->bits);
+    /* the driver's docs lie in [mark_lo, mark_hi): no need to scan the rest for them */
+    w->lo = w->dlo = q->mark_hi ? q->mark_lo / 64 : 0;
+    w->hi = w->dhi = q->mark_hi ? ((size_t)q->mark_hi + 63) / 64 : 0;
+    s_shrink(w->bits, &w->lo, &w->hi);
     for (size_t i = 1; rc == CS_OK && i < q->n_terms; i++) {
         const s_term_t *t = &q->terms[order[i]];
-        uint64_t left = s_popcount(w->bits, w->words64);
+        uint64_t left = s_popcount(w->bits, w->lo, w->hi);
         if (left == 0) {
             break;
         }
-        if (left * 16 < t->cost) {
-            rc = s_filter_docs(q, t, w->bits, w->words64, w->doc);
+        if (left * S_FILTER_RATIO < t->cost) {
+            /* the terms after t cost no less (order), and fewer docs are left: check them all
+             * in the same pass */
+            rc = s_filter_docs(q, order + i, q->n_terms - i, w->bits, w->lo, w->hi, w->doc);
+            s_shrink(w->bits, &w->lo, &w->hi);
+            break;
         } else {
-            memset(w->tmp, 0, w->words64 * sizeof *w->tmp);
+            /* only tmp[lo, hi) is read: the term's docs elsewhere may land on anything */
+            memset(w->tmp + w->lo, 0, (w->hi - w->lo) * sizeof *w->tmp);
             rc = s_term_docs(q, t, w->tmp);
-            for (size_t wi = 0; wi < w->words64; wi++) {
+            for (size_t wi = w->lo; wi < w->hi; wi++) {
                 w->bits[wi] &= w->tmp[wi];
             }
         }
+        s_shrink(w->bits, &w->lo, &w->hi);
     }
     return rc;
 }
@@ -673,10 +826,12 @@ static int s_count_tiers(s_q_t *q, s_work_t *w, uint32_t n_exact)
     if (n_exact == 0) {
         return CS_OK;
     }
-    w->tier = calloc(q->meta.docs ? q->meta.docs : 1, 1);
-    if (!w->tier) {
+    size_t docs = q->meta.docs ? q->meta.docs : 1;
+    if (!s_grow((void **)&w->sc->tier, &w->sc->cap_tier, docs, 1)) {
         return CS_ENOMEM;
     }
+    w->tier = w->sc->tier;
+    memset(w->tier, 0, docs);
     int rc = CS_OK;
     for (size_t i = 0; rc == CS_OK && i < q->n_terms; i++) {
         const s_term_t *t = &q->terms[i];
@@ -687,15 +842,16 @@ static int s_count_tiers(s_q_t *q, s_work_t *w, uint32_t n_exact)
     return rc;
 }
 
-/* Score every doc of w->cls into the heap. */
-static int s_score_docs(s_q_t *q, s_work_t *w)
+/* Score every doc of w->tmp[lo, hi) that is also in the stored bitmap sb (the codes of one
+ * key length; NULL: every doc) into the heap. */
+static int s_score_docs(s_q_t *q, s_work_t *w, const uint8_t *sb, size_t lo, size_t hi)
 {
-    const uint64_t *cls = w->cls; /* locals: the calls below could alias w's fields */
+    const uint64_t *tmp = w->tmp; /* locals: the calls below could alias w's fields */
     s_doc_t *doc = w->doc;
     s_cand_t *heap = w->heap;
-    size_t words64 = w->words64, k = w->k;
-    for (size_t wi = 0; wi < words64; wi++) {
-        uint64_t m = cls[wi];
+    size_t k = w->k;
+    for (size_t wi = lo; wi < hi; wi++) {
+        uint64_t m = sb ? tmp[wi] & s_load64(sb + wi * 8) : tmp[wi];
         while (m) {
             uint32_t d = (uint32_t)(wi * 64 + (size_t)__builtin_ctzll(m));
             m &= m - 1;
@@ -712,6 +868,20 @@ static int s_score_docs(s_q_t *q, s_work_t *w)
     return CS_OK;
 }
 
+/* Is scoring every doc of the match set (total docs) cheaper than ranking it in tiers? The
+ * tiers cost a walk of every whole query word's postings (a few instructions a posting) and
+ * save scoring (a few hundred a doc) only where there are many more docs than hits. Either
+ * way the hits are the same: the best offset + limit by score, then code order. */
+static int s_rank_directly(const s_q_t *q, const s_work_t *w, uint64_t total)
+{
+    uint64_t tier_cost = 0;
+    for (size_t i = 0; i < q->n_terms; i++) {
+        const s_term_t *t = &q->terms[i];
+        tier_cost += (!t->n_fuzzy && t->exact != S_NONE) ? t->exact_df : 0;
+    }
+    return total <= w->k || total * S_DIRECT_RATIO <= tier_cost;
+}
+
 /* 2. Rank the match set (total docs) into the heap. A doc's quality is fixed by which terms it
  * holds as whole words (the exact word's postings), so docs fall into tiers by that count;
  * within a tier the best score is known for each code length. Walk tiers from the most whole
@@ -726,8 +896,12 @@ static int s_rank(s_q_t *q, s_work_t *w, uint64_t total)
         n_plain += t->n_fuzzy ? 0 : 1;
         n_exact += (!t->n_fuzzy && t->exact != S_NONE) ? 1 : 0;
     }
-    if (total == 0) {
-        return CS_OK;
+    if (total == 0 || w->k == 0) {
+        return CS_OK; /* nothing to rank, or a page past the window: total alone */
+    }
+    if (s_rank_directly(q, w, total)) {
+        memcpy(w->tmp + w->lo, w->bits + w->lo, (w->hi - w->lo) * sizeof *w->tmp);
+        return s_score_docs(q, w, NULL, w->lo, w->hi);
     }
     int rc = s_count_tiers(q, w, n_exact);
     uint32_t max_weight = s_field_weight[CS_SEARCH_FIELD_TITLE] * (uint32_t)q->n_terms;
@@ -736,11 +910,13 @@ static int s_rank(s_q_t *q, s_work_t *w, uint64_t total)
         if (w->n_heap == w->k && w->heap[0].score > s_compose(tier_quality, max_weight, 0, 0)) {
             break;
         }
-        memcpy(w->tmp, w->bits, w->words64 * sizeof *w->tmp);
+        size_t lo = w->lo, hi = w->hi;
+        memcpy(w->tmp + lo, w->bits + lo, (hi - lo) * sizeof *w->tmp);
         if (w->tier) {
-            s_keep_tier(w->tmp, w->words64, w->tier, (uint8_t)c);
+            s_keep_tier(w->tmp, lo, hi, w->tier, (uint8_t)c);
+            s_shrink(w->tmp, &lo, &hi);
         }
-        for (int len = 1; rc == CS_OK && len < 32; len++) {
+        for (int len = 1; rc == CS_OK && len < 32 && lo < hi; len++) {
             if (!(q->meta.lengths & (1u << len))) {
                 continue;
             }
@@ -748,9 +924,13 @@ static int s_rank(s_q_t *q, s_work_t *w, uint64_t total)
                 w->heap[0].score > s_compose(tier_quality, max_weight, (size_t)len, 0)) {
                 break;
             }
-            memcpy(w->cls, w->tmp, w->words64 * sizeof *w->cls);
-            s_and_stored(q, CS_SEARCH_TAG_CLASS, len, w->cls, w->words64);
-            rc = s_score_docs(q, w);
+            if (!(w->lens_read & (1u << len))) {
+                w->lens[len] = s_stored(q, CS_SEARCH_TAG_CLASS, len, w->words64);
+                w->lens_read |= 1u << len;
+            }
+            if (w->lens[len]) { /* a missing bitmap: no code of that length */
+                rc = s_score_docs(q, w, w->lens[len], lo, hi);
+            }
         }
     }
     return rc;
@@ -774,21 +954,42 @@ static int s_page(s_q_t *q, const cs_search_query_t *sq, s_work_t *w, cs_search_
     return CS_OK;
 }
 
-/* Clear in bits every doc outside [lo, hi). */
-static void s_keep_range(uint64_t *bits, size_t words64, uint32_t lo, uint32_t hi)
+/* Clear in bits[w->lo, w->hi) every doc outside [lo, hi). */
+static void s_keep_range(s_work_t *w, uint32_t lo, uint32_t hi)
 {
-    for (size_t wi = 0; wi < words64; wi++) {
+    for (size_t wi = w->lo; wi < w->hi; wi++) {
         uint64_t first = (uint64_t)wi * 64;
-        for (unsigned b = 0; b < 64 && bits[wi]; b++) {
-            if (first + b < lo || first + b >= hi) {
-                bits[wi] &= ~(1ull << b);
+        uint64_t keep = ~0ull;
+        if (first + 64 <= lo || first >= hi) {
+            keep = 0;
+        } else {
+            if (first < lo) {
+                keep &= ~0ull << (lo - first);
+            }
+            if (first + 64 > hi) {
+                keep &= ~0ull >> (first + 64 - hi);
             }
         }
+        w->bits[wi] &= keep;
     }
+    s_shrink(w->bits, &w->lo, &w->hi);
 }
 
-static int s_run_text(s_q_t *q, const cs_search_query_t *sq, cs_search_result_t *out,
-                      cs_error_t *err)
+/* err for a search that failed with rc. Returns rc. */
+static int s_failed(const s_q_t *q, int rc, cs_error_t *err)
+{
+    if (rc == CS_ENOMEM) {
+        return cs_error_set(err, rc, "out of memory searching");
+    }
+    if (rc == CS_EAGAIN) {
+        return cs_error_set(err, rc, "the search costs more than its budget of %llu",
+                            (unsigned long long)q->budget);
+    }
+    return cs_error_set(err, rc, "release %u: the search index is corrupt", q->release);
+}
+
+static int s_run_text(s_q_t *q, const cs_search_query_t *sq, cs_search_scratch_t *sc,
+                      cs_search_result_t *out, cs_error_t *err)
 {
     if (q->n_terms == 0) {
         return CS_OK;
@@ -801,36 +1002,30 @@ static int s_run_text(s_q_t *q, const cs_search_query_t *sq, cs_search_result_t 
     int matchable = 0;
     int rc = s_plan(q, order, &matchable, out);
     if (rc != CS_OK || !matchable) {
-        return rc == CS_OK ? CS_OK
-                           : cs_error_set(err, rc, "release %u: the search index is corrupt",
-                                          q->release);
+        return rc == CS_OK ? CS_OK : s_failed(q, rc, err);
     }
     s_work_t w;
-    rc = s_work_init(&w, q, sq);
+    rc = s_work_init(&w, q, sq, sc);
     if (rc == CS_OK) {
         rc = s_match_set(q, order, &w);
     }
     if (rc == CS_OK) {
         if (sq->billable_only) {
-            s_and_stored(q, CS_SEARCH_TAG_BILLABLE, -1, w.bits, w.words64);
+            s_and_stored(w.bits, s_stored(q, CS_SEARCH_TAG_BILLABLE, -1, w.words64), w.lo,
+                         w.hi);
+            s_shrink(w.bits, &w.lo, &w.hi);
         }
         if (sq->doc_hi) {
-            s_keep_range(w.bits, w.words64, sq->doc_lo, sq->doc_hi);
+            s_keep_range(&w, sq->doc_lo, sq->doc_hi);
         }
-        out->total = s_popcount(w.bits, w.words64);
+        out->total = s_popcount(w.bits, w.lo, w.hi);
         rc = s_rank(q, &w, out->total);
     }
     if (rc == CS_OK) {
         rc = s_page(q, sq, &w, out);
     }
-    s_work_free(&w);
-    if (rc == CS_ENOMEM) {
-        return cs_error_set(err, rc, "out of memory searching");
-    }
-    if (rc != CS_OK) {
-        return cs_error_set(err, rc, "release %u: the search index is corrupt", q->release);
-    }
-    return CS_OK;
+    s_work_done(&w, rc);
+    return rc == CS_OK ? CS_OK : s_failed(q, rc, err);
 }
 
 /* q as a code prefix in storage form (dot and spaces dropped, upper case); 0 if it is not. */
@@ -863,6 +1058,9 @@ static int s_run_code(s_q_t *q, const cs_search_query_t *sq, const char *prefix,
     cs_val_t k, v;
     int rc = cs_reader_seek(q->r, CS_DB_CODES, key, klen, &k, &v);
     while (rc == CS_OK && k.len >= klen && memcmp(k.data, key, klen) == 0) {
+        if (s_charge(q, CS_SEARCH_WORK_CODE) != CS_OK) {
+            return CS_EAGAIN;
+        }
         const uint8_t *val = v.data;
         int billable = v.len >= 2 && val[0] == CS_ENTRY_VERSION && (val[1] & 1);
         if (!sq->billable_only || billable) {
@@ -884,10 +1082,23 @@ static int s_run_code(s_q_t *q, const cs_search_query_t *sq, const char *prefix,
 int cs_search_run(cs_reader_t *r, uint32_t release, const cs_search_query_t *sq,
                   cs_search_result_t *out, cs_error_t *err)
 {
+    cs_search_scratch_t *sc = cs_search_scratch_new();
+    if (!sc) {
+        return cs_error_set(err, CS_ENOMEM, "out of memory searching");
+    }
+    int rc = cs_search_run_in(r, release, sq, sc, out, err);
+    cs_search_scratch_destroy(&sc);
+    return rc;
+}
+
+int cs_search_run_in(cs_reader_t *r, uint32_t release, const cs_search_query_t *sq,
+                     cs_search_scratch_t *sc, cs_search_result_t *out, cs_error_t *err)
+{
     out->total = 0;
     out->n_hits = 0;
     out->by_code = 0;
     out->fuzzy = 0;
+    out->work = 0;
     cs_search_query_t qq = *sq;
     if (qq.limit == 0) {
         qq.limit = 1;
@@ -895,16 +1106,15 @@ int cs_search_run(cs_reader_t *r, uint32_t release, const cs_search_query_t *sq,
     if (qq.limit > CS_SEARCH_MAX_LIMIT) {
         qq.limit = CS_SEARCH_MAX_LIMIT;
     }
-    s_q_t *q = malloc(sizeof *q);
-    if (!q) {
-        return cs_error_set(err, CS_ENOMEM, "out of memory searching");
-    }
+    s_q_t *q = &sc->q;
     q->r = r;
     q->release = release;
     q->chunk = S_NONE;
     q->chunk_data = NULL;
     q->chunk_len = 0;
     q->chunk_n = 0;
+    q->work = 0;
+    q->budget = qq.budget;
     int rc = CS_OK;
     char prefix[CS_CODE_MAX];
     size_t plen = 0;
@@ -912,17 +1122,20 @@ int cs_search_run(cs_reader_t *r, uint32_t release, const cs_search_query_t *sq,
         qq.sys->looks_like_code(qq.q, qq.q_len) &&
         (plen = s_code_prefix(qq.q, qq.q_len, prefix)) > 0) {
         rc = s_run_code(q, &qq, prefix, plen, out);
-        if (rc == CS_OK && out->total > 0) {
+        out->work = q->work;
+        if (rc != CS_OK) {
+            return s_failed(q, rc, err);
+        }
+        if (out->total > 0) {
             out->by_code = 1;
-            free(q);
             return CS_OK;
         }
         out->total = 0;
         out->n_hits = 0;
     }
     s_parse(q, qq.q, qq.q ? qq.q_len : 0);
-    rc = s_run_text(q, &qq, out, err);
-    free(q);
+    rc = s_run_text(q, &qq, sc, out, err);
+    out->work = q->work;
     return rc;
 }
 
@@ -964,7 +1177,8 @@ static int s_run_aided(cs_reader_t *r, const cs_search_aids_t *aids, uint32_t re
     if (cache && cs_search_cache_get(cache, release, q, res)) {
         return CS_OK;
     }
-    int rc = cs_search_run(r, release, q, res, err);
+    int rc = aids && aids->scratch ? cs_search_run_in(r, release, q, aids->scratch, res, err)
+                                   : cs_search_run(r, release, q, res, err);
     if (rc == CS_OK && cache) {
         cs_search_cache_put(cache, release, q, res);
     }
@@ -988,16 +1202,24 @@ cs_proto_err_t cs_search_answer_aided(cs_reader_t *r, const cs_search_aids_t *ai
         sq.limit = req->limit > CS_SEARCH_MAX_LIMIT ? CS_SEARCH_MAX_LIMIT
                                                     : (uint32_t)req->limit;
     }
-    cs_search_result_t *res = malloc(sizeof *res);
+    cs_search_result_t *own = aids && aids->scratch ? NULL : malloc(sizeof *own);
+    cs_search_result_t *res = own ? own : aids && aids->scratch ? &aids->scratch->res : NULL;
     if (!res) {
         cs_reply_error(out, req, CS_PERR_INTERNAL, "out of memory searching");
         return CS_PERR_INTERNAL;
     }
     cs_error_t err;
     cs_error_clear(&err);
-    if (s_run_aided(r, aids, release, &sq, res, &err) != CS_OK) {
+    sq.budget = aids && aids->over_budget ? aids->budget : 0;
+    int rc = s_run_aided(r, aids, release, &sq, res, &err);
+    if (rc == CS_EAGAIN && sq.budget) {
+        *aids->over_budget = 1; /* nothing written: the caller hands it on */
+        free(own);
+        return CS_PERR_NONE;
+    }
+    if (rc != CS_OK) {
         cs_reply_error(out, req, CS_PERR_INTERNAL, err.msg);
-        free(res);
+        free(own);
         return CS_PERR_INTERNAL;
     }
     cs_reply_begin(out, req, 1, extra ? 4 : 3);
@@ -1016,7 +1238,7 @@ cs_proto_err_t cs_search_answer_aided(cs_reader_t *r, const cs_search_aids_t *ai
         cs_hit_t hit = {ent.display, ent.title, ent.billable, res->hits[i].score};
         cs_out_hit(out, &hit);
     }
-    free(res);
+    free(own);
     if (extra) {
         cs_out_cstr(out, extra->key);
         extra->write(extra->arg, out);

@@ -33,6 +33,15 @@ extern "C" {
 #define CS_SEARCH_FUZZY_MIN 5        /* shortest word that falls back to edit distance 1 */
 #define CS_SEARCH_FUZZY_MAX 32       /* dictionary words a typo may stand for */
 
+/* What a search costs, in units of work: a unit is one posting read (a doc id of a word's
+ * list, a few instructions); a doc record read and checked costs CS_SEARCH_WORK_DOC units, a
+ * code walked by a code-prefix search CS_SEARCH_WORK_CODE, and the typo fallback one unit per
+ * CS_SEARCH_WORK_WORDS words of the dictionary. Deterministic (no clock), so a budget in
+ * units cuts a query at the same point on every run. */
+#define CS_SEARCH_WORK_DOC 64
+#define CS_SEARCH_WORK_CODE 16
+#define CS_SEARCH_WORK_WORDS 4
+
 /* One query. q is borrowed and need not be NUL-terminated. */
 typedef struct cs_search_query {
     const char *q;                   /* the text as sent */
@@ -44,6 +53,7 @@ typedef struct cs_search_query {
     uint32_t doc_lo, doc_hi;         /* only docs with ids in [doc_lo, doc_hi) count: one
                                       * table of an index set (cs_index_format.h); doc_hi 0:
                                       * every doc */
+    uint64_t budget;                 /* > 0: give up (CS_EAGAIN) past this much work */
 } cs_search_query_t;
 
 typedef struct cs_search_hit {
@@ -57,14 +67,29 @@ typedef struct cs_search_result {
     size_t n_hits;                   /* hits[0..n_hits), best first */
     int by_code;                     /* 1 when q was answered as a code prefix */
     int fuzzy;                       /* 1 when some word matched by edit distance 1 */
+    uint64_t work;                   /* what finding it cost (CS_SEARCH_WORK_*) */
     cs_search_hit_t hits[CS_SEARCH_MAX_LIMIT];
 } cs_search_result_t;
 
 /* Run a query against release inside r's snapshot (begun by the caller). out is filled
- * (a query with no words gives total 0). CS_OK, CS_ENOMEM, or CS_EMALFORMED when the
- * release's index is missing or corrupt (err says which). */
+ * (a query with no words gives total 0). CS_OK, CS_ENOMEM, CS_EAGAIN when it would cost more
+ * than q->budget (out is then incomplete), or CS_EMALFORMED when the release's index is
+ * missing or corrupt (err says which). */
 int cs_search_run(cs_reader_t *r, uint32_t release, const cs_search_query_t *q,
                   cs_search_result_t *out, cs_error_t *err);
+
+/* The buffers a search works in (doc bitmaps sized by the release, the ranking heap, the
+ * query's state), kept from one search to the next so that a thread's searches allocate and
+ * fault in nothing once its buffers have grown to the largest release it searched. Owned by
+ * the caller; one thread at a time. */
+typedef struct cs_search_scratch cs_search_scratch_t;
+/* NULL when out of memory. */
+cs_search_scratch_t *cs_search_scratch_new(void);
+/* Free it; *sc becomes NULL. NULL is accepted. */
+void cs_search_scratch_destroy(cs_search_scratch_t **sc);
+/* cs_search_run in sc's buffers (the same result). */
+int cs_search_run_in(cs_reader_t *r, uint32_t release, const cs_search_query_t *q,
+                     cs_search_scratch_t *sc, cs_search_result_t *out, cs_error_t *err);
 
 /* The search op: run req's query (q, limit, offset, billable_only) on release and pack the
  * whole reply {ok, id, release, total, hits:[{code, title, billable, score}]} into out.
@@ -91,6 +116,10 @@ typedef struct cs_search_aids {
     cs_codeidx_holder_t *index;    /* the hits' entries read from their release's code index
                                     * where the holder has it (the same bytes), else LMDB */
     struct cs_search_cache *cache; /* results of costly queries (engine/cs_search_cache.h) */
+    cs_search_scratch_t *scratch;  /* the buffers to search in; NULL: a search's own */
+    uint64_t budget;               /* > 0: a search that would cost more (cs_search_query_t)
+                                    * writes nothing and sets *over_budget to 1 */
+    int *over_budget;              /* with budget */
 } cs_search_aids_t;
 /* cs_search_answer_with, aided (aids NULL: none); the reply is the same bytes. */
 cs_proto_err_t cs_search_answer_aided(cs_reader_t *r, const cs_search_aids_t *aids,

@@ -11,11 +11,13 @@
  * billable_only, doc range); the key holds all of them, so nothing is ever invalidated. A
  * purged release's entries are never asked for again (no query resolves to it) and age out.
  *
- * What is kept: results with at least min_total matches (cheaper ones are computed again) and
- * at most CS_SEARCH_CACHE_MAX_HITS hits, at most CS_SEARCH_CACHE_ENTRIES of them, the least
- * recently used replaced first.
+ * What is kept: results with at least min_total matches, or (cs_search_cache_keep_costly)
+ * that cost at least min_work units of work to find (cs_search.h; cheaper ones are computed
+ * again), and at most CS_SEARCH_CACHE_MAX_HITS hits, at most CS_SEARCH_CACHE_ENTRIES of
+ * them, the least recently used replaced first.
  *
- * Thread-safety: none; one per engine (one thread).
+ * Thread-safety: every call takes the cache's mutex, so engines of several threads may share
+ * one (a broker's do: what one worker found, the others and the broker's thread answer).
  */
 #ifndef CS_SEARCH_CACHE_H
 #define CS_SEARCH_CACHE_H
@@ -29,14 +31,19 @@
 extern "C" {
 #endif
 
-#define CS_SEARCH_CACHE_ENTRIES 128   /* results kept */
+#define CS_SEARCH_CACHE_ENTRIES 256   /* results kept */
 #define CS_SEARCH_CACHE_MIN_TOTAL 1000 /* the engine's min_total: fewer matches are cheap */
-#define CS_SEARCH_CACHE_MAX_HITS 100   /* longer pages are not kept: at most ~0.5 MiB in all */
+#define CS_SEARCH_CACHE_MAX_HITS 100   /* longer pages are not kept: at most ~1 MiB in all */
+#define CS_SEARCH_CACHE_MIN_WORK 16384 /* the engine's min_work: what a search may cost on a
+                                        * broker's thread (cs_engine_set_budget), so that one
+                                        * that cost more is answered there next time */
 
 typedef struct cs_search_cache cs_search_cache_t;
 
 /* A cache keeping results of at least min_total matches; NULL when out of memory. */
 cs_search_cache_t *cs_search_cache_new(uint64_t min_total);
+/* Keep results that cost at least min_work units as well (0: by min_total alone). */
+void cs_search_cache_keep_costly(cs_search_cache_t *cache, uint64_t min_work);
 /* Free it; *cache becomes NULL. NULL is accepted. */
 void cs_search_cache_destroy(cs_search_cache_t **cache);
 
@@ -50,7 +57,7 @@ void cs_search_cache_put(cs_search_cache_t *cache, uint32_t release, const cs_se
                          const cs_search_result_t *res);
 
 /* Lookups answered and results kept since new (tests, stats). */
-void cs_search_cache_counts(const cs_search_cache_t *cache, uint64_t *hits, uint64_t *kept);
+void cs_search_cache_counts(cs_search_cache_t *cache, uint64_t *hits, uint64_t *kept);
 
 #ifdef __cplusplus
 }

@@ -74,6 +74,18 @@ static inline size_t cs_search_varint_put(uint8_t *out, uint32_t v)
  * value. */
 static inline int cs_search_varint_get(const uint8_t **p, const uint8_t *end, uint32_t *v)
 {
+    /* one and two bytes first: doc gaps and doc records' word ids are mostly that short */
+    const uint8_t *s = *p;
+    if (s < end && !(s[0] & 0x80)) {
+        *v = s[0];
+        *p = s + 1;
+        return 1;
+    }
+    if (end - s >= 2 && !(s[1] & 0x80)) {
+        *v = (uint32_t)(s[0] & 0x7f) | (uint32_t)s[1] << 7;
+        *p = s + 2;
+        return 1;
+    }
     uint32_t x = 0;
     for (int shift = 0; shift <= 28; shift += 7) {
         if (*p >= end) {
