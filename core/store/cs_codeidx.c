@@ -35,8 +35,8 @@ static unsigned s_has_refs(const cs_entry_t *e)
 #define S_SHORT_IS_TITLE CS_CODEIDX_SHORT_IS_TITLE
 #define S_DISPLAY_IS_KEY CS_CODEIDX_DISPLAY_IS_KEY
 #define S_PARENT_IS_KEY CS_CODEIDX_PARENT_IS_KEY
-#define S_HEAD_FIXED 12           /* version, flags, classes, validity dates */
-#define S_HEAD_MAX (S_HEAD_FIXED + 4 * 256 + 2 * 65536)
+#define S_HEAD_FIXED 12 /* a stored value's version, flags, classes, validity dates */
+#define S_REC_MAX (S_REC_FIXED + 5 * 255 + 2 * 65535)
 
 struct cs_codeidx_set {
     cs_store_t *store;
@@ -155,9 +155,59 @@ uint32_t cs_codeidx_release_id(const cs_codeidx_t *idx)
     return idx->release;
 }
 
+/* The length of the record at rec (its fixed part read), the texts included. */
+static size_t s_rec_len(const uint8_t *rec)
+{
+    uint16_t tl, sl;
+    memcpy(&tl, rec + 12, sizeof tl);
+    memcpy(&sl, rec + 14, sizeof sl);
+    return (size_t)S_REC_FIXED + rec[1] + rec[7] + rec[8] + rec[9] + rec[10] + tl + sl;
+}
+
+/* The head of record rec (of key length klen, rec_len bytes, checked) as
+ * cs_entry_decode_head gives it of the stored value, each field held once restored. */
+static void s_rec_head(const uint8_t *rec, size_t rec_len, cs_entry_t *head)
+{
+    const char *k = (const char *)rec + S_REC_FIXED;
+    const char *p = k + rec[1];
+    unsigned f = rec[2];
+    head->billable = rec[4] & 1;
+    head->cls = rec[5];
+    head->parent_cls = rec[6];
+    head->display = (cs_span_t){p, rec[7]};
+    p += rec[7];
+    head->parent_key = (cs_span_t){p, rec[8]};
+    p += rec[8];
+    head->parent = (cs_span_t){p, rec[9]};
+    p += rec[9];
+    head->kind = (cs_span_t){p, rec[10]};
+    p += rec[10];
+    uint16_t tl, sl;
+    memcpy(&tl, rec + 12, sizeof tl);
+    memcpy(&sl, rec + 14, sizeof sl);
+    head->title = (cs_span_t){p, tl};
+    head->short_title = (f & S_SHORT_IS_TITLE) ? head->title : (cs_span_t){p + tl, sl};
+    if (f & S_DISPLAY_IS_KEY) {
+        head->display = (cs_span_t){k, rec[1]};
+    }
+    if (rec[3]) {
+        head->parent_key = (cs_span_t){k, rec[3]};
+    }
+    if (f & S_PARENT_IS_KEY) {
+        head->parent = head->parent_key;
+    }
+    memcpy(&head->valid_from, rec + 16, sizeof head->valid_from);
+    memcpy(&head->valid_to, rec + 20, sizeof head->valid_to);
+    head->n_notes = head->n_terms = head->n_attrs = 0;
+    head->notes = head->terms = head->terms_end = head->attrs = head->attrs_end = head->end =
+        rec + rec_len;
+}
+
 /* Every offset is checked against the arena before it is read: an image comes from a file
  * (cs_codeidx_image.c), and a damaged one must give wrong answers at worst, never a read
- * outside it; a probe stops after max_probe slots even in a table with no empty slot. */
+ * outside it; a probe stops after max_probe slots even in a table with no empty slot.
+ * A find reads the slot's line, then the record's first S_REC_FIXED + klen bytes: one
+ * dependent miss past the table (cs_codeidx_int.h). */
 int cs_codeidx_find(const cs_codeidx_t *idx, uint8_t cls, const char *key, size_t klen,
                     cs_entry_t *head, unsigned *flags)
 {
@@ -174,31 +224,15 @@ int cs_codeidx_find(const cs_codeidx_t *idx, uint8_t cls, const char *key, size_
             continue;
         }
         const uint8_t *rec = idx->arena + off;
-        uint16_t hl;
-        memcpy(&hl, rec + 3, sizeof hl);
-        if (rec[0] != cls || rec[1] != klen || rec[5] > klen ||
-            idx->arena_len - off - S_REC_FIXED < klen + (size_t)hl ||
-            memcmp(rec + S_REC_FIXED, key, klen) != 0) {
+        if (rec[0] != cls || rec[1] != klen || rec[3] > klen) {
             continue;
         }
-        const char *k = (const char *)rec + S_REC_FIXED;
-        if (cs_entry_decode_head(k + klen, hl, head) != CS_OK) {
-            return 0; /* not reached but in a damaged image: s_add wrote what decodes */
+        size_t len = s_rec_len(rec);
+        if (len > idx->arena_len - off || memcmp(rec + S_REC_FIXED, key, klen) != 0) {
+            continue;
         }
-        unsigned f = rec[2];
-        if (f & S_SHORT_IS_TITLE) {
-            head->short_title = head->title;
-        }
-        if (f & S_DISPLAY_IS_KEY) {
-            head->display = (cs_span_t){k, klen};
-        }
-        if (rec[5]) {
-            head->parent_key = (cs_span_t){k, rec[5]};
-        }
-        if (f & S_PARENT_IS_KEY) {
-            head->parent = head->parent_key;
-        }
-        *flags = f & (CS_CODEIDX_HAS_NOTES | CS_CODEIDX_HAS_ATTRS | CS_CODEIDX_HAS_REFS);
+        s_rec_head(rec, len, head);
+        *flags = rec[2] & (CS_CODEIDX_HAS_NOTES | CS_CODEIDX_HAS_ATTRS | CS_CODEIDX_HAS_REFS);
         return 1;
     }
     return 0;
@@ -235,59 +269,64 @@ static int s_span_eq(cs_span_t a, cs_span_t b)
     return a.len == b.len && memcmp(a.ptr, b.ptr, a.len) == 0;
 }
 
-static size_t s_put_str(uint8_t *out, cs_span_t s, int wide)
-{
-    size_t n = 0;
-    if (wide) {
-        out[n++] = (uint8_t)(s.len >> 8);
-    }
-    out[n++] = (uint8_t)s.len;
-    memcpy(out + n, s.ptr, s.len);
-    return n + s.len;
-}
-
-/* The head of stored value v (decoded as head) into out, each field equal to another written
- * empty and named in *flags or *prefix (the parent key's length when it starts the key);
- * returns its length. out holds S_HEAD_MAX bytes. */
-static size_t s_compact_head(const cs_val_t *v, const cs_entry_t *head, const char *code,
-                             size_t clen, uint8_t *out, unsigned *flags, uint8_t *prefix)
+/* Record of entry (cls, code) whose stored value decodes to head into out (S_REC_MAX bytes;
+ * cs_codeidx_int.h), each field equal to another written empty and named in the flags or
+ * the parent prefix (the parent key's length when it starts the key); returns its length. */
+static size_t s_record(const cs_entry_t *head, uint8_t cls, const char *code, size_t clen,
+                       unsigned flags, uint8_t *out)
 {
     static const cs_span_t none = {"", 0};
     cs_span_t display = head->display, parent = head->parent, short_title = head->short_title;
     cs_span_t parent_key = head->parent_key;
     if (short_title.len > 0 && s_span_eq(short_title, head->title)) {
         short_title = none;
-        *flags |= S_SHORT_IS_TITLE;
+        flags |= S_SHORT_IS_TITLE;
     }
     if (display.len > 0 && s_span_eq(display, (cs_span_t){code, clen})) {
         display = none;
-        *flags |= S_DISPLAY_IS_KEY;
+        flags |= S_DISPLAY_IS_KEY;
     }
     if (parent.len > 0 && s_span_eq(parent, head->parent_key)) {
         parent = none;
-        *flags |= S_PARENT_IS_KEY;
+        flags |= S_PARENT_IS_KEY;
     }
-    *prefix = 0;
+    uint8_t prefix = 0;
     if (parent_key.len > 0 && parent_key.len <= clen &&
         memcmp(parent_key.ptr, code, parent_key.len) == 0) {
-        *prefix = (uint8_t)parent_key.len;
+        prefix = (uint8_t)parent_key.len;
         parent_key = none;
     }
-    size_t n = S_HEAD_FIXED;
-    memcpy(out, v->data, n);
-    n += s_put_str(out + n, display, 0);
-    n += s_put_str(out + n, parent_key, 0);
-    n += s_put_str(out + n, parent, 0);
-    n += s_put_str(out + n, head->kind, 0);
-    n += s_put_str(out + n, head->title, 1);
-    n += s_put_str(out + n, short_title, 1);
+    uint16_t tl = (uint16_t)head->title.len, sl = (uint16_t)short_title.len;
+    memset(out, 0, S_REC_FIXED);
+    out[0] = cls;
+    out[1] = (uint8_t)clen;
+    out[2] = (uint8_t)flags;
+    out[3] = prefix;
+    out[4] = (uint8_t)(head->billable ? 1 : 0);
+    out[5] = head->cls;
+    out[6] = head->parent_cls;
+    out[7] = (uint8_t)display.len;
+    out[8] = (uint8_t)parent_key.len;
+    out[9] = (uint8_t)parent.len;
+    out[10] = (uint8_t)head->kind.len;
+    memcpy(out + 12, &tl, sizeof tl);
+    memcpy(out + 14, &sl, sizeof sl);
+    memcpy(out + 16, &head->valid_from, sizeof head->valid_from);
+    memcpy(out + 20, &head->valid_to, sizeof head->valid_to);
+    size_t n = S_REC_FIXED;
+    const cs_span_t texts[] = {{code, clen}, display, parent_key, parent, head->kind,
+                               head->title, short_title};
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        memcpy(out + n, texts[i].ptr, texts[i].len);
+        n += texts[i].len;
+    }
     return n;
 }
 
-/* Append one stored entry's record (compact: S_HEAD_MAX bytes of scratch). CS_EMALFORMED for
- * a value of another layout. */
+/* Append one stored entry's record (rec: S_REC_MAX bytes of scratch). CS_EMALFORMED for a
+ * value of another layout. */
 static int s_add(cs_codeidx_t *idx, size_t *cap, const cs_val_t *k, const cs_val_t *v,
-                 uint8_t *compact)
+                 uint8_t *rec)
 {
     uint32_t rel;
     uint8_t cls;
@@ -302,26 +341,12 @@ static int s_add(cs_codeidx_t *idx, size_t *cap, const cs_val_t *k, const cs_val
         cs_entry_decode_head(v->data, v->len, &head) != CS_OK) {
         return CS_EMALFORMED;
     }
+    /* the stored value's lengths are a byte, or two for the titles: the record's are too */
     unsigned flags = (full.n_notes ? CS_CODEIDX_HAS_NOTES : 0) |
                      (full.n_attrs ? CS_CODEIDX_HAS_ATTRS : 0) | s_has_refs(&full);
-    uint8_t prefix = 0;
-    size_t hl = s_compact_head(v, &head, code, clen, compact, &flags, &prefix);
-    if (hl > UINT16_MAX) {
-        return CS_EMALFORMED;
-    }
-    uint16_t hl16 = (uint16_t)hl;
-    uint8_t fixed[S_REC_FIXED] = {cls, (uint8_t)clen, (uint8_t)flags};
-    memcpy(fixed + 3, &hl16, sizeof hl16);
-    fixed[5] = prefix;
-    int rc = s_arena_put(idx, cap, fixed, sizeof fixed);
-    if (rc == CS_OK) {
-        rc = s_arena_put(idx, cap, code, clen);
-    }
-    if (rc == CS_OK) {
-        rc = s_arena_put(idx, cap, compact, hl);
-    }
+    size_t n = s_record(&head, cls, code, clen, flags, rec);
     idx->entries++;
-    return rc;
+    return s_arena_put(idx, cap, rec, n);
 }
 
 /* Memory for a table read at random: in 2 MiB pages where the kernel offers them, as one
@@ -365,8 +390,6 @@ uint32_t cs_codeidx_fill_(uint64_t *slots, uint64_t mask, const uint8_t *arena, 
     uint32_t max_probe = 1;
     for (size_t off = 0; off < len;) {
         const uint8_t *rec = arena + off;
-        uint16_t hl;
-        memcpy(&hl, rec + 3, sizeof hl);
         uint64_t h = s_hash(rec[0], (const char *)rec + S_REC_FIXED, rec[1]);
         uint64_t i = h & mask;
         uint32_t probe = 1;
@@ -376,7 +399,7 @@ uint32_t cs_codeidx_fill_(uint64_t *slots, uint64_t mask, const uint8_t *arena, 
         }
         slots[i] = ((h >> 32) << 32) | (uint64_t)(off + 1);
         max_probe = probe > max_probe ? probe : max_probe;
-        off += S_REC_FIXED + rec[1] + hl;
+        off += s_rec_len(rec);
     }
     return max_probe;
 }
@@ -422,14 +445,14 @@ int cs_codeidx_read_(cs_store_t *store, cs_codeidx_t *idx, cs_error_t *err)
     size_t cap = 0;
     cs_val_t k, v;
     int rc = cs_reader_seek(r, CS_DB_CODES, prefix, sizeof prefix, &k, &v);
-    uint8_t *compact = malloc(S_HEAD_MAX);
-    int bad = compact ? CS_OK : CS_ENOMEM;
+    uint8_t *rec = malloc(S_REC_MAX);
+    int bad = rec ? CS_OK : CS_ENOMEM;
     while (rc == CS_OK && bad == CS_OK && k.len >= sizeof prefix &&
            memcmp(k.data, prefix, sizeof prefix) == 0) {
-        bad = s_add(idx, &cap, &k, &v, compact);
+        bad = s_add(idx, &cap, &k, &v, rec);
         rc = cs_reader_next(r, CS_DB_CODES, &k, &v);
     }
-    free(compact);
+    free(rec);
     cs_reader_end(r);
     cs_reader_destroy(&r);
     if (bad == CS_OK && idx->entries == 0) {

@@ -4,12 +4,17 @@
  * Layout of the value [release] in CS_DB_CODEIDX, in the byte order of the machine that
  * wrote it (as LMDB's own file), every field at its natural alignment:
  *   0  magic "CSCODEIX"              32  u64 slots (a power of two)
- *   8  u32 version (1)               40  u64 arena bytes
+ *   8  u32 version (2)               40  u64 arena bytes
  *  12  u32 0x01020304 (byte order)   48  u32 longest probe
  *  16  u32 release                   52  u32 hash (1: FNV-1a of cs_codeidx_hash)
  *  20  u32 header bytes (64)         56  u64 0
  *  24  u64 entries
  *  64  slots (u64 each), then the arena's records (cs_codeidx_int.h).
+ * Version 1 (the first, written by builds of early December 2026) laid a record's text lengths out between its texts, so a find
+ * read two or three lines of it one after the other. An image of another version is refused
+ * like a damaged one, with a warning, and its release's index built in memory as for a
+ * release loaded before images: an older store is served as it was, at the cost of the
+ * build (0.03-0.2 s, in the background) and of the memory it takes in each process.
  * LMDB keeps a value this large in overflow pages, contiguous in the file: the image is
  * mapped from the file as it lies there, never copied. */
 #include "store/cs_codeidx.h"
@@ -23,7 +28,7 @@
 #include "util/cs_log.h"
 
 #define S_MAGIC "CSCODEIX"
-#define S_VERSION 1u
+#define S_VERSION 2u
 #define S_BOM 0x01020304u
 #define S_HASH_FNV1A 1u
 #define S_HEADER 64u
@@ -87,6 +92,10 @@ static const char *s_refuse(const s_header_t *h, size_t len, uint32_t release)
     }
     if (memcmp(h->magic, S_MAGIC, sizeof h->magic) != 0) {
         return "its image is not a code index image (no magic)";
+    }
+    if (h->version < S_VERSION) {
+        return "its image is of an older version (version 1: its records laid out "
+               "otherwise)";
     }
     if (h->version != S_VERSION || h->header != S_HEADER || h->hash != S_HASH_FNV1A) {
         return "its image is of another version";

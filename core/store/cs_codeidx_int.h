@@ -2,12 +2,21 @@
  * share: the index object, the record layout and the steps of a build. Not an API: only
  * those two files include it.
  *
- * A record: u8 cls, u8 key length, u8 flags, u16 head length (native order), u8 parent
- * prefix (n > 0: the parent's key is the first n characters of the key), then the key, then
- * the head: the stored value's head (cs_entry.h) but that a field equal to another is written
- * empty, with a flag or the parent prefix saying which it equals (the short title is the
- * title for 44% of FY2021's codes; an ICD-10-PCS or HCPCS code displays as its key; E11.9's
- * parent is E11). Slots hold (hash tag << 32) | (record offset + 1); 0 is empty. */
+ * A record (image version 2) puts everything a find reads first, so that once the slot names
+ * it a find waits on the record's first line alone (and the next, where a record starts near
+ * a line's end: both addresses known at once, fetched together), never on a line found by
+ * reading another; numbers in native order:
+ *    0 u8 class               4 u8 1 if billable, else 0              8 u8 parent key length
+ *    1 u8 key length          5 u8 the value's class                    9 u8 parent length
+ *    2 u8 flags (below)       6 u8 parent class (0: none)              10 u8 kind length
+ *    3 u8 parent prefix       7 u8 display length                      11 u8 0
+ *   12 u16 title length      14 u16 short title length
+ *   16 i32 valid_from        20 i32 valid_to (yyyymmdd, 0: none)
+ *   24 the key, display, parent key, parent, kind, title, short title (not terminated)
+ * The stored value's head (cs_entry.h) but that a field equal to another is written empty,
+ * with a flag or the parent prefix saying which it equals (n > 0: the parent's key is the
+ * first n characters of the key; the short title is the title for 44% of FY2021's codes; an
+ * ICD-10-PCS or HCPCS code displays as its key; E11.9's parent is E11). Slots hold (hash tag << 32) | (record offset + 1); 0 is empty. */
 #ifndef CS_CODEIDX_INT_H
 #define CS_CODEIDX_INT_H
 
@@ -17,7 +26,7 @@
 
 #include "store/cs_codeidx.h"
 
-#define CS_CODEIDX_REC_FIXED 6
+#define CS_CODEIDX_REC_FIXED 24
 #define CS_CODEIDX_SHORT_IS_TITLE 0x10u /* the short title is the title */
 #define CS_CODEIDX_DISPLAY_IS_KEY 0x20u /* the display form is the storage key */
 #define CS_CODEIDX_PARENT_IS_KEY 0x40u  /* the parent's display form is its storage key */
