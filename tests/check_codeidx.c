@@ -494,7 +494,7 @@ START_TEST(test_image_damaged_is_refused)
     uint8_t *bad = malloc(len);
     uint32_t u32;
     uint64_t u64;
-    for (int kind = 0; kind < 10; kind++) {
+    for (int kind = 0; kind < 11; kind++) {
         memcpy(bad, good, len);
         size_t bad_len = len;
         switch (kind) {
@@ -508,6 +508,8 @@ START_TEST(test_image_damaged_is_refused)
         case 5: bad_len = len - 8; break;                              /* truncated */
         case 6: u32 = UINT32_MAX; memcpy(bad + 48, &u32, 4); break;    /* longest probe */
         case 7: memcpy(&u64, bad + 40, 8); u64++; memcpy(bad + 40, &u64, 8); break; /* arena */
+        case 9: memcpy(&u64, bad + 40, 8); u64++; memcpy(bad + 56, &u64, 8); break; /* records
+                                                                   * longer than the arena */
         default: bad_len = 40; break;                                  /* a header only */
         }
         s_image_put(rel, bad, bad_len);
@@ -562,6 +564,7 @@ START_TEST(test_image_with_garbage_stays_in_bounds)
             uint64_t h = cs_codeidx_hash(CS_CLASS_CODE, key, strlen(key));
             cs_codeidx_prefetch(idx, h, 0);
             cs_codeidx_prefetch(idx, h, 1);
+            cs_codeidx_prefetch(idx, h, 2);
         }
         cs_codeidx_release(idx);
         cs_codeidx_set_destroy(&set);

@@ -36,7 +36,7 @@ static unsigned s_has_refs(const cs_entry_t *e)
 #define S_DISPLAY_IS_KEY CS_CODEIDX_DISPLAY_IS_KEY
 #define S_PARENT_IS_KEY CS_CODEIDX_PARENT_IS_KEY
 #define S_HEAD_FIXED 12 /* a stored value's version, flags, classes, validity dates */
-#define S_REC_MAX (S_REC_FIXED + 5 * 255 + 2 * 65535)
+#define S_REC_MAX (S_REC_FIXED + 5 * 255)
 
 struct cs_codeidx_set {
     cs_store_t *store;
@@ -84,27 +84,45 @@ uint64_t cs_codeidx_hash(uint8_t cls, const char *key, size_t klen)
     return s_hash(cls, key, klen);
 }
 
-void cs_codeidx_prefetch(const cs_codeidx_t *idx, uint64_t hash, int stage)
+/* The record of the slot that hash's probe meets first with hash's tag, looking at 4 slots
+ * at most (a prefetch, not a find); NULL if none, or if its offset is out of bounds. */
+static const uint8_t *s_tagged(const cs_codeidx_t *idx, uint64_t hash)
 {
     uint64_t i = hash & idx->mask;
-    if (stage == 0) {
-        __builtin_prefetch(&idx->slots[i]);
-        return;
-    }
     uint64_t tag = hash >> 32;
     for (uint32_t probes = 0; probes < 4 && probes < idx->max_probe;
          probes++, i = (i + 1) & idx->mask) {
         uint64_t s = idx->slots[i];
         if (s == 0) {
-            return;
+            return NULL;
         }
+        size_t off = (uint32_t)s - 1u;
         if ((s >> 32) == tag) {
-            const uint8_t *rec = idx->arena + (uint32_t)s - 1;
-            __builtin_prefetch(rec);
-            __builtin_prefetch(rec + 64); /* a record's head spans two or three lines */
-            __builtin_prefetch(rec + 128);
-            return;
+            return off <= idx->records_len - S_REC_FIXED ? idx->arena + off : NULL;
         }
+    }
+    return NULL;
+}
+
+void cs_codeidx_prefetch(const cs_codeidx_t *idx, uint64_t hash, int stage)
+{
+    if (stage == 0) {
+        __builtin_prefetch(&idx->slots[hash & idx->mask]);
+        return;
+    }
+    const uint8_t *rec = s_tagged(idx, hash);
+    if (!rec) {
+        return;
+    }
+    if (stage == 1) {
+        __builtin_prefetch(rec);
+        __builtin_prefetch(rec + S_REC_FIXED + 16); /* the end of its fixed part and key */
+        return;
+    }
+    uint32_t toff;
+    memcpy(&toff, rec + 24, sizeof toff);
+    if (toff < idx->arena_len - idx->records_len) {
+        __builtin_prefetch(idx->arena + idx->records_len + toff);
     }
 }
 
@@ -155,18 +173,15 @@ uint32_t cs_codeidx_release_id(const cs_codeidx_t *idx)
     return idx->release;
 }
 
-/* The length of the record at rec (its fixed part read), the texts included. */
+/* The length of the record at rec (its fixed part read). */
 static size_t s_rec_len(const uint8_t *rec)
 {
-    uint16_t tl, sl;
-    memcpy(&tl, rec + 12, sizeof tl);
-    memcpy(&sl, rec + 14, sizeof sl);
-    return (size_t)S_REC_FIXED + rec[1] + rec[7] + rec[8] + rec[9] + rec[10] + tl + sl;
+    return (size_t)S_REC_FIXED + rec[1] + rec[7] + rec[8] + rec[9] + rec[10];
 }
 
-/* The head of record rec (of key length klen, rec_len bytes, checked) as
+/* The head of record rec (of key length klen, checked, and whose titles lie at texts) as
  * cs_entry_decode_head gives it of the stored value, each field held once restored. */
-static void s_rec_head(const uint8_t *rec, size_t rec_len, cs_entry_t *head)
+static void s_rec_head(const uint8_t *rec, const char *texts, cs_entry_t *head)
 {
     const char *k = (const char *)rec + S_REC_FIXED;
     const char *p = k + rec[1];
@@ -185,8 +200,8 @@ static void s_rec_head(const uint8_t *rec, size_t rec_len, cs_entry_t *head)
     uint16_t tl, sl;
     memcpy(&tl, rec + 12, sizeof tl);
     memcpy(&sl, rec + 14, sizeof sl);
-    head->title = (cs_span_t){p, tl};
-    head->short_title = (f & S_SHORT_IS_TITLE) ? head->title : (cs_span_t){p + tl, sl};
+    head->title = (cs_span_t){texts, tl};
+    head->short_title = (f & S_SHORT_IS_TITLE) ? head->title : (cs_span_t){texts + tl, sl};
     if (f & S_DISPLAY_IS_KEY) {
         head->display = (cs_span_t){k, rec[1]};
     }
@@ -200,18 +215,37 @@ static void s_rec_head(const uint8_t *rec, size_t rec_len, cs_entry_t *head)
     memcpy(&head->valid_to, rec + 20, sizeof head->valid_to);
     head->n_notes = head->n_terms = head->n_attrs = 0;
     head->notes = head->terms = head->terms_end = head->attrs = head->attrs_end = head->end =
-        rec + rec_len;
+        (const uint8_t *)p;
+}
+
+/* Where record rec's titles lie, or NULL when they would reach past the arena. */
+static const char *s_rec_texts(const cs_codeidx_t *idx, const uint8_t *rec)
+{
+    uint16_t tl, sl;
+    uint32_t toff;
+    memcpy(&tl, rec + 12, sizeof tl);
+    memcpy(&sl, rec + 14, sizeof sl);
+    memcpy(&toff, rec + 24, sizeof toff);
+    size_t room = idx->arena_len - idx->records_len;
+    return toff <= room && (size_t)tl + sl <= room - toff
+               ? (const char *)idx->arena + idx->records_len + toff
+               : NULL;
 }
 
 /* Every offset is checked against the arena before it is read: an image comes from a file
  * (cs_codeidx_image.c), and a damaged one must give wrong answers at worst, never a read
  * outside it; a probe stops after max_probe slots even in a table with no empty slot.
- * A find reads the slot's line, then the record's first S_REC_FIXED + klen bytes: one
- * dependent miss past the table (cs_codeidx_int.h). */
+ * A find reads the slot's line, then the record's (cs_codeidx_int.h); the titles it lends
+ * are not read. */
 int cs_codeidx_find(const cs_codeidx_t *idx, uint8_t cls, const char *key, size_t klen,
                     cs_entry_t *head, unsigned *flags)
 {
-    uint64_t h = s_hash(cls, key, klen);
+    return cs_codeidx_find_hashed(idx, s_hash(cls, key, klen), cls, key, klen, head, flags);
+}
+
+int cs_codeidx_find_hashed(const cs_codeidx_t *idx, uint64_t h, uint8_t cls, const char *key,
+                           size_t klen, cs_entry_t *head, unsigned *flags)
+{
     uint64_t tag = h >> 32;
     uint64_t i = h & idx->mask;
     for (uint32_t probe = 0; probe < idx->max_probe; probe++, i = (i + 1) & idx->mask) {
@@ -220,18 +254,19 @@ int cs_codeidx_find(const cs_codeidx_t *idx, uint8_t cls, const char *key, size_
             return 0;
         }
         size_t off = (uint32_t)s - 1u;
-        if ((s >> 32) != tag || off > idx->arena_len - S_REC_FIXED) {
+        if ((s >> 32) != tag || off > idx->records_len - S_REC_FIXED) {
             continue;
         }
         const uint8_t *rec = idx->arena + off;
         if (rec[0] != cls || rec[1] != klen || rec[3] > klen) {
             continue;
         }
-        size_t len = s_rec_len(rec);
-        if (len > idx->arena_len - off || memcmp(rec + S_REC_FIXED, key, klen) != 0) {
+        const char *texts = s_rec_texts(idx, rec);
+        if (!texts || s_rec_len(rec) > idx->records_len - off ||
+            memcmp(rec + S_REC_FIXED, key, klen) != 0) {
             continue;
         }
-        s_rec_head(rec, len, head);
+        s_rec_head(rec, texts, head);
         *flags = rec[2] & (CS_CODEIDX_HAS_NOTES | CS_CODEIDX_HAS_ATTRS | CS_CODEIDX_HAS_REFS);
         return 1;
     }
@@ -240,28 +275,41 @@ int cs_codeidx_find(const cs_codeidx_t *idx, uint8_t cls, const char *key, size_
 
 /* ---- building ---- */
 
-/* The arena grows in a mapping of its own while the release is read (s_hash_all copies it to
- * where lookups read it): unmapped, its pages go back to the system at once, where freed
- * heap would stay in the process (a build thread's malloc arena is not trimmed). */
-static int s_arena_put(cs_codeidx_t *idx, size_t *cap, const void *p, size_t n)
+/* A buffer that grows in a mapping of its own while the release is read (s_hash_all copies
+ * the arena to where lookups read it): unmapped, its pages go back to the system at once,
+ * where freed heap would stay in the process (a build thread's malloc arena is not trimmed). */
+typedef struct s_grow {
+    uint8_t *data;
+    size_t len, cap; /* cap: bytes mapped */
+} s_grow_t;
+
+static int s_grow_put(s_grow_t *g, const void *p, size_t n)
 {
-    if (idx->arena_len + n > *cap) {
-        size_t want = *cap ? *cap * 2 : (size_t)1 << 20;
-        while (want < idx->arena_len + n) {
+    if (g->len + n > g->cap) {
+        size_t want = g->cap ? g->cap * 2 : (size_t)1 << 20;
+        while (want < g->len + n) {
             want *= 2;
         }
-        void *a = *cap ? mremap((void *)idx->arena, *cap, want, MREMAP_MAYMOVE)
-                       : mmap(NULL, want, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                              -1, 0);
+        void *a = g->cap ? mremap(g->data, g->cap, want, MREMAP_MAYMOVE)
+                         : mmap(NULL, want, PROT_READ | PROT_WRITE,
+                                MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (a == MAP_FAILED) {
             return CS_ENOMEM;
         }
-        idx->arena = a;
-        idx->arena_map = *cap = want;
+        g->data = a;
+        g->cap = want;
     }
-    memcpy((uint8_t *)idx->arena + idx->arena_len, p, n);
-    idx->arena_len += n;
+    memcpy(g->data + g->len, p, n);
+    g->len += n;
     return CS_OK;
+}
+
+static void s_grow_free(s_grow_t *g)
+{
+    if (g->cap) {
+        munmap(g->data, g->cap);
+    }
+    memset(g, 0, sizeof *g);
 }
 
 static int s_span_eq(cs_span_t a, cs_span_t b)
@@ -271,9 +319,10 @@ static int s_span_eq(cs_span_t a, cs_span_t b)
 
 /* Record of entry (cls, code) whose stored value decodes to head into out (S_REC_MAX bytes;
  * cs_codeidx_int.h), each field equal to another written empty and named in the flags or
- * the parent prefix (the parent key's length when it starts the key); returns its length. */
+ * the parent prefix (the parent key's length when it starts the key), its titles appended
+ * to texts; returns its length, 0 when out of memory. */
 static size_t s_record(const cs_entry_t *head, uint8_t cls, const char *code, size_t clen,
-                       unsigned flags, uint8_t *out)
+                       unsigned flags, uint8_t *out, s_grow_t *texts)
 {
     static const cs_span_t none = {"", 0};
     cs_span_t display = head->display, parent = head->parent, short_title = head->short_title;
@@ -313,20 +362,25 @@ static size_t s_record(const cs_entry_t *head, uint8_t cls, const char *code, si
     memcpy(out + 14, &sl, sizeof sl);
     memcpy(out + 16, &head->valid_from, sizeof head->valid_from);
     memcpy(out + 20, &head->valid_to, sizeof head->valid_to);
+    uint32_t toff = (uint32_t)texts->len; /* cs_codeidx_read_ refuses 4 GiB and more */
+    memcpy(out + 24, &toff, sizeof toff);
     size_t n = S_REC_FIXED;
-    const cs_span_t texts[] = {{code, clen}, display, parent_key, parent, head->kind,
-                               head->title, short_title};
-    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
-        memcpy(out + n, texts[i].ptr, texts[i].len);
-        n += texts[i].len;
+    const cs_span_t fields[] = {{code, clen}, display, parent_key, parent, head->kind};
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        memcpy(out + n, fields[i].ptr, fields[i].len);
+        n += fields[i].len;
+    }
+    if (s_grow_put(texts, head->title.ptr, head->title.len) != CS_OK ||
+        s_grow_put(texts, short_title.ptr, short_title.len) != CS_OK) {
+        return 0;
     }
     return n;
 }
 
-/* Append one stored entry's record (rec: S_REC_MAX bytes of scratch). CS_EMALFORMED for a
- * value of another layout. */
-static int s_add(cs_codeidx_t *idx, size_t *cap, const cs_val_t *k, const cs_val_t *v,
-                 uint8_t *rec)
+/* Append one stored entry's record to recs and its titles to texts (rec: S_REC_MAX bytes of
+ * scratch). CS_EMALFORMED for a value of another layout; CS_ENOMEM. */
+static int s_add(cs_codeidx_t *idx, s_grow_t *recs, s_grow_t *texts, const cs_val_t *k,
+                 const cs_val_t *v, uint8_t *rec)
 {
     uint32_t rel;
     uint8_t cls;
@@ -344,9 +398,9 @@ static int s_add(cs_codeidx_t *idx, size_t *cap, const cs_val_t *k, const cs_val
     /* the stored value's lengths are a byte, or two for the titles: the record's are too */
     unsigned flags = (full.n_notes ? CS_CODEIDX_HAS_NOTES : 0) |
                      (full.n_attrs ? CS_CODEIDX_HAS_ATTRS : 0) | s_has_refs(&full);
-    size_t n = s_record(&head, cls, code, clen, flags, rec);
+    size_t n = s_record(&head, cls, code, clen, flags, rec, texts);
     idx->entries++;
-    return s_arena_put(idx, cap, rec, n);
+    return n ? s_grow_put(recs, rec, n) : CS_ENOMEM;
 }
 
 /* Memory for a table read at random: in 2 MiB pages where the kernel offers them, as one
@@ -422,7 +476,7 @@ static int s_hash_all(cs_codeidx_t *idx)
     idx->arena_map = 0;
     idx->slots = slots;
     idx->mask = n - 1;
-    idx->max_probe = cs_codeidx_fill_(slots, idx->mask, arena, idx->arena_len);
+    idx->max_probe = cs_codeidx_fill_(slots, idx->mask, arena, idx->records_len);
     idx->bytes = s_random_access_size(n * sizeof *idx->slots) +
                  s_random_access_size(idx->arena_len);
     return CS_OK;
@@ -442,19 +496,28 @@ int cs_codeidx_read_(cs_store_t *store, cs_codeidx_t *idx, cs_error_t *err)
     }
     uint8_t prefix[4];
     cs_key_put_u32(prefix, release);
-    size_t cap = 0;
+    s_grow_t recs = {0}, texts = {0};
     cs_val_t k, v;
     int rc = cs_reader_seek(r, CS_DB_CODES, prefix, sizeof prefix, &k, &v);
     uint8_t *rec = malloc(S_REC_MAX);
     int bad = rec ? CS_OK : CS_ENOMEM;
     while (rc == CS_OK && bad == CS_OK && k.len >= sizeof prefix &&
-           memcmp(k.data, prefix, sizeof prefix) == 0) {
-        bad = s_add(idx, &cap, &k, &v, rec);
+           memcmp(k.data, prefix, sizeof prefix) == 0 && texts.len < UINT32_MAX) {
+        bad = s_add(idx, &recs, &texts, &k, &v, rec);
         rc = cs_reader_next(r, CS_DB_CODES, &k, &v);
     }
     free(rec);
     cs_reader_end(r);
     cs_reader_destroy(&r);
+    /* the arena: the records, then the titles they point at */
+    idx->records_len = recs.len;
+    if (bad == CS_OK && texts.len > 0) {
+        bad = s_grow_put(&recs, texts.data, texts.len);
+    }
+    s_grow_free(&texts);
+    idx->arena = recs.data;
+    idx->arena_len = recs.len;
+    idx->arena_map = recs.cap;
     if (bad == CS_OK && idx->entries == 0) {
         return cs_error_set(err, CS_ENOTFOUND, "release %u has no entries", release);
     }
@@ -833,6 +896,18 @@ const cs_codeidx_t *cs_codeidx_holder_get(cs_codeidx_holder_t *h, uint32_t relea
     h->held[free_slot] = idx;
     h->pinned |= 1u << free_slot;
     return idx;
+}
+
+void cs_codeidx_holder_prefetch(const cs_codeidx_holder_t *h, uint32_t release, uint64_t hash)
+{
+    for (int i = 0; i < CS_CODEIDX_HELD; i++) {
+        const cs_codeidx_t *idx = h->held[i];
+        if (idx && idx->release == release) {
+            cs_codeidx_prefetch(idx, hash, 0);
+            cs_codeidx_prefetch(idx, hash, 1);
+            return;
+        }
+    }
 }
 
 int cs_codeidx_entry(cs_codeidx_holder_t *h, cs_reader_t *r, uint32_t rel, uint8_t cls,
