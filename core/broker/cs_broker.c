@@ -615,15 +615,6 @@ static int s_start_store(s_broker_t *b, size_t *n_plugins, cs_error_t *err)
     if (rc != CS_OK) {
         return rc;
     }
-    /* The verifier now, before the sockets are bound: its first step reads the data file into
-     * the page cache (cs_store_prefetch, in the idle I/O class), and on a cold cache what is
-     * left of the start is that much reading done before the first query. Not before the
-     * plugins: their loading reads some 20 libraries, each read then waiting behind the
-     * reads in flight (first answers at 130-190 ms measured, where 70 is the goal's 100). */
-    b->verify = cs_verify_start(b->store, err); /* checks every release; serving goes on */
-    if (!b->verify) {
-        return err->code;
-    }
     size_t mib = cfg->index_mib < 0 ? 0 : cfg->index_mib ? (size_t)cfg->index_mib
                                                           : CS_BROKER_INDEX_MIB;
     b->index = cs_codeidx_set_new(b->store, mib << 20, err);
@@ -640,7 +631,7 @@ static int s_start_store(s_broker_t *b, size_t *n_plugins, cs_error_t *err)
         return cs_error_set(err, CS_ENOMEM, "out of memory");
     }
     b->ctx = (cs_op_ctx_t){.engine = b->engine, .jobs = b->jobs, .plugins = b->plugins,
-                           .server = b, .verify = b->verify};
+                           .server = b};
     return CS_OK;
 }
 
@@ -782,6 +773,14 @@ static int s_start(s_broker_t *b, cs_error_t *err)
     }
     if (rc == CS_OK) {
         rc = s_bind_admin(b, err);
+    }
+    /* The verifier last: its first step has the kernel read the whole data file ahead, and
+     * on a cold page cache every read queued behind that (ZeroMQ's own start reads
+     * /etc/protocols: 74 ms measured) would hold up the first answer. */
+    if (rc == CS_OK) {
+        b->verify = cs_verify_start(b->store, err); /* checks every release; serving goes on */
+        rc = b->verify ? CS_OK : err->code;
+        b->ctx.verify = b->verify;
     }
     if (rc != CS_OK) {
         return rc;

@@ -142,26 +142,14 @@ static void s_pass(cs_verify_t *v, cs_reader_t *rd)
     free(rels);
 }
 
-/* The idle I/O class for the calling thread's disk reads (ioprio_set; glibc has no wrapper):
- * where the disk's scheduler honours it (mq-deadline, bfq), every other read goes first. */
-static void s_io_idle(void)
-{
-    enum { S_WHO_PROCESS = 1, S_CLASS_IDLE = 3, S_CLASS_SHIFT = 13 }; /* linux/ioprio.h */
-    (void)syscall(SYS_ioprio_set, S_WHO_PROCESS, (int)syscall(SYS_gettid),
-                  S_CLASS_IDLE << S_CLASS_SHIFT);
-}
-
 static void *s_main(void *arg)
 {
     cs_verify_t *v = arg;
     /* Give way: a pass hashes every record (0.3 s of CPU for three releases), on the cores
-     * that answer queries, and nothing waits on it. At a start on a cold page cache, read
-     * the file in first: the first queries then find most of their pages there. The broker
-     * starts this thread before it loads its plugins (cs_broker.c), so the reading overlaps
-     * the rest of the start, its reads in the idle class so the start's own and the first
-     * queries' go first. */
+     * that answer queries, and nothing waits on it; the nice value also lowers the priority
+     * of this thread's disk reads. At a start on a cold page cache, read the file in first,
+     * a step at a time: the first queries then find most of their pages there. */
     (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), S_NICE);
-    s_io_idle();
     cs_store_prefetch(v->store, &v->stop);
     cs_error_t err;
     cs_reader_t *rd = cs_reader_new(v->store, &err);

@@ -233,22 +233,19 @@ void cs_store_prefetch(cs_store_t *st, atomic_int *stop)
     if (!st || mdb_env_get_fd(st->env, &fd) != MDB_SUCCESS || fstat(fd, &sb) != 0) {
         return;
     }
-    /* readahead(2) has the kernel read a step in without copying it out to the thread (which
-     * runs nice, on cores that answer queries); S_AHEAD steps are asked for beyond the last
-     * one known to have arrived (a one-byte read of its last page waits for it), so the disk
-     * always has work queued, but never the whole file at once: what else reads the disk
-     * queues behind a few MiB at most. */
-    enum { S_STEP = 1 << 20, S_AHEAD = 8 };
-    char byte;
+    /* One step read at a time, not the whole file asked for at once: a query's read then
+     * waits behind at most one step, not behind the rest of the file. */
+    enum { S_STEP = 1 << 20 };
+    void *buf = mmap(NULL, S_STEP, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (buf == MAP_FAILED) {
+        return;
+    }
     for (off_t off = 0; off < sb.st_size && !(stop && atomic_load(stop)); off += S_STEP) {
-        if (readahead(fd, off, S_STEP) != 0) {
-            break;
-        }
-        off_t done = off - (off_t)S_AHEAD * S_STEP;
-        if (done >= 0 && pread(fd, &byte, 1, done + S_STEP - 1) != 1) {
+        if (pread(fd, buf, S_STEP, off) <= 0) {
             break;
         }
     }
+    munmap(buf, S_STEP);
 }
 
 /* ---- release health ---- */

@@ -98,12 +98,12 @@ size_t cs_store_map_size(const cs_store_t *store);
 /* Bytes the data file uses (last page used * page size). Thread-safe. */
 uint64_t cs_store_used_bytes(cs_store_t *store);
 
-/* Read the data file into the page cache, from start to end, a few MiB ahead at a time, so
- * that the first queries after a start on a cold cache find their pages there instead of
- * each waiting on a disk read; never the whole file asked for at once, which would queue a
- * query's own read behind the rest of the file. The reads carry the calling thread's I/O
- * priority. Blocks until done or until *stop (may be NULL) is set,
- * polled between steps. Nothing happens where the file cannot be read. Thread-safe. */
+/* Read the data file into the page cache, from start to end, one MiB at a time, so that the
+ * first queries after a start on a cold cache find their pages there instead of each waiting
+ * on a disk read; reading one step at a time (never the whole file asked for at once) keeps
+ * a query's own read from queueing behind the rest of the file. Blocks until done or until
+ * *stop (may be NULL) is set, polled between steps. Nothing happens where the file cannot
+ * be read. Thread-safe. */
 void cs_store_prefetch(cs_store_t *store, atomic_int *stop);
 
 /* The id of the newest commit to the file, by any process (LMDB's last transaction id, read
