@@ -444,6 +444,13 @@ static int s_answer(cs_db_t *db, const char *system, s_code_t *code, uint32_t re
     cs_span_t s[6] = {ent.display, label, ent.kind, ent.title, ent.short_title, parent};
     cs_db_str_t *o[6] = {&out->code,  &out->release,     &out->kind,
                          &out->title, &out->short_title, &out->parent};
+    if (idx) { /* every span lies in idx or is db->fast's label: all lent, none copied */
+        for (size_t i = 0; i < 6; i++) {
+            o[i]->ptr = s[i].ptr;
+            o[i]->len = s[i].len;
+        }
+        return CS_OK;
+    }
     return s_copy_texts(db, s, o, 6, lo, hi);
 }
 

@@ -903,8 +903,7 @@ void cs_codeidx_holder_prefetch(const cs_codeidx_holder_t *h, uint32_t release, 
     for (int i = 0; i < CS_CODEIDX_HELD; i++) {
         const cs_codeidx_t *idx = h->held[i];
         if (idx && idx->release == release) {
-            cs_codeidx_prefetch(idx, hash, 0);
-            cs_codeidx_prefetch(idx, hash, 1);
+            cs_codeidx_prefetch(idx, hash, 1); /* reads the slot: stage 0 would add nothing */
             return;
         }
     }
