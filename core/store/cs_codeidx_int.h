@@ -21,7 +21,8 @@
  * The stored value's head (cs_entry.h) but that a field equal to another is written empty,
  * with a flag or the parent prefix saying which it equals (n > 0: the parent's key is the
  * first n characters of the key; the short title is the title for 44% of FY2021's codes; an
- * ICD-10-PCS or HCPCS code displays as its key; E11.9's parent is E11). Slots hold (hash tag << 32) | (record offset + 1); 0 is empty. */
+ * ICD-10-PCS or HCPCS code displays as its key; E11.9's parent is E11). Slots hold
+ * (hash tag << 32) | (record offset + 1); 0 is empty. */
 #ifndef CS_CODEIDX_INT_H
 #define CS_CODEIDX_INT_H
 
@@ -60,7 +61,8 @@ cs_codeidx_t *cs_codeidx_new_(uint32_t release);
 /* Free idx whatever its references (a build that failed; the last release). */
 void cs_codeidx_free_(cs_codeidx_t *idx);
 /* Read release's entries, in a snapshot of their own, into idx's arena (records, then
- * titles; idx->records_len set): a mapping of its own (idx->arena_map bytes), which the caller copies where it is read and then unmaps.
+ * titles; idx->records_len set): a mapping of its own (idx->arena_map bytes), which the
+ * caller copies where it is read and then unmaps.
  * CS_OK, CS_ENOTFOUND (no entries), CS_EMALFORMED (an entry of an older layout), CS_ESPACE
  * (too large), CS_ENOMEM, CS_EINTERNAL; err says which release and why. */
 int cs_codeidx_read_(cs_store_t *store, cs_codeidx_t *idx, cs_error_t *err);
