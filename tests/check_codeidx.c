@@ -482,8 +482,8 @@ START_TEST(test_image_mapped_with_the_same_answers)
 }
 END_TEST
 
-/* Each damage a header check refuses: the index is built in memory instead, answering the
- * same. */
+/* Each damage a header check refuses, and an image of another version: the index is built in
+ * memory instead, answering the same. */
 START_TEST(test_image_damaged_is_refused)
 {
     uint32_t rel = s_release("2021", 20201001, 500);
@@ -494,18 +494,22 @@ START_TEST(test_image_damaged_is_refused)
     uint8_t *bad = malloc(len);
     uint32_t u32;
     uint64_t u64;
-    for (int kind = 0; kind < 9; kind++) {
+    for (int kind = 0; kind < 11; kind++) {
         memcpy(bad, good, len);
         size_t bad_len = len;
         switch (kind) {
         case 0: bad[0] ^= 0x20; break;                                 /* magic */
-        case 1: u32 = 2; memcpy(bad + 8, &u32, 4); break;              /* version */
+        case 1: u32 = 3; memcpy(bad + 8, &u32, 4); break;              /* a later version */
+        case 8: u32 = 1; memcpy(bad + 8, &u32, 4); break; /* version 1: records laid out
+                                                           * otherwise, of an older store */
         case 2: u32 = 0x04030201; memcpy(bad + 12, &u32, 4); break;    /* byte order */
         case 3: u32 = rel + 1; memcpy(bad + 16, &u32, 4); break;       /* another release */
         case 4: u64 = 1000; memcpy(bad + 32, &u64, 8); break;          /* slots */
         case 5: bad_len = len - 8; break;                              /* truncated */
         case 6: u32 = UINT32_MAX; memcpy(bad + 48, &u32, 4); break;    /* longest probe */
         case 7: memcpy(&u64, bad + 40, 8); u64++; memcpy(bad + 40, &u64, 8); break; /* arena */
+        case 9: memcpy(&u64, bad + 40, 8); u64++; memcpy(bad + 56, &u64, 8); break; /* records
+                                                                   * longer than the arena */
         default: bad_len = 40; break;                                  /* a header only */
         }
         s_image_put(rel, bad, bad_len);
@@ -560,6 +564,7 @@ START_TEST(test_image_with_garbage_stays_in_bounds)
             uint64_t h = cs_codeidx_hash(CS_CLASS_CODE, key, strlen(key));
             cs_codeidx_prefetch(idx, h, 0);
             cs_codeidx_prefetch(idx, h, 1);
+            cs_codeidx_prefetch(idx, h, 2);
         }
         cs_codeidx_release(idx);
         cs_codeidx_set_destroy(&set);

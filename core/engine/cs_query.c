@@ -432,9 +432,10 @@ static void s_validate_one(cs_validator_t *vx, cs_str_t input, const cs_code_t *
     cs_out_validation(out, &v);
 }
 
-/* A batch through a code index, fetching ahead: each find is two dependent cache misses (the
- * slot, then the record), so code i + S_AHEAD is normalised and its slot fetched, and code
- * i + S_AHEAD / 2 has its record fetched, while code i is answered. */
+/* A batch through a code index, fetching ahead: each code is three dependent cache misses
+ * (the slot, the record, then the titles the answer copies), so code i + S_AHEAD is
+ * normalised and its slot fetched, code i + S_AHEAD / 2 has its record fetched and code
+ * i + S_AHEAD / 4 its titles, while code i is answered. */
 #define S_AHEAD 8
 typedef struct s_ahead {
     int ok;        /* normalised; else s_validate_one normalises again for the message */
@@ -464,6 +465,10 @@ static void s_validate_ahead(s_ctx_t *ctx, cs_validator_t *vx, const cs_codeidx_
         uint32_t mid = i + S_AHEAD / 2;
         if (mid < hi && ring[mid % S_AHEAD].ok) {
             cs_codeidx_prefetch(idx, ring[mid % S_AHEAD].hash, 1);
+        }
+        uint32_t near = i + S_AHEAD / 4;
+        if (near < hi && ring[near % S_AHEAD].ok) {
+            cs_codeidx_prefetch(idx, ring[near % S_AHEAD].hash, 2);
         }
         s_ahead_t *cur = &ring[i % S_AHEAD];
         s_validate_one(vx, cs_request_code_at(req, i), cur->ok ? &cur->code : NULL, out);

@@ -35,8 +35,8 @@ static unsigned s_has_refs(const cs_entry_t *e)
 #define S_SHORT_IS_TITLE CS_CODEIDX_SHORT_IS_TITLE
 #define S_DISPLAY_IS_KEY CS_CODEIDX_DISPLAY_IS_KEY
 #define S_PARENT_IS_KEY CS_CODEIDX_PARENT_IS_KEY
-#define S_HEAD_FIXED 12           /* version, flags, classes, validity dates */
-#define S_HEAD_MAX (S_HEAD_FIXED + 4 * 256 + 2 * 65536)
+#define S_HEAD_FIXED 12 /* a stored value's version, flags, classes, validity dates */
+#define S_REC_MAX (S_REC_FIXED + 5 * 255)
 
 struct cs_codeidx_set {
     cs_store_t *store;
@@ -84,27 +84,45 @@ uint64_t cs_codeidx_hash(uint8_t cls, const char *key, size_t klen)
     return s_hash(cls, key, klen);
 }
 
-void cs_codeidx_prefetch(const cs_codeidx_t *idx, uint64_t hash, int stage)
+/* The record of the slot that hash's probe meets first with hash's tag, looking at 4 slots
+ * at most (a prefetch, not a find); NULL if none, or if its offset is out of bounds. */
+static const uint8_t *s_tagged(const cs_codeidx_t *idx, uint64_t hash)
 {
     uint64_t i = hash & idx->mask;
-    if (stage == 0) {
-        __builtin_prefetch(&idx->slots[i]);
-        return;
-    }
     uint64_t tag = hash >> 32;
     for (uint32_t probes = 0; probes < 4 && probes < idx->max_probe;
          probes++, i = (i + 1) & idx->mask) {
         uint64_t s = idx->slots[i];
         if (s == 0) {
-            return;
+            return NULL;
         }
+        size_t off = (uint32_t)s - 1u;
         if ((s >> 32) == tag) {
-            const uint8_t *rec = idx->arena + (uint32_t)s - 1;
-            __builtin_prefetch(rec);
-            __builtin_prefetch(rec + 64); /* a record's head spans two or three lines */
-            __builtin_prefetch(rec + 128);
-            return;
+            return off <= idx->records_len - S_REC_FIXED ? idx->arena + off : NULL;
         }
+    }
+    return NULL;
+}
+
+void cs_codeidx_prefetch(const cs_codeidx_t *idx, uint64_t hash, int stage)
+{
+    if (stage == 0) {
+        __builtin_prefetch(&idx->slots[hash & idx->mask]);
+        return;
+    }
+    const uint8_t *rec = s_tagged(idx, hash);
+    if (!rec) {
+        return;
+    }
+    if (stage == 1) {
+        __builtin_prefetch(rec);
+        __builtin_prefetch(rec + S_REC_FIXED + 16); /* the end of its fixed part and key */
+        return;
+    }
+    uint32_t toff;
+    memcpy(&toff, rec + 24, sizeof toff);
+    if (toff < idx->arena_len - idx->records_len) {
+        __builtin_prefetch(idx->arena + idx->records_len + toff);
     }
 }
 
@@ -155,13 +173,79 @@ uint32_t cs_codeidx_release_id(const cs_codeidx_t *idx)
     return idx->release;
 }
 
+/* The length of the record at rec (its fixed part read). */
+static size_t s_rec_len(const uint8_t *rec)
+{
+    return (size_t)S_REC_FIXED + rec[1] + rec[7] + rec[8] + rec[9] + rec[10];
+}
+
+/* The head of record rec (of key length klen, checked, and whose titles lie at texts) as
+ * cs_entry_decode_head gives it of the stored value, each field held once restored. */
+static void s_rec_head(const uint8_t *rec, const char *texts, cs_entry_t *head)
+{
+    const char *k = (const char *)rec + S_REC_FIXED;
+    const char *p = k + rec[1];
+    unsigned f = rec[2];
+    head->billable = rec[4] & 1;
+    head->cls = rec[5];
+    head->parent_cls = rec[6];
+    head->display = (cs_span_t){p, rec[7]};
+    p += rec[7];
+    head->parent_key = (cs_span_t){p, rec[8]};
+    p += rec[8];
+    head->parent = (cs_span_t){p, rec[9]};
+    p += rec[9];
+    head->kind = (cs_span_t){p, rec[10]};
+    p += rec[10];
+    uint16_t tl, sl;
+    memcpy(&tl, rec + 12, sizeof tl);
+    memcpy(&sl, rec + 14, sizeof sl);
+    head->title = (cs_span_t){texts, tl};
+    head->short_title = (f & S_SHORT_IS_TITLE) ? head->title : (cs_span_t){texts + tl, sl};
+    if (f & S_DISPLAY_IS_KEY) {
+        head->display = (cs_span_t){k, rec[1]};
+    }
+    if (rec[3]) {
+        head->parent_key = (cs_span_t){k, rec[3]};
+    }
+    if (f & S_PARENT_IS_KEY) {
+        head->parent = head->parent_key;
+    }
+    memcpy(&head->valid_from, rec + 16, sizeof head->valid_from);
+    memcpy(&head->valid_to, rec + 20, sizeof head->valid_to);
+    head->n_notes = head->n_terms = head->n_attrs = 0;
+    head->notes = head->terms = head->terms_end = head->attrs = head->attrs_end = head->end =
+        (const uint8_t *)p;
+}
+
+/* Where record rec's titles lie, or NULL when they would reach past the arena. */
+static const char *s_rec_texts(const cs_codeidx_t *idx, const uint8_t *rec)
+{
+    uint16_t tl, sl;
+    uint32_t toff;
+    memcpy(&tl, rec + 12, sizeof tl);
+    memcpy(&sl, rec + 14, sizeof sl);
+    memcpy(&toff, rec + 24, sizeof toff);
+    size_t room = idx->arena_len - idx->records_len;
+    return toff <= room && (size_t)tl + sl <= room - toff
+               ? (const char *)idx->arena + idx->records_len + toff
+               : NULL;
+}
+
 /* Every offset is checked against the arena before it is read: an image comes from a file
  * (cs_codeidx_image.c), and a damaged one must give wrong answers at worst, never a read
- * outside it; a probe stops after max_probe slots even in a table with no empty slot. */
+ * outside it; a probe stops after max_probe slots even in a table with no empty slot.
+ * A find reads the slot's line, then the record's (cs_codeidx_int.h); the titles it lends
+ * are not read. */
 int cs_codeidx_find(const cs_codeidx_t *idx, uint8_t cls, const char *key, size_t klen,
                     cs_entry_t *head, unsigned *flags)
 {
-    uint64_t h = s_hash(cls, key, klen);
+    return cs_codeidx_find_hashed(idx, s_hash(cls, key, klen), cls, key, klen, head, flags);
+}
+
+int cs_codeidx_find_hashed(const cs_codeidx_t *idx, uint64_t h, uint8_t cls, const char *key,
+                           size_t klen, cs_entry_t *head, unsigned *flags)
+{
     uint64_t tag = h >> 32;
     uint64_t i = h & idx->mask;
     for (uint32_t probe = 0; probe < idx->max_probe; probe++, i = (i + 1) & idx->mask) {
@@ -170,35 +254,20 @@ int cs_codeidx_find(const cs_codeidx_t *idx, uint8_t cls, const char *key, size_
             return 0;
         }
         size_t off = (uint32_t)s - 1u;
-        if ((s >> 32) != tag || off > idx->arena_len - S_REC_FIXED) {
+        if ((s >> 32) != tag || off > idx->records_len - S_REC_FIXED) {
             continue;
         }
         const uint8_t *rec = idx->arena + off;
-        uint16_t hl;
-        memcpy(&hl, rec + 3, sizeof hl);
-        if (rec[0] != cls || rec[1] != klen || rec[5] > klen ||
-            idx->arena_len - off - S_REC_FIXED < klen + (size_t)hl ||
+        if (rec[0] != cls || rec[1] != klen || rec[3] > klen) {
+            continue;
+        }
+        const char *texts = s_rec_texts(idx, rec);
+        if (!texts || s_rec_len(rec) > idx->records_len - off ||
             memcmp(rec + S_REC_FIXED, key, klen) != 0) {
             continue;
         }
-        const char *k = (const char *)rec + S_REC_FIXED;
-        if (cs_entry_decode_head(k + klen, hl, head) != CS_OK) {
-            return 0; /* not reached but in a damaged image: s_add wrote what decodes */
-        }
-        unsigned f = rec[2];
-        if (f & S_SHORT_IS_TITLE) {
-            head->short_title = head->title;
-        }
-        if (f & S_DISPLAY_IS_KEY) {
-            head->display = (cs_span_t){k, klen};
-        }
-        if (rec[5]) {
-            head->parent_key = (cs_span_t){k, rec[5]};
-        }
-        if (f & S_PARENT_IS_KEY) {
-            head->parent = head->parent_key;
-        }
-        *flags = f & (CS_CODEIDX_HAS_NOTES | CS_CODEIDX_HAS_ATTRS | CS_CODEIDX_HAS_REFS);
+        s_rec_head(rec, texts, head);
+        *flags = rec[2] & (CS_CODEIDX_HAS_NOTES | CS_CODEIDX_HAS_ATTRS | CS_CODEIDX_HAS_REFS);
         return 1;
     }
     return 0;
@@ -206,28 +275,41 @@ int cs_codeidx_find(const cs_codeidx_t *idx, uint8_t cls, const char *key, size_
 
 /* ---- building ---- */
 
-/* The arena grows in a mapping of its own while the release is read (s_hash_all copies it to
- * where lookups read it): unmapped, its pages go back to the system at once, where freed
- * heap would stay in the process (a build thread's malloc arena is not trimmed). */
-static int s_arena_put(cs_codeidx_t *idx, size_t *cap, const void *p, size_t n)
+/* A buffer that grows in a mapping of its own while the release is read (s_hash_all copies
+ * the arena to where lookups read it): unmapped, its pages go back to the system at once,
+ * where freed heap would stay in the process (a build thread's malloc arena is not trimmed). */
+typedef struct s_grow {
+    uint8_t *data;
+    size_t len, cap; /* cap: bytes mapped */
+} s_grow_t;
+
+static int s_grow_put(s_grow_t *g, const void *p, size_t n)
 {
-    if (idx->arena_len + n > *cap) {
-        size_t want = *cap ? *cap * 2 : (size_t)1 << 20;
-        while (want < idx->arena_len + n) {
+    if (g->len + n > g->cap) {
+        size_t want = g->cap ? g->cap * 2 : (size_t)1 << 20;
+        while (want < g->len + n) {
             want *= 2;
         }
-        void *a = *cap ? mremap((void *)idx->arena, *cap, want, MREMAP_MAYMOVE)
-                       : mmap(NULL, want, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                              -1, 0);
+        void *a = g->cap ? mremap(g->data, g->cap, want, MREMAP_MAYMOVE)
+                         : mmap(NULL, want, PROT_READ | PROT_WRITE,
+                                MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (a == MAP_FAILED) {
             return CS_ENOMEM;
         }
-        idx->arena = a;
-        idx->arena_map = *cap = want;
+        g->data = a;
+        g->cap = want;
     }
-    memcpy((uint8_t *)idx->arena + idx->arena_len, p, n);
-    idx->arena_len += n;
+    memcpy(g->data + g->len, p, n);
+    g->len += n;
     return CS_OK;
+}
+
+static void s_grow_free(s_grow_t *g)
+{
+    if (g->cap) {
+        munmap(g->data, g->cap);
+    }
+    memset(g, 0, sizeof *g);
 }
 
 static int s_span_eq(cs_span_t a, cs_span_t b)
@@ -235,59 +317,70 @@ static int s_span_eq(cs_span_t a, cs_span_t b)
     return a.len == b.len && memcmp(a.ptr, b.ptr, a.len) == 0;
 }
 
-static size_t s_put_str(uint8_t *out, cs_span_t s, int wide)
-{
-    size_t n = 0;
-    if (wide) {
-        out[n++] = (uint8_t)(s.len >> 8);
-    }
-    out[n++] = (uint8_t)s.len;
-    memcpy(out + n, s.ptr, s.len);
-    return n + s.len;
-}
-
-/* The head of stored value v (decoded as head) into out, each field equal to another written
- * empty and named in *flags or *prefix (the parent key's length when it starts the key);
- * returns its length. out holds S_HEAD_MAX bytes. */
-static size_t s_compact_head(const cs_val_t *v, const cs_entry_t *head, const char *code,
-                             size_t clen, uint8_t *out, unsigned *flags, uint8_t *prefix)
+/* Record of entry (cls, code) whose stored value decodes to head into out (S_REC_MAX bytes;
+ * cs_codeidx_int.h), each field equal to another written empty and named in the flags or
+ * the parent prefix (the parent key's length when it starts the key), its titles appended
+ * to texts; returns its length, 0 when out of memory. */
+static size_t s_record(const cs_entry_t *head, uint8_t cls, const char *code, size_t clen,
+                       unsigned flags, uint8_t *out, s_grow_t *texts)
 {
     static const cs_span_t none = {"", 0};
     cs_span_t display = head->display, parent = head->parent, short_title = head->short_title;
     cs_span_t parent_key = head->parent_key;
     if (short_title.len > 0 && s_span_eq(short_title, head->title)) {
         short_title = none;
-        *flags |= S_SHORT_IS_TITLE;
+        flags |= S_SHORT_IS_TITLE;
     }
     if (display.len > 0 && s_span_eq(display, (cs_span_t){code, clen})) {
         display = none;
-        *flags |= S_DISPLAY_IS_KEY;
+        flags |= S_DISPLAY_IS_KEY;
     }
     if (parent.len > 0 && s_span_eq(parent, head->parent_key)) {
         parent = none;
-        *flags |= S_PARENT_IS_KEY;
+        flags |= S_PARENT_IS_KEY;
     }
-    *prefix = 0;
+    uint8_t prefix = 0;
     if (parent_key.len > 0 && parent_key.len <= clen &&
         memcmp(parent_key.ptr, code, parent_key.len) == 0) {
-        *prefix = (uint8_t)parent_key.len;
+        prefix = (uint8_t)parent_key.len;
         parent_key = none;
     }
-    size_t n = S_HEAD_FIXED;
-    memcpy(out, v->data, n);
-    n += s_put_str(out + n, display, 0);
-    n += s_put_str(out + n, parent_key, 0);
-    n += s_put_str(out + n, parent, 0);
-    n += s_put_str(out + n, head->kind, 0);
-    n += s_put_str(out + n, head->title, 1);
-    n += s_put_str(out + n, short_title, 1);
+    uint16_t tl = (uint16_t)head->title.len, sl = (uint16_t)short_title.len;
+    memset(out, 0, S_REC_FIXED);
+    out[0] = cls;
+    out[1] = (uint8_t)clen;
+    out[2] = (uint8_t)flags;
+    out[3] = prefix;
+    out[4] = (uint8_t)(head->billable ? 1 : 0);
+    out[5] = head->cls;
+    out[6] = head->parent_cls;
+    out[7] = (uint8_t)display.len;
+    out[8] = (uint8_t)parent_key.len;
+    out[9] = (uint8_t)parent.len;
+    out[10] = (uint8_t)head->kind.len;
+    memcpy(out + 12, &tl, sizeof tl);
+    memcpy(out + 14, &sl, sizeof sl);
+    memcpy(out + 16, &head->valid_from, sizeof head->valid_from);
+    memcpy(out + 20, &head->valid_to, sizeof head->valid_to);
+    uint32_t toff = (uint32_t)texts->len; /* cs_codeidx_read_ refuses 4 GiB and more */
+    memcpy(out + 24, &toff, sizeof toff);
+    size_t n = S_REC_FIXED;
+    const cs_span_t fields[] = {{code, clen}, display, parent_key, parent, head->kind};
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        memcpy(out + n, fields[i].ptr, fields[i].len);
+        n += fields[i].len;
+    }
+    if (s_grow_put(texts, head->title.ptr, head->title.len) != CS_OK ||
+        s_grow_put(texts, short_title.ptr, short_title.len) != CS_OK) {
+        return 0;
+    }
     return n;
 }
 
-/* Append one stored entry's record (compact: S_HEAD_MAX bytes of scratch). CS_EMALFORMED for
- * a value of another layout. */
-static int s_add(cs_codeidx_t *idx, size_t *cap, const cs_val_t *k, const cs_val_t *v,
-                 uint8_t *compact)
+/* Append one stored entry's record to recs and its titles to texts (rec: S_REC_MAX bytes of
+ * scratch). CS_EMALFORMED for a value of another layout; CS_ENOMEM. */
+static int s_add(cs_codeidx_t *idx, s_grow_t *recs, s_grow_t *texts, const cs_val_t *k,
+                 const cs_val_t *v, uint8_t *rec)
 {
     uint32_t rel;
     uint8_t cls;
@@ -302,26 +395,12 @@ static int s_add(cs_codeidx_t *idx, size_t *cap, const cs_val_t *k, const cs_val
         cs_entry_decode_head(v->data, v->len, &head) != CS_OK) {
         return CS_EMALFORMED;
     }
+    /* the stored value's lengths are a byte, or two for the titles: the record's are too */
     unsigned flags = (full.n_notes ? CS_CODEIDX_HAS_NOTES : 0) |
                      (full.n_attrs ? CS_CODEIDX_HAS_ATTRS : 0) | s_has_refs(&full);
-    uint8_t prefix = 0;
-    size_t hl = s_compact_head(v, &head, code, clen, compact, &flags, &prefix);
-    if (hl > UINT16_MAX) {
-        return CS_EMALFORMED;
-    }
-    uint16_t hl16 = (uint16_t)hl;
-    uint8_t fixed[S_REC_FIXED] = {cls, (uint8_t)clen, (uint8_t)flags};
-    memcpy(fixed + 3, &hl16, sizeof hl16);
-    fixed[5] = prefix;
-    int rc = s_arena_put(idx, cap, fixed, sizeof fixed);
-    if (rc == CS_OK) {
-        rc = s_arena_put(idx, cap, code, clen);
-    }
-    if (rc == CS_OK) {
-        rc = s_arena_put(idx, cap, compact, hl);
-    }
+    size_t n = s_record(&head, cls, code, clen, flags, rec, texts);
     idx->entries++;
-    return rc;
+    return n ? s_grow_put(recs, rec, n) : CS_ENOMEM;
 }
 
 /* Memory for a table read at random: in 2 MiB pages where the kernel offers them, as one
@@ -365,8 +444,6 @@ uint32_t cs_codeidx_fill_(uint64_t *slots, uint64_t mask, const uint8_t *arena, 
     uint32_t max_probe = 1;
     for (size_t off = 0; off < len;) {
         const uint8_t *rec = arena + off;
-        uint16_t hl;
-        memcpy(&hl, rec + 3, sizeof hl);
         uint64_t h = s_hash(rec[0], (const char *)rec + S_REC_FIXED, rec[1]);
         uint64_t i = h & mask;
         uint32_t probe = 1;
@@ -376,7 +453,7 @@ uint32_t cs_codeidx_fill_(uint64_t *slots, uint64_t mask, const uint8_t *arena, 
         }
         slots[i] = ((h >> 32) << 32) | (uint64_t)(off + 1);
         max_probe = probe > max_probe ? probe : max_probe;
-        off += S_REC_FIXED + rec[1] + hl;
+        off += s_rec_len(rec);
     }
     return max_probe;
 }
@@ -399,7 +476,7 @@ static int s_hash_all(cs_codeidx_t *idx)
     idx->arena_map = 0;
     idx->slots = slots;
     idx->mask = n - 1;
-    idx->max_probe = cs_codeidx_fill_(slots, idx->mask, arena, idx->arena_len);
+    idx->max_probe = cs_codeidx_fill_(slots, idx->mask, arena, idx->records_len);
     idx->bytes = s_random_access_size(n * sizeof *idx->slots) +
                  s_random_access_size(idx->arena_len);
     return CS_OK;
@@ -419,19 +496,28 @@ int cs_codeidx_read_(cs_store_t *store, cs_codeidx_t *idx, cs_error_t *err)
     }
     uint8_t prefix[4];
     cs_key_put_u32(prefix, release);
-    size_t cap = 0;
+    s_grow_t recs = {0}, texts = {0};
     cs_val_t k, v;
     int rc = cs_reader_seek(r, CS_DB_CODES, prefix, sizeof prefix, &k, &v);
-    uint8_t *compact = malloc(S_HEAD_MAX);
-    int bad = compact ? CS_OK : CS_ENOMEM;
+    uint8_t *rec = malloc(S_REC_MAX);
+    int bad = rec ? CS_OK : CS_ENOMEM;
     while (rc == CS_OK && bad == CS_OK && k.len >= sizeof prefix &&
-           memcmp(k.data, prefix, sizeof prefix) == 0) {
-        bad = s_add(idx, &cap, &k, &v, compact);
+           memcmp(k.data, prefix, sizeof prefix) == 0 && texts.len < UINT32_MAX) {
+        bad = s_add(idx, &recs, &texts, &k, &v, rec);
         rc = cs_reader_next(r, CS_DB_CODES, &k, &v);
     }
-    free(compact);
+    free(rec);
     cs_reader_end(r);
     cs_reader_destroy(&r);
+    /* the arena: the records, then the titles they point at */
+    idx->records_len = recs.len;
+    if (bad == CS_OK && texts.len > 0) {
+        bad = s_grow_put(&recs, texts.data, texts.len);
+    }
+    s_grow_free(&texts);
+    idx->arena = recs.data;
+    idx->arena_len = recs.len;
+    idx->arena_map = recs.cap;
     if (bad == CS_OK && idx->entries == 0) {
         return cs_error_set(err, CS_ENOTFOUND, "release %u has no entries", release);
     }
@@ -810,6 +896,17 @@ const cs_codeidx_t *cs_codeidx_holder_get(cs_codeidx_holder_t *h, uint32_t relea
     h->held[free_slot] = idx;
     h->pinned |= 1u << free_slot;
     return idx;
+}
+
+void cs_codeidx_holder_prefetch(const cs_codeidx_holder_t *h, uint32_t release, uint64_t hash)
+{
+    for (int i = 0; i < CS_CODEIDX_HELD; i++) {
+        const cs_codeidx_t *idx = h->held[i];
+        if (idx && idx->release == release) {
+            cs_codeidx_prefetch(idx, hash, 1); /* reads the slot: stage 0 would add nothing */
+            return;
+        }
+    }
 }
 
 int cs_codeidx_entry(cs_codeidx_holder_t *h, cs_reader_t *r, uint32_t rel, uint8_t cls,

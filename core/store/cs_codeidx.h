@@ -82,10 +82,15 @@ uint32_t cs_codeidx_release_id(const cs_codeidx_t *idx);
 int cs_codeidx_find(const cs_codeidx_t *idx, uint8_t cls, const char *key, size_t klen,
                     cs_entry_t *head, unsigned *flags);
 
-/* For a batch: start fetching what a find of (cls, key) will read, some finds ahead. Stage 0
- * fetches the hash slot; stage 1, later, reads that slot and fetches the entry's record. */
+/* For a batch: start fetching what a find of (cls, key) and its caller will read, some finds
+ * ahead. Stage 0 fetches the hash slot; stage 1, later, reads that slot and fetches the
+ * entry's record; stage 2, later again, reads the record and fetches its titles (which a
+ * find lends without reading them). */
 uint64_t cs_codeidx_hash(uint8_t cls, const char *key, size_t klen);
 void cs_codeidx_prefetch(const cs_codeidx_t *idx, uint64_t hash, int stage);
+/* cs_codeidx_find of a key whose cs_codeidx_hash is hash (computed already). */
+int cs_codeidx_find_hashed(const cs_codeidx_t *idx, uint64_t hash, uint8_t cls, const char *key,
+                           size_t klen, cs_entry_t *head, unsigned *flags);
 
 /* Map release's image, or build its index, now, in the caller's thread, and publish it
  * (tests, and callers that want it before their first query). CS_OK, CS_ENOTFOUND (no entries), CS_EMALFORMED (an
@@ -121,6 +126,11 @@ void cs_codeidx_holder_fini(cs_codeidx_holder_t *h);
 void cs_codeidx_holder_unpin(cs_codeidx_holder_t *h);
 /* The index of release for the current request, or NULL (read LMDB). */
 const cs_codeidx_t *cs_codeidx_holder_get(cs_codeidx_holder_t *h, uint32_t release);
+/* Stage 1 of cs_codeidx_prefetch (the slot read, the record fetched) in the index of release
+ * h still holds, if any, before the request that will find hash has checked that index is
+ * still the one to read (a held index stays mapped, whether or not it is still the set's):
+ * the record is then on its way from memory while that check runs. Changes nothing. */
+void cs_codeidx_holder_prefetch(const cs_codeidx_holder_t *h, uint32_t release, uint64_t hash);
 
 #define CS_CODEIDX_KEEP_MS 60000
 /* Change the keep time (tests). */

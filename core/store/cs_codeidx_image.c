@@ -4,12 +4,18 @@
  * Layout of the value [release] in CS_DB_CODEIDX, in the byte order of the machine that
  * wrote it (as LMDB's own file), every field at its natural alignment:
  *   0  magic "CSCODEIX"              32  u64 slots (a power of two)
- *   8  u32 version (1)               40  u64 arena bytes
+ *   8  u32 version (2)               40  u64 arena bytes
  *  12  u32 0x01020304 (byte order)   48  u32 longest probe
  *  16  u32 release                   52  u32 hash (1: FNV-1a of cs_codeidx_hash)
- *  20  u32 header bytes (64)         56  u64 0
+ *  20  u32 header bytes (64)         56  u64 the arena's records (its titles follow)
  *  24  u64 entries
  *  64  slots (u64 each), then the arena's records (cs_codeidx_int.h).
+ * Version 1 (the first, written by builds of early December 2026) kept each record's titles
+ * in it, their lengths between them, so a find read two or three lines of a 14 MiB arena,
+ * one after the other. An image of another version is refused like a damaged one, with a
+ * warning, and its release's index built in memory as for a release loaded before images:
+ * an older store is served as it was, at the cost of the build (0.03-0.2 s, in the
+ * background) and of the memory it takes in each process, until the release is loaded again.
  * LMDB keeps a value this large in overflow pages, contiguous in the file: the image is
  * mapped from the file as it lies there, never copied. */
 #include "store/cs_codeidx.h"
@@ -23,7 +29,7 @@
 #include "util/cs_log.h"
 
 #define S_MAGIC "CSCODEIX"
-#define S_VERSION 1u
+#define S_VERSION 2u
 #define S_BOM 0x01020304u
 #define S_HASH_FNV1A 1u
 #define S_HEADER 64u
@@ -33,7 +39,7 @@ typedef struct s_header {
     uint32_t version, bom, release, header;
     uint64_t entries, slots, arena;
     uint32_t max_probe, hash;
-    uint64_t zero;
+    uint64_t records;
 } s_header_t;
 
 _Static_assert(sizeof(s_header_t) == S_HEADER, "the image header is 64 bytes");
@@ -66,11 +72,12 @@ int cs_codeidx_image_write(cs_store_t *store, cs_writer_t *w, uint32_t release, 
     if (rc == CS_OK) {
         s_header_t h = {.version = S_VERSION, .bom = S_BOM, .release = release,
                         .header = S_HEADER, .entries = idx->entries, .slots = n,
-                        .arena = idx->arena_len, .hash = S_HASH_FNV1A};
+                        .arena = idx->arena_len, .hash = S_HASH_FNV1A,
+                        .records = idx->records_len};
         memcpy(h.magic, S_MAGIC, sizeof h.magic);
         uint64_t *slots = (uint64_t *)((uint8_t *)val + S_HEADER); /* LMDB: 8-aligned */
         memset(slots, 0, n * sizeof *slots);
-        h.max_probe = cs_codeidx_fill_(slots, n - 1, idx->arena, idx->arena_len);
+        h.max_probe = cs_codeidx_fill_(slots, n - 1, idx->arena, idx->records_len);
         memcpy(val, &h, sizeof h);
         memcpy(slots + n, idx->arena, idx->arena_len);
         *bytes = len;
@@ -87,6 +94,10 @@ static const char *s_refuse(const s_header_t *h, size_t len, uint32_t release)
     }
     if (memcmp(h->magic, S_MAGIC, sizeof h->magic) != 0) {
         return "its image is not a code index image (no magic)";
+    }
+    if (h->version < S_VERSION) {
+        return "its image is of an older version (version 1: its records laid out "
+               "otherwise)";
     }
     if (h->version != S_VERSION || h->header != S_HEADER || h->hash != S_HASH_FNV1A) {
         return "its image is of another version";
@@ -105,6 +116,9 @@ static const char *s_refuse(const s_header_t *h, size_t len, uint32_t release)
         h->arena != len - S_HEADER - h->slots * sizeof(uint64_t) ||
         len < S_HEADER + h->slots * sizeof(uint64_t)) {
         return "its image's sizes do not add up to its length (truncated or damaged)";
+    }
+    if (h->records < CS_CODEIDX_REC_FIXED || h->records > h->arena) {
+        return "its image's records do not fit its arena";
     }
     if (h->max_probe == 0 || h->max_probe > h->slots) {
         return "its image's longest probe is out of bounds";
@@ -156,6 +170,7 @@ int cs_codeidx_image_open_(cs_store_t *store, uint32_t release, cs_codeidx_t **o
     idx->max_probe = h.max_probe;
     idx->arena = (const uint8_t *)(idx->slots + h.slots);
     idx->arena_len = h.arena;
+    idx->records_len = h.records;
     idx->entries = h.entries;
     idx->bytes = v.len;
     /* read it in ahead of the first probes: a start on a cold cache then waits on one read
