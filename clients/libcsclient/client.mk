@@ -50,11 +50,12 @@ $(BUILD)/obj/tests/check_csclient.o $(BUILD)/obj/tests/check_csclient_async.o \
     CPPFLAGS += -I$(CSCLIENT_DIR)
 $(CHECK_BIN): $(CSCLIENT_OBJ)
 
-# bench_broker measures the asynchronous calls (issue 19) through the library itself, and
-# bench_rtt its synchronous round trip.
-$(BUILD)/obj/tests/bench/bench_broker.o $(BUILD)/obj/tests/bench/bench_rtt.o: \
+# bench_broker and bench_async measure the asynchronous calls (issue 19) through the library
+# itself, and bench_rtt its synchronous round trip.
+$(BUILD)/obj/tests/bench/bench_broker.o $(BUILD)/obj/tests/bench/bench_rtt.o \
+    $(BUILD)/obj/tests/bench/bench_async.o: \
     CPPFLAGS += -I$(CSCLIENT_DIR)
-$(BUILD)/bench/bench_broker $(BUILD)/bench/bench_rtt: $(CSCLIENT_A)
+$(BUILD)/bench/bench_broker $(BUILD)/bench/bench_rtt $(BUILD)/bench/bench_async: $(CSCLIENT_A)
 
 # The public header compiles alone, as pedantic C11 (like core's public headers).
 .PHONY: csclient-header-check python-check

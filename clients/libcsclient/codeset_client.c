@@ -121,11 +121,72 @@ static int s_build_ping(csc_req_t *req)
     return s_build_done(&b, CSC_OP_PING, req);
 }
 
+/* A str header as msgpack_pack_str writes it (fixstr, str8, str16, str32) at p; its end. */
+static unsigned char *s_put_str_head(unsigned char *p, size_t n)
+{
+    if (n < 32) {
+        *p++ = (unsigned char)(0xa0u | n);
+    } else if (n < 256) {
+        *p++ = 0xd9;
+        *p++ = (unsigned char)n;
+    } else if (n < 65536) {
+        *p++ = 0xda;
+        *p++ = (unsigned char)(n >> 8);
+        *p++ = (unsigned char)n;
+    } else {
+        *p++ = 0xdb;
+        for (int i = 3; i >= 0; i--) {
+            *p++ = (unsigned char)(n >> (8 * i));
+        }
+    }
+    return p;
+}
+
+/* The plain lookup (no release, date or include), the one an application makes by the
+ * hundred thousand: the bytes the packer would write, with no packer. */
+static const char s_k_op[] = "\xa2op\xa6lookup\xa6system";
+static const char s_k_code[] = "\xa4" "code";
+
+size_t csc_plain_lookup_size(const char *system, const char *code)
+{
+    return sizeof s_k_op + sizeof s_k_code + 10 + strlen(system) + strlen(code);
+}
+
+void csc_plain_lookup_put(char *buf, const char *system, const char *code, csc_req_t *req)
+{
+    size_t sn = strlen(system), cn = strlen(code);
+    unsigned char *p = (unsigned char *)buf;
+    memcpy(p, s_k_op, sizeof s_k_op - 1);
+    p = s_put_str_head(p + sizeof s_k_op - 1, sn);
+    memcpy(p, system, sn);
+    memcpy(p + sn, s_k_code, sizeof s_k_code - 1);
+    p = s_put_str_head(p + sn + sizeof s_k_code - 1, cn);
+    memcpy(p, code, cn);
+    req->op = CSC_OP_LOOKUP;
+    req->pairs = buf;
+    req->len = (size_t)(p + cn - (unsigned char *)buf);
+    req->nkeys = 3;
+}
+
+static int s_build_plain_lookup(csc_req_t *req, const char *system, const char *code)
+{
+    char *buf = malloc(csc_plain_lookup_size(system, code));
+    if (!buf) {
+        return CS_CLIENT_ENOMEM;
+    }
+    csc_plain_lookup_put(buf, system, code, req);
+    return CS_CLIENT_OK;
+}
+
 int csc_build_lookup(csc_req_t *req, const char *system, const char *code, unsigned include,
                           const cs_client_when_t *when)
 {
     if (!system || !code) {
         return CS_CLIENT_EINVAL;
+    }
+    if (!when && !(include & (CS_CLIENT_INCLUDE_NOTES | CS_CLIENT_INCLUDE_CHILDREN |
+                              CS_CLIENT_INCLUDE_ANCESTORS))) {
+        return s_build_plain_lookup(req, system, code);
     }
     s_builder_t b;
     s_build_init(&b, "lookup");
@@ -587,34 +648,46 @@ static int s_unpack(const void *data, size_t len, msgpack_unpacked *u)
     return 0;
 }
 
-int csc_recv(cs_client_t *c, zmq_msg_t *frame, msgpack_unpacked *u)
+int csc_recv_frame(cs_client_t *c, zmq_msg_t *frame)
 {
-    for (;;) {
+    zmq_msg_init(frame);
+    if (zmq_msg_recv(frame, c->sock, ZMQ_DONTWAIT) < 0) {
+        int e = errno;
+        zmq_msg_close(frame);
+        if (e == EAGAIN || e == EINTR) {
+            return 0;
+        }
+        return csc_fail(&c->last, CS_CLIENT_EIO, "cannot receive: %s", zmq_strerror(e));
+    }
+    /* The body is the last frame; any frames before it are an envelope we did not send (a
+     * DEALER's replies have none), so they are skipped. */
+    while (zmq_msg_more(frame)) {
+        zmq_msg_close(frame);
         zmq_msg_init(frame);
-        if (zmq_msg_recv(frame, c->sock, ZMQ_DONTWAIT) < 0) {
+        if (zmq_msg_recv(frame, c->sock, 0) < 0) {
             int e = errno;
             zmq_msg_close(frame);
-            if (e == EAGAIN || e == EINTR) {
-                return 0;
-            }
             return csc_fail(&c->last, CS_CLIENT_EIO, "cannot receive: %s", zmq_strerror(e));
         }
-        /* The body is the last frame; any frames before it are an envelope we did not send
-         * (a DEALER's replies have none), so they are skipped. */
-        while (zmq_msg_more(frame)) {
-            zmq_msg_close(frame);
-            zmq_msg_init(frame);
-            if (zmq_msg_recv(frame, c->sock, 0) < 0) {
-                int e = errno;
-                zmq_msg_close(frame);
-                return csc_fail(&c->last, CS_CLIENT_EIO, "cannot receive: %s", zmq_strerror(e));
-            }
-        }
-        if (s_unpack(zmq_msg_data(frame), zmq_msg_size(frame), u)) {
+    }
+    return 1;
+}
+
+int csc_unpack(zmq_msg_t *frame, msgpack_unpacked *u)
+{
+    return s_unpack(zmq_msg_data(frame), zmq_msg_size(frame), u);
+}
+
+int csc_recv(cs_client_t *c, zmq_msg_t *frame, msgpack_unpacked *u)
+{
+    int rc;
+    while ((rc = csc_recv_frame(c, frame)) == 1) {
+        if (csc_unpack(frame, u)) {
             return 1;
         }
         zmq_msg_close(frame);
     }
+    return rc;
 }
 
 /* Take every reply waiting on the socket; decode those that answer a request of this run that

@@ -21,6 +21,7 @@
 #include <zmq.h>
 
 #include "csc_decode.h"
+#include "csc_fastread.h"
 #include "csc_internal.h"
 
 #define S_MAX_COALESCE 1000
@@ -38,6 +39,8 @@ struct cs_client_call {
     cs_client_call_t *next;  /* the queue's link while CSC_UNSENT */
     struct csc_msg *msg;     /* the message carrying it while CSC_SENT */
     uint32_t item;           /* its place in msg */
+    int req_inline;          /* 1: req.pairs lies in inline_req, freed with the call */
+    char inline_req[];       /* a plain lookup's request, in the call's own allocation */
 };
 
 typedef struct csc_msg {
@@ -322,6 +325,103 @@ int csc_async_reply(cs_client_t *c, uint64_t id, const msgpack_object *reply)
     return 1;
 }
 
+/* Put back what s_read_batch decoded of m's first k items: the calls are in flight again. */
+static void s_read_undo(csc_msg_t *m, uint32_t k)
+{
+    for (uint32_t i = 0; i < k; i++) {
+        cs_client_call_t *call = m->calls[i];
+        if (call) {
+            csc_slot_clear(call->req.op, &call->slot);
+            call->slot.state = CSC_SENT;
+            call->slot.status = CS_CLIENT_ETIMEOUT;
+        }
+    }
+}
+
+/* Item i of m's reply at r into its call (destroyed: skipped): a lookup read straight from
+ * the bytes (csc_fastread.h), anything else through msgpack-c and csc_decode.c. The call
+ * stays CSC_SENT until the whole reply has been read. 0, or -1 when the bytes are not one
+ * object. */
+static int s_read_item(csc_rd_t *r, cs_client_call_t *call)
+{
+    const unsigned char *at = r->p;
+    cs_client_lookup_t *l;
+    if (call && call->req.op == CSC_OP_LOOKUP && csc_rd_lookup(r, &l) == 1) {
+        memset(&call->slot.err, 0, sizeof call->slot.err);
+        call->slot.status = CS_CLIENT_OK;
+        call->slot.result = l;
+        return 0;
+    }
+    if (csc_rd_skip(r) != 0) {
+        return -1;
+    }
+    if (call) {
+        msgpack_unpacked u;
+        size_t off = 0;
+        msgpack_unpacked_init(&u);
+        if (cs_client_prescan(at, (size_t)(r->p - at)) != 0 ||
+            msgpack_unpack_next(&u, (const char *)at, (size_t)(r->p - at), &off) !=
+                MSGPACK_UNPACK_SUCCESS) {
+            msgpack_unpacked_destroy(&u);
+            return -1;
+        }
+        csc_slot_decode(call->req.op, &u.data, &call->slot);
+        call->slot.state = CSC_SENT;
+        msgpack_unpacked_destroy(&u);
+    }
+    return 0;
+}
+
+/* A reply read straight from its bytes when it is the success of one of our batch messages,
+ * {"ok":true,"id":N,"replies":[...]} in the order the broker writes: each item to its call,
+ * with no tree of msgpack objects built for the whole. 1 when it answered; 0 when the body is
+ * anything else (an error, another order, not ours, not well-formed), left to the general
+ * path with nothing changed. */
+static int s_read_batch(cs_client_t *c, const void *body, size_t len)
+{
+    csc_rd_t r = {body, (const unsigned char *)body + len};
+    uint32_t pairs, n;
+    uint64_t id;
+    if (csc_rd_map(&r, &pairs) != 0 || pairs < 3 || !csc_rd_key(&r, "ok", 2) || r.p >= r.end ||
+        *r.p++ != 0xc3 || !csc_rd_key(&r, "id", 2) || csc_rd_uint(&r, &id) != 0 ||
+        !csc_rd_key(&r, "replies", 7)) {
+        return 0;
+    }
+    size_t k = 0;
+    while (k < c->n_msgs && c->msgs[k]->id != id) {
+        k++;
+    }
+    if (k == c->n_msgs || !c->msgs[k]->batch || csc_rd_array(&r, &n) != 0 || n != c->msgs[k]->n) {
+        return 0;
+    }
+    csc_msg_t *m = c->msgs[k];
+    for (uint32_t i = 0; i < n; i++) {
+        if (s_read_item(&r, m->calls[i]) != 0) {
+            s_read_undo(m, i);
+            return 0;
+        }
+    }
+    for (uint32_t i = 3; i < pairs; i++) { /* keys a later broker may add */
+        if (csc_rd_skip(&r) != 0 || csc_rd_skip(&r) != 0) {
+            break;
+        }
+    }
+    if (r.p != r.end) {
+        s_read_undo(m, n);
+        return 0;
+    }
+    s_msg_take(c, k);
+    c->a_timeouts = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        if (m->calls[i]) {
+            m->calls[i]->slot.state = CSC_DONE;
+            m->calls[i]->msg = NULL;
+        }
+    }
+    free(m);
+    return 1;
+}
+
 /* Every reply waiting on the socket. Returns the replies that answered a message, or a
  * negative status. */
 static int s_drain(cs_client_t *c)
@@ -330,9 +430,13 @@ static int s_drain(cs_client_t *c)
     zmq_msg_t frame;
     msgpack_unpacked u;
     int rc = 0;
-    while (c->sock && (rc = csc_recv(c, &frame, &u)) == 1) {
-        got += csc_async_reply(c, csc_reply_id(&u.data), &u.data);
-        msgpack_unpacked_destroy(&u);
+    while (c->sock && (rc = csc_recv_frame(c, &frame)) == 1) {
+        if (s_read_batch(c, zmq_msg_data(&frame), zmq_msg_size(&frame))) {
+            got++;
+        } else if (csc_unpack(&frame, &u)) {
+            got += csc_async_reply(c, csc_reply_id(&u.data), &u.data);
+            msgpack_unpacked_destroy(&u);
+        }
         zmq_msg_close(&frame);
     }
     return c->sock && rc < 0 ? rc : got;
@@ -408,6 +512,29 @@ void csc_async_close(cs_client_t *c)
 
 /* ---- the public calls ---- */
 
+/* A new call, queued. extra: bytes after it for an inline request. NULL when out of memory.
+ * Its fields are set one by one, not by calloc, which glibc serves past its per-thread
+ * cache (an application makes and frees calls by the hundred thousand). */
+static cs_client_call_t *s_call_new(cs_client_t *c, size_t extra, size_t codes)
+{
+    cs_client_call_t *call = malloc(sizeof *call + extra);
+    if (!call) {
+        return NULL;
+    }
+    memset(&call->slot, 0, sizeof call->slot);
+    call->c = c;
+    call->slot.state = CSC_UNSENT;
+    call->slot.status = CS_CLIENT_ETIMEOUT;
+    call->seq = c->next_seq++;
+    call->codes = codes;
+    call->alone = 0;
+    call->msg = NULL;
+    call->item = 0;
+    call->req_inline = extra > 0;
+    s_queue_push(c, call);
+    return call;
+}
+
 static int s_start(cs_client_t *c, csc_req_t *req, int build_rc, size_t codes,
                    cs_client_call_t **out)
 {
@@ -416,18 +543,12 @@ static int s_start(cs_client_t *c, csc_req_t *req, int build_rc, size_t codes,
                                                       ? "a required argument is NULL"
                                                       : "out of memory encoding a request");
     }
-    cs_client_call_t *call = calloc(1, sizeof *call);
+    cs_client_call_t *call = s_call_new(c, 0, codes);
     if (!call) {
         free(req->pairs);
         return csc_fail(&c->last, CS_CLIENT_ENOMEM, "out of memory for a call");
     }
-    call->c = c;
     call->req = *req;
-    call->slot.state = CSC_UNSENT;
-    call->slot.status = CS_CLIENT_ETIMEOUT;
-    call->seq = c->next_seq++;
-    call->codes = codes;
-    s_queue_push(c, call);
     *out = call;
     return CS_CLIENT_OK;
 }
@@ -440,6 +561,18 @@ int cs_client_lookup_async(cs_client_t *c, const char *system, const char *code,
         return CS_CLIENT_EINVAL;
     }
     *call = NULL;
+    if (system && code && !when &&
+        !(include & (CS_CLIENT_INCLUDE_NOTES | CS_CLIENT_INCLUDE_CHILDREN |
+                     CS_CLIENT_INCLUDE_ANCESTORS))) {
+        /* the plain lookup: its request in the call's own allocation */
+        cs_client_call_t *p = s_call_new(c, csc_plain_lookup_size(system, code), 1);
+        if (!p) {
+            return csc_fail(&c->last, CS_CLIENT_ENOMEM, "out of memory for a call");
+        }
+        csc_plain_lookup_put(p->inline_req, system, code, &p->req);
+        *call = p;
+        return CS_CLIENT_OK;
+    }
     csc_req_t req = {0};
     int b = csc_build_lookup(&req, system, code, include, when);
     return s_start(c, &req, b, 1, call);
@@ -556,7 +689,9 @@ void cs_client_call_destroy(cs_client_call_t **cp)
         call->msg->calls[call->item] = NULL; /* its reply will be dropped */
     }
     csc_slot_clear(call->req.op, &call->slot);
-    free(call->req.pairs);
+    if (!call->req_inline) {
+        free(call->req.pairs);
+    }
     free(call);
     *cp = NULL;
 }

@@ -91,6 +91,10 @@ struct cs_client {
  * CS_CLIENT_OK, CS_CLIENT_EINVAL or CS_CLIENT_ENOMEM. */
 int csc_build_lookup(csc_req_t *req, const char *system, const char *code, unsigned include,
                      const cs_client_when_t *when);
+/* A lookup with no release, date or include, encoded into buf (of csc_plain_lookup_size
+ * bytes at least; req->pairs points into it, the caller owns it). */
+size_t csc_plain_lookup_size(const char *system, const char *code);
+void csc_plain_lookup_put(char *buf, const char *system, const char *code, csc_req_t *req);
 int csc_build_validate(csc_req_t *req, const char *system, const char *const *codes, size_t n,
                        const cs_client_when_t *when);
 
@@ -114,6 +118,12 @@ int csc_send(cs_client_t *c, const csc_req_t *req, uint64_t id);
  * (a map; the caller destroys u, then closes frame), 0 when none waits, or a negative status
  * (c->last filled). Bodies that are not msgpack maps are dropped. */
 int csc_recv(cs_client_t *c, zmq_msg_t *frame, msgpack_unpacked *u);
+/* Receive one reply's body without waiting, whatever it holds: 1 with *frame (the caller
+ * closes it), 0 when none waits, or a negative status (c->last filled). */
+int csc_recv_frame(cs_client_t *c, zmq_msg_t *frame);
+/* frame's body decoded into u (1; the caller destroys u), or 0 when it is not a msgpack map
+ * (garbage, to be dropped). */
+int csc_unpack(zmq_msg_t *frame, msgpack_unpacked *u);
 /* A reply's id, or 0 when it has none that could be ours. */
 uint64_t csc_reply_id(const msgpack_object *reply);
 
