@@ -155,20 +155,29 @@ static void s_requeue_all(cs_client_t *c)
 
 /* ---- sending ---- */
 
-/* How many calls from the queue's head go in the next message. */
+/* How many calls from the queue's head go in the next message: up to c->coalesce, the
+ * window and S_COALESCE_CODES allowing; when the calls that can go now need more than one
+ * message, they are shared out evenly (100 calls, 64 a batch: two of 50, not 64 and 36), so
+ * that the messages in flight take alike long to answer and to read, and the broker answers
+ * one while the client reads the other. */
 static uint32_t s_group(const cs_client_t *c)
 {
     const cs_client_call_t *call = c->q_head;
     if (c->no_batch || c->coalesce <= 1 || call->alone) {
         return 1;
     }
-    uint32_t k = 0;
+    uint32_t k = 0, all = 0;
     size_t codes = 0;
-    for (; call && k < c->coalesce && c->items_in_flight + k < c->window && !call->alone &&
+    for (; call && c->items_in_flight + all < c->window && !call->alone &&
            codes + call->codes <= S_COALESCE_CODES;
          call = call->next) {
         codes += call->codes;
-        k++;
+        all++;
+        k += k < c->coalesce;
+    }
+    if (all > k) {
+        uint32_t msgs = (all + c->coalesce - 1) / c->coalesce;
+        k = (all + msgs - 1) / msgs;
     }
     return k ? k : 1;
 }
