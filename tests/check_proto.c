@@ -1154,6 +1154,80 @@ START_TEST(test_prescan_accepts_every_type)
 }
 END_TEST
 
+/* ---- batch items ---- */
+
+/* One batch item {k1: v1, k2: v2, k3: v3[, k4: v4]} (k4 NULL: three pairs). */
+static void s_item(msgpack_packer *pk, const char *k1, const char *v1, const char *k2,
+                   const char *v2, const char *k3, const char *v3, const char *k4,
+                   const char *v4)
+{
+    msgpack_pack_map(pk, k4 ? 4 : 3);
+    const char *kv[8] = {k1, v1, k2, v2, k3, v3, k4, v4};
+    for (int i = 0; i < (k4 ? 8 : 6); i++) {
+        s_str(pk, kv[i]);
+    }
+}
+
+/* An item without its texts' addresses (which differ between two bodies), for memcmp. */
+static cs_request_t s_item_shape(const cs_request_t *it)
+{
+    cs_request_t r = *it;
+    r.op_name.ptr = r.system.ptr = r.code.ptr = r.release.ptr = NULL;
+    r.item_msg = NULL;
+    return r;
+}
+
+/* A plain lookup item ({"op","system","code"} in that order, as the clients send it) is
+ * decoded by a shortcut: it must come out as the general decoder makes the same item with
+ * its keys in another order, and whatever the shortcut's checks refuse must still get the
+ * general decoder's error. */
+START_TEST(test_batch_plain_lookup_items)
+{
+    char long_code[CS_PROTO_MAX_STR + 2];
+    memset(long_code, 'A', sizeof long_code - 1);
+    long_code[sizeof long_code - 1] = '\0';
+    s_buf_t b;
+    s_buf_init(&b);
+    msgpack_pack_map(&b.pk, 3);
+    s_str(&b.pk, "id");
+    msgpack_pack_uint64(&b.pk, 7);
+    s_str(&b.pk, "op");
+    s_str(&b.pk, "batch");
+    s_str(&b.pk, "requests");
+    msgpack_pack_array(&b.pk, 7);
+    s_item(&b.pk, "op", "lookup", "system", "icd10cm", "code", "E11.9", NULL, NULL);
+    s_item(&b.pk, "system", "icd10cm", "code", "E11.9", "op", "lookup", NULL, NULL);
+    s_item(&b.pk, "op", "lookup", "system", "icd10cm", "code", "E1\x01", NULL, NULL);
+    s_item(&b.pk, "op", "lookup", "system", "icd10cm", "code", long_code, NULL, NULL);
+    s_item(&b.pk, "op", "lookup", "system", "icd10cm", "code", "E11.9", "release", "2021");
+    s_item(&b.pk, "op", "validate", "system", "icd10cm", "code", "E11", NULL, NULL);
+    s_item(&b.pk, "op", "lookup", "system", "icd10cm", "code", "", NULL, NULL);
+    cs_request_t req;
+    cs_request_init(&req);
+    cs_error_t err;
+    ck_assert_int_eq(s_decode(&req, &b, &err), CS_PERR_NONE);
+    ck_assert_uint_eq(req.n_items, 7);
+    const cs_request_t *it = req.items;
+    cs_request_t a = s_item_shape(&it[0]), g = s_item_shape(&it[1]);
+    ck_assert_int_eq(it[0].op, CS_OP_LOOKUP);
+    ck_assert(s_streq(it[0].op_name, "lookup") && s_streq(it[1].op_name, "lookup"));
+    ck_assert(s_streq(it[0].system, "icd10cm") && s_streq(it[0].code, "E11.9"));
+    ck_assert(s_streq(it[1].system, "icd10cm") && s_streq(it[1].code, "E11.9"));
+    ck_assert_msg(memcmp(&a, &g, sizeof a) == 0, "the shortcut's item differs from the general one");
+    ck_assert_int_eq(it[2].item_err, CS_PERR_BAD_REQUEST);
+    ck_assert_ptr_nonnull(strstr(it[2].item_msg, "control character"));
+    ck_assert_int_eq(it[3].item_err, CS_PERR_BAD_REQUEST);
+    ck_assert_ptr_nonnull(strstr(it[3].item_msg, "bytes long"));
+    ck_assert(it[4].item_err == CS_PERR_NONE && s_streq(it[4].release, "2021"));
+    ck_assert(it[5].item_err == CS_PERR_NONE && it[5].op == CS_OP_VALIDATE && it[5].n_codes == 1);
+    ck_assert(it[6].item_err == CS_PERR_NONE && it[6].code.len == 0);
+    ck_assert_uint_eq(req.n_codes, 5); /* items 0, 1, 4, 5 and 6; the refused ones count none */
+    cs_request_release(&req);
+    cs_request_fini(&req);
+    s_buf_fini(&b);
+}
+END_TEST
+
 /* ---- names ---- */
 
 START_TEST(test_names)
@@ -1427,6 +1501,7 @@ Suite *cs_proto_suite(void)
     suite_add_tcase(s, tc);
 
     tc = tcase_create("names and replies");
+    tcase_add_test(tc, test_batch_plain_lookup_items);
     tcase_add_test(tc, test_names);
     tcase_add_test(tc, test_reply_helpers);
     suite_add_tcase(s, tc);
