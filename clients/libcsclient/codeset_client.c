@@ -584,8 +584,6 @@ uint64_t cs_client_reconnects(const cs_client_t *c)
 
 /* ---- the run: send, collect by id, reconnect and resend on timeout ---- */
 
-/* Send one request with its id. Returns 0, 1 when the socket cannot take it now (no connected
- * broker, or the send queue is full), or a negative status. */
 /* req with its id, in c->frame. 0, or CS_CLIENT_ENOMEM (c->last filled). */
 static int s_encode(cs_client_t *c, const csc_req_t *req, uint64_t id)
 {
@@ -602,6 +600,11 @@ static int s_encode(cs_client_t *c, const csc_req_t *req, uint64_t id)
         return csc_fail(&c->last, CS_CLIENT_ENOMEM, "out of memory encoding a request");
     }
     return 0;
+}
+
+int csc_encode(cs_client_t *c, const csc_req_t *req, uint64_t id)
+{
+    return s_encode(c, req, id);
 }
 
 int csc_send(cs_client_t *c, const csc_req_t *req, uint64_t id)
@@ -673,16 +676,16 @@ int csc_recv_frame(cs_client_t *c, zmq_msg_t *frame)
     return 1;
 }
 
-int csc_unpack(zmq_msg_t *frame, msgpack_unpacked *u)
+int csc_unpack(const void *data, size_t len, msgpack_unpacked *u)
 {
-    return s_unpack(zmq_msg_data(frame), zmq_msg_size(frame), u);
+    return s_unpack(data, len, u);
 }
 
 int csc_recv(cs_client_t *c, zmq_msg_t *frame, msgpack_unpacked *u)
 {
     int rc;
     while ((rc = csc_recv_frame(c, frame)) == 1) {
-        if (csc_unpack(frame, u)) {
+        if (csc_unpack(zmq_msg_data(frame), zmq_msg_size(frame), u)) {
             return 1;
         }
         zmq_msg_close(frame);
@@ -762,6 +765,28 @@ static void s_direct_close(cs_client_t *c)
 {
     close(c->zfd);
     c->zfd = -1;
+    csc_async_direct_lost(c); /* what asynchronous calls sent on it goes again */
+}
+
+int csc_direct_open(cs_client_t *c, int64_t deadline)
+{
+    if (c->zfd >= 0) {
+        return 0;
+    }
+    /* a broker that is down, or no plain ZMTP peer (CURVE): the socket serves meanwhile, and
+     * the connection is tried again a second later */
+    int64_t now = csc_now_ms();
+    if (!c->direct || now < c->z_retry_ms ||
+        (c->zfd = csc_zmtp_connect(c->endpoints[0], deadline)) < 0) {
+        c->z_retry_ms = now < c->z_retry_ms ? c->z_retry_ms : now + S_RETRY_MS;
+        return -1;
+    }
+    return 0;
+}
+
+void csc_direct_close(cs_client_t *c)
+{
+    s_direct_close(c);
 }
 
 /* One request over the client's own ZMTP connection (csc_zmtp.h), connected first when there
@@ -772,15 +797,9 @@ static void s_direct_close(cs_client_t *c)
 static int s_direct(cs_client_t *c, const csc_req_t *req, csc_slot_t *slot, uint64_t id,
                     int *timeouts)
 {
-    int64_t now = csc_now_ms(), deadline = now + c->timeout_ms;
-    if (c->zfd < 0) {
-        /* a broker that is down, or no plain ZMTP peer (CURVE): the socket serves meanwhile,
-         * and the connection is tried again a second later */
-        if (now < c->z_retry_ms ||
-            (c->zfd = csc_zmtp_connect(c->endpoints[0], deadline)) < 0) {
-            c->z_retry_ms = now < c->z_retry_ms ? c->z_retry_ms : now + S_RETRY_MS;
-            return S_VIA_ZMQ;
-        }
+    int64_t deadline = csc_now_ms() + c->timeout_ms;
+    if (csc_direct_open(c, deadline) != 0) {
+        return S_VIA_ZMQ;
     }
     int rc = s_encode(c, req, id);
     if (rc != 0) {
@@ -810,7 +829,8 @@ static int s_direct(cs_client_t *c, const csc_req_t *req, csc_slot_t *slot, uint
             msgpack_unpacked_destroy(&u);
             return CS_CLIENT_OK;
         }
-        msgpack_unpacked_destroy(&u); /* not ours: dropped */
+        csc_async_reply(c, rid, &u.data); /* an asynchronous call's, or else dropped */
+        msgpack_unpacked_destroy(&u);
     }
 }
 

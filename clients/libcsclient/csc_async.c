@@ -13,9 +13,11 @@
  *     }
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <msgpack.h>
 #include <zmq.h>
@@ -23,11 +25,14 @@
 #include "csc_decode.h"
 #include "csc_fastread.h"
 #include "csc_internal.h"
+#include "csc_zmtp.h"
 
 #define S_MAX_COALESCE 1000
 /* Codes in one batch message at most: a validate of more goes alone, and a batch never
  * nears the broker's limit (10,000 by default). */
 #define S_COALESCE_CODES 1000
+/* After the own connection failed a send, the ZeroMQ socket takes the calls this long. */
+#define S_DIRECT_RETRY_MS 1000
 
 struct cs_client_call {
     cs_client_t *c;          /* the client; not to be read once the call is answered */
@@ -46,6 +51,7 @@ struct cs_client_call {
 typedef struct csc_msg {
     uint64_t id;                /* the request id it was sent with */
     int batch;                  /* 1: a batch message; 0: one plain request */
+    int direct;                 /* 1: sent on the client's own connection (c->zfd) */
     uint32_t n;                 /* calls it carries */
     cs_client_call_t *calls[];  /* in item order; NULL where a call was destroyed */
 } csc_msg_t;
@@ -139,11 +145,15 @@ static void s_end_all(cs_client_t *c, int status, const cs_client_error_t *err)
     c->q_tail = NULL;
 }
 
-/* Every call in flight goes back to the queue, to be sent again (on a new socket). */
-static void s_requeue_all(cs_client_t *c)
+/* Every call in flight goes back to the queue, to be sent again: of the messages sent on the
+ * ZeroMQ socket (which 0), on the own connection (1), or all (-1). */
+static void s_requeue(cs_client_t *c, int which)
 {
-    while (c->n_msgs > 0) {
-        csc_msg_t *m = s_msg_take(c, c->n_msgs - 1);
+    for (size_t k = c->n_msgs; k-- > 0;) {
+        if (which >= 0 && c->msgs[k]->direct != which) {
+            continue;
+        }
+        csc_msg_t *m = s_msg_take(c, k);
         for (uint32_t i = 0; i < m->n; i++) {
             if (m->calls[i]) {
                 s_queue_insert(c, m->calls[i]);
@@ -151,6 +161,11 @@ static void s_requeue_all(cs_client_t *c)
         }
         free(m);
     }
+}
+
+static void s_requeue_all(cs_client_t *c)
+{
+    s_requeue(c, -1);
 }
 
 /* ---- sending ---- */
@@ -208,8 +223,47 @@ static int s_encode_batch(cs_client_t *c, uint32_t k, uint64_t id)
 
 /* Send one message of the calls at the queue's head: 0, 1 when the socket cannot take it
  * now, or a negative status. */
+/* The message in c->frame on the own connection when the client has one, else on the ZeroMQ
+ * socket (opened if need be): 0 sent, *direct telling which; 1 when the socket cannot take
+ * it now; 2 when the own connection failed (it is given up, and the calls it carried are back
+ * in the queue: the caller makes its message again); or a negative status. */
+static int s_put(cs_client_t *c, int *direct)
+{
+    int64_t deadline = csc_now_ms() + c->timeout_ms;
+    *direct = csc_direct_open(c, deadline) == 0;
+    if (*direct) {
+        if (csc_zmtp_send(c->zfd, c->frame.data, c->frame.len, deadline) == 0) {
+            return 0;
+        }
+        csc_direct_close(c);
+        c->z_retry_ms = csc_now_ms() + S_DIRECT_RETRY_MS;
+        return 2;
+    }
+    int rc = c->sock ? CS_CLIENT_OK : csc_open(c, &c->last);
+    if (rc != CS_CLIENT_OK) {
+        return rc;
+    }
+    if (zmq_send(c->sock, c->frame.data, c->frame.len, ZMQ_DONTWAIT) < 0) {
+        return errno == EAGAIN || errno == EINTR
+                   ? 1
+                   : csc_fail(&c->last, CS_CLIENT_EIO, "cannot send a request: %s",
+                              zmq_strerror(errno));
+    }
+    return 0;
+}
+
+/* Send one message of the calls at the queue's head: 0 (sent, or to be made again: see
+ * s_put), 1 when the socket cannot take it now, or a negative status. */
 static int s_send_one(cs_client_t *c)
 {
+    if (!c->sock && c->zfd < 0 && csc_direct_open(c, csc_now_ms() + c->timeout_ms) != 0) {
+        /* the socket is opened before the calls are picked: opening it puts what the old
+         * one carried back in the queue */
+        int rc = csc_open(c, &c->last);
+        if (rc != CS_CLIENT_OK) {
+            return rc;
+        }
+    }
     uint32_t k = s_group(c);
     csc_msg_t *m = malloc(sizeof *m + k * sizeof m->calls[0]);
     if (!m || (c->n_msgs == c->cap_msgs && c->cap_msgs > SIZE_MAX / 2)) {
@@ -229,19 +283,13 @@ static int s_send_one(cs_client_t *c)
     m->id = c->next_id;
     m->batch = k > 1;
     m->n = k;
-    int rc;
-    if (k == 1) {
-        rc = csc_send(c, &c->q_head->req, m->id);
-    } else if ((rc = s_encode_batch(c, k, m->id)) == CS_CLIENT_OK &&
-               zmq_send(c->sock, c->frame.data, c->frame.len, ZMQ_DONTWAIT) < 0) {
-        rc = errno == EAGAIN || errno == EINTR
-                 ? 1
-                 : csc_fail(&c->last, CS_CLIENT_EIO, "cannot send a batch: %s",
-                            zmq_strerror(errno));
+    int rc = m->batch ? s_encode_batch(c, k, m->id) : csc_encode(c, &c->q_head->req, m->id);
+    if (rc == CS_CLIENT_OK) {
+        rc = s_put(c, &m->direct);
     }
     if (rc != 0) {
         free(m);
-        return rc;
+        return rc == 2 ? 0 : rc;
     }
     c->next_id++;
     for (uint32_t i = 0; i < k; i++) {
@@ -266,12 +314,6 @@ static int s_send_one(cs_client_t *c)
 static int s_send_queued(cs_client_t *c)
 {
     while (c->q_head && c->items_in_flight < c->window) {
-        if (!c->sock) {
-            int rc = csc_open(c, &c->last);
-            if (rc != CS_CLIENT_OK) {
-                return rc;
-            }
-        }
         int rc = s_send_one(c);
         if (rc != 0) {
             return rc;
@@ -431,32 +473,85 @@ static int s_read_batch(cs_client_t *c, const void *body, size_t len)
     return 1;
 }
 
-/* Every reply waiting on the socket. Returns the replies that answered a message, or a
- * negative status. */
+/* One reply body: read straight from its bytes, or decoded by msgpack-c. 1 when it answered
+ * one of the messages in flight. */
+static int s_take(cs_client_t *c, const void *body, size_t len)
+{
+    if (s_read_batch(c, body, len)) {
+        return 1;
+    }
+    msgpack_unpacked u;
+    if (!csc_unpack(body, len, &u)) {
+        return 0; /* garbage: dropped */
+    }
+    int got = csc_async_reply(c, csc_reply_id(&u.data), &u.data);
+    msgpack_unpacked_destroy(&u);
+    return got;
+}
+
+/* Every reply waiting on the ZeroMQ socket and on the own connection. Returns the replies
+ * that answered a message, or a negative status. */
 static int s_drain(cs_client_t *c)
 {
     int got = 0;
     zmq_msg_t frame;
-    msgpack_unpacked u;
     int rc = 0;
     while (c->sock && (rc = csc_recv_frame(c, &frame)) == 1) {
-        if (s_read_batch(c, zmq_msg_data(&frame), zmq_msg_size(&frame))) {
-            got++;
-        } else if (csc_unpack(&frame, &u)) {
-            got += csc_async_reply(c, csc_reply_id(&u.data), &u.data);
-            msgpack_unpacked_destroy(&u);
-        }
+        got += s_take(c, zmq_msg_data(&frame), zmq_msg_size(&frame));
         zmq_msg_close(&frame);
     }
-    return c->sock && rc < 0 ? rc : got;
+    if (c->sock && rc < 0) {
+        return rc;
+    }
+    struct pollfd p = {.fd = c->zfd, .events = POLLIN};
+    while (c->zfd >= 0 && poll(&p, 1, 0) > 0) {
+        /* a reply has begun to come: the rest follows within the timeout, or the connection
+         * is given up and its calls sent again */
+        if (csc_zmtp_recv(c->zfd, &c->zbody, c->max_reply, csc_now_ms() + c->timeout_ms, 0) <= 0) {
+            csc_direct_close(c);
+            break;
+        }
+        got += s_take(c, c->zbody.data, c->zbody.len);
+    }
+    return got;
+}
+
+/* Wait until a reply comes on the socket or the own connection (or, when blocked, the socket
+ * has room), or deadline passes: 1 when a reply waits, 0 when none does, or CS_CLIENT_EIO. */
+static int s_wait(cs_client_t *c, int blocked, int64_t deadline)
+{
+    zmq_pollitem_t items[2];
+    int n = 0;
+    if (c->sock) {
+        items[n++] = (zmq_pollitem_t){.socket = c->sock,
+                                      .events = (short)(ZMQ_POLLIN | (blocked ? ZMQ_POLLOUT : 0))};
+    }
+    if (c->zfd >= 0) {
+        items[n++] = (zmq_pollitem_t){.socket = NULL, .fd = c->zfd, .events = ZMQ_POLLIN};
+    }
+    int64_t wait = deadline - csc_now_ms();
+    if (n == 0) {
+        return 0;
+    }
+    int pr = zmq_poll(items, n, wait > 0 ? (long)wait : 0);
+    if (pr < 0 && errno != EINTR) {
+        return csc_fail(&c->last, CS_CLIENT_EIO, "cannot poll: %s", zmq_strerror(errno));
+    }
+    return pr > 0 && ((items[0].revents & ZMQ_POLLIN) || (n > 1 && (items[1].revents & ZMQ_POLLIN)));
 }
 
 /* No reply for timeout_ms: a new socket and every call in flight sent again, or, after `tries`
  * timeouts in a row, every call not answered ends (Lazy Pirate, as the synchronous calls). */
 static void s_timeout(cs_client_t *c)
 {
-    zmq_close(c->sock);
-    c->sock = NULL;
+    if (c->sock) {
+        zmq_close(c->sock);
+        c->sock = NULL;
+    }
+    if (c->zfd >= 0) {
+        close(c->zfd); /* not csc_direct_close: every call in flight is dealt with below */
+        c->zfd = -1;
+    }
     c->reconnects++;
     if (++c->a_timeouts < c->tries) {
         s_requeue_all(c);
@@ -476,13 +571,13 @@ static int s_pump(cs_client_t *c, const cs_client_call_t *call)
     int64_t deadline = csc_now_ms() + c->timeout_ms;
     while (call ? call->slot.state != CSC_DONE : (c->q_head || c->n_msgs)) {
         if (!c->sock) {
-            s_requeue_all(c); /* a synchronous call gave the socket up, and what it carried */
+            s_requeue(c, 0); /* a synchronous call gave the socket up, and what it carried */
         }
         int blocked = s_send_queued(c);
         if (blocked < 0) {
             return blocked;
         }
-        int w = csc_wait(c, blocked, deadline);
+        int w = s_wait(c, blocked, deadline);
         if (w < 0) {
             return w;
         }
@@ -506,7 +601,12 @@ static int s_pump(cs_client_t *c, const cs_client_call_t *call)
 
 void csc_async_reopened(cs_client_t *c)
 {
-    s_requeue_all(c);
+    s_requeue(c, 0);
+}
+
+void csc_async_direct_lost(cs_client_t *c)
+{
+    s_requeue(c, 1);
 }
 
 void csc_async_close(cs_client_t *c)
