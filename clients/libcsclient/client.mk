@@ -44,8 +44,10 @@ $(CSCLIENT_EXAMPLE): $(BUILD)/obj/$(CSCLIENT_DIR)/example.o $(CSCLIENT_A)
 	@mkdir -p $(dir $@)
 	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $^ $(CSCLIENT_LIBS)
 
-# tests/check_csclient.c and check_csclient_async.c test the library inside the one Check binary.
+# tests/check_csclient.c, check_csclient_async.c and check_csclient_fastread.c test the library
+# inside the one Check binary.
 $(BUILD)/obj/tests/check_csclient.o $(BUILD)/obj/tests/check_csclient_async.o \
+    $(BUILD)/obj/tests/check_csclient_fastread.o \
     $(BUILD)/obj/tests/check_spin.o: \
     CPPFLAGS += -I$(CSCLIENT_DIR)
 $(CHECK_BIN): $(CSCLIENT_OBJ)
