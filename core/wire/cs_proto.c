@@ -1049,10 +1049,14 @@ static int s_plain_lookup_item(cs_request_t *it, const msgpack_object *o)
         s_check_str(&kv[2].val, "", -1, s_str_max(CS_KEY_CODE), 1, &code, NULL) != CS_PERR_NONE) {
         return 0;
     }
-    it->op_name = op;
+    /* field by field: the structs' padding stays as memset left it */
+    it->op_name.ptr = op.ptr;
+    it->op_name.len = op.len;
     it->op = CS_OP_LOOKUP;
-    it->system = system;
-    it->code = code;
+    it->system.ptr = system.ptr;
+    it->system.len = system.len;
+    it->code.ptr = code.ptr;
+    it->code.len = code.len;
     return 1;
 }
 
@@ -1111,6 +1115,9 @@ cs_proto_err_t cs_request_decode(cs_request_t *req, const void *body, size_t len
 {
     s_reset(req);
     cs_error_clear(err);
+    if (cs_request_decode_plain_batch(req, body, len)) {
+        return CS_PERR_NONE;
+    }
     if (cs_proto_prescan(body, len, err) != CS_OK) {
         return CS_PERR_BAD_REQUEST;
     }
