@@ -18,11 +18,26 @@
 #include "engine/cs_op.h"
 #include "wire/cs_proto.h"
 
+/* The header of the str at pos (0 when there is none whose bytes fit): a fixstr read here
+ * (keys, codes, system names: nearly every str of such a body), any other through
+ * cs_proto_raw_head. */
+static int s_str_head(const void *body, size_t len, size_t pos, cs_proto_raw_t *h)
+{
+    const unsigned char *p = body;
+    if (pos < len && (p[pos] & 0xe0u) == 0xa0) {
+        h->kind = CS_RAW_STR;
+        h->n = p[pos] & 0x1fu;
+        h->data = pos + 1;
+        return h->n <= len - h->data;
+    }
+    return cs_proto_raw_head(body, len, pos, h) && h->kind == CS_RAW_STR;
+}
+
 /* The str at pos equal to want (n bytes): the offset past it, or 0. */
 static size_t s_key(const void *body, size_t len, size_t pos, const char *want, size_t n)
 {
     cs_proto_raw_t h;
-    if (!cs_proto_raw_head(body, len, pos, &h) || h.kind != CS_RAW_STR || h.n != n ||
+    if (!s_str_head(body, len, pos, &h) || h.n != n ||
         memcmp((const char *)body + h.data, want, n) != 0) {
         return 0;
     }
@@ -45,7 +60,7 @@ static uint32_t s_max(cs_key_t k)
 static size_t s_value(const void *body, size_t len, size_t pos, uint32_t max, cs_str_t *out)
 {
     cs_proto_raw_t h;
-    if (!cs_proto_raw_head(body, len, pos, &h) || h.kind != CS_RAW_STR || h.n > max) {
+    if (!s_str_head(body, len, pos, &h) || h.n > max) {
         return 0;
     }
     const unsigned char *p = (const unsigned char *)body + h.data;
