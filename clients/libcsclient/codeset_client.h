@@ -98,8 +98,8 @@ typedef struct cs_client_opts {
     int spin_us;       /* after sending, how long a call looks for its reply without
                         * sleeping (non-blocking receives, yielding the CPU between them)
                         * before it waits in zmq_poll: a reply that comes within it saves a
-                        * wake-up, for a core's time meanwhile. Default CS_CLIENT_SPIN_US;
-                        * -1: wait at once */
+                        * wake-up, for a core's time meanwhile; a wait for an asynchronous
+                        * call too. Default CS_CLIENT_SPIN_US; -1: wait at once */
     int via_zmq;       /* 1: synchronous and asynchronous calls go through the ZeroMQ
                         * socket like the rest. By default a client of one tcp:// or ipc://
                         * endpoint makes them over a connection of its own on which the

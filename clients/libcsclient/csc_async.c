@@ -14,9 +14,11 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <msgpack.h>
@@ -533,7 +535,21 @@ static int s_wait(cs_client_t *c, int blocked, int64_t deadline)
     if (n == 0) {
         return 0;
     }
-    int pr = zmq_poll(items, n, wait > 0 ? (long)wait : 0);
+    /* spin_us: look without sleeping for a while first (yielding the CPU between looks) */
+    int pr = 0;
+    struct timespec t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    while (c->spin_ns && !blocked && (pr = zmq_poll(items, n, 0)) == 0) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if ((uint64_t)(now.tv_sec - t0.tv_sec) * 1000000000u + (uint64_t)now.tv_nsec -
+                (uint64_t)t0.tv_nsec >= c->spin_ns) {
+            break;
+        }
+        sched_yield();
+    }
+    if (pr == 0) {
+        pr = zmq_poll(items, n, wait > 0 ? (long)wait : 0);
+    }
     if (pr < 0 && errno != EINTR) {
         return csc_fail(&c->last, CS_CLIENT_EIO, "cannot poll: %s", zmq_strerror(errno));
     }

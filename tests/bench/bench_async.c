@@ -11,6 +11,7 @@
  *                              valgrind or perf) instead of starting one; Redis is skipped
  *   BENCH_ASYNC_ONLY=N         only N async runs, no Redis (for a profiler of either side)
  *   BENCH_ASYNC_COALESCE=K     calls a batch message (default: the library's)
+ *   BENCH_ASYNC_SPIN=US        cs_client_opts_t.spin_us (default: the library's)
  * Prints figures; never passes or fails on time. */
 #include <limits.h>
 #include <stdio.h>
@@ -162,7 +163,10 @@ int main(void)
     }
     const char *eps[] = {ext && *ext ? ext : b.query_ep};
     cs_client_error_t err;
-    cs_client_t *c = cs_client_new(eps, 1, NULL, &err);
+    cs_client_opts_t opts = {0};
+    const char *spin = getenv("BENCH_ASYNC_SPIN");
+    opts.spin_us = spin ? atoi(spin) : 0;
+    cs_client_t *c = cs_client_new(eps, 1, &opts, &err);
     if (!c || (co && cs_client_set_coalesce(c, (unsigned)atoi(co)) != CS_CLIENT_OK)) {
         fprintf(stderr, "bench: cs_client_new: %s\n", c ? "bad coalesce" : err.message);
         return 1;
