@@ -1,5 +1,8 @@
 /* csc_async.c: asynchronous lookups and validates (codeset_client.h): calls wait in the
  * client, go out coalesced into "batch" messages (or alone), and each gets its own reply.
+ * Messages go on the client's own ZMTP connection when it has one (csc_zmtp.h: the calling
+ * thread writes and reads them itself), else on the ZeroMQ socket; a batch's reply is read
+ * straight from its bytes (csc_fastread.h) where it can be.
  *
  *     cs_client_call_t *calls[100];
  *     for (int i = 0; i < 100; i++) {
