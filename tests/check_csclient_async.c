@@ -459,8 +459,8 @@ START_TEST(test_async_equals_sync)
     }
     ck_assert_uint_eq(cs_client_outstanding(c), 0);
     ck_assert(cs_client_coalescing(c));
-    /* 128 calls a message (the default): so many batches, and no plain request */
-    ck_assert_int_eq(s_served(d.query_ep, "batch") - batches, (int64_t)(s_n_items + 127) / 128);
+    /* 64 calls a message (the default): so many batches, and no plain request */
+    ck_assert_int_eq(s_served(d.query_ep, "batch") - batches, (int64_t)(s_n_items + 63) / 64);
     for (size_t lo = 0; lo < s_n_items; lo += 100) {
         size_t hi = lo + 100 < s_n_items ? lo + 100 : s_n_items;
         for (size_t i = lo; i < hi; i++) {

@@ -22,10 +22,7 @@
 #define S_DEFAULT_TRIES 3
 #define S_DEFAULT_WINDOW 256
 #define S_DEFAULT_MAX_REPLY ((size_t)64 << 20)
-/* 128: 100 calls kept outstanding go out as one message, whose two hand-overs cost more,
- * on two shared cores, than answering one half while reading the other saves (README,
- * Benchmarks: asynchronous lookups) */
-#define CSC_DEFAULT_COALESCE 128
+#define CSC_DEFAULT_COALESCE 64
 
 /* ---- growable byte buffer, the msgpack packer's sink ---- */
 

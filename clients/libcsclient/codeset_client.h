@@ -482,12 +482,12 @@ const cs_client_releases_t *cs_client_batch_releases(const cs_client_batch_t *b,
  *
  * cs_client_lookup_async and cs_client_validate_async return at once with a call handle; the
  * request waits in the client until cs_client_flush or a wait sends it. Calls waiting
- * together go out coalesced: up to cs_client_set_coalesce() of them (default 128) in one
+ * together go out coalesced: up to cs_client_set_coalesce() of them (default 64) in one
  * "batch" message (docs/PROTOCOL.md), whose reply holds each call's reply, byte for byte what
  * the call would get alone; a lone call goes out as a plain request. Several such messages
  * may be in flight at once (at most `window` calls in all), so the broker answers one while
  * the client reads another; calls that need several messages are shared out evenly among
- * them (300 calls, 128 a batch: three of 100). They go over the client's own ZMTP connection
+ * them (100 calls, 64 a batch: two of 50). They go over the client's own ZMTP connection
  * when it has one (via_zmq), else over the ZeroMQ socket.
  *
  * Why a handle to wait on and not a callback: the caller keeps control of when and where

@@ -177,8 +177,7 @@ static void s_requeue_all(cs_client_t *c)
 
 /* How many calls from the queue's head go in the next message: up to c->coalesce, the
  * window and S_COALESCE_CODES allowing; when the calls that can go now need more than one
- * message, they are shared out evenly (300 calls, 128 a batch: three of 100, not 128, 128 and
- * 44), so
+ * message, they are shared out evenly (100 calls, 64 a batch: two of 50, not 64 and 36), so
  * that the messages in flight take alike long to answer and to read, and the broker answers
  * one while the client reads the other. */
 static uint32_t s_group(const cs_client_t *c)

@@ -531,10 +531,10 @@ static void s_broker_section(bench_broker_t *b, bench_conn_t *q)
                                    PIPE_N, 100);
     s_sum.pipe1000 = s_pipe_section(b->query_ep, "pipelined lookups, 1,000 in flight", ided,
                                     PIPE_N, 1000);
-    s_sum.async100 = s_async_section(b->query_ep, 100, 128); /* the library's default */
+    s_sum.async100 = s_async_section(b->query_ep, 100, 64); /* the library's default */
     s_async_section(b->query_ep, 100, 8);
     s_async_section(b->query_ep, 100, 32);
-    s_async_section(b->query_ep, 100, 64); /* two messages of 50 in flight */
+    s_async_section(b->query_ep, 100, 100);
     int clients[2] = {4, 16};
     for (int k = 0; k < 2; k++) {
         double rate[RUNS], p50[RUNS], p99[RUNS];
