@@ -123,7 +123,8 @@ int csc_rd_array(csc_rd_t *r, uint32_t *n)
 }
 
 /* A str at r: 0 with its bytes (*s, *n) and r past it, else -1 (r unchanged). */
-static int s_str(csc_rd_t *r, const char **s, uint32_t *n)
+static inline __attribute__((always_inline)) int s_str(csc_rd_t *r, const char **s,
+                                                       uint32_t *n)
 {
     size_t left = (size_t)(r->end - r->p), hdr;
     if (left == 0) {
@@ -222,19 +223,23 @@ typedef struct s_seen {
  * found, billable, or -1 for any other. By length and first byte, then compared whole. */
 static int s_key_index(const char *k, uint32_t n)
 {
-    static const char *const bools[3] = {"ok", "found", "billable"};
-    int i = -1;
+    /* each candidate compared whole with a literal: memcmp of a known length is inlined */
+#define S_IS(lit) (memcmp(k, lit, sizeof lit - 1) == 0)
     switch (n) {
-    case 2: i = S_NSTRS + 0; break;
-    case 4: i = k[0] == 'c' ? 0 : 6; break;                                /* code, kind */
-    case 5: i = k[0] == 'f' ? S_NSTRS + 1 : k[0] == 'i' ? 1 : k[0] == 't' ? 7 : 8; break;
-    case 6: i = k[0] == 's' ? 2 : k[0] == 'r' ? 4 : 9; break;            /* system, reason, parent */
-    case 7: i = k[0] == 'r' ? 3 : 5; break;                               /* release, message */
-    case 8: i = S_NSTRS + 2; break;
+    case 2: return S_IS("ok") ? (int)S_NSTRS + 0 : -1;
+    case 4: return S_IS("code") ? 0 : S_IS("kind") ? 6 : -1;
+    case 5:
+        return S_IS("found")   ? (int)S_NSTRS + 1
+               : S_IS("input") ? 1
+               : S_IS("title") ? 7
+               : S_IS("short") ? 8
+                               : -1;
+    case 6: return S_IS("system") ? 2 : S_IS("reason") ? 4 : S_IS("parent") ? 9 : -1;
+    case 7: return S_IS("release") ? 3 : S_IS("message") ? 5 : -1;
+    case 8: return S_IS("billable") ? (int)S_NSTRS + 2 : -1;
     default: return -1;
     }
-    const char *name = i < (int)S_NSTRS ? s_strs[i].key : bools[i - (int)S_NSTRS];
-    return memcmp(k, name, n) == 0 ? i : -1;
+#undef S_IS
 }
 
 /* One pair of a lookup reply into w. 0, or -1 to leave the reply to the general path. */
