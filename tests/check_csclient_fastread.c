@@ -3,6 +3,7 @@
  * every reply it decodes is decoded the same by the general path, whatever bytes it is given,
  * and it skips exactly what the pre-scan accepts. */
 #include <check.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -88,7 +89,9 @@ static int s_check(const unsigned char *buf, size_t len)
 {
     csc_rd_t r = {buf, buf + len};
     cs_client_lookup_t *fast = NULL;
-    if (csc_rd_lookup(&r, &fast) != 1) {
+    static _Alignas(max_align_t) unsigned char room[512];
+    int in_room = (len & 1) != 0; /* both ways: in the caller's memory, in an arena */
+    if (csc_rd_lookup(&r, in_room ? room : NULL, sizeof room, &fast) != 1) {
         ck_assert_ptr_eq(r.p, buf); /* left as it was */
         return 0;
     }
@@ -111,7 +114,9 @@ static int s_check(const unsigned char *buf, size_t len)
     ck_assert(s_same(fast->short_title, gen->short_title) && s_same(fast->parent, gen->parent));
     ck_assert(gen->n_children == 0 && gen->n_ancestors == 0 && gen->n_notes == 0);
     cs_client_lookup_destroy(&gen);
-    cs_client_lookup_destroy(&fast);
+    if (fast->arena) {
+        cs_client_lookup_destroy(&fast);
+    }
     msgpack_unpacked_destroy(&u);
     return 1;
 }

@@ -16,6 +16,7 @@
  *     }
  */
 #include <errno.h>
+#include <stddef.h>
 #include <poll.h>
 #include <sched.h>
 #include <stdio.h>
@@ -50,8 +51,15 @@ struct cs_client_call {
     struct csc_msg *msg;     /* the message carrying it while CSC_SENT */
     uint32_t item;           /* its place in msg */
     int req_inline;          /* 1: req.pairs lies in inline_req, freed with the call */
+    void *room;              /* a plain lookup's result, when it fits (csc_rd_lookup), in the
+                              * call's own allocation after its request; NULL: none */
     char inline_req[];       /* a plain lookup's request, in the call's own allocation */
 };
+
+/* The room a plain lookup's call keeps for its result: a result of FY2021 takes 150 to 450
+ * bytes; one that does not fit goes in an arena of its own as before. */
+#define S_ROOM 512
+#define S_ALIGN 16
 
 typedef struct csc_msg {
     uint64_t id;                /* the request id it was sent with */
@@ -381,13 +389,22 @@ int csc_async_reply(cs_client_t *c, uint64_t id, const msgpack_object *reply)
     return 1;
 }
 
+/* Free a call's outcome: a result in the call's room is part of the call. */
+static void s_slot_clear(cs_client_call_t *call)
+{
+    if (call->room && call->slot.result == call->room) {
+        call->slot.result = NULL;
+    }
+    csc_slot_clear(call->req.op, &call->slot);
+}
+
 /* Put back what s_read_batch decoded of m's first k items: the calls are in flight again. */
 static void s_read_undo(csc_msg_t *m, uint32_t k)
 {
     for (uint32_t i = 0; i < k; i++) {
         cs_client_call_t *call = m->calls[i];
         if (call) {
-            csc_slot_clear(call->req.op, &call->slot);
+            s_slot_clear(call);
             call->slot.state = CSC_SENT;
             call->slot.status = CS_CLIENT_ETIMEOUT;
         }
@@ -402,7 +419,8 @@ static int s_read_item(csc_rd_t *r, cs_client_call_t *call)
 {
     const unsigned char *at = r->p;
     cs_client_lookup_t *l;
-    if (call && call->req.op == CSC_OP_LOOKUP && csc_rd_lookup(r, &l) == 1) {
+    if (call && call->req.op == CSC_OP_LOOKUP &&
+        csc_rd_lookup(r, call->room, call->room ? S_ROOM : 0, &l) == 1) {
         memset(&call->slot.err, 0, sizeof call->slot.err);
         call->slot.status = CS_CLIENT_OK;
         call->slot.result = l;
@@ -668,6 +686,7 @@ static cs_client_call_t *s_call_new(cs_client_t *c, size_t extra, size_t codes)
     call->msg = NULL;
     call->item = 0;
     call->req_inline = extra > 0;
+    call->room = NULL;
     s_queue_push(c, call);
     return call;
 }
@@ -702,11 +721,14 @@ int cs_client_lookup_async(cs_client_t *c, const char *system, const char *code,
         !(include & (CS_CLIENT_INCLUDE_NOTES | CS_CLIENT_INCLUDE_CHILDREN |
                      CS_CLIENT_INCLUDE_ANCESTORS))) {
         /* the plain lookup: its request in the call's own allocation */
-        cs_client_call_t *p = s_call_new(c, csc_plain_lookup_size(system, code), 1);
+        size_t req = csc_plain_lookup_size(system, code);
+        size_t at = (offsetof(cs_client_call_t, inline_req) + req + S_ALIGN - 1) / S_ALIGN * S_ALIGN;
+        cs_client_call_t *p = s_call_new(c, at + S_ROOM - offsetof(cs_client_call_t, inline_req), 1);
         if (!p) {
             return csc_fail(&c->last, CS_CLIENT_ENOMEM, "out of memory for a call");
         }
         csc_plain_lookup_put(p->inline_req, system, code, &p->req);
+        p->room = (char *)p + at;
         *call = p;
         return CS_CLIENT_OK;
     }
@@ -825,7 +847,7 @@ void cs_client_call_destroy(cs_client_call_t **cp)
     } else if (call->slot.state == CSC_SENT && call->msg) {
         call->msg->calls[call->item] = NULL; /* its reply will be dropped */
     }
-    csc_slot_clear(call->req.op, &call->slot);
+    s_slot_clear(call);
     if (!call->req_inline) {
         free(call->req.pairs);
     }

@@ -269,7 +269,7 @@ static int s_pair(csc_rd_t *r, s_seen_t *w)
     return s_str(r, &w->s[j], &w->n[j]);
 }
 
-int csc_rd_lookup(csc_rd_t *r, cs_client_lookup_t **out)
+int csc_rd_lookup(csc_rd_t *r, void *room, size_t cap, cs_client_lookup_t **out)
 {
     csc_rd_t t = *r;
     uint32_t pairs;
@@ -291,12 +291,21 @@ int csc_rd_lookup(csc_rd_t *r, cs_client_lookup_t **out)
     for (unsigned j = 0; j < S_NSTRS; j++) {
         total += w.s[j] ? (size_t)w.n[j] + 1 : 0;
     }
-    cs_client_arena_t *a = cs_client_arena_new();
-    cs_client_lookup_t *res = a ? cs_client_arena_alloc(a, sizeof *res) : NULL;
-    char *text = res ? cs_client_arena_alloc(a, total) : NULL;
-    if (!text) {
-        cs_client_arena_destroy(&a);
-        return 0;
+    cs_client_arena_t *a = NULL;
+    cs_client_lookup_t *res;
+    char *text;
+    if (room && sizeof *res + total <= cap) {
+        res = room; /* the caller's memory: no arena, nothing to free */
+        memset(res, 0, sizeof *res);
+        text = (char *)(res + 1);
+    } else {
+        a = cs_client_arena_new();
+        res = a ? cs_client_arena_alloc(a, sizeof *res) : NULL;
+        text = res ? cs_client_arena_alloc(a, total) : NULL;
+        if (!text) {
+            cs_client_arena_destroy(&a);
+            return 0;
+        }
     }
     res->arena = a;
     res->found = w.flag[1];

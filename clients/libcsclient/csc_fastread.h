@@ -37,11 +37,13 @@ int csc_rd_key(csc_rd_t *r, const char *key, uint32_t klen);
 /* An unsigned integer (positive fixint, uint8..uint64): 0 with *v, else -1 (r unchanged). */
 int csc_rd_uint(csc_rd_t *r, uint64_t *v);
 
-/* One lookup's reply at r, as cs_client_decode_lookup decodes it, into a new owned result
- * (*out; free with cs_client_lookup_destroy): 1 with r past the reply. 0 (r unchanged,
- * nothing allocated) when the general decoder is to read it: an error reply, a key other
- * than the scalar ones of a lookup (notes, children, ancestors...), a key given twice, a
- * value of an unexpected type, bytes that are not one object, or no memory. */
-int csc_rd_lookup(csc_rd_t *r, cs_client_lookup_t **out);
+/* One lookup's reply at r, as cs_client_decode_lookup decodes it, into *out: 1 with r past
+ * the reply. The result lies in room (cap bytes, aligned for a pointer; NULL: none) when it
+ * fits there, with no arena (the caller owns that memory; the result is never to be given to
+ * cs_client_lookup_destroy), else in a new arena (free with cs_client_lookup_destroy). 0 (r
+ * unchanged, nothing allocated) when the general decoder is to read it: an error reply, a
+ * key other than the scalar ones of a lookup (notes, children, ancestors...), a key given
+ * twice, a value of an unexpected type, bytes that are not one object, or no memory. */
+int csc_rd_lookup(csc_rd_t *r, void *room, size_t cap, cs_client_lookup_t **out);
 
 #endif /* CS_CSC_FASTREAD_H */
