@@ -8,6 +8,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* ---- the str keys of a lookup reply (csc_fastread.h) ---- */
+
+const csc_lookup_key_t csc_lookup_strs[CSC_LOOKUP_NSTRS] = {
+    {"code", 4, offsetof(cs_client_lookup_t, code)},
+    {"input", 5, offsetof(cs_client_lookup_t, input)},
+    {"system", 6, offsetof(cs_client_lookup_t, system)},
+    {"release", 7, offsetof(cs_client_lookup_t, release)},
+    {"reason", 6, offsetof(cs_client_lookup_t, reason)},
+    {"message", 7, offsetof(cs_client_lookup_t, message)},
+    {"kind", 4, offsetof(cs_client_lookup_t, kind)},
+    {"title", 5, offsetof(cs_client_lookup_t, title)},
+    {"short", 5, offsetof(cs_client_lookup_t, short_title)},
+    {"parent", 6, offsetof(cs_client_lookup_t, parent)},
+};
+
 /* ---- arena ---- */
 
 #define S_CHUNK_MIN 4096
@@ -377,22 +392,7 @@ static int s_decode_notes(cs_client_arena_t *a, const msgpack_object *notes,
 static void s_lookup_scalars(cs_client_arena_t *a, const msgpack_object *reply,
                              cs_client_lookup_t *r)
 {
-    static const struct {
-        const char *key;
-        uint32_t len; /* strlen(key) */
-        size_t field; /* offsetof the const char * in cs_client_lookup_t */
-    } strs[] = {
-        {"code", 4, offsetof(cs_client_lookup_t, code)},
-        {"input", 5, offsetof(cs_client_lookup_t, input)},
-        {"system", 6, offsetof(cs_client_lookup_t, system)},
-        {"release", 7, offsetof(cs_client_lookup_t, release)},
-        {"reason", 6, offsetof(cs_client_lookup_t, reason)},
-        {"message", 7, offsetof(cs_client_lookup_t, message)},
-        {"kind", 4, offsetof(cs_client_lookup_t, kind)},
-        {"title", 5, offsetof(cs_client_lookup_t, title)},
-        {"short", 5, offsetof(cs_client_lookup_t, short_title)},
-        {"parent", 6, offsetof(cs_client_lookup_t, parent)},
-    };
+    const csc_lookup_key_t *strs = csc_lookup_strs;
     if (reply->type != MSGPACK_OBJECT_MAP) {
         return;
     }
@@ -415,7 +415,7 @@ static void s_lookup_scalars(cs_client_arena_t *a, const msgpack_object *reply,
             }
             continue;
         }
-        for (unsigned j = 0; j < sizeof strs / sizeof strs[0]; j++) {
+        for (unsigned j = 0; j < CSC_LOOKUP_NSTRS; j++) {
             if (strs[j].len == kn && memcmp(strs[j].key, kp, kn) == 0) {
                 if (!(seen & (1u << j))) {
                     seen |= 1u << j;

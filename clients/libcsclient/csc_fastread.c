@@ -192,51 +192,33 @@ int csc_rd_uint(csc_rd_t *r, uint64_t *v)
 
 /* ---- a lookup's reply ---- */
 
-/* The str keys of a lookup reply, in the order of cs_client_lookup_t's fields below. */
-static const struct {
-    const char *key;
-    uint32_t len;
-    size_t field; /* offsetof the const char * in cs_client_lookup_t */
-} s_strs[] = {
-    {"code", 4, offsetof(cs_client_lookup_t, code)},
-    {"input", 5, offsetof(cs_client_lookup_t, input)},
-    {"system", 6, offsetof(cs_client_lookup_t, system)},
-    {"release", 7, offsetof(cs_client_lookup_t, release)},
-    {"reason", 6, offsetof(cs_client_lookup_t, reason)},
-    {"message", 7, offsetof(cs_client_lookup_t, message)},
-    {"kind", 4, offsetof(cs_client_lookup_t, kind)},
-    {"title", 5, offsetof(cs_client_lookup_t, title)},
-    {"short", 5, offsetof(cs_client_lookup_t, short_title)},
-    {"parent", 6, offsetof(cs_client_lookup_t, parent)},
-};
-#define S_NSTRS (sizeof s_strs / sizeof s_strs[0])
-
 /* What one walk over a lookup reply found. */
 typedef struct s_seen {
-    const char *s[S_NSTRS]; /* a str key's bytes (NULL: absent or nil) */
-    uint32_t n[S_NSTRS];
-    bool flag[3];           /* ok, found, billable */
-    unsigned keys;          /* bits: S_NSTRS str keys, then ok, found, billable */
+    const char *s[CSC_LOOKUP_NSTRS]; /* a str key's bytes (NULL: absent or nil) */
+    uint32_t n[CSC_LOOKUP_NSTRS];
+    bool flag[3];                    /* ok, found, billable */
+    unsigned keys;                   /* bits: the CSC_LOOKUP_NSTRS str keys, then ok, found, billable */
 } s_seen_t;
 
-/* Which key of a lookup reply k[0..n) is: an index into s_strs, S_NSTRS + 0, 1, 2 for ok,
- * found, billable, or -1 for any other. By length and first byte, then compared whole. */
+/* Which key of a lookup reply k[0..n) is: an index into csc_lookup_strs, or
+ * CSC_LOOKUP_NSTRS + 0, 1, 2 for ok, found, billable, or -1 for any other. By length, then
+ * compared whole. */
 static int s_key_index(const char *k, uint32_t n)
 {
     /* each candidate compared whole with a literal: memcmp of a known length is inlined */
 #define S_IS(lit) (memcmp(k, lit, sizeof lit - 1) == 0)
     switch (n) {
-    case 2: return S_IS("ok") ? (int)S_NSTRS + 0 : -1;
+    case 2: return S_IS("ok") ? (int)CSC_LOOKUP_NSTRS + 0 : -1;
     case 4: return S_IS("code") ? 0 : S_IS("kind") ? 6 : -1;
     case 5:
-        return S_IS("found")   ? (int)S_NSTRS + 1
+        return S_IS("found")   ? (int)CSC_LOOKUP_NSTRS + 1
                : S_IS("input") ? 1
                : S_IS("title") ? 7
                : S_IS("short") ? 8
                                : -1;
     case 6: return S_IS("system") ? 2 : S_IS("reason") ? 4 : S_IS("parent") ? 9 : -1;
     case 7: return S_IS("release") ? 3 : S_IS("message") ? 5 : -1;
-    case 8: return S_IS("billable") ? (int)S_NSTRS + 2 : -1;
+    case 8: return S_IS("billable") ? (int)CSC_LOOKUP_NSTRS + 2 : -1;
     default: return -1;
     }
 #undef S_IS
@@ -254,11 +236,11 @@ static int s_pair(csc_rd_t *r, s_seen_t *w)
     }
     w->keys |= 1u << j;
     unsigned char c = r->p[0];
-    if (j >= (int)S_NSTRS) {
+    if (j >= (int)CSC_LOOKUP_NSTRS) {
         if (c != 0xc2 && c != 0xc3) {
             return -1;
         }
-        w->flag[j - (int)S_NSTRS] = c == 0xc3;
+        w->flag[j - (int)CSC_LOOKUP_NSTRS] = c == 0xc3;
         r->p++;
         return 0;
     }
@@ -284,11 +266,11 @@ int csc_rd_lookup(csc_rd_t *r, void *room, size_t cap, cs_client_lookup_t **out)
         }
     }
     /* an error reply, or one without a code, is the general decoder's to tell */
-    if (!(w.keys & (1u << S_NSTRS)) || !w.flag[0] || !w.s[0]) {
+    if (!(w.keys & (1u << CSC_LOOKUP_NSTRS)) || !w.flag[0] || !w.s[0]) {
         return 0;
     }
     size_t total = 0;
-    for (unsigned j = 0; j < S_NSTRS; j++) {
+    for (unsigned j = 0; j < CSC_LOOKUP_NSTRS; j++) {
         total += w.s[j] ? (size_t)w.n[j] + 1 : 0;
     }
     cs_client_arena_t *a = NULL;
@@ -310,11 +292,11 @@ int csc_rd_lookup(csc_rd_t *r, void *room, size_t cap, cs_client_lookup_t **out)
     res->arena = a;
     res->found = w.flag[1];
     res->billable = w.flag[2];
-    for (unsigned j = 0; j < S_NSTRS; j++) {
+    for (unsigned j = 0; j < CSC_LOOKUP_NSTRS; j++) {
         if (w.s[j]) {
             memcpy(text, w.s[j], w.n[j]);
             text[w.n[j]] = '\0';
-            *(const char **)(void *)((char *)res + s_strs[j].field) = text;
+            *(const char **)(void *)((char *)res + csc_lookup_strs[j].field) = text;
             text += w.n[j] + 1;
         }
     }

@@ -15,6 +15,17 @@
 
 #include "codeset_client.h"
 
+/* The str keys of a lookup reply and where each goes in cs_client_lookup_t, shared by this
+ * reader and csc_decode.c's general decoder; the order is that of s_key_index
+ * (csc_fastread.c). */
+typedef struct csc_lookup_key {
+    const char *key;
+    uint32_t len; /* strlen(key) */
+    size_t field; /* offsetof the const char * in cs_client_lookup_t */
+} csc_lookup_key_t;
+#define CSC_LOOKUP_NSTRS 10
+extern const csc_lookup_key_t csc_lookup_strs[CSC_LOOKUP_NSTRS];
+
 /* The bytes still to read. */
 typedef struct csc_rd {
     const unsigned char *p;   /* next byte */
