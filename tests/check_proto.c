@@ -1456,8 +1456,8 @@ static uint64_t s_rand(uint64_t *st)
 START_TEST(test_random_mutations)
 {
     /* a few valid requests to start from */
-    s_buf_t seeds[5];
-    for (unsigned i = 0; i < 5; i++) {
+    s_buf_t seeds[6];
+    for (unsigned i = 0; i < 6; i++) {
         s_buf_init(&seeds[i]);
     }
     s_strmap(&seeds[0], 2, "op", "lookup", "system", "icd10cm", "code", "S72.001A", NULL);
@@ -1478,6 +1478,7 @@ START_TEST(test_random_mutations)
     s_pack_load(&seeds[3], 2);
     s_strmap(&seeds[4], 0, "op", "validate", "system", "icd10cm", "code", "E11.9", "date",
              "2021-03-01", "release", "2021", NULL);
+    s_plain_batch(&seeds[5], 4, 0, -1); /* cs_proto_batch.c's shape */
 
     static const unsigned char magic[] = {0xc1, 0xdd, 0xdf, 0xdb, 0xc6, 0xc9, 0xd8, 0xff,
                                           0x00, 0x7f, 0x80, 0x9f, 0xbf, 0xc0, 0xcf, 0xd3};
@@ -1487,7 +1488,7 @@ START_TEST(test_random_mutations)
     cs_request_t req;
     cs_request_init(&req);
     for (unsigned iter = 0; iter < 300000; iter++) {
-        const s_buf_t *seed = &seeds[s_rand(&st) % 5];
+        const s_buf_t *seed = &seeds[s_rand(&st) % 6];
         size_t n = seed->sb.size < sizeof buf ? seed->sb.size : sizeof buf;
         memcpy(buf, seed->sb.data, n);
         unsigned muts = 1 + (unsigned)(s_rand(&st) % 4);
@@ -1523,10 +1524,15 @@ START_TEST(test_random_mutations)
         ck_assert_int_le(e, CS_PERR_INTERNAL);
         counts[e]++;
         if (e == CS_PERR_NONE) {
-            /* read everything a handler could read */
-            for (uint32_t i = 0; i < req.n_codes; i++) {
+            /* read everything a handler could read (a batch's codes are its items') */
+            for (uint32_t i = 0; req.op != CS_OP_BATCH && i < req.n_codes; i++) {
                 cs_str_t c = cs_request_code_at(&req, i);
                 ck_assert(c.ptr != NULL && c.len <= CS_PROTO_MAX_STR);
+            }
+            for (uint32_t i = 0; req.op == CS_OP_BATCH && i < req.n_items; i++) {
+                const cs_request_t *it = &req.items[i];
+                ck_assert(it->item_err != CS_PERR_NONE ||
+                          (it->code.len <= CS_PROTO_MAX_STR && it->system.ptr != NULL));
             }
             for (uint32_t i = 0; i < req.n_files; i++) {
                 ck_assert_ptr_nonnull(cs_request_file_at(&req, i).ptr);
@@ -1541,7 +1547,7 @@ START_TEST(test_random_mutations)
     /* both outcomes were exercised */
     ck_assert_uint_gt(counts[CS_PERR_NONE], 1000);
     ck_assert_uint_gt(counts[CS_PERR_BAD_REQUEST], 1000);
-    for (unsigned i = 0; i < 5; i++) {
+    for (unsigned i = 0; i < 6; i++) {
         s_buf_fini(&seeds[i]);
     }
 }
