@@ -331,7 +331,7 @@ BENCHES := $(filter-out $(BUILD)/bench/bench_util $(BUILD)/bench/bench_redis,$(B
             $(BUILD)/obj/tests/bench/bench_util.o $(BUILD)/obj/tests/bench/bench_redis.o
 # The benchmarks that set codeset beside Redis link its helpers and hiredis.
 REDIS_BENCHES := $(BUILD)/bench/bench_broker $(BUILD)/bench/bench_clients \
-                 $(BUILD)/bench/bench_rtt
+                 $(BUILD)/bench/bench_rtt $(BUILD)/bench/bench_async
 HIREDIS_CFLAGS = $(shell $(PKG_CONFIG) --cflags hiredis 2>/dev/null)
 $(REDIS_BENCHES:$(BUILD)/bench/%=$(BUILD)/obj/tests/bench/%.o) \
     $(BUILD)/obj/tests/bench/bench_redis.o: CFLAGS += $(HIREDIS_CFLAGS)

@@ -1154,6 +1154,165 @@ START_TEST(test_prescan_accepts_every_type)
 }
 END_TEST
 
+/* ---- batch items ---- */
+
+/* One batch item {k1: v1, k2: v2, k3: v3[, k4: v4]} (k4 NULL: three pairs). */
+static void s_item(msgpack_packer *pk, const char *k1, const char *v1, const char *k2,
+                   const char *v2, const char *k3, const char *v3, const char *k4,
+                   const char *v4)
+{
+    msgpack_pack_map(pk, k4 ? 4 : 3);
+    const char *kv[8] = {k1, v1, k2, v2, k3, v3, k4, v4};
+    for (int i = 0; i < (k4 ? 8 : 6); i++) {
+        s_str(pk, kv[i]);
+    }
+}
+
+/* An item without its texts' addresses (which differ between two bodies), for memcmp. */
+static cs_request_t s_item_shape(const cs_request_t *it)
+{
+    cs_request_t r = *it;
+    r.op_name.ptr = r.system.ptr = r.code.ptr = r.release.ptr = NULL;
+    r.item_msg = NULL;
+    return r;
+}
+
+/* A plain lookup item ({"op","system","code"} in that order, as the clients send it) is
+ * decoded by a shortcut: it must come out as the general decoder makes the same item with
+ * its keys in another order, and whatever the shortcut's checks refuse must still get the
+ * general decoder's error. */
+START_TEST(test_batch_plain_lookup_items)
+{
+    char long_code[CS_PROTO_MAX_STR + 2];
+    memset(long_code, 'A', sizeof long_code - 1);
+    long_code[sizeof long_code - 1] = '\0';
+    s_buf_t b;
+    s_buf_init(&b);
+    msgpack_pack_map(&b.pk, 3);
+    s_str(&b.pk, "id");
+    msgpack_pack_uint64(&b.pk, 7);
+    s_str(&b.pk, "op");
+    s_str(&b.pk, "batch");
+    s_str(&b.pk, "requests");
+    msgpack_pack_array(&b.pk, 7);
+    s_item(&b.pk, "op", "lookup", "system", "icd10cm", "code", "E11.9", NULL, NULL);
+    s_item(&b.pk, "system", "icd10cm", "code", "E11.9", "op", "lookup", NULL, NULL);
+    s_item(&b.pk, "op", "lookup", "system", "icd10cm", "code", "E1\x01", NULL, NULL);
+    s_item(&b.pk, "op", "lookup", "system", "icd10cm", "code", long_code, NULL, NULL);
+    s_item(&b.pk, "op", "lookup", "system", "icd10cm", "code", "E11.9", "release", "2021");
+    s_item(&b.pk, "op", "validate", "system", "icd10cm", "code", "E11", NULL, NULL);
+    s_item(&b.pk, "op", "lookup", "system", "icd10cm", "code", "", NULL, NULL);
+    cs_request_t req;
+    cs_request_init(&req);
+    cs_error_t err;
+    ck_assert_int_eq(s_decode(&req, &b, &err), CS_PERR_NONE);
+    ck_assert_uint_eq(req.n_items, 7);
+    const cs_request_t *it = req.items;
+    cs_request_t a = s_item_shape(&it[0]), g = s_item_shape(&it[1]);
+    ck_assert_int_eq(it[0].op, CS_OP_LOOKUP);
+    ck_assert(s_streq(it[0].op_name, "lookup") && s_streq(it[1].op_name, "lookup"));
+    ck_assert(s_streq(it[0].system, "icd10cm") && s_streq(it[0].code, "E11.9"));
+    ck_assert(s_streq(it[1].system, "icd10cm") && s_streq(it[1].code, "E11.9"));
+    ck_assert_msg(memcmp(&a, &g, sizeof a) == 0, "the shortcut's item differs from the general one");
+    ck_assert_int_eq(it[2].item_err, CS_PERR_BAD_REQUEST);
+    ck_assert_ptr_nonnull(strstr(it[2].item_msg, "control character"));
+    ck_assert_int_eq(it[3].item_err, CS_PERR_BAD_REQUEST);
+    ck_assert_ptr_nonnull(strstr(it[3].item_msg, "bytes long"));
+    ck_assert(it[4].item_err == CS_PERR_NONE && s_streq(it[4].release, "2021"));
+    ck_assert(it[5].item_err == CS_PERR_NONE && it[5].op == CS_OP_VALIDATE && it[5].n_codes == 1);
+    ck_assert(it[6].item_err == CS_PERR_NONE && it[6].code.len == 0);
+    ck_assert_uint_eq(req.n_codes, 5); /* items 0, 1, 4, 5 and 6; the refused ones count none */
+    cs_request_release(&req);
+    cs_request_fini(&req);
+    s_buf_fini(&b);
+}
+END_TEST
+
+/* A batch body of n plain lookup items (codes from a list); top keys in the clients' order
+ * (id, op, requests) or, with other_order, op first: the general decoder's. bad (>= 0): that
+ * item's code holds a control character (DEL, in its first eight bytes: the shortcut reads
+ * those as one word). */
+static void s_plain_batch(s_buf_t *b, uint32_t n, int other_order, long bad)
+{
+    static const char *const codes[] = {"E11.9", "S72.001A", "XYZ", "", "e119", "A00"};
+    msgpack_pack_map(&b->pk, 3);
+    if (other_order) {
+        s_str(&b->pk, "op");
+        s_str(&b->pk, "batch");
+    }
+    s_str(&b->pk, "id");
+    msgpack_pack_uint64(&b->pk, 300 + n);
+    if (!other_order) {
+        s_str(&b->pk, "op");
+        s_str(&b->pk, "batch");
+    }
+    s_str(&b->pk, "requests");
+    msgpack_pack_array(&b->pk, n);
+    for (uint32_t i = 0; i < n; i++) {
+        s_item(&b->pk, "op", "lookup", "system", "icd10cm", "code",
+               (long)i == bad ? "S72.0\x7f" "1AXXXXXXXX" : codes[i % 6], NULL, NULL);
+    }
+}
+
+/* A body of plain lookups is decoded from its bytes by a shortcut (cs_proto_batch.c): the
+ * request must be the one the general decoder makes of the same body in another key order,
+ * and whatever the shortcut does not take must still get the general decoder's answer. */
+START_TEST(test_batch_plain_body)
+{
+    s_buf_t f, g;
+    s_buf_init(&f);
+    s_buf_init(&g);
+    s_plain_batch(&f, 12, 0, -1);
+    s_plain_batch(&g, 12, 1, -1);
+    cs_request_t rf, rg;
+    cs_request_init(&rf);
+    cs_request_init(&rg);
+    ck_assert_int_eq(cs_request_decode_plain_batch(&rf, f.sb.data, f.sb.size), 1);
+    ck_assert_int_eq(cs_request_decode_plain_batch(&rg, g.sb.data, g.sb.size), 0);
+    cs_request_release(&rf);
+    cs_request_release(&rg);
+    cs_error_t err;
+    ck_assert_int_eq(s_decode(&rf, &f, &err), CS_PERR_NONE);
+    ck_assert_int_eq(s_decode(&rg, &g, &err), CS_PERR_NONE);
+    ck_assert(rf.has_id && rg.has_id && rf.id.type == rg.id.type && rf.id.via.u == rg.id.via.u);
+    ck_assert(rf.op == rg.op && rf.op == CS_OP_BATCH && s_streq(rf.op_name, "batch"));
+    ck_assert(rf.n_items == 12 && rg.n_items == 12 && rf.n_codes == rg.n_codes);
+    ck_assert(rf.limit == rg.limit && rf.include == rg.include && rf.n_claims == rg.n_claims);
+    for (uint32_t i = 0; i < 12; i++) {
+        cs_request_t a = s_item_shape(&rf.items[i]), b = s_item_shape(&rg.items[i]);
+        ck_assert_msg(memcmp(&a, &b, sizeof a) == 0, "item %u differs", i);
+        ck_assert(rf.items[i].code.len == rg.items[i].code.len &&
+                  memcmp(rf.items[i].code.ptr, rg.items[i].code.ptr, rf.items[i].code.len) == 0);
+    }
+    cs_request_release(&rf);
+    cs_request_release(&rg);
+    /* what the shortcut leaves: an item the checks refuse, too many items, none */
+    s_buf_t bad, many, none;
+    s_buf_init(&bad);
+    s_buf_init(&many);
+    s_buf_init(&none);
+    s_plain_batch(&bad, 5, 0, 3);
+    s_plain_batch(&many, CS_PROTO_MAX_ITEMS + 1, 0, -1);
+    s_plain_batch(&none, 0, 0, -1);
+    ck_assert_int_eq(s_decode(&rf, &bad, &err), CS_PERR_NONE);
+    ck_assert(rf.n_items == 5 && rf.items[3].item_err == CS_PERR_BAD_REQUEST && rf.n_codes == 4);
+    ck_assert_int_eq(rf.items[2].item_err, CS_PERR_NONE);
+    cs_request_release(&rf);
+    ck_assert_int_eq(s_decode(&rf, &many, &err), CS_PERR_TOO_MANY);
+    cs_request_release(&rf);
+    ck_assert_int_eq(s_decode(&rf, &none, &err), CS_PERR_NONE);
+    ck_assert_uint_eq(rf.n_items, 0);
+    cs_request_release(&rf);
+    cs_request_fini(&rf);
+    cs_request_fini(&rg);
+    s_buf_fini(&f);
+    s_buf_fini(&g);
+    s_buf_fini(&bad);
+    s_buf_fini(&many);
+    s_buf_fini(&none);
+}
+END_TEST
+
 /* ---- names ---- */
 
 START_TEST(test_names)
@@ -1298,8 +1457,8 @@ static uint64_t s_rand(uint64_t *st)
 START_TEST(test_random_mutations)
 {
     /* a few valid requests to start from */
-    s_buf_t seeds[5];
-    for (unsigned i = 0; i < 5; i++) {
+    s_buf_t seeds[6];
+    for (unsigned i = 0; i < 6; i++) {
         s_buf_init(&seeds[i]);
     }
     s_strmap(&seeds[0], 2, "op", "lookup", "system", "icd10cm", "code", "S72.001A", NULL);
@@ -1320,6 +1479,7 @@ START_TEST(test_random_mutations)
     s_pack_load(&seeds[3], 2);
     s_strmap(&seeds[4], 0, "op", "validate", "system", "icd10cm", "code", "E11.9", "date",
              "2021-03-01", "release", "2021", NULL);
+    s_plain_batch(&seeds[5], 4, 0, -1); /* cs_proto_batch.c's shape */
 
     static const unsigned char magic[] = {0xc1, 0xdd, 0xdf, 0xdb, 0xc6, 0xc9, 0xd8, 0xff,
                                           0x00, 0x7f, 0x80, 0x9f, 0xbf, 0xc0, 0xcf, 0xd3};
@@ -1329,7 +1489,7 @@ START_TEST(test_random_mutations)
     cs_request_t req;
     cs_request_init(&req);
     for (unsigned iter = 0; iter < 300000; iter++) {
-        const s_buf_t *seed = &seeds[s_rand(&st) % 5];
+        const s_buf_t *seed = &seeds[s_rand(&st) % 6];
         size_t n = seed->sb.size < sizeof buf ? seed->sb.size : sizeof buf;
         memcpy(buf, seed->sb.data, n);
         unsigned muts = 1 + (unsigned)(s_rand(&st) % 4);
@@ -1365,10 +1525,15 @@ START_TEST(test_random_mutations)
         ck_assert_int_le(e, CS_PERR_INTERNAL);
         counts[e]++;
         if (e == CS_PERR_NONE) {
-            /* read everything a handler could read */
-            for (uint32_t i = 0; i < req.n_codes; i++) {
+            /* read everything a handler could read (a batch's codes are its items') */
+            for (uint32_t i = 0; req.op != CS_OP_BATCH && i < req.n_codes; i++) {
                 cs_str_t c = cs_request_code_at(&req, i);
                 ck_assert(c.ptr != NULL && c.len <= CS_PROTO_MAX_STR);
+            }
+            for (uint32_t i = 0; req.op == CS_OP_BATCH && i < req.n_items; i++) {
+                const cs_request_t *it = &req.items[i];
+                ck_assert(it->item_err != CS_PERR_NONE ||
+                          (it->code.len <= CS_PROTO_MAX_STR && it->system.ptr != NULL));
             }
             for (uint32_t i = 0; i < req.n_files; i++) {
                 ck_assert_ptr_nonnull(cs_request_file_at(&req, i).ptr);
@@ -1383,7 +1548,7 @@ START_TEST(test_random_mutations)
     /* both outcomes were exercised */
     ck_assert_uint_gt(counts[CS_PERR_NONE], 1000);
     ck_assert_uint_gt(counts[CS_PERR_BAD_REQUEST], 1000);
-    for (unsigned i = 0; i < 5; i++) {
+    for (unsigned i = 0; i < 6; i++) {
         s_buf_fini(&seeds[i]);
     }
 }
@@ -1427,6 +1592,8 @@ Suite *cs_proto_suite(void)
     suite_add_tcase(s, tc);
 
     tc = tcase_create("names and replies");
+    tcase_add_test(tc, test_batch_plain_lookup_items);
+    tcase_add_test(tc, test_batch_plain_body);
     tcase_add_test(tc, test_names);
     tcase_add_test(tc, test_reply_helpers);
     suite_add_tcase(s, tc);

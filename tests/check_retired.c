@@ -138,12 +138,56 @@ START_TEST(test_all_retired_unpinned)
 }
 END_TEST
 
+/* Unpinned lookups of E11.9, the release that answered into rel: the same thread answers
+ * them from its code index with no snapshot while nothing is committed (cs_query.c,
+ * s_fast_t), so each commit must be seen: a newer release loaded, then retired. */
+static void s_answered_by(cs_tclient_t *q, char *rel, size_t cap)
+{
+    for (int i = 0; i < 50; i++) { /* the index is built after the first query: the later
+                                    * ones take the shortcut */
+        msgpack_packer *pk = cs_tclient_begin(q);
+        msgpack_pack_map(pk, 3);
+        cs_tpack_kv(pk, "op", "lookup");
+        cs_tpack_kv(pk, "system", "icd10cm");
+        cs_tpack_kv(pk, "code", "E11.9");
+        const msgpack_object *r = cs_tclient_call(q, T_TIMEOUT);
+        ck_assert_ptr_nonnull(r);
+        ck_assert(cs_obj_true(cs_obj_get(r, "found")));
+        cs_obj_cstr(cs_obj_get(r, "release"), rel, cap);
+        usleep(2000);
+    }
+}
+
+START_TEST(test_commits_seen_by_lookups)
+{
+    cs_daemon_t d;
+    memset(&d, 0, sizeof d);
+    ck_assert_int_eq(cs_daemon_start(&d, NULL), 0);
+    cs_tclient_t *admin = cs_tclient_new(d.admin_ep);
+    cs_tclient_t *q = cs_tclient_new(d.query_ep);
+    char rel[32];
+    cs_daemon_load_sample(&d, admin, "2020", "2019-10-01");
+    s_answered_by(q, rel, sizeof rel);
+    ck_assert_str_eq(rel, "2020");
+    cs_daemon_load_sample(&d, admin, "2021", "2020-10-01");
+    s_answered_by(q, rel, sizeof rel);
+    ck_assert_str_eq(rel, "2021");
+    s_admin(admin, "retire", "2021");
+    s_answered_by(q, rel, sizeof rel);
+    ck_assert_str_eq(rel, "2020");
+    cs_tclient_destroy(&q);
+    cs_tclient_destroy(&admin);
+    ck_assert_int_eq(cs_daemon_stop(&d), 0);
+}
+END_TEST
+
 Suite *cs_retired_suite(void)
 {
     Suite *s = suite_create("retired");
     TCase *tc = tcase_create("all retired");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_all_retired_unpinned);
+    tcase_add_test(tc, test_commits_seen_by_lookups);
     suite_add_tcase(s, tc);
     return s;
 }

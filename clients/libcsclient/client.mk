@@ -44,17 +44,20 @@ $(CSCLIENT_EXAMPLE): $(BUILD)/obj/$(CSCLIENT_DIR)/example.o $(CSCLIENT_A)
 	@mkdir -p $(dir $@)
 	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $^ $(CSCLIENT_LIBS)
 
-# tests/check_csclient.c and check_csclient_async.c test the library inside the one Check binary.
+# tests/check_csclient.c, check_csclient_async.c and check_csclient_fastread.c test the library
+# inside the one Check binary.
 $(BUILD)/obj/tests/check_csclient.o $(BUILD)/obj/tests/check_csclient_async.o \
+    $(BUILD)/obj/tests/check_csclient_fastread.o \
     $(BUILD)/obj/tests/check_spin.o $(BUILD)/obj/tests/check_zmtp_front.o: \
     CPPFLAGS += -I$(CSCLIENT_DIR)
 $(CHECK_BIN): $(CSCLIENT_OBJ)
 
-# bench_broker measures the asynchronous calls (issue 19) through the library itself, and
-# bench_rtt its synchronous round trip.
-$(BUILD)/obj/tests/bench/bench_broker.o $(BUILD)/obj/tests/bench/bench_rtt.o: \
+# bench_broker and bench_async measure the asynchronous calls (issue 19) through the library
+# itself, and bench_rtt its synchronous round trip.
+$(BUILD)/obj/tests/bench/bench_broker.o $(BUILD)/obj/tests/bench/bench_rtt.o \
+    $(BUILD)/obj/tests/bench/bench_async.o: \
     CPPFLAGS += -I$(CSCLIENT_DIR)
-$(BUILD)/bench/bench_broker $(BUILD)/bench/bench_rtt: $(CSCLIENT_A)
+$(BUILD)/bench/bench_broker $(BUILD)/bench/bench_rtt $(BUILD)/bench/bench_async: $(CSCLIENT_A)
 
 # The public header compiles alone, as pedantic C11 (like core's public headers).
 .PHONY: csclient-header-check python-check

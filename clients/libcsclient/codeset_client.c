@@ -121,11 +121,72 @@ static int s_build_ping(csc_req_t *req)
     return s_build_done(&b, CSC_OP_PING, req);
 }
 
+/* A str header as msgpack_pack_str writes it (fixstr, str8, str16, str32) at p; its end. */
+static unsigned char *s_put_str_head(unsigned char *p, size_t n)
+{
+    if (n < 32) {
+        *p++ = (unsigned char)(0xa0u | n);
+    } else if (n < 256) {
+        *p++ = 0xd9;
+        *p++ = (unsigned char)n;
+    } else if (n < 65536) {
+        *p++ = 0xda;
+        *p++ = (unsigned char)(n >> 8);
+        *p++ = (unsigned char)n;
+    } else {
+        *p++ = 0xdb;
+        for (int i = 3; i >= 0; i--) {
+            *p++ = (unsigned char)(n >> (8 * i));
+        }
+    }
+    return p;
+}
+
+/* The plain lookup (no release, date or include), the one an application makes by the
+ * hundred thousand: the bytes the packer would write, with no packer. */
+static const char s_k_op[] = "\xa2op\xa6lookup\xa6system";
+static const char s_k_code[] = "\xa4" "code";
+
+size_t csc_plain_lookup_size(const char *system, const char *code)
+{
+    return sizeof s_k_op + sizeof s_k_code + 10 + strlen(system) + strlen(code);
+}
+
+void csc_plain_lookup_put(char *buf, const char *system, const char *code, csc_req_t *req)
+{
+    size_t sn = strlen(system), cn = strlen(code);
+    unsigned char *p = (unsigned char *)buf;
+    memcpy(p, s_k_op, sizeof s_k_op - 1);
+    p = s_put_str_head(p + sizeof s_k_op - 1, sn);
+    memcpy(p, system, sn);
+    memcpy(p + sn, s_k_code, sizeof s_k_code - 1);
+    p = s_put_str_head(p + sn + sizeof s_k_code - 1, cn);
+    memcpy(p, code, cn);
+    req->op = CSC_OP_LOOKUP;
+    req->pairs = buf;
+    req->len = (size_t)(p + cn - (unsigned char *)buf);
+    req->nkeys = 3;
+}
+
+static int s_build_plain_lookup(csc_req_t *req, const char *system, const char *code)
+{
+    char *buf = malloc(csc_plain_lookup_size(system, code));
+    if (!buf) {
+        return CS_CLIENT_ENOMEM;
+    }
+    csc_plain_lookup_put(buf, system, code, req);
+    return CS_CLIENT_OK;
+}
+
 int csc_build_lookup(csc_req_t *req, const char *system, const char *code, unsigned include,
                           const cs_client_when_t *when)
 {
     if (!system || !code) {
         return CS_CLIENT_EINVAL;
+    }
+    if (!when && !(include & (CS_CLIENT_INCLUDE_NOTES | CS_CLIENT_INCLUDE_CHILDREN |
+                              CS_CLIENT_INCLUDE_ANCESTORS))) {
+        return s_build_plain_lookup(req, system, code);
     }
     s_builder_t b;
     s_build_init(&b, "lookup");
@@ -523,8 +584,6 @@ uint64_t cs_client_reconnects(const cs_client_t *c)
 
 /* ---- the run: send, collect by id, reconnect and resend on timeout ---- */
 
-/* Send one request with its id. Returns 0, 1 when the socket cannot take it now (no connected
- * broker, or the send queue is full), or a negative status. */
 /* req with its id, in c->frame. 0, or CS_CLIENT_ENOMEM (c->last filled). */
 static int s_encode(cs_client_t *c, const csc_req_t *req, uint64_t id)
 {
@@ -541,6 +600,11 @@ static int s_encode(cs_client_t *c, const csc_req_t *req, uint64_t id)
         return csc_fail(&c->last, CS_CLIENT_ENOMEM, "out of memory encoding a request");
     }
     return 0;
+}
+
+int csc_encode(cs_client_t *c, const csc_req_t *req, uint64_t id)
+{
+    return s_encode(c, req, id);
 }
 
 int csc_send(cs_client_t *c, const csc_req_t *req, uint64_t id)
@@ -587,34 +651,46 @@ static int s_unpack(const void *data, size_t len, msgpack_unpacked *u)
     return 0;
 }
 
-int csc_recv(cs_client_t *c, zmq_msg_t *frame, msgpack_unpacked *u)
+int csc_recv_frame(cs_client_t *c, zmq_msg_t *frame)
 {
-    for (;;) {
+    zmq_msg_init(frame);
+    if (zmq_msg_recv(frame, c->sock, ZMQ_DONTWAIT) < 0) {
+        int e = errno;
+        zmq_msg_close(frame);
+        if (e == EAGAIN || e == EINTR) {
+            return 0;
+        }
+        return csc_fail(&c->last, CS_CLIENT_EIO, "cannot receive: %s", zmq_strerror(e));
+    }
+    /* The body is the last frame; any frames before it are an envelope we did not send (a
+     * DEALER's replies have none), so they are skipped. */
+    while (zmq_msg_more(frame)) {
+        zmq_msg_close(frame);
         zmq_msg_init(frame);
-        if (zmq_msg_recv(frame, c->sock, ZMQ_DONTWAIT) < 0) {
+        if (zmq_msg_recv(frame, c->sock, 0) < 0) {
             int e = errno;
             zmq_msg_close(frame);
-            if (e == EAGAIN || e == EINTR) {
-                return 0;
-            }
             return csc_fail(&c->last, CS_CLIENT_EIO, "cannot receive: %s", zmq_strerror(e));
         }
-        /* The body is the last frame; any frames before it are an envelope we did not send
-         * (a DEALER's replies have none), so they are skipped. */
-        while (zmq_msg_more(frame)) {
-            zmq_msg_close(frame);
-            zmq_msg_init(frame);
-            if (zmq_msg_recv(frame, c->sock, 0) < 0) {
-                int e = errno;
-                zmq_msg_close(frame);
-                return csc_fail(&c->last, CS_CLIENT_EIO, "cannot receive: %s", zmq_strerror(e));
-            }
-        }
-        if (s_unpack(zmq_msg_data(frame), zmq_msg_size(frame), u)) {
+    }
+    return 1;
+}
+
+int csc_unpack(const void *data, size_t len, msgpack_unpacked *u)
+{
+    return s_unpack(data, len, u);
+}
+
+int csc_recv(cs_client_t *c, zmq_msg_t *frame, msgpack_unpacked *u)
+{
+    int rc;
+    while ((rc = csc_recv_frame(c, frame)) == 1) {
+        if (csc_unpack(zmq_msg_data(frame), zmq_msg_size(frame), u)) {
             return 1;
         }
         zmq_msg_close(frame);
     }
+    return rc;
 }
 
 /* Take every reply waiting on the socket; decode those that answer a request of this run that
@@ -689,6 +765,28 @@ static void s_direct_close(cs_client_t *c)
 {
     close(c->zfd);
     c->zfd = -1;
+    csc_async_direct_lost(c); /* what asynchronous calls sent on it goes again */
+}
+
+int csc_direct_open(cs_client_t *c, int64_t deadline)
+{
+    if (c->zfd >= 0) {
+        return 0;
+    }
+    /* a broker that is down, or no plain ZMTP peer (CURVE): the socket serves meanwhile, and
+     * the connection is tried again a second later */
+    int64_t now = csc_now_ms();
+    if (!c->direct || now < c->z_retry_ms ||
+        (c->zfd = csc_zmtp_connect(c->endpoints[0], deadline)) < 0) {
+        c->z_retry_ms = now < c->z_retry_ms ? c->z_retry_ms : now + S_RETRY_MS;
+        return -1;
+    }
+    return 0;
+}
+
+void csc_direct_close(cs_client_t *c)
+{
+    s_direct_close(c);
 }
 
 /* One request over the client's own ZMTP connection (csc_zmtp.h), connected first when there
@@ -699,15 +797,9 @@ static void s_direct_close(cs_client_t *c)
 static int s_direct(cs_client_t *c, const csc_req_t *req, csc_slot_t *slot, uint64_t id,
                     int *timeouts)
 {
-    int64_t now = csc_now_ms(), deadline = now + c->timeout_ms;
-    if (c->zfd < 0) {
-        /* a broker that is down, or no plain ZMTP peer (CURVE): the socket serves meanwhile,
-         * and the connection is tried again a second later */
-        if (now < c->z_retry_ms ||
-            (c->zfd = csc_zmtp_connect(c->endpoints[0], deadline)) < 0) {
-            c->z_retry_ms = now < c->z_retry_ms ? c->z_retry_ms : now + S_RETRY_MS;
-            return S_VIA_ZMQ;
-        }
+    int64_t deadline = csc_now_ms() + c->timeout_ms;
+    if (csc_direct_open(c, deadline) != 0) {
+        return S_VIA_ZMQ;
     }
     int rc = s_encode(c, req, id);
     if (rc != 0) {
@@ -737,7 +829,8 @@ static int s_direct(cs_client_t *c, const csc_req_t *req, csc_slot_t *slot, uint
             msgpack_unpacked_destroy(&u);
             return CS_CLIENT_OK;
         }
-        msgpack_unpacked_destroy(&u); /* not ours: dropped */
+        csc_async_reply(c, rid, &u.data); /* an asynchronous call's, or else dropped */
+        msgpack_unpacked_destroy(&u);
     }
 }
 

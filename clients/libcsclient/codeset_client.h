@@ -98,15 +98,15 @@ typedef struct cs_client_opts {
     int spin_us;       /* after sending, how long a call looks for its reply without
                         * sleeping (non-blocking receives, yielding the CPU between them)
                         * before it waits in zmq_poll: a reply that comes within it saves a
-                        * wake-up, for a core's time meanwhile. Default CS_CLIENT_SPIN_US;
-                        * -1: wait at once */
-    int via_zmq;       /* 1: synchronous calls go through the ZeroMQ socket like the rest.
-                        * By default a client of one tcp:// or ipc:// endpoint makes its
-                        * synchronous calls over a connection of its own on which the calling
-                        * thread speaks ZMTP itself (no hand-over to ZeroMQ's I/O thread and
-                        * back: about 0.6x the round trip); batches and asynchronous calls,
-                        * and any call that connection cannot make (no broker yet, a
-                        * timeout), use the ZeroMQ socket: two connections to the broker */
+                        * wake-up, for a core's time meanwhile; a wait for an asynchronous
+                        * call too. Default CS_CLIENT_SPIN_US; -1: wait at once */
+    int via_zmq;       /* 1: synchronous and asynchronous calls go through the ZeroMQ
+                        * socket like the rest. By default a client of one tcp:// or ipc://
+                        * endpoint makes them over a connection of its own on which the
+                        * calling thread speaks ZMTP itself (no hand-over to ZeroMQ's I/O
+                        * thread and back: about 0.6x the round trip); batches, and any call
+                        * that connection cannot make (no broker yet, a timeout), use the
+                        * ZeroMQ socket: two connections to the broker */
 } cs_client_opts_t;
 
 /* cs_client_opts_t.spin_us by default, in microseconds: 0, wait at once (README, Benchmarks:
@@ -481,11 +481,14 @@ const cs_client_releases_t *cs_client_batch_releases(const cs_client_batch_t *b,
 /* ---- asynchronous calls ----
  *
  * cs_client_lookup_async and cs_client_validate_async return at once with a call handle; the
- * request waits in the client until cs_client_flush or a wait sends it. Calls waiting together go out coalesced: up to
- * cs_client_set_coalesce() of them (default 64) in one "batch" message (docs/PROTOCOL.md),
- * whose reply holds each call's reply, byte for byte what the call would get alone; a lone
- * call goes out as a plain request. Several such messages may be in flight at once (at most
- * `window` calls in all), so the broker answers one while the client reads another.
+ * request waits in the client until cs_client_flush or a wait sends it. Calls waiting
+ * together go out coalesced: up to cs_client_set_coalesce() of them (default 64) in one
+ * "batch" message (docs/PROTOCOL.md), whose reply holds each call's reply, byte for byte what
+ * the call would get alone; a lone call goes out as a plain request. Several such messages
+ * may be in flight at once (at most `window` calls in all), so the broker answers one while
+ * the client reads another; calls that need several messages are shared out evenly among
+ * them (100 calls, 64 a batch: two of 50). They go over the client's own ZMTP connection
+ * when it has one (via_zmq), else over the ZeroMQ socket.
  *
  * Why a handle to wait on and not a callback: the caller keeps control of when and where
  * results are read (no code of the caller runs inside the library's receive loop, so no

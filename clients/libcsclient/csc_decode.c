@@ -1,5 +1,6 @@
 /* csc_decode.c: result arenas, reply pre-scan and reply decoding for libcsclient. */
 #include "csc_decode.h"
+#include "csc_fastread.h"
 
 #include <stdalign.h>
 #include <stddef.h>
@@ -7,13 +8,28 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* ---- the str keys of a lookup reply (csc_fastread.h) ---- */
+
+const csc_lookup_key_t csc_lookup_strs[CSC_LOOKUP_NSTRS] = {
+    {"code", 4, offsetof(cs_client_lookup_t, code)},
+    {"input", 5, offsetof(cs_client_lookup_t, input)},
+    {"system", 6, offsetof(cs_client_lookup_t, system)},
+    {"release", 7, offsetof(cs_client_lookup_t, release)},
+    {"reason", 6, offsetof(cs_client_lookup_t, reason)},
+    {"message", 7, offsetof(cs_client_lookup_t, message)},
+    {"kind", 4, offsetof(cs_client_lookup_t, kind)},
+    {"title", 5, offsetof(cs_client_lookup_t, title)},
+    {"short", 5, offsetof(cs_client_lookup_t, short_title)},
+    {"parent", 6, offsetof(cs_client_lookup_t, parent)},
+};
+
 /* ---- arena ---- */
 
 #define S_CHUNK_MIN 4096
 /* The chunk that comes with the arena, in the same allocation: what a plain lookup's or a
  * short validate's result needs, so most results cost one malloc (an application that keeps
  * 100 lookups in flight makes and frees them by the hundred thousand). */
-#define S_FIRST_CHUNK 1024
+#define S_FIRST_CHUNK 960 /* the arena then fits glibc's per-thread cache (1,032 bytes) */
 
 typedef struct s_chunk {
     struct s_chunk *next; /* the chunk allocated before this one */
@@ -101,15 +117,6 @@ void cs_client_arena_destroy(cs_client_arena_t **a)
 
 /* ---- pre-scan ---- */
 
-static uint64_t s_be(const unsigned char *p, size_t n)
-{
-    uint64_t v = 0;
-    for (size_t i = 0; i < n; i++) {
-        v = v << 8 | p[i];
-    }
-    return v;
-}
-
 /* Walk the objects one header at a time, counting the objects still owed. Every object takes
  * at least one byte, so a count larger than the bytes left is a lie: refuse it before
  * msgpack-c would allocate for it. */
@@ -119,59 +126,13 @@ int cs_client_prescan(const void *buf, size_t len)
     size_t pos = 0;
     uint64_t owed = 1;
     while (owed > 0) {
-        if (pos >= len) {
+        size_t hdr;
+        uint64_t body, children;
+        if (pos >= len || csc_rd_head(p + pos, len - pos, &hdr, &body, &children) != 0) {
             return -1;
         }
         owed--;
-        unsigned char c = p[pos++];
-        uint64_t body = 0;    /* payload bytes after the header */
-        uint64_t children = 0;
-        size_t lenlen = 0;    /* bytes of a length field */
-        int kind = 0;         /* 0 payload, 1 array, 2 map */
-        if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3) {
-            body = 0;
-        } else if (c <= 0x8f) {
-            children = 2u * (c & 0x0fu);
-        } else if (c <= 0x9f) {
-            children = c & 0x0fu;
-        } else if (c <= 0xbf) {
-            body = c & 0x1fu;
-        } else if (c >= 0xc4 && c <= 0xc6) {
-            lenlen = (size_t)1 << (c - 0xc4);
-        } else if (c >= 0xc7 && c <= 0xc9) {
-            lenlen = (size_t)1 << (c - 0xc7);
-            body = 1; /* the ext type byte */
-        } else if (c == 0xca || c == 0xcb) {
-            body = c == 0xca ? 4 : 8;
-        } else if (c >= 0xcc && c <= 0xcf) {
-            body = (uint64_t)1 << (c - 0xcc);
-        } else if (c >= 0xd0 && c <= 0xd3) {
-            body = (uint64_t)1 << (c - 0xd0);
-        } else if (c >= 0xd4 && c <= 0xd8) {
-            body = 1 + ((uint64_t)1 << (c - 0xd4));
-        } else if (c >= 0xd9 && c <= 0xdb) {
-            lenlen = (size_t)1 << (c - 0xd9);
-        } else if (c == 0xdc || c == 0xdd) {
-            lenlen = c == 0xdc ? 2 : 4;
-            kind = 1;
-        } else if (c == 0xde || c == 0xdf) {
-            lenlen = c == 0xde ? 2 : 4;
-            kind = 2;
-        } else {
-            return -1; /* 0xc1: never used */
-        }
-        if (lenlen > 0) {
-            if (len - pos < lenlen) {
-                return -1;
-            }
-            uint64_t n = s_be(p + pos, lenlen);
-            pos += lenlen;
-            if (kind == 0) {
-                body += n;
-            } else {
-                children = kind == 2 ? 2 * n : n;
-            }
-        }
+        pos += hdr;
         if (body > len - pos) {
             return -1;
         }
@@ -431,22 +392,7 @@ static int s_decode_notes(cs_client_arena_t *a, const msgpack_object *notes,
 static void s_lookup_scalars(cs_client_arena_t *a, const msgpack_object *reply,
                              cs_client_lookup_t *r)
 {
-    static const struct {
-        const char *key;
-        uint32_t len; /* strlen(key) */
-        size_t field; /* offsetof the const char * in cs_client_lookup_t */
-    } strs[] = {
-        {"code", 4, offsetof(cs_client_lookup_t, code)},
-        {"input", 5, offsetof(cs_client_lookup_t, input)},
-        {"system", 6, offsetof(cs_client_lookup_t, system)},
-        {"release", 7, offsetof(cs_client_lookup_t, release)},
-        {"reason", 6, offsetof(cs_client_lookup_t, reason)},
-        {"message", 7, offsetof(cs_client_lookup_t, message)},
-        {"kind", 4, offsetof(cs_client_lookup_t, kind)},
-        {"title", 5, offsetof(cs_client_lookup_t, title)},
-        {"short", 5, offsetof(cs_client_lookup_t, short_title)},
-        {"parent", 6, offsetof(cs_client_lookup_t, parent)},
-    };
+    const csc_lookup_key_t *strs = csc_lookup_strs;
     if (reply->type != MSGPACK_OBJECT_MAP) {
         return;
     }
@@ -469,7 +415,7 @@ static void s_lookup_scalars(cs_client_arena_t *a, const msgpack_object *reply,
             }
             continue;
         }
-        for (unsigned j = 0; j < sizeof strs / sizeof strs[0]; j++) {
+        for (unsigned j = 0; j < CSC_LOOKUP_NSTRS; j++) {
             if (strs[j].len == kn && memcmp(strs[j].key, kp, kn) == 0) {
                 if (!(seen & (1u << j))) {
                     seen |= 1u << j;

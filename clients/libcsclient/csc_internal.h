@@ -91,6 +91,10 @@ struct cs_client {
  * CS_CLIENT_OK, CS_CLIENT_EINVAL or CS_CLIENT_ENOMEM. */
 int csc_build_lookup(csc_req_t *req, const char *system, const char *code, unsigned include,
                      const cs_client_when_t *when);
+/* A lookup with no release, date or include, encoded into buf (of csc_plain_lookup_size
+ * bytes at least; req->pairs points into it, the caller owns it). */
+size_t csc_plain_lookup_size(const char *system, const char *code);
+void csc_plain_lookup_put(char *buf, const char *system, const char *code, csc_req_t *req);
 int csc_build_validate(csc_req_t *req, const char *system, const char *const *codes, size_t n,
                        const cs_client_when_t *when);
 
@@ -114,6 +118,21 @@ int csc_send(cs_client_t *c, const csc_req_t *req, uint64_t id);
  * (a map; the caller destroys u, then closes frame), 0 when none waits, or a negative status
  * (c->last filled). Bodies that are not msgpack maps are dropped. */
 int csc_recv(cs_client_t *c, zmq_msg_t *frame, msgpack_unpacked *u);
+/* Receive one reply's body without waiting, whatever it holds: 1 with *frame (the caller
+ * closes it), 0 when none waits, or a negative status (c->last filled). */
+int csc_recv_frame(cs_client_t *c, zmq_msg_t *frame);
+/* A reply body decoded into u (1; the caller destroys u), or 0 when it is not a msgpack map
+ * (garbage, to be dropped). */
+int csc_unpack(const void *data, size_t len, msgpack_unpacked *u);
+/* req with its id into c->frame: 0, or CS_CLIENT_ENOMEM (c->last filled). */
+int csc_encode(cs_client_t *c, const csc_req_t *req, uint64_t id);
+/* The client's own ZMTP connection (c->zfd, csc_zmtp.h): connected by deadline unless it is
+ * (0), or -1 when the client has none (several endpoints, via_zmq, CURVE...) or it cannot be
+ * made now (tried again a second later). */
+int csc_direct_open(cs_client_t *c, int64_t deadline);
+/* Give that connection up (it failed, or timed out); what asynchronous calls sent on it goes
+ * again. */
+void csc_direct_close(cs_client_t *c);
 /* A reply's id, or 0 when it has none that could be ours. */
 uint64_t csc_reply_id(const msgpack_object *reply);
 
@@ -123,6 +142,9 @@ int csc_async_reply(cs_client_t *c, uint64_t id, const msgpack_object *reply);
 /* csc_async.c: c has a new socket: the asynchronous calls in flight on the old one are to be
  * sent again. */
 void csc_async_reopened(cs_client_t *c);
+/* csc_async.c: the client's own connection was given up: the asynchronous calls in flight on
+ * it are to be sent again. */
+void csc_async_direct_lost(cs_client_t *c);
 /* csc_async.c: the client goes away: every call not answered ends with CS_CLIENT_EIO. */
 void csc_async_close(cs_client_t *c);
 

@@ -176,3 +176,34 @@ void cs_out_hit_tree(cs_out_t *o, const cs_hit_t *h)
     cs_out_kv_bool(o, "billable", h->billable);
     cs_out_kv_int(o, "score", h->score);
 }
+
+void cs_out_lookup_head_tree(cs_out_t *o, const cs_request_t *req, const cs_lookup_head_t *h)
+{
+    cs_reply_begin(o, req, 1, h->n_keys);
+    cs_out_kv_bool(o, "found", 1);
+    cs_out_cstr(o, "code");
+    cs_out_span(o, h->code);
+    cs_out_cstr(o, "system");
+    cs_out_span(o, h->system);
+    cs_out_cstr(o, "release");
+    cs_out_span(o, h->release);
+    cs_out_cstr(o, "kind");
+    cs_out_span(o, h->kind);
+    cs_out_kv_bool(o, "billable", h->billable);
+    cs_out_cstr(o, "title");
+    cs_out_span(o, h->title);
+    cs_out_cstr(o, "parent");
+    if (h->parent.ptr) {
+        cs_out_span(o, h->parent);
+    } else {
+        cs_out_nil(o);
+    }
+    if (h->short_title.len) {
+        cs_out_cstr(o, "short");
+        cs_out_span(o, h->short_title);
+    }
+    if (h->input.ptr) {
+        cs_out_cstr(o, "input");
+        cs_out_span(o, h->input);
+    }
+}

@@ -73,10 +73,29 @@ typedef struct cs_hit {
     int64_t score;
 } cs_hit_t;
 
+/* The opening of a lookup's reply for a code that was found: the reply map of n_keys keys
+ * besides "ok" and "id" (as cs_reply_begin), then "ok", "id", "found", "code", "system",
+ * "release", "kind", "billable", "title", "parent", "short" and "input", in that order; the
+ * handler writes the keys that follow (attributes, dates, notes...). Spans borrowed for the
+ * call. */
+typedef struct cs_lookup_head {
+    uint32_t n_keys;       /* keys of the whole reply besides "ok" and "id" */
+    cs_span_t code;        /* display form */
+    cs_span_t system;      /* the system's name */
+    cs_span_t release;     /* the release's label */
+    cs_span_t kind;
+    int billable;
+    cs_span_t title;
+    cs_span_t parent;      /* ptr NULL: nil */
+    cs_span_t short_title; /* len 0: the key is left out */
+    cs_span_t input;       /* ptr NULL: the key is left out (the input was the code) */
+} cs_lookup_head_t;
+
 typedef struct cs_out cs_out_t;
 
-/* A writer's operations. Every one is set (cs_out_validation_tree and cs_out_hit_tree write
- * a record as a tree, for writers with nothing better to do). */
+/* A writer's operations. Every one is set but lookup_head (cs_out_validation_tree and
+ * cs_out_hit_tree write a record as a tree, for writers with nothing better to do; a NULL
+ * lookup_head writes cs_out_lookup_head_tree). */
 typedef struct cs_out_ops {
     void (*map)(cs_out_t *o, uint32_t n_pairs);
     void (*array)(cs_out_t *o, uint32_t n_items);
@@ -92,6 +111,8 @@ typedef struct cs_out_ops {
     void (*rewind)(cs_out_t *o, size_t mark);
     void (*validation)(cs_out_t *o, const cs_validation_t *v);
     void (*hit)(cs_out_t *o, const cs_hit_t *h);
+    /* a lookup's opening (a batch of lookups writes one per item), or NULL */
+    void (*lookup_head)(cs_out_t *o, const cs_request_t *req, const cs_lookup_head_t *h);
 } cs_out_ops_t;
 
 /* A writer: its ops, then its own state (each implementation embeds this first). */
@@ -112,6 +133,16 @@ static inline void cs_out_validation(cs_out_t *o, const cs_validation_t *v)
     o->ops->validation(o, v);
 }
 static inline void cs_out_hit(cs_out_t *o, const cs_hit_t *h) { o->ops->hit(o, h); }
+void cs_out_lookup_head_tree(cs_out_t *o, const cs_request_t *req, const cs_lookup_head_t *h);
+static inline void cs_out_lookup_head(cs_out_t *o, const cs_request_t *req,
+                                      const cs_lookup_head_t *h)
+{
+    if (o->ops->lookup_head) {
+        o->ops->lookup_head(o, req, h);
+    } else {
+        cs_out_lookup_head_tree(o, req, h);
+    }
+}
 
 /* A str (repaired to UTF-8 when it is not); s NULL writes "". */
 void cs_out_strn(cs_out_t *o, const char *s, size_t n);

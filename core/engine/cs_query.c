@@ -24,6 +24,25 @@
 #include "util/cs_log.h"
 
 #define CS_NOTE_TYPES_MAX 16
+#define S_FAST_STR 63 /* longest system, label asked for and label the lookup's memo keeps */
+
+/* The last resolution a lookup made (system and selection -> release), with the commit it
+ * was made in. While the store's last commit is still that one, nothing the resolution read
+ * has changed (a release id is never reused, and its entries never change), so a lookup with
+ * the same system and selection answers from the release's code index with no snapshot: a
+ * batch of lookups would otherwise renew a transaction and resolve again for each item. */
+typedef struct s_fast {
+    uint64_t commit;              /* snapshot id of the resolution; 0: none kept */
+    const cs_plugin_desc_t *sys;  /* the system's plugin */
+    char system[S_FAST_STR];      /* the system asked for (system_len bytes) */
+    size_t system_len;
+    char release[S_FAST_STR];     /* the label asked for; release_len 0 for none */
+    size_t release_len;
+    int date;                     /* the date asked for (yyyymmdd), 0 for none */
+    uint32_t rel;                 /* the release it resolved to */
+    char label[S_FAST_STR];       /* that release's label */
+    size_t label_len;
+} s_fast_t;
 
 struct cs_engine {
     cs_store_t *store;                /* borrowed */
@@ -38,6 +57,7 @@ struct cs_engine {
     cs_search_scratch_t *scratch;     /* the buffers searches work in; NULL: each its own */
     uint64_t budget;                  /* bound on a search's work (0: none) */
     int deferred;                     /* the last search went over it and wrote nothing */
+    s_fast_t fast;                    /* the last lookup's resolution */
 };
 
 /* The release a request resolved to, and its system. */
@@ -325,6 +345,154 @@ static int s_input_differs(cs_str_t in, const char *display)
     return in.len != strlen(display) || memcmp(in.ptr, display, in.len) != 0;
 }
 
+/* The opening of the reply to req, a lookup that found ent in release label of system. */
+static void s_lookup_found(const cs_request_t *req, const char *system, cs_span_t label,
+                           const cs_entry_t *ent, int differs, cs_out_t *out)
+{
+    uint32_t n = 8 + (ent->short_title.len ? 1 : 0) + (differs ? 1 : 0);
+    n += (ent->n_attrs ? 1 : 0) + (ent->valid_from ? 1 : 0) + (ent->valid_to ? 1 : 0);
+    n += (req->include & CS_INCLUDE_CHILDREN) ? 1 : 0;
+    n += (req->include & CS_INCLUDE_ANCESTORS) ? 1 : 0;
+    n += (req->include & CS_INCLUDE_NOTES) ? 1 : 0;
+    cs_lookup_head_t h = {
+        .n_keys = n,
+        .code = ent->display,
+        .system = {system, strlen(system)},
+        .release = label,
+        .kind = ent->kind,
+        .billable = ent->billable,
+        .title = ent->title,
+        .parent = {NULL, 0},
+        .short_title = ent->short_title,
+        .input = {NULL, 0},
+    };
+    if (ent->parent_cls) {
+        h.parent = ent->parent.ptr ? ent->parent : (cs_span_t){"", 0};
+    }
+    if (differs) {
+        h.input = (cs_span_t){req->code.ptr ? req->code.ptr : "", req->code.len};
+    }
+    cs_out_lookup_head(out, req, &h);
+}
+
+/* The reply to req, a lookup of code (normalised) in release label of system: found or not
+ * in ent (rc, as cs_codeidx_entry's). e reads ancestors and children when req asks for them,
+ * in its snapshot. */
+static void s_lookup_answer(cs_engine_t *e, const cs_request_t *req, const char *system,
+                            uint32_t rel, cs_span_t label, const cs_code_t *code, int rc,
+                            const cs_entry_t *ent, cs_out_t *out)
+{
+    int differs = s_input_differs(req->code, code->display);
+    if (rc != CS_OK) {
+        cs_reply_begin(out, req, 1, 4 + (differs ? 1 : 0));
+        cs_out_kv_bool(out, "found", 0);
+        cs_out_kv_str(out, "code", code->display);
+        cs_out_kv_str(out, "system", system);
+        cs_out_cstr(out, "release");
+        cs_out_span(out, label);
+        if (differs) {
+            cs_out_cstr(out, "input");
+            cs_out_strn(out, req->code.ptr, req->code.len);
+        }
+        return;
+    }
+    s_lookup_found(req, system, label, ent, differs, out);
+    if (ent->n_attrs) {
+        cs_out_cstr(out, "attributes");
+        s_pack_attrs(ent, out);
+    }
+    if (ent->valid_from) {
+        s_pack_date(out, "valid_from", ent->valid_from);
+    }
+    if (ent->valid_to) {
+        s_pack_date(out, "valid_to", ent->valid_to);
+    }
+    if (req->include & CS_INCLUDE_NOTES) {
+        cs_out_cstr(out, "notes");
+        s_pack_notes(ent, out);
+    }
+    /* The entry's spans stay valid: LMDB read snapshots do not move data. */
+    if (req->include & CS_INCLUDE_ANCESTORS) {
+        cs_out_cstr(out, "ancestors");
+        s_pack_ancestors(e, rel, ent, out);
+    }
+    if (req->include & CS_INCLUDE_CHILDREN) {
+        cs_out_cstr(out, "children");
+        s_pack_children(e, rel, code->cls, code->key, strlen(code->key), out);
+    }
+}
+
+static int s_str_is(cs_str_t s, const char *kept, size_t len)
+{
+    return s.len == len && (len == 0 || memcmp(s.ptr, kept, len) == 0);
+}
+
+/* Keep the resolution req made in the current snapshot (s_fast_t), when it fits. */
+static void s_fast_remember(cs_engine_t *e, const cs_request_t *req, const s_ctx_t *ctx)
+{
+    s_fast_t *f = &e->fast;
+    f->commit = 0;
+    uint64_t snap = cs_reader_snapshot(e->reader);
+    if (snap == 0 || req->system.len > S_FAST_STR || req->release.len > S_FAST_STR ||
+        ctx->rel.label.len > S_FAST_STR) {
+        return;
+    }
+    memcpy(f->system, req->system.ptr, req->system.len);
+    f->system_len = req->system.len;
+    if (req->release.len) {
+        memcpy(f->release, req->release.ptr, req->release.len);
+    }
+    f->release_len = req->release.len;
+    f->date = req->has_date ? req->date : 0;
+    f->sys = ctx->sys;
+    f->rel = ctx->rel.id;
+    if (ctx->rel.label.len) {
+        memcpy(f->label, ctx->rel.label.ptr, ctx->rel.label.len);
+    }
+    f->label_len = ctx->rel.label.len;
+    f->commit = snap;
+}
+
+/* A lookup answered from its release's code index with no snapshot, as the embedded API's
+ * direct lookup does (engine/cs_embed.c): while nothing was committed since the resolution
+ * kept in e->fast was made, it still holds, and the index holds every entry's head. 1 when
+ * answered; 0 (nothing written) when the lookup needs the store: another selection, a
+ * commit since, no index yet, a failed release, a malformed code, notes or attributes the
+ * index does not hold, ancestors or children. */
+static int s_lookup_fast(cs_engine_t *e, const cs_request_t *req, cs_out_t *out)
+{
+    const s_fast_t *f = &e->fast;
+    if (f->commit == 0 || (req->include & (CS_INCLUDE_CHILDREN | CS_INCLUDE_ANCESTORS)) ||
+        (req->has_date ? req->date : 0) != f->date ||
+        !s_str_is(req->system, f->system, f->system_len) ||
+        !s_str_is(req->release, f->release, f->release_len)) {
+        return 0;
+    }
+    cs_codeidx_holder_unpin(&e->index);
+    const cs_codeidx_t *idx = cs_codeidx_holder_get(&e->index, f->rel);
+    /* checked after the index is held: what it holds is then true as of this commit */
+    if (!idx || cs_store_last_commit(e->store) != f->commit ||
+        cs_store_release_failed(e->store, f->rel, NULL, 0)) {
+        return 0;
+    }
+    cs_code_t code;
+    cs_error_t nerr;
+    nerr.code = CS_OK; /* read only when normalize fails, which goes the slow way */
+    if (f->sys->system->normalize(req->code.ptr, req->code.len, &code, &nerr) != CS_OK) {
+        return 0;
+    }
+    cs_entry_t ent;
+    unsigned flags = 0;
+    unsigned need = CS_CODEIDX_HAS_ATTRS | (req->include & CS_INCLUDE_NOTES ? CS_CODEIDX_HAS_NOTES : 0);
+    int found = cs_codeidx_find(idx, code.cls, code.key, strlen(code.key), &ent, &flags);
+    if (found && (flags & need)) {
+        return 0;
+    }
+    s_lookup_answer(e, req, f->sys->name, f->rel, (cs_span_t){f->label, f->label_len}, &code,
+                    found ? CS_OK : CS_ENOTFOUND, &ent, out);
+    return 1;
+}
+
 static cs_proto_err_t s_lookup(cs_engine_t *e, const cs_request_t *req, cs_out_t *out)
 {
     s_ctx_t ctx;
@@ -332,6 +500,7 @@ static cs_proto_err_t s_lookup(cs_engine_t *e, const cs_request_t *req, cs_out_t
     if (perr != CS_PERR_NONE) {
         return perr;
     }
+    s_fast_remember(e, req, &ctx);
     cs_code_t code;
     cs_error_t nerr;
     cs_error_clear(&nerr);
@@ -349,74 +518,8 @@ static cs_proto_err_t s_lookup(cs_engine_t *e, const cs_request_t *req, cs_out_t
         return CS_PERR_NONE;
     }
     cs_entry_t ent;
-    int differs = s_input_differs(req->code, code.display);
-    if (s_find_full(e, ctx.rel.id, &code, req->include, &ent) != CS_OK) {
-        cs_reply_begin(out, req, 1, 4 + (differs ? 1 : 0));
-        cs_out_kv_bool(out, "found", 0);
-        cs_out_kv_str(out, "code", code.display);
-        cs_out_kv_str(out, "system", ctx.sys->name);
-        cs_out_cstr(out, "release");
-        cs_out_span(out, ctx.rel.label);
-        if (differs) {
-            cs_out_cstr(out, "input");
-            cs_out_strn(out, req->code.ptr, req->code.len);
-        }
-        return CS_PERR_NONE;
-    }
-    uint32_t n = 8 + (ent.short_title.len ? 1 : 0) + (differs ? 1 : 0);
-    n += (ent.n_attrs ? 1 : 0) + (ent.valid_from ? 1 : 0) + (ent.valid_to ? 1 : 0);
-    n += (req->include & CS_INCLUDE_CHILDREN) ? 1 : 0;
-    n += (req->include & CS_INCLUDE_ANCESTORS) ? 1 : 0;
-    n += (req->include & CS_INCLUDE_NOTES) ? 1 : 0;
-    cs_reply_begin(out, req, 1, n);
-    cs_out_kv_bool(out, "found", 1);
-    cs_out_cstr(out, "code");
-    cs_out_span(out, ent.display);
-    cs_out_kv_str(out, "system", ctx.sys->name);
-    cs_out_cstr(out, "release");
-    cs_out_span(out, ctx.rel.label);
-    cs_out_cstr(out, "kind");
-    cs_out_span(out, ent.kind);
-    cs_out_kv_bool(out, "billable", ent.billable);
-    cs_out_cstr(out, "title");
-    cs_out_span(out, ent.title);
-    cs_out_cstr(out, "parent");
-    if (ent.parent_cls) {
-        cs_out_span(out, ent.parent);
-    } else {
-        cs_out_nil(out);
-    }
-    if (ent.short_title.len) {
-        cs_out_cstr(out, "short");
-        cs_out_span(out, ent.short_title);
-    }
-    if (differs) {
-        cs_out_cstr(out, "input");
-        cs_out_strn(out, req->code.ptr, req->code.len);
-    }
-    if (ent.n_attrs) {
-        cs_out_cstr(out, "attributes");
-        s_pack_attrs(&ent, out);
-    }
-    if (ent.valid_from) {
-        s_pack_date(out, "valid_from", ent.valid_from);
-    }
-    if (ent.valid_to) {
-        s_pack_date(out, "valid_to", ent.valid_to);
-    }
-    if (req->include & CS_INCLUDE_NOTES) {
-        cs_out_cstr(out, "notes");
-        s_pack_notes(&ent, out);
-    }
-    /* The entry's spans stay valid: LMDB read snapshots do not move data. */
-    if (req->include & CS_INCLUDE_ANCESTORS) {
-        cs_out_cstr(out, "ancestors");
-        s_pack_ancestors(e, ctx.rel.id, &ent, out);
-    }
-    if (req->include & CS_INCLUDE_CHILDREN) {
-        cs_out_cstr(out, "children");
-        s_pack_children(e, ctx.rel.id, code.cls, code.key, strlen(code.key), out);
-    }
+    int rc = s_find_full(e, ctx.rel.id, &code, req->include, &ent);
+    s_lookup_answer(e, req, ctx.sys->name, ctx.rel.id, ctx.rel.label, &code, rc, &ent, out);
     return CS_PERR_NONE;
 }
 
@@ -764,6 +867,9 @@ cs_proto_err_t cs_op_ping(cs_op_ctx_t *ctx, const cs_request_t *req, cs_out_t *o
 
 cs_proto_err_t cs_op_lookup(cs_op_ctx_t *ctx, const cs_request_t *req, cs_out_t *out)
 {
+    if (s_lookup_fast(ctx->engine, req, out)) {
+        return CS_PERR_NONE;
+    }
     return s_read_op(ctx->engine, s_lookup, req, out);
 }
 

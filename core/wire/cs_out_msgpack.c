@@ -151,6 +151,76 @@ static void s_validation(cs_out_t *o, const cs_validation_t *v)
     pk->callback(pk->data, (const char *)buf, (size_t)(p - buf));
 }
 
+/* A map header as msgpack_pack_map writes it (fixmap, map16); n below 65,536. */
+static unsigned char *s_put_map(unsigned char *p, uint32_t n)
+{
+    if (n < 16) {
+        *p++ = (unsigned char)(0x80 | n);
+    } else {
+        *p++ = 0xde;
+        *p++ = (unsigned char)(n >> 8);
+        *p++ = (unsigned char)n;
+    }
+    return p;
+}
+
+/* A key (a literal of fewer than 32 bytes, with its fixstr header) then a str value. */
+#define S_KV(p, key, span) \
+    (memcpy((p), key, sizeof key - 1), s_put_str((p) + sizeof key - 1, (span).ptr, (span).len))
+
+/* A lookup's opening is what a batch of lookups writes by the hundred: the same bytes as its
+ * tree, in one write (or two around an id), when every text is ASCII (so well-formed: the
+ * tree would write it unchanged) and fits. */
+static void s_lookup_head(cs_out_t *o, const cs_request_t *req, const cs_lookup_head_t *h)
+{
+    const cs_span_t *texts[] = {&h->code,   &h->system, &h->release,     &h->kind,
+                                &h->title,  &h->parent, &h->short_title, &h->input};
+    size_t total = 0;
+    int ascii = h->n_keys < 65000;
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        total += texts[i]->len;
+        ascii = ascii && texts[i]->len < 65536 && cs_utf8_ascii(texts[i]->ptr, texts[i]->len);
+    }
+    unsigned char buf[1024];
+    if (!ascii || total > sizeof buf - 128) {
+        cs_out_lookup_head_tree(o, req, h);
+        return;
+    }
+    msgpack_packer *pk = s_pk(o);
+    int has_id = req != NULL && req->has_id;
+    unsigned char *p = s_put_map(buf, h->n_keys + 1 + (has_id ? 1 : 0));
+    memcpy(p, "\xa2ok\xc3", 4);
+    p += 4;
+    if (has_id) {
+        memcpy(p, "\xa2id", 3);
+        pk->callback(pk->data, (const char *)buf, (size_t)(p + 3 - buf));
+        s_id(o, &req->id);
+        p = buf;
+    }
+    memcpy(p, "\xa5" "found\xc3", 7);
+    p = S_KV(p + 7, "\xa4" "code", h->code);
+    p = S_KV(p, "\xa6system", h->system);
+    p = S_KV(p, "\xa7release", h->release);
+    p = S_KV(p, "\xa4kind", h->kind);
+    memcpy(p, "\xa8" "billable", 9);
+    p[9] = h->billable ? 0xc3 : 0xc2;
+    p = S_KV(p + 10, "\xa5title", h->title);
+    memcpy(p, "\xa6parent", 7);
+    p += 7;
+    if (h->parent.ptr) {
+        p = s_put_str(p, h->parent.ptr, h->parent.len);
+    } else {
+        *p++ = 0xc0;
+    }
+    if (h->short_title.len) {
+        p = S_KV(p, "\xa5short", h->short_title);
+    }
+    if (h->input.ptr) {
+        p = S_KV(p, "\xa5input", h->input);
+    }
+    pk->callback(pk->data, (const char *)buf, (size_t)(p - buf));
+}
+
 static const cs_out_ops_t s_ops = {
     .map = s_map,
     .array = s_array,
@@ -164,6 +234,7 @@ static const cs_out_ops_t s_ops = {
     .rewind = s_rewind,
     .validation = s_validation,
     .hit = cs_out_hit_tree,
+    .lookup_head = s_lookup_head,
 };
 
 cs_out_t *cs_out_msgpack_init(cs_out_msgpack_t *w, msgpack_packer *pk)

@@ -1010,6 +1010,56 @@ static const char *s_zone_strdup(cs_request_t *req, const char *s)
     return p;
 }
 
+/* The longest value of str key k (cs_str_keys). */
+static uint32_t s_str_max(cs_key_t k)
+{
+    for (size_t i = 0; i < cs_n_str_keys; i++) {
+        if (cs_str_keys[i].key == k) {
+            return cs_str_keys[i].max;
+        }
+    }
+    return 0;
+}
+
+/* An item that is the plain lookup clients send by the hundred in a batch, {"op":"lookup",
+ * "system":str,"code":str} in that order, decoded into it (zeroed, limit -1) as s_decode_map
+ * decodes it, through the same checks: 1. 0, with it untouched, for any other item (another
+ * shape, or a value those checks refuse), which s_decode_map decodes and, if need be,
+ * answers with its error. */
+static int s_plain_lookup_item(cs_request_t *it, const msgpack_object *o)
+{
+    static const char *const keys[3] = {"op", "system", "code"};
+    if (o->type != MSGPACK_OBJECT_MAP || o->via.map.size != 3) {
+        return 0;
+    }
+    const msgpack_object_kv *kv = o->via.map.ptr;
+    for (int i = 0; i < 3; i++) {
+        size_t n = strlen(keys[i]);
+        if (kv[i].key.type != MSGPACK_OBJECT_STR || kv[i].key.via.str.size != n ||
+            memcmp(kv[i].key.via.str.ptr, keys[i], n) != 0 || kv[i].val.type != MSGPACK_OBJECT_STR) {
+            return 0;
+        }
+    }
+    cs_str_t op = s_str_of(&kv[0].val), system, code;
+    /* s_decode_values would count "code" as a list of one if lookup read "codes" */
+    if (op.len != 6 || memcmp(op.ptr, "lookup", 6) != 0 ||
+        (cs_ops[CS_OP_LOOKUP].accepts & CS_KEY_BIT(CS_KEY_CODES)) ||
+        s_check_str(&kv[1].val, "", -1, s_str_max(CS_KEY_SYSTEM), 1, &system, NULL) !=
+            CS_PERR_NONE ||
+        s_check_str(&kv[2].val, "", -1, s_str_max(CS_KEY_CODE), 1, &code, NULL) != CS_PERR_NONE) {
+        return 0;
+    }
+    /* field by field: the structs' padding stays as memset left it */
+    it->op_name.ptr = op.ptr;
+    it->op_name.len = op.len;
+    it->op = CS_OP_LOOKUP;
+    it->system.ptr = system.ptr;
+    it->system.len = system.len;
+    it->code.ptr = code.ptr;
+    it->code.len = code.len;
+    return 1;
+}
+
 /* "requests" of a batch: each item decoded on its own, as if it were a whole body, so that
  * its answer is the one it would get alone; its decoding error is its own answer, not the
  * batch's. n_codes becomes the codes of every item (a lookup counts one). */
@@ -1035,6 +1085,10 @@ static cs_proto_err_t s_decode_items(cs_request_t *req, const msgpack_object *o,
         cs_request_t *it = &items[i];
         memset(it, 0, sizeof *it);
         it->limit = -1;
+        if (s_plain_lookup_item(it, &o->via.array.ptr[i])) {
+            codes++;
+            continue;
+        }
         it->zone_ = req->zone_; /* borrowed: the batch's decode memory, freed with it */
         cs_error_t ierr;
         cs_error_clear(&ierr);
@@ -1061,6 +1115,9 @@ cs_proto_err_t cs_request_decode(cs_request_t *req, const void *body, size_t len
 {
     s_reset(req);
     cs_error_clear(err);
+    if (cs_request_decode_plain_batch(req, body, len)) {
+        return CS_PERR_NONE;
+    }
     if (cs_proto_prescan(body, len, err) != CS_OK) {
         return CS_PERR_BAD_REQUEST;
     }

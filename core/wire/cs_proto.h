@@ -50,6 +50,13 @@ cs_proto_err_t cs_request_decode(cs_request_t *req, const void *body, size_t len
 cs_proto_err_t cs_request_decode_part(cs_request_t *req, const void *body, size_t len,
                                       uint32_t lo, uint32_t hi, cs_error_t *err);
 
+/* What cs_request_decode makes of a batch of plain lookups, {"id": uint, "op": "batch",
+ * "requests": [{"op": "lookup", "system": str, "code": str}, ...]} with the keys in that
+ * order (wire/cs_proto_batch.c), made straight from the bytes: 1 with req filled (freshly
+ * reset; it may hold its zone). 0 for any other body, or a value the general decoder would
+ * refuse: cs_request_decode then decodes it as it does any body. */
+int cs_request_decode_plain_batch(cs_request_t *req, const void *body, size_t len);
+
 /* ---- raw walking, for cs_request_decode_part: bounds-checked reads of a msgpack body that
  * need no pre-scan (no allocation, no recursion) ---- */
 enum { CS_RAW_OTHER, CS_RAW_STR, CS_RAW_ARRAY, CS_RAW_MAP };
