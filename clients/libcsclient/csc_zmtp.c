@@ -1,6 +1,8 @@
 /* csc_zmtp.c: a ZMTP 3.0 DEALER peer on the calling thread (see csc_zmtp.h). */
 #include "csc_zmtp.h"
 
+#include "wire/cs_zmtp.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -19,9 +21,6 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Frame flags (ZMTP 3.0, 37/ZMTP section "Framing"). */
-enum { S_MORE = 0x01, S_LONG = 0x02, S_COMMAND = 0x04 };
-#define S_GREETING 64
 
 int csc_zmtp_usable(const char *ep)
 {
@@ -173,28 +172,28 @@ static int s_socket(const char *ep, int64_t deadline_ms)
 }
 
 /* The peer's greeting and READY command: 0 when it is a ZMTP 3 peer of the NULL mechanism
- * that accepted us. */
+ * that accepted us. Greeting and commands are the broker's own codec (core/wire/cs_zmtp.c,
+ * compiled into this library too). */
 static int s_handshake(int fd, int64_t deadline_ms)
 {
-    unsigned char g[S_GREETING] = {0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0x7f, 3, 0};
-    memcpy(g + 12, "NULL", 4); /* mechanism, zero-padded to 20; as-server 0; filler */
-    /* READY: a short command of 28 bytes: "READY", Socket-Type = "DEALER" */
-    static const unsigned char ready[30] = {
-        S_COMMAND, 28, 5, 'R', 'E', 'A', 'D', 'Y', 11, 'S', 'o', 'c', 'k', 'e', 't',
-        '-', 'T', 'y', 'p', 'e', 0, 0, 0, 6, 'D', 'E', 'A', 'L', 'E', 'R'};
-    struct iovec iov[2] = {{g, sizeof g}, {(void *)ready, sizeof ready}};
-    unsigned char peer[S_GREETING];
+    uint8_t g[CS_ZMTP_GREETING], ready[40];
+    cs_zmtp_greeting(g);
+    size_t rl = cs_zmtp_ready(ready, sizeof ready, "DEALER");
+    struct iovec iov[2] = {{g, sizeof g}, {ready, rl}};
+    uint8_t peer[CS_ZMTP_GREETING];
+    const char *why;
     if (s_writev(fd, iov, 2, deadline_ms) != 0 ||
-        s_read(fd, peer, sizeof peer, deadline_ms, 1) <= 0 || peer[0] != 0xff ||
-        peer[9] != 0x7f || peer[10] < 3 || memcmp(peer + 12, "NULL", 5) != 0) {
+        s_read(fd, peer, sizeof peer, deadline_ms, 1) <= 0 ||
+        cs_zmtp_greeting_check(peer, sizeof peer, &why) != 1) {
         return -1;
     }
     int rc = -1;
-    unsigned char h[2];
+    uint8_t h[2];
     /* the peer's READY (an ERROR command, or anything else, fails) */
-    if (s_read(fd, h, 2, deadline_ms, 0) > 0 && h[0] == S_COMMAND && h[1] >= 6) {
-        unsigned char body[255];
-        rc = s_read(fd, body, h[1], deadline_ms, 0) > 0 && memcmp(body, "\5READY", 6) == 0
+    if (s_read(fd, h, 2, deadline_ms, 0) > 0 && h[0] == CS_ZMTP_COMMAND && h[1] >= 6) {
+        uint8_t body[255];
+        rc = s_read(fd, body, h[1], deadline_ms, 0) > 0 &&
+                     cs_zmtp_command_is(body, h[1], "READY")
                  ? 0
                  : -1;
     }
@@ -213,18 +212,8 @@ int csc_zmtp_connect(const char *endpoint, int64_t deadline_ms)
 
 int csc_zmtp_send(int fd, const void *data, size_t len, int64_t deadline_ms)
 {
-    unsigned char h[9];
-    size_t hl = 2;
-    if (len <= 255) {
-        h[0] = 0;
-        h[1] = (unsigned char)len;
-    } else {
-        h[0] = S_LONG;
-        for (int i = 0; i < 8; i++) {
-            h[1 + i] = (unsigned char)((uint64_t)len >> (56 - 8 * i));
-        }
-        hl = 9;
-    }
+    uint8_t h[9];
+    size_t hl = cs_zmtp_header(h, 0, len);
     struct iovec iov[2] = {{h, hl}, {(void *)data, len}};
     return s_writev(fd, iov, 2, deadline_ms);
 }
@@ -259,7 +248,7 @@ int csc_zmtp_recv(int fd, csc_buf_t *body, size_t max, int64_t deadline_ms, uint
         unsigned char h[9];
         int r = s_read(fd, h, 2, deadline_ms, 1);
         uint64_t size = h[1];
-        if (r > 0 && (h[0] & S_LONG)) {
+        if (r > 0 && (h[0] & CS_ZMTP_LONG)) {
             r = s_read(fd, h + 2, 7, deadline_ms, 0);
             size = 0;
             for (int i = 1; i < 9; i++) {
@@ -269,7 +258,7 @@ int csc_zmtp_recv(int fd, csc_buf_t *body, size_t max, int64_t deadline_ms, uint
         if (r <= 0) {
             return r;
         }
-        if ((h[0] & ~(S_MORE | S_LONG | S_COMMAND)) || size > max) {
+        if ((h[0] & ~(CS_ZMTP_MORE | CS_ZMTP_LONG | CS_ZMTP_COMMAND)) || size > max) {
             return -1;
         }
         if (size > body->cap) {
@@ -286,7 +275,7 @@ int csc_zmtp_recv(int fd, csc_buf_t *body, size_t max, int64_t deadline_ms, uint
             return r;
         }
         body->len = (size_t)size;
-        if (!(h[0] & (S_COMMAND | S_MORE))) {
+        if (!(h[0] & (CS_ZMTP_COMMAND | CS_ZMTP_MORE))) {
             return 1; /* a message's last frame; commands and earlier frames are skipped */
         }
     }
