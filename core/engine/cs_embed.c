@@ -11,8 +11,8 @@
  * into the same file may reuse those pages as soon as the call returns.
  * Once a lookup has resolved its release and the release's code index is built, later lookups
  * of the same system and selection take no transaction while nothing is committed to the
- * file (s_fast_t): the index answers, and lends its texts, which stay held until the next
- * call on the handle.
+ * file (engine/cs_resolve_memo.h): the index answers, and lends its texts, which stay held
+ * until the next call on the handle.
  */
 #include "engine/cs_embed.h"
 
@@ -24,6 +24,7 @@
 #include "engine/cs_out_typed.h"
 #include "engine/cs_query.h"
 #include "engine/cs_resolve.h"
+#include "engine/cs_resolve_memo.h"
 #include "load/cs_plugin_host.h"
 #include "store/cs_catalog.h"
 #include "store/cs_codeidx.h"
@@ -36,25 +37,6 @@
 #define S_DEFAULT_PLUGINS "/usr/local/lib/codeset/plugins"
 #define S_SYSTEM_MAX 64 /* longest system id accepted */
 #define CS_DB_INDEX_MIB 64 /* budget of the code indexes, as the broker's default */
-#define S_LABEL_MAX 63 /* longest release label the direct lookup's memo keeps */
-
-/* The direct lookup's last resolution (system and selection -> release), with the commit it
- * was made in. While the store's last commit is still that one, nothing the resolution read
- * has changed (a release id is never reused, and its entries never change), so a lookup with
- * the same system and selection answers from the release's code index with no LMDB
- * transaction at all: renewing and resetting one, and resolving in it, cost more than the
- * probe. */
-typedef struct s_fast {
-    uint64_t commit;                    /* snapshot id of the resolution; 0: none kept */
-    const cs_plugin_desc_t *sys;        /* the system's plugin */
-    char system[S_SYSTEM_MAX + 1];      /* the system id asked for */
-    size_t system_len;
-    char release[S_LABEL_MAX + 1];      /* the label asked for; "" for none */
-    int date;                           /* the date asked for (yyyymmdd), 0 for none */
-    uint32_t rel;                       /* the release it resolved to */
-    char label[S_LABEL_MAX + 1];        /* that release's label */
-    size_t label_len;
-} s_fast_t;
 
 /* What every handle of one environment shares. */
 typedef struct s_shared {
@@ -76,7 +58,7 @@ struct cs_db_handle {
     size_t codes_cap;
     char *text;                 /* the last direct lookup's texts, copied out of the map */
     size_t text_cap;
-    s_fast_t fast;              /* the direct lookup's last resolution */
+    cs_resolve_memo_t fast;     /* the direct lookup's last resolution */
 };
 
 /* The release a caller asked for, checked before the store is read. */
@@ -336,48 +318,22 @@ static int s_copy_texts(cs_db_t *db, const cs_span_t *spans, cs_db_str_t *const 
     return CS_OK;
 }
 
-/* Keep the resolution of (system, sel) to rel made in db's current snapshot (s_fast_t). */
+/* Keep the resolution of (system, sel) to rel made in db's current snapshot. */
 static void s_fast_remember(cs_db_t *db, const char *system, const cs_plugin_desc_t *sys,
                             const s_sel_t *sel, const cs_resolved_t *rel)
 {
-    s_fast_t *f = &db->fast;
-    size_t llen = sel->release ? strlen(sel->release) : 0;
-    uint64_t snap = cs_reader_snapshot(db->reader);
-    f->commit = 0;
-    if (snap == 0 || llen > S_LABEL_MAX || rel->label.len > S_LABEL_MAX) {
-        return;
-    }
-    memcpy(f->system, system, sel->system_len + 1); /* s_check bounded its length */
-    f->system_len = sel->system_len;
-    memcpy(f->release, sel->release ? sel->release : "", llen);
-    f->release[llen] = '\0';
-    f->date = sel->has_date ? sel->date : 0;
-    f->sys = sys;
-    f->rel = rel->id;
-    memcpy(f->label, rel->label.ptr, rel->label.len);
-    f->label_len = rel->label.len;
-    f->commit = snap;
+    cs_resolve_memo_keep(&db->fast, cs_reader_snapshot(db->reader), system, sel->system_len,
+                         sel->release, sel->release ? strlen(sel->release) : 0,
+                         sel->has_date ? sel->date : 0, sys, rel->id, rel->label.ptr,
+                         rel->label.len);
 }
 
-/* Whether db's last resolution was of (system, sel) (s_fast_t): its commit not checked. */
+/* Whether db's last resolution was of (system, sel): its commit not checked. */
 static int s_fast_match(const cs_db_t *db, const char *system, const s_sel_t *sel)
 {
-    const s_fast_t *f = &db->fast;
-    return f->commit != 0 && f->system_len == sel->system_len &&
-           memcmp(f->system, system, sel->system_len) == 0 &&
-           (sel->release ? strcmp(f->release, sel->release) == 0 : f->release[0] == '\0') &&
-           f->date == (sel->has_date ? sel->date : 0);
-}
-
-/* The code index that answers db's last resolution with no transaction, or NULL (s_fast_t):
- * the caller has seen s_fast_match. */
-static const cs_codeidx_t *s_fast_index(cs_db_t *db)
-{
-    const s_fast_t *f = &db->fast;
-    cs_codeidx_holder_unpin(&db->index);
-    const cs_codeidx_t *idx = cs_codeidx_holder_get(&db->index, f->rel);
-    /* Checked after the index is held: what it holds is then true as of this commit. */
-    return idx && cs_store_last_commit(db->shared->store) == f->commit ? idx : NULL;
+    return cs_resolve_memo_match(&db->fast, system, sel->system_len, sel->release,
+                                 sel->release ? strlen(sel->release) : 0,
+                                 sel->has_date ? sel->date : 0);
 }
 
 /* A code as the caller gave it, and as its system's plugin normalised it. */
@@ -468,14 +424,14 @@ static int s_lookup(cs_db_t *db, const char *system, const char *code, const cs_
     }
     s_code_t sc;
     if (s_fast_match(db, system, &sel)) {
-        const s_fast_t *f = &db->fast;
+        const cs_resolve_memo_t *f = &db->fast;
         s_normalise(f->sys, code, &sc);
         /* A random code's record is a miss in memory: start it now, from the index the handle
          * holds, and check that the index still answers while it comes. */
         if (!sc.malformed) {
             cs_codeidx_holder_prefetch(&db->index, f->rel, sc.hash);
         }
-        const cs_codeidx_t *idx = s_fast_index(db);
+        const cs_codeidx_t *idx = cs_resolve_memo_index(f, &db->index, db->shared->store);
         if (idx) {
             rc = s_answer(db, system, &sc, f->rel, (cs_span_t){f->label, f->label_len}, idx,
                           out, err);

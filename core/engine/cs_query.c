@@ -12,6 +12,7 @@
 #include "engine/cs_index_answer.h"
 #include "engine/cs_op.h"
 #include "engine/cs_resolve.h"
+#include "engine/cs_resolve_memo.h"
 #include "engine/cs_search.h"
 #include "engine/cs_search_cache.h"
 #include "engine/cs_validate.h"
@@ -24,25 +25,6 @@
 #include "util/cs_log.h"
 
 #define CS_NOTE_TYPES_MAX 16
-#define S_FAST_STR 63 /* longest system, label asked for and label the lookup's memo keeps */
-
-/* The last resolution a lookup made (system and selection -> release), with the commit it
- * was made in. While the store's last commit is still that one, nothing the resolution read
- * has changed (a release id is never reused, and its entries never change), so a lookup with
- * the same system and selection answers from the release's code index with no snapshot: a
- * batch of lookups would otherwise renew a transaction and resolve again for each item. */
-typedef struct s_fast {
-    uint64_t commit;              /* snapshot id of the resolution; 0: none kept */
-    const cs_plugin_desc_t *sys;  /* the system's plugin */
-    char system[S_FAST_STR];      /* the system asked for (system_len bytes) */
-    size_t system_len;
-    char release[S_FAST_STR];     /* the label asked for; release_len 0 for none */
-    size_t release_len;
-    int date;                     /* the date asked for (yyyymmdd), 0 for none */
-    uint32_t rel;                 /* the release it resolved to */
-    char label[S_FAST_STR];       /* that release's label */
-    size_t label_len;
-} s_fast_t;
 
 struct cs_engine {
     cs_store_t *store;                /* borrowed */
@@ -57,7 +39,7 @@ struct cs_engine {
     cs_search_scratch_t *scratch;     /* the buffers searches work in; NULL: each its own */
     uint64_t budget;                  /* bound on a search's work (0: none) */
     int deferred;                     /* the last search went over it and wrote nothing */
-    s_fast_t fast;                    /* the last lookup's resolution */
+    cs_resolve_memo_t fast;           /* the last lookup's resolution */
 };
 
 /* The release a request resolved to, and its system. */
@@ -422,35 +404,13 @@ static void s_lookup_answer(cs_engine_t *e, const cs_request_t *req, const char 
     }
 }
 
-static int s_str_is(cs_str_t s, const char *kept, size_t len)
-{
-    return s.len == len && (len == 0 || memcmp(s.ptr, kept, len) == 0);
-}
-
-/* Keep the resolution req made in the current snapshot (s_fast_t), when it fits. */
+/* Keep the resolution req made in the current snapshot (cs_resolve_memo.h). */
 static void s_fast_remember(cs_engine_t *e, const cs_request_t *req, const s_ctx_t *ctx)
 {
-    s_fast_t *f = &e->fast;
-    f->commit = 0;
-    uint64_t snap = cs_reader_snapshot(e->reader);
-    if (snap == 0 || req->system.len > S_FAST_STR || req->release.len > S_FAST_STR ||
-        ctx->rel.label.len > S_FAST_STR) {
-        return;
-    }
-    memcpy(f->system, req->system.ptr, req->system.len);
-    f->system_len = req->system.len;
-    if (req->release.len) {
-        memcpy(f->release, req->release.ptr, req->release.len);
-    }
-    f->release_len = req->release.len;
-    f->date = req->has_date ? req->date : 0;
-    f->sys = ctx->sys;
-    f->rel = ctx->rel.id;
-    if (ctx->rel.label.len) {
-        memcpy(f->label, ctx->rel.label.ptr, ctx->rel.label.len);
-    }
-    f->label_len = ctx->rel.label.len;
-    f->commit = snap;
+    cs_resolve_memo_keep(&e->fast, cs_reader_snapshot(e->reader), req->system.ptr,
+                         req->system.len, req->release.ptr, req->release.len,
+                         req->has_date ? req->date : 0, ctx->sys, ctx->rel.id,
+                         ctx->rel.label.ptr, ctx->rel.label.len);
 }
 
 /* A lookup answered from its release's code index with no snapshot, as the embedded API's
@@ -461,18 +421,14 @@ static void s_fast_remember(cs_engine_t *e, const cs_request_t *req, const s_ctx
  * index does not hold, ancestors or children. */
 static int s_lookup_fast(cs_engine_t *e, const cs_request_t *req, cs_out_t *out)
 {
-    const s_fast_t *f = &e->fast;
-    if (f->commit == 0 || (req->include & (CS_INCLUDE_CHILDREN | CS_INCLUDE_ANCESTORS)) ||
-        (req->has_date ? req->date : 0) != f->date ||
-        !s_str_is(req->system, f->system, f->system_len) ||
-        !s_str_is(req->release, f->release, f->release_len)) {
+    const cs_resolve_memo_t *f = &e->fast;
+    if ((req->include & (CS_INCLUDE_CHILDREN | CS_INCLUDE_ANCESTORS)) ||
+        !cs_resolve_memo_match(f, req->system.ptr, req->system.len, req->release.ptr,
+                               req->release.len, req->has_date ? req->date : 0)) {
         return 0;
     }
-    cs_codeidx_holder_unpin(&e->index);
-    const cs_codeidx_t *idx = cs_codeidx_holder_get(&e->index, f->rel);
-    /* checked after the index is held: what it holds is then true as of this commit */
-    if (!idx || cs_store_last_commit(e->store) != f->commit ||
-        cs_store_release_failed(e->store, f->rel, NULL, 0)) {
+    const cs_codeidx_t *idx = cs_resolve_memo_index(f, &e->index, e->store);
+    if (!idx || cs_store_release_failed(e->store, f->rel, NULL, 0)) {
         return 0;
     }
     cs_code_t code;
