@@ -215,17 +215,7 @@ static int s_broker(void *ctx, bench_broker_t *b, const char *const *extra)
         fprintf(stderr, "bench: cannot start codesetd\n");
         return -1;
     }
-    bench_conn_t admin, q;
-    bench_conn_open(&admin, ctx, ZMQ_REQ, b->admin_ep);
-    bench_conn_open(&q, ctx, ZMQ_REQ, b->query_ep);
-    const char *files[] = {axml, aorder};
-    int rc = bench_wait_ping(&q, 10000) == 0 &&
-                     bench_load(&admin, "icd10cm-tabular", "2021", files, 2) >= 0
-                 ? 0
-                 : -1;
-    bench_conn_close(&admin);
-    bench_conn_close(&q);
-    return rc;
+    return bench_broker_load_tabular(b, ctx, axml, aorder);
 }
 
 int main(void)

@@ -249,16 +249,7 @@ static int s_start_brokers(const char *xml, const char *order)
             return -1;
         }
         void *ctx = zmq_ctx_new();
-        bench_conn_t admin, q;
-        bench_conn_open(&admin, ctx, ZMQ_REQ, s_brokers[i].b.admin_ep);
-        bench_conn_open(&q, ctx, ZMQ_REQ, s_brokers[i].b.query_ep);
-        const char *files[] = {xml, order};
-        int rc = bench_wait_ping(&q, 10000) == 0 &&
-                         bench_load(&admin, "icd10cm-tabular", "2021", files, 2) >= 0
-                     ? 0
-                     : -1;
-        bench_conn_close(&admin);
-        bench_conn_close(&q);
+        int rc = bench_broker_load_tabular(&s_brokers[i].b, ctx, xml, order);
         zmq_ctx_term(ctx);
         if (rc != 0) {
             fprintf(stderr, "bench: codesetd (%s) did not load\n", s_brokers[i].name);

@@ -456,6 +456,22 @@ double bench_load(bench_conn_t *admin, const char *loader, const char *label,
     }
 }
 
+int bench_broker_load_tabular(const bench_broker_t *b, void *ctx, const char *xml,
+                              const char *order)
+{
+    bench_conn_t admin, q;
+    bench_conn_open(&admin, ctx, ZMQ_REQ, b->admin_ep);
+    bench_conn_open(&q, ctx, ZMQ_REQ, b->query_ep);
+    const char *files[] = {xml, order};
+    int rc = bench_wait_ping(&q, 10000) == 0 &&
+                     bench_load(&admin, "icd10cm-tabular", "2021", files, 2) >= 0
+                 ? 0
+                 : -1;
+    bench_conn_close(&admin);
+    bench_conn_close(&q);
+    return rc;
+}
+
 /* ---- bodies ---- */
 
 static bench_body_t s_take(msgpack_sbuffer *sb)

@@ -90,6 +90,11 @@ int bench_wait_ping(bench_conn_t *c, int timeout_ms);
 /* Load files through the admin endpoint and wait; the job's seconds, or -1. */
 double bench_load(bench_conn_t *admin, const char *loader, const char *label,
                   const char *const *files, int n_files);
+/* Wait (10 s at most) until broker b answers, then load the ICD-10-CM tabular xml and order
+ * file as release "2021" through its admin endpoint, on connections of ctx closed after. 0 or
+ * -1. */
+int bench_broker_load_tabular(const bench_broker_t *b, void *ctx, const char *xml,
+                              const char *order);
 
 const msgpack_object *bench_get(const msgpack_object *map, const char *key);
 int bench_ok(const msgpack_object *reply); /* 1 if "ok" is true */
