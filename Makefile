@@ -121,7 +121,7 @@ BENCH_SRC  := $(wildcard tests/bench/bench_*.c)
 BENCHES    := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 PUBLIC_HDR := $(wildcard core/include/codeset/*.h)
 
-.PHONY: all check asan tsan bench fuzz fuzz-build install uninstall clean format-check headers-check \
+.PHONY: all check run-check-zmq-front asan tsan bench fuzz fuzz-build install uninstall clean format-check headers-check \
         layers-check \
         plugin-symbols-check replay run-check valgrind
 all: $(LIB_A) $(LIB_SO) $(CODESETD) $(CLI) $(PLUGINS) $(HTTP_BIN)
@@ -214,6 +214,14 @@ FUZZ_NAMES := $(filter-out main,$(FUZZ_NAMES))
 run-check: all $(CHECK_BIN)
 	$(Q)CS_BUILD_DIR=$(abspath $(BUILD)) CS_SHARED_DATA=$(abspath ../shared/data) $(CHECK_BIN)
 
+# The broker serves its query endpoints itself by default (--front direct); these suites run
+# again with every test daemon on libzmq's ROUTER (--front zmq), the front CURVE uses.
+ZMQ_FRONT_SUITES = broker hostile workers csclient_async release_2021
+run-check-zmq-front: all $(CHECK_BIN)
+	$(Q)for s in $(ZMQ_FRONT_SUITES); do echo "  --front zmq: $$s"; \
+	    CS_TEST_FRONT=zmq CK_RUN_SUITE=$$s CS_BUILD_DIR=$(abspath $(BUILD)) \
+	    CS_SHARED_DATA=$(abspath ../shared/data) $(CHECK_BIN) || exit 1; done
+
 # Loader targets dlopen their plugin from $(BUILD)/plugins (CS_FUZZ_PLUGINS).
 replay: all $(REPLAYS)
 	$(Q)for n in $(FUZZ_NAMES); do printf '  %-6s %s: ' REPLAY $$n; \
@@ -284,7 +292,7 @@ plugin-symbols-check: $(PLUGINS)
 	done
 	$(Q)echo "plugins export only their descriptors"
 
-check: layers-check headers-check plugin-symbols-check replay run-check
+check: layers-check headers-check plugin-symbols-check replay run-check run-check-zmq-front
 
 # Every #include between core/'s folders points down the layers (README, "Layout").
 layers-check:

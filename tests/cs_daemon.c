@@ -61,8 +61,8 @@ int cs_daemon_start(cs_daemon_t *d, const char *const *extra_args)
     const char *argv[32] = {exe, "--db", d->db, "--listen", d->query_ep, "--admin",
                             d->admin_ep};
     int argc = 7;
-    /* CS_TEST_FRONT=direct runs every test daemon with the broker's own front (an explicit
-     * --front among extra_args comes later and wins) */
+    /* CS_TEST_FRONT=zmq (or direct, the default) runs every test daemon with that front (an
+     * explicit --front among extra_args comes later and wins) */
     const char *front = getenv("CS_TEST_FRONT");
     if (front && *front) {
         argv[argc++] = "--front";

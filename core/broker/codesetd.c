@@ -37,7 +37,7 @@ static void s_usage(FILE *f)
             "                [--max-codes N] [--max-search-limit N] [--index-mib N]\n"
             "                [--max-peer-bytes BYTES] [--max-connections N]\n"
             "                [--spin-us N] [--io-threads N] [--io-affinity any|same|apart]\n"
-            "                [--front zmq|direct] [--handshake-ms N]\n"
+            "                [--front direct|zmq] [--handshake-ms N]\n"
             "                [--curve-secret FILE [--curve-clients PATH]]\n"
             "                [--log-level error|warning|notice|info|debug]\n"
             "       codesetd --curve-keygen FILE\n"
@@ -62,9 +62,9 @@ static void s_usage(FILE *f)
             "  --io-threads N   ZeroMQ I/O threads (default 1)\n"
             "  --io-affinity any|same|apart  the I/O threads on the serving thread's CPU\n"
             "                   (both pinned), off it, or where the scheduler puts them\n"
-            "  --front zmq|direct  who serves the tcp:// and ipc:// query endpoints: ZeroMQ's\n"
-            "                   I/O thread (default), or the serving thread itself (not\n"
-            "                   with --curve-secret)\n"
+            "  --front direct|zmq  who serves the tcp:// and ipc:// query endpoints: the\n"
+            "                   serving thread itself (default; not with --curve-secret),\n"
+            "                   or ZeroMQ's I/O thread\n"
             "  --handshake-ms N time a direct-front connection has for its ZMTP handshake\n"
             "                   (default 30000)\n"
             "  --curve-secret FILE   CURVE on every tcp endpoint with this secret key\n"
@@ -209,7 +209,7 @@ static int s_other_option(cs_broker_config_t *cfg, int c, const char *arg, char 
     case 'A': cfg->curve_clients = arg; return -1;
     case 'F':
         if (strcmp(arg, "zmq") && strcmp(arg, "direct")) {
-            return s_fail("--front is zmq or direct, not '%s'", arg);
+            return s_fail("--front is direct or zmq, not '%s'", arg);
         }
         cfg->front = arg[0] == 'd' ? CS_BROKER_FRONT_DIRECT : CS_BROKER_FRONT_ZMQ;
         return -1;

@@ -1,12 +1,14 @@
-/* cs_broker.h: the ZeroMQ front of codesetd: a query ROUTER and an admin ROUTER, served from
+/* cs_broker.h: the front of codesetd: the query endpoints and an admin ROUTER, served from
  * one thread.
  *
  * Shape (a measured choice, see README "Threading"): cheap query ops are answered in the
  * thread that owns the sockets, since every extra thread hop costs a cross-CPU wake-up on a
  * small machine; loads run on their own thread (cs_load.h) and never block queries.
  * The broker never closes a connection over a bad request: every request gets a reply.
- * With front CS_BROKER_FRONT_DIRECT the loop serves the tcp:// and ipc:// query endpoints
- * itself (cs_zmtp_front.h), with the same replies and bounds, without ZeroMQ's I/O thread.
+ * By default (CS_BROKER_FRONT_DIRECT) the loop serves the tcp:// and ipc:// query endpoints
+ * itself (cs_zmtp_front.h), without ZeroMQ's I/O thread; with CS_BROKER_FRONT_ZMQ, with CURVE,
+ * and for endpoints it does not bind (interface names, wildcard ports) a libzmq ROUTER does,
+ * with the same replies and bounds.
  *
  * Access (docs/SECURITY.md): the admin endpoint is ipc:// in a directory owned by the broker's
  * user and not writable by others, its socket file mode 0600; a tcp admin endpoint is refused
@@ -55,15 +57,15 @@ typedef struct cs_broker_config {
     int io_threads;              /* ZeroMQ I/O threads (ZMQ_IO_THREADS); 0: 1 */
     int io_affinity;             /* CS_BROKER_IO_ANY (0), _SAME or _APART: where the I/O
                                   * threads run beside the loop's thread */
-    int front;                   /* CS_BROKER_FRONT_ZMQ (0): libzmq serves the query
-                                  * endpoints; _DIRECT: the loop serves their tcp:// and
-                                  * ipc:// ones itself (cs_zmtp_front.h), unless CURVE is on */
+    int front;                   /* CS_BROKER_FRONT_DIRECT (0): the loop serves the tcp://
+                                  * and ipc:// query endpoints itself (cs_zmtp_front.h),
+                                  * unless CURVE is on; _ZMQ: libzmq serves them all */
     int handshake_ms;            /* how long a direct-front connection has to finish its
                                   * ZMTP handshake; 0: CS_BROKER_HANDSHAKE_MS */
 } cs_broker_config_t;
 
 /* front: who serves the query endpoints. */
-enum { CS_BROKER_FRONT_ZMQ, CS_BROKER_FRONT_DIRECT };
+enum { CS_BROKER_FRONT_DIRECT, CS_BROKER_FRONT_ZMQ };
 /* The direct front's handshake deadline by default (libzmq's ZMQ_HANDSHAKE_IVL's). */
 #define CS_BROKER_HANDSHAKE_MS 30000
 
