@@ -379,6 +379,79 @@ START_TEST(test_same_bytes)
 }
 END_TEST
 
+/* A validate of n codes drawn from s_codes (salt picks the order). */
+static void s_pack_validate(msgpack_sbuffer *sb, int n, int salt)
+{
+    msgpack_sbuffer_init(sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 3);
+    cs_tpack_kv(&pk, "op", "validate");
+    cs_tpack_kv(&pk, "system", "icd10cm");
+    msgpack_pack_str_with_body(&pk, "codes", 5);
+    msgpack_pack_array(&pk, (uint32_t)n);
+    size_t k = sizeof s_codes / sizeof s_codes[0];
+    for (int i = 0; i < n; i++) {
+        const char *code = s_codes[(size_t)(i * 7 + salt) % k];
+        msgpack_pack_str_with_body(&pk, code, strlen(code));
+    }
+}
+
+/* Replies past the size a connection keeps its output buffer at (64 KiB), on two
+ * connections at once, round after round: the buffer the front keeps for them passes from
+ * one to the other, and every reply is byte for byte the zmq front's. */
+START_TEST(test_large_replies)
+{
+    cs_daemon_t z, d;
+    s_start(&z, "zmq", NULL);
+    s_start(&d, "direct", NULL);
+    void *ctx = zmq_ctx_new();
+    void *a[2] = {s_dealer(ctx, z.query_ep), s_dealer(ctx, z.query_ep)};
+    void *b[2] = {s_dealer(ctx, d.query_ep), s_dealer(ctx, d.query_ep)};
+    msgpack_sbuffer ping;
+    s_pack(&ping, "ping", NULL);
+    for (int round = 0; round < 6; round++) {
+        msgpack_sbuffer req[2];
+        for (int k = 0; k < 2; k++) {
+            /* a small reply first, so the connection has a small buffer of its own, which
+             * holds the large reply's envelope when its body comes */
+            const void *pf[1] = {ping.data};
+            size_t pl[1] = {ping.size};
+            s_same_reply(a[k], b[k], pf, pl, 1, "a ping");
+            /* 1,000 to 9,000 codes: replies of about 60 KiB to 600 KiB, growing, shrinking */
+            s_pack_validate(&req[k], 1000 + ((round * 3 + k * 5) % 9) * 1000, round + k);
+            const void *fr[3] = {"env", "", req[k].data};
+            size_t len[3] = {3, 0, req[k].size};
+            s_send_frames(a[k], fr, len, 3);
+            s_send_frames(b[k], fr, len, 3);
+        }
+        for (int k = 0; k < 2; k++) {
+            msgpack_sbuffer ra, rb;
+            msgpack_sbuffer_init(&ra);
+            msgpack_sbuffer_init(&rb);
+            ck_assert(s_recv_joined(a[k], &ra) == 3 && s_recv_joined(b[k], &rb) == 3);
+            ck_assert_msg(rb.size > 64 * 1024, "round %d: a reply of %zu bytes only", round,
+                          rb.size);
+            ck_assert_msg(ra.size == rb.size && memcmp(ra.data, rb.data, ra.size) == 0,
+                          "round %d, connection %d: the replies differ (%zu and %zu bytes)",
+                          round, k, ra.size, rb.size);
+            msgpack_sbuffer_destroy(&ra);
+            msgpack_sbuffer_destroy(&rb);
+            msgpack_sbuffer_destroy(&req[k]);
+        }
+    }
+    msgpack_sbuffer_destroy(&ping);
+    for (int k = 0; k < 2; k++) {
+        zmq_close(a[k]);
+        zmq_close(b[k]);
+    }
+    zmq_ctx_term(ctx);
+    s_serves(d.query_ep);
+    s_stop(&z);
+    s_stop(&d);
+}
+END_TEST
+
 /* libcsclient, on its own ZMTP connection and on its ZeroMQ socket, over ipc and tcp. */
 START_TEST(test_csclient)
 {
@@ -720,6 +793,7 @@ Suite *cs_zmtp_front_suite(void)
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_same_bytes);
+    tcase_add_test(tc, test_large_replies);
     tcase_add_test(tc, test_csclient);
     tcase_add_test(tc, test_slow_op_routed);
     tcase_add_test(tc, test_both_fronts);

@@ -21,6 +21,7 @@
 #define S_CMD_MAX 1024         /* a command longer than this is skipped (a READY refused) */
 #define S_OUT_SLACK (1u << 20) /* unsent bytes past the peer bound before reading stops */
 #define S_OUT_KEEP (64 * 1024) /* an output buffer larger than this is freed once empty */
+#define S_SPARE_MAX (8u << 20) /* ... unless it becomes the front's spare, up to this size */
 #define S_MSG_KEEP (64 * 1024) /* likewise the buffer of a request's frames */
 #define S_ACCEPTS 64           /* connections accepted from one listener in one pass */
 #define S_PAUSE_NS 100000000u  /* a listener out of descriptors rests this long */
@@ -98,6 +99,9 @@ struct cs_zfront {
     size_t n_dirty, dirty_cap;
     uint64_t unsent;               /* bytes queued, over all connections */
     uint8_t *rbuf;                 /* S_RBUF bytes, for every read */
+    uint8_t *spare;                /* the last large output buffer emptied, kept for the next
+                                    * large reply (a fresh one faults its pages in again) */
+    size_t spare_cap;
     s_watched_t watch[S_MAX_WATCH];
     int n_watch;
     struct epoll_event pend[S_EVENTS]; /* what cs_zfront_wait found for the next serve */
@@ -145,8 +149,48 @@ static int s_reserve(uint8_t **buf, size_t len, size_t *cap, size_t n)
     return 0;
 }
 
-/* Queue n bytes for c (moving what was written out of the way first). 0, or -1. */
-static int s_out_put(cs_zfront_t *f, s_conn_t *c, const void *data, size_t n)
+/* c's output buffer, emptied: kept when small, else the front's spare if larger than the
+ * one it has (within S_SPARE_MAX), else freed. */
+static void s_out_release(cs_zfront_t *f, s_conn_t *c)
+{
+    if (c->out_cap <= S_OUT_KEEP) {
+        return;
+    }
+    if (c->out_cap > f->spare_cap && c->out_cap <= S_SPARE_MAX) {
+        free(f->spare);
+        f->spare = c->out;
+        f->spare_cap = c->out_cap;
+    } else {
+        free(c->out);
+    }
+    c->out = NULL;
+    c->out_cap = 0;
+}
+
+/* c's output buffer outgrown by n more bytes, a large reply: the spare takes its place when
+ * it holds them. */
+static void s_out_adopt_spare(cs_zfront_t *f, s_conn_t *c, size_t n)
+{
+    size_t have = c->out_len - c->out_off;
+    if (!f->spare || c->out_cap - c->out_len >= n || have + n <= S_OUT_KEEP ||
+        f->spare_cap - have < n) {
+        return;
+    }
+    if (have) {
+        memcpy(f->spare, c->out + c->out_off, have);
+    }
+    free(c->out);
+    c->out = f->spare;
+    c->out_cap = f->spare_cap;
+    c->out_off = 0;
+    c->out_len = have;
+    f->spare = NULL;
+    f->spare_cap = 0;
+}
+
+/* Room for n more bytes at the end of c's output buffer: what was written moved out of the
+ * way, the spare taken when the buffer is too small for them. 0, or -1 out of memory. */
+static int s_out_room(cs_zfront_t *f, s_conn_t *c, size_t n)
 {
     if (c->out_off > 0 && c->out_off == c->out_len) {
         c->out_off = c->out_len = 0;
@@ -155,7 +199,14 @@ static int s_out_put(cs_zfront_t *f, s_conn_t *c, const void *data, size_t n)
         c->out_len -= c->out_off;
         c->out_off = 0;
     }
-    if (s_reserve(&c->out, c->out_len, &c->out_cap, n) != 0) {
+    s_out_adopt_spare(f, c, n);
+    return s_reserve(&c->out, c->out_len, &c->out_cap, n);
+}
+
+/* Queue n bytes for c. 0, or -1. */
+static int s_out_put(cs_zfront_t *f, s_conn_t *c, const void *data, size_t n)
+{
+    if (s_out_room(f, c, n) != 0) {
         return -1;
     }
     if (n) {
@@ -260,11 +311,7 @@ static int s_write(cs_zfront_t *f, s_conn_t *c)
     }
     if (c->out_off == c->out_len) {
         c->out_off = c->out_len = 0;
-        if (c->out_cap > S_OUT_KEEP) {
-            free(c->out);
-            c->out = NULL;
-            c->out_cap = 0;
-        }
+        s_out_release(f, c);
         if (c->state == S_CLOSING) {
             s_close(f, c); /* its ERROR is out */
             return -1;
@@ -630,6 +677,7 @@ void cs_zfront_destroy(cs_zfront_t **fp)
     free(f->by_fd);
     free(f->dirty);
     free(f->rbuf);
+    free(f->spare);
     free(f);
     *fp = NULL;
 }
@@ -778,7 +826,7 @@ static int s_put_frame(cs_zfront_t *f, s_conn_t *c, int flags, const void *data,
 {
     uint8_t h[9];
     size_t hl = cs_zmtp_header(h, flags, n);
-    if (s_reserve(&c->out, c->out_len, &c->out_cap, hl + n) != 0) {
+    if (s_out_room(f, c, hl + n) != 0) {
         return -1;
     }
     return s_out_put(f, c, h, hl) != 0 || s_out_put(f, c, data, n) != 0 ? -1 : 0;
