@@ -759,6 +759,66 @@ START_TEST(test_never_reads)
 }
 END_TEST
 
+/* Send a validate of n codes on a raw connection, as one frame. */
+static void s_raw_validate(int fd, int n, int salt)
+{
+    msgpack_sbuffer sb;
+    s_pack_validate(&sb, n, salt);
+    s_put_frame(fd, 0, sb.data, sb.size);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+/* A connection that does not read holds more unsent bytes than the front's spare buffer
+ * has room for, and its next large reply comes: the spare is not taken (its pending bytes
+ * would not fit), and every reply arrives whole once it reads. */
+START_TEST(test_spare_smaller_than_pending)
+{
+    cs_daemon_t d;
+    s_start(&d, "direct", NULL);
+    int fd = s_raw_dealer(d.query_ep);
+    int rcv = 4096;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv);
+    /* two replies of about 600 KiB queued behind a full socket */
+    s_raw_validate(fd, 9000, 0);
+    s_raw_validate(fd, 9000, 1);
+    usleep(300000);
+    /* another connection's reply of about 130 KiB, read: its buffer becomes the spare */
+    void *ctx = zmq_ctx_new();
+    void *b = s_dealer(ctx, d.query_ep);
+    msgpack_sbuffer sb;
+    s_pack_validate(&sb, 2000, 2);
+    ck_assert_int_ge(zmq_send(b, sb.data, sb.size, 0), 0);
+    msgpack_sbuffer rb;
+    msgpack_sbuffer_init(&rb);
+    ck_assert_int_eq(s_recv_joined(b, &rb), 1);
+    ck_assert_uint_gt(rb.size, 64 * 1024);
+    msgpack_sbuffer_destroy(&rb);
+    msgpack_sbuffer_destroy(&sb);
+    /* a third large reply to the connection still not reading */
+    s_raw_validate(fd, 9000, 3);
+    usleep(300000);
+    s_serves(d.query_ep);
+    static uint8_t buf[1 << 20];
+    for (int i = 0; i < 3; i++) {
+        uint8_t flags;
+        size_t len;
+        ck_assert_msg(s_read_frame(fd, &flags, buf, sizeof buf, &len), "reply %d", i);
+        msgpack_unpacked u;
+        msgpack_unpacked_init(&u);
+        ck_assert(msgpack_unpack_next(&u, (const char *)buf, len, NULL) ==
+                  MSGPACK_UNPACK_SUCCESS);
+        ck_assert(cs_obj_true(cs_obj_get(&u.data, "ok")));
+        const msgpack_object *res = cs_obj_get(&u.data, "results");
+        ck_assert(res && res->type == MSGPACK_OBJECT_ARRAY && res->via.array.size == 9000);
+        msgpack_unpacked_destroy(&u);
+    }
+    close(fd);
+    zmq_close(b);
+    zmq_ctx_term(ctx);
+    s_stop(&d);
+}
+END_TEST
+
 /* The connection cap holds on this front, and a handshake left unfinished times out. */
 START_TEST(test_cap_and_handshake_timeout)
 {
@@ -801,6 +861,7 @@ Suite *cs_zmtp_front_suite(void)
     tcase_add_test(tc, test_bad_frames);
     tcase_add_test(tc, test_command_and_stall);
     tcase_add_test(tc, test_never_reads);
+    tcase_add_test(tc, test_spare_smaller_than_pending);
     tcase_add_test(tc, test_cap_and_handshake_timeout);
     suite_add_tcase(s, tc);
     return s;

@@ -173,7 +173,7 @@ static void s_out_adopt_spare(cs_zfront_t *f, s_conn_t *c, size_t n)
 {
     size_t have = c->out_len - c->out_off;
     if (!f->spare || c->out_cap - c->out_len >= n || have + n <= S_OUT_KEEP ||
-        f->spare_cap - have < n) {
+        have + n > f->spare_cap) {
         return;
     }
     if (have) {
