@@ -53,6 +53,11 @@
 #define S_CREDITS_PER_WORKER 2
 /* How long one connection must have been alone in sending before the loop spins. */
 #define S_LONE_NS 2000000u
+/* The most requests one pass may have served for the loop to spin after it: a connection
+ * that sends more at once pipelines, its next ones come in a batch too, and the spin's polls
+ * and yields would take the CPU its client needs to send them (on two cores, a quarter of
+ * the broker's CPU per pipelined lookup went to the spin). */
+#define S_SPIN_BATCH 2
 /* What s_dispatch returns for a request it leaves to the workers (not a protocol error). */
 #define S_FORWARD ((cs_proto_err_t)-1)
 
@@ -1031,8 +1036,8 @@ static void s_loop_init(s_broker_t *b, s_loop_t *l)
     }
 }
 
-/* Serve what each socket holds, a bounded batch each, so none starves. Returns 1 when a
- * request or an answer moved. */
+/* Serve what each socket holds, a bounded batch each, so none starves. Returns how many
+ * requests and answers moved (0: none). */
 static int s_loop_serve(s_broker_t *b, s_watch_t *w)
 {
     int moved = 0;
@@ -1045,7 +1050,7 @@ static int s_loop_serve(s_broker_t *b, s_watch_t *w)
             served++;
         }
         w[S_FRONT].check = served == 256;
-        moved |= served > 0;
+        moved += served;
     }
     if (b->direct) {
         cs_zfront_expire(b->direct);
@@ -1053,7 +1058,7 @@ static int s_loop_serve(s_broker_t *b, s_watch_t *w)
     if (w[S_DIRECT].check) {
         int served = 0;
         w[S_DIRECT].check = cs_zfront_serve(b->direct, 64, &served);
-        moved |= served > 0;
+        moved += served;
     }
     if (w[S_ADMIN].check) {
         int served = 0;
@@ -1061,7 +1066,7 @@ static int s_loop_serve(s_broker_t *b, s_watch_t *w)
             served++;
         }
         w[S_ADMIN].check = served == 16;
-        moved |= served > 0;
+        moved += served;
     }
     if (w[S_WORKERS].check) {
         int relayed = 0;
@@ -1070,7 +1075,7 @@ static int s_loop_serve(s_broker_t *b, s_watch_t *w)
         }
         w[S_WORKERS].check = relayed == 256;
         w[S_FRONT].check |= relayed > 0; /* replies were sends on the front */
-        moved |= relayed > 0;
+        moved += relayed;
     }
     if (b->workers) {
         s_pump(b);
@@ -1120,11 +1125,12 @@ static int s_loop_wait(s_loop_t *l, int ms)
  * reply within tens of microseconds: looking for it for a bounded while saves the sleep and
  * the wake-up. Only while one connection alone has been sending (for S_LONE_NS): with many,
  * a sleeping loop wakes to a batch of requests, whose replies go out together, and a
- * spinning one would take each alone and the CPU their clients need besides. An idle broker
+ * spinning one would take each alone and the CPU their clients need besides. Nor after a pass
+ * that served more than S_SPIN_BATCH requests: that client pipelines. An idle broker
  * sleeps. */
-static int s_spins(const s_broker_t *b, uint64_t now, uint64_t busy)
+static int s_spins(const s_broker_t *b, uint64_t now, uint64_t busy, int batch)
 {
-    return now - busy < b->spin_ns && now - b->mixed_ns > S_LONE_NS;
+    return now - busy < b->spin_ns && now - b->mixed_ns > S_LONE_NS && batch <= S_SPIN_BATCH;
 }
 
 /* Nothing received but not yet answered: no request waiting or at the workers. */
@@ -1197,6 +1203,7 @@ int cs_broker_run(const cs_broker_config_t *cfg, volatile sig_atomic_t *stop, cs
     b.spin_ns = cfg->spin_us < 0 ? 0 : 1000u * (uint64_t)(cfg->spin_us ? cfg->spin_us
                                                                           : CS_BROKER_SPIN_US);
     uint64_t swept = s_now_ns(), busy = 0;
+    int batch = 0; /* what the last pass that moved anything served */
     while (!*stop) {
         int moved = s_loop_serve(&b, l.w);
         uint64_t now = s_now_ns();
@@ -1205,7 +1212,8 @@ int cs_broker_run(const cs_broker_config_t *cfg, volatile sig_atomic_t *stop, cs
             swept = now;
         }
         busy = moved ? now : busy;
-        int spin = s_spins(&b, now, busy);
+        batch = moved ? moved : batch;
+        int spin = s_spins(&b, now, busy, batch);
         if (spin && !moved) {
             sched_yield(); /* the I/O thread that brings the request may wait for this CPU */
         }
