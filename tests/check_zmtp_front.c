@@ -50,16 +50,24 @@ static void s_stop(cs_daemon_t *d)
     cs_daemon_cleanup(d);
 }
 
+/* Begin a request of pairs keys into sb: {op: op, and system: icd10cm when pairs > 1}. */
+static void s_pack_head(msgpack_sbuffer *sb, msgpack_packer *pk, uint32_t pairs, const char *op)
+{
+    msgpack_sbuffer_init(sb);
+    msgpack_packer_init(pk, sb, msgpack_sbuffer_write);
+    msgpack_pack_map(pk, pairs);
+    cs_tpack_kv(pk, "op", op);
+    if (pairs > 1) {
+        cs_tpack_kv(pk, "system", "icd10cm");
+    }
+}
+
 /* A request: {op: op, system: icd10cm, code: code} (code NULL: {op: op} only). */
 static void s_pack(msgpack_sbuffer *sb, const char *op, const char *code)
 {
-    msgpack_sbuffer_init(sb);
     msgpack_packer pk;
-    msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, code ? 3 : 1);
-    cs_tpack_kv(&pk, "op", op);
+    s_pack_head(sb, &pk, code ? 3 : 1, op);
     if (code) {
-        cs_tpack_kv(&pk, "system", "icd10cm");
         cs_tpack_kv(&pk, "code", code);
     }
 }
@@ -67,12 +75,8 @@ static void s_pack(msgpack_sbuffer *sb, const char *op, const char *code)
 /* A search the workers answer. */
 static void s_pack_search(msgpack_sbuffer *sb)
 {
-    msgpack_sbuffer_init(sb);
     msgpack_packer pk;
-    msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 3);
-    cs_tpack_kv(&pk, "op", "search");
-    cs_tpack_kv(&pk, "system", "icd10cm");
+    s_pack_head(sb, &pk, 3, "search");
     cs_tpack_kv(&pk, "q", "cholera");
 }
 
@@ -382,12 +386,8 @@ END_TEST
 /* A validate of n codes drawn from s_codes (salt picks the order). */
 static void s_pack_validate(msgpack_sbuffer *sb, int n, int salt)
 {
-    msgpack_sbuffer_init(sb);
     msgpack_packer pk;
-    msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 3);
-    cs_tpack_kv(&pk, "op", "validate");
-    cs_tpack_kv(&pk, "system", "icd10cm");
+    s_pack_head(sb, &pk, 3, "validate");
     msgpack_pack_str_with_body(&pk, "codes", 5);
     msgpack_pack_array(&pk, (uint32_t)n);
     size_t k = sizeof s_codes / sizeof s_codes[0];
