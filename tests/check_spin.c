@@ -143,18 +143,6 @@ START_TEST(test_spin_bounded)
 }
 END_TEST
 
-/* A TCP port on 127.0.0.1 nothing listens on right now. */
-static int s_free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
 /* A lookup of code through c: its title, or "" when not found (out, cap). */
 static const char *s_title(cs_client_t *c, const char *code, char *out, size_t cap)
 {
@@ -172,7 +160,7 @@ static const char *s_title(cs_client_t *c, const char *code, char *out, size_t c
 START_TEST(test_own_connection)
 {
     char listen[64];
-    snprintf(listen, sizeof listen, "tcp://127.0.0.1:%d", s_free_port());
+    snprintf(listen, sizeof listen, "tcp://127.0.0.1:%d", cs_test_free_port());
     const char *args[] = {"--listen", listen, NULL};
     cs_daemon_t d;
     s_start(&d, args);

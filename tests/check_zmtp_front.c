@@ -80,18 +80,6 @@ static void s_pack_search(msgpack_sbuffer *sb)
     cs_tpack_kv(&pk, "q", "cholera");
 }
 
-/* A TCP port on 127.0.0.1 nothing listens on right now. */
-static int s_free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t sl = sizeof sa;
-    ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
-    close(fd);
-    return ntohs(sa.sin_port);
-}
-
 static const char *const s_codes[] = {"E11.9", "E119", "A00", "A00.0", "E11", "Z99.99", ""};
 
 /* ---- ZeroMQ DEALER peers ---- */
@@ -457,7 +445,7 @@ START_TEST(test_csclient)
 {
     cs_daemon_t d;
     char tcp[64];
-    int port = s_free_port();
+    int port = cs_test_free_port();
     snprintf(tcp, sizeof tcp, "tcp://127.0.0.1:%d", port);
     const char *more[] = {"--listen", tcp, NULL};
     s_start(&d, "direct", more);
@@ -539,7 +527,7 @@ END_TEST
  * picks a routing identity of the direct front's kind is refused, not routed. */
 START_TEST(test_both_fronts)
 {
-    int port = s_free_port();
+    int port = cs_test_free_port();
     char lo[64], tcp[64];
     snprintf(lo, sizeof lo, "tcp://lo:%d", port);
     snprintf(tcp, sizeof tcp, "tcp://127.0.0.1:%d", port);

@@ -1,10 +1,13 @@
 /* cs_test.c: helpers shared by the Check suites. */
 #include "cs_test.h"
 
+#include <arpa/inet.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 const char *cs_test_build_dir(void)
@@ -47,4 +50,16 @@ void cs_test_rmtree(const char *dir)
     if (system(cmd) != 0) {
         fprintf(stderr, "warning: could not remove %s\n", dir);
     }
+}
+
+int cs_test_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    close(fd);
+    return ntohs(a.sin_port);
 }

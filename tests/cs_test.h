@@ -22,6 +22,9 @@ void cs_test_tmpdir(char *out, size_t cap);
 /* Remove a directory tree made by cs_test_tmpdir (best effort). */
 void cs_test_rmtree(const char *dir);
 
+/* A TCP port on 127.0.0.1 nothing listens on right now. Fails the test on error. */
+int cs_test_free_port(void);
+
 /* Skip the rest of the current test, saying why, when the official data is absent. */
 #define CS_SKIP_UNLESS_DATA(path_ok, what)                                             \
     do {                                                                               \
