@@ -203,17 +203,23 @@ static int s_out_room(cs_zfront_t *f, s_conn_t *c, size_t n)
     return s_reserve(&c->out, c->out_len, &c->out_cap, n);
 }
 
+/* Append n bytes to c's output buffer, which s_out_room made room for. */
+static void s_out_append(cs_zfront_t *f, s_conn_t *c, const void *data, size_t n)
+{
+    if (n) {
+        memcpy(c->out + c->out_len, data, n);
+    }
+    c->out_len += n;
+    f->unsent += n;
+}
+
 /* Queue n bytes for c. 0, or -1. */
 static int s_out_put(cs_zfront_t *f, s_conn_t *c, const void *data, size_t n)
 {
     if (s_out_room(f, c, n) != 0) {
         return -1;
     }
-    if (n) {
-        memcpy(c->out + c->out_len, data, n);
-    }
-    c->out_len += n;
-    f->unsent += n;
+    s_out_append(f, c, data, n);
     return 0;
 }
 
@@ -829,7 +835,9 @@ static int s_put_frame(cs_zfront_t *f, s_conn_t *c, int flags, const void *data,
     if (s_out_room(f, c, hl + n) != 0) {
         return -1;
     }
-    return s_out_put(f, c, h, hl) != 0 || s_out_put(f, c, data, n) != 0 ? -1 : 0;
+    s_out_append(f, c, h, hl);
+    s_out_append(f, c, data, n);
+    return 0;
 }
 
 int cs_zfront_send(cs_zfront_t *f, const cs_zframe_t *env, int n_env, const void *body,
