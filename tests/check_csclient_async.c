@@ -113,12 +113,7 @@ static void s_pack_item(msgpack_packer *pk, size_t i)
 
 static void s_start(cs_daemon_t *d)
 {
-    memset(d, 0, sizeof *d);
-    ck_assert_int_eq(cs_daemon_start(d, NULL), 0);
-    cs_tclient_t *admin = cs_tclient_new(d->admin_ep);
-    ck_assert_ptr_nonnull(admin);
-    cs_daemon_load_sample(d, admin, "S", "2020-10-01");
-    cs_tclient_destroy(&admin);
+    cs_daemon_start_sample(d, NULL);
     s_make_items();
 }
 

@@ -25,12 +25,7 @@
 /* A broker with extra options and the sample release "S" (effective 2020-10-01) loaded. */
 static void s_start(cs_daemon_t *d, const char *const *args)
 {
-    memset(d, 0, sizeof *d);
-    ck_assert_int_eq(cs_daemon_start(d, args), 0);
-    cs_tclient_t *admin = cs_tclient_new(d->admin_ep);
-    ck_assert_ptr_nonnull(admin);
-    cs_daemon_load_sample(d, admin, "S", "2020-10-01");
-    cs_tclient_destroy(&admin);
+    cs_daemon_start_sample(d, args);
 }
 
 /* CPU clock ticks (user + system) the thread tid of process pid has used. */

@@ -428,3 +428,13 @@ void cs_daemon_load_sample(cs_daemon_t *d, cs_tclient_t *admin, const char *labe
                                          sizeof state, 60000));
     ck_assert_str_eq(state, "done");
 }
+
+void cs_daemon_start_sample(cs_daemon_t *d, const char *const *extra_args)
+{
+    memset(d, 0, sizeof *d);
+    ck_assert_int_eq(cs_daemon_start(d, extra_args), 0);
+    cs_tclient_t *admin = cs_tclient_new(d->admin_ep);
+    ck_assert_ptr_nonnull(admin);
+    cs_daemon_load_sample(d, admin, "S", "2020-10-01");
+    cs_tclient_destroy(&admin);
+}

@@ -84,4 +84,8 @@ const msgpack_object *cs_daemon_load_system(cs_daemon_t *d, cs_tclient_t *admin,
 void cs_daemon_load_sample(cs_daemon_t *d, cs_tclient_t *admin, const char *label,
                            const char *effective);
 
+/* Start a daemon into d (zeroed first) with extra_args (as cs_daemon_start), then load the
+ * bundled sample as release "S" in effect from 2020-10-01; fail the test on any error. */
+void cs_daemon_start_sample(cs_daemon_t *d, const char *const *extra_args);
+
 #endif /* CS_DAEMON_H */
