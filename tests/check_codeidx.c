@@ -18,6 +18,7 @@
 #include "store/cs_store.h"
 
 #define S_ENTRIES 3000
+#define S_IMAGE_HEADER 72 /* cs_codeidx_image.c */
 
 static char s_dir[512];
 static cs_store_t *s_store;
@@ -38,7 +39,8 @@ static void s_close(void)
 }
 
 /* Entry i of a synthetic release: codes X0000.., every 7th with notes, every 11th with
- * attributes, every 5th not billable, every 13th with dates, titles of varied lengths. */
+ * attributes (three, two of them shared with other entries; X0022 with more than the index
+ * holds), every 5th not billable, every 13th with dates, titles of varied lengths. */
 static void s_put_entry(cs_writer_t *w, uint32_t rel, int i, const char *tag)
 {
     char code[16], key[16], title[300], short_title[64];
@@ -52,7 +54,16 @@ static void s_put_entry(cs_writer_t *w, uint32_t rel, int i, const char *tag)
     }
     snprintf(short_title, sizeof short_title, "short %s", code);
     cs_note_t notes[] = {{"excludes1", NULL, "not this"}};
-    cs_attr_t attrs[] = {{"betos", "O1A"}};
+    char added[16];
+    snprintf(added, sizeof added, "2020-%02d-%02d", 1 + i % 12, 1 + i % 28);
+    static char many_names[300][8];
+    static cs_attr_t many[300];
+    cs_attr_t attrs[] = {{"betos", "O1A"}, {"coverage", i % 2 ? "C" : "D"}, {"added", added}};
+    size_t n_attrs = i % 11 ? 0 : i == 22 ? 300 : 3;
+    for (int a = 0; i == 22 && a < 300; a++) {
+        snprintf(many_names[a], sizeof many_names[a], "a%d", a);
+        many[a] = (cs_attr_t){many_names[a], a % 2 ? "odd" : "even"};
+    }
     cs_record_t rec = {
         .struct_size = sizeof rec, .system = "icd10cm", .cls = CS_CLASS_CODE, .code = code,
         .kind = i % 5 ? "code" : "category", .billable = i % 5 != 0, .title = title,
@@ -60,7 +71,8 @@ static void s_put_entry(cs_writer_t *w, uint32_t rel, int i, const char *tag)
         .short_title = i % 3 == 0 ? NULL : i % 3 == 1 ? title : short_title,
         .parent_cls = CS_CLASS_CODE,
         .parent = i > 0 ? "X0000" : NULL, .notes = i % 7 ? NULL : notes,
-        .n_notes = i % 7 ? 0 : 1, .attrs = i % 11 ? NULL : attrs, .n_attrs = i % 11 ? 0 : 1,
+        .n_notes = i % 7 ? 0 : 1, .attrs = n_attrs == 0 ? NULL : i == 22 ? many : attrs,
+        .n_attrs = n_attrs,
         .valid_from = i % 13 ? 0 : 20200101, .valid_to = i % 13 ? 0 : 20211231,
     };
     cs_code_t self = {CS_CLASS_CODE, "", ""};
@@ -136,9 +148,22 @@ static void s_compare_all(const cs_codeidx_t *idx, uint32_t rel, int n)
         ck_assert(s_span_eq(got.title, want.title));
         ck_assert(s_span_eq(got.short_title, want.short_title));
         ck_assert_uint_eq(!!(flags & CS_CODEIDX_HAS_NOTES), full.n_notes > 0);
-        ck_assert_uint_eq(!!(flags & CS_CODEIDX_HAS_ATTRS), full.n_attrs > 0);
         ck_assert_uint_eq(full.n_notes > 0, i % 7 == 0);
         ck_assert_uint_eq(full.n_attrs > 0, i % 11 == 0);
+        /* the attributes: held, the same pairs in the same order; or, past what a record
+         * counts, said to be missing (LMDB answers) */
+        ck_assert_uint_eq(!!(flags & CS_CODEIDX_HAS_ATTRS), full.n_attrs > 255);
+        ck_assert_uint_eq(got.n_attrs, full.n_attrs > 255 ? 0 : full.n_attrs);
+        const uint8_t *gp = got.attrs, *wp = full.attrs;
+        cs_span_t gn, gv, wn, wv;
+        uint16_t seen = 0;
+        while (cs_entry_attr_next(&got, &gp, &gn, &gv)) {
+            ck_assert(cs_entry_attr_next(&full, &wp, &wn, &wv));
+            ck_assert(s_span_eq(gn, wn));
+            ck_assert(s_span_eq(gv, wv));
+            seen++;
+        }
+        ck_assert_uint_eq(seen, got.n_attrs);
     }
     cs_reader_end(r);
     cs_reader_destroy(&r);
@@ -494,12 +519,16 @@ START_TEST(test_image_damaged_is_refused)
     uint8_t *bad = malloc(len);
     uint32_t u32;
     uint64_t u64;
-    for (int kind = 0; kind < 11; kind++) {
+    for (int kind = 0; kind < 14; kind++) {
         memcpy(bad, good, len);
         size_t bad_len = len;
         switch (kind) {
         case 0: bad[0] ^= 0x20; break;                                 /* magic */
-        case 1: u32 = 3; memcpy(bad + 8, &u32, 4); break;              /* a later version */
+        case 1: u32 = 4; memcpy(bad + 8, &u32, 4); break;              /* a later version */
+        case 11: u32 = 2; memcpy(bad + 8, &u32, 4); break; /* version 2: no attributes */
+        case 12: memcpy(&u64, bad + 40, 8); u64++; memcpy(bad + 64, &u64, 8); break; /* the
+                                                        * attribute pool past the arena */
+        case 13: u64 = 8; memcpy(bad + 64, &u64, 8); break; /* ... before the records end */
         case 8: u32 = 1; memcpy(bad + 8, &u32, 4); break; /* version 1: records laid out
                                                            * otherwise, of an older store */
         case 2: u32 = 0x04030201; memcpy(bad + 12, &u32, 4); break;    /* byte order */
@@ -510,7 +539,8 @@ START_TEST(test_image_damaged_is_refused)
         case 7: memcpy(&u64, bad + 40, 8); u64++; memcpy(bad + 40, &u64, 8); break; /* arena */
         case 9: memcpy(&u64, bad + 40, 8); u64++; memcpy(bad + 56, &u64, 8); break; /* records
                                                                    * longer than the arena */
-        default: bad_len = 40; break;                                  /* a header only */
+        case 10: bad_len = 40; break;                                  /* a header only */
+        default: break;
         }
         s_image_put(rel, bad, bad_len);
         ck_assert_msg(!s_index_mapped(rel, 500), "damage %d was not refused", kind);
@@ -531,20 +561,25 @@ START_TEST(test_image_with_garbage_stays_in_bounds)
     size_t len;
     uint8_t *good = s_image_copy(rel, &len);
     uint8_t *bad = malloc(len);
-    uint64_t slots;
+    uint64_t slots, records, pool;
     memcpy(&slots, good + 32, 8);
+    memcpy(&records, good + 56, 8);
+    memcpy(&pool, good + 64, 8);
+    size_t arena = S_IMAGE_HEADER + slots * 8;
+    ck_assert_uint_lt(arena + pool, len); /* every 11th entry has attributes: a pool */
     uint32_t seed = 12345;
-    for (int kind = 0; kind < 4; kind++) {
+    for (int kind = 0; kind < 6; kind++) {
         memcpy(bad, good, len);
-        for (size_t i = 64; i < len; i++) {
+        for (size_t i = S_IMAGE_HEADER; i < len; i++) {
             seed = seed * 1103515245u + 12345u;
-            if (kind == 0 || (kind == 1 && i < 64 + slots * 8) ||
-                (kind == 2 && i >= 64 + slots * 8)) {
-                bad[i] = (uint8_t)(seed >> 16); /* table, records, or both */
+            if (kind == 0 || (kind == 1 && i < arena) || (kind == 2 && i >= arena) ||
+                (kind == 4 && i >= arena + pool) ||
+                (kind == 5 && i >= arena + records && i < arena + pool)) {
+                bad[i] = (uint8_t)(seed >> 16); /* table, records, pool, titles, or all */
             }
         }
         if (kind == 3) { /* every slot full, pointing past the end; probes as long as can be */
-            memset(bad + 64, 0xff, slots * 8);
+            memset(bad + S_IMAGE_HEADER, 0xff, slots * 8);
             uint32_t longest = (uint32_t)slots;
             memcpy(bad + 48, &longest, 4);
         }
@@ -561,6 +596,14 @@ START_TEST(test_image_with_garbage_stays_in_bounds)
             unsigned flags;
             int found = cs_codeidx_find(idx, CS_CLASS_CODE, key, strlen(key), &head, &flags);
             ck_assert(found == 0 || found == 1);
+            /* a held attribute, whatever the offsets and the pool say, lies in the pool */
+            const uint8_t *pos = head.attrs;
+            cs_span_t name, value;
+            for (int a = 0; found && a < 300 && cs_entry_attr_next(&head, &pos, &name, &value);
+                 a++) {
+                ck_assert((const uint8_t *)name.ptr >= head.attr_pool);
+                ck_assert((const uint8_t *)value.ptr + value.len <= head.attr_pool_end);
+            }
             uint64_t h = cs_codeidx_hash(CS_CLASS_CODE, key, strlen(key));
             cs_codeidx_prefetch(idx, h, 0);
             cs_codeidx_prefetch(idx, h, 1);

@@ -68,14 +68,21 @@ size_t cs_codeidx_live(void)
     return atomic_load(&s_live);
 }
 
+#define S_FNV_BASIS 1469598103934665603ull
+
+/* FNV-1a of h over p[0..n). */
+static inline uint64_t s_fnv(uint64_t h, const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        h = (h ^ p[i]) * 1099511628211ull;
+    }
+    return h;
+}
+
 /* FNV-1a over the class and the key: short keys, few collisions, no tables. */
 static uint64_t s_hash(uint8_t cls, const char *key, size_t klen)
 {
-    uint64_t h = 1469598103934665603ull;
-    h = (h ^ cls) * 1099511628211ull;
-    for (size_t i = 0; i < klen; i++) {
-        h = (h ^ (uint8_t)key[i]) * 1099511628211ull;
-    }
+    uint64_t h = s_fnv(s_fnv(S_FNV_BASIS, &cls, 1), (const uint8_t *)key, klen);
     return h ^ (h >> 29);
 }
 
@@ -180,8 +187,10 @@ static size_t s_rec_len(const uint8_t *rec)
 }
 
 /* The head of record rec (of key length klen, checked, and whose titles lie at texts) as
- * cs_entry_decode_head gives it of the stored value, each field held once restored. */
-static void s_rec_head(const uint8_t *rec, const char *texts, cs_entry_t *head)
+ * cs_entry_decode_head gives it of the stored value, each field held once restored, with
+ * the attributes idx holds of it (their offsets after its titles, checked to lie there). */
+static void s_rec_head(const cs_codeidx_t *idx, const uint8_t *rec, const char *texts,
+                       cs_entry_t *head)
 {
     const char *k = (const char *)rec + S_REC_FIXED;
     const char *p = k + rec[1];
@@ -213,12 +222,17 @@ static void s_rec_head(const uint8_t *rec, const char *texts, cs_entry_t *head)
     }
     memcpy(&head->valid_from, rec + 16, sizeof head->valid_from);
     memcpy(&head->valid_to, rec + 20, sizeof head->valid_to);
-    head->n_notes = head->n_terms = head->n_attrs = 0;
-    head->notes = head->terms = head->terms_end = head->attrs = head->attrs_end = head->end =
-        (const uint8_t *)p;
+    head->n_notes = head->n_terms = 0;
+    head->notes = head->terms = head->terms_end = head->end = (const uint8_t *)p;
+    head->n_attrs = rec[11];
+    head->attrs = (const uint8_t *)texts + tl + sl;
+    head->attrs_end = head->attrs + (size_t)rec[11] * sizeof(uint32_t);
+    head->attr_pool = rec[11] ? idx->arena + idx->pool_at : NULL;
+    head->attr_pool_end = idx->arena + idx->arena_len;
 }
 
-/* Where record rec's titles lie, or NULL when they would reach past the arena. */
+/* Where record rec's titles lie, or NULL when they (and its attributes' offsets) would reach
+ * past the arena's titles. */
 static const char *s_rec_texts(const cs_codeidx_t *idx, const uint8_t *rec)
 {
     uint16_t tl, sl;
@@ -226,8 +240,8 @@ static const char *s_rec_texts(const cs_codeidx_t *idx, const uint8_t *rec)
     memcpy(&tl, rec + 12, sizeof tl);
     memcpy(&sl, rec + 14, sizeof sl);
     memcpy(&toff, rec + 24, sizeof toff);
-    size_t room = idx->arena_len - idx->records_len;
-    return toff <= room && (size_t)tl + sl <= room - toff
+    size_t room = idx->pool_at - idx->records_len;
+    return toff <= room && (size_t)tl + sl + (size_t)rec[11] * sizeof(uint32_t) <= room - toff
                ? (const char *)idx->arena + idx->records_len + toff
                : NULL;
 }
@@ -266,7 +280,7 @@ int cs_codeidx_find_hashed(const cs_codeidx_t *idx, uint64_t h, uint8_t cls, con
             memcmp(rec + S_REC_FIXED, key, klen) != 0) {
             continue;
         }
-        s_rec_head(rec, texts, head);
+        s_rec_head(idx, rec, texts, head);
         *flags = rec[2] & (CS_CODEIDX_HAS_NOTES | CS_CODEIDX_HAS_ATTRS | CS_CODEIDX_HAS_REFS);
         return 1;
     }
@@ -377,10 +391,104 @@ static size_t s_record(const cs_entry_t *head, uint8_t cls, const char *code, si
     return n;
 }
 
-/* Append one stored entry's record to recs and its titles to texts (rec: S_REC_MAX bytes of
- * scratch). CS_EMALFORMED for a value of another layout; CS_ENOMEM. */
-static int s_add(cs_codeidx_t *idx, s_grow_t *recs, s_grow_t *texts, const cs_val_t *k,
-                 const cs_val_t *v, uint8_t *rec)
+/* The attribute pool being built: every name-value pair once, and a hash table of where
+ * each lies in it. */
+typedef struct s_pairs {
+    s_grow_t pool;
+    uint32_t *slots; /* offset in the pool + 1; 0 is empty */
+    size_t cap, n;   /* cap: a power of two */
+} s_pairs_t;
+
+static uint64_t s_bytes_hash(const uint8_t *p, size_t n)
+{
+    uint64_t h = s_fnv(S_FNV_BASIS, p, n);
+    return h ^ (h >> 29);
+}
+
+/* The length of the stored pair at p (u8+name, u16+value; checked when it was decoded). */
+static size_t s_pair_len(const uint8_t *p)
+{
+    size_t nl = p[0];
+    return 3 + nl + ((size_t)p[1 + nl] << 8 | p[2 + nl]);
+}
+
+static void s_pairs_insert(uint32_t *slots, size_t cap, const uint8_t *pool, uint32_t off)
+{
+    size_t i = s_bytes_hash(pool + off, s_pair_len(pool + off)) & (cap - 1);
+    while (slots[i] != 0) {
+        i = (i + 1) & (cap - 1);
+    }
+    slots[i] = off + 1;
+}
+
+/* The pool offset of the pair p[0..n), added when new; UINT32_MAX when out of memory or
+ * past what an offset holds. */
+static uint32_t s_pair_at(s_pairs_t *t, const uint8_t *p, size_t n)
+{
+    if (2 * (t->n + 1) > t->cap) {
+        size_t cap = t->cap ? 2 * t->cap : 1024;
+        uint32_t *slots = calloc(cap, sizeof *slots);
+        if (!slots) {
+            return UINT32_MAX;
+        }
+        for (size_t i = 0; i < t->cap; i++) {
+            if (t->slots[i]) {
+                s_pairs_insert(slots, cap, t->pool.data, t->slots[i] - 1);
+            }
+        }
+        free(t->slots);
+        t->slots = slots;
+        t->cap = cap;
+    }
+    size_t i = s_bytes_hash(p, n) & (t->cap - 1);
+    for (; t->slots[i] != 0; i = (i + 1) & (t->cap - 1)) {
+        const uint8_t *q = t->pool.data + t->slots[i] - 1;
+        if (s_pair_len(q) == n && memcmp(q, p, n) == 0) {
+            return t->slots[i] - 1;
+        }
+    }
+    if (t->pool.len + n >= UINT32_MAX || s_grow_put(&t->pool, p, n) != CS_OK) {
+        return UINT32_MAX;
+    }
+    t->slots[i] = (uint32_t)(t->pool.len - n) + 1;
+    t->n++;
+    return (uint32_t)(t->pool.len - n);
+}
+
+/* Append the pool offsets of full's attributes to texts (after the titles s_record put
+ * there); how many, or 0 when the index does not hold them (more than a byte counts, or no
+ * room): LMDB then answers who needs them. */
+static unsigned s_put_attrs(const cs_entry_t *full, s_pairs_t *pairs, s_grow_t *texts)
+{
+    if (full->n_attrs == 0 || full->n_attrs > UINT8_MAX) {
+        return 0;
+    }
+    size_t mark = texts->len;
+    const uint8_t *pos = full->attrs;
+    cs_span_t name, value;
+    unsigned n = 0;
+    while (cs_entry_attr_next(full, &pos, &name, &value)) {
+        const uint8_t *raw = (const uint8_t *)name.ptr - 1; /* its length byte */
+        const uint8_t *end = (const uint8_t *)value.ptr + value.len;
+        uint32_t off = s_pair_at(pairs, raw, (size_t)(end - raw));
+        if (off == UINT32_MAX || s_grow_put(texts, &off, sizeof off) != CS_OK) {
+            texts->len = mark;
+            return 0;
+        }
+        n++;
+    }
+    if (n != full->n_attrs) {
+        texts->len = mark;
+        return 0;
+    }
+    return n;
+}
+
+/* Append one stored entry's record to recs, its titles and attributes' offsets to texts and
+ * its attributes to the pool (rec: S_REC_MAX bytes of scratch). CS_EMALFORMED for a value of
+ * another layout; CS_ENOMEM. */
+static int s_add(cs_codeidx_t *idx, s_grow_t *recs, s_grow_t *texts, s_pairs_t *pairs,
+                 const cs_val_t *k, const cs_val_t *v, uint8_t *rec)
 {
     uint32_t rel;
     uint8_t cls;
@@ -396,11 +504,15 @@ static int s_add(cs_codeidx_t *idx, s_grow_t *recs, s_grow_t *texts, const cs_va
         return CS_EMALFORMED;
     }
     /* the stored value's lengths are a byte, or two for the titles: the record's are too */
-    unsigned flags = (full.n_notes ? CS_CODEIDX_HAS_NOTES : 0) |
-                     (full.n_attrs ? CS_CODEIDX_HAS_ATTRS : 0) | s_has_refs(&full);
+    unsigned flags = (full.n_notes ? CS_CODEIDX_HAS_NOTES : 0) | s_has_refs(&full);
     size_t n = s_record(&head, cls, code, clen, flags, rec, texts);
+    if (n == 0) {
+        return CS_ENOMEM;
+    }
+    rec[11] = (uint8_t)s_put_attrs(&full, pairs, texts);
+    rec[2] |= full.n_attrs && !rec[11] ? CS_CODEIDX_HAS_ATTRS : 0u;
     idx->entries++;
-    return n ? s_grow_put(recs, rec, n) : CS_ENOMEM;
+    return s_grow_put(recs, rec, n);
 }
 
 /* Memory for a table read at random: in 2 MiB pages where the kernel offers them, as one
@@ -497,24 +609,31 @@ int cs_codeidx_read_(cs_store_t *store, cs_codeidx_t *idx, cs_error_t *err)
     uint8_t prefix[4];
     cs_key_put_u32(prefix, release);
     s_grow_t recs = {0}, texts = {0};
+    s_pairs_t pairs = {0};
     cs_val_t k, v;
     int rc = cs_reader_seek(r, CS_DB_CODES, prefix, sizeof prefix, &k, &v);
     uint8_t *rec = malloc(S_REC_MAX);
     int bad = rec ? CS_OK : CS_ENOMEM;
     while (rc == CS_OK && bad == CS_OK && k.len >= sizeof prefix &&
            memcmp(k.data, prefix, sizeof prefix) == 0 && texts.len < UINT32_MAX) {
-        bad = s_add(idx, &recs, &texts, &k, &v, rec);
+        bad = s_add(idx, &recs, &texts, &pairs, &k, &v, rec);
         rc = cs_reader_next(r, CS_DB_CODES, &k, &v);
     }
     free(rec);
+    free(pairs.slots);
     cs_reader_end(r);
     cs_reader_destroy(&r);
-    /* the arena: the records, then the titles they point at */
+    /* the arena: the records, the titles (and attribute offsets) they point at, the pool */
     idx->records_len = recs.len;
     if (bad == CS_OK && texts.len > 0) {
         bad = s_grow_put(&recs, texts.data, texts.len);
     }
+    idx->pool_at = recs.len;
+    if (bad == CS_OK && pairs.pool.len > 0) {
+        bad = s_grow_put(&recs, pairs.pool.data, pairs.pool.len);
+    }
     s_grow_free(&texts);
+    s_grow_free(&pairs.pool);
     idx->arena = recs.data;
     idx->arena_len = recs.len;
     idx->arena_map = recs.cap;
@@ -538,7 +657,7 @@ int cs_codeidx_read_(cs_store_t *store, cs_codeidx_t *idx, cs_error_t *err)
  * entries read in a snapshot of their own into a new index in memory. */
 static int s_build(cs_store_t *store, uint32_t release, cs_codeidx_t **out, cs_error_t *err)
 {
-    int rc = cs_codeidx_image_open_(store, release, out, err);
+    int rc = cs_codeidx_image_open_(store, release, 1, out, err);
     if (rc != CS_OK && rc != CS_ENOTFOUND && rc != CS_ENOMEM) {
         CS_WARN("code index of release %u: %s; building it in memory instead", release,
                 err->msg);

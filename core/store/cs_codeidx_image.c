@@ -8,11 +8,14 @@
  *  12  u32 0x01020304 (byte order)   48  u32 longest probe
  *  16  u32 release                   52  u32 hash (1: FNV-1a of cs_codeidx_hash)
  *  20  u32 header bytes (64)         56  u64 the arena's records (its titles follow)
- *  24  u64 entries
- *  64  slots (u64 each), then the arena's records (cs_codeidx_int.h).
+ *  24  u64 entries                   64  u64 where the arena's attribute pool starts
+ *  72  slots (u64 each), then the arena: records, titles, attribute pool (cs_codeidx_int.h).
  * Version 1 (the first, written by builds of early December 2026) kept each record's titles
  * in it, their lengths between them, so a find read two or three lines of a 14 MiB arena,
- * one after the other. An image of another version is refused like a damaged one, with a
+ * one after the other; version 2 (a 64-byte header) held no attributes, so that every
+ * lookup of an ICD-10-PCS or HCPCS code read the entry's B-tree pages as well (on a cold
+ * page cache, a disk read each, of megabytes around it). An image of another version is
+ * refused like a damaged one, with a
  * warning, and its release's index built in memory as for a release loaded before images:
  * an older store is served as it was, at the cost of the build (0.03-0.2 s, in the
  * background) and of the memory it takes in each process, until the release is loaded again.
@@ -29,10 +32,10 @@
 #include "util/cs_log.h"
 
 #define S_MAGIC "CSCODEIX"
-#define S_VERSION 2u
+#define S_VERSION 3u
 #define S_BOM 0x01020304u
 #define S_HASH_FNV1A 1u
-#define S_HEADER 64u
+#define S_HEADER 72u
 
 typedef struct s_header {
     char magic[8];
@@ -40,9 +43,10 @@ typedef struct s_header {
     uint64_t entries, slots, arena;
     uint32_t max_probe, hash;
     uint64_t records;
+    uint64_t pool;
 } s_header_t;
 
-_Static_assert(sizeof(s_header_t) == S_HEADER, "the image header is 64 bytes");
+_Static_assert(sizeof(s_header_t) == S_HEADER, "the image header is 72 bytes");
 
 int cs_codeidx_image_write(cs_store_t *store, cs_writer_t *w, uint32_t release, size_t *bytes,
                            cs_error_t *err)
@@ -73,7 +77,7 @@ int cs_codeidx_image_write(cs_store_t *store, cs_writer_t *w, uint32_t release, 
         s_header_t h = {.version = S_VERSION, .bom = S_BOM, .release = release,
                         .header = S_HEADER, .entries = idx->entries, .slots = n,
                         .arena = idx->arena_len, .hash = S_HASH_FNV1A,
-                        .records = idx->records_len};
+                        .records = idx->records_len, .pool = idx->pool_at};
         memcpy(h.magic, S_MAGIC, sizeof h.magic);
         uint64_t *slots = (uint64_t *)((uint8_t *)val + S_HEADER); /* LMDB: 8-aligned */
         memset(slots, 0, n * sizeof *slots);
@@ -95,9 +99,13 @@ static const char *s_refuse(const s_header_t *h, size_t len, uint32_t release)
     if (memcmp(h->magic, S_MAGIC, sizeof h->magic) != 0) {
         return "its image is not a code index image (no magic)";
     }
-    if (h->version < S_VERSION) {
+    if (h->version == 1) {
         return "its image is of an older version (version 1: its records laid out "
                "otherwise)";
+    }
+    if (h->version == 2) {
+        return "its image is of an older version (version 2: without the entries' "
+               "attributes)";
     }
     if (h->version != S_VERSION || h->header != S_HEADER || h->hash != S_HASH_FNV1A) {
         return "its image is of another version";
@@ -120,14 +128,17 @@ static const char *s_refuse(const s_header_t *h, size_t len, uint32_t release)
     if (h->records < CS_CODEIDX_REC_FIXED || h->records > h->arena) {
         return "its image's records do not fit its arena";
     }
+    if (h->pool < h->records || h->pool > h->arena) {
+        return "its image's attribute pool does not fit its arena";
+    }
     if (h->max_probe == 0 || h->max_probe > h->slots) {
         return "its image's longest probe is out of bounds";
     }
     return NULL;
 }
 
-int cs_codeidx_image_open_(cs_store_t *store, uint32_t release, cs_codeidx_t **out,
-                           cs_error_t *err)
+int cs_codeidx_image_open_(cs_store_t *store, uint32_t release, int read_ahead,
+                           cs_codeidx_t **out, cs_error_t *err)
 {
     *out = NULL;
     cs_reader_t *r = cs_reader_new(store, err);
@@ -171,11 +182,14 @@ int cs_codeidx_image_open_(cs_store_t *store, uint32_t release, cs_codeidx_t **o
     idx->arena = (const uint8_t *)(idx->slots + h.slots);
     idx->arena_len = h.arena;
     idx->records_len = h.records;
+    idx->pool_at = h.pool;
     idx->entries = h.entries;
     idx->bytes = v.len;
     /* read it in ahead of the first probes: a start on a cold cache then waits on one read
      * of the image, not on one disk read per probe */
-    madvise(m.addr, m.len, MADV_WILLNEED);
+    if (read_ahead) {
+        madvise(m.addr, m.len, MADV_WILLNEED);
+    }
     *out = idx;
     return CS_OK;
 }

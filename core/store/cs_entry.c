@@ -338,11 +338,22 @@ int cs_entry_attr_next(const cs_entry_t *e, const uint8_t **pos, cs_span_t *name
         return 0;
     }
     s_rd_t r = {.p = *pos, .end = e->attrs_end, .bad = 0};
+    uint32_t off = 0;
+    if (e->attr_pool) {
+        if (e->attrs_end - *pos < (ptrdiff_t)sizeof off) {
+            return 0;
+        }
+        memcpy(&off, *pos, sizeof off);
+        if (off >= (size_t)(e->attr_pool_end - e->attr_pool)) {
+            return 0;
+        }
+        r = (s_rd_t){.p = e->attr_pool + off, .end = e->attr_pool_end, .bad = 0};
+    }
     *name = s_rd_str(&r, 0);
     *value = s_rd_str(&r, 1);
     if (r.bad) {
         return 0;
     }
-    *pos = r.p;
+    *pos = e->attr_pool ? *pos + sizeof off : r.p;
     return 1;
 }

@@ -50,6 +50,12 @@ typedef struct cs_entry {
     uint16_t n_attrs;
     const uint8_t *attrs;     /* start of the attributes (see cs_entry_attr_next) */
     const uint8_t *attrs_end; /* one past the last attribute */
+    /* NULL for a decoded value, whose attributes lie in it as stored. A code index's entry
+     * (cs_codeidx.h) has them as n_attrs u32 offsets (native order, unaligned) at attrs, each
+     * naming one attribute stored as above ("u8+name, u16+value") in this pool, which holds
+     * every name-value pair of its release once. */
+    const uint8_t *attr_pool;
+    const uint8_t *attr_pool_end;
     int32_t valid_from;    /* yyyymmdd, 0: with its release */
     int32_t valid_to;      /* yyyymmdd of the last valid day, 0: none */
     const uint8_t *end;    /* one past the value */
@@ -92,7 +98,9 @@ int cs_entry_note_next(const cs_entry_t *e, const uint8_t **pos, cs_span_t *type
 /* Iterate search terms the same way. */
 int cs_entry_term_next(const cs_entry_t *e, const uint8_t **pos, cs_span_t *term);
 
-/* Iterate attributes: *pos starts at entry->attrs. */
+/* Iterate attributes: *pos starts at entry->attrs; either form (attr_pool above). Returns 1
+ * and fills name/value while attributes remain, 0 at the end or on a corrupt value or an
+ * offset outside the pool. */
 int cs_entry_attr_next(const cs_entry_t *e, const uint8_t **pos, cs_span_t *name,
                        cs_span_t *value);
 
