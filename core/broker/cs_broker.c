@@ -91,6 +91,8 @@ typedef struct s_broker {
     cs_replypool_t *replies;    /* buffers for the replies this thread packs */
     cs_jobs_t *jobs;            /* load jobs */
     cs_verify_t *verify;        /* release checksums, checked in the background */
+    _Atomic uint64_t busy_ns;   /* when the loop last served a request (s_now_ns): the
+                                 * verifier waits while it is recent */
     cs_workers_t *workers;      /* slow-op threads, NULL when --workers 0 */
     cs_curve_t *curve;          /* CURVE keys and ZAP handler, NULL without --curve-secret */
     uint32_t max_codes;         /* validate codes per request (configured, clamped) */
@@ -934,7 +936,7 @@ static int s_start(s_broker_t *b, cs_error_t *err)
      * on a cold page cache every read queued behind that (ZeroMQ's own start reads
      * /etc/protocols: 74 ms measured) would hold up the first answer. */
     if (rc == CS_OK) {
-        b->verify = cs_verify_start(b->store, err); /* checks every release; serving goes on */
+        b->verify = cs_verify_start(b->store, &b->busy_ns, err); /* checks every release */
         rc = b->verify ? CS_OK : err->code;
         b->ctx.verify = b->verify;
     }
@@ -1211,7 +1213,10 @@ int cs_broker_run(const cs_broker_config_t *cfg, volatile sig_atomic_t *stop, cs
             cs_peers_sweep(b.peers); /* connections that hold nothing are forgotten */
             swept = now;
         }
-        busy = moved ? now : busy;
+        if (moved) {
+            busy = now;
+            atomic_store_explicit(&b.busy_ns, now, memory_order_relaxed);
+        }
         batch = moved ? moved : batch;
         int spin = s_spins(&b, now, busy, batch);
         if (spin && !moved) {

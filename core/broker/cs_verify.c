@@ -35,6 +35,7 @@ typedef struct s_result {
 
 struct cs_verify {
     cs_store_t *store;       /* borrowed */
+    cs_pace_t pace;          /* the thread's: it gives way to the serving thread */
     pthread_t thread;        /* the verifier */
     pthread_mutex_t mu;      /* guards everything below */
     pthread_cond_t cv;       /* a pass requested or finished, or stop */
@@ -56,7 +57,7 @@ static void s_check_one(cs_verify_t *v, cs_reader_t *rd, const cs_release_t *rel
     uint64_t n = 0;
     cs_error_t err;
     cs_error_clear(&err);
-    int rc = cs_checksum_release(rd, rel->id, hex, &n, &v->stop, &err);
+    int rc = cs_checksum_release(rd, rel->id, hex, &n, &v->pace, &err);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     cs_release_t now;
@@ -146,11 +147,12 @@ static void *s_main(void *arg)
 {
     cs_verify_t *v = arg;
     /* Give way: a pass hashes every record (0.3 s of CPU for three releases), on the cores
-     * that answer queries, and nothing waits on it; the nice value also lowers the priority
-     * of this thread's disk reads. At a start on a cold page cache, read the file in first,
-     * a step at a time: the first queries then find most of their pages there. */
+     * that answer queries, and nothing waits on it. Each step waits while queries are being
+     * answered (cs_pace.h): a lower priority alone did not keep this thread off the core a
+     * query's thread needed. At a start on a cold page cache, read the file in first, a step
+     * at a time: the queries that come later find its pages there. */
     (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), S_NICE);
-    cs_store_prefetch(v->store, &v->stop);
+    cs_store_prefetch(v->store, &v->pace);
     cs_error_t err;
     cs_reader_t *rd = cs_reader_new(v->store, &err);
     if (!rd) {
@@ -179,7 +181,8 @@ static void *s_main(void *arg)
     return NULL;
 }
 
-cs_verify_t *cs_verify_start(cs_store_t *store, cs_error_t *err)
+cs_verify_t *cs_verify_start(cs_store_t *store, const _Atomic uint64_t *busy_ns,
+                             cs_error_t *err)
 {
     cs_verify_t *v = calloc(1, sizeof *v);
     if (!v) {
@@ -187,6 +190,7 @@ cs_verify_t *cs_verify_start(cs_store_t *store, cs_error_t *err)
         return NULL;
     }
     v->store = store;
+    v->pace = (cs_pace_t){.stop = &v->stop, .busy_ns = busy_ns};
     v->requested = 1;
     pthread_mutex_init(&v->mu, NULL);
     pthread_cond_init(&v->cv, NULL);

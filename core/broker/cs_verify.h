@@ -22,8 +22,11 @@ typedef struct cs_verify cs_verify_t;
 
 /* Start the verifier thread over store (borrowed; it must outlive the verifier). Its first
  * pass, over every active and retired release, starts at once; the call does not wait for
- * it. NULL with err set (CS_ENOMEM, CS_EINTERNAL when the thread cannot start). */
-cs_verify_t *cs_verify_start(cs_store_t *store, cs_error_t *err);
+ * it. Each step of its work waits while busy_ns (CLOCK_MONOTONIC ns of the last query the
+ * broker answered, written by the broker; NULL: never wait) is recent (cs_pace.h). NULL with
+ * err set (CS_ENOMEM, CS_EINTERNAL when the thread cannot start). */
+cs_verify_t *cs_verify_start(cs_store_t *store, const _Atomic uint64_t *busy_ns,
+                             cs_error_t *err);
 
 /* Stop a pass in progress (between two snapshots), join the thread and free; *v becomes
  * NULL. Accepts NULL. */

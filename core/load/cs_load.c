@@ -430,7 +430,8 @@ static int s_checksum(cs_jobs_t *jobs, cs_release_t *rel, cs_error_t *err)
     uint64_t n = 0;
     cs_error_t cerr;
     cs_error_clear(&cerr);
-    int rc = cs_checksum_release(r, rel->id, rel->checksum, &n, &jobs->cancel, &cerr);
+    cs_pace_t pace = {.stop = &jobs->cancel}; /* the load's own step: it waits for no query */
+    int rc = cs_checksum_release(r, rel->id, rel->checksum, &n, &pace, &cerr);
     cs_reader_destroy(&r);
     if (rc != CS_OK) {
         return cs_error_set(err, rc, "cannot checksum what was written: %s", cerr.msg);

@@ -62,7 +62,7 @@ static int s_hash_chunk(cs_reader_t *r, int db, const uint8_t *prefix, uint8_t *
 }
 
 int cs_checksum_release(cs_reader_t *r, uint32_t release, char hex[65], uint64_t *records,
-                       atomic_int *stop, cs_error_t *err)
+                       cs_pace_t *pace, cs_error_t *err)
 {
     struct sha256_ctx ctx;
     sha256_init(&ctx);
@@ -75,7 +75,7 @@ int cs_checksum_release(cs_reader_t *r, uint32_t release, char hex[65], uint64_t
         memcpy(from, prefix, 4);
         int more = 1;
         for (int skip = 0; more; skip = 1) {
-            if (stop && atomic_load(stop)) {
+            if (!cs_pace_step(pace)) {
                 return cs_error_set(err, CS_ETERM, "stopped");
             }
             int rc = s_hash_chunk(r, s_dbs[d], prefix, from, &flen, skip, &ctx, &n, &more);

@@ -226,7 +226,7 @@ static int s_in_file(cs_store_t *st, const void *p, size_t len)
     return end <= atomic_load(&st->file_bytes);
 }
 
-void cs_store_prefetch(cs_store_t *st, atomic_int *stop)
+void cs_store_prefetch(cs_store_t *st, cs_pace_t *pace)
 {
     int fd;
     struct stat sb;
@@ -240,7 +240,7 @@ void cs_store_prefetch(cs_store_t *st, atomic_int *stop)
     if (buf == MAP_FAILED) {
         return;
     }
-    for (off_t off = 0; off < sb.st_size && !(stop && atomic_load(stop)); off += S_STEP) {
+    for (off_t off = 0; off < sb.st_size && cs_pace_step(pace); off += S_STEP) {
         if (pread(fd, buf, S_STEP, off) <= 0) {
             break;
         }

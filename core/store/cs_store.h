@@ -35,6 +35,7 @@
 #include <stdint.h>
 
 #include "codeset/cs_error.h"
+#include "util/cs_pace.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -101,10 +102,10 @@ uint64_t cs_store_used_bytes(cs_store_t *store);
 /* Read the data file into the page cache, from start to end, one MiB at a time, so that the
  * first queries after a start on a cold cache find their pages there instead of each waiting
  * on a disk read; reading one step at a time (never the whole file asked for at once) keeps
- * a query's own read from queueing behind the rest of the file. Blocks until done or until
- * *stop (may be NULL) is set, polled between steps. Nothing happens where the file cannot
- * be read. Thread-safe. */
-void cs_store_prefetch(cs_store_t *store, atomic_int *stop);
+ * a query's own read from queueing behind the rest of the file. Each step waits on pace
+ * (cs_pace.h; may be NULL); blocks until done or until pace says stop. Nothing happens where
+ * the file cannot be read. Thread-safe. */
+void cs_store_prefetch(cs_store_t *store, cs_pace_t *pace);
 
 /* The id of the newest commit to the file, by any process (LMDB's last transaction id, read
  * from its meta pages without taking a reader slot): equal to a snapshot's id
