@@ -2,8 +2,9 @@
  * FY2025 code (tables and order files) and every HCPCS 2025 code is looked up on two live
  * brokers loaded alike: one with code indexes, whose images hold the entries' attributes
  * (image version 3), and one without (--index-mib 0: every lookup reads the entry from
- * LMDB). The replies must be the same bytes. Skips, saying so, where ../shared/data is
- * absent. */
+ * LMDB). The replies must be the same bytes; then the first broker is restarted, its indexes
+ * mapped as it starts, and a share of the lookups asked again, alike. Skips, saying so, where
+ * ../shared/data is absent. */
 #include <check.h>
 #include <limits.h>
 #include <stdint.h>
@@ -172,6 +173,17 @@ START_TEST(test_attributes_from_the_index_answer_alike)
     ck_assert_int_eq(n, 2);
     ck_assert_int_eq(s_indexes(b), 0);
     s_same_lookups(a, b, 1);
+    /* restarted: the images are mapped as it starts; the same answers */
+    cs_tclient_destroy(&a);
+    ck_assert_int_eq(cs_daemon_stop(&d[0]), 0);
+    ck_assert_int_eq(cs_daemon_start(&d[0], NULL), 0);
+    a = cs_tclient_new(d[0].query_ep);
+    for (int i = 0; i < 1000 && s_indexes(a) < 2; i++) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    ck_assert_int_eq(s_indexes(a), 2);
+    s_same_lookups(a, b, 7);
     cs_tclient_destroy(&a);
     cs_tclient_destroy(&b);
     for (int i = 0; i < 2; i++) {

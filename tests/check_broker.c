@@ -83,6 +83,53 @@ static const msgpack_object *s_simple(cs_tclient_t *c, const char *op)
     return cs_tclient_call(c, T_TIMEOUT);
 }
 
+/* The code indexes a broker publishes, from its stats. */
+static int64_t s_indexes(cs_tclient_t *q)
+{
+    const msgpack_object *r = s_simple(q, "stats");
+    ck_assert_ptr_nonnull(r);
+    return cs_obj_int(cs_obj_get(cs_obj_get(r, "code_indexes"), "count"));
+}
+
+/* A broker started on a store maps its releases' code index images as it starts, before
+ * any query asks (before, the first lookup of each release asked for its index and was
+ * answered from the B-tree meanwhile); the lookups then answer as before. */
+START_TEST(test_indexes_mapped_at_start)
+{
+    cs_daemon_t d;
+    cs_tclient_t *admin, *q;
+    s_start_with_sample(&d, &admin, &q);
+    cs_tclient_destroy(&q);
+    cs_tclient_destroy(&admin);
+    ck_assert_int_eq(cs_daemon_stop(&d), 0);
+    ck_assert_int_eq(cs_daemon_start(&d, NULL), 0);
+    q = cs_tclient_new(d.query_ep);
+    int64_t n = 0;
+    for (int i = 0; i < 1000 && n < 1; i++) { /* stats asks for no index */
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        n = s_indexes(q);
+    }
+    ck_assert_int_eq(n, 1);
+    char buf[64];
+    const msgpack_object *r = s_lookup(q, "e119", 0);
+    ck_assert(r && cs_obj_true(cs_obj_get(r, "found")));
+    ck_assert_str_eq(cs_obj_cstr(cs_obj_get(r, "code"), buf, sizeof buf), "E11.9");
+    cs_tclient_destroy(&q);
+    ck_assert_int_eq(cs_daemon_stop(&d), 0);
+    /* with indexes off, none */
+    const char *off[] = {"--index-mib", "0", NULL};
+    ck_assert_int_eq(cs_daemon_start(&d, off), 0);
+    q = cs_tclient_new(d.query_ep);
+    r = s_lookup(q, "e119", 0);
+    ck_assert(r && cs_obj_true(cs_obj_get(r, "found")));
+    ck_assert_int_eq(s_indexes(q), 0);
+    cs_tclient_destroy(&q);
+    ck_assert_int_eq(cs_daemon_stop(&d), 0);
+    cs_daemon_cleanup(&d);
+}
+END_TEST
+
 START_TEST(test_sample_lookup)
 {
     cs_daemon_t d;
@@ -505,6 +552,7 @@ Suite *cs_broker_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_sample_lookup);
     tcase_add_test(tc, test_sample_validate);
+    tcase_add_test(tc, test_indexes_mapped_at_start);
     suite_add_tcase(s, tc);
     tc = tcase_create("bad input");
     tcase_set_timeout(tc, 60);

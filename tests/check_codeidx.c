@@ -617,6 +617,79 @@ START_TEST(test_image_with_garbage_stays_in_bounds)
 }
 END_TEST
 
+/* Until a set's warm-up is over (at most 30 s). */
+static void s_warm_done(cs_codeidx_set_t *set)
+{
+    for (int i = 0; i < 3000 && cs_codeidx_warming(set) > 0; i++) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    ck_assert_uint_eq(cs_codeidx_warming(set), 0);
+}
+
+/* A warm-up maps the images it is given before anyone asks, in their order, as long as they
+ * fit beside those published (none dropped for them); a release without an image, and one
+ * that did not fit, are not held against a later query, which builds them as before. */
+START_TEST(test_warm_maps_images_ahead)
+{
+    uint32_t a = s_release("2019", 20181001, S_ENTRIES);
+    uint32_t b = s_release("2020", 20191001, S_ENTRIES);
+    uint32_t c = s_release("2021", 20201001, S_ENTRIES); /* no image: an older store */
+    size_t one = s_write_image(a);
+    ck_assert_uint_eq(s_write_image(b), one);
+    cs_error_t err;
+    cs_codeidx_set_t *set = cs_codeidx_set_new(s_store, 64u << 20, &err);
+    const uint32_t order[] = {c, b, a, 4242 /* no such release */};
+    cs_codeidx_warm(set, order, 4);
+    s_warm_done(set);
+    size_t n_idx, bytes;
+    cs_codeidx_usage(set, &n_idx, &bytes);
+    ck_assert_uint_eq(n_idx, 2);
+    ck_assert_uint_eq(bytes, 2 * one);
+    cs_codeidx_t *ia = cs_codeidx_acquire(set, a), *ib = cs_codeidx_acquire(set, b);
+    ck_assert(ia && ib && cs_codeidx_mapped(ia) && cs_codeidx_mapped(ib));
+    s_compare_all(ib, b, S_ENTRIES);
+    cs_codeidx_release(ia);
+    cs_codeidx_release(ib);
+    /* c was skipped, not refused: its first query has it built in memory */
+    ck_assert_ptr_null(cs_codeidx_acquire(set, c));
+    cs_codeidx_t *ic = NULL;
+    for (int i = 0; i < 3000 && !ic; i++) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        ic = cs_codeidx_acquire(set, c);
+    }
+    ck_assert_ptr_nonnull(ic);
+    ck_assert(!cs_codeidx_mapped(ic));
+    cs_codeidx_release(ic);
+    cs_codeidx_set_destroy(&set);
+    /* a budget for one image: the first given is mapped, the second does not push it out
+     * (and is not refused either: once the first may be dropped, a query builds it) */
+    set = cs_codeidx_set_new(s_store, one + one / 2, &err);
+    cs_codeidx_set_keep_ms(set, 0);
+    const uint32_t newest_first[] = {b, a};
+    cs_codeidx_warm(set, newest_first, 2);
+    s_warm_done(set);
+    cs_codeidx_usage(set, &n_idx, &bytes);
+    ck_assert_uint_eq(n_idx, 1);
+    ib = cs_codeidx_acquire(set, b);
+    ck_assert_ptr_nonnull(ib);
+    cs_codeidx_release(ib);
+    ck_assert_int_eq(cs_codeidx_build(set, a, &err), CS_OK);
+    ia = cs_codeidx_acquire(set, a);
+    ck_assert_ptr_nonnull(ia);
+    cs_codeidx_release(ia);
+    cs_codeidx_set_destroy(&set);
+    /* indexes off: nothing is mapped */
+    set = cs_codeidx_set_new(s_store, 0, &err);
+    cs_codeidx_warm(set, newest_first, 2);
+    ck_assert_uint_eq(cs_codeidx_warming(set), 0);
+    cs_codeidx_usage(set, &n_idx, &bytes);
+    ck_assert_uint_eq(n_idx, 0);
+    cs_codeidx_set_destroy(&set);
+}
+END_TEST
+
 Suite *cs_codeidx_suite(void);
 Suite *cs_codeidx_suite(void)
 {
@@ -633,6 +706,7 @@ Suite *cs_codeidx_suite(void)
     tcase_add_test(tc, test_image_mapped_with_the_same_answers);
     tcase_add_test(tc, test_image_damaged_is_refused);
     tcase_add_test(tc, test_image_with_garbage_stays_in_bounds);
+    tcase_add_test(tc, test_warm_maps_images_ahead);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -699,6 +699,44 @@ static int s_bind_admin(s_broker_t *b, cs_error_t *err)
     return CS_OK;
 }
 
+/* Have the code indexes of the releases queries will ask for mapped while the process
+ * starts (cs_codeidx_warm): each system's newest release first (what a query naming no date
+ * or release answers from), then the others, newest first. cs_catalog_list sorts by system,
+ * then effective date. */
+static void s_warm_indexes(s_broker_t *b)
+{
+    cs_error_t err;
+    cs_reader_t *r = cs_reader_new(b->store, &err);
+    cs_release_t *rels = NULL;
+    size_t n = 0;
+    int rc = r && cs_reader_begin(r) == CS_OK ? cs_catalog_list(r, NULL, 0, &rels, &n) : CS_EIO;
+    if (r) {
+        cs_reader_end(r);
+        cs_reader_destroy(&r);
+    }
+    uint32_t ids[CS_CODEIDX_WARM_MAX];
+    size_t n_ids = 0, n_newest = 0;
+    const char *system = NULL; /* the last system whose newest was taken */
+    for (int pass = 0; rc == CS_OK && pass < 2; pass++) {
+        for (size_t i = n; i-- > 0 && n_ids < CS_CODEIDX_WARM_MAX;) {
+            int taken = 0;
+            for (size_t k = 0; k < n_newest; k++) {
+                taken |= ids[k] == rels[i].id;
+            }
+            int newest = !system || strcmp(system, rels[i].system) != 0;
+            if (rels[i].status != CS_REL_ACTIVE || rels[i].n_maps > 0 || taken ||
+                (pass == 0 && !newest)) {
+                continue;
+            }
+            ids[n_ids++] = rels[i].id;
+            system = rels[i].system;
+        }
+        n_newest = n_ids;
+    }
+    free(rels);
+    cs_codeidx_warm(b->index, ids, n_ids);
+}
+
 /* The store (a half-written release of an interrupted load purged), the plugins, the code
  * indexes, this thread's engine and the load jobs. */
 static int s_start_store(s_broker_t *b, size_t *n_plugins, cs_error_t *err)
@@ -718,6 +756,14 @@ static int s_start_store(s_broker_t *b, size_t *n_plugins, cs_error_t *err)
     if (rc != CS_OK) {
         return rc;
     }
+    /* the code indexes first: their images are read while the plugins load */
+    size_t mib = cfg->index_mib < 0 ? 0 : cfg->index_mib ? (size_t)cfg->index_mib
+                                                          : CS_BROKER_INDEX_MIB;
+    b->index = cs_codeidx_set_new(b->store, mib << 20, err);
+    if (!b->index) {
+        return err->code;
+    }
+    s_warm_indexes(b);
     b->plugins = cs_plugin_host_new();
     if (!b->plugins) {
         return cs_error_set(err, CS_ENOMEM, "out of memory");
@@ -725,12 +771,6 @@ static int s_start_store(s_broker_t *b, size_t *n_plugins, cs_error_t *err)
     rc = cs_plugin_host_load_dir(b->plugins, cfg->plugin_dir, n_plugins, err);
     if (rc != CS_OK) {
         return rc;
-    }
-    size_t mib = cfg->index_mib < 0 ? 0 : cfg->index_mib ? (size_t)cfg->index_mib
-                                                          : CS_BROKER_INDEX_MIB;
-    b->index = cs_codeidx_set_new(b->store, mib << 20, err);
-    if (!b->index) {
-        return err->code;
     }
     b->engine = cs_engine_new(b->store, b->plugins, err);
     b->searches = cs_search_cache_new(CS_SEARCH_CACHE_MIN_TOTAL);

@@ -15,6 +15,7 @@
 
 #define S_QUEUE_MAX 8    /* releases waiting for the builder */
 #define S_REFUSED_MAX 16 /* releases that cannot be indexed, remembered */
+#define S_WARM_STEP ((size_t)256 << 10) /* an image read ahead at start: bytes a read */
 
 /* CS_CODEIDX_HAS_REFS when entry e has a note whose references cs_noterefs.h stores. */
 static unsigned s_has_refs(const cs_entry_t *e)
@@ -48,6 +49,9 @@ struct cs_codeidx_set {
     size_t bytes;                  /* of the published ones */
     uint32_t queue[S_QUEUE_MAX];   /* releases asked for and not yet built */
     size_t n_queue;
+    uint32_t warm[CS_CODEIDX_WARM_MAX]; /* images to map before anyone asks (after the queue) */
+    size_t n_warm;
+    int warming;                   /* the builder maps one of them now */
     uint32_t building;             /* 0 when idle */
     struct {
         uint32_t release;
@@ -58,7 +62,7 @@ struct cs_codeidx_set {
     uint64_t keep_ms;              /* an index used this recently is not dropped for another */
     pthread_t builder;
     int builder_started;
-    int stop;
+    atomic_int stop;
 };
 
 static atomic_size_t s_live; /* index objects alive in the process */
@@ -825,16 +829,60 @@ static int s_build_and_publish(cs_codeidx_set_t *set, uint32_t release, cs_error
     return rc;
 }
 
+/* Map release's image and publish it if it fits beside those published, none dropped for
+ * it, then read it in; nothing is remembered when it does not fit (cs_codeidx_warm). */
+static void s_warm_one(cs_codeidx_set_t *set, uint32_t release)
+{
+    cs_codeidx_t *idx = NULL;
+    cs_error_t err;
+    cs_error_clear(&err);
+    int rc = cs_codeidx_image_open_(set->store, release, 0, &idx, &err);
+    if (rc != CS_OK && rc != CS_ENOTFOUND) {
+        CS_INFO("code index of release %u not mapped ahead: %s", release, err.msg);
+    }
+    int published = 0;
+    pthread_mutex_lock(&set->mu);
+    if (rc == CS_OK && !s_published(set, release) && set->bytes + idx->bytes <= set->budget) {
+        atomic_fetch_add(&idx->refs, 1); /* this thread's, while it reads: the set may drop it */
+        published = s_publish(set, idx) == CS_OK;
+        if (!published) {
+            atomic_fetch_sub(&idx->refs, 1);
+        }
+    }
+    pthread_mutex_unlock(&set->mu);
+    if (published) {
+        /* a step at a time: the whole image asked for at once held a starting process's
+         * other reads (the plugins' libraries: 50 ms more to its first answer) behind it */
+        cs_store_read_in(set->store, idx->image.offset, idx->image.len, S_WARM_STEP,
+                         &set->stop);
+        CS_INFO("code index of release %u: its image mapped and read ahead (%zu bytes)",
+                release, idx->bytes);
+    }
+    cs_codeidx_release(idx);
+}
+
 static void *s_builder_main(void *arg)
 {
     cs_codeidx_set_t *set = arg;
     pthread_mutex_lock(&set->mu);
     for (;;) {
-        while (!set->stop && set->n_queue == 0) {
+        while (!set->stop && set->n_queue == 0 && set->n_warm == 0) {
             pthread_cond_wait(&set->wake, &set->mu);
         }
         if (set->stop) {
             break;
+        }
+        if (set->n_queue == 0) { /* a warm-up's next: what queries ask for goes first */
+            uint32_t release = set->warm[0];
+            memmove(set->warm, set->warm + 1, --set->n_warm * sizeof set->warm[0]);
+            set->building = release;
+            set->warming = 1;
+            pthread_mutex_unlock(&set->mu);
+            s_warm_one(set, release);
+            pthread_mutex_lock(&set->mu);
+            set->building = 0;
+            set->warming = 0;
+            continue;
         }
         uint32_t release = set->queue[0];
         memmove(set->queue, set->queue + 1, --set->n_queue * sizeof set->queue[0]);
@@ -890,6 +938,38 @@ void cs_codeidx_set_destroy(cs_codeidx_set_t **setp)
     *setp = NULL;
 }
 
+/* The builder, started on first need (under the lock); 0 if it cannot start. */
+static int s_builder_running(cs_codeidx_set_t *set)
+{
+    if (!set->builder_started && pthread_create(&set->builder, NULL, s_builder_main, set) == 0) {
+        set->builder_started = 1;
+    }
+    return set->builder_started;
+}
+
+void cs_codeidx_warm(cs_codeidx_set_t *set, const uint32_t *releases, size_t n)
+{
+    if (!set || set->budget == 0) {
+        return;
+    }
+    pthread_mutex_lock(&set->mu);
+    for (size_t i = 0; i < n && set->n_warm < CS_CODEIDX_WARM_MAX && !set->stop; i++) {
+        set->warm[set->n_warm++] = releases[i];
+    }
+    if (set->n_warm > 0 && s_builder_running(set)) {
+        pthread_cond_signal(&set->wake);
+    }
+    pthread_mutex_unlock(&set->mu);
+}
+
+size_t cs_codeidx_warming(cs_codeidx_set_t *set)
+{
+    pthread_mutex_lock(&set->mu);
+    size_t n = set->n_warm + (set->warming ? 1 : 0);
+    pthread_mutex_unlock(&set->mu);
+    return n;
+}
+
 cs_codeidx_t *cs_codeidx_acquire(cs_codeidx_set_t *set, uint32_t release)
 {
     if (!set || set->budget == 0) {
@@ -907,11 +987,7 @@ cs_codeidx_t *cs_codeidx_acquire(cs_codeidx_set_t *set, uint32_t release)
             queued |= set->queue[i] == release;
         }
         if (!queued && set->n_queue < S_QUEUE_MAX) {
-            if (!set->builder_started &&
-                pthread_create(&set->builder, NULL, s_builder_main, set) == 0) {
-                set->builder_started = 1;
-            }
-            if (set->builder_started) {
+            if (s_builder_running(set)) {
                 set->queue[set->n_queue++] = release;
                 pthread_cond_signal(&set->wake);
             }

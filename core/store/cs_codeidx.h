@@ -97,6 +97,18 @@ int cs_codeidx_find_hashed(const cs_codeidx_t *idx, uint64_t hash, uint8_t cls, 
  * entry of an older layout), CS_ENOMEM, CS_ESPACE (over the budget), CS_EINTERNAL. */
 int cs_codeidx_build(cs_codeidx_set_t *set, uint32_t release, cs_error_t *err);
 
+/* Map the images of releases (the likeliest to be asked for first; at most
+ * CS_CODEIDX_WARM_MAX) on the builder thread, before anyone asks, and publish each that fits
+ * the budget beside the indexes already published (none is dropped for it). A process
+ * starting on a cold page cache then has the images read (MADV_WILLNEED) while it starts,
+ * not under its first queries, and those find their index published. A release without a
+ * sound image is skipped (it is built when first asked for, as before), as is one that does
+ * not fit; neither is remembered as refused. Builds for queries go first. Returns at once. */
+#define CS_CODEIDX_WARM_MAX 32
+void cs_codeidx_warm(cs_codeidx_set_t *set, const uint32_t *releases, size_t n);
+/* Releases a warm-up has still to map, the one it maps now included (tests). */
+size_t cs_codeidx_warming(cs_codeidx_set_t *set);
+
 /* 1 if idx is its release's image mapped from the store, 0 if it was built in memory. */
 int cs_codeidx_mapped(const cs_codeidx_t *idx);
 

@@ -107,6 +107,15 @@ uint64_t cs_store_used_bytes(cs_store_t *store);
  * the file cannot be read. Thread-safe. */
 void cs_store_prefetch(cs_store_t *store, cs_pace_t *pace);
 
+/* Read bytes [off, off + len) of the data file into the page cache, step bytes at a time,
+ * each step read and waited for before the next, through a descriptor of its own that asks
+ * the kernel for no read-ahead: the disk's queue holds at most one step of these reads ahead
+ * of another thread's (a page fault's read-around is megabytes here, read-ahead on a
+ * sequential read as much again). Blocks until done or until *stop (may be NULL) is set,
+ * polled between steps. Nothing happens where the file cannot be read. Thread-safe. */
+void cs_store_read_in(cs_store_t *store, uint64_t off, uint64_t len, size_t step,
+                      atomic_int *stop);
+
 /* The id of the newest commit to the file, by any process (LMDB's last transaction id, read
  * from its meta pages without taking a reader slot): equal to a snapshot's id
  * (cs_reader_snapshot) as long as nothing was committed since that snapshot began, so a
@@ -162,6 +171,7 @@ int cs_reader_seek(cs_reader_t *reader, int db, const void *key, size_t klen, cs
 typedef struct cs_mapping {
     void *addr;      /* NULL: nothing mapped */
     size_t len;
+    uint64_t offset; /* where addr lies in the data file */
 } cs_mapping_t;
 /* Map the bytes of value v (returned by r in its current snapshot) on their own: a
  * read-only, shared mapping of the data file's pages that hold it, so its page cache is
