@@ -82,16 +82,6 @@ static void s_load(cs_daemon_t *d, const char *loader, const char *const *files,
     cs_tclient_destroy(&admin);
 }
 
-static int64_t s_indexes(cs_tclient_t *q)
-{
-    msgpack_packer *pk = cs_tclient_begin(q);
-    msgpack_pack_map(pk, 1);
-    cs_tpack_kv(pk, "op", "stats");
-    const msgpack_object *r = cs_tclient_call(q, 10000);
-    ck_assert_ptr_nonnull(r);
-    return cs_obj_int(cs_obj_get(cs_obj_get(r, "code_indexes"), "count"));
-}
-
 /* Every stride-th code looked up on a and b: the same bytes, each found with attributes. */
 static void s_same_lookups(cs_tclient_t *a, cs_tclient_t *b, size_t stride)
 {
@@ -166,23 +156,23 @@ START_TEST(test_attributes_from_the_index_answer_alike)
             cs_tpack_kv(pk, "code", first[k][1]);
             ck_assert_ptr_nonnull(cs_tclient_call(a, 10000));
         }
-        n = s_indexes(a);
+        n = cs_tclient_code_indexes(a);
         struct timespec ts = {0, 10 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
     ck_assert_int_eq(n, 2);
-    ck_assert_int_eq(s_indexes(b), 0);
+    ck_assert_int_eq(cs_tclient_code_indexes(b), 0);
     s_same_lookups(a, b, 1);
     /* restarted: the images are mapped as it starts; the same answers */
     cs_tclient_destroy(&a);
     ck_assert_int_eq(cs_daemon_stop(&d[0]), 0);
     ck_assert_int_eq(cs_daemon_start(&d[0], NULL), 0);
     a = cs_tclient_new(d[0].query_ep);
-    for (int i = 0; i < 1000 && s_indexes(a) < 2; i++) {
+    for (int i = 0; i < 1000 && cs_tclient_code_indexes(a) < 2; i++) {
         struct timespec ts = {0, 10 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
-    ck_assert_int_eq(s_indexes(a), 2);
+    ck_assert_int_eq(cs_tclient_code_indexes(a), 2);
     s_same_lookups(a, b, 7);
     cs_tclient_destroy(&a);
     cs_tclient_destroy(&b);

@@ -83,14 +83,6 @@ static const msgpack_object *s_simple(cs_tclient_t *c, const char *op)
     return cs_tclient_call(c, T_TIMEOUT);
 }
 
-/* The code indexes a broker publishes, from its stats. */
-static int64_t s_indexes(cs_tclient_t *q)
-{
-    const msgpack_object *r = s_simple(q, "stats");
-    ck_assert_ptr_nonnull(r);
-    return cs_obj_int(cs_obj_get(cs_obj_get(r, "code_indexes"), "count"));
-}
-
 /* A broker started on a store maps its releases' code index images as it starts, before
  * any query asks (before, the first lookup of each release asked for its index and was
  * answered from the B-tree meanwhile); the lookups then answer as before. */
@@ -108,7 +100,7 @@ START_TEST(test_indexes_mapped_at_start)
     for (int i = 0; i < 1000 && n < 1; i++) { /* stats asks for no index */
         struct timespec ts = {0, 10 * 1000 * 1000};
         nanosleep(&ts, NULL);
-        n = s_indexes(q);
+        n = cs_tclient_code_indexes(q);
     }
     ck_assert_int_eq(n, 1);
     char buf[64];
@@ -123,7 +115,7 @@ START_TEST(test_indexes_mapped_at_start)
     q = cs_tclient_new(d.query_ep);
     r = s_lookup(q, "e119", 0);
     ck_assert(r && cs_obj_true(cs_obj_get(r, "found")));
-    ck_assert_int_eq(s_indexes(q), 0);
+    ck_assert_int_eq(cs_tclient_code_indexes(q), 0);
     cs_tclient_destroy(&q);
     ck_assert_int_eq(cs_daemon_stop(&d), 0);
     cs_daemon_cleanup(&d);

@@ -228,16 +228,6 @@ static const char *s_test;    /* this test's name, once it runs */
 static size_t s_n_sent;       /* requests this test sent to both */
 static uint64_t s_digest;     /* FNV-1a of those requests and their replies, in order */
 
-static int64_t s_indexes_built(cs_tclient_t *q)
-{
-    msgpack_packer *pk = cs_tclient_begin(q);
-    msgpack_pack_map(pk, 1);
-    cs_tpack_kv(pk, "op", "stats");
-    const msgpack_object *r = cs_tclient_call(q, 5000);
-    ck_assert_ptr_nonnull(r);
-    return cs_obj_int(cs_obj_get(cs_obj_get(r, "code_indexes"), "count"));
-}
-
 /* The absolute path of a file of ../shared/data; 0 when it is absent. */
 static int s_data_file(const char *rel, char *abs)
 {
@@ -379,7 +369,7 @@ static void s_pair_setup(void)
     for (int i = 0; i < 300 && built < 2; i++) {
         struct timespec ts = {0, 100 * 1000 * 1000};
         nanosleep(&ts, NULL);
-        built = s_indexes_built(q);
+        built = cs_tclient_code_indexes(q);
     }
     ck_assert_msg(built == 2, "the code indexes were not built within 30 s (%lld)",
                   (long long)built);
@@ -649,8 +639,8 @@ START_TEST(test_pair_lookup)
     for (size_t i = 0; i < sizeof odd / sizeof odd[0]; i++) {
         s_lookup(odd[i], NULL, 1);
     }
-    ck_assert_int_eq(s_indexes_built(s_q[1]), 0);
-    ck_assert_int_eq(s_indexes_built(s_q[0]), 2);
+    ck_assert_int_eq(cs_tclient_code_indexes(s_q[1]), 0);
+    ck_assert_int_eq(cs_tclient_code_indexes(s_q[0]), 2);
 }
 END_TEST
 

@@ -349,6 +349,15 @@ const char *cs_obj_error_code(const msgpack_object *reply, char *buf, size_t cap
     return cs_obj_cstr(cs_obj_get(cs_obj_get(reply, "error"), "code"), buf, cap);
 }
 
+int64_t cs_tclient_code_indexes(cs_tclient_t *q)
+{
+    msgpack_packer *pk = cs_tclient_begin(q);
+    msgpack_pack_map(pk, 1);
+    cs_tpack_kv(pk, "op", "stats");
+    const msgpack_object *r = cs_tclient_call(q, 10000);
+    return r ? cs_obj_int(cs_obj_get(cs_obj_get(r, "code_indexes"), "count")) : -1;
+}
+
 const msgpack_object *cs_daemon_load(cs_daemon_t *d, cs_tclient_t *admin, const char *loader,
                                      const char *release, const char *effective,
                                      const char *const *files, size_t n_files, char *state,

@@ -63,6 +63,10 @@ const char *cs_obj_cstr(const msgpack_object *o, char *buf, size_t cap);
 /* The error code of an error reply, or "" for a success. */
 const char *cs_obj_error_code(const msgpack_object *reply, char *buf, size_t cap);
 
+/* The code indexes the broker behind q holds (its stats op's code_indexes.count, which asks
+ * for none); -1 when it does not answer within 10 s. */
+int64_t cs_tclient_code_indexes(cs_tclient_t *q);
+
 /* Load files through the admin endpoint and wait for the job; returns the final job reply's
  * state ("done"/"failed") into state, and the job reply (valid until the next call). */
 const msgpack_object *cs_daemon_load(cs_daemon_t *d, cs_tclient_t *admin, const char *loader,
