@@ -802,6 +802,56 @@ START_TEST(test_spare_smaller_than_pending)
 }
 END_TEST
 
+/* The broker forgets a connection once its replies are written and it has gone: large
+ * replies written in many pieces, and many small ones written together, each end the
+ * connection's account exactly once. (A give-back per write once freed an account still in
+ * use, and left others for ever.) */
+START_TEST(test_accounts_end_with_replies)
+{
+    cs_daemon_t d;
+    s_start(&d, "direct", NULL);
+    int big = s_raw_dealer(d.query_ep), small = s_raw_dealer(d.query_ep);
+    int rcv = 4096;
+    setsockopt(big, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv);
+    for (int i = 0; i < 3; i++) {
+        s_raw_validate(big, 9000, i); /* about 600 KiB each, behind a full socket */
+    }
+    enum { SMALL = 50 };
+    msgpack_sbuffer sb;
+    s_pack(&sb, "lookup", "E11.9");
+    for (int i = 0; i < SMALL; i++) {
+        s_put_frame(small, 0, sb.data, sb.size);
+    }
+    msgpack_sbuffer_destroy(&sb);
+    usleep(300000); /* the small replies wait together, the large ones in pieces */
+    static uint8_t buf[1 << 20];
+    for (int i = 0; i < SMALL + 3; i++) {
+        int fd = i < SMALL ? small : big;
+        uint8_t flags;
+        size_t len;
+        ck_assert_msg(s_read_frame(fd, &flags, buf, sizeof buf, &len), "reply %d", i);
+        msgpack_unpacked u;
+        msgpack_unpacked_init(&u);
+        ck_assert(msgpack_unpack_next(&u, (const char *)buf, len, NULL) ==
+                  MSGPACK_UNPACK_SUCCESS);
+        ck_assert_msg(cs_obj_true(cs_obj_get(&u.data, "ok")), "reply %d", i);
+        msgpack_unpacked_destroy(&u);
+    }
+    close(big);
+    close(small);
+    /* the broker sweeps its accounts each second; the stats' own connection is the one left */
+    int64_t peers = -1;
+    for (int i = 0; i < 50 && peers != 1; i++) {
+        usleep(100000);
+        peers = s_conn_stat(d.query_ep, "peers");
+    }
+    ck_assert_msg(peers == 1, "%lld accounts kept after their connections left",
+                  (long long)peers - 1);
+    s_serves(d.query_ep);
+    s_stop(&d);
+}
+END_TEST
+
 /* The connection cap holds on this front, and a handshake left unfinished times out. */
 START_TEST(test_cap_and_handshake_timeout)
 {
@@ -845,6 +895,7 @@ Suite *cs_zmtp_front_suite(void)
     tcase_add_test(tc, test_command_and_stall);
     tcase_add_test(tc, test_never_reads);
     tcase_add_test(tc, test_spare_smaller_than_pending);
+    tcase_add_test(tc, test_accounts_end_with_replies);
     tcase_add_test(tc, test_cap_and_handshake_timeout);
     suite_add_tcase(s, tc);
     return s;

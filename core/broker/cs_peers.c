@@ -153,6 +153,16 @@ void cs_peer_give_back(cs_peer_t *p, size_t bytes)
     atomic_fetch_sub_explicit(&p->lent, 1, memory_order_release);
 }
 
+void cs_peer_lend_more(cs_peer_t *p, size_t bytes)
+{
+    atomic_fetch_add_explicit(&p->unread, bytes, memory_order_relaxed);
+}
+
+void cs_peer_give_back_part(cs_peer_t *p, size_t bytes)
+{
+    atomic_fetch_sub_explicit(&p->unread, bytes, memory_order_relaxed);
+}
+
 void cs_peer_at_workers(cs_peer_t *p, int delta)
 {
     p->at_workers = (uint32_t)((int64_t)p->at_workers + delta);
@@ -267,5 +277,10 @@ size_t cs_peers_sweep(cs_peers_t *s)
             }
         }
     }
+    return s->n_peers;
+}
+
+size_t cs_peers_count(const cs_peers_t *s)
+{
     return s->n_peers;
 }

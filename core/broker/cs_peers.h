@@ -62,9 +62,16 @@ int cs_peer_over(const cs_peers_t *set, const cs_peer_t *peer);
 uint64_t cs_peer_held(const cs_peer_t *peer);
 
 /* A reply of bytes is lent to ZeroMQ for peer (broker thread), and given back when ZeroMQ
- * frees it (any thread). */
+ * frees it (any thread). Each lend is one loan, ended by exactly one give-back: the set frees
+ * a peer only once every loan has ended. */
 void cs_peer_lend(cs_peer_t *peer, size_t bytes);
 void cs_peer_give_back(cs_peer_t *peer, size_t bytes);
+/* A loan that grows and shrinks (the direct front's unwritten bytes of one connection, which
+ * it writes in as many pieces as the socket takes): bytes added to, or given back from, an
+ * open loan without ending it; the last bytes go back with cs_peer_give_back. Broker's thread
+ * only. */
+void cs_peer_lend_more(cs_peer_t *peer, size_t bytes);
+void cs_peer_give_back_part(cs_peer_t *peer, size_t bytes);
 
 /* A hand-over went to the workers (+1) or its answer came back (-1). */
 void cs_peer_at_workers(cs_peer_t *peer, int delta);
@@ -86,6 +93,8 @@ size_t cs_peers_waiting(const cs_peers_t *set);
 /* Free the peers that hold nothing and have nothing at the workers. Returns how many are
  * left. */
 size_t cs_peers_sweep(cs_peers_t *set);
+/* Peers the set keeps now (those a sweep has not freed). */
+size_t cs_peers_count(const cs_peers_t *set);
 
 #ifdef __cplusplus
 }

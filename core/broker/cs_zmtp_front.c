@@ -240,16 +240,22 @@ static void s_hs_unlink(cs_zfront_t *f, s_conn_t *c)
     c->hs_prev = c->hs_next = NULL;
 }
 
-/* Give back to c's peer what of its charge has been written (all of it when done). */
+/* Give back to c's peer what of its charge has been written (all of it when done). c holds
+ * one loan of its peer while anything is charged: a piece written shrinks it, the last piece
+ * ends it (a give-back per write would end loans never made, and the set free the peer while
+ * c still points at it). */
 static void s_uncharge(s_conn_t *c, size_t written, int done)
 {
-    uint64_t back = done || written > c->charged ? c->charged : written;
-    if (back && c->peer) {
-        cs_peer_give_back(c->peer, (size_t)back);
+    if (!c->peer) {
+        return;
     }
+    uint64_t back = done || written >= c->charged ? c->charged : written;
     c->charged -= back;
     if (c->charged == 0) {
+        cs_peer_give_back(c->peer, (size_t)back);
         c->peer = NULL; /* the set may free it once it holds nothing */
+    } else if (back) {
+        cs_peer_give_back_part(c->peer, (size_t)back);
     }
 }
 
@@ -862,12 +868,12 @@ int cs_zfront_send(cs_zfront_t *f, const cs_zframe_t *env, int n_env, const void
         f->unsent -= added;
         return -1;
     }
-    if (!c->peer) {
-        c->peer = cs_peers_get(f->cfg.peers, c->id, sizeof c->id);
-    }
     if (c->peer) {
-        cs_peer_lend(c->peer, added);
+        cs_peer_lend_more(c->peer, added); /* its loan is open: it grows */
         c->charged += added;
+    } else if ((c->peer = cs_peers_get(f->cfg.peers, c->id, sizeof c->id)) != NULL) {
+        cs_peer_lend(c->peer, added);
+        c->charged = added;
     }
     if (!c->dirty) {
         c->dirty = 1;
