@@ -556,8 +556,14 @@ static int s_wait(cs_client_t *c, int blocked, int64_t deadline)
     if (n == 0) {
         return 0;
     }
-    if (!c->sock && !c->spin_ns) {
-        /* the own connection alone: a plain poll (zmq_poll would ask getpid each time) */
+    uint64_t spin = c->async_spin_ns;
+    if (!c->sock) {
+        /* the own connection alone: plain polls (zmq_poll would ask getpid each time); with
+         * calls out, their replies are usually microseconds away, and a thread that sleeps
+         * for them pays a wake-up for each */
+        if (spin && csc_zmtp_spin(c->zfd, spin)) {
+            return 1;
+        }
         struct pollfd p = {.fd = c->zfd, .events = POLLIN};
         int r = poll(&p, 1, wait > 0 ? (int)wait : 0);
         if (r < 0 && errno != EINTR) {
@@ -569,10 +575,10 @@ static int s_wait(cs_client_t *c, int blocked, int64_t deadline)
     int pr = 0;
     struct timespec t0, now;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    while (c->spin_ns && !blocked && (pr = zmq_poll(items, n, 0)) == 0) {
+    while (spin && !blocked && (pr = zmq_poll(items, n, 0)) == 0) {
         clock_gettime(CLOCK_MONOTONIC, &now);
         if ((uint64_t)(now.tv_sec - t0.tv_sec) * 1000000000u + (uint64_t)now.tv_nsec -
-                (uint64_t)t0.tv_nsec >= c->spin_ns) {
+                (uint64_t)t0.tv_nsec >= spin) {
             break;
         }
         sched_yield();

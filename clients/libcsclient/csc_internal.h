@@ -63,6 +63,7 @@ struct cs_client {
     int timeout_ms;          /* wait for a reply before reconnecting */
     int tries;               /* timeouts in a row before giving up */
     uint64_t spin_ns;        /* how long a run looks for replies before it sleeps */
+    uint64_t async_spin_ns;  /* the same for a wait on asynchronous calls */
     int direct;              /* 1: synchronous calls go over zfd (csc_zmtp.h) */
     int zfd;                 /* that connection, or -1 while there is none */
     int64_t z_retry_ms;      /* after a failed connect, no other before this (csc_now_ms) */

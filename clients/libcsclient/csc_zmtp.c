@@ -218,22 +218,21 @@ int csc_zmtp_send(int fd, const void *data, size_t len, int64_t deadline_ms)
     return s_writev(fd, iov, 2, deadline_ms);
 }
 
-/* Look whether fd is readable, without sleeping, for up to spin_ns (yielding the CPU between
- * looks: the threads that bring the reply may be waiting for it). */
-static void s_spin(int fd, uint64_t spin_ns)
+/* Yielding the CPU between looks: the threads that bring the reply may be waiting for it. */
+int csc_zmtp_spin(int fd, uint64_t spin_ns)
 {
     struct timespec t0, now;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (;;) {
         struct pollfd p = {.fd = fd, .events = POLLIN};
         if (poll(&p, 1, 0) != 0) {
-            return;
+            return 1;
         }
         clock_gettime(CLOCK_MONOTONIC, &now);
         uint64_t ns = (uint64_t)(now.tv_sec - t0.tv_sec) * 1000000000u +
                       (uint64_t)(now.tv_nsec - t0.tv_nsec);
         if (ns >= spin_ns) {
-            return;
+            return 0;
         }
         sched_yield();
     }
@@ -242,7 +241,7 @@ static void s_spin(int fd, uint64_t spin_ns)
 int csc_zmtp_recv(int fd, csc_buf_t *body, size_t max, int64_t deadline_ms, uint64_t spin_ns)
 {
     if (spin_ns) {
-        s_spin(fd, spin_ns);
+        csc_zmtp_spin(fd, spin_ns);
     }
     for (;;) {
         unsigned char h[9];

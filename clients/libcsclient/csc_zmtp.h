@@ -35,5 +35,8 @@ int csc_zmtp_send(int fd, const void *data, size_t len, int64_t deadline_ms);
  * connection failed or broke the protocol, or a frame is longer than max: close it then
  * (it may stand mid-frame). */
 int csc_zmtp_recv(int fd, csc_buf_t *body, size_t max, int64_t deadline_ms, uint64_t spin_ns);
+/* Look whether fd is readable (or at its end, or in error), without sleeping, for up to
+ * spin_ns: 1 when it is, 0 when spin_ns passed first. */
+int csc_zmtp_spin(int fd, uint64_t spin_ns);
 
 #endif /* CS_CSC_ZMTP_H */
