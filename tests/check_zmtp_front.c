@@ -751,6 +751,19 @@ static void s_raw_validate(int fd, int n, int salt)
     msgpack_sbuffer_destroy(&sb);
 }
 
+/* Read the next reply frame on fd (up to 1 MiB) into u, which the caller destroys; it must
+ * say ok. i names it in a failure. */
+static void s_read_ok(int fd, msgpack_unpacked *u, int i)
+{
+    static uint8_t buf[1 << 20];
+    uint8_t flags;
+    size_t len;
+    ck_assert_msg(s_read_frame(fd, &flags, buf, sizeof buf, &len), "reply %d", i);
+    msgpack_unpacked_init(u);
+    ck_assert(msgpack_unpack_next(u, (const char *)buf, len, NULL) == MSGPACK_UNPACK_SUCCESS);
+    ck_assert_msg(cs_obj_true(cs_obj_get(&u->data, "ok")), "reply %d", i);
+}
+
 /* A connection that does not read holds more unsent bytes than the front's spare buffer
  * has room for, and its next large reply comes: the spare is not taken (its pending bytes
  * would not fit), and every reply arrives whole once it reads. */
@@ -781,16 +794,9 @@ START_TEST(test_spare_smaller_than_pending)
     s_raw_validate(fd, 9000, 3);
     usleep(300000);
     s_serves(d.query_ep);
-    static uint8_t buf[1 << 20];
     for (int i = 0; i < 3; i++) {
-        uint8_t flags;
-        size_t len;
-        ck_assert_msg(s_read_frame(fd, &flags, buf, sizeof buf, &len), "reply %d", i);
         msgpack_unpacked u;
-        msgpack_unpacked_init(&u);
-        ck_assert(msgpack_unpack_next(&u, (const char *)buf, len, NULL) ==
-                  MSGPACK_UNPACK_SUCCESS);
-        ck_assert(cs_obj_true(cs_obj_get(&u.data, "ok")));
+        s_read_ok(fd, &u, i);
         const msgpack_object *res = cs_obj_get(&u.data, "results");
         ck_assert(res && res->type == MSGPACK_OBJECT_ARRAY && res->via.array.size == 9000);
         msgpack_unpacked_destroy(&u);
@@ -824,17 +830,9 @@ START_TEST(test_accounts_end_with_replies)
     }
     msgpack_sbuffer_destroy(&sb);
     usleep(300000); /* the small replies wait together, the large ones in pieces */
-    static uint8_t buf[1 << 20];
     for (int i = 0; i < SMALL + 3; i++) {
-        int fd = i < SMALL ? small : big;
-        uint8_t flags;
-        size_t len;
-        ck_assert_msg(s_read_frame(fd, &flags, buf, sizeof buf, &len), "reply %d", i);
         msgpack_unpacked u;
-        msgpack_unpacked_init(&u);
-        ck_assert(msgpack_unpack_next(&u, (const char *)buf, len, NULL) ==
-                  MSGPACK_UNPACK_SUCCESS);
-        ck_assert_msg(cs_obj_true(cs_obj_get(&u.data, "ok")), "reply %d", i);
+        s_read_ok(i < SMALL ? small : big, &u, i);
         msgpack_unpacked_destroy(&u);
     }
     close(big);
