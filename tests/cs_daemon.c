@@ -32,6 +32,80 @@ static void s_sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
+/* ---- what a sanitizer said ----
+ * A daemon that a sanitizer aborted fails its test as "did not answer" or a bad exit status,
+ * while the report is in the daemon's log, which the failed test leaves in its directory:
+ * the suite's output should carry it. */
+
+/* Print what a sanitizer reported in log (from its first report line, at most 60 lines),
+ * if it reported anything. */
+static void s_print_sanitizer_report(pid_t pid, const char *log)
+{
+    FILE *f = fopen(log, "r");
+    if (!f) {
+        return;
+    }
+    char line[1024];
+    int printing = 0;
+    for (int n = 0; n < 60 && fgets(line, sizeof line, f);) {
+        if (!printing && (strstr(line, "Sanitizer") || strstr(line, "runtime error:"))) {
+            fprintf(stderr, "codesetd (pid %d) was stopped by a sanitizer; from %s:\n",
+                    (int)pid, log);
+            printing = 1;
+        }
+        if (printing) {
+            fputs(line, stderr);
+            n++;
+        }
+    }
+    fclose(f);
+}
+
+/* Daemons started and not yet stopped, for a report when a request times out (a failed test
+ * leaves with _exit from the middle of its function, so not at its end or at exit). */
+#define S_WATCHED 32
+static struct {
+    pid_t pid;
+    char log[700];
+} s_watched[S_WATCHED];
+
+/* A watched daemon that has ended: what a sanitizer said, and it is watched no more. */
+static void s_report_dead(void)
+{
+    for (int i = 0; i < S_WATCHED; i++) {
+        int status;
+        if (s_watched[i].pid > 0 &&
+            waitpid(s_watched[i].pid, &status, WNOHANG) == s_watched[i].pid) {
+            s_print_sanitizer_report(s_watched[i].pid, s_watched[i].log);
+            s_watched[i].pid = 0;
+        }
+    }
+}
+
+static void s_watch(pid_t pid, const char *log)
+{
+    for (int i = 0; i < S_WATCHED; i++) {
+        if (s_watched[i].pid <= 0) {
+            s_watched[i].pid = pid;
+            snprintf(s_watched[i].log, sizeof s_watched[i].log, "%s", log);
+            return;
+        }
+    }
+}
+
+/* pid has ended: its exit status was status (or unknown, -1); report what a sanitizer said. */
+static void s_unwatch(pid_t pid, int status)
+{
+    for (int i = 0; i < S_WATCHED; i++) {
+        if (s_watched[i].pid == pid) {
+            if (status != -1 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+                s_print_sanitizer_report(pid, s_watched[i].log);
+            }
+            s_watched[i].pid = 0;
+        }
+    }
+}
+
 static int s_ping(const char *ep, int timeout_ms)
 {
     cs_tclient_t *c = cs_tclient_new(ep);
@@ -90,10 +164,12 @@ int cs_daemon_start(cs_daemon_t *d, const char *const *extra_args)
         _exit(127);
     }
     d->pid = pid;
+    s_watch(pid, d->log);
     for (int i = 0; i < 100; i++) {
         int status;
         if (waitpid(pid, &status, WNOHANG) == pid) {
             fprintf(stderr, "codesetd exited early (status %d); see %s\n", status, d->log);
+            s_unwatch(pid, status);
             d->pid = 0;
             return -1;
         }
@@ -116,6 +192,7 @@ int cs_daemon_stop(cs_daemon_t *d)
     for (int i = 0; i < 300; i++) {
         pid_t r = waitpid(d->pid, &status, WNOHANG);
         if (r == d->pid) {
+            s_unwatch(d->pid, status);
             d->pid = 0;
             return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
         }
@@ -123,6 +200,7 @@ int cs_daemon_stop(cs_daemon_t *d)
     }
     kill(d->pid, SIGKILL);
     waitpid(d->pid, &status, 0);
+    s_unwatch(d->pid, -1);
     d->pid = 0;
     return -1;
 }
@@ -132,6 +210,7 @@ void cs_daemon_kill9(cs_daemon_t *d)
     if (d->pid > 0) {
         kill(d->pid, SIGKILL);
         waitpid(d->pid, NULL, 0);
+        s_unwatch(d->pid, -1);
         d->pid = 0;
     }
 }
@@ -216,6 +295,7 @@ const msgpack_object *cs_tclient_call_raw(cs_tclient_t *c, const void *raw, size
     }
     zmq_pollitem_t item = {.socket = c->sock, .events = ZMQ_POLLIN};
     if (zmq_poll(&item, 1, timeout_ms) <= 0) {
+        s_report_dead(); /* no reply: perhaps a sanitizer stopped the daemon */
         /* A REQ socket that lost its reply is stuck: reconnect (Lazy Pirate). */
         zmq_close(c->sock);
         s_connect(c);

@@ -20,7 +20,9 @@ typedef struct cs_daemon {
 
 /* Start codesetd on a fresh temp dir (or, if d->dir is already set, on the same db again),
  * with extra arguments (NULL-terminated list, may be NULL). Waits until it answers ping.
- * Returns 0, or -1 (with a message on stderr) if it did not come up within 10 s. */
+ * Returns 0, or -1 (with a message on stderr) if it did not come up within 10 s. What a
+ * sanitizer reported in its log goes to stderr when it exits badly at cs_daemon_stop, or is
+ * found ended when a cs_tclient request times out. */
 int cs_daemon_start(cs_daemon_t *d, const char *const *extra_args);
 /* SIGTERM and wait; returns the exit status (or -1). */
 int cs_daemon_stop(cs_daemon_t *d);
