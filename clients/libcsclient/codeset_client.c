@@ -486,6 +486,12 @@ int csc_open(cs_client_t *c, cs_client_error_t *err)
     return CS_CLIENT_OK;
 }
 
+/* cs_client_opts_t.spin_us in ns: -1 none, 0 the default given (us), else as set. */
+static uint64_t s_spin_ns(int spin_us, int default_us)
+{
+    return 1000u * (uint64_t)(spin_us < 0 ? 0 : spin_us ? spin_us : default_us);
+}
+
 cs_client_t *cs_client_new(const char *const *endpoints, size_t n, const cs_client_opts_t *opts,
                            cs_client_error_t *err)
 {
@@ -512,9 +518,8 @@ cs_client_t *cs_client_new(const char *const *endpoints, size_t n, const cs_clie
     }
     c->timeout_ms = o.timeout_ms > 0 ? o.timeout_ms : S_DEFAULT_TIMEOUT_MS;
     c->tries = o.tries > 0 ? o.tries : S_DEFAULT_TRIES;
-    c->spin_ns = 1000u * (uint64_t)(o.spin_us < 0 ? 0 : o.spin_us ? o.spin_us : CS_CLIENT_SPIN_US);
-    c->async_spin_ns =
-        1000u * (uint64_t)(o.spin_us < 0 ? 0 : o.spin_us ? o.spin_us : CS_CLIENT_ASYNC_SPIN_US);
+    c->spin_ns = s_spin_ns(o.spin_us, CS_CLIENT_SPIN_US);
+    c->async_spin_ns = s_spin_ns(o.spin_us, CS_CLIENT_ASYNC_SPIN_US);
     c->window = o.window > 0 ? o.window : S_DEFAULT_WINDOW;
     c->max_reply = o.max_reply > 0 ? o.max_reply : S_DEFAULT_MAX_REPLY;
     c->next_id = 1;

@@ -116,8 +116,8 @@ typedef struct cs_client_opts {
 #define CS_CLIENT_SPIN_US 0
 /* The same for cs_client_wait and the calls that wait on asynchronous calls: 20. With calls
  * out their replies keep coming microseconds apart, and a thread that slept for each paid a
- * wake-up for it (README, "Asynchronous lookups, profiled": 1.37-1.42x Redis's pipelined
- * GETs without it, 1.72-2.16x with it, on the same machine). */
+ * wake-up for it (README, "Asynchronous lookups, profiled": 1.35-1.43x Redis's pipelined
+ * GETs without it, 1.82-2.14x with it, alternating on one machine). */
 #define CS_CLIENT_ASYNC_SPIN_US 20
 
 typedef struct cs_client cs_client_t;
