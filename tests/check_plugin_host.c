@@ -225,6 +225,51 @@ START_TEST(test_load_dir_real)
 }
 END_TEST
 
+/* Only the named plugins load before it returns; lookups of the others, the count and the
+ * listing wait for the host's thread, and the listing is cs_plugin_host_load_dir's. */
+START_TEST(test_load_dir_first_real)
+{
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s/plugins", cs_test_build_dir());
+    cs_plugin_host_t *all = cs_plugin_host_new();
+    cs_error_t err;
+    cs_error_clear(&err);
+    size_t n_all = 0;
+    ck_assert_int_eq(cs_plugin_host_load_dir(all, dir, &n_all, &err), CS_OK);
+
+    cs_plugin_host_t *host = cs_plugin_host_new();
+    const char *const first[] = {"icd10cm", "no-such-plugin", "hcpcs"};
+    size_t n = 99;
+    ck_assert_msg(cs_plugin_host_load_dir_first(host, dir, first, 3, &n, &err) == CS_OK, "%s",
+                  err.msg);
+    ck_assert_uint_eq(n, 2); /* the others are the thread's */
+    ck_assert_ptr_nonnull(cs_plugin_host_system(host, "icd10cm", 7));
+    ck_assert_ptr_nonnull(cs_plugin_host_loader(host, "icd10cm-tabular", 15));
+    ck_assert_ptr_null(cs_plugin_host_system(host, "no-such-plugin", 14));
+    ck_assert_uint_eq(cs_plugin_host_count(host), n_all);
+    for (size_t i = 0; i < n_all; i++) {
+        ck_assert_str_eq(cs_plugin_host_path_at(host, i), cs_plugin_host_path_at(all, i));
+        ck_assert_str_eq(cs_plugin_host_at(host, i)->name, cs_plugin_host_at(all, i)->name);
+    }
+    ck_assert_ptr_null(cs_plugin_host_at(host, n_all));
+    ck_assert_int_eq(cs_plugin_host_load_dir_first(host, dir, NULL, 0, NULL, &err), CS_EINVAL);
+    cs_plugin_host_destroy(&host);
+
+    /* destroyed while its thread may still load (it waits for it), or before it started */
+    host = cs_plugin_host_new();
+    ck_assert_int_eq(cs_plugin_host_load_dir_first(host, dir, NULL, 0, &n, &err), CS_OK);
+    ck_assert_uint_eq(n, 0);
+    cs_plugin_host_load_rest(host, NULL);
+    cs_plugin_host_load_rest(host, NULL);
+    cs_plugin_host_destroy(&host);
+    host = cs_plugin_host_new();
+    ck_assert_int_eq(cs_plugin_host_load_dir_first(host, dir, first, 1, &n, &err), CS_OK);
+    ck_assert_uint_eq(n, 1);
+    cs_plugin_host_destroy(&host);
+    cs_plugin_host_destroy(&all);
+}
+END_TEST
+
 /* ---- refusals -------------------------------------------------------------------------- */
 
 START_TEST(test_refuse_writable)
@@ -352,6 +397,35 @@ START_TEST(test_load_dir_skips_bad)
 }
 END_TEST
 
+/* The bad files of a directory are refused on the host's thread as they would be at once;
+ * a sniff waits for every loader. */
+START_TEST(test_load_dir_first_skips_bad)
+{
+    cs_plugin_host_t *host = cs_plugin_host_new();
+    char dir[PATH_MAX];
+    s_fixture_path(dir, sizeof dir, "fx");
+    s_errors = 0;
+    cs_log_set_hook(s_count_errors, NULL);
+    cs_error_t err;
+    cs_error_clear(&err);
+    size_t n = 99;
+    const char *const first[] = {"fixsys", "icd10cm"};
+    int rc = cs_plugin_host_load_dir_first(host, dir, first, 2, &n, &err);
+    ck_assert_msg(rc == CS_OK, "%s", err.msg);
+    ck_assert_uint_eq(n, 1); /* icd10cm.so is refused (mode 0666) */
+    const char *const both[] = {"/rel/2025.fixboth"};
+    ck_assert_ptr_null(cs_plugin_host_sniff(host, both, 1, &err));
+    ck_assert_ptr_nonnull(strstr(err.msg, "fix-loader-a, fix-loader-b"));
+    cs_log_set_hook(NULL, NULL);
+    ck_assert_int_eq(s_errors, 12);
+    ck_assert_uint_eq(cs_plugin_host_count(host), 3);
+    ck_assert_str_eq(cs_plugin_host_at(host, 0)->name, "fix-loader-a");
+    ck_assert_str_eq(cs_plugin_host_at(host, 1)->name, "fix-loader-b");
+    ck_assert_str_eq(cs_plugin_host_at(host, 2)->name, "fixsys");
+    cs_plugin_host_destroy(&host);
+}
+END_TEST
+
 START_TEST(test_load_dir_missing)
 {
     cs_plugin_host_t *host = cs_plugin_host_new();
@@ -363,6 +437,10 @@ START_TEST(test_load_dir_missing)
     ck_assert_int_eq(cs_plugin_host_load_dir(host, dir, &n, &err), CS_EIO);
     ck_assert_uint_eq(n, 0);
     ck_assert_ptr_nonnull(strstr(err.msg, dir));
+    cs_error_clear(&err);
+    ck_assert_int_eq(cs_plugin_host_load_dir_first(host, dir, NULL, 0, &n, &err), CS_EIO);
+    ck_assert_ptr_nonnull(strstr(err.msg, dir));
+    ck_assert_uint_eq(cs_plugin_host_count(host), 0);
     cs_plugin_host_destroy(&host);
 }
 END_TEST
@@ -484,6 +562,7 @@ Suite *cs_plugin_host_suite(void)
     tc = tcase_create("real plugins");
     tcase_add_test(tc, test_load_real_icd10cm);
     tcase_add_test(tc, test_load_dir_real);
+    tcase_add_test(tc, test_load_dir_first_real);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("refusals");
@@ -497,6 +576,7 @@ Suite *cs_plugin_host_suite(void)
     tcase_add_test(tc, test_refuse_bad_file_name);
     tcase_add_test(tc, test_refuse_duplicate);
     tcase_add_test(tc, test_load_dir_skips_bad);
+    tcase_add_test(tc, test_load_dir_first_skips_bad);
     tcase_add_test(tc, test_load_dir_missing);
     suite_add_tcase(s, tc);
 

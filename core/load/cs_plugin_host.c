@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 #include <sys/stat.h>
 
 #include "util/cs_log.h"
+#include "util/cs_pace.h"
 
 #define S_HOST_MAGIC 0x43535048u /* "CSPH" */
 #define S_NAME_MAX 64            /* longest plugin name accepted from a file name */
@@ -31,12 +33,53 @@ typedef struct s_plugin {
     char *path;                   /* the file it was loaded from (owned) */
 } s_plugin_t;
 
+/* The plugins of a directory that cs_plugin_host_load_dir_first left to a thread. */
+typedef struct s_rest {
+    pthread_mutex_t mu;
+    pthread_cond_t done_cv; /* signalled when pending drops to 0 */
+    int pending;            /* 1 while the thread loads (atomic; under mu when it drops) */
+    int started;            /* its thread was started (or it loaded them inline); under mu */
+    atomic_int hurry;       /* someone waits for the rest: no more giving way to queries */
+    atomic_int quit;        /* the host is being destroyed: load no more */
+    cs_pace_t pace;         /* how the thread gives way to queries (cs_pace.h) */
+    int joinable;           /* thread is to be joined by destroy */
+    pthread_t thread;
+    char *dir;              /* the directory (owned) */
+    char **names;           /* its plugin file names, in name order (owned) */
+    size_t n_names;
+    const unsigned char *first; /* names[i] was loaded before the thread started */
+    size_t *order;          /* plugin indexes in name order, set before pending drops */
+} s_rest_t;
+
 struct cs_plugin_host {
     uint32_t magic;       /* S_HOST_MAGIC while alive */
     s_plugin_t *plugins;  /* loaded plugins, in load order */
-    size_t count;         /* entries used in plugins */
-    size_t cap;           /* entries allocated in plugins */
+    size_t count;         /* entries used in plugins (atomic: the rest's thread appends) */
+    size_t cap;           /* entries allocated in plugins (never grown while the rest load) */
+    s_rest_t *rest;       /* a directory's rest loading or loaded, or NULL */
 };
+
+static void s_free_names(char **names, size_t n)
+{
+    for (size_t i = 0; names && i < n; i++) {
+        free(names[i]);
+    }
+    free(names);
+}
+
+static void s_rest_free(s_rest_t *rest)
+{
+    if (!rest) {
+        return;
+    }
+    pthread_cond_destroy(&rest->done_cv);
+    pthread_mutex_destroy(&rest->mu);
+    free(rest->dir);
+    s_free_names(rest->names, rest->n_names);
+    free((void *)rest->first);
+    free(rest->order);
+    free(rest);
+}
 
 cs_plugin_host_t *cs_plugin_host_new(void)
 {
@@ -54,6 +97,14 @@ void cs_plugin_host_destroy(cs_plugin_host_t **host)
         return;
     }
     cs_plugin_host_t *self = *host;
+    if (self->rest && self->rest->joinable) {
+        atomic_store(&self->rest->quit, 1);
+        atomic_store(&self->rest->hurry, 1);
+        pthread_join(self->rest->thread, NULL);
+    }
+    if (self->rest) {
+        s_rest_free(self->rest);
+    }
     /* Unload in reverse order: a later plugin never outlives an earlier one. */
     for (size_t i = self->count; i > 0; i--) {
         s_plugin_t *p = &self->plugins[i - 1];
@@ -113,7 +164,8 @@ static int s_names_from_path(const char *path, char *name, size_t name_cap, char
 
 static const s_plugin_t *s_find(const cs_plugin_host_t *host, const char *name, size_t len)
 {
-    for (size_t i = 0; i < host->count; i++) {
+    size_t n = __atomic_load_n(&host->count, __ATOMIC_ACQUIRE);
+    for (size_t i = 0; i < n; i++) {
         const char *have = host->plugins[i].desc->name;
         if (strlen(have) == len && memcmp(have, name, len) == 0) {
             return &host->plugins[i];
@@ -258,7 +310,8 @@ int cs_plugin_host_load_file(cs_plugin_host_t *host, const char *path, cs_error_
         rc = cs_error_set(err, CS_ENOMEM, "%s: out of memory", path);
         goto fail;
     }
-    host->plugins[host->count++] = (s_plugin_t){.handle = handle, .desc = d, .path = copy};
+    host->plugins[host->count] = (s_plugin_t){.handle = handle, .desc = d, .path = copy};
+    __atomic_store_n(&host->count, host->count + 1, __ATOMIC_RELEASE); /* lookups see it whole */
     CS_INFO("plugin %s (%s plugin, version %s) loaded from %s", d->name, s_kind_name(d->kind),
             d->version, path);
     return CS_OK;
@@ -293,15 +346,12 @@ static int s_check_dir(const char *dir, cs_error_t *err)
     return CS_OK;
 }
 
-int cs_plugin_host_load_dir(cs_plugin_host_t *host, const char *dir, size_t *n_loaded,
-                            cs_error_t *err)
+/* The "*.so" files of dir (checked first), in name order, into *names (owned by the caller,
+ * s_free_names). CS_OK, CS_EIO, CS_ENOMEM. */
+static int s_list_dir(const char *dir, char ***names, size_t *n_names, cs_error_t *err)
 {
-    if (n_loaded) {
-        *n_loaded = 0;
-    }
-    if (!host || host->magic != S_HOST_MAGIC || !dir) {
-        return cs_error_set(err, CS_EINVAL, "plugin host: no host or no directory");
-    }
+    *names = NULL;
+    *n_names = 0;
     int rc = s_check_dir(dir, err);
     if (rc != CS_OK) {
         return rc;
@@ -311,10 +361,8 @@ int cs_plugin_host_load_dir(cs_plugin_host_t *host, const char *dir, size_t *n_l
         return cs_error_set(err, CS_EIO, "%s: cannot open plugin directory: %s", dir,
                             strerror(errno));
     }
-
-    char **names = NULL;
-    size_t n = 0;
-    size_t cap = 0;
+    char **list = NULL;
+    size_t n = 0, cap = 0;
     struct dirent *e;
     errno = 0;
     while ((e = readdir(d)) != NULL) {
@@ -324,67 +372,253 @@ int cs_plugin_host_load_dir(cs_plugin_host_t *host, const char *dir, size_t *n_l
         }
         if (n == cap) {
             size_t ncap = cap ? cap * 2 : 16;
-            char **grown = realloc(names, ncap * sizeof *grown);
+            char **grown = realloc(list, ncap * sizeof *grown);
             if (!grown) {
                 rc = cs_error_set(err, CS_ENOMEM, "%s: out of memory listing plugins", dir);
-                goto done;
+                break;
             }
-            names = grown;
+            list = grown;
             cap = ncap;
         }
-        names[n] = strdup(e->d_name);
-        if (!names[n]) {
+        list[n] = strdup(e->d_name);
+        if (!list[n]) {
             rc = cs_error_set(err, CS_ENOMEM, "%s: out of memory listing plugins", dir);
-            goto done;
+            break;
         }
         n++;
+        errno = 0;
     }
-    if (errno != 0) {
+    if (rc == CS_OK && errno != 0) {
         rc = cs_error_set(err, CS_EIO, "%s: cannot read plugin directory: %s", dir,
                           strerror(errno));
-        goto done;
+    }
+    closedir(d);
+    if (rc != CS_OK) {
+        s_free_names(list, n);
+        return rc;
     }
     if (n > 1) {
-        qsort(names, n, sizeof *names, s_strcmp_p);
+        qsort(list, n, sizeof *list, s_strcmp_p);
     }
+    *names = list;
+    *n_names = n;
+    return CS_OK;
+}
 
+/* Load dir/name. 1 loaded, 0 refused (logged, skipped), -1 out of memory (err filled). */
+static int s_load_named(cs_plugin_host_t *host, const char *dir, const char *name,
+                        cs_error_t *err)
+{
+    size_t dlen = strlen(dir);
+    const char *sep = dlen > 0 && dir[dlen - 1] == '/' ? "" : "/";
+    size_t need = dlen + strlen(sep) + strlen(name) + 1;
+    char *path = malloc(need);
+    if (!path) {
+        cs_error_set(err, CS_ENOMEM, "%s: out of memory loading plugins", dir);
+        return -1;
+    }
+    snprintf(path, need, "%s%s%s", dir, sep, name);
+    cs_error_t one;
+    cs_error_clear(&one);
+    int r = cs_plugin_host_load_file(host, path, &one);
+    free(path);
+    if (r == CS_ENOMEM) {
+        cs_error_set(err, CS_ENOMEM, "%s", one.msg);
+        return -1;
+    }
+    if (r != CS_OK) {
+        CS_ERROR("plugin skipped: %s", one.msg);
+        return 0;
+    }
+    return 1;
+}
+
+int cs_plugin_host_load_dir(cs_plugin_host_t *host, const char *dir, size_t *n_loaded,
+                            cs_error_t *err)
+{
+    if (n_loaded) {
+        *n_loaded = 0;
+    }
+    if (!host || host->magic != S_HOST_MAGIC || !dir) {
+        return cs_error_set(err, CS_EINVAL, "plugin host: no host or no directory");
+    }
+    char **names;
+    size_t n;
+    int rc = s_list_dir(dir, &names, &n, err);
     size_t loaded = 0;
-    for (size_t i = 0; i < n; i++) {
-        size_t dlen = strlen(dir);
-        const char *sep = dlen > 0 && dir[dlen - 1] == '/' ? "" : "/";
-        size_t need = dlen + strlen(sep) + strlen(names[i]) + 1;
-        char *path = malloc(need);
-        if (!path) {
-            rc = cs_error_set(err, CS_ENOMEM, "%s: out of memory loading plugins", dir);
-            goto done;
-        }
-        snprintf(path, need, "%s%s%s", dir, sep, names[i]);
-        cs_error_t one;
-        cs_error_clear(&one);
-        int r = cs_plugin_host_load_file(host, path, &one);
-        free(path);
-        if (r == CS_ENOMEM) {
-            rc = cs_error_set(err, CS_ENOMEM, "%s", one.msg);
-            goto done;
-        }
-        if (r != CS_OK) {
-            CS_ERROR("plugin skipped: %s", one.msg);
-            continue;
-        }
-        loaded++;
-        if (n_loaded) {
-            *n_loaded = loaded;
-        }
+    for (size_t i = 0; rc == CS_OK && i < n; i++) {
+        int r = s_load_named(host, dir, names[i], err);
+        rc = r < 0 ? CS_ENOMEM : CS_OK;
+        loaded += r > 0;
     }
-
-done:
-    for (size_t i = 0; i < n; i++) {
-        free(names[i]);
+    if (n_loaded) {
+        *n_loaded = loaded;
     }
-    free(names);
-    closedir(d);
+    s_free_names(names, n);
     return rc;
 }
+
+/* Is name ("<id>.so") one of the n ids of first? */
+static int s_named_first(const char *name, const char *const *first, size_t n)
+{
+    size_t len = strlen(name) - 3;
+    for (size_t i = 0; i < n; i++) {
+        if (first[i] && strlen(first[i]) == len && memcmp(first[i], name, len) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int s_cmp_path(const cs_plugin_host_t *host, size_t a, size_t b)
+{
+    return strcmp(s_basename(host->plugins[a].path), s_basename(host->plugins[b].path));
+}
+
+/* The rest's thread: the plugins not loaded first, in name order, then the listing order
+ * (name order, as cs_plugin_host_load_dir's) and the end of the wait. */
+static void *s_rest_main(void *arg)
+{
+    cs_plugin_host_t *host = arg;
+    s_rest_t *rest = host->rest;
+    size_t loaded = 0;
+    for (size_t i = 0; i < rest->n_names && !atomic_load(&rest->quit); i++) {
+        if (rest->first[i]) {
+            continue;
+        }
+        cs_pace_step(&rest->pace); /* 0 once hurried: then it just goes on */
+        cs_error_t err;
+        cs_error_clear(&err);
+        int r = s_load_named(host, rest->dir, rest->names[i], &err);
+        if (r < 0) {
+            CS_ERROR("plugins: %s", err.msg);
+            break;
+        }
+        loaded += (size_t)r;
+    }
+    size_t n = host->count;
+    size_t *order = malloc((n ? n : 1) * sizeof *order);
+    for (size_t i = 0; order && i < n; i++) { /* insertion sort: a few dozen at most */
+        size_t j = i;
+        for (; j > 0 && s_cmp_path(host, order[j - 1], i) > 0; j--) {
+            order[j] = order[j - 1];
+        }
+        order[j] = i;
+    }
+    CS_INFO("plugins: %zu more loaded from %s", loaded, rest->dir);
+    pthread_mutex_lock(&rest->mu);
+    rest->order = order; /* NULL when out of memory: load order, as good */
+    __atomic_store_n(&rest->pending, 0, __ATOMIC_RELEASE);
+    pthread_cond_broadcast(&rest->done_cv);
+    pthread_mutex_unlock(&rest->mu);
+    return NULL;
+}
+
+int cs_plugin_host_load_dir_first(cs_plugin_host_t *host, const char *dir,
+                                  const char *const *first, size_t n_first, size_t *n_loaded,
+                                  cs_error_t *err)
+{
+    if (n_loaded) {
+        *n_loaded = 0;
+    }
+    if (!host || host->magic != S_HOST_MAGIC || !dir || host->rest || (n_first && !first)) {
+        return cs_error_set(err, CS_EINVAL, "plugin host: no host, no directory, or a second "
+                                            "directory");
+    }
+    s_rest_t *rest = calloc(1, sizeof *rest);
+    if (!rest) {
+        return cs_error_set(err, CS_ENOMEM, "%s: out of memory loading plugins", dir);
+    }
+    pthread_mutex_init(&rest->mu, NULL);
+    pthread_cond_init(&rest->done_cv, NULL);
+    int rc = s_list_dir(dir, &rest->names, &rest->n_names, err);
+    unsigned char *taken = rc == CS_OK ? calloc(rest->n_names + 1, 1) : NULL;
+    rest->first = taken;
+    rest->dir = strdup(dir);
+    /* room for every file now: the array never moves under the lookups of other threads */
+    size_t cap = host->count + rest->n_names;
+    s_plugin_t *grown = cap > host->cap ? realloc(host->plugins, cap * sizeof *grown) : NULL;
+    if (grown) {
+        host->plugins = grown;
+        host->cap = cap;
+    }
+    if (rc == CS_OK && (!taken || !rest->dir || host->cap < cap)) {
+        rc = cs_error_set(err, CS_ENOMEM, "%s: out of memory loading plugins", dir);
+    }
+    size_t loaded = 0;
+    for (size_t i = 0; rc == CS_OK && i < rest->n_names; i++) {
+        taken[i] = (unsigned char)s_named_first(rest->names[i], first, n_first);
+        int r = taken[i] ? s_load_named(host, dir, rest->names[i], err) : 0;
+        rc = r < 0 ? CS_ENOMEM : CS_OK;
+        loaded += r > 0;
+    }
+    if (n_loaded) {
+        *n_loaded = loaded;
+    }
+    if (rc != CS_OK) {
+        s_rest_free(rest);
+        return rc;
+    }
+    rest->pending = 1;
+    host->rest = rest;
+    return CS_OK;
+}
+
+/* Start the rest's thread unless it was; under rest->mu. Without a thread, this one loads
+ * them. */
+static void s_rest_start_locked(const cs_plugin_host_t *host)
+{
+    s_rest_t *rest = host->rest;
+    if (rest->started) {
+        return;
+    }
+    rest->started = 1;
+    /* the host is the caller's to change only while no rest loads: the rest's thread is the
+     * one writer now, and lookups read what it publishes (count, release/acquire) */
+    cs_plugin_host_t *self = (cs_plugin_host_t *)host;
+    int rc = pthread_create(&rest->thread, NULL, s_rest_main, self);
+    rest->joinable = rc == 0;
+    if (rc != 0) {
+        CS_WARN("plugins: no thread to load the rest (%s): loading them now", strerror(rc));
+        pthread_mutex_unlock(&rest->mu);
+        s_rest_main(self);
+        pthread_mutex_lock(&rest->mu);
+    }
+}
+
+void cs_plugin_host_load_rest(const cs_plugin_host_t *host, const _Atomic uint64_t *busy_ns)
+{
+    if (!host || host->magic != S_HOST_MAGIC || !host->rest) {
+        return;
+    }
+    pthread_mutex_lock(&host->rest->mu);
+    if (!host->rest->started) {
+        host->rest->pace = (cs_pace_t){.stop = &host->rest->hurry, .busy_ns = busy_ns,
+                                       .quiet_ms = CS_PLUGIN_HOST_REST_QUIET_MS,
+                                       .max_wait_ms = CS_PLUGIN_HOST_REST_WAIT_MS};
+    }
+    s_rest_start_locked(host);
+    pthread_mutex_unlock(&host->rest->mu);
+}
+
+size_t cs_plugin_host_wait(const cs_plugin_host_t *host)
+{
+    if (!host || host->magic != S_HOST_MAGIC) {
+        return 0;
+    }
+    s_rest_t *rest = host->rest;
+    if (rest && __atomic_load_n(&rest->pending, __ATOMIC_ACQUIRE)) {
+        atomic_store(&rest->hurry, 1);
+        pthread_mutex_lock(&rest->mu);
+        s_rest_start_locked(host); /* a wait never waits on a thread nobody started */
+        while (rest->pending) {
+            pthread_cond_wait(&rest->done_cv, &rest->mu);
+        }
+        pthread_mutex_unlock(&rest->mu);
+    }
+    return __atomic_load_n(&host->count, __ATOMIC_ACQUIRE);
+}
+
 
 static const cs_plugin_desc_t *s_by_kind(const cs_plugin_host_t *host, uint32_t kind,
                                          const char *id, size_t len)
@@ -393,6 +627,10 @@ static const cs_plugin_desc_t *s_by_kind(const cs_plugin_host_t *host, uint32_t 
         return NULL;
     }
     const s_plugin_t *p = s_find(host, id, len);
+    if (!p && host->rest && __atomic_load_n(&host->rest->pending, __ATOMIC_ACQUIRE)) {
+        cs_plugin_host_wait(host); /* it may be among those still loading */
+        p = s_find(host, id, len);
+    }
     return p && p->desc->kind == kind ? p->desc : NULL;
 }
 
@@ -420,7 +658,8 @@ const cs_plugin_desc_t *cs_plugin_host_sniff(const cs_plugin_host_t *host,
     char names[192] = "";
     size_t used = 0;
     size_t hits = 0;
-    for (size_t i = 0; i < host->count; i++) {
+    size_t n = cs_plugin_host_wait(host); /* every loader has its say */
+    for (size_t i = 0; i < n; i++) {
         const cs_plugin_desc_t *d = host->plugins[i].desc;
         if (d->kind != CS_PLUGIN_LOADER || d->loader->sniff(files, n_files) != 1) {
             continue;
@@ -451,21 +690,26 @@ const cs_plugin_desc_t *cs_plugin_host_sniff(const cs_plugin_host_t *host,
 
 size_t cs_plugin_host_count(const cs_plugin_host_t *host)
 {
-    return host && host->magic == S_HOST_MAGIC ? host->count : 0;
+    return cs_plugin_host_wait(host);
+}
+
+/* The i-th plugin in listing order, every plugin loaded; NULL if i is out of range. */
+static const s_plugin_t *s_at(const cs_plugin_host_t *host, size_t i)
+{
+    if (i >= cs_plugin_host_wait(host)) {
+        return NULL;
+    }
+    return &host->plugins[host->rest && host->rest->order ? host->rest->order[i] : i];
 }
 
 const cs_plugin_desc_t *cs_plugin_host_at(const cs_plugin_host_t *host, size_t i)
 {
-    if (!host || host->magic != S_HOST_MAGIC || i >= host->count) {
-        return NULL;
-    }
-    return host->plugins[i].desc;
+    const s_plugin_t *p = s_at(host, i);
+    return p ? p->desc : NULL;
 }
 
 const char *cs_plugin_host_path_at(const cs_plugin_host_t *host, size_t i)
 {
-    if (!host || host->magic != S_HOST_MAGIC || i >= host->count) {
-        return NULL;
-    }
-    return host->plugins[i].path;
+    const s_plugin_t *p = s_at(host, i);
+    return p ? p->path : NULL;
 }

@@ -9,12 +9,15 @@
  * that name loaded already. Any failure dlclose()s the file and reports path and reason.
  *
  * Thread-safety: load plugins before starting threads; afterwards every lookup is read-only
- * and safe from any thread. Descriptors stay valid until cs_plugin_host_destroy().
+ * and safe from any thread. The one exception is the rest of cs_plugin_host_load_dir_first's
+ * directory, which its own thread appends while lookups run: then call no other loading
+ * function. Descriptors stay valid until cs_plugin_host_destroy().
  */
 #ifndef CS_PLUGIN_HOST_H
 #define CS_PLUGIN_HOST_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "codeset/cs_plugin.h"
 
@@ -43,6 +46,36 @@ int cs_plugin_host_load_file(cs_plugin_host_t *host, const char *path, cs_error_
 int cs_plugin_host_load_dir(cs_plugin_host_t *host, const char *dir, size_t *n_loaded,
                             cs_error_t *err);
 
+/* cs_plugin_host_load_dir, but only the plugins named in first (n_first ids: "<id>.so";
+ * the systems a broker has releases of, say) are loaded before it returns; the others, "the
+ * rest", load on a thread of the host's, in name order, once cs_plugin_host_load_rest
+ * started it (a broker binds its sockets first, then answers queries while the loaders, which
+ * pull in libxml2 and more, are loading). Lookups and the listing wait for the rest where it
+ * could change what they return (and start it if nobody had): a lookup that finds nothing,
+ * cs_plugin_host_sniff, _count, _at and _path_at; so no answer depends on when it was asked.
+ * *n_loaded gets the number loaded before it returns. Errors as cs_plugin_host_load_dir, and
+ * CS_EINVAL for a host that had one already; plugins loaded before an error stay. */
+int cs_plugin_host_load_dir_first(cs_plugin_host_t *host, const char *dir,
+                                  const char *const *first, size_t n_first, size_t *n_loaded,
+                                  cs_error_t *err);
+
+/* Start loading the rest of cs_plugin_host_load_dir_first's directory on the host's thread
+ * (without a thread, in the caller's, logged). Before each file the thread gives way to
+ * queries as cs_pace.h says, busy_ns being when the serving thread last answered one (NULL:
+ * never gives way): it waits for CS_PLUGIN_HOST_REST_QUIET_MS without one, for up to
+ * CS_PLUGIN_HOST_REST_WAIT_MS a file, until someone waits for the rest: no answer needs it
+ * sooner (those that could, wait for it, above). A dlopen reads its libraries from disk and
+ * holds the dynamic loader's lock: on a cold page cache the first lookups' own reads queue
+ * behind it, and a serving thread that waits for the disk looks quiet for milliseconds.
+ * Returns at once; again, or with no rest: no-op. */
+#define CS_PLUGIN_HOST_REST_QUIET_MS 50
+#define CS_PLUGIN_HOST_REST_WAIT_MS 1000
+void cs_plugin_host_load_rest(const cs_plugin_host_t *host, const _Atomic uint64_t *busy_ns);
+
+/* Wait until the rest (if any) is loaded, starting it if nobody had; the number of plugins
+ * loaded then. */
+size_t cs_plugin_host_wait(const cs_plugin_host_t *host);
+
 /* The system plugin with that id (len bytes, not NUL-terminated), or NULL. */
 const cs_plugin_desc_t *cs_plugin_host_system(const cs_plugin_host_t *host, const char *id,
                                               size_t len);
@@ -59,7 +92,8 @@ const cs_plugin_desc_t *cs_plugin_host_sniff(const cs_plugin_host_t *host,
                                              const char *const *files, size_t n_files,
                                              cs_error_t *err);
 
-/* Number of plugins loaded, and the i-th one in load order (NULL if i is out of range). */
+/* Number of plugins loaded, and the i-th one in load order (NULL if i is out of range); after
+ * cs_plugin_host_load_dir_first, in file name order, as cs_plugin_host_load_dir's. */
 size_t cs_plugin_host_count(const cs_plugin_host_t *host);
 const cs_plugin_desc_t *cs_plugin_host_at(const cs_plugin_host_t *host, size_t i);
 /* The path the i-th plugin was loaded from. */

@@ -20,8 +20,9 @@ int cs_pace_step(cs_pace_t *p)
     if (!p) {
         return 1;
     }
-    const uint64_t quiet = (uint64_t)CS_PACE_QUIET_MS * 1000000u;
-    const uint64_t most = (uint64_t)CS_PACE_MAX_WAIT_MS * 1000000u;
+    const uint64_t quiet = (uint64_t)(p->quiet_ms ? p->quiet_ms : CS_PACE_QUIET_MS) * 1000000u;
+    const uint64_t most =
+        (uint64_t)(p->max_wait_ms ? p->max_wait_ms : CS_PACE_MAX_WAIT_MS) * 1000000u;
     uint64_t now = cs_pace_now_ns();
     if (p->last_step_ns == 0) {
         p->last_step_ns = now;

@@ -1,8 +1,9 @@
 /* cs_pace.h: how a background task (the verifier's read-ahead of the data file and its
  * checksums) gives way to the thread that answers queries. Between two steps of its work the
- * task calls cs_pace_step: while a query was answered in the last CS_PACE_QUIET_MS it waits,
- * a millisecond at a time, but never more than CS_PACE_MAX_WAIT_MS since its last step, so
- * that it still finishes under a load that never pauses.
+ * task calls cs_pace_step: while a query was answered in the last CS_PACE_QUIET_MS (or the
+ * task's own quiet spell) it waits,
+ * a millisecond at a time, but never more than CS_PACE_MAX_WAIT_MS (or the task's own bound)
+ * since its last step, so that it still finishes under a load that never pauses.
  *
  * Why. On two cores, with the kernel not preempting kernel code (PREEMPT_NONE) and a serving
  * thread that has used more than its share of the CPU (it spins between requests), a thread
@@ -31,6 +32,8 @@ typedef struct cs_pace {
     const _Atomic uint64_t *busy_ns;   /* CLOCK_MONOTONIC ns of the last query answered, or
                                         * NULL: never wait */
     uint64_t last_step_ns;             /* when the task last went on (0: not yet) */
+    unsigned quiet_ms;                 /* how long without a query is quiet; 0: CS_PACE_QUIET_MS */
+    unsigned max_wait_ms;              /* the most it waits for a step; 0: CS_PACE_MAX_WAIT_MS */
 } cs_pace_t;
 
 /* The monotonic clock in ns, as busy_ns is written. */
