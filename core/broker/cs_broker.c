@@ -58,6 +58,9 @@
  * and yields would take the CPU its client needs to send them (on two cores, a quarter of
  * the broker's CPU per pipelined lookup went to the spin). */
 #define S_SPIN_BATCH 2
+/* The most systems whose plugins load before the broker serves (the systems it has
+ * releases of); the other plugins load while it serves. */
+#define S_SYSTEMS_FIRST 64
 /* What s_dispatch returns for a request it leaves to the workers (not a protocol error). */
 #define S_FORWARD ((cs_proto_err_t)-1)
 
@@ -526,8 +529,9 @@ static cs_proto_err_t s_answer(s_broker_t *b, const void *id, size_t id_len, con
 {
     b->peer = is_admin ? NULL : cs_peers_get(b->peers, id, id_len);
     if (b->peer != b->last_peer) {
+        /* the broker's first request is no other connection's: a lone client spins from it */
+        b->mixed_ns = b->last_peer || b->peer == NULL ? t0 : b->mixed_ns;
         b->last_peer = b->peer;
-        b->mixed_ns = t0;
     }
     cs_out_t *out = s_reply_start(b);
     *op = CS_OP_UNKNOWN;
@@ -704,21 +708,12 @@ static int s_bind_admin(s_broker_t *b, cs_error_t *err)
  * starts (cs_codeidx_warm): each system's newest release first (what a query naming no date
  * or release answers from), then the others, newest first. cs_catalog_list sorts by system,
  * then effective date. */
-static void s_warm_indexes(s_broker_t *b)
+static void s_warm_indexes(s_broker_t *b, const cs_release_t *rels, size_t n)
 {
-    cs_error_t err;
-    cs_reader_t *r = cs_reader_new(b->store, &err);
-    cs_release_t *rels = NULL;
-    size_t n = 0;
-    int rc = r && cs_reader_begin(r) == CS_OK ? cs_catalog_list(r, NULL, 0, &rels, &n) : CS_EIO;
-    if (r) {
-        cs_reader_end(r);
-        cs_reader_destroy(&r);
-    }
     uint32_t ids[CS_CODEIDX_WARM_MAX];
     size_t n_ids = 0, n_newest = 0;
     const char *system = NULL; /* the last system whose newest was taken */
-    for (int pass = 0; rc == CS_OK && pass < 2; pass++) {
+    for (int pass = 0; pass < 2; pass++) {
         for (size_t i = n; i-- > 0 && n_ids < CS_CODEIDX_WARM_MAX;) {
             int taken = 0;
             for (size_t k = 0; k < n_newest; k++) {
@@ -734,8 +729,49 @@ static void s_warm_indexes(s_broker_t *b)
         }
         n_newest = n_ids;
     }
-    free(rels);
     cs_codeidx_warm(b->index, ids, n_ids);
+}
+
+/* Every release the store holds (*rels owned by the caller; NULL and 0 when the catalog
+ * cannot be read: nothing is warmed, every plugin loads later, queries find out then). */
+static void s_catalog(s_broker_t *b, cs_release_t **rels, size_t *n)
+{
+    *rels = NULL;
+    *n = 0;
+    cs_error_t err;
+    cs_reader_t *r = cs_reader_new(b->store, &err);
+    if (r && cs_reader_begin(r) == CS_OK) {
+        cs_catalog_list(r, NULL, 0, rels, n);
+        cs_reader_end(r);
+    }
+    cs_reader_destroy(&r);
+}
+
+/* The systems the store has releases of (a map's both ends too), at most cap, into ids
+ * (pointing into rels): their plugins load before the broker serves; the others, loaders
+ * among them, on the plugin host's thread while it serves (cs_plugin_host_load_dir_first). */
+static size_t s_systems_held(const cs_release_t *rels, size_t n, const char **ids, size_t cap)
+{
+    size_t n_ids = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *names[1 + 2 * CS_RELEASE_MAX_MAPS];
+        size_t k = 0;
+        names[k++] = rels[i].system;
+        for (uint32_t m = 0; m < rels[i].n_maps && m < CS_RELEASE_MAX_MAPS; m++) {
+            names[k++] = rels[i].maps[m].from;
+            names[k++] = rels[i].maps[m].to;
+        }
+        for (size_t j = 0; j < k; j++) {
+            size_t have = 0;
+            while (have < n_ids && strcmp(ids[have], names[j]) != 0) {
+                have++;
+            }
+            if (have == n_ids && n_ids < cap) {
+                ids[n_ids++] = names[j];
+            }
+        }
+    }
+    return n_ids;
 }
 
 /* The store (a half-written release of an interrupted load purged), the plugins, the code
@@ -764,12 +800,17 @@ static int s_start_store(s_broker_t *b, size_t *n_plugins, cs_error_t *err)
     if (!b->index) {
         return err->code;
     }
-    s_warm_indexes(b);
+    cs_release_t *rels;
+    size_t n_rels;
+    s_catalog(b, &rels, &n_rels);
+    s_warm_indexes(b, rels, n_rels);
     b->plugins = cs_plugin_host_new();
-    if (!b->plugins) {
-        return cs_error_set(err, CS_ENOMEM, "out of memory");
-    }
-    rc = cs_plugin_host_load_dir(b->plugins, cfg->plugin_dir, n_plugins, err);
+    const char *systems[S_SYSTEMS_FIRST];
+    size_t n_systems = s_systems_held(rels, n_rels, systems, S_SYSTEMS_FIRST);
+    rc = b->plugins ? cs_plugin_host_load_dir_first(b->plugins, cfg->plugin_dir, systems,
+                                                    n_systems, n_plugins, err)
+                    : cs_error_set(err, CS_ENOMEM, "out of memory");
+    free(rels);
     if (rc != CS_OK) {
         return rc;
     }
@@ -973,6 +1014,14 @@ static int s_start(s_broker_t *b, cs_error_t *err)
     if (rc == CS_OK) {
         rc = s_bind_admin(b, err);
     }
+    /* The loaders after the binds: their dlopen holds the dynamic loader's lock while it
+     * reads libxml2, ICU and more from disk, and binding has ZeroMQ ask NSS for "tcp", which
+     * takes that lock too (50 ms behind them on a cold page cache). They give way to queries
+     * (cs_pace.h), the start counting as one: clients that waited for it come now. */
+    if (rc == CS_OK) {
+        atomic_store_explicit(&b->busy_ns, s_now_ns(), memory_order_relaxed);
+        cs_plugin_host_load_rest(b->plugins, &b->busy_ns);
+    }
     /* The verifier last: its first step has the kernel read the whole data file ahead, and
      * on a cold page cache every read queued behind that (ZeroMQ's own start reads
      * /etc/protocols: 74 ms measured) would hold up the first answer. */
@@ -984,7 +1033,8 @@ static int s_start(s_broker_t *b, cs_error_t *err)
     if (rc != CS_OK) {
         return rc;
     }
-    CS_NOTICE("codesetd %s started: db %s, %zu plugins from %s, query %s%s, admin %s",
+    CS_NOTICE("codesetd %s started: db %s, %zu plugins from %s (the others loading), "
+              "query %s%s, admin %s",
               CS_VERSION, cfg->db_dir, n_plugins, cfg->plugin_dir, cfg->listen[0],
               cfg->n_listen > 1 ? " (and more)" : "", cfg->admin);
     if (b->curve) {
