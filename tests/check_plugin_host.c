@@ -359,13 +359,29 @@ START_TEST(test_refuse_duplicate)
 }
 END_TEST
 
-START_TEST(test_load_dir_skips_bad)
+/* The three good plugins of the fixture directory, listed in name order: fix-loader-a,
+ * fix-loader-b, fixsys ('-' sorts before 's'). */
+static void s_assert_fx_listing(const cs_plugin_host_t *host)
 {
-    cs_plugin_host_t *host = cs_plugin_host_new();
-    char dir[PATH_MAX];
-    s_fixture_path(dir, sizeof dir, "fx");
+    ck_assert_uint_eq(cs_plugin_host_count(host), 3);
+    ck_assert_str_eq(cs_plugin_host_at(host, 0)->name, "fix-loader-a");
+    ck_assert_str_eq(cs_plugin_host_at(host, 1)->name, "fix-loader-b");
+    ck_assert_str_eq(cs_plugin_host_at(host, 2)->name, "fixsys");
+}
+
+/* A new host, dir the fixture directory, and the error lines counted from now. */
+static cs_plugin_host_t *s_fx_host(char *dir, size_t cap)
+{
+    s_fixture_path(dir, cap, "fx");
     s_errors = 0;
     cs_log_set_hook(s_count_errors, NULL);
+    return cs_plugin_host_new();
+}
+
+START_TEST(test_load_dir_skips_bad)
+{
+    char dir[PATH_MAX];
+    cs_plugin_host_t *host = s_fx_host(dir, sizeof dir);
     cs_error_t err;
     cs_error_clear(&err);
     size_t n = 99;
@@ -373,11 +389,7 @@ START_TEST(test_load_dir_skips_bad)
     cs_log_set_hook(NULL, NULL);
     ck_assert_msg(rc == CS_OK, "%s", err.msg);
     ck_assert_uint_eq(n, 3);
-    ck_assert_uint_eq(cs_plugin_host_count(host), 3);
-    /* name order: fix-loader-a, fix-loader-b, fixsys ('-' sorts before 's') */
-    ck_assert_str_eq(cs_plugin_host_at(host, 0)->name, "fix-loader-a");
-    ck_assert_str_eq(cs_plugin_host_at(host, 1)->name, "fix-loader-b");
-    ck_assert_str_eq(cs_plugin_host_at(host, 2)->name, "fixsys");
+    s_assert_fx_listing(host);
     /* abi2 newer misnamed no-normalize no-sniff small oddkind nosym notitle notelf x, and
      * icd10cm (mode 0666) */
     ck_assert_int_eq(s_errors, 12);
@@ -401,11 +413,8 @@ END_TEST
  * a sniff waits for every loader. */
 START_TEST(test_load_dir_first_skips_bad)
 {
-    cs_plugin_host_t *host = cs_plugin_host_new();
     char dir[PATH_MAX];
-    s_fixture_path(dir, sizeof dir, "fx");
-    s_errors = 0;
-    cs_log_set_hook(s_count_errors, NULL);
+    cs_plugin_host_t *host = s_fx_host(dir, sizeof dir);
     cs_error_t err;
     cs_error_clear(&err);
     size_t n = 99;
@@ -418,10 +427,7 @@ START_TEST(test_load_dir_first_skips_bad)
     ck_assert_ptr_nonnull(strstr(err.msg, "fix-loader-a, fix-loader-b"));
     cs_log_set_hook(NULL, NULL);
     ck_assert_int_eq(s_errors, 12);
-    ck_assert_uint_eq(cs_plugin_host_count(host), 3);
-    ck_assert_str_eq(cs_plugin_host_at(host, 0)->name, "fix-loader-a");
-    ck_assert_str_eq(cs_plugin_host_at(host, 1)->name, "fix-loader-b");
-    ck_assert_str_eq(cs_plugin_host_at(host, 2)->name, "fixsys");
+    s_assert_fx_listing(host);
     cs_plugin_host_destroy(&host);
 }
 END_TEST
