@@ -178,6 +178,7 @@ START_TEST(test_commits_seen_by_lookups)
     cs_tclient_destroy(&q);
     cs_tclient_destroy(&admin);
     ck_assert_int_eq(cs_daemon_stop(&d), 0);
+    cs_daemon_cleanup(&d);
 }
 END_TEST
 
