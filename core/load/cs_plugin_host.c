@@ -11,6 +11,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -37,7 +38,7 @@ typedef struct s_plugin {
 typedef struct s_rest {
     pthread_mutex_t mu;
     pthread_cond_t done_cv; /* signalled when pending drops to 0 */
-    int pending;            /* 1 while the thread loads (atomic; under mu when it drops) */
+    atomic_int pending;     /* 1 while the rest is unloaded; dropped under mu */
     int started;            /* its thread was started (or it loaded them inline); under mu */
     atomic_int hurry;       /* someone waits for the rest: no more giving way to queries */
     atomic_int quit;        /* the host is being destroyed: load no more */
@@ -47,7 +48,7 @@ typedef struct s_rest {
     char *dir;              /* the directory (owned) */
     char **names;           /* its plugin file names, in name order (owned) */
     size_t n_names;
-    const unsigned char *first; /* names[i] was loaded before the thread started */
+    unsigned char *first;   /* first[i]: names[i] was loaded before the thread started */
     size_t *order;          /* plugin indexes in name order, set before pending drops */
 } s_rest_t;
 
@@ -76,7 +77,7 @@ static void s_rest_free(s_rest_t *rest)
     pthread_mutex_destroy(&rest->mu);
     free(rest->dir);
     s_free_names(rest->names, rest->n_names);
-    free((void *)rest->first);
+    free(rest->first);
     free(rest->order);
     free(rest);
 }
@@ -508,7 +509,7 @@ static void *s_rest_main(void *arg)
     CS_INFO("plugins: %zu more loaded from %s", loaded, rest->dir);
     pthread_mutex_lock(&rest->mu);
     rest->order = order; /* NULL when out of memory: load order, as good */
-    __atomic_store_n(&rest->pending, 0, __ATOMIC_RELEASE);
+    atomic_store(&rest->pending, 0);
     pthread_cond_broadcast(&rest->done_cv);
     pthread_mutex_unlock(&rest->mu);
     return NULL;
@@ -532,8 +533,7 @@ int cs_plugin_host_load_dir_first(cs_plugin_host_t *host, const char *dir,
     pthread_mutex_init(&rest->mu, NULL);
     pthread_cond_init(&rest->done_cv, NULL);
     int rc = s_list_dir(dir, &rest->names, &rest->n_names, err);
-    unsigned char *taken = rc == CS_OK ? calloc(rest->n_names + 1, 1) : NULL;
-    rest->first = taken;
+    rest->first = rc == CS_OK ? calloc(rest->n_names + 1, 1) : NULL;
     rest->dir = strdup(dir);
     /* room for every file now: the array never moves under the lookups of other threads */
     size_t cap = host->count + rest->n_names;
@@ -542,13 +542,13 @@ int cs_plugin_host_load_dir_first(cs_plugin_host_t *host, const char *dir,
         host->plugins = grown;
         host->cap = cap;
     }
-    if (rc == CS_OK && (!taken || !rest->dir || host->cap < cap)) {
+    if (rc == CS_OK && (!rest->first || !rest->dir || host->cap < cap)) {
         rc = cs_error_set(err, CS_ENOMEM, "%s: out of memory loading plugins", dir);
     }
     size_t loaded = 0;
     for (size_t i = 0; rc == CS_OK && i < rest->n_names; i++) {
-        taken[i] = (unsigned char)s_named_first(rest->names[i], first, n_first);
-        int r = taken[i] ? s_load_named(host, dir, rest->names[i], err) : 0;
+        rest->first[i] = (unsigned char)s_named_first(rest->names[i], first, n_first);
+        int r = rest->first[i] ? s_load_named(host, dir, rest->names[i], err) : 0;
         rc = r < 0 ? CS_ENOMEM : CS_OK;
         loaded += r > 0;
     }
@@ -559,7 +559,7 @@ int cs_plugin_host_load_dir_first(cs_plugin_host_t *host, const char *dir,
         s_rest_free(rest);
         return rc;
     }
-    rest->pending = 1;
+    atomic_store(&rest->pending, 1);
     host->rest = rest;
     return CS_OK;
 }
@@ -607,7 +607,7 @@ size_t cs_plugin_host_wait(const cs_plugin_host_t *host)
         return 0;
     }
     s_rest_t *rest = host->rest;
-    if (rest && __atomic_load_n(&rest->pending, __ATOMIC_ACQUIRE)) {
+    if (rest && atomic_load(&rest->pending)) {
         atomic_store(&rest->hurry, 1);
         pthread_mutex_lock(&rest->mu);
         s_rest_start_locked(host); /* a wait never waits on a thread nobody started */
@@ -627,7 +627,7 @@ static const cs_plugin_desc_t *s_by_kind(const cs_plugin_host_t *host, uint32_t 
         return NULL;
     }
     const s_plugin_t *p = s_find(host, id, len);
-    if (!p && host->rest && __atomic_load_n(&host->rest->pending, __ATOMIC_ACQUIRE)) {
+    if (!p && host->rest && atomic_load(&host->rest->pending)) {
         cs_plugin_host_wait(host); /* it may be among those still loading */
         p = s_find(host, id, len);
     }
