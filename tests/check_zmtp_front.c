@@ -850,6 +850,52 @@ START_TEST(test_accounts_end_with_replies)
 }
 END_TEST
 
+/* A pipelining client's requests read together: the first replies are written while the
+ * rest are answered (stats: streamed), and every reply comes, in order (its id). */
+START_TEST(test_streams_a_read_batch)
+{
+    cs_daemon_t d;
+    s_start(&d, "direct", NULL);
+    ck_assert_int_eq(s_conn_stat(d.query_ep, "streamed"), 0);
+    int fd = s_raw_dealer(d.query_ep);
+    enum { N = 300, N_CODES = (int)(sizeof s_codes / sizeof s_codes[0]) };
+    msgpack_sbuffer all;
+    msgpack_sbuffer_init(&all);
+    for (int i = 0; i < N; i++) {
+        msgpack_sbuffer sb;
+        msgpack_packer pk;
+        s_pack_head(&sb, &pk, 4, "lookup");
+        cs_tpack_kv(&pk, "code", s_codes[i % N_CODES]);
+        cs_tpack_str(&pk, "id");
+        msgpack_pack_int(&pk, i);
+        uint8_t h[9];
+        size_t hl = cs_zmtp_header(h, 0, sb.size);
+        msgpack_sbuffer_write(&all, (const char *)h, hl);
+        msgpack_sbuffer_write(&all, sb.data, sb.size);
+        msgpack_sbuffer_destroy(&sb);
+    }
+    s_write_all(fd, all.data, all.size); /* one write: the broker reads them together */
+    msgpack_sbuffer_destroy(&all);
+    for (int i = 0; i < N; i++) {
+        static uint8_t buf[64 * 1024];
+        uint8_t flags;
+        size_t len;
+        ck_assert_msg(s_read_frame(fd, &flags, buf, sizeof buf, &len), "reply %d", i);
+        msgpack_unpacked u;
+        msgpack_unpacked_init(&u);
+        ck_assert(msgpack_unpack_next(&u, (const char *)buf, len, NULL) ==
+                  MSGPACK_UNPACK_SUCCESS);
+        ck_assert_int_eq(cs_obj_int(cs_obj_get(&u.data, "id")), i);
+        ck_assert_msg(cs_obj_true(cs_obj_get(&u.data, "ok")), "reply %d", i);
+        msgpack_unpacked_destroy(&u);
+    }
+    ck_assert_int_gt(s_conn_stat(d.query_ep, "streamed"), 0);
+    close(fd);
+    s_serves(d.query_ep);
+    s_stop(&d);
+}
+END_TEST
+
 /* The connection cap holds on this front, and a handshake left unfinished times out. */
 START_TEST(test_cap_and_handshake_timeout)
 {
@@ -894,6 +940,7 @@ Suite *cs_zmtp_front_suite(void)
     tcase_add_test(tc, test_never_reads);
     tcase_add_test(tc, test_spare_smaller_than_pending);
     tcase_add_test(tc, test_accounts_end_with_replies);
+    tcase_add_test(tc, test_streams_a_read_batch);
     tcase_add_test(tc, test_cap_and_handshake_timeout);
     suite_add_tcase(s, tc);
     return s;

@@ -140,7 +140,7 @@ cs_proto_err_t cs_op_stats(cs_op_ctx_t *ctx, const cs_request_t *req, cs_out_t *
     cs_reply_begin(out, req, 1, 4 + 6);
     cs_stats_write(&b->stats, out);
     cs_out_cstr(out, "connections");
-    cs_out_map(out, 7);
+    cs_out_map(out, 8);
     /* both fronts together; each has the same cap */
     size_t open = cs_conncap_open(b->conncap) + (b->direct ? cs_zfront_open(b->direct) : 0);
     uint64_t refused = cs_conncap_refused(b->conncap) +
@@ -152,6 +152,7 @@ cs_proto_err_t cs_op_stats(cs_op_ctx_t *ctx, const cs_request_t *req, cs_out_t *
     cs_out_kv_int(out, "dropped", (int64_t)b->dropped);
     cs_out_kv_int(out, "waiting", (int64_t)cs_peers_waiting(b->peers));
     cs_out_kv_int(out, "peers", (int64_t)cs_peers_count(b->peers));
+    cs_out_kv_int(out, "streamed", b->direct ? (int64_t)cs_zfront_streamed(b->direct) : 0);
     size_t n_idx, idx_bytes;
     cs_codeidx_usage(b->index, &n_idx, &idx_bytes);
     cs_out_cstr(out, "code_indexes");

@@ -122,6 +122,9 @@ void cs_zfront_refuse_all(cs_zfront_t *f, int on);
 /* Connections open now (handshakes included); refused since the start. */
 size_t cs_zfront_open(const cs_zfront_t *f);
 uint64_t cs_zfront_refused(const cs_zfront_t *f);
+/* Writes of replies made while the rest of a read was still being answered (a pipelining
+ * client's first replies of a batch, sent before its last are ready). */
+uint64_t cs_zfront_streamed(const cs_zfront_t *f);
 
 #ifdef __cplusplus
 }
