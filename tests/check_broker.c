@@ -39,12 +39,14 @@ static void s_start_with_sample(cs_daemon_t *d, cs_tclient_t **admin, cs_tclient
     ck_assert_str_eq(state, "done");
 }
 
-static const msgpack_object *s_lookup(cs_tclient_t *c, const char *code, int with_include)
+/* A lookup of code in system, with notes, children and ancestors when with_include. */
+static const msgpack_object *s_lookup_in(cs_tclient_t *c, const char *system, const char *code,
+                                         int with_include)
 {
     msgpack_packer *pk = cs_tclient_begin(c);
     msgpack_pack_map(pk, with_include ? 4 : 3);
     cs_tpack_kv(pk, "op", "lookup");
-    cs_tpack_kv(pk, "system", "icd10cm");
+    cs_tpack_kv(pk, "system", system);
     cs_tpack_kv(pk, "code", code);
     if (with_include) {
         cs_tpack_str(pk, "include");
@@ -54,6 +56,11 @@ static const msgpack_object *s_lookup(cs_tclient_t *c, const char *code, int wit
         cs_tpack_str(pk, "ancestors");
     }
     return cs_tclient_call(c, T_TIMEOUT);
+}
+
+static const msgpack_object *s_lookup(cs_tclient_t *c, const char *code, int with_include)
+{
+    return s_lookup_in(c, "icd10cm", code, with_include);
 }
 
 /* validate codes (extra key/value pair optional, e.g. "date") */
@@ -554,16 +561,6 @@ static void s_plugin_names(cs_tclient_t *admin, char *buf, size_t cap)
     }
 }
 
-static const msgpack_object *s_lookup_in(cs_tclient_t *c, const char *system, const char *code)
-{
-    msgpack_packer *pk = cs_tclient_begin(c);
-    msgpack_pack_map(pk, 3);
-    cs_tpack_kv(pk, "op", "lookup");
-    cs_tpack_kv(pk, "system", system);
-    cs_tpack_kv(pk, "code", code);
-    return cs_tclient_call(c, T_TIMEOUT);
-}
-
 /* A restarted broker loads the plugins of the systems it holds before it serves and the
  * others after: asked at once, it answers as one that has them all (a system with no
  * release is not an unknown one; the listing is whole, in the same order). Whether the
@@ -576,7 +573,7 @@ START_TEST(test_answers_before_loaders_load)
     cs_tclient_t *admin, *q;
     s_start_with_sample(&d, &admin, &q); /* its load waited for the loaders: none was held */
     char want_err[64], want_names[2048], buf[64], names[2048];
-    cs_obj_error_code(s_lookup_in(q, "cpt", "99213"), want_err, sizeof want_err);
+    cs_obj_error_code(s_lookup_in(q, "cpt", "99213", 0), want_err, sizeof want_err);
     ck_assert_str_ne(want_err, "");
     ck_assert_str_ne(want_err, "unknown_system");
     s_plugin_names(admin, want_names, sizeof want_names);
@@ -589,11 +586,11 @@ START_TEST(test_answers_before_loaders_load)
     ck_assert_int_eq(cs_daemon_start(&d, NULL), 0);
     q = cs_tclient_new(d.query_ep);
     admin = cs_tclient_new(d.admin_ep);
-    ck_assert_str_eq(cs_obj_error_code(s_lookup_in(q, "cpt", "99213"), buf, sizeof buf),
+    ck_assert_str_eq(cs_obj_error_code(s_lookup_in(q, "cpt", "99213", 0), buf, sizeof buf),
                      want_err);
-    const msgpack_object *r = s_lookup_in(q, "icd10cm", "e119");
+    const msgpack_object *r = s_lookup_in(q, "icd10cm", "e119", 0);
     ck_assert(r && cs_obj_true(cs_obj_get(r, "found")));
-    ck_assert_str_eq(cs_obj_error_code(s_lookup_in(q, "icd11", "E11"), buf, sizeof buf),
+    ck_assert_str_eq(cs_obj_error_code(s_lookup_in(q, "icd11", "E11", 0), buf, sizeof buf),
                      "unknown_system");
     s_plugin_names(admin, names, sizeof names);
     ck_assert_str_eq(names, want_names);

@@ -1,9 +1,9 @@
 /* cs_pace.h: how a background task (the verifier's read-ahead of the data file and its
  * checksums) gives way to the thread that answers queries. Between two steps of its work the
  * task calls cs_pace_step: while a query was answered in the last CS_PACE_QUIET_MS (or the
- * task's own quiet spell) it waits,
- * a millisecond at a time, but never more than CS_PACE_MAX_WAIT_MS (or the task's own bound)
- * since its last step, so that it still finishes under a load that never pauses.
+ * task's own quiet spell) it waits, a millisecond at a time, but never more than
+ * CS_PACE_MAX_WAIT_MS (or the task's own bound) since its last step, so that it still
+ * finishes under a load that never pauses.
  *
  * Why. On two cores, with the kernel not preempting kernel code (PREEMPT_NONE) and a serving
  * thread that has used more than its share of the CPU (it spins between requests), a thread
