@@ -1313,6 +1313,109 @@ START_TEST(test_batch_plain_body)
 }
 END_TEST
 
+/* ---- the look-ahead's glance (cs_proto_peek_lookup) ---- */
+
+/* body copied into a buffer of exactly its size (so that ASan sees a read past it), peeked */
+static int s_peek(const void *body, size_t len, cs_str_t *system, cs_str_t *code)
+{
+    void *copy = malloc(len ? len : 1);
+    memcpy(copy, body, len);
+    int r = cs_proto_peek_lookup(copy, len, system, code);
+    if (r) { /* the spans are the copy's: take them back into body */
+        system->ptr = (const char *)body + (system->ptr - (const char *)copy);
+        code->ptr = (const char *)body + (code->ptr - (const char *)copy);
+    }
+    free(copy);
+    return r;
+}
+
+START_TEST(test_peek_lookup)
+{
+    cs_str_t sys, code;
+    s_buf_t b;
+    /* a plain lookup, in any key order, with an id (of any width) or a version */
+    s_buf_init(&b);
+    s_strmap(&b, 2, "op", "lookup", "system", "icd10cm", "code", "E11.9", NULL);
+    s_str(&b.pk, "id");
+    msgpack_pack_uint64(&b.pk, UINT64_MAX);
+    s_str(&b.pk, "v");
+    msgpack_pack_int(&b.pk, 1);
+    ck_assert_int_eq(s_peek(b.sb.data, b.sb.size, &sys, &code), 1);
+    ck_assert(s_streq(sys, "icd10cm") && s_streq(code, "E11.9"));
+    /* every shorter body is cut inside the map: no */
+    for (size_t n = 0; n < b.sb.size; n++) {
+        ck_assert_msg(s_peek(b.sb.data, n, &sys, &code) == 0, "cut at %zu", n);
+    }
+    s_buf_fini(&b);
+    s_buf_init(&b);
+    msgpack_pack_map(&b.pk, 4);
+    s_str(&b.pk, "id");
+    msgpack_pack_int(&b.pk, 7);
+    s_str(&b.pk, "code");
+    s_str(&b.pk, "A00");
+    s_str(&b.pk, "system");
+    s_str(&b.pk, "icd10pcs");
+    s_str(&b.pk, "op");
+    s_str(&b.pk, "lookup");
+    ck_assert_int_eq(s_peek(b.sb.data, b.sb.size, &sys, &code), 1);
+    ck_assert(s_streq(sys, "icd10pcs") && s_streq(code, "A00"));
+    s_buf_fini(&b);
+    /* not a plain lookup in the current release: no */
+    static const char *const no[][8] = {
+        {"op", "lookup", "system", "icd10cm", "code", "E11.9", "release", "2021"},
+        {"op", "lookup", "system", "icd10cm", "code", "E11.9", "date", "2021-03-01"},
+        {"op", "validate", "system", "icd10cm", "code", "E11.9", NULL, NULL},
+        {"op", "lookup", "system", "icd10cm", NULL, NULL, NULL, NULL},
+        {"op", "lookup", "code", "E11.9", NULL, NULL, NULL, NULL},
+        {"system", "icd10cm", "code", "E11.9", NULL, NULL, NULL, NULL},
+        {"op", "lookup", "system", "icd10cm", "code", "", NULL, NULL},
+        {"op", "lookup", "system", "icd10cm", "code", "E11\x01", NULL, NULL},
+        {"op", "lookup", "system", "icd10cm", "code", "E11.9 and a great deal more text",
+         NULL, NULL},
+    };
+    for (size_t i = 0; i < sizeof no / sizeof no[0]; i++) {
+        s_buf_init(&b);
+        uint32_t pairs = 0;
+        while (pairs < 4 && no[i][2 * pairs]) {
+            pairs++;
+        }
+        msgpack_pack_map(&b.pk, pairs);
+        for (uint32_t k = 0; k < pairs; k++) {
+            s_str(&b.pk, no[i][2 * k]);
+            s_str(&b.pk, no[i][2 * k + 1]);
+        }
+        ck_assert_msg(s_peek(b.sb.data, b.sb.size, &sys, &code) == 0, "case %zu", i);
+        s_buf_fini(&b);
+    }
+    /* a code of 31 bytes (a fixstr) is glanced at, 32 (a str8) is not; nor a value it does
+     * not read (an array), a map16 header, a key that is not a fixstr */
+    const char *c32 = "E11.9 with spaces, 32 bytes long";
+    ck_assert_uint_eq(strlen(c32), 32);
+    s_buf_init(&b);
+    s_strmap(&b, 0, "op", "lookup", "system", "icd10cm", "code", c32 + 1, NULL);
+    ck_assert_int_eq(s_peek(b.sb.data, b.sb.size, &sys, &code), 1);
+    ck_assert(s_streq(code, c32 + 1));
+    s_buf_fini(&b);
+    s_buf_init(&b);
+    s_strmap(&b, 0, "op", "lookup", "system", "icd10cm", "code", c32, NULL);
+    ck_assert_int_eq(s_peek(b.sb.data, b.sb.size, &sys, &code), 0);
+    s_buf_fini(&b);
+    s_buf_init(&b);
+    s_strmap(&b, 1, "op", "lookup", "system", "icd10cm", "code", "E11.9", NULL);
+    s_str(&b.pk, "include");
+    msgpack_pack_array(&b.pk, 1);
+    s_str(&b.pk, "notes");
+    ck_assert_int_eq(s_peek(b.sb.data, b.sb.size, &sys, &code), 0);
+    s_buf_fini(&b);
+    static const unsigned char map16[] = "\xde\x00\x03\xa2op\xa6lookup\xa6system\xa7icd10cm"
+                                         "\xa4" "code" "\xa3" "A00";
+    ck_assert_int_eq(s_peek(map16, sizeof map16 - 1, &sys, &code), 0);
+    ck_assert_int_eq(s_peek(map16 + 2, sizeof map16 - 3, &sys, &code), 0); /* a fixint */
+    static const unsigned char long_key[] = "\x83\xbfop";
+    ck_assert_int_eq(s_peek(long_key, sizeof long_key - 1, &sys, &code), 0);
+}
+END_TEST
+
 /* ---- names ---- */
 
 START_TEST(test_names)
@@ -1457,8 +1560,8 @@ static uint64_t s_rand(uint64_t *st)
 START_TEST(test_random_mutations)
 {
     /* a few valid requests to start from */
-    s_buf_t seeds[6];
-    for (unsigned i = 0; i < 6; i++) {
+    s_buf_t seeds[7];
+    for (unsigned i = 0; i < 7; i++) {
         s_buf_init(&seeds[i]);
     }
     s_strmap(&seeds[0], 2, "op", "lookup", "system", "icd10cm", "code", "S72.001A", NULL);
@@ -1480,16 +1583,19 @@ START_TEST(test_random_mutations)
     s_strmap(&seeds[4], 0, "op", "validate", "system", "icd10cm", "code", "E11.9", "date",
              "2021-03-01", "release", "2021", NULL);
     s_plain_batch(&seeds[5], 4, 0, -1); /* cs_proto_batch.c's shape */
+    s_strmap(&seeds[6], 1, "op", "lookup", "system", "icd10cm", "code", "E11.9", NULL);
+    s_str(&seeds[6].pk, "id"); /* a pipelining client's lookup (cs_proto_peek_lookup) */
+    msgpack_pack_int(&seeds[6].pk, 77);
 
     static const unsigned char magic[] = {0xc1, 0xdd, 0xdf, 0xdb, 0xc6, 0xc9, 0xd8, 0xff,
                                           0x00, 0x7f, 0x80, 0x9f, 0xbf, 0xc0, 0xcf, 0xd3};
     unsigned char buf[512];
     uint64_t st = 0x9e3779b97f4a7c15ULL;
-    unsigned counts[CS_PERR_INTERNAL + 1] = {0};
+    unsigned counts[CS_PERR_INTERNAL + 1] = {0}, peeked = 0;
     cs_request_t req;
     cs_request_init(&req);
     for (unsigned iter = 0; iter < 300000; iter++) {
-        const s_buf_t *seed = &seeds[s_rand(&st) % 6];
+        const s_buf_t *seed = &seeds[s_rand(&st) % 7];
         size_t n = seed->sb.size < sizeof buf ? seed->sb.size : sizeof buf;
         memcpy(buf, seed->sb.data, n);
         unsigned muts = 1 + (unsigned)(s_rand(&st) % 4);
@@ -1524,6 +1630,19 @@ START_TEST(test_random_mutations)
         cs_proto_err_t e = cs_request_decode(&req, buf, n, &err);
         ck_assert_int_le(e, CS_PERR_INTERNAL);
         counts[e]++;
+        /* the look-ahead's glance reads within the body, and a lookup it takes is the one the
+         * decoder makes of the same body, when the decoder takes it */
+        cs_str_t psys, pcode;
+        if (cs_proto_peek_lookup(buf, n, &psys, &pcode)) {
+            peeked++;
+            const char *lo = (const char *)buf, *hi = lo + n;
+            ck_assert(psys.ptr >= lo && psys.ptr + psys.len <= hi);
+            ck_assert(pcode.ptr >= lo && pcode.ptr + pcode.len <= hi);
+            ck_assert(e != CS_PERR_NONE ||
+                      (req.op == CS_OP_LOOKUP && req.system.ptr == psys.ptr &&
+                       req.system.len == psys.len && req.code.ptr == pcode.ptr &&
+                       req.code.len == pcode.len));
+        }
         if (e == CS_PERR_NONE) {
             /* read everything a handler could read (a batch's codes are its items') */
             for (uint32_t i = 0; req.op != CS_OP_BATCH && i < req.n_codes; i++) {
@@ -1548,7 +1667,8 @@ START_TEST(test_random_mutations)
     /* both outcomes were exercised */
     ck_assert_uint_gt(counts[CS_PERR_NONE], 1000);
     ck_assert_uint_gt(counts[CS_PERR_BAD_REQUEST], 1000);
-    for (unsigned i = 0; i < 6; i++) {
+    ck_assert_uint_gt(peeked, 1000);
+    for (unsigned i = 0; i < 7; i++) {
         s_buf_fini(&seeds[i]);
     }
 }
@@ -1594,6 +1714,7 @@ Suite *cs_proto_suite(void)
     tc = tcase_create("names and replies");
     tcase_add_test(tc, test_batch_plain_lookup_items);
     tcase_add_test(tc, test_batch_plain_body);
+    tcase_add_test(tc, test_peek_lookup);
     tcase_add_test(tc, test_names);
     tcase_add_test(tc, test_reply_helpers);
     suite_add_tcase(s, tc);

@@ -429,7 +429,7 @@ static int s_lookup(cs_db_t *db, const char *system, const char *code, const cs_
         /* A random code's record is a miss in memory: start it now, from the index the handle
          * holds, and check that the index still answers while it comes. */
         if (!sc.malformed) {
-            cs_codeidx_holder_prefetch(&db->index, f->rel, sc.hash);
+            cs_codeidx_holder_prefetch(&db->index, f->rel, sc.hash, 1); /* the slot is read now */
         }
         const cs_codeidx_t *idx = cs_resolve_memo_index(f, &db->index, db->shared->store);
         if (idx) {

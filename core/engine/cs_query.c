@@ -449,6 +449,34 @@ static int s_lookup_fast(cs_engine_t *e, const cs_request_t *req, cs_out_t *out)
     return 1;
 }
 
+int cs_engine_lookup_ahead(const cs_engine_t *e, cs_str_t system, cs_str_t code,
+                           cs_engine_ahead_t *a)
+{
+    const cs_resolve_memo_t *f = &e->fast;
+    a->ok = 0;
+    if (!cs_resolve_memo_match(f, system.ptr, system.len, NULL, 0, 0)) {
+        return 0;
+    }
+    cs_code_t c;
+    cs_error_t nerr;
+    nerr.code = CS_OK; /* a message is written only when normalize fails: no fetch then */
+    if (f->sys->system->normalize(code.ptr, code.len, &c, &nerr) != CS_OK) {
+        return 0;
+    }
+    a->release = f->rel;
+    a->hash = cs_codeidx_hash(c.cls, c.key, strlen(c.key));
+    a->ok = 1;
+    cs_codeidx_holder_prefetch(&e->index, a->release, a->hash, 0);
+    return 1;
+}
+
+void cs_engine_ahead_fetch(const cs_engine_t *e, const cs_engine_ahead_t *a, int stage)
+{
+    if (a->ok) {
+        cs_codeidx_holder_prefetch(&e->index, a->release, a->hash, stage);
+    }
+}
+
 static cs_proto_err_t s_lookup(cs_engine_t *e, const cs_request_t *req, cs_out_t *out)
 {
     s_ctx_t ctx;

@@ -1093,12 +1093,13 @@ const cs_codeidx_t *cs_codeidx_holder_get(cs_codeidx_holder_t *h, uint32_t relea
     return idx;
 }
 
-void cs_codeidx_holder_prefetch(const cs_codeidx_holder_t *h, uint32_t release, uint64_t hash)
+void cs_codeidx_holder_prefetch(const cs_codeidx_holder_t *h, uint32_t release, uint64_t hash,
+                                int stage)
 {
     for (int i = 0; i < CS_CODEIDX_HELD; i++) {
         const cs_codeidx_t *idx = h->held[i];
         if (idx && idx->release == release) {
-            cs_codeidx_prefetch(idx, hash, 1); /* reads the slot: stage 0 would add nothing */
+            cs_codeidx_prefetch(idx, hash, stage);
             return;
         }
     }

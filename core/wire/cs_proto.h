@@ -57,6 +57,13 @@ cs_proto_err_t cs_request_decode_part(cs_request_t *req, const void *body, size_
  * refuse: cs_request_decode then decodes it as it does any body. */
 int cs_request_decode_plain_batch(cs_request_t *req, const void *body, size_t len);
 
+/* A glance at a request still to be answered (wire/cs_proto_peek.c): 1 when body looks
+ * like a lookup in a system's current release, {"op": "lookup", "system": str, "code": str}
+ * with any other keys but "release" and "date", with *system and *code pointing into body;
+ * else 0. Nothing is checked beyond what the glance needs: a hint for fetching ahead, never
+ * a decode (cs_request_decode still judges the request). */
+int cs_proto_peek_lookup(const void *body, size_t len, cs_str_t *system, cs_str_t *code);
+
 /* ---- raw walking, for cs_request_decode_part: bounds-checked reads of a msgpack body that
  * need no pre-scan (no allocation, no recursion) ---- */
 enum { CS_RAW_OTHER, CS_RAW_STR, CS_RAW_ARRAY, CS_RAW_MAP };
