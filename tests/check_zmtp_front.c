@@ -907,6 +907,139 @@ START_TEST(test_streams_a_read_batch)
 }
 END_TEST
 
+/* Request i of a mixed burst: plain lookups the broker reads ahead of their turn, and
+ * between them what it must not take for one or must refuse (another release, a system it
+ * does not have, a control character, another op, malformed msgpack), some behind an
+ * envelope frame. Appended to all as ZMTP frames. */
+static void s_burst_request(msgpack_sbuffer *all, int i)
+{
+    enum { N_CODES = (int)(sizeof s_codes / sizeof s_codes[0]) };
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    int kind = i % 10;
+    if (kind == 6) {
+        msgpack_sbuffer_init(&sb);
+        msgpack_sbuffer_write(&sb, "\xc1garbage", 8);
+    } else {
+        s_pack_head(&sb, &pk, kind == 5 ? 5 : 4, kind == 9 ? "validate" : "lookup");
+        cs_tpack_kv(&pk, "code", kind == 8 ? "E11\x01" : s_codes[i % N_CODES]);
+        if (kind == 5) {
+            cs_tpack_kv(&pk, "release", "S");
+        }
+        cs_tpack_str(&pk, "id");
+        msgpack_pack_int(&pk, i);
+        if (kind == 7) { /* the system's name is the second value: make it one not loaded */
+            char *sys = memmem(sb.data, sb.size, "icd10cm", 7);
+            memcpy(sys, "icd10zz", 7);
+        }
+    }
+    uint8_t h[9];
+    if (i % 13 == 0) {
+        size_t hl = cs_zmtp_header(h, CS_ZMTP_MORE, 1);
+        msgpack_sbuffer_write(all, (const char *)h, hl);
+        msgpack_sbuffer_write(all, "e", 1);
+    }
+    size_t hl = cs_zmtp_header(h, 0, sb.size);
+    msgpack_sbuffer_write(all, (const char *)h, hl);
+    msgpack_sbuffer_write(all, sb.data, sb.size);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+/* Write len bytes of requests to fd while reading what comes back, until n replies (frames
+ * without MORE) are in: their bytes, every frame header included, into got. */
+static void s_burst(int fd, const char *data, size_t len, int n, msgpack_sbuffer *got)
+{
+    size_t sent = 0, parsed = 0;
+    int replies = 0;
+    while (replies < n) {
+        struct pollfd pfd = {fd, (short)(POLLIN | (sent < len ? POLLOUT : 0)), 0};
+        ck_assert_int_eq(poll(&pfd, 1, T_TIMEOUT), 1);
+        if ((pfd.revents & POLLOUT) && sent < len) {
+            ssize_t w = send(fd, data + sent, len - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+            ck_assert(w > 0 || errno == EAGAIN);
+            sent += w > 0 ? (size_t)w : 0;
+        }
+        if (pfd.revents & (POLLIN | POLLHUP | POLLERR)) {
+            char buf[65536];
+            ssize_t r = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+            ck_assert_msg(r > 0 || errno == EAGAIN, "the broker closed after %d replies",
+                          replies);
+            if (r > 0) {
+                msgpack_sbuffer_write(got, buf, (size_t)r);
+            }
+        }
+        for (;;) { /* count the whole frames received */
+            const uint8_t *q = (const uint8_t *)got->data + parsed;
+            size_t have = got->size - parsed, hl = 2, size;
+            if (have < 2 || ((q[0] & CS_ZMTP_LONG) && have < 9)) {
+                break;
+            }
+            if (q[0] & CS_ZMTP_LONG) {
+                hl = 9;
+                size = 0;
+                for (int k = 1; k < 9; k++) {
+                    size = size << 8 | q[k];
+                }
+            } else {
+                size = q[1];
+            }
+            if (have - hl < size) {
+                break;
+            }
+            replies += !(q[0] & CS_ZMTP_MORE);
+            parsed += hl + size;
+        }
+    }
+    ck_assert_uint_eq(sent, len);
+}
+
+/* Lookups read ahead of their turn (stats connections.fetched_ahead) among requests that
+ * are not, in bursts larger than one read of the broker's (64 KiB: bodies cut between two
+ * reads): every reply, envelope included, byte for byte what the ZeroMQ front gives, in the
+ * same order. */
+START_TEST(test_look_ahead_same_bytes)
+{
+    cs_daemon_t z, d;
+    s_start(&z, "zmq", NULL);
+    s_start(&d, "direct", NULL);
+    s_serves(d.query_ep);
+    ck_assert_int_eq(s_conn_stat(d.query_ep, "fetched_ahead"), 0);
+    enum { N = 4000 };
+    msgpack_sbuffer all;
+    msgpack_sbuffer_init(&all);
+    for (int i = 0; i < N; i++) {
+        s_burst_request(&all, i);
+    }
+    ck_assert_uint_gt(all.size, 2 * 64 * 1024);
+    for (int round = 0; round < 2; round++) {
+        int fz = s_raw_dealer(z.query_ep), fd = s_raw_dealer(d.query_ep);
+        msgpack_sbuffer rz, rd;
+        msgpack_sbuffer_init(&rz);
+        msgpack_sbuffer_init(&rd);
+        s_burst(fz, all.data, all.size, N, &rz);
+        s_burst(fd, all.data, all.size, N, &rd);
+        size_t at = 0;
+        while (at < rz.size && at < rd.size && rz.data[at] == rd.data[at]) {
+            at++;
+        }
+        ck_assert_msg(rz.size == rd.size && at == rz.size,
+                      "round %d: the replies differ from byte %zu (%zu and %zu bytes)", round,
+                      at, rz.size, rd.size);
+        msgpack_sbuffer_destroy(&rz);
+        msgpack_sbuffer_destroy(&rd);
+        close(fz);
+        close(fd);
+    }
+    msgpack_sbuffer_destroy(&all);
+    /* half the burst are plain lookups of the current release: most were read ahead */
+    ck_assert_int_gt(s_conn_stat(d.query_ep, "fetched_ahead"), N / 4);
+    ck_assert_int_eq(s_conn_stat(z.query_ep, "fetched_ahead"), 0);
+    s_serves(d.query_ep);
+    s_stop(&z);
+    s_stop(&d);
+}
+END_TEST
+
 /* The connection cap holds on this front, and a handshake left unfinished times out. */
 START_TEST(test_cap_and_handshake_timeout)
 {
@@ -952,6 +1085,7 @@ Suite *cs_zmtp_front_suite(void)
     tcase_add_test(tc, test_spare_smaller_than_pending);
     tcase_add_test(tc, test_accounts_end_with_replies);
     tcase_add_test(tc, test_streams_a_read_batch);
+    tcase_add_test(tc, test_look_ahead_same_bytes);
     tcase_add_test(tc, test_cap_and_handshake_timeout);
     suite_add_tcase(s, tc);
     return s;

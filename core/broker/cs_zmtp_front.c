@@ -93,6 +93,7 @@ struct cs_zfront {
     size_t open;
     uint64_t refused;
     uint64_t streamed;             /* writes made while a read was still being answered */
+    uint64_t ahead_seq;            /* requests shown to on_ahead so far */
     int refuse_all;
     int lingering;                 /* shutting down: nothing more is read */
     uint32_t gen;                  /* identities given so far */
@@ -501,12 +502,79 @@ static long s_greet(s_conn_t *c, const uint8_t *p, size_t n)
     return (long)take;
 }
 
+/* The look-ahead over one read: a copy of the connection's decoder, run from where a request
+ * was just delivered over the requests behind it (cs_zfront_ahead_fn). */
+typedef struct s_ahead {
+    cs_zmtp_decoder_t dec;
+    size_t at;   /* where it stands in the read */
+    int shown;   /* requests shown and not yet delivered */
+    int started; /* 0: not yet; 1: running; -1: stopped for this read */
+} s_ahead_t;
+
+/* The next request's body in p[a->at..n): 1 with *body, *len, when its last frame lies whole
+ * in the read; 0 at the read's end, at a command, a split frame or anything the decoder
+ * refuses (the connection's own decoder will say so in its turn). */
+static int s_ahead_next(s_ahead_t *a, const uint8_t *p, size_t n, const uint8_t **body,
+                        size_t *len)
+{
+    for (;;) {
+        size_t used = 0, got = 0;
+        const uint8_t *data = NULL;
+        int last = 0;
+        const char *why = NULL;
+        cs_zmtp_event_t ev = cs_zmtp_decode(&a->dec, p + a->at, n - a->at, &used, &data, &got,
+                                            &last, &why);
+        a->at += used;
+        if (ev == CS_ZMTP_NEED || ev == CS_ZMTP_BAD ||
+            (ev == CS_ZMTP_HEADER && (a->dec.flags & CS_ZMTP_COMMAND)) ||
+            (ev == CS_ZMTP_DATA && !last)) {
+            return 0;
+        }
+        if (ev == CS_ZMTP_DATA && !(a->dec.flags & CS_ZMTP_MORE)) {
+            if (got != a->dec.size) {
+                return 0;
+            }
+            *body = data;
+            *len = got;
+            return 1;
+        }
+    }
+}
+
+/* A request of c was just delivered, the read at p standing at `at`: show on_ahead the
+ * requests behind it, up to CS_ZFRONT_AHEAD not yet delivered. */
+static void s_look_ahead(cs_zfront_t *f, s_conn_t *c, s_ahead_t *a, const uint8_t *p,
+                         size_t at, size_t n)
+{
+    if (a->started < 0 || c->state != S_OPEN) {
+        return;
+    }
+    if (!a->started) {
+        a->dec = c->dec; /* between two requests: at a frame's start */
+        a->at = at;
+        a->started = 1;
+    } else if (a->shown > 0) {
+        a->shown--;
+    }
+    while (a->shown < CS_ZFRONT_AHEAD) {
+        const uint8_t *body;
+        size_t len;
+        if (!s_ahead_next(a, p, n, &body, &len)) {
+            a->started = -1;
+            return;
+        }
+        f->cfg.on_ahead(f->cfg.arg, f->ahead_seq++, body, len);
+        a->shown++;
+    }
+}
+
 /* Everything read from c (n bytes at p). 0; -1 when c must close now; S_GONE when c is
  * closed already (a write on the way failed). */
 #define S_GONE (-2)
 static int s_consume(cs_zfront_t *f, s_conn_t *c, const uint8_t *p, size_t n, int *requests)
 {
     size_t at = 0, stream_at = S_STREAM;
+    s_ahead_t ahead = {.started = f->cfg.on_ahead ? 0 : -1};
     if (c->state == S_GREET) {
         long used = s_greet(c, p, n);
         if (used < 0) {
@@ -530,10 +598,14 @@ static int s_consume(cs_zfront_t *f, s_conn_t *c, const uint8_t *p, size_t n, in
                     (unsigned long long)c->dec.size, (long long)c->dec.max);
             return -1;
         }
+        int delivered = *requests;
         int rc = ev == CS_ZMTP_HEADER ? s_frame_begin(f, c)
                                       : s_frame_data(f, c, data, len, last, requests);
         if (rc != 0) {
             return -1;
+        }
+        if (*requests != delivered) {
+            s_look_ahead(f, c, &ahead, p, at, n);
         }
         /* A client that pipelines reads these replies (and sends its next requests) while
          * the rest of the read is answered, rather than the two taking turns. Each such

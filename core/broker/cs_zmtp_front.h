@@ -56,6 +56,15 @@ typedef struct cs_zframe {
 typedef void (*cs_zfront_request_fn)(void *arg, const cs_zframe_t *frames, int n,
                                      int overflow);
 
+/* A request that came in the same read behind the one being delivered, shown before its
+ * turn (body valid during the callback only; seq counts this front's calls): a hint, so that
+ * what answering it will read can be fetched while the requests before it are answered. The
+ * request itself comes through on_request later, as ever, unless its connection closes
+ * first. The front looks up to CS_ZFRONT_AHEAD requests ahead, over whole bodies in the read
+ * only, and checks nothing beyond the framing: the body may be anything. */
+typedef void (*cs_zfront_ahead_fn)(void *arg, uint64_t seq, const void *body, size_t len);
+#define CS_ZFRONT_AHEAD 8
+
 typedef struct cs_zfront_config {
     int64_t max_msg;          /* largest frame accepted; <= 0: 1 GiB */
     int max_frames;           /* frames a request is delivered with, at most (>= 2) */
@@ -64,7 +73,8 @@ typedef struct cs_zfront_config {
     cs_peers_t *peers;        /* unsent replies are charged here (borrowed) */
     uint64_t peer_bytes;      /* the bound cs_peers answers busy past */
     cs_zfront_request_fn on_request;
-    void *arg;                /* given to on_request */
+    cs_zfront_ahead_fn on_ahead; /* NULL: no look-ahead */
+    void *arg;                /* given to on_request and on_ahead */
 } cs_zfront_config_t;
 
 /* A front with no endpoint yet. NULL with err set on failure. */
