@@ -1348,15 +1348,9 @@ START_TEST(test_peek_lookup)
     }
     s_buf_fini(&b);
     s_buf_init(&b);
-    msgpack_pack_map(&b.pk, 4);
+    s_strmap(&b, 1, "code", "A00", "system", "icd10pcs", "op", "lookup", NULL);
     s_str(&b.pk, "id");
     msgpack_pack_int(&b.pk, 7);
-    s_str(&b.pk, "code");
-    s_str(&b.pk, "A00");
-    s_str(&b.pk, "system");
-    s_str(&b.pk, "icd10pcs");
-    s_str(&b.pk, "op");
-    s_str(&b.pk, "lookup");
     ck_assert_int_eq(s_peek(b.sb.data, b.sb.size, &sys, &code), 1);
     ck_assert(s_streq(sys, "icd10pcs") && s_streq(code, "A00"));
     s_buf_fini(&b);
