@@ -465,9 +465,8 @@ int cs_engine_lookup_ahead(const cs_engine_t *e, cs_str_t system, cs_str_t code,
     }
     a->release = f->rel;
     a->hash = cs_codeidx_hash(c.cls, c.key, strlen(c.key));
-    a->ok = 1;
-    cs_codeidx_holder_prefetch(&e->index, a->release, a->hash, 0);
-    return 1;
+    a->ok = cs_codeidx_holder_prefetch(&e->index, a->release, a->hash, 0);
+    return a->ok;
 }
 
 void cs_engine_ahead_fetch(const cs_engine_t *e, const cs_engine_ahead_t *a, int stage)

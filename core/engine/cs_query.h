@@ -63,8 +63,9 @@ typedef struct cs_engine_ahead {
     uint32_t release; /* the release whose index to fetch from */
     uint64_t hash;    /* the code's (cs_codeidx_hash) */
 } cs_engine_ahead_t;
-/* Stage 0 for a lookup of code in system's current release: *a filled, 1 when its slot is on
- * its way; else 0 (another release, a code its system would not take, no index held). */
+/* Stage 0 for a lookup of code in system's current release: 1 when its slot is on its way
+ * (*a ok for the later stages); else 0 (another release, a code its system would not take,
+ * no index of the release held). */
 int cs_engine_lookup_ahead(const cs_engine_t *e, cs_str_t system, cs_str_t code,
                            cs_engine_ahead_t *a);
 /* Stage 1 (the slot read, the record fetched) or 2 (the record read, the titles fetched) of

@@ -1093,16 +1093,17 @@ const cs_codeidx_t *cs_codeidx_holder_get(cs_codeidx_holder_t *h, uint32_t relea
     return idx;
 }
 
-void cs_codeidx_holder_prefetch(const cs_codeidx_holder_t *h, uint32_t release, uint64_t hash,
-                                int stage)
+int cs_codeidx_holder_prefetch(const cs_codeidx_holder_t *h, uint32_t release, uint64_t hash,
+                               int stage)
 {
     for (int i = 0; i < CS_CODEIDX_HELD; i++) {
         const cs_codeidx_t *idx = h->held[i];
         if (idx && idx->release == release) {
             cs_codeidx_prefetch(idx, hash, stage);
-            return;
+            return 1;
         }
     }
+    return 0;
 }
 
 int cs_codeidx_entry(cs_codeidx_holder_t *h, cs_reader_t *r, uint32_t rel, uint8_t cls,

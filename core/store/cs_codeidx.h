@@ -141,10 +141,10 @@ const cs_codeidx_t *cs_codeidx_holder_get(cs_codeidx_holder_t *h, uint32_t relea
 /* A stage of cs_codeidx_prefetch in the index of release h still holds, if any, before the
  * request that will find hash has checked that index is still the one to read (a held index
  * stays mapped, whether or not it is still the set's): the slot, record or titles are then on
- * their way from memory while that check, or the requests before it, run. Changes nothing;
- * a release h does not hold is no fault (nothing is fetched). */
-void cs_codeidx_holder_prefetch(const cs_codeidx_holder_t *h, uint32_t release, uint64_t hash,
-                                int stage);
+ * their way from memory while that check, or the requests before it, run. Changes nothing.
+ * 1 when h holds an index of release; 0 (nothing fetched) when it does not. */
+int cs_codeidx_holder_prefetch(const cs_codeidx_holder_t *h, uint32_t release, uint64_t hash,
+                               int stage);
 
 #define CS_CODEIDX_KEEP_MS 60000
 /* Change the keep time (tests). */
