@@ -21,6 +21,7 @@
 #include "codeset_client.h"
 #include "cs_daemon.h"
 #include "cs_test.h"
+#include "util/cs_spin.h"
 
 /* A broker with extra options and the sample release "S" (effective 2020-10-01) loaded. */
 static void s_start(cs_daemon_t *d, const char *const *args)
@@ -268,6 +269,26 @@ START_TEST(test_hostile_peer)
 }
 END_TEST
 
+/* The spin follows a lone client's pace: twice its last pause, within the bounds; the
+ * shortest once it pauses longer than the longest (util/cs_spin.h). */
+START_TEST(test_spin_window)
+{
+    const uint64_t us = 1000, lo = 50 * us, hi = 300 * us;
+    ck_assert_uint_eq(cs_spin_window(0, lo, hi), lo);
+    ck_assert_uint_eq(cs_spin_window(10 * us, lo, hi), lo);
+    ck_assert_uint_eq(cs_spin_window(40 * us, lo, hi), 80 * us);
+    ck_assert_uint_eq(cs_spin_window(120 * us, lo, hi), 240 * us);
+    ck_assert_uint_eq(cs_spin_window(200 * us, lo, hi), hi);
+    ck_assert_uint_eq(cs_spin_window(hi, lo, hi), hi);
+    ck_assert_uint_eq(cs_spin_window(hi + 1, lo, hi), lo);
+    ck_assert_uint_eq(cs_spin_window(UINT64_MAX, lo, hi), lo);
+    /* --spin-us 0: never; --spin-us at or below the shortest: a fixed spin, as before */
+    ck_assert_uint_eq(cs_spin_window(10 * us, 0, 0), 0);
+    ck_assert_uint_eq(cs_spin_window(20 * us, 30 * us, 30 * us), 30 * us);
+    ck_assert_uint_eq(cs_spin_window(200 * us, 30 * us, 30 * us), 30 * us);
+}
+END_TEST
+
 Suite *cs_spin_suite(void);
 Suite *cs_spin_suite(void)
 {
@@ -276,6 +297,7 @@ Suite *cs_spin_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_spin_same_bytes);
     tcase_add_test(tc, test_spin_bounded);
+    tcase_add_test(tc, test_spin_window);
     tcase_add_test(tc, test_own_connection);
     tcase_add_test(tc, test_hostile_peer);
     suite_add_tcase(s, tc);

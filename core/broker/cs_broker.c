@@ -30,6 +30,7 @@
 #include "store/cs_catalog.h"
 #include "store/cs_store.h"
 #include "util/cs_log.h"
+#include "util/cs_spin.h"
 #include "wire/cs_curve.h"
 #include "wire/cs_out_msgpack.h"
 #include "wire/cs_proto.h"
@@ -119,7 +120,9 @@ typedef struct s_broker {
     cs_slices_t *slices;        /* long validates and claims answered in slices */
     char admin_path[PATH_MAX];  /* ipc socket file, for chmod and unlink */
     int loop_cpu;               /* the CPU the loop is pinned to, or -1 (s_io_threads) */
-    uint64_t spin_ns;           /* how long the loop looks for work before it sleeps */
+    uint64_t spin_ns;           /* how long the loop looks for work before it sleeps, now
+                                 * (cs_spin_window) */
+    uint64_t spin_min_ns, spin_max_ns; /* its bounds (configured) */
     const cs_peer_t *last_peer; /* the connection of the last request served */
     uint64_t mixed_ns;          /* when a request last came from another connection */
     cs_engine_ahead_t ahead[CS_ZFRONT_AHEAD]; /* lookups the direct front showed ahead, by
@@ -1244,12 +1247,12 @@ static int s_loop_wait(s_loop_t *l, int ms)
 
 /* Whether the loop looks for the next request (a zero-timeout poll) rather than sleep, now,
  * having last served one at busy. A lone synchronous client's next request follows its
- * reply within tens of microseconds: looking for it for a bounded while saves the sleep and
- * the wake-up. Only while one connection alone has been sending (for S_LONE_NS): with many,
- * a sleeping loop wakes to a batch of requests, whose replies go out together, and a
- * spinning one would take each alone and the CPU their clients need besides. Nor after a pass
- * that served more than S_SPIN_BATCH requests: that client pipelines. An idle broker
- * sleeps. */
+ * reply within tens of microseconds: looking for it for a bounded while (b->spin_ns, twice
+ * its last pause: util/cs_spin.h) saves the sleep and the wake-up. Only while one
+ * connection alone has been sending (for S_LONE_NS): with many, a sleeping loop wakes to a
+ * batch of requests, whose replies go out together, and a spinning one would take each
+ * alone and the CPU their clients need besides. Nor after a pass that served more than
+ * S_SPIN_BATCH requests: that client pipelines. An idle broker sleeps. */
 static int s_spins(const s_broker_t *b, uint64_t now, uint64_t busy, int batch)
 {
     return now - busy < b->spin_ns && now - b->mixed_ns > S_LONE_NS && batch <= S_SPIN_BATCH;
@@ -1322,11 +1325,17 @@ int cs_broker_run(const cs_broker_config_t *cfg, volatile sig_atomic_t *stop, cs
     s_loop_t l;
     s_loop_init(&b, &l);
     s_pin_loop(&b);
-    b.spin_ns = cfg->spin_us < 0 ? 0 : 1000u * (uint64_t)(cfg->spin_us ? cfg->spin_us
-                                                                          : CS_BROKER_SPIN_US);
+    b.spin_max_ns = cfg->spin_us < 0   ? 0
+                    : cfg->spin_us > 0 ? 1000u * (uint64_t)cfg->spin_us
+                                       : 1000u * (uint64_t)CS_BROKER_SPIN_US;
+    b.spin_min_ns = b.spin_max_ns < 1000u * CS_BROKER_SPIN_MIN_US ? b.spin_max_ns
+                                                                  : 1000u * CS_BROKER_SPIN_MIN_US;
+    b.spin_ns = b.spin_min_ns;
     uint64_t swept = s_now_ns(), busy = 0;
     int batch = 0; /* what the last pass that moved anything served */
     while (!*stop) {
+        uint64_t looked = s_now_ns(); /* a request's gap ends here: its answer is not the
+                                       * client's pause (a cold B-tree page can take ms) */
         int moved = s_loop_serve(&b, l.w);
         uint64_t now = s_now_ns();
         if (now - swept > 1000000000u) {
@@ -1334,6 +1343,8 @@ int cs_broker_run(const cs_broker_config_t *cfg, volatile sig_atomic_t *stop, cs
             swept = now;
         }
         if (moved) {
+            b.spin_ns = cs_spin_window(looked > busy ? looked - busy : 0, b.spin_min_ns,
+                                       b.spin_max_ns);
             busy = now;
             atomic_store_explicit(&b.busy_ns, now, memory_order_relaxed);
         }

@@ -51,8 +51,10 @@ typedef struct cs_broker_config {
                                   * one, less 256 */
     const char *curve_secret;    /* CURVE secret key file for tcp endpoints, or NULL */
     const char *curve_clients;   /* file or directory of allowed client keys, or NULL */
-    int spin_us;                 /* after its last request, how long the loop keeps looking
-                                  * for the next (zero-timeout polls) before it sleeps;
+    int spin_us;                 /* after a lone client's request, the longest the loop
+                                  * looks for its next (zero-timeout polls) before it
+                                  * sleeps: twice that client's last pause, at least
+                                  * CS_BROKER_SPIN_MIN_US (util/cs_spin.h);
                                   * 0: the default (CS_BROKER_SPIN_US); -1: never */
     int io_threads;              /* ZeroMQ I/O threads (ZMQ_IO_THREADS); 0: 1 */
     int io_affinity;             /* CS_BROKER_IO_ANY (0), _SAME or _APART: where the I/O
@@ -69,8 +71,10 @@ enum { CS_BROKER_FRONT_DIRECT, CS_BROKER_FRONT_ZMQ };
 /* The direct front's handshake deadline by default (libzmq's ZMQ_HANDSHAKE_IVL's). */
 #define CS_BROKER_HANDSHAKE_MS 30000
 
-/* The loop's spin by default, in microseconds (cs_broker_config_t.spin_us). */
-#define CS_BROKER_SPIN_US 50
+/* The loop's spin, in microseconds: the longest by default (cs_broker_config_t.spin_us),
+ * and the shortest, whatever the client's pace. */
+#define CS_BROKER_SPIN_US 300
+#define CS_BROKER_SPIN_MIN_US 50
 /* io_affinity: the scheduler places the threads; the loop's thread and the I/O threads
  * pinned to the CPU the loop started on; the I/O threads kept off that CPU. */
 enum { CS_BROKER_IO_ANY, CS_BROKER_IO_SAME, CS_BROKER_IO_APART };
