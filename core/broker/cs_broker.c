@@ -125,8 +125,6 @@ typedef struct s_broker {
     uint64_t spin_min_ns, spin_max_ns; /* its bounds (configured) */
     const cs_peer_t *last_peer; /* the connection of the last request served */
     uint64_t mixed_ns;          /* when a request last came from another connection */
-    cs_engine_ahead_t ahead[CS_ZFRONT_AHEAD]; /* lookups the direct front showed ahead, by
-                                               * seq (s_serve_ahead) */
     uint64_t fetched_ahead;     /* lookups whose index entries were fetched ahead */
 } s_broker_t;
 
@@ -628,24 +626,17 @@ static void s_serve_direct(void *arg, const cs_zframe_t *fr, int n, int overflow
 /* A request the direct front shows ahead of its turn (cs_zfront_ahead_fn): a pipelining
  * client's lookups are each three dependent cache misses in the code index (its hash slot,
  * its record, the titles the reply copies), which cost a third of the broker's time at a
- * thousand in flight with random codes. So, as validate does within a batch, the slot of
- * the lookup CS_ZFRONT_AHEAD requests on is fetched, the record of the one half as far and
- * the titles of the one a quarter as far, while the one at hand is answered. A lookup the
- * engine would not answer from its index fetches nothing; a stale entry of the ring fetches
- * from an index the engine still holds, or nothing: hints only. */
+ * thousand in flight with random codes; the engine starts them while the requests before
+ * are answered (cs_engine_lookup_ahead; the front shows CS_ZFRONT_AHEAD ahead, the engine's
+ * stages are spaced for CS_ENGINE_AHEAD). Hints only: nothing else is read or changed. */
 static void s_serve_ahead(void *arg, uint64_t seq, const void *body, size_t len)
 {
     s_broker_t *b = arg;
-    cs_engine_ahead_t *a = &b->ahead[seq % CS_ZFRONT_AHEAD];
-    cs_str_t system, code;
-    a->ok = 0;
-    if (cs_proto_peek_lookup(body, len, &system, &code)) {
-        b->fetched_ahead += (uint64_t)cs_engine_lookup_ahead(b->engine, system, code, a);
+    cs_str_t system = {NULL, 0}, code = {NULL, 0};
+    if (!cs_proto_peek_lookup(body, len, &system, &code)) {
+        system.len = 0; /* not a lookup: shown all the same, so the ones before get on */
     }
-    cs_engine_ahead_fetch(b->engine, &b->ahead[(seq + CS_ZFRONT_AHEAD / 2) % CS_ZFRONT_AHEAD],
-                          1);
-    cs_engine_ahead_fetch(b->engine,
-                          &b->ahead[(seq + CS_ZFRONT_AHEAD / 4) % CS_ZFRONT_AHEAD], 2);
+    b->fetched_ahead += (uint64_t)cs_engine_lookup_ahead(b->engine, seq, system, code);
 }
 
 /* ---- set-up and the loop ---- */

@@ -26,6 +26,13 @@
 
 #define CS_NOTE_TYPES_MAX 16
 
+/* A lookup shown ahead of its turn: where its later fetches read. */
+typedef struct s_shown {
+    int ok; /* 0: nothing to fetch at the later stages */
+    uint32_t release;
+    uint64_t hash;
+} s_shown_t;
+
 struct cs_engine {
     cs_store_t *store;                /* borrowed */
     const cs_plugin_host_t *plugins;  /* borrowed */
@@ -40,6 +47,7 @@ struct cs_engine {
     uint64_t budget;                  /* bound on a search's work (0: none) */
     int deferred;                     /* the last search went over it and wrote nothing */
     cs_resolve_memo_t fast;           /* the last lookup's resolution */
+    s_shown_t ahead[CS_ENGINE_AHEAD]; /* lookups shown ahead (cs_engine_lookup_ahead), by seq */
 };
 
 /* The release a request resolved to, and its system. */
@@ -449,33 +457,6 @@ static int s_lookup_fast(cs_engine_t *e, const cs_request_t *req, cs_out_t *out)
     return 1;
 }
 
-int cs_engine_lookup_ahead(const cs_engine_t *e, cs_str_t system, cs_str_t code,
-                           cs_engine_ahead_t *a)
-{
-    const cs_resolve_memo_t *f = &e->fast;
-    a->ok = 0;
-    if (!cs_resolve_memo_match(f, system.ptr, system.len, NULL, 0, 0)) {
-        return 0;
-    }
-    cs_code_t c;
-    cs_error_t nerr;
-    nerr.code = CS_OK; /* a message is written only when normalize fails: no fetch then */
-    if (f->sys->system->normalize(code.ptr, code.len, &c, &nerr) != CS_OK) {
-        return 0;
-    }
-    a->release = f->rel;
-    a->hash = cs_codeidx_hash(c.cls, c.key, strlen(c.key));
-    a->ok = cs_codeidx_holder_prefetch(&e->index, a->release, a->hash, 0);
-    return a->ok;
-}
-
-void cs_engine_ahead_fetch(const cs_engine_t *e, const cs_engine_ahead_t *a, int stage)
-{
-    if (a->ok) {
-        cs_codeidx_holder_prefetch(&e->index, a->release, a->hash, stage);
-    }
-}
-
 static cs_proto_err_t s_lookup(cs_engine_t *e, const cs_request_t *req, cs_out_t *out)
 {
     s_ctx_t ctx;
@@ -522,7 +503,7 @@ static void s_validate_one(cs_validator_t *vx, cs_str_t input, const cs_code_t *
  * (the slot, the record, then the titles the answer copies), so code i + S_AHEAD is
  * normalised and its slot fetched, code i + S_AHEAD / 2 has its record fetched and code
  * i + S_AHEAD / 4 its titles, while code i is answered. */
-#define S_AHEAD 8
+#define S_AHEAD CS_ENGINE_AHEAD
 typedef struct s_ahead {
     int ok;        /* normalised; else s_validate_one normalises again for the message */
     uint64_t hash;
@@ -562,6 +543,35 @@ static void s_validate_ahead(s_ctx_t *ctx, cs_validator_t *vx, const cs_codeidx_
             s_ahead_fill(ctx, idx, cs_request_code_at(req, i + S_AHEAD), cur);
         }
     }
+}
+
+/* A later stage for the lookup shown at ring slot i, if it is to be fetched. */
+static void s_shown_fetch(cs_engine_t *e, uint64_t i, int stage)
+{
+    const s_shown_t *b = &e->ahead[i % CS_ENGINE_AHEAD];
+    if (b->ok) {
+        cs_codeidx_holder_prefetch(&e->index, b->release, b->hash, stage);
+    }
+}
+
+int cs_engine_lookup_ahead(cs_engine_t *e, uint64_t seq, cs_str_t system, cs_str_t code)
+{
+    const cs_resolve_memo_t *f = &e->fast;
+    s_shown_t *a = &e->ahead[seq % CS_ENGINE_AHEAD];
+    cs_code_t c;
+    cs_error_t nerr;
+    nerr.code = CS_OK; /* a message is written only when normalize fails: no fetch then */
+    a->ok = system.len && cs_resolve_memo_match(f, system.ptr, system.len, NULL, 0, 0) &&
+            f->sys->system->normalize(code.ptr, code.len, &c, &nerr) == CS_OK;
+    if (a->ok) {
+        a->release = f->rel;
+        a->hash = cs_codeidx_hash(c.cls, c.key, strlen(c.key));
+        a->ok = cs_codeidx_holder_prefetch(&e->index, a->release, a->hash, 0);
+    }
+    /* slots seq - D/2 and seq - 3D/4, counted modulo D */
+    s_shown_fetch(e, seq + CS_ENGINE_AHEAD / 2, 1);
+    s_shown_fetch(e, seq + CS_ENGINE_AHEAD / 4, 2);
+    return a->ok;
 }
 
 /* The results of codes [lo, hi), after the reply's opening when header is set. */

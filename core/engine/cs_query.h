@@ -53,24 +53,19 @@ cs_proto_err_t cs_engine_handle(cs_engine_t *engine, const cs_request_t *req,
                                 cs_out_t *out);
 
 /* A lookup queued behind the one being answered (a pipelining client's), glanced at so that
- * the cache misses its answer will meet are started early: the hash slot now, its record and
- * titles at later stages, while the lookups before it are answered (the broker's look-ahead;
- * validate's batches do the same within one request). Only a lookup in the release the last
- * lookup resolved to (the engine's memo) and in an index the engine holds is fetched: no
- * snapshot, no store read, no allocation, nothing changed. */
-typedef struct cs_engine_ahead {
-    int ok;           /* 0: nothing to fetch at the later stages */
-    uint32_t release; /* the release whose index to fetch from */
-    uint64_t hash;    /* the code's (cs_codeidx_hash) */
-} cs_engine_ahead_t;
-/* Stage 0 for a lookup of code in system's current release: 1 when its slot is on its way
- * (*a ok for the later stages); else 0 (another release, a code its system would not take,
- * no index of the release held). */
-int cs_engine_lookup_ahead(const cs_engine_t *e, cs_str_t system, cs_str_t code,
-                           cs_engine_ahead_t *a);
-/* Stage 1 (the slot read, the record fetched) or 2 (the record read, the titles fetched) of
- * a lookup cs_engine_lookup_ahead filled *a for, earlier. Nothing for an *a not ok. */
-void cs_engine_ahead_fetch(const cs_engine_t *e, const cs_engine_ahead_t *a, int stage);
+ * the cache misses its answer will meet are started early, while the lookups before it are
+ * answered (the broker's look-ahead; validate's batches do the same within one request).
+ * seq counts the requests shown this way, in their order: this one's hash slot is fetched
+ * now, the record of the one shown CS_ENGINE_AHEAD / 2 before, and the titles of the one
+ * shown 3 * CS_ENGINE_AHEAD / 4 before; a caller that shows lookups CS_ENGINE_AHEAD ahead of
+ * their turn has each fetch come some answers before it is read. Only a lookup in the
+ * release the last lookup resolved to (the engine's memo) and in an index the engine holds
+ * is fetched: no snapshot, no store read, no allocation, no answer changed. A request that is
+ * not such a lookup is shown too, with an empty system: it fetches nothing, and the later
+ * stages of those before it run. 1 when this one's slot is on its way; 0 (not a lookup,
+ * another release, a code its system would not take, no index of the release held). */
+#define CS_ENGINE_AHEAD 8
+int cs_engine_lookup_ahead(cs_engine_t *e, uint64_t seq, cs_str_t system, cs_str_t code);
 
 /* One slice of a long request, for a broker that spreads it over its workers (ops flagged
  * CS_OPF_SLICEABLE: validate, claims): the results of units [lo, hi) of it
