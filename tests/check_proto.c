@@ -76,6 +76,15 @@ static void s_strmap(s_buf_t *b, uint32_t extra, ...)
     va_end(ap);
 }
 
+/* Pack key/value pairs of str (NULL ends the list) after a map header written by hand. */
+static void s_pairs_of(s_buf_t *b, ...)
+{
+    va_list ap;
+    va_start(ap, b);
+    s_pairs(&b->pk, ap);
+    va_end(ap);
+}
+
 static cs_proto_err_t s_decode(cs_request_t *req, const s_buf_t *b, cs_error_t *err)
 {
     return cs_request_decode(req, b->sb.data, b->sb.size, err);
@@ -1254,7 +1263,7 @@ static void s_plain_batch(s_buf_t *b, uint32_t n, int other_order, long bad)
     }
 }
 
-/* A body of plain lookups is decoded from its bytes by a shortcut (cs_proto_batch.c): the
+/* A body of plain lookups is decoded from its bytes by a shortcut (cs_proto_plain.c): the
  * request must be the one the general decoder makes of the same body in another key order,
  * and whatever the shortcut does not take must still get the general decoder's answer. */
 START_TEST(test_batch_plain_body)
@@ -1309,6 +1318,147 @@ START_TEST(test_batch_plain_body)
     s_buf_fini(&g);
     s_buf_fini(&bad);
     s_buf_fini(&many);
+    s_buf_fini(&none);
+}
+END_TEST
+
+/* A whole request without its texts' and memory's addresses, for memcmp. */
+static cs_request_t s_request_shape(const cs_request_t *req)
+{
+    cs_request_t r = s_item_shape(req);
+    r.zone_ = NULL;
+    r.reuse_ = 0;
+    return r;
+}
+
+/* body decoded by the shortcut, then the same pairs in reverse order by the general decoder
+ * (no client's order, so the shortcut leaves it): the two requests must be one */
+static void s_same_as_general(const void *body, size_t len)
+{
+    cs_request_t fast, gen;
+    cs_request_init(&fast);
+    cs_request_init(&gen);
+    ck_assert_int_eq(cs_request_decode_plain_lookup(&fast, body, len), 1);
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    ck_assert_int_eq(msgpack_unpack_next(&u, body, len, NULL), MSGPACK_UNPACK_SUCCESS);
+    const msgpack_object_map *m = &u.data.via.map;
+    s_buf_t rev;
+    s_buf_init(&rev);
+    msgpack_pack_map(&rev.pk, m->size);
+    for (uint32_t i = m->size; i-- > 0;) {
+        msgpack_pack_object(&rev.pk, m->ptr[i].key);
+        msgpack_pack_object(&rev.pk, m->ptr[i].val);
+    }
+    ck_assert_int_eq(cs_request_decode_plain_lookup(&gen, rev.sb.data, rev.sb.size), 0);
+    cs_error_t err;
+    ck_assert_int_eq(s_decode(&gen, &rev, &err), CS_PERR_NONE);
+    cs_request_t a = s_request_shape(&fast), g = s_request_shape(&gen);
+    ck_assert_msg(memcmp(&a, &g, sizeof a) == 0, "the shortcut's request differs");
+    ck_assert(fast.system.len == gen.system.len &&
+              memcmp(fast.system.ptr, gen.system.ptr, gen.system.len) == 0);
+    ck_assert(fast.code.len == gen.code.len &&
+              memcmp(fast.code.ptr, gen.code.ptr, gen.code.len) == 0);
+    cs_request_release(&gen);
+    cs_request_fini(&gen);
+    cs_request_fini(&fast);
+    s_buf_fini(&rev);
+    msgpack_unpacked_destroy(&u);
+}
+
+/* A plain lookup, in the clients' shapes (the id first: libcsclient; last: the bench's and
+ * Python's pipelines; none), is decoded from its bytes by a shortcut (cs_proto_plain.c): it
+ * must be the request the general decoder makes, and any other shape or value must be left
+ * to the general decoder, whose answer it keeps. */
+START_TEST(test_plain_lookup_body)
+{
+    char long_code[CS_PROTO_MAX_STR + 2];
+    memset(long_code, 'A', sizeof long_code - 1);
+    long_code[sizeof long_code - 1] = '\0';
+    s_buf_t first, last, none;
+    s_buf_init(&first);
+    s_buf_init(&last);
+    s_buf_init(&none);
+    msgpack_pack_map(&first.pk, 4);
+    s_str(&first.pk, "id");
+    msgpack_pack_uint64(&first.pk, UINT64_MAX);
+    s_pairs_of(&first, "op", "lookup", "system", "icd10cm", "code", "S72.001A", NULL);
+    s_strmap(&last, 1, "op", "lookup", "system", "icd10cm", "code", "", NULL);
+    s_str(&last.pk, "id");
+    msgpack_pack_uint64(&last.pk, 300);
+    s_strmap(&none, 0, "op", "lookup", "system", "hcpcs", "code", " e11.9 ", NULL);
+    s_same_as_general(first.sb.data, first.sb.size);
+    s_same_as_general(last.sb.data, last.sb.size);
+    s_same_as_general(none.sb.data, none.sb.size);
+    cs_request_t req;
+    cs_request_init(&req);
+    cs_error_t err;
+    ck_assert_int_eq(s_decode(&req, &first, &err), CS_PERR_NONE);
+    ck_assert(req.has_id && req.id.type == CS_SCALAR_UINT && req.id.via.u == UINT64_MAX);
+    ck_assert(req.op == CS_OP_LOOKUP && s_streq(req.code, "S72.001A"));
+    cs_request_release(&req);
+    ck_assert_int_eq(s_decode(&req, &none, &err), CS_PERR_NONE);
+    ck_assert(!req.has_id && s_streq(req.system, "hcpcs") && s_streq(req.code, " e11.9 "));
+    cs_request_release(&req);
+
+    /* what the shortcut leaves, each with the general decoder's answer */
+    struct {
+        const char *k[5], *v[5];
+        int id;          /* then an "id": -1 (an int, not a uint) */
+        cs_proto_err_t want;
+    } left[] = {
+        {{"op", "system", "code"}, {"lookup", "icd10cm", "E1\x01"}, 0, CS_PERR_BAD_REQUEST},
+        {{"op", "system", "code"}, {"lookup", "icd10cm", long_code}, 0, CS_PERR_BAD_REQUEST},
+        {{"op", "system", "code"}, {"validate", "icd10cm", "E11.9"}, 0, CS_PERR_NONE},
+        {{"op", "system", "code", "release"}, {"lookup", "icd10cm", "E11.9", "2021"}, 0,
+         CS_PERR_NONE},
+        {{"op", "system"}, {"lookup", "icd10cm"}, 0, CS_PERR_BAD_REQUEST},
+        {{"op", "system", "code"}, {"lookup", "icd10cm", "E11.9"}, 1, CS_PERR_NONE},
+        {{"op", "code", "system"}, {"lookup", "E11.9", "icd10cm"}, 0, CS_PERR_NONE},
+        {{"op", "system", "code", "code"}, {"lookup", "icd10cm", "E11.9", "E11"}, 0,
+         CS_PERR_BAD_REQUEST},
+    };
+    for (size_t i = 0; i < sizeof left / sizeof left[0]; i++) {
+        s_buf_t b;
+        s_buf_init(&b);
+        uint32_t n = 0;
+        while (n < 5 && left[i].k[n]) {
+            n++;
+        }
+        msgpack_pack_map(&b.pk, n + (uint32_t)left[i].id);
+        for (uint32_t k = 0; k < n; k++) {
+            s_str(&b.pk, left[i].k[k]);
+            s_str(&b.pk, left[i].v[k]);
+        }
+        if (left[i].id) {
+            s_str(&b.pk, "id");
+            msgpack_pack_int(&b.pk, -1);
+        }
+        cs_request_init(&req);
+        ck_assert_msg(!cs_request_decode_plain_lookup(&req, b.sb.data, b.sb.size),
+                      "shape %zu taken", i);
+        ck_assert_msg(s_decode(&req, &b, &err) == left[i].want, "shape %zu: %s", i, err.msg);
+        ck_assert(left[i].want != CS_PERR_NONE || req.op != CS_OP_LOOKUP || req.zone_ != NULL);
+        cs_request_release(&req);
+        cs_request_fini(&req);
+        s_buf_fini(&b);
+    }
+    /* a byte after the map, and the map cut short */
+    s_buf_t tail;
+    s_buf_init(&tail);
+    msgpack_sbuffer_write(&tail.sb, last.sb.data, last.sb.size);
+    msgpack_pack_nil(&tail.pk);
+    cs_request_init(&req);
+    ck_assert(!cs_request_decode_plain_lookup(&req, tail.sb.data, tail.sb.size));
+    ck_assert_int_eq(s_decode(&req, &tail, &err), CS_PERR_BAD_REQUEST);
+    cs_request_release(&req);
+    for (size_t cut = 0; cut < last.sb.size; cut++) {
+        ck_assert(!cs_request_decode_plain_lookup(&req, last.sb.data, cut));
+    }
+    cs_request_fini(&req);
+    s_buf_fini(&tail);
+    s_buf_fini(&first);
+    s_buf_fini(&last);
     s_buf_fini(&none);
 }
 END_TEST
@@ -1554,8 +1704,8 @@ static uint64_t s_rand(uint64_t *st)
 START_TEST(test_random_mutations)
 {
     /* a few valid requests to start from */
-    s_buf_t seeds[7];
-    for (unsigned i = 0; i < 7; i++) {
+    s_buf_t seeds[8];
+    for (unsigned i = 0; i < 8; i++) {
         s_buf_init(&seeds[i]);
     }
     s_strmap(&seeds[0], 2, "op", "lookup", "system", "icd10cm", "code", "S72.001A", NULL);
@@ -1576,20 +1726,24 @@ START_TEST(test_random_mutations)
     s_pack_load(&seeds[3], 2);
     s_strmap(&seeds[4], 0, "op", "validate", "system", "icd10cm", "code", "E11.9", "date",
              "2021-03-01", "release", "2021", NULL);
-    s_plain_batch(&seeds[5], 4, 0, -1); /* cs_proto_batch.c's shape */
+    s_plain_batch(&seeds[5], 4, 0, -1); /* cs_proto_plain.c's shape */
     s_strmap(&seeds[6], 1, "op", "lookup", "system", "icd10cm", "code", "E11.9", NULL);
     s_str(&seeds[6].pk, "id"); /* a pipelining client's lookup (cs_proto_peek_lookup) */
     msgpack_pack_int(&seeds[6].pk, 77);
+    msgpack_pack_map(&seeds[7].pk, 4); /* libcsclient's lookup: the id first */
+    s_str(&seeds[7].pk, "id");
+    msgpack_pack_int(&seeds[7].pk, 78);
+    s_pairs_of(&seeds[7], "op", "lookup", "system", "icd10cm", "code", "E11.9", NULL);
 
     static const unsigned char magic[] = {0xc1, 0xdd, 0xdf, 0xdb, 0xc6, 0xc9, 0xd8, 0xff,
                                           0x00, 0x7f, 0x80, 0x9f, 0xbf, 0xc0, 0xcf, 0xd3};
     unsigned char buf[512];
     uint64_t st = 0x9e3779b97f4a7c15ULL;
-    unsigned counts[CS_PERR_INTERNAL + 1] = {0}, peeked = 0;
+    unsigned counts[CS_PERR_INTERNAL + 1] = {0}, peeked = 0, shortcut = 0;
     cs_request_t req;
     cs_request_init(&req);
     for (unsigned iter = 0; iter < 300000; iter++) {
-        const s_buf_t *seed = &seeds[s_rand(&st) % 7];
+        const s_buf_t *seed = &seeds[s_rand(&st) % 8];
         size_t n = seed->sb.size < sizeof buf ? seed->sb.size : sizeof buf;
         memcpy(buf, seed->sb.data, n);
         unsigned muts = 1 + (unsigned)(s_rand(&st) % 4);
@@ -1626,6 +1780,13 @@ START_TEST(test_random_mutations)
         counts[e]++;
         /* the look-ahead's glance reads within the body, and a lookup it takes is the one the
          * decoder makes of the same body, when the decoder takes it */
+        cs_request_t fast;
+        cs_request_init(&fast);
+        if (cs_request_decode_plain_lookup(&fast, buf, n)) {
+            shortcut++;
+            ck_assert_int_eq(e, CS_PERR_NONE);
+            s_same_as_general(buf, n);
+        }
         cs_str_t psys, pcode;
         if (cs_proto_peek_lookup(buf, n, &psys, &pcode)) {
             peeked++;
@@ -1662,7 +1823,8 @@ START_TEST(test_random_mutations)
     ck_assert_uint_gt(counts[CS_PERR_NONE], 1000);
     ck_assert_uint_gt(counts[CS_PERR_BAD_REQUEST], 1000);
     ck_assert_uint_gt(peeked, 1000);
-    for (unsigned i = 0; i < 7; i++) {
+    ck_assert_uint_gt(shortcut, 1000);
+    for (unsigned i = 0; i < 8; i++) {
         s_buf_fini(&seeds[i]);
     }
 }
@@ -1708,6 +1870,7 @@ Suite *cs_proto_suite(void)
     tc = tcase_create("names and replies");
     tcase_add_test(tc, test_batch_plain_lookup_items);
     tcase_add_test(tc, test_batch_plain_body);
+    tcase_add_test(tc, test_plain_lookup_body);
     tcase_add_test(tc, test_peek_lookup);
     tcase_add_test(tc, test_names);
     tcase_add_test(tc, test_reply_helpers);

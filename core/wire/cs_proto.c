@@ -1115,7 +1115,8 @@ cs_proto_err_t cs_request_decode(cs_request_t *req, const void *body, size_t len
 {
     s_reset(req);
     cs_error_clear(err);
-    if (cs_request_decode_plain_batch(req, body, len)) {
+    if (cs_request_decode_plain_lookup(req, body, len) ||
+        cs_request_decode_plain_batch(req, body, len)) {
         return CS_PERR_NONE;
     }
     if (cs_proto_prescan(body, len, err) != CS_OK) {

@@ -52,10 +52,14 @@ cs_proto_err_t cs_request_decode_part(cs_request_t *req, const void *body, size_
 
 /* What cs_request_decode makes of a batch of plain lookups, {"id": uint, "op": "batch",
  * "requests": [{"op": "lookup", "system": str, "code": str}, ...]} with the keys in that
- * order (wire/cs_proto_batch.c), made straight from the bytes: 1 with req filled (freshly
+ * order (wire/cs_proto_plain.c), made straight from the bytes: 1 with req filled (freshly
  * reset; it may hold its zone). 0 for any other body, or a value the general decoder would
  * refuse: cs_request_decode then decodes it as it does any body. */
 int cs_request_decode_plain_batch(cs_request_t *req, const void *body, size_t len);
+
+/* The same for a plain lookup, {"op": "lookup", "system": str, "code": str} in that order,
+ * with "id": uint before or after them or not at all (the clients' shapes). */
+int cs_request_decode_plain_lookup(cs_request_t *req, const void *body, size_t len);
 
 /* A glance at a request still to be answered (wire/cs_proto_peek.c): 1 when body looks
  * like a lookup in a system's current release, {"op": "lookup", "system": str, "code": str}
