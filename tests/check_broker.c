@@ -204,10 +204,18 @@ START_TEST(test_sample_lookup)
 }
 END_TEST
 
+static double s_mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
 START_TEST(test_sample_validate)
 {
     cs_daemon_t d;
     cs_tclient_t *admin, *q;
+    double t0 = s_mono_us();
     s_start_with_sample(&d, &admin, &q);
     char buf[256];
     const char *codes[] = {"E11.9", "E11", "A00.00", "XYZ", " e11.9 ", "S72.001"};
@@ -268,6 +276,20 @@ START_TEST(test_sample_validate)
     r = s_simple(q, "stats");
     ck_assert(cs_obj_true(cs_obj_get(r, "ok")));
     ck_assert_int_ge(cs_obj_int(cs_obj_get(cs_obj_get(r, "requests"), "validate")), 4);
+    /* each op's latencies were timed from the broker's own clock readings: none is zero, and
+     * none is longer than the test itself (a request timed from a reading never taken, or
+     * from one long before it came, would be) */
+    const msgpack_object *lat = cs_obj_get(r, "latency_us");
+    ck_assert(lat && lat->type == MSGPACK_OBJECT_MAP && lat->via.map.size >= 4);
+    double spent = s_mono_us() - t0;
+    for (uint32_t i = 0; i < lat->via.map.size; i++) {
+        const msgpack_object *p50 = cs_obj_get(&lat->via.map.ptr[i].val, "p50");
+        const msgpack_object *p99 = cs_obj_get(&lat->via.map.ptr[i].val, "p99");
+        ck_assert(p50 && p50->type == MSGPACK_OBJECT_FLOAT64 && p50->via.f64 > 0);
+        ck_assert(p99 && p99->type == MSGPACK_OBJECT_FLOAT64 && p99->via.f64 >= p50->via.f64);
+        ck_assert_msg(p99->via.f64 < spent, "p99 %.0f us, the test %.0f us", p99->via.f64,
+                      spent);
+    }
 
     cs_tclient_destroy(&q);
     cs_tclient_destroy(&admin);
