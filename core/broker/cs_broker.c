@@ -1164,11 +1164,11 @@ static void s_loop_init(s_broker_t *b, s_loop_t *l)
 }
 
 /* Serve what each socket holds, a bounded batch each, so none starves. Returns how many
- * requests and answers moved (0: none). */
+ * requests and answers moved (0: none). The caller reads the clock just before (s_clock):
+ * the pass's first answer is timed from there. */
 static int s_loop_serve(s_broker_t *b, s_watch_t *w)
 {
     int moved = 0;
-    s_clock(b);
     if (w[S_CONNS].check) {
         w[S_CONNS].check = cs_conncap_serve(b->conncap); /* refusals before requests */
     }
@@ -1280,7 +1280,7 @@ static void s_drain(s_broker_t *b, s_loop_t *l)
     uint64_t t0 = s_now_ns(), quiet_since = t0;
     uint64_t answered = b->stats.requests[CS_OP_LOOKUP] + b->stats.requests[CS_OP_VALIDATE];
     for (;;) {
-        uint64_t now = s_now_ns();
+        uint64_t now = s_clock(b);
         if (s_loop_serve(b, l->w)) {
             quiet_since = now;
         }
@@ -1337,8 +1337,8 @@ int cs_broker_run(const cs_broker_config_t *cfg, volatile sig_atomic_t *stop, cs
     uint64_t swept = s_now_ns(), busy = 0;
     int batch = 0; /* what the last pass that moved anything served */
     while (!*stop) {
-        uint64_t looked = s_now_ns(); /* a request's gap ends here: its answer is not the
-                                       * client's pause (a cold B-tree page can take ms) */
+        uint64_t looked = s_clock(&b); /* a request's gap ends here: its answer is not the
+                                        * client's pause (a cold B-tree page can take ms) */
         int moved = s_loop_serve(&b, l.w);
         uint64_t now = s_now_ns();
         if (now - swept > 1000000000u) {

@@ -111,25 +111,37 @@ static size_t s_uint(const void *body, size_t len, size_t pos, uint64_t *v)
     return pos + 1 + k;
 }
 
-/* The pairs "op": "lookup", "system": str, "code": str, in that order, from pos into it
- * (zeroed first, limit -1): the offset past them, or 0. */
-static size_t s_lookup_pairs(const void *body, size_t len, size_t pos, cs_request_t *it)
+/* What a plain lookup says: its op (as sent), system and code, pointing into the body. */
+typedef struct s_lookup {
+    cs_str_t op, system, code;
+} s_lookup_t;
+
+/* The pairs "op": "lookup", "system": str, "code": str, in that order, from pos into *l:
+ * the offset past them, or 0. */
+static size_t s_lookup_pairs(const void *body, size_t len, size_t pos, s_lookup_t *l)
 {
-    cs_str_t op = {NULL, 0};
     pos = s_key(body, len, pos, "op", 2);
-    pos = pos ? s_value(body, len, pos, UINT32_MAX, &op) : 0;
-    if (!pos || op.len != 6 || memcmp(op.ptr, "lookup", 6) != 0) {
+    pos = pos ? s_value(body, len, pos, UINT32_MAX, &l->op) : 0;
+    if (!pos || l->op.len != 6 || memcmp(l->op.ptr, "lookup", 6) != 0) {
         return 0;
     }
-    memset(it, 0, sizeof *it);
-    it->limit = -1;
-    it->op = CS_OP_LOOKUP;
-    it->op_name.ptr = op.ptr; /* field by field: the struct's padding stays zero, as memset */
-    it->op_name.len = op.len;
     pos = s_key(body, len, pos, "system", 6);
-    pos = pos ? s_value(body, len, pos, s_max(CS_KEY_SYSTEM), &it->system) : 0;
+    pos = pos ? s_value(body, len, pos, s_max(CS_KEY_SYSTEM), &l->system) : 0;
     pos = pos ? s_key(body, len, pos, "code", 4) : 0;
-    return pos ? s_value(body, len, pos, s_max(CS_KEY_CODE), &it->code) : 0;
+    return pos ? s_value(body, len, pos, s_max(CS_KEY_CODE), &l->code) : 0;
+}
+
+/* *l into a request that is otherwise as reset (every other field absent), field by field:
+ * the struct's padding stays as the reset left it. */
+static void s_lookup_into(cs_request_t *req, const s_lookup_t *l)
+{
+    req->op = CS_OP_LOOKUP;
+    req->op_name.ptr = l->op.ptr;
+    req->op_name.len = l->op.len;
+    req->system.ptr = l->system.ptr;
+    req->system.len = l->system.len;
+    req->code.ptr = l->code.ptr;
+    req->code.len = l->code.len;
 }
 
 /* One item {"op": "lookup", "system": str, "code": str} at pos into it: the offset past it,
@@ -137,10 +149,15 @@ static size_t s_lookup_pairs(const void *body, size_t len, size_t pos, cs_reques
 static size_t s_item(const void *body, size_t len, size_t pos, cs_request_t *it)
 {
     cs_proto_raw_t h;
-    if (!cs_proto_raw_head(body, len, pos, &h) || h.kind != CS_RAW_MAP || h.n != 3) {
+    s_lookup_t l;
+    if (!cs_proto_raw_head(body, len, pos, &h) || h.kind != CS_RAW_MAP || h.n != 3 ||
+        !(pos = s_lookup_pairs(body, len, h.data, &l))) {
         return 0;
     }
-    return s_lookup_pairs(body, len, h.data, it);
+    memset(it, 0, sizeof *it);
+    it->limit = -1;
+    s_lookup_into(it, &l);
+    return pos;
 }
 
 /* "id": uint at pos: the offset past it, or 0. */
@@ -150,15 +167,21 @@ static size_t s_id(const void *body, size_t len, size_t pos, uint64_t *id)
     return pos ? s_uint(body, len, pos, id) : 0;
 }
 
+static void s_set_id(cs_request_t *req, uint64_t id)
+{
+    req->has_id = 1;
+    req->id.type = CS_SCALAR_UINT;
+    req->id.via.u = id;
+}
+
 int cs_request_decode_plain_batch(cs_request_t *req, const void *body, size_t len)
 {
     cs_proto_raw_t h, a;
     uint64_t id;
     cs_str_t op = {NULL, 0};
     size_t pos = cs_proto_raw_head(body, len, 0, &h) && h.kind == CS_RAW_MAP && h.n == 3
-                     ? s_key(body, len, h.data, "id", 2)
+                     ? s_id(body, len, h.data, &id)
                      : 0;
-    pos = pos ? s_uint(body, len, pos, &id) : 0;
     pos = pos ? s_key(body, len, pos, "op", 2) : 0;
     pos = pos ? s_value(body, len, pos, UINT32_MAX, &op) : 0;
     pos = pos && op.len == 5 && memcmp(op.ptr, "batch", 5) == 0
@@ -182,9 +205,7 @@ int cs_request_decode_plain_batch(cs_request_t *req, const void *body, size_t le
     if (!pos || pos != len) {
         return 0; /* the items stay in the zone, freed with what the general decoder makes */
     }
-    req->has_id = 1;
-    req->id.type = CS_SCALAR_UINT;
-    req->id.via.u = id;
+    s_set_id(req, id);
     req->op = CS_OP_BATCH;
     req->op_name = op;
     req->items = items;
@@ -203,22 +224,17 @@ int cs_request_decode_plain_lookup(cs_request_t *req, const void *body, size_t l
     }
     uint64_t id = 0;
     size_t pos = h.data, at = h.n == 4 ? s_id(body, len, pos, &id) : 0; /* the id first... */
-    cs_request_t it;
-    pos = s_lookup_pairs(body, len, at ? at : pos, &it);
+    s_lookup_t l;
+    pos = s_lookup_pairs(body, len, at ? at : pos, &l);
     if (pos && h.n == 4 && !at) {
         pos = s_id(body, len, pos, &id); /* ...or last */
     }
     if (!pos || pos != len) {
         return 0;
     }
-    req->op = CS_OP_LOOKUP;
-    req->op_name = it.op_name;
-    req->system = it.system;
-    req->code = it.code;
+    s_lookup_into(req, &l);
     if (h.n == 4) {
-        req->has_id = 1;
-        req->id.type = CS_SCALAR_UINT;
-        req->id.via.u = id;
+        s_set_id(req, id);
     }
     return 1;
 }
