@@ -414,6 +414,12 @@ static int s_lookup(cs_db_t *db, const char *system, const char *code, const cs_
                     cs_db_entry_t *out, cs_error_t *err)
 {
     s_sel_t sel;
+    /* A random code's text is a cache miss of the caller's, the first of three in a row (its
+     * text, then the index's slot and record): start it before the checks, which do not need
+     * it (10 ns of a random lookup's 260, diag A/B at 2026-12-05). */
+    if (code) {
+        __builtin_prefetch(code);
+    }
     if (!out) {
         return cs_error_set(err, CS_EINVAL, "cs_db_lookup: no entry to fill");
     }
