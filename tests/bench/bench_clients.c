@@ -264,9 +264,11 @@ int main(void)
     snprintf(floor, sizeof floor, "redis-server %.1f us CPU per GET, 16 hiredis", redis16);
     bench_goal("codesetd CPU per lookup / redis CPU per GET, 16",
                redis16 > 0 ? codeset16 / redis16 : 0, "x", "<=", 1, floor);
-    bench_goal("the same, codesetd --spin-us 0", redis16 > 0 ? nospin16 / redis16 : 0, "x",
-               "<=", 1, floor);
-    bench_goal("the same, codesetd --front zmq", redis16 > 0 ? zmq16 / redis16 : 0, "x", "<=",
-               1, floor);
+    /* The goal is of the defaults; the other settings print beside it, not as goals. */
+    printf("  context, same run (the goal above: codesetd's defaults):\n");
+    printf("  %-52s %12.2f x\n", "--spin-us 0: CPU per lookup / redis's per GET, 16",
+           redis16 > 0 ? nospin16 / redis16 : 0);
+    printf("  %-52s %12.2f x\n", "--front zmq: CPU per lookup / redis's per GET, 16",
+           redis16 > 0 ? zmq16 / redis16 : 0);
     return 0;
 }
