@@ -36,7 +36,7 @@ static int s_open_one(const char *path, const char *pins, cs_infiles_t **out, ch
 START_TEST(test_pinned_through_a_swap)
 {
     char dir[PATH_MAX], path[PATH_MAX + 16], fifo[PATH_MAX + 16], pins[PATH_MAX + 16];
-    char msg[300], buf[64];
+    char msg[300], buf[PATH_MAX + 32]; /* buf: the expected message, a path in it */
     cs_test_tmpdir(dir, sizeof dir);
     snprintf(path, sizeof path, "%s/release.txt", dir);
     snprintf(fifo, sizeof fifo, "%s/swap.fifo", dir);
