@@ -3,9 +3,9 @@
  * Why: a FHIR request is read as jansson trees (the body, the query, a batch entry's query)
  * and most operations build their answer as one (a $validate-code answer is printed as text
  * instead), each node a malloc and each json_decref a free; for a batch of 25 codes that
- * was about a third of the instructions. Inside hs_arena_begin/hs_arena_end, jansson's small allocations
- * are bumped from this thread's chunks, its frees of them do nothing, and hs_arena_end takes
- * them back at once. Outside a window, and for blocks over HS_ARENA_MAX_BLOCK, jansson
+ * was about a third of the instructions. Inside hs_arena_begin/hs_arena_end, jansson's small
+ * allocations are bumped from this thread's chunks, its frees of them do nothing, and hs_arena_end
+ * takes them back at once. Outside a window, and for blocks over HS_ARENA_MAX_BLOCK, jansson
  * allocates with malloc as before; a free tells the two apart by address, so a value made
  * outside may be freed inside and the other way round is never done (see the contract).
  *

@@ -97,7 +97,10 @@ static int s_option(hs_conf_t *c, int opt, const char *arg)
     }
     case 't': v = s_number("threads", arg, 256); c->threads = (unsigned)v; break;
     case 'b': v = s_number("max-body", arg, 1ll << 30); c->max_body = (size_t)v; break;
-    case 'c': v = s_number("max-connections", arg, 1000000); c->max_connections = (unsigned)v; break;
+    case 'c':
+        v = s_number("max-connections", arg, 1000000);
+        c->max_connections = (unsigned)v;
+        break;
     case 'o': v = s_number("timeout", arg, 86400); c->timeout = (unsigned)v; break;
     default: return 2;
     }

@@ -265,7 +265,8 @@ END_TEST
 START_TEST(test_args_query)
 {
     json_t *q = s_json("{\"system\":[\"http://hl7.org/fhir/sid/icd-10-cm\"],\"code\":[\"E11.9\"],"
-                       "\"count\":[\"25\"],\"activeOnly\":[\"true\"],\"date\":[\"2021-03-01T10:00:00Z\"],"
+                       "\"count\":[\"25\"],\"activeOnly\":[\"true\"],\"date\":[\"2021-03-01T10:"
+                           "00:00Z\"],"
                        "\"property\":[\"parent\",\"child\"],\"coding\":[\"urn:x|A1\"],"
                        "\"twice\":[\"a\",\"b\"]}");
     fhir_args_t a;
@@ -523,7 +524,8 @@ static json_t *s_verdict1(const char *result_json, const char *title, const char
 START_TEST(test_validate_verdicts)
 {
     /* valid, right display (case and spaces aside) */
-    json_t *p = s_verdict1("{\"input\":\"e119\",\"code\":\"E11.9\",\"valid\":true,\"billable\":true,"
+    json_t *p = s_verdict1("{\"input\":\"e119\",\"code\":\"E11.9\",\"valid\":true,\"billable\":"
+        "true,"
                            "\"title\":\"Type 2 diabetes mellitus without complications\"}",
                            NULL, "type 2 diabetes  mellitus without complications", NULL);
     ck_assert(json_is_true(s_pval(p, "result", "valueBoolean")));
@@ -548,7 +550,8 @@ START_TEST(test_validate_verdicts)
     snprintf(res, sizeof res, "{\"input\":\"E11\",\"code\":\"E11\",\"valid\":false,"
              "\"reason\":\"not_billable\",\"kind\":\"category\",\"message\":\"%s\","
              "\"hint\":[\"E11.00\",\"E11.01\",\"E11.9\"]}", msg);
-    p = s_verdict1(res, "Type 2 diabetes mellitus", NULL, "http://hl7.org/fhir/sid/icd-10-cm?fhir_vs");
+    p = s_verdict1(res, "Type 2 diabetes mellitus", NULL, "http:"
+        "//hl7.org/fhir/sid/icd-10-cm?fhir_vs");
     ck_assert(json_is_false(s_pval(p, "result", "valueBoolean")));
     ck_assert_str_eq(s_pstr(p, "message", "valueString"), msg);
     ck_assert_str_eq(s_pstr(p, "display", "valueString"), "Type 2 diabetes mellitus");
@@ -557,7 +560,8 @@ START_TEST(test_validate_verdicts)
     ck_assert(!s_has_tx(p, "not-in-vs", NULL)); /* a header is in the value set */
     json_decref(p);
     /* unknown, in a value set: invalid-code and not-in-vs */
-    p = s_verdict1("{\"input\":\"A00.00\",\"code\":\"A00.00\",\"valid\":false,\"reason\":\"unknown\","
+    p = s_verdict1("{\"input\":\"A00.00\",\"code\":\"A00.00\",\"valid\":false,\"reason\":"
+        "\"unknown\","
                    "\"message\":\"A00.00 is not a code of icd10cm release 2021\"}",
                    NULL, NULL, "http://hl7.org/fhir/sid/icd-10-cm?fhir_vs");
     ck_assert(json_is_false(s_pval(p, "result", "valueBoolean")));
@@ -610,7 +614,8 @@ START_TEST(test_expand_valueset)
         "{\"ok\":true,\"release\":\"2021\",\"total\":42,\"hits\":["
         "{\"code\":\"E11.9\",\"title\":\"Type 2 diabetes mellitus without complications\","
         "\"billable\":true,\"score\":90},"
-        "{\"code\":\"E11\",\"title\":\"Type 2 diabetes mellitus\",\"billable\":false,\"score\":80}]}");
+        "{\"code\":\"E11\",\"title\":\"Type 2 diabetes mellitus\",\"billable\":false,\"score\":"
+            "80}]}");
     fhir_expand_in_t in = {.uri = "http://hl7.org/fhir/sid/icd-10-cm", .filter = "diabetes",
                            .offset = 10, .count = 2};
     json_t *vs = fhir_expand_valueset(&in, reply);
@@ -646,7 +651,8 @@ START_TEST(test_translate_parameters)
         "{\"ok\":true,\"map\":\"gems/icd9cm-icd10cm\",\"map_release\":\"2018\",\"from\":\"icd9cm\","
         "\"to\":\"icd10cm\",\"code\":\"250.00\",\"release\":\"2018\",\"targets\":["
         "{\"code\":\"E11.9\",\"title\":\"Type 2 diabetes mellitus without complications\","
-        "\"approximate\":true,\"no_map\":false,\"combination\":false,\"scenario\":0,\"choice\":0}]}");
+        "\"approximate\":true,\"no_map\":false,\"combination\":false,\"scenario\":0,\"choice\":"
+            "0}]}");
     json_t *p = fhir_translate_parameters(NULL, reply, "http://hl7.org/fhir/sid/icd-10-cm");
     ck_assert(json_is_true(s_pval(p, "result", "valueBoolean")));
     json_t *m = fhir_get_param(p, "match");
@@ -706,7 +712,8 @@ static const char s_releases_json[] =
     "\"effective_to\":null,\"status\":\"active\",\"codes\":8000,\"billable\":7000},"
     "{\"system\":\"gems\",\"release\":\"2018\",\"effective_from\":\"2017-10-01\","
     "\"effective_to\":null,\"status\":\"active\",\"codes\":0,\"billable\":0,"
-    "\"maps\":[{\"name\":\"icd9cm-icd10cm\",\"from\":\"icd9cm\",\"to\":\"icd10cm\",\"rows\":10}]}]}";
+    "\"maps\":[{\"name\":\"icd9cm-icd10cm\",\"from\":\"icd9cm\",\"to\":\"icd10cm\",\"rows\":"
+        "10}]}]}";
 
 START_TEST(test_metadata)
 {
@@ -835,7 +842,8 @@ START_TEST(test_handle_routes)
     json_decref(res);
     ck_assert_int_eq(s_handle("GET", "", NULL, NULL, &res), 405);
     json_decref(res);
-    ck_assert_int_eq(s_handle("POST", "", NULL, "{\"resourceType\":\"Bundle\",\"type\":\"transaction\"}",
+    ck_assert_int_eq(s_handle("POST", "", NULL, "{\"resourceType\":\"Bundle\",\"type\":"
+        "\"transaction\"}",
                               &res), 400);
     json_decref(res);
     /* parameters are checked before any op runs */
@@ -1092,7 +1100,8 @@ START_TEST(test_e2e_validate)
     json_decref(p);
     /* HCPCS by its https URI too */
     ck_assert_int_eq(s_get("CodeSystem/$validate-code",
-                           "{\"url\":[\"https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets\"],"
+                           "{\"url\":[\"https:"
+                               "//www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets\"],"
                            "\"code\":[\"ZZZZZ\"]}", &p), 200);
     ck_assert(json_is_false(s_pval(p, "result", "valueBoolean")));
     ck_assert_str_eq(s_pstr(p, "version", "valueString"), "2025-01");
@@ -1108,7 +1117,8 @@ START_TEST(test_e2e_validate)
     json_decref(p);
     /* errors: an unknown system, an unknown version */
     ck_assert_int_eq(s_get("CodeSystem/$validate-code",
-                           "{\"url\":[\"http://example.org/nope\"],\"code\":[\"E11.9\"]}", &p), 404);
+                           "{\"url\":[\"http://example.org/nope\"],\"code\":"
+                               "[\"E11.9\"]}", &p), 404);
     ck_assert(s_has_tx(p, "not-found", "error"));
     json_decref(p);
     ck_assert_int_eq(s_get("CodeSystem/$validate-code",
@@ -1171,7 +1181,8 @@ START_TEST(test_e2e_translate)
     s_open();
     json_t *p;
     ck_assert_int_eq(s_get("ConceptMap/$translate",
-                           "{\"system\":[\"http://hl7.org/fhir/sid/icd-9-cm\"],\"code\":[\"250.00\"],"
+                           "{\"system\":[\"http://hl7.org/fhir/sid/icd-9-cm\"],\"code\":"
+                               "[\"250.00\"],"
                            "\"targetsystem\":[\"" CM "\"]}", &p), 200);
     ck_assert(json_is_true(s_pval(p, "result", "valueBoolean")));
     json_t *m = fhir_get_param(p, "match");
@@ -1184,7 +1195,8 @@ START_TEST(test_e2e_translate)
     json_decref(p);
     /* by the map's url; reversed */
     ck_assert_int_eq(s_get("ConceptMap/$translate",
-                           "{\"url\":[\"urn:codeset:map:gems/icd9cm-icd10cm\"],\"code\":[\"E11.9\"],"
+                           "{\"url\":[\"urn:codeset:map:gems/icd9cm-icd10cm\"],\"code\":"
+                               "[\"E11.9\"],"
                            "\"reverse\":[\"true\"]}", &p), 200);
     m = fhir_get_param(p, "match");
     concept = json_object_get(s_part(m, "concept"), "valueCoding");
@@ -1251,7 +1263,8 @@ START_TEST(test_e2e_batch)
         s_post("", "{\"resourceType\":\"Bundle\",\"type\":\"batch\",\"entry\":["
                "{\"request\":{\"method\":\"POST\",\"url\":\"CodeSystem/$validate-code\"},"
                "\"resource\":{\"resourceType\":\"Parameters\",\"parameter\":["
-               "{\"name\":\"url\",\"valueUri\":\"" CM "\"},{\"name\":\"code\",\"valueCode\":\"E11.9\"}]}},"
+               "{\"name\":\"url\",\"valueUri\":\"" CM "\"},{\"name\":\"code\",\"valueCode\":"
+                   "\"E11.9\"}]}},"
                "{\"request\":{\"method\":\"GET\",\"url\":\"CodeSystem/$validate-code?url="
                "http%3A%2F%2Fhl7.org%2Ffhir%2Fsid%2Ficd-10-cm&code=E11\"}},"
                "{\"request\":{\"method\":\"GET\",\"url\":\"CodeSystem/$lookup?system=x&code=1\"}},"
@@ -1259,7 +1272,8 @@ START_TEST(test_e2e_batch)
                "{\"request\":{\"method\":\"POST\",\"url\":\"/\"}},"
                "{\"request\":{\"method\":\"GET\",\"url\":\"http://127.0.0.1:8080/fhir/metadata\"}},"
                "{\"request\":{\"method\":\"GET\",\"url\":\"/fhir/ValueSet/$expand?url="
-               "http%3A%2F%2Fhl7.org%2Ffhir%2Fsid%2Ficd-10-cm%3Ffhir_vs&filter=type+2+diab&count=1\"}}]}",
+               "http%3A%2F%2Fhl7.org%2Ffhir%2Fsid%2Ficd-10-cm%3Ffhir_vs"
+               "&filter=type+2+diab&count=1\"}}]}",
                &b), 200);
     ck_assert_str_eq(json_string_value(json_object_get(b, "type")), "batch-response");
     json_t *entries = json_object_get(b, "entry");
@@ -1745,22 +1759,38 @@ START_TEST(test_e2e_hostile)
         {"ValueSet/$expand", "{\"url\":[\"" CM "?fhir_vs\"],\"filter\":[\"\"]}"},
         {"CodeSystem/$lookup", "{\"system\":[\"\"],\"code\":[\"E11.9\"]}"},
         {"CodeSystem/$lookup", "{\"system\":[\"urn:codeset:nosuch\"],\"code\":[\"E11.9\"]}"},
-        {"CodeSystem/$lookup", "{\"system\":[\"" CM "\"],\"code\":[\"E11.9\"],\"date\":[\"yesterday\"]}"},
-        {"CodeSystem/$lookup", "{\"system\":[\"" CM "\"],\"code\":[\"E11.9\"],\"property\":[\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\",\"h\",\"i\",\"j\",\"k\",\"l\",\"m\",\"n\",\"o\",\"p\",\"q\",\"r\",\"s\",\"t\",\"u\",\"v\",\"w\",\"x\",\"y\",\"z\",\"1\",\"2\",\"3\",\"4\",\"5\",\"6\",\"7\",\"8\",\"9\",\"10\",\"11\",\"12\",\"13\",\"14\",\"15\",\"16\",\"17\",\"18\",\"19\",\"20\",\"21\",\"22\",\"23\",\"24\",\"25\",\"26\",\"27\",\"28\",\"29\",\"30\",\"31\",\"32\",\"33\",\"34\",\"35\",\"36\",\"37\",\"38\",\"39\"]}"},
-        {"CodeSystem/$validate-code", "{\"url\":[\"" CM "\"],\"code\":[\"E11.9\"],\"coding\":[\"" CM "|E11\"]}"},
+        {"CodeSystem/$lookup", "{\"system\":[\"" CM "\"],\"code\":[\"E11.9\"],\"date\":"
+            "[\"yesterday\"]}"},
+        {"CodeSystem/$lookup", "{\"system\":[\"" CM "\"],\"code\":[\"E11.9\"],\"property\":"
+            "[\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\",\"h\",\"i\",\"j\",\"k\",\"l\",\"m\","
+            "\"n\",\"o\",\"p\",\"q\",\"r\",\"s\",\"t\",\"u\",\"v\",\"w\",\"x\",\"y\",\"z\","
+            "\"1\",\"2\",\"3\",\"4\",\"5\",\"6\",\"7\",\"8\",\"9\",\"10\",\"11\",\"12\",\"13\","
+            "\"14\",\"15\",\"16\",\"17\",\"18\",\"19\",\"20\",\"21\",\"22\",\"23\",\"24\","
+            "\"25\",\"26\",\"27\",\"28\",\"29\",\"30\",\"31\",\"32\",\"33\",\"34\",\"35\","
+            "\"36\",\"37\",\"38\",\"39\"]}"},
+        {"CodeSystem/$validate-code", "{\"url\":[\"" CM "\"],\"code\":[\"E11.9\"],\"coding\":"
+            "[\"" CM "|E11\"]}"},
         {"CodeSystem/$validate-code", "{\"url\":[\"" CM "\"],\"codeableConcept\":[\"x\"]}"},
         {"ValueSet/$validate-code", "{\"url\":[\"" CM "\"],\"code\":[\"E11.9\"]}"},
         {"ValueSet/$validate-code", "{\"url\":[\"?fhir_vs\"],\"code\":[\"E11.9\"]}"},
-        {"ValueSet/$expand", "{\"url\":[\"" CM "?fhir_vs\"],\"filter\":[\"diab\"],\"count\":[\"-5\"]}"},
-        {"ValueSet/$expand", "{\"url\":[\"" CM "?fhir_vs\"],\"filter\":[\"diab\"],\"count\":[\"99999999999\"]}"},
-        {"ValueSet/$expand", "{\"url\":[\"" CM "?fhir_vs\"],\"filter\":[\"diab\"],\"offset\":[\"1e9\"]}"},
-        {"ValueSet/$expand", "{\"url\":[\"" CM "?fhir_vs\"],\"filter\":[\"diab\"],\"system-version\":[\"nobar\"]}"},
-        {"ValueSet/$expand", "{\"url\":[\"" CM "?fhir_vs\"],\"filter\":[\"diab\"],\"excludeNotForUI\":[\"1\"]}"},
-        {"ConceptMap/$translate", "{\"system\":[\"" CM "\"],\"code\":[\"E11.9\"],\"targetsystem\":[\"http://x\"]}"},
-        {"ConceptMap/$translate", "{\"system\":[\"" CM "\"],\"code\":[\"E11.9\"],\"reverse\":[\"maybe\"]}"},
+        {"ValueSet/$expand", "{\"url\":[\"" CM "?fhir_vs\"],\"filter\":[\"diab\"],\"count\":"
+            "[\"-5\"]}"},
+        {"ValueSet/$expand", "{\"url\":[\"" CM "?fhir_vs\"],\"filter\":[\"diab\"],\"count\":"
+            "[\"99999999999\"]}"},
+        {"ValueSet/$expand", "{\"url\":[\"" CM "?fhir_vs\"],\"filter\":[\"diab\"],\"offset\":"
+            "[\"1e9\"]}"},
+        {"ValueSet/$expand", "{\"url\":[\"" CM "?fhir_vs\"],\"filter\":[\"diab\"],"
+            "\"system-version\":[\"nobar\"]}"},
+        {"ValueSet/$expand", "{\"url\":[\"" CM "?fhir_vs\"],\"filter\":[\"diab\"],"
+            "\"excludeNotForUI\":[\"1\"]}"},
+        {"ConceptMap/$translate", "{\"system\":[\"" CM "\"],\"code\":[\"E11.9\"],"
+            "\"targetsystem\":[\"http://x\"]}"},
+        {"ConceptMap/$translate", "{\"system\":[\"" CM "\"],\"code\":[\"E11.9\"],\"reverse\":"
+            "[\"maybe\"]}"},
         {"ConceptMap/$translate", "{\"url\":[\"http://x/other\"],\"code\":[\"E11.9\"]}"},
         {"CodeSystem/$subsumes", "{\"system\":[\"" CM "\"],\"codeA\":[\"E11\"]}"},
-        {"CodeSystem/$subsumes", "{\"system\":[\"" CM "\"],\"codeA\":[\"E11\"],\"codeB\":[\"NOPE1\"]}"},
+        {"CodeSystem/$subsumes", "{\"system\":[\"" CM "\"],\"codeA\":[\"E11\"],\"codeB\":"
+            "[\"NOPE1\"]}"},
     };
     for (size_t i = 0; i < sizeof queries / sizeof queries[0]; i++) {
         json_t *res;
@@ -1772,13 +1802,20 @@ START_TEST(test_e2e_hostile)
     }
     /* wrong value[x] types and huge values in POST bodies */
     static const char *const bodies[] = {
-        "{\"resourceType\":\"Parameters\",\"parameter\":[{\"name\":\"system\",\"valueBoolean\":true},{\"name\":\"code\",\"valueCode\":\"E11.9\"}]}",
-        "{\"resourceType\":\"Parameters\",\"parameter\":[{\"name\":\"system\",\"valueUri\":\"" CM "\"},{\"name\":\"code\",\"valueInteger\":119}]}",
-        "{\"resourceType\":\"Parameters\",\"parameter\":[{\"name\":\"system\",\"valueUri\":\"" CM "\"},{\"name\":\"code\",\"valueCode\":[\"E11.9\"]}]}",
-        "{\"resourceType\":\"Parameters\",\"parameter\":[{\"name\":\"coding\",\"valueCoding\":\"" CM "|E11.9\"}]}",
-        "{\"resourceType\":\"Parameters\",\"parameter\":[{\"name\":\"coding\",\"valueCoding\":{\"system\":7,\"code\":\"E11.9\"}}]}",
-        "{\"resourceType\":\"Parameters\",\"parameter\":[{\"name\":\"system\",\"valueUri\":\"" CM "\"},{\"name\":\"code\",\"resource\":{\"resourceType\":\"Patient\"}}]}",
-        "{\"resourceType\":\"Parameters\",\"parameter\":[{\"name\":\"system\",\"valueUri\":\"" CM "\"},{\"name\":\"code\",\"part\":[{\"name\":\"x\"}]}]}",
+        "{\"resourceType\":\"Parameters\",\"parameter\":[{\"name\":\"system\",\"valueBoolean\":"
+            "true},{\"name\":\"code\",\"valueCode\":\"E11.9\"}]}",
+        "{\"resourceType\":\"Parameters\",\"parameter\":[{\"name\":\"system\",\"valueUri\":"
+            "\"" CM "\"},{\"name\":\"code\",\"valueInteger\":119}]}",
+        "{\"resourceType\":\"Parameters\",\"parameter\":[{\"name\":\"system\",\"valueUri\":"
+            "\"" CM "\"},{\"name\":\"code\",\"valueCode\":[\"E11.9\"]}]}",
+        "{\"resourceType\":\"Parameters\",\"parameter\":[{\"name\":\"coding\",\"valueCoding\":"
+            "\"" CM "|E11.9\"}]}",
+        "{\"resourceType\":\"Parameters\",\"parameter\":[{\"name\":\"coding\",\"valueCoding\":"
+            "{\"system\":7,\"code\":\"E11.9\"}}]}",
+        "{\"resourceType\":\"Parameters\",\"parameter\":[{\"name\":\"system\",\"valueUri\":"
+            "\"" CM "\"},{\"name\":\"code\",\"resource\":{\"resourceType\":\"Patient\"}}]}",
+        "{\"resourceType\":\"Parameters\",\"parameter\":[{\"name\":\"system\",\"valueUri\":"
+            "\"" CM "\"},{\"name\":\"code\",\"part\":[{\"name\":\"x\"}]}]}",
         "{\"resourceType\":\"Parameters\",\"parameter\":null}",
         "{\"resourceType\":\"Parameters\",\"parameter\":[null,{}]}",
         "{\"resourceType\":\"Parameters\",\"parameter\":[{\"name\":\"\",\"valueCode\":\"x\"}]}",

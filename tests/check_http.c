@@ -595,7 +595,8 @@ START_TEST(test_hostile)
     /* nesting deeper than the protocol's 8 levels */
     const char deep[] = "{\"x\":[[[[[[[[[1]]]]]]]]]}";
     s_refused("POST", "/api/v1/releases", deep, sizeof deep - 1, 400, "bad_request");
-    const char deeper[] = "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[";
+    const char deeper[] = "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+                          "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[";
     s_refused("POST", "/api/v1/releases", deeper, sizeof deeper - 1, 400, "bad_request");
     /* a body over --max-body (200000 here), announced or not */
     size_t huge = 300000;
@@ -632,9 +633,10 @@ START_TEST(test_hostile)
     s_refused("PUT", "/api/v1/lookup", "{}", 2, 405, "bad_request");
     s_refused("DELETE", "/api/v1/releases", NULL, 0, 405, "bad_request");
     /* assets: traversal in every spelling, hidden files, directories */
-    static const char *const paths[] = {"/../Makefile", "/%2e%2e/Makefile", "/%2E%2E/%2E%2E/etc/passwd",
-                                        "/..%2fMakefile", "/x/../index.html", "//etc/passwd",
-                                        "/.git/config", "/index.html/", "/a\\b"};
+    static const char *const paths[] = {"/../Makefile", "/%2e%2e/Makefile",
+                                        "/%2E%2E/%2E%2E/etc/passwd", "/..%2fMakefile",
+                                        "/x/../index.html", "//etc/passwd", "/.git/config",
+                                        "/index.html/", "/a\\b"};
     for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
         int st = s_http("GET", paths[i], NULL, 0, &r);
         ck_assert_msg(st == 400 || st == 404, "GET %s: %d", paths[i], st);

@@ -241,12 +241,14 @@ START_TEST(test_records)
     json_t *want = json_loads(
         "[{\"input\":\"e119\",\"code\":\"E11.9\",\"valid\":true,\"billable\":true,"
         "\"title\":\"Type 2 diabetes\"},"
-        "{\"input\":\"%%\",\"valid\":false,\"reason\":\"malformed\",\"message\":\"bad \\\"code\\\"\"},"
+        "{\"input\":\"%%\",\"valid\":false,\"reason\":\"malformed\","
+        "\"message\":\"bad \\\"code\\\"\"},"
         "{\"input\":\"Z99.99\",\"code\":\"Z99.99\",\"valid\":false,\"reason\":\"unknown\","
         "\"message\":\"unknown\"},"
         "{\"input\":\"E11\",\"code\":\"E11\",\"valid\":false,\"reason\":\"not_billable\","
         "\"kind\":\"category\",\"message\":\"header\",\"hint\":[\"E11.00\",\"E11.9\"]},"
-        "{\"input\":\"H40.11X0\",\"code\":\"H40.11X0\",\"valid\":false,\"reason\":\"not_effective\","
+        "{\"input\":\"H40.11X0\",\"code\":\"H40.11X0\",\"valid\":false,"
+        "\"reason\":\"not_effective\","
         "\"message\":\"gone\",\"valid_in\":[\"2016\"],\"replaced_by\":[\"H40.1110\"]},"
         "{\"code\":\"E11.9\",\"title\":\"Type 2\",\"billable\":true,\"score\":900}]",
         0, &err);

@@ -1222,7 +1222,8 @@ START_TEST(test_batch_plain_lookup_items)
     ck_assert(s_streq(it[0].op_name, "lookup") && s_streq(it[1].op_name, "lookup"));
     ck_assert(s_streq(it[0].system, "icd10cm") && s_streq(it[0].code, "E11.9"));
     ck_assert(s_streq(it[1].system, "icd10cm") && s_streq(it[1].code, "E11.9"));
-    ck_assert_msg(memcmp(&a, &g, sizeof a) == 0, "the shortcut's item differs from the general one");
+    ck_assert_msg(memcmp(&a, &g, sizeof a) == 0,
+                  "the shortcut's item differs from the general one");
     ck_assert_int_eq(it[2].item_err, CS_PERR_BAD_REQUEST);
     ck_assert_ptr_nonnull(strstr(it[2].item_msg, "control character"));
     ck_assert_int_eq(it[3].item_err, CS_PERR_BAD_REQUEST);

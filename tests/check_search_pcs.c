@@ -175,7 +175,8 @@ static void s_check_query(const char *q)
     int64_t total = cs_obj_int(cs_obj_get(r, "total"));
     r = s_search(q, 60, 0, 0);
     uint32_t n_all = s_codes(r, all, 60);
-    if (cs_obj_int(cs_obj_get(r, "total")) != total || (int64_t)n_all != (total < 60 ? total : 60)) {
+    if (cs_obj_int(cs_obj_get(r, "total")) != total ||
+        (int64_t)n_all != (total < 60 ? total : 60)) {
         ck_abort_msg("'%s': total %lld, then %u of %lld hits with limit 60", q,
                      (long long)total, n_all, (long long)cs_obj_int(cs_obj_get(r, "total")));
     }

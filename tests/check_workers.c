@@ -194,11 +194,15 @@ static void s_pack_long_validate(msgpack_sbuffer *sb, int id, const char *system
     for (int i = 0; i < n; i++) {
         char code[16];
         switch (i % 6) {
-        case 0: snprintf(code, sizeof code, "%c%02d.%d%d", 'A' + i % 8, i % 100, i % 10, (i / 10) % 10); break;
+        case 0:
+            snprintf(code, sizeof code, "%c%02d.%d%d", 'A' + i % 8, i % 100, i % 10, (i / 10) % 10);
+            break;
         case 1: snprintf(code, sizeof code, "%c%02d", 'A' + i % 8, i % 100); break; /* header */
         case 2: snprintf(code, sizeof code, "%c%02d.%d", 'A' + i % 8, i % 100, i % 10); break;
         case 3: snprintf(code, sizeof code, "Z%02d.%d%d", i % 100, i % 10, i % 7); break;
-        case 4: snprintf(code, sizeof code, "%c%02d%d%d", 'a' + i % 8, i % 100, i % 10, i % 3); break;
+        case 4:
+            snprintf(code, sizeof code, "%c%02d%d%d", 'a' + i % 8, i % 100, i % 10, i % 3);
+            break;
         default: snprintf(code, sizeof code, "?%d!", i); break; /* malformed */
         }
         cs_tpack_str(&pk, code);

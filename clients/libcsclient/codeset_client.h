@@ -37,8 +37,8 @@
  *
  * Thread-safety: a cs_client_t, a cs_client_batch_t and a cs_client_call_t must be used by one
  * thread at a time, and a call with its client (the simplest rule: one client handle per
- * thread). Different clients may be used from different threads at once. Results are plain data: any thread may read or free them.
- * cs_client_strerror is thread-safe.
+ * thread). Different clients may be used from different threads at once. Results are plain data:
+ * any thread may read or free them. cs_client_strerror is thread-safe.
  *
  * Example:
  *     const char *eps[] = {"tcp://127.0.0.1:5555"};

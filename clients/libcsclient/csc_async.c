@@ -589,7 +589,8 @@ static int s_wait(cs_client_t *c, int blocked, int64_t deadline)
     if (pr < 0 && errno != EINTR) {
         return csc_fail(&c->last, CS_CLIENT_EIO, "cannot poll: %s", zmq_strerror(errno));
     }
-    return pr > 0 && ((items[0].revents & ZMQ_POLLIN) || (n > 1 && (items[1].revents & ZMQ_POLLIN)));
+    return pr > 0 &&
+           ((items[0].revents & ZMQ_POLLIN) || (n > 1 && (items[1].revents & ZMQ_POLLIN)));
 }
 
 /* No reply for timeout_ms: a new socket and every call in flight sent again, or, after `tries`
@@ -728,8 +729,9 @@ int cs_client_lookup_async(cs_client_t *c, const char *system, const char *code,
                      CS_CLIENT_INCLUDE_ANCESTORS))) {
         /* the plain lookup: its request in the call's own allocation */
         size_t req = csc_plain_lookup_size(system, code);
-        size_t at = (offsetof(cs_client_call_t, inline_req) + req + S_ALIGN - 1) / S_ALIGN * S_ALIGN;
-        cs_client_call_t *p = s_call_new(c, at + S_ROOM - offsetof(cs_client_call_t, inline_req), 1);
+        size_t head = offsetof(cs_client_call_t, inline_req);
+        size_t at = (head + req + S_ALIGN - 1) / S_ALIGN * S_ALIGN;
+        cs_client_call_t *p = s_call_new(c, at + S_ROOM - head, 1);
         if (!p) {
             return csc_fail(&c->last, CS_CLIENT_ENOMEM, "out of memory for a call");
         }

@@ -197,7 +197,7 @@ typedef struct s_seen {
     const char *s[CSC_LOOKUP_NSTRS]; /* a str key's bytes (NULL: absent or nil) */
     uint32_t n[CSC_LOOKUP_NSTRS];
     bool flag[3];                    /* ok, found, billable */
-    unsigned keys;                   /* bits: the CSC_LOOKUP_NSTRS str keys, then ok, found, billable */
+    unsigned keys;                   /* bits: the CSC_LOOKUP_NSTRS str keys, ok, found, billable */
 } s_seen_t;
 
 /* Which key of a lookup reply k[0..n) is: an index into csc_lookup_strs, or

@@ -93,7 +93,8 @@ static int s_writev(int fd, struct iovec *iov, int n, int64_t deadline_ms)
             if (errno == EINTR) {
                 continue;
             }
-            if ((errno != EAGAIN && errno != EWOULDBLOCK) || s_wait(fd, POLLOUT, deadline_ms) <= 0) {
+            if ((errno != EAGAIN && errno != EWOULDBLOCK) ||
+                s_wait(fd, POLLOUT, deadline_ms) <= 0) {
                 return -1;
             }
             continue;

@@ -44,7 +44,8 @@ void cs_claim_cache_begin(cs_claim_cache_t *c, const cs_reader_t *reader)
     uint64_t snapshot = cs_reader_snapshot(reader);
     unsigned gen = cs_reader_map_gen(reader);
     if (c->reader != reader || c->snapshot != snapshot || c->map_gen != gen ||
-        c->count > CS_CLAIM_CACHE_MAX - CS_CLAIM_CACHE_CLAIM || c->n_notes > CS_CLAIM_NOTES_MAX - CS_CLAIM_NOTES_CLAIM ||
+        c->count > CS_CLAIM_CACHE_MAX - CS_CLAIM_CACHE_CLAIM ||
+        c->n_notes > CS_CLAIM_NOTES_MAX - CS_CLAIM_NOTES_CLAIM ||
         c->n_refs > CS_CLAIM_REFS_MAX - CS_CLAIM_REFS_CLAIM) {
         s_clear(c);
         c->reader = reader;

@@ -402,7 +402,8 @@ static int s_named_before(const cs_claim_run_t *run, const cs_claim_note_t *no, 
 
 /* A diagnosis with "code first" notes that name codes, none of which is listed before it.
  * A note that says "if applicable" asks for its codes only when the claim has such a
- * condition, which the codes alone cannot tell: it is left out. The principal is left to manifestation_principal when that edit fired on it. */
+ * condition, which the codes alone cannot tell: it is left out. The principal is left to
+ * manifestation_principal when that edit fired on it. */
 void cs_claim_code_first(cs_claim_run_t *run)
 {
     for (uint32_t k = 0; k < run->claim->n_dx; k++) {

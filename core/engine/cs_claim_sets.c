@@ -120,7 +120,8 @@ int cs_claim_set_list(const cs_claim_set_t *set, const char *list, const char *s
     }
     int m = -1;
     for (uint32_t j = 0; j < set->rel.n_maps && m < 0; j++) {
-        if (strcmp(set->rel.maps[j].name, list) == 0 && strcmp(set->rel.maps[j].from, system) == 0) {
+        if (strcmp(set->rel.maps[j].name, list) == 0 &&
+            strcmp(set->rel.maps[j].from, system) == 0) {
             m = (int)j;
         }
     }

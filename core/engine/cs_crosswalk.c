@@ -231,8 +231,9 @@ static cs_proto_err_t s_between(s_xw_t *x, const cs_plugin_desc_t *from,
         }
     }
     if (!best) {
-        return cs_reply_errorf(out, req, CS_PERR_UNKNOWN_RELEASE, "no map from %s to %s%s is loaded",
-                               from->name, to->name, req->map.len ? " by that name" : "");
+        return cs_reply_errorf(out, req, CS_PERR_UNKNOWN_RELEASE,
+                               "no map from %s to %s%s is loaded", from->name, to->name,
+                               req->map.len ? " by that name" : "");
     }
     cs_proto_err_t e;
     if (s_refused(x, best->id, best->system, (cs_span_t){best->label, strlen(best->label)},

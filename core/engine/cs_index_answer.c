@@ -49,8 +49,9 @@ static void s_pack_code(cs_out_t *out, const cs_index_code_t *c)
 
 static void s_pack_row(cs_out_t *out, const cs_index_row_t *row, int scored, int tables)
 {
-    uint32_t n = 6 + (tables ? 1 : 0) + (row->nemod ? 1 : 0) + (row->see ? 1 : 0) + (row->see_also ? 1 : 0) +
-                 (row->warning ? 1 : 0) + (scored && !row->via ? 1 : 0) + (row->via ? 4 : 0);
+    uint32_t n = 6 + (tables ? 1 : 0) + (row->nemod ? 1 : 0) + (row->see ? 1 : 0) +
+                 (row->see_also ? 1 : 0) + (row->warning ? 1 : 0) + (scored && !row->via ? 1 : 0) +
+                 (row->via ? 4 : 0);
     cs_out_map(out, n);
     cs_out_kv_str(out, "key", row->key);
     if (tables) {

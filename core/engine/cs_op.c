@@ -36,8 +36,8 @@ const cs_op_def_t cs_ops[CS_OP_COUNT_] = {
         .flags = CS_OPF_ENGINE | CS_OPF_SLOW, .handler = cs_op_crosswalk},
     [CS_OP_INDEX] = {
         .name = "index", .required = {CS_KEY_SYSTEM, CS_KEY_TABLE},
-        .accepts = CS_KEYS_COMMON | CS_KEYS_RELEASE | B(TABLE) | B(Q) | B(PATH) | B(CODE) | B(FOLLOW) |
-                   B(LIMIT) | B(OFFSET),
+        .accepts = CS_KEYS_COMMON | CS_KEYS_RELEASE | B(TABLE) | B(Q) | B(PATH) | B(CODE) |
+                   B(FOLLOW) | B(LIMIT) | B(OFFSET),
         .limit_max = 100,
         .flags = CS_OPF_ENGINE | CS_OPF_SLOW, .handler = cs_op_index},
     [CS_OP_RELEASES] = {

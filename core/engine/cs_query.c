@@ -447,7 +447,8 @@ static int s_lookup_fast(cs_engine_t *e, const cs_request_t *req, cs_out_t *out)
     }
     cs_entry_t ent;
     unsigned flags = 0;
-    unsigned need = CS_CODEIDX_HAS_ATTRS | (req->include & CS_INCLUDE_NOTES ? CS_CODEIDX_HAS_NOTES : 0);
+    unsigned need =
+        CS_CODEIDX_HAS_ATTRS | (req->include & CS_INCLUDE_NOTES ? CS_CODEIDX_HAS_NOTES : 0);
     int found = cs_codeidx_find(idx, code.cls, code.key, strlen(code.key), &ent, &flags);
     if (found && (flags & need)) {
         return 0;

@@ -4,8 +4,8 @@
  * interface (engine/cs_out.h), whatever its encoding.
  *
  * One engine per thread (it owns a store reader). Nothing is allocated per request on the
- * lookup/validate paths except by the writer. The snapshot is taken when a request starts and released before
- * cs_engine_handle returns, so it is never held across a poll.
+ * lookup/validate paths except by the writer. The snapshot is taken when a request starts and
+ * released before cs_engine_handle returns, so it is never held across a poll.
  */
 #ifndef CS_QUERY_H
 #define CS_QUERY_H

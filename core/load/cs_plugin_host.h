@@ -42,7 +42,8 @@ int cs_plugin_host_load_file(cs_plugin_host_t *host, const char *path, cs_error_
 /* Load every "*.so" of dir, in name order. A file that fails is logged (error level, path and
  * reason) and skipped. Returns CS_OK if dir could be read (even if some files failed), CS_EIO
  * otherwise, or when dir is not a directory or is writable by group or others (anyone who
- * can write there could drop in a plugin), with err filled. *n_loaded (may be NULL) gets the number loaded by this call. */
+ * can write there could drop in a plugin), with err filled. *n_loaded (may be NULL) gets the number
+ * loaded by this call. */
 int cs_plugin_host_load_dir(cs_plugin_host_t *host, const char *dir, size_t *n_loaded,
                             cs_error_t *err);
 

@@ -24,8 +24,8 @@ extern "C" {
 /* The checksum of release's records into hex[65] (64 hex digits), *records their count (may
  * be NULL). Reads in short snapshots of its own (r must not be begun); the records of a
  * published release never change, so the snapshots agree. Each snapshot waits on pace
- * (cs_pace.h; may be NULL), which may stop it. CS_OK; CS_EMALFORMED when a page cannot be read (err says where);
- * CS_ETERM when stopped; CS_EINTERNAL when the store cannot be read. */
+ * (cs_pace.h; may be NULL), which may stop it. CS_OK; CS_EMALFORMED when a page cannot be read (err
+ * says where); CS_ETERM when stopped; CS_EINTERNAL when the store cannot be read. */
 int cs_checksum_release(cs_reader_t *r, uint32_t release, char hex[65], uint64_t *records,
                        cs_pace_t *pace, cs_error_t *err);
 

@@ -8,9 +8,10 @@
  * What an index holds. For every entry of one release (any class): its key, the head of its
  * stored value (cs_entry.h: version 3, the fields up to the short title, which is all that
  * validation and a plain lookup read; a field equal to another, such as a short title that is
- * the title, is held once) and whether the entry also has notes or attributes. Nothing in it points into the LMDB map. A release's entries never change once
- * it is published (loading a label again makes a new release id; ids are never reused), so
- * an index built once stays true for as long as its release exists.
+ * the title, is held once) and whether the entry also has notes or attributes. Nothing in it points
+ * into the LMDB map. A release's entries never change once it is published (loading a label again
+ * makes a new release id; ids are never reused), so an index built once stays true for as long as
+ * its release exists.
  *
  * Images. A load writes its release's index, as it will be read, into the store before it
  * publishes the release (cs_codeidx_image_write: the value [release] of CS_DB_CODEIDX, in
@@ -28,8 +29,8 @@
  * 95,000 entries, and publishes the index; until then callers read LMDB as before. A release
  * holding an entry of an older layout is never indexed (its callers keep reading LMDB).
  *
- * Memory. Indexes, built or mapped, are kept within a byte budget; when a new one does not fit, the least
- * recently asked-for are dropped from the set, each freed when the last thread holding it
+ * Memory. Indexes, built or mapped, are kept within a byte budget; when a new one does not fit, the
+ * least recently asked-for are dropped from the set, each freed when the last thread holding it
  * releases it, but never one asked for in the last CS_CODEIDX_KEEP_MS: then the new one is
  * not kept, and not built again before that time has passed (releases asked for in turn
  * that do not fit together would otherwise be rebuilt over and over). A budget of 0 turns
@@ -93,8 +94,9 @@ int cs_codeidx_find_hashed(const cs_codeidx_t *idx, uint64_t hash, uint8_t cls, 
                            size_t klen, cs_entry_t *head, unsigned *flags);
 
 /* Map release's image, or build its index, now, in the caller's thread, and publish it
- * (tests, and callers that want it before their first query). CS_OK, CS_ENOTFOUND (no entries), CS_EMALFORMED (an
- * entry of an older layout), CS_ENOMEM, CS_ESPACE (over the budget), CS_EINTERNAL. */
+ * (tests, and callers that want it before their first query). CS_OK, CS_ENOTFOUND (no entries),
+ * CS_EMALFORMED (an entry of an older layout), CS_ENOMEM, CS_ESPACE (over the budget),
+ * CS_EINTERNAL. */
 int cs_codeidx_build(cs_codeidx_set_t *set, uint32_t release, cs_error_t *err);
 
 /* Map the images of releases (the likeliest to be asked for first; at most

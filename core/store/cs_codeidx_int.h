@@ -69,8 +69,8 @@ cs_codeidx_t *cs_codeidx_new_(uint32_t release);
 /* Free idx whatever its references (a build that failed; the last release). */
 void cs_codeidx_free_(cs_codeidx_t *idx);
 /* Read release's entries, in a snapshot of their own, into idx's arena (records, titles,
- * attribute pool; idx->records_len and pool_at set): a mapping of its own (idx->arena_map bytes), which the
- * caller copies where it is read and then unmaps.
+ * attribute pool; idx->records_len and pool_at set): a mapping of its own (idx->arena_map bytes),
+ * which the caller copies where it is read and then unmaps.
  * CS_OK, CS_ENOTFOUND (no entries), CS_EMALFORMED (an entry of an older layout), CS_ESPACE
  * (too large), CS_ENOMEM, CS_EINTERNAL; err says which release and why. */
 int cs_codeidx_read_(cs_store_t *store, cs_codeidx_t *idx, cs_error_t *err);

@@ -31,8 +31,8 @@ void cs_search_builder_destroy(cs_search_builder_t **b);
  * (sticky). */
 int cs_search_builder_add(cs_search_builder_t *b, const cs_record_t *rec, const cs_code_t *self);
 /* Write the index through w (committing in batches: nothing is visible before the release
- * is published). Once per builder: it takes no records after (adds return CS_EINVAL). CS_OK, CS_ENOMEM, or the writer's error (CS_ESPACE when the map is full),
- * with err filled. */
+ * is published). Once per builder: it takes no records after (adds return CS_EINVAL). CS_OK,
+ * CS_ENOMEM, or the writer's error (CS_ESPACE when the map is full), with err filled. */
 int cs_search_builder_write(cs_search_builder_t *b, cs_writer_t *w, cs_error_t *err);
 /* Docs and distinct words seen so far (for the load log); 0 for NULL. */
 uint32_t cs_search_builder_docs(const cs_search_builder_t *b);

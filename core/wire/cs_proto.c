@@ -1036,7 +1036,8 @@ static int s_plain_lookup_item(cs_request_t *it, const msgpack_object *o)
     for (int i = 0; i < 3; i++) {
         size_t n = strlen(keys[i]);
         if (kv[i].key.type != MSGPACK_OBJECT_STR || kv[i].key.via.str.size != n ||
-            memcmp(kv[i].key.via.str.ptr, keys[i], n) != 0 || kv[i].val.type != MSGPACK_OBJECT_STR) {
+            memcmp(kv[i].key.via.str.ptr, keys[i], n) != 0 ||
+            kv[i].val.type != MSGPACK_OBJECT_STR) {
             return 0;
         }
     }
@@ -1101,7 +1102,8 @@ static cs_proto_err_t s_decode_items(cs_request_t *req, const msgpack_object *o,
         it->zone_ = NULL;
     }
     if (codes > CS_PROTO_MAX_CODES) {
-        return s_bad(err, CS_PERR_TOO_MANY, "the requests of the batch hold %llu codes (at most %d)",
+        return s_bad(err, CS_PERR_TOO_MANY,
+                     "the requests of the batch hold %llu codes (at most %d)",
                      (unsigned long long)codes, CS_PROTO_MAX_CODES);
     }
     req->items = items;
@@ -1142,7 +1144,7 @@ void cs_request_release(cs_request_t *req)
         return;
     }
     if (req->zone_ && req->reuse_) {
-        msgpack_zone_clear((msgpack_zone *)req->zone_); /* keeps its first chunk for the next decode */
+        msgpack_zone_clear((msgpack_zone *)req->zone_); /* its first chunk kept for the next */
     } else if (req->zone_) {
         msgpack_zone_free((msgpack_zone *)req->zone_);
         req->zone_ = NULL;

@@ -278,7 +278,8 @@ static void s_settle(void *ctx, const bench_broker_t *b)
     bench_conn_close(&admin);
 }
 
-/* One cold start: a first ping's answer and the first lookup's (ms from the start), p99 of the first N_LOOKUPS and of a warm pass (us). */
+/* One cold start: a first ping's answer and the first lookup's (ms from the start), p99 of the
+ * first N_LOOKUPS and of a warm pass (us). */
 static int s_cold_run(void *ctx, bench_broker_t *b, double *ping_ms, double *first_ms,
                       double *p99_cold, double *p99_warm)
 {

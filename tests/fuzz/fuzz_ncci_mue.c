@@ -1,5 +1,6 @@
-/* fuzz_ncci_mue.c: fuzz target for the ncci-mue loader plugin (an edit set of the claim op), through
- * its load() (see loader_run.h: the input is cut into files at each CS_FUZZ_FILE_SEP line). */
+/* fuzz_ncci_mue.c: fuzz target for the ncci-mue loader plugin (an edit set of the claim op),
+ * through its load() (see loader_run.h: the input is cut into files at each
+ * CS_FUZZ_FILE_SEP line). */
 #include <stddef.h>
 #include <stdint.h>
 

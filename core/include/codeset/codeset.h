@@ -25,8 +25,8 @@
  *
  * Threads. A handle is used by one thread at a time (it owns one LMDB read transaction, which
  * it renews when a call needs it and never holds between calls; a lookup answered by the code
- * index below needs none while nothing new is committed to the file). For several threads, open one handle
- * and give every other thread its own with cs_db_dup: duplicates share the one LMDB
+ * index below needs none while nothing new is committed to the file). For several threads, open one
+ * handle and give every other thread its own with cs_db_dup: duplicates share the one LMDB
  * environment (LMDB allows one per process and file) and the plugins; each has its own
  * reader. Handles may be closed in any order, from any thread; the environment closes with
  * the last. Never use a handle across fork().
