@@ -430,9 +430,12 @@ packaging-uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/lib/sysusers.d/codeset.conf
 	rm -rf $(DESTDIR)$(PREFIX)/share/doc/codeset
 
-# STYLE L8's mechanical rules (spaces, 100 columns, braces through clang-tidy): tools/format-check.
+# STYLE L8's mechanical rules (spaces, 100 columns, braces through clang-tidy): tools/format-check,
+# given the flags the build compiles with (FIX_ID: the fixture plugin's required define).
 format-check: $(BUILD)/tests/suites.h
-	$(Q)tools/format-check $(BUILD)
+	$(Q)tools/format-check -- $(CPPFLAGS) -Ihttp -Itests -I$(CSCLIENT_DIR) -I$(BUILD)/tests \
+	    -DFIX_ID=format_check \
+	    $(shell $(PKG_CONFIG) --cflags $(DEPS_PC) check 2>/dev/null)
 
 clean:
 	rm -rf build build-asan build-tsan build-fuzz
